@@ -1,0 +1,240 @@
+//! Portfolio KPIs as of a date: DSO (standard and countback), best possible
+//! DSO, average days delinquent, the collection effectiveness index and aging
+//! totals. The formulas are pure functions, tested with hand-computed numbers;
+//! [`portfolio`] feeds them from a ledger.
+
+use super::{Context, months_before};
+use crate::ledger::{InvoiceStatus, Ledger};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde::Serialize;
+
+fn f(d: Decimal) -> f64 {
+    d.to_f64().unwrap_or(0.0)
+}
+
+/// Standard DSO: AR ÷ credit sales of the period × days in the period.
+/// `None` when there were no sales.
+pub fn dso_standard(ar: Decimal, sales: Decimal, days: i64) -> Option<f64> {
+    if sales <= Decimal::ZERO {
+        return None;
+    }
+    Some(f(ar) / f(sales) * days as f64)
+}
+
+/// One period of credit sales for the countback method.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Period {
+    pub sales: Decimal,
+    pub days: i64,
+}
+
+/// Countback DSO: take AR, subtract the latest period's sales and count its
+/// days; repeat with earlier periods; the last one pro rata. `periods` are
+/// latest first. When AR exceeds all the sales given, the days of every
+/// period are counted (the result is a lower bound).
+pub fn dso_countback(ar: Decimal, periods: &[Period]) -> Option<f64> {
+    if periods.is_empty() {
+        return None;
+    }
+    let mut left = ar;
+    let mut days = 0.0;
+    for p in periods {
+        if left <= Decimal::ZERO {
+            break;
+        }
+        if left >= p.sales {
+            left -= p.sales;
+            days += p.days as f64;
+        } else {
+            days += f(left) / f(p.sales) * p.days as f64;
+            left = Decimal::ZERO;
+        }
+    }
+    Some(days)
+}
+
+/// Collection effectiveness index, in percent, over a period of `months`:
+/// (beginning AR + sales − ending total AR) ÷ (beginning AR + sales − ending
+/// current AR) × 100, where sales are the period's credit sales ÷ `months`.
+pub fn cei(
+    beginning_ar: Decimal,
+    sales: Decimal,
+    months: u32,
+    ending_total: Decimal,
+    ending_current: Decimal,
+) -> Option<f64> {
+    let sales = sales / Decimal::from(months.max(1));
+    let den = beginning_ar + sales - ending_current;
+    if den <= Decimal::ZERO {
+        return None;
+    }
+    Some(f(beginning_ar + sales - ending_total) / f(den) * 100.0)
+}
+
+/// Totals of one aging bucket.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgingBucket {
+    pub bucket: String,
+    pub count: u64,
+    pub amount: Decimal,
+}
+
+/// Portfolio KPIs as of a date.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Portfolio {
+    pub as_of: NaiveDate,
+    pub customers: u64,
+    pub open_invoices: u64,
+    /// Total open AR (open and disputed invoices; written-off excluded).
+    pub ar_total: Decimal,
+    pub ar_current: Decimal,
+    pub ar_overdue: Decimal,
+    pub ar_disputed: Decimal,
+    /// Credit sales (invoices issued) in the `dso_days` before the as-of date.
+    pub sales_dso_period: Decimal,
+    pub dso_days: i64,
+    pub dso: Option<f64>,
+    pub dso_countback: Option<f64>,
+    pub best_possible_dso: Option<f64>,
+    /// DSO − best possible DSO.
+    pub average_days_delinquent: Option<f64>,
+    pub cei_from: NaiveDate,
+    pub cei: Option<f64>,
+    pub aging: Vec<AgingBucket>,
+}
+
+/// Compute the portfolio KPIs of `ledger` as of the context's date.
+pub fn portfolio(ledger: &Ledger, ctx: &Context) -> Portfolio {
+    let as_of = ctx.as_of;
+    let cfg = &ctx.config;
+    let labels = cfg.bucket_labels();
+    let mut aging: Vec<AgingBucket> =
+        labels.into_iter().map(|bucket| AgingBucket { bucket, count: 0, amount: Decimal::ZERO }).collect();
+    let dso_from = as_of - chrono::Duration::days(ctx.config.dso_days);
+    let cei_from = months_before(as_of, cfg.cei_months);
+    // Countback periods: rolling months ending at the as-of date, latest first.
+    let bounds: Vec<NaiveDate> = (0..=cfg.countback_months).map(|k| months_before(as_of, k)).collect();
+    let mut month_sales = vec![Decimal::ZERO; cfg.countback_months as usize];
+
+    let (mut ar, mut current, mut disputed, mut sales, mut cei_sales, mut beginning) =
+        (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+    let mut open_invoices = 0u64;
+    for (i, inv) in ledger.invoices.iter().enumerate() {
+        if inv.issue_date > as_of {
+            continue;
+        }
+        if inv.issue_date > dso_from {
+            sales += inv.amount;
+        }
+        if inv.issue_date > cei_from {
+            cei_sales += inv.amount;
+        }
+        if let Some(k) = bounds.windows(2).position(|w| inv.issue_date <= w[0] && inv.issue_date > w[1]) {
+            month_sales[k] += inv.amount;
+        }
+        if inv.status == InvoiceStatus::WrittenOff {
+            continue;
+        }
+        if inv.issue_date <= cei_from {
+            // AR at the start of the CEI period: what is open now plus what
+            // was paid on it since.
+            let paid_since: Decimal = ledger
+                .payments_by_invoice
+                .rows(i as u32)
+                .iter()
+                .map(|&p| &ledger.payments[p as usize])
+                .filter(|p| p.paid_on > cei_from && p.paid_on <= as_of)
+                .map(|p| p.amount)
+                .sum();
+            beginning += inv.open_amount + paid_since;
+        }
+        if inv.is_open() {
+            open_invoices += 1;
+            let dpd = (as_of - inv.due_date).num_days() as i32;
+            ar += inv.open_amount;
+            if dpd <= 0 {
+                current += inv.open_amount;
+            }
+            if inv.is_disputed() {
+                disputed += inv.open_amount;
+            }
+            let b = &mut aging[cfg.bucket(dpd)];
+            b.count += 1;
+            b.amount += inv.open_amount;
+        }
+    }
+    let periods: Vec<Period> = month_sales
+        .iter()
+        .zip(bounds.windows(2))
+        .map(|(&sales, w)| Period { sales, days: (w[0] - w[1]).num_days() })
+        .collect();
+    let dso = dso_standard(ar, sales, cfg.dso_days);
+    let best = dso_standard(current, sales, cfg.dso_days);
+    Portfolio {
+        as_of,
+        customers: ledger.customers.len() as u64,
+        open_invoices,
+        ar_total: ar,
+        ar_current: current,
+        ar_overdue: ar - current,
+        ar_disputed: disputed,
+        sales_dso_period: sales,
+        dso_days: cfg.dso_days,
+        dso: dso.map(round2),
+        dso_countback: dso_countback(ar, &periods).map(round2),
+        best_possible_dso: best.map(round2),
+        average_days_delinquent: dso.zip(best).map(|(d, b)| round2(d - b)),
+        cei_from,
+        cei: cei(beginning, cei_sales, cfg.cei_months, ar, current).map(round2),
+        aging,
+    }
+}
+
+/// Round a KPI to two decimals for stable, readable output.
+pub fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(v: i64) -> Decimal {
+        Decimal::from(v)
+    }
+
+    #[test]
+    fn countback_worked_example() {
+        // AR 212,000; sales 100,000 / 80,000 / 70,000, latest first:
+        // 30 + 30 + (32/70) x 30 = 73.71 days.
+        let p = |s| Period { sales: d(s), days: 30 };
+        let got = dso_countback(d(212_000), &[p(100_000), p(80_000), p(70_000)]).unwrap();
+        assert_eq!(round2(got), 73.71);
+    }
+
+    #[test]
+    fn countback_stops_inside_first_period() {
+        let got = dso_countback(d(50_000), &[Period { sales: d(100_000), days: 31 }]).unwrap();
+        assert_eq!(got, 15.5);
+    }
+
+    #[test]
+    fn cei_worked_example() {
+        // Beginning AR 6,200, credit sales 10,890 over 3 months (3,630 a month),
+        // ending total 6,340, ending current 3,590:
+        // (6,200 + 3,630 − 6,340) / (6,200 + 3,630 − 3,590) = 3,490 / 6,240 = 55.9 %.
+        let got = cei(d(6_200), d(10_890), 3, d(6_340), d(3_590)).unwrap();
+        assert_eq!((got * 10.0).round() / 10.0, 55.9);
+    }
+
+    #[test]
+    fn standard_dso_and_add() {
+        // AR 150,000 on 90 days of 450,000 sales: 30 days; current 90,000: 18 days; ADD 12.
+        let dso = dso_standard(d(150_000), d(450_000), 90).unwrap();
+        let best = dso_standard(d(90_000), d(450_000), 90).unwrap();
+        assert_eq!((round2(dso), round2(best), round2(dso - best)), (30.0, 18.0, 12.0));
+        assert_eq!(dso_standard(d(1), Decimal::ZERO, 90), None);
+    }
+}

@@ -1,0 +1,603 @@
+//! Facts: everything rules read, derived once per run from the ledger and an
+//! explicit as-of date (never the wall clock). Per invoice, per customer, the
+//! calendar of the as-of date, and portfolio KPIs ([`kpi`]).
+
+pub mod kpi;
+pub mod registry;
+
+use crate::ledger::{ActionKind, CustIx, Customer, Invoice, InvoiceStatus, Ledger, Outcome};
+use chrono::{Datelike, NaiveDate, Weekday};
+use registry::{Scope, fact_table};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde::Serialize;
+
+/// "Days since" facts use this value when the event never happened, so a
+/// rule such as `customer.days_since_payment > 60` reads naturally.
+pub const NEVER: i32 = 9999;
+
+/// Settings of fact derivation (aging edges, windows). Defaults are documented
+/// in docs/facts.md.
+#[derive(Debug, Clone, Serialize)]
+pub struct FactsConfig {
+    /// Upper edges (days past due) of the overdue aging buckets; the last
+    /// bucket is open-ended. Default `[30, 60, 90]` → current, 1-30, 31-60, 61-90, 91+.
+    pub bucket_edges: Vec<i32>,
+    /// Days after `due_on` before an unpaid promise counts as broken.
+    pub promise_grace_days: i32,
+    /// Months of settled invoices used for payment behaviour.
+    pub behaviour_months: u32,
+    /// Recent months for the payment trend (compared with the rest of the window).
+    pub trend_recent_months: u32,
+    /// Days of credit sales for the standard DSO and best possible DSO.
+    pub dso_days: i64,
+    /// Months counted back by the countback DSO at most.
+    pub countback_months: u32,
+    /// Months of the collection effectiveness index period.
+    pub cei_months: u32,
+}
+
+impl Default for FactsConfig {
+    fn default() -> Self {
+        FactsConfig {
+            bucket_edges: vec![30, 60, 90],
+            promise_grace_days: 0,
+            behaviour_months: 12,
+            trend_recent_months: 3,
+            dso_days: 90,
+            countback_months: 12,
+            cei_months: 3,
+        }
+    }
+}
+
+impl FactsConfig {
+    /// The bucket index of a days-past-due value: 0 is current.
+    pub fn bucket(&self, dpd: i32) -> usize {
+        if dpd <= 0 {
+            return 0;
+        }
+        1 + self.bucket_edges.iter().take_while(|&&e| dpd > e).count()
+    }
+
+    /// Bucket labels: `current`, `1-30`, ..., `91+`.
+    pub fn bucket_labels(&self) -> Vec<String> {
+        let mut out = vec!["current".to_string()];
+        let mut lo = 1;
+        for &e in &self.bucket_edges {
+            out.push(format!("{lo}-{e}"));
+            lo = e + 1;
+        }
+        out.push(format!("{lo}+"));
+        out
+    }
+}
+
+/// Calendar facts of the as-of date (`as_of.*` in expressions).
+#[derive(Debug, Clone, Serialize)]
+pub struct Calendar<'a> {
+    pub date: NaiveDate,
+    pub year: i32,
+    pub month: u32,
+    pub quarter: u32,
+    pub day: u32,
+    /// 1 = Monday … 7 = Sunday.
+    pub weekday: u32,
+    pub is_business_day: bool,
+    pub days_to_month_end: i32,
+    pub days_to_year_end: i32,
+    #[serde(skip)]
+    _p: std::marker::PhantomData<&'a ()>,
+}
+
+impl Calendar<'_> {
+    /// The calendar facts of `d`.
+    pub fn of(d: NaiveDate) -> Self {
+        let next_month = if d.month() == 12 {
+            NaiveDate::from_ymd_opt(d.year() + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(d.year(), d.month() + 1, 1)
+        };
+        let month_end = next_month.and_then(|n| n.pred_opt()).unwrap_or(d);
+        let year_end = NaiveDate::from_ymd_opt(d.year(), 12, 31).unwrap_or(d);
+        Calendar {
+            date: d,
+            year: d.year(),
+            month: d.month(),
+            quarter: (d.month() - 1) / 3 + 1,
+            day: d.day(),
+            weekday: d.weekday().number_from_monday(),
+            is_business_day: !matches!(d.weekday(), Weekday::Sat | Weekday::Sun),
+            days_to_month_end: (month_end - d).num_days() as i32,
+            days_to_year_end: (year_end - d).num_days() as i32,
+            _p: std::marker::PhantomData,
+        }
+    }
+}
+
+fact_table! { Calendar, Scope::Calendar, f;
+    date: Date = "the as-of date" => f.date;
+    year: Int = "calendar year" => f.year;
+    month: Int = "month, 1-12" => f.month;
+    quarter: Int = "quarter, 1-4" => f.quarter;
+    day: Int = "day of month" => f.day;
+    weekday: Int = "day of week, 1 = Monday ... 7 = Sunday" => f.weekday;
+    is_business_day: Bool = "Monday to Friday" => f.is_business_day;
+    days_to_month_end: Int = "days until the last day of the month (0 on it)" => f.days_to_month_end;
+    days_to_year_end: Int = "days until 31 December (0 on it)" => f.days_to_year_end;
+}
+
+/// Facts of one open invoice (`invoice.*`).
+#[derive(Debug, Clone, Serialize)]
+pub struct InvoiceFacts<'a> {
+    #[serde(skip)]
+    pub invoice: &'a Invoice,
+    pub ix: u32,
+    pub days_past_due: i32,
+    pub days_to_due: i32,
+    pub days_since_issue: i32,
+    pub bucket: u8,
+    pub disputed: bool,
+    pub promise_active: bool,
+    pub promise_broken: bool,
+    pub paid_amount: Decimal,
+}
+
+fact_table! { InvoiceFacts, Scope::Invoice, f;
+    id: Text = "invoice id" => &f.invoice.id;
+    amount: Money = "original amount" => f.invoice.amount;
+    open_amount: Money = "amount still to pay" => f.invoice.open_amount;
+    paid_amount: Money = "payments applied to it up to the as-of date" => f.paid_amount;
+    issue_date: Date = "issue date" => f.invoice.issue_date;
+    due_date: Date = "due date" => f.invoice.due_date;
+    days_past_due: Int = "as-of date minus due date; negative before the due date" => f.days_past_due;
+    days_to_due: Int = "due date minus as-of date; negative once overdue" => f.days_to_due;
+    days_since_issue: Int = "as-of date minus issue date" => f.days_since_issue;
+    bucket: Int = "aging bucket: 0 current, 1 = 1-30, 2 = 31-60, 3 = 61-90, 4 = 91+ (default edges)" => f.bucket;
+    disputed: Bool = "status disputed or a disputed_since date" => f.disputed;
+    promise_active: Bool = "a promise to pay covering it is due on or after the as-of date (less grace)" => f.promise_active;
+    promise_broken: Bool = "a promise to pay covering it fell due unpaid" => f.promise_broken;
+}
+
+/// Facts of one customer (`customer.*`).
+#[derive(Debug, Clone, Serialize)]
+pub struct CustomerFacts<'a> {
+    #[serde(skip)]
+    pub customer: &'a Customer,
+    pub ix: CustIx,
+    pub open_total: Decimal,
+    pub overdue_total: Decimal,
+    pub current_total: Decimal,
+    pub disputed_total: Decimal,
+    pub open_count: u32,
+    pub overdue_count: u32,
+    pub max_days_past_due: i32,
+    pub weighted_days_past_due: f64,
+    pub oldest_due_date: Option<NaiveDate>,
+    pub exposure: Decimal,
+    pub utilization: f64,
+    pub headroom: Decimal,
+    pub paid_invoices: u32,
+    pub avg_days_late: f64,
+    pub weighted_days_late: f64,
+    pub on_time_ratio: f64,
+    pub trend: f64,
+    pub avg_days_to_pay: f64,
+    pub days_since_payment: i32,
+    pub open_disputes: u32,
+    pub promises_active: u32,
+    pub promises_broken: u32,
+    pub promised_amount: Decimal,
+    pub plan_active: bool,
+    pub contacts_7d: u32,
+    pub contacts_30d: u32,
+    pub contacts_90d: u32,
+    pub calls_7d: u32,
+    pub days_since_conversation: i32,
+    pub days_since_contact: i32,
+    #[serde(skip)]
+    pub last_step: &'a str,
+    pub last_step_date: Option<NaiveDate>,
+    pub days_since_step: i32,
+    pub referred: bool,
+    pub on_hold: bool,
+}
+
+fn date_or_never(d: Option<NaiveDate>, as_of: NaiveDate) -> i32 {
+    d.map_or(NEVER, |d| (as_of - d).num_days() as i32)
+}
+
+fn opt_date_fact(d: Option<NaiveDate>) -> NaiveDate {
+    d.unwrap_or(NaiveDate::MIN)
+}
+
+fact_table! { CustomerFacts, Scope::Customer, f;
+    id: Text = "customer id" => &f.customer.id;
+    segment: Text = "segment from customers.csv" => &f.customer.segment;
+    country: Text = "country code" => &f.customer.country;
+    currency: Text = "currency code" => &f.customer.currency;
+    risk_class: Text = "low, medium, high, or empty" => f.customer.risk_class.map_or("", |r| r.as_str());
+    account_type: Text = "business or consumer" => f.customer.account_type.as_str();
+    credit_score: Float = "credit score; -1 when unknown" => f.customer.credit_score.unwrap_or(-1.0);
+    credit_limit: Money = "credit limit" => f.customer.credit_limit;
+    terms_days: Int = "net days of the payment terms" => f.customer.terms.net_days;
+    do_not_contact: Bool = "do-not-contact flag" => f.customer.do_not_contact;
+    on_hold: Bool = "on credit hold: the customers.csv flag, or a credit_hold action not released since" => f.on_hold;
+    open_total: Money = "sum of open amounts of open and disputed invoices" => f.open_total;
+    overdue_total: Money = "open amount past its due date" => f.overdue_total;
+    current_total: Money = "open amount not yet due" => f.current_total;
+    disputed_total: Money = "open amount under dispute" => f.disputed_total;
+    open_count: Int = "open invoices" => f.open_count;
+    overdue_count: Int = "overdue invoices" => f.overdue_count;
+    max_days_past_due: Int = "days past due of the oldest overdue invoice; 0 when none is overdue" => f.max_days_past_due;
+    weighted_days_past_due: Float = "days past due of overdue invoices weighted by open amount" => f.weighted_days_past_due;
+    oldest_due_date: Date = "due date of the oldest open invoice (-262143-01-01 when none)" => opt_date_fact(f.oldest_due_date);
+    exposure: Money = "open_total (credit in use)" => f.exposure;
+    utilization: Float = "exposure / credit_limit, capped at 99.99 (99.99 when the limit is 0 and exposure > 0)" => f.utilization;
+    headroom: Money = "credit_limit - exposure (negative when over the limit)" => f.headroom;
+    paid_invoices: Int = "invoices settled in the behaviour window (default 12 months)" => f.paid_invoices;
+    avg_days_late: Float = "mean of settlement date - due date over settled invoices (negative = early); 0 with no history" => f.avg_days_late;
+    weighted_days_late: Float = "the same weighted by invoice amount" => f.weighted_days_late;
+    on_time_ratio: Float = "share of settled invoices settled on or before the due date; 0 with no history" => f.on_time_ratio;
+    trend: Float = "avg_days_late of the recent 3 months minus that of the 9 before; > 0 = paying later" => f.trend;
+    avg_days_to_pay: Float = "mean of settlement date - issue date" => f.avg_days_to_pay;
+    days_since_payment: Int = "days since the last payment (9999 if never)" => f.days_since_payment;
+    open_disputes: Int = "open invoices under dispute" => f.open_disputes;
+    promises_active: Int = "promises to pay not yet due (or within grace) and not yet kept" => f.promises_active;
+    promises_broken: Int = "promises in the behaviour window that fell due unpaid" => f.promises_broken;
+    promised_amount: Money = "amount of the active promises" => f.promised_amount;
+    plan_active: Bool = "an agreed payment plan has instalments still to come and none broken" => f.plan_active;
+    contacts_7d: Int = "executed contacts (email, sms, call, letter, statement) in the last 7 days" => f.contacts_7d;
+    contacts_30d: Int = "executed contacts in the last 30 days" => f.contacts_30d;
+    contacts_90d: Int = "executed contacts in the last 90 days" => f.contacts_90d;
+    calls_7d: Int = "call attempts in the last 7 days" => f.calls_7d;
+    days_since_conversation: Int = "days since a call was answered (9999 if never)" => f.days_since_conversation;
+    days_since_contact: Int = "days since the last executed contact (9999 if never)" => f.days_since_contact;
+    last_step: Text = "rule id of the last executed dunning action; empty if none" => f.last_step;
+    last_step_date: Date = "date the last step was executed" => opt_date_fact(f.last_step_date);
+    days_since_step: Int = "days since the last step (9999 if none)" => f.days_since_step;
+    referred: Bool = "referred to an agency or legal (an executed refer_agency / refer_legal action)" => f.referred;
+}
+
+/// Everything derived for one run: the as-of date, the config and the calendar.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub as_of: NaiveDate,
+    pub config: FactsConfig,
+    behaviour_from: NaiveDate,
+    trend_from: NaiveDate,
+}
+
+impl Context {
+    /// A context for `as_of` with `config`.
+    pub fn new(as_of: NaiveDate, config: FactsConfig) -> Self {
+        let behaviour_from = months_before(as_of, config.behaviour_months);
+        let trend_from = months_before(as_of, config.trend_recent_months);
+        Context { as_of, config, behaviour_from, trend_from }
+    }
+
+    /// The calendar facts of the as-of date.
+    pub fn calendar(&self) -> Calendar<'static> {
+        Calendar::of(self.as_of)
+    }
+}
+
+/// `d` minus `n` months (clamped to the month's end).
+pub fn months_before(d: NaiveDate, n: u32) -> NaiveDate {
+    d.checked_sub_months(chrono::Months::new(n)).unwrap_or(NaiveDate::MIN)
+}
+
+fn ratio(num: Decimal, den: Decimal) -> f64 {
+    if den.is_zero() {
+        return if num > Decimal::ZERO { 99.99 } else { 0.0 };
+    }
+    (num / den).to_f64().unwrap_or(0.0).min(99.99)
+}
+
+/// Settlement date of a fully paid invoice: the date of its last payment
+/// (up to the as-of date), or `None` if it is not settled by then.
+fn settled_on(ledger: &Ledger, i: u32, as_of: NaiveDate) -> Option<(NaiveDate, Decimal)> {
+    let inv = &ledger.invoices[i as usize];
+    let mut paid = Decimal::ZERO;
+    let mut last = None;
+    for &p in ledger.payments_by_invoice.rows(i) {
+        let p = &ledger.payments[p as usize];
+        if p.paid_on <= as_of {
+            paid += p.amount;
+            last = last.max(Some(p.paid_on));
+        }
+    }
+    if inv.status == InvoiceStatus::Paid && paid >= inv.amount { last.map(|d| (d, paid)) } else { None }
+}
+
+/// Derive the facts of customer `c`, filling `invoices` with the facts of its
+/// open invoices (the buffer is cleared first, so it can be reused).
+pub fn derive_customer<'a>(
+    ledger: &'a Ledger,
+    c: CustIx,
+    ctx: &Context,
+    invoices: &mut Vec<InvoiceFacts<'a>>,
+) -> CustomerFacts<'a> {
+    let as_of = ctx.as_of;
+    let customer = &ledger.customers[c as usize];
+    invoices.clear();
+    let promises: Vec<&crate::ledger::Promise> =
+        ledger.promises_by_customer.rows(c).iter().map(|&p| &ledger.promises[p as usize]).collect();
+    let grace = chrono::Duration::days(i64::from(ctx.config.promise_grace_days));
+
+    let mut f = CustomerFacts {
+        customer,
+        ix: c,
+        open_total: Decimal::ZERO,
+        overdue_total: Decimal::ZERO,
+        current_total: Decimal::ZERO,
+        disputed_total: Decimal::ZERO,
+        open_count: 0,
+        overdue_count: 0,
+        max_days_past_due: 0,
+        weighted_days_past_due: 0.0,
+        oldest_due_date: None,
+        exposure: Decimal::ZERO,
+        utilization: 0.0,
+        headroom: Decimal::ZERO,
+        paid_invoices: 0,
+        avg_days_late: 0.0,
+        weighted_days_late: 0.0,
+        on_time_ratio: 0.0,
+        trend: 0.0,
+        avg_days_to_pay: 0.0,
+        days_since_payment: NEVER,
+        open_disputes: 0,
+        promises_active: 0,
+        promises_broken: 0,
+        promised_amount: Decimal::ZERO,
+        plan_active: false,
+        contacts_7d: 0,
+        contacts_30d: 0,
+        contacts_90d: 0,
+        calls_7d: 0,
+        days_since_conversation: NEVER,
+        days_since_contact: NEVER,
+        last_step: "",
+        last_step_date: None,
+        days_since_step: NEVER,
+        referred: false,
+        on_hold: customer.on_hold,
+    };
+
+    // Open invoices.
+    let mut weighted_dpd = Decimal::ZERO;
+    let mut late = Behaviour::default();
+    for &i in ledger.invoices_by_customer.rows(c) {
+        let inv = &ledger.invoices[i as usize];
+        if inv.is_open() {
+            let dpd = (as_of - inv.due_date).num_days() as i32;
+            let covering = promises.iter().filter(|p| p.invoice == Some(i) && p.made_on <= as_of);
+            let (mut active, mut broken) = (false, false);
+            for p in covering {
+                let kept = paid_between(ledger, i, p.made_on, p.due_on + grace) >= p.amount;
+                if !kept && p.due_on + grace < as_of {
+                    broken = true;
+                } else if !kept {
+                    active = true;
+                }
+            }
+            let disputed = inv.is_disputed();
+            f.open_total += inv.open_amount;
+            f.open_count += 1;
+            f.oldest_due_date = Some(f.oldest_due_date.map_or(inv.due_date, |d| d.min(inv.due_date)));
+            if disputed {
+                f.disputed_total += inv.open_amount;
+                f.open_disputes += 1;
+            }
+            if dpd > 0 {
+                f.overdue_total += inv.open_amount;
+                f.overdue_count += 1;
+                f.max_days_past_due = f.max_days_past_due.max(dpd);
+                weighted_dpd += inv.open_amount * Decimal::from(dpd);
+            } else {
+                f.current_total += inv.open_amount;
+            }
+            invoices.push(InvoiceFacts {
+                invoice: inv,
+                ix: i,
+                days_past_due: dpd,
+                days_to_due: -dpd,
+                days_since_issue: (as_of - inv.issue_date).num_days() as i32,
+                bucket: ctx.config.bucket(dpd) as u8,
+                disputed,
+                promise_active: active,
+                promise_broken: broken,
+                paid_amount: inv.amount - inv.open_amount,
+            });
+        } else if let Some((settled, _)) = settled_on(ledger, i, as_of)
+            && settled > ctx.behaviour_from
+        {
+            late.add(inv, settled, settled > ctx.trend_from);
+        }
+    }
+    if !f.overdue_total.is_zero() {
+        f.weighted_days_past_due = (weighted_dpd / f.overdue_total).to_f64().unwrap_or(0.0);
+    }
+    f.exposure = f.open_total;
+    f.headroom = customer.credit_limit - f.exposure;
+    f.utilization = ratio(f.exposure, customer.credit_limit);
+    late.finish(&mut f);
+
+    // Payments.
+    let last_payment = ledger
+        .payments_by_customer
+        .rows(c)
+        .iter()
+        .map(|&p| ledger.payments[p as usize].paid_on)
+        .filter(|&d| d <= as_of)
+        .max();
+    f.days_since_payment = date_or_never(last_payment, as_of);
+
+    promise_facts(ledger, &promises, ctx, &mut f);
+    action_facts(ledger, c, as_of, &mut f);
+    f
+}
+
+/// Payments applied to invoice `i` dated within `[from, to]`.
+fn paid_between(ledger: &Ledger, i: u32, from: NaiveDate, to: NaiveDate) -> Decimal {
+    ledger
+        .payments_by_invoice
+        .rows(i)
+        .iter()
+        .map(|&p| &ledger.payments[p as usize])
+        .filter(|p| p.paid_on >= from && p.paid_on <= to)
+        .map(|p| p.amount)
+        .sum()
+}
+
+/// Payments of the customer dated within `[from, to]` (for promises not tied to one invoice).
+fn customer_paid_between(ledger: &Ledger, c: CustIx, from: NaiveDate, to: NaiveDate) -> Decimal {
+    ledger
+        .payments_by_customer
+        .rows(c)
+        .iter()
+        .map(|&p| &ledger.payments[p as usize])
+        .filter(|p| p.paid_on >= from && p.paid_on <= to)
+        .map(|p| p.amount)
+        .sum()
+}
+
+fn promise_facts(ledger: &Ledger, promises: &[&crate::ledger::Promise], ctx: &Context, f: &mut CustomerFacts<'_>) {
+    let as_of = ctx.as_of;
+    let grace = chrono::Duration::days(i64::from(ctx.config.promise_grace_days));
+    let mut plan_broken = false;
+    let mut plan_future = false;
+    for p in promises.iter().filter(|p| p.made_on <= as_of) {
+        let paid = match p.invoice {
+            Some(i) => paid_between(ledger, i, p.made_on, p.due_on + grace),
+            None => customer_paid_between(ledger, f.ix, p.made_on, p.due_on + grace),
+        };
+        let kept = paid >= p.amount;
+        let due_passed = p.due_on + grace < as_of;
+        if !kept && due_passed && p.due_on > ctx.behaviour_from {
+            f.promises_broken += 1;
+            plan_broken |= p.plan_id.is_some();
+        } else if !kept && !due_passed {
+            f.promises_active += 1;
+            f.promised_amount += p.amount;
+            plan_future |= p.plan_id.is_some();
+        }
+    }
+    f.plan_active = plan_future && !plan_broken;
+}
+
+fn action_facts<'a>(ledger: &'a Ledger, c: CustIx, as_of: NaiveDate, f: &mut CustomerFacts<'a>) {
+    let mut last_contact = None;
+    let mut last_conversation = None;
+    let mut last_step: Option<(NaiveDate, &str)> = None;
+    let mut hold: Option<(NaiveDate, bool)> = None;
+    for &a in ledger.actions_by_customer.rows(c) {
+        let a = &ledger.actions[a as usize];
+        let Some(done) = a.executed_on.filter(|&d| d <= as_of) else { continue };
+        if !a.was_executed() {
+            continue;
+        }
+        let age = (as_of - done).num_days();
+        if a.action.is_contact() {
+            f.contacts_7d += u32::from(age < 7);
+            f.contacts_30d += u32::from(age < 30);
+            f.contacts_90d += u32::from(age < 90);
+            last_contact = last_contact.max(Some(done));
+        }
+        if a.action == ActionKind::Call {
+            f.calls_7d += u32::from(age < 7);
+            if matches!(a.outcome, Some(Outcome::Answered | Outcome::Promise)) {
+                last_conversation = last_conversation.max(Some(done));
+            }
+        }
+        if a.action.is_referral() {
+            f.referred = true;
+        }
+        if is_dunning(a.action) && last_step.is_none_or(|(d, _)| done >= d) {
+            last_step = Some((done, &a.rule_id));
+        }
+        match a.action {
+            ActionKind::CreditHold if hold.is_none_or(|(d, _)| done >= d) => hold = Some((done, true)),
+            ActionKind::ReleaseHold if hold.is_none_or(|(d, _)| done >= d) => hold = Some((done, false)),
+            _ => {}
+        }
+    }
+    if let Some((_, held)) = hold {
+        f.on_hold = held;
+    }
+    f.days_since_contact = date_or_never(last_contact, as_of);
+    f.days_since_conversation = date_or_never(last_conversation, as_of);
+    if let Some((d, rule)) = last_step {
+        f.last_step = rule;
+        f.last_step_date = Some(d);
+        f.days_since_step = date_or_never(Some(d), as_of);
+    }
+}
+
+/// Actions that are steps of a dunning ladder.
+fn is_dunning(a: ActionKind) -> bool {
+    a.is_contact() || a.is_referral() || a == ActionKind::CreditHold
+}
+
+/// Running sums for payment behaviour.
+#[derive(Default)]
+struct Behaviour {
+    n: u32,
+    on_time: u32,
+    sum_late: i64,
+    sum_to_pay: i64,
+    w_late: Decimal,
+    w: Decimal,
+    recent: (i64, u32),
+    prior: (i64, u32),
+}
+
+impl Behaviour {
+    fn add(&mut self, inv: &Invoice, settled: NaiveDate, recent: bool) {
+        let late = (settled - inv.due_date).num_days();
+        self.n += 1;
+        self.on_time += u32::from(late <= 0);
+        self.sum_late += late;
+        self.sum_to_pay += (settled - inv.issue_date).num_days();
+        self.w_late += inv.amount * Decimal::from(late);
+        self.w += inv.amount;
+        let bucket = if recent { &mut self.recent } else { &mut self.prior };
+        bucket.0 += late;
+        bucket.1 += 1;
+    }
+
+    fn finish(&self, f: &mut CustomerFacts<'_>) {
+        f.paid_invoices = self.n;
+        if self.n == 0 {
+            return;
+        }
+        let n = f64::from(self.n);
+        f.avg_days_late = self.sum_late as f64 / n;
+        f.avg_days_to_pay = self.sum_to_pay as f64 / n;
+        f.on_time_ratio = f64::from(self.on_time) / n;
+        if !self.w.is_zero() {
+            f.weighted_days_late = (self.w_late / self.w).to_f64().unwrap_or(0.0);
+        }
+        if self.recent.1 > 0 && self.prior.1 > 0 {
+            f.trend = self.recent.0 as f64 / f64::from(self.recent.1) - self.prior.0 as f64 / f64::from(self.prior.1);
+        }
+    }
+}
+
+/// Derive every customer's facts in parallel and apply `f` to each with its
+/// invoice facts; results come back in customer order.
+pub fn map_customers<T: Send>(
+    ledger: &Ledger,
+    ctx: &Context,
+    f: impl Fn(&CustomerFacts<'_>, &[InvoiceFacts<'_>]) -> T + Sync + Send,
+) -> Vec<T> {
+    use rayon::prelude::*;
+    (0..ledger.customers.len() as u32)
+        .into_par_iter()
+        .map_init(Vec::new, |buf, c| {
+            let cf = derive_customer(ledger, c, ctx, buf);
+            f(&cf, buf)
+        })
+        .collect()
+}

@@ -1,0 +1,280 @@
+//! Field decoders for ledger CSV cells: dates, money, integers, booleans and
+//! enums, decoded by hand from bytes (no serde, no floats for money).
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+/// Why a cell could not be decoded; rendered by [`crate::ledger::Problem`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The cell is empty but the column is required.
+    Missing,
+    /// Not a `YYYY-MM-DD` calendar date.
+    Date,
+    /// Not a plain decimal number such as `1234.50`.
+    Number,
+    /// A number with more than two decimals where money is expected.
+    TooPrecise,
+    /// Not `true`/`false`.
+    Bool,
+    /// Not one of the allowed words.
+    Enum(&'static [&'static str]),
+    /// Not a payment term such as `NET30` or `2/10 NET30`.
+    Terms,
+    /// Not valid UTF-8.
+    Utf8,
+}
+
+impl DecodeError {
+    /// What the column expects, in words, for the error message.
+    pub fn expected(&self) -> String {
+        match self {
+            DecodeError::Missing => "a value (this column is required)".into(),
+            DecodeError::Date => "a date as YYYY-MM-DD, e.g. 2026-11-16".into(),
+            DecodeError::Number => {
+                "a decimal number such as 1234.50 (no thousands separators, no currency sign)".into()
+            }
+            DecodeError::TooPrecise => "an amount with at most 2 decimals".into(),
+            DecodeError::Bool => "true or false".into(),
+            DecodeError::Enum(allowed) => format!("one of {}", allowed.join(", ")),
+            DecodeError::Terms => "payment terms such as NET30 or 2/10 NET30".into(),
+            DecodeError::Utf8 => "UTF-8 text".into(),
+        }
+    }
+}
+
+fn trim(b: &[u8]) -> &[u8] {
+    b.trim_ascii()
+}
+
+/// Decode a required UTF-8 string cell.
+pub fn text(b: &[u8]) -> Result<&str, DecodeError> {
+    let s = std::str::from_utf8(trim(b)).map_err(|_| DecodeError::Utf8)?;
+    if s.is_empty() { Err(DecodeError::Missing) } else { Ok(s) }
+}
+
+/// Decode an optional UTF-8 string cell (empty → `None`).
+pub fn opt_text(b: &[u8]) -> Result<Option<&str>, DecodeError> {
+    match text(b) {
+        Ok(s) => Ok(Some(s)),
+        Err(DecodeError::Missing) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn digits(b: &[u8]) -> Option<u32> {
+    let mut v: u32 = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u32::from(c - b'0');
+    }
+    Some(v)
+}
+
+/// Decode a required ISO `YYYY-MM-DD` date.
+pub fn date(b: &[u8]) -> Result<NaiveDate, DecodeError> {
+    let b = trim(b);
+    if b.is_empty() {
+        return Err(DecodeError::Missing);
+    }
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return Err(DecodeError::Date);
+    }
+    let (Some(y), Some(m), Some(d)) = (digits(&b[0..4]), digits(&b[5..7]), digits(&b[8..10])) else {
+        return Err(DecodeError::Date);
+    };
+    NaiveDate::from_ymd_opt(y as i32, m, d).ok_or(DecodeError::Date)
+}
+
+/// Decode an optional date (empty → `None`).
+pub fn opt_date(b: &[u8]) -> Result<Option<NaiveDate>, DecodeError> {
+    match date(b) {
+        Ok(d) => Ok(Some(d)),
+        Err(DecodeError::Missing) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Decode a decimal number exactly (`-12.5`, `1234.50`, `7`); no exponent,
+/// no thousands separators. Up to 28 significant digits.
+pub fn decimal(b: &[u8]) -> Result<Decimal, DecodeError> {
+    let b = trim(b);
+    if b.is_empty() {
+        return Err(DecodeError::Missing);
+    }
+    let (neg, body) = match b[0] {
+        b'-' => (true, &b[1..]),
+        b'+' => (false, &b[1..]),
+        _ => (false, b),
+    };
+    if body.is_empty() {
+        return Err(DecodeError::Number);
+    }
+    let mut mantissa: i128 = 0;
+    let mut scale: u32 = 0;
+    let mut seen_dot = false;
+    let mut n_digits = 0u32;
+    for &c in body {
+        match c {
+            b'0'..=b'9' => {
+                n_digits += 1;
+                if n_digits > 28 {
+                    return Err(DecodeError::Number);
+                }
+                mantissa = mantissa * 10 + i128::from(c - b'0');
+                if seen_dot {
+                    scale += 1;
+                }
+            }
+            b'.' if !seen_dot => seen_dot = true,
+            _ => return Err(DecodeError::Number),
+        }
+    }
+    if n_digits == 0 {
+        return Err(DecodeError::Number);
+    }
+    if neg {
+        mantissa = -mantissa;
+    }
+    Decimal::try_from_i128_with_scale(mantissa, scale).map_err(|_| DecodeError::Number)
+}
+
+/// Decode money: a decimal with at most two decimals (the currency minor unit).
+pub fn money(b: &[u8]) -> Result<Decimal, DecodeError> {
+    let d = decimal(b)?;
+    if d.scale() > 2 && d.normalize().scale() > 2 {
+        return Err(DecodeError::TooPrecise);
+    }
+    Ok(d)
+}
+
+/// Decode an optional float score (empty → `None`). Scores are not money.
+pub fn opt_score(b: &[u8]) -> Result<Option<f64>, DecodeError> {
+    let t = trim(b);
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let d = decimal(t)?;
+    Ok(Some(rust_decimal::prelude::ToPrimitive::to_f64(&d).unwrap_or(0.0)))
+}
+
+/// Decode a boolean flag; empty means `false`.
+pub fn flag(b: &[u8]) -> Result<bool, DecodeError> {
+    let t = trim(b);
+    if t.is_empty() {
+        return Ok(false);
+    }
+    match t.to_ascii_lowercase().as_slice() {
+        b"true" | b"1" | b"yes" | b"y" => Ok(true),
+        b"false" | b"0" | b"no" | b"n" => Ok(false),
+        _ => Err(DecodeError::Bool),
+    }
+}
+
+/// Payment terms: net days and an optional early-payment discount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Terms {
+    /// Days from issue to due date (`NET30` → 30).
+    pub net_days: u16,
+    /// Early-payment discount in percent (`2/10 NET30` → 2).
+    pub discount_pct: Option<Decimal>,
+    /// Days within which the discount applies (`2/10 NET30` → 10).
+    pub discount_days: Option<u16>,
+}
+
+/// Decode payment terms: `NET30`, `NET 30`, `2/10 NET30`, `DUE` (on receipt).
+pub fn terms(b: &[u8]) -> Result<Terms, DecodeError> {
+    let t = trim(b);
+    if t.is_empty() {
+        return Err(DecodeError::Missing);
+    }
+    let upper = t.to_ascii_uppercase();
+    let s = std::str::from_utf8(&upper).map_err(|_| DecodeError::Utf8)?;
+    if s == "DUE" || s == "COD" {
+        return Ok(Terms { net_days: 0, discount_pct: None, discount_days: None });
+    }
+    let (disc, net) = match s.split_once(' ') {
+        Some((d, n)) if d.contains('/') => (Some(d), n.trim()),
+        _ => (None, s),
+    };
+    let net = net.strip_prefix("NET").ok_or(DecodeError::Terms)?.trim();
+    let net_days = net.parse::<u16>().map_err(|_| DecodeError::Terms)?;
+    let (discount_pct, discount_days) = match disc {
+        None => (None, None),
+        Some(d) => {
+            let (pct, days) = d.split_once('/').ok_or(DecodeError::Terms)?;
+            let pct = decimal(pct.as_bytes()).map_err(|_| DecodeError::Terms)?;
+            let days = days.parse::<u16>().map_err(|_| DecodeError::Terms)?;
+            (Some(pct), Some(days))
+        }
+    };
+    Ok(Terms { net_days, discount_pct, discount_days })
+}
+
+/// Decode one of a fixed set of lowercase words (case-insensitive).
+pub fn word<T: Copy>(
+    b: &[u8],
+    table: &[(&'static str, T)],
+    allowed: &'static [&'static str],
+) -> Result<T, DecodeError> {
+    let t = trim(b);
+    if t.is_empty() {
+        return Err(DecodeError::Missing);
+    }
+    table.iter().find(|(w, _)| w.as_bytes().eq_ignore_ascii_case(t)).map(|(_, v)| *v).ok_or(DecodeError::Enum(allowed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn dates() {
+        assert_eq!(date(b"2026-11-16"), Ok(NaiveDate::from_ymd_opt(2026, 11, 16).unwrap()));
+        assert_eq!(date(b" 2024-02-29 "), Ok(NaiveDate::from_ymd_opt(2024, 2, 29).unwrap()));
+        assert_eq!(date(b"2025-02-29"), Err(DecodeError::Date));
+        assert_eq!(date(b"2026-13-01"), Err(DecodeError::Date));
+        assert_eq!(date(b"16/11/2026"), Err(DecodeError::Date));
+        assert_eq!(date(b""), Err(DecodeError::Missing));
+        assert_eq!(opt_date(b""), Ok(None));
+    }
+
+    #[test]
+    fn large_amounts_round_trip_exactly() {
+        for s in ["37298.60", "12345678901234567.89", "0.01", "-5.00", "7", "1234.5"] {
+            let d = money(s.as_bytes()).unwrap();
+            assert_eq!(d, Decimal::from_str(s).unwrap(), "{s}");
+            assert_eq!(d.to_string(), s, "{s} keeps its digits and scale");
+        }
+    }
+
+    #[test]
+    fn bad_numbers() {
+        for s in ["1,234.50", "$12", "1e5", "12.3.4", "-", ".", "abc"] {
+            assert_eq!(decimal(s.as_bytes()), Err(DecodeError::Number), "{s}");
+        }
+        assert_eq!(money(b"1.005"), Err(DecodeError::TooPrecise));
+        assert_eq!(money(b"1.500"), Ok(Decimal::new(1500, 3)));
+    }
+
+    #[test]
+    fn payment_terms() {
+        assert_eq!(terms(b"NET30").unwrap().net_days, 30);
+        assert_eq!(terms(b"net 45").unwrap().net_days, 45);
+        let t = terms(b"2/10 NET30").unwrap();
+        assert_eq!((t.net_days, t.discount_pct, t.discount_days), (30, Some(Decimal::new(2, 0)), Some(10)));
+        assert_eq!(terms(b"DUE").unwrap().net_days, 0);
+        assert_eq!(terms(b"30 days"), Err(DecodeError::Terms));
+    }
+
+    #[test]
+    fn flags() {
+        assert_eq!(flag(b""), Ok(false));
+        assert_eq!(flag(b"TRUE"), Ok(true));
+        assert_eq!(flag(b"0"), Ok(false));
+        assert_eq!(flag(b"maybe"), Err(DecodeError::Bool));
+    }
+}

@@ -1,0 +1,317 @@
+//! The accounts-receivable ledger: typed rows of the five CSV files, the
+//! indexes that group them by customer, and the load report that accounts for
+//! every row read. Loading lives in [`load`], cell decoding in [`decode`].
+
+pub mod decode;
+pub mod load;
+mod problem;
+
+pub use decode::Terms;
+pub use load::{LoadError, LoadOptions, load};
+pub use problem::{FileKind, Problem, ProblemKind, Severity};
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::ops::Range;
+
+/// Index of a customer in [`Ledger::customers`].
+pub type CustIx = u32;
+/// Index of an invoice in [`Ledger::invoices`].
+pub type InvIx = u32;
+
+macro_rules! word_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $word:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vm])* $variant),+ }
+        impl $name {
+            /// The words accepted in the CSV file.
+            pub const WORDS: &'static [&'static str] = &[$($word),+];
+            const TABLE: &'static [(&'static str, $name)] = &[$(($word, $name::$variant)),+];
+            /// The word written in CSV and shown to users.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $word),+ }
+            }
+            /// Decode the word from a CSV cell.
+            pub fn decode(b: &[u8]) -> Result<Self, decode::DecodeError> {
+                decode::word(b, Self::TABLE, Self::WORDS)
+            }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.as_str()) }
+        }
+    };
+}
+
+word_enum!(
+    /// Lifecycle status of an invoice.
+    InvoiceStatus { Open = "open", Paid = "paid", Disputed = "disputed", WrittenOff = "written_off" }
+);
+word_enum!(
+    /// Risk class used for periodic credit reviews.
+    RiskClass { Low = "low", Medium = "medium", High = "high" }
+);
+word_enum!(
+    /// How a customer can be reached.
+    Channel { Email = "email", Sms = "sms", Call = "call", Letter = "letter" }
+);
+word_enum!(
+    /// Business (B2B) or consumer account; consumer accounts fall under
+    /// consumer-protection guardrails such as US Regulation F.
+    AccountType { Business = "business", Consumer = "consumer" }
+);
+word_enum!(
+    /// The kinds of action a plan can contain and `actions.csv` records.
+    ActionKind {
+        Email = "email",
+        Sms = "sms",
+        Call = "call",
+        Letter = "letter",
+        Statement = "statement",
+        CreditHold = "credit_hold",
+        ReleaseHold = "release_hold",
+        LimitChange = "limit_change",
+        CreditReview = "credit_review",
+        DiscountOffer = "discount_offer",
+        PaymentPlanOffer = "payment_plan_offer",
+        Fee = "fee",
+        Interest = "interest",
+        ReferAgency = "refer_agency",
+        ReferLegal = "refer_legal",
+        WriteOffReview = "write_off_review",
+        NotifyOwner = "notify_owner",
+    }
+);
+word_enum!(
+    /// What happened when an action was executed.
+    Outcome {
+        Pending = "pending",
+        Sent = "sent",
+        Delivered = "delivered",
+        Bounced = "bounced",
+        Answered = "answered",
+        NoAnswer = "no_answer",
+        Promise = "promise",
+        Failed = "failed",
+        Cancelled = "cancelled",
+    }
+);
+
+impl ActionKind {
+    /// Actions that reach the customer (count toward contact caps).
+    pub fn is_contact(self) -> bool {
+        matches!(
+            self,
+            ActionKind::Email | ActionKind::Sms | ActionKind::Call | ActionKind::Letter | ActionKind::Statement
+        )
+    }
+    /// Actions that hand the account to a third party; dunning stops after them.
+    pub fn is_referral(self) -> bool {
+        matches!(self, ActionKind::ReferAgency | ActionKind::ReferLegal)
+    }
+}
+
+/// One row of `customers.csv`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Customer {
+    pub id: Box<str>,
+    pub name: Box<str>,
+    pub segment: Box<str>,
+    pub country: Box<str>,
+    pub currency: Box<str>,
+    pub credit_limit: Decimal,
+    pub terms: Terms,
+    pub credit_score: Option<f64>,
+    pub risk_class: Option<RiskClass>,
+    pub account_owner: Option<Box<str>>,
+    pub email: Option<Box<str>>,
+    pub phone: Option<Box<str>>,
+    pub preferred_channel: Option<Channel>,
+    pub do_not_contact: bool,
+    pub on_hold: bool,
+    pub opened_on: Option<NaiveDate>,
+    pub account_type: AccountType,
+}
+
+/// One row of `invoices.csv`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Invoice {
+    pub id: Box<str>,
+    pub customer: CustIx,
+    pub issue_date: NaiveDate,
+    pub due_date: NaiveDate,
+    pub amount: Decimal,
+    pub open_amount: Decimal,
+    pub status: InvoiceStatus,
+    pub disputed_since: Option<NaiveDate>,
+    pub dispute_reason: Option<Box<str>>,
+}
+
+impl Invoice {
+    /// Open and collectable: not paid, not written off, something left to pay.
+    pub fn is_open(&self) -> bool {
+        matches!(self.status, InvoiceStatus::Open | InvoiceStatus::Disputed) && self.open_amount > Decimal::ZERO
+    }
+    /// Under dispute (status `disputed`, or a `disputed_since` date).
+    pub fn is_disputed(&self) -> bool {
+        self.status == InvoiceStatus::Disputed || self.disputed_since.is_some()
+    }
+}
+
+/// One row of `payments.csv`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Payment {
+    pub id: Box<str>,
+    pub customer: CustIx,
+    pub invoice: Option<InvIx>,
+    pub paid_on: NaiveDate,
+    pub amount: Decimal,
+}
+
+/// One row of `promises.csv`: a promise to pay or an instalment of a plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Promise {
+    pub id: Box<str>,
+    pub customer: CustIx,
+    pub invoice: Option<InvIx>,
+    pub made_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub amount: Decimal,
+    pub plan_id: Option<Box<str>>,
+}
+
+/// One row of `actions.csv`: an action an earlier run decided, and its fate.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionRecord {
+    pub id: Box<str>,
+    pub customer: CustIx,
+    pub invoice: Option<InvIx>,
+    pub rule_id: Box<str>,
+    pub action: ActionKind,
+    pub channel: Option<Channel>,
+    pub decided_on: NaiveDate,
+    pub executed_on: Option<NaiveDate>,
+    pub outcome: Option<Outcome>,
+}
+
+impl ActionRecord {
+    /// Executed (has an execution date) and not failed or cancelled.
+    pub fn was_executed(&self) -> bool {
+        self.executed_on.is_some()
+            && !matches!(self.outcome, Some(Outcome::Failed | Outcome::Cancelled | Outcome::Pending))
+    }
+}
+
+/// Rows of one kind grouped by customer: `rows(c)` are the indexes of
+/// customer `c`'s rows, in file order (a compressed sparse row index).
+#[derive(Debug, Clone, Default)]
+pub struct ByCustomer {
+    offsets: Vec<u32>,
+    rows: Vec<u32>,
+}
+
+impl ByCustomer {
+    /// Group `n` rows by the customer each belongs to (counting sort, O(n)).
+    pub fn build(customers: usize, n: usize, customer_of: impl Fn(usize) -> CustIx) -> Self {
+        let mut offsets = vec![0u32; customers + 1];
+        for i in 0..n {
+            offsets[customer_of(i) as usize + 1] += 1;
+        }
+        for c in 0..customers {
+            offsets[c + 1] += offsets[c];
+        }
+        let mut next = offsets.clone();
+        let mut rows = vec![0u32; n];
+        for i in 0..n {
+            let c = customer_of(i) as usize;
+            rows[next[c] as usize] = i as u32;
+            next[c] += 1;
+        }
+        ByCustomer { offsets, rows }
+    }
+
+    /// The row indexes of customer `c`.
+    pub fn rows(&self, c: CustIx) -> &[u32] {
+        let r: Range<usize> = self.offsets[c as usize] as usize..self.offsets[c as usize + 1] as usize;
+        &self.rows[r]
+    }
+}
+
+/// Rows read, loaded and rejected for one file; `read == loaded + rejected`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct FileCounts {
+    pub read: u64,
+    pub loaded: u64,
+    pub rejected: u64,
+}
+
+/// What loading saw: counts per file, warnings and rejected rows.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LoadReport {
+    pub customers: FileCounts,
+    pub invoices: FileCounts,
+    pub payments: FileCounts,
+    pub promises: FileCounts,
+    pub actions: FileCounts,
+    /// Problems that did not stop a row from loading.
+    pub warnings: Vec<Problem>,
+    /// Problems that rejected a row (only with `--reject-bad-rows`).
+    pub rejects: Vec<Problem>,
+    /// SHA-256 of each input file, hex, by file name.
+    pub hashes: Vec<(String, String)>,
+}
+
+impl LoadReport {
+    /// Counts of every file, in a fixed order.
+    pub fn files(&self) -> [(FileKind, FileCounts); 5] {
+        [
+            (FileKind::Customers, self.customers),
+            (FileKind::Invoices, self.invoices),
+            (FileKind::Payments, self.payments),
+            (FileKind::Promises, self.promises),
+            (FileKind::Actions, self.actions),
+        ]
+    }
+}
+
+/// A loaded, validated ledger with its per-customer indexes.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    pub customers: Vec<Customer>,
+    pub invoices: Vec<Invoice>,
+    pub payments: Vec<Payment>,
+    pub promises: Vec<Promise>,
+    pub actions: Vec<ActionRecord>,
+    pub invoices_by_customer: ByCustomer,
+    pub payments_by_customer: ByCustomer,
+    pub promises_by_customer: ByCustomer,
+    pub actions_by_customer: ByCustomer,
+    /// Payment rows applied to each invoice, in file order.
+    pub payments_by_invoice: ByCustomer,
+    pub report: LoadReport,
+}
+
+impl Ledger {
+    /// Build the per-customer indexes from the row vectors.
+    pub fn index(&mut self) {
+        let nc = self.customers.len();
+        let inv = &self.invoices;
+        self.invoices_by_customer = ByCustomer::build(nc, inv.len(), |i| inv[i].customer);
+        let pay = &self.payments;
+        self.payments_by_customer = ByCustomer::build(nc, pay.len(), |i| pay[i].customer);
+        let pro = &self.promises;
+        self.promises_by_customer = ByCustomer::build(nc, pro.len(), |i| pro[i].customer);
+        let act = &self.actions;
+        self.actions_by_customer = ByCustomer::build(nc, act.len(), |i| act[i].customer);
+        // Unapplied payments go to a sentinel slot past the last invoice.
+        let ni = inv.len();
+        self.payments_by_invoice = ByCustomer::build(ni + 1, pay.len(), |i| pay[i].invoice.unwrap_or(ni as u32));
+    }
+
+    /// Find a customer by id (linear; for the CLI, not the hot path).
+    pub fn customer_ix(&self, id: &str) -> Option<CustIx> {
+        self.customers.iter().position(|c| &*c.id == id).map(|i| i as CustIx)
+    }
+}

@@ -1,0 +1,158 @@
+//! Problems found while loading a ledger: which file, line and column, the
+//! value read, what was expected, and whether it rejects the row.
+
+use serde::Serialize;
+use std::fmt;
+
+/// The five ledger files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileKind {
+    Customers,
+    Invoices,
+    Payments,
+    Promises,
+    Actions,
+}
+
+impl FileKind {
+    /// The file name inside the ledger folder.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            FileKind::Customers => "customers.csv",
+            FileKind::Invoices => "invoices.csv",
+            FileKind::Payments => "payments.csv",
+            FileKind::Promises => "promises.csv",
+            FileKind::Actions => "actions.csv",
+        }
+    }
+}
+
+/// Whether a problem rejects its row or is only reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// What is wrong, in a form tests can match on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum ProblemKind {
+    /// A cell that could not be decoded; `expected` says what would be accepted.
+    BadValue { expected: String },
+    /// An amount below zero (or zero where a positive amount is required).
+    NotPositive,
+    /// `open_amount` greater than `amount`.
+    OpenExceedsAmount,
+    /// `due_date` before `issue_date` (or `due_on` before `made_on`).
+    DateOrder { other_column: String },
+    /// The id was already used on an earlier line.
+    DuplicateId { first_line: u64 },
+    /// A reference to a customer that is not in `customers.csv`.
+    UnknownCustomer,
+    /// A reference to an invoice that is not in `invoices.csv`.
+    UnknownInvoice,
+    /// A reference to a row that was itself rejected.
+    RejectedReference { file: FileKind, line: u64 },
+    /// A row's invoice belongs to another customer.
+    CustomerMismatch { invoice_customer: String },
+    /// Invoice currency differs from its customer's currency.
+    CurrencyMismatch { customer_currency: String },
+    /// `status` is `paid` but `open_amount` is not zero.
+    PaidWithOpenAmount,
+    /// `status` is `open` with nothing left to pay (loaded; treated as paid).
+    OpenWithZeroBalance,
+    /// Payments applied to an invoice add up to more than its amount.
+    Overpaid { paid: String, amount: String },
+    /// A column the loader does not know; ignored.
+    UnknownColumn,
+    /// A row with a different number of fields than the header.
+    FieldCount { expected: usize, found: usize },
+}
+
+/// One problem with one row (or header) of a ledger file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub severity: Severity,
+    pub file: FileKind,
+    /// 1-based line number in the file (the header is line 1).
+    pub line: u64,
+    /// The column name, when the problem is about one cell.
+    pub column: Option<String>,
+    /// The offending value as read.
+    pub value: String,
+    #[serde(flatten)]
+    pub kind: ProblemKind,
+}
+
+impl Problem {
+    /// A short human description of the problem, without the location.
+    pub fn message(&self) -> String {
+        let v = &self.value;
+        let col = self.column.as_deref().unwrap_or("");
+        match &self.kind {
+            ProblemKind::BadValue { expected } if v.is_empty() => format!("`{col}` is empty; expected {expected}"),
+            ProblemKind::BadValue { expected } => format!("`{col}` is `{v}`; expected {expected}"),
+            ProblemKind::NotPositive => format!("`{col}` is `{v}`; amounts must be greater than zero"),
+            ProblemKind::OpenExceedsAmount => format!("`open_amount` `{v}` is greater than `amount`"),
+            ProblemKind::DateOrder { other_column } => format!("`{col}` `{v}` is before `{other_column}`"),
+            ProblemKind::DuplicateId { first_line } => {
+                format!("duplicate `{col}` `{v}`, first used on line {first_line}")
+            }
+            ProblemKind::UnknownCustomer => format!("unknown customer `{v}`: not in customers.csv"),
+            ProblemKind::UnknownInvoice => format!("unknown invoice `{v}`: not in invoices.csv"),
+            ProblemKind::RejectedReference { file, line } => {
+                format!("`{col}` `{v}` refers to a rejected row ({} line {line})", file.file_name())
+            }
+            ProblemKind::CustomerMismatch { invoice_customer } => {
+                format!("invoice `{v}` belongs to customer `{invoice_customer}`, not this row's customer")
+            }
+            ProblemKind::CurrencyMismatch { customer_currency } => {
+                format!("currency `{v}` differs from the customer's currency `{customer_currency}`")
+            }
+            ProblemKind::PaidWithOpenAmount => format!("status is `paid` but `open_amount` is `{v}`; expected 0.00"),
+            ProblemKind::OpenWithZeroBalance => "status is `open` but `open_amount` is 0; treated as paid".into(),
+            ProblemKind::Overpaid { paid, amount } => {
+                format!("payments applied to invoice `{v}` add up to {paid}, more than its amount {amount}")
+            }
+            ProblemKind::UnknownColumn => format!("unknown column `{col}` ignored"),
+            ProblemKind::FieldCount { expected, found } => format!("row has {found} fields; the header has {expected}"),
+        }
+    }
+
+    /// What the user can do about it.
+    pub fn help(&self) -> Option<&'static str> {
+        match &self.kind {
+            ProblemKind::UnknownCustomer => Some("add the customer to customers.csv or correct the id"),
+            ProblemKind::UnknownInvoice => {
+                Some("add the invoice to invoices.csv, correct the id, or leave invoice_id empty")
+            }
+            ProblemKind::CurrencyMismatch { .. } => {
+                Some("recoup compares amounts in the customer's currency; convert the invoice or split the customer")
+            }
+            ProblemKind::DuplicateId { .. } => Some("ids must be unique within a file"),
+            ProblemKind::RejectedReference { .. } => Some("fix the referenced row; this row is rejected with it"),
+            ProblemKind::FieldCount { .. } => Some("check for an unquoted comma in a text field"),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{sev}: {}\n  --> {}:{}", self.message(), self.file.file_name(), self.line)?;
+        if let Some(c) = &self.column {
+            write!(f, " (column `{c}`)")?;
+        }
+        if let Some(h) = self.help() {
+            write!(f, "\n  = help: {h}")?;
+        }
+        Ok(())
+    }
+}

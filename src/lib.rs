@@ -1,0 +1,10 @@
+//! recoup: a rules engine for credit and collections.
+//!
+//! The pipeline runs one way: [`ledger`] (load + validate) → [`facts`]
+//! (derive) → engine → plan. `main.rs` is only the command line ([`cli`]).
+
+pub mod cli;
+pub mod facts;
+// pub mod generate; (pending)
+pub mod ledger;
+pub mod output;
