@@ -1,0 +1,184 @@
+//! The command line: clap arguments, then dispatch to the library. Exit codes
+//! are documented in the README and defined by [`Exit`]. One module per
+//! command; this one holds what they share.
+
+mod facts;
+
+use crate::ledger::{self, Ledger, LoadError, LoadOptions};
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Print a line to stderr; a closed stderr is not an error (never panics).
+macro_rules! say {
+    ($($t:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+pub(crate) use say;
+
+/// Exit codes of every command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Success.
+    Ok = 0,
+    /// The run failed (I/O error, internal error).
+    Failed = 1,
+    /// Bad command-line usage.
+    Usage = 2,
+    /// The policy is invalid.
+    PolicyInvalid = 3,
+    /// The input ledger is invalid (bad rows without `--reject-bad-rows`, missing files or columns).
+    InputInvalid = 4,
+    /// Success, but rows were rejected (`--reject-bad-rows`).
+    RowsRejected = 5,
+}
+
+/// An error that carries its exit code.
+#[derive(Debug)]
+pub struct ExitError {
+    pub code: Exit,
+    pub message: String,
+}
+
+impl std::fmt::Display for ExitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+impl std::error::Error for ExitError {}
+
+#[derive(Parser, Debug)]
+#[command(name = "recoup", version, about = "A rules engine for credit and collections")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Show the facts rules will see, per customer or per invoice, and the portfolio KPIs.
+    Facts(facts::FactsArgs),
+    /// Write a realistic synthetic ledger of any size, from a seed.
+    Generate(GenerateArgs),
+}
+
+/// Arguments shared by commands that read a ledger.
+#[derive(clap::Args, Debug)]
+pub struct LedgerArgs {
+    /// The ledger folder (customers.csv, invoices.csv, payments.csv, optional promises.csv and actions.csv).
+    #[arg(long, value_name = "DIR")]
+    pub ledger: PathBuf,
+    /// The as-of date, YYYY-MM-DD (default: today).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<NaiveDate>,
+    /// Reject bad rows (listed in rejects.csv) and go on, instead of refusing the ledger.
+    #[arg(long)]
+    pub reject_bad_rows: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct GenerateArgs {
+    /// Number of customers (about 10 invoices each over 12 months).
+    #[arg(long)]
+    pub customers: u64,
+    /// Random seed; the same seed gives the same bytes.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The ledger's as-of date, YYYY-MM-DD.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: NaiveDate,
+    /// Months of history.
+    #[arg(long, default_value_t = 12)]
+    pub months: u32,
+    /// Output folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// Parse arguments, run, print errors, and return the exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { Exit::Usage } else { Exit::Ok };
+            let _ = e.print();
+            return ExitCode::from(code as u8);
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            let code = e.downcast_ref::<ExitError>().map_or(Exit::Failed, |x| x.code);
+            if !is_broken_pipe(&e) {
+                say!("error: {e:#}");
+            }
+            ExitCode::from(if is_broken_pipe(&e) { 0 } else { code as u8 })
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    match cli.command {
+        Command::Facts(a) => facts::run(a),
+        Command::Generate(_a) => anyhow::bail!("generate: pending"),
+    }
+}
+
+/// The as-of date: given, or today (the only place recoup reads the clock).
+pub fn as_of_or_today(d: Option<NaiveDate>) -> NaiveDate {
+    d.unwrap_or_else(|| chrono::Local::now().date_naive())
+}
+
+/// Load a ledger, printing its problems the one way they are rendered; a
+/// refused ledger becomes an [`ExitError`] with [`Exit::InputInvalid`].
+pub fn load_ledger(args: &LedgerArgs) -> anyhow::Result<Ledger> {
+    let opts = LoadOptions { reject_bad_rows: args.reject_bad_rows };
+    match ledger::load(&args.ledger, &opts) {
+        Ok(l) => {
+            report_problems(&l.report.warnings, "warning");
+            Ok(l)
+        }
+        Err(LoadError::BadRows { rows, problems, report }) => {
+            report_problems(&report.warnings, "warning");
+            report_problems(&problems, "problem");
+            let counts: Vec<String> = report
+                .files()
+                .iter()
+                .filter(|(_, c)| c.read > 0)
+                .map(|(k, c)| format!("{}: {} read, {} bad", k.file_name(), c.read, c.rejected))
+                .collect();
+            Err(ExitError {
+                code: Exit::InputInvalid,
+                message: format!(
+                    "{rows} bad row(s) in `{}` ({}); nothing was written\n  = help: fix the rows above, or pass --reject-bad-rows to write them to rejects.csv and go on",
+                    args.ledger.display(),
+                    counts.join("; ")
+                ),
+            }
+            .into())
+        }
+        Err(e) => {
+            Err(ExitError { code: Exit::InputInvalid, message: format!("{e}\n  --> {}", args.ledger.display()) }.into())
+        }
+    }
+}
+
+const SHOWN: usize = 20;
+
+/// Print the first problems of a list and count the rest.
+pub fn report_problems(problems: &[ledger::Problem], what: &str) {
+    for p in problems.iter().take(SHOWN) {
+        say!("{p}");
+    }
+    if problems.len() > SHOWN {
+        say!("... and {} more {what}s", problems.len() - SHOWN);
+    }
+}
