@@ -1,0 +1,159 @@
+//! Facts and KPIs on the hand-built ledger in fixtures/small, as of
+//! 2026-11-16; every expected number is computed by hand in the comments.
+
+use crate::common::{date, repo};
+use recoup::facts::registry::{Facts, Value};
+use recoup::facts::{Context, CustomerFacts, FactsConfig, InvoiceFacts, NEVER, derive_customer, kpi};
+use recoup::ledger::{LoadOptions, load};
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+fn money(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap()
+}
+
+fn with_customer<T>(id: &str, f: impl FnOnce(&CustomerFacts<'_>, &[InvoiceFacts<'_>]) -> T) -> T {
+    let l = load(&repo("fixtures/small"), &LoadOptions::default()).unwrap();
+    let ctx = Context::new(date("2026-11-16"), FactsConfig::default());
+    let c = l.customer_ix(id).unwrap();
+    let mut inv = Vec::new();
+    let cf = derive_customer(&l, c, &ctx, &mut inv);
+    f(&cf, &inv)
+}
+
+#[test]
+fn open_invoices_and_aging_of_c1() {
+    with_customer("C1", |f, inv| {
+        // I1 due 2026-10-01: 46 days past due (bucket 31-60); I2 due 11-19: -3;
+        // I5 due 09-14, disputed: 63 days (61-90). I3 and I4 are paid.
+        let got: Vec<(&str, i32, u8, bool)> =
+            inv.iter().map(|i| (&*i.invoice.id, i.days_past_due, i.bucket, i.disputed)).collect();
+        assert_eq!(got, vec![("I1", 46, 2, false), ("I2", -3, 0, false), ("I5", 63, 3, true)]);
+        assert_eq!(f.open_total, money("3000.00"));
+        assert_eq!(f.overdue_total, money("1500.00"));
+        assert_eq!(f.current_total, money("1500.00"));
+        assert_eq!(f.disputed_total, money("500.00"));
+        assert_eq!((f.open_count, f.overdue_count, f.max_days_past_due), (3, 2, 63));
+        // (1000 x 46 + 500 x 63) / 1500 = 51.67
+        assert!((f.weighted_days_past_due - 77_500.0 / 1_500.0).abs() < 1e-9);
+        assert_eq!(f.utilization, 0.3);
+        assert_eq!(f.headroom, money("7000.00"));
+        assert_eq!(inv[1].paid_amount, money("500.00"));
+    });
+}
+
+#[test]
+fn payment_behaviour_of_c1() {
+    with_customer("C1", |f, _| {
+        // I3 due 07-01 settled 07-11: 10 days late, 40 days to pay (prior period).
+        // I4 due 08-31 settled 08-26: 5 days early, 25 days to pay (recent: after 08-16).
+        assert_eq!(f.paid_invoices, 2);
+        assert_eq!(f.avg_days_late, 2.5);
+        assert_eq!(f.weighted_days_late, 6.25); // (3000 x 10 - 1000 x 5) / 4000
+        assert_eq!(f.on_time_ratio, 0.5);
+        assert_eq!(f.trend, -15.0); // -5 recent minus 10 prior
+        assert_eq!(f.avg_days_to_pay, 32.5);
+        assert_eq!(f.days_since_payment, 15); // P3 on 11-01
+    });
+}
+
+#[test]
+fn contacts_and_steps_of_c1() {
+    with_customer("C1", |f, _| {
+        // A1 10-02 (45 days ago), A2 10-15 (32), A3 call answered 11-10 (6); A4 not executed.
+        assert_eq!((f.contacts_7d, f.contacts_30d, f.contacts_90d), (1, 1, 3));
+        assert_eq!((f.calls_7d, f.days_since_conversation, f.days_since_contact), (1, 6, 6));
+        assert_eq!((f.last_step, f.days_since_step), ("call", 6));
+        assert!(!f.referred && !f.on_hold);
+    });
+}
+
+#[test]
+fn promises_plans_and_holds_of_c2() {
+    with_customer("C2", |f, inv| {
+        // PR1 for I6 due 10-15 unpaid: broken. PR2 (plan) due 11-20: active.
+        assert_eq!((f.promises_broken, f.promises_active), (1, 1));
+        assert_eq!(f.promised_amount, money("1000.00"));
+        assert!(f.plan_active);
+        assert!(inv[0].promise_broken && !inv[0].promise_active);
+        assert_eq!(inv[0].days_past_due, 108);
+        assert_eq!(inv[0].bucket, 4);
+        // credit-hold (09-15) is later than final-demand (09-01).
+        assert!(f.on_hold);
+        assert_eq!(f.last_step, "credit-hold");
+        assert_eq!(f.contacts_90d, 1);
+        assert_eq!(f.days_since_payment, NEVER);
+        assert_eq!(f.paid_invoices, 0);
+    });
+}
+
+#[test]
+fn customer_without_limit_or_invoices() {
+    with_customer("C3", |f, inv| {
+        assert!(inv.is_empty());
+        assert_eq!(f.utilization, 0.0);
+        assert_eq!(f.days_since_payment, 46); // unapplied P4 on 10-01
+        assert!(f.on_hold && f.customer.do_not_contact);
+        assert_eq!(f.get("credit_score"), Some(Value::Float(580.0)));
+        assert_eq!(f.get("risk_class"), Some(Value::Text("high")));
+    });
+}
+
+#[test]
+fn every_fact_has_a_value_and_a_doc() {
+    with_customer("C1", |f, inv| {
+        for (i, d) in CustomerFacts::defs().iter().enumerate() {
+            assert!(!d.doc.is_empty(), "{}", d.name);
+            let _ = f.value(i);
+        }
+        assert_eq!(inv[0].get("days_past_due"), Some(Value::Int(46)));
+        assert_eq!(f.get("no_such_fact"), None);
+    });
+}
+
+#[test]
+fn portfolio_kpis_of_the_small_ledger() {
+    let l = load(&repo("fixtures/small"), &LoadOptions::default()).unwrap();
+    let ctx = Context::new(date("2026-11-16"), FactsConfig::default());
+    let p = kpi::portfolio(&l, &ctx);
+    // AR = 1000 + 1500 + 500 (C1) + 2500 (C2) = 5500; current = I2's 1500.
+    assert_eq!((p.ar_total, p.ar_current, p.ar_disputed), (money("5500"), money("1500"), money("500")));
+    // Sales issued after 2026-08-18 (90 days): I1 1000 + I2 2000 = 3000.
+    assert_eq!(p.sales_dso_period, money("3000"));
+    assert_eq!(p.dso, Some(165.0)); // 5500 / 3000 x 90
+    assert_eq!(p.best_possible_dso, Some(45.0)); // 1500 / 3000 x 90
+    assert_eq!(p.average_days_delinquent, Some(120.0));
+    // Countback, months ending 11-16: 2000 (31 days) → 3500 left; 0 (30) → 3500;
+    // 1000 (31) → 2500; 1500 (31) → 1000; 2500 (30): 1000/2500 x 30 = 12. Total 135.
+    assert_eq!(p.dso_countback, Some(135.0));
+    // CEI since 08-16: beginning AR = I4 1000 (paid 08-26) + I5 500 + I6 2500 = 4000;
+    // sales 3000 / 3 months = 1000; (4000 + 1000 - 5500) / (4000 + 1000 - 1500) = -14.29 %.
+    assert_eq!(p.cei, Some(-14.29));
+    let aging: Vec<(String, u64, Decimal)> = p.aging.iter().map(|b| (b.bucket.clone(), b.count, b.amount)).collect();
+    assert_eq!(
+        aging,
+        vec![
+            ("current".into(), 1, money("1500")),
+            ("1-30".into(), 0, money("0")),
+            ("31-60".into(), 1, money("1000")),
+            ("61-90".into(), 1, money("500")),
+            ("91+".into(), 1, money("2500")),
+        ]
+    );
+}
+
+#[test]
+fn bucket_edges_are_configurable() {
+    let cfg = FactsConfig { bucket_edges: vec![15, 45], ..FactsConfig::default() };
+    assert_eq!(cfg.bucket_labels(), vec!["current", "1-15", "16-45", "46+"]);
+    assert_eq!((cfg.bucket(0), cfg.bucket(15), cfg.bucket(16), cfg.bucket(46)), (0, 1, 2, 3));
+}
+
+#[test]
+fn calendar_facts() {
+    let c = recoup::facts::Calendar::of(date("2026-11-16"));
+    assert_eq!((c.quarter, c.month, c.weekday, c.is_business_day), (4, 11, 1, true));
+    assert_eq!((c.days_to_month_end, c.days_to_year_end), (14, 45));
+    let s = recoup::facts::Calendar::of(date("2026-11-21"));
+    assert!(!s.is_business_day);
+}
