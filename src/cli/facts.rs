@@ -105,20 +105,21 @@ pub fn run(a: FactsArgs) -> anyhow::Result<Exit> {
         serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "portfolio": portfolio }))?;
         writeln!(out)?;
     } else if only.is_none() || a.level == Level::Invoice || !rows.is_empty() {
+        let (header, rows) = terminal_columns(&header, rows, a.level == Level::Customer && only.is_none());
         print_table(&mut out, &header, &rows, a.limit)?;
     }
     if only.is_none() && a.format == Format::Table {
         print_portfolio(&mut out, &portfolio)?;
     }
-    rejects_beside(&a.out, &ledger)
+    rejects_beside(&a.out, &a.ledger.ledger, &ledger)
 }
 
-fn rejects_beside(out: &Option<PathBuf>, ledger: &Ledger) -> anyhow::Result<Exit> {
+fn rejects_beside(out: &Option<PathBuf>, dir: &std::path::Path, ledger: &Ledger) -> anyhow::Result<Exit> {
     let rejects = &ledger.report.rejects;
     if rejects.is_empty() {
         return Ok(Exit::Ok);
     }
-    report_problems(rejects, "rejected row");
+    report_problems(rejects, dir, "rejected row");
     if let Some(dir) = out.as_ref().and_then(|p| p.parent()) {
         let path = dir.join("rejects.csv");
         write_atomic(&path, |w| write_rejects(w, rejects))
@@ -128,6 +129,33 @@ fn rejects_beside(out: &Option<PathBuf>, ledger: &Ledger) -> anyhow::Result<Exit
     let r: u64 = ledger.report.files().iter().map(|(_, c)| c.rejected).sum();
     say!("{r} row(s) rejected; the rest were loaded");
     Ok(Exit::RowsRejected)
+}
+
+/// Facts shown per customer on a terminal (CSV output has them all).
+const TERMINAL_CUSTOMER_FACTS: &[&str] = &[
+    "id",
+    "segment",
+    "open_total",
+    "overdue_total",
+    "max_days_past_due",
+    "utilization",
+    "avg_days_late",
+    "days_since_payment",
+    "contacts_30d",
+    "promises_broken",
+    "last_step",
+    "on_hold",
+];
+
+/// Keep only the terminal columns of a customer table.
+fn terminal_columns<'h>(header: &[&'h str], rows: Vec<Vec<String>>, narrow: bool) -> (Vec<&'h str>, Vec<Vec<String>>) {
+    if !narrow {
+        return (header.to_vec(), rows);
+    }
+    let keep: Vec<usize> = TERMINAL_CUSTOMER_FACTS.iter().filter_map(|n| header.iter().position(|h| h == n)).collect();
+    let header = keep.iter().map(|&i| header[i]).collect();
+    let rows = rows.into_iter().map(|r| keep.iter().map(|&i| r[i].clone()).collect()).collect();
+    (header, rows)
 }
 
 fn names<F: Facts>() -> Vec<&'static str> {
@@ -175,13 +203,21 @@ fn plain_table() -> comfy_table::Table {
     t
 }
 
+/// Write a table without the padding at the end of its lines.
+fn write_trimmed(out: &mut dyn Write, t: &comfy_table::Table) -> std::io::Result<()> {
+    for line in t.to_string().lines() {
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
 fn print_vertical<F: Facts>(out: &mut dyn Write, f: &F) -> std::io::Result<()> {
     let mut t = plain_table();
     t.set_header(["fact", "value", "meaning"]);
     for (i, d) in F::defs().iter().enumerate() {
         t.add_row([format!("customer.{}", d.name), cell(f.value(i)), d.doc.to_string()]);
     }
-    writeln!(out, "{t}")
+    write_trimmed(out, &t)
 }
 
 fn print_table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>], limit: usize) -> std::io::Result<()> {
@@ -190,9 +226,9 @@ fn print_table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>], limit
     for r in rows.iter().take(limit) {
         t.add_row(r.iter());
     }
-    writeln!(out, "{t}")?;
+    write_trimmed(out, &t)?;
     if rows.len() > limit {
-        writeln!(out, "... {} more rows; --out FILE writes them all as CSV", rows.len() - limit)?;
+        writeln!(out, "... {} more rows; --out FILE writes them all, with every fact, as CSV", rows.len() - limit)?;
     }
     Ok(())
 }
@@ -203,18 +239,23 @@ fn opt2(v: Option<f64>) -> String {
 
 fn print_portfolio(out: &mut dyn Write, p: &kpi::Portfolio) -> std::io::Result<()> {
     writeln!(out, "\nportfolio as of {} ({} customers, {} open invoices)", p.as_of, p.customers, p.open_invoices)?;
-    writeln!(out, "  open AR            {:>16.2}", p.ar_total)?;
-    writeln!(out, "  current            {:>16.2}", p.ar_current)?;
-    writeln!(out, "  overdue            {:>16.2}", p.ar_overdue)?;
-    writeln!(out, "  disputed           {:>16.2}", p.ar_disputed)?;
-    writeln!(out, "  DSO ({} days)      {:>16}", p.dso_days, opt2(p.dso))?;
-    writeln!(out, "  DSO countback      {:>16}", opt2(p.dso_countback))?;
-    writeln!(out, "  best possible DSO  {:>16}", opt2(p.best_possible_dso))?;
-    writeln!(out, "  avg days delinquent{:>16}", opt2(p.average_days_delinquent))?;
-    writeln!(out, "  CEI since {}{:>10}%", p.cei_from, opt2(p.cei))?;
+    let lines = [
+        ("open AR".to_string(), format!("{:.2}", p.ar_total)),
+        ("current".into(), format!("{:.2}", p.ar_current)),
+        ("overdue".into(), format!("{:.2}", p.ar_overdue)),
+        ("disputed".into(), format!("{:.2}", p.ar_disputed)),
+        (format!("DSO ({} days)", p.dso_days), opt2(p.dso)),
+        ("DSO countback".into(), opt2(p.dso_countback)),
+        ("best possible DSO".into(), opt2(p.best_possible_dso)),
+        ("avg days delinquent".into(), opt2(p.average_days_delinquent)),
+        (format!("CEI % since {}", p.cei_from), opt2(p.cei)),
+    ];
+    for (label, value) in lines {
+        writeln!(out, "  {label:<24}{value:>16}")?;
+    }
     writeln!(out, "  aging:")?;
     for b in &p.aging {
-        writeln!(out, "    {:<10} {:>8} invoices {:>16.2}", b.bucket, b.count, b.amount)?;
+        writeln!(out, "    {:<10}{:>8} invoices{:>18.2}", b.bucket, b.count, b.amount)?;
     }
     Ok(())
 }

@@ -143,12 +143,12 @@ pub fn load_ledger(args: &LedgerArgs) -> anyhow::Result<Ledger> {
     let opts = LoadOptions { reject_bad_rows: args.reject_bad_rows };
     match ledger::load(&args.ledger, &opts) {
         Ok(l) => {
-            report_problems(&l.report.warnings, "warning");
+            report_problems(&l.report.warnings, &args.ledger, "warning");
             Ok(l)
         }
         Err(LoadError::BadRows { rows, problems, report }) => {
-            report_problems(&report.warnings, "warning");
-            report_problems(&problems, "problem");
+            report_problems(&report.warnings, &args.ledger, "warning");
+            report_problems(&problems, &args.ledger, "problem");
             let counts: Vec<String> = report
                 .files()
                 .iter()
@@ -166,7 +166,11 @@ pub fn load_ledger(args: &LedgerArgs) -> anyhow::Result<Ledger> {
             .into())
         }
         Err(e) => {
-            Err(ExitError { code: Exit::InputInvalid, message: format!("{e}\n  --> {}", args.ledger.display()) }.into())
+            let at = match e.location() {
+                Some((file, line)) => format!("{}:{line}", args.ledger.join(file).display()),
+                None => args.ledger.display().to_string(),
+            };
+            Err(ExitError { code: Exit::InputInvalid, message: format!("{e}\n  --> {at}") }.into())
         }
     }
 }
@@ -174,9 +178,9 @@ pub fn load_ledger(args: &LedgerArgs) -> anyhow::Result<Ledger> {
 const SHOWN: usize = 20;
 
 /// Print the first problems of a list and count the rest.
-pub fn report_problems(problems: &[ledger::Problem], what: &str) {
+pub fn report_problems(problems: &[ledger::Problem], dir: &std::path::Path, what: &str) {
     for p in problems.iter().take(SHOWN) {
-        say!("{p}");
+        say!("{}", p.render(Some(dir)));
     }
     if problems.len() > SHOWN {
         say!("... and {} more {what}s", problems.len() - SHOWN);

@@ -231,7 +231,7 @@ fact_table! { CustomerFacts, Scope::Customer, f;
     overdue_count: Int = "overdue invoices" => f.overdue_count;
     max_days_past_due: Int = "days past due of the oldest overdue invoice; 0 when none is overdue" => f.max_days_past_due;
     weighted_days_past_due: Float = "days past due of overdue invoices weighted by open amount" => f.weighted_days_past_due;
-    oldest_due_date: Date = "due date of the oldest open invoice (-262143-01-01 when none)" => opt_date_fact(f.oldest_due_date);
+    oldest_due_date: Date = "due date of the oldest open invoice; empty when none" => opt_date_fact(f.oldest_due_date);
     exposure: Money = "open_total (credit in use)" => f.exposure;
     utilization: Float = "exposure / credit_limit, capped at 99.99 (99.99 when the limit is 0 and exposure > 0)" => f.utilization;
     headroom: Money = "credit_limit - exposure (negative when over the limit)" => f.headroom;
@@ -254,7 +254,7 @@ fact_table! { CustomerFacts, Scope::Customer, f;
     days_since_conversation: Int = "days since a call was answered (9999 if never)" => f.days_since_conversation;
     days_since_contact: Int = "days since the last executed contact (9999 if never)" => f.days_since_contact;
     last_step: Text = "rule id of the last executed dunning action; empty if none" => f.last_step;
-    last_step_date: Date = "date the last step was executed" => opt_date_fact(f.last_step_date);
+    last_step_date: Date = "date the last step was executed; empty when none" => opt_date_fact(f.last_step_date);
     days_since_step: Int = "days since the last step (9999 if none)" => f.days_since_step;
     referred: Bool = "referred to an agency or legal (an executed refer_agency / refer_legal action)" => f.referred;
 }

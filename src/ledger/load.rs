@@ -15,6 +15,17 @@ use rust_decimal::Decimal;
 use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 
+impl LoadError {
+    /// The file and line the error is about, when there is one.
+    pub fn location(&self) -> Option<(&'static str, u64)> {
+        match self {
+            LoadError::MissingColumn { file, .. } => Some((file, 1)),
+            LoadError::Csv { file, line, .. } => Some((file, *line)),
+            _ => None,
+        }
+    }
+}
+
 /// How to treat bad rows.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LoadOptions {

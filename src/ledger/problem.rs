@@ -140,19 +140,31 @@ impl Problem {
     }
 }
 
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Problem {
+    /// Render the problem the one way recoup renders problems, with the file
+    /// shown under `dir` when given.
+    pub fn render(&self, dir: Option<&std::path::Path>) -> String {
         let sev = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(f, "{sev}: {}\n  --> {}:{}", self.message(), self.file.file_name(), self.line)?;
+        let file = match dir {
+            Some(d) => d.join(self.file.file_name()).display().to_string(),
+            None => self.file.file_name().to_string(),
+        };
+        let mut out = format!("{sev}: {}\n  --> {file}:{}", self.message(), self.line);
         if let Some(c) = &self.column {
-            write!(f, " (column `{c}`)")?;
+            out.push_str(&format!(" (column `{c}`)"));
         }
         if let Some(h) = self.help() {
-            write!(f, "\n  = help: {h}")?;
+            out.push_str(&format!("\n  = help: {h}"));
         }
-        Ok(())
+        out
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(None))
     }
 }
