@@ -3,5 +3,6 @@
 
 mod cli;
 mod common;
+mod docs;
 mod facts;
 mod ledger;
