@@ -5,6 +5,6 @@
 
 pub mod cli;
 pub mod facts;
-// pub mod generate; (pending)
+pub mod generate;
 pub mod ledger;
 pub mod output;

@@ -3,6 +3,7 @@
 //! command; this one holds what they share.
 
 mod facts;
+mod generate;
 
 use crate::ledger::{self, Ledger, LoadError, LoadOptions};
 use chrono::NaiveDate;
@@ -62,7 +63,7 @@ pub enum Command {
     /// Show the facts rules will see, per customer or per invoice, and the portfolio KPIs.
     Facts(facts::FactsArgs),
     /// Write a realistic synthetic ledger of any size, from a seed.
-    Generate(GenerateArgs),
+    Generate(generate::GenerateArgs),
 }
 
 /// Arguments shared by commands that read a ledger.
@@ -77,25 +78,6 @@ pub struct LedgerArgs {
     /// Reject bad rows (listed in rejects.csv) and go on, instead of refusing the ledger.
     #[arg(long)]
     pub reject_bad_rows: bool,
-}
-
-#[derive(clap::Args, Debug)]
-pub struct GenerateArgs {
-    /// Number of customers (about 10 invoices each over 12 months).
-    #[arg(long)]
-    pub customers: u64,
-    /// Random seed; the same seed gives the same bytes.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// The ledger's as-of date, YYYY-MM-DD.
-    #[arg(long, value_name = "DATE")]
-    pub as_of: NaiveDate,
-    /// Months of history.
-    #[arg(long, default_value_t = 12)]
-    pub months: u32,
-    /// Output folder.
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
 }
 
 /// Parse arguments, run, print errors, and return the exit code.
@@ -128,7 +110,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Facts(a) => facts::run(a),
-        Command::Generate(_a) => anyhow::bail!("generate: pending"),
+        Command::Generate(a) => generate::run(a),
     }
 }
 

@@ -1,0 +1,87 @@
+//! The dunning ladder earlier runs followed, and the action history it leaves
+//! on each invoice: every step whose day came before the invoice was settled,
+//! disputed or written off, and before the as-of date.
+
+use super::calendar::Day;
+use super::dice::Dice;
+use super::rows::ActionRow;
+
+/// One rung of the ladder: rule id, action, channel, days after the due date.
+#[derive(Debug)]
+pub struct Step {
+    pub rule: &'static str,
+    pub action: &'static str,
+    pub channel: Option<&'static str>,
+    pub offset: i32,
+}
+
+/// The steps, in the order they are reached.
+pub const LADDER: [Step; 8] = [
+    Step { rule: "pre-due", action: "email", channel: Some("email"), offset: -3 },
+    Step { rule: "first-notice", action: "email", channel: Some("email"), offset: 1 },
+    Step { rule: "second-notice", action: "email", channel: Some("email"), offset: 14 },
+    Step { rule: "call", action: "call", channel: Some("call"), offset: 21 },
+    Step { rule: "final-demand", action: "letter", channel: Some("letter"), offset: 30 },
+    Step { rule: "credit-hold", action: "credit_hold", channel: None, offset: 45 },
+    Step { rule: "agency", action: "refer_agency", channel: None, offset: 90 },
+    Step { rule: "legal", action: "refer_legal", channel: None, offset: 120 },
+];
+
+/// The customer's side of the ladder.
+pub struct Habits {
+    /// The customer gets the pre-due reminder.
+    pub pre_due: bool,
+    /// The customer may be contacted (not do-not-contact).
+    pub contact: bool,
+    /// Probability that a call ends with a promise.
+    pub call_promise: f64,
+}
+
+/// One invoice being chased.
+pub struct Chase {
+    pub customer: u64,
+    /// Chunk-local invoice index.
+    pub invoice: u32,
+    pub issue: Day,
+    pub due: Day,
+    /// The first day no step is taken: settled, disputed, written off, or the as-of date.
+    pub until: Day,
+}
+
+/// Append the steps earlier runs took on `chase`.
+pub fn chase(d: &mut Dice, chase: &Chase, habits: &Habits, out: &mut Vec<ActionRow>) {
+    for step in &LADDER {
+        if (step.offset < 0 && !habits.pre_due) || (step.channel.is_some() && !habits.contact) {
+            continue;
+        }
+        let decided_on = chase.due + step.offset + d.pick(&[(0, 0.85), (1, 0.10), (2, 0.05)]);
+        if decided_on >= chase.until {
+            break;
+        }
+        if decided_on < chase.issue {
+            continue;
+        }
+        let executed_on = d.chance(0.99).then(|| decided_on + i32::from(d.chance(0.3)));
+        let outcome = executed_on.map(|_| outcome(d, step, habits.call_promise));
+        out.push(ActionRow {
+            customer: chase.customer,
+            invoice: chase.invoice,
+            step,
+            decided_on,
+            executed_on,
+            outcome,
+        });
+    }
+}
+
+fn outcome(d: &mut Dice, step: &Step, call_promise: f64) -> &'static str {
+    match step.channel {
+        Some("email") => d.pick(&[("delivered", 0.80), ("sent", 0.15), ("bounced", 0.05)]),
+        Some("call") => d.pick(&[
+            ("promise", call_promise),
+            ("answered", (1.0 - call_promise) * 0.45),
+            ("no_answer", (1.0 - call_promise) * 0.55),
+        ]),
+        _ => "sent",
+    }
+}
