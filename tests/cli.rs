@@ -25,7 +25,11 @@ pub fn recoup(args: &[&str], tmp: Option<&std::path::Path>) -> (i32, String, Str
 
 fn transcript(args: &[&str], tmp: Option<&std::path::Path>) -> String {
     let (code, out, err) = recoup(args, tmp);
-    format!("$ recoup {}\nexit: {code}\n--- stdout\n{out}--- stderr\n{err}", args.join(" "))
+    let t = format!("$ recoup {}\nexit: {code}\n--- stdout\n{out}--- stderr\n{err}", args.join(" "));
+    match tmp {
+        Some(dir) => t.replace(&dir.display().to_string(), "[TMP]"),
+        None => t,
+    }
 }
 
 #[test]

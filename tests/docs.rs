@@ -3,7 +3,7 @@
 //! rewrites it).
 
 use crate::common::repo;
-use recoup::facts::registry::{Facts, FactDef};
+use recoup::facts::registry::{FactDef, Facts};
 use recoup::facts::{Calendar, CustomerFacts, InvoiceFacts};
 
 const BEGIN: &str = "<!-- BEGIN GENERATED: fact tables";

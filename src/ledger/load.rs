@@ -6,7 +6,7 @@ use super::decode::{self, DecodeError};
 use super::problem::{FileKind, Problem, ProblemKind, Severity};
 use super::{
     AccountType, ActionKind, ActionRecord, Channel, CustIx, Customer, FileCounts, InvIx, Invoice, InvoiceStatus,
-    Ledger, LoadReport, Outcome, Payment, Promise, RiskClass,
+    Ledger, LoadReport, Outcome, Payment, Promise, RiskClass, Text,
 };
 use csv::ByteRecord;
 use hashbrown::HashTable;
@@ -156,12 +156,12 @@ impl<'a> Row<'a> {
         }
     }
 
-    fn text(&mut self, k: usize) -> Option<Box<str>> {
-        self.get(k, decode::text).map(Box::from)
+    fn text(&mut self, k: usize) -> Option<Text> {
+        self.get(k, decode::text).map(Text::from)
     }
 
-    fn opt_text(&mut self, k: usize) -> Option<Box<str>> {
-        self.get(k, decode::opt_text).flatten().map(Box::from)
+    fn opt_text(&mut self, k: usize) -> Option<Text> {
+        self.get(k, decode::opt_text).flatten().map(Text::from)
     }
 
     fn positive(&mut self, k: usize) -> Option<Decimal> {
@@ -191,7 +191,7 @@ struct Parsed<T> {
     warnings: Vec<Problem>,
     /// Ids of rows rejected while decoding, with their lines, so rows that
     /// refer to them can say so.
-    rejected_ids: Vec<(Box<str>, u64)>,
+    rejected_ids: Vec<(Text, u64)>,
 }
 
 impl<T> Default for Parsed<T> {
@@ -246,7 +246,7 @@ impl<T> Parsed<T> {
 }
 
 /// Rejected ids by id, for reference errors.
-fn rejected_map(ids: &[(Box<str>, u64)]) -> hashbrown::HashMap<&str, u64> {
+fn rejected_map(ids: &[(Text, u64)]) -> hashbrown::HashMap<&str, u64> {
     ids.iter().map(|(id, line)| (&**id, *line)).collect()
 }
 
@@ -254,32 +254,71 @@ fn hash_str(s: &str) -> u64 {
     rustc_hash::FxBuildHasher.hash_one(s)
 }
 
+const SHARDS: usize = 64;
+
+fn shard_of(h: u64) -> usize {
+    // Middle bits: hashbrown uses the low bits for the slot and the top 7
+    // for its tag, so sharding on either would weaken the tables.
+    ((h >> 32) as usize) % SHARDS
+}
+
 /// A hash index from id strings to row numbers that borrows the ids from the
-/// rows themselves (no copies of the strings).
+/// rows themselves (no copies of the strings), built in parallel shards.
 pub(crate) struct IdIndex {
-    table: HashTable<u32>,
+    shards: Vec<HashTable<u32>>,
 }
 
 impl IdIndex {
-    /// Index `n` ids; returns the index and the (row, first row) of each duplicate.
-    pub(crate) fn build<'a>(n: usize, id: impl Fn(usize) -> &'a str) -> (IdIndex, Vec<(usize, usize)>) {
-        let mut table = HashTable::with_capacity(n);
-        let mut dups = Vec::new();
-        for i in 0..n {
-            let key = id(i);
-            let h = hash_str(key);
-            match table.find(h, |&j: &u32| id(j as usize) == key) {
-                Some(&j) => dups.push((i, j as usize)),
-                None => {
-                    table.insert_unique(h, i as u32, |&j: &u32| hash_str(id(j as usize)));
-                }
-            }
+    /// Index `n` ids; returns the index and the (row, first row) of each
+    /// duplicate, in row order. The first occurrence of an id wins.
+    pub(crate) fn build<'a>(n: usize, id: impl Fn(usize) -> &'a str + Sync) -> (IdIndex, Vec<(usize, usize)>) {
+        let hashes: Vec<u64> = (0..n).into_par_iter().map(|i| hash_str(id(i))).collect();
+        let mut offsets = [0usize; SHARDS + 1];
+        for &h in &hashes {
+            offsets[shard_of(h) + 1] += 1;
         }
-        (IdIndex { table }, dups)
+        for s in 0..SHARDS {
+            offsets[s + 1] += offsets[s];
+        }
+        let mut next = offsets;
+        let mut order = vec![0u32; n];
+        for (i, &h) in hashes.iter().enumerate() {
+            let s = shard_of(h);
+            order[next[s]] = i as u32;
+            next[s] += 1;
+        }
+        type Shard = (HashTable<u32>, Vec<(usize, usize)>);
+        let built: Vec<Shard> = (0..SHARDS)
+            .into_par_iter()
+            .map(|s| {
+                let rows = &order[offsets[s]..offsets[s + 1]];
+                let mut table = HashTable::with_capacity(rows.len());
+                let mut dups = Vec::new();
+                for &i in rows {
+                    let (key, h) = (id(i as usize), hashes[i as usize]);
+                    match table.find(h, |&j: &u32| id(j as usize) == key) {
+                        Some(&j) => dups.push((i as usize, j as usize)),
+                        None => {
+                            table.insert_unique(h, i, |&j: &u32| hashes[j as usize]);
+                        }
+                    }
+                }
+                (table, dups)
+            })
+            .collect();
+        let mut shards = Vec::with_capacity(SHARDS);
+        let mut dups = Vec::new();
+        for (t, d) in built {
+            shards.push(t);
+            dups.extend(d);
+        }
+        dups.sort_unstable();
+        (IdIndex { shards }, dups)
     }
 
     pub(crate) fn get<'a>(&self, key: &str, id: impl Fn(usize) -> &'a str) -> Option<u32> {
-        self.table.find(hash_str(key), |&j| id(j as usize) == key).copied()
+        let h = hash_str(key);
+        self.shards[shard_of(h)].find(h, |&j| id(j as usize) == key).copied()
     }
 }
 
@@ -393,9 +432,16 @@ fn parse_file<T: Send>(
     let results: Vec<Result<Parsed<T>, LoadError>> = parts
         .par_iter()
         .zip(first_line.par_iter())
-        .map(|(&(s, e), &line0)| parse_chunk(file, &body[s..e], line0, &header, cols, &decode))
+        .zip(newlines.par_iter())
+        .map(|((&(s, e), &line0), &n)| parse_chunk(file, &body[s..e], line0, n as usize, &header, cols, &decode))
         .collect();
-    let mut all = Parsed { warnings: header_warnings, ..Parsed::default() };
+    let total: usize = newlines.iter().map(|&n| n as usize).sum();
+    let mut all = Parsed {
+        warnings: header_warnings,
+        rows: Vec::with_capacity(total),
+        lines: Vec::with_capacity(total),
+        ..Parsed::default()
+    };
     for r in results {
         all.append(r?);
     }
@@ -406,11 +452,16 @@ fn parse_chunk<T>(
     file: FileKind,
     chunk: &[u8],
     line0: u64,
+    expected_rows: usize,
     header: &Header,
     cols: &'static Columns,
     decode: &(impl Fn(&mut Row<'_>) -> Option<T> + Sync),
 ) -> Result<Parsed<T>, LoadError> {
-    let mut out = Parsed::default();
+    let mut out = Parsed {
+        rows: Vec::with_capacity(expected_rows),
+        lines: Vec::with_capacity(expected_rows),
+        ..Parsed::default()
+    };
     let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(chunk);
     let mut rec = ByteRecord::new();
     loop {
@@ -669,26 +720,30 @@ fn decode_action(r: &mut Row<'_>, refs: &Refs<'_>) -> Option<ActionRecord> {
     })
 }
 
-/// Reject the second and later rows that reuse an id.
-fn reject_duplicates<T>(parsed: &mut Parsed<T>, file: FileKind, column: &str, id: impl Fn(&T) -> &str) -> IdIndex {
-    let (_, dups) = IdIndex::build(parsed.rows.len(), |i| id(&parsed.rows[i]));
-    if !dups.is_empty() {
-        let lines = &parsed.lines;
-        let mut first: hashbrown::HashMap<usize, u64> = hashbrown::HashMap::new();
-        for &(i, j) in &dups {
-            first.insert(i, lines[j]);
-        }
-        parsed.reject_where(|i, row, line| {
-            first.get(&i).map(|&first_line| Problem {
-                severity: Severity::Error,
-                file,
-                line,
-                column: Some(column.to_string()),
-                value: id(row).to_string(),
-                kind: ProblemKind::DuplicateId { first_line },
-            })
-        });
+/// Reject the second and later rows that reuse an id; returns the id index
+/// of the rows kept.
+fn reject_duplicates<T: Sync>(
+    parsed: &mut Parsed<T>,
+    file: FileKind,
+    column: &str,
+    id: impl Fn(&T) -> &str + Sync,
+) -> IdIndex {
+    let (index, dups) = IdIndex::build(parsed.rows.len(), |i| id(&parsed.rows[i]));
+    if dups.is_empty() {
+        return index;
     }
+    let lines = &parsed.lines;
+    let first: hashbrown::HashMap<usize, u64> = dups.iter().map(|&(i, j)| (i, lines[j])).collect();
+    parsed.reject_where(|i, row, line| {
+        first.get(&i).map(|&first_line| Problem {
+            severity: Severity::Error,
+            file,
+            line,
+            column: Some(column.to_string()),
+            value: id(row).to_string(),
+            kind: ProblemKind::DuplicateId { first_line },
+        })
+    });
     IdIndex::build(parsed.rows.len(), |i| id(&parsed.rows[i])).0
 }
 

@@ -15,6 +15,9 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use std::ops::Range;
 
+/// Ids and short text: stored inline up to 24 bytes (no allocation per row).
+pub type Text = compact_str::CompactString;
+
 /// Index of a customer in [`Ledger::customers`].
 pub type CustIx = u32;
 /// Index of an invoice in [`Ledger::invoices`].
@@ -116,18 +119,18 @@ impl ActionKind {
 /// One row of `customers.csv`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Customer {
-    pub id: Box<str>,
-    pub name: Box<str>,
-    pub segment: Box<str>,
-    pub country: Box<str>,
-    pub currency: Box<str>,
+    pub id: Text,
+    pub name: Text,
+    pub segment: Text,
+    pub country: Text,
+    pub currency: Text,
     pub credit_limit: Decimal,
     pub terms: Terms,
     pub credit_score: Option<f64>,
     pub risk_class: Option<RiskClass>,
-    pub account_owner: Option<Box<str>>,
-    pub email: Option<Box<str>>,
-    pub phone: Option<Box<str>>,
+    pub account_owner: Option<Text>,
+    pub email: Option<Text>,
+    pub phone: Option<Text>,
     pub preferred_channel: Option<Channel>,
     pub do_not_contact: bool,
     pub on_hold: bool,
@@ -138,7 +141,7 @@ pub struct Customer {
 /// One row of `invoices.csv`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Invoice {
-    pub id: Box<str>,
+    pub id: Text,
     pub customer: CustIx,
     pub issue_date: NaiveDate,
     pub due_date: NaiveDate,
@@ -146,7 +149,7 @@ pub struct Invoice {
     pub open_amount: Decimal,
     pub status: InvoiceStatus,
     pub disputed_since: Option<NaiveDate>,
-    pub dispute_reason: Option<Box<str>>,
+    pub dispute_reason: Option<Text>,
 }
 
 impl Invoice {
@@ -163,7 +166,7 @@ impl Invoice {
 /// One row of `payments.csv`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Payment {
-    pub id: Box<str>,
+    pub id: Text,
     pub customer: CustIx,
     pub invoice: Option<InvIx>,
     pub paid_on: NaiveDate,
@@ -173,22 +176,22 @@ pub struct Payment {
 /// One row of `promises.csv`: a promise to pay or an instalment of a plan.
 #[derive(Debug, Clone, Serialize)]
 pub struct Promise {
-    pub id: Box<str>,
+    pub id: Text,
     pub customer: CustIx,
     pub invoice: Option<InvIx>,
     pub made_on: NaiveDate,
     pub due_on: NaiveDate,
     pub amount: Decimal,
-    pub plan_id: Option<Box<str>>,
+    pub plan_id: Option<Text>,
 }
 
 /// One row of `actions.csv`: an action an earlier run decided, and its fate.
 #[derive(Debug, Clone, Serialize)]
 pub struct ActionRecord {
-    pub id: Box<str>,
+    pub id: Text,
     pub customer: CustIx,
     pub invoice: Option<InvIx>,
-    pub rule_id: Box<str>,
+    pub rule_id: Text,
     pub action: ActionKind,
     pub channel: Option<Channel>,
     pub decided_on: NaiveDate,
