@@ -118,7 +118,7 @@ struct Header {
 
 /// Per-row decoding context: reads cells by column number, records problems.
 struct Row<'a> {
-    rec: &'a ByteRecord,
+    fields: &'a [&'a [u8]],
     header: &'a Header,
     cols: &'static Columns,
     file: FileKind,
@@ -129,7 +129,7 @@ struct Row<'a> {
 impl<'a> Row<'a> {
     fn raw(&self, k: usize) -> &'a [u8] {
         match self.header.pos[k] {
-            Some(p) => self.rec.get(p).unwrap_or(b""),
+            Some(p) => self.fields.get(p).copied().unwrap_or(b""),
             None => b"",
         }
     }
@@ -251,7 +251,7 @@ fn rejected_map(ids: &[(Text, u64)]) -> hashbrown::HashMap<&str, u64> {
 }
 
 fn hash_str(s: &str) -> u64 {
-    rustc_hash::FxBuildHasher.hash_one(s)
+    foldhash::fast::FixedState::with_seed(0x5eed).hash_one(s)
 }
 
 const SHARDS: usize = 64;
@@ -414,7 +414,7 @@ fn parse_file<T: Send>(
     file: FileKind,
     bytes: &[u8],
     cols: &'static Columns,
-    decode: impl Fn(&mut Row<'_>) -> Option<T> + Sync,
+    decode: impl Fn(&mut Row<'_>, &mut Memo) -> Option<T> + Sync,
 ) -> Result<Parsed<T>, LoadError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let (header, body_start, body_line, header_warnings) = read_header(file, bytes, cols)?;
@@ -455,54 +455,158 @@ fn parse_chunk<T>(
     expected_rows: usize,
     header: &Header,
     cols: &'static Columns,
-    decode: &(impl Fn(&mut Row<'_>) -> Option<T> + Sync),
+    decode: &(impl Fn(&mut Row<'_>, &mut Memo) -> Option<T> + Sync),
 ) -> Result<Parsed<T>, LoadError> {
     let mut out = Parsed {
         rows: Vec::with_capacity(expected_rows),
         lines: Vec::with_capacity(expected_rows),
         ..Parsed::default()
     };
-    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(chunk);
-    let mut rec = ByteRecord::new();
+    let mut memo = Memo::default();
+    let mut fields: Vec<&[u8]> = Vec::with_capacity(header.width);
+    let (mut unquoted, mut ranges) = (Vec::new(), Vec::new());
+    let (mut pos, mut line) = (0usize, line0);
+    // One pass over the chunk finds every comma, quote and newline; records
+    // without quotes are split in place, quoted ones by `split_quoted`.
+    let mut field_start = 0usize;
+    let mut base = 0usize;
+    let mut events = memchr::memchr3_iter(b',', b'"', b'\n', chunk);
     loop {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(1) + line0 - 1;
-                return Err(LoadError::Csv { file: file.file_name(), line, message: e.to_string() });
-            }
-        }
-        let line = rec.position().map(|p| p.line()).unwrap_or(1) + line0 - 1;
-        if rec.len() != header.width {
-            out.bad.push(Problem {
-                severity: Severity::Error,
-                file,
-                line,
-                column: None,
-                value: String::new(),
-                kind: ProblemKind::FieldCount { expected: header.width, found: rec.len() },
-            });
-            out.bad_rows += 1;
-            continue;
-        }
-        let mut row = Row { rec: &rec, header, cols, file, line, problems: Vec::new() };
-        let decoded = decode(&mut row);
-        match row.finish(decoded) {
-            Ok(r) => {
-                out.rows.push(r);
-                out.lines.push(line);
-            }
-            Err(mut problems) => {
-                if let Some(id) = header.pos[0].and_then(|p| rec.get(p)).and_then(|b| decode::text(b).ok()) {
-                    out.rejected_ids.push((id.into(), line));
+        let next = events.next().map(|k| k + base);
+        match next.map(|k| chunk[k]) {
+            Some(b',') => {
+                if let Some(k) = next {
+                    fields.push(&chunk[field_start..k]);
+                    field_start = k + 1;
                 }
-                out.bad.append(&mut problems);
-                out.bad_rows += 1;
+            }
+            Some(b'"') => {
+                let Some(consumed) = split_quoted(&chunk[pos..], &mut unquoted, &mut ranges) else {
+                    return Err(LoadError::Csv {
+                        file: file.file_name(),
+                        line,
+                        message: "a quoted field is never closed; check for a stray `\"`".into(),
+                    });
+                };
+                let owned: Vec<&[u8]> = ranges.iter().map(|r| &unquoted[r.clone()]).collect();
+                handle_record(file, &owned, line, header, cols, decode, &mut memo, &mut out);
+                line += memchr::memchr_iter(b'\n', &chunk[pos..pos + consumed]).count() as u64;
+                pos += consumed;
+                field_start = pos;
+                fields.clear();
+                if pos >= chunk.len() {
+                    break;
+                }
+                base = pos;
+                events = memchr::memchr3_iter(b',', b'"', b'\n', &chunk[pos..]);
+            }
+            _ => {
+                let end = next.unwrap_or(chunk.len());
+                let mut last = &chunk[field_start..end];
+                if last.last() == Some(&b'\r') {
+                    last = &last[..last.len() - 1];
+                }
+                let empty = fields.is_empty() && last.is_empty();
+                if !empty {
+                    fields.push(last);
+                    handle_record(file, &fields, line, header, cols, decode, &mut memo, &mut out);
+                }
+                fields.clear();
+                line += 1;
+                if next.is_none() {
+                    break;
+                }
+                pos = end + 1;
+                field_start = pos;
             }
         }
     }
     Ok(out)
+}
+
+/// Parse one RFC 4180 record that contains quotes from the start of `b`:
+/// fields go unescaped into `buf` (`""` → `"`), their ranges into `ranges`.
+/// Returns the bytes consumed including the line end, or `None` when a
+/// quoted field is never closed.
+fn split_quoted(b: &[u8], buf: &mut Vec<u8>, ranges: &mut Vec<std::ops::Range<usize>>) -> Option<usize> {
+    buf.clear();
+    ranges.clear();
+    let (mut i, mut start, mut in_quotes) = (0usize, 0usize, false);
+    loop {
+        let c = b.get(i).copied();
+        match (in_quotes, c) {
+            (true, None) => return None,
+            (true, Some(b'"')) if b.get(i + 1) == Some(&b'"') => {
+                buf.push(b'"');
+                i += 2;
+                continue;
+            }
+            (true, Some(b'"')) => in_quotes = false,
+            (true, Some(c)) => buf.push(c),
+            (false, Some(b'"')) => in_quotes = true,
+            (false, Some(b',')) => {
+                ranges.push(start..buf.len());
+                start = buf.len();
+            }
+            (false, None | Some(b'\n')) => {
+                if buf.last() == Some(&b'\r') && start < buf.len() {
+                    buf.pop();
+                }
+                ranges.push(start..buf.len());
+                return Some((i + 1).min(b.len()));
+            }
+            (false, Some(c)) => buf.push(c),
+        }
+        i += 1;
+    }
+}
+
+/// The last id resolved in a chunk: files exported per customer repeat the
+/// same customer (and invoice) on consecutive rows, so most lookups hit it.
+#[derive(Default)]
+struct Memo {
+    customer: Option<(Text, CustIx)>,
+    invoice: Option<(Text, InvIx)>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn handle_record<T>(
+    file: FileKind,
+    fields: &[&[u8]],
+    line: u64,
+    header: &Header,
+    cols: &'static Columns,
+    decode: &(impl Fn(&mut Row<'_>, &mut Memo) -> Option<T> + Sync),
+    memo: &mut Memo,
+    out: &mut Parsed<T>,
+) {
+    if fields.len() != header.width {
+        out.bad.push(Problem {
+            severity: Severity::Error,
+            file,
+            line,
+            column: None,
+            value: String::new(),
+            kind: ProblemKind::FieldCount { expected: header.width, found: fields.len() },
+        });
+        out.bad_rows += 1;
+        return;
+    }
+    let mut row = Row { fields, header, cols, file, line, problems: Vec::new() };
+    let decoded = decode(&mut row, memo);
+    match row.finish(decoded) {
+        Ok(r) => {
+            out.rows.push(r);
+            out.lines.push(line);
+        }
+        Err(mut problems) => {
+            if let Some(id) = header.pos[0].and_then(|p| fields.get(p)).and_then(|b| decode::text(b).ok()) {
+                out.rejected_ids.push((id.into(), line));
+            }
+            out.bad.append(&mut problems);
+            out.bad_rows += 1;
+        }
+    }
 }
 
 fn read(dir: &Path, file: FileKind, required: bool) -> Result<Option<Vec<u8>>, LoadError> {
@@ -515,7 +619,7 @@ fn read(dir: &Path, file: FileKind, required: bool) -> Result<Option<Vec<u8>>, L
     }
 }
 
-fn decode_customer(r: &mut Row<'_>) -> Option<Customer> {
+fn decode_customer(r: &mut Row<'_>, _: &mut Memo) -> Option<Customer> {
     let id = r.text(0);
     let name = r.text(1);
     let segment = r.text(2);
@@ -570,13 +674,33 @@ struct Refs<'a> {
     rejected_customers: hashbrown::HashMap<&'a str, u64>,
     invoices: &'a [Invoice],
     invoice_ix: Option<&'a IdIndex>,
+    /// The invoices of each customer: most references are found by scanning
+    /// the few invoices of the row's customer, which stay in cache.
+    invoices_by_customer: Option<&'a super::ByCustomer>,
     rejected_invoices: hashbrown::HashMap<&'a str, u64>,
 }
 
 impl Refs<'_> {
-    fn customer(&self, r: &mut Row<'_>, k: usize) -> Option<CustIx> {
+    /// Find invoice `id` among the invoices of `customer`, if it has few.
+    fn local_invoice(&self, customer: Option<CustIx>, id: &str) -> Option<InvIx> {
+        let rows = self.invoices_by_customer?.rows(customer?);
+        if rows.len() > 64 {
+            return None;
+        }
+        rows.iter().copied().find(|&i| self.invoices[i as usize].id == id)
+    }
+
+    fn customer(&self, r: &mut Row<'_>, k: usize, memo: &mut Memo) -> Option<CustIx> {
         let id = r.get(k, decode::text)?;
+        if let Some((last, c)) = &memo.customer
+            && last == id
+        {
+            return Some(*c);
+        }
         let found = self.customer_ix.get(id, |i| &self.customers[i].id);
+        if let Some(c) = found {
+            memo.customer = Some((id.into(), c));
+        }
         if found.is_none() {
             let kind = match self.rejected_customers.get(id) {
                 Some(&line) => ProblemKind::RejectedReference { file: FileKind::Customers, line },
@@ -588,10 +712,16 @@ impl Refs<'_> {
     }
 
     /// An optional invoice reference that must belong to `customer`.
-    fn invoice(&self, r: &mut Row<'_>, k: usize, customer: Option<CustIx>) -> Option<Option<InvIx>> {
+    fn invoice(&self, r: &mut Row<'_>, k: usize, customer: Option<CustIx>, memo: &mut Memo) -> Option<Option<InvIx>> {
         let id = r.get(k, decode::opt_text)?;
         let Some(id) = id else { return Some(None) };
-        let ix = self.invoice_ix?.get(id, |i| &self.invoices[i].id);
+        let ix = match &memo.invoice {
+            Some((last, i)) if last == id => Some(*i),
+            _ => self.local_invoice(customer, id).or_else(|| self.invoice_ix?.get(id, |i| &self.invoices[i].id)),
+        };
+        if let Some(i) = ix {
+            memo.invoice = Some((id.into(), i));
+        }
         let Some(ix) = ix else {
             let kind = match self.rejected_invoices.get(id) {
                 Some(&line) => ProblemKind::RejectedReference { file: FileKind::Invoices, line },
@@ -612,9 +742,9 @@ impl Refs<'_> {
     }
 }
 
-fn decode_invoice(r: &mut Row<'_>, refs: &Refs<'_>) -> Option<Invoice> {
+fn decode_invoice(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<Invoice> {
     let id = r.text(0);
-    let customer = refs.customer(r, 1);
+    let customer = refs.customer(r, 1, memo);
     let issue_date = r.get(2, decode::date);
     let due_date = r.get(3, decode::date);
     let currency = r.get(4, decode::text);
@@ -659,19 +789,19 @@ fn decode_invoice(r: &mut Row<'_>, refs: &Refs<'_>) -> Option<Invoice> {
     })
 }
 
-fn decode_payment(r: &mut Row<'_>, refs: &Refs<'_>) -> Option<Payment> {
+fn decode_payment(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<Payment> {
     let id = r.text(0);
-    let customer = refs.customer(r, 1);
-    let invoice = refs.invoice(r, 2, customer);
+    let customer = refs.customer(r, 1, memo);
+    let invoice = refs.invoice(r, 2, customer, memo);
     let paid_on = r.get(3, decode::date);
     let amount = r.positive(4);
     Some(Payment { id: id?, customer: customer?, invoice: invoice?, paid_on: paid_on?, amount: amount? })
 }
 
-fn decode_promise(r: &mut Row<'_>, refs: &Refs<'_>) -> Option<Promise> {
+fn decode_promise(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<Promise> {
     let id = r.text(0);
-    let customer = refs.customer(r, 1);
-    let invoice = refs.invoice(r, 2, customer);
+    let customer = refs.customer(r, 1, memo);
+    let invoice = refs.invoice(r, 2, customer, memo);
     let made_on = r.get(3, decode::date);
     let due_on = r.get(4, decode::date);
     let amount = r.positive(5);
@@ -692,10 +822,10 @@ fn decode_promise(r: &mut Row<'_>, refs: &Refs<'_>) -> Option<Promise> {
     })
 }
 
-fn decode_action(r: &mut Row<'_>, refs: &Refs<'_>) -> Option<ActionRecord> {
+fn decode_action(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<ActionRecord> {
     let id = r.text(0);
-    let customer = refs.customer(r, 1);
-    let invoice = refs.invoice(r, 2, customer);
+    let customer = refs.customer(r, 1, memo);
+    let invoice = refs.invoice(r, 2, customer, memo);
     let rule_id = r.text(3);
     let action = r.get(4, ActionKind::decode);
     let channel = r.get(5, |b| opt(b, Channel::decode));
@@ -753,11 +883,20 @@ fn hash_hex(bytes: &[u8]) -> String {
 
 /// Load and validate the ledger in `dir`.
 pub fn load(dir: &Path, opts: &LoadOptions) -> Result<Ledger, LoadError> {
-    let cust_bytes = read(dir, FileKind::Customers, true)?.unwrap_or_default();
-    let inv_bytes = read(dir, FileKind::Invoices, true)?.unwrap_or_default();
-    let pay_bytes = read(dir, FileKind::Payments, true)?.unwrap_or_default();
-    let pro_bytes = read(dir, FileKind::Promises, false)?;
-    let act_bytes = read(dir, FileKind::Actions, false)?;
+    let mut bytes: Vec<Result<Option<Vec<u8>>, LoadError>> =
+        [(FileKind::Customers, true), (FileKind::Invoices, true), (FileKind::Payments, true)]
+            .into_iter()
+            .chain([(FileKind::Promises, false), (FileKind::Actions, false)])
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|(kind, required)| read(dir, kind, required))
+            .collect();
+    let mut next = || bytes.remove(0);
+    let cust_bytes = next()?.unwrap_or_default();
+    let inv_bytes = next()?.unwrap_or_default();
+    let pay_bytes = next()?.unwrap_or_default();
+    let pro_bytes = next()?;
+    let act_bytes = next()?;
 
     let files: Vec<(FileKind, &[u8])> = [
         (FileKind::Customers, Some(&cust_bytes[..])),
@@ -801,12 +940,15 @@ fn parse_all(
         rejected_customers: rejected_map(&rejected_customers),
         invoices: &[],
         invoice_ix: None,
+        invoices_by_customer: None,
         rejected_invoices: hashbrown::HashMap::new(),
     };
-    let mut invoices = parse_file(FileKind::Invoices, inv, &INVOICE_COLS, |r| decode_invoice(r, &refs))?;
+    let mut invoices = parse_file(FileKind::Invoices, inv, &INVOICE_COLS, |r, m| decode_invoice(r, &refs, m))?;
     drop(refs);
     let invoice_ix = reject_duplicates(&mut invoices, FileKind::Invoices, "invoice_id", |i| &i.id);
     let rejected_invoices = std::mem::take(&mut invoices.rejected_ids);
+    let inv_rows = &invoices.rows;
+    let invoices_by_customer = super::ByCustomer::build(customers.rows.len(), inv_rows.len(), |i| inv_rows[i].customer);
     for (inv, &line) in invoices.rows.iter_mut().zip(&invoices.lines) {
         if inv.status == InvoiceStatus::Open && inv.open_amount.is_zero() {
             invoices.warnings.push(Problem {
@@ -826,20 +968,21 @@ fn parse_all(
         rejected_customers: rejected_map(&rejected_customers),
         invoices: &invoices.rows,
         invoice_ix: Some(&invoice_ix),
+        invoices_by_customer: Some(&invoices_by_customer),
         rejected_invoices: rejected_map(&rejected_invoices),
     };
     let ((payments, promises), actions) = rayon::join(
         || {
             rayon::join(
-                || parse_file(FileKind::Payments, pay, &PAYMENT_COLS, |r| decode_payment(r, &refs)),
+                || parse_file(FileKind::Payments, pay, &PAYMENT_COLS, |r, m| decode_payment(r, &refs, m)),
                 || match pro {
-                    Some(b) => parse_file(FileKind::Promises, b, &PROMISE_COLS, |r| decode_promise(r, &refs)),
+                    Some(b) => parse_file(FileKind::Promises, b, &PROMISE_COLS, |r, m| decode_promise(r, &refs, m)),
                     None => Ok(Parsed::default()),
                 },
             )
         },
         || match act {
-            Some(b) => parse_file(FileKind::Actions, b, &ACTION_COLS, |r| decode_action(r, &refs)),
+            Some(b) => parse_file(FileKind::Actions, b, &ACTION_COLS, |r, m| decode_action(r, &refs, m)),
             None => Ok(Parsed::default()),
         },
     );
@@ -914,6 +1057,17 @@ fn overpayments(invoices: &[Invoice], payments: &Parsed<Payment>) -> Vec<Problem
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_records_unescape() {
+        let (mut buf, mut r) = (Vec::new(), Vec::new());
+        let b = b"C1,\"Smith, Jones\",\"say \"\"hi\"\"\",\"two\nlines\"\r\nnext";
+        let n = split_quoted(b, &mut buf, &mut r).unwrap();
+        let fields: Vec<&[u8]> = r.iter().map(|r| &buf[r.clone()]).collect();
+        assert_eq!(fields, vec![&b"C1"[..], b"Smith, Jones", b"say \"hi\"", b"two\nlines"]);
+        assert_eq!(&b[n..], b"next");
+        assert_eq!(split_quoted(b"a,\"open", &mut buf, &mut r), None);
+    }
 
     #[test]
     fn chunks_respect_quoted_newlines() {
