@@ -883,37 +883,13 @@ fn hash_hex(bytes: &[u8]) -> String {
 
 /// Load and validate the ledger in `dir`.
 pub fn load(dir: &Path, opts: &LoadOptions) -> Result<Ledger, LoadError> {
-    let mut bytes: Vec<Result<Option<Vec<u8>>, LoadError>> =
-        [(FileKind::Customers, true), (FileKind::Invoices, true), (FileKind::Payments, true)]
-            .into_iter()
-            .chain([(FileKind::Promises, false), (FileKind::Actions, false)])
-            .collect::<Vec<_>>()
-            .into_par_iter()
-            .map(|(kind, required)| read(dir, kind, required))
-            .collect();
-    let mut next = || bytes.remove(0);
-    let cust_bytes = next()?.unwrap_or_default();
-    let inv_bytes = next()?.unwrap_or_default();
-    let pay_bytes = next()?.unwrap_or_default();
-    let pro_bytes = next()?;
-    let act_bytes = next()?;
-
-    let files: Vec<(FileKind, &[u8])> = [
-        (FileKind::Customers, Some(&cust_bytes[..])),
-        (FileKind::Invoices, Some(&inv_bytes[..])),
-        (FileKind::Payments, Some(&pay_bytes[..])),
-        (FileKind::Promises, pro_bytes.as_deref()),
-        (FileKind::Actions, act_bytes.as_deref()),
-    ]
-    .into_iter()
-    .filter_map(|(k, b)| b.map(|b| (k, b)))
-    .collect();
-    let (hashes, parsed) = rayon::join(
-        || files.par_iter().map(|(k, b)| (k.file_name().to_string(), hash_hex(b))).collect::<Vec<_>>(),
-        || parse_all(&cust_bytes, &inv_bytes, &pay_bytes, pro_bytes.as_deref(), act_bytes.as_deref()),
-    );
-    let (mut ledger, problems, bad_rows) = parsed?;
-    ledger.report.hashes = hashes;
+    for kind in [FileKind::Customers, FileKind::Invoices, FileKind::Payments] {
+        let path = dir.join(kind.file_name());
+        if !path.is_file() {
+            return Err(LoadError::MissingFile { path });
+        }
+    }
+    let (mut ledger, problems, bad_rows) = parse_all(dir)?;
     if bad_rows > 0 && !opts.reject_bad_rows {
         return Err(LoadError::BadRows { rows: bad_rows, problems, report: Box::new(ledger.report) });
     }
@@ -922,16 +898,28 @@ pub fn load(dir: &Path, opts: &LoadOptions) -> Result<Ledger, LoadError> {
     Ok(ledger)
 }
 
+/// Read one file and parse it; its hash is computed alongside, and its bytes
+/// are dropped as soon as it is parsed (peak memory holds few files at once).
+fn read_and_parse<T: Send>(
+    dir: &Path,
+    file: FileKind,
+    required: bool,
+    cols: &'static Columns,
+    decode: impl Fn(&mut Row<'_>, &mut Memo) -> Option<T> + Sync + Send,
+) -> Result<(Parsed<T>, Option<(String, String)>), LoadError> {
+    let Some(bytes) = read(dir, file, required)? else {
+        return Ok((Parsed::default(), None));
+    };
+    let (hash, parsed) = rayon::join(|| hash_hex(&bytes), || parse_file(file, &bytes, cols, decode));
+    Ok((parsed?, Some((file.file_name().to_string(), hash))))
+}
+
 type AllParsed = (Ledger, Vec<Problem>, u64);
 
-fn parse_all(
-    cust: &[u8],
-    inv: &[u8],
-    pay: &[u8],
-    pro: Option<&[u8]>,
-    act: Option<&[u8]>,
-) -> Result<AllParsed, LoadError> {
-    let mut customers = parse_file(FileKind::Customers, cust, &CUSTOMER_COLS, decode_customer)?;
+fn parse_all(dir: &Path) -> Result<AllParsed, LoadError> {
+    let mut hashes = Vec::new();
+    let (mut customers, h) = read_and_parse(dir, FileKind::Customers, true, &CUSTOMER_COLS, decode_customer)?;
+    hashes.extend(h);
     let customer_ix = reject_duplicates(&mut customers, FileKind::Customers, "customer_id", |c| &c.id);
     let rejected_customers = std::mem::take(&mut customers.rejected_ids);
     let refs = Refs {
@@ -943,7 +931,9 @@ fn parse_all(
         invoices_by_customer: None,
         rejected_invoices: hashbrown::HashMap::new(),
     };
-    let mut invoices = parse_file(FileKind::Invoices, inv, &INVOICE_COLS, |r, m| decode_invoice(r, &refs, m))?;
+    let (mut invoices, h) =
+        read_and_parse(dir, FileKind::Invoices, true, &INVOICE_COLS, |r, m| decode_invoice(r, &refs, m))?;
+    hashes.extend(h);
     drop(refs);
     let invoice_ix = reject_duplicates(&mut invoices, FileKind::Invoices, "invoice_id", |i| &i.id);
     let rejected_invoices = std::mem::take(&mut invoices.rejected_ids);
@@ -971,23 +961,14 @@ fn parse_all(
         invoices_by_customer: Some(&invoices_by_customer),
         rejected_invoices: rejected_map(&rejected_invoices),
     };
-    let ((payments, promises), actions) = rayon::join(
-        || {
-            rayon::join(
-                || parse_file(FileKind::Payments, pay, &PAYMENT_COLS, |r, m| decode_payment(r, &refs, m)),
-                || match pro {
-                    Some(b) => parse_file(FileKind::Promises, b, &PROMISE_COLS, |r, m| decode_promise(r, &refs, m)),
-                    None => Ok(Parsed::default()),
-                },
-            )
-        },
-        || match act {
-            Some(b) => parse_file(FileKind::Actions, b, &ACTION_COLS, |r, m| decode_action(r, &refs, m)),
-            None => Ok(Parsed::default()),
-        },
-    );
+    // One file at a time (each is parsed in parallel chunks), so that only
+    // one file's bytes are held at once.
+    let payments = read_and_parse(dir, FileKind::Payments, true, &PAYMENT_COLS, |r, m| decode_payment(r, &refs, m));
+    let promises = read_and_parse(dir, FileKind::Promises, false, &PROMISE_COLS, |r, m| decode_promise(r, &refs, m));
+    let actions = read_and_parse(dir, FileKind::Actions, false, &ACTION_COLS, |r, m| decode_action(r, &refs, m));
     drop(refs);
-    let (mut payments, mut promises, mut actions) = (payments?, promises?, actions?);
+    let ((mut payments, hp), (mut promises, hpr), (mut actions, ha)) = (payments?, promises?, actions?);
+    hashes.extend([hp, hpr, ha].into_iter().flatten());
     reject_duplicates(&mut payments, FileKind::Payments, "payment_id", |p| &p.id);
     reject_duplicates(&mut promises, FileKind::Promises, "promise_id", |p| &p.id);
     reject_duplicates(&mut actions, FileKind::Actions, "action_id", |a| &a.id);
@@ -999,6 +980,7 @@ fn parse_all(
         payments: payments.counts(),
         promises: promises.counts(),
         actions: actions.counts(),
+        hashes,
         ..LoadReport::default()
     };
     let bad_rows: u64 = report.files().iter().map(|(_, c)| c.rejected).sum();
