@@ -47,3 +47,181 @@ pub fn write_rejects(w: &mut dyn Write, problems: &[Problem]) -> io::Result<()> 
     }
     out.flush()
 }
+
+/// Why an output folder could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// Another run holds the folder's lock.
+    #[error("`{}` is being written by another recoup run (lock `{}` is held); wait for it to finish", dir.display(), lock.display())]
+    Locked { dir: PathBuf, lock: PathBuf },
+    /// A file or folder could not be created, written or renamed.
+    #[error("cannot write `{}`: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+}
+
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
+    move |source| OutputError::Io { path: path.to_path_buf(), source }
+}
+
+/// A set of output files that appears all at once, or not at all.
+///
+/// Files are written into a staging folder beside the output folder; on
+/// [`OutputSet::commit`] the staging folder is swapped with the output folder
+/// in one atomic `renameat2(RENAME_EXCHANGE)` (or, where the file system
+/// cannot exchange, two renames), so the folder holds either the previous
+/// complete outputs or the new complete ones, never a mix. An advisory lock
+/// on a sibling `.NAME.lock` file keeps two runs off the same folder; the
+/// operating system releases it if the process dies. Dropping an uncommitted
+/// set removes the staging folder and leaves the previous outputs untouched.
+pub struct OutputSet {
+    dir: PathBuf,
+    staging: PathBuf,
+    _lock: fs::File,
+    committed: bool,
+}
+
+impl OutputSet {
+    /// Lock `dir` and start a staging folder for it.
+    pub fn create(dir: &Path) -> Result<OutputSet, OutputError> {
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+        let parent = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&parent).map_err(io_at(&parent))?;
+        let lock_path = parent.join(format!(".{name}.lock"));
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_at(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(OutputError::Locked { dir: dir.to_path_buf(), lock: lock_path });
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(OutputError::Io { path: lock_path, source: e }),
+        }
+        let staging = parent.join(format!(".{name}.staging-{}", std::process::id()));
+        if staging.exists() {
+            fs::remove_dir_all(&staging).map_err(io_at(&staging))?;
+        }
+        fs::create_dir_all(&staging).map_err(io_at(&staging))?;
+        Ok(OutputSet { dir: dir.to_path_buf(), staging, _lock: lock, committed: false })
+    }
+
+    /// Write file `name` of the set (flushed and synced before returning).
+    pub fn write(&self, name: &str, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), OutputError> {
+        let path = self.staging.join(name);
+        let result = (|| {
+            let file = fs::File::create(&path)?;
+            let mut w = BufWriter::with_capacity(1 << 20, file);
+            write(&mut w)?;
+            let file = w.into_inner().map_err(|e| e.into_error())?;
+            file.sync_all()
+        })();
+        result.map_err(io_at(&self.dir.join(name)))
+    }
+
+    /// Make the set visible: swap the staging folder in place of the output folder.
+    pub fn commit(mut self) -> Result<(), OutputError> {
+        if let Ok(d) = fs::File::open(&self.staging) {
+            let _ = d.sync_all();
+        }
+        if self.dir.exists() {
+            match exchange(&self.staging, &self.dir) {
+                Ok(()) => {}
+                Err(_) => {
+                    // No atomic exchange here: move the old folder aside, then the new one in.
+                    let old = self.staging.with_extension("old");
+                    fs::rename(&self.dir, &old).map_err(io_at(&self.dir))?;
+                    fs::rename(&self.staging, &self.dir).map_err(io_at(&self.dir))?;
+                    let _ = fs::remove_dir_all(&old);
+                    self.committed = true;
+                    return Ok(());
+                }
+            }
+            // The staging path now holds the previous outputs.
+            let _ = fs::remove_dir_all(&self.staging);
+        } else {
+            fs::rename(&self.staging, &self.dir).map_err(io_at(&self.dir))?;
+        }
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for OutputSet {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(io::Error::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> io::Result<()> {
+    Err(io::Error::new(io::ErrorKind::Unsupported, "no atomic exchange"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_committed_set_replaces_the_previous_one_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let set = OutputSet::create(&out).unwrap();
+        set.write("plan.csv", |w| w.write_all(b"one")).unwrap();
+        set.write("stale.csv", |w| w.write_all(b"x")).unwrap();
+        set.commit().unwrap();
+        assert_eq!(fs::read_to_string(out.join("plan.csv")).unwrap(), "one");
+        let set = OutputSet::create(&out).unwrap();
+        set.write("plan.csv", |w| w.write_all(b"two")).unwrap();
+        set.commit().unwrap();
+        assert_eq!(fs::read_to_string(out.join("plan.csv")).unwrap(), "two");
+        assert!(!out.join("stale.csv").exists(), "files of the previous set do not linger");
+        let left: Vec<_> = fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left.len(), 2, "only the folder and its lock remain: {left:?}");
+    }
+
+    #[test]
+    fn an_abandoned_set_leaves_the_previous_outputs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let set = OutputSet::create(&out).unwrap();
+        set.write("plan.csv", |w| w.write_all(b"good")).unwrap();
+        set.commit().unwrap();
+        {
+            let set = OutputSet::create(&out).unwrap();
+            set.write("plan.csv", |w| w.write_all(b"half")).unwrap();
+            let failed: io::Result<()> = Err(io::Error::other("disk full"));
+            assert!(set.write("summary.json", |_| failed).is_err());
+        }
+        assert_eq!(fs::read_to_string(out.join("plan.csv")).unwrap(), "good");
+        assert!(!out.join("summary.json").exists());
+    }
+
+    #[test]
+    fn a_second_run_on_the_same_folder_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let first = OutputSet::create(&out).unwrap();
+        // flock locks belong to the open file description: a second open in
+        // the same process conflicts just as another process would.
+        match OutputSet::create(&out) {
+            Err(OutputError::Locked { .. }) => {}
+            other => panic!("expected a lock error, got {:?}", other.err()),
+        }
+        drop(first);
+        assert!(OutputSet::create(&out).is_ok(), "the lock is released with the set");
+    }
+}

@@ -118,3 +118,15 @@ fn usage_errors_exit_2() {
     assert_eq!(code, 2);
     assert!(err.contains("2026-02-30"), "{err}");
 }
+
+#[test]
+fn bucket_edges_change_the_aging() {
+    let (code, out, _) =
+        recoup(&["facts", "--ledger", "fixtures/small", "--as-of", "2026-11-16", "--bucket-edges", "15,45"], None);
+    assert_eq!(code, 0);
+    assert!(out.contains("    16-45            0 invoices              0.00\n"), "{out}");
+    assert!(out.contains("    46+              3 invoices           4000.00\n"), "{out}");
+    let (code, _, err) =
+        recoup(&["facts", "--ledger", "fixtures/small", "--as-of", "2026-11-16", "--bucket-edges", "0"], None);
+    assert_eq!((code, err.as_str()), (2, "error: --bucket-edges must be positive days, e.g. 30,60,90\n"));
+}

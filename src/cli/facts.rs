@@ -40,6 +40,9 @@ pub struct FactsArgs {
     /// Rows shown on the terminal.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+    /// Upper edges of the aging buckets in days past due, e.g. 30,60,90.
+    #[arg(long, value_delimiter = ',', value_name = "DAYS", default_values_t = [30, 60, 90])]
+    pub bucket_edges: Vec<i32>,
     /// Output format on the terminal.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -49,7 +52,17 @@ pub struct FactsArgs {
 pub fn run(a: FactsArgs) -> anyhow::Result<Exit> {
     let as_of = as_of_or_today(a.ledger.as_of);
     let ledger = load_ledger(&a.ledger)?;
-    let ctx = Context::new(as_of, FactsConfig::default());
+    let mut edges = a.bucket_edges.clone();
+    edges.sort_unstable();
+    edges.dedup();
+    if edges.first().is_some_and(|&e| e < 1) {
+        return Err(ExitError {
+            code: Exit::Usage,
+            message: "--bucket-edges must be positive days, e.g. 30,60,90".into(),
+        }
+        .into());
+    }
+    let ctx = Context::new(as_of, FactsConfig { bucket_edges: edges, ..FactsConfig::default() });
     let only = match &a.customer {
         Some(id) => Some(ledger.customer_ix(id).ok_or_else(|| ExitError {
             code: Exit::InputInvalid,
