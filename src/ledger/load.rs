@@ -898,6 +898,9 @@ pub fn load(dir: &Path, opts: &LoadOptions) -> Result<Ledger, LoadError> {
     Ok(ledger)
 }
 
+/// A file name and the hex BLAKE3 hash of its bytes.
+type FileHash = (String, String);
+
 /// Read one file and parse it; its hash is computed alongside, and its bytes
 /// are dropped as soon as it is parsed (peak memory holds few files at once).
 fn read_and_parse<T: Send>(
@@ -906,7 +909,7 @@ fn read_and_parse<T: Send>(
     required: bool,
     cols: &'static Columns,
     decode: impl Fn(&mut Row<'_>, &mut Memo) -> Option<T> + Sync + Send,
-) -> Result<(Parsed<T>, Option<(String, String)>), LoadError> {
+) -> Result<(Parsed<T>, Option<FileHash>), LoadError> {
     let Some(bytes) = read(dir, file, required)? else {
         return Ok((Parsed::default(), None));
     };
