@@ -8,3 +8,4 @@ pub mod facts;
 pub mod generate;
 pub mod ledger;
 pub mod output;
+pub mod policy;

@@ -6,3 +6,4 @@ mod common;
 mod docs;
 mod facts;
 mod ledger;
+mod policy;

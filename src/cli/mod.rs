@@ -2,8 +2,10 @@
 //! are documented in the README and defined by [`Exit`]. One module per
 //! command; this one holds what they share.
 
+mod check;
 mod facts;
 mod generate;
+mod schema;
 
 use crate::ledger::{self, Ledger, LoadError, LoadOptions};
 use chrono::NaiveDate;
@@ -35,6 +37,8 @@ pub enum Exit {
     InputInvalid = 4,
     /// Success, but rows were rejected (`--reject-bad-rows`).
     RowsRejected = 5,
+    /// `recoup test`: a policy test failed.
+    TestsFailed = 6,
 }
 
 /// An error that carries its exit code.
@@ -64,6 +68,10 @@ pub enum Command {
     Facts(facts::FactsArgs),
     /// Write a realistic synthetic ledger of any size, from a seed.
     Generate(generate::GenerateArgs),
+    /// Parse and validate a policy: every problem with file:line:col, a caret and help.
+    Check(check::CheckArgs),
+    /// Print the JSON Schema of policy files, for editors.
+    Schema(schema::SchemaArgs),
 }
 
 /// Arguments shared by commands that read a ledger.
@@ -111,6 +119,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Facts(a) => facts::run(a),
         Command::Generate(a) => generate::run(a),
+        Command::Check(a) => check::run(a),
+        Command::Schema(a) => schema::run(a),
     }
 }
 

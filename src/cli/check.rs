@@ -1,0 +1,101 @@
+//! `recoup check POLICY`: parse and validate a policy; every problem in one
+//! pass with file:line:col, the source line, a caret and help. Exit 0 when
+//! the policy is valid (warnings allowed), 3 when it is not.
+
+use super::{Exit, ExitError};
+use crate::policy::{self, CompiledPolicy, Report};
+use clap::ValueEnum;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Output format of `check` and `test`.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    /// The policy: a folder with policy.toml (and scripts/, templates/), or a .toml file.
+    #[arg(value_name = "POLICY")]
+    pub policy: PathBuf,
+    /// `text` diagnostics on stderr, or one `json` document on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+/// One line about a valid policy.
+pub fn summary(p: &CompiledPolicy) -> String {
+    let r = &p.rules;
+    let steps: usize = r.ladders.iter().map(|l| l.steps.len()).sum();
+    let (native, all) = p.native_share();
+    format!(
+        "policy `{}` {}: {} strateg{}, {} ladder(s) with {} steps, {} incentive(s), {} payment plan(s), {} limit rule(s), {} review(s); {native} of {all} expressions run natively",
+        r.meta.name,
+        r.meta.version,
+        r.strategies.len(),
+        if r.strategies.len() == 1 { "y" } else { "ies" },
+        r.ladders.len(),
+        steps,
+        r.incentives.len(),
+        r.plans.len(),
+        r.limits.len(),
+        r.reviews.len(),
+    )
+}
+
+fn counts(report: &Report) -> String {
+    let (e, w) = (report.errors(), report.warnings());
+    let plural = |n: usize, s: &str| format!("{n} {s}{}", if n == 1 { "" } else { "s" });
+    format!("{}, {}", plural(e, "error"), plural(w, "warning"))
+}
+
+/// Print a report the one way it is rendered (stderr).
+pub fn print_report(report: &Report) {
+    let text = report.render();
+    if !text.is_empty() {
+        let _ = write!(std::io::stderr(), "{text}");
+    }
+}
+
+/// Run `recoup check`.
+pub fn run(a: CheckArgs) -> anyhow::Result<Exit> {
+    let loaded = policy::load(&a.policy);
+    let report = &loaded.report;
+    let invalid = loaded.policy.is_none() || (a.deny_warnings && report.warnings() > 0);
+    if a.format == Format::Json {
+        let doc = serde_json::json!({
+            "ok": !invalid,
+            "policy": loaded.policy.as_ref().map(|p| serde_json::json!({
+                "name": p.name(), "version": p.version(), "hash": p.hash,
+            })),
+            "errors": report.errors(),
+            "warnings": report.warnings(),
+            "diagnostics": report.to_json(),
+        });
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+        return Ok(if invalid { Exit::PolicyInvalid } else { Exit::Ok });
+    }
+    print_report(report);
+    match &loaded.policy {
+        Some(p) if !invalid => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "ok: {}", summary(p))?;
+            if report.warnings() > 0 {
+                writeln!(out, "{}", counts(report))?;
+            }
+            Ok(Exit::Ok)
+        }
+        _ => Err(ExitError {
+            code: Exit::PolicyInvalid,
+            message: format!("policy `{}` is invalid: {}", a.policy.display(), counts(report)),
+        }
+        .into()),
+    }
+}

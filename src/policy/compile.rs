@@ -1,0 +1,418 @@
+//! The compiled policy: validated, resolved rules with every expression
+//! compiled once (rhai AST plus, where possible, a native form), and the
+//! sandboxed engine that runs them. Immutable and `Send + Sync`: one value is
+//! shared read-only by every worker thread.
+
+use super::diag::Sources;
+use super::expr::{Expression, FactRef, lower, root_expr};
+pub use super::raw::{AgeFrom, Grouping, InvoiceSet, LimitChange, OnError, Pace, Regime, Trigger};
+use crate::facts::InvoiceFacts;
+use crate::ledger::{ActionKind, Channel, RiskClass};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+/// Name, version and policy-wide options.
+#[derive(Debug, Clone, Serialize)]
+pub struct Meta {
+    pub name: String,
+    pub version: String,
+    pub currency: Option<String>,
+    pub description: Option<String>,
+    pub effective: Option<NaiveDate>,
+    pub pace: Pace,
+    pub age_from: AgeFrom,
+    pub grouping: Grouping,
+    pub trigger: Trigger,
+    pub on_script_error: OnError,
+}
+
+/// Guardrails: applied last, they always win.
+#[derive(Debug, Clone, Serialize)]
+pub struct Guardrails {
+    pub max_contacts_per_7_days: Option<u32>,
+    pub do_not_contact: bool,
+    pub skip_disputed: bool,
+    pub promise_pauses: bool,
+    pub min_overdue: Option<Decimal>,
+    pub business_days_only: bool,
+    pub regulation_f: bool,
+}
+
+impl Default for Guardrails {
+    fn default() -> Self {
+        Guardrails {
+            max_contacts_per_7_days: None,
+            do_not_contact: true,
+            skip_disputed: true,
+            promise_pauses: true,
+            min_overdue: None,
+            business_days_only: false,
+            regulation_f: true,
+        }
+    }
+}
+
+/// A unit cost: per action, or a share of the amount concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cost {
+    Amount(Decimal),
+    Percent(Decimal),
+}
+
+/// Unit costs by action kind.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Costs {
+    pub by_kind: Vec<(ActionKind, Cost)>,
+}
+
+impl Costs {
+    /// The cost of one action of `kind` concerning `amount`, rounded to cents.
+    pub fn of(&self, kind: ActionKind, amount: Decimal) -> Decimal {
+        match self.by_kind.iter().find(|(k, _)| *k == kind).map(|(_, c)| *c) {
+            Some(Cost::Amount(a)) => a,
+            Some(Cost::Percent(p)) => money(amount * p / Decimal::ONE_HUNDRED),
+            None => Decimal::ZERO,
+        }
+    }
+}
+
+/// Round money to cents, half away from zero.
+pub fn money(d: Decimal) -> Decimal {
+    d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+}
+
+/// Late-payment interest.
+#[derive(Debug, Clone, Serialize)]
+pub struct Interest {
+    pub regime: Regime,
+    /// Yearly rate in percent (the reference rate plus the margin, for statutory regimes).
+    pub rate_pct: Decimal,
+    pub days_in_year: u32,
+    /// Fixed compensation per invoice, overriding the regime's.
+    pub compensation: Option<Decimal>,
+}
+
+impl Interest {
+    /// Interest on `open` for `days` late: open × rate / 100 / days_in_year × days, in cents.
+    pub fn accrued(&self, open: Decimal, days: i32) -> Decimal {
+        if days <= 0 || self.days_in_year == 0 {
+            return Decimal::ZERO;
+        }
+        money(open * self.rate_pct / Decimal::ONE_HUNDRED / Decimal::from(self.days_in_year) * Decimal::from(days))
+    }
+    /// Fixed compensation for one late invoice of `open`.
+    pub fn compensation(&self, open: Decimal) -> Decimal {
+        if let Some(c) = self.compensation {
+            return c;
+        }
+        match self.regime {
+            Regime::Simple => Decimal::ZERO,
+            Regime::Eu2011_7 => Decimal::from(40),
+            Regime::UkLatePayment if open < Decimal::from(1000) => Decimal::from(40),
+            Regime::UkLatePayment if open < Decimal::from(10000) => Decimal::from(70),
+            Regime::UkLatePayment => Decimal::from(100),
+        }
+    }
+}
+
+/// The worklist score.
+#[derive(Debug, Clone, Default)]
+pub struct Priority {
+    pub score: Option<Expression>,
+    pub weights: Vec<(FactRef, f64)>,
+}
+
+/// Which customers follow which ladder.
+#[derive(Debug, Clone)]
+pub struct Strategy {
+    pub id: String,
+    pub when: Option<Expression>,
+    /// Index into [`Rules::ladders`]; `None` = no dunning.
+    pub ladder: Option<usize>,
+    pub owner: Option<String>,
+    pub pace: Pace,
+}
+
+/// An escalation ladder.
+#[derive(Debug, Clone)]
+pub struct Ladder {
+    pub id: String,
+    pub trigger: Trigger,
+    pub grouping: Grouping,
+    pub steps: Vec<Step>,
+}
+
+/// The date a step's age counts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    DueDate,
+    IssueDate,
+}
+
+/// One step of a ladder.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub id: String,
+    pub action: ActionKind,
+    pub channel: Option<Channel>,
+    pub template: Option<String>,
+    pub basis: Basis,
+    /// Fires once the invoice's age (in `basis` days) reaches this.
+    pub offset: i32,
+    /// Not offered once the age is above this.
+    pub max: Option<i32>,
+    pub min_overdue: Option<Decimal>,
+    pub cooldown_days: u32,
+    pub when: Option<Expression>,
+    pub optional: bool,
+    pub fee: Decimal,
+    pub fee_pct: Decimal,
+    pub interest: bool,
+    pub compensation: bool,
+    pub owner: Option<String>,
+}
+
+impl Step {
+    /// The invoice's age as this step counts it.
+    pub fn age(&self, inv: &InvoiceFacts<'_>) -> i32 {
+        match self.basis {
+            Basis::DueDate => inv.days_past_due,
+            Basis::IssueDate => inv.days_since_issue,
+        }
+    }
+    /// Does it reach the customer (email, sms, call, letter, statement)?
+    pub fn is_contact(&self) -> bool {
+        self.action.is_contact()
+    }
+    /// Does it hand the account to an agency or lawyer?
+    pub fn is_referral(&self) -> bool {
+        self.action.is_referral()
+    }
+    /// The trigger in words: "14 days past due", "3 days before due".
+    pub fn trigger_words(&self) -> String {
+        match (self.basis, self.offset) {
+            (Basis::DueDate, o) if o < 0 => format!("{} days before due", -o),
+            (Basis::DueDate, o) => format!("{o} days past due"),
+            (Basis::IssueDate, o) => format!("{o} days after issue"),
+        }
+    }
+}
+
+/// An early-payment incentive.
+#[derive(Debug, Clone)]
+pub struct Incentive {
+    pub id: String,
+    pub when: Option<Expression>,
+    pub invoices: InvoiceSet,
+    pub discount_pct: Decimal,
+    pub pay_within_days: u32,
+    pub max_discount: Option<Decimal>,
+    pub min_invoice_amount: Option<Decimal>,
+    pub quarters: Vec<u32>,
+    pub channel: Channel,
+    pub template: Option<String>,
+    pub priority: i32,
+}
+
+/// An instalment plan offer.
+#[derive(Debug, Clone)]
+pub struct PaymentPlan {
+    pub id: String,
+    pub when: Option<Expression>,
+    pub instalments: u32,
+    pub interval_days: u32,
+    pub min_instalment: Option<Decimal>,
+    pub reoffer_after_days: u32,
+    pub channel: Channel,
+    pub template: Option<String>,
+    pub priority: i32,
+}
+
+/// A credit limit rule.
+#[derive(Debug, Clone)]
+pub struct LimitRule {
+    pub id: String,
+    pub when: Option<Expression>,
+    pub change: LimitChange,
+    pub by_pct: Option<Decimal>,
+    pub by_amount: Option<Decimal>,
+    pub to: Option<Decimal>,
+    pub floor: Option<Decimal>,
+    pub cap: Option<Decimal>,
+    pub round_to: Option<Decimal>,
+    pub every_days: u32,
+    pub review_in_days: Option<u32>,
+    pub owner: Option<String>,
+    pub priority: i32,
+}
+
+/// A periodic credit review.
+#[derive(Debug, Clone)]
+pub struct Review {
+    pub id: String,
+    pub when: Option<Expression>,
+    pub risk_class: Option<RiskClass>,
+    pub every_days: u32,
+    pub owner: Option<String>,
+}
+
+/// The validated rules of a policy.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub meta: Meta,
+    pub guardrails: Guardrails,
+    pub costs: Costs,
+    pub interest: Option<Interest>,
+    pub priority: Priority,
+    pub strategies: Vec<Strategy>,
+    pub ladders: Vec<Ladder>,
+    /// In the order they are tried: priority (higher first), then file order.
+    pub incentives: Vec<Incentive>,
+    pub plans: Vec<PaymentPlan>,
+    pub limits: Vec<LimitRule>,
+    pub reviews: Vec<Review>,
+}
+
+/// A policy ready to evaluate.
+pub struct CompiledPolicy {
+    pub rules: Rules,
+    /// The sandboxed engine, with the policy's scripts as modules.
+    pub engine: rhai::Engine,
+    /// The files it was read from (to report run-time errors at their place).
+    pub sources: Sources,
+    /// blake3 of the policy files (for manifests).
+    pub hash: String,
+}
+
+impl std::fmt::Debug for CompiledPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledPolicy")
+            .field("name", &self.rules.meta.name)
+            .field("version", &self.rules.meta.version)
+            .field("hash", &self.hash)
+            .finish_non_exhaustive()
+    }
+}
+
+const _: () = {
+    const fn shared<T: Send + Sync>() {}
+    shared::<CompiledPolicy>();
+};
+
+impl CompiledPolicy {
+    /// Policy name.
+    pub fn name(&self) -> &str {
+        &self.rules.meta.name
+    }
+    /// Policy version.
+    pub fn version(&self) -> &str {
+        &self.rules.meta.version
+    }
+    /// What to do with a customer whose rule fails at run time.
+    pub fn on_script_error(&self) -> OnError {
+        self.rules.meta.on_script_error
+    }
+    /// Every expression of the policy, with the rule it belongs to.
+    pub fn expressions(&self) -> Vec<(String, &Expression)> {
+        let r = &self.rules;
+        let mut out: Vec<(String, &Expression)> = Vec::new();
+        if let Some(e) = &r.priority.score {
+            out.push(("[priority] score".into(), e));
+        }
+        for s in &r.strategies {
+            out.extend(s.when.iter().map(|e| (format!("strategy `{}`", s.id), e)));
+        }
+        for l in &r.ladders {
+            for s in &l.steps {
+                out.extend(s.when.iter().map(|e| (format!("step `{}`", s.id), e)));
+            }
+        }
+        for x in &r.incentives {
+            out.extend(x.when.iter().map(|e| (format!("incentive `{}`", x.id), e)));
+        }
+        for x in &r.plans {
+            out.extend(x.when.iter().map(|e| (format!("payment plan `{}`", x.id), e)));
+        }
+        for x in &r.limits {
+            out.extend(x.when.iter().map(|e| (format!("limit rule `{}`", x.id), e)));
+        }
+        for x in &r.reviews {
+            out.extend(x.when.iter().map(|e| (format!("review `{}`", x.id), e)));
+        }
+        out
+    }
+    /// How many expressions run natively, of how many.
+    pub fn native_share(&self) -> (usize, usize) {
+        let all = self.expressions();
+        (all.iter().filter(|(_, e)| e.native.is_some()).count(), all.len())
+    }
+}
+
+/// Lower one expression: fill its native form and static type.
+pub fn lower_expression(e: &mut Expression) {
+    if let Some((node, ty)) = root_expr(&e.ast).as_ref().and_then(lower) {
+        e.native = Some(node);
+        e.ty = Some(ty);
+    }
+}
+
+fn lower_all(r: &mut Rules) {
+    let each = |e: &mut Option<Expression>| {
+        if let Some(e) = e {
+            lower_expression(e);
+        }
+    };
+    each(&mut r.priority.score);
+    r.strategies.iter_mut().for_each(|s| each(&mut s.when));
+    r.ladders.iter_mut().flat_map(|l| l.steps.iter_mut()).for_each(|s| each(&mut s.when));
+    r.incentives.iter_mut().for_each(|s| each(&mut s.when));
+    r.plans.iter_mut().for_each(|s| each(&mut s.when));
+    r.limits.iter_mut().for_each(|s| each(&mut s.when));
+    r.reviews.iter_mut().for_each(|s| each(&mut s.when));
+}
+
+/// Compile validated rules: lower expressions to native form where
+/// possible, order rules by priority, and freeze them with the engine.
+pub fn compile(mut rules: Rules, engine: rhai::Engine, sources: Sources) -> CompiledPolicy {
+    lower_all(&mut rules);
+    rules.incentives.sort_by_key(|x| std::cmp::Reverse(x.priority));
+    rules.plans.sort_by_key(|x| std::cmp::Reverse(x.priority));
+    rules.limits.sort_by_key(|x| std::cmp::Reverse(x.priority));
+    let mut h = blake3::Hasher::new();
+    for f in &sources.files {
+        h.update(f.path.to_string_lossy().as_bytes());
+        h.update(&[0]);
+        h.update(f.text.as_bytes());
+        h.update(&[0]);
+    }
+    let hash = h.finalize().to_hex().to_string();
+    CompiledPolicy { rules, engine, sources, hash }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn erpnext_interest() {
+        let i = Interest { regime: Regime::Simple, rate_pct: Decimal::from(10), days_in_year: 365, compensation: None };
+        assert_eq!(i.accrued(Decimal::from(100), 15), Decimal::new(41, 2));
+    }
+
+    #[test]
+    fn uk_compensation_tiers() {
+        let i = Interest {
+            regime: Regime::UkLatePayment,
+            rate_pct: Decimal::new(1175, 2),
+            days_in_year: 365,
+            compensation: None,
+        };
+        assert_eq!(i.compensation(Decimal::new(99999, 2)), Decimal::from(40));
+        assert_eq!(i.compensation(Decimal::from(1000)), Decimal::from(70));
+        assert_eq!(i.compensation(Decimal::from(9999)), Decimal::from(70));
+        assert_eq!(i.compensation(Decimal::from(10000)), Decimal::from(100));
+    }
+}

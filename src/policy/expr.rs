@@ -1,0 +1,670 @@
+//! Expressions of a policy (`when`, `score`): the rhai AST compiled once at
+//! load, the facts it reads, and — for the common subset (comparisons,
+//! arithmetic, `&&`, `||`, `!`, facts and constants) — a native form that is
+//! evaluated without rhai. The native form never decides alone when unsure:
+//! any error in it falls back to rhai, which then gives the real answer or
+//! the real error. A property test checks that both agree.
+
+use super::diag::{FileId, StringMap};
+use crate::facts::registry::{FactType, Facts, Scope, Value};
+use crate::facts::{Calendar, CustomerFacts, InvoiceFacts};
+use rhai::{Dynamic, Engine, Expr, FnCallExpr, Map, Stmt};
+use rust_decimal::Decimal;
+
+/// The three variables facts are read through, in [`Scope`] order.
+pub const SCOPES: [Scope; 3] = [Scope::Customer, Scope::Invoice, Scope::Calendar];
+
+/// Position of a scope in [`SCOPES`].
+pub fn scope_ix(s: Scope) -> usize {
+    match s {
+        Scope::Customer => 0,
+        Scope::Invoice => 1,
+        Scope::Calendar => 2,
+    }
+}
+
+/// The scope a variable name stands for.
+pub fn scope_of(var: &str) -> Option<Scope> {
+    SCOPES.into_iter().find(|s| s.prefix() == var)
+}
+
+/// One fact: its scope and its index in that scope's definitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FactRef {
+    pub scope: Scope,
+    pub index: u16,
+}
+
+impl FactRef {
+    /// The fact's definition.
+    pub fn def(self) -> Option<&'static crate::facts::registry::FactDef> {
+        let defs = match self.scope {
+            Scope::Customer => CustomerFacts::defs(),
+            Scope::Invoice => InvoiceFacts::defs(),
+            Scope::Calendar => Calendar::defs(),
+        };
+        defs.get(self.index as usize)
+    }
+    /// `customer.overdue_total`.
+    pub fn name(self) -> String {
+        format!("{}.{}", self.scope.prefix(), self.def().map_or("?", |d| d.name))
+    }
+    /// Find a fact by scope and name.
+    pub fn find(scope: Scope, name: &str) -> Option<FactRef> {
+        let defs = match scope {
+            Scope::Customer => CustomerFacts::defs(),
+            Scope::Invoice => InvoiceFacts::defs(),
+            Scope::Calendar => Calendar::defs(),
+        };
+        defs.iter().position(|d| d.name == name).map(|i| FactRef { scope, index: i as u16 })
+    }
+}
+
+/// Which facts an expression reads: named facts, and whole scopes passed as
+/// a value (e.g. `risk::score(customer)`), which get every fact of the scope.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reads {
+    pub facts: Vec<FactRef>,
+    pub whole: [bool; 3],
+}
+
+impl Reads {
+    /// Does it read anything of `scope`?
+    pub fn uses(&self, scope: Scope) -> bool {
+        self.whole[scope_ix(scope)] || self.facts.iter().any(|f| f.scope == scope)
+    }
+    /// Add a fact once.
+    pub fn add(&mut self, f: FactRef) {
+        if !self.facts.contains(&f) {
+            self.facts.push(f);
+        }
+    }
+}
+
+/// What an expression sees: one customer, maybe one invoice, the calendar.
+#[derive(Clone, Copy)]
+pub struct Env<'a, 'f> {
+    pub customer: &'a CustomerFacts<'f>,
+    pub invoice: Option<&'a InvoiceFacts<'f>>,
+    pub cal: &'a Calendar<'f>,
+}
+
+impl<'a> Env<'a, '_> {
+    /// The value of a fact; `None` for an invoice fact with no invoice.
+    pub fn fact(&self, f: FactRef) -> Option<Value<'a>> {
+        let i = f.index as usize;
+        match f.scope {
+            Scope::Customer => Some(self.customer.value(i)),
+            Scope::Invoice => self.invoice.map(|v| v.value(i)),
+            Scope::Calendar => Some(self.cal.value(i)),
+        }
+    }
+}
+
+/// Static type of a lowered expression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ty {
+    Int,
+    Float,
+    Dec,
+    Bool,
+    Str,
+}
+
+impl Ty {
+    /// In words, for messages.
+    pub fn words(self) -> &'static str {
+        match self {
+            Ty::Int => "a whole number",
+            Ty::Float => "a number",
+            Ty::Dec => "an amount",
+            Ty::Bool => "true or false",
+            Ty::Str => "text",
+        }
+    }
+    fn of_fact(t: FactType) -> Option<Ty> {
+        match t {
+            FactType::Int => Some(Ty::Int),
+            FactType::Float => Some(Ty::Float),
+            FactType::Money => Some(Ty::Dec),
+            FactType::Bool => Some(Ty::Bool),
+            FactType::Text => Some(Ty::Str),
+            FactType::Date => None,
+        }
+    }
+}
+
+/// A value of the native evaluator.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Val<'a> {
+    Int(i64),
+    Float(f64),
+    Dec(Decimal),
+    Bool(bool),
+    Str(&'a str),
+}
+
+/// Comparison operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// Arithmetic operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arith {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+/// The domain a binary operator works in, as rhai would pick it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Int,
+    /// Float with float, or float with int: rhai's epsilon comparisons.
+    Float,
+    /// Decimal with decimal or int.
+    Dec,
+    /// Decimal with float (the float converted to decimal).
+    DecFloat,
+    Str,
+    Bool,
+}
+
+/// The native form of an expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    Int(i64),
+    Float(f64),
+    Dec(Decimal),
+    Bool(bool),
+    Str(Box<str>),
+    Fact(FactRef),
+    Not(Box<Node>),
+    Neg(Box<Node>),
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Cmp(Cmp, Kind, Box<Node>, Box<Node>),
+    Arith(Arith, Kind, Box<Node>, Box<Node>),
+}
+
+/// The single expression of an expression AST.
+pub fn root_expr(ast: &rhai::AST) -> Option<Expr> {
+    match ast.statements() {
+        [Stmt::Expr(e)] => Some((**e).clone()),
+        [Stmt::FnCall(f, pos)] => Some(Expr::FnCall(f.clone(), *pos)),
+        _ => None,
+    }
+}
+
+/// Lower a rhai expression into a native node with its type, or `None` if
+/// it uses anything outside the subset (it then runs in rhai).
+pub fn lower(e: &Expr) -> Option<(Node, Ty)> {
+    match e {
+        Expr::IntegerConstant(i, _) => Some((Node::Int(*i), Ty::Int)),
+        Expr::FloatConstant(f, _) => Some((Node::Float(**f), Ty::Float)),
+        Expr::BoolConstant(b, _) => Some((Node::Bool(*b), Ty::Bool)),
+        Expr::StringConstant(s, _) => Some((Node::Str(s.as_str().into()), Ty::Str)),
+        Expr::DynamicConstant(d, _) => {
+            if let Ok(v) = d.as_decimal() {
+                Some((Node::Dec(v), Ty::Dec))
+            } else if let Ok(v) = d.as_int() {
+                Some((Node::Int(v), Ty::Int))
+            } else if let Ok(v) = d.as_float() {
+                Some((Node::Float(v), Ty::Float))
+            } else if let Ok(v) = d.as_bool() {
+                Some((Node::Bool(v), Ty::Bool))
+            } else {
+                None
+            }
+        }
+        Expr::Dot(b, _, _) => {
+            let f = fact_access(&b.lhs, &b.rhs)?;
+            let ty = Ty::of_fact(f.def()?.ty)?;
+            Some((Node::Fact(f), ty))
+        }
+        Expr::And(v, _) | Expr::Or(v, _) => {
+            let mut out = Vec::with_capacity(v.len());
+            for x in v.iter() {
+                let (n, t) = lower(x)?;
+                if t != Ty::Bool {
+                    return None;
+                }
+                out.push(n);
+            }
+            Some((if matches!(e, Expr::And(..)) { Node::And(out) } else { Node::Or(out) }, Ty::Bool))
+        }
+        Expr::FnCall(f, _) => lower_call(f),
+        _ => None,
+    }
+}
+
+/// `customer.x` as a fact reference (an unknown fact is `None`).
+pub fn fact_access(lhs: &Expr, rhs: &Expr) -> Option<FactRef> {
+    let Expr::Variable(v, _, _) = lhs else { return None };
+    if !v.2.is_empty() {
+        return None;
+    }
+    let scope = scope_of(v.1.as_str())?;
+    let Expr::Property(p, _) = rhs else { return None };
+    FactRef::find(scope, p.2.as_str())
+}
+
+fn lower_call(f: &FnCallExpr) -> Option<(Node, Ty)> {
+    if f.op_token.is_none() || !f.namespace.is_empty() {
+        return None;
+    }
+    let name = f.name.as_str();
+    match f.args.as_slice() {
+        [x] => {
+            let (n, t) = lower(x)?;
+            match (name, t) {
+                ("!", Ty::Bool) => Some((Node::Not(Box::new(n)), Ty::Bool)),
+                ("-", Ty::Int | Ty::Float | Ty::Dec) => Some((Node::Neg(Box::new(n)), t)),
+                ("+", Ty::Int | Ty::Float | Ty::Dec) => Some((n, t)),
+                _ => None,
+            }
+        }
+        [a, b] => {
+            let (na, ta) = lower(a)?;
+            let (nb, tb) = lower(b)?;
+            let cmp = match name {
+                "==" => Some(Cmp::Eq),
+                "!=" => Some(Cmp::Ne),
+                "<" => Some(Cmp::Lt),
+                "<=" => Some(Cmp::Le),
+                ">" => Some(Cmp::Gt),
+                ">=" => Some(Cmp::Ge),
+                _ => None,
+            };
+            let arith = match name {
+                "+" => Some(Arith::Add),
+                "-" => Some(Arith::Sub),
+                "*" => Some(Arith::Mul),
+                "/" => Some(Arith::Div),
+                _ => None,
+            };
+            let kind = match (ta, tb) {
+                (Ty::Int, Ty::Int) => Kind::Int,
+                (Ty::Float, Ty::Float | Ty::Int) | (Ty::Int, Ty::Float) => Kind::Float,
+                (Ty::Dec, Ty::Dec | Ty::Int) | (Ty::Int, Ty::Dec) => Kind::Dec,
+                (Ty::Dec, Ty::Float) | (Ty::Float, Ty::Dec) => Kind::DecFloat,
+                (Ty::Str, Ty::Str) if matches!(cmp, Some(Cmp::Eq | Cmp::Ne)) => Kind::Str,
+                (Ty::Bool, Ty::Bool) if matches!(cmp, Some(Cmp::Eq | Cmp::Ne)) => Kind::Bool,
+                _ => return None,
+            };
+            if let Some(c) = cmp {
+                return Some((Node::Cmp(c, kind, Box::new(na), Box::new(nb)), Ty::Bool));
+            }
+            let op = arith?;
+            let ty = match kind {
+                Kind::Int => Ty::Int,
+                Kind::Float => Ty::Float,
+                Kind::Dec | Kind::DecFloat => Ty::Dec,
+                Kind::Str | Kind::Bool => return None,
+            };
+            Some((Node::Arith(op, kind, Box::new(na), Box::new(nb)), ty))
+        }
+        _ => None,
+    }
+}
+
+/// The static type of an expression, when it can be told without running it.
+pub fn static_type(e: &Expr) -> Option<Ty> {
+    lower(e).map(|(_, t)| t)
+}
+
+/// Something the native evaluator will not decide; rhai will.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unsure;
+
+fn to_val<'a>(v: Value<'a>) -> Result<Val<'a>, Unsure> {
+    Ok(match v {
+        Value::Int(i) => Val::Int(i),
+        Value::Float(f) => Val::Float(f),
+        Value::Money(d) => Val::Dec(d),
+        Value::Bool(b) => Val::Bool(b),
+        Value::Text(s) => Val::Str(s),
+        Value::Date(_) => return Err(Unsure),
+    })
+}
+
+fn as_f64(v: Val<'_>) -> Result<f64, Unsure> {
+    match v {
+        Val::Int(i) => Ok(i as f64),
+        Val::Float(f) => Ok(f),
+        _ => Err(Unsure),
+    }
+}
+
+fn as_dec(v: Val<'_>) -> Result<Decimal, Unsure> {
+    match v {
+        Val::Int(i) => Ok(Decimal::from(i)),
+        Val::Dec(d) => Ok(d),
+        Val::Float(f) => Decimal::try_from(f).map_err(|_| Unsure),
+        _ => Err(Unsure),
+    }
+}
+
+/// rhai's float comparison (relative epsilon), reproduced exactly.
+fn float_cmp(op: Cmp, x: f64, y: f64) -> bool {
+    let max = if x * y == 0.0 { 1.0 } else { x.abs().max(y.abs()) };
+    match op {
+        Cmp::Eq => max == 0.0 || (x - y).abs() / max <= f64::EPSILON,
+        Cmp::Ne => max != 0.0 && (x - y).abs() / max > f64::EPSILON,
+        Cmp::Gt => max != 0.0 && (x - y) / max > f64::EPSILON,
+        Cmp::Ge => max == 0.0 || (x - y) / max > -f64::EPSILON,
+        Cmp::Lt => max != 0.0 && (y - x) / max > f64::EPSILON,
+        Cmp::Le => max == 0.0 || (y - x) / max > -f64::EPSILON,
+    }
+}
+
+fn ord_cmp<T: PartialOrd>(op: Cmp, x: T, y: T) -> bool {
+    match op {
+        Cmp::Eq => x == y,
+        Cmp::Ne => x != y,
+        Cmp::Lt => x < y,
+        Cmp::Le => x <= y,
+        Cmp::Gt => x > y,
+        Cmp::Ge => x >= y,
+    }
+}
+
+/// Evaluate a native node.
+pub fn eval_node<'a>(n: &'a Node, env: &Env<'a, '_>) -> Result<Val<'a>, Unsure> {
+    Ok(match n {
+        Node::Int(i) => Val::Int(*i),
+        Node::Float(f) => Val::Float(*f),
+        Node::Dec(d) => Val::Dec(*d),
+        Node::Bool(b) => Val::Bool(*b),
+        Node::Str(s) => Val::Str(s),
+        Node::Fact(f) => to_val(env.fact(*f).ok_or(Unsure)?)?,
+        Node::Not(x) => match eval_node(x, env)? {
+            Val::Bool(b) => Val::Bool(!b),
+            _ => return Err(Unsure),
+        },
+        Node::Neg(x) => match eval_node(x, env)? {
+            Val::Int(i) => Val::Int(i.checked_neg().ok_or(Unsure)?),
+            Val::Float(f) => Val::Float(-f),
+            Val::Dec(d) => Val::Dec(-d),
+            _ => return Err(Unsure),
+        },
+        Node::And(v) => {
+            for x in v {
+                match eval_node(x, env)? {
+                    Val::Bool(true) => {}
+                    Val::Bool(false) => return Ok(Val::Bool(false)),
+                    _ => return Err(Unsure),
+                }
+            }
+            Val::Bool(true)
+        }
+        Node::Or(v) => {
+            for x in v {
+                match eval_node(x, env)? {
+                    Val::Bool(true) => return Ok(Val::Bool(true)),
+                    Val::Bool(false) => {}
+                    _ => return Err(Unsure),
+                }
+            }
+            Val::Bool(false)
+        }
+        Node::Cmp(op, kind, a, b) => {
+            let (x, y) = (eval_node(a, env)?, eval_node(b, env)?);
+            Val::Bool(match kind {
+                Kind::Int => match (x, y) {
+                    (Val::Int(x), Val::Int(y)) => ord_cmp(*op, x, y),
+                    _ => return Err(Unsure),
+                },
+                Kind::Float => float_cmp(*op, as_f64(x)?, as_f64(y)?),
+                Kind::Dec | Kind::DecFloat => ord_cmp(*op, as_dec(x)?, as_dec(y)?),
+                Kind::Str => match (x, y) {
+                    (Val::Str(x), Val::Str(y)) => ord_cmp(*op, x, y),
+                    _ => return Err(Unsure),
+                },
+                Kind::Bool => match (x, y) {
+                    (Val::Bool(x), Val::Bool(y)) => ord_cmp(*op, x, y),
+                    _ => return Err(Unsure),
+                },
+            })
+        }
+        Node::Arith(op, kind, a, b) => {
+            let (x, y) = (eval_node(a, env)?, eval_node(b, env)?);
+            match kind {
+                Kind::Int => {
+                    let (Val::Int(x), Val::Int(y)) = (x, y) else { return Err(Unsure) };
+                    Val::Int(
+                        match op {
+                            Arith::Add => x.checked_add(y),
+                            Arith::Sub => x.checked_sub(y),
+                            Arith::Mul => x.checked_mul(y),
+                            Arith::Div if y == 0 => None,
+                            Arith::Div => x.checked_div(y),
+                        }
+                        .ok_or(Unsure)?,
+                    )
+                }
+                Kind::Float => {
+                    let (x, y) = (as_f64(x)?, as_f64(y)?);
+                    Val::Float(match op {
+                        Arith::Add => x + y,
+                        Arith::Sub => x - y,
+                        Arith::Mul => x * y,
+                        Arith::Div => x / y,
+                    })
+                }
+                Kind::Dec | Kind::DecFloat => {
+                    let (x, y) = (as_dec(x)?, as_dec(y)?);
+                    Val::Dec(
+                        match op {
+                            Arith::Add => x.checked_add(y),
+                            Arith::Sub => x.checked_sub(y),
+                            Arith::Mul => x.checked_mul(y),
+                            Arith::Div if y.is_zero() => None,
+                            Arith::Div => x.checked_div(y),
+                        }
+                        .ok_or(Unsure)?,
+                    )
+                }
+                Kind::Str | Kind::Bool => return Err(Unsure),
+            }
+        }
+    })
+}
+
+/// A rhai run-time error of an expression, with its position inside the
+/// expression (1-based; 0 when unknown).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExprError {
+    pub message: String,
+    pub line: usize,
+    pub col: usize,
+}
+
+/// A compiled expression.
+#[derive(Debug, Clone)]
+pub struct Expression {
+    /// The text as written (after expanding a bare `module::function`).
+    pub src: String,
+    /// Where it was written, to report run-time errors.
+    pub file: FileId,
+    pub map: StringMap,
+    pub ast: rhai::AST,
+    pub reads: Reads,
+    /// The native form, when the expression is in the subset.
+    pub native: Option<Node>,
+    /// Its type, when known statically.
+    pub ty: Option<Ty>,
+}
+
+/// The result of an expression, owned.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Out {
+    Int(i64),
+    Float(f64),
+    Dec(Decimal),
+    Bool(bool),
+    Str(String),
+    /// Another type, by rhai's name for it.
+    Other(String),
+}
+
+impl Out {
+    fn of_val(v: Val<'_>) -> Out {
+        match v {
+            Val::Int(i) => Out::Int(i),
+            Val::Float(f) => Out::Float(f),
+            Val::Dec(d) => Out::Dec(d),
+            Val::Bool(b) => Out::Bool(b),
+            Val::Str(s) => Out::Str(s.to_string()),
+        }
+    }
+    /// Convert a rhai value.
+    pub fn of_dynamic(d: &Dynamic) -> Out {
+        if let Ok(b) = d.as_bool() {
+            Out::Bool(b)
+        } else if let Ok(i) = d.as_int() {
+            Out::Int(i)
+        } else if let Ok(f) = d.as_float() {
+            Out::Float(f)
+        } else if let Ok(x) = d.as_decimal() {
+            Out::Dec(x)
+        } else if d.is_string() {
+            Out::Str(d.to_string())
+        } else {
+            Out::Other(d.type_name().to_string())
+        }
+    }
+    /// In words, for messages.
+    pub fn type_words(&self) -> String {
+        match self {
+            Out::Int(_) => "a whole number".into(),
+            Out::Float(_) => "a number".into(),
+            Out::Dec(_) => "an amount".into(),
+            Out::Bool(_) => "true or false".into(),
+            Out::Str(_) => "text".into(),
+            Out::Other(t) if t == "()" => "nothing (a missing value)".into(),
+            Out::Other(t) => format!("a value of type `{t}`"),
+        }
+    }
+}
+
+/// A rhai value of a fact.
+pub fn dynamic_of(v: Value<'_>) -> Dynamic {
+    match v {
+        Value::Int(i) => Dynamic::from_int(i),
+        Value::Float(f) => Dynamic::from_float(f),
+        Value::Money(d) => Dynamic::from_decimal(d),
+        Value::Bool(b) => Dynamic::from_bool(b),
+        Value::Text(s) => Dynamic::from(s.to_string()),
+        Value::Date(d) => Dynamic::from(d.to_string()),
+    }
+}
+
+fn all_of(scope: Scope) -> usize {
+    match scope {
+        Scope::Customer => CustomerFacts::defs().len(),
+        Scope::Invoice => InvoiceFacts::defs().len(),
+        Scope::Calendar => Calendar::defs().len(),
+    }
+}
+
+impl Expression {
+    /// Evaluate: natively when possible, else (or when unsure) in rhai.
+    pub fn eval(&self, engine: &Engine, env: &Env<'_, '_>) -> Result<Out, ExprError> {
+        if let Some(n) = &self.native
+            && let Ok(v) = eval_node(n, env)
+        {
+            return Ok(Out::of_val(v));
+        }
+        self.eval_rhai(engine, env).map(|d| Out::of_dynamic(&d))
+    }
+
+    /// Evaluate a condition: true or false, or an error saying what came back.
+    pub fn eval_bool(&self, engine: &Engine, env: &Env<'_, '_>) -> Result<bool, ExprError> {
+        if let Some(n) = &self.native
+            && let Ok(Val::Bool(b)) = eval_node(n, env)
+        {
+            return Ok(b);
+        }
+        match self.eval_rhai(engine, env)? {
+            d if d.is_bool() => Ok(d.as_bool().unwrap_or(false)),
+            d => Err(ExprError {
+                message: format!("the condition gave {} instead of true or false", Out::of_dynamic(&d).type_words()),
+                line: 0,
+                col: 0,
+            }),
+        }
+    }
+
+    /// Evaluate a score: a number.
+    pub fn eval_f64(&self, engine: &Engine, env: &Env<'_, '_>) -> Result<f64, ExprError> {
+        use rust_decimal::prelude::ToPrimitive;
+        match self.eval(engine, env)? {
+            Out::Int(i) => Ok(i as f64),
+            Out::Float(f) => Ok(f),
+            Out::Dec(d) => Ok(d.to_f64().unwrap_or(0.0)),
+            o => Err(ExprError {
+                message: format!("the score gave {} instead of a number", o.type_words()),
+                line: 0,
+                col: 0,
+            }),
+        }
+    }
+
+    /// Evaluate in rhai only (the reference semantics).
+    pub fn eval_rhai(&self, engine: &Engine, env: &Env<'_, '_>) -> Result<Dynamic, ExprError> {
+        let mut scope = rhai::Scope::with_capacity(3);
+        for s in SCOPES {
+            let mut map = Map::new();
+            let mut put = |f: FactRef| {
+                if let (Some(def), Some(v)) = (f.def(), env.fact(f)) {
+                    map.insert(def.name.into(), dynamic_of(v));
+                }
+            };
+            if self.reads.whole[scope_ix(s)] {
+                for i in 0..all_of(s) {
+                    put(FactRef { scope: s, index: i as u16 });
+                }
+            } else {
+                self.reads.facts.iter().filter(|f| f.scope == s).for_each(|&f| put(f));
+            }
+            scope.push_dynamic(s.prefix(), Dynamic::from_map(map));
+        }
+        engine.eval_ast_with_scope::<Dynamic>(&mut scope, &self.ast).map_err(|e| {
+            let mut e = *e;
+            let pos = e.take_position();
+            ExprError {
+                message: lower_first(&e.to_string()),
+                line: pos.line().unwrap_or(0),
+                col: pos.position().unwrap_or(0),
+            }
+        })
+    }
+
+    /// The facts it read, with their values in `env` (for explanations).
+    pub fn read_values(&self, env: &Env<'_, '_>, out: &mut Vec<(FactRef, String)>) {
+        for &f in &self.reads.facts {
+            if let Some(v) = env.fact(f)
+                && !out.iter().any(|(g, _)| *g == f)
+            {
+                out.push((f, v.to_string()));
+            }
+        }
+    }
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,158 @@
+//! Policies: credit managers' rules as TOML with rhai expressions and
+//! scripts. One direction: [`raw`] (serde structs mirroring the TOML, with
+//! spans) → [`validate`] (ids resolved, errors and warnings in one pass,
+//! expressions checked by [`script`]) → [`compile`] (an immutable
+//! [`CompiledPolicy`], expressions lowered to native form by [`expr`] where
+//! possible). [`diag`] renders problems; [`schema`] is the JSON Schema of the
+//! file; [`cases`] runs a policy's own tests. The engine that evaluates a
+//! compiled policy is [`crate::engine`].
+//!
+//! A policy is a folder `policies/<name>/` with `policy.toml`, optional
+//! `scripts/*.rhai` (functions rules call as `name::function(...)`),
+//! `templates/` and `tests/*.toml`; or a single `.toml` file (its scripts in
+//! `scripts/` beside it).
+
+pub mod cases;
+pub mod compile;
+pub mod diag;
+pub mod expr;
+pub mod raw;
+pub mod schema;
+pub mod script;
+pub mod validate;
+
+pub use compile::CompiledPolicy;
+pub use diag::{Code, Diagnostic, Report, Severity};
+
+use std::path::{Path, PathBuf};
+
+/// The policy file of a policy path: `DIR/policy.toml`, or the file itself.
+pub fn policy_file(path: &Path) -> PathBuf {
+    if path.is_dir() { path.join("policy.toml") } else { path.to_path_buf() }
+}
+
+/// The folder of a policy path (where `scripts/`, `templates/`, `tests/` are).
+pub fn policy_dir(path: &Path) -> PathBuf {
+    if path.is_dir() { path.to_path_buf() } else { path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf) }
+}
+
+/// A loaded policy: compiled when there were no errors, and the report of
+/// everything found (warnings too).
+#[derive(Debug)]
+pub struct Loaded {
+    pub policy: Option<CompiledPolicy>,
+    pub report: Report,
+}
+
+fn sorted_files(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == ext))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// Read, parse, validate and compile the policy at `path` (a folder or a
+/// `.toml` file). Every problem is in the report; the policy is there only
+/// when there is no error.
+pub fn load(path: &Path) -> Loaded {
+    let mut report = Report::default();
+    let file_path = policy_file(path);
+    let dir = policy_dir(path);
+    let text = match std::fs::read_to_string(&file_path) {
+        Ok(t) => t,
+        Err(e) => {
+            let help = if path.is_dir() {
+                "a policy folder holds `policy.toml`".to_string()
+            } else {
+                "give a policy folder (with policy.toml) or a .toml file".to_string()
+            };
+            report.diagnostics.push(
+                Diagnostic::error(Code::Io, format!("cannot read `{}`: {}", file_path.display(), io_words(&e)))
+                    .help(help),
+            );
+            return Loaded { policy: None, report };
+        }
+    };
+    let file = report.sources.add(file_path.clone(), text.clone());
+    let (raw, diags, removed) = raw::parse::<raw::RawPolicy>(&text, file);
+    report.diagnostics.extend(diags);
+
+    let mut scripts = Vec::new();
+    for p in sorted_files(&dir.join("scripts"), "rhai") {
+        match std::fs::read_to_string(&p) {
+            Ok(t) => {
+                let name = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                let id = report.sources.add(p.clone(), t);
+                scripts.push((name, id));
+            }
+            Err(e) => report
+                .diagnostics
+                .push(Diagnostic::error(Code::Io, format!("cannot read `{}`: {}", p.display(), io_words(&e)))),
+        }
+    }
+    let script_texts: Vec<(String, usize, &str)> = scripts
+        .iter()
+        .filter_map(|(n, id)| report.sources.get(*id).map(|s| (n.clone(), *id, s.text.as_str())))
+        .collect();
+    let (loaded, diags) = script::Scripts::load(&script_texts);
+    report.diagnostics.extend(diags);
+
+    let Some(raw) = raw else {
+        report.sort();
+        return Loaded { policy: None, report };
+    };
+    let tdir_name =
+        raw.policy.as_ref().and_then(|p| p.templates.as_ref()).map_or("templates".to_string(), |t| t.value.clone());
+    let tdir = dir.join(&tdir_name);
+    let templates = tdir.is_dir().then(|| {
+        let mut names = Vec::new();
+        if let Ok(rd) = std::fs::read_dir(&tdir) {
+            for e in rd.filter_map(Result::ok) {
+                let p = e.path();
+                if p.is_file() {
+                    if let Some(s) = p.file_stem() {
+                        names.push(s.to_string_lossy().into_owned());
+                    }
+                    if let Some(s) = p.file_name() {
+                        names.push(s.to_string_lossy().into_owned());
+                    }
+                }
+            }
+        }
+        names.sort();
+        (tdir.clone(), names)
+    });
+    let ctx = validate::Ctx { file, text: &text, templates, scripts: &loaded, removed: &removed };
+    let (rules, diags) = validate::validate(&raw, &ctx);
+    report.diagnostics.extend(diags);
+    report.sort();
+    let policy = match rules {
+        Some(r) if report.errors() == 0 => Some(compile::compile(r, loaded.engine, report.sources.clone())),
+        _ => None,
+    };
+    Loaded { policy, report }
+}
+
+fn io_words(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string().to_lowercase(),
+    }
+}
+
+/// Load a policy for a run: the compiled policy and its (warnings-only)
+/// report, or the report of its errors.
+pub fn compile_path(path: &Path) -> Result<(CompiledPolicy, Report), Report> {
+    let loaded = load(path);
+    match loaded.policy {
+        Some(p) => Ok((p, loaded.report)),
+        None => Err(loaded.report),
+    }
+}

@@ -1,0 +1,1014 @@
+//! Validation: from the policy as written ([`super::raw`]) to resolved rules
+//! ([`super::compile::Rules`]). Ids are resolved, defaults applied, every
+//! expression checked (syntax, facts, functions, type), and the ladder
+//! checked as a whole (order, overlaps, steps that can never fire, referrals
+//! placed before the dunning they should follow). Errors and warnings are
+//! collected in one pass; nothing stops at the first problem.
+
+use super::compile::{
+    Basis, Cost, Costs, Guardrails, Incentive, Interest, Ladder, LimitRule, Meta, PaymentPlan, Priority, Review, Rules,
+    Step, Strategy,
+};
+use super::diag::{Code, Diagnostic, FileId, StringMap, closest, did_you_mean};
+use super::expr::{Expression, FactRef, Ty, lower, root_expr};
+use super::raw::{
+    AgeFrom, CostValue, Every, Grouping, InvoiceSet, LimitChange, Num, OnError, Pace, RawChannel, RawLimit, RawPolicy,
+    RawRiskClass, RawStep, Regime, Removed, Sp, StepAction, Trigger,
+};
+use super::script::{Allowed, Loc, Scripts, expand_call};
+use crate::facts::CustomerFacts;
+use crate::facts::registry::{FactType, Facts, Scope};
+use crate::ledger::{ActionKind, Channel, RiskClass};
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::PathBuf;
+
+/// What validation needs besides the raw policy.
+pub struct Ctx<'a> {
+    pub file: FileId,
+    pub text: &'a str,
+    /// The policy's template folder, when it exists, with the template names in it.
+    pub templates: Option<(PathBuf, Vec<String>)>,
+    pub scripts: &'a Scripts,
+    pub removed: &'a Removed,
+}
+
+struct V<'a> {
+    ctx: &'a Ctx<'a>,
+    diags: Vec<Diagnostic>,
+}
+
+impl V<'_> {
+    fn at(&self, span: &Range<usize>) -> (FileId, Range<usize>) {
+        (self.ctx.file, span.clone())
+    }
+    fn error(&mut self, code: Code, msg: String, span: &Range<usize>) -> &mut Diagnostic {
+        let (f, r) = self.at(span);
+        self.diags.push(Diagnostic::error(code, msg).at(f, r));
+        let n = self.diags.len() - 1;
+        &mut self.diags[n]
+    }
+    fn warning(&mut self, code: Code, msg: String, span: &Range<usize>) -> &mut Diagnostic {
+        let (f, r) = self.at(span);
+        self.diags.push(Diagnostic::warning(code, msg).at(f, r));
+        let n = self.diags.len() - 1;
+        &mut self.diags[n]
+    }
+    /// Was `key` (or a key close to it: a typo reported as unknown) removed
+    /// from this table because it did not read? Then it is already reported.
+    fn was_removed(&self, table: &Range<usize>, key: &str) -> bool {
+        self.ctx.removed.iter().any(|(start, k)| *start == table.start && (k == key || closest(k, [key]).is_some()))
+    }
+    /// A required key: report it missing (unless it was already reported as bad).
+    fn required<'v, T>(
+        &mut self,
+        v: &'v Option<Sp<T>>,
+        key: &str,
+        table: &Range<usize>,
+        what: &str,
+    ) -> Option<&'v Sp<T>> {
+        if v.is_none() && !self.was_removed(table, key) {
+            self.error(Code::MissingKey, format!("missing `{key}` in {what}"), table);
+        }
+        v.as_ref()
+    }
+    fn id(&mut self, v: &Option<Sp<String>>, table: &Range<usize>, kind: &str, n: usize) -> String {
+        match self.required(v, "id", table, &format!("{kind} #{}", n + 1)) {
+            Some(id) => {
+                let ok =
+                    !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+                if !ok {
+                    self.error(Code::InvalidValue, format!("{kind} id `{}` is not a valid id", id.value), &id.span)
+                        .help = Some("ids are recorded in actions.csv: use letters, digits, `-`, `_` and `.`".into());
+                }
+                id.value.clone()
+            }
+            None => format!("#{}", n + 1),
+        }
+    }
+    fn nonneg(&mut self, v: &Option<Sp<Num>>, key: &str, what: &str) -> Option<Decimal> {
+        let v = v.as_ref()?;
+        if v.value.0 < Decimal::ZERO {
+            self.error(Code::InvalidValue, format!("`{key}` of {what} is negative: `{}`", v.value.0), &v.span);
+        }
+        Some(v.value.0)
+    }
+    fn template(&mut self, t: &Option<Sp<String>>, table: &Range<usize>, what: &str, needed: bool) -> Option<String> {
+        match t {
+            None if needed => {
+                self.error(Code::MissingTemplate, format!("{what} sends a message but names no `template`"), table)
+                    .help = Some("add `template = \"...\"`: the mailer needs to know which message to send".into());
+                None
+            }
+            None => None,
+            Some(t) => {
+                if let Some((dir, names)) = &self.ctx.templates
+                    && !names.iter().any(|n| n == &t.value)
+                {
+                    let help = did_you_mean(&t.value, names.iter().map(String::as_str))
+                        .unwrap_or_else(|| format!("add a file `{}` to {}", t.value, dir.display()));
+                    self.error(
+                        Code::MissingTemplate,
+                        format!("template `{}` of {what} is not in {}", t.value, dir.display()),
+                        &t.span,
+                    )
+                    .help = Some(help);
+                }
+                Some(t.value.clone())
+            }
+        }
+    }
+    /// Check and compile an expression; report problems and return `None` on error.
+    fn expr(&mut self, v: &Option<Sp<String>>, allowed: Allowed, what: &str, want: Want) -> Option<Expression> {
+        let v = v.as_ref()?;
+        let loc = Loc { file: self.ctx.file, span: v.span.clone(), map: StringMap::new(self.ctx.text, v.span.clone()) };
+        let src = match want {
+            Want::Number => expand_call(&v.value),
+            Want::Bool => v.value.clone(),
+        };
+        match self.ctx.scripts.expression(&src, &loc, allowed, what) {
+            Ok((ast, reads)) => {
+                let ty = root_expr(&ast).as_ref().and_then(lower).map(|(_, t)| t);
+                let bad = match (want, ty) {
+                    (Want::Bool, Some(t)) if t != Ty::Bool => Some(t),
+                    (Want::Number, Some(t @ (Ty::Bool | Ty::Str))) => Some(t),
+                    _ => None,
+                };
+                if let Some(t) = bad {
+                    let (need, help) = match want {
+                        Want::Bool => ("true or false", "compare it, e.g. `customer.overdue_total > 1000`"),
+                        Want::Number => ("a number", "a score is a number, e.g. `customer.overdue_total * 0.01`"),
+                    };
+                    self.error(Code::ExpressionType, format!("{what} gives {}, not {need}", t.words()), &v.span).help =
+                        Some(help.into());
+                    return None;
+                }
+                Some(Expression { src, file: self.ctx.file, map: loc.map, ast, reads, native: None, ty })
+            }
+            Err(ds) => {
+                self.diags.extend(ds);
+                None
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Want {
+    Bool,
+    Number,
+}
+
+const CUSTOMER: Allowed = Allowed { invoice: false };
+const INVOICE: Allowed = Allowed { invoice: true };
+
+fn step_action(a: StepAction) -> ActionKind {
+    match a {
+        StepAction::Email => ActionKind::Email,
+        StepAction::Sms => ActionKind::Sms,
+        StepAction::Call => ActionKind::Call,
+        StepAction::Letter => ActionKind::Letter,
+        StepAction::Statement => ActionKind::Statement,
+        StepAction::CreditHold => ActionKind::CreditHold,
+        StepAction::ReferAgency => ActionKind::ReferAgency,
+        StepAction::ReferLegal => ActionKind::ReferLegal,
+        StepAction::WriteOffReview => ActionKind::WriteOffReview,
+        StepAction::NotifyOwner => ActionKind::NotifyOwner,
+    }
+}
+
+fn channel(c: RawChannel) -> Channel {
+    match c {
+        RawChannel::Email => Channel::Email,
+        RawChannel::Sms => Channel::Sms,
+        RawChannel::Call => Channel::Call,
+        RawChannel::Letter => Channel::Letter,
+    }
+}
+
+fn is_false(e: &Expression) -> bool {
+    matches!(root_expr(&e.ast), Some(rhai::Expr::BoolConstant(false, _)))
+}
+
+fn is_true(e: &Option<Expression>) -> bool {
+    match e {
+        None => true,
+        Some(e) => matches!(root_expr(&e.ast), Some(rhai::Expr::BoolConstant(true, _))),
+    }
+}
+
+/// Validate a parsed policy. Returns the rules when there is no error.
+pub fn validate(raw: &RawPolicy, ctx: &Ctx<'_>) -> (Option<Rules>, Vec<Diagnostic>) {
+    let mut v = V { ctx, diags: Vec::new() };
+    let meta = meta(&mut v, raw);
+    let guardrails = guardrails(&mut v, raw);
+    let costs = costs(&mut v, raw);
+    let interest = interest(&mut v, raw, &meta);
+    let priority = priority(&mut v, raw);
+    let ladders = ladders(&mut v, raw, &meta, interest.is_some());
+    let strategies = strategies(&mut v, raw, &ladders, &meta);
+    let incentives = incentives(&mut v, raw);
+    let plans = plans(&mut v, raw);
+    let limits = limits(&mut v, raw);
+    let reviews = reviews(&mut v, raw);
+    unique_ids(&mut v, raw);
+    let rules =
+        Rules { meta, guardrails, costs, interest, priority, strategies, ladders, incentives, plans, limits, reviews };
+    let ok = !v.diags.iter().any(Diagnostic::is_error);
+    (ok.then_some(rules), v.diags)
+}
+
+fn meta(v: &mut V<'_>, raw: &RawPolicy) -> Meta {
+    let mut m = Meta {
+        name: String::new(),
+        version: String::new(),
+        currency: None,
+        description: None,
+        effective: None,
+        pace: Pace::Sequential,
+        age_from: AgeFrom::DueDate,
+        grouping: Grouping::Customer,
+        trigger: Trigger::Oldest,
+        on_script_error: OnError::Skip,
+    };
+    let Some(p) = &raw.policy else {
+        if !v.was_removed(&(0..0), "policy") {
+            v.error(Code::MissingKey, "missing [policy] table".into(), &(0..0)).help =
+                Some("start the file with `[policy]`, `name = \"...\"` and `version = \"...\"`".into());
+        }
+        return m;
+    };
+    let t = &p.span;
+    if let Some(n) = v.required(&p.name, "name", t, "[policy]") {
+        m.name = n.value.clone();
+    }
+    if let Some(n) = v.required(&p.version, "version", t, "[policy]") {
+        m.version = n.value.clone();
+    }
+    if let Some(c) = &p.currency {
+        if c.value.len() != 3 || !c.value.chars().all(|x| x.is_ascii_uppercase()) {
+            v.error(Code::InvalidValue, format!("currency `{}` is not a 3-letter code", c.value), &c.span).help =
+                Some("use an ISO 4217 code such as `USD`, `EUR` or `GBP`".into());
+        }
+        m.currency = Some(c.value.clone());
+    }
+    m.description = p.description.as_ref().map(|d| d.value.clone());
+    if let Some(e) = &p.effective {
+        match e.value.0 {
+            Some(d) => m.effective = Some(d),
+            None => {
+                v.error(Code::InvalidValue, format!("`{}` is not a date", e.value.1), &e.span).help =
+                    Some("write dates as YYYY-MM-DD".into());
+            }
+        }
+    }
+    m.pace = p.pace.as_ref().map_or(m.pace, |x| x.value);
+    m.age_from = p.age_from.as_ref().map_or(m.age_from, |x| x.value);
+    m.grouping = p.grouping.as_ref().map_or(m.grouping, |x| x.value);
+    m.trigger = p.trigger.as_ref().map_or(m.trigger, |x| x.value);
+    m.on_script_error = p.on_script_error.as_ref().map_or(m.on_script_error, |x| x.value);
+    m
+}
+
+fn guardrails(v: &mut V<'_>, raw: &RawPolicy) -> Guardrails {
+    let mut g = Guardrails::default();
+    let Some(r) = &raw.guardrails else { return g };
+    if let Some(m) = &r.max_contacts_per_7_days {
+        if m.value == 0 {
+            v.warning(Code::Suspicious, "`max_contacts_per_7_days = 0` forbids every contact".into(), &m.span).help =
+                Some("remove the key for no cap, or give the number of contacts allowed in 7 days".into());
+        }
+        g.max_contacts_per_7_days = Some(m.value);
+    }
+    let b = |x: &Option<Sp<bool>>, d: bool| x.as_ref().map_or(d, |x| x.value);
+    g.do_not_contact = b(&r.do_not_contact, g.do_not_contact);
+    g.skip_disputed = b(&r.skip_disputed, g.skip_disputed);
+    g.promise_pauses = b(&r.promise_pauses, g.promise_pauses);
+    g.business_days_only = b(&r.business_days_only, g.business_days_only);
+    g.regulation_f = b(&r.regulation_f, g.regulation_f);
+    g.min_overdue = v.nonneg(&r.min_overdue, "min_overdue", "[guardrails]");
+    for (key, val) in [("do_not_contact", &r.do_not_contact), ("skip_disputed", &r.skip_disputed)] {
+        if let Some(x) = val
+            && !x.value
+        {
+            v.warning(Code::Suspicious, format!("guardrail `{key}` is turned off"), &x.span).help =
+                Some("customers will be dunned despite it; make sure that is what you mean".into());
+        }
+    }
+    g
+}
+
+fn costs(v: &mut V<'_>, raw: &RawPolicy) -> Costs {
+    let mut out = Costs::default();
+    let Some(c) = &raw.costs else { return out };
+    let all = [
+        (ActionKind::Email, &c.email),
+        (ActionKind::Sms, &c.sms),
+        (ActionKind::Call, &c.call),
+        (ActionKind::Letter, &c.letter),
+        (ActionKind::Statement, &c.statement),
+        (ActionKind::CreditHold, &c.credit_hold),
+        (ActionKind::ReleaseHold, &c.release_hold),
+        (ActionKind::LimitChange, &c.limit_change),
+        (ActionKind::CreditReview, &c.credit_review),
+        (ActionKind::DiscountOffer, &c.discount_offer),
+        (ActionKind::PaymentPlanOffer, &c.payment_plan_offer),
+        (ActionKind::ReferAgency, &c.refer_agency),
+        (ActionKind::ReferLegal, &c.refer_legal),
+        (ActionKind::WriteOffReview, &c.write_off_review),
+        (ActionKind::NotifyOwner, &c.notify_owner),
+    ];
+    for (k, val) in all {
+        let Some(x) = val else { continue };
+        let cost = match x.value {
+            CostValue::Amount(a) => Cost::Amount(a),
+            CostValue::Percent(p) => Cost::Percent(p),
+        };
+        let n = match cost {
+            Cost::Amount(a) | Cost::Percent(a) => a,
+        };
+        if n < Decimal::ZERO {
+            v.error(Code::InvalidValue, format!("cost of `{k}` is negative"), &x.span);
+        }
+        if let Cost::Percent(p) = cost
+            && p > Decimal::ONE_HUNDRED
+        {
+            v.error(Code::InvalidValue, format!("cost of `{k}` is more than 100% of the amount"), &x.span);
+        }
+        out.by_kind.push((k, cost));
+    }
+    out
+}
+
+fn interest(v: &mut V<'_>, raw: &RawPolicy, meta: &Meta) -> Option<Interest> {
+    let r = raw.interest.as_ref()?;
+    let t = &r.span;
+    let regime = r.regime.as_ref().map_or(Regime::Simple, |x| x.value);
+    let days = r.days_in_year.as_ref().map_or(365, |x| x.value);
+    if let Some(d) = &r.days_in_year
+        && !(360..=366).contains(&d.value)
+    {
+        v.error(Code::InvalidValue, format!("`days_in_year = {}` is not a year", d.value), &d.span).help =
+            Some("use 365 (the default), 360 or 366".into());
+    }
+    let rate = match regime {
+        Regime::Simple => {
+            if let Some(x) = &r.reference_rate_pct {
+                v.warning(Code::Unused, "`reference_rate_pct` is only used by the statutory regimes".into(), &x.span)
+                    .help = Some("give the yearly rate as `rate_pct`".into());
+            }
+            v.required(&r.rate_pct, "rate_pct", t, "[interest]").map_or(Decimal::ZERO, |x| x.value.0)
+        }
+        Regime::Eu2011_7 | Regime::UkLatePayment => {
+            if let Some(x) = &r.rate_pct {
+                v.error(
+                    Code::InvalidValue,
+                    "`rate_pct` is set by the regime: give `reference_rate_pct` instead".into(),
+                    &x.span,
+                )
+                .help = Some("the rate is the reference rate plus `margin_pct` (8 points by default)".into());
+            }
+            let reference = v
+                .required(&r.reference_rate_pct, "reference_rate_pct", t, "[interest]")
+                .map_or(Decimal::ZERO, |x| x.value.0);
+            let margin = r.margin_pct.as_ref().map_or(Decimal::from(8), |x| x.value.0);
+            if let Some(m) = &r.margin_pct
+                && m.value.0 < Decimal::from(8)
+            {
+                v.warning(Code::Suspicious, "the statutory margin is at least 8 points".into(), &m.span);
+            }
+            let (cur, law) =
+                if regime == Regime::Eu2011_7 { ("EUR", "2011/7/EU") } else { ("GBP", "Late Payment Act") };
+            if meta.currency.as_deref().is_some_and(|c| c != cur) {
+                let span = r.regime.as_ref().map_or(t.clone(), |x| x.span.clone());
+                v.warning(
+                    Code::Suspicious,
+                    format!(
+                        "the {law} compensation is in {cur}, but the policy's currency is `{}`",
+                        meta.currency.as_deref().unwrap_or("")
+                    ),
+                    &span,
+                )
+                .help = Some("set `compensation` to the amount in your currency".into());
+            }
+            reference + margin
+        }
+    };
+    if rate < Decimal::ZERO {
+        v.error(Code::InvalidValue, "the interest rate is negative".into(), t);
+    }
+    let compensation = v.nonneg(&r.compensation, "compensation", "[interest]");
+    Some(Interest { regime, rate_pct: rate, days_in_year: days, compensation })
+}
+
+fn priority(v: &mut V<'_>, raw: &RawPolicy) -> Priority {
+    let mut p = Priority::default();
+    let Some(r) = &raw.priority else { return p };
+    p.score = v.expr(&r.score, CUSTOMER, "[priority] score", Want::Number);
+    if let Some(w) = &r.weights {
+        for (name, weight) in &w.value {
+            let key_span = weight.span.clone();
+            let name = name.strip_prefix("customer.").unwrap_or(name);
+            match FactRef::find(Scope::Customer, name) {
+                Some(f)
+                    if matches!(
+                        f.def().map(|d| d.ty),
+                        Some(FactType::Int | FactType::Float | FactType::Money | FactType::Bool)
+                    ) =>
+                {
+                    use rust_decimal::prelude::ToPrimitive;
+                    p.weights.push((f, weight.value.0.to_f64().unwrap_or(0.0)));
+                }
+                Some(_) => {
+                    v.error(
+                        Code::ExpressionType,
+                        format!("fact `customer.{name}` is not a number and cannot be weighted"),
+                        &key_span,
+                    );
+                }
+                None => {
+                    let help = did_you_mean(name, CustomerFacts::defs().iter().map(|d| d.name))
+                        .unwrap_or_else(|| "weights are keyed by customer facts; `recoup facts` lists them".into());
+                    v.error(
+                        Code::UnknownFact,
+                        format!("unknown fact `customer.{name}` in [priority] weights"),
+                        &key_span,
+                    )
+                    .help = Some(help);
+                }
+            }
+        }
+    }
+    p
+}
+
+fn step_of(v: &mut V<'_>, s: &Sp<RawStep>, n: usize, meta: &Meta, has_interest: bool) -> Option<Step> {
+    let t = &s.span;
+    let id = v.id(&s.id, t, "step", n);
+    let what = format!("step `{id}`");
+    let triggers: Vec<(&str, &Sp<i32>)> = [
+        ("days_past_due", &s.days_past_due),
+        ("days_before_due", &s.days_before_due),
+        ("days_after_issue", &s.days_after_issue),
+        ("days", &s.days),
+    ]
+    .into_iter()
+    .filter_map(|(k, x)| x.as_ref().map(|x| (k, x)))
+    .collect();
+    let removed_trigger =
+        ["days_past_due", "days_before_due", "days_after_issue", "days"].iter().any(|k| v.was_removed(t, k));
+    let (basis, offset) = match triggers.as_slice() {
+        [] => {
+            if !removed_trigger {
+                v.error(Code::MissingKey, format!("{what} has no trigger"), t).help =
+                    Some("give `days_past_due`, `days_before_due` or `days_after_issue`".into());
+            }
+            (Basis::DueDate, 0)
+        }
+        [(k, x)] => match *k {
+            "days_past_due" => {
+                if x.value < 0 {
+                    v.error(Code::InvalidValue, format!("`days_past_due` of {what} is negative"), &x.span).help =
+                        Some(format!("for a reminder before the due date write `days_before_due = {}`", -x.value));
+                }
+                (Basis::DueDate, x.value)
+            }
+            "days_before_due" => {
+                if x.value <= 0 {
+                    v.error(Code::InvalidValue, format!("`days_before_due` of {what} must be 1 or more"), &x.span)
+                        .help = Some("for a step on or after the due date use `days_past_due`".into());
+                }
+                (Basis::DueDate, -x.value)
+            }
+            "days_after_issue" => {
+                if x.value < 0 {
+                    v.error(Code::InvalidValue, format!("`days_after_issue` of {what} is negative"), &x.span);
+                }
+                (Basis::IssueDate, x.value)
+            }
+            _ => match meta.age_from {
+                AgeFrom::DueDate => (Basis::DueDate, x.value),
+                AgeFrom::InvoiceDate => (Basis::IssueDate, x.value),
+            },
+        },
+        [_, (k, x), ..] => {
+            v.error(Code::InvalidValue, format!("{what} has more than one trigger (`{k}` too)"), &x.span).help = Some(
+                "a step fires at one point: keep one of `days_past_due`, `days_before_due`, `days_after_issue`".into(),
+            );
+            (Basis::DueDate, x.value)
+        }
+    };
+    let action = v.required(&s.action, "action", t, &what).map(|a| step_action(a.value));
+    let kind = action.unwrap_or(ActionKind::NotifyOwner);
+    let ch = match (kind, &s.channel) {
+        (ActionKind::Statement, c) => Some(c.as_ref().map_or(Channel::Email, |c| channel(c.value))),
+        (_, Some(c)) => {
+            v.error(Code::InvalidValue, format!("`channel` of {what}: a `{kind}` has its own channel"), &c.span).help =
+                Some("`channel` applies to statements only".into());
+            None
+        }
+        (ActionKind::Email, None) => Some(Channel::Email),
+        (ActionKind::Sms, None) => Some(Channel::Sms),
+        (ActionKind::Call, None) => Some(Channel::Call),
+        (ActionKind::Letter, None) => Some(Channel::Letter),
+        _ => None,
+    };
+    let needs_template =
+        matches!(kind, ActionKind::Email | ActionKind::Sms | ActionKind::Letter | ActionKind::Statement);
+    let template = v.template(&s.template, t, &what, needs_template && action.is_some());
+    let max = s.max_days.as_ref().map(|m| m.value).or((basis == Basis::DueDate && offset < 0).then_some(0));
+    if let (Some(m), Some(mx)) = (max, &s.max_days)
+        && m < offset
+    {
+        v.error(
+            Code::NeverFires,
+            format!("{what} can never fire: `max_days = {m}` is below its trigger ({offset})"),
+            &mx.span,
+        );
+    }
+    let when = v.expr(&s.when, INVOICE, &what, Want::Bool);
+    if let (Some(w), Some(raw)) = (&when, &s.when)
+        && is_false(w)
+    {
+        v.error(Code::NeverFires, format!("{what} can never fire: its `when` is always false"), &raw.span);
+    }
+    let fee = v.nonneg(&s.fee, "fee", &what).unwrap_or_default();
+    let fee_pct = v.nonneg(&s.fee_pct, "fee_pct", &what).unwrap_or_default();
+    let interest = s.interest.as_ref().is_some_and(|x| x.value);
+    let compensation = s.compensation.as_ref().is_some_and(|x| x.value);
+    for (on, key, x) in [(interest, "interest", &s.interest), (compensation, "compensation", &s.compensation)] {
+        if let Some(x) = x
+            && on
+            && !has_interest
+        {
+            v.error(Code::MissingKey, format!("{what} claims {key} but the policy has no [interest]"), &x.span).help =
+                Some("add an [interest] table with the regime and rate".into());
+        }
+    }
+    if let Some(o) = &s.optional
+        && o.value
+        && s.when.is_none()
+        && s.min_overdue.is_none()
+    {
+        v.warning(Code::Unused, format!("`optional` of {what} has no effect without `when` or `min_overdue`"), &o.span);
+    }
+    Some(Step {
+        id,
+        action: kind,
+        channel: ch,
+        template,
+        basis,
+        offset,
+        max,
+        min_overdue: v.nonneg(&s.min_overdue, "min_overdue", &what),
+        cooldown_days: s.cooldown_days.as_ref().map_or(0, |x| x.value),
+        when,
+        optional: s.optional.as_ref().is_some_and(|x| x.value),
+        fee,
+        fee_pct,
+        interest,
+        compensation,
+        owner: s.owner.as_ref().map(|x| x.value.clone()),
+    })
+}
+
+fn ladders(v: &mut V<'_>, raw: &RawPolicy, meta: &Meta, has_interest: bool) -> Vec<Ladder> {
+    let mut out = Vec::new();
+    let mut seen: HashMap<String, Range<usize>> = HashMap::new();
+    for (n, l) in raw.ladder.iter().enumerate() {
+        let id = v.id(&l.id, &l.span, "ladder", n);
+        dup(v, &mut seen, &id, l.id.as_ref(), "ladder");
+        if l.step.is_empty() {
+            v.warning(Code::Unused, format!("ladder `{id}` has no steps"), &l.span).help =
+                Some("add steps with [[ladder.step]] under it".into());
+        }
+        if l.step.len() > 64 {
+            v.error(Code::InvalidValue, format!("ladder `{id}` has more than 64 steps"), &l.span);
+        }
+        let mut steps = Vec::new();
+        let mut step_ids: HashMap<String, Range<usize>> = HashMap::new();
+        for (i, s) in l.step.iter().enumerate() {
+            if let Some(step) = step_of(v, s, i, meta, has_interest) {
+                dup(v, &mut step_ids, &step.id, s.id.as_ref(), "step");
+                steps.push((step, s));
+            }
+        }
+        ladder_shape(v, &steps);
+        out.push(Ladder {
+            id,
+            trigger: l.trigger.as_ref().map_or(meta.trigger, |x| x.value),
+            grouping: l.grouping.as_ref().map_or(meta.grouping, |x| x.value),
+            steps: steps.into_iter().map(|(s, _)| s).collect(),
+        });
+    }
+    out
+}
+
+fn trigger_span(s: &RawStep, table: &Range<usize>) -> Range<usize> {
+    [&s.days_past_due, &s.days_before_due, &s.days_after_issue, &s.days]
+        .into_iter()
+        .find_map(|x| x.as_ref().map(|x| x.span.clone()))
+        .unwrap_or_else(|| table.clone())
+}
+
+/// Order, overlaps, referrals before dunning.
+fn ladder_shape(v: &mut V<'_>, steps: &[(Step, &Sp<RawStep>)]) {
+    for (i, (b, rb)) in steps.iter().enumerate() {
+        let span = trigger_span(rb, &rb.span);
+        // The latest earlier step with the same basis.
+        let Some((a, _)) = steps[..i].iter().rev().find(|(a, _)| a.basis == b.basis) else { continue };
+        if b.offset < a.offset {
+            if b.is_referral() && a.is_contact() {
+                v.error(
+                    Code::ReferralBeforeStep,
+                    format!(
+                        "referral step `{}` ({}) is set below the dunning step `{}` ({}) it follows",
+                        b.id,
+                        b.trigger_words(),
+                        a.id,
+                        a.trigger_words()
+                    ),
+                    &span,
+                )
+                .help = Some(format!(
+                    "a referred customer gets no more dunning: give `{}` at least {} so `{}` is sent first",
+                    b.id,
+                    a.trigger_words(),
+                    a.id
+                ));
+            } else {
+                v.error(
+                    Code::StepOrder,
+                    format!("step `{}` ({}) comes after `{}` ({})", b.id, b.trigger_words(), a.id, a.trigger_words()),
+                    &span,
+                )
+                .help = Some("list the steps of a ladder in the order they fire".into());
+            }
+        } else if b.offset == a.offset {
+            let msg = format!("steps `{}` and `{}` both fire at {}", a.id, b.id, b.trigger_words());
+            if a.when.is_none() && b.when.is_none() && a.min_overdue.is_none() && b.min_overdue.is_none() {
+                v.error(Code::Overlap, msg, &span).help =
+                    Some(format!("give `{}` a later trigger, or a `when` that tells them apart", b.id));
+            } else {
+                v.warning(Code::Overlap, msg, &span).help =
+                    Some("in sequential pace the second waits for the first; in jump pace the later one wins".into());
+            }
+        }
+    }
+    // A contact step listed after a referral can never be sent.
+    if let Some(r) = steps.iter().position(|(s, _)| s.is_referral()) {
+        let referral = &steps[r].0;
+        for (s, rs) in &steps[r + 1..] {
+            if s.is_contact() && s.basis == referral.basis && s.offset >= referral.offset {
+                v.error(
+                    Code::ReferralBeforeStep,
+                    format!(
+                        "step `{}` ({}) comes after the referral `{}` ({}) and can never be sent",
+                        s.id,
+                        s.trigger_words(),
+                        referral.id,
+                        referral.trigger_words()
+                    ),
+                    &trigger_span(rs, &rs.span),
+                )
+                .help = Some(format!(
+                    "a referred customer gets no more dunning: move `{}` after `{}`, with a later trigger",
+                    referral.id, s.id
+                ));
+            }
+        }
+    }
+}
+
+fn dup(v: &mut V<'_>, seen: &mut HashMap<String, Range<usize>>, id: &str, at: Option<&Sp<String>>, kind: &str) {
+    let Some(at) = at else { return };
+    if let Some(first) = seen.get(id) {
+        let (line, _) = super::diag::Source::new(PathBuf::new(), v.ctx.text.to_string()).line_col(first.start);
+        v.error(Code::DuplicateId, format!("duplicate {kind} id `{id}`"), &at.span).help =
+            Some(format!("the first `{id}` is on line {line}; ids must be unique"));
+    } else {
+        seen.insert(id.to_string(), at.span.clone());
+    }
+}
+
+fn strategies(v: &mut V<'_>, raw: &RawPolicy, ladders: &[Ladder], meta: &Meta) -> Vec<Strategy> {
+    let mut out = Vec::new();
+    let mut seen = HashMap::new();
+    let mut used = vec![false; ladders.len()];
+    let mut catch_all: Option<String> = None;
+    for (n, s) in raw.strategy.iter().enumerate() {
+        let id = v.id(&s.id, &s.span, "strategy", n);
+        dup(v, &mut seen, &id, s.id.as_ref(), "strategy");
+        let what = format!("strategy `{id}`");
+        let when = v.expr(&s.when, CUSTOMER, &what, Want::Bool);
+        if let Some(first) = &catch_all {
+            v.error(
+                Code::NeverFires,
+                format!("{what} can never match: `{first}` before it matches every customer"),
+                &s.span,
+            )
+            .help = Some(format!("move `{first}` last, or give it a `when`"));
+        }
+        if s.when.is_none() || (s.when.is_some() && when.is_some() && is_true(&when)) {
+            catch_all.get_or_insert(id.clone());
+        }
+        let ladder = match &s.ladder {
+            None => None,
+            Some(l) => match ladders.iter().position(|x| x.id == l.value) {
+                Some(i) => {
+                    used[i] = true;
+                    Some(i)
+                }
+                None => {
+                    let help = did_you_mean(&l.value, ladders.iter().map(|x| x.id.as_str())).unwrap_or_else(|| {
+                        format!(
+                            "the ladders are {}",
+                            ladders.iter().map(|x| format!("`{}`", x.id)).collect::<Vec<_>>().join(", ")
+                        )
+                    });
+                    v.error(Code::UnknownReference, format!("unknown ladder `{}` in {what}", l.value), &l.span).help =
+                        Some(help);
+                    None
+                }
+            },
+        };
+        out.push(Strategy {
+            id,
+            when,
+            ladder,
+            owner: s.owner.as_ref().map(|x| x.value.clone()),
+            pace: s.pace.as_ref().map_or(meta.pace, |x| x.value),
+        });
+    }
+    if raw.strategy.is_empty() {
+        match ladders.len() {
+            0 => {}
+            1 => {
+                out.push(Strategy { id: "default".into(), when: None, ladder: Some(0), owner: None, pace: meta.pace });
+                return out;
+            }
+            _ => {
+                let span = raw.ladder.get(1).map_or(0..0, |l| l.span.clone());
+                v.error(Code::MissingKey, "several ladders but no [[strategy]] says who follows which".into(), &span)
+                    .help =
+                    Some("add [[strategy]] tables with `when` and `ladder`, the last one without `when`".into());
+            }
+        }
+    } else {
+        if catch_all.is_none() {
+            let span = raw.strategy.last().map_or(0..0, |s| s.span.clone());
+            v.warning(Code::Suspicious, "customers that match no strategy get no dunning".into(), &span).help =
+                Some("add a last [[strategy]] without `when` if that is not what you mean".into());
+        }
+        for (i, l) in ladders.iter().enumerate() {
+            if !used[i] {
+                let span = raw.ladder.get(i).map_or(0..0, |x| x.span.clone());
+                v.warning(Code::Unused, format!("ladder `{}` is not used by any strategy", l.id), &span);
+            }
+        }
+    }
+    out
+}
+
+fn quarters(v: &mut V<'_>, q: &Option<Sp<Vec<u32>>>, what: &str) -> Vec<u32> {
+    let Some(q) = q else { return Vec::new() };
+    for x in &q.value {
+        if !(1..=4).contains(x) {
+            v.error(Code::InvalidValue, format!("quarter `{x}` of {what} is not 1-4"), &q.span);
+        }
+    }
+    q.value.clone()
+}
+
+fn incentives(v: &mut V<'_>, raw: &RawPolicy) -> Vec<Incentive> {
+    let mut out = Vec::new();
+    let mut seen = HashMap::new();
+    for (n, r) in raw.incentive.iter().enumerate() {
+        let t = &r.span;
+        let id = v.id(&r.id, t, "incentive", n);
+        dup(v, &mut seen, &id, r.id.as_ref(), "incentive");
+        let what = format!("incentive `{id}`");
+        let pct = v.required(&r.discount_pct, "discount_pct", t, &what).map_or(Decimal::ZERO, |x| x.value.0);
+        if let Some(x) = &r.discount_pct
+            && (x.value.0 <= Decimal::ZERO || x.value.0 >= Decimal::ONE_HUNDRED)
+        {
+            v.error(Code::InvalidValue, format!("`discount_pct` of {what} must be between 0 and 100"), &x.span);
+        }
+        let within = v.required(&r.pay_within_days, "pay_within_days", t, &what).map_or(0, |x| x.value);
+        if let Some(x) = &r.pay_within_days
+            && x.value == 0
+        {
+            v.error(Code::InvalidValue, format!("`pay_within_days` of {what} must be 1 or more"), &x.span);
+        }
+        let when = v.expr(&r.when, INVOICE, &what, Want::Bool);
+        out.push(Incentive {
+            id,
+            when,
+            invoices: r.invoices.as_ref().map_or(InvoiceSet::Current, |x| x.value),
+            discount_pct: pct,
+            pay_within_days: within,
+            max_discount: v.nonneg(&r.max_discount, "max_discount", &what),
+            min_invoice_amount: v.nonneg(&r.min_invoice_amount, "min_invoice_amount", &what),
+            quarters: quarters(v, &r.quarters, &what),
+            channel: r.channel.as_ref().map_or(Channel::Email, |c| channel(c.value)),
+            template: v.template(&r.template, t, &what, true),
+            priority: r.priority.as_ref().map_or(0, |x| x.value),
+        });
+    }
+    out
+}
+
+fn plans(v: &mut V<'_>, raw: &RawPolicy) -> Vec<PaymentPlan> {
+    let mut out = Vec::new();
+    let mut seen = HashMap::new();
+    for (n, r) in raw.payment_plan.iter().enumerate() {
+        let t = &r.span;
+        let id = v.id(&r.id, t, "payment plan", n);
+        dup(v, &mut seen, &id, r.id.as_ref(), "payment plan");
+        let what = format!("payment plan `{id}`");
+        let k = v.required(&r.instalments, "instalments", t, &what).map_or(2, |x| x.value);
+        if let Some(x) = &r.instalments
+            && x.value < 2
+        {
+            v.error(Code::InvalidValue, format!("`instalments` of {what} must be 2 or more"), &x.span);
+        }
+        if let Some(x) = &r.interval_days
+            && x.value == 0
+        {
+            v.error(Code::InvalidValue, format!("`interval_days` of {what} must be 1 or more"), &x.span);
+        }
+        let when = v.expr(&r.when, CUSTOMER, &what, Want::Bool);
+        out.push(PaymentPlan {
+            id,
+            when,
+            instalments: k,
+            interval_days: r.interval_days.as_ref().map_or(30, |x| x.value),
+            min_instalment: v.nonneg(&r.min_instalment, "min_instalment", &what),
+            reoffer_after_days: r.reoffer_after_days.as_ref().map_or(90, |x| x.value),
+            channel: r.channel.as_ref().map_or(Channel::Email, |c| channel(c.value)),
+            template: v.template(&r.template, t, &what, true),
+            priority: r.priority.as_ref().map_or(0, |x| x.value),
+        });
+    }
+    out
+}
+
+fn limit_of(v: &mut V<'_>, r: &Sp<RawLimit>, n: usize) -> LimitRule {
+    let t = &r.span;
+    let id = v.id(&r.id, t, "limit rule", n);
+    let what = format!("limit rule `{id}`");
+    let change = v.required(&r.change, "change", t, &what).map_or(LimitChange::Freeze, |x| x.value);
+    let by_pct = v.nonneg(&r.by_pct, "by_pct", &what);
+    let by_amount = v.nonneg(&r.by_amount, "by_amount", &what);
+    let to = v.nonneg(&r.to, "to", &what);
+    let floor = v.nonneg(&r.floor, "floor", &what);
+    let cap = v.nonneg(&r.cap, "cap", &what);
+    let round_to = r.round_to.as_ref().map(|x| x.value.0);
+    if let Some(x) = &r.round_to
+        && x.value.0 <= Decimal::ZERO
+    {
+        v.error(Code::InvalidValue, format!("`round_to` of {what} must be above zero"), &x.span);
+    }
+    match change {
+        LimitChange::Raise | LimitChange::Lower => match (&r.by_pct, &r.by_amount) {
+            (None, None) if !v.was_removed(t, "by_pct") && !v.was_removed(t, "by_amount") => {
+                v.error(Code::MissingKey, format!("{what} says how much to change with `by_pct` or `by_amount`"), t);
+            }
+            (Some(_), Some(b)) => {
+                v.error(Code::InvalidValue, format!("{what} has both `by_pct` and `by_amount`"), &b.span).help =
+                    Some("keep one of them".into());
+            }
+            _ => {}
+        },
+        LimitChange::Set => {
+            v.required(&r.to, "to", t, &what);
+        }
+        _ => {}
+    }
+    if let Some(x) = &r.by_pct
+        && change == LimitChange::Lower
+        && x.value.0 > Decimal::ONE_HUNDRED
+    {
+        v.error(Code::InvalidValue, format!("{what} lowers by more than 100%"), &x.span);
+    }
+    if let (Some(f), Some(c), Some(cs)) = (floor, cap, &r.cap)
+        && f > c
+    {
+        v.error(Code::FloorAboveCap, format!("{what}: floor {f} is above cap {c}"), &cs.span).help =
+            Some("the floor is the lowest limit and the cap the highest: swap them or fix one".into());
+    }
+    let pointless = match change {
+        LimitChange::Raise => r.floor.as_ref().map(|x| ("floor", x)),
+        LimitChange::Lower => r.cap.as_ref().map(|x| ("cap", x)),
+        _ => None,
+    };
+    if let Some((k, x)) = pointless {
+        v.warning(Code::Unused, format!("`{k}` of {what} has no effect on a `{change:?}`").to_lowercase(), &x.span);
+    }
+    let when = v.expr(&r.when, CUSTOMER, &what, Want::Bool);
+    LimitRule {
+        id,
+        when,
+        change,
+        by_pct,
+        by_amount,
+        to,
+        floor,
+        cap,
+        round_to,
+        every_days: r.every_days.as_ref().map_or(90, |x| x.value),
+        review_in_days: r.review_in_days.as_ref().map(|x| x.value),
+        owner: r.owner.as_ref().map(|x| x.value.clone()),
+        priority: r.priority.as_ref().map_or(0, |x| x.value),
+    }
+}
+
+fn limits(v: &mut V<'_>, raw: &RawPolicy) -> Vec<LimitRule> {
+    let mut seen = HashMap::new();
+    let mut out = Vec::new();
+    for (n, r) in raw.limit.iter().enumerate() {
+        let l = limit_of(v, r, n);
+        dup(v, &mut seen, &l.id, r.id.as_ref(), "limit rule");
+        out.push(l);
+    }
+    out
+}
+
+fn reviews(v: &mut V<'_>, raw: &RawPolicy) -> Vec<Review> {
+    let mut out = Vec::new();
+    let mut seen = HashMap::new();
+    for (n, r) in raw.review.iter().enumerate() {
+        let t = &r.span;
+        let id = v.id(&r.id, t, "review", n);
+        dup(v, &mut seen, &id, r.id.as_ref(), "review");
+        let what = format!("review `{id}`");
+        let every = match (&r.every, &r.every_days) {
+            (Some(e), None) => match e.value {
+                Every::Monthly => 30,
+                Every::Quarterly => 91,
+                Every::Yearly => 365,
+            },
+            (None, Some(d)) => d.value.max(1),
+            (Some(_), Some(d)) => {
+                v.error(Code::InvalidValue, format!("{what} has both `every` and `every_days`"), &d.span);
+                d.value.max(1)
+            }
+            (None, None) => {
+                if !v.was_removed(t, "every") && !v.was_removed(t, "every_days") {
+                    v.error(Code::MissingKey, format!("{what} says how often with `every` or `every_days`"), t).help =
+                        Some("e.g. `every = \"quarterly\"`".into());
+                }
+                365
+            }
+        };
+        let when = v.expr(&r.when, CUSTOMER, &what, Want::Bool);
+        out.push(Review {
+            id,
+            when,
+            risk_class: r.risk_class.as_ref().map(|x| match x.value {
+                RawRiskClass::Low => RiskClass::Low,
+                RawRiskClass::Medium => RiskClass::Medium,
+                RawRiskClass::High => RiskClass::High,
+            }),
+            every_days: every,
+            owner: r.owner.as_ref().map(|x| x.value.clone()),
+        });
+    }
+    out
+}
+
+/// Rule ids are recorded in actions.csv: one id must not name rules of two kinds.
+fn unique_ids(v: &mut V<'_>, raw: &RawPolicy) {
+    let mut kinds: HashMap<String, (&str, Range<usize>)> = HashMap::new();
+    let mut check = |v: &mut V<'_>, id: &Option<Sp<String>>, kind: &'static str| {
+        let Some(id) = id else { return };
+        match kinds.get(&id.value) {
+            Some((k, _)) if *k != kind => {
+                v.error(Code::DuplicateId, format!("id `{}` names both a {k} and a {kind}", id.value), &id.span).help =
+                    Some("actions.csv records rules by id: give each rule its own".into());
+            }
+            Some(_) => {}
+            None => {
+                kinds.insert(id.value.clone(), (kind, id.span.clone()));
+            }
+        }
+    };
+    for l in &raw.ladder {
+        for s in &l.step {
+            check(v, &s.id, "step");
+        }
+    }
+    for x in &raw.incentive {
+        check(v, &x.id, "incentive");
+    }
+    for x in &raw.payment_plan {
+        check(v, &x.id, "payment plan");
+    }
+    for x in &raw.limit {
+        check(v, &x.id, "limit rule");
+    }
+    for x in &raw.review {
+        check(v, &x.id, "review");
+    }
+}
