@@ -4,6 +4,7 @@
 //! (derive) → engine → plan. `main.rs` is only the command line ([`cli`]).
 
 pub mod cli;
+pub mod engine;
 pub mod facts;
 pub mod generate;
 pub mod ledger;

@@ -4,6 +4,7 @@
 mod cli;
 mod common;
 mod docs;
+mod engine;
 mod facts;
 mod ledger;
 mod policy;

@@ -120,3 +120,158 @@ fn a_missing_policy_is_an_io_error() {
     let loaded = policy::load(Path::new("fixtures/bad-policies/no-such-policy"));
     assert_eq!(loaded.report.diagnostics[0].code, Code::Io);
 }
+
+mod lowering {
+    //! Lowered (native) and interpreted (rhai) evaluation agree.
+
+    use crate::common::date;
+    use proptest::prelude::*;
+    use recoup::facts::{Context, FactsConfig, derive_customer};
+    use recoup::ledger::LoadOptions;
+    use recoup::ledger::inline::{InlineLedger, load_inline};
+    use recoup::policy::expr::{Env, Out, eval_node};
+    use rust_decimal::Decimal;
+
+    fn num_leaf() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("customer.overdue_total".to_string()),
+            Just("customer.max_days_past_due".to_string()),
+            Just("customer.utilization".to_string()),
+            Just("customer.contacts_7d".to_string()),
+            Just("invoice.open_amount".to_string()),
+            Just("invoice.days_past_due".to_string()),
+            Just("as_of.quarter".to_string()),
+            (-2000i64..2000).prop_map(|i| i.to_string()),
+            (-2000.0f64..2000.0).prop_map(|f| format!("{f:.3}")),
+            Just("0".to_string()),
+            Just("0.0".to_string()),
+        ]
+    }
+
+    /// Numbers of every kind (int, float, money) mixed by arithmetic.
+    fn num() -> impl Strategy<Value = String> {
+        let ops = prop_oneof![Just("+"), Just("-"), Just("*"), Just("/")];
+        num_leaf().prop_recursive(3, 12, 2, move |inner| {
+            prop_oneof![
+                (inner.clone(), ops.clone(), inner.clone()).prop_map(|(a, o, b)| format!("({a} {o} {b})")),
+                inner.prop_map(|a| format!("-({a})")),
+            ]
+        })
+    }
+
+    fn boolean() -> impl Strategy<Value = String> {
+        let cmp = prop_oneof![Just("=="), Just("!="), Just("<"), Just("<="), Just(">"), Just(">=")];
+        let text = prop_oneof![
+            Just("customer.segment".to_string()),
+            Just("\"small\"".to_string()),
+            Just("\"mid_market\"".to_string())
+        ];
+        let eq = prop_oneof![Just("=="), Just("!=")];
+        let leaf = prop_oneof![
+            Just("customer.do_not_contact".to_string()),
+            Just("true".to_string()),
+            Just("false".to_string()),
+            (num(), cmp, num()).prop_map(|(a, o, b)| format!("({a} {o} {b})")),
+            (text.clone(), eq, text).prop_map(|(a, o, b)| format!("({a} {o} {b})")),
+        ];
+        let logic = prop_oneof![Just("&&"), Just("||"), Just("=="), Just("!=")];
+        leaf.prop_recursive(3, 16, 2, move |inner| {
+            prop_oneof![
+                (inner.clone(), logic.clone(), inner.clone()).prop_map(|(a, o, b)| format!("({a} {o} {b})")),
+                inner.prop_map(|a| format!("!({a})")),
+            ]
+        })
+    }
+
+    fn expr() -> impl Strategy<Value = String> {
+        prop_oneof![num(), boolean()]
+    }
+
+    fn facts() -> impl Strategy<Value = (i64, i32, f64, u32, bool, i64, i32)> {
+        (
+            -1_000_000i64..10_000_000,
+            -60i32..400,
+            prop_oneof![Just(0.0), 0.0f64..3.0],
+            0u32..5,
+            any::<bool>(),
+            0i64..5_000_000,
+            -60i32..400,
+        )
+    }
+
+    /// Equal results (NaN equals NaN), or both errors with the same message.
+    fn same(
+        a: &Result<Out, recoup::policy::expr::ExprError>,
+        b: &Result<Out, recoup::policy::expr::ExprError>,
+    ) -> bool {
+        match (a, b) {
+            (Ok(Out::Float(x)), Ok(Out::Float(y))) if x.is_nan() && y.is_nan() => true,
+            (Ok(x), Ok(y)) => x == y,
+            (Err(x), Err(y)) => x.message == y.message,
+            _ => false,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+        #[test]
+        fn native_and_rhai_agree(src in expr(), f in facts()) {
+            let Ok((e, engine)) = recoup::policy::expression(&src, true) else { return Ok(()) };
+            let Some(node) = &e.native else { return Ok(()) };
+            let l = load_inline(
+                &InlineLedger {
+                    customers: "customer_id,name,segment,country,currency,credit_limit,payment_terms\nC1,A,small,US,USD,1000.00,NET30",
+                    invoices: "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status\nI1,C1,2026-01-01,2026-01-31,USD,100.00,100.00,open",
+                    ..InlineLedger::default()
+                },
+                &LoadOptions::default(),
+            )
+            .unwrap();
+            let ctx = Context::new(date("2026-03-01"), FactsConfig::default());
+            let mut buf = Vec::new();
+            let mut cf = derive_customer(&l, 0, &ctx, &mut buf);
+            cf.overdue_total = Decimal::new(f.0, 2);
+            cf.max_days_past_due = f.1;
+            cf.utilization = f.2;
+            cf.contacts_7d = f.3;
+            let mut inv = buf[0].clone();
+            inv.days_past_due = f.6;
+            let _ = (f.4, f.5);
+            let cal = ctx.calendar();
+            let env = Env { customer: &cf, invoice: Some(&inv), cal: &cal };
+            let rhai = e.eval_rhai(&engine, &env).map(|d| Out::of_dynamic(&d));
+            if let Ok(v) = eval_node(node, &env) {
+                let native = match v {
+                    recoup::policy::expr::Val::Int(i) => Out::Int(i),
+                    recoup::policy::expr::Val::Float(x) => Out::Float(x),
+                    recoup::policy::expr::Val::Dec(d) => Out::Dec(d),
+                    recoup::policy::expr::Val::Bool(b) => Out::Bool(b),
+                    recoup::policy::expr::Val::Str(s) => Out::Str(s.to_string()),
+                };
+                prop_assert!(same(&Ok(native.clone()), &rhai), "{src}: native {native:?}, rhai {rhai:?}");
+            }
+            // Native-first evaluation never disagrees with rhai either.
+            let first = e.eval(&engine, &env);
+            prop_assert!(same(&first, &rhai), "{src}: {first:?} vs {rhai:?}");
+        }
+    }
+
+    #[test]
+    fn the_common_subset_is_lowered() {
+        for src in [
+            "customer.overdue_total > 1000",
+            "customer.utilization > 0.9 && customer.avg_days_late > 15",
+            "!customer.do_not_contact || invoice.days_past_due >= 30",
+            "customer.overdue_total / 1000 + customer.max_days_past_due * 0.5",
+            "as_of.quarter == 4",
+            "customer.segment == \"enterprise\"",
+        ] {
+            let (e, _) = recoup::policy::expression(src, true).unwrap();
+            assert!(e.native.is_some(), "{src}");
+        }
+        for src in ["customer.segment.len() > 3", "abs(customer.trend) < 10", "customer.segment in [\"a\", \"b\"]"] {
+            let (e, _) = recoup::policy::expression(src, true).unwrap();
+            assert!(e.native.is_none(), "{src} runs in rhai");
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //! every row read. Loading lives in [`load`], cell decoding in [`decode`].
 
 pub mod decode;
+pub mod inline;
 pub mod load;
 mod problem;
 

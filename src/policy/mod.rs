@@ -79,12 +79,23 @@ pub fn load(path: &Path) -> Loaded {
             return Loaded { policy: None, report };
         }
     };
+    load_text(file_path, text, Some(&dir), report)
+}
+
+/// Validate and compile a policy given as text (no scripts, no template
+/// folder); `name` is the path shown in messages. For tests and examples.
+pub fn load_str(name: &str, text: &str) -> Loaded {
+    load_text(PathBuf::from(name), text.to_string(), None, Report::default())
+}
+
+fn load_text(file_path: PathBuf, text: String, dir: Option<&Path>, mut report: Report) -> Loaded {
     let file = report.sources.add(file_path.clone(), text.clone());
     let (raw, diags, removed) = raw::parse::<raw::RawPolicy>(&text, file);
     report.diagnostics.extend(diags);
 
     let mut scripts = Vec::new();
-    for p in sorted_files(&dir.join("scripts"), "rhai") {
+    let script_files = dir.map(|d| sorted_files(&d.join("scripts"), "rhai")).unwrap_or_default();
+    for p in script_files {
         match std::fs::read_to_string(&p) {
             Ok(t) => {
                 let name = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
@@ -109,8 +120,8 @@ pub fn load(path: &Path) -> Loaded {
     };
     let tdir_name =
         raw.policy.as_ref().and_then(|p| p.templates.as_ref()).map_or("templates".to_string(), |t| t.value.clone());
-    let tdir = dir.join(&tdir_name);
-    let templates = tdir.is_dir().then(|| {
+    let tdir = dir.map(|d| d.join(&tdir_name)).unwrap_or_default();
+    let templates = (dir.is_some() && tdir.is_dir()).then(|| {
         let mut names = Vec::new();
         if let Ok(rd) = std::fs::read_dir(&tdir) {
             for e in rd.filter_map(Result::ok) {
@@ -155,4 +166,17 @@ pub fn compile_path(path: &Path) -> Result<(CompiledPolicy, Report), Report> {
         Some(p) => Ok((p, loaded.report)),
         None => Err(loaded.report),
     }
+}
+
+/// Compile one expression on its own (no scripts), as the condition of a
+/// rule that sees an invoice when `invoice` is true; lowered to native form
+/// where possible. With the engine to run it. For tests and tools.
+pub fn expression(src: &str, invoice: bool) -> Result<(expr::Expression, rhai::Engine), Vec<Diagnostic>> {
+    let (scripts, _) = script::Scripts::load(&[]);
+    let quoted = format!("'{src}'");
+    let loc = script::Loc { file: 0, span: 0..quoted.len(), map: diag::StringMap::new(&quoted, 0..quoted.len()) };
+    let (ast, reads) = scripts.expression(src, &loc, script::Allowed { invoice }, "the expression")?;
+    let mut e = expr::Expression { src: src.to_string(), file: 0, map: loc.map, ast, reads, native: None, ty: None };
+    compile::lower_expression(&mut e);
+    Ok((e, scripts.engine))
 }

@@ -1,0 +1,271 @@
+//! The account: credit limit changes, holds and their release, and periodic
+//! credit reviews. One limit decision per customer per run: rules are tried
+//! by priority (then file order) and the first that changes something wins;
+//! a hold the ladder places this run wins over a release or a raise.
+
+use super::words::money;
+use super::{Eval, EvalError, Outcome, PlannedAction, RuleKind, RuleTrace};
+use crate::ledger::ActionKind;
+use crate::policy::compile::{LimitChange, LimitRule, money as cents};
+use rust_decimal::Decimal;
+
+/// Round to a multiple of `step`, half away from zero.
+fn round_to(x: Decimal, step: Option<Decimal>) -> Decimal {
+    match step {
+        Some(s) if s > Decimal::ZERO => {
+            (x / s).round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero) * s
+        }
+        _ => cents(x),
+    }
+}
+
+/// The new limit a rule sets, from the old one and the exposure.
+pub fn new_limit(rule: &LimitRule, old: Decimal, exposure: Decimal) -> Decimal {
+    let pct = |p: Decimal| old * p / Decimal::ONE_HUNDRED;
+    let mut new = match rule.change {
+        LimitChange::Raise => old + rule.by_amount.unwrap_or_else(|| pct(rule.by_pct.unwrap_or_default())),
+        LimitChange::Lower => old - rule.by_amount.unwrap_or_else(|| pct(rule.by_pct.unwrap_or_default())),
+        LimitChange::Set => rule.to.unwrap_or(old),
+        LimitChange::Freeze => old.min(exposure.max(Decimal::ZERO)),
+        LimitChange::Hold | LimitChange::Release => return old,
+    };
+    new = round_to(new, rule.round_to);
+    if let Some(c) = rule.cap
+        && rule.change != LimitChange::Lower
+    {
+        new = new.min(c);
+    }
+    if let Some(f) = rule.floor
+        && rule.change != LimitChange::Raise
+    {
+        new = new.max(f);
+    }
+    new.max(Decimal::ZERO)
+}
+
+impl Eval<'_, '_> {
+    fn held_by_ladder(&self) -> bool {
+        self.actions.iter().any(|a| a.action == ActionKind::CreditHold)
+    }
+
+    /// What rule `l` would do, or why it does nothing.
+    fn limit_effect(&self, l: &LimitRule) -> Result<PlannedAction, String> {
+        let cf = self.cf;
+        let old = cf.customer.credit_limit;
+        if let Some(last) = self.hist.last_of_rule(&l.id) {
+            let since = (self.cal.date - last).num_days();
+            if since < i64::from(l.every_days) {
+                return Err(format!("applied on {last}, not again within {} days", l.every_days));
+            }
+        }
+        let mut a = PlannedAction::new(cf, ActionKind::LimitChange, &l.id, RuleKind::Limit);
+        a.owner = l.owner.clone();
+        a.amount_due = cf.overdue_total;
+        let facts: Vec<String> = l
+            .when
+            .as_ref()
+            .map(|w| {
+                let mut v = Vec::new();
+                w.read_values(&self.env(None), &mut v);
+                v.into_iter()
+                    .take(3)
+                    .map(|(f, _)| {
+                        let name = f.def().map_or("?", |d| d.name);
+                        format!(
+                            "{} {}",
+                            name.replace('_', " "),
+                            self.env(None).fact(f).map(super::words::value).unwrap_or_default()
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let why = if facts.is_empty() { String::new() } else { format!("{}: ", facts.join(", ")) };
+        match l.change {
+            LimitChange::Hold => {
+                if cf.on_hold || self.held_by_ladder() {
+                    return Err("the account is already on hold".into());
+                }
+                a.action = ActionKind::CreditHold;
+                a.hold = true;
+                a.reason = format!("{why}credit hold by rule {}", l.id);
+            }
+            LimitChange::Release => {
+                if !cf.on_hold {
+                    return Err("the account is not on hold".into());
+                }
+                a.action = ActionKind::ReleaseHold;
+                a.reason = format!("{why}hold released by rule {}", l.id);
+            }
+            _ => {
+                let new = new_limit(l, old, cf.exposure);
+                if new == old {
+                    return Err(format!("no change: the limit stays {}", money(old)));
+                }
+                let raise = new > old;
+                if raise && (cf.on_hold || self.held_by_ladder()) {
+                    return Err("no increase while the account is on hold".into());
+                }
+                a.old_limit = Some(old);
+                a.new_limit = Some(new);
+                a.review_on = l.review_in_days.map(|d| self.cal.date + chrono::Duration::days(i64::from(d)));
+                a.reason = format!("{why}limit {} → {} by rule {}", money(old), money(new), l.id);
+            }
+        }
+        let mut facts = vec![self.fact("credit_limit"), self.fact("exposure"), self.fact("utilization")];
+        self.reads(&l.when, None, &mut facts);
+        a.facts = facts;
+        Ok(a)
+    }
+
+    pub(super) fn limits(&mut self) -> Result<(), EvalError> {
+        let mut winner: Option<String> = None;
+        for l in &self.r.limits {
+            let hit = self.cond(&l.when, None, RuleKind::Limit, &l.id)?;
+            let mut inputs = Vec::new();
+            if self.tracing() {
+                self.reads(&l.when, None, &mut inputs);
+            }
+            let trace = |outcome, detail: String, inputs| RuleTrace {
+                kind: RuleKind::Limit,
+                rule_id: l.id.clone(),
+                outcome,
+                detail,
+                guardrail: None,
+                inputs,
+            };
+            if !hit {
+                let src = l.when.as_ref().map_or("", |w| w.src.as_str());
+                self.note(|| trace(Outcome::NotFired, format!("`{src}` is false"), inputs));
+                continue;
+            }
+            match self.limit_effect(l) {
+                Err(why) => self.note(|| trace(Outcome::NotFired, why, inputs)),
+                Ok(a) => {
+                    if let Some(w) = &winner {
+                        self.note(|| trace(Outcome::Overridden, format!("`{w}` decided the limit this run"), inputs));
+                        continue;
+                    }
+                    if a.action == ActionKind::ReleaseHold && self.held_by_ladder() {
+                        self.note(|| trace(Outcome::Overridden, "the ladder places a hold this run".into(), inputs));
+                        continue;
+                    }
+                    winner = Some(l.id.clone());
+                    let t = trace(Outcome::Fired, a.reason.clone(), inputs);
+                    self.offer(a, t);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Is a periodic review not due, and why? Due `every` days after the
+    /// last review. Never reviewed: due on each anniversary of the account
+    /// (opening date + k × `every`); anniversaries before the policy's
+    /// `effective` date are not a backlog. With neither date, due now.
+    fn review_not_due(&self, last: Option<chrono::NaiveDate>, every: u32) -> Option<String> {
+        let as_of = self.cal.date;
+        if let Some(d) = last {
+            let since = (as_of - d).num_days();
+            return (since < i64::from(every)).then(|| format!("reviewed on {d}; due every {every} days"));
+        }
+        let opened = self.cf.customer.opened_on?;
+        let age = (as_of - opened).num_days();
+        if age < i64::from(every) {
+            return Some(format!("account opened on {opened}; first review after {every} days"));
+        }
+        let anchor = opened + chrono::Duration::days(age / i64::from(every) * i64::from(every));
+        match self.r.meta.effective {
+            Some(eff) if anchor < eff => Some(format!(
+                "never reviewed; the next anniversary of the account is {}",
+                anchor + chrono::Duration::days(i64::from(every))
+            )),
+            _ => None,
+        }
+    }
+
+    pub(super) fn reviews(&mut self) -> Result<(), EvalError> {
+        let mut done = false;
+        for r in &self.r.reviews {
+            let trace = |outcome, detail: String| RuleTrace {
+                kind: RuleKind::Review,
+                rule_id: r.id.clone(),
+                outcome,
+                detail,
+                guardrail: None,
+                inputs: Vec::new(),
+            };
+            if let Some(rc) = r.risk_class
+                && self.cf.customer.risk_class != Some(rc)
+            {
+                self.note(|| trace(Outcome::NotFired, format!("for {rc} risk customers")));
+                continue;
+            }
+            if !self.cond(&r.when, None, RuleKind::Review, &r.id)? {
+                let src = r.when.as_ref().map_or("", |w| w.src.as_str());
+                self.note(|| trace(Outcome::NotFired, format!("`{src}` is false")));
+                continue;
+            }
+            let last = self.hist.last_of_rule(&r.id).or_else(|| self.hist.last_of_kind(ActionKind::CreditReview));
+            if let Some(why) = self.review_not_due(last, r.every_days) {
+                self.note(|| trace(Outcome::NotFired, why));
+                continue;
+            }
+            if done {
+                self.note(|| trace(Outcome::Overridden, "one review per run".into()));
+                continue;
+            }
+            done = true;
+            let mut a = PlannedAction::new(self.cf, ActionKind::CreditReview, &r.id, RuleKind::Review);
+            a.owner = r.owner.clone();
+            a.amount_due = self.cf.overdue_total;
+            let class = self.cf.customer.risk_class.map_or("unrated".to_string(), |c| format!("{c} risk"));
+            a.reason = match last {
+                Some(d) => format!("{class}, last review {d}, due every {} days: review {}", r.every_days, r.id),
+                None => format!("{class}, never reviewed: review {}", r.id),
+            };
+            a.facts = self.fact_reads(&["risk_class", "credit_limit", "utilization"]);
+            let t = trace(Outcome::Fired, a.reason.clone());
+            self.offer(a, t);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(change: LimitChange) -> LimitRule {
+        LimitRule {
+            id: "r".into(),
+            when: None,
+            change,
+            by_pct: None,
+            by_amount: None,
+            to: None,
+            floor: None,
+            cap: None,
+            round_to: None,
+            every_days: 90,
+            review_in_days: None,
+            owner: None,
+            priority: 0,
+        }
+    }
+
+    #[test]
+    fn lower_stops_at_floor_and_raise_at_cap() {
+        let mut l = rule(LimitChange::Lower);
+        l.by_pct = Some(Decimal::from(20));
+        l.floor = Some(Decimal::from(4500));
+        l.round_to = Some(Decimal::from(100));
+        assert_eq!(new_limit(&l, Decimal::from(10000), Decimal::ZERO), Decimal::from(8000));
+        assert_eq!(new_limit(&l, Decimal::from(5000), Decimal::ZERO), Decimal::from(4500));
+        let mut r = rule(LimitChange::Raise);
+        r.by_pct = Some(Decimal::from(10));
+        r.cap = Some(Decimal::from(10500));
+        assert_eq!(new_limit(&r, Decimal::from(9000), Decimal::ZERO), Decimal::from(9900));
+        assert_eq!(new_limit(&r, Decimal::from(10000), Decimal::ZERO), Decimal::from(10500));
+    }
+}

@@ -1,0 +1,57 @@
+//! A customer's action history as the engine reads it: the executed rows of
+//! actions.csv up to the as-of date, and which of them cover which invoice.
+//! Pending, failed and cancelled rows were never done, so they are ignored.
+
+use crate::facts::InvoiceFacts;
+use crate::ledger::{ActionKind, ActionRecord, CustIx, Ledger};
+use chrono::NaiveDate;
+
+/// The executed actions of one customer (no allocation: a view on the ledger).
+#[derive(Clone, Copy)]
+pub struct History<'a> {
+    ledger: &'a Ledger,
+    rows: &'a [u32],
+    as_of: NaiveDate,
+}
+
+impl<'a> History<'a> {
+    /// The history of customer `c` as of `as_of`.
+    pub fn new(ledger: &'a Ledger, c: CustIx, as_of: NaiveDate) -> Self {
+        let rows = if (c as usize) < ledger.customers.len() { ledger.actions_by_customer.rows(c) } else { &[] };
+        History { ledger, rows, as_of }
+    }
+
+    /// Executed records, with the date they were executed.
+    pub fn executed(&self) -> impl Iterator<Item = (&'a ActionRecord, NaiveDate)> + '_ {
+        let (ledger, as_of) = (self.ledger, self.as_of);
+        self.rows.iter().filter_map(move |&i| {
+            let a = ledger.actions.get(i as usize)?;
+            let d = a.executed_on?;
+            (a.was_executed() && d <= as_of && a.decided_on <= as_of).then_some((a, d))
+        })
+    }
+
+    /// Does record `a` cover invoice `inv`? A record for no invoice covers
+    /// every invoice issued by the day it was decided.
+    pub fn covers(a: &ActionRecord, inv: &InvoiceFacts<'_>) -> bool {
+        match a.invoice {
+            Some(i) => i == inv.ix,
+            None => a.decided_on >= inv.invoice.issue_date,
+        }
+    }
+
+    /// When rule `rule` was last executed (any invoice).
+    pub fn last_of_rule(&self, rule: &str) -> Option<NaiveDate> {
+        self.executed().filter(|(a, _)| &*a.rule_id == rule).map(|(_, d)| d).max()
+    }
+
+    /// When an action of `kind` was last executed (any rule).
+    pub fn last_of_kind(&self, kind: ActionKind) -> Option<NaiveDate> {
+        self.executed().filter(|(a, _)| a.action == kind).map(|(_, d)| d).max()
+    }
+
+    /// Has rule `rule` been executed for invoice `inv`?
+    pub fn done_for(&self, rule: &str, inv: &InvoiceFacts<'_>) -> bool {
+        self.executed().any(|(a, _)| &*a.rule_id == rule && Self::covers(a, inv))
+    }
+}

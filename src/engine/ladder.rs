@@ -1,0 +1,535 @@
+//! The escalation ladder: which invoices are in dunning, the step each is
+//! due for, and the one step the customer gets this run.
+//!
+//! A step is due once the invoice's age has *crossed* its trigger (a missed
+//! run catches up). History is per invoice: a step executed on an invoice is
+//! never repeated on it, so its fee is never charged twice. Under
+//! `sequential` pace an invoice moves one step per run, and only once the
+//! previous step was executed (and its cooldown has passed); steps that can
+//! no longer apply (a reminder before the due date once it is past, a contact
+//! for a do-not-contact or referred customer, a hold already in place) are
+//! passed over. Under `jump` pace the invoice goes straight to the highest
+//! step its age has crossed whose conditions hold (first match from the
+//! top), unless that step or a later one was already executed.
+
+use super::words::{count, money};
+use super::{Eval, EvalError, FactRead, InvoiceTrace, Outcome, PlannedAction, RuleKind, RuleTrace};
+use crate::engine::history::History;
+use crate::facts::InvoiceFacts;
+use crate::ledger::ActionKind;
+use crate::policy::compile::{AgeFrom, Basis, Grouping, Ladder, Pace, Step, Trigger, money as cents};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+/// Ladder state of one open invoice.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct InvState {
+    /// Steps executed on it (bit k = step k).
+    done: u64,
+    /// Steps whose fee was charged on it by a separate `fee` record.
+    fee_done: u64,
+    /// The fixed compensation was already claimed on it.
+    comp_done: bool,
+    /// When its latest step was executed.
+    last: Option<NaiveDate>,
+    /// In dunning: not disputed, not paused by a promise.
+    eligible: bool,
+}
+
+/// What pauses a whole account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Pause {
+    /// An agreed payment plan, kept so far.
+    Plan,
+    /// A promise to pay for the account, not yet due.
+    Promise,
+}
+
+/// Why an invoice is not due for a step (or that it is).
+enum Status {
+    Due,
+    NotYet(String),
+}
+
+fn bit(k: usize) -> u64 {
+    1u64 << k
+}
+
+impl<'a> Eval<'a, '_> {
+    /// A promise that pauses the whole account: an agreed payment plan
+    /// (instalments sharing a `plan_id`) with instalments still to come and
+    /// none missed, or a promise for the account (no invoice) not yet due and
+    /// not yet paid. Instalments are checked cumulatively: by each one's due
+    /// date, the payments since the plan began must cover it and every
+    /// earlier one.
+    pub(super) fn account_pause(&self) -> Option<Pause> {
+        let c = self.cf.ix;
+        let as_of = self.cal.date;
+        let ledger = self.ledger;
+        if c as usize >= ledger.customers.len() {
+            return None;
+        }
+        let mut promises: Vec<&crate::ledger::Promise> = ledger
+            .promises_by_customer
+            .rows(c)
+            .iter()
+            .filter_map(|&p| ledger.promises.get(p as usize))
+            .filter(|p| p.made_on <= as_of && (p.invoice.is_none() || p.plan_id.is_some()))
+            .collect();
+        if promises.is_empty() {
+            return None;
+        }
+        promises.sort_by(|a, b| (a.plan_id.as_deref(), a.due_on, &a.id).cmp(&(b.plan_id.as_deref(), b.due_on, &b.id)));
+        let paid = |from: NaiveDate, to: NaiveDate| -> Decimal {
+            ledger
+                .payments_by_customer
+                .rows(c)
+                .iter()
+                .filter_map(|&i| ledger.payments.get(i as usize))
+                .filter(|x| x.paid_on >= from && x.paid_on <= to.min(as_of))
+                .map(|x| x.amount)
+                .sum()
+        };
+        let mut i = 0;
+        while i < promises.len() {
+            // One group: the instalments of a plan, or one promise without a plan.
+            let j = match promises[i].plan_id.as_deref() {
+                Some(id) => promises[i..].iter().take_while(|p| p.plan_id.as_deref() == Some(id)).count() + i,
+                None => i + 1,
+            };
+            let group = &promises[i..j];
+            let start = group.iter().map(|p| p.made_on).min().unwrap_or(as_of);
+            let (mut due, mut broken, mut ahead) = (Decimal::ZERO, false, false);
+            for p in group {
+                due += p.amount;
+                if p.due_on < as_of {
+                    broken |= paid(start, p.due_on) < due;
+                } else if paid(start, as_of) < due {
+                    ahead = true;
+                }
+            }
+            if ahead && !broken {
+                return Some(if group[0].plan_id.is_some() { Pause::Plan } else { Pause::Promise });
+            }
+            i = j;
+        }
+        None
+    }
+
+    fn states(&mut self, ladder: &Ladder) -> Vec<InvState> {
+        let g = &self.r.guardrails;
+        let pause = if g.promise_pauses { self.pause } else { None };
+        let plan = pause == Some(Pause::Plan);
+        let account = pause == Some(Pause::Promise);
+        let mut st = vec![InvState::default(); self.inv.len()];
+        for (s, inv) in st.iter_mut().zip(self.inv) {
+            let excluded = (g.skip_disputed && inv.disputed) || (g.promise_pauses && inv.promise_active);
+            s.eligible = !excluded && !plan && !account;
+        }
+        for (a, d) in self.hist.executed() {
+            let Some(k) = ladder.steps.iter().position(|s| *s.id == *a.rule_id) else { continue };
+            let comp = ladder.steps[k].compensation;
+            for (s, inv) in st.iter_mut().zip(self.inv) {
+                if !History::covers(a, inv) {
+                    continue;
+                }
+                if a.action == ActionKind::Fee {
+                    s.fee_done |= bit(k);
+                } else {
+                    s.done |= bit(k);
+                    s.last = s.last.max(Some(d));
+                }
+                s.comp_done |= comp;
+            }
+        }
+        if self.tracing() {
+            let notes: Vec<InvoiceTrace> = st
+                .iter()
+                .zip(self.inv)
+                .map(|(s, inv)| {
+                    let mut why = Vec::new();
+                    if g.skip_disputed && inv.disputed {
+                        why.push("disputed: left out of dunning (guardrail skip_disputed)".to_string());
+                    }
+                    if g.promise_pauses && inv.promise_active {
+                        why.push("a promise to pay is active: paused (guardrail promise_pauses)".into());
+                    }
+                    if plan {
+                        why.push("a payment plan is active and kept: paused (guardrail promise_pauses)".into());
+                    }
+                    if account {
+                        why.push(
+                            "a promise to pay for the account is active: paused (guardrail promise_pauses)".into(),
+                        );
+                    }
+                    let done: Vec<&str> = ladder
+                        .steps
+                        .iter()
+                        .enumerate()
+                        .filter(|(k, _)| s.done & bit(*k) != 0)
+                        .map(|(_, x)| x.id.as_str())
+                        .collect();
+                    if !done.is_empty() {
+                        why.push(format!("executed: {}", done.join(", ")));
+                    }
+                    InvoiceTrace {
+                        id: inv.invoice.id.to_string(),
+                        days_past_due: inv.days_past_due,
+                        open_amount: inv.invoice.open_amount,
+                        eligible: s.eligible,
+                        note: why.join("; "),
+                    }
+                })
+                .collect();
+            if let Some(t) = self.trace.as_deref_mut() {
+                t.invoices = notes;
+            }
+        }
+        st
+    }
+
+    /// Invoices that have crossed step `k` and not had it: the ones its action lists.
+    fn crossing(&self, step: &Step, k: usize, st: &[InvState]) -> (Vec<usize>, Decimal) {
+        let mut out = Vec::new();
+        let mut amount = Decimal::ZERO;
+        for (i, (s, inv)) in st.iter().zip(self.inv).enumerate() {
+            let age = step.age(inv);
+            if s.eligible && age >= step.offset && step.max.is_none_or(|m| age <= m) && s.done & bit(k) == 0 {
+                out.push(i);
+                amount += inv.invoice.open_amount;
+            }
+        }
+        (out, amount)
+    }
+
+    /// Is invoice `i` due for step `k`, given what comes before (pace is the caller's)?
+    fn check(&self, ladder: &Ladder, k: usize, i: usize, st: &[InvState]) -> Result<Status, EvalError> {
+        let step = &ladder.steps[k];
+        let inv = &self.inv[i];
+        let s = st[i];
+        let age = step.age(inv);
+        if age < step.offset {
+            return Ok(Status::NotYet(format!("not reached: {} of {}", age_words(step, age), step.trigger_words())));
+        }
+        if let Some(min) = (step.cooldown_days > 0).then_some(step.cooldown_days)
+            && let Some(last) = s.last
+        {
+            let since = (self.cal.date - last).num_days();
+            if since < i64::from(min) {
+                return Ok(Status::NotYet(format!(
+                    "cooling down: {since} day(s) since the last step on {last}, {min} needed"
+                )));
+            }
+        }
+        if let Some(min) = step.min_overdue {
+            let (_, amount) = self.crossing(step, k, st);
+            if amount < min {
+                return Ok(Status::NotYet(format!("below its minimum: {} due, {} needed", money(amount), money(min))));
+            }
+        }
+        if !self.cond(&step.when, Some(inv), RuleKind::Step, &step.id)? {
+            let src = step.when.as_ref().map_or("", |w| w.src.as_str());
+            return Ok(Status::NotYet(format!("`{src}` is false")));
+        }
+        Ok(Status::Due)
+    }
+
+    /// Passed over for good (sequential), or never offered (jump)?
+    fn passed_over(&self, step: &Step, inv: &InvoiceFacts<'_>) -> Option<&'static str> {
+        let age = step.age(inv);
+        if step.max.is_some_and(|m| age > m) {
+            return Some(if step.basis == Basis::DueDate && step.offset < 0 {
+                "passed over: the invoice is already due"
+            } else {
+                "passed over: past its window (`max_days`)"
+            });
+        }
+        if step.is_contact() && self.cf.referred {
+            return Some("passed over: the account is with an agency or lawyer");
+        }
+        if step.is_contact() && self.r.guardrails.do_not_contact && self.cf.customer.do_not_contact {
+            return Some("passed over: the customer is flagged do-not-contact");
+        }
+        if step.action == ActionKind::CreditHold && self.cf.on_hold {
+            return Some("passed over: the account is already on hold");
+        }
+        None
+    }
+
+    /// The step invoice `i` is due for, with notes per step when tracing.
+    fn due_step(
+        &self,
+        ladder: &Ladder,
+        pace: Pace,
+        i: usize,
+        st: &[InvState],
+        notes: &mut [Vec<String>],
+    ) -> Result<Option<usize>, EvalError> {
+        let inv = &self.inv[i];
+        let s = st[i];
+        let tracing = self.tracing();
+        let n = ladder.steps.len();
+        let mut note = |k: usize, text: String| {
+            if tracing {
+                notes[k].push(format!("{}: {text}", inv.invoice.id));
+            }
+        };
+        if !s.eligible {
+            return Ok(None);
+        }
+        match pace {
+            Pace::Sequential => {
+                let start = if s.done == 0 { 0 } else { 64 - s.done.leading_zeros() as usize };
+                for k in 0..start.min(n) {
+                    if s.done & bit(k) != 0 {
+                        note(k, "executed".into());
+                    } else {
+                        note(k, "before the last executed step".into());
+                    }
+                }
+                for k in start..n {
+                    let step = &ladder.steps[k];
+                    if let Some(why) = self.passed_over(step, inv) {
+                        note(k, why.into());
+                        continue;
+                    }
+                    match self.check(ladder, k, i, st)? {
+                        Status::Due => {
+                            note(k, "due".into());
+                            return Ok(Some(k));
+                        }
+                        Status::NotYet(why) if step.optional => {
+                            note(k, format!("passed over (optional): {why}"));
+                        }
+                        Status::NotYet(why) => {
+                            note(k, format!("{why}; the next steps wait for it"));
+                            return Ok(None);
+                        }
+                    }
+                }
+                Ok(None)
+            }
+            Pace::Jump => {
+                for k in (0..n).rev() {
+                    let step = &ladder.steps[k];
+                    if step.age(inv) < step.offset {
+                        note(k, format!("not reached: {} of {}", age_words(step, step.age(inv)), step.trigger_words()));
+                        continue;
+                    }
+                    if s.done >> k != 0 {
+                        note(
+                            k,
+                            if s.done & bit(k) != 0 { "executed".into() } else { "a later step was executed".into() },
+                        );
+                        return Ok(None);
+                    }
+                    if step.action == ActionKind::CreditHold && self.cf.on_hold {
+                        note(k, "the account is already on hold".into());
+                        return Ok(None);
+                    }
+                    if let Some(why) = self.passed_over(step, inv) {
+                        note(k, why.into());
+                        continue;
+                    }
+                    match self.check(ladder, k, i, st)? {
+                        Status::Due => {
+                            note(k, "due".into());
+                            return Ok(Some(k));
+                        }
+                        Status::NotYet(why) => note(k, why),
+                    }
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Build the action of step `k` for invoices `listed`.
+    fn step_action(&self, step: &Step, listed: &[usize], st: &[InvState], k: usize) -> PlannedAction {
+        let mut a = PlannedAction::new(self.cf, step.action, &step.id, RuleKind::Step);
+        a.step = Some(step.id.clone());
+        a.channel = step.channel;
+        a.template = step.template.clone();
+        a.owner = step.owner.clone();
+        a.hold = step.action == ActionKind::CreditHold;
+        let mut oldest = i32::MIN;
+        for &i in listed {
+            let inv = &self.inv[i];
+            let open = inv.invoice.open_amount;
+            let dpd = inv.days_past_due;
+            oldest = oldest.max(step.age(inv));
+            a.invoice_ids.push(inv.invoice.id.to_string());
+            a.amount_due += open;
+            if st[i].fee_done & bit(k) == 0 {
+                a.fee += step.fee + cents(open * step.fee_pct / Decimal::ONE_HUNDRED);
+            }
+            if let Some(rate) = &self.r.interest {
+                if step.compensation && !st[i].comp_done && dpd > 0 {
+                    a.compensation += rate.compensation(open);
+                }
+                if step.interest {
+                    a.interest += rate.accrued(open, dpd);
+                }
+            }
+        }
+        let amount = money(a.amount_due);
+        let mut reason = match step.basis {
+            Basis::DueDate if oldest <= 0 => format!("due in {} days, {amount} coming due", -oldest),
+            Basis::DueDate => format!(
+                "{oldest} days past due, {amount} overdue, {} in 30 days",
+                count(self.cf.contacts_30d as usize, "contact")
+            ),
+            Basis::IssueDate => format!("{oldest} days after issue, {amount} open"),
+        };
+        reason.push_str(&format!(": step {}", step.id));
+        for (what, v) in [("fee", a.fee), ("compensation", a.compensation), ("interest", a.interest)] {
+            if !v.is_zero() {
+                reason.push_str(&format!(", {what} {}", money(v)));
+            }
+        }
+        a.reason = reason;
+        let mut facts = vec![
+            FactRead {
+                name: format!(
+                    "invoice.{}",
+                    if step.basis == Basis::DueDate { "days_past_due" } else { "days_since_issue" }
+                ),
+                value: oldest.to_string(),
+            },
+            self.fact("overdue_total"),
+            self.fact("contacts_30d"),
+            self.fact("contacts_7d"),
+        ];
+        let first = listed.first().map(|&i| &self.inv[i]);
+        self.reads(&step.when, first, &mut facts);
+        a.facts = facts;
+        a
+    }
+
+    /// The ladder: at most one step per customer per run.
+    pub(super) fn escalate(&mut self) -> Result<(), EvalError> {
+        let Some(strategy) = self.strategy else { return Ok(()) };
+        let Some(ladder) = strategy.ladder.and_then(|l| self.r.ladders.get(l)) else { return Ok(()) };
+        let pace = strategy.pace;
+        let st = self.states(ladder);
+        let n = ladder.steps.len();
+        let mut notes: Vec<Vec<String>> = if self.tracing() { vec![Vec::new(); n] } else { Vec::new() };
+
+        let by_issue = self.r.meta.age_from == AgeFrom::InvoiceDate;
+        let age = |inv: &InvoiceFacts<'_>| if by_issue { inv.days_since_issue } else { inv.days_past_due };
+        let chosen: Option<(usize, Vec<usize>)> = match ladder.trigger {
+            Trigger::Oldest => {
+                let driving = (0..self.inv.len()).filter(|&i| st[i].eligible).max_by(|&a, &b| {
+                    let (x, y) = (&self.inv[a], &self.inv[b]);
+                    age(x).cmp(&age(y)).then_with(|| y.invoice.id.cmp(&x.invoice.id))
+                });
+                match driving {
+                    Some(d) => match self.due_step(ladder, pace, d, &st, &mut notes)? {
+                        Some(k) => {
+                            let (listed, _) = self.crossing(&ladder.steps[k], k, &st);
+                            Some((k, listed))
+                        }
+                        None => None,
+                    },
+                    None => None,
+                }
+            }
+            Trigger::Each => {
+                let mut due = vec![None; self.inv.len()];
+                for (i, d) in due.iter_mut().enumerate() {
+                    *d = self.due_step(ladder, pace, i, &st, &mut notes)?;
+                }
+                let top = due.iter().flatten().max().copied();
+                top.map(|k| (k, (0..self.inv.len()).filter(|&i| due[i] == Some(k)).collect()))
+            }
+        };
+        let eligible_overdue: Decimal = st
+            .iter()
+            .zip(self.inv)
+            .filter(|(s, inv)| s.eligible && inv.days_past_due > 0)
+            .map(|(_, inv)| inv.invoice.open_amount)
+            .sum();
+        let any_eligible = st.iter().any(|s| s.eligible);
+
+        for (k, step) in ladder.steps.iter().enumerate() {
+            let detail = if self.tracing() {
+                let mut d = notes.get(k).map(|v| v.join("; ")).unwrap_or_default();
+                if d.is_empty() {
+                    d = if !any_eligible {
+                        "no invoice in dunning".into()
+                    } else if chosen.as_ref().is_some_and(|(c, _)| k > *c) {
+                        "later than the step due".into()
+                    } else {
+                        "not evaluated: the ladder stops at an earlier step".into()
+                    };
+                }
+                d
+            } else {
+                String::new()
+            };
+            match &chosen {
+                Some((c, listed)) if *c == k => {
+                    let post_due = !(step.basis == Basis::DueDate && step.offset <= 0);
+                    let groups: Vec<Vec<usize>> = match ladder.grouping {
+                        Grouping::Customer => vec![listed.clone()],
+                        Grouping::Invoice => listed.iter().map(|&i| vec![i]).collect(),
+                    };
+                    for g in groups {
+                        let a = self.step_action(step, &g, &st, k);
+                        let trace = RuleTrace {
+                            kind: RuleKind::Step,
+                            rule_id: step.id.clone(),
+                            outcome: Outcome::Fired,
+                            detail: format!("{detail}; lists {}", a.invoice_ids.join(", ")),
+                            guardrail: None,
+                            inputs: if self.tracing() { a.facts.clone() } else { Vec::new() },
+                        };
+                        if post_due
+                            && let Some(min) = self.r.guardrails.min_overdue
+                            && eligible_overdue < min
+                        {
+                            let mut t = trace;
+                            t.outcome = Outcome::Suppressed;
+                            t.guardrail = Some("min_overdue".into());
+                            t.detail = format!(
+                                "{}; suppressed: {} overdue is below the minimum {}",
+                                t.detail,
+                                money(eligible_overdue),
+                                money(min)
+                            );
+                            self.note(|| t);
+                            continue;
+                        }
+                        self.offer(a, trace);
+                    }
+                }
+                _ => {
+                    let inputs = if self.tracing() {
+                        let mut v = Vec::new();
+                        self.reads(&step.when, self.inv.first(), &mut v);
+                        v
+                    } else {
+                        Vec::new()
+                    };
+                    self.note(|| RuleTrace {
+                        kind: RuleKind::Step,
+                        rule_id: step.id.clone(),
+                        outcome: Outcome::NotFired,
+                        detail,
+                        guardrail: None,
+                        inputs,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn age_words(step: &Step, age: i32) -> String {
+    match step.basis {
+        Basis::DueDate if age < 0 => format!("{} days before due", -age),
+        Basis::DueDate => format!("{age} days past due"),
+        Basis::IssueDate => format!("{age} days after issue"),
+    }
+}

@@ -1,0 +1,565 @@
+//! The engine: one customer's decision under a compiled policy. A pure
+//! function of its inputs — the compiled policy, the ledger (for the action
+//! history), the customer's facts and its open invoices' facts, and the
+//! calendar of the as-of date — so the batch run calls it from any number of
+//! rayon workers with no shared mutable state.
+//!
+//! Order of evaluation, per customer:
+//! 1. the priority score, and the strategy (first match wins);
+//! 2. the escalation ladder ([`ladder`]): which invoices are eligible
+//!    (disputes, promises), the step each is due for under the pace
+//!    (`sequential` or `jump`), at most one step per customer per run, its
+//!    fee, compensation and interest;
+//! 3. limit rules and holds, incentives, payment plans, reviews
+//!    ([`account`], [`offers`]): one decision of each kind, by priority;
+//! 4. guardrails, last: they suppress any action they forbid, whatever the
+//!    rules said.
+//!
+//! Every action carries its rule, a reason in words and the facts it read.
+//! With a [`Trace`], every rule of the customer's strategy is recorded with
+//! its inputs and outcome, from this same code (`recoup explain`).
+
+mod account;
+pub mod history;
+mod ladder;
+mod offers;
+pub mod words;
+
+use crate::facts::registry::{Facts, Value};
+use crate::facts::{Calendar, CustomerFacts, InvoiceFacts};
+use crate::ledger::{AccountType, ActionKind, Channel, Ledger};
+use crate::policy::CompiledPolicy;
+use crate::policy::compile::{Pace, Rules, Strategy};
+use crate::policy::expr::{Env, ExprError, Expression, FactRef};
+use chrono::NaiveDate;
+use history::History;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+/// The kind of rule that produced an action or a trace line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleKind {
+    Priority,
+    Strategy,
+    Step,
+    Limit,
+    Incentive,
+    PaymentPlan,
+    Review,
+    Guardrail,
+}
+
+impl RuleKind {
+    /// In words: "step", "limit rule", ...
+    pub fn words(self) -> &'static str {
+        match self {
+            RuleKind::Priority => "priority",
+            RuleKind::Strategy => "strategy",
+            RuleKind::Step => "step",
+            RuleKind::Limit => "limit rule",
+            RuleKind::Incentive => "incentive",
+            RuleKind::PaymentPlan => "payment plan",
+            RuleKind::Review => "review",
+            RuleKind::Guardrail => "guardrail",
+        }
+    }
+}
+
+/// A fact an action read, by its full name (`customer.overdue_total`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FactRead {
+    pub name: String,
+    pub value: String,
+}
+
+/// One action of the plan, with everything plan.csv shows about it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedAction {
+    pub customer_id: String,
+    /// The invoices the action concerns (empty for account-level actions).
+    pub invoice_ids: Vec<String>,
+    pub action: ActionKind,
+    /// How it reaches the customer (none for holds, referrals, internal tasks).
+    pub channel: Option<Channel>,
+    pub template: Option<String>,
+    /// The rule that produced it; for ladder steps, the step id (as recorded in actions.csv).
+    pub rule_id: String,
+    pub rule_kind: RuleKind,
+    /// The ladder step, for escalation actions.
+    pub step: Option<String>,
+    /// The strategy the customer follows.
+    pub strategy: Option<String>,
+    /// Open amount of the invoices concerned.
+    pub amount_due: Decimal,
+    /// Fees charged with this action (per invoice, once per step and invoice).
+    pub fee: Decimal,
+    /// Fixed statutory compensation claimed with this action (once per invoice).
+    pub compensation: Decimal,
+    /// Interest accrued to the as-of date, stated with this action.
+    pub interest: Decimal,
+    /// Discount offered, in percent.
+    pub discount_pct: Option<Decimal>,
+    /// Discount offered (its cost if the customer takes it).
+    pub discount: Decimal,
+    /// Maximum cost of the offer: the discount if taken.
+    pub discount_cost: Decimal,
+    /// Pay by this date to get the discount.
+    pub pay_by: Option<NaiveDate>,
+    /// Payment plan offered: number of instalments and their amount.
+    pub instalments: Option<u32>,
+    pub instalment_amount: Option<Decimal>,
+    /// Credit limit before and after (limit changes).
+    pub old_limit: Option<Decimal>,
+    pub new_limit: Option<Decimal>,
+    /// Review date of a limit change.
+    pub review_on: Option<NaiveDate>,
+    /// Places a credit hold.
+    pub hold: bool,
+    /// Unit cost of the action under `[costs]`.
+    pub cost: Decimal,
+    /// The customer's worklist score (higher first).
+    pub priority: f64,
+    /// Who handles it: step or strategy owner, else the account owner.
+    pub owner: Option<String>,
+    /// A short reason in words.
+    pub reason: String,
+    /// The facts it read, with their values.
+    pub facts: Vec<FactRead>,
+}
+
+impl PlannedAction {
+    fn new(cf: &CustomerFacts<'_>, action: ActionKind, rule_id: &str, kind: RuleKind) -> Self {
+        PlannedAction {
+            customer_id: cf.customer.id.to_string(),
+            invoice_ids: Vec::new(),
+            action,
+            channel: None,
+            template: None,
+            rule_id: rule_id.to_string(),
+            rule_kind: kind,
+            step: None,
+            strategy: None,
+            amount_due: Decimal::ZERO,
+            fee: Decimal::ZERO,
+            compensation: Decimal::ZERO,
+            interest: Decimal::ZERO,
+            discount_pct: None,
+            discount: Decimal::ZERO,
+            discount_cost: Decimal::ZERO,
+            pay_by: None,
+            instalments: None,
+            instalment_amount: None,
+            old_limit: None,
+            new_limit: None,
+            review_on: None,
+            hold: false,
+            cost: Decimal::ZERO,
+            priority: 0.0,
+            owner: None,
+            reason: String::new(),
+            facts: Vec::new(),
+        }
+    }
+
+    /// Does it reach the customer (counts toward contact caps, obeys do-not-contact)?
+    pub fn is_customer_facing(&self) -> bool {
+        self.action.is_contact() || matches!(self.action, ActionKind::DiscountOffer | ActionKind::PaymentPlanOffer)
+    }
+}
+
+/// What became of a rule for this customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// It produced an action.
+    Fired,
+    /// Its conditions were not met (the detail says which).
+    NotFired,
+    /// It would have fired, but a guardrail forbids it.
+    Suppressed,
+    /// It would have fired, but another rule of its kind won.
+    Overridden,
+    /// Not evaluated (the detail says why).
+    Skipped,
+}
+
+/// One rule in a trace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleTrace {
+    pub kind: RuleKind,
+    pub rule_id: String,
+    pub outcome: Outcome,
+    /// Why, in words.
+    pub detail: String,
+    /// The guardrail that suppressed it.
+    pub guardrail: Option<String>,
+    /// The facts it read.
+    pub inputs: Vec<FactRead>,
+}
+
+/// One open invoice in a trace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InvoiceTrace {
+    pub id: String,
+    pub days_past_due: i32,
+    pub open_amount: Decimal,
+    /// In dunning (not disputed, not under an active promise).
+    pub eligible: bool,
+    /// Why not, and the steps already executed on it.
+    pub note: String,
+}
+
+/// Everything the evaluation of one customer did, for `recoup explain`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Trace {
+    pub customer_id: String,
+    pub as_of: Option<NaiveDate>,
+    pub priority: f64,
+    pub strategy: Option<String>,
+    pub ladder: Option<String>,
+    pub pace: Option<Pace>,
+    pub invoices: Vec<InvoiceTrace>,
+    /// Every rule, in evaluation order.
+    pub rules: Vec<RuleTrace>,
+    /// The final actions.
+    pub actions: Vec<PlannedAction>,
+    /// The run-time error that stopped the evaluation, if any.
+    pub error: Option<EvalError>,
+}
+
+/// A rule that failed at run time (a rhai error, a runaway script).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{} `{rule_id}` failed for customer `{customer_id}`: {message}{}", rule_kind.words(), location.as_ref().map(|l| format!(" (at {l})")).unwrap_or_default())]
+pub struct EvalError {
+    pub customer_id: String,
+    pub rule_id: String,
+    pub rule_kind: RuleKind,
+    pub message: String,
+    /// `policies/standard/policy.toml:52:14`
+    pub location: Option<String>,
+}
+
+/// Evaluate the policy for one customer: its planned actions, or the rule
+/// that failed. `invoices` are the facts of the customer's open invoices (as
+/// `facts::derive_customer` fills them); `cal` is the as-of date's calendar.
+/// With `trace`, every rule's outcome is recorded there (and the final
+/// actions, or the error).
+pub fn evaluate_customer(
+    policy: &CompiledPolicy,
+    ledger: &Ledger,
+    cf: &CustomerFacts<'_>,
+    invoices: &[InvoiceFacts<'_>],
+    cal: &Calendar<'_>,
+    trace: Option<&mut Trace>,
+) -> Result<Vec<PlannedAction>, EvalError> {
+    let mut ev = Eval {
+        p: policy,
+        r: &policy.rules,
+        cf,
+        inv: invoices,
+        cal,
+        hist: History::new(ledger, cf.ix, cal.date),
+        ledger,
+        trace,
+        actions: Vec::new(),
+        priority: 0.0,
+        strategy: None,
+        planned_contacts: 0,
+        pause: None,
+    };
+    if let Some(t) = ev.trace.as_deref_mut() {
+        *t = Trace { customer_id: cf.customer.id.to_string(), as_of: Some(cal.date), ..Trace::default() };
+    }
+    let result = ev.run();
+    let Eval { actions, trace, .. } = ev;
+    match result {
+        Ok(()) => {
+            if let Some(t) = trace {
+                t.actions = actions.clone();
+            }
+            Ok(actions)
+        }
+        Err(e) => {
+            if let Some(t) = trace {
+                t.error = Some(e.clone());
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Evaluate every customer of a ledger (in parallel, results in customer
+/// order). The batch run adds ids, ordering and outputs on top; tests and
+/// `recoup test` use this directly.
+pub fn evaluate_ledger(
+    policy: &CompiledPolicy,
+    ledger: &Ledger,
+    ctx: &crate::facts::Context,
+) -> Vec<Result<Vec<PlannedAction>, EvalError>> {
+    let cal = ctx.calendar();
+    crate::facts::map_customers(ledger, ctx, |cf, inv| evaluate_customer(policy, ledger, cf, inv, &cal, None))
+}
+
+/// The state of one customer's evaluation.
+pub(crate) struct Eval<'a, 't> {
+    p: &'a CompiledPolicy,
+    r: &'a Rules,
+    cf: &'a CustomerFacts<'a>,
+    inv: &'a [InvoiceFacts<'a>],
+    cal: &'a Calendar<'a>,
+    hist: History<'a>,
+    ledger: &'a Ledger,
+    trace: Option<&'t mut Trace>,
+    actions: Vec<PlannedAction>,
+    priority: f64,
+    strategy: Option<&'a Strategy>,
+    /// Customer-facing actions planned so far this run (for the contact cap).
+    planned_contacts: u32,
+    /// A plan or account promise pausing escalation.
+    pause: Option<ladder::Pause>,
+}
+
+impl<'a> Eval<'a, '_> {
+    fn tracing(&self) -> bool {
+        self.trace.is_some()
+    }
+
+    /// Record a rule's outcome when tracing (the closure runs only then).
+    fn note(&mut self, f: impl FnOnce() -> RuleTrace) {
+        if let Some(t) = self.trace.as_deref_mut() {
+            t.rules.push(f());
+        }
+    }
+
+    fn env(&self, invoice: Option<&'a InvoiceFacts<'a>>) -> Env<'a, 'a> {
+        Env { customer: self.cf, invoice, cal: self.cal }
+    }
+
+    fn error(&self, kind: RuleKind, rule: &str, e: &Expression, x: ExprError) -> EvalError {
+        let location = (x.line > 0).then(|| {
+            let off = e.map.offset(x.line, x.col);
+            self.p.sources.location(&crate::policy::diag::Span { file: e.file, range: off..off })
+        });
+        EvalError {
+            customer_id: self.cf.customer.id.to_string(),
+            rule_id: rule.to_string(),
+            rule_kind: kind,
+            message: x.message,
+            location,
+        }
+    }
+
+    /// Evaluate a condition (`None` = always true).
+    fn cond(
+        &self,
+        e: &Option<Expression>,
+        invoice: Option<&'a InvoiceFacts<'a>>,
+        kind: RuleKind,
+        rule: &str,
+    ) -> Result<bool, EvalError> {
+        match e {
+            None => Ok(true),
+            Some(x) => x.eval_bool(&self.p.engine, &self.env(invoice)).map_err(|err| self.error(kind, rule, x, err)),
+        }
+    }
+
+    /// The facts a condition read (for explanations).
+    fn reads(&self, e: &Option<Expression>, invoice: Option<&'a InvoiceFacts<'a>>, out: &mut Vec<FactRead>) {
+        if let Some(x) = e {
+            let mut v = Vec::new();
+            x.read_values(&self.env(invoice), &mut v);
+            for (f, val) in v {
+                let name = f.name();
+                if !out.iter().any(|r| r.name == name) {
+                    out.push(FactRead { name, value: val });
+                }
+            }
+        }
+    }
+
+    /// A fact of the customer, for explanations.
+    fn fact(&self, name: &str) -> FactRead {
+        let value = self.cf.get(name).map(words::value).unwrap_or_default();
+        FactRead { name: format!("customer.{name}"), value }
+    }
+
+    fn run(&mut self) -> Result<(), EvalError> {
+        self.score()?;
+        self.pause = self.account_pause();
+        self.choose_strategy()?;
+        self.escalate()?;
+        self.limits()?;
+        self.incentives()?;
+        self.plans()?;
+        self.reviews()?;
+        self.finish();
+        Ok(())
+    }
+
+    fn score(&mut self) -> Result<(), EvalError> {
+        let pr = &self.r.priority;
+        let mut s = 0.0;
+        for (f, w) in &pr.weights {
+            s += w * fact_f64(self.env(None).fact(*f));
+        }
+        if let Some(e) = &pr.score {
+            s += e
+                .eval_f64(&self.p.engine, &self.env(None))
+                .map_err(|x| self.error(RuleKind::Priority, "score", e, x))?;
+        }
+        self.priority = if s.is_finite() { (s * 10_000.0).round() / 10_000.0 } else { 0.0 };
+        if let Some(t) = self.trace.as_deref_mut() {
+            t.priority = self.priority;
+        }
+        Ok(())
+    }
+
+    fn choose_strategy(&mut self) -> Result<(), EvalError> {
+        for s in &self.r.strategies {
+            if self.strategy.is_some() {
+                self.note(|| RuleTrace {
+                    kind: RuleKind::Strategy,
+                    rule_id: s.id.clone(),
+                    outcome: Outcome::Skipped,
+                    detail: "an earlier strategy matched".into(),
+                    guardrail: None,
+                    inputs: Vec::new(),
+                });
+                continue;
+            }
+            let hit = self.cond(&s.when, None, RuleKind::Strategy, &s.id)?;
+            if self.tracing() {
+                let mut inputs = Vec::new();
+                self.reads(&s.when, None, &mut inputs);
+                let detail = match (&s.when, hit) {
+                    (None, _) => "matches every customer".to_string(),
+                    (Some(w), true) => format!("`{}` is true", w.src),
+                    (Some(w), false) => format!("`{}` is false", w.src),
+                };
+                let ladder = s.ladder.and_then(|l| self.r.ladders.get(l)).map(|l| l.id.clone());
+                self.note(|| RuleTrace {
+                    kind: RuleKind::Strategy,
+                    rule_id: s.id.clone(),
+                    outcome: if hit { Outcome::Fired } else { Outcome::NotFired },
+                    detail: match (&ladder, hit) {
+                        (Some(l), true) => format!("{detail}: ladder `{l}`"),
+                        (None, true) => format!("{detail}: no ladder (no dunning)"),
+                        _ => detail,
+                    },
+                    guardrail: None,
+                    inputs,
+                });
+            }
+            if hit {
+                self.strategy = Some(s);
+            }
+        }
+        if let Some(t) = self.trace.as_deref_mut() {
+            t.strategy = self.strategy.map(|s| s.id.clone());
+            t.ladder = self.strategy.and_then(|s| s.ladder).and_then(|l| self.r.ladders.get(l)).map(|l| l.id.clone());
+            t.pace = self.strategy.map(|s| s.pace);
+        }
+        Ok(())
+    }
+
+    /// The guardrail that forbids `a`, if any (checked last, always wins).
+    fn guardrail(&self, a: &PlannedAction) -> Option<(String, String)> {
+        let g = &self.r.guardrails;
+        let cf = self.cf;
+        let facing = a.is_customer_facing();
+        if facing && cf.referred {
+            return Some(("referred".into(), "the account is with an agency or lawyer".into()));
+        }
+        if facing && g.do_not_contact && cf.customer.do_not_contact {
+            return Some(("do_not_contact".into(), "the customer is flagged do-not-contact".into()));
+        }
+        if facing
+            && let Some(max) = g.max_contacts_per_7_days
+            && cf.contacts_7d + self.planned_contacts >= max
+        {
+            return Some((
+                "max_contacts_per_7_days".into(),
+                format!("{} contacts in the last 7 days (at most {max})", cf.contacts_7d + self.planned_contacts),
+            ));
+        }
+        if facing && g.business_days_only && !self.cal.is_business_day {
+            return Some(("business_days_only".into(), "not a business day".into()));
+        }
+        if a.action == ActionKind::Call && g.regulation_f && cf.customer.account_type == AccountType::Consumer {
+            if cf.calls_7d >= 7 {
+                return Some((
+                    "regulation_f".into(),
+                    format!("{} calls in 7 days (Regulation F: at most 7)", cf.calls_7d),
+                ));
+            }
+            if cf.days_since_conversation < 7 {
+                return Some((
+                    "regulation_f".into(),
+                    format!(
+                        "a conversation {} day(s) ago (Regulation F: no call within 7 days after one)",
+                        cf.days_since_conversation
+                    ),
+                ));
+            }
+        }
+        None
+    }
+
+    /// Offer an action: guardrails decide, last. Returns whether it was kept.
+    fn offer(&mut self, a: PlannedAction, mut trace: RuleTrace) -> bool {
+        match self.guardrail(&a) {
+            Some((g, why)) => {
+                trace.outcome = Outcome::Suppressed;
+                trace.detail = format!("{}; suppressed: {why}", trace.detail);
+                trace.guardrail = Some(g);
+                self.note(|| trace);
+                false
+            }
+            None => {
+                if a.is_customer_facing() {
+                    self.planned_contacts += 1;
+                }
+                trace.outcome = Outcome::Fired;
+                self.note(|| trace);
+                self.actions.push(a);
+                true
+            }
+        }
+    }
+
+    /// Fill what every action shares: strategy, priority, owner, cost.
+    fn finish(&mut self) {
+        let strategy = self.strategy.map(|s| s.id.clone());
+        let strategy_owner = self.strategy.and_then(|s| s.owner.clone());
+        let account_owner = self.cf.customer.account_owner.as_deref().map(str::to_string);
+        for a in &mut self.actions {
+            a.strategy = strategy.clone();
+            a.priority = self.priority;
+            if a.owner.is_none() {
+                a.owner = strategy_owner.clone().or_else(|| account_owner.clone());
+            }
+            a.cost = self.r.costs.of(a.action, a.amount_due);
+        }
+    }
+
+    fn fact_reads(&self, names: &[&str]) -> Vec<FactRead> {
+        names.iter().map(|n| self.fact(n)).collect()
+    }
+}
+
+fn fact_f64(v: Option<Value<'_>>) -> f64 {
+    use rust_decimal::prelude::ToPrimitive;
+    match v {
+        Some(Value::Int(i)) => i as f64,
+        Some(Value::Float(f)) => f,
+        Some(Value::Money(d)) => d.to_f64().unwrap_or(0.0),
+        Some(Value::Bool(b)) => f64::from(u8::from(b)),
+        _ => 0.0,
+    }
+}
+
+/// A fact's full name and value, for explanations.
+pub fn fact_read(f: FactRef, env: &Env<'_, '_>) -> FactRead {
+    FactRead { name: f.name(), value: env.fact(f).map(words::value).unwrap_or_default() }
+}

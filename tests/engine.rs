@@ -1,0 +1,728 @@
+//! The engine at the evaluation level: the acceptance cases of issue 4 §4 on
+//! small hand-built ledgers, with the shipped standard policy where it
+//! applies and small policies where a case needs other settings.
+
+use crate::common::{date, repo};
+use chrono::{Duration, NaiveDate};
+use recoup::engine::{EvalError, Outcome, PlannedAction, RuleKind, Trace, evaluate_customer, evaluate_ledger};
+use recoup::facts::{Context, FactsConfig, derive_customer};
+use recoup::ledger::inline::{InlineLedger, load_inline};
+use recoup::ledger::{ActionKind, Ledger, LoadOptions};
+use recoup::policy::{self, CompiledPolicy};
+use rust_decimal::Decimal;
+
+// ---------------------------------------------------------------- ledgers
+
+/// A customer row with sensible defaults.
+struct Cust {
+    id: String,
+    limit: String,
+    segment: String,
+    risk: String,
+    dnc: bool,
+    on_hold: bool,
+    consumer: bool,
+}
+
+fn cust(id: &str) -> Cust {
+    Cust {
+        id: id.into(),
+        limit: "20000.00".into(),
+        segment: "mid_market".into(),
+        risk: String::new(),
+        dnc: false,
+        on_hold: false,
+        consumer: false,
+    }
+}
+
+impl Cust {
+    fn limit(mut self, l: &str) -> Self {
+        self.limit = l.into();
+        self
+    }
+    fn dnc(mut self) -> Self {
+        self.dnc = true;
+        self
+    }
+    fn consumer(mut self) -> Self {
+        self.consumer = true;
+        self
+    }
+    fn row(&self) -> String {
+        format!(
+            "{id},{id} Ltd,{seg},US,USD,{limit},NET30,700,{risk},owner-01,{dnc},{hold},2020-01-01,{kind}",
+            id = self.id,
+            seg = self.segment,
+            limit = self.limit,
+            risk = self.risk,
+            dnc = self.dnc,
+            hold = self.on_hold,
+            kind = if self.consumer { "consumer" } else { "business" }
+        )
+    }
+}
+
+const CUSTOMERS: &str = "customer_id,name,segment,country,currency,credit_limit,payment_terms,credit_score,risk_class,account_owner,do_not_contact,on_hold,opened_on,account_type";
+const INVOICES: &str =
+    "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status,disputed_since,dispute_reason";
+const PAYMENTS: &str = "payment_id,customer_id,invoice_id,paid_on,amount";
+const PROMISES: &str = "promise_id,customer_id,invoice_id,made_on,due_on,amount,plan_id";
+const ACTIONS: &str = "action_id,customer_id,invoice_id,rule_id,action,channel,decided_on,executed_on,outcome";
+
+/// A day relative to a date.
+fn day(base: &str, n: i64) -> NaiveDate {
+    date(base) + Duration::days(n)
+}
+
+#[derive(Default, Clone)]
+struct Book {
+    customers: Vec<String>,
+    invoices: Vec<String>,
+    payments: Vec<String>,
+    promises: Vec<String>,
+    actions: Vec<String>,
+}
+
+impl Book {
+    fn customer(mut self, c: Cust) -> Self {
+        self.customers.push(c.row());
+        self
+    }
+    /// An open invoice due on `due`, issued 30 days before.
+    fn invoice(self, id: &str, c: &str, due: NaiveDate, amount: &str) -> Self {
+        self.invoice_status(id, c, due, amount, amount, "open")
+    }
+    fn invoice_status(mut self, id: &str, c: &str, due: NaiveDate, amount: &str, open: &str, status: &str) -> Self {
+        let issue = due - Duration::days(30);
+        self.invoices.push(format!("{id},{c},{issue},{due},USD,{amount},{open},{status},,"));
+        self
+    }
+    /// A paid invoice, settled `late` days after its due date.
+    fn paid(mut self, id: &str, c: &str, due: NaiveDate, amount: &str, late: i64) -> Self {
+        let issue = due - Duration::days(30);
+        self.invoices.push(format!("{id},{c},{issue},{due},USD,{amount},0.00,paid,,"));
+        let n = self.payments.len() + 1;
+        self.payments.push(format!("P{n},{c},{id},{},{amount}", due + Duration::days(late)));
+        self
+    }
+    fn payment(mut self, c: &str, inv: &str, on: NaiveDate, amount: &str) -> Self {
+        let n = self.payments.len() + 1;
+        self.payments.push(format!("P{n},{c},{inv},{on},{amount}"));
+        self
+    }
+    fn promise(mut self, c: &str, inv: &str, made: NaiveDate, due: NaiveDate, amount: &str) -> Self {
+        let n = self.promises.len() + 1;
+        self.promises.push(format!("PR{n},{c},{inv},{made},{due},{amount},"));
+        self
+    }
+    /// An executed action of rule `rule` on `inv` (empty = the whole account).
+    fn done(mut self, c: &str, inv: &str, rule: &str, action: &str, on: NaiveDate) -> Self {
+        let n = self.actions.len() + 1;
+        let channel = match action {
+            "email" | "sms" | "call" | "letter" => action,
+            _ => "",
+        };
+        let outcome = if action == "call" { "no_answer" } else { "sent" };
+        self.actions.push(format!("A{n},{c},{inv},{rule},{action},{channel},{on},{on},{outcome}"));
+        self
+    }
+    /// A decided action that was never executed.
+    fn pending(mut self, c: &str, inv: &str, rule: &str, action: &str, on: NaiveDate) -> Self {
+        let n = self.actions.len() + 1;
+        self.actions.push(format!("A{n},{c},{inv},{rule},{action},,{on},,pending"));
+        self
+    }
+    fn ledger(&self) -> Ledger {
+        let join = |h: &str, rows: &[String]| format!("{h}\n{}", rows.join("\n"));
+        let (c, i, p, pr, a) = (
+            join(CUSTOMERS, &self.customers),
+            join(INVOICES, &self.invoices),
+            join(PAYMENTS, &self.payments),
+            join(PROMISES, &self.promises),
+            join(ACTIONS, &self.actions),
+        );
+        let files =
+            InlineLedger { customers: &c, invoices: &i, payments: Some(&p), promises: Some(&pr), actions: Some(&a) };
+        load_inline(&files, &LoadOptions::default()).unwrap()
+    }
+}
+
+// --------------------------------------------------------------- policies
+
+fn standard_text() -> String {
+    std::fs::read_to_string(repo("policies/standard/policy.toml")).unwrap()
+}
+
+/// The shipped standard policy, with edits (`from`, `to`) to its text.
+fn standard_with(edits: &[(&str, &str)]) -> CompiledPolicy {
+    let mut text = standard_text();
+    for (from, to) in edits {
+        assert!(text.contains(from), "standard policy has no `{from}`");
+        text = text.replacen(from, to, 1);
+    }
+    compiled(&text)
+}
+
+/// The standard policy on any day (its business-day guardrail is tested on its own).
+fn standard() -> CompiledPolicy {
+    standard_with(&[("business_days_only = true", "business_days_only = false")])
+}
+
+fn compiled(text: &str) -> CompiledPolicy {
+    let loaded = policy::load_str("test-policy.toml", text);
+    match loaded.policy {
+        Some(p) => p,
+        None => panic!("{}", loaded.report.render()),
+    }
+}
+
+// -------------------------------------------------------------------- run
+
+fn results(p: &CompiledPolicy, l: &Ledger, as_of: NaiveDate) -> Vec<Result<Vec<PlannedAction>, EvalError>> {
+    evaluate_ledger(p, l, &Context::new(as_of, FactsConfig::default()))
+}
+
+fn plan(p: &CompiledPolicy, l: &Ledger, as_of: NaiveDate) -> Vec<PlannedAction> {
+    results(p, l, as_of).into_iter().flat_map(|r| r.unwrap()).collect()
+}
+
+/// Only the ladder's actions.
+fn steps(p: &CompiledPolicy, l: &Ledger, as_of: NaiveDate) -> Vec<PlannedAction> {
+    plan(p, l, as_of).into_iter().filter(|a| a.rule_kind == RuleKind::Step).collect()
+}
+
+fn explain(p: &CompiledPolicy, l: &Ledger, as_of: NaiveDate, c: &str) -> Trace {
+    let ctx = Context::new(as_of, FactsConfig::default());
+    let ix = l.customer_ix(c).unwrap();
+    let mut buf = Vec::new();
+    let cf = derive_customer(l, ix, &ctx, &mut buf);
+    let mut t = Trace::default();
+    let _ = evaluate_customer(p, l, &cf, &buf, &ctx.calendar(), Some(&mut t));
+    t
+}
+
+fn rules(actions: &[PlannedAction]) -> Vec<&str> {
+    actions.iter().map(|a| a.rule_id.as_str()).collect()
+}
+
+fn dec(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+const DUE: &str = "2026-09-01";
+
+/// The standard ladder's steps and triggers, in order.
+const LADDER: [(&str, &str, i64); 8] = [
+    ("pre-due", "email", -3),
+    ("first-notice", "email", 1),
+    ("second-notice", "email", 14),
+    ("call", "call", 21),
+    ("final-demand", "letter", 30),
+    ("credit-hold", "credit_hold", 45),
+    ("agency", "refer_agency", 90),
+    ("legal", "refer_legal", 120),
+];
+
+/// C1 with one 6,000.00 invoice due on DUE and the first `k` steps executed on their days.
+fn walked(k: usize) -> Book {
+    let mut b = Book::default().customer(cust("C1")).invoice("I1", "C1", date(DUE), "6000.00");
+    for (rule, action, off) in &LADDER[..k] {
+        b = b.done("C1", "I1", rule, action, day(DUE, *off));
+    }
+    b
+}
+
+// ------------------------------------------------------------------ cases
+
+#[test]
+fn pre_due_reminder() {
+    let p = standard();
+    let l = Book::default()
+        .customer(cust("C1"))
+        .invoice("I1", "C1", date("2026-09-10"), "1200.00")
+        .customer(cust("C2"))
+        .invoice("I2", "C2", date("2026-09-10"), "50.00")
+        .ledger();
+    let a = steps(&p, &l, date("2026-09-07"));
+    assert_eq!(rules(&a), ["pre-due"], "{a:#?}");
+    assert_eq!(a[0].customer_id, "C1");
+    assert_eq!(a[0].action, ActionKind::Email);
+    assert_eq!(a[0].invoice_ids, ["I1"]);
+    assert_eq!(a[0].template.as_deref(), Some("pre-due-reminder"));
+    assert_eq!(a[0].reason, "due in 3 days, 1,200.00 coming due: step pre-due");
+    assert!(steps(&p, &l, date("2026-09-06")).is_empty());
+    // Missed: once the invoice is past due the reminder is passed over.
+    let late: Vec<PlannedAction> =
+        steps(&p, &l, date("2026-09-11")).into_iter().filter(|a| a.customer_id == "C1").collect();
+    assert_eq!(rules(&late), ["first-notice"]);
+}
+
+#[test]
+fn each_ladder_step_at_its_threshold_and_not_the_day_before() {
+    let p = standard();
+    for (k, (rule, action, off)) in LADDER.iter().enumerate() {
+        let l = walked(k).ledger();
+        let at = steps(&p, &l, day(DUE, *off));
+        assert_eq!(rules(&at), [*rule], "on its day");
+        assert_eq!(at[0].action.as_str(), *action);
+        assert_eq!(at[0].invoice_ids, ["I1"]);
+        let before = steps(&p, &l, day(DUE, off - 1));
+        assert!(before.is_empty(), "{rule} one day early: {before:#?}");
+    }
+}
+
+#[test]
+fn a_missed_run_catches_up() {
+    let p = standard();
+    let l = walked(2).ledger();
+    // second-notice is due on day 14; the run of day 14 and 15 did not happen.
+    assert_eq!(rules(&steps(&p, &l, day(DUE, 16))), ["second-notice"]);
+}
+
+#[test]
+fn sequential_and_jump_on_a_customer_70_days_late_never_contacted() {
+    let l = Book::default().customer(cust("C1")).invoice("I1", "C1", day(DUE, -70), "3000.00").ledger();
+    let seq = steps(&standard(), &l, date(DUE));
+    assert_eq!(rules(&seq), ["first-notice"]);
+    let jump = standard_with(&[
+        ("business_days_only = true", "business_days_only = false"),
+        ("pace = \"sequential\"", "pace = \"jump\""),
+    ]);
+    let j = steps(&jump, &l, date(DUE));
+    assert_eq!(rules(&j), ["credit-hold"]);
+    assert!(j[0].hold);
+}
+
+#[test]
+fn a_disputed_invoice_is_never_dunned_while_the_others_are() {
+    let l = Book::default()
+        .customer(cust("C1"))
+        .invoice_status("I1", "C1", day(DUE, -40), "900.00", "900.00", "disputed")
+        .invoice("I2", "C1", day(DUE, -20), "700.00")
+        .ledger();
+    let a = steps(&standard(), &l, date(DUE));
+    assert_eq!(rules(&a), ["first-notice"]);
+    assert_eq!(a[0].invoice_ids, ["I2"]);
+    assert_eq!(a[0].amount_due, dec("700.00"));
+    let t = explain(&standard(), &l, date(DUE), "C1");
+    let i1 = t.invoices.iter().find(|i| i.id == "I1").unwrap();
+    assert!(!i1.eligible && i1.note.contains("disputed"), "{i1:?}");
+    // Forty more days: I2 moves up the ladder; I1 is still never listed.
+    for n in 1..=40 {
+        for x in steps(&standard(), &l, day(DUE, n)) {
+            assert!(!x.invoice_ids.contains(&"I1".to_string()), "day {n}: {x:?}");
+        }
+    }
+}
+
+#[test]
+fn an_active_promise_pauses_and_a_broken_one_resumes() {
+    let b = Book::default()
+        .customer(cust("C1"))
+        .invoice("I1", "C1", date(DUE), "1500.00")
+        .done("C1", "I1", "first-notice", "email", day(DUE, 1))
+        .promise("C1", "I1", day(DUE, 10), day(DUE, 25), "1500.00");
+    let l = b.ledger();
+    assert!(steps(&standard(), &l, day(DUE, 20)).is_empty(), "promise active: paused");
+    let t = explain(&standard(), &l, day(DUE, 20), "C1");
+    assert!(t.invoices[0].note.contains("promise"), "{:?}", t.invoices);
+    // The promise fell due unpaid: escalation resumes where it stood.
+    assert_eq!(rules(&steps(&standard(), &l, day(DUE, 26))), ["second-notice"]);
+    // Kept (paid in time): nothing left to dun.
+    let mut kept = b.clone().payment("C1", "I1", day(DUE, 24), "1500.00");
+    kept.invoices[0] = format!("I1,C1,{},{DUE},USD,1500.00,0.00,paid,,", day(DUE, -30));
+    assert!(steps(&standard(), &kept.ledger(), day(DUE, 26)).is_empty());
+}
+
+#[test]
+fn a_payment_plan_pauses_escalation_while_kept() {
+    let mut b = Book::default().customer(cust("C1")).invoice("I1", "C1", date(DUE), "3000.00").done(
+        "C1",
+        "I1",
+        "first-notice",
+        "email",
+        day(DUE, 1),
+    );
+    for (n, d) in [(1, 20), (2, 50), (3, 80)] {
+        b.promises.push(format!("PL{n},C1,,{},{},1000.00,PLAN1", day(DUE, 5), day(DUE, d)));
+    }
+    let mut kept = b.clone().payment("C1", "I1", day(DUE, 19), "1000.00");
+    kept.invoices[0] = format!("I1,C1,{},{DUE},USD,3000.00,2000.00,open,,", day(DUE, -30));
+    let kept = kept.ledger();
+    assert!(steps(&standard(), &kept, day(DUE, 30)).is_empty(), "plan kept: paused");
+    let missed = b.ledger();
+    assert_eq!(rules(&steps(&standard(), &missed, day(DUE, 30))), ["second-notice"], "instalment missed: resumes");
+}
+
+#[test]
+fn the_contact_cap_suppresses_and_says_so() {
+    let l = Book::default()
+        .customer(cust("C1"))
+        .invoice("I1", "C1", date(DUE), "1000.00")
+        .done("C1", "", "manual-1", "email", day(DUE, -5))
+        .done("C1", "", "manual-2", "call", day(DUE, -3))
+        .done("C1", "", "manual-3", "email", day(DUE, -1))
+        .ledger();
+    assert!(steps(&standard(), &l, day(DUE, 1)).is_empty());
+    let t = explain(&standard(), &l, day(DUE, 1), "C1");
+    let r = t.rules.iter().find(|r| r.rule_id == "first-notice").unwrap();
+    assert_eq!(r.outcome, Outcome::Suppressed);
+    assert_eq!(r.guardrail.as_deref(), Some("max_contacts_per_7_days"));
+    // A week later the cap has room again.
+    assert_eq!(rules(&steps(&standard(), &l, day(DUE, 5))), ["first-notice"]);
+}
+
+#[test]
+fn do_not_contact_gets_no_contact_but_still_the_hold() {
+    let l = Book::default().customer(cust("C1").dnc()).invoice("I1", "C1", date(DUE), "1000.00").ledger();
+    assert!(plan(&standard(), &l, day(DUE, 10)).is_empty());
+    let a = steps(&standard(), &l, day(DUE, 50));
+    assert_eq!(rules(&a), ["credit-hold"]);
+    let t = explain(&standard(), &l, day(DUE, 50), "C1");
+    let first = t.rules.iter().find(|r| r.rule_id == "first-notice").unwrap();
+    assert!(first.detail.contains("do-not-contact"), "{first:?}");
+}
+
+#[test]
+fn a_fee_is_charged_once_across_three_runs() {
+    let p = standard();
+    let b = walked(4);
+    // Run 1, day 30: the final demand with its fee and interest.
+    let r1 = steps(&p, &b.ledger(), day(DUE, 30));
+    assert_eq!(rules(&r1), ["final-demand"]);
+    assert_eq!(r1[0].fee, dec("25.00"));
+    // 6,000.00 × 12 % / 365 × 30 days
+    assert_eq!(r1[0].interest, dec("59.18"));
+    // Not executed yet: the next run plans it again, fee included (it was never charged).
+    let pending = b.clone().pending("C1", "I1", "final-demand", "letter", day(DUE, 30)).ledger();
+    assert_eq!(steps(&p, &pending, day(DUE, 31))[0].fee, dec("25.00"));
+    // Executed: run 2 has nothing, run 3 moves on without a fee.
+    let after = b.done("C1", "I1", "final-demand", "letter", day(DUE, 30)).ledger();
+    assert!(steps(&p, &after, day(DUE, 31)).is_empty());
+    let r3 = steps(&p, &after, day(DUE, 45));
+    assert_eq!(rules(&r3), ["credit-hold"]);
+    let total: Decimal = r1.iter().chain(&r3).map(|a| a.fee).sum();
+    assert_eq!(total, dec("25.00"));
+}
+
+#[test]
+fn a_fee_is_charged_once_under_jump_pace_too() {
+    let p = standard_with(&[
+        ("business_days_only = true", "business_days_only = false"),
+        ("pace = \"sequential\"", "pace = \"jump\""),
+    ]);
+    let b = Book::default().customer(cust("C1")).invoice("I1", "C1", date(DUE), "1000.00");
+    let r1 = steps(&p, &b.ledger(), day(DUE, 40));
+    assert_eq!(rules(&r1), ["final-demand"]);
+    assert_eq!(r1[0].fee, dec("25.00"));
+    let b = b.done("C1", "I1", "final-demand", "letter", day(DUE, 40));
+    assert!(steps(&p, &b.ledger(), day(DUE, 41)).is_empty());
+    let r3 = steps(&p, &b.ledger(), day(DUE, 46));
+    assert_eq!(rules(&r3), ["credit-hold"]);
+    assert_eq!(r3[0].fee, Decimal::ZERO);
+}
+
+const SMALL: &str = r#"
+[policy]
+name = "small"
+version = "1"
+pace = "jump"
+
+[interest]
+regime = "simple"
+rate_pct = "10"
+
+[[ladder]]
+id = "l"
+
+[[ladder.step]]
+id = "letter"
+days_past_due = 15
+action = "letter"
+template = "t"
+interest = true
+"#;
+
+#[test]
+fn per_day_interest_100_at_10_percent_15_days_is_0_41() {
+    let l = Book::default().customer(cust("C1")).invoice("I1", "C1", date(DUE), "100.00").ledger();
+    let a = plan(&compiled(SMALL), &l, day(DUE, 15));
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].interest, dec("0.41"));
+    assert!(a[0].reason.ends_with("interest 0.41"), "{}", a[0].reason);
+}
+
+#[test]
+fn statutory_compensation_is_claimed_once_per_invoice() {
+    let uk = SMALL
+        .replace("regime = \"simple\"\nrate_pct = \"10\"", "regime = \"uk_late_payment\"\nreference_rate_pct = \"4.0\"")
+        .replace("interest = true", "interest = true\ncompensation = true");
+    let p = compiled(&uk);
+    let b = Book::default()
+        .customer(cust("C1"))
+        .invoice("I1", "C1", date(DUE), "500.00")
+        .invoice("I2", "C1", date(DUE), "5000.00")
+        .invoice("I3", "C1", date(DUE), "20000.00");
+    let a = plan(&p, &b.ledger(), day(DUE, 20));
+    assert_eq!(a[0].compensation, dec("210"), "40 + 70 + 100");
+    // 25,500.00 × 12 % / 365 × 20, per invoice in cents: 3.29 + 32.88 + 131.51
+    assert_eq!(a[0].interest, dec("167.68"));
+}
+
+#[test]
+fn an_agency_referral_stops_further_dunning() {
+    let b = walked(7).invoice("I2", "C1", day(DUE, 95), "800.00");
+    let l = b.ledger();
+    for n in [96, 100, 110, 119] {
+        let a = plan(&standard(), &l, day(DUE, n));
+        assert!(a.iter().all(|x| !x.is_customer_facing()), "day {n}: {a:#?}");
+        assert!(a.iter().all(|x| x.rule_kind != RuleKind::Step), "day {n}: {a:#?}");
+    }
+    // The ladder ends with the lawyer, not with another reminder.
+    assert_eq!(rules(&steps(&standard(), &l, day(DUE, 120))), ["legal"]);
+}
+
+#[test]
+fn a_credit_hold_is_placed_at_its_threshold_and_released_after_payment() {
+    let p = standard();
+    let held = steps(&p, &walked(5).ledger(), day(DUE, 45));
+    assert_eq!(rules(&held), ["credit-hold"]);
+    assert!(held[0].hold);
+    // The hold was executed; then the customer paid.
+    let mut b = walked(6);
+    b.invoices[0] = format!("I1,C1,{},{DUE},USD,6000.00,0.00,paid,,", day(DUE, -30));
+    let b = b.payment("C1", "I1", day(DUE, 48), "6000.00");
+    let a = plan(&p, &b.ledger(), day(DUE, 50));
+    assert_eq!(rules(&a), ["release-hold"], "{a:#?}");
+    assert_eq!(a[0].action, ActionKind::ReleaseHold);
+    // Still unpaid: the hold stays.
+    let unpaid = plan(&p, &walked(6).ledger(), day(DUE, 50));
+    assert!(unpaid.iter().all(|x| x.action != ActionKind::ReleaseHold));
+}
+
+#[test]
+fn a_limit_decrease_stops_at_its_floor() {
+    // Utilization 0.95 and 20 days late on average: shrink-risky, 20 % down, floor 1,000.
+    let l = Book::default()
+        .customer(cust("C1").limit("1100.00"))
+        .invoice("I1", "C1", date("2026-12-20"), "1045.00")
+        .paid("H1", "C1", date("2026-06-01"), "500.00", 20)
+        .paid("H2", "C1", date("2026-07-01"), "500.00", 20)
+        .ledger();
+    let a = plan(&standard(), &l, date(DUE));
+    assert_eq!(rules(&a), ["shrink-risky"], "{a:#?}");
+    assert_eq!(a[0].action, ActionKind::LimitChange);
+    assert_eq!(a[0].old_limit, Some(dec("1100.00")));
+    assert_eq!(a[0].new_limit, Some(dec("1000.00")), "880 rounds to 900, the floor lifts it to 1,000");
+    assert_eq!(a[0].review_on, Some(day(DUE, 90)));
+    // Applied: not again within 90 days.
+    let l2 = Book::default()
+        .customer(cust("C1").limit("1100.00"))
+        .invoice("I1", "C1", date("2026-12-20"), "1045.00")
+        .paid("H1", "C1", date("2026-06-01"), "500.00", 20)
+        .paid("H2", "C1", date("2026-07-01"), "500.00", 20)
+        .done("C1", "", "shrink-risky", "limit_change", day(DUE, -10))
+        .ledger();
+    assert!(plan(&standard(), &l2, date(DUE)).is_empty());
+}
+
+#[test]
+fn a_limit_increase_stops_at_its_cap() {
+    let p = compiled(
+        r#"
+[policy]
+name = "grow"
+version = "1"
+
+[[limit]]
+id = "grow"
+change = "raise"
+when = "customer.utilization > 0.7"
+by_pct = "10"
+cap = "10500.00"
+"#,
+    );
+    let l = Book::default()
+        .customer(cust("C1").limit("10000.00"))
+        .invoice("I1", "C1", date("2026-12-20"), "8000.00")
+        .ledger();
+    let a = plan(&p, &l, date(DUE));
+    assert_eq!(a[0].old_limit, Some(dec("10000.00")));
+    assert_eq!(a[0].new_limit, Some(dec("10500.00")), "11,000 capped at 10,500");
+    assert!(a[0].reason.contains("10,000.00 → 10,500.00"), "{}", a[0].reason);
+}
+
+#[test]
+fn the_q4_incentive_is_offered_only_in_q4() {
+    let b = Book::default()
+        .customer(cust("C1"))
+        .invoice("I1", "C1", date("2026-12-28"), "2000.00")
+        .paid("H1", "C1", date("2026-05-01"), "900.00", -2)
+        .paid("H2", "C1", date("2026-06-01"), "900.00", 0);
+    let l = b.ledger();
+    let q4 = plan(&standard(), &l, date("2026-11-16"));
+    assert_eq!(rules(&q4), ["q4-early-pay"], "{q4:#?}");
+    assert_eq!(q4[0].action, ActionKind::DiscountOffer);
+    assert_eq!(q4[0].discount, dec("40.00"));
+    assert_eq!(q4[0].discount_cost, dec("40.00"));
+    assert_eq!(q4[0].pay_by, Some(date("2026-11-26")));
+    let mut aug = b.clone();
+    aug.invoices[0] = "I1,C1,2026-07-20,2026-09-28,USD,2000.00,2000.00,open,,".into();
+    assert!(plan(&standard(), &aug.ledger(), date("2026-08-17")).is_empty());
+    let t = explain(&standard(), &aug.ledger(), date("2026-08-17"), "C1");
+    let r = t.rules.iter().find(|r| r.rule_id == "q4-early-pay").unwrap();
+    assert!(r.detail.contains("Q4"), "{r:?}");
+}
+
+#[test]
+fn a_rhai_error_in_one_customer_is_reported_with_customer_and_rule() {
+    let p = compiled(
+        r#"
+[policy]
+name = "fragile"
+version = "1"
+
+[[strategy]]
+id = "few-late"
+when = "1000 / customer.overdue_count > 100"
+ladder = "l"
+
+[[ladder]]
+id = "l"
+
+[[ladder.step]]
+id = "first-notice"
+days_past_due = 1
+action = "email"
+template = "t"
+"#,
+    );
+    let l = Book::default()
+        .customer(cust("C1"))
+        .invoice("I1", "C1", date(DUE), "1000.00")
+        .customer(cust("C2"))
+        .invoice("I2", "C2", date("2026-12-20"), "1000.00")
+        .ledger();
+    let r = results(&p, &l, day(DUE, 3));
+    assert_eq!(rules(r[0].as_ref().unwrap()), ["first-notice"]);
+    let e = r[1].as_ref().unwrap_err();
+    assert_eq!((e.customer_id.as_str(), e.rule_id.as_str(), e.rule_kind), ("C2", "few-late", RuleKind::Strategy));
+    assert!(e.message.contains("zero"), "{e}");
+    assert_eq!(e.location.as_deref(), Some("test-policy.toml:8:14"));
+    assert_eq!(
+        e.to_string(),
+        format!("strategy `few-late` failed for customer `C2`: {} (at test-policy.toml:8:14)", e.message)
+    );
+    assert_eq!(p.on_script_error(), policy::compile::OnError::Skip);
+}
+
+#[test]
+fn a_runaway_script_is_stopped_and_reported() {
+    let p = policy::compile_path(&repo("fixtures/engine/runaway")).unwrap().0;
+    let l = Book::default().customer(cust("C1")).invoice("I1", "C1", date(DUE), "1000.00").ledger();
+    let r = results(&p, &l, day(DUE, 3));
+    let e = r[0].as_ref().unwrap_err();
+    assert_eq!(e.rule_id, "first-notice");
+    assert!(e.message.contains("too many operations"), "{e}");
+}
+
+#[test]
+fn grouping_per_invoice_gives_one_action_per_invoice() {
+    let p = standard_with(&[
+        ("business_days_only = true", "business_days_only = false"),
+        ("grouping = \"customer\"", "grouping = \"invoice\""),
+        ("max_contacts_per_7_days = 3", "max_contacts_per_7_days = 10"),
+    ]);
+    let l = Book::default()
+        .customer(cust("C1"))
+        .invoice("I1", "C1", date(DUE), "400.00")
+        .invoice("I2", "C1", date(DUE), "500.00")
+        .ledger();
+    let a = steps(&p, &l, day(DUE, 2));
+    assert_eq!(rules(&a), ["first-notice", "first-notice"]);
+    assert_eq!(a[0].invoice_ids, ["I1"]);
+    assert_eq!(a[1].invoice_ids, ["I2"]);
+    let grouped = steps(&standard(), &l, day(DUE, 2));
+    assert_eq!(grouped.len(), 1);
+    assert_eq!(grouped[0].invoice_ids, ["I1", "I2"]);
+    assert_eq!(grouped[0].amount_due, dec("900.00"));
+}
+
+#[test]
+fn contacts_wait_for_a_business_day() {
+    let p = standard_with(&[]);
+    let l = Book::default().customer(cust("C1")).invoice("I1", "C1", date("2026-11-13"), "1000.00").ledger();
+    // 2026-11-14 is a Saturday, 2026-11-16 a Monday.
+    assert!(steps(&p, &l, date("2026-11-14")).is_empty());
+    assert_eq!(rules(&steps(&p, &l, date("2026-11-16"))), ["first-notice"]);
+}
+
+#[test]
+fn regulation_f_limits_calls_to_consumers() {
+    let b = walked(3);
+    let mut consumer = b.clone();
+    consumer.customers[0] = cust("C1").consumer().row();
+    // A conversation 3 days before the call step: no call for a consumer.
+    let with_talk = |mut b: Book| {
+        b.actions.push(format!("T1,C1,I1,manual,call,call,{d},{d},answered", d = day(DUE, 18)));
+        b.ledger()
+    };
+    assert!(steps(&standard(), &with_talk(consumer.clone()), day(DUE, 21)).is_empty());
+    let t = explain(&standard(), &with_talk(consumer), day(DUE, 21), "C1");
+    let r = t.rules.iter().find(|r| r.rule_id == "call").unwrap();
+    assert_eq!(r.guardrail.as_deref(), Some("regulation_f"), "{r:?}");
+    // A business account is not under Regulation F.
+    assert_eq!(rules(&steps(&standard(), &with_talk(b), day(DUE, 21))), ["call"]);
+}
+
+#[test]
+fn explain_traces_every_rule_of_the_strategy_in_order() {
+    let l = walked(4).ledger();
+    let t = explain(&standard(), &l, day(DUE, 30), "C1");
+    assert_eq!(t.strategy.as_deref(), Some("default"));
+    assert_eq!(t.ladder.as_deref(), Some("standard"));
+    let ids: Vec<&str> = t.rules.iter().filter(|r| r.kind == RuleKind::Step).map(|r| r.rule_id.as_str()).collect();
+    assert_eq!(ids, LADDER.map(|s| s.0));
+    let fired: Vec<&str> = t.rules.iter().filter(|r| r.outcome == Outcome::Fired).map(|r| r.rule_id.as_str()).collect();
+    assert!(fired.contains(&"final-demand"), "{fired:?}");
+    let fd = t.actions.iter().find(|a| a.rule_id == "final-demand").unwrap();
+    assert_eq!(
+        fd.reason,
+        "30 days past due, 6,000.00 overdue, 3 contacts in 30 days: step final-demand, fee 25.00, interest 59.18"
+    );
+    assert!(fd.facts.iter().any(|f| f.name == "customer.overdue_total" && f.value == "6,000.00"));
+    let credit = t.rules.iter().find(|r| r.rule_id == "credit-hold").unwrap();
+    assert_eq!(credit.outcome, Outcome::NotFired);
+    // The same evaluation with and without a trace.
+    let plain = plan(&standard(), &l, day(DUE, 30));
+    assert_eq!(plain, t.actions);
+}
+
+#[test]
+#[ignore = "prints a summary of the demo day; run by hand"]
+fn demo_day_summary() {
+    let l = recoup::ledger::load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
+    let p = policy::compile_path(&repo("policies/standard")).unwrap().0;
+    let t = std::time::Instant::now();
+    let r = results(&p, &l, date("2026-11-16"));
+    let el = t.elapsed();
+    let mut by: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut errors = 0;
+    for x in &r {
+        match x {
+            Ok(v) => v.iter().for_each(|a| *by.entry(format!("{} {}", a.action, a.rule_id)).or_default() += 1),
+            Err(e) => {
+                errors += 1;
+                eprintln!("{e}");
+            }
+        }
+    }
+    eprintln!("{} customers in {el:?}; errors {errors}", r.len());
+    for (k, v) in by {
+        eprintln!("{v:6} {k}");
+    }
+    for a in r.iter().flatten().flatten().take(12) {
+        eprintln!("{} {} {:?}: {}", a.customer_id, a.rule_id, a.invoice_ids, a.reason);
+    }
+}
