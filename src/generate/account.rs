@@ -50,6 +50,11 @@ pub fn simulate(world: &World, index: u64, chunk: &mut Chunk) {
     let tally = account.invoices(&mut d, chunk);
     account.plan(&mut d, tally.overdue, chunk);
     customer.on_hold = profile == Profile::Defaulter && tally.long_overdue && d.chance(0.6);
+    if let Some(score) = customer.credit_score {
+        // Its own stream, so adding reviews leaves every other draw as it was.
+        let mut r = Dice::for_customer(world.seed ^ 0x7e71e3, index);
+        ladder::review(&mut r, index, customer::risk_class(score), world.history.as_of, &mut chunk.actions);
+    }
     marks.sort(chunk);
     chunk.customers.push(customer);
 }
@@ -211,6 +216,8 @@ impl Account {
             issue: fate.issue,
             due: fate.due,
             until: fate.chase_until(as_of),
+            closed: fate.closed(),
+            as_of,
         };
         ladder::chase(d, &chase, &self.habits, &mut chunk.actions);
         if status == Status::Open && fate.due < as_of {

@@ -27,6 +27,21 @@ pub const LADDER: [Step; 8] = [
     Step { rule: "legal", action: "refer_legal", channel: None, offset: 120 },
 ];
 
+/// A hold released after the invoice that caused it was settled.
+pub const RELEASE: Step = Step { rule: "release-hold", action: "release_hold", channel: None, offset: 1 };
+
+/// A periodic credit review of the account (no invoice).
+pub const REVIEW: Step = Step { rule: "credit-review", action: "credit_review", channel: None, offset: 0 };
+
+/// Days between credit reviews by risk class, as credit departments plan them.
+pub fn review_every(risk_class: &str) -> i32 {
+    match risk_class {
+        "high" => 30,
+        "medium" => 91,
+        _ => 365,
+    }
+}
+
 /// The customer's side of the ladder.
 pub struct Habits {
     /// The customer gets the pre-due reminder.
@@ -46,10 +61,15 @@ pub struct Chase {
     pub due: Day,
     /// The first day no step is taken: settled, disputed, written off, or the as-of date.
     pub until: Day,
+    /// The day the invoice was settled or written off (`Day::MAX` if never).
+    pub closed: Day,
+    pub as_of: Day,
 }
 
-/// Append the steps earlier runs took on `chase`.
+/// Append the steps earlier runs took on `chase`, and the release of a hold
+/// it placed once the invoice was settled.
 pub fn chase(d: &mut Dice, chase: &Chase, habits: &Habits, out: &mut Vec<ActionRow>) {
+    let mut held = false;
     for step in &LADDER {
         if (step.offset < 0 && !habits.pre_due) || (step.channel.is_some() && !habits.contact) {
             continue;
@@ -63,15 +83,42 @@ pub fn chase(d: &mut Dice, chase: &Chase, habits: &Habits, out: &mut Vec<ActionR
         }
         let executed_on = d.chance(0.99).then(|| decided_on + i32::from(d.chance(0.3)));
         let outcome = executed_on.map(|_| outcome(d, step, habits.call_promise));
+        held |= step.action == "credit_hold" && executed_on.is_some();
         out.push(ActionRow {
             customer: chase.customer,
-            invoice: chase.invoice,
+            invoice: Some(chase.invoice),
             step,
             decided_on,
             executed_on,
             outcome,
         });
     }
+    let release = chase.closed.saturating_add(RELEASE.offset);
+    if held && release < chase.as_of {
+        out.push(ActionRow {
+            customer: chase.customer,
+            invoice: Some(chase.invoice),
+            step: &RELEASE,
+            decided_on: release,
+            executed_on: Some(release),
+            outcome: Some("sent"),
+        });
+    }
+}
+
+/// Append the last credit review of a rated customer: some time within its
+/// review period (a little beyond, for the reviews that are now due).
+pub fn review(d: &mut Dice, customer: u64, risk_class: &str, as_of: Day, out: &mut Vec<ActionRow>) {
+    let every = review_every(risk_class);
+    let day = as_of - d.int(1, every + every / 8);
+    out.push(ActionRow {
+        customer,
+        invoice: None,
+        step: &REVIEW,
+        decided_on: day,
+        executed_on: Some(day),
+        outcome: Some("sent"),
+    });
 }
 
 fn outcome(d: &mut Dice, step: &Step, call_promise: f64) -> &'static str {

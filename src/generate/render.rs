@@ -145,7 +145,7 @@ fn action(buf: &mut Vec<u8>, id: u64, a: &ActionRow, at: &Offsets) {
     Row::new(buf)
         .id(ACTION, id)
         .id(CUSTOMER, a.customer + 1)
-        .id(INVOICE, at.invoices + 1 + u64::from(a.invoice))
+        .opt_id(INVOICE, a.invoice.map(|i| at.invoices + 1 + u64::from(i)))
         .text(a.step.rule)
         .text(a.step.action)
         .opt_text(a.step.channel)

@@ -82,7 +82,8 @@ pub struct PromiseRow {
 /// One dunning step an earlier run took on an invoice.
 pub struct ActionRow {
     pub customer: u64,
-    pub invoice: u32,
+    /// Chunk-local invoice, `None` for account-level actions (reviews).
+    pub invoice: Option<u32>,
     pub step: &'static Step,
     pub decided_on: Day,
     pub executed_on: Option<Day>,

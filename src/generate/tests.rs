@@ -233,7 +233,8 @@ fn check_promises(l: &Ledger, owner: &HashMap<&str, &str>, as_of: NaiveDate) {
 
 fn check_actions(l: &Ledger, owner: &HashMap<&str, &str>, as_of: NaiveDate) {
     let a = &l.actions;
-    let rules: HashSet<&str> = ladder::LADDER.iter().map(|s| s.rule).collect();
+    let rules: HashSet<&str> =
+        ladder::LADDER.iter().chain([&ladder::RELEASE, &ladder::REVIEW]).map(|s| s.rule).collect();
     for r in &a.rows {
         let decided = date(&r[a.col("decided_on")]);
         assert!(decided < as_of, "actions are decided before the as-of date");
@@ -243,7 +244,12 @@ fn check_actions(l: &Ledger, owner: &HashMap<&str, &str>, as_of: NaiveDate) {
         }
         assert_eq!(executed.is_empty(), r[a.col("outcome")].is_empty());
         assert!(rules.contains(&r[a.col("rule_id")]));
-        assert_eq!(owner.get(&r[a.col("invoice_id")]), Some(&&r[a.col("customer_id")]));
+        let invoice = &r[a.col("invoice_id")];
+        if r[a.col("rule_id")] == *ladder::REVIEW.rule {
+            assert!(invoice.is_empty(), "reviews are account-level");
+        } else {
+            assert_eq!(owner.get(invoice), Some(&&r[a.col("customer_id")]));
+        }
     }
 }
 
@@ -264,6 +270,10 @@ fn every_profile_leaves_its_fingerprint_on_the_demo() {
     assert!(l.payments.column("invoice_id").any(str::is_empty), "no unapplied cash");
     assert!(l.customers.column("on_hold").any(|h| h == "true"), "no customer on hold");
     assert!(l.customers.column("name").any(|n| n.contains(',')), "no name with a comma");
+    let rules: Vec<&str> = l.actions.column("rule_id").collect();
+    for rule in ["credit-hold", "release-hold", "credit-review", "agency"] {
+        assert!(rules.contains(&rule), "no {rule} action in the history");
+    }
     check_promise_kinds(&l, cfg.as_of);
     check_plans(&l.promises);
 }
