@@ -9,4 +9,5 @@ pub mod facts;
 pub mod generate;
 pub mod ledger;
 pub mod output;
+pub mod plan;
 pub mod policy;

@@ -8,3 +8,4 @@ mod engine;
 mod facts;
 mod ledger;
 mod policy;
+mod run;

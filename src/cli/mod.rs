@@ -3,8 +3,10 @@
 //! command; this one holds what they share.
 
 mod check;
+mod explain;
 mod facts;
 mod generate;
+mod run;
 mod schema;
 
 use crate::ledger::{self, Ledger, LoadError, LoadOptions};
@@ -68,6 +70,10 @@ pub enum Command {
     Facts(facts::FactsArgs),
     /// Write a realistic synthetic ledger of any size, from a seed.
     Generate(generate::GenerateArgs),
+    /// Apply a policy to a ledger: write the action plan, worklist, summary and manifest.
+    Run(run::RunArgs),
+    /// One customer: its facts, every rule of its strategy, fired or not and why, and the final actions.
+    Explain(explain::ExplainArgs),
     /// Parse and validate a policy: every problem with file:line:col, a caret and help.
     Check(check::CheckArgs),
     /// Print the JSON Schema of policy files, for editors.
@@ -119,6 +125,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Facts(a) => facts::run(a),
         Command::Generate(a) => generate::run(a),
+        Command::Run(a) => run::run(a),
+        Command::Explain(a) => explain::run(a),
         Command::Check(a) => check::run(a),
         Command::Schema(a) => schema::run(a),
     }

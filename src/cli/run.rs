@@ -1,0 +1,212 @@
+//! `recoup run`: ledger + policy (+ action history) → the action plan,
+//! worklist, summary and manifest, written atomically into `--out`.
+
+use super::check::print_report;
+use super::{Exit, ExitError, LedgerArgs, as_of_or_today, load_ledger, report_problems, say};
+use crate::facts::{Context, FactsConfig, kpi};
+use crate::plan::summary::{Summary, summarize};
+use crate::plan::write::{Manifest, RunOutputs, write_run};
+use crate::plan::{self, Plan, worklist};
+use crate::policy::{self, CompiledPolicy};
+use clap::ValueEnum;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+    /// The policy: a folder with policy.toml, or a .toml file.
+    #[arg(long, value_name = "POLICY")]
+    pub policy: PathBuf,
+    /// Output folder: plan.csv, plan.jsonl, worklist.csv, summary.json, manifest.json (and rejects.csv).
+    /// Replaced as a whole, atomically.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Worker threads (default: all cores). The plan is the same at any count.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// The terminal summary as a table, or summary.json on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// Load and compile a policy; print its warnings; an invalid policy becomes
+/// an [`ExitError`] with [`Exit::PolicyInvalid`].
+pub fn compiled_policy(path: &Path, quiet: bool) -> anyhow::Result<CompiledPolicy> {
+    let loaded = policy::load(path);
+    if loaded.policy.is_none() || !quiet {
+        print_report(&loaded.report);
+    }
+    loaded.policy.ok_or_else(|| {
+        ExitError {
+            code: Exit::PolicyInvalid,
+            message: format!(
+                "policy `{}` is invalid ({} error(s)); nothing was written",
+                path.display(),
+                loaded.report.errors()
+            ),
+        }
+        .into()
+    })
+}
+
+/// Run `recoup run`.
+pub fn run(a: RunArgs) -> anyhow::Result<Exit> {
+    match a.threads {
+        Some(n) => {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build()?;
+            pool.install(|| run_in_pool(&a))
+        }
+        None => run_in_pool(&a),
+    }
+}
+
+fn ms(t: Instant) -> u64 {
+    t.elapsed().as_millis() as u64
+}
+
+fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
+    let as_of = as_of_or_today(a.ledger.as_of);
+    let mut timings = Vec::new();
+    let t = Instant::now();
+    let policy = compiled_policy(&a.policy, a.quiet)?;
+    timings.push(("policy".to_string(), ms(t)));
+    let t = Instant::now();
+    let ledger = load_ledger(&a.ledger)?;
+    timings.push(("load".to_string(), ms(t)));
+    let ctx = Context::new(as_of, FactsConfig::default());
+    let t = Instant::now();
+    let plan = plan::evaluate(&ledger, &policy, &ctx)
+        .map_err(|e| ExitError { code: Exit::Failed, message: format!("{e}; nothing was written") })?;
+    timings.push(("evaluate".to_string(), ms(t)));
+    let t = Instant::now();
+    let kpis = kpi::portfolio(&ledger, &ctx);
+    timings.push(("kpis".to_string(), ms(t)));
+    let summary = summarize(&plan, (policy.name(), policy.version()), &ledger.report, kpis);
+    let mut manifest = Manifest {
+        recoup_version: env!("CARGO_PKG_VERSION").to_string(),
+        as_of: Some(as_of),
+        policy: policy.name().to_string(),
+        policy_version: policy.version().to_string(),
+        policy_blake3: policy.hash.clone(),
+        ledger: a.ledger.ledger.display().to_string(),
+        inputs: Manifest::inputs(&ledger.report),
+        outputs: Vec::new(),
+        actions: plan.entries.len() as u64,
+        customers_skipped: plan.skipped.len() as u64,
+        threads: rayon::current_num_threads(),
+        timings_ms: Vec::new(),
+    };
+    let t = Instant::now();
+    let outputs = RunOutputs { plan: &plan, summary: &summary, rejects: &ledger.report.rejects };
+    // The write time is known only after writing; the manifest records the
+    // stages before it.
+    manifest.timings_ms = timings;
+    write_run(&a.out, &outputs, &mut manifest).map_err(|e| ExitError { code: Exit::Failed, message: e.to_string() })?;
+    let write_ms = ms(t);
+
+    for e in &plan.skipped {
+        say!(
+            "warning: customer `{}` skipped: {} `{}` failed: {}{}",
+            e.customer_id,
+            e.rule_kind.words(),
+            e.rule_id,
+            e.message,
+            e.location.as_deref().map(|l| format!("\n  --> {l}")).unwrap_or_default()
+        );
+    }
+    if !ledger.report.rejects.is_empty() {
+        report_problems(&ledger.report.rejects, &a.ledger.ledger, "rejected row");
+    }
+    if a.format == Format::Json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &summary)?;
+        writeln!(out)?;
+    } else if !a.quiet {
+        let mut out = std::io::stdout().lock();
+        print_summary(&mut out, &summary, &plan, &a.out, write_ms)?;
+    }
+    Ok(if ledger.report.rejects.is_empty() { Exit::Ok } else { Exit::RowsRejected })
+}
+
+fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path, _write_ms: u64) -> std::io::Result<()> {
+    let as_of = s.as_of.map(|d| d.to_string()).unwrap_or_default();
+    writeln!(out, "recoup run: policy `{}` {} as of {as_of}", s.policy, s.policy_version)?;
+    writeln!(
+        out,
+        "  {} customers ({} with actions, {} skipped); {} invoices loaded, {} rejected rows",
+        s.customers,
+        s.customers_with_actions,
+        s.customers_skipped,
+        s.rows.invoices.loaded,
+        s.rows.customers.rejected
+            + s.rows.invoices.rejected
+            + s.rows.payments.rejected
+            + s.rows.promises.rejected
+            + s.rows.actions.rejected
+    )?;
+    writeln!(out, "\n  {:<20}{:>8}{:>18}{:>12}{:>12}", "action", "count", "amount due", "fees", "cost")?;
+    for (kind, t) in &s.by_action {
+        writeln!(out, "  {kind:<20}{:>8}{:>18.2}{:>12.2}{:>12.2}", t.count, t.amount_due, t.fees, t.cost)?;
+    }
+    let t = &s.actions;
+    writeln!(out, "  {:<20}{:>8}{:>18.2}{:>12.2}{:>12.2}", "total", t.count, t.amount_due, t.fees, t.cost)?;
+    if s.holds_placed + s.holds_released > 0 {
+        writeln!(
+            out,
+            "\n  holds: {} placed ({:.2} due), {} released",
+            s.holds_placed, s.amount_on_hold, s.holds_released
+        )?;
+    }
+    let l = &s.limit_changes;
+    if l.increases + l.decreases > 0 {
+        writeln!(
+            out,
+            "  limits: {} raised (+{:.2}), {} lowered (-{:.2})",
+            l.increases, l.increase_total, l.decreases, l.decrease_total
+        )?;
+    }
+    if s.discounts.offered > 0 {
+        writeln!(out, "  discounts: {} offered, at most {:.2}", s.discounts.offered, s.discounts.max_cost)?;
+    }
+    let tasks = worklist(plan);
+    if !tasks.is_empty() {
+        writeln!(out, "\n  top of the worklist ({} tasks):", tasks.len())?;
+        for e in tasks.iter().take(5) {
+            let a = &e.action;
+            writeln!(
+                out,
+                "    {:<10} {:<10} {:<16} {:>12.2}  {}",
+                a.owner.as_deref().unwrap_or("-"),
+                a.customer_id,
+                a.action.as_str(),
+                a.amount_due,
+                a.reason
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "\n  DSO {}  best possible {}  ADD {}  CEI {}%",
+        opt2(s.kpis.dso),
+        opt2(s.kpis.best_possible_dso),
+        opt2(s.kpis.average_days_delinquent),
+        opt2(s.kpis.cei)
+    )?;
+    writeln!(out, "  wrote {} actions to {}", plan.entries.len(), dir.display())
+}
+
+fn opt2(v: Option<f64>) -> String {
+    v.map_or("n/a".into(), |x| format!("{x:.2}"))
+}

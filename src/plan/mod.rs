@@ -1,0 +1,117 @@
+//! The batch run: evaluate the compiled policy for every customer in
+//! parallel, give each planned action its stable id, and build what a run
+//! writes — the plan, the worklist, the summary and the manifest ([`write`]).
+
+pub mod summary;
+pub mod write;
+
+use crate::engine::{EvalError, PlannedAction, evaluate_customer};
+use crate::facts::{Context, map_customers};
+use crate::ledger::{ActionKind, Ledger};
+use crate::policy::CompiledPolicy;
+use crate::policy::raw::OnError;
+use chrono::NaiveDate;
+use serde::Serialize;
+
+/// One row of the plan: a planned action and its stable id.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanEntry {
+    /// Stable: the same decision on the same as-of date gets the same id.
+    pub action_id: String,
+    #[serde(flatten)]
+    pub action: PlannedAction,
+}
+
+/// The result of evaluating a policy over a ledger.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub as_of: Option<NaiveDate>,
+    /// Every planned action, in ledger customer order, then in the order the
+    /// policy produced them.
+    pub entries: Vec<PlanEntry>,
+    /// Customers skipped because a rule failed (`on_script_error = "skip"`).
+    pub skipped: Vec<EvalError>,
+    pub customers: u64,
+}
+
+/// Why a run could not produce a plan.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A rule failed for a customer and the policy says to fail the run.
+    #[error("rule `{}` failed for customer `{}`: {}", .0.rule_id, .0.customer_id, .0.message)]
+    Script(EvalError),
+}
+
+/// The stable id of an action decided on `as_of`: a hash of the date, the
+/// customer, the rule, the action kind and the invoices. A re-run of the same
+/// day with the same history decides the same actions with the same ids.
+pub fn action_id(as_of: NaiveDate, a: &PlannedAction) -> String {
+    let mut h = blake3::Hasher::new();
+    for part in [&as_of.to_string(), &a.customer_id, &a.rule_id, a.action.as_str()] {
+        h.update(part.as_bytes());
+        h.update(b"\x1f");
+    }
+    for i in &a.invoice_ids {
+        h.update(i.as_bytes());
+        h.update(b"\x1e");
+    }
+    let hex = h.finalize().to_hex();
+    format!("R{}", &hex.as_str()[..16])
+}
+
+/// Evaluate `policy` for every customer of `ledger` in parallel (rayon, no
+/// shared mutable state) and collect the plan in customer order, so the
+/// result is the same at any thread count.
+pub fn evaluate(ledger: &Ledger, policy: &CompiledPolicy, ctx: &Context) -> Result<Plan, RunError> {
+    let cal = ctx.calendar();
+    let results = map_customers(ledger, ctx, |cf, inv| evaluate_customer(policy, ledger, cf, inv, &cal, None));
+    let mut plan = Plan { as_of: Some(ctx.as_of), customers: results.len() as u64, ..Plan::default() };
+    let mut seen = hashbrown::HashSet::new();
+    for r in results {
+        match r {
+            Ok(actions) => {
+                for action in actions {
+                    let mut id = action_id(ctx.as_of, &action);
+                    // Two identical decisions for one customer keep distinct ids.
+                    let mut n = 1;
+                    while !seen.insert(id.clone()) {
+                        n += 1;
+                        id = format!("{}-{n}", action_id(ctx.as_of, &action));
+                    }
+                    plan.entries.push(PlanEntry { action_id: id, action });
+                }
+            }
+            Err(e) if policy.on_script_error() == OnError::Skip => plan.skipped.push(e),
+            Err(e) => return Err(RunError::Script(e)),
+        }
+    }
+    Ok(plan)
+}
+
+/// Actions a person carries out: they go on the worklist.
+pub fn is_human_task(kind: ActionKind) -> bool {
+    matches!(
+        kind,
+        ActionKind::Call
+            | ActionKind::CreditReview
+            | ActionKind::NotifyOwner
+            | ActionKind::WriteOffReview
+            | ActionKind::ReferLegal
+            | ActionKind::PaymentPlanOffer
+    )
+}
+
+/// The worklist: human tasks grouped by owner (unassigned last), highest
+/// priority first, ties by customer id and action id.
+pub fn worklist(plan: &Plan) -> Vec<&PlanEntry> {
+    let mut tasks: Vec<&PlanEntry> = plan.entries.iter().filter(|e| is_human_task(e.action.action)).collect();
+    tasks.sort_by(|a, b| {
+        let owner = |e: &PlanEntry| (e.action.owner.is_none(), e.action.owner.clone());
+        owner(a)
+            .cmp(&owner(b))
+            .then(b.action.priority.total_cmp(&a.action.priority))
+            .then(a.action.customer_id.cmp(&b.action.customer_id))
+            .then(a.action_id.cmp(&b.action_id))
+    });
+    tasks
+}

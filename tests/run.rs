@@ -1,0 +1,229 @@
+//! `recoup run` end to end: deterministic at any thread count, idempotent,
+//! a customer walked through the whole standard ladder day by day, exit codes
+//! and atomic outputs.
+
+use crate::cli::recoup;
+use crate::common::{date, repo};
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use recoup::facts::kpi::portfolio;
+use recoup::facts::{Context, FactsConfig};
+use recoup::ledger::{LoadOptions, load};
+use recoup::plan::summary::summarize;
+use recoup::plan::write::{plan_csv, plan_jsonl, worklist_csv};
+use recoup::plan::{Plan, evaluate};
+use recoup::policy::CompiledPolicy;
+use std::fmt::Write as _;
+use std::path::Path;
+
+fn standard() -> CompiledPolicy {
+    recoup::policy::load(&repo("policies/standard")).policy.expect("policies/standard compiles")
+}
+
+/// The bytes a run writes (all but the manifest, which holds timings).
+fn outputs(ledger_dir: &Path, policy: &CompiledPolicy, as_of: NaiveDate) -> (Plan, Vec<u8>) {
+    let ledger = load(ledger_dir, &LoadOptions::default()).unwrap();
+    let ctx = Context::new(as_of, FactsConfig::default());
+    let plan = evaluate(&ledger, policy, &ctx).unwrap();
+    let summary = summarize(&plan, (policy.name(), policy.version()), &ledger.report, portfolio(&ledger, &ctx));
+    let mut bytes = Vec::new();
+    plan_csv(&mut bytes, &plan).unwrap();
+    plan_jsonl(&mut bytes, &plan).unwrap();
+    worklist_csv(&mut bytes, &plan).unwrap();
+    serde_json::to_writer_pretty(&mut bytes, &summary).unwrap();
+    (plan, bytes)
+}
+
+#[test]
+fn the_plan_is_byte_identical_at_1_2_and_8_threads() {
+    let policy = standard();
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| outputs(&repo("fixtures/demo"), &policy, date("2026-11-16")).1)
+    };
+    let one = run(1);
+    assert!(one.len() > 10_000, "the demo plan is not empty");
+    assert_eq!(one, run(2), "2 threads");
+    assert_eq!(one, run(8), "8 threads");
+}
+
+#[test]
+fn re_running_a_day_gives_the_same_plan_and_ids() {
+    let policy = standard();
+    let (a, bytes_a) = outputs(&repo("fixtures/demo"), &policy, date("2026-11-16"));
+    let (b, bytes_b) = outputs(&repo("fixtures/demo"), &policy, date("2026-11-16"));
+    assert_eq!(bytes_a, bytes_b);
+    let ids: Vec<&str> = a.entries.iter().map(|e| e.action_id.as_str()).collect();
+    let mut unique = ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "action ids are unique within a run");
+    assert_eq!(ids, b.entries.iter().map(|e| e.action_id.as_str()).collect::<Vec<_>>());
+}
+
+const CUSTOMERS: &str = "customer_id,name,segment,country,currency,credit_limit,payment_terms,risk_class,account_owner\n\
+                         C1,Walker Ltd,small,US,USD,5000.00,NET30,low,owner-01\n";
+const INVOICES: &str = "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status\n\
+                        I1,C1,2026-05-01,2026-05-31,USD,1000.00,1000.00,open\n";
+const ACTION_HEADER: &str = "action_id,customer_id,invoice_id,rule_id,action,channel,decided_on,executed_on,outcome\n";
+
+/// One customer with one unpaid invoice due 2026-05-31, run every day from
+/// 10 days before the due date; each day's actions are executed that day and
+/// appended to actions.csv, so the next run sees them.
+#[test]
+fn a_customer_walks_the_whole_ladder_day_by_day() {
+    let policy = standard();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("customers.csv"), CUSTOMERS).unwrap();
+    std::fs::write(dir.path().join("invoices.csv"), INVOICES).unwrap();
+    std::fs::write(dir.path().join("payments.csv"), "payment_id,customer_id,invoice_id,paid_on,amount\n").unwrap();
+    let mut actions = String::from(ACTION_HEADER);
+    let due = date("2026-05-31");
+    let mut steps: Vec<(String, i64)> = Vec::new();
+    let mut day = due - Duration::days(10);
+    while day <= due + Duration::days(130) {
+        std::fs::write(dir.path().join("actions.csv"), &actions).unwrap();
+        let (plan, _) = outputs(dir.path(), &policy, day);
+        for e in &plan.entries {
+            let a = &e.action;
+            if a.step.is_some() {
+                steps.push((a.rule_id.clone(), (day - due).num_days()));
+            }
+            let channel = a.channel.map(|c| c.as_str()).unwrap_or("");
+            let outcome = if a.action.as_str() == "call" { "no_answer" } else { "sent" };
+            let invoice = a.invoice_ids.first().cloned().unwrap_or_default();
+            writeln!(
+                actions,
+                "{},{},{invoice},{},{},{channel},{day},{day},{outcome}",
+                e.action_id,
+                a.customer_id,
+                a.rule_id,
+                a.action.as_str()
+            )
+            .unwrap();
+        }
+        day += Duration::days(1);
+    }
+    let order: Vec<&str> = steps.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(
+        order,
+        vec!["pre-due", "first-notice", "second-notice", "call", "final-demand", "credit-hold", "agency"],
+        "each step once, in order, and nothing after the agency referral: {steps:?}"
+    );
+    // Each step on its threshold day; contacts wait for the next business
+    // day (holds and referrals do not).
+    let thresholds = [(-3, true), (1, true), (14, true), (21, true), (30, true), (45, false), (90, false)];
+    for ((step, at), (threshold, contact)) in steps.iter().zip(thresholds) {
+        let mut expected = due + Duration::days(threshold);
+        while contact && matches!(expected.weekday(), Weekday::Sat | Weekday::Sun) {
+            expected += Duration::days(1);
+        }
+        assert_eq!(*at, (expected - due).num_days(), "step {step}");
+    }
+    // The final demand charged its fee once.
+    assert!(actions.lines().filter(|l| l.contains(",final-demand,")).count() == 1);
+}
+
+#[test]
+fn run_writes_every_output_and_exits_0() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (code, stdout, stderr) = recoup(
+        &[
+            "run",
+            "--ledger",
+            "fixtures/demo",
+            "--policy",
+            "policies/standard",
+            "--as-of",
+            "2026-11-16",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        Some(tmp.path()),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("wrote "), "{stdout}");
+    let mut files: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    files.sort();
+    assert_eq!(files, ["manifest.json", "plan.csv", "plan.jsonl", "summary.json", "worklist.csv"]);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["policy"], "standard");
+    assert_eq!(manifest["inputs"][1]["file"], "invoices.csv");
+    assert_eq!(manifest["inputs"][1]["loaded"], 3167);
+    let plan_rows = std::fs::read_to_string(out.join("plan.csv")).unwrap().lines().count() as u64 - 1;
+    assert_eq!(manifest["actions"], plan_rows);
+}
+
+#[test]
+fn an_invalid_policy_exits_3_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (code, _, stderr) = recoup(
+        &[
+            "run",
+            "--ledger",
+            "fixtures/demo",
+            "--policy",
+            "fixtures/bad-policies/unknown-fact",
+            "--as-of",
+            "2026-11-16",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        Some(tmp.path()),
+    );
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_bad_ledger_exits_4_and_leaves_the_previous_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let args = |ledger: &'static str| {
+        vec!["run", "--ledger", ledger, "--policy", "policies/standard", "--as-of", "2026-11-16", "--out"]
+    };
+    let mut good = args("fixtures/small");
+    good.push(out.to_str().unwrap());
+    assert_eq!(recoup(&good, Some(tmp.path())).0, 0);
+    let before = std::fs::read(out.join("plan.csv")).unwrap();
+    let mut bad = args("fixtures/bad/many");
+    bad.push(out.to_str().unwrap());
+    let (code, _, stderr) = recoup(&bad, Some(tmp.path()));
+    assert_eq!(code, 4, "{stderr}");
+    assert_eq!(std::fs::read(out.join("plan.csv")).unwrap(), before, "previous plan untouched");
+    bad.push("--reject-bad-rows");
+    let (code, _, stderr) = recoup(&bad, Some(tmp.path()));
+    assert_eq!(code, 5, "{stderr}");
+    let rejects = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
+    assert_eq!(rejects.lines().count(), 8, "header + 7 problems");
+}
+
+/// The demo run, as the README's first command runs it: its terminal
+/// summary, and the plan, worklist and summary it writes.
+#[test]
+fn demo_run_snapshots() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let args = [
+        "run",
+        "--ledger",
+        "fixtures/demo",
+        "--policy",
+        "policies/standard",
+        "--as-of",
+        "2026-11-16",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let (code, stdout, stderr) = recoup(&args, Some(tmp.path()));
+    assert_eq!(code, 0, "{stderr}");
+    insta::assert_snapshot!("demo_run_terminal", format!("{stdout}--- stderr\n{stderr}"));
+    let read = |f: &str| std::fs::read_to_string(out.join(f)).unwrap();
+    insta::assert_snapshot!("demo_plan_csv", read("plan.csv"));
+    insta::assert_snapshot!("demo_worklist_csv", read("worklist.csv"));
+    insta::assert_snapshot!("demo_summary_json", read("summary.json"));
+}
