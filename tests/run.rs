@@ -227,3 +227,36 @@ fn demo_run_snapshots() {
     insta::assert_snapshot!("demo_worklist_csv", read("worklist.csv"));
     insta::assert_snapshot!("demo_summary_json", read("summary.json"));
 }
+
+/// `recoup explain` shows the facts, every rule in order with its outcome,
+/// and the actions `recoup run` plans for the same customer.
+#[test]
+fn explain_traces_the_same_evaluation_as_run() {
+    let args = [
+        "explain",
+        "--ledger",
+        "fixtures/demo",
+        "--policy",
+        "policies/standard",
+        "--as-of",
+        "2026-11-16",
+        "--customer",
+        "C000047",
+    ];
+    let (code, stdout, stderr) = recoup(&args, None);
+    assert_eq!(code, 0, "{stderr}");
+    insta::assert_snapshot!(stdout);
+    let mut json_args = args.to_vec();
+    json_args.extend(["--format", "json"]);
+    let (code, json, _) = recoup(&json_args, None);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let explained: Vec<String> =
+        v["action_ids"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect();
+    let policy = standard();
+    let (plan, _) = outputs(&repo("fixtures/demo"), &policy, date("2026-11-16"));
+    let planned: Vec<String> =
+        plan.entries.iter().filter(|e| e.action.customer_id == "C000047").map(|e| e.action_id.clone()).collect();
+    assert!(!planned.is_empty());
+    assert_eq!(explained, planned, "explain and run decide the same actions");
+}
