@@ -8,6 +8,7 @@ mod facts;
 mod generate;
 mod run;
 mod schema;
+mod test;
 
 use crate::ledger::{self, Ledger, LoadError, LoadOptions};
 use chrono::NaiveDate;
@@ -76,6 +77,8 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Parse and validate a policy: every problem with file:line:col, a caret and help.
     Check(check::CheckArgs),
+    /// Run a policy's own test cases (tests/*.toml): given ledger and date, expected actions.
+    Test(test::TestArgs),
     /// Print the JSON Schema of policy files, for editors.
     Schema(schema::SchemaArgs),
 }
@@ -128,6 +131,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Run(a) => run::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Check(a) => check::run(a),
+        Command::Test(a) => test::run(a),
         Command::Schema(a) => schema::run(a),
     }
 }

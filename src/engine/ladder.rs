@@ -374,7 +374,9 @@ impl<'a> Eval<'a, '_> {
         }
         let amount = money(a.amount_due);
         let mut reason = match step.basis {
-            Basis::DueDate if oldest <= 0 => format!("due in {} days, {amount} coming due", -oldest),
+            Basis::DueDate if oldest == 0 => format!("due today, {amount} coming due"),
+            Basis::DueDate if oldest == -1 => format!("due tomorrow, {amount} coming due"),
+            Basis::DueDate if oldest < 0 => format!("due in {} days, {amount} coming due", -oldest),
             Basis::DueDate => format!(
                 "{oldest} days past due, {amount} overdue, {} in 30 days",
                 count(self.cf.contacts_30d as usize, "contact")

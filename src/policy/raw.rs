@@ -95,6 +95,12 @@ impl<'de> Deserialize<'de> for Num {
     }
 }
 
+impl serde::Serialize for Num {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.to_string())
+    }
+}
+
 impl JsonSchema for Num {
     fn inline_schema() -> bool {
         true
