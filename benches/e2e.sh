@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# End-to-end timing on a generated ledger: load + validate + derive facts.
+# End-to-end timing on a generated ledger:
+#   1. load + validate + derive facts (examples/load_timing)
+#   2. `recoup run` with policies/standard, stage times from manifest.json
 #   benches/e2e.sh [CUSTOMERS] [RUNS]      (defaults: 100000 customers, 5 runs)
 # Prints each run's wall time, CPU share and peak memory (/usr/bin/time -v),
 # then the medians. The ledger is generated once under target/bench-data/.
@@ -9,20 +11,29 @@ n=${1:-100000}
 runs=${2:-5}
 as_of=2026-11-16
 dir=target/bench-data/ledger-$n
+out=target/bench-data/out-$n
 cargo build --release --quiet --bin recoup --example load_timing
 if [ ! -f "$dir/actions.csv" ]; then
   ./target/release/recoup generate --customers "$n" --seed 7 --as-of "$as_of" --out "$dir"
 fi
 echo "ledger: $dir ($(du -shL "$dir" | cut -f1)), $(nproc) cores, RAYON_NUM_THREADS=${RAYON_NUM_THREADS:-all}"
-walls=(); mems=()
-for i in $(seq "$runs"); do
-  out=$( { /usr/bin/time -v ./target/release/examples/load_timing "$dir" ; } 2>&1 )
-  wall=$(echo "$out" | awk -F': ' '/Elapsed \(wall clock\)/ {split($2,t,":"); print t[1]*60+t[2]}')
-  mem=$(echo "$out" | awk -F': ' '/Maximum resident set size/ {print int($2/1024)}')
-  cpu=$(echo "$out" | awk -F': ' '/Percent of CPU/ {print $2}')
-  stages=$(echo "$out" | grep '^load ')
-  echo "run $i: ${wall}s wall, ${cpu} CPU, ${mem} MB peak — $stages"
-  walls+=("$wall"); mems+=("$mem")
-done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-echo "median: $(median "${walls[@]}")s wall, $(median "${mems[@]}") MB peak (load + validate + facts, $n customers)"
+measure() { # label, command...
+  local label=$1; shift
+  local walls=() mems=()
+  for i in $(seq "$runs"); do
+    out_txt=$( { /usr/bin/time -v "$@" >/dev/null; } 2>&1 )
+    wall=$(echo "$out_txt" | awk -F': ' '/Elapsed \(wall clock\)/ {split($2,t,":"); print t[1]*60+t[2]}')
+    mem=$(echo "$out_txt" | awk -F': ' '/Maximum resident set size/ {print int($2/1024)}')
+    cpu=$(echo "$out_txt" | awk -F': ' '/Percent of CPU/ {print $2}')
+    extra=$(echo "$out_txt" | grep '^load ' || true)
+    if [ "$label" = run ] && [ -f "$out/manifest.json" ]; then
+      extra=$(python3 -c "import json;m=json.load(open('$out/manifest.json'));print(' '.join(f'{k} {v} ms' for k,v in m['timings_ms']))")
+    fi
+    echo "$label run $i: ${wall}s wall, ${cpu} CPU, ${mem} MB peak — $extra"
+    walls+=("$wall"); mems+=("$mem")
+  done
+  echo "$label median: $(median "${walls[@]}")s wall, $(median "${mems[@]}") MB peak ($n customers)"
+}
+measure load+facts ./target/release/examples/load_timing "$dir"
+measure run ./target/release/recoup run --quiet --ledger "$dir" --policy policies/standard --as-of "$as_of" --out "$out"

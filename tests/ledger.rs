@@ -195,3 +195,24 @@ fn quoted_newlines_and_line_numbers_survive_parallel_chunks() {
     assert_eq!(l.report.rejects[0].line, line);
     assert_eq!(l.report.rejects[0].column.as_deref(), Some("credit_limit"));
 }
+
+#[test]
+fn duplicate_ids_are_caught_in_sorted_and_unsorted_files() {
+    for (extra, line) in [("P4,C1,I2,2026-11-02,1.00\n", 6), ("P2,C1,I2,2026-11-02,1.00\n", 6)] {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["customers.csv", "invoices.csv", "payments.csv", "promises.csv", "actions.csv"] {
+            std::fs::copy(repo("fixtures/small").join(f), dir.path().join(f)).unwrap();
+        }
+        let pay = dir.path().join("payments.csv");
+        let mut text = std::fs::read_to_string(&pay).unwrap();
+        text.push_str(extra);
+        std::fs::write(&pay, text).unwrap();
+        let p = match load(dir.path(), &LoadOptions::default()) {
+            Err(LoadError::BadRows { problems, .. }) => problems,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!((p[0].file, p[0].line, p[0].column.as_deref()), (FileKind::Payments, line, Some("payment_id")));
+        assert!(matches!(p[0].kind, ProblemKind::DuplicateId { .. }));
+    }
+}

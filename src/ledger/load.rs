@@ -850,6 +850,23 @@ fn decode_action(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<Ac
     })
 }
 
+/// Reject the second and later rows that reuse an id, when no index of the
+/// ids is needed afterwards. Ids in strictly increasing order (as exports
+/// numbered in sequence are) cannot repeat: one parallel pass proves it and
+/// the hash index is not built.
+fn reject_duplicate_rows<T: Sync>(
+    parsed: &mut Parsed<T>,
+    file: FileKind,
+    column: &str,
+    id: impl Fn(&T) -> &str + Sync,
+) {
+    let rows = &parsed.rows;
+    let increasing = rows.par_windows(2).all(|w| id(&w[0]) < id(&w[1]));
+    if !increasing {
+        reject_duplicates(parsed, file, column, id);
+    }
+}
+
 /// Reject the second and later rows that reuse an id; returns the id index
 /// of the rows kept.
 fn reject_duplicates<T: Sync>(
@@ -972,9 +989,9 @@ fn parse_all(dir: &Path) -> Result<AllParsed, LoadError> {
     drop(refs);
     let ((mut payments, hp), (mut promises, hpr), (mut actions, ha)) = (payments?, promises?, actions?);
     hashes.extend([hp, hpr, ha].into_iter().flatten());
-    reject_duplicates(&mut payments, FileKind::Payments, "payment_id", |p| &p.id);
-    reject_duplicates(&mut promises, FileKind::Promises, "promise_id", |p| &p.id);
-    reject_duplicates(&mut actions, FileKind::Actions, "action_id", |a| &a.id);
+    reject_duplicate_rows(&mut payments, FileKind::Payments, "payment_id", |p| &p.id);
+    reject_duplicate_rows(&mut promises, FileKind::Promises, "promise_id", |p| &p.id);
+    reject_duplicate_rows(&mut actions, FileKind::Actions, "action_id", |a| &a.id);
     payments.warnings.extend(overpayments(&invoices.rows, &payments));
 
     let mut report = LoadReport {
