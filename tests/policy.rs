@@ -325,3 +325,164 @@ fn check_and_test_exit_codes() {
     let (code, _, _) = recoup(&["test", "fixtures/bad-policies/toml-syntax"], None);
     assert_eq!(code, 3);
 }
+
+mod schema {
+    //! The generated JSON Schema accepts every shipped policy and test file,
+    //! and rejects what `check` rejects structurally (unknown keys, wrong types).
+
+    use recoup::policy::schema::{policy_schema, tests_schema};
+    use serde_json::Value;
+    use std::path::Path;
+
+    /// TOML as the JSON an editor validates (dates become strings).
+    fn json_of(t: &toml::Value) -> Value {
+        match t {
+            toml::Value::String(s) => Value::String(s.clone()),
+            toml::Value::Integer(i) => Value::from(*i),
+            toml::Value::Float(f) => Value::from(*f),
+            toml::Value::Boolean(b) => Value::Bool(*b),
+            toml::Value::Datetime(d) => Value::String(d.to_string()),
+            toml::Value::Array(a) => Value::Array(a.iter().map(json_of).collect()),
+            toml::Value::Table(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), json_of(v))).collect()),
+        }
+    }
+
+    fn type_ok(t: &str, v: &Value) -> bool {
+        match t {
+            "object" => v.is_object(),
+            "array" => v.is_array(),
+            "string" => v.is_string(),
+            "boolean" => v.is_boolean(),
+            "integer" => v.is_i64() || v.is_u64(),
+            "number" => v.is_number(),
+            "null" => v.is_null(),
+            _ => true,
+        }
+    }
+
+    /// A small validator for the subset of JSON Schema that schemars emits.
+    fn check(root: &Value, s: &Value, v: &Value, at: &str, errs: &mut Vec<String>) {
+        if let Some(r) = s.get("$ref").and_then(Value::as_str) {
+            let name = r.trim_start_matches("#/$defs/");
+            check(root, &root["$defs"][name], v, at, errs);
+        }
+        for key in ["anyOf", "oneOf"] {
+            if let Some(alts) = s.get(key).and_then(Value::as_array) {
+                let ok = alts
+                    .iter()
+                    .filter(|a| {
+                        let mut e = Vec::new();
+                        check(root, a, v, at, &mut e);
+                        e.is_empty()
+                    })
+                    .count();
+                if (key == "anyOf" && ok == 0) || (key == "oneOf" && ok != 1) {
+                    errs.push(format!("{at}: {v} matches {ok} of the {key} alternatives"));
+                }
+            }
+        }
+        if let Some(e) = s.get("enum").and_then(Value::as_array)
+            && !e.contains(v)
+        {
+            errs.push(format!("{at}: {v} is not one of {e:?}"));
+        }
+        if let Some(c) = s.get("const")
+            && c != v
+        {
+            errs.push(format!("{at}: {v} is not {c}"));
+        }
+        match s.get("type") {
+            Some(Value::String(t)) if !type_ok(t, v) => errs.push(format!("{at}: {v} is not {t}")),
+            Some(Value::Array(ts)) if !ts.iter().any(|t| type_ok(t.as_str().unwrap_or(""), v)) => {
+                errs.push(format!("{at}: {v} is none of {ts:?}"))
+            }
+            _ => {}
+        }
+        if let Some(min) = s.get("minimum").and_then(Value::as_f64)
+            && v.as_f64().is_some_and(|x| x < min)
+        {
+            errs.push(format!("{at}: {v} < {min}"));
+        }
+        if let Some(obj) = v.as_object() {
+            let props = s.get("properties").and_then(Value::as_object);
+            for (k, x) in obj {
+                match props.and_then(|p| p.get(k)) {
+                    Some(ps) => check(root, ps, x, &format!("{at}.{k}"), errs),
+                    None => match s.get("additionalProperties") {
+                        Some(Value::Bool(false)) => errs.push(format!("{at}: unknown key `{k}`")),
+                        Some(ap @ Value::Object(_)) => check(root, ap, x, &format!("{at}.{k}"), errs),
+                        _ => {}
+                    },
+                }
+            }
+            for r in s.get("required").and_then(Value::as_array).into_iter().flatten() {
+                if !obj.contains_key(r.as_str().unwrap_or("")) {
+                    errs.push(format!("{at}: missing `{r}`"));
+                }
+            }
+        }
+        if let (Some(items), Some(arr)) = (s.get("items"), v.as_array()) {
+            for (i, x) in arr.iter().enumerate() {
+                check(root, items, x, &format!("{at}[{i}]"), errs);
+            }
+        }
+    }
+
+    fn errors(schema: &Value, toml_text: &str) -> Vec<String> {
+        let v = json_of(&toml::Value::Table(toml::from_str::<toml::Table>(toml_text).unwrap()));
+        let mut errs = Vec::new();
+        check(schema, schema, &v, "$", &mut errs);
+        errs
+    }
+
+    #[test]
+    fn accepts_every_shipped_policy_and_test_file() {
+        let (ps, ts) = (policy_schema(), tests_schema());
+        for name in ["standard", "strict", "lenient"] {
+            let dir = Path::new("policies").join(name);
+            let text = std::fs::read_to_string(dir.join("policy.toml")).unwrap();
+            assert_eq!(errors(&ps, &text), Vec::<String>::new(), "{name}");
+            for t in recoup::policy::cases::test_files(&dir) {
+                let text = std::fs::read_to_string(&t).unwrap();
+                assert_eq!(errors(&ts, &text), Vec::<String>::new(), "{}", t.display());
+            }
+        }
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_wrong_types() {
+        let ps = policy_schema();
+        let bad = std::fs::read_to_string("fixtures/bad-policies/unknown-key/policy.toml").unwrap();
+        let e = errors(&ps, &bad);
+        assert!(e.iter().any(|x| x.contains("unknown key `max_contacts_per_week`")), "{e:?}");
+        assert!(e.iter().any(|x| x.contains("unknown key `days_past_du`")), "{e:?}");
+        let bad = std::fs::read_to_string("fixtures/bad-policies/wrong-type/policy.toml").unwrap();
+        let e = errors(&ps, &bad);
+        assert!(e.iter().any(|x| x.contains("days_past_due")), "{e:?}");
+        assert!(e.iter().any(|x| x.contains("\"emial\"")), "{e:?}");
+    }
+
+    #[test]
+    fn documents_every_key() {
+        // Every property of every table carries a description (editors show it on hover),
+        // except the unit costs, which are named by their action.
+        let ps = policy_schema();
+        let mut missing = Vec::new();
+        for (name, def) in ps["$defs"].as_object().unwrap() {
+            if name == "Costs" {
+                continue;
+            }
+            for (k, p) in def.get("properties").and_then(Value::as_object).into_iter().flatten() {
+                let described = p.get("description").is_some()
+                    || p.get("$ref").is_some_and(|r| {
+                        let d = r.as_str().unwrap().trim_start_matches("#/$defs/");
+                        ps["$defs"][d].get("description").is_some()
+                    });
+                if !described {
+                    missing.push(format!("{name}.{k}"));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "no description: {missing:?}");
+    }
+}

@@ -112,7 +112,8 @@ impl Eval<'_, '_> {
                 a.reason = format!("{why}limit {} → {} by rule {}", money(old), money(new), l.id);
             }
         }
-        let mut facts = vec![self.fact("credit_limit"), self.fact("exposure"), self.fact("utilization")];
+        let k = super::known();
+        let mut facts = self.fact_reads(&[k.credit_limit, k.exposure, k.utilization]);
         self.reads(&l.when, None, &mut facts);
         a.facts = facts;
         Ok(a)
@@ -151,8 +152,7 @@ impl Eval<'_, '_> {
                         continue;
                     }
                     winner = Some(l.id.clone());
-                    let t = trace(Outcome::Fired, a.reason.clone(), inputs);
-                    self.offer(a, t);
+                    self.offer(a, |a| trace(Outcome::Fired, a.reason.clone(), inputs));
                 }
             }
         }
@@ -224,9 +224,9 @@ impl Eval<'_, '_> {
                 Some(d) => format!("{class}, last review {d}, due every {} days: review {}", r.every_days, r.id),
                 None => format!("{class}, never reviewed: review {}", r.id),
             };
-            a.facts = self.fact_reads(&["risk_class", "credit_limit", "utilization"]);
-            let t = trace(Outcome::Fired, a.reason.clone());
-            self.offer(a, t);
+            let k = super::known();
+            a.facts = self.fact_reads(&[k.risk_class, k.credit_limit, k.utilization]);
+            self.offer(a, |a| trace(Outcome::Fired, a.reason.clone()));
         }
         Ok(())
     }

@@ -202,6 +202,18 @@ impl<'a> Eval<'a, '_> {
         (out, amount)
     }
 
+    /// The open amount of [`Self::crossing`], without listing.
+    fn crossing_amount(&self, step: &Step, k: usize, st: &[InvState]) -> Decimal {
+        st.iter()
+            .zip(self.inv)
+            .filter(|(s, inv)| {
+                let age = step.age(inv);
+                s.eligible && age >= step.offset && step.max.is_none_or(|m| age <= m) && s.done & bit(k) == 0
+            })
+            .map(|(_, inv)| inv.invoice.open_amount)
+            .sum()
+    }
+
     /// Is invoice `i` due for step `k`, given what comes before (pace is the caller's)?
     fn check(&self, ladder: &Ladder, k: usize, i: usize, st: &[InvState]) -> Result<Status, EvalError> {
         let step = &ladder.steps[k];
@@ -222,7 +234,7 @@ impl<'a> Eval<'a, '_> {
             }
         }
         if let Some(min) = step.min_overdue {
-            let (_, amount) = self.crossing(step, k, st);
+            let amount = self.crossing_amount(step, k, st);
             if amount < min {
                 return Ok(Status::NotYet(format!("below its minimum: {} due, {} needed", money(amount), money(min))));
             }
@@ -390,18 +402,11 @@ impl<'a> Eval<'a, '_> {
             }
         }
         a.reason = reason;
-        let mut facts = vec![
-            FactRead {
-                name: format!(
-                    "invoice.{}",
-                    if step.basis == Basis::DueDate { "days_past_due" } else { "days_since_issue" }
-                ),
-                value: oldest.to_string(),
-            },
-            self.fact("overdue_total"),
-            self.fact("contacts_30d"),
-            self.fact("contacts_7d"),
-        ];
+        let k = super::known();
+        let age_fact = if step.basis == Basis::DueDate { k.days_past_due } else { k.days_since_issue };
+        let mut facts = Vec::with_capacity(6);
+        facts.push(FactRead { name: std::borrow::Cow::Borrowed(age_fact.full_name()), value: oldest.to_string() });
+        facts.extend(self.fact_reads(&[k.overdue_total, k.contacts_30d, k.contacts_7d]));
         let first = listed.first().map(|&i| &self.inv[i]);
         self.reads(&step.when, first, &mut facts);
         a.facts = facts;
@@ -478,28 +483,30 @@ impl<'a> Eval<'a, '_> {
                     };
                     for g in groups {
                         let a = self.step_action(step, &g, &st, k);
-                        let trace = RuleTrace {
+                        let trace = |a: &PlannedAction| RuleTrace {
                             kind: RuleKind::Step,
                             rule_id: step.id.clone(),
                             outcome: Outcome::Fired,
                             detail: format!("{detail}; lists {}", a.invoice_ids.join(", ")),
                             guardrail: None,
-                            inputs: if self.tracing() { a.facts.clone() } else { Vec::new() },
+                            inputs: a.facts.clone(),
                         };
                         if post_due
                             && let Some(min) = self.r.guardrails.min_overdue
                             && eligible_overdue < min
                         {
-                            let mut t = trace;
-                            t.outcome = Outcome::Suppressed;
-                            t.guardrail = Some("min_overdue".into());
-                            t.detail = format!(
-                                "{}; suppressed: {} overdue is below the minimum {}",
-                                t.detail,
-                                money(eligible_overdue),
-                                money(min)
-                            );
-                            self.note(|| t);
+                            if self.tracing() {
+                                let mut t = trace(&a);
+                                t.outcome = Outcome::Suppressed;
+                                t.guardrail = Some("min_overdue".into());
+                                t.detail = format!(
+                                    "{}; suppressed: {} overdue is below the minimum {}",
+                                    t.detail,
+                                    money(eligible_overdue),
+                                    money(min)
+                                );
+                                self.note(|| t);
+                            }
                             continue;
                         }
                         self.offer(a, trace);

@@ -25,7 +25,7 @@ mod ladder;
 mod offers;
 pub mod words;
 
-use crate::facts::registry::{Facts, Value};
+use crate::facts::registry::Value;
 use crate::facts::{Calendar, CustomerFacts, InvoiceFacts};
 use crate::ledger::{AccountType, ActionKind, Channel, Ledger};
 use crate::policy::CompiledPolicy;
@@ -35,6 +35,7 @@ use chrono::NaiveDate;
 use history::History;
 use rust_decimal::Decimal;
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// The kind of rule that produced an action or a trace line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -69,7 +70,7 @@ impl RuleKind {
 /// A fact an action read, by its full name (`customer.overdue_total`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FactRead {
-    pub name: String,
+    pub name: Cow<'static, str>,
     pub value: String,
 }
 
@@ -370,18 +371,17 @@ impl<'a> Eval<'a, '_> {
             let mut v = Vec::new();
             x.read_values(&self.env(invoice), &mut v);
             for (f, val) in v {
-                let name = f.name();
+                let name = f.full_name();
                 if !out.iter().any(|r| r.name == name) {
-                    out.push(FactRead { name, value: val });
+                    out.push(FactRead { name: Cow::Borrowed(name), value: val });
                 }
             }
         }
     }
 
     /// A fact of the customer, for explanations.
-    fn fact(&self, name: &str) -> FactRead {
-        let value = self.cf.get(name).map(words::value).unwrap_or_default();
-        FactRead { name: format!("customer.{name}"), value }
+    fn fact(&self, f: FactRef) -> FactRead {
+        fact_read(f, &self.env(None))
     }
 
     fn run(&mut self) -> Result<(), EvalError> {
@@ -507,21 +507,28 @@ impl<'a> Eval<'a, '_> {
     }
 
     /// Offer an action: guardrails decide, last. Returns whether it was kept.
-    fn offer(&mut self, a: PlannedAction, mut trace: RuleTrace) -> bool {
+    /// `trace` describes the rule that fired; it runs only when tracing.
+    fn offer(&mut self, a: PlannedAction, trace: impl FnOnce(&PlannedAction) -> RuleTrace) -> bool {
         match self.guardrail(&a) {
             Some((g, why)) => {
-                trace.outcome = Outcome::Suppressed;
-                trace.detail = format!("{}; suppressed: {why}", trace.detail);
-                trace.guardrail = Some(g);
-                self.note(|| trace);
+                if self.tracing() {
+                    let mut t = trace(&a);
+                    t.outcome = Outcome::Suppressed;
+                    t.detail = format!("{}; suppressed: {why}", t.detail);
+                    t.guardrail = Some(g);
+                    self.note(|| t);
+                }
                 false
             }
             None => {
                 if a.is_customer_facing() {
                     self.planned_contacts += 1;
                 }
-                trace.outcome = Outcome::Fired;
-                self.note(|| trace);
+                if self.tracing() {
+                    let mut t = trace(&a);
+                    t.outcome = Outcome::Fired;
+                    self.note(|| t);
+                }
                 self.actions.push(a);
                 true
             }
@@ -543,8 +550,8 @@ impl<'a> Eval<'a, '_> {
         }
     }
 
-    fn fact_reads(&self, names: &[&str]) -> Vec<FactRead> {
-        names.iter().map(|n| self.fact(n)).collect()
+    fn fact_reads(&self, facts: &[FactRef]) -> Vec<FactRead> {
+        facts.iter().map(|&f| self.fact(f)).collect()
     }
 }
 
@@ -561,5 +568,46 @@ fn fact_f64(v: Option<Value<'_>>) -> f64 {
 
 /// A fact's full name and value, for explanations.
 pub fn fact_read(f: FactRef, env: &Env<'_, '_>) -> FactRead {
-    FactRead { name: f.name(), value: env.fact(f).map(words::value).unwrap_or_default() }
+    FactRead { name: Cow::Borrowed(f.full_name()), value: env.fact(f).map(words::value).unwrap_or_default() }
+}
+
+/// Facts the engine itself reads (found once by name).
+pub(crate) struct Known {
+    pub overdue_total: FactRef,
+    pub contacts_30d: FactRef,
+    pub contacts_7d: FactRef,
+    pub credit_limit: FactRef,
+    pub exposure: FactRef,
+    pub utilization: FactRef,
+    pub on_time_ratio: FactRef,
+    pub avg_days_late: FactRef,
+    pub max_days_past_due: FactRef,
+    pub promises_broken: FactRef,
+    pub risk_class: FactRef,
+    pub days_past_due: FactRef,
+    pub days_since_issue: FactRef,
+}
+
+pub(crate) fn known() -> &'static Known {
+    use crate::facts::registry::Scope;
+    static K: std::sync::LazyLock<Known> = std::sync::LazyLock::new(|| {
+        let c = |n: &str| FactRef::find(Scope::Customer, n).unwrap_or(FactRef { scope: Scope::Customer, index: 0 });
+        let i = |n: &str| FactRef::find(Scope::Invoice, n).unwrap_or(FactRef { scope: Scope::Invoice, index: 0 });
+        Known {
+            overdue_total: c("overdue_total"),
+            contacts_30d: c("contacts_30d"),
+            contacts_7d: c("contacts_7d"),
+            credit_limit: c("credit_limit"),
+            exposure: c("exposure"),
+            utilization: c("utilization"),
+            on_time_ratio: c("on_time_ratio"),
+            avg_days_late: c("avg_days_late"),
+            max_days_past_due: c("max_days_past_due"),
+            promises_broken: c("promises_broken"),
+            risk_class: c("risk_class"),
+            days_past_due: i("days_past_due"),
+            days_since_issue: i("days_since_issue"),
+        }
+    });
+    &K
 }

@@ -115,11 +115,11 @@ impl<'a> Eval<'a, '_> {
                 money(discount),
                 x.id
             );
-            let mut facts = self.fact_reads(&["on_time_ratio", "avg_days_late"]);
+            let k = super::known();
+            let mut facts = self.fact_reads(&[k.on_time_ratio, k.avg_days_late]);
             self.reads(&x.when, invoices.first().copied(), &mut facts);
             a.facts = facts;
-            let t = trace(Outcome::Fired, a.reason.clone(), inputs);
-            if self.offer(a, t) {
+            if self.offer(a, |a| trace(Outcome::Fired, a.reason.clone(), inputs)) {
                 winner = Some(x.id.clone());
             }
         }
@@ -201,11 +201,11 @@ impl<'a> Eval<'a, '_> {
                 p.interval_days,
                 p.id
             );
-            let mut facts = self.fact_reads(&["overdue_total", "max_days_past_due", "promises_broken"]);
+            let k = super::known();
+            let mut facts = self.fact_reads(&[k.overdue_total, k.max_days_past_due, k.promises_broken]);
             self.reads(&p.when, None, &mut facts);
             a.facts = facts;
-            let t = trace(Outcome::Fired, a.reason.clone(), inputs);
-            if self.offer(a, t) {
+            if self.offer(a, |a| trace(Outcome::Fired, a.reason.clone(), inputs)) {
                 winner = Some(p.id.clone());
             }
         }

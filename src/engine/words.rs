@@ -6,17 +6,26 @@ use rust_decimal::Decimal;
 
 /// `4210.5` → `4,210.50`.
 pub fn money(d: Decimal) -> String {
-    let s = format!("{:.2}", d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero));
-    let (sign, s) = s.strip_prefix('-').map_or(("", s.as_str()), |r| ("-", r));
-    let (int, frac) = s.split_once('.').unwrap_or((s, "00"));
-    let mut out = String::with_capacity(s.len() + int.len() / 3 + 1);
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
+    let mut r = d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    r.rescale(2);
+    let m = r.mantissa();
+    let (neg, m) = (m < 0, m.unsigned_abs());
+    let (int, cents) = (m / 100, (m % 100) as u8);
+    let digits = int.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 4);
+    if neg {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
             out.push(',');
         }
         out.push(c);
     }
-    format!("{sign}{out}.{frac}")
+    out.push('.');
+    out.push(char::from(b'0' + cents / 10));
+    out.push(char::from(b'0' + cents % 10));
+    out
 }
 
 /// A fact value in a reason: money with separators, floats with 2 decimals.

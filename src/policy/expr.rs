@@ -47,7 +47,21 @@ impl FactRef {
     }
     /// `customer.overdue_total`.
     pub fn name(self) -> String {
-        format!("{}.{}", self.scope.prefix(), self.def().map_or("?", |d| d.name))
+        self.full_name().to_string()
+    }
+    /// `customer.overdue_total`, without allocating.
+    pub fn full_name(self) -> &'static str {
+        static NAMES: std::sync::LazyLock<[Vec<String>; 3]> = std::sync::LazyLock::new(|| {
+            SCOPES.map(|s| {
+                let defs = match s {
+                    Scope::Customer => CustomerFacts::defs(),
+                    Scope::Invoice => InvoiceFacts::defs(),
+                    Scope::Calendar => Calendar::defs(),
+                };
+                defs.iter().map(|d| format!("{}.{}", s.prefix(), d.name)).collect()
+            })
+        });
+        NAMES[scope_ix(self.scope)].get(self.index as usize).map_or("?", String::as_str)
     }
     /// Find a fact by scope and name.
     pub fn find(scope: Scope, name: &str) -> Option<FactRef> {

@@ -483,6 +483,7 @@ pub struct RawPriority {
 pub struct RawStrategy {
     /// Unique id.
     pub id: Option<Sp<String>>,
+    /// What the rule is for, in words (shown nowhere but here).
     pub description: Option<Sp<String>>,
     /// A rhai condition over `customer.*` and `as_of.*`; absent = every customer.
     pub when: Option<Sp<String>>,
@@ -500,6 +501,7 @@ pub struct RawStrategy {
 pub struct RawLadder {
     /// Unique id, named by strategies.
     pub id: Option<Sp<String>>,
+    /// What the rule is for, in words (shown nowhere but here).
     pub description: Option<Sp<String>>,
     /// Overrides the policy's trigger.
     pub trigger: Option<Sp<Trigger>>,
@@ -516,6 +518,7 @@ pub struct RawLadder {
 pub struct RawStep {
     /// The rule id, as recorded in actions.csv (keep it stable: history is matched by it).
     pub id: Option<Sp<String>>,
+    /// What the rule is for, in words (shown nowhere but here).
     pub description: Option<Sp<String>>,
     /// Fires once an invoice is this many days past its due date.
     pub days_past_due: Option<Sp<i32>>,
@@ -557,7 +560,9 @@ pub struct RawStep {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawIncentive {
+    /// Unique id; recorded in actions.csv as the rule id.
     pub id: Option<Sp<String>>,
+    /// What the rule is for, in words (shown nowhere but here).
     pub description: Option<Sp<String>>,
     /// A rhai condition; may read `invoice.*` (then checked per invoice).
     pub when: Option<Sp<String>>,
@@ -573,7 +578,9 @@ pub struct RawIncentive {
     pub min_invoice_amount: Option<Sp<Num>>,
     /// Offered only in these quarters (1-4), e.g. [4] for a year-end campaign.
     pub quarters: Option<Sp<Vec<u32>>>,
+    /// The channel: email (default), sms, call or letter.
     pub channel: Option<Sp<RawChannel>>,
+    /// The message template.
     pub template: Option<Sp<String>>,
     /// Higher wins when several incentives match (default 0; then file order).
     pub priority: Option<Sp<i32>>,
@@ -583,7 +590,9 @@ pub struct RawIncentive {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPaymentPlan {
+    /// Unique id; recorded in actions.csv as the rule id.
     pub id: Option<Sp<String>>,
+    /// What the rule is for, in words (shown nowhere but here).
     pub description: Option<Sp<String>>,
     /// Who qualifies: a rhai condition over `customer.*` and `as_of.*`.
     pub when: Option<Sp<String>>,
@@ -595,8 +604,11 @@ pub struct RawPaymentPlan {
     pub min_instalment: Option<Sp<Num>>,
     /// Offer again only after this many days (default 90).
     pub reoffer_after_days: Option<Sp<u32>>,
+    /// The channel: email (default), sms, call or letter.
     pub channel: Option<Sp<RawChannel>>,
+    /// The message template.
     pub template: Option<Sp<String>>,
+    /// Higher wins when several rules of this kind match (default 0; then file order).
     pub priority: Option<Sp<i32>>,
 }
 
@@ -604,7 +616,9 @@ pub struct RawPaymentPlan {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLimit {
+    /// Unique id; recorded in actions.csv as the rule id.
     pub id: Option<Sp<String>>,
+    /// What the rule is for, in words (shown nowhere but here).
     pub description: Option<Sp<String>>,
     /// A rhai condition over `customer.*` and `as_of.*`.
     pub when: Option<Sp<String>>,
@@ -626,6 +640,7 @@ pub struct RawLimit {
     pub every_days: Option<Sp<u32>>,
     /// Review date of the new limit: this many days ahead.
     pub review_in_days: Option<Sp<u32>>,
+    /// Who handles the task, instead of the account owner.
     pub owner: Option<Sp<String>>,
     /// Higher wins when several limit rules match (default 0; then file order).
     pub priority: Option<Sp<i32>>,
@@ -635,7 +650,9 @@ pub struct RawLimit {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawReview {
+    /// Unique id; recorded in actions.csv as the rule id.
     pub id: Option<Sp<String>>,
+    /// What the rule is for, in words (shown nowhere but here).
     pub description: Option<Sp<String>>,
     /// Customers of this risk class.
     pub risk_class: Option<Sp<RawRiskClass>>,
@@ -645,6 +662,7 @@ pub struct RawReview {
     pub every: Option<Sp<Every>>,
     /// Or a number of days.
     pub every_days: Option<Sp<u32>>,
+    /// Who handles the task, instead of the account owner.
     pub owner: Option<Sp<String>>,
 }
 
