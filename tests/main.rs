@@ -9,3 +9,4 @@ mod facts;
 mod ledger;
 mod policy;
 mod run;
+mod simulate;

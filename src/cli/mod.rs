@@ -8,6 +8,7 @@ mod facts;
 mod generate;
 mod run;
 mod schema;
+mod simulate;
 mod test;
 
 use crate::ledger::{self, Ledger, LoadError, LoadOptions};
@@ -81,6 +82,8 @@ pub enum Command {
     Test(test::TestArgs),
     /// Print the JSON Schema of policy files, for editors.
     Schema(schema::SchemaArgs),
+    /// Compare a baseline policy with variants on one ledger: side-by-side figures and a per-customer diff.
+    Simulate(simulate::SimulateArgs),
 }
 
 /// Arguments shared by commands that read a ledger.
@@ -133,6 +136,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Check(a) => check::run(a),
         Command::Test(a) => test::run(a),
         Command::Schema(a) => schema::run(a),
+        Command::Simulate(a) => simulate::run(a),
     }
 }
 

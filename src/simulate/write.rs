@@ -1,0 +1,189 @@
+//! Writing a simulation: comparison.json, comparison.csv, diff.csv and
+//! diff.jsonl as one atomic output set, and the terminal table.
+
+use super::compare::{Comparison, CustomerDiff, MetricRow, PolicyRun};
+use crate::output::{OutputError, OutputSet};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::path::Path;
+
+/// The files of a simulation's output folder, in the order written.
+pub const FILES: &[&str] = &["comparison.json", "comparison.csv", "diff.csv", "diff.jsonl"];
+
+/// One metric in comparison.json: its value per policy label and each
+/// variant minus the baseline.
+#[derive(Debug, Serialize)]
+pub struct MetricJson<'a> {
+    pub metric: &'a str,
+    pub values: BTreeMap<&'a str, Decimal>,
+    pub minus_baseline: BTreeMap<&'a str, Decimal>,
+}
+
+/// comparison.json.
+#[derive(Debug, Serialize)]
+pub struct ComparisonJson<'a> {
+    pub as_of: chrono::NaiveDate,
+    pub customers: u64,
+    pub baseline: &'a str,
+    pub policies: &'a [PolicyRun],
+    /// Customers whose actions differ from the baseline's, per variant.
+    pub customers_changed: BTreeMap<&'a str, u64>,
+    pub metrics: Vec<MetricJson<'a>>,
+}
+
+impl<'a> ComparisonJson<'a> {
+    pub fn of(c: &'a Comparison) -> Self {
+        let labels: Vec<&str> = c.runs.iter().map(|r| r.label.as_str()).collect();
+        let metrics = c
+            .rows
+            .iter()
+            .map(|row| MetricJson {
+                metric: &row.metric,
+                values: labels.iter().copied().zip(row.values.iter().copied()).collect(),
+                minus_baseline: labels.iter().enumerate().skip(1).map(|(i, &l)| (l, row.delta(i))).collect(),
+            })
+            .collect();
+        ComparisonJson {
+            as_of: c.as_of,
+            customers: c.customers,
+            baseline: labels.first().copied().unwrap_or(""),
+            policies: &c.runs,
+            customers_changed: c.changed_customers(),
+            metrics,
+        }
+    }
+}
+
+fn value(row: &MetricRow, v: Decimal) -> String {
+    if row.money { format!("{v:.2}") } else { v.normalize().to_string() }
+}
+
+/// comparison.csv: one row per metric; a column per policy, then one per
+/// variant minus the baseline.
+pub fn comparison_csv(w: &mut dyn Write, c: &Comparison) -> io::Result<()> {
+    let mut out = csv::Writer::from_writer(w);
+    let base = c.baseline().map(|r| r.label.as_str()).unwrap_or("");
+    let mut header = vec!["metric".to_string()];
+    header.extend(c.runs.iter().map(|r| r.label.clone()));
+    header.extend(c.runs.iter().skip(1).map(|r| format!("{} - {base}", r.label)));
+    out.write_record(&header)?;
+    for row in &c.rows {
+        let mut rec = vec![row.metric.clone()];
+        rec.extend(row.values.iter().map(|&v| value(row, v)));
+        rec.extend((1..c.runs.len()).map(|i| value(row, row.delta(i))));
+        out.write_record(&rec)?;
+    }
+    out.flush()
+}
+
+/// The columns of diff.csv.
+pub const DIFF_COLUMNS: &[&str] = &[
+    "variant",
+    "customer_id",
+    "customer_name",
+    "account_owner",
+    "change",
+    "baseline_actions",
+    "baseline_rules",
+    "variant_actions",
+    "variant_rules",
+];
+
+/// diff.csv: one row per variant and customer whose actions differ; actions
+/// and their rules joined with ` | ` in plan order.
+pub fn diff_csv(w: &mut dyn Write, diffs: &[CustomerDiff]) -> io::Result<()> {
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record(DIFF_COLUMNS)?;
+    for d in diffs {
+        let words = |a: &[super::compare::ActionBrief]| a.iter().map(|a| a.words()).collect::<Vec<_>>().join(" | ");
+        let rules = |a: &[super::compare::ActionBrief]| {
+            a.iter().map(|a| format!("{} {}", a.rule_kind, a.rule_id)).collect::<Vec<_>>().join(" | ")
+        };
+        out.write_record([
+            d.variant.as_str(),
+            &d.customer_id,
+            &d.customer_name,
+            d.account_owner.as_deref().unwrap_or(""),
+            d.change.as_str(),
+            &words(&d.baseline),
+            &rules(&d.baseline),
+            &words(&d.variant_actions),
+            &rules(&d.variant_actions),
+        ])?;
+    }
+    out.flush()
+}
+
+/// diff.jsonl: one line per variant and customer, with every action's rule,
+/// amounts and reason.
+pub fn diff_jsonl(w: &mut dyn Write, diffs: &[CustomerDiff]) -> io::Result<()> {
+    for d in diffs {
+        serde_json::to_writer(&mut *w, d)?;
+        w.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// Write the output set into `dir`, replacing it as a whole.
+pub fn write_simulation(dir: &Path, c: &Comparison) -> Result<(), OutputError> {
+    let set = OutputSet::create(dir)?;
+    set.write("comparison.json", |w| {
+        serde_json::to_writer_pretty(&mut *w, &ComparisonJson::of(c))?;
+        w.write_all(b"\n")
+    })?;
+    set.write("comparison.csv", |w| comparison_csv(w, c))?;
+    set.write("diff.csv", |w| diff_csv(w, &c.diffs))?;
+    set.write("diff.jsonl", |w| diff_jsonl(w, &c.diffs))?;
+    set.commit()
+}
+
+/// The terminal table: one line per metric that is not zero under every
+/// policy, a column per policy, then variant minus baseline.
+pub fn print_table(out: &mut dyn Write, c: &Comparison) -> io::Result<()> {
+    let base = c.baseline().map(|r| r.label.as_str()).unwrap_or("");
+    writeln!(
+        out,
+        "recoup simulate: {} customers as of {}, baseline `{base}`, {} variant(s)",
+        c.customers,
+        c.as_of,
+        c.runs.len().saturating_sub(1)
+    )?;
+    let rows: Vec<&MetricRow> = c.rows.iter().filter(|r| r.values.iter().any(|v| !v.is_zero())).collect();
+    let mut heads: Vec<String> = c.runs.iter().map(|r| r.label.clone()).collect();
+    heads.extend(c.runs.iter().skip(1).map(|r| format!("{} - {base}", r.label)));
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            let mut v: Vec<String> = row.values.iter().map(|&x| value(row, x)).collect();
+            v.extend((1..c.runs.len()).map(|i| signed(&value(row, row.delta(i)), row.delta(i))));
+            v
+        })
+        .collect();
+    let first = rows.iter().map(|r| r.metric.len()).max().unwrap_or(6).max(6);
+    let widths: Vec<usize> = (0..heads.len())
+        .map(|j| cells.iter().map(|r| r[j].len()).chain([heads[j].len(), 8]).max().unwrap_or(8))
+        .collect();
+    write!(out, "\n  {:<first$}", "metric")?;
+    for (h, w) in heads.iter().zip(&widths) {
+        write!(out, "  {h:>w$}")?;
+    }
+    writeln!(out)?;
+    for (row, cells) in rows.iter().zip(&cells) {
+        write!(out, "  {:<first$}", row.metric)?;
+        for (cell, w) in cells.iter().zip(&widths) {
+            write!(out, "  {cell:>w$}")?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(out)?;
+    for (variant, n) in c.changed_customers() {
+        writeln!(out, "  {variant}: {n} customer(s) with different actions from `{base}`")?;
+    }
+    Ok(())
+}
+
+fn signed(s: &str, d: Decimal) -> String {
+    if d > Decimal::ZERO { format!("+{s}") } else { s.to_string() }
+}

@@ -1,0 +1,159 @@
+//! `recoup simulate`: today's comparison of standard, strict and lenient on
+//! the demo ledger — the table and comparison.json snapshotted, the diff
+//! checked against two independent `plan::evaluate` calls, determinism and
+//! exit codes.
+
+use crate::cli::recoup;
+use crate::common::{date, repo};
+use recoup::facts::{Context, FactsConfig};
+use recoup::ledger::{LoadOptions, load};
+use recoup::plan::{self, Plan};
+use recoup::policy::CompiledPolicy;
+use recoup::simulate::{Candidate, compare};
+use std::collections::{BTreeMap, BTreeSet};
+
+fn policy(name: &str) -> CompiledPolicy {
+    recoup::policy::load(&repo(&format!("policies/{name}"))).policy.unwrap()
+}
+
+const DEMO: &[&str] = &[
+    "simulate",
+    "--ledger",
+    "fixtures/demo",
+    "--as-of",
+    "2026-11-16",
+    "--baseline",
+    "policies/standard",
+    "--variant",
+    "policies/strict",
+    "--variant",
+    "policies/lenient",
+];
+
+fn with_out<'a>(args: &[&'a str], out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = args.to_vec();
+    v.extend(["--out", out]);
+    v.extend(extra);
+    v
+}
+
+#[test]
+fn demo_comparison_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sim");
+    let (code, stdout, stderr) = recoup(&with_out(DEMO, out.to_str().unwrap(), &[]), Some(tmp.path()));
+    assert_eq!(code, 0, "{stderr}");
+    insta::assert_snapshot!(stdout);
+    let mut files: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    files.sort();
+    assert_eq!(files, ["comparison.csv", "comparison.json", "diff.csv", "diff.jsonl"]);
+    let json = std::fs::read_to_string(out.join("comparison.json")).unwrap();
+    insta::assert_snapshot!("demo_comparison_json", json);
+    // --format json prints the same comparison.json.
+    let out2 = tmp.path().join("sim2");
+    let (code, stdout, _) = recoup(&with_out(DEMO, out2.to_str().unwrap(), &["--format", "json"]), Some(tmp.path()));
+    assert_eq!(code, 0);
+    assert_eq!(stdout, json);
+}
+
+/// What is done to the customer and for how much, written out again here
+/// (not the library's key) so the test checks the diff independently.
+fn plan_by_customer(plan: &Plan) -> BTreeMap<String, Vec<String>> {
+    let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for e in &plan.entries {
+        let a = &e.action;
+        let key = format!(
+            "{:?} {:?} {:?} {} {} {} {} {:?} {:?} {}",
+            a.action,
+            a.channel,
+            a.invoice_ids,
+            a.amount_due.normalize(),
+            (a.fee + a.compensation).normalize(),
+            a.interest.normalize(),
+            a.discount_cost.normalize(),
+            a.new_limit.map(|d| d.normalize()),
+            a.instalments,
+            a.hold
+        );
+        m.entry(a.customer_id.clone()).or_default().push(key);
+    }
+    for v in m.values_mut() {
+        v.sort();
+    }
+    m
+}
+
+#[test]
+fn the_diff_lists_exactly_the_customers_whose_plans_differ() {
+    let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
+    let ctx = Context::new(date("2026-11-16"), FactsConfig::default());
+    let (standard, strict, lenient) = (policy("standard"), policy("strict"), policy("lenient"));
+    let candidates = [
+        Candidate { label: "standard", path: "policies/standard", policy: &standard },
+        Candidate { label: "strict", path: "policies/strict", policy: &strict },
+        Candidate { label: "lenient", path: "policies/lenient", policy: &lenient },
+    ];
+    let c = compare(&ledger, &candidates, &ctx).unwrap();
+    let base = plan_by_customer(&plan::evaluate(&ledger, &standard, &ctx).unwrap());
+    for (label, variant) in [("strict", &strict), ("lenient", &lenient)] {
+        let var = plan_by_customer(&plan::evaluate(&ledger, variant, &ctx).unwrap());
+        let ids: BTreeSet<&String> = base.keys().chain(var.keys()).collect();
+        let expected: BTreeSet<String> = ids.into_iter().filter(|id| base.get(*id) != var.get(*id)).cloned().collect();
+        let listed: BTreeSet<String> =
+            c.diffs.iter().filter(|d| d.variant == label).map(|d| d.customer_id.clone()).collect();
+        assert_eq!(listed, expected, "{label}");
+        assert!(!expected.is_empty());
+        // Each entry carries both sides' actions with the rules behind them.
+        for d in c.diffs.iter().filter(|d| d.variant == label) {
+            let n = |m: &BTreeMap<String, Vec<String>>| m.get(&d.customer_id).map_or(0, Vec::len);
+            assert_eq!(d.baseline.len(), n(&base), "{}", d.customer_id);
+            assert_eq!(d.variant_actions.len(), n(&var), "{}", d.customer_id);
+            assert!(d.baseline.iter().chain(&d.variant_actions).all(|a| !a.rule_id.is_empty()));
+        }
+    }
+    // Customers in both plans with different actions are "changed", not added or removed.
+    assert!(c.diffs.iter().any(|d| d.change == recoup::simulate::compare::Change::Changed));
+    // The baseline's figures agree with the run summary of the same plan.
+    let fig = &c.runs[0].figures;
+    assert_eq!(fig.actions, c.runs[0].plan.entries.len() as u64);
+    let cost: rust_decimal::Decimal = c.runs[0].plan.entries.iter().map(|e| e.action.cost).sum();
+    assert_eq!(fig.cost, cost);
+}
+
+#[test]
+fn the_outputs_are_the_same_at_any_thread_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (one, two) = (tmp.path().join("one"), tmp.path().join("two"));
+    let (c1, _, _) = recoup(&with_out(DEMO, one.to_str().unwrap(), &["--threads", "1", "-q"]), None);
+    let (c2, _, _) = recoup(&with_out(DEMO, two.to_str().unwrap(), &["--threads", "4", "-q"]), None);
+    assert_eq!((c1, c2), (0, 0));
+    for f in recoup::simulate::write::FILES {
+        assert_eq!(std::fs::read(one.join(f)).unwrap(), std::fs::read(two.join(f)).unwrap(), "{f}");
+    }
+}
+
+#[test]
+fn an_invalid_variant_writes_nothing_and_exits_3() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sim");
+    let args = [
+        "simulate",
+        "--ledger",
+        "fixtures/demo",
+        "--as-of",
+        "2026-11-16",
+        "--baseline",
+        "policies/standard",
+        "--variant",
+        "fixtures/bad-policies/unknown-fact",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let (code, _, stderr) = recoup(&args, Some(tmp.path()));
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("policy `fixtures/bad-policies/unknown-fact` is invalid"), "{stderr}");
+    assert!(!out.exists());
+    let (code, _, _) = recoup(&DEMO[..8], None);
+    assert_eq!(code, 2, "a variant and --out are required");
+}
