@@ -47,7 +47,8 @@ fn demo_comparison_table() {
     let mut files: Vec<String> =
         std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     files.sort();
-    assert_eq!(files, ["comparison.csv", "comparison.json", "diff.csv", "diff.jsonl"]);
+    assert_eq!(files, ["comparison.csv", "comparison.json", "diff.csv", "diff.jsonl", "rollrates.csv"]);
+    insta::assert_snapshot!("demo_rollrates_csv", std::fs::read_to_string(out.join("rollrates.csv")).unwrap());
     let json = std::fs::read_to_string(out.join("comparison.json")).unwrap();
     insta::assert_snapshot!("demo_comparison_json", json);
     // --format json prints the same comparison.json.
@@ -156,4 +157,46 @@ fn an_invalid_variant_writes_nothing_and_exits_3() {
     assert!(!out.exists());
     let (code, _, _) = recoup(&DEMO[..8], None);
     assert_eq!(code, 2, "a variant and --out are required");
+}
+
+#[test]
+fn roll_rates_are_estimated_from_month_end_balances() {
+    use recoup::ledger::inline::{InlineLedger, load_inline};
+    use recoup::simulate::{RollRateConfig, RollRateReport};
+    use rust_decimal::Decimal;
+    let customers = "customer_id,name,segment,country,currency,credit_limit,payment_terms,credit_score,risk_class,account_owner,email,phone,preferred_channel,do_not_contact,on_hold,opened_on,account_type
+        C1,One,small,DE,USD,1000.00,NET30,700,low,o1,a@b.example,,email,false,false,2020-01-01,business";
+    // I1: current at January's end, 1-30 at February's, paid in full in March.
+    // I2: 50 paid in February; 150 rolls current → 1-30 → 31-60 and is open.
+    // I3: written off (no date recorded): 1-30 → 31-60, then bad debt at the
+    //     last month end (it never reaches 180 days past due in the history).
+    let invoices =
+        "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status,disputed_since,dispute_reason
+        I1,C1,2026-01-10,2026-02-09,USD,100.00,0.00,paid,,
+        I2,C1,2026-01-20,2026-02-19,USD,200.00,150.00,open,,
+        I3,C1,2026-01-05,2026-01-15,USD,40.00,40.00,written_off,,";
+    let payments = "payment_id,customer_id,invoice_id,paid_on,amount
+        P1,C1,I1,2026-03-15,100.00
+        P2,C1,I2,2026-02-10,50.00";
+    let files = InlineLedger { customers, invoices, payments: Some(payments), promises: None, actions: None };
+    let ledger = load_inline(&files, &LoadOptions::default()).unwrap();
+    let rr = RollRateReport::build(&ledger, date("2026-04-15"), &RollRateConfig::default()).unwrap();
+    let m = &rr.matrix;
+    assert_eq!((m.from, m.to, m.transitions), (Some(date("2026-01-31")), Some(date("2026-03-31")), 2));
+    let d = |s: &str| s.parse::<Decimal>().unwrap();
+    // Money leaving each bucket: current I1 100 + I2 200 (January → February);
+    // 1-30 I3 40 (January → February), I1 100 + I2 150 (February → March);
+    // 31-60 I3 40 (February → March).
+    assert_eq!(m.observed, vec![d("300"), d("290"), d("40"), d("0"), d("0")]);
+    let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12);
+    // Columns: current, 1-30, 31-60, 61-90, 91+, paid, bad debt.
+    assert!(close(&m.p[0], &[0.0, 250.0 / 300.0, 0.0, 0.0, 0.0, 50.0 / 300.0, 0.0]), "{:?}", m.p[0]);
+    assert!(close(&m.p[1], &[0.0, 0.0, 190.0 / 290.0, 0.0, 0.0, 100.0 / 290.0, 0.0]), "{:?}", m.p[1]);
+    assert!(close(&m.p[2], &[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]), "{:?}", m.p[2]);
+    assert!(m.p[3].iter().all(|&p| p == 0.0), "61-90 is never observed");
+    // Today I2's 150 is 55 days past due (31-60), which went to bad debt in
+    // the history: all of it is projected as bad debt.
+    let s = &rr.projection;
+    assert_eq!((s.balance, s.collected, s.bad_debt, s.unresolved), (d("150"), d("0"), d("150.00"), d("0")));
+    assert!(rr.policy_independent);
 }

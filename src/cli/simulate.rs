@@ -6,7 +6,7 @@ use super::run::{Format, compiled_policy};
 use super::{Exit, ExitError, LedgerArgs, as_of_or_today, load_ledger, report_problems, say};
 use crate::facts::{Context, FactsConfig};
 use crate::policy::CompiledPolicy;
-use crate::simulate::write::{ComparisonJson, FILES, print_table, write_simulation};
+use crate::simulate::write::{ComparisonJson, FILES, print_roll_rates, print_table, write_simulation};
 use crate::simulate::{Candidate, compare};
 use std::io::Write;
 use std::path::PathBuf;
@@ -21,7 +21,7 @@ pub struct SimulateArgs {
     /// A policy to compare with the baseline (repeat for several).
     #[arg(long, value_name = "POLICY", required = true)]
     pub variant: Vec<PathBuf>,
-    /// Output folder: comparison.json, comparison.csv, diff.csv, diff.jsonl.
+    /// Output folder: comparison.json, comparison.csv, diff.csv, diff.jsonl, rollrates.csv.
     /// Replaced as a whole, atomically.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -101,6 +101,7 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
         writeln!(out)?;
     } else if !a.quiet {
         print_table(&mut out, &comparison)?;
+        print_roll_rates(&mut out, &comparison)?;
         writeln!(out, "  wrote {} to {}", FILES.join(", "), a.out.display())?;
     }
     Ok(if ledger.report.rejects.is_empty() { Exit::Ok } else { Exit::RowsRejected })

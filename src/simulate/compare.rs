@@ -4,6 +4,7 @@
 //! differ between the baseline and a variant.
 
 use super::SimError;
+use super::rollrate::{RollRateConfig, RollRateReport};
 use crate::engine::PlannedAction;
 use crate::facts::Context;
 use crate::ledger::{ActionKind, CustIx, Ledger};
@@ -347,6 +348,9 @@ pub struct Comparison {
     pub rows: Vec<MetricRow>,
     #[serde(skip)]
     pub diffs: Vec<CustomerDiff>,
+    /// The roll-rate model (the same under every policy today), or why it
+    /// could not be built.
+    pub roll_rates: Result<RollRateReport, String>,
 }
 
 impl Comparison {
@@ -385,14 +389,27 @@ pub fn compare(ledger: &Ledger, candidates: &[Candidate<'_>], ctx: &Context) -> 
             plan,
         });
     }
-    let rows = metric_rows(&runs);
+    let cfg = RollRateConfig { bucket_edges: ctx.config.bucket_edges.clone(), ..RollRateConfig::default() };
+    let roll_rates = RollRateReport::build(ledger, ctx.as_of, &cfg).map_err(|e| e.to_string());
+    let mut rows = metric_rows(&runs);
+    if let Ok(rr) = &roll_rates {
+        let p = &rr.projection;
+        for (metric, v) in [
+            ("roll rates: open balance today", p.balance),
+            ("roll rates: eventually collected", p.collected),
+            ("roll rates: eventual bad debt", p.bad_debt),
+            ("roll rates: unresolved", p.unresolved),
+        ] {
+            rows.push(MetricRow { metric: metric.into(), money: true, values: vec![v; runs.len()] });
+        }
+    }
     let mut diffs = Vec::new();
     if let Some((base, variants)) = runs.split_first() {
         for v in variants {
             diffs.extend(diff(ledger, &v.label, &base.plan, &v.plan));
         }
     }
-    Ok(Comparison { as_of: ctx.as_of, customers: ledger.customers.len() as u64, runs, rows, diffs })
+    Ok(Comparison { as_of: ctx.as_of, customers: ledger.customers.len() as u64, runs, rows, diffs, roll_rates })
 }
 
 /// Flatten the figures of every run into aligned rows: fixed metrics first,

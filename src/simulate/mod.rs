@@ -3,17 +3,25 @@
 //! - [`compare`]: today — every policy through [`crate::plan::evaluate`] on
 //!   one loaded ledger (never a second implementation of the rules), side by
 //!   side figures and the per-customer diff of the plans.
-//! - [`write`]: the output set (comparison.json/csv, diff.csv/jsonl) and
-//!   the terminal table.
+//! - [`rollrate`]: the analytic model — a monthly Markov chain between aging
+//!   buckets with absorbing Paid and Bad-debt states, estimated from the
+//!   ledger's own history, and the eventual split of today's balances.
+//! - [`write`]: the output set (comparison.json/csv, diff.csv/jsonl,
+//!   rollrates.csv) and the terminal table.
 //!
 //! Money stays [`rust_decimal::Decimal`]; probabilities are `f64`. Everything
 //! is ordered (BTreeMap, ledger order), so the same inputs give the same
 //! bytes at any thread count.
 
 pub mod compare;
+pub mod rollrate;
 pub mod write;
 
 pub use compare::{Candidate, Comparison, CustomerDiff, Figures, compare};
+pub use rollrate::{RollRateConfig, RollRateReport, RollRates, Split};
+
+use rust_decimal::Decimal;
+use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 
 /// Why a simulation could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +33,20 @@ pub enum SimError {
         #[source]
         source: Box<crate::plan::RunError>,
     },
+    /// The roll-rate chain has no way out of some states (I − Q is singular).
+    #[error("the roll-rate matrix cannot be inverted: {0}")]
+    Singular(String),
     /// No policy to compare.
     #[error("nothing to compare: give a baseline policy")]
     NoPolicies,
+}
+
+/// Money as f64, for projections only.
+pub(crate) fn to_f64(d: Decimal) -> f64 {
+    d.to_f64().unwrap_or(0.0)
+}
+
+/// A projected amount back to money, rounded to cents.
+pub(crate) fn cents(x: f64) -> Decimal {
+    Decimal::from_f64(x).unwrap_or(Decimal::ZERO).round_dp(2)
 }

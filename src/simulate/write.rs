@@ -2,6 +2,7 @@
 //! diff.jsonl as one atomic output set, and the terminal table.
 
 use super::compare::{Comparison, CustomerDiff, MetricRow, PolicyRun};
+use super::rollrate::{ABSORBING, RollRateReport};
 use crate::output::{OutputError, OutputSet};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -10,7 +11,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 /// The files of a simulation's output folder, in the order written.
-pub const FILES: &[&str] = &["comparison.json", "comparison.csv", "diff.csv", "diff.jsonl"];
+pub const FILES: &[&str] = &["comparison.json", "comparison.csv", "diff.csv", "diff.jsonl", "rollrates.csv"];
 
 /// One metric in comparison.json: its value per policy label and each
 /// variant minus the baseline.
@@ -31,6 +32,11 @@ pub struct ComparisonJson<'a> {
     /// Customers whose actions differ from the baseline's, per variant.
     pub customers_changed: BTreeMap<&'a str, u64>,
     pub metrics: Vec<MetricJson<'a>>,
+    /// The roll-rate model: policy-independent today.
+    pub roll_rates: Option<&'a RollRateReport>,
+    /// Why the roll-rate model could not be built.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roll_rates_problem: Option<&'a str>,
 }
 
 impl<'a> ComparisonJson<'a> {
@@ -52,6 +58,8 @@ impl<'a> ComparisonJson<'a> {
             policies: &c.runs,
             customers_changed: c.changed_customers(),
             metrics,
+            roll_rates: c.roll_rates.as_ref().ok(),
+            roll_rates_problem: c.roll_rates.as_ref().err().map(String::as_str),
         }
     }
 }
@@ -136,6 +144,10 @@ pub fn write_simulation(dir: &Path, c: &Comparison) -> Result<(), OutputError> {
     set.write("comparison.csv", |w| comparison_csv(w, c))?;
     set.write("diff.csv", |w| diff_csv(w, &c.diffs))?;
     set.write("diff.jsonl", |w| diff_jsonl(w, &c.diffs))?;
+    set.write("rollrates.csv", |w| match &c.roll_rates {
+        Ok(rr) => rollrates_csv(w, rr),
+        Err(_) => rollrates_csv_header(w, &[]),
+    })?;
     set.commit()
 }
 
@@ -182,6 +194,94 @@ pub fn print_table(out: &mut dyn Write, c: &Comparison) -> io::Result<()> {
         writeln!(out, "  {variant}: {n} customer(s) with different actions from `{base}`")?;
     }
     Ok(())
+}
+
+fn rollrates_header(buckets: &[String]) -> Vec<String> {
+    let mut h = vec!["bucket".to_string()];
+    h.extend(buckets.iter().map(|b| format!("to_{b}")));
+    h.extend(ABSORBING.iter().map(|a| format!("to_{a}")));
+    h.extend(
+        [
+            "observed",
+            "eventually_paid",
+            "eventually_bad_debt",
+            "months_to_absorption",
+            "balance",
+            "collected",
+            "bad_debt",
+            "unresolved",
+        ]
+        .map(String::from),
+    );
+    h
+}
+
+fn rollrates_csv_header(w: &mut dyn Write, buckets: &[String]) -> io::Result<()> {
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record(rollrates_header(buckets))?;
+    out.flush()
+}
+
+/// rollrates.csv: one row per aging bucket — the monthly transition
+/// probabilities to every state, the money observed leaving it, N·R, N·1, and
+/// the eventual split of today's balance in it.
+pub fn rollrates_csv(w: &mut dyn Write, rr: &RollRateReport) -> io::Result<()> {
+    let mut out = csv::Writer::from_writer(w);
+    let m = &rr.matrix;
+    out.write_record(rollrates_header(&m.buckets))?;
+    for (i, b) in m.buckets.iter().enumerate() {
+        let mut rec = vec![b.clone()];
+        rec.extend(m.p[i].iter().map(|p| format!("{p:.4}")));
+        rec.push(format!("{:.2}", m.observed[i]));
+        rec.extend(rr.eventual[i].iter().map(|p| format!("{p:.4}")));
+        rec.push(format!("{:.2}", rr.months_to_absorption[i]));
+        let s = &rr.projection.by_bucket[i];
+        rec.extend([s.balance, s.collected, s.bad_debt, s.unresolved].map(|d| format!("{d:.2}")));
+        out.write_record(&rec)?;
+    }
+    out.flush()
+}
+
+/// The roll-rate matrix and the eventual split, for the terminal.
+pub fn print_roll_rates(out: &mut dyn Write, c: &Comparison) -> io::Result<()> {
+    let rr = match &c.roll_rates {
+        Ok(rr) => rr,
+        Err(why) => return writeln!(out, "\n  roll rates: not available: {why}"),
+    };
+    let m = &rr.matrix;
+    let (from, to) =
+        (m.from.map(|d| d.to_string()).unwrap_or_default(), m.to.map(|d| d.to_string()).unwrap_or_default());
+    writeln!(
+        out,
+        "\n  roll rates: monthly, {} transitions between month ends {from} and {to} (the same under every policy today)",
+        m.transitions
+    )?;
+    write!(out, "  {:<10}", "from")?;
+    for h in m.buckets.iter().map(String::as_str).chain(ABSORBING) {
+        write!(out, "{h:>10}")?;
+    }
+    writeln!(out, "{:>10}{:>16}{:>16}{:>14}", "months", "balance", "collected", "bad debt")?;
+    for (i, b) in m.buckets.iter().enumerate() {
+        write!(out, "  {b:<10}")?;
+        for p in &m.p[i] {
+            write!(out, "{p:>10.3}")?;
+        }
+        let s = &rr.projection.by_bucket[i];
+        writeln!(
+            out,
+            "{:>10.2}{:>16.2}{:>16.2}{:>14.2}",
+            rr.months_to_absorption[i], s.balance, s.collected, s.bad_debt
+        )?;
+    }
+    let p = &rr.projection;
+    writeln!(
+        out,
+        "  eventually: {:.2} of {:.2} collected, {:.2} bad debt{}",
+        p.collected,
+        p.balance,
+        p.bad_debt,
+        if p.unresolved.is_zero() { String::new() } else { format!(", {:.2} unresolved", p.unresolved) }
+    )
 }
 
 fn signed(s: &str, d: Decimal) -> String {
