@@ -2,7 +2,7 @@
 //! customer's decision with a native-only step and with a rhai `when` step,
 //! and the standard policy over every customer of the demo ledger (facts
 //! derived beforehand, so only the engine is timed).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use recoup::engine::evaluate_customer;

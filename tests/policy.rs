@@ -47,6 +47,7 @@ snap! {
     missing_template = "missing-template",
     unknown_ladder = "unknown-ladder",
     duplicate_id = "duplicate-id",
+    mismatched_types = "mismatched-types",
 }
 
 #[test]
@@ -77,6 +78,7 @@ fn error_kinds_and_positions() {
         ("invoice-fact-in-customer-rule", Code::FactNotAvailable, 9, 9),
         ("when-not-bool", Code::ExpressionType, 13, 8),
         ("missing-keys", Code::MissingKey, 1, 1),
+        ("mismatched-types", Code::ExpressionType, 22, 26),
     ];
     for &(name, code, line, col) in cases {
         let loaded = policy::load(Path::new(&format!("fixtures/bad-policies/{name}")));

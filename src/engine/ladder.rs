@@ -513,7 +513,8 @@ impl<'a> Eval<'a, '_> {
                     }
                 }
                 _ => {
-                    let inputs = if self.tracing() {
+                    // Inputs only for a step that was looked at.
+                    let inputs = if self.tracing() && notes.get(k).is_some_and(|n| !n.is_empty()) {
                         let mut v = Vec::new();
                         self.reads(&step.when, self.inv.first(), &mut v);
                         v

@@ -6,12 +6,12 @@
 //!
 //! Order of evaluation, per customer:
 //! 1. the priority score, and the strategy (first match wins);
-//! 2. the escalation ladder ([`ladder`]): which invoices are eligible
+//! 2. the escalation ladder (`ladder`): which invoices are eligible
 //!    (disputes, promises), the step each is due for under the pace
 //!    (`sequential` or `jump`), at most one step per customer per run, its
 //!    fee, compensation and interest;
 //! 3. limit rules and holds, incentives, payment plans, reviews
-//!    ([`account`], [`offers`]): one decision of each kind, by priority;
+//!    (`account`, `offers`): one decision of each kind, by priority;
 //! 4. guardrails, last: they suppress any action they forbid, whatever the
 //!    rules said.
 //!

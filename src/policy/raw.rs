@@ -576,7 +576,7 @@ pub struct RawIncentive {
     pub max_discount: Option<Sp<Num>>,
     /// Leave out invoices with a smaller open amount.
     pub min_invoice_amount: Option<Sp<Num>>,
-    /// Offered only in these quarters (1-4), e.g. [4] for a year-end campaign.
+    /// Offered only in these quarters (1-4), e.g. `[4]` for a year-end campaign.
     pub quarters: Option<Sp<Vec<u32>>>,
     /// The channel: email (default), sms, call or letter.
     pub channel: Option<Sp<RawChannel>>,

@@ -10,7 +10,7 @@ use super::compile::{
     Step, Strategy,
 };
 use super::diag::{Code, Diagnostic, FileId, StringMap, closest, did_you_mean};
-use super::expr::{Expression, FactRef, Ty, lower, root_expr};
+use super::expr::{Expression, FactRef, Ty, fact_access, lower, root_expr, static_type};
 use super::raw::{
     AgeFrom, CostValue, Every, Grouping, InvoiceSet, LimitChange, Num, OnError, Pace, RawChannel, RawLimit, RawPolicy,
     RawRiskClass, RawStep, Regime, Removed, Sp, StepAction, Trigger,
@@ -144,6 +144,9 @@ impl V<'_> {
                         Some(help.into());
                     return None;
                 }
+                if !self.lint(&ast, &loc, what) {
+                    return None;
+                }
                 Some(Expression { src, file: self.ctx.file, map: loc.map, ast, reads, native: None, ty })
             }
             Err(ds) => {
@@ -151,6 +154,98 @@ impl V<'_> {
                 None
             }
         }
+    }
+}
+
+/// The words a text fact can hold, where the ledger fixes them.
+fn known_words(f: FactRef) -> Option<&'static [&'static str]> {
+    let def = f.def()?;
+    match (f.scope, def.name) {
+        (Scope::Customer, "risk_class") => Some(&["low", "medium", "high", ""]),
+        (Scope::Customer, "account_type") => Some(&["business", "consumer"]),
+        _ => None,
+    }
+}
+
+impl V<'_> {
+    /// Comparisons that cannot work: text with a number (always false, or a
+    /// run-time error for `<`), or a text fact with a word it never holds.
+    /// Returns false when an error was reported.
+    fn lint(&mut self, ast: &rhai::AST, loc: &Loc, what: &str) -> bool {
+        use rhai::{ASTNode, Expr};
+        let mut found: Vec<Diagnostic> = Vec::new();
+        ast.walk(&mut |path: &[ASTNode]| {
+            let (f, pos) = match path.last() {
+                Some(ASTNode::Expr(Expr::FnCall(f, pos))) => (f, pos),
+                Some(ASTNode::Stmt(rhai::Stmt::FnCall(f, pos))) => (f, pos),
+                _ => return true,
+            };
+            let op = f.name.as_str();
+            let Some(_) = f.op_token.as_ref() else { return true };
+            let [a, b] = f.args.as_slice() else { return true };
+            let cmp = matches!(op, "==" | "!=" | "<" | "<=" | ">" | ">=");
+            if !cmp {
+                return true;
+            }
+            let (ta, tb) = (static_type(a), static_type(b));
+            let number = |t: Option<Ty>| matches!(t, Some(Ty::Int | Ty::Float | Ty::Dec));
+            let mixed = (ta == Some(Ty::Str) && (number(tb) || tb == Some(Ty::Bool)))
+                || (tb == Some(Ty::Str) && (number(ta) || ta == Some(Ty::Bool)))
+                || (ta == Some(Ty::Bool) && number(tb))
+                || (tb == Some(Ty::Bool) && number(ta));
+            let range = loc.range(*pos, op.len());
+            if mixed {
+                let (x, y) = (ta.map_or("?", Ty::words), tb.map_or("?", Ty::words));
+                let d = if matches!(op, "==" | "!=") {
+                    Diagnostic::warning(
+                        Code::Suspicious,
+                        format!("{what} compares {x} with {y}: `{op}` is always {}", op == "!="),
+                    )
+                } else {
+                    Diagnostic::error(
+                        Code::ExpressionType,
+                        format!("{what} orders {x} against {y}: `{op}` cannot compare them"),
+                    )
+                };
+                found.push(
+                    d.at(loc.file, range)
+                        .help("compare a fact with a value of its own type (`recoup facts` shows them)"),
+                );
+                return true;
+            }
+            // A fixed-vocabulary text fact compared with a word it never holds.
+            let fact_and_word = match (a, b) {
+                (Expr::Dot(d, _, _), Expr::StringConstant(w, wpos))
+                | (Expr::StringConstant(w, wpos), Expr::Dot(d, _, _)) => {
+                    fact_access(&d.lhs, &d.rhs).map(|f| (f, w.as_str(), *wpos))
+                }
+                _ => None,
+            };
+            if let Some((fact, word, wpos)) = fact_and_word
+                && let Some(words) = known_words(fact)
+                && !words.contains(&word)
+            {
+                let help = did_you_mean(word, words.iter().copied().filter(|w| !w.is_empty())).unwrap_or_else(|| {
+                    format!(
+                        "`{}` is one of {}",
+                        fact.full_name(),
+                        words.iter().filter(|w| !w.is_empty()).map(|w| format!("`{w}`")).collect::<Vec<_>>().join(", ")
+                    )
+                });
+                found.push(
+                    Diagnostic::warning(
+                        Code::Suspicious,
+                        format!("`{}` is never `{word}` in {what}", fact.full_name()),
+                    )
+                    .at(loc.file, loc.range(wpos, word.chars().count() + 2))
+                    .help(help),
+                );
+            }
+            true
+        });
+        let ok = !found.iter().any(Diagnostic::is_error);
+        self.diags.extend(found);
+        ok
     }
 }
 
