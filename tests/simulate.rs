@@ -200,3 +200,87 @@ fn roll_rates_are_estimated_from_month_end_balances() {
     assert_eq!((s.balance, s.collected, s.bad_debt, s.unresolved), (d("150"), d("0"), d("150.00"), d("0")));
     assert!(rr.policy_independent);
 }
+
+mod forward {
+    use super::*;
+    use recoup::facts::kpi;
+    use recoup::simulate::project::{Forward, Projection, Scenario, project};
+    use rust_decimal::Decimal;
+
+    fn demo_projection(days: u32, runs: u32, seed: u64) -> (recoup::ledger::Ledger, Forward) {
+        let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
+        let (standard, strict) = (policy("standard"), policy("strict"));
+        let p = Projection { days, runs, seed, scenario: Scenario::default() };
+        let stall = [0.45, 0.52, 0.8, 0.76, 0.57];
+        let f =
+            project(&ledger, &[("standard", &standard), ("strict", &strict)], date("2026-11-16"), &p, &stall).unwrap();
+        (ledger, f)
+    }
+
+    #[test]
+    fn every_run_accounts_for_each_cent_of_ar() {
+        let (ledger, f) = demo_projection(10, 2, 7);
+        let start = kpi::portfolio(&ledger, &Context::new(date("2026-11-16"), FactsConfig::default())).ar_total;
+        assert_eq!(f.week_ends, [date("2026-11-23"), date("2026-11-26")]);
+        for p in &f.policies {
+            for run in &p.runs {
+                // AR at the end = AR today + new sales − what was paid (cash,
+                // discounts, the agency's fee) − write-offs.
+                let mut ar = start;
+                for w in run {
+                    ar += w.new_sales - w.cash_collected - w.discount_cost - w.agency_fees - w.write_offs;
+                    assert_eq!(ar, w.ar_total, "{}", p.label);
+                    assert_eq!(w.overdue_by_bucket.iter().skip(1).copied().sum::<Decimal>(), w.overdue);
+                    assert!(w.cash_collected > Decimal::ZERO && w.dso.is_some());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_projection_at_any_thread_count() {
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let three = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        let (_, a) = one.install(|| demo_projection(8, 3, 11));
+        let (_, b) = three.install(|| demo_projection(8, 3, 11));
+        assert_eq!(a.weekly(), b.weekly());
+        assert_eq!(a.summary(), b.summary());
+        let (_, c) = demo_projection(8, 3, 12);
+        assert_ne!(a.weekly(), c.weekly(), "another seed draws other payments");
+    }
+
+    #[test]
+    fn scenario_files_have_defaults_and_refuse_unknown_keys() {
+        let s = Scenario::parse("discount_taken = 0.5\n[response]\ncall = 0.4\n").unwrap();
+        assert_eq!((s.discount_taken, s.response.call, s.response.email), (0.5, 0.4, 0.05));
+        assert_eq!(s.write_off_days, 180);
+        let e = Scenario::parse("[response]\nphone = 0.4\n").unwrap_err();
+        assert!(e.contains("unknown field `phone`"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_horizon_is_a_usage_error() {
+        let (code, _, err) = recoup(&with_out(DEMO, "/nonexistent/out", &["--horizon", "13x"]), None);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("expected a span such as `13w` or `90d`"), "{err}");
+    }
+}
+
+#[test]
+fn a_projection_adds_its_files_and_one_json_object() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sim");
+    let args = with_out(&DEMO[..9], out.to_str().unwrap(), &["--horizon", "3d", "--runs", "2", "--format", "json"]);
+    let (code, stdout, stderr) = recoup(&args, Some(tmp.path()));
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["forward"]["days"], 3);
+    assert_eq!(v["comparison"]["baseline"], "standard");
+    for f in recoup::simulate::write::FILES.iter().chain(recoup::simulate::write::FORWARD_FILES) {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let summary = std::fs::read_to_string(out.join("forward_summary.csv")).unwrap();
+    assert!(summary.starts_with(
+        "metric,policy,p10,p50,p90,minus_baseline_p10,minus_baseline_p50,minus_baseline_p90\ncash_collected,standard,"
+    ));
+}

@@ -6,7 +6,10 @@ use super::run::{Format, compiled_policy};
 use super::{Exit, ExitError, LedgerArgs, as_of_or_today, load_ledger, report_problems, say};
 use crate::facts::{Context, FactsConfig};
 use crate::policy::CompiledPolicy;
-use crate::simulate::write::{ComparisonJson, FILES, print_roll_rates, print_table, write_simulation};
+use crate::simulate::project::{Projection, Scenario, project};
+use crate::simulate::write::{
+    ComparisonJson, FILES, FORWARD_FILES, ForwardJson, print_forward, print_roll_rates, print_table, write_simulation,
+};
 use crate::simulate::{Candidate, compare};
 use std::io::Write;
 use std::path::PathBuf;
@@ -25,6 +28,20 @@ pub struct SimulateArgs {
     /// Replaced as a whole, atomically.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Project each policy forward day by day over this span: `13w` (weeks)
+    /// or `90d` (days). Without it, only today's comparison.
+    #[arg(long, value_name = "SPAN", value_parser = parse_horizon)]
+    pub horizon: Option<u32>,
+    /// Monte Carlo runs per policy (with --horizon).
+    #[arg(long, default_value_t = 20)]
+    pub runs: u32,
+    /// Seed of the projection: the same seed gives the same outputs.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Scenario file (TOML): response assumptions and outcome parameters;
+    /// every key has a documented default (docs/simulation.md).
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
     /// Worker threads (default: all cores). The outputs are the same at any count.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -34,6 +51,19 @@ pub struct SimulateArgs {
     /// The terminal comparison as a table, or comparison.json on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+/// `13w` → 91 days, `90d` or `90` → 90 days.
+fn parse_horizon(s: &str) -> Result<u32, String> {
+    let t = s.trim().to_ascii_lowercase();
+    let (num, mult) = match t.strip_suffix('w') {
+        Some(n) => (n, 7),
+        None => (t.strip_suffix('d').unwrap_or(&t), 1),
+    };
+    match num.trim().parse::<u32>() {
+        Ok(n) if n > 0 && n <= 3660 / mult => Ok(n * mult),
+        _ => Err(format!("expected a span such as `13w` or `90d` (at most 10 years), got `{s}`")),
+    }
 }
 
 /// Run `recoup simulate`.
@@ -91,18 +121,61 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
             );
         }
     }
-    write_simulation(&a.out, &comparison).map_err(|e| ExitError { code: Exit::Failed, message: e.to_string() })?;
+    let forward = match a.horizon {
+        Some(days) => {
+            let scenario = match &a.scenario {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path).map_err(|e| ExitError {
+                        code: Exit::Usage,
+                        message: format!("cannot read scenario `{}`: {e}", path.display()),
+                    })?;
+                    Scenario::parse(&text).map_err(|e| ExitError {
+                        code: Exit::Usage,
+                        message: format!("invalid scenario `{}`: {e}", path.display()),
+                    })?
+                }
+                None => Scenario::default(),
+            };
+            let stall: Vec<f64> = match &comparison.roll_rates {
+                Ok(rr) => {
+                    rr.matrix.p.iter().map(|row| row.get(rr.matrix.buckets.len()).copied().unwrap_or(0.0)).collect()
+                }
+                Err(_) => Vec::new(),
+            };
+            let p = Projection { days, runs: a.runs.max(1), seed: a.seed, scenario };
+            let named: Vec<(&str, &CompiledPolicy)> = labels.iter().map(String::as_str).zip(&policies).collect();
+            Some(
+                project(&ledger, &named, as_of, &p, &stall)
+                    .map_err(|e| ExitError { code: Exit::Failed, message: format!("{e}; nothing was written") })?,
+            )
+        }
+        None => None,
+    };
+    write_simulation(&a.out, &comparison, forward.as_ref())
+        .map_err(|e| ExitError { code: Exit::Failed, message: e.to_string() })?;
     if !ledger.report.rejects.is_empty() {
         report_problems(&ledger.report.rejects, &a.ledger.ledger, "rejected row");
     }
     let mut out = std::io::stdout().lock();
     if a.format == Format::Json {
-        serde_json::to_writer_pretty(&mut out, &ComparisonJson::of(&comparison))?;
+        match &forward {
+            // With a projection: one object holding comparison.json and forward.json.
+            Some(f) => serde_json::to_writer_pretty(
+                &mut out,
+                &serde_json::json!({ "comparison": ComparisonJson::of(&comparison), "forward": ForwardJson::of(f) }),
+            )?,
+            None => serde_json::to_writer_pretty(&mut out, &ComparisonJson::of(&comparison))?,
+        }
         writeln!(out)?;
     } else if !a.quiet {
         print_table(&mut out, &comparison)?;
         print_roll_rates(&mut out, &comparison)?;
-        writeln!(out, "  wrote {} to {}", FILES.join(", "), a.out.display())?;
+        let mut files = FILES.to_vec();
+        if let Some(f) = &forward {
+            print_forward(&mut out, f)?;
+            files.extend(FORWARD_FILES);
+        }
+        writeln!(out, "  wrote {} to {}", files.join(", "), a.out.display())?;
     }
     Ok(if ledger.report.rejects.is_empty() { Exit::Ok } else { Exit::RowsRejected })
 }

@@ -6,6 +6,9 @@
 //! - [`rollrate`]: the analytic model — a monthly Markov chain between aging
 //!   buckets with absorbing Paid and Bad-debt states, estimated from the
 //!   ledger's own history, and the eventual split of today's balances.
+//! - [`project`]: the forward projection — each policy day by day over a
+//!   horizon, Monte Carlo, with payment behaviour learned per customer
+//!   ([`behaviour`]) and response assumptions from a scenario file.
 //! - [`write`]: the output set (comparison.json/csv, diff.csv/jsonl,
 //!   rollrates.csv) and the terminal table.
 //!
@@ -13,7 +16,9 @@
 //! is ordered (BTreeMap, ledger order), so the same inputs give the same
 //! bytes at any thread count.
 
+pub mod behaviour;
 pub mod compare;
+pub mod project;
 pub mod rollrate;
 pub mod write;
 
@@ -36,6 +41,9 @@ pub enum SimError {
     /// The roll-rate chain has no way out of some states (I − Q is singular).
     #[error("the roll-rate matrix cannot be inverted: {0}")]
     Singular(String),
+    /// The ledger has no settled invoice to learn payment behaviour from.
+    #[error("no settled invoice in the ledger's history: nothing to learn payment behaviour from")]
+    NoHistory,
     /// No policy to compare.
     #[error("nothing to compare: give a baseline policy")]
     NoPolicies,

@@ -2,6 +2,7 @@
 //! diff.jsonl as one atomic output set, and the terminal table.
 
 use super::compare::{Comparison, CustomerDiff, MetricRow, PolicyRun};
+use super::project::{Band, Forward, Scenario, SummaryBand, WeekBand};
 use super::rollrate::{ABSORBING, RollRateReport};
 use crate::output::{OutputError, OutputSet};
 use rust_decimal::Decimal;
@@ -134,9 +135,158 @@ pub fn diff_jsonl(w: &mut dyn Write, diffs: &[CustomerDiff]) -> io::Result<()> {
     Ok(())
 }
 
-/// Write the output set into `dir`, replacing it as a whole.
-pub fn write_simulation(dir: &Path, c: &Comparison) -> Result<(), OutputError> {
+/// The files the forward projection adds.
+pub const FORWARD_FILES: &[&str] = &["forward.json", "forward_weekly.csv", "forward_summary.csv"];
+
+/// forward.json.
+#[derive(Debug, Serialize)]
+pub struct ForwardJson<'a> {
+    pub as_of: chrono::NaiveDate,
+    pub days: u32,
+    pub runs: u32,
+    pub seed: u64,
+    pub scenario: &'a Scenario,
+    pub week_ends: &'a [chrono::NaiveDate],
+    pub summary: Vec<SummaryBand>,
+    pub weekly: Vec<WeekBand>,
+}
+
+impl<'a> ForwardJson<'a> {
+    pub fn of(f: &'a Forward) -> Self {
+        ForwardJson {
+            as_of: f.as_of,
+            days: f.days,
+            runs: f.runs,
+            seed: f.seed,
+            scenario: &f.scenario,
+            week_ends: &f.week_ends,
+            summary: f.summary(),
+            weekly: f.weekly(),
+        }
+    }
+}
+
+fn money_or_count(metric: &str, v: Decimal) -> String {
+    if matches!(metric, "calls" | "letters") { v.normalize().to_string() } else { format!("{v:.2}") }
+}
+
+/// forward_weekly.csv: per policy, week and metric, P10/P50/P90 across runs.
+pub fn forward_weekly_csv(w: &mut dyn Write, rows: &[WeekBand]) -> io::Result<()> {
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record(["policy", "week", "week_end", "metric", "p10", "p50", "p90"])?;
+    for r in rows {
+        let m = r.metric.as_str();
+        out.write_record([
+            r.policy.clone(),
+            r.week.to_string(),
+            r.week_end.to_string(),
+            r.metric.clone(),
+            money_or_count(m, r.band.p10),
+            money_or_count(m, r.band.p50),
+            money_or_count(m, r.band.p90),
+        ])?;
+    }
+    out.flush()
+}
+
+/// forward_summary.csv: per metric and policy over the horizon (flows
+/// summed, stocks at the end), and the paired variant-minus-baseline band.
+pub fn forward_summary_csv(w: &mut dyn Write, rows: &[SummaryBand]) -> io::Result<()> {
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record([
+        "metric",
+        "policy",
+        "p10",
+        "p50",
+        "p90",
+        "minus_baseline_p10",
+        "minus_baseline_p50",
+        "minus_baseline_p90",
+    ])?;
+    for r in rows {
+        let m = r.metric.as_str();
+        let d =
+            |f: fn(&Band) -> Decimal| r.minus_baseline.as_ref().map(|b| money_or_count(m, f(b))).unwrap_or_default();
+        out.write_record([
+            r.metric.clone(),
+            r.policy.clone(),
+            money_or_count(m, r.band.p10),
+            money_or_count(m, r.band.p50),
+            money_or_count(m, r.band.p90),
+            d(|b| b.p10),
+            d(|b| b.p50),
+            d(|b| b.p90),
+        ])?;
+    }
+    out.flush()
+}
+
+/// The horizon summary for the terminal: P50 [P10, P90] per policy, then
+/// the paired difference of each variant with the baseline.
+pub fn print_forward(out: &mut dyn Write, f: &Forward) -> io::Result<()> {
+    let rows = f.summary();
+    let labels: Vec<&str> = f.policies.iter().map(|p| p.label.as_str()).collect();
+    let base = labels.first().copied().unwrap_or("");
+    writeln!(
+        out,
+        "\n  forward: {} days from {}, {} runs, seed {}: P50 [P10, P90]; flows summed over the horizon, dso/ar/overdue at its end",
+        f.days, f.as_of, f.runs, f.seed
+    )?;
+    let metrics: Vec<&str> = {
+        let mut v: Vec<&str> = Vec::new();
+        for r in &rows {
+            if !v.contains(&r.metric.as_str()) {
+                v.push(&r.metric);
+            }
+        }
+        v
+    };
+    let band = |m: &str, b: &Band| {
+        format!("{} [{}, {}]", money_or_count(m, b.p50), money_or_count(m, b.p10), money_or_count(m, b.p90))
+    };
+    let mut heads: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
+    heads.extend(labels.iter().skip(1).map(|l| format!("{l} - {base}")));
+    let cells: Vec<Vec<String>> = metrics
+        .iter()
+        .map(|m| {
+            let mine: Vec<&SummaryBand> = rows.iter().filter(|r| r.metric == *m).collect();
+            let mut v: Vec<String> = mine.iter().map(|r| band(m, &r.band)).collect();
+            v.extend(mine.iter().skip(1).map(|r| r.minus_baseline.as_ref().map(|b| band(m, b)).unwrap_or_default()));
+            v
+        })
+        .collect();
+    let first = metrics.iter().map(|m| m.len()).max().unwrap_or(6).max(6);
+    let widths: Vec<usize> = (0..heads.len())
+        .map(|j| cells.iter().filter_map(|r| r.get(j)).map(String::len).chain([heads[j].len()]).max().unwrap_or(8))
+        .collect();
+    write!(out, "  {:<first$}", "metric")?;
+    for (h, w) in heads.iter().zip(&widths) {
+        write!(out, "  {h:>w$}")?;
+    }
+    writeln!(out)?;
+    for (m, cells) in metrics.iter().zip(&cells) {
+        write!(out, "  {m:<first$}")?;
+        for (cell, w) in cells.iter().zip(&widths) {
+            write!(out, "  {cell:>w$}")?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// Write the output set into `dir`, replacing it as a whole: today's
+/// comparison, and the forward projection when there is one.
+pub fn write_simulation(dir: &Path, c: &Comparison, forward: Option<&Forward>) -> Result<(), OutputError> {
     let set = OutputSet::create(dir)?;
+    if let Some(f) = forward {
+        let json = ForwardJson::of(f);
+        set.write("forward.json", |w| {
+            serde_json::to_writer_pretty(&mut *w, &json)?;
+            w.write_all(b"\n")
+        })?;
+        set.write("forward_weekly.csv", |w| forward_weekly_csv(w, &json.weekly))?;
+        set.write("forward_summary.csv", |w| forward_summary_csv(w, &json.summary))?;
+    }
     set.write("comparison.json", |w| {
         serde_json::to_writer_pretty(&mut *w, &ComparisonJson::of(c))?;
         w.write_all(b"\n")

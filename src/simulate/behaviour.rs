@@ -1,0 +1,269 @@
+//! Payment and buying behaviour learned from the ledger's own history, for
+//! the forward projection.
+//!
+//! Payment timing is not one distribution: invoices are paid early, on time
+//! or late with a long tail. Each settled invoice of the last months gives
+//! its days late (settlement date − due date) and falls in one part: early
+//! (more than [`Learn::on_time_days`] before the due date), on time (within
+//! that many days of it) or late. Per customer, the probability of each part
+//! is shrunk toward its segment: `(count + k · segment share) / (n + k)` with
+//! `k` = [`Learn::prior_weight`]; the days within a part are drawn from the
+//! customer's own values when it has at least [`Learn::min_own`] of them,
+//! else from its segment's (else from the whole ledger's).
+//!
+//! An invoice already `dpd` days past due is drawn conditioned on being
+//! paid no earlier than today; when neither the customer nor its segment has
+//! ever paid that late, the invoice has *stalled*: it pays with the monthly
+//! Paid rate of its aging bucket from the roll-rate model, as a daily hazard
+//! — a customer that stopped paying stays a risk.
+//!
+//! New invoices arrive at the customer's historical daily rate (invoices
+//! issued in the window ÷ days) with amounts drawn from its own invoices.
+
+use super::SimError;
+use crate::ledger::{CustIx, InvoiceStatus, Ledger};
+use chrono::NaiveDate;
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Settings of what is learned (the `[learn]` table of a scenario file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Learn {
+    /// Months of history before the as-of date.
+    pub months: u32,
+    /// Within this many days of the due date counts as on time.
+    pub on_time_days: i32,
+    /// Weight of the segment in a customer's part probabilities (pseudo-invoices).
+    pub prior_weight: f64,
+    /// Own values needed in a part before the customer's own days are used.
+    pub min_own: usize,
+}
+
+impl Default for Learn {
+    fn default() -> Self {
+        Learn { months: 12, on_time_days: 2, prior_weight: 5.0, min_own: 3 }
+    }
+}
+
+/// Early, on time, late: counts and the days-late values of each part.
+#[derive(Debug, Clone, Default)]
+struct Parts {
+    days: [Vec<i32>; 3],
+}
+
+impl Parts {
+    fn add(&mut self, late: i32, on_time: i32) {
+        let part = if late < -on_time {
+            0
+        } else if late <= on_time {
+            1
+        } else {
+            2
+        };
+        self.days[part].push(late);
+    }
+    fn n(&self) -> usize {
+        self.days.iter().map(Vec::len).sum()
+    }
+    fn shares(&self) -> [f64; 3] {
+        let n = self.n();
+        if n == 0 {
+            return [0.0, 1.0, 0.0];
+        }
+        self.days.clone().map(|d| d.len() as f64 / n as f64)
+    }
+}
+
+/// One customer's learned behaviour.
+#[derive(Debug, Clone)]
+pub struct Payer {
+    /// Shrunk probabilities of early, on time, late.
+    pub shares: [f64; 3],
+    own: Parts,
+    segment: usize,
+    /// Invoices per day in the window.
+    pub daily_rate: f64,
+    /// Amounts of its invoices in the window (drawn from for new invoices).
+    pub amounts: Vec<Decimal>,
+    /// Settled invoices it learned from.
+    pub settled: usize,
+}
+
+/// Behaviour of every customer, with the segment and ledger pools behind it.
+#[derive(Debug, Clone)]
+pub struct Behaviour {
+    pub payers: Vec<Payer>,
+    /// Segment pools, then the whole ledger's pool last.
+    pools: Vec<Parts>,
+    pub segments: Vec<String>,
+    learn: Learn,
+}
+
+impl Behaviour {
+    /// Learn from the settled invoices and the sales of the `learn.months`
+    /// before `as_of`.
+    pub fn learn(ledger: &Ledger, as_of: NaiveDate, learn: &Learn) -> Self {
+        let from = crate::facts::months_before(as_of, learn.months);
+        let window = (as_of - from).num_days().max(1) as f64;
+        let mut seg_ix: BTreeMap<&str, usize> = BTreeMap::new();
+        for c in &ledger.customers {
+            let n = seg_ix.len();
+            seg_ix.entry(c.segment.as_str()).or_insert(n);
+        }
+        let segments: Vec<String> = {
+            let mut v = vec![String::new(); seg_ix.len()];
+            for (s, &i) in &seg_ix {
+                v[i] = s.to_string();
+            }
+            v
+        };
+        let mut pools = vec![Parts::default(); segments.len() + 1];
+        let mut own = Vec::with_capacity(ledger.customers.len());
+        let mut payers = Vec::with_capacity(ledger.customers.len());
+        for (c, cust) in ledger.customers.iter().enumerate() {
+            let segment = seg_ix.get(cust.segment.as_str()).copied().unwrap_or(0);
+            let mut parts = Parts::default();
+            let mut amounts = Vec::new();
+            for &i in ledger.invoices_by_customer.rows(c as CustIx) {
+                let inv = &ledger.invoices[i as usize];
+                if inv.issue_date > from && inv.issue_date <= as_of {
+                    amounts.push(inv.amount);
+                }
+                if inv.status != InvoiceStatus::Paid {
+                    continue;
+                }
+                let settled = ledger
+                    .payments_by_invoice
+                    .rows(i)
+                    .iter()
+                    .map(|&p| ledger.payments[p as usize].paid_on)
+                    .filter(|&d| d <= as_of)
+                    .max();
+                if let Some(s) = settled.filter(|&s| s > from) {
+                    let late = (s - inv.due_date).num_days() as i32;
+                    parts.add(late, learn.on_time_days);
+                    pools[segment].add(late, learn.on_time_days);
+                    if let Some(all) = pools.last_mut() {
+                        all.add(late, learn.on_time_days);
+                    }
+                }
+            }
+            payers.push(Payer {
+                shares: [0.0; 3],
+                own: Parts::default(),
+                segment,
+                daily_rate: (amounts.len() as f64 / window).min(1.0),
+                amounts,
+                settled: parts.n(),
+            });
+            own.push(parts);
+        }
+        for (p, parts) in payers.iter_mut().zip(own) {
+            let seg = &pools[p.segment];
+            let prior = if seg.n() > 0 { seg.shares() } else { pools.last().map_or([0.0, 1.0, 0.0], Parts::shares) };
+            let n = parts.n() as f64;
+            let k = learn.prior_weight.max(0.0);
+            p.shares = [0, 1, 2].map(|j| {
+                let own = parts.days[j].len() as f64;
+                if n + k > 0.0 { (own + k * prior[j]) / (n + k) } else { prior[j] }
+            });
+            p.own = parts;
+        }
+        Behaviour { payers, pools, segments, learn: learn.clone() }
+    }
+
+    /// The days-late values of part `j` for customer `c`: its own if it has
+    /// enough, else its segment's, else the ledger's.
+    fn pool(&self, c: usize, j: usize) -> &[i32] {
+        let Some(p) = self.payers.get(c) else { return &[] };
+        if p.own.days[j].len() >= self.learn.min_own {
+            return &p.own.days[j];
+        }
+        match self.pools.get(p.segment) {
+            Some(s) if !s.days[j].is_empty() => &s.days[j],
+            _ => self.pools.last().map_or(&[][..], |a| &a.days[j]),
+        }
+    }
+
+    /// Draw the days late of an invoice of customer `c` that is `dpd` days
+    /// past due today and unpaid: a value ≥ `dpd + 1` (paid tomorrow at the
+    /// earliest). `None` when the history has no one paying that late (the
+    /// invoice has stalled).
+    pub fn draw_days_late(&self, c: usize, dpd: i32, rng: &mut ChaCha8Rng) -> Option<i32> {
+        let p = self.payers.get(c)?;
+        let floor = dpd + 1;
+        // Condition on the future: the parts' weights over values ≥ floor.
+        let mut weights = [0.0; 3];
+        for (j, w) in weights.iter_mut().enumerate() {
+            let pool = self.pool(c, j);
+            if !pool.is_empty() {
+                let ok = pool.iter().filter(|&&d| d >= floor).count();
+                *w = p.shares[j] * ok as f64 / pool.len() as f64;
+            }
+        }
+        let total: f64 = weights.iter().sum();
+        if total <= 0.0 {
+            return None;
+        }
+        let mut u = rng.random::<f64>() * total;
+        let mut part = 2;
+        for (j, w) in weights.iter().enumerate() {
+            if u < *w {
+                part = j;
+                break;
+            }
+            u -= w;
+        }
+        let ok: Vec<i32> = self.pool(c, part).iter().copied().filter(|&d| d >= floor).collect();
+        if ok.is_empty() {
+            return None;
+        }
+        Some(ok[rng.random_range(0..ok.len())])
+    }
+
+    /// Check that there is something to learn from.
+    pub fn check(&self) -> Result<(), SimError> {
+        if self.pools.last().is_some_and(|a| a.n() > 0) { Ok(()) } else { Err(SimError::NoHistory) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn parts_split_early_on_time_and_late() {
+        let mut p = Parts::default();
+        for d in [-10, -3, -2, 0, 2, 3, 40] {
+            p.add(d, 2);
+        }
+        assert_eq!(p.days, [vec![-10, -3], vec![-2, 0, 2], vec![3, 40]]);
+    }
+
+    #[test]
+    fn conditional_draws_are_never_in_the_past() {
+        let b = Behaviour {
+            payers: vec![Payer {
+                shares: [0.2, 0.5, 0.3],
+                own: Parts { days: [vec![-5, -4, -3], vec![0, 1, 2], vec![10, 20, 30]] },
+                segment: 0,
+                daily_rate: 0.0,
+                amounts: vec![],
+                settled: 9,
+            }],
+            pools: vec![Parts::default(), Parts::default()],
+            segments: vec!["s".into()],
+            learn: Learn::default(),
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for _ in 0..200 {
+            assert!(b.draw_days_late(0, 15, &mut rng).unwrap() >= 16);
+        }
+        assert_eq!(b.draw_days_late(0, 30, &mut rng), None, "no one paid more than 30 days late: stalled");
+    }
+}

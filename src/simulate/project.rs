@@ -1,0 +1,768 @@
+//! The forward projection: each policy day by day over a horizon, Monte
+//! Carlo, runs in parallel, reproducible by seed.
+//!
+//! Each run owns one simulated ledger, built once from the loaded ledger
+//! (never copied per day). What changes from day to day is small and is
+//! applied in place or appended: open amounts and statuses of invoices, new
+//! invoices, payments and executed actions, holds and limits of customers.
+//! Each simulated day:
+//! 1. new invoices arrive at each customer's historical rate and size; a
+//!    customer on hold, or over a limit the simulation lowered, buys nothing
+//!    (sales lost to the policy);
+//! 2. scheduled events fall due: payments (in full, less a discount taken),
+//!    agency outcomes, write-offs at the scenario's age;
+//! 3. the policy runs through [`crate::plan::evaluate`] on the simulated
+//!    history, and its actions are appended to that history (so ladders
+//!    advance, caps and cooldowns bind, fees charge once) and applied:
+//!    contacts may pull a payment earlier, discounts are taken by a share of
+//!    the offers, holds and limit cuts bind, referrals go to the agency.
+//!
+//! Every run draws from its own ChaCha8 stream seeded by (seed, run), and run
+//! `r` of every policy uses the same stream (common random numbers), so the
+//! variant-minus-baseline spread is the spread of paired differences. The
+//! result is the same at any thread count.
+
+use super::behaviour::{Behaviour, Learn};
+use super::{SimError, cents, to_f64};
+use crate::facts::{Context, FactsConfig, kpi};
+use crate::ledger::{
+    ActionKind, ActionRecord, CustIx, InvIx, Invoice, InvoiceStatus, Ledger, LoadReport, Outcome, Payment, Text,
+};
+use crate::plan;
+use crate::policy::CompiledPolicy;
+use chrono::{Duration, NaiveDate};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// How customers respond to actions (the `[response]` table of a scenario).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Response {
+    /// Chance that an email makes the customer pay the invoices concerned
+    /// within `within_days` (if it would have paid later).
+    pub email: f64,
+    pub sms: f64,
+    pub letter: f64,
+    pub statement: f64,
+    pub call: f64,
+    /// Days within which a customer that responds pays (uniform 1..=N).
+    pub within_days: i32,
+    /// Chance that a call is answered (a conversation, as the facts count it).
+    pub call_answered: f64,
+}
+
+impl Default for Response {
+    fn default() -> Self {
+        Response {
+            email: 0.05,
+            sms: 0.05,
+            letter: 0.10,
+            statement: 0.02,
+            call: 0.20,
+            within_days: 7,
+            call_answered: 0.5,
+        }
+    }
+}
+
+/// A what-if scenario: response assumptions and outcome parameters, from a
+/// TOML file; every key has a documented default (docs/simulation.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Scenario {
+    pub response: Response,
+    /// Share of early-payment discount offers taken: paid by the offer's
+    /// pay-by date, less the discount.
+    pub discount_taken: f64,
+    /// Chance that an account referred to an agency (or legal) is recovered.
+    pub agency_recovery: f64,
+    /// The agency's fee, a share of what it recovers.
+    pub agency_fee: f64,
+    /// Days from referral to the agency's outcome.
+    pub agency_days: i64,
+    /// Days past due at which an open invoice is written off.
+    pub write_off_days: i64,
+    pub learn: Learn,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario {
+            response: Response::default(),
+            discount_taken: 0.3,
+            agency_recovery: 0.5,
+            agency_fee: 0.25,
+            agency_days: 45,
+            write_off_days: 180,
+            learn: Learn::default(),
+        }
+    }
+}
+
+impl Scenario {
+    /// Parse a scenario file's text; unknown keys are errors.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+/// What to project.
+#[derive(Debug, Clone)]
+pub struct Projection {
+    pub days: u32,
+    pub runs: u32,
+    pub seed: u64,
+    pub scenario: Scenario,
+}
+
+/// The weekly figures of one run. Money in cents; `dso` is a ratio.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Week {
+    pub cash_collected: Decimal,
+    pub write_offs: Decimal,
+    pub agency_recovered: Decimal,
+    pub agency_fees: Decimal,
+    pub discount_cost: Decimal,
+    /// Fees, compensation and interest charged with actions, collected when the invoice is paid.
+    pub fees_collected: Decimal,
+    pub new_sales: Decimal,
+    pub sales_lost: Decimal,
+    pub calls: u64,
+    pub letters: u64,
+    /// At the week's end.
+    pub ar_total: Decimal,
+    pub overdue: Decimal,
+    pub overdue_by_bucket: Vec<Decimal>,
+    pub dso: Option<f64>,
+}
+
+/// The names of the weekly metrics, in output order (overdue buckets follow).
+pub const METRICS: &[&str] = &[
+    "cash_collected",
+    "dso",
+    "ar_total",
+    "overdue",
+    "write_offs",
+    "agency_recovered",
+    "agency_fees",
+    "discount_cost",
+    "fees_collected",
+    "new_sales",
+    "sales_lost",
+    "calls",
+    "letters",
+];
+
+impl Week {
+    /// Every metric as a number (`dso` rounded to cents), with the overdue
+    /// buckets as `overdue <label>`.
+    pub fn metrics(&self, labels: &[String]) -> Vec<(String, Decimal)> {
+        let mut v: Vec<(String, Decimal)> = vec![
+            ("cash_collected".into(), self.cash_collected),
+            ("dso".into(), self.dso.map(cents).unwrap_or_default()),
+            ("ar_total".into(), self.ar_total),
+            ("overdue".into(), self.overdue),
+            ("write_offs".into(), self.write_offs),
+            ("agency_recovered".into(), self.agency_recovered),
+            ("agency_fees".into(), self.agency_fees),
+            ("discount_cost".into(), self.discount_cost),
+            ("fees_collected".into(), self.fees_collected),
+            ("new_sales".into(), self.new_sales),
+            ("sales_lost".into(), self.sales_lost),
+            ("calls".into(), Decimal::from(self.calls)),
+            ("letters".into(), Decimal::from(self.letters)),
+        ];
+        for (l, a) in labels.iter().zip(&self.overdue_by_bucket).skip(1) {
+            v.push((format!("overdue {l}"), *a));
+        }
+        v
+    }
+}
+
+/// A scheduled event of one invoice. Stale events (the invoice was paid or
+/// rescheduled since) are skipped when they come up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Event {
+    Pay(InvIx),
+    Agency(InvIx, bool),
+    WriteOff(InvIx),
+}
+
+/// One run's simulated ledger and what it keeps beside it.
+struct Sim<'a> {
+    ledger: Ledger,
+    behaviour: &'a Behaviour,
+    scenario: &'a Scenario,
+    /// Monthly Paid rate by aging bucket (roll-rate model), for stalled invoices.
+    stall: &'a [f64],
+    edges: Vec<i32>,
+    rng: ChaCha8Rng,
+    queue: BTreeMap<NaiveDate, Vec<Event>>,
+    /// Per invoice: the payment date it is scheduled for.
+    pay_on: Vec<Option<NaiveDate>>,
+    referred: Vec<bool>,
+    discount: Vec<Decimal>,
+    fees: Vec<Decimal>,
+    ids: HashMap<Text, InvIx>,
+    customers: HashMap<Text, CustIx>,
+    start_limit: Vec<Decimal>,
+    open: Vec<Decimal>,
+    week: Week,
+    serial: u64,
+}
+
+/// A ledger that shares nothing with `base` (rows cloned once per run).
+fn fork(base: &Ledger) -> Ledger {
+    let mut l = Ledger {
+        customers: base.customers.clone(),
+        invoices: base.invoices.clone(),
+        payments: base.payments.clone(),
+        promises: base.promises.clone(),
+        actions: base.actions.clone(),
+        report: LoadReport::default(),
+        ..Ledger::default()
+    };
+    l.index();
+    l
+}
+
+fn bucket(edges: &[i32], dpd: i64) -> usize {
+    if dpd <= 0 {
+        return 0;
+    }
+    1 + edges.iter().take_while(|&&e| dpd > i64::from(e)).count()
+}
+
+impl<'a> Sim<'a> {
+    fn new(base: &Ledger, behaviour: &'a Behaviour, scenario: &'a Scenario, stall: &'a [f64], seed: u64) -> Self {
+        let ledger = fork(base);
+        let n = ledger.invoices.len();
+        let ids = ledger.invoices.iter().enumerate().map(|(i, inv)| (inv.id.clone(), i as InvIx)).collect();
+        let mut open = vec![Decimal::ZERO; ledger.customers.len()];
+        for inv in ledger.invoices.iter().filter(|i| i.is_open()) {
+            open[inv.customer as usize] += inv.open_amount;
+        }
+        Sim {
+            start_limit: ledger.customers.iter().map(|c| c.credit_limit).collect(),
+            ledger,
+            behaviour,
+            scenario,
+            stall,
+            edges: FactsConfig::default().bucket_edges,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            queue: BTreeMap::new(),
+            pay_on: vec![None; n],
+            referred: vec![false; n],
+            discount: vec![Decimal::ZERO; n],
+            fees: vec![Decimal::ZERO; n],
+            ids,
+            customers: base.customers.iter().enumerate().map(|(i, c)| (c.id.clone(), i as CustIx)).collect(),
+            open,
+            week: Week::default(),
+            serial: 0,
+        }
+    }
+
+    fn at(&mut self, day: NaiveDate, e: Event) {
+        self.queue.entry(day).or_default().push(e);
+    }
+
+    /// Schedule invoice `i`'s payment as seen on `today`, and its write-off.
+    fn schedule(&mut self, i: InvIx, today: NaiveDate) {
+        let inv = &self.ledger.invoices[i as usize];
+        let (c, due) = (inv.customer as usize, inv.due_date);
+        let dpd = (today - due).num_days() as i32;
+        let day = match self.behaviour.draw_days_late(c, dpd, &mut self.rng) {
+            Some(late) => due + Duration::days(i64::from(late)),
+            None => {
+                // Stalled: a daily hazard from the bucket's monthly Paid rate.
+                let monthly = self.stall.get(bucket(&self.edges, i64::from(dpd))).copied().unwrap_or(0.0);
+                let daily = 1.0 - (1.0 - monthly.clamp(0.0, 0.999)).powf(1.0 / 30.0);
+                if daily <= 0.0 {
+                    due + Duration::days(self.scenario.write_off_days + 1)
+                } else {
+                    let u: f64 = self.rng.random::<f64>().max(f64::MIN_POSITIVE);
+                    let wait = (u.ln() / (1.0 - daily).ln()).ceil().clamp(1.0, 10_000.0) as i64;
+                    today + Duration::days(wait)
+                }
+            }
+        };
+        let day = day.max(today + Duration::days(1));
+        self.pay_on[i as usize] = Some(day);
+        self.at(day, Event::Pay(i));
+    }
+
+    fn start(&mut self, as_of: NaiveDate) {
+        // On hold as the facts see it: the last hold or release executed, else the flag.
+        let held =
+            crate::facts::map_customers(&self.ledger, &Context::new(as_of, FactsConfig::default()), |cf, _| cf.on_hold);
+        for (c, h) in self.ledger.customers.iter_mut().zip(held) {
+            c.on_hold = h;
+        }
+        for i in 0..self.ledger.invoices.len() as InvIx {
+            let inv = &self.ledger.invoices[i as usize];
+            if inv.is_open() {
+                let off = inv.due_date + Duration::days(self.scenario.write_off_days);
+                self.schedule(i, as_of);
+                self.at(off.max(as_of + Duration::days(1)), Event::WriteOff(i));
+            }
+        }
+    }
+
+    fn next_id(&mut self, prefix: &str) -> Text {
+        self.serial += 1;
+        Text::from(format!("{prefix}{:08}", self.serial))
+    }
+
+    /// New invoices of the day, customer by customer.
+    fn sell(&mut self, day: NaiveDate) {
+        for c in 0..self.ledger.customers.len() {
+            let p = &self.behaviour.payers[c];
+            if p.amounts.is_empty() || self.rng.random::<f64>() >= p.daily_rate {
+                continue;
+            }
+            let amount = p.amounts[self.rng.random_range(0..p.amounts.len())];
+            let cust = &self.ledger.customers[c];
+            let lowered = cust.credit_limit < self.start_limit[c];
+            if cust.on_hold || (lowered && self.open[c] + amount > cust.credit_limit) {
+                self.week.sales_lost += amount;
+                continue;
+            }
+            let due = day + Duration::days(i64::from(cust.terms.net_days));
+            let id = self.next_id("SIMINV");
+            let i = self.ledger.invoices.len() as InvIx;
+            self.ledger.invoices.push(Invoice {
+                id: id.clone(),
+                customer: c as CustIx,
+                issue_date: day,
+                due_date: due,
+                amount,
+                open_amount: amount,
+                status: InvoiceStatus::Open,
+                disputed_since: None,
+                dispute_reason: None,
+            });
+            self.ids.insert(id, i);
+            self.pay_on.push(None);
+            self.referred.push(false);
+            self.discount.push(Decimal::ZERO);
+            self.fees.push(Decimal::ZERO);
+            self.open[c] += amount;
+            self.week.new_sales += amount;
+            self.schedule(i, day);
+            self.at(due + Duration::days(self.scenario.write_off_days), Event::WriteOff(i));
+        }
+    }
+
+    /// Settle invoice `i` on `day`: a payment row for what is paid.
+    fn settle(&mut self, i: InvIx, day: NaiveDate, paid: Decimal, status: InvoiceStatus) {
+        let inv = &mut self.ledger.invoices[i as usize];
+        let (c, open) = (inv.customer, inv.open_amount);
+        inv.open_amount = Decimal::ZERO;
+        inv.status = status;
+        self.open[c as usize] -= open;
+        self.pay_on[i as usize] = None;
+        if paid > Decimal::ZERO {
+            let id = self.next_id("SIMPAY");
+            self.ledger.payments.push(Payment { id, customer: c, invoice: Some(i), paid_on: day, amount: paid });
+        }
+    }
+
+    fn events(&mut self, day: NaiveDate) {
+        let Some(events) = self.queue.remove(&day) else { return };
+        for e in events {
+            match e {
+                Event::Pay(i) => {
+                    let inv = &self.ledger.invoices[i as usize];
+                    if !inv.is_open() || self.pay_on[i as usize] != Some(day) || self.referred[i as usize] {
+                        continue;
+                    }
+                    let discount = self.discount[i as usize].min(inv.open_amount);
+                    let paid = inv.open_amount - discount;
+                    self.week.cash_collected += paid;
+                    self.week.discount_cost += discount;
+                    self.week.fees_collected += self.fees[i as usize];
+                    self.settle(i, day, paid, InvoiceStatus::Paid);
+                }
+                Event::Agency(i, recovered) => {
+                    let open = self.ledger.invoices[i as usize].open_amount;
+                    if !self.ledger.invoices[i as usize].is_open() {
+                        continue;
+                    }
+                    if recovered {
+                        let fee = cents(to_f64(open) * self.scenario.agency_fee);
+                        self.week.agency_recovered += open - fee;
+                        self.week.agency_fees += fee;
+                        self.week.cash_collected += open - fee;
+                        self.settle(i, day, open, InvoiceStatus::Paid);
+                    } else {
+                        self.week.write_offs += open;
+                        self.settle(i, day, Decimal::ZERO, InvoiceStatus::WrittenOff);
+                    }
+                }
+                Event::WriteOff(i) => {
+                    let inv = &self.ledger.invoices[i as usize];
+                    if !inv.is_open() || self.referred[i as usize] {
+                        continue;
+                    }
+                    self.week.write_offs += inv.open_amount;
+                    self.settle(i, day, Decimal::ZERO, InvoiceStatus::WrittenOff);
+                }
+            }
+        }
+    }
+
+    /// The invoices an action concerns: its own, or the customer's open
+    /// overdue invoices for an account-level action.
+    fn concerned(&self, c: CustIx, ids: &[String], day: NaiveDate) -> Vec<InvIx> {
+        if ids.is_empty() {
+            return self
+                .ledger
+                .invoices_by_customer
+                .rows(c)
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    let inv = &self.ledger.invoices[i as usize];
+                    inv.is_open() && inv.due_date < day
+                })
+                .collect();
+        }
+        ids.iter().filter_map(|id| self.ids.get(id.as_str()).copied()).collect()
+    }
+
+    /// Decide the day's actions with the policy, record and apply them.
+    fn act(&mut self, policy: &CompiledPolicy, day: NaiveDate) -> Result<(), plan::RunError> {
+        self.ledger.index();
+        let ctx = Context::new(day, FactsConfig::default());
+        let planned = plan::evaluate(&self.ledger, policy, &ctx)?;
+        let r = self.scenario.response.clone();
+        for e in planned.entries {
+            let a = e.action;
+            let Some(&c) = self.customers.get(a.customer_id.as_str()) else { continue };
+            let invoices = self.concerned(c, &a.invoice_ids, day);
+            let outcome = match a.action {
+                ActionKind::Call if self.rng.random::<f64>() < r.call_answered => Outcome::Answered,
+                ActionKind::Call => Outcome::NoAnswer,
+                _ => Outcome::Sent,
+            };
+            let record = |invoice| ActionRecord {
+                id: Text::default(),
+                customer: c,
+                invoice,
+                rule_id: Text::from(a.rule_id.as_str()),
+                action: a.action,
+                channel: a.channel,
+                decided_on: day,
+                executed_on: Some(day),
+                outcome: Some(outcome),
+            };
+            let recorded: Vec<Option<InvIx>> = if a.invoice_ids.is_empty() {
+                vec![None]
+            } else {
+                a.invoice_ids.iter().filter_map(|id| self.ids.get(id.as_str()).copied()).map(Some).collect()
+            };
+            for inv in recorded {
+                let mut rec = record(inv);
+                rec.id = self.next_id("SIMACT");
+                self.ledger.actions.push(rec);
+            }
+            if let Some(&first) = invoices.first() {
+                self.fees[first as usize] += a.fee + a.compensation + a.interest;
+            }
+            let respond = match a.action {
+                ActionKind::Email => r.email,
+                ActionKind::Sms => r.sms,
+                ActionKind::Letter => r.letter,
+                ActionKind::Statement => r.statement,
+                ActionKind::Call => r.call,
+                _ => 0.0,
+            };
+            self.week.calls += u64::from(a.action == ActionKind::Call);
+            self.week.letters += u64::from(a.action == ActionKind::Letter);
+            // One draw per action, whatever its kind: it decides the
+            // response, the take-up of an offer or the agency's outcome.
+            let draw: f64 = self.rng.random();
+            match a.action {
+                _ if draw < respond => {
+                    let within = self.rng.random_range(1..=r.within_days.max(1));
+                    self.pull(&invoices, day + Duration::days(i64::from(within)));
+                }
+                ActionKind::CreditHold => self.ledger.customers[c as usize].on_hold = true,
+                ActionKind::ReleaseHold => self.ledger.customers[c as usize].on_hold = false,
+                ActionKind::LimitChange => {
+                    if let Some(l) = a.new_limit {
+                        self.ledger.customers[c as usize].credit_limit = l;
+                    }
+                }
+                ActionKind::DiscountOffer if draw < self.scenario.discount_taken => {
+                    let by = a.pay_by.unwrap_or(day + Duration::days(7)).max(day + Duration::days(1));
+                    let total: Decimal = invoices.iter().map(|&i| self.ledger.invoices[i as usize].open_amount).sum();
+                    for &i in &invoices {
+                        let open = self.ledger.invoices[i as usize].open_amount;
+                        if !total.is_zero() {
+                            self.discount[i as usize] = (a.discount * open / total).round_dp(2);
+                        }
+                    }
+                    self.pull(&invoices, by);
+                }
+                k if k.is_referral() => {
+                    let recovered = draw < self.scenario.agency_recovery;
+                    let when = day + Duration::days(self.scenario.agency_days.max(1));
+                    for &i in &invoices {
+                        if self.ledger.invoices[i as usize].is_open() && !self.referred[i as usize] {
+                            self.referred[i as usize] = true;
+                            self.pay_on[i as usize] = None;
+                            self.at(when, Event::Agency(i, recovered));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Move the payment of `invoices` to `day` if they would pay later.
+    fn pull(&mut self, invoices: &[InvIx], day: NaiveDate) {
+        for &i in invoices {
+            let ix = i as usize;
+            if !self.ledger.invoices[ix].is_open() || self.referred[ix] {
+                continue;
+            }
+            if self.pay_on[ix].is_none_or(|d| d > day) {
+                self.pay_on[ix] = Some(day);
+                self.at(day, Event::Pay(i));
+            }
+        }
+    }
+
+    /// Close the week: portfolio figures at its last day.
+    fn close_week(&mut self, day: NaiveDate) -> Week {
+        let ctx = Context::new(day, FactsConfig::default());
+        let k = kpi::portfolio(&self.ledger, &ctx);
+        let mut w = std::mem::take(&mut self.week);
+        w.ar_total = k.ar_total;
+        w.overdue = k.ar_overdue;
+        w.overdue_by_bucket = k.aging.iter().map(|b| b.amount).collect();
+        w.dso = k.dso;
+        w
+    }
+}
+
+/// One run of one policy: its weekly figures.
+fn run_one(
+    base: &Ledger,
+    policy: &CompiledPolicy,
+    as_of: NaiveDate,
+    p: &Projection,
+    behaviour: &Behaviour,
+    stall: &[f64],
+    seed: u64,
+) -> Result<Vec<Week>, plan::RunError> {
+    let mut sim = Sim::new(base, behaviour, &p.scenario, stall, seed);
+    sim.start(as_of);
+    let mut weeks = Vec::new();
+    for d in 1..=i64::from(p.days) {
+        let day = as_of + Duration::days(d);
+        sim.sell(day);
+        sim.events(day);
+        sim.act(policy, day)?;
+        if d % 7 == 0 || d == i64::from(p.days) {
+            weeks.push(sim.close_week(day));
+        }
+    }
+    Ok(weeks)
+}
+
+fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// P10, P50 and P90 of some values (nearest rank).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Band {
+    pub p10: Decimal,
+    pub p50: Decimal,
+    pub p90: Decimal,
+}
+
+impl Band {
+    pub fn of(values: &mut [Decimal]) -> Band {
+        values.sort();
+        let at = |q: f64| {
+            if values.is_empty() {
+                return Decimal::ZERO;
+            }
+            let k = (q * (values.len() - 1) as f64).round() as usize;
+            values[k.min(values.len() - 1)]
+        };
+        Band { p10: at(0.1), p50: at(0.5), p90: at(0.9) }
+    }
+}
+
+/// One policy's projection: every run's weeks.
+#[derive(Debug, Clone)]
+pub struct PolicyProjection {
+    pub label: String,
+    pub runs: Vec<Vec<Week>>,
+}
+
+/// The forward projection of every policy.
+#[derive(Debug, Clone)]
+pub struct Forward {
+    pub as_of: NaiveDate,
+    pub days: u32,
+    pub runs: u32,
+    pub seed: u64,
+    pub scenario: Scenario,
+    pub buckets: Vec<String>,
+    pub week_ends: Vec<NaiveDate>,
+    pub policies: Vec<PolicyProjection>,
+}
+
+/// One line of the weekly output.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeekBand {
+    pub policy: String,
+    pub week: usize,
+    pub week_end: NaiveDate,
+    pub metric: String,
+    #[serde(flatten)]
+    pub band: Band,
+}
+
+/// One line of the horizon summary: a policy's total (flows) or final value
+/// (stocks and DSO), and the paired difference with the baseline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SummaryBand {
+    pub metric: String,
+    pub policy: String,
+    #[serde(flatten)]
+    pub band: Band,
+    /// Variant minus baseline, run by run (none for the baseline).
+    pub minus_baseline: Option<Band>,
+}
+
+/// Metrics measured at a week's end (not summed over the horizon).
+fn is_stock(metric: &str) -> bool {
+    metric == "dso" || metric == "ar_total" || metric.starts_with("overdue")
+}
+
+impl Forward {
+    /// P10/P50/P90 of every metric, per policy and week.
+    pub fn weekly(&self) -> Vec<WeekBand> {
+        let mut out = Vec::new();
+        for p in &self.policies {
+            for (w, &end) in self.week_ends.iter().enumerate() {
+                let per_run: Vec<Vec<(String, Decimal)>> =
+                    p.runs.iter().filter_map(|r| r.get(w)).map(|wk| wk.metrics(&self.buckets)).collect();
+                let Some(first) = per_run.first() else { continue };
+                for (m, (name, _)) in first.iter().enumerate() {
+                    let mut vals: Vec<Decimal> = per_run.iter().filter_map(|r| r.get(m)).map(|x| x.1).collect();
+                    out.push(WeekBand {
+                        policy: p.label.clone(),
+                        week: w + 1,
+                        week_end: end,
+                        metric: name.clone(),
+                        band: Band::of(&mut vals),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Each run's horizon figure per metric: flows summed, stocks at the end.
+    fn horizon(&self, runs: &[Vec<Week>]) -> Vec<(String, Vec<Decimal>)> {
+        let mut out: Vec<(String, Vec<Decimal>)> = Vec::new();
+        for run in runs {
+            let mut totals: Vec<(String, Decimal)> = Vec::new();
+            for wk in run {
+                for (m, (name, v)) in wk.metrics(&self.buckets).into_iter().enumerate() {
+                    match totals.get_mut(m) {
+                        Some(t) if is_stock(&name) => t.1 = v,
+                        Some(t) => t.1 += v,
+                        None => totals.push((name, v)),
+                    }
+                }
+            }
+            for (m, (name, v)) in totals.into_iter().enumerate() {
+                match out.get_mut(m) {
+                    Some(o) => o.1.push(v),
+                    None => out.push((name, vec![v])),
+                }
+            }
+        }
+        out
+    }
+
+    /// The horizon summary: per metric and policy, the band across runs and
+    /// the band of the paired differences with the baseline.
+    pub fn summary(&self) -> Vec<SummaryBand> {
+        let Some(base) = self.policies.first() else { return Vec::new() };
+        let base_h = self.horizon(&base.runs);
+        let all: Vec<Vec<(String, Vec<Decimal>)>> = self.policies.iter().map(|p| self.horizon(&p.runs)).collect();
+        let mut out = Vec::new();
+        for (m, (name, _)) in base_h.iter().enumerate() {
+            for (pi, p) in self.policies.iter().enumerate() {
+                let Some((_, vals)) = all[pi].get(m) else { continue };
+                let minus_baseline = (pi > 0).then(|| {
+                    let mut d: Vec<Decimal> = vals.iter().zip(&base_h[m].1).map(|(v, b)| v - b).collect();
+                    Band::of(&mut d)
+                });
+                out.push(SummaryBand {
+                    metric: name.clone(),
+                    policy: p.label.clone(),
+                    band: Band::of(&mut vals.clone()),
+                    minus_baseline,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// Project every policy over `p.days` days from `as_of`, `p.runs` runs each,
+/// runs in parallel. `stall` is the monthly Paid rate of each aging bucket
+/// (the roll-rate model's Paid column).
+pub fn project(
+    ledger: &Ledger,
+    policies: &[(&str, &CompiledPolicy)],
+    as_of: NaiveDate,
+    p: &Projection,
+    stall: &[f64],
+) -> Result<Forward, SimError> {
+    let behaviour = Behaviour::learn(ledger, as_of, &p.scenario.learn);
+    behaviour.check()?;
+    let mut out = Vec::new();
+    for (label, policy) in policies {
+        let runs = (0..p.runs)
+            .into_par_iter()
+            .map(|r| run_one(ledger, policy, as_of, p, &behaviour, stall, splitmix64(p.seed) ^ u64::from(r)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|source| SimError::Run { label: label.to_string(), source: Box::new(source) })?;
+        out.push(PolicyProjection { label: label.to_string(), runs });
+    }
+    let week_ends = (1..=i64::from(p.days))
+        .filter(|d| d % 7 == 0 || *d == i64::from(p.days))
+        .map(|d| as_of + Duration::days(d))
+        .collect();
+    Ok(Forward {
+        as_of,
+        days: p.days,
+        runs: p.runs,
+        seed: p.seed,
+        scenario: p.scenario.clone(),
+        buckets: FactsConfig::default().bucket_labels(),
+        week_ends,
+        policies: out,
+    })
+}
