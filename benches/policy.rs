@@ -96,8 +96,20 @@ fn bench(c: &mut Criterion) {
         g.bench_function(name, |b| b.iter(|| evaluate_customer(black_box(p), &l, black_box(&cf), &inv, &cal, None)));
     }
 
-    let demo = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
+    // The common case on a given day: the standard policy looks at everything and nothing is due.
     let standard = policy::compile_path(&repo("policies/standard")).unwrap().0;
+    let quiet = "2026-10-20".parse().unwrap();
+    let qctx = Context::new(quiet, FactsConfig::default());
+    let qcal = qctx.calendar();
+    let mut qinv = Vec::new();
+    let qcf = derive_customer(&l, 0, &qctx, &mut qinv);
+    assert!(evaluate_customer(&standard, &l, &qcf, &qinv, &qcal, None).unwrap().is_empty());
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("customer, standard policy, nothing due", |b| {
+        b.iter(|| evaluate_customer(black_box(&standard), &l, black_box(&qcf), &qinv, &qcal, None))
+    });
+
+    let demo = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
     let facts: Vec<(CustomerFacts<'_>, Vec<InvoiceFacts<'_>>)> = (0..demo.customers.len() as u32)
         .map(|c| {
             let mut v = Vec::new();

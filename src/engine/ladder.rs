@@ -221,27 +221,31 @@ impl<'a> Eval<'a, '_> {
         let s = st[i];
         let age = step.age(inv);
         if age < step.offset {
-            return Ok(Status::NotYet(format!("not reached: {} of {}", age_words(step, age), step.trigger_words())));
+            return Ok(Status::NotYet(
+                self.why(|| format!("not reached: {} of {}", age_words(step, age), step.trigger_words())),
+            ));
         }
         if let Some(min) = (step.cooldown_days > 0).then_some(step.cooldown_days)
             && let Some(last) = s.last
         {
             let since = (self.cal.date - last).num_days();
             if since < i64::from(min) {
-                return Ok(Status::NotYet(format!(
-                    "cooling down: {since} day(s) since the last step on {last}, {min} needed"
-                )));
+                return Ok(Status::NotYet(
+                    self.why(|| format!("cooling down: {since} day(s) since the last step on {last}, {min} needed")),
+                ));
             }
         }
         if let Some(min) = step.min_overdue {
             let amount = self.crossing_amount(step, k, st);
             if amount < min {
-                return Ok(Status::NotYet(format!("below its minimum: {} due, {} needed", money(amount), money(min))));
+                return Ok(Status::NotYet(
+                    self.why(|| format!("below its minimum: {} due, {} needed", money(amount), money(min))),
+                ));
             }
         }
         if !self.cond(&step.when, Some(inv), RuleKind::Step, &step.id)? {
             let src = step.when.as_ref().map_or("", |w| w.src.as_str());
-            return Ok(Status::NotYet(format!("`{src}` is false")));
+            return Ok(Status::NotYet(self.why(|| format!("`{src}` is false"))));
         }
         Ok(Status::Due)
     }
@@ -281,9 +285,9 @@ impl<'a> Eval<'a, '_> {
         let s = st[i];
         let tracing = self.tracing();
         let n = ladder.steps.len();
-        let mut note = |k: usize, text: String| {
+        let mut note = |k: usize, text: &dyn Fn() -> String| {
             if tracing {
-                notes[k].push(format!("{}: {text}", inv.invoice.id));
+                notes[k].push(format!("{}: {}", inv.invoice.id, text()));
             }
         };
         if !s.eligible {
@@ -294,27 +298,27 @@ impl<'a> Eval<'a, '_> {
                 let start = if s.done == 0 { 0 } else { 64 - s.done.leading_zeros() as usize };
                 for k in 0..start.min(n) {
                     if s.done & bit(k) != 0 {
-                        note(k, "executed".into());
+                        note(k, &|| "executed".into());
                     } else {
-                        note(k, "before the last executed step".into());
+                        note(k, &|| "before the last executed step".into());
                     }
                 }
                 for k in start..n {
                     let step = &ladder.steps[k];
                     if let Some(why) = self.passed_over(step, inv) {
-                        note(k, why.into());
+                        note(k, &|| why.into());
                         continue;
                     }
                     match self.check(ladder, k, i, st)? {
                         Status::Due => {
-                            note(k, "due".into());
+                            note(k, &|| "due".into());
                             return Ok(Some(k));
                         }
                         Status::NotYet(why) if step.optional => {
-                            note(k, format!("passed over (optional): {why}"));
+                            note(k, &|| format!("passed over (optional): {why}"));
                         }
                         Status::NotYet(why) => {
-                            note(k, format!("{why}; the next steps wait for it"));
+                            note(k, &|| format!("{why}; the next steps wait for it"));
                             return Ok(None);
                         }
                     }
@@ -325,30 +329,30 @@ impl<'a> Eval<'a, '_> {
                 for k in (0..n).rev() {
                     let step = &ladder.steps[k];
                     if step.age(inv) < step.offset {
-                        note(k, format!("not reached: {} of {}", age_words(step, step.age(inv)), step.trigger_words()));
+                        note(k, &|| {
+                            format!("not reached: {} of {}", age_words(step, step.age(inv)), step.trigger_words())
+                        });
                         continue;
                     }
                     if s.done >> k != 0 {
-                        note(
-                            k,
-                            if s.done & bit(k) != 0 { "executed".into() } else { "a later step was executed".into() },
-                        );
+                        let executed = s.done & bit(k) != 0;
+                        note(k, &|| if executed { "executed".into() } else { "a later step was executed".into() });
                         return Ok(None);
                     }
                     if step.action == ActionKind::CreditHold && self.cf.on_hold {
-                        note(k, "the account is already on hold".into());
+                        note(k, &|| "the account is already on hold".into());
                         return Ok(None);
                     }
                     if let Some(why) = self.passed_over(step, inv) {
-                        note(k, why.into());
+                        note(k, &|| why.into());
                         continue;
                     }
                     match self.check(ladder, k, i, st)? {
                         Status::Due => {
-                            note(k, "due".into());
+                            note(k, &|| "due".into());
                             return Ok(Some(k));
                         }
-                        Status::NotYet(why) => note(k, why),
+                        Status::NotYet(why) => note(k, &|| why.clone()),
                     }
                 }
                 Ok(None)

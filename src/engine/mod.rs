@@ -326,6 +326,11 @@ impl<'a> Eval<'a, '_> {
         self.trace.is_some()
     }
 
+    /// Words for a trace, built only when tracing.
+    fn why(&self, f: impl FnOnce() -> String) -> String {
+        if self.tracing() { f() } else { String::new() }
+    }
+
     /// Record a rule's outcome when tracing (the closure runs only then).
     fn note(&mut self, f: impl FnOnce() -> RuleTrace) {
         if let Some(t) = self.trace.as_deref_mut() {

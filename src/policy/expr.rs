@@ -314,6 +314,20 @@ fn lower_call(f: &FnCallExpr) -> Option<(Node, Ty)> {
                 (Ty::Bool, Ty::Bool) if matches!(cmp, Some(Cmp::Eq | Cmp::Ne)) => Kind::Bool,
                 _ => return None,
             };
+            // A float literal meeting money is converted once, here, exactly as
+            // the engine's mixed operators convert it at run time.
+            let (mut na, mut nb, mut kind) = (na, nb, kind);
+            if kind == Kind::DecFloat {
+                let exact = |n: &Node| match n {
+                    Node::Float(f) => Decimal::try_from(*f).ok().map(Node::Dec),
+                    _ => None,
+                };
+                if let Some(d) = exact(&na) {
+                    (na, kind) = (d, Kind::Dec);
+                } else if let Some(d) = exact(&nb) {
+                    (nb, kind) = (d, Kind::Dec);
+                }
+            }
             if let Some(c) = cmp {
                 return Some((Node::Cmp(c, kind, Box::new(na), Box::new(nb)), Ty::Bool));
             }
