@@ -6,7 +6,7 @@ use super::run::{Format, compiled_policy};
 use super::{Exit, ExitError, LedgerArgs, as_of_or_today, load_ledger, report_problems, say};
 use crate::facts::{Context, FactsConfig};
 use crate::policy::CompiledPolicy;
-use crate::simulate::project::{Projection, Scenario, project};
+use crate::simulate::project::{Projection, RollRateCheck, Scenario, project};
 use crate::simulate::write::{
     ComparisonJson, FILES, FORWARD_FILES, ForwardJson, print_forward, print_roll_rates, print_table, write_simulation,
 };
@@ -144,10 +144,13 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
             };
             let p = Projection { days, runs: a.runs.max(1), seed: a.seed, scenario };
             let named: Vec<(&str, &CompiledPolicy)> = labels.iter().map(String::as_str).zip(&policies).collect();
-            Some(
-                project(&ledger, &named, as_of, &p, &stall)
-                    .map_err(|e| ExitError { code: Exit::Failed, message: format!("{e}; nothing was written") })?,
-            )
+            let mut f = project(&ledger, &named, as_of, &p, &stall)
+                .map_err(|e| ExitError { code: Exit::Failed, message: format!("{e}; nothing was written") })?;
+            if let Ok(rr) = &comparison.roll_rates {
+                let balances: Vec<_> = rr.projection.by_bucket.iter().map(|b| b.balance).collect();
+                f.roll_rate_check = Some(RollRateCheck::of(&rr.matrix, &balances, days));
+            }
+            Some(f)
         }
         None => None,
     };

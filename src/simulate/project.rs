@@ -138,6 +138,10 @@ pub struct Week {
     pub overdue: Decimal,
     pub overdue_by_bucket: Vec<Decimal>,
     pub dso: Option<f64>,
+    /// Balances open today (at the as-of date) settled by payment this week,
+    /// gross of discounts and agency fees: the Monte Carlo side of the
+    /// roll-rate check.
+    pub opening_paid: Decimal,
 }
 
 /// The names of the weekly metrics, in output order (overdue buckets follow).
@@ -155,6 +159,7 @@ pub const METRICS: &[&str] = &[
     "sales_lost",
     "calls",
     "letters",
+    "opening_paid",
 ];
 
 impl Week {
@@ -175,6 +180,7 @@ impl Week {
             ("sales_lost".into(), self.sales_lost),
             ("calls".into(), Decimal::from(self.calls)),
             ("letters".into(), Decimal::from(self.letters)),
+            ("opening_paid".into(), self.opening_paid),
         ];
         for (l, a) in labels.iter().zip(&self.overdue_by_bucket).skip(1) {
             v.push((format!("overdue {l}"), *a));
@@ -213,6 +219,8 @@ struct Sim<'a> {
     open: Vec<Decimal>,
     week: Week,
     serial: u64,
+    /// Invoices of the loaded ledger (the rest were issued by the simulation).
+    opening: usize,
 }
 
 /// A ledger that shares nothing with `base` (rows cloned once per run).
@@ -264,6 +272,7 @@ impl<'a> Sim<'a> {
             open,
             week: Week::default(),
             serial: 0,
+            opening: n,
         }
     }
 
@@ -384,6 +393,9 @@ impl<'a> Sim<'a> {
                     let discount = self.discount[i as usize].min(inv.open_amount);
                     let paid = inv.open_amount - discount;
                     self.week.cash_collected += paid;
+                    if (i as usize) < self.opening {
+                        self.week.opening_paid += inv.open_amount;
+                    }
                     self.week.discount_cost += discount;
                     self.week.fees_collected += self.fees[i as usize];
                     self.settle(i, day, paid, InvoiceStatus::Paid);
@@ -398,6 +410,9 @@ impl<'a> Sim<'a> {
                         self.week.agency_recovered += open - fee;
                         self.week.agency_fees += fee;
                         self.week.cash_collected += open - fee;
+                        if (i as usize) < self.opening {
+                            self.week.opening_paid += open;
+                        }
                         self.settle(i, day, open, InvoiceStatus::Paid);
                     } else {
                         self.week.write_offs += open;
@@ -563,7 +578,7 @@ fn run_one(
     behaviour: &Behaviour,
     stall: &[f64],
     seed: u64,
-) -> Result<Vec<Week>, plan::RunError> {
+) -> Result<(Vec<Week>, Ledger), plan::RunError> {
     let mut sim = Sim::new(base, behaviour, &p.scenario, stall, seed);
     sim.start(as_of);
     let mut weeks = Vec::new();
@@ -576,7 +591,25 @@ fn run_one(
             weeks.push(sim.close_week(day));
         }
     }
-    Ok(weeks)
+    sim.ledger.index();
+    Ok((weeks, sim.ledger))
+}
+
+/// One run of one policy, with the simulated ledger at the horizon's end
+/// (its appended rows have ids starting `SIM`), to inspect what the
+/// simulation did. Run `run` draws exactly as in [`project`].
+pub fn project_one(
+    ledger: &Ledger,
+    policy: &CompiledPolicy,
+    as_of: NaiveDate,
+    p: &Projection,
+    stall: &[f64],
+    run: u32,
+) -> Result<(Vec<Week>, Ledger), SimError> {
+    let behaviour = Behaviour::learn(ledger, as_of, &p.scenario.learn);
+    behaviour.check()?;
+    run_one(ledger, policy, as_of, p, &behaviour, stall, splitmix64(p.seed) ^ u64::from(run))
+        .map_err(|source| SimError::Run { label: policy.name().to_string(), source: Box::new(source) })
 }
 
 fn splitmix64(mut z: u64) -> u64 {
@@ -626,6 +659,28 @@ pub struct Forward {
     pub buckets: Vec<String>,
     pub week_ends: Vec<NaiveDate>,
     pub policies: Vec<PolicyProjection>,
+    /// The roll-rate model's view of the same horizon, to set beside the
+    /// Monte Carlo's `opening_paid` (filled by the caller that has it).
+    pub roll_rate_check: Option<RollRateCheck>,
+}
+
+/// Today's open AR paid and written off within the horizon, by the
+/// roll-rate model (whole months: the horizon ÷ 30.44 days, rounded).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RollRateCheck {
+    pub months: u32,
+    pub opening_balance: Decimal,
+    pub paid: Decimal,
+    pub written_off: Decimal,
+}
+
+impl RollRateCheck {
+    /// The check for a horizon of `days` days.
+    pub fn of(rr: &super::RollRates, balances: &[Decimal], days: u32) -> Self {
+        let months = ((f64::from(days) / 30.4375).round() as u32).max(1);
+        let (paid, written_off) = rr.within(balances, months);
+        RollRateCheck { months, opening_balance: balances.iter().copied().sum(), paid, written_off }
+    }
 }
 
 /// One line of the weekly output.
@@ -746,7 +801,9 @@ pub fn project(
     for (label, policy) in policies {
         let runs = (0..p.runs)
             .into_par_iter()
-            .map(|r| run_one(ledger, policy, as_of, p, &behaviour, stall, splitmix64(p.seed) ^ u64::from(r)))
+            .map(|r| {
+                run_one(ledger, policy, as_of, p, &behaviour, stall, splitmix64(p.seed) ^ u64::from(r)).map(|x| x.0)
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|source| SimError::Run { label: label.to_string(), source: Box::new(source) })?;
         out.push(PolicyProjection { label: label.to_string(), runs });
@@ -764,5 +821,6 @@ pub fn project(
         buckets: FactsConfig::default().bucket_labels(),
         week_ends,
         policies: out,
+        roll_rate_check: None,
     })
 }

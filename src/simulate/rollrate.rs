@@ -241,6 +241,27 @@ impl RollRates {
         Ok(Absorption { n, b, months })
     }
 
+    /// What of `balances` (one per bucket) is paid and written off within
+    /// `months` months: the balances stepped through P that many times.
+    pub fn within(&self, balances: &[Decimal], months: u32) -> (Decimal, Decimal) {
+        let k = self.buckets.len();
+        let mut v: Vec<f64> = (0..k).map(|i| to_f64(balances.get(i).copied().unwrap_or_default())).collect();
+        let (mut paid, mut bad) = (0.0, 0.0);
+        for _ in 0..months {
+            let mut next = vec![0.0; k];
+            for (i, &x) in v.iter().enumerate() {
+                let row = &self.p[i];
+                for (j, n) in next.iter_mut().enumerate() {
+                    *n += x * row.get(j).copied().unwrap_or(0.0);
+                }
+                paid += x * row.get(k).copied().unwrap_or(0.0);
+                bad += x * row.get(k + 1).copied().unwrap_or(0.0);
+            }
+            v = next;
+        }
+        (cents(paid), cents(bad))
+    }
+
     /// The eventual split of `balances` (one per bucket).
     pub fn project(&self, balances: &[Decimal]) -> Result<Split, SimError> {
         let abs = self.absorption()?;
@@ -378,6 +399,13 @@ mod tests {
         assert_eq!(split.bad_debt, Decimal::new(62963, 2));
         assert_eq!(split.unresolved, Decimal::ZERO);
         assert_eq!(split.collected + split.bad_debt, Decimal::from(3000));
+        // Within one month: 1,000 × 0.4 + 2,000 × 0.4 paid, 2,000 × 0.2 bad.
+        assert_eq!(
+            rr.within(&[Decimal::from(1000), Decimal::from(2000)], 1),
+            (Decimal::from(1200), Decimal::from(400))
+        );
+        // Many months: the eventual split.
+        assert_eq!(rr.within(&[Decimal::from(1000), Decimal::from(2000)], 200), (split.collected, split.bad_debt));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! diff.jsonl as one atomic output set, and the terminal table.
 
 use super::compare::{Comparison, CustomerDiff, MetricRow, PolicyRun};
-use super::project::{Band, Forward, Scenario, SummaryBand, WeekBand};
+use super::project::{Band, Forward, RollRateCheck, Scenario, SummaryBand, WeekBand};
 use super::rollrate::{ABSORBING, RollRateReport};
 use crate::output::{OutputError, OutputSet};
 use rust_decimal::Decimal;
@@ -147,6 +147,8 @@ pub struct ForwardJson<'a> {
     pub seed: u64,
     pub scenario: &'a Scenario,
     pub week_ends: &'a [chrono::NaiveDate],
+    /// The roll-rate model over the same horizon, beside `opening_paid`.
+    pub roll_rate_check: Option<&'a RollRateCheck>,
     pub summary: Vec<SummaryBand>,
     pub weekly: Vec<WeekBand>,
 }
@@ -160,6 +162,7 @@ impl<'a> ForwardJson<'a> {
             seed: f.seed,
             scenario: &f.scenario,
             week_ends: &f.week_ends,
+            roll_rate_check: f.roll_rate_check.as_ref(),
             summary: f.summary(),
             weekly: f.weekly(),
         }
@@ -270,6 +273,23 @@ pub fn print_forward(out: &mut dyn Write, f: &Forward) -> io::Result<()> {
             write!(out, "  {cell:>w$}")?;
         }
         writeln!(out)?;
+    }
+    if let Some(c) = &f.roll_rate_check {
+        let mc = |label: &str| {
+            rows.iter()
+                .find(|r| r.metric == "opening_paid" && r.policy == label)
+                .map(|r| band("opening_paid", &r.band))
+                .unwrap_or_default()
+        };
+        writeln!(
+            out,
+            "\n  check: of today's open AR {:.2}, paid within the horizon: Monte Carlo {} ({base}); roll rates {:.2} in {} month(s), {:.2} written off",
+            c.opening_balance,
+            mc(base),
+            c.paid,
+            c.months,
+            c.written_off
+        )?;
     }
     Ok(())
 }
