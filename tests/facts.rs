@@ -157,3 +157,44 @@ fn calendar_facts() {
     let s = recoup::facts::Calendar::of(date("2026-11-21"));
     assert!(!s.is_business_day);
 }
+
+/// A plan of three instalments of 100.00 due 06-10, 07-10 and 08-10, agreed
+/// on 06-01; facts as of 07-20.
+fn plan_facts(payments: &str) -> (u32, u32, bool) {
+    use recoup::ledger::inline::{InlineLedger, load_inline};
+    let ledger = load_inline(
+        &InlineLedger {
+            customers: "customer_id,name,segment,country,currency,credit_limit,payment_terms\nC1,A,small,US,USD,1000.00,NET30\n",
+            invoices: "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status\n\
+                       I1,C1,2026-04-01,2026-05-01,USD,300.00,300.00,open\n",
+            payments: Some(payments),
+            promises: Some(
+                "promise_id,customer_id,invoice_id,made_on,due_on,amount,plan_id\n\
+                 PR1,C1,,2026-06-01,2026-06-10,100.00,PL1\n\
+                 PR2,C1,,2026-06-01,2026-07-10,100.00,PL1\n\
+                 PR3,C1,,2026-06-01,2026-08-10,100.00,PL1\n",
+            ),
+            actions: None,
+        },
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    let ctx = Context::new(date("2026-07-20"), FactsConfig::default());
+    let mut inv = Vec::new();
+    let f = derive_customer(&ledger, 0, &ctx, &mut inv);
+    (f.promises_broken, f.promises_active, f.plan_active)
+}
+
+#[test]
+fn a_plan_is_kept_only_by_the_cumulative_amount_due() {
+    let header = "payment_id,customer_id,invoice_id,paid_on,amount\n";
+    // 100 by 06-10 and another 100 by 07-10: kept so far, one instalment to come.
+    let kept = format!("{header}P1,C1,,2026-06-05,100.00\nP2,C1,,2026-07-08,100.00\n");
+    assert_eq!(plan_facts(&kept), (0, 1, true));
+    // One payment of 100 cannot keep both the first and the second instalment.
+    let short = format!("{header}P1,C1,,2026-06-05,100.00\n");
+    assert_eq!(plan_facts(&short), (1, 1, false));
+    // Paid ahead: 200 on 06-05 keeps both.
+    let ahead = format!("{header}P1,C1,,2026-06-05,200.00\n");
+    assert_eq!(plan_facts(&ahead), (0, 1, true));
+}

@@ -466,9 +466,8 @@ fn customer_paid_between(ledger: &Ledger, c: CustIx, from: NaiveDate, to: NaiveD
 fn promise_facts(ledger: &Ledger, promises: &[&crate::ledger::Promise], ctx: &Context, f: &mut CustomerFacts<'_>) {
     let as_of = ctx.as_of;
     let grace = chrono::Duration::days(i64::from(ctx.config.promise_grace_days));
-    let mut plan_broken = false;
-    let mut plan_future = false;
-    for p in promises.iter().filter(|p| p.made_on <= as_of) {
+    // Single promises: each is kept by the payments made for it.
+    for p in promises.iter().filter(|p| p.made_on <= as_of && p.plan_id.is_none()) {
         let paid = match p.invoice {
             Some(i) => paid_between(ledger, i, p.made_on, p.due_on + grace),
             None => customer_paid_between(ledger, f.ix, p.made_on, p.due_on + grace),
@@ -477,14 +476,45 @@ fn promise_facts(ledger: &Ledger, promises: &[&crate::ledger::Promise], ctx: &Co
         let due_passed = p.due_on + grace < as_of;
         if !kept && due_passed && p.due_on > ctx.behaviour_from {
             f.promises_broken += 1;
-            plan_broken |= p.plan_id.is_some();
         } else if !kept && !due_passed {
             f.promises_active += 1;
             f.promised_amount += p.amount;
-            plan_future |= p.plan_id.is_some();
         }
     }
-    f.plan_active = plan_future && !plan_broken;
+    // Payment plans: instalments are checked cumulatively — by each
+    // instalment's due date (plus grace) the customer must have paid, since
+    // the plan was agreed, the sum of the instalments due so far — so one
+    // payment never keeps two instalments.
+    let mut plans: std::collections::BTreeMap<&str, Vec<&crate::ledger::Promise>> = std::collections::BTreeMap::new();
+    for p in promises.iter().filter(|p| p.made_on <= as_of) {
+        if let Some(plan) = &p.plan_id {
+            plans.entry(plan.as_str()).or_default().push(p);
+        }
+    }
+    for instalments in plans.values_mut() {
+        instalments.sort_by_key(|p| p.due_on);
+        let start = instalments.iter().map(|p| p.made_on).min().unwrap_or(as_of);
+        let (mut due_so_far, mut broken, mut to_come) = (Decimal::ZERO, false, false);
+        for p in instalments.iter() {
+            due_so_far += p.amount;
+            let deadline = p.due_on + grace;
+            if deadline < as_of {
+                let paid = match p.invoice {
+                    Some(i) => paid_between(ledger, i, start, deadline),
+                    None => customer_paid_between(ledger, f.ix, start, deadline),
+                };
+                if paid < due_so_far {
+                    broken = true;
+                    f.promises_broken += u32::from(p.due_on > ctx.behaviour_from);
+                }
+            } else {
+                to_come = true;
+                f.promises_active += 1;
+                f.promised_amount += p.amount;
+            }
+        }
+        f.plan_active |= to_come && !broken;
+    }
 }
 
 fn action_facts<'a>(ledger: &'a Ledger, c: CustIx, as_of: NaiveDate, f: &mut CustomerFacts<'a>) {
