@@ -29,7 +29,10 @@ pub struct GenerateArgs {
 /// Run `recoup generate`.
 pub fn run(a: GenerateArgs) -> anyhow::Result<Exit> {
     let cfg = GenerateConfig { customers: a.customers, seed: a.seed, as_of: a.as_of, months: a.months };
+    let progress = super::Progress::start(false);
+    progress.stage("generating the ledger");
     let stats = generate(&cfg, &a.out).with_context(|| format!("cannot generate into `{}`", a.out.display()))?;
+    drop(progress);
     say!(
         "wrote {} customers, {} invoices, {} payments, {} promises, {} actions to {}",
         stats.customers,

@@ -26,6 +26,38 @@ macro_rules! say {
 }
 pub(crate) use say;
 
+/// A spinner on stderr naming the stage a long command is in — only when
+/// stderr is a terminal and output is not quiet; otherwise nothing at all.
+pub struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    /// Start the spinner (or nothing, when stderr is not a terminal or `quiet`).
+    pub fn start(quiet: bool) -> Progress {
+        use std::io::IsTerminal;
+        if quiet || !std::io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(std::time::Duration::from_millis(100));
+        Progress(Some(bar))
+    }
+
+    /// Name the current stage.
+    pub fn stage(&self, what: &'static str) {
+        if let Some(b) = &self.0 {
+            b.set_message(what);
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(b) = &self.0 {
+            b.finish_and_clear();
+        }
+    }
+}
+
 /// Exit codes of every command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {

@@ -2,7 +2,7 @@
 //! worklist, summary and manifest, written atomically into `--out`.
 
 use super::check::print_report;
-use super::{Exit, ExitError, LedgerArgs, as_of_or_today, load_ledger, report_problems, say};
+use super::{Exit, ExitError, LedgerArgs, Progress, as_of_or_today, load_ledger, report_problems, say};
 use crate::facts::{Context, FactsConfig, kpi};
 use crate::plan::summary::{Summary, summarize};
 use crate::plan::write::{Manifest, RunOutputs, write_run};
@@ -79,13 +79,17 @@ fn ms(t: Instant) -> u64 {
 fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     let as_of = as_of_or_today(a.ledger.as_of);
     let mut timings = Vec::new();
+    let progress = Progress::start(a.quiet);
+    progress.stage("compiling the policy");
     let t = Instant::now();
     let policy = compiled_policy(&a.policy, a.quiet)?;
     timings.push(("policy".to_string(), ms(t)));
+    progress.stage("loading the ledger");
     let t = Instant::now();
     let ledger = load_ledger(&a.ledger)?;
     timings.push(("load".to_string(), ms(t)));
     let ctx = Context::new(as_of, FactsConfig::default());
+    progress.stage("evaluating every customer");
     let t = Instant::now();
     let plan = plan::evaluate(&ledger, &policy, &ctx)
         .map_err(|e| ExitError { code: Exit::Failed, message: format!("{e}; nothing was written") })?;
@@ -108,6 +112,7 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
         threads: rayon::current_num_threads(),
         timings_ms: Vec::new(),
     };
+    progress.stage("writing the plan");
     let t = Instant::now();
     let outputs = RunOutputs { plan: &plan, summary: &summary, rejects: &ledger.report.rejects };
     // The write time is known only after writing; the manifest records the
@@ -115,6 +120,7 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     manifest.timings_ms = timings;
     write_run(&a.out, &outputs, &mut manifest).map_err(|e| ExitError { code: Exit::Failed, message: e.to_string() })?;
     let write_ms = ms(t);
+    drop(progress);
 
     for e in &plan.skipped {
         say!(

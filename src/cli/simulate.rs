@@ -68,6 +68,8 @@ fn parse_horizon(s: &str) -> Result<u32, String> {
 
 /// Run `recoup simulate`.
 pub fn run(a: SimulateArgs) -> anyhow::Result<Exit> {
+    let progress = super::Progress::start(false);
+    progress.stage("simulating");
     match a.threads {
         Some(n) => {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build()?;
