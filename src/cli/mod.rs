@@ -26,6 +26,17 @@ macro_rules! say {
 }
 pub(crate) use say;
 
+/// Run `f` on `threads` worker threads (default: rayon's, one per core).
+pub fn with_threads<T>(threads: Option<usize>, f: impl FnOnce() -> anyhow::Result<T> + Send) -> anyhow::Result<T>
+where
+    T: Send,
+{
+    match threads {
+        Some(n) => rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build()?.install(f),
+        None => f(),
+    }
+}
+
 /// A spinner on stderr naming the stage a long command is in — only when
 /// stderr is a terminal and output is not quiet; otherwise nothing at all.
 pub struct Progress(Option<indicatif::ProgressBar>);

@@ -63,13 +63,7 @@ pub fn compiled_policy(path: &Path, quiet: bool) -> anyhow::Result<CompiledPolic
 
 /// Run `recoup run`.
 pub fn run(a: RunArgs) -> anyhow::Result<Exit> {
-    match a.threads {
-        Some(n) => {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build()?;
-            pool.install(|| run_in_pool(&a))
-        }
-        None => run_in_pool(&a),
-    }
+    super::with_threads(a.threads, || run_in_pool(&a))
 }
 
 fn ms(t: Instant) -> u64 {

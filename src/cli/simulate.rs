@@ -70,13 +70,7 @@ fn parse_horizon(s: &str) -> Result<u32, String> {
 pub fn run(a: SimulateArgs) -> anyhow::Result<Exit> {
     let progress = super::Progress::start(false);
     progress.stage("simulating");
-    match a.threads {
-        Some(n) => {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build()?;
-            pool.install(|| run_in_pool(&a))
-        }
-        None => run_in_pool(&a),
-    }
+    super::with_threads(a.threads, || run_in_pool(&a))
 }
 
 /// Labels for the outputs: each policy's name, with `-2`, `-3`... when two

@@ -295,8 +295,9 @@ fn ratio(num: Decimal, den: Decimal) -> f64 {
 }
 
 /// Settlement date of a fully paid invoice: the date of its last payment
-/// (up to the as-of date), or `None` if it is not settled by then.
-fn settled_on(ledger: &Ledger, i: u32, as_of: NaiveDate) -> Option<(NaiveDate, Decimal)> {
+/// (up to the as-of date), or `None` if it is not settled by then. Payment
+/// behaviour facts and the simulation's learned behaviour both use it.
+pub fn settled_on(ledger: &Ledger, i: u32, as_of: NaiveDate) -> Option<(NaiveDate, Decimal)> {
     let inv = &ledger.invoices[i as usize];
     let mut paid = Decimal::ZERO;
     let mut last = None;

@@ -21,7 +21,7 @@
 //! issued in the window ÷ days) with amounts drawn from its own invoices.
 
 use super::SimError;
-use crate::ledger::{CustIx, InvoiceStatus, Ledger};
+use crate::ledger::{CustIx, Ledger};
 use chrono::NaiveDate;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -133,16 +133,7 @@ impl Behaviour {
                 if inv.issue_date > from && inv.issue_date <= as_of {
                     amounts.push(inv.amount);
                 }
-                if inv.status != InvoiceStatus::Paid {
-                    continue;
-                }
-                let settled = ledger
-                    .payments_by_invoice
-                    .rows(i)
-                    .iter()
-                    .map(|&p| ledger.payments[p as usize].paid_on)
-                    .filter(|&d| d <= as_of)
-                    .max();
+                let settled = crate::facts::settled_on(ledger, i, as_of).map(|(day, _)| day);
                 if let Some(s) = settled.filter(|&s| s > from) {
                     let late = (s - inv.due_date).num_days() as i32;
                     parts.add(late, learn.on_time_days);
