@@ -726,3 +726,13 @@ fn demo_day_summary() {
         eprintln!("{} {} {:?}: {}", a.customer_id, a.rule_id, a.invoice_ids, a.reason);
     }
 }
+
+#[test]
+fn a_hold_placed_again_after_a_release_is_released_again() {
+    // Released 40 days ago by the same rule; put on hold again since; now paid.
+    let mut b = walked(6).done("C1", "", "release-hold", "release_hold", day(DUE, 10));
+    b.invoices[0] = format!("I1,C1,{},{DUE},USD,6000.00,0.00,paid,,", day(DUE, -30));
+    let b = b.payment("C1", "I1", day(DUE, 48), "6000.00");
+    let a = plan(&standard(), &b.ledger(), day(DUE, 50));
+    assert_eq!(rules(&a), ["release-hold"], "{a:#?}");
+}

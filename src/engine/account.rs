@@ -54,7 +54,14 @@ impl Eval<'_, '_> {
         let old = cf.customer.credit_limit;
         if let Some(last) = self.hist.last_of_rule(&l.id) {
             let since = (self.cal.date - last).num_days();
-            if since < i64::from(l.every_days) {
+            // A hold placed again after a release (or released after a hold)
+            // is a new state: the rule's re-apply interval starts over.
+            let undone_since = match l.change {
+                LimitChange::Release => self.hist.last_of_kind(ActionKind::CreditHold).is_some_and(|h| h > last),
+                LimitChange::Hold => self.hist.last_of_kind(ActionKind::ReleaseHold).is_some_and(|r| r > last),
+                _ => false,
+            };
+            if since < i64::from(l.every_days) && !undone_since {
                 return Err(format!("applied on {last}, not again within {} days", l.every_days));
             }
         }
