@@ -130,3 +130,21 @@ fn bucket_edges_change_the_aging() {
         recoup(&["facts", "--ledger", "fixtures/small", "--as-of", "2026-11-16", "--bucket-edges", "0"], None);
     assert_eq!((code, err.as_str()), (2, "error: --bucket-edges must be positive days, e.g. 30,60,90\n"));
 }
+
+#[test]
+fn completions_and_man_page_come_from_the_clap_definitions() {
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, out, _) = recoup(&["completions", shell], None);
+        assert_eq!(code, 0, "{shell}");
+        for sub in ["run", "explain", "facts", "check", "simulate", "generate"] {
+            assert!(out.contains(sub), "{shell} completions lack `{sub}`");
+        }
+    }
+    let (code, out, _) = recoup(&["man"], None);
+    assert_eq!(code, 0);
+    assert!(out.contains(".TH recoup 1"), "{out}");
+    assert!(out.contains("rules engine for credit and collections"));
+    let (code, _, err) = recoup(&["completions", "tcsh"], None);
+    assert_eq!(code, 2);
+    assert!(err.contains("possible values"), "{err}");
+}

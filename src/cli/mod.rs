@@ -8,6 +8,7 @@ mod facts;
 mod generate;
 mod run;
 mod schema;
+mod shell;
 mod simulate;
 mod test;
 
@@ -125,6 +126,10 @@ pub enum Command {
     Test(test::TestArgs),
     /// Print the JSON Schema of policy files, for editors.
     Schema(schema::SchemaArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    Completions(shell::CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
     /// Compare a baseline policy with variants on one ledger: side-by-side figures and a per-customer diff.
     Simulate(simulate::SimulateArgs),
 }
@@ -179,6 +184,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Check(a) => check::run(a),
         Command::Test(a) => test::run(a),
         Command::Schema(a) => schema::run(a),
+        Command::Completions(a) => shell::completions(a),
+        Command::Man => shell::man(),
         Command::Simulate(a) => simulate::run(a),
     }
 }
