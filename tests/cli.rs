@@ -148,3 +148,18 @@ fn completions_and_man_page_come_from_the_clap_definitions() {
     assert_eq!(code, 2);
     assert!(err.contains("possible values"), "{err}");
 }
+
+#[test]
+fn generate_reports_its_row_counts_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ledger");
+    let (code, json, _) = recoup(
+        &["generate", "--customers", "20", "--as-of", "2026-11-16", "--out", out.to_str().unwrap(), "--format", "json"],
+        None,
+    );
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["customers"], 20);
+    let invoices = std::fs::read_to_string(out.join("invoices.csv")).unwrap().lines().count() as u64 - 1;
+    assert_eq!(v["invoices"], invoices);
+}

@@ -24,6 +24,15 @@ pub struct GenerateArgs {
     /// Output folder (created if missing; the five files are replaced atomically).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// `text`: a line on stderr; `json`: the row counts on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
 }
 
 /// Run `recoup generate`.
@@ -33,6 +42,12 @@ pub fn run(a: GenerateArgs) -> anyhow::Result<Exit> {
     progress.stage("generating the ledger");
     let stats = generate(&cfg, &a.out).with_context(|| format!("cannot generate into `{}`", a.out.display()))?;
     drop(progress);
+    if a.format == Format::Json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &stats)?;
+        writeln!(out)?;
+        return Ok(Exit::Ok);
+    }
     say!(
         "wrote {} customers, {} invoices, {} payments, {} promises, {} actions to {}",
         stats.customers,
