@@ -322,8 +322,9 @@ pub fn derive_customer<'a>(
     let as_of = ctx.as_of;
     let customer = &ledger.customers[c as usize];
     invoices.clear();
-    let promises: Vec<&crate::ledger::Promise> =
-        ledger.promises_by_customer.rows(c).iter().map(|&p| &ledger.promises[p as usize]).collect();
+    // The customer's promises, read from the index without collecting them
+    // (no allocation per customer in the hot path).
+    let promises = || ledger.promises_by_customer.rows(c).iter().map(|&p| &ledger.promises[p as usize]);
     let grace = chrono::Duration::days(i64::from(ctx.config.promise_grace_days));
 
     let mut f = CustomerFacts {
@@ -373,7 +374,7 @@ pub fn derive_customer<'a>(
         let inv = &ledger.invoices[i as usize];
         if inv.is_open() {
             let dpd = (as_of - inv.due_date).num_days() as i32;
-            let covering = promises.iter().filter(|p| p.invoice == Some(i) && p.made_on <= as_of);
+            let covering = promises().filter(|p| p.invoice == Some(i) && p.made_on <= as_of);
             let (mut active, mut broken) = (false, false);
             for p in covering {
                 let kept = paid_between(ledger, i, p.made_on, p.due_on + grace) >= p.amount;
@@ -435,7 +436,7 @@ pub fn derive_customer<'a>(
         .max();
     f.days_since_payment = date_or_never(last_payment, as_of);
 
-    promise_facts(ledger, &promises, ctx, &mut f);
+    promise_facts(ledger, promises, ctx, &mut f);
     action_facts(ledger, c, as_of, &mut f);
     f
 }
@@ -464,11 +465,16 @@ fn customer_paid_between(ledger: &Ledger, c: CustIx, from: NaiveDate, to: NaiveD
         .sum()
 }
 
-fn promise_facts(ledger: &Ledger, promises: &[&crate::ledger::Promise], ctx: &Context, f: &mut CustomerFacts<'_>) {
+fn promise_facts<'l, I: Iterator<Item = &'l crate::ledger::Promise>>(
+    ledger: &Ledger,
+    promises: impl Fn() -> I,
+    ctx: &Context,
+    f: &mut CustomerFacts<'_>,
+) {
     let as_of = ctx.as_of;
     let grace = chrono::Duration::days(i64::from(ctx.config.promise_grace_days));
     // Single promises: each is kept by the payments made for it.
-    for p in promises.iter().filter(|p| p.made_on <= as_of && p.plan_id.is_none()) {
+    for p in promises().filter(|p| p.made_on <= as_of && p.plan_id.is_none()) {
         let paid = match p.invoice {
             Some(i) => paid_between(ledger, i, p.made_on, p.due_on + grace),
             None => customer_paid_between(ledger, f.ix, p.made_on, p.due_on + grace),
@@ -487,7 +493,7 @@ fn promise_facts(ledger: &Ledger, promises: &[&crate::ledger::Promise], ctx: &Co
     // the plan was agreed, the sum of the instalments due so far — so one
     // payment never keeps two instalments.
     let mut plans: std::collections::BTreeMap<&str, Vec<&crate::ledger::Promise>> = std::collections::BTreeMap::new();
-    for p in promises.iter().filter(|p| p.made_on <= as_of) {
+    for p in promises().filter(|p| p.made_on <= as_of) {
         if let Some(plan) = &p.plan_id {
             plans.entry(plan.as_str()).or_default().push(p);
         }

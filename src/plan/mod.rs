@@ -66,17 +66,19 @@ pub fn evaluate(ledger: &Ledger, policy: &CompiledPolicy, ctx: &Context) -> Resu
     let cal = ctx.calendar();
     let results = map_customers(ledger, ctx, |cf, inv| evaluate_customer(policy, ledger, cf, inv, &cal, None));
     let mut plan = Plan { as_of: Some(ctx.as_of), customers: results.len() as u64, ..Plan::default() };
-    let mut seen = hashbrown::HashSet::new();
     for r in results {
         match r {
             Ok(actions) => {
+                let first = plan.entries.len();
                 for action in actions {
-                    let mut id = action_id(ctx.as_of, &action);
-                    // Two identical decisions for one customer keep distinct ids.
+                    // Ids hash the customer, so only two identical decisions
+                    // for the same customer can meet; they get `-2`, `-3`...
+                    let base = action_id(ctx.as_of, &action);
+                    let mut id = base.clone();
                     let mut n = 1;
-                    while !seen.insert(id.clone()) {
+                    while plan.entries[first..].iter().any(|e| e.action_id == id) {
                         n += 1;
-                        id = format!("{}-{n}", action_id(ctx.as_of, &action));
+                        id = format!("{base}-{n}");
                     }
                     plan.entries.push(PlanEntry { action_id: id, action });
                 }
