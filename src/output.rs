@@ -12,18 +12,20 @@ use std::path::{Path, PathBuf};
 /// removed and `path` is untouched.
 pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     let tmp = temp_path(path);
-    let result = (|| {
-        let file = fs::File::create(&tmp)?;
-        let mut w = BufWriter::with_capacity(1 << 20, file);
-        write(&mut w)?;
-        let file = w.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
+    let result = write_synced(&tmp, write).and_then(|()| fs::rename(&tmp, path));
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Create `path`, fill it through a buffer, flush it and sync it to disk.
+fn write_synced(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let file = fs::File::create(path)?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    write(&mut w)?;
+    let file = w.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()
 }
 
 /// The temporary sibling used while writing `path`.
@@ -113,15 +115,7 @@ impl OutputSet {
 
     /// Write file `name` of the set (flushed and synced before returning).
     pub fn write(&self, name: &str, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), OutputError> {
-        let path = self.staging.join(name);
-        let result = (|| {
-            let file = fs::File::create(&path)?;
-            let mut w = BufWriter::with_capacity(1 << 20, file);
-            write(&mut w)?;
-            let file = w.into_inner().map_err(|e| e.into_error())?;
-            file.sync_all()
-        })();
-        result.map_err(io_at(&self.dir.join(name)))
+        write_synced(&self.staging.join(name), write).map_err(io_at(&self.dir.join(name)))
     }
 
     /// Make the set visible: swap the staging folder in place of the output folder.
