@@ -70,25 +70,37 @@ pub fn run(a: FactsArgs) -> anyhow::Result<Exit> {
         })?),
         None => None,
     };
-    let rows: Vec<Vec<String>> = map_customers(&ledger, &ctx, |cf, inv| {
-        if only.is_some_and(|c| c != cf.ix) {
-            return Vec::new();
+    let invoice_rows = |cf: &CustomerFacts<'_>, inv: &[InvoiceFacts<'_>]| -> Vec<Vec<String>> {
+        inv.iter()
+            .map(|f| {
+                let mut row = vec![cf.customer.id.to_string()];
+                row.extend(cells(f));
+                row
+            })
+            .collect()
+    };
+    let mut out = std::io::stdout().lock();
+    // One customer: derive its facts once, list them, then its invoices.
+    let rows: Vec<Vec<String>> = match only {
+        Some(c) => {
+            let mut buf = Vec::new();
+            let cf = crate::facts::derive_customer(&ledger, c, &ctx, &mut buf);
+            if a.format == Format::Json {
+                serde_json::to_writer_pretty(&mut out, &json_of(&cf))?;
+            } else {
+                print_vertical(&mut out, &cf)?;
+            }
+            writeln!(out)?;
+            invoice_rows(&cf, &buf)
         }
-        match a.level {
-            Level::Customer if only.is_none() => vec![cells(cf)],
-            _ => inv
-                .iter()
-                .map(|f| {
-                    let mut row = vec![cf.customer.id.to_string()];
-                    row.extend(cells(f));
-                    row
-                })
-                .collect(),
-        }
-    })
-    .into_iter()
-    .flatten()
-    .collect();
+        None => map_customers(&ledger, &ctx, |cf, inv| match a.level {
+            Level::Customer => vec![cells(cf)],
+            Level::Invoice => invoice_rows(cf, inv),
+        })
+        .into_iter()
+        .flatten()
+        .collect(),
+    };
     let header: Vec<&str> = match a.level {
         Level::Customer if only.is_none() => names::<CustomerFacts<'_>>(),
         _ => {
@@ -97,32 +109,21 @@ pub fn run(a: FactsArgs) -> anyhow::Result<Exit> {
             h
         }
     };
-    let portfolio = kpi::portfolio(&ledger, &ctx);
-    let mut out = std::io::stdout().lock();
-    if let Some(c) = only {
-        let mut buf = Vec::new();
-        let cf = crate::facts::derive_customer(&ledger, c, &ctx, &mut buf);
-        if a.format == Format::Json {
-            serde_json::to_writer_pretty(&mut out, &json_of(&cf))?;
-            writeln!(out)?;
-        } else {
-            print_vertical(&mut out, &cf)?;
-            writeln!(out)?;
-        }
-    }
+    // The portfolio KPIs are shown only for the whole ledger.
+    let portfolio = only.is_none().then(|| kpi::portfolio(&ledger, &ctx));
     if let Some(path) = &a.out {
         write_atomic(path, |w| write_csv(w, &header, &rows))
             .with_context(|| format!("cannot write `{}`", path.display()))?;
         say!("wrote {} rows to {}", rows.len(), path.display());
-    } else if a.format == Format::Json && only.is_none() {
-        serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "portfolio": portfolio }))?;
+    } else if let (Format::Json, Some(p)) = (a.format, &portfolio) {
+        serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "portfolio": p }))?;
         writeln!(out)?;
     } else if only.is_none() || a.level == Level::Invoice || !rows.is_empty() {
         let (header, rows) = terminal_columns(&header, rows, a.level == Level::Customer && only.is_none());
         print_table(&mut out, &header, &rows, a.limit)?;
     }
-    if only.is_none() && a.format == Format::Table {
-        print_portfolio(&mut out, &portfolio)?;
+    if let (Format::Table, Some(p)) = (a.format, &portfolio) {
+        print_portfolio(&mut out, p)?;
     }
     rejects_beside(&a.out, &a.ledger.ledger, &ledger)
 }
