@@ -11,4 +11,5 @@ pub mod ledger;
 pub mod output;
 pub mod plan;
 pub mod policy;
+pub mod report;
 pub mod simulate;

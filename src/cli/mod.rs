@@ -6,6 +6,7 @@ mod check;
 mod explain;
 mod facts;
 mod generate;
+mod report;
 mod run;
 mod schema;
 mod shell;
@@ -132,6 +133,8 @@ pub enum Command {
     Man,
     /// Compare a baseline policy with variants on one ledger: side-by-side figures and a per-customer diff.
     Simulate(simulate::SimulateArgs),
+    /// Write a self-contained HTML report of a run's or a simulation's output folder.
+    Report(report::ReportArgs),
 }
 
 /// Arguments shared by commands that read a ledger.
@@ -187,6 +190,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Completions(a) => shell::completions(a),
         Command::Man => shell::man(),
         Command::Simulate(a) => simulate::run(a),
+        Command::Report(a) => report::run(a),
     }
 }
 

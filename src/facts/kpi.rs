@@ -8,7 +8,7 @@ use crate::ledger::{InvoiceStatus, Ledger};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 fn f(d: Decimal) -> f64 {
     d.to_f64().unwrap_or(0.0)
@@ -74,7 +74,7 @@ pub fn cei(
 }
 
 /// Totals of one aging bucket.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgingBucket {
     pub bucket: String,
     pub count: u64,
@@ -82,7 +82,7 @@ pub struct AgingBucket {
 }
 
 /// Portfolio KPIs as of a date.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Portfolio {
     pub as_of: NaiveDate,
     pub customers: u64,

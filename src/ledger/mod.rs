@@ -13,7 +13,7 @@ pub use problem::{FileKind, Problem, ProblemKind, Severity};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
 /// Ids and short text: stored inline up to 24 bytes (no allocation per row).
@@ -244,7 +244,7 @@ impl ByCustomer {
 }
 
 /// Rows read, loaded and rejected for one file; `read == loaded + rejected`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileCounts {
     pub read: u64,
     pub loaded: u64,

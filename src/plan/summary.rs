@@ -6,11 +6,11 @@ use super::Plan;
 use crate::facts::kpi::Portfolio;
 use crate::ledger::{ActionKind, FileCounts, LoadReport};
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Count and money of a group of actions.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tally {
     pub count: u64,
     pub amount_due: Decimal,
@@ -30,7 +30,7 @@ impl Tally {
 }
 
 /// Limit changes: how many went up or down and by how much in total.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LimitChanges {
     pub increases: u64,
     pub increase_total: Decimal,
@@ -39,14 +39,14 @@ pub struct LimitChanges {
 }
 
 /// Discounts offered and what they cost if every offer is taken.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Discounts {
     pub offered: u64,
     pub max_cost: Decimal,
 }
 
 /// Rows read, loaded and rejected per input file.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Rows {
     pub customers: FileCounts,
     pub invoices: FileCounts,
@@ -56,7 +56,7 @@ pub struct Rows {
 }
 
 /// The run summary written to summary.json.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub as_of: Option<chrono::NaiveDate>,
     pub policy: String,

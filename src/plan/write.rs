@@ -6,7 +6,7 @@ use super::{Plan, PlanEntry, worklist};
 use crate::ledger::{LoadReport, Problem};
 use crate::output::{OutputError, OutputSet, write_rejects};
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -153,7 +153,7 @@ pub fn worklist_csv(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
 }
 
 /// One input file in the manifest.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InputFile {
     pub file: String,
     pub blake3: String,
@@ -163,7 +163,7 @@ pub struct InputFile {
 }
 
 /// manifest.json: what produced this output set. Timings live only here.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
     pub recoup_version: String,
     pub as_of: Option<chrono::NaiveDate>,

@@ -11,7 +11,7 @@ use crate::ledger::{ActionKind, CustIx, Ledger};
 use crate::plan::{self, Plan, is_human_task};
 use crate::policy::CompiledPolicy;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A policy to run: its label in the outputs, where it came from, and the
@@ -24,14 +24,14 @@ pub struct Candidate<'a> {
 }
 
 /// Count and amount due of a group of actions.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct KindTally {
     pub count: u64,
     pub amount_due: Decimal,
 }
 
 /// Credit holds the plan places.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Holds {
     /// Customers put on hold.
     pub customers: u64,
@@ -40,7 +40,7 @@ pub struct Holds {
 }
 
 /// Credit-limit changes: how many went up or down and by how much.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Limits {
     pub raised: u64,
     pub raised_total: Decimal,
@@ -49,14 +49,14 @@ pub struct Limits {
 }
 
 /// Early-payment discounts offered and their cost if every offer is taken.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Discounts {
     pub offered: u64,
     pub max_cost: Decimal,
 }
 
 /// One handler's work in the plan.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Workload {
     pub calls: u64,
     pub letters: u64,
@@ -65,7 +65,7 @@ pub struct Workload {
 }
 
 /// What one policy's plan does today, summed.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Figures {
     pub customers_with_actions: u64,
     pub actions: u64,
@@ -188,7 +188,7 @@ impl MetricRow {
 }
 
 /// One action in a diff: what it is and the rule behind it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActionBrief {
     pub action: String,
     pub rule_id: String,
@@ -237,7 +237,7 @@ impl ActionBrief {
 }
 
 /// How a customer's plan changed from the baseline to a variant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
     /// Actions under the variant only.
@@ -259,7 +259,7 @@ impl Change {
 }
 
 /// A customer whose actions differ between the baseline and one variant.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomerDiff {
     pub variant: String,
     pub customer_id: String,

@@ -620,7 +620,7 @@ fn splitmix64(mut z: u64) -> u64 {
 }
 
 /// P10, P50 and P90 of some values (nearest rank).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Band {
     pub p10: Decimal,
     pub p50: Decimal,
@@ -666,7 +666,7 @@ pub struct Forward {
 
 /// Today's open AR paid and written off within the horizon, by the
 /// roll-rate model (whole months: the horizon ÷ 30.44 days, rounded).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RollRateCheck {
     pub months: u32,
     pub opening_balance: Decimal,
@@ -684,7 +684,7 @@ impl RollRateCheck {
 }
 
 /// One line of the weekly output.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WeekBand {
     pub policy: String,
     pub week: usize,
@@ -696,7 +696,7 @@ pub struct WeekBand {
 
 /// One line of the horizon summary: a policy's total (flows) or final value
 /// (stocks and DSO), and the paired difference with the baseline.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SummaryBand {
     pub metric: String,
     pub policy: String,

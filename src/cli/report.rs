@@ -1,0 +1,43 @@
+//! `recoup report`: one self-contained HTML page from the output folder of
+//! `recoup run` or `recoup simulate`, written atomically.
+
+use super::{Exit, ExitError};
+use crate::report::{self, ReportError};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["run", "simulation"])))]
+pub struct ReportArgs {
+    /// The output folder of `recoup run` (summary.json, manifest.json, plan.csv, worklist.csv).
+    #[arg(long, value_name = "OUT_DIR")]
+    pub run: Option<PathBuf>,
+    /// The output folder of `recoup simulate` (comparison.json, diff.jsonl, forward.json when projected).
+    #[arg(long, value_name = "SIM_DIR")]
+    pub simulation: Option<PathBuf>,
+    /// The HTML file to write (default: report.html in the folder read).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+fn exit(e: ReportError) -> anyhow::Error {
+    let code = if e.is_input() { Exit::InputInvalid } else { Exit::Failed };
+    ExitError { code, message: e.to_string() }.into()
+}
+
+/// Run `recoup report`.
+pub fn run(a: ReportArgs) -> anyhow::Result<Exit> {
+    let (dir, html) = match (&a.run, &a.simulation) {
+        (Some(dir), _) => (dir, report::run::load(dir).map(|r| report::run::render(dir, &r)).map_err(exit)?),
+        (None, Some(dir)) => {
+            (dir, report::simulation::load(dir).map(|s| report::simulation::render(dir, &s)).map_err(exit)?)
+        }
+        (None, None) => {
+            return Err(ExitError { code: Exit::Usage, message: "give --run or --simulation".into() }.into());
+        }
+    };
+    let out = a.out.clone().unwrap_or_else(|| dir.join("report.html"));
+    report::write(&out, &html).map_err(exit)?;
+    let _ = writeln!(std::io::stdout(), "wrote {}", out.display());
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,462 @@
+//! The simulation report: a `recoup simulate` output folder as one HTML page.
+
+use super::html::{Cell, document, esc, n, note, num, row, section, t, table};
+use super::svg::{BandSeries, band_chart, curve_chart};
+use super::{ReportError, read_json, read_text, require};
+use crate::simulate::Figures;
+use crate::simulate::compare::{ActionBrief, CustomerDiff};
+use crate::simulate::project::{Band, RollRateCheck, Scenario, SummaryBand, WeekBand};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::Path;
+
+/// Rows of the per-customer diff shown in the page (the rest: diff.csv).
+pub const MAX_DIFF_ROWS: usize = 5000;
+
+/// One policy in comparison.json.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PolicyJson {
+    pub label: String,
+    pub policy: String,
+    pub version: String,
+    pub path: String,
+    pub figures: Figures,
+}
+
+/// One metric row of comparison.json.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MetricJson {
+    pub metric: String,
+    pub values: BTreeMap<String, Decimal>,
+    pub minus_baseline: BTreeMap<String, Decimal>,
+}
+
+/// comparison.json, as `simulate::write::ComparisonJson` writes it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ComparisonFile {
+    pub as_of: NaiveDate,
+    pub customers: u64,
+    pub baseline: String,
+    pub policies: Vec<PolicyJson>,
+    pub customers_changed: BTreeMap<String, u64>,
+    pub metrics: Vec<MetricJson>,
+    #[serde(default)]
+    pub roll_rates_problem: Option<String>,
+}
+
+/// forward.json, as `simulate::write::ForwardJson` writes it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ForwardFile {
+    pub as_of: NaiveDate,
+    pub days: u32,
+    pub runs: u32,
+    pub seed: u64,
+    pub scenario: Scenario,
+    pub week_ends: Vec<NaiveDate>,
+    pub roll_rate_check: Option<RollRateCheck>,
+    pub summary: Vec<SummaryBand>,
+    pub weekly: Vec<WeekBand>,
+}
+
+/// sweep.csv, when the simulation was a sweep: its header and rows as text
+/// (the report draws every numeric column against the swept value).
+#[derive(Debug, Clone)]
+pub struct SweepFile {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// Everything the simulation report reads.
+#[derive(Debug, Clone)]
+pub struct SimInputs {
+    pub comparison: ComparisonFile,
+    pub diffs: Vec<CustomerDiff>,
+    pub forward: Option<ForwardFile>,
+    pub sweep: Option<SweepFile>,
+}
+
+/// Read a simulation's output folder.
+pub fn load(dir: &Path) -> Result<SimInputs, ReportError> {
+    const CMD: &str = "simulate";
+    let comparison = read_json(&require(dir, CMD, "comparison.json")?)?;
+    let path = require(dir, CMD, "diff.jsonl")?;
+    let text = read_text(&path)?;
+    let mut diffs = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let d: CustomerDiff = serde_json::from_str(line).map_err(|e| ReportError::Format {
+            path: path.clone(),
+            at: Some((i as u64 + 1, e.column() as u64)),
+            message: e.to_string().split(" at line ").next().unwrap_or_default().to_string(),
+        })?;
+        diffs.push(d);
+    }
+    let forward = dir.join("forward.json");
+    let forward = if forward.is_file() { Some(read_json(&forward)?) } else { None };
+    let sweep = dir.join("sweep.csv");
+    let sweep = if sweep.is_file() { Some(read_sweep(&sweep)?) } else { None };
+    Ok(SimInputs { comparison, diffs, forward, sweep })
+}
+
+fn read_sweep(path: &Path) -> Result<SweepFile, ReportError> {
+    let text = read_text(path)?;
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let bad = |e: csv::Error| ReportError::Format {
+        path: path.to_path_buf(),
+        at: e.position().map(|p| (p.line(), 1)),
+        message: e.to_string(),
+    };
+    let header = r.headers().map_err(bad)?.iter().map(String::from).collect();
+    let mut rows = Vec::new();
+    for rec in r.records() {
+        rows.push(rec.map_err(bad)?.iter().map(String::from).collect());
+    }
+    Ok(SweepFile { header, rows })
+}
+
+fn f(d: Decimal) -> f64 {
+    d.to_f64().unwrap_or(0.0)
+}
+
+/// A band in a table cell: P50, and P10 – P90 below it.
+fn band_cell(b: Option<&Band>) -> Cell {
+    match b {
+        Some(b) => Cell::NumHtml(format!(
+            "{}<br><span class=\"band\">{} – {}</span>",
+            esc(&num(&b.p50)),
+            esc(&num(&b.p10)),
+            esc(&num(&b.p90))
+        )),
+        None => n(""),
+    }
+}
+
+/// Render the simulation report.
+pub fn render(dir: &Path, s: &SimInputs) -> String {
+    let c = &s.comparison;
+    let labels: Vec<&str> = c.policies.iter().map(|p| p.label.as_str()).collect();
+    let mut body = String::new();
+    let mut nav: Vec<(&str, &str)> = vec![("policies", "Policies")];
+
+    let rows: Vec<Vec<Cell>> = c
+        .policies
+        .iter()
+        .map(|p| {
+            vec![
+                t(if p.label == c.baseline { format!("{} (baseline)", p.label) } else { p.label.clone() }),
+                t(&p.policy),
+                t(&p.version),
+                t(&p.path),
+                n(num(&p.figures.actions)),
+                n(c.customers_changed.get(&p.label).map(num).unwrap_or_else(|| "—".to_string())),
+            ]
+        })
+        .collect();
+    body.push_str(&section(
+        "policies",
+        "Policies compared",
+        &format!(
+            "{}{}",
+            table("", &["label", "policy", "version", "path", "#actions today", "#customers changed"], &rows),
+            note(&format!(
+                "{} customers as of {}. Every policy ran through the same engine on the same ledger; a customer is changed when its actions differ from the baseline's.",
+                c.customers, c.as_of
+            ))
+        ),
+    ));
+
+    if let Some(fw) = &s.forward {
+        nav.push(("forward", "Forward"));
+        body.push_str(&section("forward", "Forward projection", &forward(fw, &labels)));
+    }
+
+    nav.push(("comparison", "Comparison"));
+    body.push_str(&section("comparison", "Today's comparison", &comparison(c, &labels)));
+
+    if let Some(sw) = &s.sweep {
+        nav.push(("sweep", "Sweep"));
+        body.push_str(&section("sweep", "Sweep trade-offs", &sweep(sw)));
+    }
+
+    nav.push(("diff", "Per-customer diff"));
+    body.push_str(&section("diff", "Per-customer diff", &diff_table(&s.diffs, &labels)));
+
+    let title = format!("recoup simulate: {}", labels.join(" vs "));
+    let subtitle = format!("as of {} · {} customers · {}", c.as_of, c.customers, dir.display());
+    document(&title, &subtitle, &nav, &body, SORT_FILTER)
+}
+
+fn weekly_series(fw: &ForwardFile, labels: &[&str], metric: &str) -> Vec<BandSeries> {
+    labels
+        .iter()
+        .map(|l| {
+            let mut p10 = vec![None; fw.week_ends.len()];
+            let (mut p50, mut p90) = (p10.clone(), p10.clone());
+            for w in fw.weekly.iter().filter(|w| w.policy == *l && w.metric == metric) {
+                if let Some(i) = w.week.checked_sub(1).filter(|&i| i < p10.len()) {
+                    p10[i] = Some(f(w.band.p10));
+                    p50[i] = Some(f(w.band.p50));
+                    p90[i] = Some(f(w.band.p90));
+                }
+            }
+            BandSeries { label: l.to_string(), p10, p50, p90 }
+        })
+        .collect()
+}
+
+fn forward(fw: &ForwardFile, labels: &[&str]) -> String {
+    let weeks: Vec<String> = fw.week_ends.iter().map(|d| d.format("%b %d").to_string()).collect();
+    let mut s = note(&format!(
+        "{} days from {}, {} Monte Carlo runs per policy, seed {}. Lines are the median (P50) across runs, shaded bands P10–P90.",
+        fw.days, fw.as_of, fw.runs, fw.seed
+    ));
+    let _ = write!(
+        s,
+        "<h3>Cash collected per week</h3>{}<h3>DSO at each week's end</h3>{}",
+        band_chart(
+            "Cash collected per week, P50 with P10–P90 band",
+            &weeks,
+            &weekly_series(fw, labels, "cash_collected")
+        ),
+        band_chart("DSO at week end, P50 with P10–P90 band", &weeks, &weekly_series(fw, labels, "dso"))
+    );
+    // The weekly figures behind the charts.
+    let mut head: Vec<String> = vec!["#week".into(), "#week end".into()];
+    head.extend(labels.iter().map(|l| format!("#{l}")));
+    let head_refs: Vec<&str> = head.iter().map(String::as_str).collect();
+    for (m, title) in [("cash_collected", "Cash collected per week"), ("dso", "DSO at each week's end")] {
+        let rows: Vec<Vec<Cell>> = fw
+            .week_ends
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let mut r = vec![n((i + 1).to_string()), n(d.to_string())];
+                r.extend(labels.iter().map(|l| {
+                    band_cell(
+                        fw.weekly.iter().find(|x| x.policy == *l && x.metric == m && x.week == i + 1).map(|x| &x.band),
+                    )
+                }));
+                r
+            })
+            .collect();
+        let _ = write!(s, "<h3>{title}: P50, P10 – P90</h3>{}", table("", &head_refs, &rows));
+    }
+
+    // Horizon summary.
+    let base = labels.first().copied().unwrap_or("");
+    let mut head: Vec<String> = vec!["metric".into()];
+    head.extend(labels.iter().map(|l| format!("#{l}")));
+    head.extend(labels.iter().skip(1).map(|l| format!("#{l} − {base}")));
+    let head_refs: Vec<&str> = head.iter().map(String::as_str).collect();
+    let mut metrics: Vec<&str> = Vec::new();
+    for r in &fw.summary {
+        if !metrics.contains(&r.metric.as_str()) {
+            metrics.push(&r.metric);
+        }
+    }
+    let rows: Vec<Vec<Cell>> = metrics
+        .iter()
+        .map(|m| {
+            let mine = |l: &str| fw.summary.iter().find(|r| r.metric == *m && r.policy == l);
+            let mut r = vec![t(*m)];
+            r.extend(labels.iter().map(|l| band_cell(mine(l).map(|x| &x.band))));
+            r.extend(labels.iter().skip(1).map(|l| band_cell(mine(l).and_then(|x| x.minus_baseline.as_ref()))));
+            r
+        })
+        .collect();
+    let _ = write!(
+        s,
+        "<h3>Over the horizon: P50, P10 – P90</h3>{}{}",
+        table(" class=\"wide\"", &head_refs, &rows),
+        note(
+            "Flows are summed over the horizon; dso, ar_total and overdue are at its end. The difference columns are the band of the run-by-run differences with the baseline (common random numbers)."
+        )
+    );
+    if let Some(rc) = &fw.roll_rate_check {
+        s.push_str(&note(&format!(
+            "Roll-rate check: of today's open AR {}, the roll-rate model has {} paid and {} written off within {} month(s); compare opening_paid above.",
+            num(&rc.opening_balance),
+            num(&rc.paid),
+            num(&rc.written_off),
+            rc.months
+        )));
+    }
+    s
+}
+
+fn comparison(c: &ComparisonFile, labels: &[&str]) -> String {
+    let base = c.baseline.as_str();
+    let mut head: Vec<String> = vec!["metric".into()];
+    head.extend(labels.iter().map(|l| format!("#{l}")));
+    head.extend(labels.iter().skip(1).map(|l| format!("#{l} − {base}")));
+    let head_refs: Vec<&str> = head.iter().map(String::as_str).collect();
+    let rows: Vec<Vec<Cell>> = c
+        .metrics
+        .iter()
+        .filter(|m| m.values.values().any(|v| !v.is_zero()))
+        .map(|m| {
+            let mut r = vec![t(&m.metric)];
+            r.extend(labels.iter().map(|l| n(m.values.get(*l).map(num).unwrap_or_default())));
+            r.extend(labels.iter().skip(1).map(|l| {
+                n(m.minus_baseline
+                    .get(*l)
+                    .map(|v| if *v > Decimal::ZERO { format!("+{}", num(v)) } else { num(v) })
+                    .unwrap_or_default())
+            }));
+            r
+        })
+        .collect();
+    let mut s = table("", &head_refs, &rows);
+    s.push_str(&note("Metrics that are zero under every policy are left out (comparison.csv has them all). Counts of actions and their amounts are today's plan of each policy."));
+    if let Some(p) = &c.roll_rates_problem {
+        s.push_str(&note(&format!("Roll rates not available: {p}")));
+    }
+    s
+}
+
+/// The swept value as a number: the cell itself, or what follows `=` in a
+/// `KEY=V` label.
+fn sweep_x(cell: &str) -> Option<f64> {
+    let v = cell.rsplit('=').next().unwrap_or(cell).trim();
+    v.trim_end_matches('%').parse::<f64>().ok()
+}
+
+fn sweep(sw: &SweepFile) -> String {
+    let first = sw.header.first().map(String::as_str).unwrap_or("value");
+    let numeric: Vec<usize> = (1..sw.header.len())
+        .filter(|&j| {
+            sw.rows.iter().all(|r| r.get(j).is_some_and(|c| c.trim().parse::<f64>().is_ok()))
+                && sw.rows.iter().any(|r| r.get(j).is_some_and(|c| c.trim().parse::<f64>().is_ok_and(|v| v != 0.0)))
+        })
+        .collect();
+    let mut s = note(&format!(
+        "One point per swept value ({first}); each chart is one metric of sweep.csv against it. The table below holds every column."
+    ));
+    s.push_str("<div class=\"charts2\">");
+    for &j in &numeric {
+        let pts: Vec<(String, Option<f64>, f64)> = sw
+            .rows
+            .iter()
+            .map(|r| {
+                let label = r.first().cloned().unwrap_or_default();
+                let x = sweep_x(&label);
+                (label, x, r.get(j).and_then(|c| c.trim().parse::<f64>().ok()).unwrap_or(0.0))
+            })
+            .collect();
+        let name = &sw.header[j];
+        s.push_str(&curve_chart(&format!("{name} by {first}"), first, name, &pts));
+    }
+    s.push_str("</div>");
+    let head: Vec<String> = sw
+        .header
+        .iter()
+        .enumerate()
+        .map(|(j, h)| if numeric.contains(&j) { format!("#{h}") } else { h.clone() })
+        .collect();
+    let head_refs: Vec<&str> = head.iter().map(String::as_str).collect();
+    let rows: Vec<Vec<Cell>> = sw
+        .rows
+        .iter()
+        .map(|r| r.iter().enumerate().map(|(j, c)| if numeric.contains(&j) { n(c) } else { t(c) }).collect())
+        .collect();
+    s.push_str(&table("", &head_refs, &rows));
+    s
+}
+
+fn diff_table(diffs: &[CustomerDiff], labels: &[&str]) -> String {
+    if diffs.is_empty() {
+        return note("No customer's actions differ from the baseline.");
+    }
+    let mut s = String::from(
+        "<div class=\"controls\"><label>Filter <input id=\"diff-q\" type=\"search\" placeholder=\"customer, owner, action…\"></label><select id=\"diff-variant\"><option value=\"\">every variant</option>",
+    );
+    for l in labels.iter().skip(1) {
+        let _ = write!(s, "<option value=\"{0}\">{0}</option>", esc(l));
+    }
+    s.push_str("</select><select id=\"diff-change\"><option value=\"\">every change</option><option>added</option><option>removed</option><option>changed</option></select><span id=\"diff-count\" class=\"muted\"></span></div>");
+    let shown = diffs.len().min(MAX_DIFF_ROWS);
+    if diffs.len() > MAX_DIFF_ROWS {
+        s.push_str(&note(&format!("The first {MAX_DIFF_ROWS} of {} rows; diff.csv holds them all.", diffs.len())));
+    }
+    s.push_str("<table id=\"diff-table\"><thead><tr>");
+    for (i, h) in
+        ["variant", "customer", "name", "owner", "change", "baseline actions", "variant actions"].iter().enumerate()
+    {
+        let _ = write!(s, "<th data-sort=\"{i}\">{h}</th>");
+    }
+    s.push_str("</tr></thead><tbody>");
+    for d in &diffs[..shown] {
+        let cell = |a: &[ActionBrief]| {
+            Cell::Html(if a.is_empty() {
+                "<span class=\"muted\">—</span>".to_string()
+            } else {
+                a.iter()
+                    .map(|a| {
+                        format!(
+                            "<div>{} <span class=\"muted\">{} {}</span></div>",
+                            esc(&a.words()).replace(';', ";<wbr>"),
+                            esc(&a.rule_kind),
+                            esc(&a.rule_id)
+                        )
+                    })
+                    .collect()
+            })
+        };
+        let cells = vec![
+            t(&d.variant),
+            t(&d.customer_id),
+            t(&d.customer_name),
+            t(d.account_owner.clone().unwrap_or_default()),
+            t(d.change.as_str()),
+            cell(&d.baseline),
+            cell(&d.variant_actions),
+        ];
+        s.push_str(&row(
+            &cells,
+            &format!(" data-variant=\"{}\" data-change=\"{}\"", esc(&d.variant), d.change.as_str()),
+        ));
+    }
+    s.push_str("</tbody></table>");
+    s
+}
+
+/// Sorting (click a header) and filtering of the diff table. The table is
+/// complete and readable without it.
+const SORT_FILTER: &str = r#"
+(function () {
+  var table = document.getElementById("diff-table");
+  if (!table) { return; }
+  var body = table.tBodies[0];
+  var rows = Array.prototype.slice.call(body.rows);
+  var q = document.getElementById("diff-q"), v = document.getElementById("diff-variant"),
+      ch = document.getElementById("diff-change"), count = document.getElementById("diff-count");
+  function apply() {
+    var text = q.value.toLowerCase(), shown = 0;
+    rows.forEach(function (r) {
+      var ok = (!v.value || r.dataset.variant === v.value) && (!ch.value || r.dataset.change === ch.value) &&
+        (!text || r.textContent.toLowerCase().indexOf(text) >= 0);
+      r.hidden = !ok;
+      if (ok) { shown++; }
+    });
+    count.textContent = shown + " of " + rows.length + " rows";
+  }
+  [q, v, ch].forEach(function (el) { el.addEventListener("input", apply); });
+  Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th) {
+    th.addEventListener("click", function () {
+      var i = Number(th.dataset.sort), dir = th.dataset.dir === "asc" ? -1 : 1;
+      th.dataset.dir = dir === 1 ? "asc" : "desc";
+      rows.sort(function (a, b) {
+        return dir * a.cells[i].textContent.localeCompare(b.cells[i].textContent, undefined, { numeric: true });
+      });
+      rows.forEach(function (r) { body.appendChild(r); });
+    });
+  });
+  apply();
+})();
+"#;
