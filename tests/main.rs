@@ -8,5 +8,6 @@ mod engine;
 mod facts;
 mod ledger;
 mod policy;
+mod report;
 mod run;
 mod simulate;

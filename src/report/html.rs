@@ -35,6 +35,8 @@ pub fn num<T: Serialize>(v: &T) -> String {
 pub enum Cell {
     Text(String),
     Num(String),
+    /// An identifier or a word that should not wrap (ids, rules, kinds).
+    Id(String),
     /// Already-escaped HTML.
     Html(String),
     /// Already-escaped HTML, right-aligned.
@@ -44,6 +46,11 @@ pub enum Cell {
 /// Text cell.
 pub fn t(s: impl Into<String>) -> Cell {
     Cell::Text(s.into())
+}
+
+/// Identifier cell (does not wrap).
+pub fn id(s: impl Into<String>) -> Cell {
+    Cell::Id(s.into())
 }
 
 /// Numeric cell (right-aligned, tabular figures).
@@ -79,6 +86,7 @@ pub fn row(cells: &[Cell], attrs: &str) -> String {
         let _ = match c {
             Cell::Text(x) => write!(s, "<td>{}</td>", esc(x)),
             Cell::Num(x) => write!(s, "<td class=\"n\">{}</td>", esc(x)),
+            Cell::Id(x) => write!(s, "<td class=\"id\">{}</td>", esc(x)),
             Cell::Html(x) => write!(s, "<td>{x}</td>"),
             Cell::NumHtml(x) => write!(s, "<td class=\"n\">{x}</td>"),
         };
@@ -140,8 +148,10 @@ table { border-collapse: collapse; width: 100%; font-size: 13.5px; font-variant-
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--rule); vertical-align: top; }
 th { font-weight: 600; border-bottom: 1.5px solid var(--ink); white-space: nowrap; }
 td.n, th.n { text-align: right; white-space: nowrap; }
+td.id { white-space: nowrap; }
 table.wide { font-size: 12px; }
 table.wide td, table.wide th { padding: 3px 5px; }
+table.wide .band { font-size: 10.5px; }
 #diff-table { table-layout: fixed; }
 #diff-table td { overflow-wrap: anywhere; }
 #diff-table th:nth-child(1), #diff-table th:nth-child(5) { width: 9%; }

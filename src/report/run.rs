@@ -1,6 +1,6 @@
 //! The run report: a `recoup run` output folder as one HTML page.
 
-use super::html::{Cell, document, esc, facts, n, note, num, section, t, table, tiles};
+use super::html::{Cell, document, esc, facts, id, n, note, num, section, t, table, tiles};
 use super::svg::{Bar, bar_chart};
 use super::{ReportError, read_csv, read_json, require};
 use crate::plan::summary::{Summary, Tally};
@@ -215,9 +215,9 @@ fn worklists(rows: &[WorkRow]) -> String {
                 vec![
                     n(w.rank.to_string()),
                     n(&w.priority),
-                    t(&w.customer_id),
-                    t(&w.action),
-                    t(&w.rule_id),
+                    id(&w.customer_id),
+                    id(&w.action),
+                    id(&w.rule_id),
                     n(&w.amount_due),
                     t(&w.reason),
                 ]
@@ -271,13 +271,13 @@ fn account_changes(r: &RunInputs) -> String {
                 format!("{} → {}", p.old_limit, p.new_limit)
             };
             vec![
-                t(&p.customer_id),
-                t(if p.hold == "true" && p.action != "credit_hold" {
+                id(&p.customer_id),
+                id(if p.hold == "true" && p.action != "credit_hold" {
                     format!("{} (hold)", p.action)
                 } else {
                     p.action.clone()
                 }),
-                t(&p.rule_id),
+                id(&p.rule_id),
                 n(&p.amount_due),
                 n(limit),
                 t(&p.reason),
@@ -305,7 +305,7 @@ fn rejects(r: &RunInputs) -> String {
     .iter()
     .map(|(file, c)| vec![t(*file), n(num(&c.read)), n(num(&c.loaded)), n(num(&c.rejected))])
     .collect();
-    let mut s = table("", &["file", "#read", "#loaded", "#rejected"], &counts);
+    let mut s = table(" class=\"compact\"", &["file", "#read", "#loaded", "#rejected"], &counts);
     match &r.rejects {
         Some(list) if !list.is_empty() => {
             let shown: Vec<Vec<Cell>> = list

@@ -1,6 +1,6 @@
 //! The simulation report: a `recoup simulate` output folder as one HTML page.
 
-use super::html::{Cell, document, esc, n, note, num, row, section, t, table};
+use super::html::{Cell, document, esc, id, n, note, num, row, section, t, table};
 use super::svg::{BandSeries, band_chart, curve_chart};
 use super::{ReportError, read_json, read_text, require};
 use crate::simulate::Figures;
@@ -338,6 +338,14 @@ fn sweep(sw: &SweepFile) -> String {
     let mut s = note(&format!(
         "One point per swept value ({first}); each chart is one metric of sweep.csv against it. The table below holds every column."
     ));
+    // The swept key: what precedes `=` in `KEY=V` labels, else the column name.
+    let key = sw
+        .rows
+        .first()
+        .and_then(|r| r.first())
+        .and_then(|l| l.rsplit_once('='))
+        .map(|(k, _)| k.to_string())
+        .unwrap_or_else(|| first.to_string());
     s.push_str("<div class=\"charts2\">");
     for &j in &numeric {
         let pts: Vec<(String, Option<f64>, f64)> = sw
@@ -350,7 +358,7 @@ fn sweep(sw: &SweepFile) -> String {
             })
             .collect();
         let name = &sw.header[j];
-        s.push_str(&curve_chart(&format!("{name} by {first}"), first, name, &pts));
+        s.push_str(&curve_chart(&format!("{name} by {key}"), &key, name, &pts));
     }
     s.push_str("</div>");
     let head: Vec<String> = sw
@@ -410,7 +418,7 @@ fn diff_table(diffs: &[CustomerDiff], labels: &[&str]) -> String {
         };
         let cells = vec![
             t(&d.variant),
-            t(&d.customer_id),
+            id(&d.customer_id),
             t(&d.customer_name),
             t(d.account_owner.clone().unwrap_or_default()),
             t(d.change.as_str()),

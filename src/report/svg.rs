@@ -93,9 +93,9 @@ pub struct Bar {
 
 const W: f64 = 880.0;
 
-fn open(h: f64, title: &str, class: &str) -> String {
+fn open(w: f64, h: f64, title: &str, class: &str) -> String {
     format!(
-        "<svg class=\"chart {class}\" role=\"img\" viewBox=\"0 0 {W} {h}\" width=\"{W}\" height=\"{h}\" xmlns=\"http://www.w3.org/2000/svg\"><title>{}</title>",
+        "<svg class=\"chart {class}\" role=\"img\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" xmlns=\"http://www.w3.org/2000/svg\"><title>{}</title>",
         esc(title)
     )
 }
@@ -130,7 +130,7 @@ pub fn bar_chart(title: &str, bars: &[Bar]) -> String {
     let (left, right, top, bottom) = (70.0, W - 20.0, 28.0, h - 48.0);
     let max = bars.iter().map(|b| b.value).fold(0.0, f64::max);
     let (lo, hi, t) = ticks(0.0, max, true);
-    let mut s = open(h, title, "bars");
+    let mut s = open(W, h, title, "bars");
     y_axis(&mut s, &Frame { left, right, top, bottom }, lo, hi, &t);
     let n = bars.len().max(1) as f64;
     let slot = (right - left) / n;
@@ -202,7 +202,7 @@ pub fn band_chart(title: &str, x_labels: &[String], series: &[BandSeries]) -> St
     let n = x_labels.len().max(2);
     let x = |i: usize| left + (right - left) * i as f64 / (n - 1) as f64;
     let y = |v: f64| bottom - (v - lo) / (hi - lo) * (bottom - top);
-    let mut s = open(h, title, "bands");
+    let mut s = open(W, h, title, "bands");
     y_axis(&mut s, &Frame { left, right, top, bottom }, lo, hi, &t);
     let every = x_labels.len().div_ceil(8).max(1);
     for (i, l) in x_labels.iter().enumerate() {
@@ -267,8 +267,9 @@ pub fn band_chart(title: &str, x_labels: &[String], series: &[BandSeries]) -> St
 /// A trade-off curve: one point per swept value, joined in order, each
 /// labelled; x is the swept value when it is numeric, else its position.
 pub fn curve_chart(title: &str, x_name: &str, y_name: &str, points: &[(String, Option<f64>, f64)]) -> String {
-    let h = 240.0;
-    let (left, right, top, bottom) = (70.0, W - 30.0, 24.0, h - 44.0);
+    // Drawn at half width: two curves side by side.
+    let (w, h) = (430.0, 230.0);
+    let (left, right, top, bottom) = (52.0, w - 24.0, 26.0, h - 44.0);
     let numeric = points.iter().all(|p| p.1.is_some());
     let xs: Vec<f64> =
         points.iter().enumerate().map(|(i, p)| if numeric { p.1.unwrap_or(0.0) } else { i as f64 }).collect();
@@ -279,7 +280,7 @@ pub fn curve_chart(title: &str, x_name: &str, y_name: &str, points: &[(String, O
     let pad = (right - left) * 0.05;
     let x = |v: f64| left + pad + (v - xmin) / (xmax - xmin) * (right - left - 2.0 * pad);
     let y = |v: f64| bottom - (v - lo) / (hi - lo) * (bottom - top);
-    let mut s = open(h, title, "curve");
+    let mut s = open(w, h, title, "curve");
     y_axis(&mut s, &Frame { left, right, top, bottom }, lo, hi, &t);
     let mut d = String::new();
     for (i, (&xv, p)) in xs.iter().zip(points).enumerate() {
@@ -302,7 +303,7 @@ pub fn curve_chart(title: &str, x_name: &str, y_name: &str, points: &[(String, O
             esc(&axis_label(p.2)),
             x(xv),
             bottom + 18.0,
-            esc(&p.0)
+            esc(p.0.rsplit('=').next().unwrap_or(&p.0))
         );
     }
     let _ = write!(

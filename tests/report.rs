@@ -1,0 +1,410 @@
+//! `recoup report`: the run and simulation reports of the demo ledger —
+//! numbers in the page equal to the JSON files', user text escaped, errors,
+//! determinism, and a real browser (headless Chromium) rendering each page
+//! with its charts and no console errors; screenshots under target/.
+
+use crate::cli::recoup;
+use crate::common::repo;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The demo run and a short simulation, made once for every test here.
+struct Demo {
+    _tmp: tempfile::TempDir,
+    run: PathBuf,
+    sim: PathBuf,
+}
+
+fn demo() -> &'static Demo {
+    static DEMO: OnceLock<Demo> = OnceLock::new();
+    DEMO.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = tmp.path().join("run");
+        let sim = tmp.path().join("sim");
+        let (code, _, err) = recoup(
+            &[
+                "run",
+                "--ledger",
+                "fixtures/demo",
+                "--policy",
+                "policies/standard",
+                "--as-of",
+                "2026-11-16",
+                "--out",
+                run.to_str().unwrap(),
+                "--quiet",
+            ],
+            None,
+        );
+        assert_eq!(code, 0, "{err}");
+        let (code, _, err) = recoup(
+            &[
+                "simulate",
+                "--ledger",
+                "fixtures/demo",
+                "--as-of",
+                "2026-11-16",
+                "--baseline",
+                "policies/standard",
+                "--variant",
+                "policies/strict",
+                "--variant",
+                "policies/lenient",
+                "--horizon",
+                "2w",
+                "--runs",
+                "3",
+                "--out",
+                sim.to_str().unwrap(),
+                "--quiet",
+            ],
+            None,
+        );
+        assert_eq!(code, 0, "{err}");
+        for (flag, dir) in [("--run", &run), ("--simulation", &sim)] {
+            let (code, out, err) = recoup(&["report", flag, dir.to_str().unwrap()], None);
+            assert_eq!(code, 0, "{err}");
+            assert_eq!(out.trim(), format!("wrote {}", dir.join("report.html").display()));
+        }
+        Demo { _tmp: tmp, run, sim }
+    })
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap()
+}
+
+fn json(p: &Path) -> serde_json::Value {
+    serde_json::from_str(&read(p)).unwrap()
+}
+
+/// A JSON number or string as it is written in the file.
+fn text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The value of the KPI tile labelled `label`.
+fn tile(html: &str, label: &str) -> String {
+    let key = format!("<div class=\"label\">{label}</div><div class=\"value\">");
+    let at = html.find(&key).unwrap_or_else(|| panic!("no tile `{label}`")) + key.len();
+    html[at..].split('<').next().unwrap().to_string()
+}
+
+/// The texts of the `n` cells after the first cell whose text is `first`.
+fn cells_after(html: &str, first: &str, n: usize) -> Vec<String> {
+    let key = format!("<td>{first}</td>");
+    let at = html.find(&key).unwrap_or_else(|| panic!("no row `{first}`")) + key.len();
+    html[at..].split("</td>").take(n).map(|c| c.rsplit('>').next().unwrap().to_string()).collect()
+}
+
+#[test]
+fn run_report_numbers_are_summary_json_numbers() {
+    let d = demo();
+    let html = read(&d.run.join("report.html"));
+    let s = json(&d.run.join("summary.json"));
+    let k = &s["kpis"];
+    assert_eq!(tile(&html, "DSO"), text(&k["dso"]));
+    assert_eq!(tile(&html, "DSO"), "63.55");
+    assert_eq!(tile(&html, "Best possible DSO"), text(&k["best_possible_dso"]));
+    assert_eq!(tile(&html, "Average days delinquent"), text(&k["average_days_delinquent"]));
+    assert_eq!(tile(&html, "CEI %"), text(&k["cei"]));
+    assert_eq!(tile(&html, "Open AR"), text(&k["ar_total"]));
+    assert_eq!(tile(&html, "Overdue"), text(&k["ar_overdue"]));
+    assert!(html.contains("<h2>Portfolio as of 2026-11-16</h2>"));
+    for kind in ["limit_change", "credit_review", "letter"] {
+        let t = &s["by_action"][kind];
+        let got = cells_after(&html, kind, 5);
+        let want: Vec<String> =
+            ["count", "amount_due", "fees", "interest", "cost"].iter().map(|f| text(&t[f])).collect();
+        assert_eq!(got, want, "{kind}");
+    }
+    assert_eq!(cells_after(&html, "limit_change", 2)[1], "2516837.58");
+    let total = cells_after(&html, "total", 5);
+    assert_eq!(total[0], text(&s["actions"]["count"]));
+    assert_eq!(total[1], text(&s["actions"]["amount_due"]));
+    for b in k["aging"].as_array().unwrap() {
+        let bucket = b["bucket"].as_str().unwrap();
+        assert_eq!(cells_after(&html, bucket, 2), [text(&b["count"]), text(&b["amount"])], "{bucket}");
+    }
+    // The manifest: the policy hash and every input hash.
+    let m = json(&d.run.join("manifest.json"));
+    assert!(html.contains(m["policy_blake3"].as_str().unwrap()));
+    for i in m["inputs"].as_array().unwrap() {
+        assert!(html.contains(i["blake3"].as_str().unwrap()), "{i}");
+    }
+    // Every worklist owner has its section; limit changes show their reasons.
+    for owner in ["owner-01", "owner-02", "owner-03"] {
+        assert!(html.contains(&format!("<h3>{owner}<span")), "{owner}");
+    }
+    let plan = read(&d.run.join("plan.csv"));
+    let mut rows = csv::Reader::from_reader(plan.as_bytes());
+    let reasons: Vec<String> = rows
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| &r[3] == "limit_change")
+        .map(|r| r[27].replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"))
+        .collect();
+    assert_eq!(reasons.len(), 13);
+    for r in &reasons {
+        assert!(html.contains(r.as_str()), "{r}");
+    }
+    assert!(html.contains("No rows were rejected"));
+}
+
+#[test]
+fn simulation_report_numbers_are_the_json_numbers() {
+    let d = demo();
+    let html = read(&d.sim.join("report.html"));
+    let c = json(&d.sim.join("comparison.json"));
+    let labels = ["standard", "strict", "lenient"];
+    for metric in ["actions", "cost of actions", "exposure on hold", "limit decreases total"] {
+        let m = c["metrics"].as_array().unwrap().iter().find(|m| m["metric"] == metric).unwrap();
+        let got = cells_after(&html, metric, 3);
+        let want: Vec<String> = labels.iter().map(|l| text(&m["values"][l])).collect();
+        assert_eq!(got, want, "{metric}");
+    }
+    assert_eq!(cells_after(&html, "cost of actions", 3), ["1789.19", "8825.98", "21.20"]);
+    // The forward projection: the weekly cash of week 1 (P50 and band) and the charts.
+    let f = json(&d.sim.join("forward.json"));
+    let week1 = f["weekly"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["policy"] == "strict" && w["metric"] == "cash_collected" && w["week"] == 1)
+        .unwrap();
+    let band = format!(
+        "{}<br><span class=\"band\">{} – {}</span>",
+        text(&week1["p50"]),
+        text(&week1["p10"]),
+        text(&week1["p90"])
+    );
+    assert!(html.contains(&band), "{band}");
+    assert_eq!(html.matches("<svg class=\"chart bands\"").count(), 2);
+    // The diff: one row per line of diff.jsonl.
+    let diffs = read(&d.sim.join("diff.jsonl")).lines().count();
+    assert_eq!(html.matches("<tr data-variant=").count(), diffs);
+    // No sweep.csv: no sweep section.
+    assert!(!html.contains("id=\"sweep\""));
+}
+
+#[test]
+fn reports_are_deterministic() {
+    let d = demo();
+    let tmp = tempfile::tempdir().unwrap();
+    for (flag, dir) in [("--run", &d.run), ("--simulation", &d.sim)] {
+        let out = tmp.path().join("again.html");
+        let (code, _, err) = recoup(&["report", flag, dir.to_str().unwrap(), "--out", out.to_str().unwrap()], None);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(read(&out), read(&dir.join("report.html")), "{flag}");
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+const EVIL: &str = "<script>document.title='pwned'</script>";
+
+#[test]
+fn user_text_is_escaped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ledger = tmp.path().join("ledger");
+    copy_dir(&repo("fixtures/demo"), &ledger);
+    // A customer whose actions differ under `strict` gets a hostile name.
+    let customers = read(&ledger.join("customers.csv"));
+    let mut lines: Vec<String> = customers.lines().map(String::from).collect();
+    let row = lines.iter().position(|l| l.starts_with("C000001,")).unwrap();
+    let mut cells: Vec<String> = lines[row].split(',').map(String::from).collect();
+    cells[1] = format!("\"{} & \"\"Sons\"\"\"", EVIL);
+    lines[row] = cells.join(",");
+    std::fs::write(ledger.join("customers.csv"), lines.join("\n") + "\n").unwrap();
+    // And a bad invoice row whose rejected value is markup.
+    let mut invoices = read(&ledger.join("invoices.csv"));
+    let first = invoices.lines().nth(1).unwrap().to_string();
+    let mut bad: Vec<String> = first.split(',').map(String::from).collect();
+    bad[0] = "INV9999999".into();
+    bad[3] = EVIL.into();
+    invoices.push_str(&(bad.join(",") + "\n"));
+    std::fs::write(ledger.join("invoices.csv"), invoices).unwrap();
+
+    let sim = tmp.path().join("sim");
+    let (code, _, err) = recoup(
+        &[
+            "simulate",
+            "--ledger",
+            ledger.to_str().unwrap(),
+            "--as-of",
+            "2026-11-16",
+            "--baseline",
+            "policies/standard",
+            "--variant",
+            "policies/strict",
+            "--reject-bad-rows",
+            "--quiet",
+            "--out",
+            sim.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 5, "{err}");
+    assert!(read(&sim.join("diff.jsonl")).contains(EVIL), "the name reaches the diff");
+    let run = tmp.path().join("run");
+    let (code, _, err) = recoup(
+        &[
+            "run",
+            "--ledger",
+            ledger.to_str().unwrap(),
+            "--policy",
+            "policies/standard",
+            "--as-of",
+            "2026-11-16",
+            "--reject-bad-rows",
+            "--quiet",
+            "--out",
+            run.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 5, "{err}");
+    assert!(read(&run.join("rejects.csv")).contains(EVIL), "the value reaches rejects.csv");
+    for (flag, dir) in [("--run", &run), ("--simulation", &sim)] {
+        let (code, _, err) = recoup(&["report", flag, dir.to_str().unwrap()], None);
+        assert_eq!(code, 0, "{err}");
+        let html = read(&dir.join("report.html"));
+        assert!(!html.contains(EVIL), "{flag}: unescaped markup");
+        assert!(html.contains("&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;"), "{flag}");
+    }
+    let html = read(&sim.join("report.html"));
+    assert!(html.contains("&lt;/script&gt; &amp; &quot;Sons&quot;"));
+    assert!(read(&run.join("report.html")).contains("<h3>rejects.csv (1 row)</h3>"));
+}
+
+#[test]
+fn a_sweep_is_drawn_when_the_folder_has_one() {
+    let d = demo();
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = tmp.path().join("sim");
+    copy_dir(&d.sim, &sim);
+    std::fs::write(
+        sim.join("sweep.csv"),
+        "variant,actions,cost,cash_collected_p50\nagency.after_days=60,95,2100.50,7100000.00\nagency.after_days=90,87,1789.19,7071521.11\nagency.after_days=120,80,1500.00,7000000.00\n",
+    )
+    .unwrap();
+    let (code, _, err) = recoup(&["report", "--simulation", sim.to_str().unwrap()], None);
+    assert_eq!(code, 0, "{err}");
+    let html = read(&sim.join("report.html"));
+    assert!(html.contains("<section id=\"sweep\">"));
+    assert_eq!(html.matches("<svg class=\"chart curve\"").count(), 3);
+    assert_eq!(cells_after(&html, "agency.after_days=90", 3), ["87", "1789.19", "7071521.11"]);
+}
+
+#[test]
+fn errors_name_the_folder_and_the_missing_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, err) = recoup(&["report", "--run", tmp.path().to_str().unwrap()], None);
+    assert_eq!(code, 4);
+    assert!(err.contains("is not the output folder of `recoup run`: `summary.json` is missing"), "{err}");
+    assert!(err.contains("help: pass the `--out` folder of `recoup run`"), "{err}");
+    let (code, _, err) = recoup(&["report", "--simulation", tmp.path().to_str().unwrap()], None);
+    assert_eq!(code, 4);
+    assert!(err.contains("`comparison.json` is missing"), "{err}");
+    // A file in another format: the file, line and column.
+    let d = demo();
+    let run = tmp.path().join("run");
+    copy_dir(&d.run, &run);
+    std::fs::write(run.join("summary.json"), "{\n  \"as_of\": 7\n}\n").unwrap();
+    let (code, _, err) = recoup(&["report", "--run", run.to_str().unwrap()], None);
+    assert_eq!(code, 4);
+    assert!(err.contains(&format!("--> {}:2:", run.join("summary.json").display())), "{err}");
+    // Both inputs, or none: a usage error.
+    let (code, _, _) = recoup(&["report", "--run", "a", "--simulation", "b"], None);
+    assert_eq!(code, 2);
+    let (code, _, _) = recoup(&["report"], None);
+    assert_eq!(code, 2);
+}
+
+// ---------------------------------------------------------------------------
+// The browser.
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// The target folder of this build (where screenshots go for review).
+fn target_dir() -> PathBuf {
+    let exe = PathBuf::from(env!("CARGO_BIN_EXE_recoup"));
+    exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_else(|| repo("target"))
+}
+
+fn chromium(page: &Path, extra: &[&str]) -> (String, String) {
+    assert!(
+        Path::new(CHROMIUM).is_file(),
+        "{CHROMIUM} is not installed: the report's browser test needs it. Install it with \
+         `apt-get install -y --no-install-recommends chromium` (Debian; .ci/run does this)"
+    );
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Open a report in headless Chromium: the DOM after load, the console
+/// clean, a screenshot under target/.
+fn in_browser(page: &Path, shot: &str) -> String {
+    let (dom, log) = chromium(page, &["--dump-dom"]);
+    let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE")).collect();
+    assert!(console.iter().all(|l| !l.contains("Uncaught") && !l.contains("Error")), "console errors: {console:#?}");
+    assert!(dom.contains("data-ok=\"1\""), "the page's own check did not pass: {}", &dom[..dom.len().min(400)]);
+    let png = target_dir().join(shot);
+    let _ = std::fs::remove_file(&png);
+    chromium(page, &[&format!("--screenshot={}", png.display()), "--window-size=1280,2000"]);
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(bytes.len() > 10_000 && bytes.starts_with(b"\x89PNG"), "no screenshot at {}", png.display());
+    dom
+}
+
+#[test]
+fn run_report_renders_in_a_browser() {
+    let d = demo();
+    let dom = in_browser(&d.run.join("report.html"), "report-run.png");
+    assert!(dom.contains("data-charts=\"1\""));
+    assert_eq!(dom.matches("<rect class=\"bar\"").count(), 5, "one bar per aging bucket");
+}
+
+#[test]
+fn simulation_report_renders_in_a_browser() {
+    let d = demo();
+    let dom = in_browser(&d.sim.join("report.html"), "report-simulation.png");
+    assert!(dom.contains("data-charts=\"2\""));
+    assert_eq!(dom.matches("<path class=\"line\"").count(), 6, "a P50 line per policy in each chart");
+    assert_eq!(dom.matches("<path class=\"band\"").count(), 6, "a P10-P90 band per policy in each chart");
+    // The script ran: it counted the diff rows.
+    let rows = read(&d.sim.join("diff.jsonl")).lines().count();
+    assert!(dom.contains(&format!("{rows} of {rows} rows")), "the filter script did not run");
+}
