@@ -14,6 +14,18 @@ use std::path::Path;
 
 /// Worklist rows shown per owner.
 pub const TOP_PER_OWNER: usize = 10;
+/// Rows of a long list (account changes, rejected rows) put in the page;
+/// the CSV file beside it has them all.
+pub const MAX_ROWS: usize = 1000;
+
+/// "(the first N of M; FILE has them all)" when a list is cut, else nothing.
+fn cut_note(total: usize, file: &str) -> String {
+    if total > MAX_ROWS {
+        note(&format!("The first {MAX_ROWS} of {total} rows; {file} has them all."))
+    } else {
+        String::new()
+    }
+}
 
 /// One row of worklist.csv (the columns the report shows).
 #[derive(Debug, Clone, Deserialize)]
@@ -260,10 +272,10 @@ fn account_changes(r: &RunInputs) -> String {
             },
         ),
     ]);
-    let rows: Vec<Vec<Cell>> = r
-        .plan
+    let changes: Vec<&PlanRow> = r.plan.iter().filter(|p| is_account_change(p)).collect();
+    let rows: Vec<Vec<Cell>> = changes
         .iter()
-        .filter(|p| is_account_change(p))
+        .take(MAX_ROWS)
         .map(|p| {
             let limit = if p.old_limit.is_empty() && p.new_limit.is_empty() {
                 String::new()
@@ -289,6 +301,7 @@ fn account_changes(r: &RunInputs) -> String {
     } else {
         out.push_str("<div style=\"height:10px\"></div>");
         out.push_str(&table("", &["customer", "action", "rule", "#amount due", "#limit", "reason"], &rows));
+        out.push_str(&cut_note(changes.len(), "plan.csv"));
     }
     out
 }
@@ -310,6 +323,7 @@ fn rejects(r: &RunInputs) -> String {
         Some(list) if !list.is_empty() => {
             let shown: Vec<Vec<Cell>> = list
                 .iter()
+                .take(MAX_ROWS)
                 .map(|x| {
                     vec![
                         t(&x.file),
@@ -322,10 +336,11 @@ fn rejects(r: &RunInputs) -> String {
                 .collect();
             let _ = write!(
                 s,
-                "<h3>rejects.csv ({} row{})</h3>{}",
+                "<h3>rejects.csv ({} row{})</h3>{}{}",
                 list.len(),
                 if list.len() == 1 { "" } else { "s" },
-                table("", &["file", "#line", "column", "value", "reason"], &shown)
+                table("", &["file", "#line", "column", "value", "reason"], &shown),
+                cut_note(list.len(), "rejects.csv")
             );
         }
         _ => s.push_str(&note("No rows were rejected (the run wrote no rejects.csv).")),
@@ -364,4 +379,18 @@ fn manifest(m: &Manifest) -> String {
         .collect();
     let _ = write!(s, "<h3>Inputs</h3>{}", table("", &["file", "blake3", "#read", "#loaded", "#rejected"], &rows));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lists_say_where_the_rest_is() {
+        assert_eq!(cut_note(MAX_ROWS, "plan.csv"), "");
+        assert_eq!(
+            cut_note(MAX_ROWS + 1, "plan.csv"),
+            "<p class=\"muted\">The first 1000 of 1001 rows; plan.csv has them all.</p>"
+        );
+    }
 }
