@@ -183,7 +183,7 @@ fn simulation_report_numbers_are_the_json_numbers() {
         text(&week1["p90"])
     );
     assert!(html.contains(&band), "{band}");
-    assert_eq!(html.matches("<svg class=\"chart bands\"").count(), 2);
+    assert_eq!(html.matches("<svg class=\"chart bands\"").count(), 6, "a panel per policy for cash and for DSO");
     // The diff: one row per line of diff.jsonl.
     let diffs = read(&d.sim.join("diff.jsonl")).lines().count();
     assert_eq!(html.matches("<tr data-variant=").count(), diffs);
@@ -401,9 +401,10 @@ fn run_report_renders_in_a_browser() {
 fn simulation_report_renders_in_a_browser() {
     let d = demo();
     let dom = in_browser(&d.sim.join("report.html"), "report-simulation.png");
-    assert!(dom.contains("data-charts=\"2\""));
-    assert_eq!(dom.matches("<path class=\"line\"").count(), 6, "a P50 line per policy in each chart");
-    assert_eq!(dom.matches("<path class=\"band\"").count(), 6, "a P10-P90 band per policy in each chart");
+    assert!(dom.contains("data-charts=\"6\""), "a panel per policy for cash and for DSO");
+    assert_eq!(dom.matches("<path class=\"line\"").count(), 6, "a P50 line in each panel");
+    assert_eq!(dom.matches("<path class=\"band\"").count(), 6, "a P10-P90 band in each panel");
+    assert_eq!(dom.matches("<path class=\"ref\"").count(), 4, "the baseline's P50 in each variant's panel");
     // The script ran: it counted the diff rows.
     let rows = read(&d.sim.join("diff.jsonl")).lines().count();
     assert!(dom.contains(&format!("{rows} of {rows} rows")), "the filter script did not run");

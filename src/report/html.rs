@@ -183,6 +183,7 @@ svg text.legend { font-size: 12.5px; }
 .controls input, .controls select { font: inherit; padding: 3px 6px; border: 1px solid var(--rule); border-radius: 4px; }
 th[data-sort] { cursor: pointer; }
 th[data-sort]::after { content: " \2195"; color: var(--muted); font-weight: normal; }
+.panels { display: grid; grid-template-columns: repeat(var(--cols), 1fr); gap: 4px 14px; }
 .charts2 { display: grid; grid-template-columns: 1fr 1fr; gap: 8px 18px; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 @media print {

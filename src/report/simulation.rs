@@ -1,7 +1,7 @@
 //! The simulation report: a `recoup simulate` output folder as one HTML page.
 
 use super::html::{Cell, document, esc, id, n, note, num, row, section, t, table};
-use super::svg::{BandSeries, band_chart, curve_chart};
+use super::svg::{BandSeries, band_panels, curve_chart};
 use super::{ReportError, read_json, read_text, require};
 use crate::simulate::Figures;
 use crate::simulate::compare::{ActionBrief, CustomerDiff};
@@ -213,18 +213,18 @@ fn weekly_series(fw: &ForwardFile, labels: &[&str], metric: &str) -> Vec<BandSer
 fn forward(fw: &ForwardFile, labels: &[&str]) -> String {
     let weeks: Vec<String> = fw.week_ends.iter().map(|d| d.format("%b %d").to_string()).collect();
     let mut s = note(&format!(
-        "{} days from {}, {} Monte Carlo runs per policy, seed {}. Lines are the median (P50) across runs, shaded bands P10–P90.",
+        "{} days from {}, {} Monte Carlo runs per policy, seed {}. One panel per policy on one scale: the line is the median (P50) across runs, the shaded band P10–P90; the grey line is the baseline's median.",
         fw.days, fw.as_of, fw.runs, fw.seed
     ));
     let _ = write!(
         s,
         "<h3>Cash collected per week</h3>{}<h3>DSO at each week's end</h3>{}",
-        band_chart(
+        band_panels(
             "Cash collected per week, P50 with P10–P90 band",
             &weeks,
             &weekly_series(fw, labels, "cash_collected")
         ),
-        band_chart("DSO at week end, P50 with P10–P90 band", &weeks, &weekly_series(fw, labels, "dso"))
+        band_panels("DSO at week end, P50 with P10–P90 band", &weeks, &weekly_series(fw, labels, "dso"))
     );
     // The weekly figures behind the charts.
     let mut head: Vec<String> = vec!["#week".into(), "#week end".into()];

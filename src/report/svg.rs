@@ -174,94 +174,111 @@ pub struct BandSeries {
     pub p90: Vec<Option<f64>>,
 }
 
-fn legend(s: &mut String, labels: &[&str], left: f64, y: f64) {
-    let mut x = left;
-    for (i, l) in labels.iter().enumerate() {
-        let _ = write!(
-            s,
-            "<line class=\"key\" x1=\"{x:.1}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"{}\" stroke-width=\"2.5\"{}/><text class=\"legend\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
-            x + 26.0,
-            colour(i),
-            dash(i),
-            x + 32.0,
-            y + 4.0,
-            esc(l)
-        );
-        x += 52.0 + 7.5 * l.chars().count() as f64;
+fn polyline(points: &[(f64, f64)]) -> String {
+    let mut d = String::new();
+    for (i, (px, py)) in points.iter().enumerate() {
+        let _ = write!(d, "{}{px:.1},{py:.1} ", if i == 0 { "M" } else { "L" });
     }
+    d.trim_end().to_string()
 }
 
-/// A line chart over weeks: for each series a shaded P10–P90 band and the
-/// P50 line. `x_labels` name the weeks.
-pub fn band_chart(title: &str, x_labels: &[String], series: &[BandSeries]) -> String {
-    let h = 320.0;
-    let (left, right, top, bottom) = (70.0, W - 20.0, 36.0, h - 40.0);
+/// Weekly bands as small multiples: one panel per series on one shared
+/// scale, each with its shaded P10–P90 band and P50 line; the first series
+/// (the baseline) is repeated as a thin grey P50 line in the other panels
+/// for reference. `x_labels` name the weeks. Returns the panels in a
+/// `<div class="panels">`.
+pub fn band_panels(title: &str, x_labels: &[String], series: &[BandSeries]) -> String {
+    let (w, h) = (300.0, 236.0);
+    let (left, right, top, bottom) = (50.0, w - 14.0, 30.0, h - 30.0);
     let all = series.iter().flat_map(|s| s.p10.iter().chain(&s.p50).chain(&s.p90)).flatten().copied();
     let (min, max) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
     let (lo, hi, t) = ticks(min, max, min >= 0.0 && min < max * 0.5);
     let n = x_labels.len().max(2);
     let x = |i: usize| left + (right - left) * i as f64 / (n - 1) as f64;
     let y = |v: f64| bottom - (v - lo) / (hi - lo) * (bottom - top);
-    let mut s = open(W, h, title, "bands");
-    y_axis(&mut s, &Frame { left, right, top, bottom }, lo, hi, &t);
-    let every = x_labels.len().div_ceil(8).max(1);
-    for (i, l) in x_labels.iter().enumerate() {
-        if i % every == 0 || i + 1 == x_labels.len() {
-            let _ = write!(
-                s,
-                "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-                x(i),
-                bottom + 18.0,
-                esc(l)
-            );
-        }
-    }
     let pts = |v: &[Option<f64>]| -> Vec<(f64, f64)> {
         v.iter().enumerate().filter_map(|(i, p)| p.map(|p| (x(i), y(p)))).collect()
     };
+    // First, middle and last week: the panels are narrow.
+    let last = x_labels.len().saturating_sub(1);
+    let shown = [0, last / 2, last];
+    let mut out = format!("<div class=\"panels\" style=\"--cols:{}\">", series.len().clamp(1, 3));
     for (k, ser) in series.iter().enumerate() {
+        let mut s = open(w, h, &format!("{title}: {}", ser.label), "bands");
+        y_axis(&mut s, &Frame { left, right, top, bottom }, lo, hi, &t);
+        for (i, l) in x_labels.iter().enumerate() {
+            if shown.contains(&i) && (i == last || i == 0 || last >= 4) {
+                let anchor = if i == 0 {
+                    "start"
+                } else if i + 1 == x_labels.len() {
+                    "end"
+                } else {
+                    "middle"
+                };
+                let _ = write!(
+                    s,
+                    "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text>",
+                    x(i),
+                    bottom + 16.0,
+                    esc(l)
+                );
+            }
+        }
         let (lo_pts, hi_pts) = (pts(&ser.p10), pts(&ser.p90));
         if !lo_pts.is_empty() && lo_pts.len() == hi_pts.len() {
-            let mut d = String::new();
-            for (i, (px, py)) in hi_pts.iter().enumerate() {
-                let _ = write!(d, "{}{px:.1},{py:.1} ", if i == 0 { "M" } else { "L" });
-            }
+            let mut d = polyline(&hi_pts);
             for (px, py) in lo_pts.iter().rev() {
-                let _ = write!(d, "L{px:.1},{py:.1} ");
+                let _ = write!(d, " L{px:.1},{py:.1}");
             }
             let _ = write!(
                 s,
-                "<path class=\"band\" d=\"{}Z\" fill=\"{}\" fill-opacity=\"0.09\" stroke=\"{}\" stroke-opacity=\"0.45\" stroke-width=\"0.8\"{}><title>{} P10–P90</title></path>",
-                d,
+                "<path class=\"band\" d=\"{d} Z\" fill=\"{}\" fill-opacity=\"0.2\" stroke=\"none\"><title>{} P10–P90</title></path>",
                 colour(k),
-                colour(k),
-                dash(k),
                 esc(&ser.label)
             );
         }
-    }
-    // Lines over every band.
-    for (k, ser) in series.iter().enumerate() {
+        // The baseline, in the other panels.
+        let reference = series.first().filter(|_| k > 0);
+        if let Some(base) = reference {
+            let mid = pts(&base.p50);
+            if !mid.is_empty() {
+                let _ = write!(
+                    s,
+                    "<path class=\"ref\" d=\"{}\" fill=\"none\" stroke=\"#8a8a8a\" stroke-width=\"1.2\"><title>{} P50</title></path>",
+                    polyline(&mid),
+                    esc(&base.label)
+                );
+            }
+        }
         let mid = pts(&ser.p50);
         if !mid.is_empty() {
-            let mut d = String::new();
-            for (i, (px, py)) in mid.iter().enumerate() {
-                let _ = write!(d, "{}{px:.1},{py:.1} ", if i == 0 { "M" } else { "L" });
-            }
             let _ = write!(
                 s,
-                "<path class=\"line\" d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2.5\"{}><title>{} P50</title></path>",
-                d.trim_end(),
+                "<path class=\"line\" d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2.2\"{}><title>{} P50</title></path>",
+                polyline(&mid),
                 colour(k),
                 dash(k),
                 esc(&ser.label)
             );
         }
+        let _ = write!(
+            s,
+            "<text class=\"legend\" x=\"{left}\" y=\"16\" fill=\"{}\" font-weight=\"600\">{}</text>",
+            colour(k),
+            esc(&ser.label)
+        );
+        if let Some(base) = reference {
+            let _ = write!(
+                s,
+                "<text class=\"tick\" x=\"{right}\" y=\"16\" text-anchor=\"end\">grey: {} P50</text>",
+                esc(&base.label)
+            );
+        }
+        let _ = write!(s, "<line class=\"axis\" x1=\"{left}\" x2=\"{right}\" y1=\"{bottom}\" y2=\"{bottom}\"/></svg>");
+        out.push_str(&s);
     }
-    let labels: Vec<&str> = series.iter().map(|s| s.label.as_str()).collect();
-    legend(&mut s, &labels, left, 16.0);
-    let _ = write!(s, "<line class=\"axis\" x1=\"{left}\" x2=\"{right}\" y1=\"{bottom}\" y2=\"{bottom}\"/></svg>");
-    s
+    out.push_str("</div>");
+    out
 }
 
 /// A trade-off curve: one point per swept value, joined in order, each
