@@ -468,6 +468,20 @@ impl<'a> Eval<'a, '_> {
         Ok(())
     }
 
+    /// Discount and payment-plan offers executed in the last 7 days: they
+    /// reached the customer, so they count toward the contact cap as they did
+    /// on the day they were planned (`contacts_7d` counts the other contacts).
+    fn offers_7d(&self) -> u32 {
+        let today = self.cal.date;
+        self.hist
+            .executed()
+            .filter(|(a, d)| {
+                matches!(a.action, ActionKind::DiscountOffer | ActionKind::PaymentPlanOffer)
+                    && (today - *d).num_days() < 7
+            })
+            .count() as u32
+    }
+
     /// The guardrail that forbids `a`, if any (checked last, always wins).
     fn guardrail(&self, a: &PlannedAction) -> Option<(String, String)> {
         let g = &self.r.guardrails;
@@ -481,11 +495,14 @@ impl<'a> Eval<'a, '_> {
         }
         if facing
             && let Some(max) = g.max_contacts_per_7_days
-            && cf.contacts_7d + self.planned_contacts >= max
+            && cf.contacts_7d + self.offers_7d() + self.planned_contacts >= max
         {
             return Some((
                 "max_contacts_per_7_days".into(),
-                format!("{} contacts in the last 7 days (at most {max})", cf.contacts_7d + self.planned_contacts),
+                format!(
+                    "{} contacts in the last 7 days (at most {max})",
+                    cf.contacts_7d + self.offers_7d() + self.planned_contacts
+                ),
             ));
         }
         if facing && g.business_days_only && !self.cal.is_business_day {
