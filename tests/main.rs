@@ -8,6 +8,7 @@ mod engine;
 mod facts;
 mod ledger;
 mod policy;
+mod properties;
 mod report;
 mod run;
 mod simulate;

@@ -1,0 +1,354 @@
+//! Properties over generated ledgers (`recoup generate` with a random seed)
+//! and generated policies (the standard policy with its pace, grouping,
+//! trigger, contact cap and business-day rule varied). Case counts are kept
+//! small enough for the whole module to run in well under a minute in a
+//! debug build; docs/reliability.md lists them.
+
+use chrono::{Duration, NaiveDate};
+use proptest::prelude::*;
+use proptest::test_runner::Config;
+use recoup::engine::RuleKind;
+use recoup::facts::kpi::portfolio;
+use recoup::facts::{Context, FactsConfig};
+use recoup::generate::{GenerateConfig, generate};
+use recoup::ledger::{ActionKind, ActionRecord, FileKind, Ledger, LoadOptions, Outcome, load};
+use recoup::plan::summary::summarize;
+use recoup::plan::write::{plan_csv, plan_jsonl, worklist_csv};
+use recoup::plan::{Plan, evaluate};
+use recoup::policy::CompiledPolicy;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+const AS_OF: (i32, u32, u32) = (2026, 11, 16);
+
+fn as_of() -> NaiveDate {
+    NaiveDate::from_ymd_opt(AS_OF.0, AS_OF.1, AS_OF.2).unwrap()
+}
+
+/// A generated ledger written to `dir`.
+fn generated(dir: &Path, seed: u64, customers: u64, months: u32) {
+    generate(&GenerateConfig { customers, seed, as_of: as_of(), months }, dir).unwrap();
+}
+
+fn load_generated(seed: u64, customers: u64, months: u32) -> Ledger {
+    let dir = tempfile::tempdir().unwrap();
+    generated(dir.path(), seed, customers, months);
+    load(dir.path(), &LoadOptions::default()).unwrap()
+}
+
+/// The knobs of a generated policy.
+#[derive(Debug, Clone)]
+struct Knobs {
+    jump: bool,
+    per_invoice: bool,
+    each: bool,
+    max_contacts: u32,
+    business_days_only: bool,
+}
+
+fn knobs() -> impl Strategy<Value = Knobs> {
+    (any::<bool>(), any::<bool>(), any::<bool>(), 1u32..=4, any::<bool>()).prop_map(
+        |(jump, per_invoice, each, max_contacts, business_days_only)| Knobs {
+            jump,
+            per_invoice,
+            each,
+            max_contacts,
+            business_days_only,
+        },
+    )
+}
+
+/// The standard policy with `k` applied.
+fn policy(k: &Knobs) -> CompiledPolicy {
+    let text = std::fs::read_to_string(crate::common::repo("policies/standard/policy.toml")).unwrap();
+    let swap = |text: String, from: &str, to: &str| {
+        assert!(text.contains(from), "the standard policy has `{from}`");
+        text.replacen(from, to, 1)
+    };
+    let mut t = text;
+    if k.jump {
+        t = swap(t, "pace = \"sequential\"", "pace = \"jump\"");
+    }
+    if k.per_invoice {
+        t = swap(t, "grouping = \"customer\"", "grouping = \"invoice\"");
+    }
+    if k.each {
+        t = swap(t, "trigger = \"oldest\"", "trigger = \"each\"");
+    }
+    t = swap(t, "max_contacts_per_7_days = 3", &format!("max_contacts_per_7_days = {}", k.max_contacts));
+    if !k.business_days_only {
+        t = swap(t, "business_days_only = true", "business_days_only = false");
+    }
+    let loaded = recoup::policy::load_str("generated.toml", &t);
+    match loaded.policy {
+        Some(p) => p,
+        None => panic!("{k:?}:\n{}", loaded.report.render()),
+    }
+}
+
+/// Flag some customers do-not-contact and put some open invoices in
+/// dispute, so that the guardrails have something to hold back.
+fn stress(ledger: &mut Ledger, dnc_every: usize, dispute_every: usize) {
+    for (i, c) in ledger.customers.iter_mut().enumerate() {
+        if i % dnc_every == 0 {
+            c.do_not_contact = true;
+        }
+    }
+    for (i, inv) in ledger.invoices.iter_mut().enumerate() {
+        if inv.is_open() && i % dispute_every == 0 && inv.disputed_since.is_none() {
+            inv.disputed_since = Some(inv.due_date + Duration::days(3));
+        }
+    }
+}
+
+/// Everything a run writes but the manifest, as bytes.
+fn run_bytes(ledger: &Ledger, policy: &CompiledPolicy, ctx: &Context, plan: &Plan) -> Vec<u8> {
+    let summary = summarize(plan, (policy.name(), policy.version()), &ledger.report, portfolio(ledger, ctx));
+    let mut bytes = Vec::new();
+    plan_csv(&mut bytes, plan).unwrap();
+    plan_jsonl(&mut bytes, plan).unwrap();
+    worklist_csv(&mut bytes, plan).unwrap();
+    serde_json::to_writer_pretty(&mut bytes, &summary).unwrap();
+    bytes
+}
+
+/// Check the guardrails that hold in any single plan.
+fn check_plan(ledger: &Ledger, plan: &Plan, day: NaiveDate) -> Result<(), TestCaseError> {
+    let inv: HashMap<&str, &recoup::ledger::Invoice> = ledger.invoices.iter().map(|i| (i.id.as_str(), i)).collect();
+    let cust: HashMap<&str, &recoup::ledger::Customer> = ledger.customers.iter().map(|c| (c.id.as_str(), c)).collect();
+    for e in &plan.entries {
+        let a = &e.action;
+        for id in &a.invoice_ids {
+            let i = inv[id.as_str()];
+            prop_assert!(i.is_open(), "{day}: {} on {:?} invoice {id} (open {})", a.rule_id, i.status, i.open_amount);
+            if a.rule_kind == RuleKind::Step || a.action == ActionKind::PaymentPlanOffer {
+                prop_assert!(!i.is_disputed(), "{day}: {} dunned disputed invoice {id}", a.rule_id);
+            }
+        }
+        if cust[a.customer_id.as_str()].do_not_contact {
+            prop_assert!(!a.is_customer_facing(), "{day}: {} contacts do-not-contact {}", a.rule_id, a.customer_id);
+        }
+    }
+    Ok(())
+}
+
+/// Replace one cell of a CSV line, or break the line, in one of `n` ways.
+fn corrupt(line: &str, how: u8, col: usize) -> String {
+    let mut cells: Vec<String> = line.split(',').map(str::to_string).collect();
+    let k = col % cells.len();
+    match how % 6 {
+        0 => cells[k] = "garbage".into(),
+        1 => cells[k] = String::new(),
+        2 => cells[k] = "-1".into(),
+        3 => cells[k] = "2026-02-30".into(),
+        4 => {
+            cells.pop();
+        }
+        _ => cells.push("extra".into()),
+    }
+    cells.join(",")
+}
+
+const FILES: [FileKind; 5] =
+    [FileKind::Customers, FileKind::Invoices, FileKind::Payments, FileKind::Promises, FileKind::Actions];
+
+proptest! {
+    #![proptest_config(Config { cases: 64, failure_persistence: None, ..Config::default() })]
+
+    /// Every data row of every file is either loaded or rejected: `read`
+    /// equals the file's data lines, and `loaded + rejected`.
+    #[test]
+    fn rows_read_are_loaded_or_rejected(
+        seed in any::<u64>(),
+        customers in 5u64..40,
+        damage in prop::collection::vec((0usize..5, any::<prop::sample::Index>(), any::<u8>(), 0usize..20), 0..12),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        generated(dir.path(), seed, customers, 6);
+        for (file, line, how, col) in &damage {
+            let path = dir.path().join(FILES[*file].file_name());
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+            if lines.len() < 2 {
+                continue;
+            }
+            let at = 1 + line.index(lines.len() - 1);
+            if lines[at].contains('"') {
+                // Splitting a quoted cell leaves a quote open: a broken file, not a bad row.
+                continue;
+            }
+            lines[at] = corrupt(&lines[at], *how, *col);
+            std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        }
+        // Only data lines are damaged: with rejects allowed the ledger always loads.
+        let ledger = load(dir.path(), &LoadOptions { reject_bad_rows: true })
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let loaded = [ledger.customers.len(), ledger.invoices.len(), ledger.payments.len(), ledger.promises.len(), ledger.actions.len()];
+        for ((kind, counts), n) in ledger.report.files().into_iter().zip(loaded) {
+            let text = std::fs::read_to_string(dir.path().join(kind.file_name())).unwrap();
+            let data_lines = text.lines().skip(1).filter(|l| !l.is_empty()).count() as u64;
+            prop_assert_eq!(counts.read, data_lines, "{:?}", kind);
+            prop_assert_eq!(counts.read, counts.loaded + counts.rejected, "{:?}", kind);
+            prop_assert_eq!(counts.loaded, n as u64, "{:?}", kind);
+            let rejected_lines: HashSet<u64> =
+                ledger.report.rejects.iter().filter(|p| p.file == kind).map(|p| p.line).collect();
+            prop_assert_eq!(counts.rejected, rejected_lines.len() as u64, "{:?}", kind);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(Config { cases: 32, failure_persistence: None, ..Config::default() })]
+
+    /// On one day: the plan is byte-identical at 1, 2 and 8 threads; a
+    /// re-run from a fresh load gives the same plan and action ids; no
+    /// action names a closed invoice, a disputed invoice is never dunned, a
+    /// do-not-contact customer is never contacted; and the summary's open
+    /// AR is the ledger's, to the cent, split without loss into current and
+    /// overdue and into the aging buckets.
+    #[test]
+    fn one_day(seed in any::<u64>(), customers in 10u64..60, k in knobs(), day in 0i64..40) {
+        let dir = tempfile::tempdir().unwrap();
+        generated(dir.path(), seed, customers, 12);
+        let policy = policy(&k);
+        let ctx = Context::new(as_of() + Duration::days(day), FactsConfig::default());
+        let fresh = || {
+            let mut l = load(dir.path(), &LoadOptions::default()).unwrap();
+            stress(&mut l, 7, 5);
+            l
+        };
+        let ledger = fresh();
+        let at = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let plan = evaluate(&ledger, &policy, &ctx).unwrap();
+                let bytes = run_bytes(&ledger, &policy, &ctx, &plan);
+                (plan, bytes)
+            })
+        };
+        let (plan, one) = at(1);
+        prop_assert!(one == at(2).1, "2 threads differ");
+        prop_assert!(one == at(8).1, "8 threads differ");
+        let again = fresh();
+        let replan = evaluate(&again, &policy, &ctx).unwrap();
+        prop_assert!(run_bytes(&again, &policy, &ctx, &replan) == one, "a re-run differs");
+        let ids = |p: &Plan| p.entries.iter().map(|e| e.action_id.clone()).collect::<Vec<_>>();
+        prop_assert_eq!(ids(&plan), ids(&replan));
+        check_plan(&ledger, &plan, ctx.as_of)?;
+
+        let k = portfolio(&ledger, &ctx);
+        let open: rust_decimal::Decimal =
+            ledger.invoices.iter().filter(|i| i.is_open() && i.issue_date <= ctx.as_of).map(|i| i.open_amount).sum();
+        let summary = summarize(&plan, (policy.name(), policy.version()), &ledger.report, k);
+        prop_assert_eq!(summary.kpis.ar_total, open);
+        prop_assert_eq!(summary.kpis.ar_current + summary.kpis.ar_overdue, open);
+        prop_assert_eq!(summary.kpis.aging.iter().map(|b| b.amount).sum::<rust_decimal::Decimal>(), open);
+        let counted: u64 = summary.kpis.aging.iter().map(|b| b.count).sum();
+        prop_assert_eq!(counted, summary.kpis.open_invoices);
+    }
+}
+
+/// Append the day's plan to the history, as executed that day.
+fn execute(ledger: &mut Ledger, plan: &Plan, day: NaiveDate) {
+    let cix: HashMap<String, u32> =
+        ledger.customers.iter().enumerate().map(|(i, c)| (c.id.to_string(), i as u32)).collect();
+    let iix: HashMap<String, u32> =
+        ledger.invoices.iter().enumerate().map(|(i, v)| (v.id.to_string(), i as u32)).collect();
+    for e in &plan.entries {
+        let a = &e.action;
+        let invoice = match a.invoice_ids.as_slice() {
+            [one] => Some(iix[one]),
+            _ => None,
+        };
+        let outcome = if a.action == ActionKind::Call { Outcome::NoAnswer } else { Outcome::Sent };
+        ledger.actions.push(ActionRecord {
+            id: e.action_id.as_str().into(),
+            customer: cix[&a.customer_id],
+            invoice,
+            rule_id: a.rule_id.as_str().into(),
+            action: a.action,
+            channel: a.channel,
+            decided_on: day,
+            executed_on: Some(day),
+            outcome: Some(outcome),
+        });
+    }
+    ledger.index();
+}
+
+proptest! {
+    #![proptest_config(Config { cases: 16, failure_persistence: None, ..Config::default() })]
+
+    /// A month of daily runs, each day's plan executed and appended to the
+    /// history: every day's plan keeps the single-day guardrails; no run
+    /// takes a customer past the contact cap (contacts executed in the six
+    /// days before plus the day's customer-facing actions), and once the
+    /// generated history is a week old no seven-day window holds more; a
+    /// fee is charged at most once per step and invoice, never again for a
+    /// step the history already holds; and re-running a day with the same
+    /// history gives the same action ids.
+    #[test]
+    fn a_month_of_daily_runs(seed in any::<u64>(), customers in 10u64..40, k in knobs(), rerun in 0i64..30) {
+        let mut ledger = load_generated(seed, customers, 12);
+        stress(&mut ledger, 9, 6);
+        let policy = policy(&k);
+        let start = as_of() + Duration::days(1);
+        let mut fees: HashSet<(String, String)> = HashSet::new();
+        for a in ledger.actions.iter().filter(|a| a.was_executed()) {
+            if let Some(i) = a.invoice {
+                fees.insert((a.rule_id.to_string(), ledger.invoices[i as usize].id.to_string()));
+            }
+        }
+        let mut facing_by_day: HashMap<(String, NaiveDate), u32> = HashMap::new();
+        let mut kinds: HashMap<String, Vec<(NaiveDate, &'static str)>> = HashMap::new();
+        for d in 0..30 {
+            let day = start + Duration::days(d);
+            let ctx = Context::new(day, FactsConfig::default());
+            let plan = evaluate(&ledger, &policy, &ctx).unwrap();
+            check_plan(&ledger, &plan, day)?;
+            if d == rerun {
+                let again = evaluate(&ledger, &policy, &ctx).unwrap();
+                prop_assert_eq!(&plan.entries, &again.entries);
+            }
+            // The cap: contacts executed in the six days before, plus today's.
+            let mut today: HashMap<&str, u32> = HashMap::new();
+            for e in plan.entries.iter().filter(|e| e.action.is_customer_facing()) {
+                *today.entry(e.action.customer_id.as_str()).or_default() += 1;
+                kinds.entry(e.action.customer_id.clone()).or_default().push((day, e.action.action.as_str()));
+            }
+            for (c, n) in &today {
+                let ix = ledger.customer_ix(c).unwrap();
+                let before = ledger.actions_by_customer.rows(ix).iter().map(|&r| &ledger.actions[r as usize])
+                    .filter(|a| a.was_executed() && (a.action.is_contact() || matches!(a.action, ActionKind::DiscountOffer | ActionKind::PaymentPlanOffer)))
+                    .filter(|a| a.executed_on.is_some_and(|x| x < day && (day - x).num_days() < 7))
+                    .count() as u32;
+                prop_assert!(before + n <= k.max_contacts,
+                    "{day}: {c} has {before} contacts in 6 days and {n} planned (cap {})", k.max_contacts);
+                facing_by_day.insert((c.to_string(), day), *n);
+            }
+            for e in plan.entries.iter().filter(|e| e.action.fee > rust_decimal::Decimal::ZERO) {
+                for i in &e.action.invoice_ids {
+                    prop_assert!(fees.insert((e.action.rule_id.clone(), i.clone())),
+                        "{day}: fee of {} charged again on {i}", e.action.rule_id);
+                }
+                if e.action.invoice_ids.len() != 1 {
+                    // A customer-level record covers every invoice issued by then.
+                    for i in ledger.invoices_by_customer.rows(ledger.customer_ix(&e.action.customer_id).unwrap()) {
+                        fees.insert((e.action.rule_id.clone(), ledger.invoices[*i as usize].id.to_string()));
+                    }
+                }
+            }
+            execute(&mut ledger, &plan, day);
+        }
+        // Windows of seven days wholly inside the simulated month after its
+        // first week hold only simulated contacts: never more than the cap.
+        let customers_with: HashSet<&String> = facing_by_day.keys().map(|(c, _)| c).collect();
+        for c in customers_with {
+            for w in 7..24 {
+                let from = start + Duration::days(w);
+                let n: u32 = (0..7).map(|d| facing_by_day.get(&(c.clone(), from + Duration::days(d))).copied().unwrap_or(0)).sum();
+                prop_assert!(n <= k.max_contacts, "{c}: {n} contacts in the week from {from}: {:?}", kinds[c]);
+            }
+        }
+    }
+}
