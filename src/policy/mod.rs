@@ -121,7 +121,8 @@ fn load_text(file_path: PathBuf, text: String, dir: Option<&Path>, mut report: R
     let tdir_name =
         raw.policy.as_ref().and_then(|p| p.templates.as_ref()).map_or("templates".to_string(), |t| t.value.clone());
     let tdir = dir.map(|d| d.join(&tdir_name)).unwrap_or_default();
-    let templates = (dir.is_some() && tdir.is_dir()).then(|| {
+    // A folder outside the policy folder is reported by validation and never listed.
+    let templates = (dir.is_some() && validate::is_inside(&tdir_name) && tdir.is_dir()).then(|| {
         let mut names = Vec::new();
         if let Ok(rd) = std::fs::read_dir(&tdir) {
             for e in rd.filter_map(Result::ok) {

@@ -102,6 +102,18 @@ impl V<'_> {
                 None
             }
             None => None,
+            Some(t) if !is_plain_name(&t.value) => {
+                self.error(
+                    Code::InvalidValue,
+                    format!("template `{}` of {what} is not a plain file name", t.value.escape_debug()),
+                    &t.span,
+                )
+                .help = Some(
+                    "name a file of the templates folder, without `/`, `\\` or `..`: the mailer must not be sent outside it"
+                        .into(),
+                );
+                None
+            }
             Some(t) => {
                 if let Some((dir, names)) = &self.ctx.templates
                     && !names.iter().any(|n| n == &t.value)
@@ -293,6 +305,24 @@ fn is_true(e: &Option<Expression>) -> bool {
     }
 }
 
+/// A template name: one file name, nothing that walks out of its folder.
+pub fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\', ':'])
+        && !name.chars().any(char::is_control)
+}
+
+/// A relative folder path that stays inside the folder it is relative to.
+pub fn is_inside(path: &str) -> bool {
+    use std::path::Component;
+    !path.is_empty()
+        && !path.contains(['\\', ':'])
+        && !path.chars().any(char::is_control)
+        && std::path::Path::new(path).components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+}
+
 /// Validate a parsed policy. Returns the rules when there is no error.
 pub fn validate(raw: &RawPolicy, ctx: &Ctx<'_>) -> (Option<Rules>, Vec<Diagnostic>) {
     let mut v = V { ctx, diags: Vec::new() };
@@ -308,6 +338,16 @@ pub fn validate(raw: &RawPolicy, ctx: &Ctx<'_>) -> (Option<Rules>, Vec<Diagnosti
     let limits = limits(&mut v, raw);
     let reviews = reviews(&mut v, raw);
     unique_ids(&mut v, raw);
+    if let Some(t) = raw.policy.as_ref().and_then(|p| p.templates.as_ref())
+        && !is_inside(&t.value)
+    {
+        v.error(
+            Code::InvalidValue,
+            format!("templates folder `{}` is outside the policy folder", t.value.escape_debug()),
+            &t.span,
+        )
+        .help = Some("give a folder inside the policy folder, e.g. `templates = \"templates\"`".into());
+    }
     let rules =
         Rules { meta, guardrails, costs, interest, priority, strategies, ladders, incentives, plans, limits, reviews };
     let ok = !v.diags.iter().any(Diagnostic::is_error);
