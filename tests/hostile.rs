@@ -1,0 +1,210 @@
+//! Hostile and broken policies (fixtures/hostile-policies/): runaway
+//! scripts are stopped by the engine's limits and reported with rule and
+//! customer, in the policy's error mode; scripts cannot reach files, the
+//! environment, programs or the network; template names and the templates
+//! folder cannot leave the policy folder. Run with `--nocapture` to see how
+//! long each case took to stop (docs/reliability.md); no assertion is timed.
+
+use crate::cli::recoup;
+use crate::common::{date, repo};
+use recoup::facts::{Context, FactsConfig};
+use recoup::ledger::{LoadOptions, load};
+use recoup::plan::{RunError, evaluate};
+use recoup::policy::{self, Code};
+use std::path::Path;
+use std::time::Instant;
+
+/// Each runaway case and the words of the limit that stops it.
+const RUNAWAY: [(&str, &str); 6] = [
+    ("infinite-loop", "too many operations"),
+    ("deep-recursion", "stack overflow"),
+    ("huge-string", "length of string too large"),
+    ("huge-array", "size of array/blob too large"),
+    ("nested-arrays", "size of array/blob too large"),
+    ("divide-by-zero", "division by zero"),
+];
+
+fn hostile(name: &str) -> std::path::PathBuf {
+    repo(&format!("fixtures/hostile-policies/{name}"))
+}
+
+/// A copy of a hostile policy with `on_script_error = "fail"`.
+fn failing_copy(name: &str, into: &Path) -> std::path::PathBuf {
+    let dst = into.join(name);
+    std::fs::create_dir_all(dst.join("scripts")).unwrap();
+    let text = std::fs::read_to_string(hostile(name).join("policy.toml")).unwrap();
+    assert!(text.contains("on_script_error = \"skip\""));
+    std::fs::write(dst.join("policy.toml"), text.replace("on_script_error = \"skip\"", "on_script_error = \"fail\""))
+        .unwrap();
+    std::fs::copy(hostile(name).join("scripts/h.rhai"), dst.join("scripts/h.rhai")).unwrap();
+    dst
+}
+
+#[test]
+fn runaway_scripts_are_stopped_and_each_customer_skipped_and_reported() {
+    let ledger = load(&repo("fixtures/small"), &LoadOptions::default()).unwrap();
+    let ids: Vec<&str> = ledger.customers.iter().map(|c| c.id.as_str()).collect();
+    let ctx = Context::new(date("2026-11-16"), FactsConfig::default());
+    for (name, words) in RUNAWAY {
+        let (p, report) = policy::compile_path(&hostile(name)).unwrap_or_else(|r| panic!("{name}: {}", r.render()));
+        assert_eq!(report.errors(), 0, "{name}");
+        let t = Instant::now();
+        let plan = evaluate(&ledger, &p, &ctx).unwrap();
+        eprintln!("hostile {name}: {} customers stopped in {:?}", plan.skipped.len(), t.elapsed());
+        assert!(plan.entries.is_empty(), "{name}: no actions for a customer whose strategy failed");
+        let skipped: Vec<&str> = plan.skipped.iter().map(|e| e.customer_id.as_str()).collect();
+        assert_eq!(skipped, ids, "{name}: every customer skipped, in order");
+        for e in &plan.skipped {
+            assert_eq!(e.rule_id, "hostile", "{name}");
+            assert!(e.message.to_lowercase().contains(words), "{name}: {}", e.message);
+            let at = e.location.as_deref().unwrap_or_default();
+            assert!(at.contains("policy.toml:10:"), "{name}: the rule is pointed at: {at}");
+        }
+    }
+}
+
+#[test]
+fn in_fail_mode_a_runaway_script_fails_the_run_naming_rule_and_customer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ledger = load(&repo("fixtures/small"), &LoadOptions::default()).unwrap();
+    let ctx = Context::new(date("2026-11-16"), FactsConfig::default());
+    for (name, words) in RUNAWAY {
+        let p = policy::compile_path(&failing_copy(name, tmp.path())).unwrap().0;
+        match evaluate(&ledger, &p, &ctx) {
+            Err(RunError::Script(e)) => {
+                assert_eq!((e.customer_id.as_str(), e.rule_id.as_str()), ("C1", "hostile"), "{name}");
+                assert!(e.message.to_lowercase().contains(words), "{name}: {}", e.message);
+            }
+            Ok(plan) => panic!("{name}: the run went on with {} actions", plan.entries.len()),
+        }
+    }
+}
+
+#[test]
+fn the_command_line_follows_the_error_mode() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let args = |policy: &Path| -> Vec<String> {
+        ["run", "--ledger", "fixtures/small", "--as-of", "2026-11-16", "--policy"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([policy.display().to_string(), "--out".into(), out.display().to_string()])
+            .collect()
+    };
+    // Skip: the run goes on, each customer reported, the outputs written.
+    let a = args(&hostile("infinite-loop"));
+    let (code, stdout, stderr) = recoup(&a.iter().map(String::as_str).collect::<Vec<_>>(), Some(tmp.path()));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("customer `C1` skipped: strategy `hostile` failed: too many operations"), "{stderr}");
+    assert!(stdout.contains("3 skipped"), "{stdout}");
+    let before = std::fs::read(out.join("plan.csv")).unwrap();
+    // Fail: exit 1, the rule and the customer named, nothing written.
+    let a = args(&failing_copy("infinite-loop", tmp.path()));
+    let (code, _, stderr) = recoup(&a.iter().map(String::as_str).collect::<Vec<_>>(), Some(tmp.path()));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("rule `hostile` failed for customer `C1`: too many operations"), "{stderr}");
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    assert_eq!(std::fs::read(out.join("plan.csv")).unwrap(), before, "the previous outputs stay");
+}
+
+#[test]
+fn a_script_that_runs_away_while_loading_is_refused_at_check_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    std::fs::create_dir_all(dir.join("scripts")).unwrap();
+    let text = std::fs::read_to_string(hostile("infinite-loop").join("policy.toml")).unwrap();
+    std::fs::write(dir.join("policy.toml"), text).unwrap();
+    std::fs::write(dir.join("scripts/h.rhai"), "let n = 0;\nloop { n += 1; }\nfn spin(customer) { true }\n").unwrap();
+    let t = Instant::now();
+    let loaded = policy::load(&dir);
+    eprintln!("hostile loop at load: stopped in {:?}", t.elapsed());
+    assert!(loaded.policy.is_none());
+    let e = loaded.report.diagnostics.iter().find(|d| d.code == Code::ScriptError).expect("a script error");
+    assert!(e.message.contains("too many operations"), "{}", e.message);
+}
+
+#[test]
+fn expressions_nested_too_deep_are_refused_not_overflowing_the_stack() {
+    for depth in [100, 10_000] {
+        let src = format!("{}customer.overdue_total{} > 0", "(".repeat(depth), ")".repeat(depth));
+        let e = policy::expression(&src, false).err().expect("refused");
+        assert!(e.iter().any(|d| d.code == Code::RhaiSyntax), "{depth}: {:?}", e);
+    }
+    // Deeply nested TOML is a syntax error, not a crash.
+    let toml = format!("[policy]\nname = \"x\"\nversion = \"1\"\nx = {}1{}\n", "[".repeat(50_000), "]".repeat(50_000));
+    let loaded = policy::load_str("deep.toml", &toml);
+    assert!(loaded.policy.is_none());
+}
+
+/// Calls that would reach outside: none exists in the rule engine.
+const ESCAPES: [&str; 9] = [
+    r#"open("/etc/passwd")"#,
+    r#"read_file("/etc/passwd")"#,
+    r#"env("HOME")"#,
+    r#"system("cat /etc/passwd")"#,
+    r#"http_get("http://example.com/")"#,
+    r#"Fn("open").call("/etc/passwd")"#,
+    r#"eval("40 + 2")"#,
+    r#"print("out")"#,
+    r#"debug("out")"#,
+];
+
+#[test]
+fn scripts_cannot_read_files_the_environment_or_the_network() {
+    // At check time: every such call is refused with the function named.
+    for call in ESCAPES {
+        let e = policy::expression(call, false).err().unwrap_or_else(|| panic!("`{call}` was accepted"));
+        assert!(
+            e.iter().any(|d| matches!(d.code, Code::UnknownFunction | Code::RhaiSyntax)),
+            "{call}: {:?}",
+            e.iter().map(|d| &d.message).collect::<Vec<_>>()
+        );
+    }
+    // At run time, past the checks: the engine itself has no such function.
+    let engine = policy::script::engine();
+    // (`print` and `debug` are rhai keywords: refused at check time above,
+    // and no-ops in the raw engine, which has no output attached.)
+    for call in &ESCAPES[..7] {
+        let r = engine.eval::<rhai::Dynamic>(call);
+        assert!(r.is_err(), "`{call}` ran: {r:?}");
+    }
+    let r = engine.eval::<rhai::Dynamic>(r#"import "/etc/passwd" as p; 1"#);
+    assert!(r.is_err(), "a module from disk: {r:?}");
+    // A policy whose rules and script try all of this does not check.
+    let loaded = policy::load(&hostile("io-attempts"));
+    assert!(loaded.policy.is_none());
+    let unknown: Vec<&str> = loaded
+        .report
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::UnknownFunction && d.message.starts_with("unknown function"))
+        .map(|d| d.message.split('`').nth(1).unwrap_or_default())
+        .collect();
+    assert_eq!(unknown, ["open", "env", "read_file", "system", "http_get", "call"]);
+}
+
+#[test]
+fn template_names_and_the_templates_folder_stay_inside_the_policy() {
+    let loaded = policy::load(&hostile("template-escape"));
+    assert!(loaded.policy.is_none());
+    let bad: Vec<&str> = loaded
+        .report
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::InvalidValue)
+        .map(|d| d.message.split('`').nth(1).unwrap_or_default())
+        .collect();
+    assert_eq!(bad, ["../../../etc/passwd", "/etc/shadow", ".."]);
+    let loaded = policy::load(&hostile("templates-folder-escape"));
+    assert!(loaded.policy.is_none());
+    let d = &loaded.report.diagnostics;
+    assert_eq!(d.len(), 1, "{}", loaded.report.render());
+    assert!(d[0].message.contains("outside the policy folder"), "{}", d[0].message);
+    // A plain name still checks against the folder, and a name with a dot is fine.
+    for (name, ok) in [("overdue-1", true), ("overdue-1.txt", true), ("nested/overdue-1", false), ("a\\b", false)] {
+        assert_eq!(policy::validate::is_plain_name(name), ok, "{name}");
+    }
+    for (path, ok) in [("templates", true), ("mail/templates", true), ("./t", true), ("../t", false), ("/etc", false)] {
+        assert_eq!(policy::validate::is_inside(path), ok, "{path}");
+    }
+}
