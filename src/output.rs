@@ -105,10 +105,10 @@ impl OutputSet {
             }
             Err(fs::TryLockError::Error(e)) => return Err(OutputError::Io { path: lock_path, source: e }),
         }
+        // With the lock held no other run writes here: staging folders left
+        // by a run that was killed are stale and go (they would pile up).
+        remove_stale(&parent, &name)?;
         let staging = parent.join(format!(".{name}.staging-{}", std::process::id()));
-        if staging.exists() {
-            fs::remove_dir_all(&staging).map_err(io_at(&staging))?;
-        }
         fs::create_dir_all(&staging).map_err(io_at(&staging))?;
         Ok(OutputSet { dir: dir.to_path_buf(), staging, _lock: lock, committed: false })
     }
@@ -144,6 +144,24 @@ impl OutputSet {
         self.committed = true;
         Ok(())
     }
+}
+
+/// Remove `.NAME.staging-*` folders (and their `.old` leftovers) beside the
+/// output folder `NAME` in `parent`.
+fn remove_stale(parent: &Path, name: &str) -> Result<(), OutputError> {
+    let prefix = format!(".{name}.staging-");
+    let entries = fs::read_dir(parent).map_err(io_at(parent))?;
+    for e in entries.flatten() {
+        let file_name = e.file_name();
+        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else { continue };
+        let pid = rest.strip_suffix(".old").unwrap_or(rest);
+        if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let path = e.path();
+        fs::remove_dir_all(&path).map_err(io_at(&path))?;
+    }
+    Ok(())
 }
 
 impl Drop for OutputSet {
@@ -202,6 +220,24 @@ mod tests {
         }
         assert_eq!(fs::read_to_string(out.join("plan.csv")).unwrap(), "good");
         assert!(!out.join("summary.json").exists());
+    }
+
+    #[test]
+    fn staging_folders_of_killed_runs_are_removed_by_the_next_run() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        for stale in [".out.staging-12345", ".out.staging-777.old"] {
+            fs::create_dir_all(tmp.path().join(stale).join("sub")).unwrap();
+            fs::write(tmp.path().join(stale).join("plan.csv"), "half").unwrap();
+        }
+        fs::create_dir_all(tmp.path().join(".other.staging-1")).unwrap();
+        let set = OutputSet::create(&out).unwrap();
+        set.write("plan.csv", |w| w.write_all(b"one")).unwrap();
+        set.commit().unwrap();
+        let mut left: Vec<_> =
+            fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        left.sort();
+        assert_eq!(left, [".other.staging-1", ".out.lock", "out"], "another folder's staging is not touched");
     }
 
     #[test]

@@ -4,8 +4,9 @@
 use super::check::print_report;
 use super::{Exit, ExitError, LedgerArgs, Progress, as_of_or_today, load_ledger, report_problems, say};
 use crate::facts::{Context, FactsConfig, kpi};
+use crate::output::OutputSet;
 use crate::plan::summary::{Summary, summarize};
-use crate::plan::write::{Manifest, RunOutputs, write_run};
+use crate::plan::write::{Manifest, RunOutputs, write_run_into};
 use crate::plan::{self, Plan, worklist};
 use crate::policy::{self, CompiledPolicy};
 use clap::ValueEnum;
@@ -72,6 +73,8 @@ fn ms(t: Instant) -> u64 {
 
 fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     let as_of = as_of_or_today(a.ledger.as_of);
+    // Lock the output folder first: a second run on it refuses before doing any work.
+    let set = OutputSet::create(&a.out).map_err(|e| ExitError { code: Exit::Failed, message: e.to_string() })?;
     let mut timings = Vec::new();
     let progress = Progress::start(a.quiet);
     progress.stage("compiling the policy");
@@ -112,7 +115,8 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     // The write time is known only after writing; the manifest records the
     // stages before it.
     manifest.timings_ms = timings;
-    write_run(&a.out, &outputs, &mut manifest).map_err(|e| ExitError { code: Exit::Failed, message: e.to_string() })?;
+    write_run_into(set, &outputs, &mut manifest)
+        .map_err(|e| ExitError { code: Exit::Failed, message: e.to_string() })?;
     let write_ms = ms(t);
     drop(progress);
 

@@ -209,7 +209,12 @@ pub struct RunOutputs<'a> {
 /// Write a run's outputs into `dir` as one atomic set; the manifest is
 /// completed with the list of files written.
 pub fn write_run(dir: &Path, out: &RunOutputs<'_>, manifest: &mut Manifest) -> Result<(), OutputError> {
-    let set = OutputSet::create(dir)?;
+    write_run_into(OutputSet::create(dir)?, out, manifest)
+}
+
+/// [`write_run`] into an output set locked earlier (`recoup run` locks its
+/// folder before it starts, so a second run refuses at once).
+pub fn write_run_into(set: OutputSet, out: &RunOutputs<'_>, manifest: &mut Manifest) -> Result<(), OutputError> {
     set.write("plan.csv", |w| plan_csv(w, out.plan))?;
     set.write("plan.jsonl", |w| plan_jsonl(w, out.plan))?;
     set.write("worklist.csv", |w| worklist_csv(w, out.plan))?;
