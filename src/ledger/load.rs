@@ -906,7 +906,12 @@ pub fn load(dir: &Path, opts: &LoadOptions) -> Result<Ledger, LoadError> {
             return Err(LoadError::MissingFile { path });
         }
     }
-    let (mut ledger, problems, bad_rows) = parse_all(dir)?;
+    // Whether the optional files exist is decided once, before reading: one
+    // that vanishes while the ledger is read is an error, not an empty file
+    // (a lost actions.csv would repeat steps and charge fees again).
+    let present = |kind: FileKind| dir.join(kind.file_name()).is_file();
+    let optional = (present(FileKind::Promises), present(FileKind::Actions));
+    let (mut ledger, problems, bad_rows) = parse_all(dir, optional)?;
     if bad_rows > 0 && !opts.reject_bad_rows {
         return Err(LoadError::BadRows { rows: bad_rows, problems, report: Box::new(ledger.report) });
     }
@@ -936,7 +941,7 @@ fn read_and_parse<T: Send>(
 
 type AllParsed = (Ledger, Vec<Problem>, u64);
 
-fn parse_all(dir: &Path) -> Result<AllParsed, LoadError> {
+fn parse_all(dir: &Path, (promises_present, actions_present): (bool, bool)) -> Result<AllParsed, LoadError> {
     let mut hashes = Vec::new();
     let (mut customers, h) = read_and_parse(dir, FileKind::Customers, true, &CUSTOMER_COLS, decode_customer)?;
     hashes.extend(h);
@@ -984,8 +989,10 @@ fn parse_all(dir: &Path) -> Result<AllParsed, LoadError> {
     // One file at a time (each is parsed in parallel chunks), so that only
     // one file's bytes are held at once.
     let payments = read_and_parse(dir, FileKind::Payments, true, &PAYMENT_COLS, |r, m| decode_payment(r, &refs, m));
-    let promises = read_and_parse(dir, FileKind::Promises, false, &PROMISE_COLS, |r, m| decode_promise(r, &refs, m));
-    let actions = read_and_parse(dir, FileKind::Actions, false, &ACTION_COLS, |r, m| decode_action(r, &refs, m));
+    let promises =
+        read_and_parse(dir, FileKind::Promises, promises_present, &PROMISE_COLS, |r, m| decode_promise(r, &refs, m));
+    let actions =
+        read_and_parse(dir, FileKind::Actions, actions_present, &ACTION_COLS, |r, m| decode_action(r, &refs, m));
     drop(refs);
     let ((mut payments, hp), (mut promises, hpr), (mut actions, ha)) = (payments?, promises?, actions?);
     hashes.extend([hp, hpr, ha].into_iter().flatten());
