@@ -6,6 +6,7 @@ mod common;
 mod docs;
 mod engine;
 mod facts;
+mod faults;
 mod hostile;
 mod ledger;
 mod policy;
