@@ -683,7 +683,10 @@ fn explain_traces_every_rule_of_the_strategy_in_order() {
     assert_eq!(t.strategy.as_deref(), Some("default"));
     assert_eq!(t.ladder.as_deref(), Some("standard"));
     let ids: Vec<&str> = t.rules.iter().filter(|r| r.kind == RuleKind::Step).map(|r| r.rule_id.as_str()).collect();
-    assert_eq!(ids, LADDER.map(|s| s.0));
+    // The ladder's steps in order: LADDER plus the SMS reminder (not walked: C1 asked for no SMS).
+    let mut want: Vec<&str> = LADDER.iter().map(|s| s.0).collect();
+    want.insert(1, "pre-due-sms");
+    assert_eq!(ids, want);
     let fired: Vec<&str> = t.rules.iter().filter(|r| r.outcome == Outcome::Fired).map(|r| r.rule_id.as_str()).collect();
     assert!(fired.contains(&"final-demand"), "{fired:?}");
     let fd = t.actions.iter().find(|a| a.rule_id == "final-demand").unwrap();

@@ -151,7 +151,9 @@ fn run_writes_every_output_and_exits_0() {
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["policy"], "standard");
     assert_eq!(manifest["inputs"][1]["file"], "invoices.csv");
-    assert_eq!(manifest["inputs"][1]["loaded"], 3167);
+    assert_eq!(manifest["inputs"][1]["loaded"], 4209);
+    let stages: Vec<&str> = manifest["timings_ms"].as_array().unwrap().iter().map(|s| s[0].as_str().unwrap()).collect();
+    assert_eq!(stages, ["policy", "load", "evaluate", "kpis", "write"], "every stage timed, the write last");
     let plan_rows = std::fs::read_to_string(out.join("plan.csv")).unwrap().lines().count() as u64 - 1;
     assert_eq!(manifest["actions"], plan_rows);
 }
@@ -228,6 +230,37 @@ fn demo_run_snapshots() {
     insta::assert_snapshot!("demo_summary_json", read("summary.json"));
 }
 
+/// The README's demo day plans every kind of action `policies/standard` can
+/// produce (the list is read from the compiled policy), and each of its
+/// limit rules moves a limit the way it says.
+#[test]
+fn the_demo_day_plans_every_kind_of_action_of_the_standard_policy() {
+    use recoup::policy::compile::LimitChange;
+    let policy = standard();
+    let demo = recoup::generate::demo_config();
+    let (plan, _) = outputs(&repo("fixtures/demo"), &policy, demo.as_of);
+    let kinds = policy.action_kinds();
+    let missing: Vec<&str> =
+        kinds.iter().filter(|&&k| !plan.entries.iter().any(|e| e.action.action == k)).map(|k| k.as_str()).collect();
+    assert!(missing.is_empty(), "the demo plan has no {missing:?} (of {kinds:?})");
+    for rule in &policy.rules.limits {
+        let moved = |e: &&recoup::plan::PlanEntry| match (e.action.old_limit, e.action.new_limit) {
+            (Some(old), Some(new)) => match rule.change {
+                LimitChange::Raise => new > old,
+                LimitChange::Lower => new < old,
+                _ => true,
+            },
+            _ => !matches!(rule.change, LimitChange::Raise | LimitChange::Lower),
+        };
+        assert!(
+            plan.entries.iter().filter(|e| e.action.rule_id == rule.id).any(|e| moved(&e)),
+            "limit rule `{}` ({:?}) is not in the demo plan",
+            rule.id,
+            rule.change
+        );
+    }
+}
+
 /// `recoup explain` shows the facts, every rule in order with its outcome,
 /// and the actions `recoup run` plans for the same customer.
 #[test]
@@ -241,7 +274,7 @@ fn explain_traces_the_same_evaluation_as_run() {
         "--as-of",
         "2026-11-16",
         "--customer",
-        "C000047",
+        "C000311",
     ];
     let (code, stdout, stderr) = recoup(&args, None);
     assert_eq!(code, 0, "{stderr}");
@@ -256,7 +289,7 @@ fn explain_traces_the_same_evaluation_as_run() {
     let policy = standard();
     let (plan, _) = outputs(&repo("fixtures/demo"), &policy, date("2026-11-16"));
     let planned: Vec<String> =
-        plan.entries.iter().filter(|e| e.action.customer_id == "C000047").map(|e| e.action_id.clone()).collect();
+        plan.entries.iter().filter(|e| e.action.customer_id == "C000311").map(|e| e.action_id.clone()).collect();
     assert!(!planned.is_empty());
     assert_eq!(explained, planned, "explain and run decide the same actions");
 }

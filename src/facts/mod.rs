@@ -222,6 +222,7 @@ fact_table! { CustomerFacts, Scope::Customer, f;
     credit_limit: Money = "credit limit" => f.customer.credit_limit;
     terms_days: Int = "net days of the payment terms" => f.customer.terms.net_days;
     do_not_contact: Bool = "do-not-contact flag" => f.customer.do_not_contact;
+    preferred_channel: Text = "email, sms, call, letter, or empty when not given" => f.customer.preferred_channel.map_or("", |c| c.as_str());
     on_hold: Bool = "on credit hold: the customers.csv flag, or a credit_hold action not released since" => f.on_hold;
     open_total: Money = "sum of open amounts of open and disputed invoices" => f.open_total;
     overdue_total: Money = "open amount past its due date" => f.overdue_total;

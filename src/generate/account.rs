@@ -41,11 +41,15 @@ pub fn simulate(world: &World, index: u64, chunk: &mut Chunk) {
         per_day: customer.segment.invoices_per_month() * d.spread(0.5) / DAYS_PER_MONTH,
         habits: Habits {
             pre_due: d.chance(0.3),
+            sms: customer.channel == Some("sms"),
             contact: !customer.do_not_contact,
             call_promise: profile.call_promise_rate(),
         },
         history: world.history,
     };
+    // Invoice amounts are `median` times a lognormal(0.9) factor: mean e^0.405.
+    let monthly_sales = account.median * 0.405_f64.exp() * account.per_day * DAYS_PER_MONTH;
+    customer.credit_limit = customer::credit_limit(&mut d, monthly_sales, customer.terms.net_days);
     let marks = Marks::of(chunk);
     let tally = account.invoices(&mut d, chunk);
     account.plan(&mut d, tally.overdue, chunk);
@@ -215,6 +219,7 @@ impl Account {
             invoice: local,
             issue: fate.issue,
             due: fate.due,
+            amount: fate.amount,
             until: fate.chase_until(as_of),
             closed: fate.closed(),
             as_of,

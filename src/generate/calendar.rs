@@ -57,6 +57,16 @@ fn first_of_next_month(year: i32, month: u32) -> Day {
     if month == 12 { from_ymd(year + 1, 1, 1) } else { from_ymd(year, month + 1, 1) }
 }
 
+/// The day itself if it falls Monday to Friday, else the Monday after.
+pub fn business_day_from(day: Day) -> Day {
+    // Day 0, 1970-01-01, was a Thursday: weekday 0 is Monday.
+    match (day + 3).rem_euclid(7) {
+        5 => day + 2,
+        6 => day + 1,
+        _ => day,
+    }
+}
+
 /// Append `YYYY-MM-DD` (years 0–9999 are four digits).
 pub fn push_iso(buf: &mut Vec<u8>, day: Day) {
     let (y, m, d) = ymd(day);
@@ -92,6 +102,21 @@ mod tests {
             let mut buf = Vec::new();
             push_iso(&mut buf, day);
             assert_eq!(String::from_utf8(buf).unwrap(), date.format("%Y-%m-%d").to_string());
+        }
+    }
+
+    #[test]
+    fn business_days_match_chrono_weekdays() {
+        let start = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        for n in 0..60 {
+            let date = start + chrono::TimeDelta::days(n);
+            let got = ymd(business_day_from(from_date(date)));
+            let want = match date.weekday() {
+                chrono::Weekday::Sat => date + chrono::TimeDelta::days(2),
+                chrono::Weekday::Sun => date + chrono::TimeDelta::days(1),
+                _ => date,
+            };
+            assert_eq!(got, (want.year(), want.month(), want.day()), "{date}");
         }
     }
 

@@ -40,15 +40,6 @@ impl Segment {
             Segment::Small => 800.0,
         }
     }
-
-    /// Credit limit range, in currency units.
-    fn limit_range(self) -> (f64, f64) {
-        match self {
-            Segment::Enterprise => (100_000.0, 2_000_000.0),
-            Segment::MidMarket => (20_000.0, 200_000.0),
-            Segment::Small => (2_000.0, 30_000.0),
-        }
-    }
 }
 
 const SEGMENTS: [(Segment, f64); 3] = [(Segment::Enterprise, 0.05), (Segment::MidMarket, 0.25), (Segment::Small, 0.70)];
@@ -120,7 +111,8 @@ pub struct Setting {
     pub history_start: Day,
 }
 
-/// Draw a customer (not yet on hold: that depends on its history).
+/// Draw a customer (not yet on hold: that depends on its history; its credit
+/// limit is set from its expected purchases by [`credit_limit`]).
 pub fn draw(d: &mut Dice, index: u64, setting: &Setting) -> CustomerRow {
     let segment = d.pick(&SEGMENTS);
     let country = d.pick(&COUNTRIES);
@@ -130,7 +122,7 @@ pub fn draw(d: &mut Dice, index: u64, setting: &Setting) -> CustomerRow {
         segment,
         country,
         terms: terms(d, segment),
-        credit_limit: credit_limit(d, segment),
+        credit_limit: 0,
         credit_score: credit_score(d, setting.score_mean),
         owner: d.int(1, setting.owners.max(1) as i32) as u32,
         phone: d.chance(0.97).then(|| d.int(0, 9_999_999) as u32),
@@ -166,11 +158,15 @@ fn terms(d: &mut Dice, segment: Segment) -> &'static Terms {
     }
 }
 
-/// Log-uniform within the segment's range, rounded to 500.
-fn credit_limit(d: &mut Dice, segment: Segment) -> Cents {
-    let (lo, hi) = segment.limit_range();
-    let units = d.between(lo.ln(), hi.ln()).exp();
-    ((units / 500.0).round() as Cents).max(1) * 500 * 100
+/// The credit limit a credit department grants: the exposure the customer's
+/// expected purchases create under its terms (`monthly_sales` a month, paid
+/// `net_days` later), times a headroom of 1 to 3 (log-uniform), rounded to
+/// 500 and at least 1,000. Some customers use most of their limit, most
+/// keep headroom.
+pub fn credit_limit(d: &mut Dice, monthly_sales: f64, net_days: i32) -> Cents {
+    let exposure = monthly_sales * f64::from(net_days.max(30)) / 30.0;
+    let units = exposure * d.between(0.0, 3.0_f64.ln()).exp();
+    ((units / 500.0).round() as Cents).max(2) * 500 * 100
 }
 
 fn credit_score(d: &mut Dice, mean: f64) -> Option<u16> {

@@ -1,10 +1,12 @@
 //! The dunning ladder earlier runs followed, and the action history it leaves
 //! on each invoice: every step whose day came before the invoice was settled,
-//! disputed or written off, and before the as-of date.
+//! disputed or written off, and before the as-of date. The nightly run ran on
+//! business days only: a step whose day fell on a weekend was decided the
+//! Monday after, so a Monday as-of date catches up the weekend's steps.
 
-use super::calendar::Day;
+use super::calendar::{self, Day};
 use super::dice::Dice;
-use super::rows::ActionRow;
+use super::rows::{ActionRow, Cents};
 
 /// One rung of the ladder: rule id, action, channel, days after the due date.
 #[derive(Debug)]
@@ -15,9 +17,10 @@ pub struct Step {
     pub offset: i32,
 }
 
-/// The steps, in the order they are reached.
-pub const LADDER: [Step; 8] = [
+/// The steps, in the order they are reached (those of `policies/standard`).
+pub const LADDER: [Step; 9] = [
     Step { rule: "pre-due", action: "email", channel: Some("email"), offset: -3 },
+    Step { rule: "pre-due-sms", action: "sms", channel: Some("sms"), offset: -2 },
     Step { rule: "first-notice", action: "email", channel: Some("email"), offset: 1 },
     Step { rule: "second-notice", action: "email", channel: Some("email"), offset: 14 },
     Step { rule: "call", action: "call", channel: Some("call"), offset: 21 },
@@ -46,6 +49,8 @@ pub fn review_every(risk_class: &str) -> i32 {
 pub struct Habits {
     /// The customer gets the pre-due reminder.
     pub pre_due: bool,
+    /// The customer asked to be reached by SMS: the pre-due reminder is a text.
+    pub sms: bool,
     /// The customer may be contacted (not do-not-contact).
     pub contact: bool,
     /// Probability that a call ends with a promise.
@@ -59,6 +64,8 @@ pub struct Chase {
     pub invoice: u32,
     pub issue: Day,
     pub due: Day,
+    /// The invoice amount, in cents: referrals depend on it.
+    pub amount: Cents,
     /// The first day no step is taken: settled, disputed, written off, or the as-of date.
     pub until: Day,
     /// The day the invoice was settled or written off (`Day::MAX` if never).
@@ -71,10 +78,14 @@ pub struct Chase {
 pub fn chase(d: &mut Dice, chase: &Chase, habits: &Habits, out: &mut Vec<ActionRow>) {
     let mut held = false;
     for step in &LADDER {
-        if (step.offset < 0 && !habits.pre_due) || (step.channel.is_some() && !habits.contact) {
+        if (step.offset < 0 && !habits.pre_due)
+            || (step.channel.is_some() && !habits.contact)
+            || !applies(step, chase, habits)
+        {
             continue;
         }
-        let decided_on = chase.due + step.offset + d.pick(&[(0, 0.85), (1, 0.10), (2, 0.05)]);
+        let decided_on =
+            calendar::business_day_from(chase.due + step.offset + d.pick(&[(0, 0.85), (1, 0.10), (2, 0.05)]));
         if decided_on >= chase.until {
             break;
         }
@@ -93,7 +104,9 @@ pub fn chase(d: &mut Dice, chase: &Chase, habits: &Habits, out: &mut Vec<ActionR
             outcome,
         });
     }
+    // `closed` is `Day::MAX` for an invoice never settled.
     let release = chase.closed.saturating_add(RELEASE.offset);
+    let release = if release < chase.as_of { calendar::business_day_from(release) } else { release };
     if held && release < chase.as_of {
         out.push(ActionRow {
             customer: chase.customer,
@@ -103,6 +116,21 @@ pub fn chase(d: &mut Dice, chase: &Chase, habits: &Habits, out: &mut Vec<ActionR
             executed_on: Some(release),
             outcome: Some("sent"),
         });
+    }
+}
+
+const CENTS: Cents = 100;
+
+/// The conditions of `policies/standard` on a step, as far as one invoice
+/// shows them: the pre-due reminder by the channel the customer asked for; the
+/// agency below 25,000, from 500; legal from 5,000.
+fn applies(step: &Step, chase: &Chase, habits: &Habits) -> bool {
+    match step.rule {
+        "pre-due" => !habits.sms,
+        "pre-due-sms" => habits.sms,
+        "agency" => (500 * CENTS..25_000 * CENTS).contains(&chase.amount),
+        "legal" => chase.amount >= 5_000 * CENTS,
+        _ => true,
     }
 }
 

@@ -173,7 +173,7 @@ fn check_customers(c: &Table, as_of: NaiveDate) {
         if let Ok(s) = r[score].parse::<u16>() {
             assert!((300..=850).contains(&s));
         }
-        assert!(money(&r[c.col("credit_limit")]) >= Decimal::from(2_000));
+        assert!(money(&r[c.col("credit_limit")]) >= Decimal::from(1_000));
         assert!(date(&r[c.col("opened_on")]) < as_of);
         assert_eq!(&r[c.col("account_type")], "business");
         assert!(matches!(&r[c.col("do_not_contact")], "true" | "false"));
@@ -356,6 +356,37 @@ fn io_errors_name_the_path() {
 #[test]
 fn the_demo_config_is_the_committed_one() {
     let demo = demo_config();
-    assert_eq!((demo.customers, demo.seed, demo.months), (300, 42, 12));
+    assert_eq!((demo.customers, demo.seed, demo.months), (400, 92, 12));
     assert_eq!(demo.as_of, NaiveDate::from_ymd_opt(2026, 11, 16).unwrap());
+}
+
+/// Most B2B invoices are paid by their due date or a few days after, and
+/// enough customers are reliable for a limit raise to be earned: the shares
+/// a real book shows (measured on 1,000 customers: about 60 % settled by the
+/// due date, 70 % within a week of it).
+#[test]
+fn most_invoices_are_paid_on_time_or_a_few_days_late() {
+    let cfg = config(1_000, 5);
+    let (dir, _) = generated(&cfg);
+    let l = Ledger::read(dir.path());
+    let p = &l.payments;
+    let mut last: HashMap<&str, NaiveDate> = HashMap::new();
+    for r in p.rows.iter().filter(|r| !r[p.col("invoice_id")].is_empty()) {
+        let day = date(&r[p.col("paid_on")]);
+        let e = last.entry(&r[p.col("invoice_id")]).or_insert(day);
+        *e = (*e).max(day);
+    }
+    let i = &l.invoices;
+    let late: Vec<i64> = i
+        .rows
+        .iter()
+        .filter(|r| &r[i.col("status")] == "paid")
+        .filter_map(|r| Some((*last.get(&r[i.col("invoice_id")])? - date(&r[i.col("due_date")])).num_days()))
+        .collect();
+    let share = |f: &dyn Fn(i64) -> bool| late.iter().filter(|&&d| f(d)).count() as f64 / late.len() as f64;
+    let on_time = share(&|d| d <= 0);
+    let within_a_week = share(&|d| d <= 7);
+    assert!((0.5..0.75).contains(&on_time), "{on_time:.3} paid by the due date");
+    assert!((0.62..0.85).contains(&within_a_week), "{within_a_week:.3} paid within 7 days of it");
+    assert!(share(&|d| d > 60) > 0.01, "a long tail of very late payments");
 }

@@ -207,7 +207,8 @@ pub struct RunOutputs<'a> {
 }
 
 /// Write a run's outputs into `dir` as one atomic set; the manifest is
-/// completed with the list of files written.
+/// completed with the list of files written and the `write` stage's time
+/// (every file but the manifest written and synced), and written last.
 pub fn write_run(dir: &Path, out: &RunOutputs<'_>, manifest: &mut Manifest) -> Result<(), OutputError> {
     write_run_into(OutputSet::create(dir)?, out, manifest)
 }
@@ -215,6 +216,7 @@ pub fn write_run(dir: &Path, out: &RunOutputs<'_>, manifest: &mut Manifest) -> R
 /// [`write_run`] into an output set locked earlier (`recoup run` locks its
 /// folder before it starts, so a second run refuses at once).
 pub fn write_run_into(set: OutputSet, out: &RunOutputs<'_>, manifest: &mut Manifest) -> Result<(), OutputError> {
+    let started = std::time::Instant::now();
     set.write("plan.csv", |w| plan_csv(w, out.plan))?;
     set.write("plan.jsonl", |w| plan_jsonl(w, out.plan))?;
     set.write("worklist.csv", |w| worklist_csv(w, out.plan))?;
@@ -226,6 +228,7 @@ pub fn write_run_into(set: OutputSet, out: &RunOutputs<'_>, manifest: &mut Manif
     }
     outputs.push("manifest.json");
     manifest.outputs = outputs.into_iter().map(String::from).collect();
+    manifest.timings_ms.push(("write".to_string(), started.elapsed().as_millis() as u64));
     set.write("manifest.json", |w| json(w, &*manifest))?;
     set.commit()
 }

@@ -315,6 +315,31 @@ impl CompiledPolicy {
     pub fn on_script_error(&self) -> OnError {
         self.rules.meta.on_script_error
     }
+    /// Every kind of action the policy can put in a plan, in the order of
+    /// [`ActionKind`]: its ladder steps' actions, discount and payment-plan
+    /// offers, limit changes, holds and releases, and credit reviews.
+    pub fn action_kinds(&self) -> Vec<ActionKind> {
+        let r = &self.rules;
+        let mut kinds: Vec<ActionKind> = r.ladders.iter().flat_map(|l| l.steps.iter().map(|s| s.action)).collect();
+        if !r.incentives.is_empty() {
+            kinds.push(ActionKind::DiscountOffer);
+        }
+        if !r.plans.is_empty() {
+            kinds.push(ActionKind::PaymentPlanOffer);
+        }
+        kinds.extend(r.limits.iter().map(|l| match l.change {
+            LimitChange::Hold => ActionKind::CreditHold,
+            LimitChange::Release => ActionKind::ReleaseHold,
+            _ => ActionKind::LimitChange,
+        }));
+        if !r.reviews.is_empty() {
+            kinds.push(ActionKind::CreditReview);
+        }
+        kinds.sort_unstable();
+        kinds.dedup();
+        kinds
+    }
+
     /// Every expression of the policy, with the rule it belongs to.
     pub fn expressions(&self) -> Vec<(String, &Expression)> {
         let r = &self.rules;
