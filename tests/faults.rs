@@ -226,7 +226,7 @@ fn a_full_disk_is_an_error_and_the_previous_outputs_stay() {
     let before = read_set(&out);
     let (code, err) = run(&ledger, "2026-11-16", &out);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("cannot write") && err.contains("No space left on device"), "{err}");
+    assert!(err.contains("cannot write") && err.contains("no space left on device"), "{err}");
     assert_eq!(read_set(&out), before);
     assert_eq!(staging_left(&mnt), Vec::<String>::new(), "the half-written staging folder is removed");
 }

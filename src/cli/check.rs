@@ -2,18 +2,10 @@
 //! pass with file:line:col, the source line, a caret and help. Exit 0 when
 //! the policy is valid (warnings allowed), 3 when it is not.
 
-use super::{Exit, ExitError};
+use super::{Exit, ExitError, Format};
 use crate::policy::{self, CompiledPolicy, Report};
-use clap::ValueEnum;
 use std::io::Write;
 use std::path::PathBuf;
-
-/// Output format of `check` and `test`.
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-pub enum Format {
-    Text,
-    Json,
-}
 
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
@@ -48,7 +40,8 @@ pub fn summary(p: &CompiledPolicy) -> String {
     )
 }
 
-fn counts(report: &Report) -> String {
+/// `1 error, 2 warnings`.
+pub(super) fn counts(report: &Report) -> String {
     let (e, w) = (report.errors(), report.warnings());
     let plural = |n: usize, s: &str| format!("{n} {s}{}", if n == 1 { "" } else { "s" });
     format!("{}, {}", plural(e, "error"), plural(w, "warning"))

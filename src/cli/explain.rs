@@ -3,20 +3,13 @@
 //! from the same evaluation `recoup run` performs, in trace mode.
 
 use super::run::compiled_policy;
-use super::{Exit, ExitError, LedgerArgs, as_of_or_today, load_ledger};
+use super::{Exit, ExitError, Format, LedgerArgs, as_of_or_today, load_ledger};
 use crate::engine::{Outcome, Trace, evaluate_customer};
 use crate::facts::registry::Facts;
 use crate::facts::{Context, CustomerFacts, FactsConfig, derive_customer};
 use crate::plan::action_id;
-use clap::ValueEnum;
 use std::io::Write;
 use std::path::PathBuf;
-
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-pub enum Format {
-    Text,
-    Json,
-}
 
 #[derive(clap::Args, Debug)]
 pub struct ExplainArgs {

@@ -1,7 +1,7 @@
 //! `recoup facts`: what the rules will see, per customer or per invoice, and
 //! the portfolio KPIs.
 
-use super::{Exit, ExitError, LedgerArgs, as_of_or_today, load_ledger, report_problems, say};
+use super::{Exit, ExitError, Format, LedgerArgs, as_of_or_today, load_ledger, report_problems, say, style};
 use crate::facts::registry::{Facts, Value};
 use crate::facts::{Context, CustomerFacts, FactsConfig, InvoiceFacts, kpi, map_customers};
 use crate::ledger::Ledger;
@@ -16,12 +16,6 @@ use std::path::PathBuf;
 pub enum Level {
     Customer,
     Invoice,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-pub enum Format {
-    Table,
-    Json,
 }
 
 #[derive(clap::Args, Debug)]
@@ -44,7 +38,7 @@ pub struct FactsArgs {
     #[arg(long, value_delimiter = ',', value_name = "DAYS", default_values_t = [30, 60, 90])]
     pub bucket_edges: Vec<i32>,
     /// Output format on the terminal.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
+    #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
 
@@ -122,7 +116,7 @@ pub fn run(a: FactsArgs) -> anyhow::Result<Exit> {
         let (header, rows) = terminal_columns(&header, rows, a.level == Level::Customer && only.is_none());
         print_table(&mut out, &header, &rows, a.limit)?;
     }
-    if let (Format::Table, Some(p)) = (a.format, &portfolio) {
+    if let (Format::Text, Some(p)) = (a.format, &portfolio) {
         print_portfolio(&mut out, p)?;
     }
     rejects_beside(&a.out, &a.ledger.ledger, &ledger)
@@ -205,42 +199,20 @@ fn write_csv(w: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> std::i
     out.flush()
 }
 
-/// Plain, column-aligned tables: a header, a rule, rows, no borders.
-fn plain_table() -> comfy_table::Table {
-    use comfy_table::{ContentLineStyle, LineStyle, TableStyle};
-    const PLAIN: TableStyle = TableStyle::new()
-        .header_lines(ContentLineStyle::none().junction(' '))
-        .header_separator(LineStyle::none().fill('-').junction(' '))
-        .content_lines(ContentLineStyle::none().junction(' '));
-    let mut t = comfy_table::Table::new();
-    t.load_style(PLAIN);
-    t
-}
-
-/// Write a table without the padding at the end of its lines.
-fn write_trimmed(out: &mut dyn Write, t: &comfy_table::Table) -> std::io::Result<()> {
-    for line in t.to_string().lines() {
-        writeln!(out, "{}", line.trim_end())?;
-    }
-    Ok(())
-}
-
 fn print_vertical<F: Facts>(out: &mut dyn Write, f: &F) -> std::io::Result<()> {
-    let mut t = plain_table();
-    t.set_header(["fact", "value", "meaning"]);
+    let mut t = style::table(["fact", "value", "meaning"]);
     for (i, d) in F::defs().iter().enumerate() {
         t.add_row([format!("customer.{}", d.name), cell(f.value(i)), d.doc.to_string()]);
     }
-    write_trimmed(out, &t)
+    style::write_table(out, &t, "")
 }
 
 fn print_table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>], limit: usize) -> std::io::Result<()> {
-    let mut t = plain_table();
-    t.set_header(header.iter().copied());
+    let mut t = style::table(header.iter().copied());
     for r in rows.iter().take(limit) {
         t.add_row(r.iter());
     }
-    write_trimmed(out, &t)?;
+    style::write_table(out, &t, "")?;
     if rows.len() > limit {
         writeln!(out, "... {} more rows; --out FILE writes them all, with every fact, as CSV", rows.len() - limit)?;
     }

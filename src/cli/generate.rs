@@ -1,7 +1,7 @@
 //! `recoup generate`: a realistic synthetic ledger of any size, from a seed.
 
-use super::{Exit, say};
-use crate::generate::{GenerateConfig, generate};
+use super::{Exit, Format, say};
+use crate::generate::{GenerateConfig, generate_with_progress};
 use anyhow::Context as _;
 use chrono::NaiveDate;
 use std::io::Write;
@@ -16,7 +16,7 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// The ledger's as-of date, YYYY-MM-DD: no invoice, payment or action is dated after it.
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", value_parser = super::parse_date)]
     pub as_of: NaiveDate,
     /// Months of history.
     #[arg(long, default_value_t = 12)]
@@ -29,18 +29,12 @@ pub struct GenerateArgs {
     pub format: Format,
 }
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
-pub enum Format {
-    Text,
-    Json,
-}
-
 /// Run `recoup generate`.
 pub fn run(a: GenerateArgs) -> anyhow::Result<Exit> {
     let cfg = GenerateConfig { customers: a.customers, seed: a.seed, as_of: a.as_of, months: a.months };
-    let progress = super::Progress::start(false);
-    progress.stage("generating the ledger");
-    let stats = generate(&cfg, &a.out).with_context(|| format!("cannot generate into `{}`", a.out.display()))?;
+    let progress = super::Progress::bar(false, a.customers, "generating customers");
+    let stats = generate_with_progress(&cfg, &a.out, &|n| progress.inc(n))
+        .with_context(|| format!("cannot generate into `{}`", a.out.display()))?;
     drop(progress);
     if a.format == Format::Json {
         let mut out = std::io::stdout().lock();

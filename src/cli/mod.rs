@@ -6,11 +6,13 @@ mod check;
 mod explain;
 mod facts;
 mod generate;
+mod init;
 mod report;
 mod run;
 mod schema;
 mod shell;
 mod simulate;
+pub mod style;
 mod test;
 
 use crate::ledger::{self, Ledger, LoadError, LoadOptions};
@@ -53,6 +55,30 @@ impl Progress {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.enable_steady_tick(std::time::Duration::from_millis(100));
         Progress(Some(bar))
+    }
+
+    /// A bar counting `len` items of a stage (customers, runs), with the
+    /// count, rate and time left — or nothing, like [`Progress::start`].
+    pub fn bar(quiet: bool, len: u64, what: &'static str) -> Progress {
+        use std::io::IsTerminal;
+        if quiet || !std::io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let bar = indicatif::ProgressBar::new(len);
+        if let Ok(s) = indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {human_pos}/{human_len} ({eta} left)")
+        {
+            bar.set_style(s.progress_chars("=> "));
+        }
+        bar.set_message(what);
+        bar.enable_steady_tick(std::time::Duration::from_millis(100));
+        Progress(Some(bar))
+    }
+
+    /// Count `n` more items done (any thread).
+    pub fn inc(&self, n: u64) {
+        if let Some(b) = &self.0 {
+            b.inc(n);
+        }
     }
 
     /// Name the current stage.
@@ -107,8 +133,23 @@ impl std::error::Error for ExitError {}
 #[derive(Parser, Debug)]
 #[command(name = "recoup", version, about = "A rules engine for credit and collections")]
 pub struct Cli {
+    /// When to colour the output: `auto` (a terminal, and NO_COLOR unset), `always`, `never`.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = style::ColorChoice::Auto)]
+    pub color: style::ColorChoice,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--format`: what a command prints on stdout. One vocabulary for every
+/// command: `text` for people, `json` for tools (`table` is accepted for `text`).
+#[derive(Clone, Copy, Debug, Default, clap::ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// Text and tables for people.
+    #[default]
+    #[value(alias = "table")]
+    Text,
+    /// One JSON document on stdout.
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -135,6 +176,8 @@ pub enum Command {
     Simulate(simulate::SimulateArgs),
     /// Write a self-contained HTML report of a run's or a simulation's output folder.
     Report(report::ReportArgs),
+    /// Create a starter policy folder (policy, script, templates, tests) that passes check and test.
+    Init(init::InitArgs),
 }
 
 /// Arguments shared by commands that read a ledger.
@@ -144,11 +187,17 @@ pub struct LedgerArgs {
     #[arg(long, value_name = "DIR")]
     pub ledger: PathBuf,
     /// The as-of date, YYYY-MM-DD (default: today).
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub as_of: Option<NaiveDate>,
     /// Reject bad rows (listed in rejects.csv) and go on, instead of refusing the ledger.
     #[arg(long)]
     pub reject_bad_rows: bool,
+}
+
+/// A date argument: `YYYY-MM-DD`, a real calendar day.
+pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|e| format!("`{s}` is not a date ({e}); write it as YYYY-MM-DD, e.g. 2026-11-16"))
 }
 
 /// Parse arguments, run, print errors, and return the exit code.
@@ -161,16 +210,65 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code as u8);
         }
     };
+    style::init(cli.color);
     match run(cli) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
             let code = e.downcast_ref::<ExitError>().map_or(Exit::Failed, |x| x.code);
             if !is_broken_pipe(&e) {
-                say!("error: {e:#}");
+                say!("{} {}", style::error_word("error:"), render_error(&e));
             }
             ExitCode::from(if is_broken_pipe(&e) { 0 } else { code as u8 })
         }
     }
+}
+
+/// An error and its causes on one line, the one way every command prints
+/// them: each cause once (a message that already quotes its cause is not
+/// followed by it again), operating-system errors in plain lowercase words.
+pub fn render_error(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = match cause.downcast_ref::<std::io::Error>() {
+            Some(io) => io_words(io),
+            None => cause.to_string(),
+        };
+        let raw = cause.to_string();
+        if out.contains(&raw) || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    clean_os_errors(&out)
+}
+
+/// An I/O error in words: `permission denied`, not `Permission denied (os error 13)`.
+fn io_words(e: &std::io::Error) -> String {
+    clean_os_errors(&e.to_string())
+}
+
+/// Drop ` (os error N)` and lowercase the word after it was capitalised by the OS.
+fn clean_os_errors(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(" (os error ") {
+        let Some(end) = rest[at..].find(')') else { break };
+        let before = &rest[..at];
+        // The OS message runs from the last `: ` before the code.
+        let start = before.rfind(": ").map_or(0, |i| i + 2);
+        out.push_str(&before[..start]);
+        let mut words = before[start..].chars();
+        if let Some(first) = words.next() {
+            out.extend(first.to_lowercase());
+            out.push_str(words.as_str());
+        }
+        rest = &rest[at + end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -191,6 +289,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Man => shell::man(),
         Command::Simulate(a) => simulate::run(a),
         Command::Report(a) => report::run(a),
+        Command::Init(a) => init::run(a),
     }
 }
 
@@ -202,6 +301,17 @@ pub fn as_of_or_today(d: Option<NaiveDate>) -> NaiveDate {
 /// Load a ledger, printing its problems the one way they are rendered; a
 /// refused ledger becomes an [`ExitError`] with [`Exit::InputInvalid`].
 pub fn load_ledger(args: &LedgerArgs) -> anyhow::Result<Ledger> {
+    if !args.ledger.is_dir() {
+        let what = if args.ledger.exists() { "is not a folder" } else { "does not exist" };
+        return Err(ExitError {
+            code: Exit::InputInvalid,
+            message: format!(
+                "ledger folder `{}` {what}\n  = help: --ledger takes the folder holding customers.csv, invoices.csv and payments.csv",
+                args.ledger.display()
+            ),
+        }
+        .into());
+    }
     let opts = LoadOptions { reject_bad_rows: args.reject_bad_rows };
     match ledger::load(&args.ledger, &opts) {
         Ok(l) => {

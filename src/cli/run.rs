@@ -2,23 +2,16 @@
 //! worklist, summary and manifest, written atomically into `--out`.
 
 use super::check::print_report;
-use super::{Exit, ExitError, LedgerArgs, Progress, as_of_or_today, load_ledger, report_problems, say};
+use super::{Exit, ExitError, Format, LedgerArgs, Progress, as_of_or_today, load_ledger, report_problems, say, style};
 use crate::facts::{Context, FactsConfig, kpi};
 use crate::output::OutputSet;
 use crate::plan::summary::{Summary, summarize};
 use crate::plan::write::{Manifest, RunOutputs, write_run_into};
 use crate::plan::{self, Plan, worklist};
 use crate::policy::{self, CompiledPolicy};
-use clap::ValueEnum;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-pub enum Format {
-    Table,
-    Json,
-}
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
@@ -38,7 +31,7 @@ pub struct RunArgs {
     #[arg(long, short)]
     pub quiet: bool,
     /// The terminal summary as a table, or summary.json on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
+    #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
 
@@ -53,9 +46,9 @@ pub fn compiled_policy(path: &Path, quiet: bool) -> anyhow::Result<CompiledPolic
         ExitError {
             code: Exit::PolicyInvalid,
             message: format!(
-                "policy `{}` is invalid ({} error(s)); nothing was written",
+                "policy `{}` is invalid: {}; nothing was written",
                 path.display(),
-                loaded.report.errors()
+                super::check::counts(&loaded.report)
             ),
         }
         .into()
@@ -110,14 +103,11 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
         timings_ms: Vec::new(),
     };
     progress.stage("writing the plan");
-    let t = Instant::now();
     let outputs = RunOutputs { plan: &plan, summary: &summary, rejects: &ledger.report.rejects };
-    // The write time is known only after writing; the manifest records the
-    // stages before it.
+    // write_run_into adds the `write` stage, measured up to the manifest (written last).
     manifest.timings_ms = timings;
     write_run_into(set, &outputs, &mut manifest)
         .map_err(|e| ExitError { code: Exit::Failed, message: e.to_string() })?;
-    let write_ms = ms(t);
     drop(progress);
 
     for e in &plan.skipped {
@@ -139,12 +129,12 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
         writeln!(out)?;
     } else if !a.quiet {
         let mut out = std::io::stdout().lock();
-        print_summary(&mut out, &summary, &plan, &a.out, write_ms)?;
+        print_summary(&mut out, &summary, &plan, &a.out)?;
     }
     Ok(if ledger.report.rejects.is_empty() { Exit::Ok } else { Exit::RowsRejected })
 }
 
-fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path, _write_ms: u64) -> std::io::Result<()> {
+fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path) -> std::io::Result<()> {
     let as_of = s.as_of.map(|d| d.to_string()).unwrap_or_default();
     writeln!(out, "recoup run: policy `{}` {} as of {as_of}", s.policy, s.policy_version)?;
     writeln!(
@@ -160,12 +150,15 @@ fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path, _wri
             + s.rows.promises.rejected
             + s.rows.actions.rejected
     )?;
-    writeln!(out, "\n  {:<20}{:>8}{:>18}{:>12}{:>12}", "action", "count", "amount due", "fees", "cost")?;
-    for (kind, t) in &s.by_action {
-        writeln!(out, "  {kind:<20}{:>8}{:>18.2}{:>12.2}{:>12.2}", t.count, t.amount_due, t.fees, t.cost)?;
+    writeln!(out)?;
+    let mut t = style::table(["action", "count", "amount due", "fees", "cost"]);
+    for (kind, x) in &s.by_action {
+        t.add_row([kind.to_string(), x.count.to_string(), m2(x.amount_due), m2(x.fees), m2(x.cost)]);
     }
-    let t = &s.actions;
-    writeln!(out, "  {:<20}{:>8}{:>18.2}{:>12.2}{:>12.2}", "total", t.count, t.amount_due, t.fees, t.cost)?;
+    let x = &s.actions;
+    t.add_row(["total".to_string(), x.count.to_string(), m2(x.amount_due), m2(x.fees), m2(x.cost)]);
+    style::right_align(&mut t, &[1, 2, 3, 4]);
+    style::write_table(out, &t, " ")?;
     if s.holds_placed + s.holds_released > 0 {
         writeln!(
             out,
@@ -187,18 +180,19 @@ fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path, _wri
     let tasks = worklist(plan);
     if !tasks.is_empty() {
         writeln!(out, "\n  top of the worklist ({} tasks):", tasks.len())?;
+        let mut t = style::table(["owner", "customer", "action", "amount due", "reason"]);
         for e in tasks.iter().take(5) {
             let a = &e.action;
-            writeln!(
-                out,
-                "    {:<10} {:<10} {:<16} {:>12.2}  {}",
-                a.owner.as_deref().unwrap_or("-"),
-                a.customer_id,
-                a.action.as_str(),
-                a.amount_due,
-                a.reason
-            )?;
+            t.add_row([
+                a.owner.as_deref().unwrap_or("-").to_string(),
+                a.customer_id.to_string(),
+                a.action.as_str().to_string(),
+                m2(a.amount_due),
+                a.reason.clone(),
+            ]);
         }
+        style::right_align(&mut t, &[3]);
+        style::write_table(out, &t, "   ")?;
     }
     writeln!(
         out,
@@ -209,6 +203,10 @@ fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path, _wri
         opt2(s.kpis.cei)
     )?;
     writeln!(out, "  wrote {} actions to {}", plan.entries.len(), dir.display())
+}
+
+fn m2(d: rust_decimal::Decimal) -> String {
+    format!("{d:.2}")
 }
 
 fn opt2(v: Option<f64>) -> String {

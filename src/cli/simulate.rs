@@ -2,13 +2,13 @@
 //! side-by-side comparison and per-customer diff, written atomically into
 //! `--out`, and a terminal table (or comparison.json on stdout).
 
-use super::run::{Format, compiled_policy};
-use super::{Exit, ExitError, LedgerArgs, as_of_or_today, load_ledger, report_problems, say};
+use super::run::compiled_policy;
+use super::{Exit, ExitError, Format, LedgerArgs, as_of_or_today, load_ledger, report_problems, say, style};
 use crate::facts::{Context, FactsConfig};
 use crate::policy::CompiledPolicy;
-use crate::simulate::project::{Projection, RollRateCheck, Scenario, project};
+use crate::simulate::project::{Projection, RollRateCheck, Scenario, project_with_progress};
 use crate::simulate::write::{
-    ComparisonJson, FILES, FORWARD_FILES, ForwardJson, print_forward, print_roll_rates, print_table, write_simulation,
+    ComparisonJson, FILES, FORWARD_FILES, ForwardJson, print_forward, print_roll_rates, table_cells, write_simulation,
 };
 use crate::simulate::{Candidate, compare};
 use std::io::Write;
@@ -49,7 +49,7 @@ pub struct SimulateArgs {
     #[arg(long, short)]
     pub quiet: bool,
     /// The terminal comparison as a table, or comparison.json on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
+    #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
 
@@ -68,8 +68,6 @@ fn parse_horizon(s: &str) -> Result<u32, String> {
 
 /// Run `recoup simulate`.
 pub fn run(a: SimulateArgs) -> anyhow::Result<Exit> {
-    let progress = super::Progress::start(false);
-    progress.stage("simulating");
     super::with_threads(a.threads, || run_in_pool(&a))
 }
 
@@ -92,6 +90,8 @@ fn labels(policies: &[CompiledPolicy]) -> Vec<String> {
 fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
     let as_of = as_of_or_today(a.ledger.as_of);
     let paths: Vec<&PathBuf> = std::iter::once(&a.baseline).chain(&a.variant).collect();
+    let mut spinner = super::Progress::start(a.quiet);
+    spinner.stage("compiling the policies, loading the ledger, comparing today's plans");
     let policies = paths.iter().map(|p| compiled_policy(p, a.quiet)).collect::<anyhow::Result<Vec<_>>>()?;
     let ledger = load_ledger(&a.ledger)?;
     let ctx = Context::new(as_of, FactsConfig::default());
@@ -140,8 +140,11 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
             };
             let p = Projection { days, runs: a.runs.max(1), seed: a.seed, scenario };
             let named: Vec<(&str, &CompiledPolicy)> = labels.iter().map(String::as_str).zip(&policies).collect();
-            let mut f = project(&ledger, &named, as_of, &p, &stall)
+            drop(std::mem::replace(&mut spinner, super::Progress::start(true)));
+            let bar = super::Progress::bar(a.quiet, u64::from(p.runs) * named.len() as u64, "projecting runs");
+            let mut f = project_with_progress(&ledger, &named, as_of, &p, &stall, &|| bar.inc(1))
                 .map_err(|e| ExitError { code: Exit::Failed, message: format!("{e}; nothing was written") })?;
+            drop(bar);
             if let Ok(rr) = &comparison.roll_rates {
                 let balances: Vec<_> = rr.projection.by_bucket.iter().map(|b| b.balance).collect();
                 f.roll_rate_check = Some(RollRateCheck::of(&rr.matrix, &balances, days));
@@ -150,6 +153,7 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
         }
         None => None,
     };
+    drop(spinner);
     write_simulation(&a.out, &comparison, forward.as_ref())
         .map_err(|e| ExitError { code: Exit::Failed, message: e.to_string() })?;
     if !ledger.report.rejects.is_empty() {
@@ -167,7 +171,7 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
         }
         writeln!(out)?;
     } else if !a.quiet {
-        print_table(&mut out, &comparison)?;
+        print_comparison(&mut out, &comparison)?;
         print_roll_rates(&mut out, &comparison)?;
         let mut files = FILES.to_vec();
         if let Some(f) = &forward {
@@ -177,4 +181,22 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
         writeln!(out, "  wrote {} to {}", files.join(", "), a.out.display())?;
     }
     Ok(if ledger.report.rejects.is_empty() { Exit::Ok } else { Exit::RowsRejected })
+}
+
+/// The comparison as a terminal table (numbers right-aligned).
+fn print_comparison(out: &mut dyn Write, c: &crate::simulate::Comparison) -> std::io::Result<()> {
+    let (title, heads, rows, after) = table_cells(c);
+    writeln!(out, "{title}\n")?;
+    let mut t = style::table(&heads);
+    for r in &rows {
+        t.add_row(r);
+    }
+    let numbers: Vec<usize> = (1..heads.len()).collect();
+    style::right_align(&mut t, &numbers);
+    style::write_table(out, &t, " ")?;
+    writeln!(out)?;
+    for line in after {
+        writeln!(out, "  {line}")?;
+    }
+    Ok(())
 }

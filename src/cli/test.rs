@@ -3,8 +3,8 @@
 //! every case passes, 6 when one fails, 3 when the policy or a test file is
 //! invalid.
 
-use super::check::{Format, print_report};
-use super::{Exit, ExitError};
+use super::check::print_report;
+use super::{Exit, ExitError, Format};
 use crate::policy::{self, cases};
 use std::io::Write;
 use std::path::PathBuf;
@@ -29,7 +29,11 @@ pub fn run(a: TestArgs) -> anyhow::Result<Exit> {
         print_report(&loaded.report);
         return Err(ExitError {
             code: Exit::PolicyInvalid,
-            message: format!("policy `{}` is invalid; fix it before testing it", a.policy.display()),
+            message: format!(
+                "policy `{}` is invalid: {}; fix it before testing it",
+                a.policy.display(),
+                super::check::counts(&loaded.report)
+            ),
         }
         .into());
     };

@@ -98,12 +98,22 @@ pub fn demo_config() -> GenerateConfig {
 /// `payments.csv`, `promises.csv`, `actions.csv` — into `out_dir` (created
 /// if missing). Each file appears complete or not at all.
 pub fn generate(cfg: &GenerateConfig, out_dir: &Path) -> Result<GenerateStats, GenerateError> {
+    generate_with_progress(cfg, out_dir, &|_| {})
+}
+
+/// [`generate`], calling `done(n)` (from any thread) each time `n` more
+/// customers have been simulated — for a progress bar.
+pub fn generate_with_progress(
+    cfg: &GenerateConfig,
+    out_dir: &Path,
+    done: &(dyn Fn(u64) + Sync),
+) -> Result<GenerateStats, GenerateError> {
     let world = world(cfg)?;
     let mut sinks = sink::Sinks::create(out_dir, &render::FILES)?;
     let mut at = Offsets::default();
     for first in (0..cfg.customers).step_by((CHUNK * BATCH) as usize) {
         let last = first.saturating_add(CHUNK * BATCH).min(cfg.customers);
-        for text in batch(&world, first..last, &mut at) {
+        for text in batch(&world, first..last, &mut at, done) {
             sinks.write(&text)?;
         }
     }
@@ -119,10 +129,18 @@ pub fn generate(cfg: &GenerateConfig, out_dir: &Path) -> Result<GenerateStats, G
 
 /// Simulate the customers of `range` in parallel chunks and render their
 /// text, numbering rows from `at` (advanced past them).
-fn batch(world: &World, range: Range<u64>, at: &mut Offsets) -> Vec<[Vec<u8>; 5]> {
+fn batch(world: &World, range: Range<u64>, at: &mut Offsets, done: &(dyn Fn(u64) + Sync)) -> Vec<[Vec<u8>; 5]> {
     let firsts: Vec<u64> = range.clone().step_by(CHUNK as usize).collect();
-    let chunks: Vec<Chunk> =
-        firsts.into_par_iter().map(|first| simulate(world, first..(first + CHUNK).min(range.end))).collect();
+    let chunks: Vec<Chunk> = firsts
+        .into_par_iter()
+        .map(|first| {
+            let customers = first..(first + CHUNK).min(range.end);
+            let n = customers.end - customers.start;
+            let chunk = simulate(world, customers);
+            done(n);
+            chunk
+        })
+        .collect();
     let offsets: Vec<Offsets> = chunks
         .iter()
         .map(|chunk| {

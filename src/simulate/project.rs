@@ -795,6 +795,19 @@ pub fn project(
     p: &Projection,
     stall: &[f64],
 ) -> Result<Forward, SimError> {
+    project_with_progress(ledger, policies, as_of, p, stall, &|| {})
+}
+
+/// [`project`], calling `run_done()` (from any thread) as each run of each
+/// policy ends — for a progress bar of `policies.len() × p.runs` runs.
+pub fn project_with_progress(
+    ledger: &Ledger,
+    policies: &[(&str, &CompiledPolicy)],
+    as_of: NaiveDate,
+    p: &Projection,
+    stall: &[f64],
+    run_done: &(dyn Fn() + Sync),
+) -> Result<Forward, SimError> {
     let behaviour = Behaviour::learn(ledger, as_of, &p.scenario.learn);
     behaviour.check()?;
     let mut out = Vec::new();
@@ -802,7 +815,9 @@ pub fn project(
         let runs = (0..p.runs)
             .into_par_iter()
             .map(|r| {
-                run_one(ledger, policy, as_of, p, &behaviour, stall, splitmix64(p.seed) ^ u64::from(r)).map(|x| x.0)
+                let run = run_one(ledger, policy, as_of, p, &behaviour, stall, splitmix64(p.seed) ^ u64::from(r));
+                run_done();
+                run.map(|x| x.0)
             })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|source| SimError::Run { label: label.to_string(), source: Box::new(source) })?;

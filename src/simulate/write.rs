@@ -321,49 +321,37 @@ pub fn write_simulation(dir: &Path, c: &Comparison, forward: Option<&Forward>) -
     set.commit()
 }
 
-/// The terminal table: one line per metric that is not zero under every
-/// policy, a column per policy, then variant minus baseline.
-pub fn print_table(out: &mut dyn Write, c: &Comparison) -> io::Result<()> {
+/// The terminal comparison as cells: the heading line, the column heads
+/// (metric, each policy, each variant minus the baseline), one row per metric
+/// that is non-zero under some policy, and the lines after the table. The
+/// command line renders them as a table.
+pub fn table_cells(c: &Comparison) -> (String, Vec<String>, Vec<Vec<String>>, Vec<String>) {
     let base = c.baseline().map(|r| r.label.as_str()).unwrap_or("");
-    writeln!(
-        out,
+    let title = format!(
         "recoup simulate: {} customers as of {}, baseline `{base}`, {} variant(s)",
         c.customers,
         c.as_of,
         c.runs.len().saturating_sub(1)
-    )?;
+    );
     let rows: Vec<&MetricRow> = c.rows.iter().filter(|r| r.values.iter().any(|v| !v.is_zero())).collect();
-    let mut heads: Vec<String> = c.runs.iter().map(|r| r.label.clone()).collect();
+    let mut heads: Vec<String> = vec!["metric".to_string()];
+    heads.extend(c.runs.iter().map(|r| r.label.clone()));
     heads.extend(c.runs.iter().skip(1).map(|r| format!("{} - {base}", r.label)));
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|row| {
-            let mut v: Vec<String> = row.values.iter().map(|&x| value(row, x)).collect();
+            let mut v: Vec<String> = vec![row.metric.to_string()];
+            v.extend(row.values.iter().map(|&x| value(row, x)));
             v.extend((1..c.runs.len()).map(|i| signed(&value(row, row.delta(i)), row.delta(i))));
             v
         })
         .collect();
-    let first = rows.iter().map(|r| r.metric.len()).max().unwrap_or(6).max(6);
-    let widths: Vec<usize> = (0..heads.len())
-        .map(|j| cells.iter().map(|r| r[j].len()).chain([heads[j].len(), 8]).max().unwrap_or(8))
+    let after = c
+        .changed_customers()
+        .into_iter()
+        .map(|(variant, n)| format!("{variant}: {n} customer(s) with different actions from `{base}`"))
         .collect();
-    write!(out, "\n  {:<first$}", "metric")?;
-    for (h, w) in heads.iter().zip(&widths) {
-        write!(out, "  {h:>w$}")?;
-    }
-    writeln!(out)?;
-    for (row, cells) in rows.iter().zip(&cells) {
-        write!(out, "  {:<first$}", row.metric)?;
-        for (cell, w) in cells.iter().zip(&widths) {
-            write!(out, "  {cell:>w$}")?;
-        }
-        writeln!(out)?;
-    }
-    writeln!(out)?;
-    for (variant, n) in c.changed_customers() {
-        writeln!(out, "  {variant}: {n} customer(s) with different actions from `{base}`")?;
-    }
-    Ok(())
+    (title, heads, cells, after)
 }
 
 fn rollrates_header(buckets: &[String]) -> Vec<String> {

@@ -1,0 +1,74 @@
+//! `recoup init DIR`: scaffold a starter policy folder — policy.toml with a
+//! small ladder, a rhai script, templates and policy tests — that passes
+//! `recoup check --deny-warnings` and `recoup test` as created.
+
+use super::{Exit, ExitError};
+use anyhow::Context as _;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args, Debug)]
+pub struct InitArgs {
+    /// The folder to create (it must not exist, or be empty).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+/// The files of a starter policy, relative to its folder.
+pub const FILES: [(&str, &str); 5] = [
+    ("policy.toml", include_str!("init/policy.toml")),
+    ("scripts/priority.rhai", include_str!("init/scripts/priority.rhai")),
+    ("templates/overdue-1.md", include_str!("init/templates/overdue-1.md")),
+    ("templates/final-demand.md", include_str!("init/templates/final-demand.md")),
+    ("tests/ladder.toml", include_str!("init/tests/ladder.toml")),
+];
+
+/// Run `recoup init`.
+pub fn run(a: InitArgs) -> anyhow::Result<Exit> {
+    let dir = &a.dir;
+    if dir.exists() && !dir.is_dir() {
+        return Err(ExitError {
+            code: Exit::Usage,
+            message: format!("`{}` is a file, not a folder; nothing was written", dir.display()),
+        }
+        .into());
+    }
+    if let Some(first) = first_entry(dir)? {
+        return Err(ExitError {
+            code: Exit::Usage,
+            message: format!(
+                "`{}` is not empty (it holds `{first}`); nothing was written\n  = help: give a new folder, e.g. `recoup init policies/mine`",
+                dir.display()
+            ),
+        }
+        .into());
+    }
+    for (rel, text) in FILES {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("cannot create `{}`", parent.display()))?;
+        }
+        crate::output::write_atomic(&path, |w| w.write_all(text.as_bytes()))
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+    }
+    let shown = dir.display();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "created a starter policy in {shown}:")?;
+    for (rel, _) in FILES {
+        writeln!(out, "  {rel}")?;
+    }
+    writeln!(out, "\nnext:")?;
+    writeln!(out, "  recoup check {shown} --deny-warnings    # validate it")?;
+    writeln!(out, "  recoup test {shown}                     # run its tests (tests/*.toml)")?;
+    writeln!(out, "  recoup run --ledger LEDGER --policy {shown} --out out")?;
+    Ok(Exit::Ok)
+}
+
+/// The name of one entry of `dir`, if it exists and is not empty.
+fn first_entry(dir: &Path) -> anyhow::Result<Option<String>> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => Ok(entries.next().transpose()?.map(|e| e.file_name().to_string_lossy().into_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot read `{}`", dir.display()))),
+    }
+}
