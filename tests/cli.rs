@@ -163,3 +163,199 @@ fn generate_reports_its_row_counts_as_json() {
     let invoices = std::fs::read_to_string(out.join("invoices.csv")).unwrap().lines().count() as u64 - 1;
     assert_eq!(v["invoices"], invoices);
 }
+
+/// Run recoup under a pseudo-terminal (`script`), with or without NO_COLOR;
+/// `None` when `script` (util-linux) is not installed.
+fn on_a_terminal(args: &str, no_color: bool) -> Option<String> {
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &format!("{} {args}", env!("CARGO_BIN_EXE_recoup")), "/dev/null"]).current_dir(repo(""));
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    } else {
+        cmd.env_remove("NO_COLOR");
+    }
+    let out = cmd.output().ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn colour_on_a_terminal_unless_no_color_and_never_when_piped() {
+    let args = ["facts", "--ledger", "fixtures/small", "--as-of", "2026-11-16"];
+    let (_, piped, _) = recoup(&args, None);
+    assert!(!piped.contains('\x1b'), "piped output is plain text");
+    let mut forced = args.to_vec();
+    forced.extend(["--color", "always"]);
+    let (code, coloured, _) = recoup(&forced, None);
+    assert_eq!(code, 0);
+    assert!(coloured.contains("\x1b[1m"), "--color always: a bold header even when piped (and NO_COLOR set)");
+    assert_eq!(strip_escapes(&coloured), piped, "colour changes nothing but the escapes");
+    let line = args.join(" ");
+    match (on_a_terminal(&line, false), on_a_terminal(&line, true)) {
+        (Some(tty), Some(tty_no_color)) => {
+            assert!(tty.contains("\x1b[1m"), "a terminal gets colour: {tty:?}");
+            assert!(!tty_no_color.contains('\x1b'), "NO_COLOR on a terminal: no escapes");
+        }
+        _ => eprintln!("`script` is not installed: the terminal half of this test did not run"),
+    }
+}
+
+fn strip_escapes(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn init_scaffolds_a_policy_that_passes_check_and_test() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("mine");
+    let d = dir.to_str().unwrap();
+    let created = transcript(&["init", d], Some(tmp.path()));
+    let check = transcript(&["check", d, "--deny-warnings"], Some(tmp.path()));
+    let test = transcript(&["test", d], Some(tmp.path()));
+    let again = transcript(&["init", d], Some(tmp.path()));
+    insta::assert_snapshot!(format!("{created}\n{check}\n{test}\n{again}"));
+    assert_eq!(recoup(&["check", d, "--deny-warnings"], None).0, 0);
+    assert_eq!(recoup(&["test", d], None).0, 0);
+    assert_eq!(recoup(&["init", d], None).0, 2, "a non-empty folder is refused");
+    // An empty folder is fine.
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    assert_eq!(recoup(&["init", empty.to_str().unwrap()], None).0, 0);
+}
+
+/// Every command that prints results prints one JSON document with `--format json`.
+#[test]
+fn every_command_prints_json_with_format_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = |p: &str| tmp.path().join(p).to_str().unwrap().to_string();
+    let (ledger, run_out, sim_out) = (t("ledger"), t("out"), t("sim"));
+    let l = ["--ledger", "fixtures/small", "--as-of", "2026-11-16"];
+    let commands: Vec<Vec<&str>> = vec![
+        [&["facts"][..], &l].concat(),
+        vec!["generate", "--customers", "5", "--as-of", "2026-11-16", "--out", &ledger],
+        [&["run"][..], &l, &["--policy", "policies/standard", "--out", &run_out]].concat(),
+        [&["explain"][..], &l, &["--policy", "policies/standard", "--customer", "C1"]].concat(),
+        vec!["check", "policies/standard"],
+        vec!["test", "policies/standard"],
+        [
+            &["simulate"][..],
+            &l,
+            &["--baseline", "policies/standard", "--variant", "policies/strict", "--out", &sim_out],
+        ]
+        .concat(),
+        vec!["schema"],
+    ];
+    for mut args in commands {
+        if args[0] != "schema" {
+            args.extend(["--format", "json"]);
+        }
+        let (code, out, err) = recoup(&args, Some(tmp.path()));
+        assert_eq!(code, 0, "{args:?}: {err}");
+        let v: Result<serde_json::Value, _> = serde_json::from_str(&out);
+        assert!(v.is_ok(), "{args:?} printed no JSON document: {out}");
+    }
+    // `table` is still accepted for `text`.
+    assert_eq!(recoup(&["check", "policies/standard", "--format", "table"], None).0, 0);
+}
+
+/// Success output of the commands not snapshotted elsewhere.
+#[test]
+fn check_test_and_generate_success_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ledger");
+    let runs = [
+        transcript(&["check", "policies/standard", "--deny-warnings"], None),
+        transcript(&["test", "policies/standard", "--filter", "legal"], None),
+        transcript(
+            &["generate", "--customers", "20", "--seed", "7", "--as-of", "2026-11-16", "--out", out.to_str().unwrap()],
+            Some(tmp.path()),
+        ),
+    ];
+    insta::assert_snapshot!(runs.join("\n"));
+}
+
+/// The main errors of each command, in the one format: `error: ` and a
+/// lowercase message naming the input, `  --> ` where there is a place,
+/// `  = help: ` when there is something to do.
+#[test]
+fn main_errors_of_each_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "not a folder").unwrap();
+    let under_a_file = file.join("out");
+    let u = under_a_file.to_str().unwrap();
+    let run = |extra: &[&'static str], ledger: &'static str, policy: &'static str, out: &str| -> Vec<String> {
+        let mut v: Vec<String> = ["run", "--ledger", ledger, "--policy", policy, "--as-of", "2026-11-16", "--out"]
+            .map(String::from)
+            .to_vec();
+        v.push(out.to_string());
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let o = tmp.path().join("out");
+    let o = o.to_str().unwrap();
+    let cases: Vec<Vec<String>> = vec![
+        run(&[], "fixtures/nope", "policies/standard", o),
+        run(&[], "fixtures/small", "policies/nope", o),
+        run(&[], "fixtures/small", "policies/standard", u),
+        ["run", "--ledger", "fixtures/small", "--policy", "policies/standard", "--as-of", "2026-02-30", "--out", o]
+            .map(String::from)
+            .to_vec(),
+        [
+            "explain",
+            "--ledger",
+            "fixtures/small",
+            "--policy",
+            "policies/standard",
+            "--as-of",
+            "2026-11-16",
+            "--customer",
+            "C9",
+        ]
+        .map(String::from)
+        .to_vec(),
+        ["check", "policies/nope"].map(String::from).to_vec(),
+        ["test", "fixtures/bad-policies/unknown-fact"].map(String::from).to_vec(),
+        [
+            "simulate",
+            "--ledger",
+            "fixtures/nope",
+            "--baseline",
+            "policies/standard",
+            "--variant",
+            "policies/strict",
+            "--out",
+            o,
+        ]
+        .map(String::from)
+        .to_vec(),
+        ["generate", "--customers", "0", "--as-of", "2026-11-16", "--out", o].map(String::from).to_vec(),
+        ["facts", "--ledger", "fixtures/small", "--as-of", "2026-11-16", "--out", u].map(String::from).to_vec(),
+        ["init", file.to_str().unwrap()].map(String::from).to_vec(),
+    ];
+    let mut all = Vec::new();
+    for args in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, _, err) = recoup(&args, Some(tmp.path()));
+        assert!(code != 0, "{args:?} should fail");
+        // Message lines (not the source lines, carets and notes under them) open with `error: `.
+        let messages = err.lines().filter(|l| l.starts_with(|c: char| c.is_ascii_lowercase()));
+        for line in messages.filter(|l| !l.starts_with("For more")) {
+            assert!(line.starts_with("error: ") || line.starts_with("warning: "), "{args:?}: `{line}`");
+        }
+        all.push(transcript(&args, Some(tmp.path())));
+    }
+    insta::assert_snapshot!(all.join("\n"));
+}

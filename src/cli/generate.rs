@@ -1,8 +1,7 @@
 //! `recoup generate`: a realistic synthetic ledger of any size, from a seed.
 
-use super::{Exit, Format, say};
-use crate::generate::{GenerateConfig, generate_with_progress};
-use anyhow::Context as _;
+use super::{Exit, ExitError, Format, say};
+use crate::generate::{GenerateConfig, GenerateError, generate_with_progress};
 use chrono::NaiveDate;
 use std::io::Write;
 use std::path::PathBuf;
@@ -33,8 +32,10 @@ pub struct GenerateArgs {
 pub fn run(a: GenerateArgs) -> anyhow::Result<Exit> {
     let cfg = GenerateConfig { customers: a.customers, seed: a.seed, as_of: a.as_of, months: a.months };
     let progress = super::Progress::bar(false, a.customers, "generating customers");
-    let stats = generate_with_progress(&cfg, &a.out, &|n| progress.inc(n))
-        .with_context(|| format!("cannot generate into `{}`", a.out.display()))?;
+    let stats = generate_with_progress(&cfg, &a.out, &|n| progress.inc(n)).map_err(|e| {
+        let code = if matches!(e, GenerateError::Io { .. }) { Exit::Failed } else { Exit::Usage };
+        ExitError { code, message: format!("cannot generate into `{}`: {}", a.out.display(), words(&e)) }
+    })?;
     drop(progress);
     if a.format == Format::Json {
         let mut out = std::io::stdout().lock();
@@ -52,4 +53,13 @@ pub fn run(a: GenerateArgs) -> anyhow::Result<Exit> {
         a.out.display()
     );
     Ok(Exit::Ok)
+}
+
+/// The error in the words of the command line (`--customers`, not `customers`).
+fn words(e: &GenerateError) -> String {
+    match e {
+        GenerateError::NoCustomers => "--customers must be at least 1".into(),
+        GenerateError::NoMonths => "--months must be at least 1".into(),
+        e => super::render_error(&anyhow::Error::msg(e.to_string())),
+    }
 }

@@ -67,7 +67,13 @@ pub fn run(a: InitArgs) -> anyhow::Result<Exit> {
 /// The name of one entry of `dir`, if it exists and is not empty.
 fn first_entry(dir: &Path) -> anyhow::Result<Option<String>> {
     match std::fs::read_dir(dir) {
-        Ok(mut entries) => Ok(entries.next().transpose()?.map(|e| e.file_name().to_string_lossy().into_owned())),
+        Ok(entries) => {
+            let mut names = entries.map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()));
+            let first = names.try_fold(None::<String>, |min, name| {
+                name.map(|n| Some(min.map_or(n.clone(), |m: String| m.min(n))))
+            })?;
+            Ok(first)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(anyhow::Error::new(e).context(format!("cannot read `{}`", dir.display()))),
     }

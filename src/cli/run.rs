@@ -67,7 +67,7 @@ fn ms(t: Instant) -> u64 {
 fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     let as_of = as_of_or_today(a.ledger.as_of);
     // Lock the output folder first: a second run on it refuses before doing any work.
-    let set = OutputSet::create(&a.out).map_err(|e| ExitError { code: Exit::Failed, message: e.to_string() })?;
+    let set = OutputSet::create(&a.out).map_err(|e| ExitError { code: Exit::Failed, message: out_error(&e) })?;
     let mut timings = Vec::new();
     let progress = Progress::start(a.quiet);
     progress.stage("compiling the policy");
@@ -203,6 +203,17 @@ fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path) -> s
         opt2(s.kpis.cei)
     )?;
     writeln!(out, "  wrote {} actions to {}", plan.entries.len(), dir.display())
+}
+
+/// An output error in words, with what to do when the folder cannot be written.
+pub(super) fn out_error(e: &crate::output::OutputError) -> String {
+    let text = super::render_error(&anyhow::Error::msg(e.to_string()));
+    match e {
+        crate::output::OutputError::Locked { .. } => text,
+        _ => format!(
+            "{text}\n  = help: --out must be a folder recoup can create or replace, inside a folder you can write"
+        ),
+    }
 }
 
 fn m2(d: rust_decimal::Decimal) -> String {

@@ -96,8 +96,30 @@ pub fn right_align(t: &mut comfy_table::Table, cols: &[usize]) {
 
 /// Write a table, each line indented by `indent`, without trailing padding.
 pub fn write_table(out: &mut dyn Write, t: &comfy_table::Table, indent: &str) -> std::io::Result<()> {
+    const RESET: &str = "\x1b[0m";
     for line in t.to_string().lines() {
-        writeln!(out, "{indent}{}", line.trim_end())?;
+        match line.trim_end().strip_suffix(RESET) {
+            Some(body) => writeln!(out, "{indent}{}{RESET}", body.trim_end())?,
+            None => writeln!(out, "{indent}{}", line.trim_end())?,
+        }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color_unless_forced() {
+        let set = Some(OsStr::new("1"));
+        let empty = Some(OsStr::new(""));
+        assert!(decide(ColorChoice::Auto, true, None));
+        assert!(decide(ColorChoice::Auto, true, empty), "an empty NO_COLOR does not count");
+        assert!(!decide(ColorChoice::Auto, true, set));
+        assert!(!decide(ColorChoice::Auto, false, None), "piped: plain");
+        assert!(decide(ColorChoice::Always, false, set), "--color always wins");
+        assert!(!decide(ColorChoice::Never, true, None));
+    }
 }
