@@ -224,6 +224,8 @@ fn demo_run_snapshots() {
     let (code, stdout, stderr) = recoup(&args, Some(tmp.path()));
     assert_eq!(code, 0, "{stderr}");
     insta::assert_snapshot!("demo_run_terminal", format!("{stdout}--- stderr\n{stderr}"));
+    let readme = std::fs::read_to_string(repo("README.md")).unwrap();
+    assert!(readme.contains(&stdout.replace("[TMP]/out", "out")), "the README shows the demo's real output");
     let read = |f: &str| std::fs::read_to_string(out.join(f)).unwrap();
     insta::assert_snapshot!("demo_plan_csv", read("plan.csv"));
     insta::assert_snapshot!("demo_worklist_csv", read("worklist.csv"));
