@@ -194,6 +194,24 @@ pub struct LedgerArgs {
     pub reject_bad_rows: bool,
 }
 
+/// The `--color` value among raw arguments (before clap has parsed them).
+fn color_flag(args: &[std::ffi::OsString]) -> Option<style::ColorChoice> {
+    use clap::ValueEnum;
+    let mut value = None;
+    let mut it = args.iter().filter_map(|a| a.to_str());
+    while let Some(a) = it.next() {
+        if a == "--" {
+            break;
+        }
+        if let Some(v) = a.strip_prefix("--color=") {
+            value = Some(v.to_string());
+        } else if a == "--color" {
+            value = it.next().map(str::to_string);
+        }
+    }
+    value.and_then(|v| style::ColorChoice::from_str(&v, true).ok())
+}
+
 /// A date argument: `YYYY-MM-DD`, a real calendar day.
 pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
@@ -202,7 +220,17 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
 
 /// Parse arguments, run, print errors, and return the exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    use clap::{CommandFactory, FromArgMatches};
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // clap prints its own usage errors and help: give it the same colour choice.
+    let colour = match color_flag(&args) {
+        Some(style::ColorChoice::Always) => clap::ColorChoice::Always,
+        Some(style::ColorChoice::Never) => clap::ColorChoice::Never,
+        _ if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) => clap::ColorChoice::Never,
+        _ => clap::ColorChoice::Auto,
+    };
+    let parsed = Cli::command().color(colour).try_get_matches_from(args).and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { Exit::Usage } else { Exit::Ok };

@@ -79,11 +79,15 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     let ledger = load_ledger(&a.ledger)?;
     timings.push(("load".to_string(), ms(t)));
     let ctx = Context::new(as_of, FactsConfig::default());
-    progress.stage("evaluating every customer");
+    drop(progress);
+    let bar = Progress::bar(a.quiet, ledger.customers.len() as u64, "evaluating customers");
     let t = Instant::now();
-    let plan = plan::evaluate(&ledger, &policy, &ctx)
+    let plan = plan::evaluate_with_progress(&ledger, &policy, &ctx, &|| bar.inc(1))
         .map_err(|e| ExitError { code: Exit::Failed, message: format!("{e}; nothing was written") })?;
     timings.push(("evaluate".to_string(), ms(t)));
+    drop(bar);
+    let progress = Progress::start(a.quiet);
+    progress.stage("computing the portfolio KPIs");
     let t = Instant::now();
     let kpis = kpi::portfolio(&ledger, &ctx);
     timings.push(("kpis".to_string(), ms(t)));
@@ -107,7 +111,7 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     // write_run_into adds the `write` stage, measured up to the manifest (written last).
     manifest.timings_ms = timings;
     write_run_into(set, &outputs, &mut manifest)
-        .map_err(|e| ExitError { code: Exit::Failed, message: e.to_string() })?;
+        .map_err(|e| ExitError { code: Exit::Failed, message: out_error(&e) })?;
     drop(progress);
 
     for e in &plan.skipped {

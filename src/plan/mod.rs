@@ -63,8 +63,23 @@ pub fn action_id(as_of: NaiveDate, a: &PlannedAction) -> String {
 /// shared mutable state) and collect the plan in customer order, so the
 /// result is the same at any thread count.
 pub fn evaluate(ledger: &Ledger, policy: &CompiledPolicy, ctx: &Context) -> Result<Plan, RunError> {
+    evaluate_with_progress(ledger, policy, ctx, &|| {})
+}
+
+/// [`evaluate`], calling `customer_done()` (from any thread) after each
+/// customer — for a progress bar. The plan does not depend on it.
+pub fn evaluate_with_progress(
+    ledger: &Ledger,
+    policy: &CompiledPolicy,
+    ctx: &Context,
+    customer_done: &(dyn Fn() + Sync),
+) -> Result<Plan, RunError> {
     let cal = ctx.calendar();
-    let results = map_customers(ledger, ctx, |cf, inv| evaluate_customer(policy, ledger, cf, inv, &cal, None));
+    let results = map_customers(ledger, ctx, |cf, inv| {
+        let r = evaluate_customer(policy, ledger, cf, inv, &cal, None);
+        customer_done();
+        r
+    });
     let mut plan = Plan { as_of: Some(ctx.as_of), customers: results.len() as u64, ..Plan::default() };
     for r in results {
         match r {
