@@ -80,6 +80,7 @@ pub fn run(a: CheckArgs) -> anyhow::Result<Exit> {
         Some(p) if !invalid => {
             let mut out = std::io::stdout().lock();
             writeln!(out, "ok: {}", summary(p))?;
+            print_ladders(&mut out, p)?;
             if report.warnings() > 0 {
                 writeln!(out, "{}", counts(report))?;
             }
@@ -91,4 +92,28 @@ pub fn run(a: CheckArgs) -> anyhow::Result<Exit> {
         }
         .into()),
     }
+}
+
+/// The ladders as a table: each step, when it fires, what it does, and its conditions.
+fn print_ladders(out: &mut dyn Write, p: &CompiledPolicy) -> std::io::Result<()> {
+    if p.rules.ladders.is_empty() {
+        return Ok(());
+    }
+    let mut t = super::style::table(["ladder", "step", "fires at", "action", "min due", "fee", "when"]);
+    for l in &p.rules.ladders {
+        for s in &l.steps {
+            t.add_row([
+                l.id.clone(),
+                format!("{}{}", s.id, if s.optional { " (optional)" } else { "" }),
+                s.trigger_words(),
+                s.action.as_str().to_string(),
+                s.min_overdue.map(|m| format!("{m:.2}")).unwrap_or_default(),
+                if s.fee.is_zero() { String::new() } else { format!("{:.2}", s.fee) },
+                s.when.as_ref().map(|w| w.src.clone()).unwrap_or_default(),
+            ]);
+        }
+    }
+    super::style::right_align(&mut t, &[4, 5]);
+    writeln!(out)?;
+    super::style::write_table(out, &t, " ")
 }
