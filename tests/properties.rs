@@ -299,6 +299,7 @@ proptest! {
                 fees.insert((a.rule_id.to_string(), ledger.invoices[i as usize].id.to_string()));
             }
         }
+        let (mut actions, mut fees_charged, mut at_cap) = (0usize, 0usize, 0usize);
         let mut facing_by_day: HashMap<(String, NaiveDate), u32> = HashMap::new();
         let mut kinds: HashMap<String, Vec<(NaiveDate, &'static str)>> = HashMap::new();
         for d in 0..30 {
@@ -325,6 +326,7 @@ proptest! {
                 prop_assert!(before + n <= k.max_contacts,
                     "{day}: {c} has {before} contacts in 6 days and {n} planned (cap {})", k.max_contacts);
                 facing_by_day.insert((c.to_string(), day), *n);
+                at_cap += usize::from(before + n == k.max_contacts);
             }
             for e in plan.entries.iter().filter(|e| e.action.fee > rust_decimal::Decimal::ZERO) {
                 for i in &e.action.invoice_ids {
@@ -338,7 +340,12 @@ proptest! {
                     }
                 }
             }
+            actions += plan.entries.len();
+            fees_charged += plan.entries.iter().filter(|e| e.action.fee > rust_decimal::Decimal::ZERO).count();
             execute(&mut ledger, &plan, day);
+        }
+        if std::env::var_os("RECOUP_PROPERTY_STATS").is_some() {
+            eprintln!("month: {actions} actions, {fees_charged} with a fee, {at_cap} customer-days at the cap");
         }
         // Windows of seven days wholly inside the simulated month after its
         // first week hold only simulated contacts: never more than the cap.
