@@ -18,7 +18,8 @@ I1,C1,2026-09-01,2026-10-01,USD,1000.00,1000.00,open,,\n\
 I2,C1,2026-10-20,2026-11-19,USD,2000.00,1500.00,open,,\n\
 I3,C2,2026-08-01,2026-08-31,EUR,300.00,300.00,disputed,2026-09-05,wrong price\n";
 const PAYMENTS: &str = "payment_id,customer_id,invoice_id,paid_on,amount\nP1,C1,I2,2026-11-01,500.00\n";
-const PROMISES: &str = "promise_id,customer_id,invoice_id,made_on,due_on,amount,plan_id\nPR1,C1,I1,2026-10-10,2026-10-20,500.00,\n";
+const PROMISES: &str =
+    "promise_id,customer_id,invoice_id,made_on,due_on,amount,plan_id\nPR1,C1,I1,2026-10-10,2026-10-20,500.00,\n";
 const ACTIONS: &str = "action_id,customer_id,invoice_id,rule_id,action,channel,decided_on,executed_on,outcome\n\
 A1,C1,I1,first-notice,email,email,2026-10-02,2026-10-02,sent\n";
 
