@@ -208,9 +208,13 @@ mod forward {
     use rust_decimal::Decimal;
 
     fn demo_projection(days: u32, runs: u32, seed: u64) -> (recoup::ledger::Ledger, Forward) {
+        demo_projection_of(days, runs, seed, false)
+    }
+
+    fn demo_projection_of(days: u32, runs: u32, seed: u64, every_day: bool) -> (recoup::ledger::Ledger, Forward) {
         let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
         let (standard, strict) = (policy("standard"), policy("strict"));
-        let p = Projection { days, runs, seed, scenario: Scenario::default() };
+        let p = Projection { days, runs, seed, scenario: Scenario::default(), every_day };
         let stall = [0.45, 0.52, 0.8, 0.76, 0.57];
         let f =
             project(&ledger, &[("standard", &standard), ("strict", &strict)], date("2026-11-16"), &p, &stall).unwrap();
@@ -248,6 +252,17 @@ mod forward {
         assert_eq!(a.summary(), b.summary());
         let (_, c) = demo_projection(8, 3, 12);
         assert_ne!(a.weekly(), c.weekly(), "another seed draws other payments");
+    }
+
+    #[test]
+    fn evaluating_only_touched_or_woken_customers_changes_nothing() {
+        // The wake-up schedule (simulate::wake) against the reference that
+        // evaluates every customer every day: the same actions, the same
+        // draws, the same figures, over five weeks of both shipped policies.
+        let (_, fast) = demo_projection_of(35, 2, 5, false);
+        let (_, slow) = demo_projection_of(35, 2, 5, true);
+        assert_eq!(fast.weekly(), slow.weekly());
+        assert_eq!(fast.summary(), slow.summary());
     }
 
     #[test]
@@ -291,7 +306,7 @@ fn simulated_actions_feed_back_into_the_history_the_engine_reads() {
     use recoup::simulate::project::{Projection, Scenario, project_one};
     let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
     let standard = policy("standard");
-    let p = Projection { days: 21, runs: 1, seed: 3, scenario: Scenario::default() };
+    let p = Projection { days: 21, runs: 1, seed: 3, scenario: Scenario::default(), every_day: false };
     let (_, sim) = project_one(&ledger, &standard, date("2026-11-16"), &p, &[0.45, 0.52, 0.8, 0.76, 0.57], 0).unwrap();
     assert_eq!(sim.customers.len(), ledger.customers.len());
     assert!(sim.invoices.len() > ledger.invoices.len(), "new invoices arrived");
@@ -315,4 +330,154 @@ fn simulated_actions_feed_back_into_the_history_the_engine_reads() {
         steps.entry(*i).or_default().insert(rule);
     }
     assert!(steps.values().any(|s| s.len() >= 2), "no invoice moved up its ladder");
+}
+
+mod backtest {
+    use super::*;
+    use recoup::ledger::{InvoiceStatus, Outcome};
+    use recoup::simulate::backtest::{actual_cash, truncate};
+    use rust_decimal::Decimal;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    /// A customer with five invoices around 2026-02-01 (see each row's note).
+    fn hand_built() -> tempfile::TempDir {
+        let tmp = tempfile::tempdir().unwrap();
+        let w = |name: &str, text: &str| std::fs::write(tmp.path().join(name), text).unwrap();
+        w(
+            "customers.csv",
+            "customer_id,name,segment,country,currency,credit_limit,payment_terms,credit_score,risk_class,account_owner,email,phone,preferred_channel,do_not_contact,on_hold,opened_on,account_type\n\
+             C1,One,small,DE,EUR,5000.00,NET30,700,low,owner-01,a@b.example,,email,false,false,2020-01-01,business\n",
+        );
+        w(
+            "invoices.csv",
+            "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status,disputed_since,dispute_reason\n\
+             I1,C1,2026-01-01,2026-01-31,EUR,100.00,0.00,paid,,\n\
+             I2,C1,2026-01-15,2026-02-14,EUR,200.00,200.00,disputed,2026-03-01,quality\n\
+             I3,C1,2026-02-05,2026-03-07,EUR,70.00,0.00,paid,,\n\
+             I4,C1,2025-06-01,2025-07-01,EUR,50.00,50.00,written_off,,\n\
+             I5,C1,2025-10-01,2025-10-31,EUR,80.00,80.00,written_off,,\n",
+        );
+        w(
+            "payments.csv",
+            "payment_id,customer_id,invoice_id,paid_on,amount\n\
+             P1,C1,I1,2026-01-20,40.00\n\
+             P2,C1,I1,2026-02-10,60.00\n\
+             P3,C1,I3,2026-02-06,70.00\n\
+             P4,C1,,2026-01-28,30.00\n",
+        );
+        w(
+            "promises.csv",
+            "promise_id,customer_id,invoice_id,made_on,due_on,amount,plan_id\n\
+             PR1,C1,I2,2026-01-25,2026-02-20,200.00,\n\
+             PR2,C1,I2,2026-02-02,2026-02-25,200.00,\n",
+        );
+        w(
+            "actions.csv",
+            "action_id,customer_id,invoice_id,rule_id,action,channel,decided_on,executed_on,outcome\n\
+             A1,C1,I1,first-notice,email,email,2026-01-30,2026-02-02,delivered\n\
+             A2,C1,I3,pre-due,email,email,2026-02-06,2026-02-06,delivered\n\
+             A3,C1,,statement,statement,email,2026-02-03,2026-02-03,sent\n\
+             A0,C1,I5,first-notice,email,email,2025-11-01,2025-11-01,delivered\n",
+        );
+        tmp
+    }
+
+    #[test]
+    fn truncation_keeps_what_was_known_on_the_date() {
+        let tmp = hand_built();
+        let full = load(tmp.path(), &LoadOptions::default()).unwrap();
+        let t = truncate(&full, date("2026-02-01"), 180);
+        let inv: Vec<(&str, Decimal, InvoiceStatus, bool)> =
+            t.invoices.iter().map(|i| (i.id.as_str(), i.open_amount, i.status, i.disputed_since.is_some())).collect();
+        assert_eq!(
+            inv,
+            [
+                // 100 less the 40 paid by then.
+                ("I1", d("60.00"), InvoiceStatus::Open, false),
+                // The dispute started later.
+                ("I2", d("200.00"), InvoiceStatus::Open, false),
+                // 215 days past due: written off by then (180 days).
+                ("I4", d("0"), InvoiceStatus::WrittenOff, false),
+                // 93 days past due: still open then.
+                ("I5", d("80.00"), InvoiceStatus::Open, false),
+            ]
+        );
+        // I3 (issued later) is gone with its payment and action; P2 is later.
+        let pays: Vec<(&str, Option<u32>)> = t.payments.iter().map(|p| (p.id.as_str(), p.invoice)).collect();
+        assert_eq!(pays, [("P1", Some(0)), ("P4", None)]);
+        let promises: Vec<&str> = t.promises.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(promises, ["PR1"]);
+        assert_eq!(t.promises[0].invoice, Some(1), "I2 is the second invoice kept");
+        let acts: Vec<(&str, Option<chrono::NaiveDate>, Option<Outcome>)> =
+            t.actions.iter().map(|a| (a.id.as_str(), a.executed_on, a.outcome)).collect();
+        assert_eq!(
+            acts,
+            [
+                // Decided before, executed after: pending then.
+                ("A1", None, Some(Outcome::Pending)),
+                ("A0", Some(date("2025-11-01")), Some(Outcome::Delivered)),
+            ]
+        );
+        assert_eq!(t.actions[1].invoice, Some(3), "I5 is the fourth invoice kept");
+        // The indexes follow the kept rows.
+        assert_eq!(t.invoices_by_customer.rows(0).len(), 4);
+        assert_eq!(t.payments_by_invoice.rows(0), [0]);
+        // What came in afterwards: P2 and P3 in the first week, nothing in the second.
+        let weeks = [date("2026-02-08"), date("2026-02-15")];
+        assert_eq!(actual_cash(&full, date("2026-02-01"), &weeks), [d("70.00"), d("60.00")]);
+    }
+
+    #[test]
+    fn a_backtest_of_the_demo_ledger_runs_end_to_end() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("bt");
+        let args = [
+            "simulate",
+            "--ledger",
+            "fixtures/demo",
+            "--as-of",
+            "2026-08-17",
+            "--baseline",
+            "policies/standard",
+            "--backtest",
+            "--horizon",
+            "13w",
+            "--runs",
+            "3",
+            "--format",
+            "json",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        let (code, stdout, stderr) = recoup(&args, None);
+        assert_eq!(code, 0, "{stderr}");
+        let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let bt = &v["backtest"];
+        assert_eq!(bt["weeks"].as_array().unwrap().len(), 13);
+        assert_eq!(bt["weeks"][0]["week_end"], "2026-08-24");
+        assert!(bt["mape_pct"].as_f64().unwrap() >= 0.0);
+        // The actual cash is the demo's payments of those 13 weeks.
+        let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
+        let expected: Decimal = ledger
+            .payments
+            .iter()
+            .filter(|p| p.paid_on > date("2026-08-17") && p.paid_on <= date("2026-11-16"))
+            .map(|p| p.amount)
+            .sum();
+        assert_eq!(bt["actual_total"].as_str().unwrap().parse::<Decimal>().unwrap(), expected);
+        // The projection started from the truncated ledger: today's figures are as of then.
+        assert_eq!(v["comparison"]["as_of"], "2026-08-17");
+        let csv = std::fs::read_to_string(out.join("backtest.csv")).unwrap();
+        assert!(csv.starts_with("week,week_end,actual,p10,p50,p90,error_pct,inside\n1,2026-08-24,"), "{csv}");
+        assert_eq!(csv.lines().count(), 15, "header, 13 weeks, total");
+        // A horizon past the ledger's history is refused.
+        let mut late = args.to_vec();
+        late[4] = "2026-10-01";
+        let (code, _, err) = recoup(&late, None);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("the ledger's history ends on"), "{err}");
+    }
 }

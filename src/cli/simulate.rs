@@ -6,9 +6,11 @@ use super::run::compiled_policy;
 use super::{Exit, ExitError, Format, LedgerArgs, as_of_or_today, load_ledger, report_problems, say, style};
 use crate::facts::{Context, FactsConfig};
 use crate::policy::CompiledPolicy;
+use crate::simulate::backtest::{Backtest, check_horizon, truncate};
 use crate::simulate::project::{Projection, RollRateCheck, Scenario, project_with_progress};
 use crate::simulate::write::{
-    ComparisonJson, FILES, FORWARD_FILES, ForwardJson, print_forward, print_roll_rates, table_cells, write_simulation,
+    BACKTEST_FILES, ComparisonJson, FILES, FORWARD_FILES, ForwardJson, print_backtest, print_forward, print_roll_rates,
+    table_cells, write_simulation,
 };
 use crate::simulate::{Candidate, compare};
 use std::io::Write;
@@ -22,8 +24,14 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "POLICY")]
     pub baseline: PathBuf,
     /// A policy to compare with the baseline (repeat for several).
-    #[arg(long, value_name = "POLICY", required = true)]
+    #[arg(long, value_name = "POLICY", required_unless_present = "backtest")]
     pub variant: Vec<PathBuf>,
+    /// Back-test: cut the ledger back to --as-of (a past date), project the
+    /// baseline over --horizon from there, and compare its weekly cash
+    /// collected with what the ledger records for those weeks
+    /// (backtest.csv, backtest.json).
+    #[arg(long, requires = "horizon")]
+    pub backtest: bool,
     /// Output folder: comparison.json, comparison.csv, diff.csv, diff.jsonl, rollrates.csv.
     /// Replaced as a whole, atomically.
     #[arg(long, value_name = "DIR")]
@@ -42,6 +50,11 @@ pub struct SimulateArgs {
     /// every key has a documented default (docs/simulation.md).
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
+    /// With --horizon: evaluate every customer on every simulated day, instead
+    /// of only those something happened to or whose policy thresholds were
+    /// crossed (the same result on the shipped policies; slower, for checking).
+    #[arg(long)]
+    pub every_day: bool,
     /// Worker threads (default: all cores). The outputs are the same at any count.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -93,7 +106,18 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
     let mut spinner = super::Progress::start(a.quiet);
     spinner.stage("compiling the policies, loading the ledger, comparing today's plans");
     let policies = paths.iter().map(|p| compiled_policy(p, a.quiet)).collect::<anyhow::Result<Vec<_>>>()?;
-    let ledger = load_ledger(&a.ledger)?;
+    let loaded = load_ledger(&a.ledger)?;
+    let (ledger, full) = if a.backtest {
+        let Some(past) = a.ledger.as_of else {
+            return Err(ExitError { code: Exit::Usage, message: "--backtest needs --as-of PAST_DATE".into() }.into());
+        };
+        check_horizon(&loaded, past, a.horizon.unwrap_or(0))
+            .map_err(|message| ExitError { code: Exit::Usage, message })?;
+        let write_off = i64::from(crate::simulate::RollRateConfig::default().write_off_after_days);
+        (truncate(&loaded, past, write_off), Some(loaded))
+    } else {
+        (loaded, None)
+    };
     let ctx = Context::new(as_of, FactsConfig::default());
     let labels = labels(&policies);
     let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
@@ -138,7 +162,7 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
                 }
                 Err(_) => Vec::new(),
             };
-            let p = Projection { days, runs: a.runs.max(1), seed: a.seed, scenario };
+            let p = Projection { days, runs: a.runs.max(1), seed: a.seed, scenario, every_day: a.every_day };
             let named: Vec<(&str, &CompiledPolicy)> = labels.iter().map(String::as_str).zip(&policies).collect();
             drop(std::mem::replace(&mut spinner, super::Progress::start(true)));
             let bar = super::Progress::bar(a.quiet, u64::from(p.runs) * named.len() as u64, "projecting runs");
@@ -154,7 +178,11 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
         None => None,
     };
     drop(spinner);
-    write_simulation(&a.out, &comparison, forward.as_ref())
+    let backtest = match (&full, &forward) {
+        (Some(full), Some(f)) => Backtest::of(f, full),
+        _ => None,
+    };
+    write_simulation(&a.out, &comparison, forward.as_ref(), backtest.as_ref())
         .map_err(|e| ExitError { code: Exit::Failed, message: e.to_string() })?;
     if !ledger.report.rejects.is_empty() {
         report_problems(&ledger.report.rejects, &a.ledger.ledger, "rejected row");
@@ -163,10 +191,14 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
     if a.format == Format::Json {
         match &forward {
             // With a projection: one object holding comparison.json and forward.json.
-            Some(f) => serde_json::to_writer_pretty(
-                &mut out,
-                &serde_json::json!({ "comparison": ComparisonJson::of(&comparison), "forward": ForwardJson::of(f) }),
-            )?,
+            Some(f) => {
+                let mut v =
+                    serde_json::json!({ "comparison": ComparisonJson::of(&comparison), "forward": ForwardJson::of(f) });
+                if let Some(b) = &backtest {
+                    v["backtest"] = serde_json::to_value(b)?;
+                }
+                serde_json::to_writer_pretty(&mut out, &v)?
+            }
             None => serde_json::to_writer_pretty(&mut out, &ComparisonJson::of(&comparison))?,
         }
         writeln!(out)?;
@@ -177,6 +209,10 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
         if let Some(f) = &forward {
             print_forward(&mut out, f)?;
             files.extend(FORWARD_FILES);
+        }
+        if let Some(b) = &backtest {
+            print_backtest(&mut out, b)?;
+            files.extend(BACKTEST_FILES);
         }
         writeln!(out, "  wrote {} to {}", files.join(", "), a.out.display())?;
     }

@@ -210,9 +210,19 @@ impl ActionRecord {
 
 /// Rows of one kind grouped by customer: `rows(c)` are the indexes of
 /// customer `c`'s rows, in file order (a compressed sparse row index).
+///
+/// As built, the groups are packed (`offsets[c]..offsets[c + 1]`). A copy
+/// made [`growable`](ByCustomer::growable) keeps an end and a capacity per
+/// group instead, so rows can be appended one at a time ([`push`](ByCustomer::push))
+/// without rebuilding the index: a full group moves to the end of `rows` with
+/// twice the room (amortised O(1) per row). The simulation appends this way.
 #[derive(Debug, Clone, Default)]
 pub struct ByCustomer {
     offsets: Vec<u32>,
+    /// Growable only: the end of each group (empty when packed).
+    ends: Vec<u32>,
+    /// Growable only: the room of each group (its end may grow up to this).
+    limits: Vec<u32>,
     rows: Vec<u32>,
 }
 
@@ -233,13 +243,79 @@ impl ByCustomer {
             rows[next[c] as usize] = i as u32;
             next[c] += 1;
         }
-        ByCustomer { offsets, rows }
+        ByCustomer { offsets, ends: Vec::new(), limits: Vec::new(), rows }
     }
 
     /// The row indexes of customer `c`.
     pub fn rows(&self, c: CustIx) -> &[u32] {
-        let r: Range<usize> = self.offsets[c as usize] as usize..self.offsets[c as usize + 1] as usize;
-        &self.rows[r]
+        let c = c as usize;
+        if self.ends.is_empty() {
+            let r: Range<usize> = self.offsets[c] as usize..self.offsets[c + 1] as usize;
+            return &self.rows[r];
+        }
+        // Growable: a group never pushed to is empty.
+        match (self.offsets.get(c), self.ends.get(c)) {
+            (Some(&s), Some(&e)) => &self.rows[s as usize..e as usize],
+            _ => &[],
+        }
+    }
+
+    /// Number of groups.
+    pub fn groups(&self) -> usize {
+        if self.ends.is_empty() { self.offsets.len().saturating_sub(1) } else { self.ends.len() }
+    }
+
+    /// A copy that rows can be appended to with [`push`](ByCustomer::push).
+    pub fn growable(&self) -> Self {
+        if !self.ends.is_empty() {
+            return self.clone();
+        }
+        let n = self.groups();
+        ByCustomer {
+            offsets: self.offsets[..n].to_vec(),
+            ends: self.offsets[1..].to_vec(),
+            limits: self.offsets[1..].to_vec(),
+            rows: self.rows.clone(),
+        }
+    }
+
+    /// Keep the first `n` groups only (growable copies; a packed index is made growable first).
+    pub fn keep_groups(&mut self, n: usize) {
+        if self.ends.is_empty() {
+            *self = self.growable();
+        }
+        self.offsets.truncate(n);
+        self.ends.truncate(n);
+        self.limits.truncate(n);
+    }
+
+    /// Append row `row` to group `c` (growable copies only; a packed index
+    /// is made growable first). Groups past the last are created empty.
+    pub fn push(&mut self, c: CustIx, row: u32) {
+        if self.ends.is_empty() {
+            *self = self.growable();
+        }
+        let c = c as usize;
+        while self.ends.len() <= c {
+            let at = self.rows.len() as u32;
+            self.offsets.push(at);
+            self.ends.push(at);
+            self.limits.push(at);
+        }
+        if self.ends[c] == self.limits[c] {
+            let (start, end) = (self.offsets[c] as usize, self.ends[c] as usize);
+            let len = end - start;
+            let room = (2 * len).max(4);
+            let at = self.rows.len();
+            self.rows.extend_from_within(start..end);
+            self.rows.resize(at + room, 0);
+            self.offsets[c] = at as u32;
+            self.ends[c] = (at + len) as u32;
+            self.limits[c] = (at + room) as u32;
+        }
+        let end = self.ends[c] as usize;
+        self.rows[end] = row;
+        self.ends[c] += 1;
     }
 }
 
@@ -328,6 +404,45 @@ impl Ledger {
         self.promises_by_customer = by_pro;
         self.actions_by_customer = by_act;
         self.payments_by_invoice = by_pay_inv;
+    }
+
+    /// Make the per-customer indexes appendable (see [`ByCustomer::push`]):
+    /// the `push_*` methods then keep them up to date row by row, with no
+    /// [`index`](Ledger::index) of the whole ledger.
+    pub fn make_growable(&mut self) {
+        self.invoices_by_customer = self.invoices_by_customer.growable();
+        self.payments_by_customer = self.payments_by_customer.growable();
+        self.promises_by_customer = self.promises_by_customer.growable();
+        self.actions_by_customer = self.actions_by_customer.growable();
+        // Drop the sentinel slot of unapplied payments: new invoices take its place.
+        let mut by_inv = self.payments_by_invoice.growable();
+        by_inv.keep_groups(self.invoices.len());
+        self.payments_by_invoice = by_inv;
+    }
+
+    /// Append an invoice and index it; returns its index.
+    pub fn push_invoice(&mut self, inv: Invoice) -> InvIx {
+        let i = self.invoices.len() as InvIx;
+        self.invoices_by_customer.push(inv.customer, i);
+        self.invoices.push(inv);
+        i
+    }
+
+    /// Append a payment and index it (by customer and by invoice).
+    pub fn push_payment(&mut self, p: Payment) {
+        let i = self.payments.len() as u32;
+        self.payments_by_customer.push(p.customer, i);
+        if let Some(inv) = p.invoice {
+            self.payments_by_invoice.push(inv, i);
+        }
+        self.payments.push(p);
+    }
+
+    /// Append an action record and index it.
+    pub fn push_action(&mut self, a: ActionRecord) {
+        let i = self.actions.len() as u32;
+        self.actions_by_customer.push(a.customer, i);
+        self.actions.push(a);
     }
 
     /// Find a customer by id (linear; for the CLI, not the hot path).

@@ -9,6 +9,9 @@
 //! - [`project`]: the forward projection — each policy day by day over a
 //!   horizon, Monte Carlo, with payment behaviour learned per customer
 //!   ([`behaviour`]) and response assumptions from a scenario file.
+//! - [`backtest`]: the projection from a past date against what the ledger
+//!   says really came in.
+//! - [`wake`]: which customers a simulated day must evaluate.
 //! - [`write`]: the output set (comparison.json/csv, diff.csv/jsonl,
 //!   rollrates.csv) and the terminal table.
 //!
@@ -16,10 +19,12 @@
 //! is ordered (BTreeMap, ledger order), so the same inputs give the same
 //! bytes at any thread count.
 
+pub mod backtest;
 pub mod behaviour;
 pub mod compare;
 pub mod project;
 pub mod rollrate;
+pub mod wake;
 pub mod write;
 
 pub use compare::{Candidate, Comparison, CustomerDiff, Figures, compare};

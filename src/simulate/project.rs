@@ -23,13 +23,16 @@
 //! result is the same at any thread count.
 
 use super::behaviour::{Behaviour, Learn};
+use super::wake::Wake;
 use super::{SimError, cents, to_f64};
-use crate::facts::{Context, FactsConfig, kpi};
+use crate::engine::{self, PlannedAction};
+use crate::facts::{self, Context, FactsConfig, kpi};
 use crate::ledger::{
     ActionKind, ActionRecord, CustIx, InvIx, Invoice, InvoiceStatus, Ledger, LoadReport, Outcome, Payment, Text,
 };
 use crate::plan;
 use crate::policy::CompiledPolicy;
+use crate::policy::raw::OnError;
 use chrono::{Duration, NaiveDate};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -117,6 +120,9 @@ pub struct Projection {
     pub runs: u32,
     pub seed: u64,
     pub scenario: Scenario,
+    /// Evaluate every customer every day (the reference the wake-up
+    /// scheduling of [`super::wake`] is checked against; slower).
+    pub every_day: bool,
 }
 
 /// The weekly figures of one run. Money in cents; `dso` is a ratio.
@@ -201,6 +207,7 @@ enum Event {
 /// One run's simulated ledger and what it keeps beside it.
 struct Sim<'a> {
     ledger: Ledger,
+    shared: &'a Shared,
     behaviour: &'a Behaviour,
     scenario: &'a Scenario,
     /// Monthly Paid rate by aging bucket (roll-rate model), for stalled invoices.
@@ -213,8 +220,12 @@ struct Sim<'a> {
     referred: Vec<bool>,
     discount: Vec<Decimal>,
     fees: Vec<Decimal>,
-    ids: HashMap<Text, InvIx>,
-    customers: HashMap<Text, CustIx>,
+    /// Ids of the invoices the simulation issued (the loaded ones are in `shared.ids`).
+    new_ids: HashMap<Text, InvIx>,
+    /// Customers something happened to since their last evaluation.
+    touched: Vec<bool>,
+    /// The day each customer must be evaluated again at the latest.
+    wake: Vec<NaiveDate>,
     start_limit: Vec<Decimal>,
     open: Vec<Decimal>,
     week: Week,
@@ -223,7 +234,25 @@ struct Sim<'a> {
     opening: usize,
 }
 
-/// A ledger that shares nothing with `base` (rows cloned once per run).
+/// What every run of every policy shares, read-only: built once.
+struct Shared {
+    /// Invoice ids of the loaded ledger.
+    ids: HashMap<Text, InvIx>,
+    /// On hold at the as-of date as the facts see it.
+    held: Vec<bool>,
+}
+
+impl Shared {
+    fn new(base: &Ledger, as_of: NaiveDate) -> Self {
+        let ids = base.invoices.iter().enumerate().map(|(i, inv)| (inv.id.clone(), i as InvIx)).collect();
+        // On hold as the facts see it: the last hold or release executed, else the flag.
+        let held = crate::facts::map_customers(base, &Context::new(as_of, FactsConfig::default()), |cf, _| cf.on_hold);
+        Shared { ids, held }
+    }
+}
+
+/// A run's own ledger, made once from `base` (rows and indexes cloned, never
+/// re-indexed: rows the run appends are indexed one by one).
 fn fork(base: &Ledger) -> Ledger {
     let mut l = Ledger {
         customers: base.customers.clone(),
@@ -231,10 +260,14 @@ fn fork(base: &Ledger) -> Ledger {
         payments: base.payments.clone(),
         promises: base.promises.clone(),
         actions: base.actions.clone(),
+        invoices_by_customer: base.invoices_by_customer.clone(),
+        payments_by_customer: base.payments_by_customer.clone(),
+        promises_by_customer: base.promises_by_customer.clone(),
+        actions_by_customer: base.actions_by_customer.clone(),
+        payments_by_invoice: base.payments_by_invoice.clone(),
         report: LoadReport::default(),
-        ..Ledger::default()
     };
-    l.index();
+    l.make_growable();
     l
 }
 
@@ -246,10 +279,17 @@ fn bucket(edges: &[i32], dpd: i64) -> usize {
 }
 
 impl<'a> Sim<'a> {
-    fn new(base: &Ledger, behaviour: &'a Behaviour, scenario: &'a Scenario, stall: &'a [f64], seed: u64) -> Self {
+    fn new(
+        base: &Ledger,
+        shared: &'a Shared,
+        behaviour: &'a Behaviour,
+        scenario: &'a Scenario,
+        stall: &'a [f64],
+        seed: u64,
+    ) -> Self {
         let ledger = fork(base);
         let n = ledger.invoices.len();
-        let ids = ledger.invoices.iter().enumerate().map(|(i, inv)| (inv.id.clone(), i as InvIx)).collect();
+        let nc = ledger.customers.len();
         let mut open = vec![Decimal::ZERO; ledger.customers.len()];
         for inv in ledger.invoices.iter().filter(|i| i.is_open()) {
             open[inv.customer as usize] += inv.open_amount;
@@ -257,6 +297,7 @@ impl<'a> Sim<'a> {
         Sim {
             start_limit: ledger.customers.iter().map(|c| c.credit_limit).collect(),
             ledger,
+            shared,
             behaviour,
             scenario,
             stall,
@@ -267,8 +308,9 @@ impl<'a> Sim<'a> {
             referred: vec![false; n],
             discount: vec![Decimal::ZERO; n],
             fees: vec![Decimal::ZERO; n],
-            ids,
-            customers: base.customers.iter().enumerate().map(|(i, c)| (c.id.clone(), i as CustIx)).collect(),
+            new_ids: HashMap::new(),
+            touched: vec![true; nc],
+            wake: vec![NaiveDate::MIN; nc],
             open,
             week: Week::default(),
             serial: 0,
@@ -306,10 +348,7 @@ impl<'a> Sim<'a> {
     }
 
     fn start(&mut self, as_of: NaiveDate) {
-        // On hold as the facts see it: the last hold or release executed, else the flag.
-        let held =
-            crate::facts::map_customers(&self.ledger, &Context::new(as_of, FactsConfig::default()), |cf, _| cf.on_hold);
-        for (c, h) in self.ledger.customers.iter_mut().zip(held) {
+        for (c, &h) in self.ledger.customers.iter_mut().zip(&self.shared.held) {
             c.on_hold = h;
         }
         for i in 0..self.ledger.invoices.len() as InvIx {
@@ -343,8 +382,7 @@ impl<'a> Sim<'a> {
             }
             let due = day + Duration::days(i64::from(cust.terms.net_days));
             let id = self.next_id("SIMINV");
-            let i = self.ledger.invoices.len() as InvIx;
-            self.ledger.invoices.push(Invoice {
+            let i = self.ledger.push_invoice(Invoice {
                 id: id.clone(),
                 customer: c as CustIx,
                 issue_date: day,
@@ -355,7 +393,8 @@ impl<'a> Sim<'a> {
                 disputed_since: None,
                 dispute_reason: None,
             });
-            self.ids.insert(id, i);
+            self.new_ids.insert(id, i);
+            self.touched[c] = true;
             self.pay_on.push(None);
             self.referred.push(false);
             self.discount.push(Decimal::ZERO);
@@ -375,9 +414,10 @@ impl<'a> Sim<'a> {
         inv.status = status;
         self.open[c as usize] -= open;
         self.pay_on[i as usize] = None;
+        self.touched[c as usize] = true;
         if paid > Decimal::ZERO {
             let id = self.next_id("SIMPAY");
-            self.ledger.payments.push(Payment { id, customer: c, invoice: Some(i), paid_on: day, amount: paid });
+            self.ledger.push_payment(Payment { id, customer: c, invoice: Some(i), paid_on: day, amount: paid });
         }
     }
 
@@ -447,18 +487,56 @@ impl<'a> Sim<'a> {
                 })
                 .collect();
         }
-        ids.iter().filter_map(|id| self.ids.get(id.as_str()).copied()).collect()
+        ids.iter().filter_map(|id| self.invoice_ix(id)).collect()
+    }
+
+    fn invoice_ix(&self, id: &str) -> Option<InvIx> {
+        self.shared.ids.get(id).or_else(|| self.new_ids.get(id)).copied()
+    }
+
+    /// The day's planned actions: every customer touched since its last
+    /// evaluation or whose wake day has come (every customer with
+    /// `every_day`), in ledger order, through the engine.
+    fn decide(
+        &mut self,
+        policy: &CompiledPolicy,
+        wake: &Wake,
+        every_day: bool,
+        day: NaiveDate,
+    ) -> Result<Vec<(CustIx, PlannedAction)>, plan::RunError> {
+        let ctx = Context::new(day, FactsConfig::default());
+        let cal = ctx.calendar();
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        for c in 0..self.ledger.customers.len() {
+            if !(every_day || self.touched[c] || self.wake[c] <= day) {
+                continue;
+            }
+            self.touched[c] = false;
+            let cx = c as CustIx;
+            let cf = facts::derive_customer(&self.ledger, cx, &ctx, &mut buf);
+            match engine::evaluate_customer(policy, &self.ledger, &cf, &buf, &cal, None) {
+                Ok(actions) => out.extend(actions.into_iter().map(|a| (cx, a))),
+                Err(_) if policy.on_script_error() == OnError::Skip => {}
+                Err(e) => return Err(plan::RunError::Script(e)),
+            }
+            self.wake[c] = wake.next(&self.ledger, cx, day);
+        }
+        Ok(out)
     }
 
     /// Decide the day's actions with the policy, record and apply them.
-    fn act(&mut self, policy: &CompiledPolicy, day: NaiveDate) -> Result<(), plan::RunError> {
-        self.ledger.index();
-        let ctx = Context::new(day, FactsConfig::default());
-        let planned = plan::evaluate(&self.ledger, policy, &ctx)?;
+    fn act(
+        &mut self,
+        policy: &CompiledPolicy,
+        wake: &Wake,
+        every_day: bool,
+        day: NaiveDate,
+    ) -> Result<(), plan::RunError> {
+        let planned = self.decide(policy, wake, every_day, day)?;
         let r = self.scenario.response.clone();
-        for e in planned.entries {
-            let a = e.action;
-            let Some(&c) = self.customers.get(a.customer_id.as_str()) else { continue };
+        for (c, a) in planned {
+            self.touched[c as usize] = true;
             let invoices = self.concerned(c, &a.invoice_ids, day);
             let outcome = match a.action {
                 ActionKind::Call if self.rng.random::<f64>() < r.call_answered => Outcome::Answered,
@@ -479,12 +557,12 @@ impl<'a> Sim<'a> {
             let recorded: Vec<Option<InvIx>> = if a.invoice_ids.is_empty() {
                 vec![None]
             } else {
-                a.invoice_ids.iter().filter_map(|id| self.ids.get(id.as_str()).copied()).map(Some).collect()
+                a.invoice_ids.iter().filter_map(|id| self.invoice_ix(id)).map(Some).collect()
             };
             for inv in recorded {
                 let mut rec = record(inv);
                 rec.id = self.next_id("SIMACT");
-                self.ledger.actions.push(rec);
+                self.ledger.push_action(rec);
             }
             if let Some(&first) = invoices.first() {
                 self.fees[first as usize] += a.fee + a.compensation + a.interest;
@@ -570,8 +648,10 @@ impl<'a> Sim<'a> {
 }
 
 /// One run of one policy: its weekly figures.
+#[allow(clippy::too_many_arguments)]
 fn run_one(
     base: &Ledger,
+    shared: &Shared,
     policy: &CompiledPolicy,
     as_of: NaiveDate,
     p: &Projection,
@@ -579,19 +659,21 @@ fn run_one(
     stall: &[f64],
     seed: u64,
 ) -> Result<(Vec<Week>, Ledger), plan::RunError> {
-    let mut sim = Sim::new(base, behaviour, &p.scenario, stall, seed);
+    let facts = FactsConfig::default();
+    let edges: Vec<i64> = facts.bucket_edges.iter().map(|&e| i64::from(e)).collect();
+    let wake = Wake::of(policy, &edges, i64::from(facts.promise_grace_days));
+    let mut sim = Sim::new(base, shared, behaviour, &p.scenario, stall, seed);
     sim.start(as_of);
     let mut weeks = Vec::new();
     for d in 1..=i64::from(p.days) {
         let day = as_of + Duration::days(d);
         sim.sell(day);
         sim.events(day);
-        sim.act(policy, day)?;
+        sim.act(policy, &wake, p.every_day, day)?;
         if d % 7 == 0 || d == i64::from(p.days) {
             weeks.push(sim.close_week(day));
         }
     }
-    sim.ledger.index();
     Ok((weeks, sim.ledger))
 }
 
@@ -608,7 +690,12 @@ pub fn project_one(
 ) -> Result<(Vec<Week>, Ledger), SimError> {
     let behaviour = Behaviour::learn(ledger, as_of, &p.scenario.learn);
     behaviour.check()?;
-    run_one(ledger, policy, as_of, p, &behaviour, stall, splitmix64(p.seed) ^ u64::from(run))
+    let shared = Shared::new(ledger, as_of);
+    run_one(ledger, &shared, policy, as_of, p, &behaviour, stall, splitmix64(p.seed) ^ u64::from(run))
+        .map(|(weeks, mut l)| {
+            l.index();
+            (weeks, l)
+        })
         .map_err(|source| SimError::Run { label: policy.name().to_string(), source: Box::new(source) })
 }
 
@@ -810,12 +897,14 @@ pub fn project_with_progress(
 ) -> Result<Forward, SimError> {
     let behaviour = Behaviour::learn(ledger, as_of, &p.scenario.learn);
     behaviour.check()?;
+    let shared = Shared::new(ledger, as_of);
     let mut out = Vec::new();
     for (label, policy) in policies {
         let runs = (0..p.runs)
             .into_par_iter()
             .map(|r| {
-                let run = run_one(ledger, policy, as_of, p, &behaviour, stall, splitmix64(p.seed) ^ u64::from(r));
+                let run =
+                    run_one(ledger, &shared, policy, as_of, p, &behaviour, stall, splitmix64(p.seed) ^ u64::from(r));
                 run_done();
                 run.map(|x| x.0)
             })

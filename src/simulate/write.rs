@@ -1,6 +1,7 @@
 //! Writing a simulation: comparison.json, comparison.csv, diff.csv and
 //! diff.jsonl as one atomic output set, and the terminal table.
 
+use super::backtest::Backtest;
 use super::compare::{Comparison, CustomerDiff, MetricRow, PolicyRun};
 use super::project::{Band, Forward, RollRateCheck, Scenario, SummaryBand, WeekBand};
 use super::rollrate::{ABSORBING, RollRateReport};
@@ -296,8 +297,20 @@ pub fn print_forward(out: &mut dyn Write, f: &Forward) -> io::Result<()> {
 
 /// Write the output set into `dir`, replacing it as a whole: today's
 /// comparison, and the forward projection when there is one.
-pub fn write_simulation(dir: &Path, c: &Comparison, forward: Option<&Forward>) -> Result<(), OutputError> {
+pub fn write_simulation(
+    dir: &Path,
+    c: &Comparison,
+    forward: Option<&Forward>,
+    backtest: Option<&Backtest>,
+) -> Result<(), OutputError> {
     let set = OutputSet::create(dir)?;
+    if let Some(b) = backtest {
+        set.write("backtest.json", |w| {
+            serde_json::to_writer_pretty(&mut *w, b)?;
+            w.write_all(b"\n")
+        })?;
+        set.write("backtest.csv", |w| backtest_csv(w, b))?;
+    }
     if let Some(f) = forward {
         let json = ForwardJson::of(f);
         set.write("forward.json", |w| {
@@ -444,4 +457,56 @@ pub fn print_roll_rates(out: &mut dyn Write, c: &Comparison) -> io::Result<()> {
 
 fn signed(s: &str, d: Decimal) -> String {
     if d > Decimal::ZERO { format!("+{s}") } else { s.to_string() }
+}
+
+/// The back-test's files.
+pub const BACKTEST_FILES: &[&str] = &["backtest.json", "backtest.csv"];
+
+/// backtest.csv: one row per week, then a `total` row.
+pub fn backtest_csv(w: &mut dyn Write, b: &Backtest) -> io::Result<()> {
+    writeln!(w, "week,week_end,actual,p10,p50,p90,error_pct,inside")?;
+    for x in &b.weeks {
+        let err = x.error_pct.map(|e| format!("{e:.2}")).unwrap_or_default();
+        let (p10, p50, p90) = (x.predicted.p10, x.predicted.p50, x.predicted.p90);
+        writeln!(w, "{},{},{},{p10},{p50},{p90},{err},{}", x.week, x.week_end, x.actual, x.inside)?;
+    }
+    let t = &b.predicted_total;
+    let inside = t.p10 <= b.actual_total && b.actual_total <= t.p90;
+    writeln!(w, "total,,{},{},{},{},,{inside}", b.actual_total, t.p10, t.p50, t.p90)
+}
+
+/// The back-test in the terminal: week by week, then MAPE and coverage.
+pub fn print_backtest(out: &mut dyn Write, b: &Backtest) -> io::Result<()> {
+    writeln!(out)?;
+    writeln!(out, "  back-test of `{}` from {}: weekly cash collected, predicted against actual", b.policy, b.as_of)?;
+    writeln!(
+        out,
+        "  {:>4}  {:<10}  {:>14}  {:>14}  {:>14}  {:>14}  {:>8}  inside",
+        "week", "week end", "actual", "P10", "P50", "P90", "error %"
+    )?;
+    for x in &b.weeks {
+        let err = x.error_pct.map(|e| format!("{e:.1}")).unwrap_or_else(|| "-".into());
+        writeln!(
+            out,
+            "  {:>4}  {:<10}  {:>14}  {:>14}  {:>14}  {:>14}  {:>8}  {}",
+            x.week,
+            x.week_end,
+            x.actual,
+            x.predicted.p10,
+            x.predicted.p50,
+            x.predicted.p90,
+            err,
+            if x.inside { "yes" } else { "no" }
+        )?;
+    }
+    let t = &b.predicted_total;
+    writeln!(out, "  {:>4}  {:<10}  {:>14}  {:>14}  {:>14}  {:>14}", "all", "", b.actual_total, t.p10, t.p50, t.p90)?;
+    let mape = b.mape_pct.map(|m| format!("{m:.1} %")).unwrap_or_else(|| "-".into());
+    writeln!(
+        out,
+        "  MAPE of the weekly P50: {mape}; actual inside the P10-P90 band in {} of {} weeks ({:.0} %)",
+        b.weeks.iter().filter(|w| w.inside).count(),
+        b.weeks.len(),
+        b.coverage * 100.0
+    )
 }
