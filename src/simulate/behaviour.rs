@@ -49,7 +49,7 @@ impl Default for Learn {
     }
 }
 
-/// Early, on time, late: counts and the days-late values of each part.
+/// Early, on time, late: the days-late values of each part (sorted once learned).
 #[derive(Debug, Clone, Default)]
 struct Parts {
     days: [Vec<i32>; 3],
@@ -153,6 +153,11 @@ impl Behaviour {
             });
             own.push(parts);
         }
+        // Sorted, so a draw conditioned on "at least this late" is a suffix
+        // found by binary search (not a scan of a segment's whole pool).
+        for parts in pools.iter_mut().chain(own.iter_mut()) {
+            parts.days.iter_mut().for_each(|d| d.sort_unstable());
+        }
         for (p, parts) in payers.iter_mut().zip(own) {
             let seg = &pools[p.segment];
             let prior = if seg.n() > 0 { seg.shares() } else { pools.last().map_or([0.0, 1.0, 0.0], Parts::shares) };
@@ -192,7 +197,7 @@ impl Behaviour {
         for (j, w) in weights.iter_mut().enumerate() {
             let pool = self.pool(c, j);
             if !pool.is_empty() {
-                let ok = pool.iter().filter(|&&d| d >= floor).count();
+                let ok = pool.len() - pool.partition_point(|&d| d < floor);
                 *w = p.shares[j] * ok as f64 / pool.len() as f64;
             }
         }
@@ -209,7 +214,8 @@ impl Behaviour {
             }
             u -= w;
         }
-        let ok: Vec<i32> = self.pool(c, part).iter().copied().filter(|&d| d >= floor).collect();
+        let pool = self.pool(c, part);
+        let ok = &pool[pool.partition_point(|&d| d < floor)..];
         if ok.is_empty() {
             return None;
         }
