@@ -660,8 +660,7 @@ fn run_one(
     seed: u64,
 ) -> Result<(Vec<Week>, Ledger), plan::RunError> {
     let facts = FactsConfig::default();
-    let edges: Vec<i64> = facts.bucket_edges.iter().map(|&e| i64::from(e)).collect();
-    let wake = Wake::of(policy, &edges, i64::from(facts.promise_grace_days));
+    let wake = Wake::of(policy, &facts);
     let mut sim = Sim::new(base, shared, behaviour, &p.scenario, stall, seed);
     sim.start(as_of);
     let mut weeks = Vec::new();

@@ -21,7 +21,9 @@
 //! days before it (`>=` and `>`, days since and days to). Step ages apply to
 //! due (or issue) dates, cooldowns and intervals to each rule's last
 //! execution, the windows to the actions of the last 91 days, the literals
-//! to all of them. A policy that reads the day of
+//! to all of them; and a customer is looked at again when a settled invoice
+//! or a promise passes out of the 12-month behaviour window or the 3-month
+//! trend window (its payment-behaviour facts change). A policy that reads the day of
 //! the month, the weekday or the date is evaluated every day; one that reads
 //! the month, quarter or year (or offers incentives by quarter) at every
 //! month's start; with `business_days_only`, a customer looked at on a
@@ -72,6 +74,8 @@ pub struct Wake {
     /// Longest a customer goes without being looked at.
     pub max_sleep: i64,
     promise_grace: i64,
+    behaviour_months: u32,
+    trend_months: u32,
 }
 
 /// Longest a customer goes without evaluation (days).
@@ -101,10 +105,11 @@ fn numbers(text: &str, max: i64, out: &mut Vec<i64>) {
 }
 
 impl Wake {
-    /// The thresholds of `policy`; `edges` are the aging edges (days past
-    /// due), `promise_grace` the days after a promise's due date before it
-    /// counts as broken.
-    pub fn of(policy: &CompiledPolicy, edges: &[i64], promise_grace: i64) -> Wake {
+    /// The thresholds of `policy` under the facts' settings (aging edges,
+    /// promise grace, behaviour and trend windows).
+    pub fn of(policy: &CompiledPolicy, facts: &crate::facts::FactsConfig) -> Wake {
+        let edges: Vec<i64> = facts.bucket_edges.iter().map(|&e| i64::from(e)).collect();
+        let promise_grace = i64::from(facts.promise_grace_days);
         let r = &policy.rules;
         // Literals of expressions and scripts: compared with any count.
         let mut lits: Vec<i64> = vec![0];
@@ -115,7 +120,7 @@ impl Wake {
             numbers(&e.src, 3660, &mut lits);
         }
         let (mut due, mut issue) = (lits.clone(), lits.clone());
-        due.extend_from_slice(edges);
+        due.extend_from_slice(&edges);
         for s in r.ladders.iter().flat_map(|l| &l.steps) {
             let ages = std::iter::once(i64::from(s.offset)).chain(s.max.map(i64::from));
             match s.basis {
@@ -157,6 +162,8 @@ impl Wake {
             reviews: r.reviews.iter().map(|x| i64::from(x.every_days.max(1))).collect(),
             max_sleep: MAX_SLEEP,
             promise_grace,
+            behaviour_months: facts.behaviour_months,
+            trend_months: facts.trend_recent_months,
         }
     }
 
@@ -179,11 +186,27 @@ impl Wake {
                 }
             }
         };
+        // The payment-behaviour windows slide: a settled invoice leaves the
+        // trend window and the behaviour window, and a broken promise the
+        // behaviour window, on the day they pass out of them.
+        let leaves = |d: NaiveDate, best: &mut NaiveDate| {
+            for m in [self.trend_months, self.behaviour_months] {
+                if let Some(out) = d.checked_add_months(chrono::Months::new(m)) {
+                    for t in [out, out + Duration::days(1), out + Duration::days(2)] {
+                        if t > day && t < *best {
+                            *best = t;
+                        }
+                    }
+                }
+            }
+        };
         for &i in ledger.invoices_by_customer.rows(c) {
             let inv = &ledger.invoices[i as usize];
             if inv.is_open() {
                 at(inv.due_date, &self.due, &mut best);
                 at(inv.issue_date, &self.issue, &mut best);
+            } else if let Some((settled, _)) = crate::facts::settled_on(ledger, i, day) {
+                leaves(settled, &mut best);
             }
         }
         if let Some(d) = ledger.payments_by_customer.rows(c).iter().map(|&p| ledger.payments[p as usize].paid_on).max()
@@ -194,6 +217,7 @@ impl Wake {
             let p = &ledger.promises[p as usize];
             at(p.made_on, &self.since, &mut best);
             at(p.due_on + Duration::days(self.promise_grace), &self.since, &mut best);
+            leaves(p.due_on, &mut best);
         }
         // The last execution of each rule; every action of the last 91 days.
         let mut last: Vec<(&str, NaiveDate)> = Vec::new();
