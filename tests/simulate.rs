@@ -481,3 +481,96 @@ mod backtest {
         assert!(err.contains("the ledger's history ends on"), "{err}");
     }
 }
+
+mod sweep {
+    use super::*;
+
+    #[test]
+    fn a_sweep_runs_each_value_as_a_variant_and_shows_the_trade_off() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("sw");
+        let args = [
+            "simulate",
+            "--ledger",
+            "fixtures/demo",
+            "--as-of",
+            "2026-11-16",
+            "--baseline",
+            "policies/standard",
+            "--sweep",
+            "ladder.standard.step.agency.days_past_due=60,110",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        let (code, _, stderr) = recoup(&args, None);
+        assert_eq!(code, 0, "{stderr}");
+        let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+        let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+        assert_eq!(rows.len(), 4, "{csv}");
+        assert_eq!(rows[0][..3], ["label", "value", "customers_with_actions"]);
+        let labels: Vec<&str> = rows[1..].iter().map(|r| r[0]).collect();
+        assert_eq!(
+            labels,
+            [
+                "standard",
+                "ladder.standard.step.agency.days_past_due=30",
+                "ladder.standard.step.agency.days_past_due=200"
+            ]
+        );
+        // Referring at 60 days past due refers at least as much as at 90
+        // (the baseline), and at 110 at most as much.
+        let col = rows[0].iter().position(|h| *h == "referrals_agency_and_legal").unwrap();
+        let referrals: Vec<u32> = rows[1..].iter().map(|r| r[col].parse().unwrap()).collect();
+        assert!(referrals[1] >= referrals[0] && referrals[0] >= referrals[2], "{referrals:?}");
+        assert_ne!(rows[2][2..], rows[3][2..], "the swept value changes the plans");
+    }
+
+    #[test]
+    fn a_value_that_makes_the_policy_invalid_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("sw");
+        let args = [
+            "simulate",
+            "--ledger",
+            "fixtures/demo",
+            "--as-of",
+            "2026-11-16",
+            "--baseline",
+            "policies/standard",
+            "--sweep",
+            "ladder.standard.step.agency.days_past_due=30",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        let (code, _, stderr) = recoup(&args, None);
+        assert_eq!(code, 3, "{stderr}");
+        assert!(stderr.contains("comes after `credit-hold`"), "{stderr}");
+        assert!(stderr.contains("--sweep ladder.standard.step.agency.days_past_due=30: the policy is invalid"), "{stderr}");
+        assert!(!out.exists());
+    }
+
+    #[test]
+    fn an_unknown_sweep_key_names_the_nearest_ones() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("sw");
+        let args = [
+            "simulate",
+            "--ledger",
+            "fixtures/demo",
+            "--as-of",
+            "2026-11-16",
+            "--baseline",
+            "policies/standard",
+            "--sweep",
+            "ladder.standard.step.agency.days_past=60,90",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        let (code, _, stderr) = recoup(&args, None);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains("no value `ladder.standard.step.agency.days_past`"), "{stderr}");
+        assert!(stderr.contains("`ladder.standard.step.agency.days_past_due`"), "{stderr}");
+        assert!(!out.exists());
+    }
+}

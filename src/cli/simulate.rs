@@ -8,6 +8,7 @@ use crate::facts::{Context, FactsConfig};
 use crate::policy::CompiledPolicy;
 use crate::simulate::backtest::{Backtest, check_horizon, truncate};
 use crate::simulate::project::{Projection, RollRateCheck, Scenario, project_with_progress};
+use crate::simulate::sweep::{self, Sweep};
 use crate::simulate::write::{
     BACKTEST_FILES, ComparisonJson, FILES, FORWARD_FILES, ForwardJson, print_backtest, print_forward, print_roll_rates,
     table_cells, write_simulation,
@@ -24,8 +25,14 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "POLICY")]
     pub baseline: PathBuf,
     /// A policy to compare with the baseline (repeat for several).
-    #[arg(long, value_name = "POLICY", required_unless_present = "backtest")]
+    #[arg(long, value_name = "POLICY", required_unless_present_any = ["backtest", "sweep"])]
     pub variant: Vec<PathBuf>,
+    /// Sweep one value of the baseline: `KEY=V1,V2,...`, KEY a dotted path
+    /// into its policy.toml (array elements by id, e.g.
+    /// `ladder.standard.step.agency.days_past_due=60,90,120`); each value is
+    /// a variant labelled `KEY=V`, and sweep.csv shows the trade-off.
+    #[arg(long, value_name = "KEY=V1,V2,...", value_parser = Sweep::parse)]
+    pub sweep: Option<Sweep>,
     /// Back-test: cut the ledger back to --as-of (a past date), project the
     /// baseline over --horizon from there, and compare its weekly cash
     /// collected with what the ledger records for those weeks
@@ -102,10 +109,36 @@ fn labels(policies: &[CompiledPolicy]) -> Vec<String> {
 
 fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
     let as_of = as_of_or_today(a.ledger.as_of);
-    let paths: Vec<&PathBuf> = std::iter::once(&a.baseline).chain(&a.variant).collect();
+    let mut paths: Vec<&PathBuf> = std::iter::once(&a.baseline).chain(&a.variant).collect();
     let mut spinner = super::Progress::start(a.quiet);
     spinner.stage("compiling the policies, loading the ledger, comparing today's plans");
-    let policies = paths.iter().map(|p| compiled_policy(p, a.quiet)).collect::<anyhow::Result<Vec<_>>>()?;
+    let mut policies = paths.iter().map(|p| compiled_policy(p, a.quiet)).collect::<anyhow::Result<Vec<_>>>()?;
+    let mut labels = labels(&policies);
+    if let Some(sw) = &a.sweep {
+        let file = crate::policy::policy_file(&a.baseline);
+        let text = std::fs::read_to_string(&file).map_err(|e| ExitError {
+            code: Exit::PolicyInvalid,
+            message: format!("cannot read `{}`: {e}", file.display()),
+        })?;
+        for v in &sw.values {
+            let edited = sweep::set(&text, &sw.key, v).map_err(|message| ExitError { code: Exit::Usage, message })?;
+            let loaded = crate::policy::load_with_text(&a.baseline, edited);
+            let Some(p) = loaded.policy else {
+                super::check::print_report(&loaded.report);
+                return Err(ExitError {
+                    code: Exit::PolicyInvalid,
+                    message: format!(
+                        "--sweep {}: the policy is invalid with this value; nothing was written",
+                        sw.label(v)
+                    ),
+                }
+                .into());
+            };
+            policies.push(p);
+            labels.push(sw.label(v));
+            paths.push(&a.baseline);
+        }
+    }
     let loaded = load_ledger(&a.ledger)?;
     let (ledger, full) = if a.backtest {
         let Some(past) = a.ledger.as_of else {
@@ -119,7 +152,6 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
         (loaded, None)
     };
     let ctx = Context::new(as_of, FactsConfig::default());
-    let labels = labels(&policies);
     let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     let candidates: Vec<Candidate<'_>> = policies
         .iter()
@@ -182,7 +214,7 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
         (Some(full), Some(f)) => Backtest::of(f, full),
         _ => None,
     };
-    write_simulation(&a.out, &comparison, forward.as_ref(), backtest.as_ref())
+    write_simulation(&a.out, &comparison, forward.as_ref(), backtest.as_ref(), a.sweep.as_ref())
         .map_err(|e| ExitError { code: Exit::Failed, message: e.to_string() })?;
     if !ledger.report.rejects.is_empty() {
         report_problems(&ledger.report.rejects, &a.ledger.ledger, "rejected row");
@@ -213,6 +245,9 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
         if let Some(b) = &backtest {
             print_backtest(&mut out, b)?;
             files.extend(BACKTEST_FILES);
+        }
+        if a.sweep.is_some() {
+            files.push("sweep.csv");
         }
         writeln!(out, "  wrote {} to {}", files.join(", "), a.out.display())?;
     }

@@ -82,6 +82,12 @@ pub fn load(path: &Path) -> Loaded {
     load_text(file_path, text, Some(&dir), report)
 }
 
+/// Like [`load`], with the text of the policy file given (a sweep's edited
+/// copy of it); scripts and templates are read from the policy's folder.
+pub fn load_with_text(path: &Path, text: String) -> Loaded {
+    load_text(policy_file(path), text, Some(&policy_dir(path)), Report::default())
+}
+
 /// Validate and compile a policy given as text (no scripts, no template
 /// folder); `name` is the path shown in messages. For tests and examples.
 pub fn load_str(name: &str, text: &str) -> Loaded {

@@ -11,6 +11,7 @@
 //!   ([`behaviour`]) and response assumptions from a scenario file.
 //! - [`backtest`]: the projection from a past date against what the ledger
 //!   says really came in.
+//! - [`sweep`]: one value of the baseline set to several settings, each a variant.
 //! - [`wake`]: which customers a simulated day must evaluate.
 //! - [`write`]: the output set (comparison.json/csv, diff.csv/jsonl,
 //!   rollrates.csv) and the terminal table.
@@ -24,6 +25,7 @@ pub mod behaviour;
 pub mod compare;
 pub mod project;
 pub mod rollrate;
+pub mod sweep;
 pub mod wake;
 pub mod write;
 

@@ -302,8 +302,12 @@ pub fn write_simulation(
     c: &Comparison,
     forward: Option<&Forward>,
     backtest: Option<&Backtest>,
+    sweep: Option<&super::sweep::Sweep>,
 ) -> Result<(), OutputError> {
     let set = OutputSet::create(dir)?;
+    if let Some(sw) = sweep {
+        set.write("sweep.csv", |w| super::sweep::sweep_csv(w, c, forward, sw))?;
+    }
     if let Some(b) = backtest {
         set.write("backtest.json", |w| {
             serde_json::to_writer_pretty(&mut *w, b)?;
