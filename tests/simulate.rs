@@ -514,8 +514,8 @@ mod sweep {
             labels,
             [
                 "standard",
-                "ladder.standard.step.agency.days_past_due=30",
-                "ladder.standard.step.agency.days_past_due=200"
+                "ladder.standard.step.agency.days_past_due=60",
+                "ladder.standard.step.agency.days_past_due=110"
             ]
         );
         // Referring at 60 days past due refers at least as much as at 90
@@ -546,7 +546,10 @@ mod sweep {
         let (code, _, stderr) = recoup(&args, None);
         assert_eq!(code, 3, "{stderr}");
         assert!(stderr.contains("comes after `credit-hold`"), "{stderr}");
-        assert!(stderr.contains("--sweep ladder.standard.step.agency.days_past_due=30: the policy is invalid"), "{stderr}");
+        assert!(
+            stderr.contains("--sweep ladder.standard.step.agency.days_past_due=30: the policy is invalid"),
+            "{stderr}"
+        );
         assert!(!out.exists());
     }
 
