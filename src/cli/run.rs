@@ -116,7 +116,8 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
 
     for e in &plan.skipped {
         say!(
-            "warning: customer `{}` skipped: {} `{}` failed: {}{}",
+            "{} customer `{}` skipped: {} `{}` failed: {}{}",
+            style::warning_word("warning:"),
             e.customer_id,
             e.rule_kind.words(),
             e.rule_id,

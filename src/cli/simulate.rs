@@ -164,7 +164,8 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
     for run in &comparison.runs {
         for e in &run.plan.skipped {
             say!(
-                "warning: policy `{}`: customer `{}` skipped: {} `{}` failed: {}",
+                "{} policy `{}`: customer `{}` skipped: {} `{}` failed: {}",
+                style::warning_word("warning:"),
                 run.label,
                 e.customer_id,
                 e.rule_kind.words(),
