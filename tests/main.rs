@@ -13,4 +13,5 @@ mod policy;
 mod properties;
 mod report;
 mod run;
+mod shard;
 mod simulate;

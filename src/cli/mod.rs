@@ -8,6 +8,7 @@ mod facts;
 mod generate;
 mod init;
 mod report;
+mod merge;
 mod run;
 mod schema;
 mod shell;
@@ -178,6 +179,10 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Create a starter policy folder (policy, script, templates, tests) that passes check and test.
     Init(init::InitArgs),
+    /// Combine the outputs of `recoup run --shard I/N` for every I into the outputs of one run.
+    Merge(merge::MergeArgs),
+    /// Partition a ledger folder by the shard of each row's customer, for shards that read only their rows.
+    Split(merge::SplitArgs),
 }
 
 /// Arguments shared by commands that read a ledger.
@@ -318,6 +323,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Simulate(a) => simulate::run(a),
         Command::Report(a) => report::run(a),
         Command::Init(a) => init::run(a),
+        Command::Merge(a) => merge::merge(a),
+        Command::Split(a) => merge::split(a),
     }
 }
 

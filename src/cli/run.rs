@@ -30,6 +30,10 @@ pub struct RunArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Evaluate only shard I of N (0-based) of the customers, by a stable hash of their ids, and write
+    /// shard.json beside the outputs; `recoup merge` combines the N folders into one run's outputs.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<plan::Shard>,
     /// The terminal summary as a table, or summary.json on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -82,16 +86,29 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     drop(progress);
     let bar = Progress::bar(a.quiet, ledger.customers.len() as u64, "evaluating customers");
     let t = Instant::now();
-    let plan = plan::evaluate_with_progress(&ledger, &policy, &ctx, &|| bar.inc(1))
+    let plan = plan::evaluate_shard(&ledger, &policy, &ctx, a.shard, &|| bar.inc(1))
         .map_err(|e| ExitError { code: Exit::Failed, message: format!("{e}; nothing was written") })?;
     timings.push(("evaluate".to_string(), ms(t)));
     drop(bar);
     let progress = Progress::start(a.quiet);
     progress.stage("computing the portfolio KPIs");
     let t = Instant::now();
-    let kpis = kpi::portfolio(&ledger, &ctx);
+    let kpi_inputs = match a.shard {
+        None => kpi::PortfolioInputs::collect(&ledger, &ctx, |_| true),
+        Some(sh) => kpi::PortfolioInputs::collect(&ledger, &ctx, |c| sh.contains(&ledger.customers[c as usize].id)),
+    };
+    let kpis = kpi_inputs.finish(&ctx);
     timings.push(("kpis".to_string(), ms(t)));
     let summary = summarize(&plan, (policy.name(), policy.version()), &ledger.report, kpis);
+    let shard_part = a.shard.map(|shard| plan::shard::ShardPart {
+        shard,
+        customers: plan.customers,
+        customers_in_ledger: ledger.customers.len() as u64,
+        customers_skipped: plan.skipped.len() as u64,
+        rows: summary.rows.clone(),
+        warnings: summary.warnings,
+        kpi_inputs,
+    });
     let mut manifest = Manifest {
         recoup_version: env!("CARGO_PKG_VERSION").to_string(),
         as_of: Some(as_of),
@@ -105,9 +122,17 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
         customers_skipped: plan.skipped.len() as u64,
         threads: rayon::current_num_threads(),
         timings_ms: Vec::new(),
+        shard: a.shard.map(|s| s.to_string()),
+        merged_shards: None,
     };
     progress.stage("writing the plan");
-    let outputs = RunOutputs { plan: &plan, summary: &summary, rejects: &ledger.report.rejects };
+    let outputs = RunOutputs {
+        plan: &plan,
+        summary: &summary,
+        rejects: &ledger.report.rejects,
+        rejects_csv: None,
+        shard: shard_part.as_ref(),
+    };
     // write_run_into adds the `write` stage, measured up to the manifest (written last).
     manifest.timings_ms = timings;
     write_run_into(set, &outputs, &mut manifest)

@@ -34,11 +34,11 @@ use crate::policy::expr::{Env, ExprError, Expression, FactRef};
 use chrono::NaiveDate;
 use history::History;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
 /// The kind of rule that produced an action or a trace line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleKind {
     Priority,
@@ -68,14 +68,14 @@ impl RuleKind {
 }
 
 /// A fact an action read, by its full name (`customer.overdue_total`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FactRead {
     pub name: Cow<'static, str>,
     pub value: String,
 }
 
 /// One action of the plan, with everything plan.csv shows about it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedAction {
     pub customer_id: String,
     /// The invoices the action concerns (empty for account-level actions).

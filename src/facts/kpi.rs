@@ -4,7 +4,7 @@
 //! [`portfolio`] feeds them from a ledger.
 
 use super::{Context, months_before};
-use crate::ledger::{InvoiceStatus, Ledger};
+use crate::ledger::{CustIx, InvoiceStatus, Ledger};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -105,91 +105,171 @@ pub struct Portfolio {
     pub aging: Vec<AgingBucket>,
 }
 
+/// The additive ingredients of the portfolio KPIs: sums over invoices that
+/// can be computed for any subset of customers (a shard) and added up. The
+/// KPIs of the whole are [`PortfolioInputs::finish`] of the sum of the parts,
+/// exactly (money is summed in decimals; ratios are taken only at the end).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortfolioInputs {
+    pub customers: u64,
+    pub open_invoices: u64,
+    pub ar_total: Decimal,
+    pub ar_current: Decimal,
+    pub ar_disputed: Decimal,
+    /// Invoices issued in the `dso_days` before the as-of date.
+    pub sales_dso_period: Decimal,
+    /// Invoices issued in the CEI period.
+    pub sales_cei_period: Decimal,
+    /// AR at the start of the CEI period.
+    pub cei_beginning_ar: Decimal,
+    /// Invoices issued per countback month, latest first.
+    pub month_sales: Vec<Decimal>,
+    /// Count and amount per aging bucket.
+    pub aging: Vec<AgingBucket>,
+}
+
+impl PortfolioInputs {
+    /// Sum the ingredients over the customers `keep` accepts (all of them
+    /// for a whole-ledger run; a shard's customers for `run --shard`).
+    pub fn collect(ledger: &Ledger, ctx: &Context, keep: impl Fn(CustIx) -> bool) -> PortfolioInputs {
+        let as_of = ctx.as_of;
+        let cfg = &ctx.config;
+        let aging: Vec<AgingBucket> = cfg
+            .bucket_labels()
+            .into_iter()
+            .map(|bucket| AgingBucket { bucket, count: 0, amount: Decimal::ZERO })
+            .collect();
+        let dso_from = as_of - chrono::Duration::days(ctx.config.dso_days);
+        let cei_from = months_before(as_of, cfg.cei_months);
+        // Countback periods: rolling months ending at the as-of date, latest first.
+        let bounds: Vec<NaiveDate> = (0..=cfg.countback_months).map(|k| months_before(as_of, k)).collect();
+        let customers = (0..ledger.customers.len() as CustIx).filter(|&c| keep(c)).count() as u64;
+        let mut p = PortfolioInputs {
+            customers,
+            open_invoices: 0,
+            ar_total: Decimal::ZERO,
+            ar_current: Decimal::ZERO,
+            ar_disputed: Decimal::ZERO,
+            sales_dso_period: Decimal::ZERO,
+            sales_cei_period: Decimal::ZERO,
+            cei_beginning_ar: Decimal::ZERO,
+            month_sales: vec![Decimal::ZERO; cfg.countback_months as usize],
+            aging,
+        };
+        for (i, inv) in ledger.invoices.iter().enumerate() {
+            if inv.issue_date > as_of || !keep(inv.customer) {
+                continue;
+            }
+            if inv.issue_date > dso_from {
+                p.sales_dso_period += inv.amount;
+            }
+            if inv.issue_date > cei_from {
+                p.sales_cei_period += inv.amount;
+            }
+            if let Some(k) = bounds.windows(2).position(|w| inv.issue_date <= w[0] && inv.issue_date > w[1]) {
+                p.month_sales[k] += inv.amount;
+            }
+            if inv.status == InvoiceStatus::WrittenOff {
+                continue;
+            }
+            if inv.issue_date <= cei_from {
+                // AR at the start of the CEI period: what is open now plus what
+                // was paid on it since.
+                let paid_since: Decimal = ledger
+                    .payments_by_invoice
+                    .rows(i as u32)
+                    .iter()
+                    .map(|&p| &ledger.payments[p as usize])
+                    .filter(|p| p.paid_on > cei_from && p.paid_on <= as_of)
+                    .map(|p| p.amount)
+                    .sum();
+                p.cei_beginning_ar += inv.open_amount + paid_since;
+            }
+            if inv.is_open() {
+                p.open_invoices += 1;
+                let dpd = (as_of - inv.due_date).num_days() as i32;
+                p.ar_total += inv.open_amount;
+                if dpd <= 0 {
+                    p.ar_current += inv.open_amount;
+                }
+                if inv.is_disputed() {
+                    p.ar_disputed += inv.open_amount;
+                }
+                let b = &mut p.aging[cfg.bucket(dpd)];
+                b.count += 1;
+                b.amount += inv.open_amount;
+            }
+        }
+        p
+    }
+
+    /// Add another part's ingredients (same as-of date and configuration).
+    pub fn add(&mut self, o: &PortfolioInputs) -> Result<(), String> {
+        if self.month_sales.len() != o.month_sales.len() || self.aging.len() != o.aging.len() {
+            return Err(
+                "the parts were computed with different KPI settings (countback months or aging buckets)".into()
+            );
+        }
+        if self.aging.iter().zip(&o.aging).any(|(a, b)| a.bucket != b.bucket) {
+            return Err("the parts were computed with different aging buckets".into());
+        }
+        self.customers += o.customers;
+        self.open_invoices += o.open_invoices;
+        self.ar_total += o.ar_total;
+        self.ar_current += o.ar_current;
+        self.ar_disputed += o.ar_disputed;
+        self.sales_dso_period += o.sales_dso_period;
+        self.sales_cei_period += o.sales_cei_period;
+        self.cei_beginning_ar += o.cei_beginning_ar;
+        for (a, b) in self.month_sales.iter_mut().zip(&o.month_sales) {
+            *a += *b;
+        }
+        for (a, b) in self.aging.iter_mut().zip(&o.aging) {
+            a.count += b.count;
+            a.amount += b.amount;
+        }
+        Ok(())
+    }
+
+    /// The KPIs these ingredients give, as of the context's date.
+    pub fn finish(&self, ctx: &Context) -> Portfolio {
+        let as_of = ctx.as_of;
+        let cfg = &ctx.config;
+        let cei_from = months_before(as_of, cfg.cei_months);
+        let bounds: Vec<NaiveDate> = (0..=cfg.countback_months).map(|k| months_before(as_of, k)).collect();
+        let periods: Vec<Period> = self
+            .month_sales
+            .iter()
+            .zip(bounds.windows(2))
+            .map(|(&sales, w)| Period { sales, days: (w[0] - w[1]).num_days() })
+            .collect();
+        let (ar, current) = (self.ar_total, self.ar_current);
+        let dso = dso_standard(ar, self.sales_dso_period, cfg.dso_days);
+        let best = dso_standard(current, self.sales_dso_period, cfg.dso_days);
+        Portfolio {
+            as_of,
+            customers: self.customers,
+            open_invoices: self.open_invoices,
+            ar_total: ar,
+            ar_current: current,
+            ar_overdue: ar - current,
+            ar_disputed: self.ar_disputed,
+            sales_dso_period: self.sales_dso_period,
+            dso_days: cfg.dso_days,
+            dso: dso.map(round2),
+            dso_countback: dso_countback(ar, &periods).map(round2),
+            best_possible_dso: best.map(round2),
+            average_days_delinquent: dso.zip(best).map(|(d, b)| round2(d - b)),
+            cei_from,
+            cei: cei(self.cei_beginning_ar, self.sales_cei_period, cfg.cei_months, ar, current).map(round2),
+            aging: self.aging.clone(),
+        }
+    }
+}
+
 /// Compute the portfolio KPIs of `ledger` as of the context's date.
 pub fn portfolio(ledger: &Ledger, ctx: &Context) -> Portfolio {
-    let as_of = ctx.as_of;
-    let cfg = &ctx.config;
-    let labels = cfg.bucket_labels();
-    let mut aging: Vec<AgingBucket> =
-        labels.into_iter().map(|bucket| AgingBucket { bucket, count: 0, amount: Decimal::ZERO }).collect();
-    let dso_from = as_of - chrono::Duration::days(ctx.config.dso_days);
-    let cei_from = months_before(as_of, cfg.cei_months);
-    // Countback periods: rolling months ending at the as-of date, latest first.
-    let bounds: Vec<NaiveDate> = (0..=cfg.countback_months).map(|k| months_before(as_of, k)).collect();
-    let mut month_sales = vec![Decimal::ZERO; cfg.countback_months as usize];
-
-    let (mut ar, mut current, mut disputed, mut sales, mut cei_sales, mut beginning) =
-        (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
-    let mut open_invoices = 0u64;
-    for (i, inv) in ledger.invoices.iter().enumerate() {
-        if inv.issue_date > as_of {
-            continue;
-        }
-        if inv.issue_date > dso_from {
-            sales += inv.amount;
-        }
-        if inv.issue_date > cei_from {
-            cei_sales += inv.amount;
-        }
-        if let Some(k) = bounds.windows(2).position(|w| inv.issue_date <= w[0] && inv.issue_date > w[1]) {
-            month_sales[k] += inv.amount;
-        }
-        if inv.status == InvoiceStatus::WrittenOff {
-            continue;
-        }
-        if inv.issue_date <= cei_from {
-            // AR at the start of the CEI period: what is open now plus what
-            // was paid on it since.
-            let paid_since: Decimal = ledger
-                .payments_by_invoice
-                .rows(i as u32)
-                .iter()
-                .map(|&p| &ledger.payments[p as usize])
-                .filter(|p| p.paid_on > cei_from && p.paid_on <= as_of)
-                .map(|p| p.amount)
-                .sum();
-            beginning += inv.open_amount + paid_since;
-        }
-        if inv.is_open() {
-            open_invoices += 1;
-            let dpd = (as_of - inv.due_date).num_days() as i32;
-            ar += inv.open_amount;
-            if dpd <= 0 {
-                current += inv.open_amount;
-            }
-            if inv.is_disputed() {
-                disputed += inv.open_amount;
-            }
-            let b = &mut aging[cfg.bucket(dpd)];
-            b.count += 1;
-            b.amount += inv.open_amount;
-        }
-    }
-    let periods: Vec<Period> = month_sales
-        .iter()
-        .zip(bounds.windows(2))
-        .map(|(&sales, w)| Period { sales, days: (w[0] - w[1]).num_days() })
-        .collect();
-    let dso = dso_standard(ar, sales, cfg.dso_days);
-    let best = dso_standard(current, sales, cfg.dso_days);
-    Portfolio {
-        as_of,
-        customers: ledger.customers.len() as u64,
-        open_invoices,
-        ar_total: ar,
-        ar_current: current,
-        ar_overdue: ar - current,
-        ar_disputed: disputed,
-        sales_dso_period: sales,
-        dso_days: cfg.dso_days,
-        dso: dso.map(round2),
-        dso_countback: dso_countback(ar, &periods).map(round2),
-        best_possible_dso: best.map(round2),
-        average_days_delinquent: dso.zip(best).map(|(d, b)| round2(d - b)),
-        cei_from,
-        cei: cei(beginning, cei_sales, cfg.cei_months, ar, current).map(round2),
-        aging,
-    }
+    PortfolioInputs::collect(ledger, ctx, |_| true).finish(ctx)
 }
 
 /// Round a KPI to two decimals for stable, readable output.

@@ -2,19 +2,21 @@
 //! parallel, give each planned action its stable id, and build what a run
 //! writes — the plan, the worklist, the summary and the manifest ([`write`]).
 
+pub mod shard;
 pub mod summary;
 pub mod write;
 
 use crate::engine::{EvalError, PlannedAction, evaluate_customer};
-use crate::facts::{Context, map_customers};
+use crate::facts::{Context, map_customers, map_customers_where};
 use crate::ledger::{ActionKind, Ledger};
 use crate::policy::CompiledPolicy;
 use crate::policy::raw::OnError;
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+pub use shard::Shard;
 
 /// One row of the plan: a planned action and its stable id.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanEntry {
     /// Stable: the same decision on the same as-of date gets the same id.
     pub action_id: String,
@@ -26,7 +28,7 @@ pub struct PlanEntry {
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
     pub as_of: Option<NaiveDate>,
-    /// Every planned action, in ledger customer order, then in the order the
+    /// Every planned action, in customer-id order, then in the order the
     /// policy produced them.
     pub entries: Vec<PlanEntry>,
     /// Customers skipped because a rule failed (`on_script_error = "skip"`).
@@ -60,7 +62,7 @@ pub fn action_id(as_of: NaiveDate, a: &PlannedAction) -> String {
 }
 
 /// Evaluate `policy` for every customer of `ledger` in parallel (rayon, no
-/// shared mutable state) and collect the plan in customer order, so the
+/// shared mutable state) and collect the plan in customer-id order, so the
 /// result is the same at any thread count.
 pub fn evaluate(ledger: &Ledger, policy: &CompiledPolicy, ctx: &Context) -> Result<Plan, RunError> {
     evaluate_with_progress(ledger, policy, ctx, &|| {})
@@ -74,14 +76,45 @@ pub fn evaluate_with_progress(
     ctx: &Context,
     customer_done: &(dyn Fn() + Sync),
 ) -> Result<Plan, RunError> {
+    evaluate_shard(ledger, policy, ctx, None, customer_done)
+}
+
+/// [`evaluate_with_progress`] for the customers of one shard only (`recoup
+/// run --shard`); `None` is every customer. The plan is in customer-id order
+/// (then in the order the policy produced the actions), an order the shards'
+/// plans share, so `recoup merge` rebuilds the unsharded plan by merging them.
+pub fn evaluate_shard(
+    ledger: &Ledger,
+    policy: &CompiledPolicy,
+    ctx: &Context,
+    shard: Option<Shard>,
+    customer_done: &(dyn Fn() + Sync),
+) -> Result<Plan, RunError> {
     let cal = ctx.calendar();
-    let results = map_customers(ledger, ctx, |cf, inv| {
+    let eval = |cf: &crate::facts::CustomerFacts<'_>, inv: &[crate::facts::InvoiceFacts<'_>]| {
         let r = evaluate_customer(policy, ledger, cf, inv, &cal, None);
         customer_done();
         r
-    });
+    };
+    let (customers, results) = match shard {
+        None => ((0..ledger.customers.len() as u32).collect::<Vec<_>>(), map_customers(ledger, ctx, eval)),
+        Some(sh) => {
+            let keep = |c: u32| sh.contains(&ledger.customers[c as usize].id);
+            let kept = (0..ledger.customers.len() as u32).filter(|&c| keep(c)).collect();
+            (kept, map_customers_where(ledger, ctx, keep, eval))
+        }
+    };
+    // Customer-id order: the ledger's own order when customers.csv is
+    // sorted (the usual case, checked in one pass), else sorted here.
+    let id = |c: u32| ledger.customers[c as usize].id.as_str();
+    let mut order: Vec<usize> = (0..results.len()).collect();
+    if !customers.windows(2).all(|w| id(w[0]) < id(w[1])) {
+        order.sort_by(|&a, &b| id(customers[a]).cmp(id(customers[b])));
+    }
+    let mut results: Vec<Option<_>> = results.into_iter().map(Some).collect();
     let mut plan = Plan { as_of: Some(ctx.as_of), customers: results.len() as u64, ..Plan::default() };
-    for r in results {
+    for k in order {
+        let Some(r) = results[k].take() else { continue };
         match r {
             Ok(actions) => {
                 let first = plan.entries.len();

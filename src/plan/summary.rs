@@ -78,8 +78,43 @@ pub struct Summary {
     pub kpis: Portfolio,
 }
 
+impl Rows {
+    /// The counts of a load report.
+    pub fn of(report: &LoadReport) -> Rows {
+        Rows {
+            customers: report.customers,
+            invoices: report.invoices,
+            payments: report.payments,
+            promises: report.promises,
+            actions: report.actions,
+        }
+    }
+
+    /// Add another part's counts (`recoup merge` of partitioned shards).
+    pub fn add(&mut self, o: &Rows) {
+        for (a, b) in [
+            (&mut self.customers, &o.customers),
+            (&mut self.invoices, &o.invoices),
+            (&mut self.payments, &o.payments),
+            (&mut self.promises, &o.promises),
+            (&mut self.actions, &o.actions),
+        ] {
+            a.read += b.read;
+            a.loaded += b.loaded;
+            a.rejected += b.rejected;
+        }
+    }
+}
+
 /// Summarise a plan.
 pub fn summarize(plan: &Plan, policy: (&str, &str), report: &LoadReport, kpis: Portfolio) -> Summary {
+    summarize_parts(plan, policy, Rows::of(report), report.warnings.len() as u64, kpis)
+}
+
+/// Summarise a plan from its parts: what [`summarize`] takes from the load
+/// report, given directly (`recoup merge` has the shards' counts, not a
+/// report). `customers_skipped` counts `plan.skipped`; a merge sets it.
+pub fn summarize_parts(plan: &Plan, policy: (&str, &str), rows: Rows, warnings: u64, kpis: Portfolio) -> Summary {
     let mut s = Summary {
         as_of: plan.as_of,
         policy: policy.0.to_string(),
@@ -96,14 +131,8 @@ pub fn summarize(plan: &Plan, policy: (&str, &str), report: &LoadReport, kpis: P
         limit_changes: LimitChanges::default(),
         discounts: Discounts::default(),
         referrals: BTreeMap::new(),
-        rows: Rows {
-            customers: report.customers,
-            invoices: report.invoices,
-            payments: report.payments,
-            promises: report.promises,
-            actions: report.actions,
-        },
-        warnings: report.warnings.len() as u64,
+        rows,
+        warnings,
         kpis,
     };
     let mut last_customer: Option<&str> = None;

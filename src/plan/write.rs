@@ -1,6 +1,7 @@
 //! Writing a run's outputs: plan.csv, plan.jsonl, worklist.csv,
 //! summary.json, manifest.json and rejects.csv, as one atomic output set.
 
+use super::shard::ShardPart;
 use super::summary::Summary;
 use super::{Plan, PlanEntry, worklist};
 use crate::ledger::{LoadReport, Problem};
@@ -153,7 +154,7 @@ pub fn worklist_csv(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
 }
 
 /// One input file in the manifest.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputFile {
     pub file: String,
     pub blake3: String,
@@ -177,6 +178,12 @@ pub struct Manifest {
     pub customers_skipped: u64,
     pub threads: usize,
     pub timings_ms: Vec<(String, u64)>,
+    /// `I/N` for a shard's outputs (`recoup run --shard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    /// The number of shards a `recoup merge` combined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_shards: Option<u32>,
 }
 
 impl Manifest {
@@ -204,6 +211,10 @@ pub struct RunOutputs<'a> {
     pub plan: &'a Plan,
     pub summary: &'a Summary,
     pub rejects: &'a [Problem],
+    /// rejects.csv as already written by shards (`recoup merge`), verbatim.
+    pub rejects_csv: Option<&'a [u8]>,
+    /// shard.json, for a shard's outputs.
+    pub shard: Option<&'a ShardPart>,
 }
 
 /// Write a run's outputs into `dir` as one atomic set; the manifest is
@@ -222,9 +233,16 @@ pub fn write_run_into(set: OutputSet, out: &RunOutputs<'_>, manifest: &mut Manif
     set.write("worklist.csv", |w| worklist_csv(w, out.plan))?;
     set.write("summary.json", |w| json(w, out.summary))?;
     let mut outputs = vec!["plan.csv", "plan.jsonl", "worklist.csv", "summary.json"];
-    if !out.rejects.is_empty() {
+    if let Some(csv) = out.rejects_csv {
+        set.write("rejects.csv", |w| w.write_all(csv))?;
+        outputs.push("rejects.csv");
+    } else if !out.rejects.is_empty() {
         set.write("rejects.csv", |w| write_rejects(w, out.rejects))?;
         outputs.push("rejects.csv");
+    }
+    if let Some(part) = out.shard {
+        set.write("shard.json", |w| json(w, part))?;
+        outputs.push("shard.json");
     }
     outputs.push("manifest.json");
     manifest.outputs = outputs.into_iter().map(String::from).collect();

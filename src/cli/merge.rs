@@ -1,0 +1,93 @@
+//! `recoup merge` and `recoup split`: running one nightly job as N shards
+//! (docs/scale-out.md). `split` partitions a ledger by the shard hash;
+//! `run --shard I/N` evaluates one shard; `merge` combines the N output
+//! folders into the outputs of one unsharded run.
+
+use super::{Exit, ExitError, say};
+use crate::plan::shard::{self, MergeError};
+use crate::plan::write::{RunOutputs, write_run};
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(clap::Args, Debug)]
+pub struct MergeArgs {
+    /// The output folders of `recoup run --shard I/N`, one per shard, in any order.
+    #[arg(required = true, value_name = "SHARD_DIR")]
+    pub shards: Vec<PathBuf>,
+    /// Output folder: the plan, worklist, summary and manifest of the whole run (replaced atomically).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Run `recoup merge`.
+pub fn merge(a: MergeArgs) -> anyhow::Result<Exit> {
+    let t = Instant::now();
+    let m = shard::merge(&a.shards).map_err(|e| {
+        let code = match e {
+            MergeError::Read { .. } => Exit::Failed,
+            _ => Exit::InputInvalid,
+        };
+        ExitError { code, message: format!("cannot merge: {e}; nothing was written") }
+    })?;
+    let mut manifest = m.manifest;
+    manifest.timings_ms.push(("merge".to_string(), t.elapsed().as_millis() as u64));
+    let outputs = RunOutputs {
+        plan: &m.plan,
+        summary: &m.summary,
+        rejects: &[],
+        rejects_csv: m.rejects_csv.as_deref(),
+        shard: None,
+    };
+    write_run(&a.out, &outputs, &mut manifest).map_err(|e| ExitError { code: Exit::Failed, message: e.to_string() })?;
+    if !a.quiet {
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "recoup merge: {} shards ({}) → {} customers, {} actions written to {}",
+            a.shards.len(),
+            if m.partitioned { "partitioned ledger" } else { "whole ledger each" },
+            m.summary.customers,
+            m.plan.entries.len(),
+            a.out.display()
+        )?;
+    }
+    Ok(if m.rejects_csv.is_some() { Exit::RowsRejected } else { Exit::Ok })
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SplitArgs {
+    /// The ledger folder to partition.
+    #[arg(long, value_name = "DIR")]
+    pub ledger: PathBuf,
+    /// How many shards.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub shards: u32,
+    /// Output folder: shard-0 ... shard-(N-1), each a ledger folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Run `recoup split`.
+pub fn split(a: SplitArgs) -> anyhow::Result<Exit> {
+    let r = shard::split(&a.ledger, a.shards, &a.out)
+        .map_err(|e| ExitError { code: Exit::InputInvalid, message: format!("cannot split: {e}") })?;
+    if !a.quiet {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "recoup split: {} into {} shards under {}", a.ledger.display(), a.shards, a.out.display())?;
+        for (file, rows) in &r.files {
+            let total: u64 = rows.iter().sum();
+            let (lo, hi) = (rows.iter().min().unwrap_or(&0), rows.iter().max().unwrap_or(&0));
+            writeln!(out, "  {file:<14} {total:>10} rows, {lo} to {hi} per shard")?;
+        }
+    } else if r.files.is_empty() {
+        say!("warning: no ledger files in {}", a.ledger.display());
+    }
+    Ok(Exit::Ok)
+}

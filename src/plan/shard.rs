@@ -1,0 +1,412 @@
+//! Past one machine: `recoup run --shard I/N` evaluates only the customers
+//! whose stable hash falls in shard I of N and writes, beside its own
+//! outputs, `shard.json` — the additive parts of the summary (counts, the
+//! KPIs' ingredients). [`merge`] combines the N folders into exactly the
+//! outputs of one unsharded run: the plans are merged in customer-id order
+//! (the order every plan has), the worklist is rebuilt from the merged plan,
+//! and the summary is recomputed from the merged plan and the summed parts.
+//!
+//! Shards either all read the whole ledger (their input hashes agree: the
+//! row counts are the ledger's, taken once) or each read a partition of it
+//! split by the same hash (`recoup split`; the counts are summed). A merge
+//! refuses a missing, duplicated or foreign shard, naming it.
+
+use super::summary::{Rows, Summary, summarize_parts};
+use super::write::Manifest;
+use super::{Plan, PlanEntry};
+use crate::facts::kpi::PortfolioInputs;
+use crate::facts::{Context, FactsConfig};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// Shard `index` of `count` (0-based, like a Kubernetes Indexed Job's
+/// `JOB_COMPLETION_INDEX` or an array job's task id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// The shard of `count` a customer belongs to: a stable hash of its id
+    /// (BLAKE3, first 8 bytes, little-endian, modulo `count`), the same on
+    /// every machine and in every version of recoup.
+    pub fn of(customer_id: &str, count: u32) -> u32 {
+        let h = blake3::hash(customer_id.as_bytes());
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&h.as_bytes()[..8]);
+        (u64::from_le_bytes(b) % u64::from(count.max(1))) as u32
+    }
+
+    /// Whether the customer falls in this shard.
+    pub fn contains(&self, customer_id: &str) -> bool {
+        Shard::of(customer_id, self.count) == self.index
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("`{s}` is not a shard: expected I/N with 0 <= I < N, e.g. `0/4` for the first of four");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count): (u32, u32) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// shard.json: what a merge needs besides the plan — the parts of the
+/// summary that add up across shards.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardPart {
+    pub shard: Shard,
+    /// Customers this shard evaluated.
+    pub customers: u64,
+    /// Customers in the ledger this shard read (all of them, or a partition).
+    pub customers_in_ledger: u64,
+    pub customers_skipped: u64,
+    /// Rows of the ledger this shard read.
+    pub rows: Rows,
+    pub warnings: u64,
+    /// The portfolio KPIs' ingredients, over this shard's customers.
+    pub kpi_inputs: PortfolioInputs,
+}
+
+/// Why shard folders cannot be merged.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error("{}: {message}", .path.display())]
+    Read { path: PathBuf, message: String },
+    #[error("no shard folders given")]
+    Nothing,
+    #[error("shard {} missing (have {have} of {count}); re-run it with `recoup run --shard {}` and merge again", .missing.iter().map(|i| format!("{i}/{count}")).collect::<Vec<_>>().join(", "), .missing.first().map(|i| format!("{i}/{count}")).unwrap_or_default())]
+    Missing { missing: Vec<u32>, have: usize, count: u32 },
+    #[error("shard {shard} given twice: {} and {}", .a.display(), .b.display())]
+    Duplicate { shard: Shard, a: PathBuf, b: PathBuf },
+    #[error("{} and {} disagree on {what} (`{left}` vs `{right}`): they are not shards of one run", .a.display(), .b.display())]
+    Mismatch { what: &'static str, left: String, right: String, a: PathBuf, b: PathBuf },
+    #[error("{}: {message}", .path.display())]
+    Inconsistent { path: PathBuf, message: String },
+}
+
+/// One shard's folder, read.
+struct Part {
+    dir: PathBuf,
+    manifest: Manifest,
+    part: ShardPart,
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, MergeError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| MergeError::Read { path: path.to_path_buf(), message: format!("cannot read it: {e}") })?;
+    serde_json::from_str(&text).map_err(|e| MergeError::Read {
+        path: path.to_path_buf(),
+        message: format!("not a recoup output at line {} column {}: {e}", e.line(), e.column()),
+    })
+}
+
+fn read_part(dir: &Path) -> Result<Part, MergeError> {
+    let manifest: Manifest = read_json(&dir.join("manifest.json"))?;
+    let shard_json = dir.join("shard.json");
+    if !shard_json.exists() {
+        return Err(MergeError::Read {
+            path: dir.to_path_buf(),
+            message: "not a shard's output (no shard.json): write shards with `recoup run --shard I/N`".into(),
+        });
+    }
+    let part: ShardPart = read_json(&shard_json)?;
+    Ok(Part { dir: dir.to_path_buf(), manifest, part })
+}
+
+/// Read plan.jsonl: one planned action per line.
+fn read_plan(dir: &Path, into: &mut Vec<PlanEntry>) -> Result<(), MergeError> {
+    let path = dir.join("plan.jsonl");
+    let file = std::fs::File::open(&path)
+        .map_err(|e| MergeError::Read { path: path.clone(), message: format!("cannot read it: {e}") })?;
+    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line =
+            line.map_err(|e| MergeError::Read { path: path.clone(), message: format!("cannot read it: {e}") })?;
+        let entry = serde_json::from_str(&line).map_err(|e| MergeError::Read {
+            path: path.clone(),
+            message: format!("line {}, column {}: not a planned action: {e}", n + 1, e.column()),
+        })?;
+        into.push(entry);
+    }
+    Ok(())
+}
+
+/// The outputs of an unsharded run, rebuilt from its shards.
+#[derive(Debug)]
+pub struct Merged {
+    pub plan: Plan,
+    pub summary: Summary,
+    pub manifest: Manifest,
+    /// rejects.csv as the shards wrote it (whole-ledger shards: one copy).
+    pub rejects_csv: Option<Vec<u8>>,
+    /// The shards read partitions of the ledger, not the whole of it.
+    pub partitioned: bool,
+}
+
+fn same<T: PartialEq + fmt::Display>(
+    what: &'static str,
+    a: &Part,
+    b: &Part,
+    f: impl Fn(&Part) -> T,
+) -> Result<(), MergeError> {
+    let (l, r) = (f(a), f(b));
+    if l == r {
+        return Ok(());
+    }
+    Err(MergeError::Mismatch { what, left: l.to_string(), right: r.to_string(), a: a.dir.clone(), b: b.dir.clone() })
+}
+
+/// Merge the output folders of shards 0..N of one run.
+pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
+    let mut parts = dirs.iter().map(|d| read_part(d)).collect::<Result<Vec<_>, _>>()?;
+    let Some(first) = parts.first() else { return Err(MergeError::Nothing) };
+    let count = first.part.shard.count;
+    for p in &parts[1..] {
+        let f = &parts[0];
+        same("the shard count", f, p, |x| x.part.shard.count)?;
+        same("the as-of date", f, p, |x| x.manifest.as_of.map(|d| d.to_string()).unwrap_or_default())?;
+        same("the policy (BLAKE3 of its files)", f, p, |x| x.manifest.policy_blake3.clone())?;
+        same("the recoup version", f, p, |x| x.manifest.recoup_version.clone())?;
+    }
+    parts.sort_by_key(|p| p.part.shard.index);
+    for w in parts.windows(2) {
+        if w[0].part.shard.index == w[1].part.shard.index {
+            return Err(MergeError::Duplicate { shard: w[0].part.shard, a: w[0].dir.clone(), b: w[1].dir.clone() });
+        }
+    }
+    let have: Vec<u32> = parts.iter().map(|p| p.part.shard.index).collect();
+    let missing: Vec<u32> = (0..count).filter(|i| !have.contains(i)).collect();
+    if !missing.is_empty() {
+        return Err(MergeError::Missing { missing, have: parts.len(), count });
+    }
+
+    // Whole-ledger shards read the same files; partitions differ.
+    let partitioned = parts.windows(2).any(|w| w[0].manifest.inputs != w[1].manifest.inputs);
+    let (rows, warnings) = if partitioned {
+        let mut rows = Rows::default();
+        for p in &parts {
+            if p.part.customers != p.part.customers_in_ledger {
+                return Err(MergeError::Inconsistent {
+                    path: p.dir.clone(),
+                    message: format!(
+                        "shard {} read a ledger holding {} customers of other shards, while other shards read \
+                         other files: either every shard reads the same whole ledger, or each reads its own \
+                         partition made by `recoup split --shards {count}`",
+                        p.part.shard,
+                        p.part.customers_in_ledger - p.part.customers
+                    ),
+                });
+            }
+            rows.add(&p.part.rows);
+        }
+        (rows, parts.iter().map(|p| p.part.warnings).sum())
+    } else {
+        let evaluated: u64 = parts.iter().map(|p| p.part.customers).sum();
+        if evaluated != parts[0].part.customers_in_ledger {
+            return Err(MergeError::Inconsistent {
+                path: parts[0].dir.clone(),
+                message: format!(
+                    "the shards evaluated {evaluated} customers but the ledger holds {}",
+                    parts[0].part.customers_in_ledger
+                ),
+            });
+        }
+        (parts[0].part.rows.clone(), parts[0].part.warnings)
+    };
+
+    let mut entries = Vec::new();
+    let mut kpi = parts[0].part.kpi_inputs.clone();
+    for (k, p) in parts.iter().enumerate() {
+        read_plan(&p.dir, &mut entries)?;
+        if k > 0 {
+            kpi.add(&p.part.kpi_inputs).map_err(|message| MergeError::Inconsistent { path: p.dir.clone(), message })?;
+        }
+    }
+    // Each customer is in one shard and every shard's plan is in
+    // customer-id order: a stable sort merges them into the unsharded order.
+    entries.sort_by(|a, b| a.action.customer_id.cmp(&b.action.customer_id));
+
+    let m0 = &parts[0].manifest;
+    let as_of = m0.as_of;
+    let plan = Plan { as_of, entries, skipped: Vec::new(), customers: parts.iter().map(|p| p.part.customers).sum() };
+    let ctx = Context::new(as_of.unwrap_or_default(), FactsConfig::default());
+    let mut summary = summarize_parts(&plan, (&m0.policy, &m0.policy_version), rows, warnings, kpi.finish(&ctx));
+    summary.customers_skipped = parts.iter().map(|p| p.part.customers_skipped).sum();
+
+    let mut manifest = m0.clone();
+    manifest.shard = None;
+    manifest.merged_shards = Some(count);
+    manifest.actions = plan.entries.len() as u64;
+    manifest.customers_skipped = summary.customers_skipped;
+    manifest.threads = parts.iter().map(|p| p.manifest.threads).max().unwrap_or(1);
+    manifest.timings_ms = parts
+        .iter()
+        .map(|p| (format!("shard {}", p.part.shard), p.manifest.timings_ms.iter().map(|t| t.1).sum()))
+        .collect();
+    if partitioned {
+        manifest.ledger = parts.iter().map(|p| p.manifest.ledger.as_str()).collect::<Vec<_>>().join(";");
+        manifest.inputs = parts
+            .iter()
+            .flat_map(|p| {
+                let shard = p.part.shard;
+                p.manifest
+                    .inputs
+                    .iter()
+                    .map(move |i| super::write::InputFile { file: format!("{} (shard {shard})", i.file), ..i.clone() })
+            })
+            .collect();
+    }
+    let rejects_csv = merged_rejects(&parts, partitioned)?;
+    Ok(Merged { plan, summary, manifest, rejects_csv, partitioned })
+}
+
+/// rejects.csv: one copy from whole-ledger shards, the concatenation (one
+/// header) from partitions.
+fn merged_rejects(parts: &[Part], partitioned: bool) -> Result<Option<Vec<u8>>, MergeError> {
+    let mut out: Option<Vec<u8>> = None;
+    for p in parts {
+        let path = p.dir.join("rejects.csv");
+        if !path.exists() {
+            continue;
+        }
+        let bytes = std::fs::read(&path)
+            .map_err(|e| MergeError::Read { path: path.clone(), message: format!("cannot read it: {e}") })?;
+        match &mut out {
+            None => out = Some(bytes),
+            Some(acc) => {
+                let body = bytes.iter().position(|&b| b == b'\n').map_or(&bytes[..0], |n| &bytes[n + 1..]);
+                acc.extend_from_slice(body);
+            }
+        }
+        if !partitioned {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// What [`split`] wrote: rows per shard and file.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SplitReport {
+    /// `(file, rows per shard)`, in the order the files were split.
+    pub files: Vec<(String, Vec<u64>)>,
+}
+
+/// Why a ledger could not be split.
+#[derive(Debug, thiserror::Error)]
+pub enum SplitError {
+    #[error("{}: {message}", .path.display())]
+    Read { path: PathBuf, message: String },
+    #[error(transparent)]
+    Write(#[from] crate::output::OutputError),
+}
+
+/// The ledger files a split partitions (by their `customer_id` column).
+pub const LEDGER_FILES: [&str; 5] = ["customers.csv", "invoices.csv", "payments.csv", "promises.csv", "actions.csv"];
+
+/// Partition the ledger folder `from` into `out/shard-0` ... `out/shard-{N-1}`
+/// by the shard of each row's `customer_id`, for shards that read only their
+/// own rows. Rows are copied as they are — bad rows too, so the shard that
+/// loads them reports them; a row without a readable customer_id goes to
+/// shard 0. Every row read is written to exactly one shard.
+pub fn split(from: &Path, count: u32, out: &Path) -> Result<SplitReport, SplitError> {
+    for required in &LEDGER_FILES[..3] {
+        let path = from.join(required);
+        if !path.is_file() {
+            return Err(SplitError::Read {
+                path,
+                message: "missing: a ledger folder needs customers.csv, invoices.csv and payments.csv".into(),
+            });
+        }
+    }
+    let mut report = SplitReport::default();
+    let mut sets = Vec::new();
+    for i in 0..count {
+        sets.push(crate::output::OutputSet::create(&out.join(format!("shard-{i}")))?);
+    }
+    for name in LEDGER_FILES {
+        let path = from.join(name);
+        if !path.exists() {
+            continue;
+        }
+        let err = |e: csv::Error| SplitError::Read { path: path.clone(), message: e.to_string() };
+        let mut rd = csv::ReaderBuilder::new().flexible(true).from_path(&path).map_err(err)?;
+        let header = rd.byte_headers().map_err(err)?.clone();
+        let Some(col) = header.iter().position(|h| h == b"customer_id") else {
+            return Err(SplitError::Read {
+                path: path.clone(),
+                message: "no `customer_id` column: cannot tell which shard a row belongs to".into(),
+            });
+        };
+        let mut shards: Vec<csv::Writer<Vec<u8>>> = (0..count).map(|_| csv::Writer::from_writer(Vec::new())).collect();
+        let mut rows = vec![0u64; count as usize];
+        let werr = |e: csv::Error| SplitError::Read { path: path.clone(), message: format!("cannot copy a row: {e}") };
+        for w in &mut shards {
+            w.write_byte_record(&header).map_err(werr)?;
+        }
+        let mut rec = csv::ByteRecord::new();
+        while rd.read_byte_record(&mut rec).map_err(err)? {
+            let k = rec
+                .get(col)
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .map_or(0, |id| Shard::of(id.trim(), count) as usize);
+            shards[k].write_byte_record(&rec).map_err(werr)?;
+            rows[k] += 1;
+        }
+        for (set, w) in sets.iter().zip(shards) {
+            let bytes = w.into_inner().map_err(|e| SplitError::Read { path: path.clone(), message: e.to_string() })?;
+            set.write(name, |f| f.write_all(&bytes))?;
+        }
+        report.files.push((name.to_string(), rows));
+    }
+    for set in sets {
+        set.commit()?;
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_and_print() {
+        assert_eq!("1/4".parse::<Shard>(), Ok(Shard { index: 1, count: 4 }));
+        assert_eq!(Shard { index: 3, count: 4 }.to_string(), "3/4");
+        for bad in ["4/4", "1/0", "x/2", "1", "-1/2", ""] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_customer_in_exactly_one_shard_and_spread() {
+        let mut sizes = [0u32; 4];
+        for i in 0..4000 {
+            let id = format!("C{i:06}");
+            let hits: Vec<u32> = (0..4).filter(|&k| Shard { index: k, count: 4 }.contains(&id)).collect();
+            assert_eq!(hits.len(), 1, "{id}");
+            sizes[hits[0] as usize] += 1;
+        }
+        // A fair hash puts about 1000 in each; 850..1150 is > 5 sigma.
+        assert!(sizes.iter().all(|&n| (850..1150).contains(&n)), "{sizes:?}");
+        // The hash is part of the contract (partitions written by one version
+        // are read by the next): pinned for a few ids.
+        let pinned: Vec<u32> = (1..=8).map(|i| Shard::of(&format!("C{i:06}"), 4)).collect();
+        assert_eq!(pinned, vec![1, 3, 0, 2, 0, 1, 1, 2]);
+    }
+}
