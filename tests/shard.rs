@@ -138,3 +138,30 @@ fn bad_shard_argument_is_a_usage_error() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("expected I/N with 0 <= I < N"), "{err}");
 }
+
+#[test]
+fn merge_and_split_print_json_for_tools() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    for i in 0..2 {
+        run("fixtures/small", "2026-11-16", &t.join(format!("s{i}")), Some(&format!("{i}/2")));
+    }
+    let (out, s0, s1) = (t.join("m"), t.join("s0"), t.join("s1"));
+    let args =
+        ["merge", "--format", "json", "--out", out.to_str().unwrap(), s0.to_str().unwrap(), s1.to_str().unwrap()];
+    let (code, stdout, err) = recoup(&args, None);
+    assert_eq!(code, 0, "{err}");
+    let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let written: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary, written);
+    let parts = t.join("parts");
+    let args =
+        ["split", "--format", "json", "--ledger", "fixtures/small", "--shards", "2", "--out", parts.to_str().unwrap()];
+    let (code, stdout, err) = recoup(&args, None);
+    assert_eq!(code, 0, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let customers = r["files"].as_array().unwrap().iter().find(|f| f[0] == "customers.csv").unwrap();
+    let total: u64 = customers[1].as_array().unwrap().iter().map(|n| n.as_u64().unwrap()).sum();
+    let rows = csv::Reader::from_path(crate::common::repo("fixtures/small/customers.csv")).unwrap().records().count();
+    assert_eq!(total, rows as u64);
+}

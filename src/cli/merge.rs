@@ -3,7 +3,7 @@
 //! `run --shard I/N` evaluates one shard; `merge` combines the N output
 //! folders into the outputs of one unsharded run.
 
-use super::{Exit, ExitError, say};
+use super::{Exit, ExitError, Format};
 use crate::plan::shard::{self, MergeError};
 use crate::plan::write::{RunOutputs, write_run};
 use std::io::Write;
@@ -21,6 +21,9 @@ pub struct MergeArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+    /// `text`: one line; `json`: the merged summary.json on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 /// Run `recoup merge`.
@@ -43,7 +46,11 @@ pub fn merge(a: MergeArgs) -> anyhow::Result<Exit> {
         shard: None,
     };
     write_run(&a.out, &outputs, &mut manifest).map_err(|e| ExitError { code: Exit::Failed, message: e.to_string() })?;
-    if !a.quiet {
+    if a.format == Format::Json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &m.summary)?;
+        writeln!(out)?;
+    } else if !a.quiet {
         let mut out = std::io::stdout().lock();
         writeln!(
             out,
@@ -72,13 +79,20 @@ pub struct SplitArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+    /// `text`: rows per file; `json`: rows per file and shard on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 /// Run `recoup split`.
 pub fn split(a: SplitArgs) -> anyhow::Result<Exit> {
     let r = shard::split(&a.ledger, a.shards, &a.out)
         .map_err(|e| ExitError { code: Exit::InputInvalid, message: format!("cannot split: {e}") })?;
-    if !a.quiet {
+    if a.format == Format::Json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &r)?;
+        writeln!(out)?;
+    } else if !a.quiet {
         let mut out = std::io::stdout().lock();
         writeln!(out, "recoup split: {} into {} shards under {}", a.ledger.display(), a.shards, a.out.display())?;
         for (file, rows) in &r.files {
@@ -86,8 +100,6 @@ pub fn split(a: SplitArgs) -> anyhow::Result<Exit> {
             let (lo, hi) = (rows.iter().min().unwrap_or(&0), rows.iter().max().unwrap_or(&0));
             writeln!(out, "  {file:<14} {total:>10} rows, {lo} to {hi} per shard")?;
         }
-    } else if r.files.is_empty() {
-        say!("warning: no ledger files in {}", a.ledger.display());
     }
     Ok(Exit::Ok)
 }
