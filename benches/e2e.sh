@@ -2,6 +2,9 @@
 # End-to-end timing on a generated ledger:
 #   1. load + validate + derive facts (examples/load_timing)
 #   2. `recoup run` with policies/standard, stage times from manifest.json
+#   3. the I/O floor (examples/io_floor): the same files read into typed rows
+#      and an output of the run's size written and synced, nothing else; then
+#      the ratio of the run's median to the floor's
 #   benches/e2e.sh [CUSTOMERS] [RUNS]      (defaults: 100000 customers, 5 runs)
 # Prints each run's wall time, CPU share and peak memory (/usr/bin/time -v),
 # then the medians. The ledger is generated once under target/bench-data/.
@@ -12,7 +15,7 @@ runs=${2:-5}
 as_of=2026-11-16
 dir=target/bench-data/ledger-$n
 out=target/bench-data/out-$n
-cargo build --release --quiet --bin recoup --example load_timing
+cargo build --release --quiet --bin recoup --example load_timing --example io_floor
 if [ ! -f "$dir/actions.csv" ]; then
   ./target/release/recoup generate --customers "$n" --seed 7 --as-of "$as_of" --out "$dir"
 fi
@@ -26,14 +29,20 @@ measure() { # label, command...
     wall=$(echo "$out_txt" | awk -F': ' '/Elapsed \(wall clock\)/ {split($2,t,":"); print t[1]*60+t[2]}')
     mem=$(echo "$out_txt" | awk -F': ' '/Maximum resident set size/ {print int($2/1024)}')
     cpu=$(echo "$out_txt" | awk -F': ' '/Percent of CPU/ {print $2}')
-    extra=$(echo "$out_txt" | grep '^load ' || true)
+    extra=$(echo "$out_txt" | grep -E '^(load|floor) ' || true)
     if [ "$label" = run ] && [ -f "$out/manifest.json" ]; then
       extra=$(python3 -c "import json;m=json.load(open('$out/manifest.json'));print(' '.join(f'{k} {v} ms' for k,v in m['timings_ms']))")
     fi
     echo "$label run $i: ${wall}s wall, ${cpu} CPU, ${mem} MB peak — $extra"
     walls+=("$wall"); mems+=("$mem")
   done
-  echo "$label median: $(median "${walls[@]}")s wall, $(median "${mems[@]}") MB peak ($n customers)"
+  last_median=$(median "${walls[@]}")
+  echo "$label median: ${last_median}s wall, $(median "${mems[@]}") MB peak ($n customers)"
 }
 measure load+facts ./target/release/examples/load_timing "$dir"
 measure run ./target/release/recoup run --quiet --ledger "$dir" --policy policies/standard --as-of "$as_of" --out "$out"
+run_median=$last_median
+bytes=$(cat "$out"/plan.csv "$out"/plan.jsonl "$out"/worklist.csv "$out"/summary.json | wc -c)
+measure floor ./target/release/examples/io_floor "$dir" "$out-floor" "$bytes"
+floor_median=$last_median
+echo "run / I/O floor: $(python3 -c "print(f'{$run_median / $floor_median:.2f}')")x (target <= 2.5x)"

@@ -1,7 +1,8 @@
 //! Policy evaluation per customer: compile time of the standard policy, one
 //! customer's decision with a native-only step and with a rhai `when` step,
 //! and the standard policy over every customer of the demo ledger (facts
-//! derived beforehand, so only the engine is timed).
+//! derived beforehand, so only the engine is timed), and plan serialisation
+//! per action (plan.csv, plan.jsonl).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -125,6 +126,28 @@ fn bench(c: &mut Criterion) {
                 n += evaluate_customer(&standard, &demo, cf, inv, &cal, None).unwrap().len();
             }
             n
+        })
+    });
+    g.finish();
+
+    // Plan serialisation per action: the demo plan written as plan.csv and
+    // plan.jsonl into memory (the run writes them through a buffered file).
+    let plan = recoup::plan::evaluate(&demo, &standard, &ctx).unwrap();
+    let mut g = c.benchmark_group("plan");
+    g.throughput(Throughput::Elements(plan.entries.len() as u64));
+    let mut buf = Vec::with_capacity(1 << 20);
+    g.bench_function("plan.csv per action", |b| {
+        b.iter(|| {
+            buf.clear();
+            recoup::plan::write::plan_csv(&mut buf, black_box(&plan)).unwrap();
+            buf.len()
+        })
+    });
+    g.bench_function("plan.jsonl per action", |b| {
+        b.iter(|| {
+            buf.clear();
+            recoup::plan::write::plan_jsonl(&mut buf, black_box(&plan)).unwrap();
+            buf.len()
         })
     });
     g.finish();
