@@ -739,3 +739,154 @@ fn a_hold_placed_again_after_a_release_is_released_again() {
     let a = plan(&standard(), &b.ledger(), day(DUE, 50));
     assert_eq!(rules(&a), ["release-hold"], "{a:#?}");
 }
+
+// ------------------------------------------------------- champion/challenger
+
+mod arms {
+    use super::*;
+    use recoup::engine::Arm;
+    use recoup::policy::compile::Challenger;
+
+    const POLICY: &str = r#"
+[policy]
+name = "arms"
+version = "1"
+
+[guardrails]
+max_contacts_per_7_days = 5
+
+[[strategy]]
+id = "big"
+when = "customer.overdue_total > 5000"
+ladder = "standard"
+
+[[strategy]]
+id = "default"
+ladder = "standard"
+
+[[strategy]]
+id = "calls"
+ladder = "calls"
+
+[challenger]
+strategy = "calls"
+share = 0.5
+salt = "test-salt"
+ONLY
+
+[[ladder]]
+id = "standard"
+
+[[ladder.step]]
+id = "first-notice"
+days_past_due = 1
+action = "email"
+template = "overdue-1"
+
+[[ladder]]
+id = "calls"
+
+[[ladder.step]]
+id = "first-call"
+days_past_due = 1
+action = "call"
+"#;
+
+    /// 40 customers, each with one invoice 10 days past due; odd ones owe 6,000.00, even ones 1,000.00.
+    fn book() -> Ledger {
+        let mut b = Book::default();
+        for n in 1..=40 {
+            let id = format!("C{n:02}");
+            let amount = if n % 2 == 1 { "6000.00" } else { "1000.00" };
+            b = b.customer(cust(&id)).invoice(&format!("I{n:02}"), &id, date(DUE), amount);
+        }
+        b.ledger()
+    }
+
+    fn policy(only: &str) -> CompiledPolicy {
+        compiled(&POLICY.replace("ONLY", only))
+    }
+
+    #[test]
+    fn the_draw_is_blake3_of_salt_zero_byte_and_id_first_8_bytes_little_endian() {
+        // BLAKE3 of the single byte 0x00 (the official test vector, input length 1)
+        // begins 2d 3a de df f1 1b 61 f1: the draw of an empty salt and id.
+        let expected = u64::from_le_bytes([0x2d, 0x3a, 0xde, 0xdf, 0xf1, 0x1b, 0x61, 0xf1]) as f64 / 2f64.powi(64);
+        assert_eq!(Challenger::draw("", ""), expected);
+        // Pinned: the arm of a customer never changes between versions.
+        let h = blake3::hash(b"2026q4\0C000001");
+        let first = u64::from_le_bytes(h.as_bytes()[..8].try_into().unwrap());
+        assert_eq!(Challenger::draw("2026q4", "C000001"), first as f64 / 2f64.powi(64));
+        assert_ne!(Challenger::draw("2026q4", "C000001"), Challenger::draw("2026q5", "C000001"));
+    }
+
+    #[test]
+    fn challenger_customers_follow_the_challenger_strategy_and_every_action_records_its_arm() {
+        let p = policy("");
+        let acts = steps(&p, &book(), day(DUE, 10));
+        assert_eq!(acts.len(), 40);
+        let mut challengers = 0;
+        for a in &acts {
+            let drawn = Challenger::draw("test-salt", &a.customer_id) < 0.5;
+            if drawn {
+                challengers += 1;
+                assert_eq!(
+                    (a.arm, a.rule_id.as_str(), a.strategy.as_deref()),
+                    (Arm::Challenger, "first-call", Some("calls"))
+                );
+            } else {
+                assert_eq!(a.arm, Arm::Champion, "{}", a.customer_id);
+                assert_eq!(a.rule_id, "first-notice");
+                let rules_choice = if a.amount_due > dec("5000") { "big" } else { "default" };
+                assert_eq!(a.strategy.as_deref(), Some(rules_choice));
+            }
+        }
+        // Both arms are populated (the draws of C01..C40 under this salt).
+        assert!(challengers > 5 && challengers < 35, "{challengers} challengers");
+    }
+
+    #[test]
+    fn only_strategy_limits_the_challenger_arm_to_that_strategys_customers() {
+        let p = policy("only_strategy = \"big\"");
+        let acts = steps(&p, &book(), day(DUE, 10));
+        let mut challengers = 0;
+        for a in &acts {
+            let big = a.amount_due > dec("5000");
+            let drawn = Challenger::draw("test-salt", &a.customer_id) < 0.5;
+            let want = if big && drawn { Arm::Challenger } else { Arm::Champion };
+            assert_eq!(a.arm, want, "{}", a.customer_id);
+            challengers += usize::from(want == Arm::Challenger);
+        }
+        assert!(challengers > 0);
+        // Some small customers were drawn but are not eligible.
+        assert!(acts.iter().any(|a| a.amount_due < dec("5000") && Challenger::draw("test-salt", &a.customer_id) < 0.5));
+    }
+
+    #[test]
+    fn without_a_challenger_every_action_is_champion_and_explain_shows_the_arm() {
+        let acts = plan(&standard(), &walked(0).ledger(), day(DUE, 2));
+        assert!(!acts.is_empty());
+        assert!(acts.iter().all(|a| a.arm == Arm::Champion));
+        let p = policy("");
+        let l = book();
+        let c = (1..=40).map(|n| format!("C{n:02}")).find(|c| Challenger::draw("test-salt", c) < 0.5).unwrap();
+        let t = explain(&p, &l, day(DUE, 10), &c);
+        assert_eq!((t.arm, t.strategy.as_deref()), (Arm::Challenger, Some("calls")));
+        assert!(t.rules.iter().any(|r| r.rule_id == "challenger" && r.outcome == Outcome::Fired));
+        assert!(t.actions.iter().all(|a| a.arm == Arm::Challenger));
+    }
+
+    #[test]
+    fn planned_actions_read_back_from_json_with_and_without_an_arm() {
+        let p = policy("");
+        let acts = plan(&p, &book(), day(DUE, 10));
+        let a = acts.iter().find(|a| a.arm == Arm::Challenger).unwrap();
+        let json = serde_json::to_value(a).unwrap();
+        assert_eq!(json["arm"], "challenger");
+        assert_eq!(&serde_json::from_value::<PlannedAction>(json.clone()).unwrap(), a);
+        // A plan.jsonl written before arms existed reads as champion.
+        let mut old = json;
+        old.as_object_mut().unwrap().remove("arm");
+        assert_eq!(serde_json::from_value::<PlannedAction>(old).unwrap().arm, Arm::Champion);
+    }
+}

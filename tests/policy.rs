@@ -48,6 +48,8 @@ snap! {
     unknown_ladder = "unknown-ladder",
     duplicate_id = "duplicate-id",
     mismatched_types = "mismatched-types",
+    challenger_unknown_strategy = "challenger-unknown-strategy",
+    challenger_share = "challenger-share",
 }
 
 #[test]
@@ -79,6 +81,8 @@ fn error_kinds_and_positions() {
         ("when-not-bool", Code::ExpressionType, 13, 8),
         ("missing-keys", Code::MissingKey, 1, 1),
         ("mismatched-types", Code::ExpressionType, 22, 26),
+        ("challenger-unknown-strategy", Code::UnknownReference, 10, 12),
+        ("challenger-share", Code::InvalidValue, 15, 9),
     ];
     for &(name, code, line, col) in cases {
         let loaded = policy::load(Path::new(&format!("fixtures/bad-policies/{name}")));

@@ -273,6 +273,7 @@ fn execute(ledger: &mut Ledger, plan: &Plan, day: NaiveDate) {
             decided_on: day,
             executed_on: Some(day),
             outcome: Some(outcome),
+            arm: Some(a.arm),
         });
     }
     ledger.index();

@@ -69,8 +69,9 @@ fn print_text(out: &mut dyn Write, cf: &CustomerFacts<'_>, t: &Trace) -> std::io
     writeln!(out, "customer {} ({}) as of {as_of}", c.id, c.name)?;
     writeln!(
         out,
-        "  strategy {}, ladder {}, pace {}, priority {:.2}",
+        "  strategy {} ({} arm), ladder {}, pace {}, priority {:.2}",
         t.strategy.as_deref().unwrap_or("-"),
+        t.arm,
         t.ladder.as_deref().unwrap_or("-"),
         t.pace.map(|p| format!("{p:?}").to_lowercase()).unwrap_or_else(|| "-".into()),
         t.priority

@@ -74,6 +74,8 @@ pub struct FactRead {
     pub value: String,
 }
 
+pub use crate::ledger::Arm;
+
 /// One action of the plan, with everything plan.csv shows about it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedAction {
@@ -127,6 +129,9 @@ pub struct PlannedAction {
     pub reason: String,
     /// The facts it read, with their values.
     pub facts: Vec<FactRead>,
+    /// Champion or challenger (`[challenger]`); plans written before arms read as champion.
+    #[serde(default)]
+    pub arm: Arm,
 }
 
 impl PlannedAction {
@@ -160,6 +165,7 @@ impl PlannedAction {
             owner: None,
             reason: String::new(),
             facts: Vec::new(),
+            arm: Arm::Champion,
         }
     }
 
@@ -218,6 +224,8 @@ pub struct Trace {
     pub as_of: Option<NaiveDate>,
     pub priority: f64,
     pub strategy: Option<String>,
+    /// Champion, or challenger when `[challenger]` drew the customer.
+    pub arm: Arm,
     pub ladder: Option<String>,
     pub pace: Option<Pace>,
     pub invoices: Vec<InvoiceTrace>,
@@ -266,6 +274,7 @@ pub fn evaluate_customer(
         actions: Vec::new(),
         priority: 0.0,
         strategy: None,
+        arm: Arm::Champion,
         planned_contacts: 0,
         pause: None,
     };
@@ -315,6 +324,7 @@ pub(crate) struct Eval<'a, 't> {
     actions: Vec<PlannedAction>,
     priority: f64,
     strategy: Option<&'a Strategy>,
+    arm: Arm,
     /// Customer-facing actions planned so far this run (for the contact cap).
     planned_contacts: u32,
     /// A plan or account promise pausing escalation.
@@ -460,8 +470,10 @@ impl<'a> Eval<'a, '_> {
                 self.strategy = Some(s);
             }
         }
+        self.challenger();
         if let Some(t) = self.trace.as_deref_mut() {
             t.strategy = self.strategy.map(|s| s.id.clone());
+            t.arm = self.arm;
             t.ladder = self.strategy.and_then(|s| s.ladder).and_then(|l| self.r.ladders.get(l)).map(|l| l.id.clone());
             t.pace = self.strategy.map(|s| s.pace);
         }
@@ -557,13 +569,51 @@ impl<'a> Eval<'a, '_> {
         }
     }
 
-    /// Fill what every action shares: strategy, priority, owner, cost.
+    /// `[challenger]`: an eligible customer drawn into the challenger arm
+    /// follows the challenger strategy instead of the one the rules chose.
+    fn challenger(&mut self) {
+        let r = self.r;
+        let Some(c) = &r.challenger else { return };
+        let Some(to) = r.strategies.get(c.strategy) else { return };
+        let eligible = match c.only_strategy.and_then(|i| r.strategies.get(i)) {
+            None => true,
+            Some(only) => self.strategy.is_some_and(|s| s.id == only.id),
+        };
+        let draw = crate::policy::compile::Challenger::draw(&c.salt, &self.cf.customer.id);
+        let picked = eligible && draw < c.share;
+        if picked {
+            self.strategy = Some(to);
+            self.arm = Arm::Challenger;
+        }
+        if self.tracing() {
+            let chosen = self.strategy.map(|s| s.id.clone());
+            self.note(|| RuleTrace {
+                kind: RuleKind::Strategy,
+                rule_id: "challenger".into(),
+                outcome: if picked { Outcome::Fired } else { Outcome::NotFired },
+                detail: match (eligible, picked) {
+                    (false, _) => "not eligible: the rules chose another strategy than `only_strategy`".into(),
+                    (true, true) => format!(
+                        "draw {draw:.4} is below share {}: challenger arm, strategy `{}`",
+                        c.share,
+                        chosen.unwrap_or_default()
+                    ),
+                    (true, false) => format!("draw {draw:.4} is not below share {}: champion arm", c.share),
+                },
+                guardrail: None,
+                inputs: Vec::new(),
+            });
+        }
+    }
+
+    /// Fill what every action shares: strategy, arm, priority, owner, cost.
     fn finish(&mut self) {
         let strategy = self.strategy.map(|s| s.id.clone());
         let strategy_owner = self.strategy.and_then(|s| s.owner.clone());
         let account_owner = self.cf.customer.account_owner.as_deref().map(str::to_string);
         for a in &mut self.actions {
             a.strategy = strategy.clone();
+            a.arm = self.arm;
             a.priority = self.priority;
             if a.owner.is_none() {
                 a.owner = strategy_owner.clone().or_else(|| account_owner.clone());

@@ -5,7 +5,7 @@
 use super::decode::{self, DecodeError};
 use super::problem::{FileKind, Problem, ProblemKind, Severity};
 use super::{
-    AccountType, ActionKind, ActionRecord, Channel, CustIx, Customer, FileCounts, InvIx, Invoice, InvoiceStatus,
+    AccountType, ActionKind, ActionRecord, Arm, Channel, CustIx, Customer, FileCounts, InvIx, Invoice, InvoiceStatus,
     Ledger, LoadReport, Outcome, Payment, Promise, RiskClass, Text,
 };
 use csv::ByteRecord;
@@ -108,6 +108,7 @@ const ACTION_COLS: Columns = Columns(&[
     ("decided_on", true),
     ("executed_on", false),
     ("outcome", false),
+    ("arm", false),
 ]);
 
 /// Where each known column sits in the file's records.
@@ -832,6 +833,7 @@ fn decode_action(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<Ac
     let decided_on = r.get(6, decode::date);
     let executed_on = r.get(7, decode::opt_date);
     let outcome = r.get(8, |b| opt(b, Outcome::decode));
+    let arm = r.get(9, |b| opt(b, Arm::decode));
     if let (Some(d), Some(Some(e))) = (decided_on, executed_on)
         && e < d
     {
@@ -847,6 +849,7 @@ fn decode_action(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<Ac
         decided_on: decided_on?,
         executed_on: executed_on?,
         outcome: outcome?,
+        arm: arm?,
     })
 }
 

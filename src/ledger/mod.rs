@@ -103,6 +103,24 @@ word_enum!(
     }
 );
 
+word_enum!(
+    /// Champion/challenger: the arm of the policy an action was planned under.
+    Arm {
+        /// The strategy the rules chose (every customer when the policy has no `[challenger]`).
+        Champion = "champion",
+        /// The `[challenger]` strategy.
+        Challenger = "challenger",
+    }
+);
+
+// `word_enum!` derives a fixed list; the default is written here.
+#[allow(clippy::derivable_impls)]
+impl Default for Arm {
+    fn default() -> Self {
+        Arm::Champion
+    }
+}
+
 impl ActionKind {
     /// Actions that reach the customer (count toward contact caps).
     pub fn is_contact(self) -> bool {
@@ -198,6 +216,8 @@ pub struct ActionRecord {
     pub decided_on: NaiveDate,
     pub executed_on: Option<NaiveDate>,
     pub outcome: Option<Outcome>,
+    /// Champion/challenger arm, when actions.csv has an `arm` column.
+    pub arm: Option<Arm>,
 }
 
 impl ActionRecord {

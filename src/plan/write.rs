@@ -41,6 +41,7 @@ pub const PLAN_COLUMNS: &[&str] = &[
     "priority",
     "owner",
     "reason",
+    "arm",
 ];
 
 fn opt<T: ToString>(v: &Option<T>) -> String {
@@ -82,6 +83,7 @@ fn plan_record(e: &PlanEntry) -> Vec<String> {
         format!("{:.2}", a.priority),
         opt(&a.owner),
         a.reason.clone(),
+        a.arm.as_str().to_string(),
     ]
 }
 

@@ -274,6 +274,40 @@ pub struct Rules {
     pub plans: Vec<PaymentPlan>,
     pub limits: Vec<LimitRule>,
     pub reviews: Vec<Review>,
+    /// `[challenger]`, when the policy has one.
+    pub challenger: Option<Challenger>,
+}
+
+/// `[challenger]`: a stable share of customers follows another strategy.
+#[derive(Debug, Clone)]
+pub struct Challenger {
+    /// Index into [`Rules::strategies`].
+    pub strategy: usize,
+    /// Strictly between 0 and 1.
+    pub share: f64,
+    pub salt: String,
+    /// Index into [`Rules::strategies`]: only customers the rules put there are eligible.
+    pub only_strategy: Option<usize>,
+}
+
+impl Challenger {
+    /// The customer's draw in [0, 1): blake3 of the salt, a zero byte and the
+    /// customer id; the first 8 bytes as a little-endian u64, divided by 2^64.
+    pub fn draw(salt: &str, customer_id: &str) -> f64 {
+        let mut h = blake3::Hasher::new();
+        h.update(salt.as_bytes());
+        h.update(&[0]);
+        h.update(customer_id.as_bytes());
+        let bytes = h.finalize();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&bytes.as_bytes()[..8]);
+        u64::from_le_bytes(first) as f64 / 18_446_744_073_709_551_616.0
+    }
+
+    /// Whether a customer is in the challenger arm (eligibility aside).
+    pub fn picks(&self, customer_id: &str) -> bool {
+        Self::draw(&self.salt, customer_id) < self.share
+    }
 }
 
 /// A policy ready to evaluate.

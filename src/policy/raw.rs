@@ -374,6 +374,23 @@ pub struct RawPolicy {
     /// Periodic credit reviews.
     #[serde(default)]
     pub review: Vec<Sp<RawReview>>,
+    /// Champion/challenger: a stable share of customers follows another strategy.
+    pub challenger: Option<Sp<RawChallenger>>,
+}
+
+/// `[challenger]`: a stable share of customers (by a hash of the salt and the customer id)
+/// follows a challenger strategy instead of the one the strategy rules choose.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawChallenger {
+    /// The id of the strategy the challenger arm follows (a `[[strategy]]` of this policy).
+    pub strategy: Option<Sp<String>>,
+    /// The share of eligible customers in the challenger arm, between 0 and 1 (exclusive), e.g. 0.10.
+    pub share: Option<Sp<f64>>,
+    /// Any text; changing it draws a new challenger arm, e.g. "2026q4".
+    pub salt: Option<Sp<String>>,
+    /// Only customers the strategy rules put on this strategy are eligible (default: every customer).
+    pub only_strategy: Option<Sp<String>>,
 }
 
 /// `[policy]`: what the policy is and how its ladders move.

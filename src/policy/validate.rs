@@ -6,8 +6,8 @@
 //! collected in one pass; nothing stops at the first problem.
 
 use super::compile::{
-    Basis, Cost, Costs, Guardrails, Incentive, Interest, Ladder, LimitRule, Meta, PaymentPlan, Priority, Review, Rules,
-    Step, Strategy,
+    Basis, Challenger, Cost, Costs, Guardrails, Incentive, Interest, Ladder, LimitRule, Meta, PaymentPlan, Priority,
+    Review, Rules, Step, Strategy,
 };
 use super::diag::{Code, Diagnostic, FileId, StringMap, closest, did_you_mean};
 use super::expr::{Expression, FactRef, Ty, fact_access, lower, root_expr, static_type};
@@ -337,6 +337,7 @@ pub fn validate(raw: &RawPolicy, ctx: &Ctx<'_>) -> (Option<Rules>, Vec<Diagnosti
     let plans = plans(&mut v, raw);
     let limits = limits(&mut v, raw);
     let reviews = reviews(&mut v, raw);
+    let challenger = challenger(&mut v, raw, &strategies);
     unique_ids(&mut v, raw);
     if let Some(t) = raw.policy.as_ref().and_then(|p| p.templates.as_ref())
         && !is_inside(&t.value)
@@ -348,8 +349,20 @@ pub fn validate(raw: &RawPolicy, ctx: &Ctx<'_>) -> (Option<Rules>, Vec<Diagnosti
         )
         .help = Some("give a folder inside the policy folder, e.g. `templates = \"templates\"`".into());
     }
-    let rules =
-        Rules { meta, guardrails, costs, interest, priority, strategies, ladders, incentives, plans, limits, reviews };
+    let rules = Rules {
+        meta,
+        guardrails,
+        costs,
+        interest,
+        priority,
+        strategies,
+        ladders,
+        incentives,
+        plans,
+        limits,
+        reviews,
+        challenger,
+    };
     let ok = !v.diags.iter().any(Diagnostic::is_error);
     (ok.then_some(rules), v.diags)
 }
@@ -828,6 +841,7 @@ fn dup(v: &mut V<'_>, seen: &mut HashMap<String, Range<usize>>, id: &str, at: Op
 }
 
 fn strategies(v: &mut V<'_>, raw: &RawPolicy, ladders: &[Ladder], meta: &Meta) -> Vec<Strategy> {
+    let challenger_id = raw.challenger.as_ref().and_then(|c| c.strategy.as_ref()).map(|s| s.value.as_str());
     let mut out = Vec::new();
     let mut seen = HashMap::new();
     let mut used = vec![false; ladders.len()];
@@ -837,7 +851,9 @@ fn strategies(v: &mut V<'_>, raw: &RawPolicy, ladders: &[Ladder], meta: &Meta) -
         dup(v, &mut seen, &id, s.id.as_ref(), "strategy");
         let what = format!("strategy `{id}`");
         let when = v.expr(&s.when, CUSTOMER, &what, Want::Bool);
-        if let Some(first) = &catch_all {
+        // The challenger's strategy may sit after a catch-all: [challenger] reaches it.
+        let challenger_only = catch_all.is_some() && challenger_id == Some(id.as_str());
+        if let Some(first) = catch_all.as_ref().filter(|_| !challenger_only) {
             v.error(
                 Code::NeverFires,
                 format!("{what} can never match: `{first}` before it matches every customer"),
@@ -904,6 +920,50 @@ fn strategies(v: &mut V<'_>, raw: &RawPolicy, ladders: &[Ladder], meta: &Meta) -
         }
     }
     out
+}
+
+fn challenger(v: &mut V<'_>, raw: &RawPolicy, strategies: &[Strategy]) -> Option<Challenger> {
+    let c = raw.challenger.as_ref()?;
+    let strategy_of = |v: &mut V<'_>, id: &Sp<String>, key: &str| {
+        let found = strategies.iter().position(|s| s.id == id.value);
+        if found.is_none() {
+            let help = did_you_mean(&id.value, strategies.iter().map(|s| s.id.as_str())).unwrap_or_else(|| {
+                format!(
+                    "the strategies are {}",
+                    strategies.iter().map(|s| format!("`{}`", s.id)).collect::<Vec<_>>().join(", ")
+                )
+            });
+            v.error(
+                Code::UnknownReference,
+                format!("unknown strategy `{}` in [challenger] {key}", id.value),
+                &id.span,
+            )
+            .help = Some(help);
+        }
+        found
+    };
+    let strategy =
+        v.required(&c.strategy, "strategy", &c.span, "[challenger]").and_then(|s| strategy_of(v, s, "strategy"));
+    let only_strategy = c.only_strategy.as_ref().map(|o| strategy_of(v, o, "only_strategy"));
+    let share = v.required(&c.share, "share", &c.span, "[challenger]").and_then(|s| {
+        if s.value > 0.0 && s.value < 1.0 {
+            Some(s.value)
+        } else {
+            v.error(
+                Code::InvalidValue,
+                format!("`share = {}` of [challenger] is not between 0 and 1", s.value),
+                &s.span,
+            )
+            .help = Some("give the challenger arm's share of customers as a fraction, e.g. `share = 0.10`".into());
+            None
+        }
+    });
+    let salt = v.required(&c.salt, "salt", &c.span, "[challenger]").map(|s| s.value.clone());
+    let only_strategy = match only_strategy {
+        Some(found) => Some(found?),
+        None => None,
+    };
+    Some(Challenger { strategy: strategy?, share: share?, salt: salt?, only_strategy })
 }
 
 fn quarters(v: &mut V<'_>, q: &Option<Sp<Vec<u32>>>, what: &str) -> Vec<u32> {

@@ -553,6 +553,7 @@ impl<'a> Sim<'a> {
                 decided_on: day,
                 executed_on: Some(day),
                 outcome: Some(outcome),
+                arm: Some(a.arm),
             };
             let recorded: Vec<Option<InvIx>> = if a.invoice_ids.is_empty() {
                 vec![None]
