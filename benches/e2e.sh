@@ -7,17 +7,19 @@
 #      the ratio of the run's median to the floor's
 #   benches/e2e.sh [CUSTOMERS] [RUNS]      (defaults: 100000 customers, 5 runs)
 # Prints each run's wall time, CPU share and peak memory (/usr/bin/time -v),
-# then the medians. The ledger is generated once under target/bench-data/.
+# then the medians. The ledger is generated once under target/bench-data/
+# (or $BENCH_DATA); binaries come from $CARGO_TARGET_DIR when it is set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100000}
 runs=${2:-5}
 as_of=2026-11-16
-dir=target/bench-data/ledger-$n
-out=target/bench-data/out-$n
+bin=${CARGO_TARGET_DIR:-target}/release
+dir=${BENCH_DATA:-target/bench-data}/ledger-$n
+out=${BENCH_DATA:-target/bench-data}/out-$n
 cargo build --release --quiet --bin recoup --example load_timing --example io_floor
 if [ ! -f "$dir/actions.csv" ]; then
-  ./target/release/recoup generate --customers "$n" --seed 7 --as-of "$as_of" --out "$dir"
+  "$bin"/recoup generate --customers "$n" --seed 7 --as-of "$as_of" --out "$dir"
 fi
 echo "ledger: $dir ($(du -shL "$dir" | cut -f1)), $(nproc) cores, RAYON_NUM_THREADS=${RAYON_NUM_THREADS:-all}"
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -39,10 +41,10 @@ measure() { # label, command...
   last_median=$(median "${walls[@]}")
   echo "$label median: ${last_median}s wall, $(median "${mems[@]}") MB peak ($n customers)"
 }
-measure load+facts ./target/release/examples/load_timing "$dir"
-measure run ./target/release/recoup run --quiet --ledger "$dir" --policy policies/standard --as-of "$as_of" --out "$out"
+measure load+facts "$bin"/examples/load_timing "$dir"
+measure run "$bin"/recoup run --quiet --ledger "$dir" --policy policies/standard --as-of "$as_of" --out "$out"
 run_median=$last_median
 bytes=$(cat "$out"/plan.csv "$out"/plan.jsonl "$out"/worklist.csv "$out"/summary.json | wc -c)
-measure floor ./target/release/examples/io_floor "$dir" "$out-floor" "$bytes"
+measure floor "$bin"/examples/io_floor "$dir" "$out-floor" "$bytes"
 floor_median=$last_median
 echo "run / I/O floor: $(python3 -c "print(f'{$run_median / $floor_median:.2f}')")x (target <= 2.5x)"
