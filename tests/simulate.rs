@@ -577,3 +577,111 @@ mod sweep {
         assert!(!out.exists());
     }
 }
+
+mod arms {
+    //! `recoup simulate --arms` on fixtures/arms, a hand-built history: every
+    //! figure below is worked out by hand from its CSV files.
+
+    use crate::cli::recoup;
+    use crate::common::{date, repo};
+    use recoup::ledger::{LoadOptions, load};
+    use recoup::simulate::arms::{ArmFigures, arms};
+    use rust_decimal::Decimal;
+
+    fn fig(arm: &str, n: [usize; 5], rate: Option<f64>, cash: &str, days: Option<f64>) -> ArmFigures {
+        ArmFigures {
+            arm: arm.into(),
+            customers: n[0],
+            actions: n[1],
+            invoices: n[2],
+            overdue_when_actioned: n[3],
+            cured: n[4],
+            cure_rate: rate,
+            cash_collected: cash.parse::<Decimal>().unwrap(),
+            avg_days_to_pay: days,
+        }
+    }
+
+    #[test]
+    fn figures_by_arm_worked_out_by_hand() {
+        let l = load(&repo("fixtures/arms"), &LoadOptions::default()).unwrap();
+        // 30 days. Champion: C1, C2; actions A1-A4; invoices I1 (past due on its first
+        // action, paid 1000.00 after 10 days), I2 (actioned before due, 500.00), I3 (past
+        // due; 800.00 on day 15, the other 1200.00 on day 47: outside the window).
+        // Challenger: C3, C4; A5-A8 (A6 has no invoice; A9 is after the as-of date);
+        // I4 (3000.00 after 6 days), I5 (unpaid in the window: its 100.00 came before the
+        // first action), I6 (600.00 after 15 days). None: C5's A10 on I7, unpaid.
+        let r = arms(&l, date("2026-06-30"), 30);
+        assert_eq!(
+            r.arms,
+            vec![
+                fig("champion", [2, 4, 3, 2, 1], Some(0.5), "2300.00", Some(10.0)),
+                fig("challenger", [2, 4, 3, 3, 2], Some(2.0 / 3.0), "3600.00", Some(10.5)),
+                fig("none", [1, 1, 1, 1, 0], Some(0.0), "0.00", None),
+            ]
+        );
+        // 60 days: I3 is paid in full on day 47, so champion cures both (10 + 47) / 2.
+        // I5's window is cut at the as-of date; nothing else changes for the challenger.
+        let r = arms(&l, date("2026-06-30"), 60);
+        assert_eq!(r.arms[0], fig("champion", [2, 4, 3, 2, 2], Some(1.0), "3500.00", Some(28.5)));
+        assert_eq!(r.arms[1], fig("challenger", [2, 4, 3, 3, 2], Some(2.0 / 3.0), "3600.00", Some(10.5)));
+        // As of 2026-03-31: A1, A2, A3, A5, A6, A10 only; I3's 800.00 is in, I1 cured.
+        let r = arms(&l, date("2026-03-31"), 60);
+        assert_eq!(r.arms[0], fig("champion", [2, 3, 3, 2, 1], Some(0.5), "1800.00", Some(10.0)));
+        assert_eq!(r.arms[1], fig("challenger", [1, 2, 1, 1, 1], Some(1.0), "3000.00", Some(6.0)));
+    }
+
+    #[test]
+    fn the_command_prints_the_table_and_writes_arms_csv_and_json() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("arms");
+        let args =
+            ["simulate", "--arms", "--ledger", "fixtures/arms", "--as-of", "2026-06-30", "--days", "30", "--out"];
+        let (code, stdout, stderr) = recoup(&[&args[..], &[out.to_str().unwrap()]].concat(), None);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.contains("within 30 days of each invoice's first action"), "{stdout}");
+        let row = stdout.lines().find(|l| l.trim_start().starts_with("challenger")).unwrap();
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cells, ["challenger", "2", "4", "3", "3", "2", "0.6667", "3600.00", "10.5"]);
+        assert_eq!(
+            std::fs::read_to_string(out.join("arms.csv")).unwrap(),
+            "arm,customers,actions,invoices,overdue_when_actioned,cured,cure_rate,cash_collected,avg_days_to_pay\n\
+             champion,2,4,3,2,1,0.5000,2300.00,10.0\n\
+             challenger,2,4,3,3,2,0.6667,3600.00,10.5\n\
+             none,1,1,1,1,0,0.0000,0.00,\n"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("arms.json")).unwrap()).unwrap();
+        assert_eq!(json["days"], 30);
+        assert_eq!(json["arms"][0]["cash_collected"], "2300.00");
+        // --format json prints the same document; the default window is 60 days.
+        let (code, stdout, _) = recoup(
+            &["simulate", "--arms", "--ledger", "fixtures/arms", "--as-of", "2026-06-30", "--format", "json"],
+            None,
+        );
+        assert_eq!(code, 0);
+        let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!((json["days"].as_u64(), json["arms"][0]["avg_days_to_pay"].as_f64()), (Some(60), Some(28.5)));
+    }
+
+    #[test]
+    fn arms_takes_no_policy_and_simulate_without_it_still_needs_one() {
+        let (code, _, stderr) = recoup(
+            &[
+                "simulate",
+                "--arms",
+                "--ledger",
+                "fixtures/arms",
+                "--baseline",
+                "policies/standard",
+                "--as-of",
+                "2026-06-30",
+            ],
+            None,
+        );
+        assert_eq!(code, 2, "{stderr}");
+        let (code, _, stderr) = recoup(&["simulate", "--ledger", "fixtures/arms", "--as-of", "2026-06-30"], None);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains("--baseline"), "{stderr}");
+    }
+}

@@ -5,6 +5,7 @@
 use super::run::compiled_policy;
 use super::{Exit, ExitError, Format, LedgerArgs, as_of_or_today, load_ledger, report_problems, say, style};
 use crate::facts::{Context, FactsConfig};
+use crate::output::OutputSet;
 use crate::policy::CompiledPolicy;
 use crate::simulate::backtest::{Backtest, check_horizon, truncate};
 use crate::simulate::project::{Projection, RollRateCheck, Scenario, project_with_progress};
@@ -13,7 +14,7 @@ use crate::simulate::write::{
     BACKTEST_FILES, ComparisonJson, FILES, FORWARD_FILES, ForwardJson, print_backtest, print_forward, print_roll_rates,
     table_cells, write_simulation,
 };
-use crate::simulate::{Candidate, compare};
+use crate::simulate::{Candidate, arms, compare};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -22,11 +23,20 @@ pub struct SimulateArgs {
     #[command(flatten)]
     pub ledger: LedgerArgs,
     /// The policy in force today: a folder with policy.toml, or a .toml file.
-    #[arg(long, value_name = "POLICY")]
-    pub baseline: PathBuf,
+    #[arg(long, value_name = "POLICY", required_unless_present = "arms")]
+    pub baseline: Option<PathBuf>,
     /// A policy to compare with the baseline (repeat for several).
-    #[arg(long, value_name = "POLICY", required_unless_present_any = ["backtest", "sweep"])]
+    #[arg(long, value_name = "POLICY", required_unless_present_any = ["backtest", "sweep", "arms"])]
     pub variant: Vec<PathBuf>,
+    /// Champion/challenger: compare the arms recorded in actions.csv (its
+    /// `arm` column) — customers, actions, cure rate, cash collected and days
+    /// to pay within --days of each invoice's first action (arms.csv,
+    /// arms.json with --out). No policy is needed.
+    #[arg(long, conflicts_with_all = ["baseline", "variant", "sweep", "backtest", "horizon"])]
+    pub arms: bool,
+    /// With --arms: the window after an invoice's first action, in days.
+    #[arg(long, default_value_t = 60, requires = "arms", value_parser = clap::value_parser!(u32).range(1..=3660))]
+    pub days: u32,
     /// Sweep one value of the baseline: `KEY=V1,V2,...`, KEY a dotted path
     /// into its policy.toml (array elements by id, e.g.
     /// `ladder.standard.step.agency.days_past_due=60,90,120`); each value is
@@ -39,10 +49,10 @@ pub struct SimulateArgs {
     /// (backtest.csv, backtest.json).
     #[arg(long, requires = "horizon")]
     pub backtest: bool,
-    /// Output folder: comparison.json, comparison.csv, diff.csv, diff.jsonl, rollrates.csv.
-    /// Replaced as a whole, atomically.
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    /// Output folder: comparison.json, comparison.csv, diff.csv, diff.jsonl, rollrates.csv
+    /// (with --arms: arms.csv, arms.json; optional). Replaced as a whole, atomically.
+    #[arg(long, value_name = "DIR", required_unless_present = "arms")]
+    pub out: Option<PathBuf>,
     /// Project each policy forward day by day over this span: `13w` (weeks)
     /// or `90d` (days). Without it, only today's comparison.
     #[arg(long, value_name = "SPAN", value_parser = parse_horizon)]
@@ -108,21 +118,27 @@ fn labels(policies: &[CompiledPolicy]) -> Vec<String> {
 }
 
 fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
+    if a.arms {
+        return run_arms(a);
+    }
+    let (Some(baseline), Some(out_dir)) = (&a.baseline, &a.out) else {
+        return Err(ExitError { code: Exit::Usage, message: "simulate needs --baseline and --out".into() }.into());
+    };
     let as_of = as_of_or_today(a.ledger.as_of);
-    let mut paths: Vec<&PathBuf> = std::iter::once(&a.baseline).chain(&a.variant).collect();
+    let mut paths: Vec<&PathBuf> = std::iter::once(baseline).chain(&a.variant).collect();
     let mut spinner = super::Progress::start(a.quiet);
     spinner.stage("compiling the policies, loading the ledger, comparing today's plans");
     let mut policies = paths.iter().map(|p| compiled_policy(p, a.quiet)).collect::<anyhow::Result<Vec<_>>>()?;
     let mut labels = labels(&policies);
     if let Some(sw) = &a.sweep {
-        let file = crate::policy::policy_file(&a.baseline);
+        let file = crate::policy::policy_file(baseline);
         let text = std::fs::read_to_string(&file).map_err(|e| ExitError {
             code: Exit::PolicyInvalid,
             message: format!("cannot read `{}`: {e}", file.display()),
         })?;
         for v in &sw.values {
             let edited = sweep::set(&text, &sw.key, v).map_err(|message| ExitError { code: Exit::Usage, message })?;
-            let loaded = crate::policy::load_with_text(&a.baseline, edited);
+            let loaded = crate::policy::load_with_text(baseline, edited);
             let Some(p) = loaded.policy else {
                 super::check::print_report(&loaded.report);
                 return Err(ExitError {
@@ -136,7 +152,7 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
             };
             policies.push(p);
             labels.push(sw.label(v));
-            paths.push(&a.baseline);
+            paths.push(baseline);
         }
     }
     let loaded = load_ledger(&a.ledger)?;
@@ -215,7 +231,7 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
         (Some(full), Some(f)) => Backtest::of(f, full),
         _ => None,
     };
-    write_simulation(&a.out, &comparison, forward.as_ref(), backtest.as_ref(), a.sweep.as_ref())
+    write_simulation(out_dir, &comparison, forward.as_ref(), backtest.as_ref(), a.sweep.as_ref())
         .map_err(|e| ExitError { code: Exit::Failed, message: e.to_string() })?;
     if !ledger.report.rejects.is_empty() {
         report_problems(&ledger.report.rejects, &a.ledger.ledger, "rejected row");
@@ -250,7 +266,49 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
         if a.sweep.is_some() {
             files.push("sweep.csv");
         }
-        writeln!(out, "  wrote {} to {}", files.join(", "), a.out.display())?;
+        writeln!(out, "  wrote {} to {}", files.join(", "), out_dir.display())?;
+    }
+    Ok(if ledger.report.rejects.is_empty() { Exit::Ok } else { Exit::RowsRejected })
+}
+
+/// `recoup simulate --arms`: the arms of the action history.
+fn run_arms(a: &SimulateArgs) -> anyhow::Result<Exit> {
+    let as_of = as_of_or_today(a.ledger.as_of);
+    let ledger = load_ledger(&a.ledger)?;
+    let report = arms::arms(&ledger, as_of, a.days);
+    if let Some(dir) = &a.out {
+        let set = OutputSet::create(dir).map_err(|e| ExitError { code: Exit::Failed, message: e.to_string() })?;
+        set.write("arms.csv", |w| arms::arms_csv(w, &report))
+            .and_then(|()| {
+                set.write("arms.json", |w| {
+                    serde_json::to_writer_pretty(&mut *w, &report)?;
+                    w.write_all(b"\n")
+                })
+            })
+            .and_then(|()| set.commit())
+            .map_err(|e| ExitError { code: Exit::Failed, message: e.to_string() })?;
+    }
+    if !ledger.report.rejects.is_empty() {
+        report_problems(&ledger.report.rejects, &a.ledger.ledger, "rejected row");
+    }
+    let mut out = std::io::stdout().lock();
+    if a.format == Format::Json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else if !a.quiet {
+        writeln!(out, "champion/challenger as of {}, within {} days of each invoice's first action\n", as_of, a.days)?;
+        let mut t = style::table(arms::ARMS_COLUMNS);
+        for r in arms::arms_cells(&report) {
+            t.add_row(&r);
+        }
+        style::right_align(&mut t, &(1..arms::ARMS_COLUMNS.len()).collect::<Vec<_>>());
+        style::write_table(&mut out, &t, " ")?;
+        if report.arms.is_empty() {
+            writeln!(out, "  no actions on or before {as_of}")?;
+        }
+        if let Some(dir) = &a.out {
+            writeln!(out, "\n  wrote arms.csv, arms.json to {}", dir.display())?;
+        }
     }
     Ok(if ledger.report.rejects.is_empty() { Exit::Ok } else { Exit::RowsRejected })
 }

@@ -20,6 +20,7 @@
 //! is ordered (BTreeMap, ledger order), so the same inputs give the same
 //! bytes at any thread count.
 
+pub mod arms;
 pub mod backtest;
 pub mod behaviour;
 pub mod compare;
