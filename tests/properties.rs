@@ -368,15 +368,7 @@ fn write_shard(dir: &Path, ledger: &Ledger, policy: &CompiledPolicy, ctx: &Conte
     let plan = evaluate_shard(ledger, policy, ctx, Some(shard), &|| {}).unwrap();
     let inputs = PortfolioInputs::collect(ledger, ctx, |c| shard.contains(&ledger.customers[c as usize].id));
     let summary = summarize(&plan, (policy.name(), policy.version()), &ledger.report, inputs.finish(ctx));
-    let part = ShardPart {
-        shard,
-        customers: plan.customers,
-        customers_in_ledger: ledger.customers.len() as u64,
-        customers_skipped: plan.skipped.len() as u64,
-        rows: summary.rows.clone(),
-        warnings: summary.warnings,
-        kpi_inputs: inputs,
-    };
+    let part = ShardPart::new(shard, &plan, ledger.customers.len(), &summary, inputs);
     let mut manifest = Manifest {
         recoup_version: "test".into(),
         as_of: Some(ctx.as_of),

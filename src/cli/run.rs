@@ -100,15 +100,8 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     let kpis = kpi_inputs.finish(&ctx);
     timings.push(("kpis".to_string(), ms(t)));
     let summary = summarize(&plan, (policy.name(), policy.version()), &ledger.report, kpis);
-    let shard_part = a.shard.map(|shard| plan::shard::ShardPart {
-        shard,
-        customers: plan.customers,
-        customers_in_ledger: ledger.customers.len() as u64,
-        customers_skipped: plan.skipped.len() as u64,
-        rows: summary.rows.clone(),
-        warnings: summary.warnings,
-        kpi_inputs,
-    });
+    let shard_part =
+        a.shard.map(|shard| plan::shard::ShardPart::new(shard, &plan, ledger.customers.len(), &summary, kpi_inputs));
     let mut manifest = Manifest {
         recoup_version: env!("CARGO_PKG_VERSION").to_string(),
         as_of: Some(as_of),

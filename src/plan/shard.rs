@@ -83,6 +83,28 @@ pub struct ShardPart {
     pub kpi_inputs: PortfolioInputs,
 }
 
+impl ShardPart {
+    /// The part a shard's run writes: its plan's counts, the ledger's size
+    /// and rows (from the summary) and the KPI ingredients of its customers.
+    pub fn new(
+        shard: Shard,
+        plan: &Plan,
+        customers_in_ledger: usize,
+        summary: &Summary,
+        kpi_inputs: PortfolioInputs,
+    ) -> Self {
+        ShardPart {
+            shard,
+            customers: plan.customers,
+            customers_in_ledger: customers_in_ledger as u64,
+            customers_skipped: plan.skipped.len() as u64,
+            rows: summary.rows.clone(),
+            warnings: summary.warnings,
+            kpi_inputs,
+        }
+    }
+}
+
 /// Why shard folders cannot be merged.
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
