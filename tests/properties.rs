@@ -365,8 +365,9 @@ proptest! {
 
 /// Write shard `shard`'s outputs of a run into `dir`, as `recoup run --shard` does.
 fn write_shard(dir: &Path, ledger: &Ledger, policy: &CompiledPolicy, ctx: &Context, shard: Shard) {
-    let plan = evaluate_shard(ledger, policy, ctx, Some(shard), &|| {}).unwrap();
-    let inputs = PortfolioInputs::collect(ledger, ctx, |c| shard.contains(&ledger.customers[c as usize].id));
+    let mask = shard.mask(ledger);
+    let plan = evaluate_shard(ledger, policy, ctx, Some(&mask), &|| {}).unwrap();
+    let inputs = PortfolioInputs::collect(ledger, ctx, |c| mask[c as usize]);
     let summary = summarize(&plan, (policy.name(), policy.version()), &ledger.report, inputs.finish(ctx));
     let part = ShardPart::new(shard, &plan, ledger.customers.len(), &summary, inputs);
     let mut manifest = Manifest {

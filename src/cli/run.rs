@@ -84,19 +84,19 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     timings.push(("load".to_string(), ms(t)));
     let ctx = Context::new(as_of, FactsConfig::default());
     drop(progress);
-    let bar = Progress::bar(a.quiet, ledger.customers.len() as u64, "evaluating customers");
+    // A shard's customers, each id hashed once for every stage that needs it.
+    let mask = a.shard.map(|sh| sh.mask(&ledger));
+    let evaluated = mask.as_ref().map_or(ledger.customers.len(), |m| m.iter().filter(|&&k| k).count());
+    let bar = Progress::bar(a.quiet, evaluated as u64, "evaluating customers");
     let t = Instant::now();
-    let plan = plan::evaluate_shard(&ledger, &policy, &ctx, a.shard, &|| bar.inc(1))
+    let plan = plan::evaluate_shard(&ledger, &policy, &ctx, mask.as_deref(), &|| bar.inc(1))
         .map_err(|e| ExitError { code: Exit::Failed, message: format!("{e}; nothing was written") })?;
     timings.push(("evaluate".to_string(), ms(t)));
     drop(bar);
     let progress = Progress::start(a.quiet);
     progress.stage("computing the portfolio KPIs");
     let t = Instant::now();
-    let kpi_inputs = match a.shard {
-        None => kpi::PortfolioInputs::collect(&ledger, &ctx, |_| true),
-        Some(sh) => kpi::PortfolioInputs::collect(&ledger, &ctx, |c| sh.contains(&ledger.customers[c as usize].id)),
-    };
+    let kpi_inputs = kpi::PortfolioInputs::collect(&ledger, &ctx, |c| mask.as_ref().is_none_or(|m| m[c as usize]));
     let kpis = kpi_inputs.finish(&ctx);
     timings.push(("kpis".to_string(), ms(t)));
     let summary = summarize(&plan, (policy.name(), policy.version()), &ledger.report, kpis);

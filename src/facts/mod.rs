@@ -640,19 +640,18 @@ pub fn map_customers<T: Send>(
         .collect()
 }
 
-/// [`map_customers`] for the customers `keep` accepts only (a shard): the
-/// others' facts are never derived. Results come back in customer order.
+/// [`map_customers`] for the given customers only (a shard's): the others'
+/// facts are never derived. Results come back in the order given.
 pub fn map_customers_where<T: Send>(
     ledger: &Ledger,
     ctx: &Context,
-    keep: impl Fn(u32) -> bool + Sync + Send,
+    customers: &[u32],
     f: impl Fn(&CustomerFacts<'_>, &[InvoiceFacts<'_>]) -> T + Sync + Send,
 ) -> Vec<T> {
     use rayon::prelude::*;
-    (0..ledger.customers.len() as u32)
-        .into_par_iter()
-        .filter(|&c| keep(c))
-        .map_init(Vec::new, |buf, c| {
+    customers
+        .par_iter()
+        .map_init(Vec::new, |buf, &c| {
             let cf = derive_customer(ledger, c, ctx, buf);
             f(&cf, buf)
         })

@@ -80,14 +80,15 @@ pub fn evaluate_with_progress(
 }
 
 /// [`evaluate_with_progress`] for the customers of one shard only (`recoup
-/// run --shard`); `None` is every customer. The plan is in customer-id order
+/// run --shard`): `only` is the shard's [`Shard::mask`]; `None` is every
+/// customer. The plan is in customer-id order
 /// (then in the order the policy produced the actions), an order the shards'
 /// plans share, so `recoup merge` rebuilds the unsharded plan by merging them.
 pub fn evaluate_shard(
     ledger: &Ledger,
     policy: &CompiledPolicy,
     ctx: &Context,
-    shard: Option<Shard>,
+    only: Option<&[bool]>,
     customer_done: &(dyn Fn() + Sync),
 ) -> Result<Plan, RunError> {
     let cal = ctx.calendar();
@@ -96,12 +97,12 @@ pub fn evaluate_shard(
         customer_done();
         r
     };
-    let (customers, results) = match shard {
+    let (customers, results) = match only {
         None => ((0..ledger.customers.len() as u32).collect::<Vec<_>>(), map_customers(ledger, ctx, eval)),
-        Some(sh) => {
-            let keep = |c: u32| sh.contains(&ledger.customers[c as usize].id);
-            let kept = (0..ledger.customers.len() as u32).filter(|&c| keep(c)).collect();
-            (kept, map_customers_where(ledger, ctx, keep, eval))
+        Some(mask) => {
+            let kept: Vec<u32> = (0..ledger.customers.len() as u32).filter(|&c| mask[c as usize]).collect();
+            let results = map_customers_where(ledger, ctx, &kept, eval);
+            (kept, results)
         }
     };
     // Customer-id order: the ledger's own order when customers.csv is

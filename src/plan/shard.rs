@@ -45,6 +45,13 @@ impl Shard {
     pub fn contains(&self, customer_id: &str) -> bool {
         Shard::of(customer_id, self.count) == self.index
     }
+
+    /// Which of the ledger's customers fall in this shard, by customer
+    /// index: each id hashed once (in parallel), then read by every stage.
+    pub fn mask(&self, ledger: &crate::ledger::Ledger) -> Vec<bool> {
+        use rayon::prelude::*;
+        ledger.customers.par_iter().map(|c| self.contains(&c.id)).collect()
+    }
 }
 
 impl fmt::Display for Shard {
