@@ -23,6 +23,39 @@ pub fn recoup(args: &[&str], tmp: Option<&std::path::Path>) -> (i32, String, Str
     (out.status.code().unwrap_or(-1), clean(&out.stdout), clean(&out.stderr))
 }
 
+/// `recoup run` on the demo ledger as of the demo day: `--ledger fixtures/demo
+/// --policy POLICY --as-of 2026-11-16 --out OUT`, then `extra`.
+pub fn run_demo(
+    policy: &str,
+    out: &std::path::Path,
+    extra: &[&str],
+    tmp: Option<&std::path::Path>,
+) -> (i32, String, String) {
+    let out = out.to_str().unwrap();
+    let mut args = vec!["run", "--ledger", "fixtures/demo", "--policy", policy, "--as-of", "2026-11-16", "--out", out];
+    args.extend(extra);
+    recoup(&args, tmp)
+}
+
+/// `recoup simulate` on the demo ledger as of the demo day with the standard
+/// policy as baseline: `--out OUT`, then `extra` (variants, sweeps, ...).
+pub fn simulate_demo(out: &std::path::Path, extra: &[&str], tmp: Option<&std::path::Path>) -> (i32, String, String) {
+    let out = out.to_str().unwrap();
+    let mut args = vec![
+        "simulate",
+        "--ledger",
+        "fixtures/demo",
+        "--as-of",
+        "2026-11-16",
+        "--baseline",
+        "policies/standard",
+        "--out",
+        out,
+    ];
+    args.extend(extra);
+    recoup(&args, tmp)
+}
+
 fn transcript(args: &[&str], tmp: Option<&std::path::Path>) -> String {
     let (code, out, err) = recoup(args, tmp);
     let t = format!("$ recoup {}\nexit: {code}\n--- stdout\n{out}--- stderr\n{err}", args.join(" "));

@@ -3,7 +3,7 @@
 //! determinism, and a real browser (headless Chromium) rendering each page
 //! with its charts and no console errors; screenshots under target/.
 
-use crate::cli::recoup;
+use crate::cli::{recoup, run_demo, simulate_demo};
 use crate::common::repo;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,31 +22,11 @@ fn demo() -> &'static Demo {
         let tmp = tempfile::tempdir().unwrap();
         let run = tmp.path().join("run");
         let sim = tmp.path().join("sim");
-        let (code, _, err) = recoup(
-            &[
-                "run",
-                "--ledger",
-                "fixtures/demo",
-                "--policy",
-                "policies/standard",
-                "--as-of",
-                "2026-11-16",
-                "--out",
-                run.to_str().unwrap(),
-                "--quiet",
-            ],
-            None,
-        );
+        let (code, _, err) = run_demo("policies/standard", &run, &["--quiet"], None);
         assert_eq!(code, 0, "{err}");
-        let (code, _, err) = recoup(
+        let (code, _, err) = simulate_demo(
+            &sim,
             &[
-                "simulate",
-                "--ledger",
-                "fixtures/demo",
-                "--as-of",
-                "2026-11-16",
-                "--baseline",
-                "policies/standard",
                 "--variant",
                 "policies/strict",
                 "--variant",
@@ -55,8 +35,6 @@ fn demo() -> &'static Demo {
                 "2w",
                 "--runs",
                 "3",
-                "--out",
-                sim.to_str().unwrap(),
                 "--quiet",
             ],
             None,

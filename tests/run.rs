@@ -2,7 +2,7 @@
 //! a customer walked through the whole standard ladder day by day, exit codes
 //! and atomic outputs.
 
-use crate::cli::recoup;
+use crate::cli::{recoup, run_demo};
 use crate::common::{date, repo};
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use recoup::facts::kpi::portfolio;
@@ -127,20 +127,7 @@ fn a_customer_walks_the_whole_ladder_day_by_day() {
 fn run_writes_every_output_and_exits_0() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let (code, stdout, stderr) = recoup(
-        &[
-            "run",
-            "--ledger",
-            "fixtures/demo",
-            "--policy",
-            "policies/standard",
-            "--as-of",
-            "2026-11-16",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        Some(tmp.path()),
-    );
+    let (code, stdout, stderr) = run_demo("policies/standard", &out, &[], Some(tmp.path()));
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("wrote "), "{stdout}");
     let mut files: Vec<String> =
@@ -162,20 +149,7 @@ fn run_writes_every_output_and_exits_0() {
 fn an_invalid_policy_exits_3_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let (code, _, stderr) = recoup(
-        &[
-            "run",
-            "--ledger",
-            "fixtures/demo",
-            "--policy",
-            "fixtures/bad-policies/unknown-fact",
-            "--as-of",
-            "2026-11-16",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        Some(tmp.path()),
-    );
+    let (code, _, stderr) = run_demo("fixtures/bad-policies/unknown-fact", &out, &[], Some(tmp.path()));
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("nothing was written"), "{stderr}");
     assert!(!out.exists());
@@ -210,18 +184,7 @@ fn a_bad_ledger_exits_4_and_leaves_the_previous_outputs() {
 fn demo_run_snapshots() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let args = [
-        "run",
-        "--ledger",
-        "fixtures/demo",
-        "--policy",
-        "policies/standard",
-        "--as-of",
-        "2026-11-16",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    let (code, stdout, stderr) = recoup(&args, Some(tmp.path()));
+    let (code, stdout, stderr) = run_demo("policies/standard", &out, &[], Some(tmp.path()));
     assert_eq!(code, 0, "{stderr}");
     insta::assert_snapshot!("demo_run_terminal", format!("{stdout}--- stderr\n{stderr}"));
     let readme = std::fs::read_to_string(repo("README.md")).unwrap();

@@ -3,7 +3,7 @@
 //! checked against two independent `plan::evaluate` calls, determinism and
 //! exit codes.
 
-use crate::cli::recoup;
+use crate::cli::{recoup, simulate_demo};
 use crate::common::{date, repo};
 use recoup::facts::{Context, FactsConfig};
 use recoup::ledger::{LoadOptions, load};
@@ -489,21 +489,8 @@ mod sweep {
     fn a_sweep_runs_each_value_as_a_variant_and_shows_the_trade_off() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("sw");
-        let args = [
-            "simulate",
-            "--ledger",
-            "fixtures/demo",
-            "--as-of",
-            "2026-11-16",
-            "--baseline",
-            "policies/standard",
-            "--sweep",
-            "ladder.standard.step.agency.days_past_due=60,110",
-            "--quiet",
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        let (code, _, stderr) = recoup(&args, None);
+        let (code, _, stderr) =
+            simulate_demo(&out, &["--sweep", "ladder.standard.step.agency.days_past_due=60,110", "--quiet"], None);
         assert_eq!(code, 0, "{stderr}");
         let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
         let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
@@ -530,20 +517,7 @@ mod sweep {
     fn a_value_that_makes_the_policy_invalid_is_refused() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("sw");
-        let args = [
-            "simulate",
-            "--ledger",
-            "fixtures/demo",
-            "--as-of",
-            "2026-11-16",
-            "--baseline",
-            "policies/standard",
-            "--sweep",
-            "ladder.standard.step.agency.days_past_due=30",
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        let (code, _, stderr) = recoup(&args, None);
+        let (code, _, stderr) = simulate_demo(&out, &["--sweep", "ladder.standard.step.agency.days_past_due=30"], None);
         assert_eq!(code, 3, "{stderr}");
         assert!(stderr.contains("comes after `credit-hold`"), "{stderr}");
         assert!(
@@ -557,20 +531,7 @@ mod sweep {
     fn an_unknown_sweep_key_names_the_nearest_ones() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("sw");
-        let args = [
-            "simulate",
-            "--ledger",
-            "fixtures/demo",
-            "--as-of",
-            "2026-11-16",
-            "--baseline",
-            "policies/standard",
-            "--sweep",
-            "ladder.standard.step.agency.days_past=60,90",
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        let (code, _, stderr) = recoup(&args, None);
+        let (code, _, stderr) = simulate_demo(&out, &["--sweep", "ladder.standard.step.agency.days_past=60,90"], None);
         assert_eq!(code, 2, "{stderr}");
         assert!(stderr.contains("no value `ladder.standard.step.agency.days_past`"), "{stderr}");
         assert!(stderr.contains("`ladder.standard.step.agency.days_past_due`"), "{stderr}");
