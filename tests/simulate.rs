@@ -266,6 +266,33 @@ mod forward {
     }
 
     #[test]
+    fn the_priority_score_the_simulation_skips_decides_nothing() {
+        // The projection evaluates without the `[priority]` score: on every
+        // demo customer, under both shipped policies, the actions are the
+        // same with and without it, but for the score they carry.
+        use recoup::engine::{EvalOptions, PlannedAction, evaluate_customer, evaluate_customer_with};
+        let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
+        let ctx = Context::new(date("2026-11-16"), FactsConfig::default());
+        let cal = ctx.calendar();
+        let (mut scored, mut actions) = (0, 0);
+        for p in [policy("standard"), policy("strict")] {
+            let mut buf = Vec::new();
+            for c in 0..ledger.customers.len() as u32 {
+                let cf = recoup::facts::derive_customer(&ledger, c, &ctx, &mut buf);
+                let with = evaluate_customer(&p, &ledger, &cf, &buf, &cal, None).unwrap();
+                let off = EvalOptions { priority: false };
+                let without = evaluate_customer_with(&p, &ledger, &cf, &buf, &cal, None, off).unwrap();
+                assert!(without.iter().all(|a| a.priority == 0.0));
+                scored += with.iter().filter(|a| a.priority != 0.0).count();
+                actions += with.len();
+                let zeroed: Vec<_> = with.into_iter().map(|a| PlannedAction { priority: 0.0, ..a }).collect();
+                assert_eq!(zeroed, without);
+            }
+        }
+        assert!(actions > 100 && scored > 100, "{scored} of {actions} actions scored");
+    }
+
+    #[test]
     fn scenario_files_have_defaults_and_refuse_unknown_keys() {
         let s = Scenario::parse("discount_taken = 0.5\n[response]\ncall = 0.4\n").unwrap();
         assert_eq!((s.discount_taken, s.response.call, s.response.email), (0.5, 0.4, 0.05));

@@ -262,7 +262,37 @@ pub fn evaluate_customer(
     cal: &Calendar<'_>,
     trace: Option<&mut Trace>,
 ) -> Result<Vec<PlannedAction>, EvalError> {
+    evaluate_customer_with(policy, ledger, cf, invoices, cal, trace, EvalOptions::default())
+}
+
+/// What an evaluation computes besides the decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvalOptions {
+    /// Compute the `[priority]` score. It only orders the worklist and is
+    /// written on each action (`priority`); no rule or guardrail reads it.
+    /// Without it every action's `priority` is 0 and an error in the score
+    /// goes unnoticed (the simulation, which never reads it, turns it off).
+    pub priority: bool,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        EvalOptions { priority: true }
+    }
+}
+
+/// [`evaluate_customer`] with [`EvalOptions`].
+pub fn evaluate_customer_with(
+    policy: &CompiledPolicy,
+    ledger: &Ledger,
+    cf: &CustomerFacts<'_>,
+    invoices: &[InvoiceFacts<'_>],
+    cal: &Calendar<'_>,
+    trace: Option<&mut Trace>,
+    opts: EvalOptions,
+) -> Result<Vec<PlannedAction>, EvalError> {
     let mut ev = Eval {
+        opts,
         p: policy,
         r: &policy.rules,
         cf,
@@ -314,6 +344,7 @@ pub fn evaluate_ledger(
 /// The state of one customer's evaluation.
 pub(crate) struct Eval<'a, 't> {
     p: &'a CompiledPolicy,
+    opts: EvalOptions,
     r: &'a Rules,
     cf: &'a CustomerFacts<'a>,
     inv: &'a [InvoiceFacts<'a>],
@@ -400,7 +431,9 @@ impl<'a> Eval<'a, '_> {
     }
 
     fn run(&mut self) -> Result<(), EvalError> {
-        self.score()?;
+        if self.opts.priority {
+            self.score()?;
+        }
         self.pause = self.account_pause();
         self.choose_strategy()?;
         self.escalate()?;

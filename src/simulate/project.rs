@@ -41,6 +41,10 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
+/// The simulation never reads the priority score (it orders the worklist;
+/// it decides nothing), so it is not computed.
+const NO_PRIORITY: engine::EvalOptions = engine::EvalOptions { priority: false };
+
 /// How customers respond to actions (the `[response]` table of a scenario).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -515,7 +519,7 @@ impl<'a> Sim<'a> {
             self.touched[c] = false;
             let cx = c as CustIx;
             let cf = facts::derive_customer(&self.ledger, cx, &ctx, &mut buf);
-            match engine::evaluate_customer(policy, &self.ledger, &cf, &buf, &cal, None) {
+            match engine::evaluate_customer_with(policy, &self.ledger, &cf, &buf, &cal, None, NO_PRIORITY) {
                 Ok(actions) => out.extend(actions.into_iter().map(|a| (cx, a))),
                 Err(_) if policy.on_script_error() == OnError::Skip => {}
                 Err(e) => return Err(plan::RunError::Script(e)),

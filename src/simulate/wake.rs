@@ -15,7 +15,8 @@
 //!
 //! The policy's numbers ([`Wake::of`]) are its step ages and cooldowns, the
 //! intervals of its limit rules, offers and reviews, every whole number
-//! written in its expressions (`when`, `score`) and scripts, the contact
+//! written in its `when` expressions and the scripts they call (not in the
+//! `[priority]` score, which the simulation does not compute), the contact
 //! windows (7, 30, 90 days) and the aging edges; each `n` is a day a count
 //! can change its answer: `n` and `n + 1` days after a date, `n` and `n - 1`
 //! days before it (`>=` and `>`, days since and days to). Step ages apply to
@@ -112,11 +113,22 @@ impl Wake {
         let promise_grace = i64::from(facts.promise_grace_days);
         let r = &policy.rules;
         // Literals of expressions and scripts: compared with any count.
+        // The priority score is not computed by the simulation (it decides
+        // nothing), so its numbers, and those of scripts only it calls, are
+        // no thresholds.
+        let decisive: Vec<&crate::policy::expr::Expression> = policy
+            .expressions()
+            .into_iter()
+            .filter(|(_, e)| r.priority.score.as_ref().is_none_or(|s| !std::ptr::eq(s, *e)))
+            .map(|(_, e)| e)
+            .collect();
         let mut lits: Vec<i64> = vec![0];
-        for f in policy.sources.files.iter().filter(|f| f.path.extension().is_none_or(|x| x != "toml")) {
-            numbers(&f.text, 3660, &mut lits);
+        if decisive.iter().any(|e| e.src.contains("::")) {
+            for f in policy.sources.files.iter().filter(|f| f.path.extension().is_none_or(|x| x != "toml")) {
+                numbers(&f.text, 3660, &mut lits);
+            }
         }
-        for (_, e) in policy.expressions() {
+        for e in &decisive {
             numbers(&e.src, 3660, &mut lits);
         }
         let (mut due, mut issue) = (lits.clone(), lits.clone());
@@ -135,7 +147,7 @@ impl Wake {
         rule.extend(r.plans.iter().flat_map(|p| [i64::from(p.reoffer_after_days), i64::from(p.interval_days)]));
         rule.extend(r.reviews.iter().map(|x| i64::from(x.every_days)));
         let (mut daily, mut monthly) = (false, !r.incentives.iter().all(|x| x.quarters.is_empty()));
-        for (_, e) in policy.expressions() {
+        for e in &decisive {
             if e.reads.whole[crate::policy::expr::scope_ix(Scope::Calendar)] {
                 daily = true;
             }
