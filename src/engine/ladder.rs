@@ -17,7 +17,7 @@ use super::{Eval, EvalError, FactRead, InvoiceTrace, Outcome, PlannedAction, Rul
 use crate::engine::history::History;
 use crate::facts::InvoiceFacts;
 use crate::ledger::ActionKind;
-use crate::policy::compile::{AgeFrom, Basis, Grouping, Ladder, Pace, Step, Trigger, money as cents};
+use crate::policy::compile::{AgeFrom, Basis, Grouping, Ladder, Pace, Step, Trigger, days, money as cents};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
@@ -392,12 +392,13 @@ impl<'a> Eval<'a, '_> {
         let mut reason = match step.basis {
             Basis::DueDate if oldest == 0 => format!("due today, {amount} coming due"),
             Basis::DueDate if oldest == -1 => format!("due tomorrow, {amount} coming due"),
-            Basis::DueDate if oldest < 0 => format!("due in {} days, {amount} coming due", -oldest),
+            Basis::DueDate if oldest < 0 => format!("due in {}, {amount} coming due", days(-oldest)),
             Basis::DueDate => format!(
-                "{oldest} days past due, {amount} overdue, {} in 30 days",
+                "{} past due, {amount} overdue, {} in 30 days",
+                days(oldest),
                 count(self.cf.contacts_30d as usize, "contact")
             ),
-            Basis::IssueDate => format!("{oldest} days after issue, {amount} open"),
+            Basis::IssueDate => format!("{} after issue, {amount} open", days(oldest)),
         };
         reason.push_str(&format!(": step {}", step.id));
         for (what, v) in [("fee", a.fee), ("compensation", a.compensation), ("interest", a.interest)] {
@@ -542,8 +543,8 @@ impl<'a> Eval<'a, '_> {
 
 fn age_words(step: &Step, age: i32) -> String {
     match step.basis {
-        Basis::DueDate if age < 0 => format!("{} days before due", -age),
-        Basis::DueDate => format!("{age} days past due"),
-        Basis::IssueDate => format!("{age} days after issue"),
+        Basis::DueDate if age < 0 => format!("{} before due", days(-age)),
+        Basis::DueDate => format!("{} past due", days(age)),
+        Basis::IssueDate => format!("{} after issue", days(age)),
     }
 }

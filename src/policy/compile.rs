@@ -191,14 +191,19 @@ impl Step {
     pub fn is_referral(&self) -> bool {
         self.action.is_referral()
     }
-    /// The trigger in words: "14 days past due", "3 days before due".
+    /// The trigger in words: "14 days past due", "1 day before due".
     pub fn trigger_words(&self) -> String {
         match (self.basis, self.offset) {
-            (Basis::DueDate, o) if o < 0 => format!("{} days before due", -o),
-            (Basis::DueDate, o) => format!("{o} days past due"),
-            (Basis::IssueDate, o) => format!("{o} days after issue"),
+            (Basis::DueDate, o) if o < 0 => format!("{} before due", days(-o)),
+            (Basis::DueDate, o) => format!("{} past due", days(o)),
+            (Basis::IssueDate, o) => format!("{} after issue", days(o)),
         }
     }
+}
+
+/// `1 day`, `0 days`, `14 days`.
+pub fn days(n: i32) -> String {
+    if n == 1 { "1 day".to_string() } else { format!("{n} days") }
 }
 
 /// An early-payment incentive.
