@@ -273,6 +273,28 @@ fn a_sweep_is_drawn_when_the_folder_has_one() {
     let tmp = tempfile::tempdir().unwrap();
     let sim = tmp.path().join("sim");
     copy_dir(&d.sim, &sim);
+    // As `recoup simulate --sweep` writes it: the baseline's row first, `value` = `baseline`.
+    std::fs::write(
+        sim.join("sweep.csv"),
+        "label,value,actions,cost,cash_collected_p50\nstandard,baseline,91,1900.00,7050000.00\nagency.after_days=60,60,95,2100.50,7100000.00\nagency.after_days=90,90,87,1789.19,7071521.11\nagency.after_days=120,120,80,1500.00,7000000.00\n",
+    )
+    .unwrap();
+    let (code, _, err) = recoup(&["report", "--simulation", sim.to_str().unwrap()], None);
+    assert_eq!(code, 0, "{err}");
+    let html = read(&sim.join("report.html"));
+    assert!(html.contains("<section id=\"sweep\">"));
+    let section = html.split("<section id=\"sweep\">").nth(1).unwrap().split("</section>").next().unwrap();
+    assert_eq!(section.matches("<svg class=\"chart curve\"").count(), 3, "actions, cost, cash: not `value`");
+    // The baseline is a labelled line in each chart, not a point among the swept values.
+    assert_eq!(section.matches("<circle").count(), 9, "three swept values in each of three charts");
+    assert_eq!(section.matches("<line class=\"baseline\"").count(), 3);
+    assert_eq!(section.matches(">standard (baseline)</text>").count(), 3);
+    assert!(section.contains("<title>standard (baseline): 1.9k</title>"), "the cost chart's line is at 1900");
+    assert!(!section.contains("text-anchor=\"middle\">standard</text>"), "no x position for the baseline");
+    assert!(section.contains("<svg class=\"chart curve\" role=\"img\" viewBox=\"0 0 430 230\" width=\"430\" height=\"230\" xmlns=\"http://www.w3.org/2000/svg\"><title>actions by agency.after_days</title>"));
+    assert_eq!(cells_after(&html, "agency.after_days=90", 4), ["90", "87", "1789.19", "7071521.11"]);
+    assert_eq!(cells_after(&html, "baseline", 3), ["91", "1900.00", "7050000.00"], "the table keeps the baseline");
+    // Without a baseline row (a hand-made file): only the curve.
     std::fs::write(
         sim.join("sweep.csv"),
         "variant,actions,cost,cash_collected_p50\nagency.after_days=60,95,2100.50,7100000.00\nagency.after_days=90,87,1789.19,7071521.11\nagency.after_days=120,80,1500.00,7000000.00\n",
@@ -281,8 +303,8 @@ fn a_sweep_is_drawn_when_the_folder_has_one() {
     let (code, _, err) = recoup(&["report", "--simulation", sim.to_str().unwrap()], None);
     assert_eq!(code, 0, "{err}");
     let html = read(&sim.join("report.html"));
-    assert!(html.contains("<section id=\"sweep\">"));
     assert_eq!(html.matches("<svg class=\"chart curve\"").count(), 3);
+    assert!(!html.contains("<line class=\"baseline\""));
     assert_eq!(cells_after(&html, "agency.after_days=90", 3), ["87", "1789.19", "7071521.11"]);
 }
 

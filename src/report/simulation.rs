@@ -1,7 +1,7 @@
 //! The simulation report: a `recoup simulate` output folder as one HTML page.
 
 use super::html::{Cell, document, esc, id, n, note, num, row, section, t, table};
-use super::svg::{BandSeries, band_panels, curve_chart};
+use super::svg::{BandSeries, Reference, band_panels, curve_chart};
 use super::{ReportError, read_json, read_text, require};
 use crate::simulate::Figures;
 use crate::simulate::compare::{ActionBrief, CustomerDiff};
@@ -329,36 +329,50 @@ fn sweep_x(cell: &str) -> Option<f64> {
 
 fn sweep(sw: &SweepFile) -> String {
     let first = sw.header.first().map(String::as_str).unwrap_or("value");
+    // `recoup simulate --sweep` writes `label,value,...` with `value` = `baseline` on the baseline's row: that row
+    // has no swept value, so it is a reference line across each chart rather than a point on the curve.
+    let value_col = sw.header.iter().position(|h| h == "value");
     let numeric: Vec<usize> = (1..sw.header.len())
         .filter(|&j| {
-            sw.rows.iter().all(|r| r.get(j).is_some_and(|c| c.trim().parse::<f64>().is_ok()))
+            Some(j) != value_col
+                && sw.rows.iter().all(|r| r.get(j).is_some_and(|c| c.trim().parse::<f64>().is_ok()))
                 && sw.rows.iter().any(|r| r.get(j).is_some_and(|c| c.trim().parse::<f64>().is_ok_and(|v| v != 0.0)))
         })
         .collect();
-    let mut s = note(&format!(
-        "One point per swept value ({first}); each chart is one metric of sweep.csv against it. The table below holds every column."
-    ));
+    let is_baseline = |r: &Vec<String>| value_col.is_some_and(|j| r.get(j).is_some_and(|c| c == "baseline"));
+    let (base_rows, swept): (Vec<&Vec<String>>, Vec<&Vec<String>>) = sw.rows.iter().partition(|r| is_baseline(r));
+    let base = base_rows.first();
     // The swept key: what precedes `=` in `KEY=V` labels, else the column name.
-    let key = sw
-        .rows
+    let key = swept
         .first()
         .and_then(|r| r.first())
         .and_then(|l| l.rsplit_once('='))
         .map(|(k, _)| k.to_string())
         .unwrap_or_else(|| first.to_string());
+    let mut s = note(&format!(
+        "One point per swept value of {key}; each chart is one metric of sweep.csv against it{}. The table below holds every column.",
+        match base.and_then(|r| r.first()) {
+            Some(b) => format!(", with the baseline ({b}) as a dashed grey line"),
+            None => String::new(),
+        }
+    ));
     s.push_str("<div class=\"charts2\">");
     for &j in &numeric {
-        let pts: Vec<(String, Option<f64>, f64)> = sw
-            .rows
+        let cell = |r: &Vec<String>| r.get(j).and_then(|c| c.trim().parse::<f64>().ok()).unwrap_or(0.0);
+        let pts: Vec<(String, Option<f64>, f64)> = swept
             .iter()
             .map(|r| {
                 let label = r.first().cloned().unwrap_or_default();
-                let x = sweep_x(&label);
-                (label, x, r.get(j).and_then(|c| c.trim().parse::<f64>().ok()).unwrap_or(0.0))
+                let x = value_col.and_then(|v| r.get(v)).and_then(|v| sweep_x(v)).or_else(|| sweep_x(&label));
+                (label, x, cell(r))
             })
             .collect();
+        let reference = base.map(|r| Reference {
+            label: format!("{} (baseline)", r.first().map_or("", String::as_str)),
+            value: cell(r),
+        });
         let name = &sw.header[j];
-        s.push_str(&curve_chart(&format!("{name} by {key}"), &key, name, &pts));
+        s.push_str(&curve_chart(&format!("{name} by {key}"), &key, name, &pts, reference.as_ref()));
     }
     s.push_str("</div>");
     let head: Vec<String> = sw

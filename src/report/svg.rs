@@ -281,9 +281,23 @@ pub fn band_panels(title: &str, x_labels: &[String], series: &[BandSeries]) -> S
     out
 }
 
+/// A reference value drawn across a chart: a labelled horizontal line.
+pub struct Reference {
+    pub label: String,
+    pub value: f64,
+}
+
 /// A trade-off curve: one point per swept value, joined in order, each
 /// labelled; x is the swept value when it is numeric, else its position.
-pub fn curve_chart(title: &str, x_name: &str, y_name: &str, points: &[(String, Option<f64>, f64)]) -> String {
+/// The baseline, when given, is a dashed grey horizontal line labelled with
+/// its name, not a point: it has no swept value.
+pub fn curve_chart(
+    title: &str,
+    x_name: &str,
+    y_name: &str,
+    points: &[(String, Option<f64>, f64)],
+    baseline: Option<&Reference>,
+) -> String {
     // Drawn at half width: two curves side by side.
     let (w, h) = (430.0, 230.0);
     let (left, right, top, bottom) = (52.0, w - 24.0, 26.0, h - 44.0);
@@ -292,13 +306,26 @@ pub fn curve_chart(title: &str, x_name: &str, y_name: &str, points: &[(String, O
         points.iter().enumerate().map(|(i, p)| if numeric { p.1.unwrap_or(0.0) } else { i as f64 }).collect();
     let (xmin, xmax) = xs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
     let (xmin, xmax) = if xmax - xmin < 1e-9 { (xmin - 1.0, xmax + 1.0) } else { (xmin, xmax) };
-    let (ymin, ymax) = points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.2), b.max(p.2)));
+    let ys = points.iter().map(|p| p.2).chain(baseline.map(|b| b.value));
+    let (ymin, ymax) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
     let (lo, hi, t) = ticks(ymin, ymax, false);
     let pad = (right - left) * 0.05;
     let x = |v: f64| left + pad + (v - xmin) / (xmax - xmin) * (right - left - 2.0 * pad);
     let y = |v: f64| bottom - (v - lo) / (hi - lo) * (bottom - top);
     let mut s = open(w, h, title, "curve");
     y_axis(&mut s, &Frame { left, right, top, bottom }, lo, hi, &t);
+    if let Some(b) = baseline {
+        let by = y(b.value);
+        let _ = write!(
+            s,
+            "<line class=\"baseline\" x1=\"{left:.1}\" x2=\"{right:.1}\" y1=\"{by:.1}\" y2=\"{by:.1}\" stroke=\"#8a8a8a\" stroke-width=\"1.4\" stroke-dasharray=\"6 4\"><title>{}: {}</title></line><text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            esc(&b.label),
+            esc(&axis_label(b.value)),
+            right - 2.0,
+            by - 5.0,
+            esc(&b.label)
+        );
+    }
     let mut d = String::new();
     for (i, (&xv, p)) in xs.iter().zip(points).enumerate() {
         let _ = write!(d, "{}{:.1},{:.1} ", if i == 0 { "M" } else { "L" }, x(xv), y(p.2));
@@ -354,6 +381,22 @@ mod tests {
         assert_eq!(axis_label(12.0), "12");
         assert_eq!(axis_label(0.5), "0.5");
         assert_eq!(axis_label(-0.0), "0");
+    }
+
+    #[test]
+    fn a_curve_draws_its_baseline_as_a_labelled_line_not_a_point() {
+        let pts = [("k=1".to_string(), Some(1.0), 10.0), ("k=2".to_string(), Some(2.0), 20.0)];
+        let base = Reference { label: "standard (baseline)".into(), value: 40.0 };
+        let s = curve_chart("t", "k", "m", &pts, Some(&base));
+        assert_eq!(s.matches("<circle").count(), 2, "a point per swept value only");
+        assert_eq!(s.matches("<line class=\"baseline\"").count(), 1);
+        assert!(s.contains(">standard (baseline)</text>"), "{s}");
+        // The axis reaches the baseline (above the points): its line is inside the plot.
+        let y1 = s.split("class=\"baseline\"").nth(1).and_then(|r| r.split("y1=\"").nth(1)).unwrap();
+        let y1: f64 = y1.split('"').next().unwrap().parse().unwrap();
+        assert!((26.0..=186.0).contains(&y1), "{y1}");
+        let plain = curve_chart("t", "k", "m", &pts, None);
+        assert!(!plain.contains("baseline"));
     }
 
     #[test]
