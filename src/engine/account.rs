@@ -48,7 +48,8 @@ impl Eval<'_, '_> {
         self.actions.iter().any(|a| a.action == ActionKind::CreditHold)
     }
 
-    /// What rule `l` would do, or why it does nothing.
+    /// What rule `l` would do, or why it does nothing (the reason in words
+    /// only when tracing: nothing is formatted for a rule that does nothing).
     fn limit_effect(&self, l: &LimitRule) -> Result<PlannedAction, String> {
         let cf = self.cf;
         let old = cf.customer.credit_limit;
@@ -62,57 +63,65 @@ impl Eval<'_, '_> {
                 _ => false,
             };
             if since < i64::from(l.every_days) && !undone_since {
-                return Err(format!("applied on {last}, not again within {} days", l.every_days));
+                return Err(self.why(|| format!("applied on {last}, not again within {} days", l.every_days)));
             }
         }
-        let mut a = PlannedAction::new(cf, ActionKind::LimitChange, &l.id, RuleKind::Limit);
-        a.owner = l.owner.clone();
-        a.amount_due = cf.overdue_total;
-        let facts: Vec<String> = l
-            .when
-            .as_ref()
-            .map(|w| {
-                let mut v = Vec::new();
-                w.read_values(&self.env(None), &mut v);
-                v.into_iter()
-                    .take(3)
-                    .map(|(f, _)| {
-                        let name = f.def().map_or("?", |d| d.name);
-                        format!(
-                            "{} {}",
-                            name.replace('_', " "),
-                            self.env(None).fact(f).map(super::words::value).unwrap_or_default()
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let why = if facts.is_empty() { String::new() } else { format!("{}: ", facts.join(", ")) };
-        match l.change {
+        // Decide first; words and facts only for an action.
+        let new = match l.change {
             LimitChange::Hold => {
                 if cf.on_hold || self.held_by_ladder() {
-                    return Err("the account is already on hold".into());
+                    return Err(self.why(|| "the account is already on hold".into()));
                 }
-                a.action = ActionKind::CreditHold;
-                a.hold = true;
-                a.reason = format!("{why}credit hold by rule {}", l.id);
+                None
             }
             LimitChange::Release => {
                 if !cf.on_hold {
-                    return Err("the account is not on hold".into());
+                    return Err(self.why(|| "the account is not on hold".into()));
                 }
-                a.action = ActionKind::ReleaseHold;
-                a.reason = format!("{why}hold released by rule {}", l.id);
+                None
             }
             _ => {
                 let new = new_limit(l, old, cf.exposure);
                 if new == old {
-                    return Err(format!("no change: the limit stays {}", money(old)));
+                    return Err(self.why(|| format!("no change: the limit stays {}", money(old))));
                 }
-                let raise = new > old;
-                if raise && (cf.on_hold || self.held_by_ladder()) {
-                    return Err("no increase while the account is on hold".into());
+                if new > old && (cf.on_hold || self.held_by_ladder()) {
+                    return Err(self.why(|| "no increase while the account is on hold".into()));
                 }
+                Some(new)
+            }
+        };
+        let mut a = PlannedAction::new(cf, ActionKind::LimitChange, &l.id, RuleKind::Limit);
+        a.owner = l.owner.clone();
+        a.amount_due = cf.overdue_total;
+        let mut why = String::new();
+        if let Some(w) = &l.when {
+            let mut v = Vec::new();
+            w.read_values(&self.env(None), &mut v);
+            for (i, (f, _)) in v.into_iter().take(3).enumerate() {
+                if i > 0 {
+                    why.push_str(", ");
+                }
+                why.push_str(&f.def().map_or("?", |d| d.name).replace('_', " "));
+                why.push(' ');
+                why.push_str(&self.env(None).fact(f).map(super::words::value).unwrap_or_default());
+            }
+            if !why.is_empty() {
+                why.push_str(": ");
+            }
+        }
+        match (l.change, new) {
+            (LimitChange::Hold, _) => {
+                a.action = ActionKind::CreditHold;
+                a.hold = true;
+                a.reason = format!("{why}credit hold by rule {}", l.id);
+            }
+            (LimitChange::Release, _) => {
+                a.action = ActionKind::ReleaseHold;
+                a.reason = format!("{why}hold released by rule {}", l.id);
+            }
+            (_, new) => {
+                let new = new.unwrap_or(old);
                 a.old_limit = Some(old);
                 a.new_limit = Some(new);
                 a.review_on = l.review_in_days.map(|d| self.cal.date + chrono::Duration::days(i64::from(d)));
@@ -127,7 +136,7 @@ impl Eval<'_, '_> {
     }
 
     pub(super) fn limits(&mut self) -> Result<(), EvalError> {
-        let mut winner: Option<String> = None;
+        let mut winner: Option<&str> = None;
         for l in &self.r.limits {
             let hit = self.cond(&l.when, None, RuleKind::Limit, &l.id)?;
             let mut inputs = Vec::new();
@@ -147,6 +156,10 @@ impl Eval<'_, '_> {
                 self.note(|| trace(Outcome::NotFired, format!("`{src}` is false"), inputs));
                 continue;
             }
+            if winner.is_some() && !self.tracing() {
+                // Decided already: only a trace would show what this rule would have done.
+                continue;
+            }
             match self.limit_effect(l) {
                 Err(why) => self.note(|| trace(Outcome::NotFired, why, inputs)),
                 Ok(a) => {
@@ -158,7 +171,7 @@ impl Eval<'_, '_> {
                         self.note(|| trace(Outcome::Overridden, "the ladder places a hold this run".into(), inputs));
                         continue;
                     }
-                    winner = Some(l.id.clone());
+                    winner = Some(&l.id);
                     self.offer(a, |a| trace(Outcome::Fired, a.reason.clone(), inputs));
                 }
             }
