@@ -117,9 +117,8 @@ fn shipped_policies_are_clean() {
         assert!(loaded.report.diagnostics.is_empty(), "{name}:\n{}", loaded.report.render());
         let p = loaded.policy.unwrap();
         let (native, all) = p.native_share();
-        // strict's priority is a script function, on purpose; everything else is native.
-        let scripted = usize::from(name == "strict");
-        assert_eq!(native + scripted, all, "{name}: every other shipped expression should run natively");
+        // strict's priority is a script function (scripts/risk.rhai): inlined, it runs natively too.
+        assert_eq!(native, all, "{name}: every shipped expression should run natively");
     }
 }
 
@@ -156,13 +155,34 @@ mod lowering {
         ]
     }
 
-    /// Numbers of every kind (int, float, money) mixed by arithmetic.
+    /// Numbers of every kind (int, float, money) mixed by arithmetic, the
+    /// built-in functions the native form knows (as calls and as methods)
+    /// and `if`/`else` expressions.
     fn num() -> impl Strategy<Value = String> {
         let ops = prop_oneof![Just("+"), Just("-"), Just("*"), Just("/")];
+        let unary = prop_oneof![
+            Just("abs"),
+            Just("to_float"),
+            Just("to_int"),
+            Just("to_decimal"),
+            Just("floor"),
+            Just("ceiling"),
+            Just("round")
+        ];
+        let minmax = prop_oneof![Just("min"), Just("max")];
+        let cmp = prop_oneof![Just("<"), Just(">="), Just("==")];
         num_leaf().prop_recursive(3, 12, 2, move |inner| {
             prop_oneof![
                 (inner.clone(), ops.clone(), inner.clone()).prop_map(|(a, o, b)| format!("({a} {o} {b})")),
-                inner.prop_map(|a| format!("-({a})")),
+                inner.clone().prop_map(|a| format!("-({a})")),
+                (unary.clone(), inner.clone(), any::<bool>()).prop_map(|(f, a, method)| if method {
+                    format!("({a}).{f}()")
+                } else {
+                    format!("{f}({a})")
+                }),
+                (minmax.clone(), inner.clone(), inner.clone()).prop_map(|(f, a, b)| format!("{f}({a}, {b})")),
+                (inner.clone(), cmp.clone(), inner.clone(), inner.clone(), inner)
+                    .prop_map(|(a, c, b, x, y)| format!("(if {a} {c} {b} {{ {x} }} else {{ {y} }})")),
             ]
         })
     }
@@ -220,47 +240,102 @@ mod lowering {
         }
     }
 
+    /// A script function with value and scope parameters, `let`s and a
+    /// final expression that reads them, called from an expression.
+    fn script() -> impl Strategy<Value = (String, String)> {
+        (num(), num(), num(), expr()).prop_map(|(arg, a, b, body)| {
+            let body = body
+                .replace("customer.contacts_7d", "x")
+                .replace("invoice.days_past_due", "y")
+                .replace("as_of.quarter", "v");
+            let text =
+                format!("fn f(customer, invoice, as_of, v) {{\n    let x = {a};\n    let y = {b};\n    {body}\n}}\n");
+            (format!("m::f(customer, invoice, as_of, {arg})"), text)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn inlined_scripts_and_rhai_agree((src, text) in script(), f in facts()) {
+            let Ok((e, engine)) = recoup::policy::expression_with_scripts(&src, true, &[("m", &text)]) else {
+                return Ok(());
+            };
+            check_agree(&src, &e, &engine, f)?;
+        }
+    }
+
+    fn check_agree(
+        src: &str,
+        e: &recoup::policy::expr::Expression,
+        engine: &rhai::Engine,
+        f: (i64, i32, f64, u32, bool, i64, i32),
+    ) -> Result<(), TestCaseError> {
+        let Some(node) = &e.native else { return Ok(()) };
+        let l = load_inline(
+            &InlineLedger {
+                customers: "customer_id,name,segment,country,currency,credit_limit,payment_terms\nC1,A,small,US,USD,1000.00,NET30",
+                invoices: "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status\nI1,C1,2026-01-01,2026-01-31,USD,100.00,100.00,open",
+                ..InlineLedger::default()
+            },
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        let ctx = Context::new(date("2026-03-01"), FactsConfig::default());
+        let mut buf = Vec::new();
+        let mut cf = derive_customer(&l, 0, &ctx, &mut buf);
+        cf.overdue_total = Decimal::new(f.0, 2);
+        cf.max_days_past_due = f.1;
+        cf.utilization = f.2;
+        cf.contacts_7d = f.3;
+        let mut inv = buf[0].clone();
+        inv.days_past_due = f.6;
+        let cal = ctx.calendar();
+        let env = Env { customer: &cf, invoice: Some(&inv), cal: &cal };
+        let rhai = e.eval_rhai(engine, &env).map(|d| Out::of_dynamic(&d));
+        if let Ok(v) = eval_node(node, &env) {
+            let native = match v {
+                recoup::policy::expr::Val::Int(i) => Out::Int(i),
+                recoup::policy::expr::Val::Float(x) => Out::Float(x),
+                recoup::policy::expr::Val::Dec(d) => Out::Dec(d),
+                recoup::policy::expr::Val::Bool(b) => Out::Bool(b),
+                recoup::policy::expr::Val::Str(s) => Out::Str(s.to_string()),
+            };
+            prop_assert!(same(&Ok(native.clone()), &rhai), "{src}: native {native:?}, rhai {rhai:?}");
+        }
+        // Native-first evaluation never disagrees with rhai either.
+        let first = e.eval(engine, &env);
+        prop_assert!(same(&first, &rhai), "{src}: {first:?} vs {rhai:?}");
+        Ok(())
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(1000))]
         #[test]
         fn native_and_rhai_agree(src in expr(), f in facts()) {
             let Ok((e, engine)) = recoup::policy::expression(&src, true) else { return Ok(()) };
-            let Some(node) = &e.native else { return Ok(()) };
-            let l = load_inline(
-                &InlineLedger {
-                    customers: "customer_id,name,segment,country,currency,credit_limit,payment_terms\nC1,A,small,US,USD,1000.00,NET30",
-                    invoices: "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status\nI1,C1,2026-01-01,2026-01-31,USD,100.00,100.00,open",
-                    ..InlineLedger::default()
-                },
-                &LoadOptions::default(),
-            )
-            .unwrap();
-            let ctx = Context::new(date("2026-03-01"), FactsConfig::default());
-            let mut buf = Vec::new();
-            let mut cf = derive_customer(&l, 0, &ctx, &mut buf);
-            cf.overdue_total = Decimal::new(f.0, 2);
-            cf.max_days_past_due = f.1;
-            cf.utilization = f.2;
-            cf.contacts_7d = f.3;
-            let mut inv = buf[0].clone();
-            inv.days_past_due = f.6;
-            let _ = (f.4, f.5);
-            let cal = ctx.calendar();
-            let env = Env { customer: &cf, invoice: Some(&inv), cal: &cal };
-            let rhai = e.eval_rhai(&engine, &env).map(|d| Out::of_dynamic(&d));
-            if let Ok(v) = eval_node(node, &env) {
-                let native = match v {
-                    recoup::policy::expr::Val::Int(i) => Out::Int(i),
-                    recoup::policy::expr::Val::Float(x) => Out::Float(x),
-                    recoup::policy::expr::Val::Dec(d) => Out::Dec(d),
-                    recoup::policy::expr::Val::Bool(b) => Out::Bool(b),
-                    recoup::policy::expr::Val::Str(s) => Out::Str(s.to_string()),
-                };
-                prop_assert!(same(&Ok(native.clone()), &rhai), "{src}: native {native:?}, rhai {rhai:?}");
-            }
-            // Native-first evaluation never disagrees with rhai either.
-            let first = e.eval(&engine, &env);
-            prop_assert!(same(&first, &rhai), "{src}: {first:?} vs {rhai:?}");
+            check_agree(&src, &e, &engine, f)?;
+        }
+    }
+
+    #[test]
+    fn script_functions_are_inlined_unless_shadowed() {
+        let risk = std::fs::read_to_string("policies/strict/scripts/risk.rhai").unwrap();
+        let (e, _) =
+            recoup::policy::expression_with_scripts("risk::score(customer)", false, &[("risk", &risk)]).unwrap();
+        assert!(e.native.is_some(), "strict's score is inlined");
+        // A script's own `abs` is what its functions call: not the built-in.
+        let shadow = "private fn abs(x) { 42.0 }\nfn f(c) { abs(c.trend) }\n";
+        let (e, _) = recoup::policy::expression_with_scripts("m::f(customer)", false, &[("m", shadow)]).unwrap();
+        assert!(e.native.is_none(), "a shadowed built-in runs in rhai");
+        // Loops, assignments and a function without a value stay in rhai.
+        for text in [
+            "fn f(c) { let x = 0; for i in 0..3 { x += i; } x }",
+            "fn f(c) { let x = 1; x = 2; x }",
+            "fn f(c) { let x = c.trend; }",
+        ] {
+            let (e, _) = recoup::policy::expression_with_scripts("m::f(customer)", false, &[("m", text)]).unwrap();
+            assert!(e.native.is_none(), "{text}");
         }
     }
 
@@ -273,11 +348,20 @@ mod lowering {
             "customer.overdue_total / 1000 + customer.max_days_past_due * 0.5",
             "as_of.quarter == 4",
             "customer.segment == \"enterprise\"",
+            "abs(customer.trend) < 10",
+            "max(customer.overdue_total, 100) > min(invoice.open_amount, 2000)",
+            "customer.max_days_past_due.to_float() / 10.0 > 3.5",
+            "(if customer.trend > 5.0 { 10.0 } else { 0.0 }) > 1",
         ] {
             let (e, _) = recoup::policy::expression(src, true).unwrap();
             assert!(e.native.is_some(), "{src}");
         }
-        for src in ["customer.segment.len() > 3", "abs(customer.trend) < 10", "customer.segment in [\"a\", \"b\"]"] {
+        for src in [
+            "customer.segment.len() > 3",
+            "sqrt(customer.utilization) < 10.0",
+            "customer.segment in [\"a\", \"b\"]",
+            "(if customer.trend > 5.0 { 10 } else { 0.0 }) > 1",
+        ] {
             let (e, _) = recoup::policy::expression(src, true).unwrap();
             assert!(e.native.is_none(), "{src} runs in rhai");
         }

@@ -4,7 +4,7 @@
 //! shared read-only by every worker thread.
 
 use super::diag::Sources;
-use super::expr::{Expression, FactRef, lower, root_expr};
+use super::expr::{Expression, FactRef, ScriptDefs, lower_with, root_expr};
 pub use super::raw::{AgeFrom, Grouping, InvoiceSet, LimitChange, OnError, Pace, Regime, Trigger};
 use crate::facts::InvoiceFacts;
 use crate::ledger::{ActionKind, Channel, RiskClass};
@@ -417,16 +417,21 @@ impl CompiledPolicy {
 
 /// Lower one expression: fill its native form and static type.
 pub fn lower_expression(e: &mut Expression) {
-    if let Some((node, ty)) = root_expr(&e.ast).as_ref().and_then(lower) {
+    lower_expression_with(e, &ScriptDefs::default());
+}
+
+/// Lower one expression, inlining the script functions of `defs` it calls.
+pub fn lower_expression_with(e: &mut Expression, defs: &ScriptDefs) {
+    if let Some((node, ty)) = root_expr(&e.ast).as_ref().and_then(|x| lower_with(x, defs)) {
         e.native = Some(node);
         e.ty = Some(ty);
     }
 }
 
-fn lower_all(r: &mut Rules) {
+fn lower_all(r: &mut Rules, defs: &ScriptDefs) {
     let each = |e: &mut Option<Expression>| {
         if let Some(e) = e {
-            lower_expression(e);
+            lower_expression_with(e, defs);
         }
     };
     each(&mut r.priority.score);
@@ -440,8 +445,14 @@ fn lower_all(r: &mut Rules) {
 
 /// Compile validated rules: lower expressions to native form where
 /// possible, order rules by priority, and freeze them with the engine.
-pub fn compile(mut rules: Rules, engine: rhai::Engine, sources: Sources) -> CompiledPolicy {
-    lower_all(&mut rules);
+pub fn compile(rules: Rules, engine: rhai::Engine, sources: Sources) -> CompiledPolicy {
+    compile_with(rules, engine, sources, &ScriptDefs::default())
+}
+
+/// [`compile`], inlining the policy's script functions (`defs`) into the
+/// native form of the expressions that call them.
+pub fn compile_with(mut rules: Rules, engine: rhai::Engine, sources: Sources, defs: &ScriptDefs) -> CompiledPolicy {
+    lower_all(&mut rules, defs);
     rules.incentives.sort_by_key(|x| std::cmp::Reverse(x.priority));
     rules.plans.sort_by_key(|x| std::cmp::Reverse(x.priority));
     rules.limits.sort_by_key(|x| std::cmp::Reverse(x.priority));

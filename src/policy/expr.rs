@@ -207,6 +207,17 @@ pub enum Node {
     Or(Vec<Node>),
     Cmp(Cmp, Kind, Box<Node>, Box<Node>),
     Arith(Arith, Kind, Box<Node>, Box<Node>),
+    /// A built-in function.
+    Call(Fun, Vec<Node>),
+    /// `if c { a } else { b }`.
+    If(Box<(Node, Node, Node)>),
+    /// A local variable of the current frame.
+    Local(u8),
+    /// `let`s (slot, value, in order), then the block's value.
+    Block(Vec<(u8, Node)>, Box<Node>),
+    /// An inlined script function: its value parameters (slot in the new
+    /// frame, argument evaluated in the caller's), then its body in that frame.
+    Inline(Vec<(u8, Node)>, Box<Node>),
 }
 
 /// The single expression of an expression AST.
@@ -218,46 +229,423 @@ pub fn root_expr(ast: &rhai::AST) -> Option<Expr> {
     }
 }
 
-/// Lower a rhai expression into a native node with its type, or `None` if
-/// it uses anything outside the subset (it then runs in rhai).
-pub fn lower(e: &Expr) -> Option<(Node, Ty)> {
-    match e {
-        Expr::IntegerConstant(i, _) => Some((Node::Int(*i), Ty::Int)),
-        Expr::FloatConstant(f, _) => Some((Node::Float(**f), Ty::Float)),
-        Expr::BoolConstant(b, _) => Some((Node::Bool(*b), Ty::Bool)),
-        Expr::StringConstant(s, _) => Some((Node::Str(s.as_str().into()), Ty::Str)),
-        Expr::DynamicConstant(d, _) => {
-            if let Ok(v) = d.as_decimal() {
-                Some((Node::Dec(v), Ty::Dec))
-            } else if let Ok(v) = d.as_int() {
-                Some((Node::Int(v), Ty::Int))
-            } else if let Ok(v) = d.as_float() {
-                Some((Node::Float(v), Ty::Float))
-            } else if let Ok(v) = d.as_bool() {
-                Some((Node::Bool(v), Ty::Bool))
-            } else {
-                None
-            }
-        }
-        Expr::Dot(b, _, _) => {
-            let f = fact_access(&b.lhs, &b.rhs)?;
-            let ty = Ty::of_fact(f.def()?.ty)?;
-            Some((Node::Fact(f), ty))
-        }
-        Expr::And(v, _) | Expr::Or(v, _) => {
-            let mut out = Vec::with_capacity(v.len());
-            for x in v.iter() {
-                let (n, t) = lower(x)?;
-                if t != Ty::Bool {
-                    return None;
-                }
-                out.push(n);
-            }
-            Some((if matches!(e, Expr::And(..)) { Node::And(out) } else { Node::Or(out) }, Ty::Bool))
-        }
-        Expr::FnCall(f, _) => lower_call(f),
-        _ => None,
+/// Built-in functions the native form evaluates, each exactly as rhai's
+/// packages define it for the argument types it was lowered with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fun {
+    Abs,
+    Min,
+    Max,
+    ToFloat,
+    ToInt,
+    ToDecimal,
+    Floor,
+    Ceiling,
+    Round,
+}
+
+impl Fun {
+    fn of(name: &str) -> Option<Fun> {
+        Some(match name {
+            "abs" => Fun::Abs,
+            "min" => Fun::Min,
+            "max" => Fun::Max,
+            "to_float" => Fun::ToFloat,
+            "to_int" => Fun::ToInt,
+            "to_decimal" => Fun::ToDecimal,
+            "floor" => Fun::Floor,
+            "ceiling" => Fun::Ceiling,
+            "round" => Fun::Round,
+            _ => return None,
+        })
     }
+    /// The result type for these argument types, when rhai has that overload.
+    fn ty(self, args: &[Ty]) -> Option<Ty> {
+        use Ty::{Dec, Float, Int};
+        Some(match (self, args) {
+            (Fun::Abs, [t @ (Int | Float | Dec)]) => *t,
+            (Fun::Min | Fun::Max, [Int, Int]) => Int,
+            (Fun::Min | Fun::Max, [Float, Float] | [Int, Float] | [Float, Int]) => Float,
+            (Fun::Min | Fun::Max, [Dec, Dec] | [Int, Dec] | [Dec, Int]) => Dec,
+            (Fun::ToFloat, [Int | Float | Dec]) => Float,
+            (Fun::ToInt, [Int | Float | Dec]) => Int,
+            (Fun::ToDecimal, [Int | Float | Dec]) => Dec,
+            (Fun::Floor | Fun::Ceiling | Fun::Round, [t @ (Float | Dec)]) => *t,
+            _ => return None,
+        })
+    }
+}
+
+/// Most local variables (and value parameters) one inlined script function may have.
+pub const MAX_LOCALS: usize = 16;
+/// How deep script functions are inlined into each other.
+const MAX_INLINE: usize = 4;
+
+/// A script function as the lowering inlines it: parameter names and body.
+#[derive(Debug, Clone)]
+pub struct ScriptBody {
+    pub params: Vec<String>,
+    pub body: Vec<Stmt>,
+}
+
+/// The public functions of a policy's scripts, by module, name and arity.
+#[derive(Debug, Clone, Default)]
+pub struct ScriptDefs {
+    fns: Vec<(String, String, ScriptBody)>,
+    /// Every function (private ones too), by module, name and arity.
+    all: Vec<(String, String, usize)>,
+}
+
+impl ScriptDefs {
+    /// Add the public functions of script module `module` (its compiled AST).
+    pub fn add_module(&mut self, module: &str, ast: &rhai::AST) {
+        for f in ast.iter_functions() {
+            self.all.push((module.to_string(), f.name.to_string(), f.params.len()));
+            if f.access != rhai::FnAccess::Public || f.this_type.is_some() {
+                continue;
+            }
+            let (name, arity) = (f.name.to_string(), f.params.len());
+            let one = ast.clone_functions_only_filtered(|_, _, _, n, a| n == name && a == arity);
+            let mut body = Vec::new();
+            one.walk(&mut |path: &[rhai::ASTNode]| {
+                if let [rhai::ASTNode::Stmt(s)] = path {
+                    body.push((*s).clone());
+                }
+                true
+            });
+            let params = f.params.iter().map(|p| p.to_string()).collect();
+            self.fns.push((module.to_string(), name, ScriptBody { params, body }));
+        }
+    }
+    fn find(&self, module: &str, name: &str, arity: usize) -> Option<&ScriptBody> {
+        self.fns.iter().find(|(m, n, b)| m == module && n == name && b.params.len() == arity).map(|(.., b)| b)
+    }
+    fn defines(&self, module: &str, name: &str, arity: usize) -> bool {
+        self.all.iter().any(|(m, n, a)| m == module && n == name && *a == arity)
+    }
+}
+
+/// What a variable name stands for while lowering.
+#[derive(Debug, Clone, Copy)]
+enum Bind {
+    /// A whole scope of facts (`customer`, or a parameter it was passed as).
+    Scope(Scope),
+    /// A local variable or value parameter: its slot in the frame.
+    Local(u8, Ty),
+}
+
+/// The lowering of one expression, or of one inlined function body.
+struct Lowerer<'d> {
+    defs: &'d ScriptDefs,
+    /// Variables in scope, innermost last.
+    vars: Vec<(String, Bind)>,
+    /// In a policy expression: `customer`, `invoice` and `as_of` are the scopes.
+    top: bool,
+    /// Slots of the current frame handed out so far.
+    slots: usize,
+    depth: usize,
+    /// The script module whose function is being lowered.
+    module: Option<String>,
+}
+
+impl Lowerer<'_> {
+    fn var(&self, name: &str) -> Option<Bind> {
+        if let Some((_, b)) = self.vars.iter().rev().find(|(n, _)| n == name) {
+            return Some(*b);
+        }
+        if self.top { scope_of(name).map(Bind::Scope) } else { None }
+    }
+
+    fn slot(&mut self) -> Option<u8> {
+        let s = self.slots;
+        self.slots += 1;
+        (s < MAX_LOCALS).then_some(s as u8)
+    }
+
+    fn expr(&mut self, e: &Expr) -> Option<(Node, Ty)> {
+        match e {
+            Expr::IntegerConstant(i, _) => Some((Node::Int(*i), Ty::Int)),
+            Expr::FloatConstant(f, _) => Some((Node::Float(**f), Ty::Float)),
+            Expr::BoolConstant(b, _) => Some((Node::Bool(*b), Ty::Bool)),
+            Expr::StringConstant(s, _) => Some((Node::Str(s.as_str().into()), Ty::Str)),
+            Expr::DynamicConstant(d, _) => {
+                if let Ok(v) = d.as_decimal() {
+                    Some((Node::Dec(v), Ty::Dec))
+                } else if let Ok(v) = d.as_int() {
+                    Some((Node::Int(v), Ty::Int))
+                } else if let Ok(v) = d.as_float() {
+                    Some((Node::Float(v), Ty::Float))
+                } else if let Ok(v) = d.as_bool() {
+                    Some((Node::Bool(v), Ty::Bool))
+                } else {
+                    None
+                }
+            }
+            Expr::Variable(v, _, _) if v.2.is_empty() => match self.var(v.1.as_str())? {
+                Bind::Local(s, t) => Some((Node::Local(s), t)),
+                Bind::Scope(_) => None,
+            },
+            Expr::Dot(b, _, _) => self.chain(&b.lhs, &b.rhs),
+            Expr::And(v, _) | Expr::Or(v, _) => {
+                let mut out = Vec::with_capacity(v.len());
+                for x in v.iter() {
+                    let (n, t) = self.expr(x)?;
+                    if t != Ty::Bool {
+                        return None;
+                    }
+                    out.push(n);
+                }
+                Some((if matches!(e, Expr::And(..)) { Node::And(out) } else { Node::Or(out) }, Ty::Bool))
+            }
+            Expr::FnCall(f, _) => self.call(f, None),
+            Expr::Stmt(block) => self.block(block.statements()),
+            _ => None,
+        }
+    }
+
+    /// `lhs.rhs`: a fact (`customer.x`), then any method calls on it (`.to_float()`).
+    fn chain(&mut self, lhs: &Expr, rhs: &Expr) -> Option<(Node, Ty)> {
+        if let Expr::Variable(v, _, _) = lhs
+            && v.2.is_empty()
+            && let Some(Bind::Scope(scope)) = self.var(v.1.as_str())
+        {
+            let (prop, rest) = match rhs {
+                Expr::Property(p, _) => (p, None),
+                Expr::Dot(d, _, _) => match &d.lhs {
+                    Expr::Property(p, _) => (p, Some(&d.rhs)),
+                    _ => return None,
+                },
+                _ => return None,
+            };
+            let f = FactRef::find(scope, prop.2.as_str())?;
+            let base = (Node::Fact(f), Ty::of_fact(f.def()?.ty)?);
+            return match rest {
+                None => Some(base),
+                Some(r) => self.methods(base, r),
+            };
+        }
+        let base = self.expr(lhs)?;
+        self.methods(base, rhs)
+    }
+
+    /// Method calls applied to `base`: `x.abs()`, `x.to_float().abs()`.
+    fn methods(&mut self, base: (Node, Ty), rhs: &Expr) -> Option<(Node, Ty)> {
+        match rhs {
+            Expr::MethodCall(f, _) => self.call(f, Some(base)),
+            Expr::Dot(d, _, _) => match &d.lhs {
+                Expr::MethodCall(f, _) => {
+                    let inner = self.call(f, Some(base))?;
+                    self.methods(inner, &d.rhs)
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// A block: `let`s, then the expression (or `if`) whose value it is.
+    fn block(&mut self, stmts: &[Stmt]) -> Option<(Node, Ty)> {
+        let mark = self.vars.len();
+        let mut lets = Vec::new();
+        let mut value = None;
+        for (i, s) in stmts.iter().enumerate() {
+            let last = i + 1 == stmts.len();
+            match s {
+                Stmt::Noop(_) if !last => {}
+                Stmt::Var(x, _, _) if !last => {
+                    let (n, t) = self.expr(&x.1)?;
+                    let slot = self.slot()?;
+                    lets.push((slot, n));
+                    self.vars.push((x.0.name.to_string(), Bind::Local(slot, t)));
+                }
+                Stmt::Expr(e) if last => value = self.expr(e),
+                Stmt::FnCall(f, _) if last => value = self.call(f, None),
+                Stmt::If(flow, _) if last => value = self.cond(flow),
+                Stmt::Block(b) if last => value = self.block(b.statements()),
+                _ => return None,
+            }
+        }
+        self.vars.truncate(mark);
+        let (body, ty) = value?;
+        Some((if lets.is_empty() { body } else { Node::Block(lets, Box::new(body)) }, ty))
+    }
+
+    /// `if c { a } else { b }` with both branches of one type.
+    fn cond(&mut self, flow: &rhai::FlowControl) -> Option<(Node, Ty)> {
+        let (c, tc) = self.expr(&flow.expr)?;
+        if tc != Ty::Bool {
+            return None;
+        }
+        let (a, ta) = self.block(flow.body.statements())?;
+        let (b, tb) = self.block(flow.branch.statements())?;
+        (ta == tb).then(|| (Node::If(Box::new((c, a, b))), ta))
+    }
+
+    /// A call: an operator, a built-in function, or a script function
+    /// (inlined). `this` is the value a method is called on.
+    fn call(&mut self, f: &FnCallExpr, this: Option<(Node, Ty)>) -> Option<(Node, Ty)> {
+        if !f.namespace.is_empty() {
+            if this.is_some() || f.namespace.path.len() != 1 {
+                return None;
+            }
+            return self.inline(f.namespace.root(), f.name.as_str(), &f.args);
+        }
+        if f.op_token.is_some() && this.is_none() {
+            return self.operator(f);
+        }
+        let name = f.name.as_str();
+        let fun = Fun::of(name)?;
+        let mut args: Vec<(Node, Ty)> = this.into_iter().collect();
+        for a in f.args.iter() {
+            args.push(self.expr(a)?);
+        }
+        // A script function of the same name and arity would be called instead.
+        if let Some(m) = &self.module
+            && self.defs.defines(m, name, args.len())
+        {
+            return None;
+        }
+        let tys: Vec<Ty> = args.iter().map(|(_, t)| *t).collect();
+        let ty = fun.ty(&tys)?;
+        Some((Node::Call(fun, args.into_iter().map(|(n, _)| n).collect()), ty))
+    }
+
+    /// `module::name(args)`: the function's body inlined, its parameters
+    /// bound to the scopes or values passed.
+    fn inline(&mut self, module: &str, name: &str, args: &[Expr]) -> Option<(Node, Ty)> {
+        if self.depth >= MAX_INLINE {
+            return None;
+        }
+        let def = self.defs.find(module, name, args.len())?;
+        let mut callee = Lowerer {
+            defs: self.defs,
+            vars: Vec::new(),
+            top: false,
+            slots: 0,
+            depth: self.depth + 1,
+            module: Some(module.to_string()),
+        };
+        let mut values = Vec::new();
+        for (param, a) in def.params.iter().zip(args) {
+            let scope = match a {
+                Expr::Variable(v, _, _) if v.2.is_empty() => match self.var(v.1.as_str()) {
+                    Some(Bind::Scope(s)) => Some(s),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match scope {
+                Some(s) => callee.vars.push((param.clone(), Bind::Scope(s))),
+                None => {
+                    let (n, t) = self.expr(a)?;
+                    let slot = callee.slot()?;
+                    values.push((slot, n));
+                    callee.vars.push((param.clone(), Bind::Local(slot, t)));
+                }
+            }
+        }
+        let (body, ty) = callee.block(&def.body)?;
+        Some((Node::Inline(values, Box::new(body)), ty))
+    }
+
+    /// Unary and binary operators.
+    fn operator(&mut self, f: &FnCallExpr) -> Option<(Node, Ty)> {
+        let name = f.name.as_str();
+        match f.args.as_slice() {
+            [x] => {
+                let (n, t) = self.expr(x)?;
+                match (name, t) {
+                    ("!", Ty::Bool) => Some((Node::Not(Box::new(n)), Ty::Bool)),
+                    ("-", Ty::Int | Ty::Float | Ty::Dec) => Some((Node::Neg(Box::new(n)), t)),
+                    ("+", Ty::Int | Ty::Float | Ty::Dec) => Some((n, t)),
+                    _ => None,
+                }
+            }
+            [a, b] => {
+                let (na, ta) = self.expr(a)?;
+                let (nb, tb) = self.expr(b)?;
+                binary(name, na, ta, nb, tb)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A binary operator on lowered operands.
+fn binary(name: &str, na: Node, ta: Ty, nb: Node, tb: Ty) -> Option<(Node, Ty)> {
+    let cmp = match name {
+        "==" => Some(Cmp::Eq),
+        "!=" => Some(Cmp::Ne),
+        "<" => Some(Cmp::Lt),
+        "<=" => Some(Cmp::Le),
+        ">" => Some(Cmp::Gt),
+        ">=" => Some(Cmp::Ge),
+        _ => None,
+    };
+    let arith = match name {
+        "+" => Some(Arith::Add),
+        "-" => Some(Arith::Sub),
+        "*" => Some(Arith::Mul),
+        "/" => Some(Arith::Div),
+        _ => None,
+    };
+    let kind = match (ta, tb) {
+        (Ty::Int, Ty::Int) => Kind::Int,
+        (Ty::Float, Ty::Float | Ty::Int) | (Ty::Int, Ty::Float) => Kind::Float,
+        (Ty::Dec, Ty::Dec | Ty::Int) | (Ty::Int, Ty::Dec) => Kind::Dec,
+        (Ty::Dec, Ty::Float) | (Ty::Float, Ty::Dec) => Kind::DecFloat,
+        (Ty::Str, Ty::Str) if matches!(cmp, Some(Cmp::Eq | Cmp::Ne)) => Kind::Str,
+        (Ty::Bool, Ty::Bool) if matches!(cmp, Some(Cmp::Eq | Cmp::Ne)) => Kind::Bool,
+        _ => return None,
+    };
+    // A literal meeting another domain is converted once, here, exactly as
+    // the operators convert it at run time: a float literal meeting money
+    // (the engine's mixed operators), an integer literal meeting money or a
+    // float (rhai's own).
+    let (mut na, mut nb, mut kind) = (na, nb, kind);
+    if kind == Kind::DecFloat {
+        let exact = |n: &Node| match n {
+            Node::Float(f) => Decimal::try_from(*f).ok().map(Node::Dec),
+            _ => None,
+        };
+        if let Some(d) = exact(&na) {
+            (na, kind) = (d, Kind::Dec);
+        } else if let Some(d) = exact(&nb) {
+            (nb, kind) = (d, Kind::Dec);
+        }
+    }
+    let widen = |n: &mut Node| match (kind, &*n) {
+        (Kind::Dec, Node::Int(i)) => *n = Node::Dec(Decimal::from(*i)),
+        (Kind::Float, Node::Int(i)) => *n = Node::Float(*i as f64),
+        _ => {}
+    };
+    widen(&mut na);
+    widen(&mut nb);
+    if let Some(c) = cmp {
+        return Some((Node::Cmp(c, kind, Box::new(na), Box::new(nb)), Ty::Bool));
+    }
+    let op = arith?;
+    let ty = match kind {
+        Kind::Int => Ty::Int,
+        Kind::Float => Ty::Float,
+        Kind::Dec | Kind::DecFloat => Ty::Dec,
+        Kind::Str | Kind::Bool => return None,
+    };
+    Some((Node::Arith(op, kind, Box::new(na), Box::new(nb)), ty))
+}
+
+/// Lower a rhai expression into a native node with its type, or `None` if
+/// it uses anything outside the subset (it then runs in rhai). Calls to
+/// script functions are not lowered here: see [`lower_with`].
+pub fn lower(e: &Expr) -> Option<(Node, Ty)> {
+    lower_with(e, &ScriptDefs::default())
+}
+
+/// [`lower`], inlining calls to the script functions in `defs` (`let`s,
+/// `if`/`else` and the subset) where their bodies are in the subset too.
+pub fn lower_with(e: &Expr, defs: &ScriptDefs) -> Option<(Node, Ty)> {
+    let mut l = Lowerer { defs, vars: Vec::new(), top: true, slots: 0, depth: 0, module: None };
+    l.expr(e)
 }
 
 /// `customer.x` as a fact reference (an unknown fact is `None`).
@@ -269,79 +657,6 @@ pub fn fact_access(lhs: &Expr, rhs: &Expr) -> Option<FactRef> {
     let scope = scope_of(v.1.as_str())?;
     let Expr::Property(p, _) = rhs else { return None };
     FactRef::find(scope, p.2.as_str())
-}
-
-fn lower_call(f: &FnCallExpr) -> Option<(Node, Ty)> {
-    if f.op_token.is_none() || !f.namespace.is_empty() {
-        return None;
-    }
-    let name = f.name.as_str();
-    match f.args.as_slice() {
-        [x] => {
-            let (n, t) = lower(x)?;
-            match (name, t) {
-                ("!", Ty::Bool) => Some((Node::Not(Box::new(n)), Ty::Bool)),
-                ("-", Ty::Int | Ty::Float | Ty::Dec) => Some((Node::Neg(Box::new(n)), t)),
-                ("+", Ty::Int | Ty::Float | Ty::Dec) => Some((n, t)),
-                _ => None,
-            }
-        }
-        [a, b] => {
-            let (na, ta) = lower(a)?;
-            let (nb, tb) = lower(b)?;
-            let cmp = match name {
-                "==" => Some(Cmp::Eq),
-                "!=" => Some(Cmp::Ne),
-                "<" => Some(Cmp::Lt),
-                "<=" => Some(Cmp::Le),
-                ">" => Some(Cmp::Gt),
-                ">=" => Some(Cmp::Ge),
-                _ => None,
-            };
-            let arith = match name {
-                "+" => Some(Arith::Add),
-                "-" => Some(Arith::Sub),
-                "*" => Some(Arith::Mul),
-                "/" => Some(Arith::Div),
-                _ => None,
-            };
-            let kind = match (ta, tb) {
-                (Ty::Int, Ty::Int) => Kind::Int,
-                (Ty::Float, Ty::Float | Ty::Int) | (Ty::Int, Ty::Float) => Kind::Float,
-                (Ty::Dec, Ty::Dec | Ty::Int) | (Ty::Int, Ty::Dec) => Kind::Dec,
-                (Ty::Dec, Ty::Float) | (Ty::Float, Ty::Dec) => Kind::DecFloat,
-                (Ty::Str, Ty::Str) if matches!(cmp, Some(Cmp::Eq | Cmp::Ne)) => Kind::Str,
-                (Ty::Bool, Ty::Bool) if matches!(cmp, Some(Cmp::Eq | Cmp::Ne)) => Kind::Bool,
-                _ => return None,
-            };
-            // A float literal meeting money is converted once, here, exactly as
-            // the engine's mixed operators convert it at run time.
-            let (mut na, mut nb, mut kind) = (na, nb, kind);
-            if kind == Kind::DecFloat {
-                let exact = |n: &Node| match n {
-                    Node::Float(f) => Decimal::try_from(*f).ok().map(Node::Dec),
-                    _ => None,
-                };
-                if let Some(d) = exact(&na) {
-                    (na, kind) = (d, Kind::Dec);
-                } else if let Some(d) = exact(&nb) {
-                    (nb, kind) = (d, Kind::Dec);
-                }
-            }
-            if let Some(c) = cmp {
-                return Some((Node::Cmp(c, kind, Box::new(na), Box::new(nb)), Ty::Bool));
-            }
-            let op = arith?;
-            let ty = match kind {
-                Kind::Int => Ty::Int,
-                Kind::Float => Ty::Float,
-                Kind::Dec | Kind::DecFloat => Ty::Dec,
-                Kind::Str | Kind::Bool => return None,
-            };
-            Some((Node::Arith(op, kind, Box::new(na), Box::new(nb)), ty))
-        }
-        _ => None,
-    }
 }
 
 /// The static type of an expression, when it can be told without running it.
@@ -407,6 +722,13 @@ fn ord_cmp<T: PartialOrd>(op: Cmp, x: T, y: T) -> bool {
 
 /// Evaluate a native node.
 pub fn eval_node<'a>(n: &'a Node, env: &Env<'a, '_>) -> Result<Val<'a>, Unsure> {
+    ev(n, env, &mut [])
+}
+
+/// The values of a function's parameters and locals.
+type Frame<'a> = [Val<'a>; MAX_LOCALS];
+
+fn ev<'a>(n: &'a Node, env: &Env<'a, '_>, loc: &mut [Val<'a>]) -> Result<Val<'a>, Unsure> {
     Ok(match n {
         Node::Int(i) => Val::Int(*i),
         Node::Float(f) => Val::Float(*f),
@@ -414,11 +736,11 @@ pub fn eval_node<'a>(n: &'a Node, env: &Env<'a, '_>) -> Result<Val<'a>, Unsure> 
         Node::Bool(b) => Val::Bool(*b),
         Node::Str(s) => Val::Str(s),
         Node::Fact(f) => to_val(env.fact(*f).ok_or(Unsure)?)?,
-        Node::Not(x) => match eval_node(x, env)? {
+        Node::Not(x) => match ev(x, env, loc)? {
             Val::Bool(b) => Val::Bool(!b),
             _ => return Err(Unsure),
         },
-        Node::Neg(x) => match eval_node(x, env)? {
+        Node::Neg(x) => match ev(x, env, loc)? {
             Val::Int(i) => Val::Int(i.checked_neg().ok_or(Unsure)?),
             Val::Float(f) => Val::Float(-f),
             Val::Dec(d) => Val::Dec(-d),
@@ -426,7 +748,7 @@ pub fn eval_node<'a>(n: &'a Node, env: &Env<'a, '_>) -> Result<Val<'a>, Unsure> 
         },
         Node::And(v) => {
             for x in v {
-                match eval_node(x, env)? {
+                match ev(x, env, loc)? {
                     Val::Bool(true) => {}
                     Val::Bool(false) => return Ok(Val::Bool(false)),
                     _ => return Err(Unsure),
@@ -436,7 +758,7 @@ pub fn eval_node<'a>(n: &'a Node, env: &Env<'a, '_>) -> Result<Val<'a>, Unsure> 
         }
         Node::Or(v) => {
             for x in v {
-                match eval_node(x, env)? {
+                match ev(x, env, loc)? {
                     Val::Bool(true) => return Ok(Val::Bool(true)),
                     Val::Bool(false) => {}
                     _ => return Err(Unsure),
@@ -445,7 +767,7 @@ pub fn eval_node<'a>(n: &'a Node, env: &Env<'a, '_>) -> Result<Val<'a>, Unsure> 
             Val::Bool(false)
         }
         Node::Cmp(op, kind, a, b) => {
-            let (x, y) = (eval_node(a, env)?, eval_node(b, env)?);
+            let (x, y) = (ev(a, env, loc)?, ev(b, env, loc)?);
             Val::Bool(match kind {
                 Kind::Int => match (x, y) {
                     (Val::Int(x), Val::Int(y)) => ord_cmp(*op, x, y),
@@ -464,7 +786,7 @@ pub fn eval_node<'a>(n: &'a Node, env: &Env<'a, '_>) -> Result<Val<'a>, Unsure> 
             })
         }
         Node::Arith(op, kind, a, b) => {
-            let (x, y) = (eval_node(a, env)?, eval_node(b, env)?);
+            let (x, y) = (ev(a, env, loc)?, ev(b, env, loc)?);
             match kind {
                 Kind::Int => {
                     let (Val::Int(x), Val::Int(y)) = (x, y) else { return Err(Unsure) };
@@ -504,6 +826,92 @@ pub fn eval_node<'a>(n: &'a Node, env: &Env<'a, '_>) -> Result<Val<'a>, Unsure> 
                 Kind::Str | Kind::Bool => return Err(Unsure),
             }
         }
+        Node::Call(f, args) => match (f, args.as_slice()) {
+            (Fun::Min | Fun::Max, [a, b]) => min_max(*f, ev(a, env, loc)?, ev(b, env, loc)?)?,
+            (_, [a]) => call1(*f, ev(a, env, loc)?)?,
+            _ => return Err(Unsure),
+        },
+        Node::If(x) => {
+            let (c, a, b) = &**x;
+            match ev(c, env, loc)? {
+                Val::Bool(true) => ev(a, env, loc)?,
+                Val::Bool(false) => ev(b, env, loc)?,
+                _ => return Err(Unsure),
+            }
+        }
+        Node::Local(s) => *loc.get(usize::from(*s)).ok_or(Unsure)?,
+        Node::Block(lets, body) => {
+            for (s, x) in lets {
+                let v = ev(x, env, loc)?;
+                *loc.get_mut(usize::from(*s)).ok_or(Unsure)? = v;
+            }
+            ev(body, env, loc)?
+        }
+        Node::Inline(args, body) => {
+            let mut frame: Frame<'a> = [Val::Int(0); MAX_LOCALS];
+            for (s, x) in args {
+                let v = ev(x, env, loc)?;
+                *frame.get_mut(usize::from(*s)).ok_or(Unsure)? = v;
+            }
+            ev(body, env, &mut frame)?
+        }
+    })
+}
+
+/// `min` and `max` as rhai's logic package defines them.
+fn min_max<'a>(f: Fun, a: Val<'a>, b: Val<'a>) -> Result<Val<'a>, Unsure> {
+    let max = f == Fun::Max;
+    fn pick<T: PartialOrd>(max: bool, x: T, y: T) -> T {
+        if max {
+            if x >= y { x } else { y }
+        } else if x <= y {
+            x
+        } else {
+            y
+        }
+    }
+    Ok(match (a, b) {
+        (Val::Int(x), Val::Int(y)) => Val::Int(pick(max, x, y)),
+        (Val::Float(x), Val::Float(y)) => Val::Float(pick(max, x, y)),
+        (Val::Int(x), Val::Float(y)) => Val::Float(pick(max, x as f64, y)),
+        (Val::Float(x), Val::Int(y)) => Val::Float(pick(max, x, y as f64)),
+        (Val::Dec(x), Val::Dec(y)) => Val::Dec(pick(max, x, y)),
+        (Val::Int(x), Val::Dec(y)) => Val::Dec(pick(max, Decimal::from(x), y)),
+        (Val::Dec(x), Val::Int(y)) => Val::Dec(pick(max, x, Decimal::from(y))),
+        _ => return Err(Unsure),
+    })
+}
+
+/// One-argument functions as rhai's arithmetic and math packages define them.
+fn call1(f: Fun, v: Val<'_>) -> Result<Val<'_>, Unsure> {
+    Ok(match (f, v) {
+        (Fun::Abs, Val::Int(i)) => Val::Int(i.checked_abs().ok_or(Unsure)?),
+        (Fun::Abs, Val::Float(x)) => Val::Float(x.abs()),
+        (Fun::Abs, Val::Dec(d)) => Val::Dec(d.abs()),
+        (Fun::ToFloat, Val::Int(i)) => Val::Float(i as f64),
+        (Fun::ToFloat, Val::Float(x)) => Val::Float(x),
+        (Fun::ToFloat, Val::Dec(d)) => Val::Float(f64::try_from(d).map_err(|_| Unsure)?),
+        (Fun::ToInt, Val::Int(i)) => Val::Int(i),
+        (Fun::ToInt, Val::Float(x)) => {
+            if x > i64::MAX as f64 || x < i64::MIN as f64 {
+                return Err(Unsure);
+            }
+            Val::Int(x.trunc() as i64)
+        }
+        (Fun::ToInt, Val::Dec(d)) => {
+            use rust_decimal::prelude::ToPrimitive;
+            Val::Int(d.to_i64().ok_or(Unsure)?)
+        }
+        (Fun::ToDecimal, Val::Int(i)) => Val::Dec(Decimal::from(i)),
+        (Fun::ToDecimal, Val::Dec(d)) => Val::Dec(d),
+        (Fun::ToDecimal, Val::Float(x)) => Val::Dec(Decimal::try_from(x).map_err(|_| Unsure)?),
+        (Fun::Floor, Val::Float(x)) => Val::Float(x.floor()),
+        (Fun::Floor, Val::Dec(d)) => Val::Dec(d.floor()),
+        (Fun::Ceiling, Val::Float(x)) => Val::Float(x.ceil()),
+        (Fun::Ceiling, Val::Dec(d)) => Val::Dec(d.ceil()),
+        (Fun::Round, Val::Float(x)) => Val::Float(x.round()),
+        (Fun::Round, Val::Dec(d)) => Val::Dec(d.round()),
+        _ => return Err(Unsure),
     })
 }
 

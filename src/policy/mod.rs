@@ -151,7 +151,9 @@ fn load_text(file_path: PathBuf, text: String, dir: Option<&Path>, mut report: R
     report.diagnostics.extend(diags);
     report.sort();
     let policy = match rules {
-        Some(r) if report.errors() == 0 => Some(compile::compile(r, loaded.engine, report.sources.clone())),
+        Some(r) if report.errors() == 0 => {
+            Some(compile::compile_with(r, loaded.engine, report.sources.clone(), &loaded.defs))
+        }
         _ => None,
     };
     Loaded { policy, report }
@@ -179,11 +181,26 @@ pub fn compile_path(path: &Path) -> Result<(CompiledPolicy, Report), Report> {
 /// rule that sees an invoice when `invoice` is true; lowered to native form
 /// where possible. With the engine to run it. For tests and tools.
 pub fn expression(src: &str, invoice: bool) -> Result<(expr::Expression, rhai::Engine), Vec<Diagnostic>> {
-    let (scripts, _) = script::Scripts::load(&[]);
+    expression_with_scripts(src, invoice, &[])
+}
+
+/// [`expression`] with scripts (module name, text) it may call; their
+/// functions are inlined into the native form where they are in the subset.
+/// Problems in the scripts are returned as errors.
+pub fn expression_with_scripts(
+    src: &str,
+    invoice: bool,
+    scripts: &[(&str, &str)],
+) -> Result<(expr::Expression, rhai::Engine), Vec<Diagnostic>> {
+    let texts: Vec<(String, usize, &str)> = scripts.iter().map(|(n, t)| (n.to_string(), 0, *t)).collect();
+    let (scripts, diags) = script::Scripts::load(&texts);
+    if !diags.is_empty() {
+        return Err(diags);
+    }
     let quoted = format!("'{src}'");
     let loc = script::Loc { file: 0, span: 0..quoted.len(), map: diag::StringMap::new(&quoted, 0..quoted.len()) };
     let (ast, reads) = scripts.expression(src, &loc, script::Allowed { invoice }, "the expression")?;
     let mut e = expr::Expression { src: src.to_string(), file: 0, map: loc.map, ast, reads, native: None, ty: None };
-    compile::lower_expression(&mut e);
+    compile::lower_expression_with(&mut e, &scripts.defs);
     Ok((e, scripts.engine))
 }

@@ -5,7 +5,7 @@
 //! back to the policy files.
 
 use super::diag::{Code, Diagnostic, FileId, StringMap, closest, did_you_mean};
-use super::expr::{FactRef, Reads, SCOPES, scope_ix, scope_of};
+use super::expr::{FactRef, Reads, SCOPES, ScriptDefs, scope_ix, scope_of};
 use crate::facts::registry::{Scope, all_defs};
 use rhai::packages::{
     ArithmeticPackage, BasicArrayPackage, BasicMathPackage, BasicStringPackage, LogicPackage, MoreStringPackage,
@@ -114,6 +114,8 @@ pub struct Scripts {
     pub engine: Engine,
     /// Functions of each script module, by module name (file stem).
     pub modules: BTreeMap<String, Vec<ScriptFn>>,
+    /// Their bodies, for the native lowering to inline.
+    pub defs: ScriptDefs,
 }
 
 /// Where an expression was written, to point at it.
@@ -379,7 +381,7 @@ impl Scripts {
     /// Load the scripts (name, file id, text) as modules: compile, check,
     /// evaluate once, register. Returns the problems found.
     pub fn load(scripts: &[(String, FileId, &str)]) -> (Scripts, Vec<Diagnostic>) {
-        let mut s = Scripts { engine: engine(), modules: BTreeMap::new() };
+        let mut s = Scripts { engine: engine(), modules: BTreeMap::new(), defs: ScriptDefs::default() };
         let mut diags = Vec::new();
         for (name, file, text) in scripts {
             let src = super::diag::Source::new(String::new().into(), text.to_string());
@@ -431,6 +433,7 @@ impl Scripts {
             match rhai::Module::eval_ast_as_new(rhai::Scope::new(), &ast, &s.engine) {
                 Ok(m) => {
                     s.engine.register_static_module(name.as_str(), m.into());
+                    s.defs.add_module(name, &ast);
                     s.modules.insert(name.clone(), fns);
                 }
                 Err(e) => {
