@@ -138,7 +138,7 @@ fn run_writes_every_output_and_exits_0() {
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["policy"], "standard");
     assert_eq!(manifest["inputs"][1]["file"], "invoices.csv");
-    assert_eq!(manifest["inputs"][1]["loaded"], 4209);
+    assert_eq!(manifest["inputs"][1]["loaded"], 4011);
     let stages: Vec<&str> = manifest["timings_ms"].as_array().unwrap().iter().map(|s| s[0].as_str().unwrap()).collect();
     assert_eq!(stages, ["policy", "load", "evaluate", "kpis", "write"], "every stage timed, the write last");
     let plan_rows = std::fs::read_to_string(out.join("plan.csv")).unwrap().lines().count() as u64 - 1;
@@ -239,7 +239,7 @@ fn explain_traces_the_same_evaluation_as_run() {
         "--as-of",
         "2026-11-16",
         "--customer",
-        "C000311",
+        "C000117",
     ];
     let (code, stdout, stderr) = recoup(&args, None);
     assert_eq!(code, 0, "{stderr}");
@@ -254,7 +254,7 @@ fn explain_traces_the_same_evaluation_as_run() {
     let policy = standard();
     let (plan, _) = outputs(&repo("fixtures/demo"), &policy, date("2026-11-16"));
     let planned: Vec<String> =
-        plan.entries.iter().filter(|e| e.action.customer_id == "C000311").map(|e| e.action_id.clone()).collect();
+        plan.entries.iter().filter(|e| e.action.customer_id == "C000117").map(|e| e.action_id.clone()).collect();
     assert!(!planned.is_empty());
     assert_eq!(explained, planned, "explain and run decide the same actions");
 }

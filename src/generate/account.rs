@@ -51,8 +51,12 @@ pub fn simulate(world: &World, index: u64, chunk: &mut Chunk) {
     let monthly_sales = account.median * 0.405_f64.exp() * account.per_day * DAYS_PER_MONTH;
     customer.credit_limit = customer::credit_limit(&mut d, monthly_sales, customer.terms.net_days);
     let marks = Marks::of(chunk);
-    let tally = account.invoices(&mut d, chunk);
+    let mut chases = Vec::new();
+    let tally = account.invoices(&mut d, chunk, &mut chases);
     account.plan(&mut d, tally.overdue, chunk);
+    // The ladder replays the nightly runs on its own stream.
+    let mut l = Dice::for_customer(world.seed ^ 0x001a_dde4, index);
+    ladder::dun(&mut l, index, &chases, &account.habits, world.history.as_of, &mut chunk.actions);
     customer.on_hold = profile == Profile::Defaulter && tally.long_overdue && d.chance(0.6);
     if let Some(score) = customer.credit_score {
         // Its own stream, so adding reviews leaves every other draw as it was.
@@ -152,13 +156,20 @@ impl Fate {
 
 impl Account {
     /// Issue invoices as a Poisson process over the history and record each.
-    fn invoices(&self, d: &mut Dice, chunk: &mut Chunk) -> Tally {
+    fn invoices(&self, d: &mut Dice, chunk: &mut Chunk, chases: &mut Vec<Chase>) -> Tally {
         let mut tally = Tally::default();
         let gap = 1.0 / self.per_day;
         let mut t = f64::from(self.history.start) + d.exp(gap);
         while t <= f64::from(self.history.as_of) {
             let fate = self.fate(d, t as Day);
             self.record(d, &fate, chunk, &mut tally);
+            chases.push(Chase {
+                invoice: chunk.invoices.len() as u32 - 1,
+                issue: fate.issue,
+                due: fate.due,
+                amount: fate.amount,
+                until: fate.chase_until(self.history.as_of),
+            });
             t += d.exp(gap);
         }
         tally
@@ -195,7 +206,8 @@ impl Account {
         }
     }
 
-    /// Write the invoice and what happened to it by the as-of date.
+    /// Write the invoice and what happened to it by the as-of date (the ladder's steps come later, from all the
+    /// customer's invoices at once).
     fn record(&self, d: &mut Dice, fate: &Fate, chunk: &mut Chunk, tally: &mut Tally) {
         let as_of = self.history.as_of;
         let local = chunk.invoices.len() as u32;
@@ -214,17 +226,6 @@ impl Account {
         });
         self.pay(d, fate, local, &mut chunk.payments);
         self.promise(d, fate, local, &mut chunk.promises);
-        let chase = Chase {
-            customer: self.index,
-            invoice: local,
-            issue: fate.issue,
-            due: fate.due,
-            amount: fate.amount,
-            until: fate.chase_until(as_of),
-            closed: fate.closed(),
-            as_of,
-        };
-        ladder::chase(d, &chase, &self.habits, &mut chunk.actions);
         if status == Status::Open && fate.due < as_of {
             tally.overdue += open;
         }

@@ -245,8 +245,8 @@ fn check_actions(l: &Ledger, owner: &HashMap<&str, &str>, as_of: NaiveDate) {
         assert_eq!(executed.is_empty(), r[a.col("outcome")].is_empty());
         assert!(rules.contains(&r[a.col("rule_id")]));
         let invoice = &r[a.col("invoice_id")];
-        if r[a.col("rule_id")] == *ladder::REVIEW.rule {
-            assert!(invoice.is_empty(), "reviews are account-level");
+        if [ladder::REVIEW.rule, ladder::RELEASE.rule].contains(&&r[a.col("rule_id")]) {
+            assert!(invoice.is_empty(), "reviews and hold releases are account-level");
         } else {
             assert_eq!(owner.get(invoice), Some(&&r[a.col("customer_id")]));
         }
@@ -276,6 +276,59 @@ fn every_profile_leaves_its_fingerprint_on_the_demo() {
     }
     check_promise_kinds(&l, cfg.as_of);
     check_plans(&l.promises);
+}
+
+/// The history follows `policies/standard`'s per-customer cadence: one step per customer per run (its rows, one
+/// per listed invoice, share the run's date and the message's outcome), each invoice's executed steps in ladder
+/// order and never twice, no contact decided while three were executed in the seven days before, and no contact
+/// after a referral.
+#[test]
+fn the_history_follows_the_policys_per_customer_cadence() {
+    let cfg = demo_config();
+    let (dir, _) = generated(&cfg);
+    let a = Ledger::read(dir.path()).actions;
+    let (col, rank) = (|n: &str| a.col(n), |rule: &str| ladder::LADDER.iter().position(|s| s.rule == rule));
+    let mut runs: HashMap<(&str, &str), (&str, &str, &str)> = HashMap::new();
+    let mut per_invoice: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut contacts: HashMap<&str, Vec<NaiveDate>> = HashMap::new();
+    let mut referred: HashMap<&str, NaiveDate> = HashMap::new();
+    let (mut listed_together, mut messages) = (0, 0);
+    for r in &a.rows {
+        let (customer, rule, decided) = (&r[col("customer_id")], &r[col("rule_id")], &r[col("decided_on")]);
+        let Some(k) = rank(rule) else { continue };
+        let message = (rule, &r[col("executed_on")][..], &r[col("outcome")][..]);
+        let day = date(decided);
+        match runs.insert((customer, decided), message) {
+            Some(m) => {
+                assert_eq!(m, message, "{customer} on {decided}: two steps, or one message with two fates");
+                listed_together += 1;
+            }
+            None if !r[col("channel")].is_empty() => {
+                messages += 1;
+                let c = contacts.get(customer);
+                let recent = c.map_or(0, |c| c.iter().filter(|&&e| (day - e).num_days() < 7).count());
+                assert!(recent < 3, "{customer} on {decided}: contacted after {recent} contacts in 7 days");
+                let referral = referred.get(customer);
+                assert!(referral.is_none_or(|&on| on > day), "{customer} contacted on {decided} after its referral");
+            }
+            None => messages += 1,
+        }
+        if r[col("executed_on")].is_empty() {
+            continue;
+        }
+        let done = per_invoice.entry(&r[col("invoice_id")]).or_default();
+        assert!(done.last().is_none_or(|&last| last < k), "{}: step {rule} after {done:?}", &r[col("invoice_id")]);
+        done.push(k);
+        let executed = date(&r[col("executed_on")]);
+        if !r[col("channel")].is_empty() {
+            contacts.entry(customer).or_default().push(executed);
+        }
+        if rule == "agency" || rule == "legal" {
+            referred.entry(customer).or_insert(executed);
+        }
+    }
+    // Customer-level messages list several invoices now and then.
+    assert!(listed_together > messages / 50, "{listed_together} extra rows for {messages} messages");
 }
 
 fn check_promise_kinds(l: &Ledger, as_of: NaiveDate) {
@@ -356,8 +409,15 @@ fn io_errors_name_the_path() {
 #[test]
 fn the_demo_config_is_the_committed_one() {
     let demo = demo_config();
-    assert_eq!((demo.customers, demo.seed, demo.months), (400, 92, 12));
+    assert_eq!((demo.customers, demo.seed, demo.months), (400, 1633, 12));
     assert_eq!(demo.as_of, NaiveDate::from_ymd_opt(2026, 11, 16).unwrap());
+    // The committed files are what the generator makes of it (regenerate with the README's command).
+    let (dir, _) = generated(&demo);
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
+    for f in ["customers.csv", "invoices.csv", "payments.csv", "promises.csv", "actions.csv"] {
+        let same = std::fs::read(dir.path().join(f)).unwrap() == std::fs::read(committed.join(f)).unwrap();
+        assert!(same, "fixtures/demo/{f} is not what `recoup generate` makes of demo_config(): regenerate it");
+    }
 }
 
 /// Most B2B invoices are paid by their due date or a few days after, and
