@@ -96,15 +96,16 @@ impl Eval<'_, '_> {
         a.amount_due = cf.overdue_total;
         let mut why = String::new();
         if let Some(w) = &l.when {
-            let mut v = Vec::new();
-            w.read_values(&self.env(None), &mut v);
-            for (i, (f, _)) in v.into_iter().take(3).enumerate() {
+            // The first three facts it read, in words.
+            let env = self.env(None);
+            let read = w.reads.facts.iter().filter_map(|&f| env.fact(f).map(|v| (f, v)));
+            for (i, (f, v)) in read.take(3).enumerate() {
                 if i > 0 {
                     why.push_str(", ");
                 }
-                why.push_str(&f.def().map_or("?", |d| d.name).replace('_', " "));
+                why.extend(f.def().map_or("?", |d| d.name).chars().map(|c| if c == '_' { ' ' } else { c }));
                 why.push(' ');
-                why.push_str(&self.env(None).fact(f).map(super::words::value).unwrap_or_default());
+                why.push_str(&super::words::value(v));
             }
             if !why.is_empty() {
                 why.push_str(": ");

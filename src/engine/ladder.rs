@@ -400,10 +400,14 @@ impl<'a> Eval<'a, '_> {
             ),
             Basis::IssueDate => format!("{} after issue, {amount} open", days(oldest)),
         };
-        reason.push_str(&format!(": step {}", step.id));
+        reason.push_str(": step ");
+        reason.push_str(&step.id);
         for (what, v) in [("fee", a.fee), ("compensation", a.compensation), ("interest", a.interest)] {
             if !v.is_zero() {
-                reason.push_str(&format!(", {what} {}", money(v)));
+                reason.push_str(", ");
+                reason.push_str(what);
+                reason.push(' ');
+                reason.push_str(&money(v));
             }
         }
         a.reason = reason;

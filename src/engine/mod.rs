@@ -414,12 +414,14 @@ impl<'a> Eval<'a, '_> {
     /// The facts a condition read (for explanations).
     fn reads(&self, e: &Option<Expression>, invoice: Option<&'a InvoiceFacts<'a>>, out: &mut Vec<FactRead>) {
         if let Some(x) = e {
-            let mut v = Vec::new();
-            x.read_values(&self.env(invoice), &mut v);
-            for (f, val) in v {
+            // As `read_values` lists them, without a list in between.
+            let env = self.env(invoice);
+            for &f in &x.reads.facts {
                 let name = f.full_name();
-                if !out.iter().any(|r| r.name == name) {
-                    out.push(FactRead { name: Cow::Borrowed(name), value: val });
+                if let Some(v) = env.fact(f)
+                    && !out.iter().any(|r| r.name == name)
+                {
+                    out.push(FactRead { name: Cow::Borrowed(name), value: words::display(v) });
                 }
             }
         }
@@ -641,15 +643,14 @@ impl<'a> Eval<'a, '_> {
 
     /// Fill what every action shares: strategy, arm, priority, owner, cost.
     fn finish(&mut self) {
-        let strategy = self.strategy.map(|s| s.id.clone());
-        let strategy_owner = self.strategy.and_then(|s| s.owner.clone());
-        let account_owner = self.cf.customer.account_owner.as_deref().map(str::to_string);
+        let strategy = self.strategy.map(|s| s.id.as_str());
+        let owner = self.strategy.and_then(|s| s.owner.as_deref()).or(self.cf.customer.account_owner.as_deref());
         for a in &mut self.actions {
-            a.strategy = strategy.clone();
+            a.strategy = strategy.map(str::to_string);
             a.arm = self.arm;
             a.priority = self.priority;
             if a.owner.is_none() {
-                a.owner = strategy_owner.clone().or_else(|| account_owner.clone());
+                a.owner = owner.map(str::to_string);
             }
             a.cost = self.r.costs.of(a.action, a.amount_due);
         }

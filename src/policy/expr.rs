@@ -1091,7 +1091,7 @@ impl Expression {
             if let Some(v) = env.fact(f)
                 && !out.iter().any(|(g, _)| *g == f)
             {
-                out.push((f, v.to_string()));
+                out.push((f, crate::engine::words::display(v)));
             }
         }
     }
