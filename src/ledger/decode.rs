@@ -53,6 +53,18 @@ pub fn text(b: &[u8]) -> Result<&str, DecodeError> {
     if s.is_empty() { Err(DecodeError::Missing) } else { Ok(s) }
 }
 
+/// A required text cell already known to be UTF-8.
+pub fn text_str(s: &str) -> Result<&str, DecodeError> {
+    let s = s.trim_ascii();
+    if s.is_empty() { Err(DecodeError::Missing) } else { Ok(s) }
+}
+
+/// An optional text cell already known to be UTF-8 (empty → `None`).
+pub fn opt_text_str(s: &str) -> Result<Option<&str>, DecodeError> {
+    let s = s.trim_ascii();
+    Ok(if s.is_empty() { None } else { Some(s) })
+}
+
 /// Decode an optional UTF-8 string cell (empty → `None`).
 pub fn opt_text(b: &[u8]) -> Result<Option<&str>, DecodeError> {
     match text(b) {

@@ -4,6 +4,7 @@
 
 use super::decode::{self, DecodeError};
 use super::problem::{FileKind, Problem, ProblemKind, Severity};
+use super::stream::{self, Cut, Rec, Unclosed};
 use super::{
     AccountType, ActionKind, ActionRecord, Arm, Channel, CustIx, Customer, FileCounts, InvIx, Invoice, InvoiceStatus,
     Ledger, LoadReport, Outcome, Payment, Promise, RiskClass, Text,
@@ -119,7 +120,9 @@ struct Header {
 
 /// Per-row decoding context: reads cells by column number, records problems.
 struct Row<'a> {
-    fields: &'a [&'a [u8]],
+    fields: &'a [&'a str],
+    /// Positions of fields that are not valid UTF-8 (shown lossily in `fields`).
+    not_utf8: &'a [usize],
     header: &'a Header,
     cols: &'static Columns,
     file: FileKind,
@@ -128,10 +131,26 @@ struct Row<'a> {
 }
 
 impl<'a> Row<'a> {
-    fn raw(&self, k: usize) -> &'a [u8] {
+    fn field(&self, k: usize) -> &'a str {
         match self.header.pos[k] {
-            Some(p) => self.fields.get(p).copied().unwrap_or(b""),
-            None => b"",
+            Some(p) => self.fields.get(p).copied().unwrap_or(""),
+            None => "",
+        }
+    }
+
+    fn raw(&self, k: usize) -> &'a [u8] {
+        self.field(k).as_bytes()
+    }
+
+    /// Decode a text cell (checked to be UTF-8 once per record).
+    fn get_str<T>(&mut self, k: usize, f: impl FnOnce(&'a str) -> Result<T, DecodeError>) -> Option<T> {
+        let utf8 = self.header.pos[k].is_none_or(|p| !self.not_utf8.contains(&p));
+        match if utf8 { f(self.field(k)) } else { Err(DecodeError::Utf8) } {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.problem(k, ProblemKind::BadValue { expected: e.expected() });
+                None
+            }
         }
     }
 
@@ -158,11 +177,11 @@ impl<'a> Row<'a> {
     }
 
     fn text(&mut self, k: usize) -> Option<Text> {
-        self.get(k, decode::text).map(Text::from)
+        self.get_str(k, decode::text_str).map(Text::from)
     }
 
     fn opt_text(&mut self, k: usize) -> Option<Text> {
-        self.get(k, decode::opt_text).flatten().map(Text::from)
+        self.get_str(k, decode::opt_text_str).flatten().map(Text::from)
     }
 
     fn positive(&mut self, k: usize) -> Option<Decimal> {
@@ -209,15 +228,6 @@ impl<T> Default for Parsed<T> {
 }
 
 impl<T> Parsed<T> {
-    fn append(&mut self, mut other: Parsed<T>) {
-        self.rows.append(&mut other.rows);
-        self.lines.append(&mut other.lines);
-        self.bad.append(&mut other.bad);
-        self.bad_rows += other.bad_rows;
-        self.warnings.append(&mut other.warnings);
-        self.rejected_ids.append(&mut other.rejected_ids);
-    }
-
     fn counts(&self) -> FileCounts {
         let loaded = self.rows.len() as u64;
         FileCounts { read: loaded + self.bad_rows, loaded, rejected: self.bad_rows }
@@ -323,46 +333,6 @@ impl IdIndex {
     }
 }
 
-/// Split the body of a CSV file into chunks at record boundaries: a newline
-/// outside quotes (quote parity tells which).
-fn chunks(body: &[u8], target: usize) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let has_quotes = memchr::memchr(b'"', body).is_some();
-    let mut quotes_before = 0usize;
-    while start < body.len() {
-        let mut end = (start + target).min(body.len());
-        loop {
-            if end >= body.len() {
-                end = body.len();
-                break;
-            }
-            match memchr::memchr(b'\n', &body[end..]) {
-                None => {
-                    end = body.len();
-                    break;
-                }
-                Some(off) => {
-                    end += off + 1;
-                    if !has_quotes {
-                        break;
-                    }
-                    let q = memchr::memchr_iter(b'"', &body[start..end]).count();
-                    if (quotes_before + q).is_multiple_of(2) {
-                        break;
-                    }
-                }
-            }
-        }
-        if has_quotes {
-            quotes_before += memchr::memchr_iter(b'"', &body[start..end]).count();
-        }
-        out.push((start, end));
-        start = end;
-    }
-    out
-}
-
 fn read_header(
     file: FileKind,
     bytes: &[u8],
@@ -410,214 +380,363 @@ fn close(a: &str, b: &str) -> bool {
     strsim::levenshtein(a, b) <= 2
 }
 
-/// Parse one file: header, then chunks in parallel, each row decoded by `decode`.
-fn parse_file<T: Send>(
+/// A row type of the ledger. While a block is decoded, a bad row's slot holds
+/// a placeholder; bad rows are taken out when the file is done.
+trait LedgerRow: Send + Sized {
+    fn placeholder() -> Self;
+}
+
+impl LedgerRow for Customer {
+    fn placeholder() -> Self {
+        Customer {
+            id: Text::default(),
+            name: Text::default(),
+            segment: Text::default(),
+            country: Text::default(),
+            currency: Text::default(),
+            credit_limit: Decimal::ZERO,
+            terms: decode::Terms { net_days: 0, discount_pct: None, discount_days: None },
+            credit_score: None,
+            risk_class: None,
+            account_owner: None,
+            email: None,
+            phone: None,
+            preferred_channel: None,
+            do_not_contact: false,
+            on_hold: false,
+            opened_on: None,
+            account_type: AccountType::Business,
+        }
+    }
+}
+
+impl LedgerRow for Invoice {
+    fn placeholder() -> Self {
+        Invoice {
+            id: Text::default(),
+            customer: 0,
+            issue_date: chrono::NaiveDate::MIN,
+            due_date: chrono::NaiveDate::MIN,
+            amount: Decimal::ZERO,
+            open_amount: Decimal::ZERO,
+            status: InvoiceStatus::Paid,
+            disputed_since: None,
+            dispute_reason: None,
+        }
+    }
+}
+
+impl LedgerRow for Payment {
+    fn placeholder() -> Self {
+        Payment {
+            id: Text::default(),
+            customer: 0,
+            invoice: None,
+            paid_on: chrono::NaiveDate::MIN,
+            amount: Decimal::ZERO,
+        }
+    }
+}
+
+impl LedgerRow for Promise {
+    fn placeholder() -> Self {
+        Promise {
+            id: Text::default(),
+            customer: 0,
+            invoice: None,
+            made_on: chrono::NaiveDate::MIN,
+            due_on: chrono::NaiveDate::MIN,
+            amount: Decimal::ZERO,
+            plan_id: None,
+        }
+    }
+}
+
+impl LedgerRow for ActionRecord {
+    fn placeholder() -> Self {
+        ActionRecord {
+            id: Text::default(),
+            customer: 0,
+            invoice: None,
+            rule_id: Text::default(),
+            action: ActionKind::Email,
+            channel: None,
+            decided_on: chrono::NaiveDate::MIN,
+            executed_on: None,
+            outcome: None,
+            arm: None,
+        }
+    }
+}
+
+/// A row that did not decode: where it was, its problems, and its id (rows
+/// that refer to it are told it was rejected).
+struct BadRow {
+    index: usize,
+    problems: Vec<Problem>,
+    id: Option<(Text, u64)>,
+}
+
+/// The two read buffers and the record lists of the current and next block,
+/// reused for every block of every file.
+struct Buffers {
+    /// Bytes read at a time.
+    block: usize,
+    /// Room in front of each block for the partial record carried over from
+    /// the previous one (a longer one is handled by a copy).
+    headroom: usize,
+    cur: Vec<u8>,
+    next: Vec<u8>,
+    recs: Vec<Rec>,
+    next_recs: Vec<Rec>,
+}
+
+impl Buffers {
+    fn new(block: usize) -> Buffers {
+        let block = block.max(1);
+        Buffers {
+            block,
+            headroom: (block / 128).max(8),
+            cur: Vec::new(),
+            next: Vec::new(),
+            recs: Vec::new(),
+            next_recs: Vec::new(),
+        }
+    }
+}
+
+fn unclosed(file: FileKind, e: Unclosed) -> LoadError {
+    LoadError::Csv {
+        file: file.file_name(),
+        line: e.line,
+        message: "a quoted field is never closed; check for a stray `\"`".into(),
+    }
+}
+
+/// Parse one file block by block: the header, then the records of each
+/// block decoded in parallel straight into the rows while the next block is
+/// read (and hashed). Returns the rows and the BLAKE3 hash of the file.
+fn parse_stream<T: LedgerRow>(
     file: FileKind,
-    bytes: &[u8],
+    path: &Path,
+    mut f: std::fs::File,
+    bufs: &mut Buffers,
     cols: &'static Columns,
     decode: impl Fn(&mut Row<'_>, &mut Memo) -> Option<T> + Sync,
-) -> Result<Parsed<T>, LoadError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let (header, body_start, body_line, header_warnings) = read_header(file, bytes, cols)?;
-    let body = &bytes[body_start.min(bytes.len())..];
-    let target = (body.len() / (rayon::current_num_threads() * 4).max(1)).max(1 << 20);
-    let parts = chunks(body, target);
-    let newlines: Vec<u64> =
-        parts.par_iter().map(|&(s, e)| memchr::memchr_iter(b'\n', &body[s..e]).count() as u64).collect();
-    let mut first_line = Vec::with_capacity(parts.len());
-    let mut line = body_line;
-    for n in &newlines {
-        first_line.push(line);
-        line += n;
+) -> Result<(Parsed<T>, String), LoadError> {
+    let io = |source| LoadError::Io { path: path.to_path_buf(), source };
+    let len = f.metadata().map_err(io)?.len() as usize;
+    let mut hasher = blake3::Hasher::new();
+    let (block, headroom) = (bufs.block, bufs.headroom);
+    // The first block, grown until it holds the whole header row.
+    let mut filled = 0;
+    let mut eof;
+    loop {
+        bufs.cur.resize(headroom + filled + block, 0);
+        let n = stream::read_full(&mut f, &mut bufs.cur[headroom + filled..]).map_err(io)?;
+        hasher.update(&bufs.cur[headroom + filled..headroom + filled + n]);
+        (filled, eof) = (filled + n, n < block);
+        if eof || memchr::memchr(b'\n', &bufs.cur[headroom..headroom + filled]).is_some() {
+            break;
+        }
     }
-    let results: Vec<Result<Parsed<T>, LoadError>> = parts
-        .par_iter()
-        .zip(first_line.par_iter())
-        .zip(newlines.par_iter())
-        .map(|((&(s, e), &line0), &n)| parse_chunk(file, &body[s..e], line0, n as usize, &header, cols, &decode))
-        .collect();
-    let total: usize = newlines.iter().map(|&n| n as usize).sum();
-    let mut all = Parsed {
-        warnings: header_warnings,
-        rows: Vec::with_capacity(total),
-        lines: Vec::with_capacity(total),
-        ..Parsed::default()
+    let first = &bufs.cur[headroom..headroom + filled];
+    let bom = if first.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    let (header, body_start, body_line, warnings) = read_header(file, &first[bom..], cols)?;
+    let mut data = (headroom + bom + body_start).min(headroom + filled)..headroom + filled;
+    let mut cut =
+        stream::scan(&bufs.cur[data.clone()], body_line, eof, &mut bufs.recs).map_err(|e| unclosed(file, e))?;
+    // Reserve the rows of the whole file at the first block's density
+    // (pages of capacity never written are never touched).
+    let estimate = match bufs.recs.len() {
+        0 => 0,
+        k => len / (cut.at / k).max(1) * 11 / 10 + 16,
     };
-    for r in results {
-        all.append(r?);
+    let mut parsed = Parsed { warnings, ..Parsed::default() };
+    parsed.rows.reserve(estimate);
+    parsed.lines.reserve(estimate);
+    let mut bad = Vec::new();
+    loop {
+        let Buffers { cur, next, recs, next_recs, .. } = &mut *bufs;
+        let region = &cur[data.clone()];
+        let carry = &region[cut.at..];
+        let (read, ()) = rayon::join(
+            || -> Result<Option<(std::ops::Range<usize>, Cut, bool)>, LoadError> {
+                if eof {
+                    return Ok(None);
+                }
+                // The partial record at the end of this block goes in front of the next.
+                let (start, n) = if carry.len() <= headroom {
+                    next.resize(headroom + block, 0);
+                    let n = stream::read_full(&mut f, &mut next[headroom..]).map_err(io)?;
+                    hasher.update(&next[headroom..headroom + n]);
+                    next[headroom - carry.len()..headroom].copy_from_slice(carry);
+                    (headroom - carry.len(), n)
+                } else {
+                    let mut joined = Vec::with_capacity(carry.len() + block);
+                    joined.extend_from_slice(carry);
+                    joined.resize(carry.len() + block, 0);
+                    let n = stream::read_full(&mut f, &mut joined[carry.len()..]).map_err(io)?;
+                    hasher.update(&joined[carry.len()..carry.len() + n]);
+                    *next = joined;
+                    (0, n)
+                };
+                let end = start + carry.len() + n;
+                let next_eof = n < block;
+                let next_cut =
+                    stream::scan(&next[start..end], cut.line, next_eof, next_recs).map_err(|e| unclosed(file, e))?;
+                Ok(Some((start..end, next_cut, next_eof)))
+            },
+            || decode_block(file, &region[..cut.at], recs, &header, cols, &decode, &mut parsed, &mut bad),
+        );
+        let Some((range, next_cut, next_eof)) = read? else { break };
+        std::mem::swap(cur, next);
+        std::mem::swap(recs, next_recs);
+        (data, cut, eof) = (range, next_cut, next_eof);
     }
-    Ok(all)
+    take_out_bad_rows(&mut parsed, bad);
+    Ok((parsed, hasher.finalize().to_hex().to_string()))
 }
 
-fn parse_chunk<T>(
+/// Decode the records of one block in parallel, appending each row (or a
+/// bad row's placeholder) to `parsed.rows` in file order.
+#[allow(clippy::too_many_arguments)]
+fn decode_block<T: LedgerRow>(
     file: FileKind,
-    chunk: &[u8],
-    line0: u64,
-    expected_rows: usize,
+    region: &[u8],
+    recs: &[Rec],
     header: &Header,
     cols: &'static Columns,
     decode: &(impl Fn(&mut Row<'_>, &mut Memo) -> Option<T> + Sync),
-) -> Result<Parsed<T>, LoadError> {
-    let mut out = Parsed {
-        rows: Vec::with_capacity(expected_rows),
-        lines: Vec::with_capacity(expected_rows),
-        ..Parsed::default()
-    };
-    let mut memo = Memo::default();
-    let mut fields: Vec<&[u8]> = Vec::with_capacity(header.width);
-    let (mut unquoted, mut ranges) = (Vec::new(), Vec::new());
-    let (mut pos, mut line) = (0usize, line0);
-    // One pass over the chunk finds every comma, quote and newline; records
-    // without quotes are split in place, quoted ones by `split_quoted`.
-    let mut field_start = 0usize;
-    let mut base = 0usize;
-    let mut events = memchr::memchr3_iter(b',', b'"', b'\n', chunk);
-    loop {
-        let next = events.next().map(|k| k + base);
-        match next.map(|k| chunk[k]) {
-            Some(b',') => {
-                if let Some(k) = next {
-                    fields.push(&chunk[field_start..k]);
-                    field_start = k + 1;
-                }
-            }
-            Some(b'"') => {
-                let Some(consumed) = split_quoted(&chunk[pos..], &mut unquoted, &mut ranges) else {
-                    return Err(LoadError::Csv {
-                        file: file.file_name(),
-                        line,
-                        message: "a quoted field is never closed; check for a stray `\"`".into(),
-                    });
+    parsed: &mut Parsed<T>,
+    bad: &mut Vec<BadRow>,
+) {
+    let base = parsed.rows.len();
+    let layout = Layout { file, header, cols };
+    let found = std::sync::Mutex::new(Vec::new());
+    parsed.rows.par_extend(recs.par_iter().enumerate().with_min_len(1024).map_init(
+        || (Memo::default(), Vec::with_capacity(header.width), Vec::new(), Vec::new()),
+        |(memo, fields, unquoted, ranges), (i, rec)| {
+            let bytes = &region[rec.start..rec.end];
+            // One UTF-8 check per record; the fields are then slices of it.
+            let plain = if rec.quoted { None } else { std::str::from_utf8(bytes).ok() };
+            let result = if let Some(text) = plain {
+                stream::split_plain(text, fields);
+                handle_record(layout, fields, &[], rec.line, decode, memo)
+            } else {
+                let raw: Vec<&[u8]> = if rec.quoted {
+                    stream::split_quoted(bytes, unquoted, ranges);
+                    ranges.iter().map(|r| &unquoted[r.clone()]).collect()
+                } else {
+                    bytes.split(|&c| c == b',').collect()
                 };
-                let owned: Vec<&[u8]> = ranges.iter().map(|r| &unquoted[r.clone()]).collect();
-                handle_record(file, &owned, line, header, cols, decode, &mut memo, &mut out);
-                line += memchr::memchr_iter(b'\n', &chunk[pos..pos + consumed]).count() as u64;
-                pos += consumed;
-                field_start = pos;
-                fields.clear();
-                if pos >= chunk.len() {
-                    break;
-                }
-                base = pos;
-                events = memchr::memchr3_iter(b',', b'"', b'\n', &chunk[pos..]);
-            }
-            _ => {
-                let end = next.unwrap_or(chunk.len());
-                let mut last = &chunk[field_start..end];
-                if last.last() == Some(&b'\r') {
-                    last = &last[..last.len() - 1];
-                }
-                let empty = fields.is_empty() && last.is_empty();
-                if !empty {
-                    fields.push(last);
-                    handle_record(file, &fields, line, header, cols, decode, &mut memo, &mut out);
-                }
-                fields.clear();
-                line += 1;
-                if next.is_none() {
-                    break;
-                }
-                pos = end + 1;
-                field_start = pos;
-            }
-        }
-    }
-    Ok(out)
+                let cells: Vec<std::borrow::Cow<'_, str>> = raw.iter().map(|b| String::from_utf8_lossy(b)).collect();
+                let not_utf8: Vec<usize> =
+                    raw.iter().enumerate().filter(|(_, b)| std::str::from_utf8(b).is_err()).map(|(p, _)| p).collect();
+                let strs: Vec<&str> = cells.iter().map(|c| &**c).collect();
+                handle_record(layout, &strs, &not_utf8, rec.line, decode, memo)
+            };
+            result.unwrap_or_else(|(problems, id)| {
+                let mut found = found.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                found.push(BadRow { index: base + i, problems, id });
+                T::placeholder()
+            })
+        },
+    ));
+    parsed.lines.extend(recs.iter().map(|r| r.line));
+    let mut found = found.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    found.sort_unstable_by_key(|b| b.index);
+    bad.append(&mut found);
 }
 
-/// Parse one RFC 4180 record that contains quotes from the start of `b`:
-/// fields go unescaped into `buf` (`""` → `"`), their ranges into `ranges`.
-/// Returns the bytes consumed including the line end, or `None` when a
-/// quoted field is never closed.
-fn split_quoted(b: &[u8], buf: &mut Vec<u8>, ranges: &mut Vec<std::ops::Range<usize>>) -> Option<usize> {
-    buf.clear();
-    ranges.clear();
-    let (mut i, mut start, mut in_quotes) = (0usize, 0usize, false);
-    loop {
-        let c = b.get(i).copied();
-        match (in_quotes, c) {
-            (true, None) => return None,
-            (true, Some(b'"')) if b.get(i + 1) == Some(&b'"') => {
-                buf.push(b'"');
-                i += 2;
-                continue;
+/// Remove the placeholders of bad rows (in row order) and keep their problems.
+fn take_out_bad_rows<T>(parsed: &mut Parsed<T>, bad: Vec<BadRow>) {
+    if bad.is_empty() {
+        return;
+    }
+    let keep = |bad: &[BadRow], n: usize| {
+        let mut keep = vec![true; n];
+        for b in bad {
+            if let Some(k) = keep.get_mut(b.index) {
+                *k = false;
             }
-            (true, Some(b'"')) => in_quotes = false,
-            (true, Some(c)) => buf.push(c),
-            (false, Some(b'"')) => in_quotes = true,
-            (false, Some(b',')) => {
-                ranges.push(start..buf.len());
-                start = buf.len();
-            }
-            (false, None | Some(b'\n')) => {
-                if buf.last() == Some(&b'\r') && start < buf.len() {
-                    buf.pop();
-                }
-                ranges.push(start..buf.len());
-                return Some((i + 1).min(b.len()));
-            }
-            (false, Some(c)) => buf.push(c),
         }
-        i += 1;
+        keep
+    };
+    let keep = keep(&bad, parsed.rows.len());
+    let mut flags = keep.iter();
+    parsed.rows.retain(|_| flags.next().copied().unwrap_or(true));
+    let mut flags = keep.iter();
+    parsed.lines.retain(|_| flags.next().copied().unwrap_or(true));
+    for b in bad {
+        parsed.bad.extend(b.problems);
+        parsed.bad_rows += 1;
+        parsed.rejected_ids.extend(b.id);
     }
 }
 
-/// The last id resolved in a chunk: files exported per customer repeat the
-/// same customer (and invoice) on consecutive rows, so most lookups hit it.
-#[derive(Default)]
-struct Memo {
-    customer: Option<(Text, CustIx)>,
-    invoice: Option<(Text, InvIx)>,
-}
-
-#[allow(clippy::too_many_arguments)]
-fn handle_record<T>(
+/// A file's kind, columns and where they are in its records.
+#[derive(Clone, Copy)]
+struct Layout<'a> {
     file: FileKind,
-    fields: &[&[u8]],
-    line: u64,
-    header: &Header,
+    header: &'a Header,
     cols: &'static Columns,
+}
+
+/// Decode one record: its problems and id when it is bad.
+#[allow(clippy::type_complexity)]
+fn handle_record<T>(
+    Layout { file, header, cols }: Layout<'_>,
+    fields: &[&str],
+    not_utf8: &[usize],
+    line: u64,
     decode: &(impl Fn(&mut Row<'_>, &mut Memo) -> Option<T> + Sync),
     memo: &mut Memo,
-    out: &mut Parsed<T>,
-) {
+) -> Result<T, (Vec<Problem>, Option<(Text, u64)>)> {
     if fields.len() != header.width {
-        out.bad.push(Problem {
+        let problem = Problem {
             severity: Severity::Error,
             file,
             line,
             column: None,
             value: String::new(),
             kind: ProblemKind::FieldCount { expected: header.width, found: fields.len() },
-        });
-        out.bad_rows += 1;
-        return;
+        };
+        return Err((vec![problem], None));
     }
-    let mut row = Row { fields, header, cols, file, line, problems: Vec::new() };
+    let mut row = Row { fields, not_utf8, header, cols, file, line, problems: Vec::new() };
     let decoded = decode(&mut row, memo);
-    match row.finish(decoded) {
-        Ok(r) => {
-            out.rows.push(r);
-            out.lines.push(line);
-        }
-        Err(mut problems) => {
-            if let Some(id) = header.pos[0].and_then(|p| fields.get(p)).and_then(|b| decode::text(b).ok()) {
-                out.rejected_ids.push((id.into(), line));
-            }
-            out.bad.append(&mut problems);
-            out.bad_rows += 1;
-        }
-    }
+    row.finish(decoded).map_err(|problems| {
+        let id = header.pos[0].filter(|p| !not_utf8.contains(p)).and_then(|p| fields.get(p));
+        let id = id.and_then(|s| decode::text_str(s).ok());
+        (problems, id.map(|id| (id.into(), line)))
+    })
 }
 
-fn read(dir: &Path, file: FileKind, required: bool) -> Result<Option<Vec<u8>>, LoadError> {
+/// Open one ledger file; `None` for an optional file that is not there.
+fn open(dir: &Path, file: FileKind, required: bool) -> Result<Option<(std::fs::File, PathBuf)>, LoadError> {
     let path = dir.join(file.file_name());
-    match std::fs::read(&path) {
-        Ok(b) => Ok(Some(b)),
+    match std::fs::File::open(&path) {
+        Ok(f) => Ok(Some((f, path))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(None),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(LoadError::MissingFile { path }),
         Err(source) => Err(LoadError::Io { path, source }),
     }
+}
+
+/// The last customer and invoice resolved by a decoding job: files exported
+/// per customer repeat the same customer (and invoice) on consecutive rows,
+/// or go on to the next one, so most lookups hit it or the row after it.
+#[derive(Default)]
+struct Memo {
+    customer: Option<CustIx>,
+    invoice: Option<InvIx>,
+}
+
+/// The row at `last` or the one after it, if its id is `id`.
+fn at_or_after<T>(rows: &[T], last: Option<u32>, id: &str, id_of: impl Fn(&T) -> &str) -> Option<u32> {
+    let last = last?;
+    [last, last + 1].into_iter().find(|&i| rows.get(i as usize).is_some_and(|r| id_of(r) == id))
 }
 
 fn decode_customer(r: &mut Row<'_>, _: &mut Memo) -> Option<Customer> {
@@ -692,17 +811,12 @@ impl Refs<'_> {
     }
 
     fn customer(&self, r: &mut Row<'_>, k: usize, memo: &mut Memo) -> Option<CustIx> {
-        let id = r.get(k, decode::text)?;
-        if let Some((last, c)) = &memo.customer
-            && last == id
-        {
-            return Some(*c);
-        }
-        let found = self.customer_ix.get(id, |i| &self.customers[i].id);
-        if let Some(c) = found {
-            memo.customer = Some((id.into(), c));
-        }
-        if found.is_none() {
+        let id = r.get_str(k, decode::text_str)?;
+        let found = at_or_after(self.customers, memo.customer, id, |c| &c.id)
+            .or_else(|| self.customer_ix.get(id, |i| &self.customers[i].id));
+        if found.is_some() {
+            memo.customer = found;
+        } else {
             let kind = match self.rejected_customers.get(id) {
                 Some(&line) => ProblemKind::RejectedReference { file: FileKind::Customers, line },
                 None => ProblemKind::UnknownCustomer,
@@ -714,14 +828,13 @@ impl Refs<'_> {
 
     /// An optional invoice reference that must belong to `customer`.
     fn invoice(&self, r: &mut Row<'_>, k: usize, customer: Option<CustIx>, memo: &mut Memo) -> Option<Option<InvIx>> {
-        let id = r.get(k, decode::opt_text)?;
+        let id = r.get_str(k, decode::opt_text_str)?;
         let Some(id) = id else { return Some(None) };
-        let ix = match &memo.invoice {
-            Some((last, i)) if last == id => Some(*i),
-            _ => self.local_invoice(customer, id).or_else(|| self.invoice_ix?.get(id, |i| &self.invoices[i].id)),
-        };
-        if let Some(i) = ix {
-            memo.invoice = Some((id.into(), i));
+        let ix = at_or_after(self.invoices, memo.invoice, id, |i| &i.id)
+            .or_else(|| self.local_invoice(customer, id))
+            .or_else(|| self.invoice_ix?.get(id, |i| &self.invoices[i].id));
+        if ix.is_some() {
+            memo.invoice = ix;
         }
         let Some(ix) = ix else {
             let kind = match self.rejected_invoices.get(id) {
@@ -748,7 +861,7 @@ fn decode_invoice(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<I
     let customer = refs.customer(r, 1, memo);
     let issue_date = r.get(2, decode::date);
     let due_date = r.get(3, decode::date);
-    let currency = r.get(4, decode::text);
+    let currency = r.get_str(4, decode::text_str);
     let amount = r.positive(5);
     let open_amount = r.get(6, decode::money);
     let status = r.get(7, InvoiceStatus::decode);
@@ -897,12 +1010,13 @@ fn reject_duplicates<T: Sync>(
     IdIndex::build(parsed.rows.len(), |i| id(&parsed.rows[i])).0
 }
 
-fn hash_hex(bytes: &[u8]) -> String {
-    blake3::hash(bytes).to_hex().to_string()
-}
-
 /// Load and validate the ledger in `dir`.
 pub fn load(dir: &Path, opts: &LoadOptions) -> Result<Ledger, LoadError> {
+    load_in_blocks(dir, opts, stream::BLOCK)
+}
+
+/// [`load`], reading `block` bytes at a time.
+fn load_in_blocks(dir: &Path, opts: &LoadOptions, block: usize) -> Result<Ledger, LoadError> {
     for kind in [FileKind::Customers, FileKind::Invoices, FileKind::Payments] {
         let path = dir.join(kind.file_name());
         if !path.is_file() {
@@ -914,7 +1028,7 @@ pub fn load(dir: &Path, opts: &LoadOptions) -> Result<Ledger, LoadError> {
     // (a lost actions.csv would repeat steps and charge fees again).
     let present = |kind: FileKind| dir.join(kind.file_name()).is_file();
     let optional = (present(FileKind::Promises), present(FileKind::Actions));
-    let (mut ledger, problems, bad_rows) = parse_all(dir, optional)?;
+    let (mut ledger, problems, bad_rows) = parse_all(dir, optional, block)?;
     if bad_rows > 0 && !opts.reject_bad_rows {
         return Err(LoadError::BadRows { rows: bad_rows, problems, report: Box::new(ledger.report) });
     }
@@ -926,27 +1040,34 @@ pub fn load(dir: &Path, opts: &LoadOptions) -> Result<Ledger, LoadError> {
 /// A file name and the hex BLAKE3 hash of its bytes.
 type FileHash = (String, String);
 
-/// Read one file and parse it; its hash is computed alongside, and its bytes
-/// are dropped as soon as it is parsed (peak memory holds few files at once).
-fn read_and_parse<T: Send>(
+/// Read one file and parse it, block by block (see [`parse_stream`]); its
+/// hash is computed as it is read.
+fn read_and_parse<T: LedgerRow>(
     dir: &Path,
     file: FileKind,
     required: bool,
+    bufs: &mut Buffers,
     cols: &'static Columns,
-    decode: impl Fn(&mut Row<'_>, &mut Memo) -> Option<T> + Sync + Send,
+    decode: impl Fn(&mut Row<'_>, &mut Memo) -> Option<T> + Sync,
 ) -> Result<(Parsed<T>, Option<FileHash>), LoadError> {
-    let Some(bytes) = read(dir, file, required)? else {
+    let Some((f, path)) = open(dir, file, required)? else {
         return Ok((Parsed::default(), None));
     };
-    let (hash, parsed) = rayon::join(|| hash_hex(&bytes), || parse_file(file, &bytes, cols, decode));
-    Ok((parsed?, Some((file.file_name().to_string(), hash))))
+    let (parsed, hash) = parse_stream(file, &path, f, bufs, cols, decode)?;
+    Ok((parsed, Some((file.file_name().to_string(), hash))))
 }
 
 type AllParsed = (Ledger, Vec<Problem>, u64);
 
-fn parse_all(dir: &Path, (promises_present, actions_present): (bool, bool)) -> Result<AllParsed, LoadError> {
+fn parse_all(
+    dir: &Path,
+    (promises_present, actions_present): (bool, bool),
+    block: usize,
+) -> Result<AllParsed, LoadError> {
     let mut hashes = Vec::new();
-    let (mut customers, h) = read_and_parse(dir, FileKind::Customers, true, &CUSTOMER_COLS, decode_customer)?;
+    let mut bufs = Buffers::new(block);
+    let (mut customers, h) =
+        read_and_parse(dir, FileKind::Customers, true, &mut bufs, &CUSTOMER_COLS, decode_customer)?;
     hashes.extend(h);
     let customer_ix = reject_duplicates(&mut customers, FileKind::Customers, "customer_id", |c| &c.id);
     let rejected_customers = std::mem::take(&mut customers.rejected_ids);
@@ -960,7 +1081,7 @@ fn parse_all(dir: &Path, (promises_present, actions_present): (bool, bool)) -> R
         rejected_invoices: hashbrown::HashMap::new(),
     };
     let (mut invoices, h) =
-        read_and_parse(dir, FileKind::Invoices, true, &INVOICE_COLS, |r, m| decode_invoice(r, &refs, m))?;
+        read_and_parse(dir, FileKind::Invoices, true, &mut bufs, &INVOICE_COLS, |r, m| decode_invoice(r, &refs, m))?;
     hashes.extend(h);
     drop(refs);
     let invoice_ix = reject_duplicates(&mut invoices, FileKind::Invoices, "invoice_id", |i| &i.id);
@@ -991,11 +1112,14 @@ fn parse_all(dir: &Path, (promises_present, actions_present): (bool, bool)) -> R
     };
     // One file at a time (each is parsed in parallel chunks), so that only
     // one file's bytes are held at once.
-    let payments = read_and_parse(dir, FileKind::Payments, true, &PAYMENT_COLS, |r, m| decode_payment(r, &refs, m));
-    let promises =
-        read_and_parse(dir, FileKind::Promises, promises_present, &PROMISE_COLS, |r, m| decode_promise(r, &refs, m));
-    let actions =
-        read_and_parse(dir, FileKind::Actions, actions_present, &ACTION_COLS, |r, m| decode_action(r, &refs, m));
+    let payments =
+        read_and_parse(dir, FileKind::Payments, true, &mut bufs, &PAYMENT_COLS, |r, m| decode_payment(r, &refs, m));
+    let promises = read_and_parse(dir, FileKind::Promises, promises_present, &mut bufs, &PROMISE_COLS, |r, m| {
+        decode_promise(r, &refs, m)
+    });
+    let actions = read_and_parse(dir, FileKind::Actions, actions_present, &mut bufs, &ACTION_COLS, |r, m| {
+        decode_action(r, &refs, m)
+    });
     drop(refs);
     let ((mut payments, hp), (mut promises, hpr), (mut actions, ha)) = (payments?, promises?, actions?);
     hashes.extend([hp, hpr, ha].into_iter().flatten());
@@ -1070,29 +1194,93 @@ fn overpayments(invoices: &[Invoice], payments: &Parsed<Payment>) -> Vec<Problem
 mod tests {
     use super::*;
 
+    /// Everything a load produces, as text: rows, lines of problems, counts, hashes.
+    fn outcome(r: Result<Ledger, LoadError>) -> String {
+        match r {
+            Ok(l) => format!(
+                "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+                l.customers, l.invoices, l.payments, l.promises, l.actions, l.report
+            ),
+            Err(LoadError::BadRows { rows, problems, report }) => format!("bad {rows}\n{problems:?}\n{report:?}"),
+            Err(e) => format!("error {e}"),
+        }
+    }
+
+    /// Blocks of any size, down to a few bytes (records carried over every
+    /// block, longer than the room in front of the next), load the same.
     #[test]
-    fn quoted_records_unescape() {
-        let (mut buf, mut r) = (Vec::new(), Vec::new());
-        let b = b"C1,\"Smith, Jones\",\"say \"\"hi\"\"\",\"two\nlines\"\r\nnext";
-        let n = split_quoted(b, &mut buf, &mut r).unwrap();
-        let fields: Vec<&[u8]> = r.iter().map(|r| &buf[r.clone()]).collect();
-        assert_eq!(fields, vec![&b"C1"[..], b"Smith, Jones", b"say \"hi\"", b"two\nlines"]);
-        assert_eq!(&b[n..], b"next");
-        assert_eq!(split_quoted(b"a,\"open", &mut buf, &mut r), None);
+    fn block_size_does_not_change_the_outcome() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut dirs = vec![root.join("demo"), root.join("arms")];
+        let mut bad: Vec<_> = std::fs::read_dir(root.join("bad")).unwrap().map(|e| e.unwrap().path()).collect();
+        bad.sort();
+        dirs.extend(bad);
+        for dir in dirs {
+            for reject_bad_rows in [false, true] {
+                let opts = LoadOptions { reject_bad_rows };
+                let whole = outcome(load(&dir, &opts));
+                let demo = dir.ends_with("demo");
+                for block in if demo { &[64, 4096][..] } else { &[1, 7, 64, 1000][..] } {
+                    let small = outcome(load_in_blocks(&dir, &opts, *block));
+                    assert!(small == whole, "{} with {block}-byte blocks loads differently", dir.display());
+                }
+            }
+        }
     }
 
     #[test]
-    fn chunks_respect_quoted_newlines() {
-        let body = b"a,\"x\ny\",1\nb,c,2\nd,\"e\nf\",3\n";
-        for target in 1..body.len() {
-            let parts = chunks(body, target);
-            assert_eq!(parts.first().map(|p| p.0), Some(0));
-            assert_eq!(parts.last().map(|p| p.1), Some(body.len()));
-            for (s, e) in &parts {
-                let q = body[*s..*e].iter().filter(|&&c| c == b'"').count();
-                assert_eq!(q % 2, 0, "chunk {s}..{e} splits a quoted field at target {target}");
-            }
+    fn a_quoted_field_left_open_names_its_line() {
+        let dir = std::env::temp_dir().join(format!("recoup-unclosed-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let header = "customer_id,name,segment,country,currency,credit_limit,payment_terms";
+        std::fs::write(dir.join("customers.csv"), format!("{header}\nC1,\"Open\nC2,x\n")).unwrap();
+        for f in ["invoices.csv", "payments.csv"] {
+            std::fs::write(dir.join(f), "x\n").unwrap();
         }
+        for block in [3, 1 << 20] {
+            let err = load_in_blocks(&dir, &LoadOptions::default(), block).unwrap_err();
+            assert_eq!(err.location(), Some(("customers.csv", 2)), "{err}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A cell that is not UTF-8 is reported on its own line and column, in a
+    /// plain record and in a quoted one; the other cells of the row are still checked.
+    #[test]
+    fn cells_that_are_not_utf8_are_named() {
+        let dir = std::env::temp_dir().join(format!("recoup-utf8-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let header = b"customer_id,name,segment,country,currency,credit_limit,payment_terms\n".to_vec();
+        let mut customers = header.clone();
+        customers.extend_from_slice(b"C1,Caf\xe9,small,FR,EUR,10.00,NET30\n");
+        customers.extend_from_slice(b"C2,\"Caf\xe9, SA\",small,FR,EUR,ten,NET30\n");
+        customers.extend_from_slice(b"C3,Ok,small,FR,EUR,10.00,NET30\n");
+        std::fs::write(dir.join("customers.csv"), customers).unwrap();
+        std::fs::write(
+            dir.join("invoices.csv"),
+            "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("payments.csv"), "payment_id,customer_id,invoice_id,paid_on,amount\n").unwrap();
+        let Err(LoadError::BadRows { rows, problems, .. }) = load(&dir, &LoadOptions::default()) else {
+            panic!("bad rows expected")
+        };
+        assert_eq!(rows, 2);
+        let got: Vec<_> = problems
+            .iter()
+            .map(|p| (p.line, p.column.clone().unwrap_or_default(), p.value.clone(), p.kind.clone()))
+            .collect();
+        let utf8 = ProblemKind::BadValue { expected: DecodeError::Utf8.expected() };
+        let number = ProblemKind::BadValue { expected: DecodeError::Number.expected() };
+        assert_eq!(
+            got,
+            vec![
+                (2, "name".to_string(), "Caf\u{fffd}".to_string(), utf8.clone()),
+                (3, "name".to_string(), "Caf\u{fffd}, SA".to_string(), utf8),
+                (3, "credit_limit".to_string(), "ten".to_string(), number),
+            ]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod decode;
 pub mod inline;
 pub mod load;
 mod problem;
+mod stream;
 
 pub use decode::Terms;
 pub use load::{LoadError, LoadOptions, load};
