@@ -902,16 +902,25 @@ pub fn project_with_progress(
     let behaviour = Behaviour::learn(ledger, as_of, &p.scenario.learn);
     behaviour.check()?;
     let shared = Shared::new(ledger, as_of);
+    // Every run of every policy is one task (no shared mutable state), so
+    // both cores stay busy whatever the number of runs; results are
+    // collected in (policy, run) order, the same at any thread count.
+    let tasks: Vec<(usize, u32)> = (0..policies.len()).flat_map(|k| (0..p.runs).map(move |r| (k, r))).collect();
+    let mut results = tasks
+        .into_par_iter()
+        .map(|(k, r)| {
+            let run =
+                run_one(ledger, &shared, policies[k].1, as_of, p, &behaviour, stall, splitmix64(p.seed) ^ u64::from(r));
+            run_done();
+            run.map(|x| x.0)
+        })
+        .collect::<Vec<_>>()
+        .into_iter();
     let mut out = Vec::new();
-    for (label, policy) in policies {
-        let runs = (0..p.runs)
-            .into_par_iter()
-            .map(|r| {
-                let run =
-                    run_one(ledger, &shared, policy, as_of, p, &behaviour, stall, splitmix64(p.seed) ^ u64::from(r));
-                run_done();
-                run.map(|x| x.0)
-            })
+    for (label, _) in policies {
+        let runs = results
+            .by_ref()
+            .take(p.runs as usize)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|source| SimError::Run { label: label.to_string(), source: Box::new(source) })?;
         out.push(PolicyProjection { label: label.to_string(), runs });

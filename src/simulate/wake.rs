@@ -13,32 +13,41 @@
 //!   last payment, its actions' execution dates, its promises' dates, its
 //!   opening date), moved by one of the policy's numbers, is reached.
 //!
-//! The policy's numbers ([`Wake::of`]) are its step ages and cooldowns, the
-//! intervals of its limit rules, offers and reviews, every whole number
-//! written in its `when` expressions and the scripts they call (not in the
-//! `[priority]` score, which the simulation does not compute), the contact
-//! windows (7, 30, 90 days) and the aging edges; each `n` is a day a count
-//! can change its answer: `n` and `n + 1` days after a date, `n` and `n - 1`
-//! days before it (`>=` and `>`, days since and days to). Step ages apply to
-//! due (or issue) dates, cooldowns and intervals to each rule's last
-//! execution, the windows to the actions of the last 91 days, the literals
-//! to all of them; and a customer is looked at again when a settled invoice
-//! or a promise passes out of the 12-month behaviour window or the 3-month
-//! trend window (its payment-behaviour facts change). A policy that reads the day of
+//! The policy's numbers ([`Wake::of`]): its step ages (from due or issue
+//! dates) and cooldowns (from each step's last execution), each limit
+//! rule's, payment plan's and review's own interval (from that rule's last
+//! execution), the 7-day contact window when the contact cap or Regulation F
+//! applies and the 30- and 90-day ones when a condition reads them (from each
+//! action of the last 91 days), the aging edges when a condition reads
+//! `invoice.bucket`, and the constants the `when` conditions compare day
+//! counts with: `customer.days_since_payment > 45` gives 45 to the last
+//! payment, `invoice.days_to_due <= 3` gives -3 to due dates. Each `n` is a
+//! day a count can change its answer: `n` and `n + 1` days after the date
+//! (`>=` and `>`). Constants compared with facts that move only when the
+//! customer's rows change (amounts, ratios, counts) are no thresholds; those
+//! of a condition that does anything else with a day count (a script,
+//! arithmetic, two facts compared) apply to every date, both ways. The
+//! `[priority]` score is left out: the simulation does not compute it. A
+//! customer is also looked at when a settled invoice or a broken promise
+//! passes out of the 12-month behaviour window or the 3-month trend window,
+//! when a condition reads the facts they move. A policy that reads the day of
 //! the month, the weekday or the date is evaluated every day; one that reads
 //! the month, quarter or year (or offers incentives by quarter) at every
 //! month's start; with `business_days_only`, a customer looked at on a
-//! weekend is looked at again on Monday. A comparison between two facts, or
-//! arithmetic on a date count (`days_since_payment > 2 * 30`), is not
-//! followed: every customer is looked at at least every [`Wake::max_sleep`]
-//! days whatever happens, which bounds how late such a change is noticed.
+//! weekend is looked at again on Monday. Arithmetic on a day count
+//! (`days_since_payment > 2 * 30`) or a weighted average of them is not
+//! followed exactly: every customer is looked at at least every
+//! [`Wake::max_sleep`] days whatever happens, which bounds how late such a
+//! change is noticed.
 //! On the shipped policies the projection is the same, byte for byte, as
 //! evaluating every customer every day (a test checks it).
 
-use crate::facts::registry::Scope;
+use crate::facts::registry::{FactType, Scope};
 use crate::ledger::{CustIx, Ledger};
 use crate::policy::CompiledPolicy;
+use crate::policy::expr::{FactRef, Node};
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use std::collections::HashMap;
 
 /// Offsets (days from a row's date) at which a count compared with `n`
 /// can change its answer: a count of days since the date (`>= n`, `< n`
@@ -61,8 +70,13 @@ pub struct Wake {
     /// From the last payment, promise dates, the last action of each rule:
     /// literals (and, for actions, cooldowns and rule intervals).
     since: Vec<i64>,
-    /// From the last execution of each rule: cooldowns, intervals, literals.
+    /// From the last execution of each rule: literals compared with days
+    /// since a contact, a conversation or a step, and unplaced literals.
     rule: Vec<i64>,
+    /// The same with the rule's own intervals, for the policy's rules.
+    per_rule: HashMap<String, Vec<i64>>,
+    /// From the last credit review of any rule: the reviews' cadence.
+    review: Vec<i64>,
     /// From every action of the last 91 days: the contact-count windows.
     windows: Vec<i64>,
     /// The policy reads the date, the day of the month or the weekday.
@@ -75,12 +89,125 @@ pub struct Wake {
     /// Longest a customer goes without being looked at.
     pub max_sleep: i64,
     promise_grace: i64,
-    behaviour_months: u32,
-    trend_months: u32,
+    /// The payment-behaviour windows (months) whose facts the policy reads.
+    windows_months: Vec<u32>,
 }
 
 /// Longest a customer goes without evaluation (days).
 pub const MAX_SLEEP: i64 = 7;
+
+/// The dates a day-count fact counts from, as indexes into the thresholds
+/// of [`thresholds`]: 0 due dates, 1 issue dates, 2 the last payment, promises
+/// and month and year ends, 3 each rule's last execution (and the last
+/// conversation). `Some(None)`: a fact whose value changes only with the
+/// customer's rows (a touch) or at dates followed whatever the policy says
+/// (an invoice falling due, an aging edge, a promise's deadline, a contact
+/// window, the behaviour windows, the calendar); `None`: not known to be
+/// either (its comparisons are not followed).
+fn clock(f: FactRef) -> Option<Option<usize>> {
+    Some(match f.full_name() {
+        "customer.max_days_past_due" | "invoice.days_past_due" | "invoice.days_to_due" => Some(0),
+        "invoice.days_since_issue" => Some(1),
+        "customer.days_since_payment" | "as_of.days_to_month_end" | "as_of.days_to_year_end" => Some(2),
+        "customer.days_since_contact" | "customer.days_since_conversation" | "customer.days_since_step" => Some(3),
+        "customer.id"
+        | "customer.segment"
+        | "customer.country"
+        | "customer.currency"
+        | "customer.risk_class"
+        | "customer.account_type"
+        | "customer.credit_score"
+        | "customer.credit_limit"
+        | "customer.terms_days"
+        | "customer.do_not_contact"
+        | "customer.preferred_channel"
+        | "customer.on_hold"
+        | "customer.open_total"
+        | "customer.overdue_total"
+        | "customer.current_total"
+        | "customer.disputed_total"
+        | "customer.open_count"
+        | "customer.overdue_count"
+        | "customer.exposure"
+        | "customer.utilization"
+        | "customer.headroom"
+        | "customer.paid_invoices"
+        | "customer.avg_days_late"
+        | "customer.weighted_days_late"
+        | "customer.on_time_ratio"
+        | "customer.trend"
+        | "customer.avg_days_to_pay"
+        | "customer.open_disputes"
+        | "customer.promises_active"
+        | "customer.promises_broken"
+        | "customer.promised_amount"
+        | "customer.plan_active"
+        | "customer.contacts_7d"
+        | "customer.contacts_30d"
+        | "customer.contacts_90d"
+        | "customer.calls_7d"
+        | "customer.last_step"
+        | "customer.referred"
+        | "invoice.id"
+        | "invoice.amount"
+        | "invoice.open_amount"
+        | "invoice.paid_amount"
+        | "invoice.bucket"
+        | "invoice.disputed"
+        | "invoice.promise_active"
+        | "invoice.promise_broken" => None,
+        n if n.starts_with("as_of.") && f.def().is_some_and(|d| d.ty != FactType::Date) => None,
+        _ => return None,
+    })
+}
+
+/// A constant's value (`45`, `-3`, `4.5`).
+fn constant(n: &Node) -> Option<f64> {
+    match n {
+        Node::Int(i) => Some(*i as f64),
+        Node::Float(f) => Some(*f),
+        Node::Dec(d) => rust_decimal::prelude::ToPrimitive::to_f64(d),
+        Node::Neg(x) => constant(x).map(|v| -v),
+        _ => None,
+    }
+}
+
+/// Does `n` read no fact whose value moves with the date by itself?
+fn timeless(n: &Node) -> bool {
+    match n {
+        Node::Fact(f) => clock(*f) == Some(None),
+        Node::Not(x) | Node::Neg(x) => timeless(x),
+        Node::And(v) | Node::Or(v) => v.iter().all(timeless),
+        Node::Cmp(_, _, a, b) | Node::Arith(_, _, a, b) => timeless(a) && timeless(b),
+        Node::Int(_) | Node::Float(_) | Node::Dec(_) | Node::Bool(_) | Node::Str(_) => true,
+    }
+}
+
+/// Add to `by` the constants `n` compares day counts with, by the dates
+/// they count from; false if `n` does anything else with a day count.
+fn thresholds(n: &Node, by: &mut [Vec<i64>; 4]) -> bool {
+    match n {
+        Node::Not(x) => thresholds(x, by),
+        Node::And(v) | Node::Or(v) => v.iter().all(|x| thresholds(x, by)),
+        Node::Cmp(_, _, a, b) => {
+            let pair = match (&**a, &**b) {
+                (Node::Fact(f), c) | (c, Node::Fact(f)) => constant(c).map(|v| (*f, v)),
+                _ => None,
+            };
+            match pair.map(|(f, v)| (clock(f), v)) {
+                Some((Some(Some(k)), v)) if v.abs() <= 3660.0 => {
+                    // Days *to* a date count down: `n` of them is `-n` days after it.
+                    let v = if pair.is_some_and(|(f, _)| f.full_name().contains(".days_to_")) { -v } else { v };
+                    by[k].extend([v.floor() as i64, v.ceil() as i64]);
+                    true
+                }
+                Some((Some(None), _)) => true,
+                _ => timeless(a) && timeless(b),
+            }
+        }
+        other => timeless(other),
+    }
+}
 
 /// Whole numbers written in a text (`12`, the `25` of `25.00`, not the `8`
 /// of `0.8`), up to `max`.
@@ -122,30 +249,117 @@ impl Wake {
             .filter(|(_, e)| r.priority.score.as_ref().is_none_or(|s| !std::ptr::eq(s, *e)))
             .map(|(_, e)| e)
             .collect();
+        // Each day count a condition compares with a constant gives that
+        // constant to the dates it counts from; the numbers of a condition
+        // that does anything else with a day count (a script, arithmetic,
+        // a comparison of two facts) go to every date.
+        let mut by: [Vec<i64>; 4] = Default::default();
         let mut lits: Vec<i64> = vec![0];
-        if decisive.iter().any(|e| e.src.contains("::")) {
-            for f in policy.sources.files.iter().filter(|f| f.path.extension().is_none_or(|x| x != "toml")) {
-                numbers(&f.text, 3660, &mut lits);
-            }
-        }
         for e in &decisive {
-            numbers(&e.src, 3660, &mut lits);
-        }
-        let (mut due, mut issue) = (lits.clone(), lits.clone());
-        due.extend_from_slice(&edges);
-        for s in r.ladders.iter().flat_map(|l| &l.steps) {
-            let ages = std::iter::once(i64::from(s.offset)).chain(s.max.map(i64::from));
-            match s.basis {
-                crate::policy::compile::Basis::DueDate => due.extend(ages),
-                crate::policy::compile::Basis::IssueDate => issue.extend(ages),
+            if !e.native.as_ref().is_some_and(|n| thresholds(n, &mut by)) {
+                numbers(&e.src, 3660, &mut lits);
+                if e.src.contains("::") {
+                    for f in policy.sources.files.iter().filter(|f| f.path.extension().is_none_or(|x| x != "toml")) {
+                        numbers(&f.text, 3660, &mut lits);
+                    }
+                }
             }
         }
-        let mut rule = lits.clone();
-        rule.extend(r.ladders.iter().flat_map(|l| &l.steps).map(|s| i64::from(s.cooldown_days)));
-        rule.extend(r.limits.iter().map(|l| i64::from(l.every_days)));
-        rule.extend(r.limits.iter().filter_map(|l| l.review_in_days.map(i64::from)));
-        rule.extend(r.plans.iter().flat_map(|p| [i64::from(p.reoffer_after_days), i64::from(p.interval_days)]));
-        rule.extend(r.reviews.iter().map(|x| i64::from(x.every_days)));
+        // A count of days since a date compared with `n` (`>= n`, `< n`;
+        // `> n`, `<= n`, `== n`) changes its answer `n` or `n + 1` days after
+        // the date; the bare numbers, whose count and sign are unknown, also
+        // `n` and `n - 1` days before it.
+        let fwd = |v: &mut Vec<i64>, n: i64| v.extend([n, n + 1]);
+        let [mut due, mut issue, since, rule] = by.map(|t| {
+            let mut v = Vec::new();
+            for n in t.into_iter().chain([0]) {
+                fwd(&mut v, n);
+            }
+            v.extend(offsets_of(lits.iter().copied()));
+            v
+        });
+        // The aging edges move `invoice.bucket` only.
+        let bucket = FactRef::find(Scope::Invoice, "bucket");
+        if decisive.iter().any(|e| {
+            e.reads.whole[crate::policy::expr::scope_ix(Scope::Invoice)]
+                || bucket.is_some_and(|b| e.reads.facts.contains(&b))
+        }) {
+            for &e in &edges {
+                fwd(&mut due, e);
+            }
+        }
+        for s in r.ladders.iter().flat_map(|l| &l.steps) {
+            let v = match s.basis {
+                crate::policy::compile::Basis::DueDate => &mut due,
+                crate::policy::compile::Basis::IssueDate => &mut issue,
+            };
+            for age in std::iter::once(i64::from(s.offset)).chain(s.max.map(i64::from)) {
+                fwd(v, age);
+            }
+        }
+        // Each rule's own interval runs from its own last execution: step
+        // cooldowns (from the invoice's last step: any step's), limit
+        // rules' re-apply intervals, payment plans' re-offer delays, reviews'
+        // cadence (also from the last credit review of any rule).
+        let mut per_rule: HashMap<String, Vec<i64>> = HashMap::new();
+        let with = |extra: &mut dyn Iterator<Item = u32>| {
+            let mut v = rule.clone();
+            for n in extra {
+                fwd(&mut v, i64::from(n));
+            }
+            v
+        };
+        let cooldowns: Vec<u32> = r.ladders.iter().flat_map(|l| &l.steps).map(|s| s.cooldown_days).collect();
+        for s in r.ladders.iter().flat_map(|l| &l.steps) {
+            per_rule.insert(s.id.clone(), with(&mut cooldowns.iter().copied()));
+        }
+        for l in &r.limits {
+            per_rule.entry(l.id.clone()).or_default().extend(with(&mut std::iter::once(l.every_days)));
+        }
+        for p in &r.plans {
+            per_rule.entry(p.id.clone()).or_default().extend(with(&mut std::iter::once(p.reoffer_after_days)));
+        }
+        for x in &r.reviews {
+            per_rule.entry(x.id.clone()).or_default().extend(with(&mut std::iter::once(x.every_days)));
+        }
+        let review = with(&mut r.reviews.iter().map(|x| x.every_days));
+        // A contact window matters when something reads its count: the
+        // contact cap and Regulation F read the 7-day ones.
+        let reads = |name: &str| {
+            let f = FactRef::find(Scope::Customer, name);
+            decisive.iter().any(|e| {
+                e.reads.whole[crate::policy::expr::scope_ix(Scope::Customer)]
+                    || f.is_some_and(|f| e.reads.facts.contains(&f))
+            })
+        };
+        let g = &r.guardrails;
+        let mut windows = Vec::new();
+        for (n, read) in [
+            (7, g.max_contacts_per_7_days.is_some() || g.regulation_f || reads("contacts_7d") || reads("calls_7d")),
+            (30, reads("contacts_30d")),
+            (90, reads("contacts_90d")),
+        ] {
+            if read {
+                fwd(&mut windows, n);
+            }
+        }
+        // The behaviour window moves the payment-behaviour facts and the
+        // broken promises; its recent part moves `trend`.
+        let behaviour = ["paid_invoices", "avg_days_late", "weighted_days_late", "on_time_ratio", "avg_days_to_pay"]
+            .into_iter()
+            .chain(["promises_broken", "trend"])
+            .any(reads);
+        let windows_months: Vec<u32> =
+            [(facts.trend_recent_months, reads("trend")), (facts.behaviour_months, behaviour)]
+                .into_iter()
+                .filter_map(|(m, read)| read.then_some(m))
+                .collect();
+        let tidy = |mut v: Vec<i64>| {
+            v.retain(|x| x.abs() <= 3661);
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
         let (mut daily, mut monthly) = (false, !r.incentives.iter().all(|x| x.quarters.is_empty()));
         for e in &decisive {
             if e.reads.whole[crate::policy::expr::scope_ix(Scope::Calendar)] {
@@ -163,19 +377,20 @@ impl Wake {
             }
         }
         Wake {
-            due: offsets_of(due),
-            issue: offsets_of(issue),
-            since: offsets_of(lits),
-            rule: offsets_of(rule),
-            windows: offsets_of([7, 30, 90]),
+            due: tidy(due),
+            issue: tidy(issue),
+            since: tidy(since),
+            rule: tidy(rule),
+            per_rule: per_rule.into_iter().map(|(k, v)| (k, tidy(v))).collect(),
+            review: tidy(review),
+            windows: tidy(windows),
             daily,
             monthly,
             business_days: r.guardrails.business_days_only,
             reviews: r.reviews.iter().map(|x| i64::from(x.every_days.max(1))).collect(),
             max_sleep: MAX_SLEEP,
             promise_grace,
-            behaviour_months: facts.behaviour_months,
-            trend_months: facts.trend_recent_months,
+            windows_months,
         }
     }
 
@@ -201,14 +416,17 @@ impl Wake {
         // The payment-behaviour windows slide: a settled invoice leaves the
         // trend window and the behaviour window, and a broken promise the
         // behaviour window, on the day they pass out of them.
+        // Only the windows the policy reads (`windows`) are followed.
         let leaves = |d: NaiveDate, best: &mut NaiveDate| {
-            for m in [self.trend_months, self.behaviour_months] {
-                if let Some(out) = d.checked_add_months(chrono::Months::new(m)) {
-                    for t in [out, out + Duration::days(1), out + Duration::days(2)] {
-                        if t > day && t < *best {
-                            *best = t;
-                        }
-                    }
+            for m in self.windows_months.iter().copied() {
+                // In the window while `d > months_before(day, m)`.
+                let Some(out) = d.checked_add_months(chrono::Months::new(m)) else { continue };
+                let first = (0..4).map(|k| out + Duration::days(k)).find(|&t| crate::facts::months_before(t, m) >= d);
+                if let Some(t) = first
+                    && t > day
+                    && t < *best
+                {
+                    *best = t;
                 }
             }
         };
@@ -217,7 +435,9 @@ impl Wake {
             if inv.is_open() {
                 at(inv.due_date, &self.due, &mut best);
                 at(inv.issue_date, &self.issue, &mut best);
-            } else if let Some((settled, _)) = crate::facts::settled_on(ledger, i, day) {
+            } else if !self.windows_months.is_empty()
+                && let Some((settled, _)) = crate::facts::settled_on(ledger, i, day)
+            {
                 leaves(settled, &mut best);
             }
         }
@@ -233,19 +453,32 @@ impl Wake {
         }
         // The last execution of each rule; every action of the last 91 days.
         let mut last: Vec<(&str, NaiveDate)> = Vec::new();
+        let (mut conversation, mut reviewed): (Option<NaiveDate>, Option<NaiveDate>) = (None, None);
         for &a in ledger.actions_by_customer.rows(c) {
             let a = &ledger.actions[a as usize];
             let Some(d) = a.executed_on else { continue };
             if (day - d).num_days() <= 91 {
                 at(d, &self.windows, &mut best);
             }
+            if a.outcome == Some(crate::ledger::Outcome::Answered) {
+                conversation = conversation.max(Some(d));
+            }
+            if a.action == crate::ledger::ActionKind::CreditReview {
+                reviewed = reviewed.max(Some(d));
+            }
             match last.iter_mut().find(|(r, _)| *r == a.rule_id.as_str()) {
                 Some(x) => x.1 = x.1.max(d),
                 None => last.push((a.rule_id.as_str(), d)),
             }
         }
-        for (_, d) in last {
+        for (r, d) in last {
+            at(d, self.per_rule.get(r).unwrap_or(&self.rule), &mut best);
+        }
+        if let Some(d) = conversation {
             at(d, &self.rule, &mut best);
+        }
+        if let Some(d) = reviewed {
+            at(d, &self.review, &mut best);
         }
         let cust = &ledger.customers[c as usize];
         if let Some(opened) = cust.opened_on {
@@ -288,5 +521,49 @@ mod tests {
         let mut v = Vec::new();
         numbers("days_past_due = 14\nfee = \"25.00\"\nx2 = 5000 when > 45 && r >= 0.8", 3660, &mut v);
         assert_eq!(v, vec![14, 25, 45, 0]);
+    }
+
+    fn fact(name: &str) -> Box<Node> {
+        let (scope, n) = name.split_once('.').unwrap();
+        let scope = match scope {
+            "customer" => Scope::Customer,
+            "invoice" => Scope::Invoice,
+            _ => Scope::Calendar,
+        };
+        Box::new(Node::Fact(FactRef::find(scope, n).unwrap()))
+    }
+
+    fn cmp(op: crate::policy::expr::Cmp, a: Box<Node>, b: Box<Node>) -> Node {
+        Node::Cmp(op, crate::policy::expr::Kind::Int, a, b)
+    }
+
+    #[test]
+    fn day_counts_compared_with_constants_are_placed_and_the_rest_is_not() {
+        use crate::policy::expr::Cmp::{Ge, Gt, Lt};
+        let mut by: [Vec<i64>; 4] = Default::default();
+        // `customer.days_since_payment > 45 || invoice.days_to_due <= 3` and
+        // amounts, ratios and counts, which move only with the rows.
+        let n = Node::Or(vec![
+            cmp(Gt, fact("customer.days_since_payment"), Box::new(Node::Int(45))),
+            cmp(Ge, Box::new(Node::Int(3)), fact("invoice.days_to_due")),
+            cmp(Gt, fact("customer.utilization"), Box::new(Node::Float(0.8))),
+            cmp(Lt, fact("customer.overdue_total"), fact("customer.credit_limit")),
+            cmp(Ge, fact("customer.max_days_past_due"), Box::new(Node::Dec(rust_decimal::Decimal::new(305, 1)))),
+        ]);
+        assert!(thresholds(&n, &mut by));
+        assert_eq!(by, [vec![-3, -3, 30, 31], vec![], vec![45, 45], vec![]]);
+        // Arithmetic on a day count, two day counts compared, a weighted
+        // average: not followed (their numbers go to every date).
+        let two = Box::new(Node::Arith(
+            crate::policy::expr::Arith::Mul,
+            crate::policy::expr::Kind::Int,
+            Box::new(Node::Int(2)),
+            Box::new(Node::Int(30)),
+        ));
+        assert!(!thresholds(&cmp(Gt, fact("customer.days_since_payment"), two), &mut by));
+        let both = cmp(Gt, fact("customer.days_since_payment"), fact("customer.days_since_contact"));
+        assert!(!thresholds(&both, &mut by));
+        let weighted = cmp(Gt, fact("customer.weighted_days_past_due"), Box::new(Node::Int(10)));
+        assert!(!thresholds(&weighted, &mut by));
     }
 }
