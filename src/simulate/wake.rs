@@ -179,7 +179,11 @@ fn timeless(n: &Node) -> bool {
         Node::Not(x) | Node::Neg(x) => timeless(x),
         Node::And(v) | Node::Or(v) => v.iter().all(timeless),
         Node::Cmp(_, _, a, b) | Node::Arith(_, _, a, b) => timeless(a) && timeless(b),
-        Node::Int(_) | Node::Float(_) | Node::Dec(_) | Node::Bool(_) | Node::Str(_) => true,
+        Node::Call(_, args) => args.iter().all(timeless),
+        Node::If(x) => timeless(&x.0) && timeless(&x.1) && timeless(&x.2),
+        // A local's value is checked where it is bound.
+        Node::Block(lets, body) | Node::Inline(lets, body) => lets.iter().all(|(_, v)| timeless(v)) && timeless(body),
+        Node::Int(_) | Node::Float(_) | Node::Dec(_) | Node::Bool(_) | Node::Str(_) | Node::Local(_) => true,
     }
 }
 
