@@ -1,7 +1,9 @@
 //! Evaluate a policy over a ledger's customers, facts derived beforehand, so
 //! only the engine runs (for `valgrind --tool=callgrind` and `perf record`):
 //! `cargo run --release --example eval_timing -- LEDGER POLICY [PASSES] [AS_OF]`.
-//! Prints the actions planned, the passes and the CPU time per customer decision.
+//! Prints the actions planned, the passes, and the wall and CPU time (this
+//! thread's, from /proc/thread-self/schedstat on Linux) per customer decision:
+//! on a shared machine the CPU time is the figure to compare.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use recoup::facts::{Context, CustomerFacts, InvoiceFacts, derive_customer};
 use std::path::Path;
@@ -23,6 +25,7 @@ fn main() {
             (f, v)
         })
         .collect();
+    let cpu0 = cpu_ns();
     let t = std::time::Instant::now();
     let mut actions = 0;
     for _ in 0..passes {
@@ -30,6 +33,20 @@ fn main() {
             actions += recoup::engine::evaluate_customer(&p, &l, cf, inv, &cal, None).map_or(0, |a| a.len());
         }
     }
-    let per = t.elapsed().as_secs_f64() * 1e6 / (passes * facts.len()) as f64;
-    println!("{} actions over {passes} passes of {} customers: {per:.3} µs per customer (wall)", actions, facts.len());
+    let n = (passes * facts.len()) as f64;
+    let per = t.elapsed().as_secs_f64() * 1e6 / n;
+    let cpu = match (cpu0, cpu_ns()) {
+        (Some(a), Some(b)) => format!("{:.3} µs", (b - a) as f64 / 1e3 / n),
+        _ => "?".into(),
+    };
+    println!(
+        "{actions} actions over {passes} passes of {} customers: per customer {per:.3} µs wall, {cpu} CPU",
+        facts.len()
+    );
+}
+
+/// Nanoseconds this thread has run on a CPU.
+fn cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
 }

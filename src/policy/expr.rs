@@ -736,11 +736,11 @@ fn ev<'a>(n: &'a Node, env: &Env<'a, '_>, loc: &mut [Val<'a>]) -> Result<Val<'a>
         Node::Bool(b) => Val::Bool(*b),
         Node::Str(s) => Val::Str(s),
         Node::Fact(f) => to_val(env.fact(*f).ok_or(Unsure)?)?,
-        Node::Not(x) => match ev(x, env, loc)? {
+        Node::Not(x) => match arg(x, env, loc)? {
             Val::Bool(b) => Val::Bool(!b),
             _ => return Err(Unsure),
         },
-        Node::Neg(x) => match ev(x, env, loc)? {
+        Node::Neg(x) => match arg(x, env, loc)? {
             Val::Int(i) => Val::Int(i.checked_neg().ok_or(Unsure)?),
             Val::Float(f) => Val::Float(-f),
             Val::Dec(d) => Val::Dec(-d),
@@ -748,7 +748,7 @@ fn ev<'a>(n: &'a Node, env: &Env<'a, '_>, loc: &mut [Val<'a>]) -> Result<Val<'a>
         },
         Node::And(v) => {
             for x in v {
-                match ev(x, env, loc)? {
+                match arg(x, env, loc)? {
                     Val::Bool(true) => {}
                     Val::Bool(false) => return Ok(Val::Bool(false)),
                     _ => return Err(Unsure),
@@ -758,7 +758,7 @@ fn ev<'a>(n: &'a Node, env: &Env<'a, '_>, loc: &mut [Val<'a>]) -> Result<Val<'a>
         }
         Node::Or(v) => {
             for x in v {
-                match ev(x, env, loc)? {
+                match arg(x, env, loc)? {
                     Val::Bool(true) => return Ok(Val::Bool(true)),
                     Val::Bool(false) => {}
                     _ => return Err(Unsure),
@@ -767,7 +767,7 @@ fn ev<'a>(n: &'a Node, env: &Env<'a, '_>, loc: &mut [Val<'a>]) -> Result<Val<'a>
             Val::Bool(false)
         }
         Node::Cmp(op, kind, a, b) => {
-            let (x, y) = (ev(a, env, loc)?, ev(b, env, loc)?);
+            let (x, y) = (arg(a, env, loc)?, arg(b, env, loc)?);
             Val::Bool(match kind {
                 Kind::Int => match (x, y) {
                     (Val::Int(x), Val::Int(y)) => ord_cmp(*op, x, y),
@@ -786,7 +786,7 @@ fn ev<'a>(n: &'a Node, env: &Env<'a, '_>, loc: &mut [Val<'a>]) -> Result<Val<'a>
             })
         }
         Node::Arith(op, kind, a, b) => {
-            let (x, y) = (ev(a, env, loc)?, ev(b, env, loc)?);
+            let (x, y) = (arg(a, env, loc)?, arg(b, env, loc)?);
             match kind {
                 Kind::Int => {
                     let (Val::Int(x), Val::Int(y)) = (x, y) else { return Err(Unsure) };
@@ -827,35 +827,59 @@ fn ev<'a>(n: &'a Node, env: &Env<'a, '_>, loc: &mut [Val<'a>]) -> Result<Val<'a>
             }
         }
         Node::Call(f, args) => match (f, args.as_slice()) {
-            (Fun::Min | Fun::Max, [a, b]) => min_max(*f, ev(a, env, loc)?, ev(b, env, loc)?)?,
-            (_, [a]) => call1(*f, ev(a, env, loc)?)?,
+            (Fun::Min | Fun::Max, [a, b]) => min_max(*f, arg(a, env, loc)?, arg(b, env, loc)?)?,
+            (_, [a]) => call1(*f, arg(a, env, loc)?)?,
             _ => return Err(Unsure),
         },
         Node::If(x) => {
             let (c, a, b) = &**x;
             match ev(c, env, loc)? {
-                Val::Bool(true) => ev(a, env, loc)?,
-                Val::Bool(false) => ev(b, env, loc)?,
+                Val::Bool(true) => arg(a, env, loc)?,
+                Val::Bool(false) => arg(b, env, loc)?,
                 _ => return Err(Unsure),
             }
         }
         Node::Local(s) => *loc.get(usize::from(*s)).ok_or(Unsure)?,
         Node::Block(lets, body) => {
             for (s, x) in lets {
-                let v = ev(x, env, loc)?;
+                let v = arg(x, env, loc)?;
                 *loc.get_mut(usize::from(*s)).ok_or(Unsure)? = v;
             }
             ev(body, env, loc)?
         }
-        Node::Inline(args, body) => {
-            let mut frame: Frame<'a> = [Val::Int(0); MAX_LOCALS];
-            for (s, x) in args {
-                let v = ev(x, env, loc)?;
-                *frame.get_mut(usize::from(*s)).ok_or(Unsure)? = v;
-            }
-            ev(body, env, &mut frame)?
-        }
+        Node::Inline(args, body) => inline(args, body, env, loc)?,
     })
+}
+
+/// An operand: facts, constants and locals read here, without a call
+/// (most operands are one of those); anything else evaluated.
+#[inline(always)]
+fn arg<'a>(n: &'a Node, env: &Env<'a, '_>, loc: &mut [Val<'a>]) -> Result<Val<'a>, Unsure> {
+    match n {
+        Node::Fact(f) => to_val(env.fact(*f).ok_or(Unsure)?),
+        Node::Int(i) => Ok(Val::Int(*i)),
+        Node::Float(f) => Ok(Val::Float(*f)),
+        Node::Dec(d) => Ok(Val::Dec(*d)),
+        Node::Bool(b) => Ok(Val::Bool(*b)),
+        Node::Local(s) => loc.get(usize::from(*s)).copied().ok_or(Unsure),
+        _ => ev(n, env, loc),
+    }
+}
+
+/// An inlined script function: a new frame (kept out of [`ev`]'s own).
+#[inline(never)]
+fn inline<'a>(
+    args: &'a [(u8, Node)],
+    body: &'a Node,
+    env: &Env<'a, '_>,
+    loc: &mut [Val<'a>],
+) -> Result<Val<'a>, Unsure> {
+    let mut frame: Frame<'a> = [Val::Int(0); MAX_LOCALS];
+    for (s, x) in args {
+        let v = arg(x, env, loc)?;
+        *frame.get_mut(usize::from(*s)).ok_or(Unsure)? = v;
+    }
+    ev(body, env, &mut frame)
 }
 
 /// `min` and `max` as rhai's logic package defines them.
