@@ -154,7 +154,13 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
         let mut out = std::io::stdout().lock();
         print_summary(&mut out, &summary, &plan, &a.out)?;
     }
-    Ok(if ledger.report.rejects.is_empty() { Exit::Ok } else { Exit::RowsRejected })
+    let code = if ledger.report.rejects.is_empty() { Exit::Ok } else { Exit::RowsRejected };
+    // The command ends here: the ledger and the plan are left to the
+    // operating system instead of being freed row by row (about 3 % of a run
+    // at 100,000 customers, on one thread, after the outputs are complete).
+    std::mem::forget(plan);
+    std::mem::forget(ledger);
+    Ok(code)
 }
 
 fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path) -> std::io::Result<()> {

@@ -275,11 +275,25 @@ fn shard_of(h: u64) -> usize {
 
 /// A hash index from id strings to row numbers that borrows the ids from the
 /// rows themselves (no copies of the strings), built in parallel shards.
+///
+/// Ids in strictly increasing order (as exports numbered in sequence are)
+/// need no table: they cannot repeat, and a binary search finds them.
 pub(crate) struct IdIndex {
     shards: Vec<HashTable<u32>>,
+    /// `Some(n)`: the `n` ids are strictly increasing; no table was built.
+    sorted: Option<usize>,
 }
 
 impl IdIndex {
+    /// The index of `n` ids, with the (row, first row) of each duplicate;
+    /// no table when the ids are strictly increasing (one parallel pass).
+    pub(crate) fn new<'a>(n: usize, id: impl Fn(usize) -> &'a str + Sync) -> (IdIndex, Vec<(usize, usize)>) {
+        if (1..n).into_par_iter().with_min_len(4096).all(|i| id(i - 1) < id(i)) {
+            return (IdIndex { shards: Vec::new(), sorted: Some(n) }, Vec::new());
+        }
+        IdIndex::build(n, id)
+    }
+
     /// Index `n` ids; returns the index and the (row, first row) of each
     /// duplicate, in row order. The first occurrence of an id wins.
     pub(crate) fn build<'a>(n: usize, id: impl Fn(usize) -> &'a str + Sync) -> (IdIndex, Vec<(usize, usize)>) {
@@ -324,12 +338,24 @@ impl IdIndex {
             dups.extend(d);
         }
         dups.sort_unstable();
-        (IdIndex { shards }, dups)
+        (IdIndex { shards, sorted: None }, dups)
     }
 
     pub(crate) fn get<'a>(&self, key: &str, id: impl Fn(usize) -> &'a str) -> Option<u32> {
+        if let Some(n) = self.sorted {
+            let (mut lo, mut hi) = (0, n);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                match id(mid).cmp(key) {
+                    std::cmp::Ordering::Less => lo = mid + 1,
+                    std::cmp::Ordering::Greater => hi = mid,
+                    std::cmp::Ordering::Equal => return Some(mid as u32),
+                }
+            }
+            return None;
+        }
         let h = hash_str(key);
-        self.shards[shard_of(h)].find(h, |&j| id(j as usize) == key).copied()
+        self.shards[shard_of(h)].find(h, |&j| same_id(id(j as usize), key)).copied()
     }
 }
 
@@ -736,7 +762,23 @@ struct Memo {
 /// The row at `last` or the one after it, if its id is `id`.
 fn at_or_after<T>(rows: &[T], last: Option<u32>, id: &str, id_of: impl Fn(&T) -> &str) -> Option<u32> {
     let last = last?;
-    [last, last + 1].into_iter().find(|&i| rows.get(i as usize).is_some_and(|r| id_of(r) == id))
+    [last, last + 1].into_iter().find(|&i| rows.get(i as usize).is_some_and(|r| same_id(id_of(r), id)))
+}
+
+/// Id equality, for ids of 8 to 16 bytes (most are) as two 8-byte words
+/// rather than a call to `memcmp`.
+#[inline]
+fn same_id(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if (8..=16).contains(&n) {
+        let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]));
+        return word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8);
+    }
+    a == b
 }
 
 fn decode_customer(r: &mut Row<'_>, _: &mut Memo) -> Option<Customer> {
@@ -807,7 +849,7 @@ impl Refs<'_> {
         if rows.len() > 64 {
             return None;
         }
-        rows.iter().copied().find(|&i| self.invoices[i as usize].id == id)
+        rows.iter().copied().find(|&i| same_id(&self.invoices[i as usize].id, id))
     }
 
     fn customer(&self, r: &mut Row<'_>, k: usize, memo: &mut Memo) -> Option<CustIx> {
@@ -967,20 +1009,14 @@ fn decode_action(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<Ac
 }
 
 /// Reject the second and later rows that reuse an id, when no index of the
-/// ids is needed afterwards. Ids in strictly increasing order (as exports
-/// numbered in sequence are) cannot repeat: one parallel pass proves it and
-/// the hash index is not built.
+/// ids is needed afterwards.
 fn reject_duplicate_rows<T: Sync>(
     parsed: &mut Parsed<T>,
     file: FileKind,
     column: &str,
     id: impl Fn(&T) -> &str + Sync,
 ) {
-    let rows = &parsed.rows;
-    let increasing = rows.par_windows(2).all(|w| id(&w[0]) < id(&w[1]));
-    if !increasing {
-        reject_duplicates(parsed, file, column, id);
-    }
+    reject_duplicates(parsed, file, column, id);
 }
 
 /// Reject the second and later rows that reuse an id; returns the id index
@@ -991,7 +1027,7 @@ fn reject_duplicates<T: Sync>(
     column: &str,
     id: impl Fn(&T) -> &str + Sync,
 ) -> IdIndex {
-    let (index, dups) = IdIndex::build(parsed.rows.len(), |i| id(&parsed.rows[i]));
+    let (index, dups) = IdIndex::new(parsed.rows.len(), |i| id(&parsed.rows[i]));
     if dups.is_empty() {
         return index;
     }
@@ -1007,7 +1043,7 @@ fn reject_duplicates<T: Sync>(
             kind: ProblemKind::DuplicateId { first_line },
         })
     });
-    IdIndex::build(parsed.rows.len(), |i| id(&parsed.rows[i])).0
+    IdIndex::new(parsed.rows.len(), |i| id(&parsed.rows[i])).0
 }
 
 /// Load and validate the ledger in `dir`.
@@ -1033,7 +1069,7 @@ fn load_in_blocks(dir: &Path, opts: &LoadOptions, block: usize) -> Result<Ledger
         return Err(LoadError::BadRows { rows: bad_rows, problems, report: Box::new(ledger.report) });
     }
     ledger.report.rejects = problems;
-    ledger.index();
+    ledger.index_all_but_invoices();
     Ok(ledger)
 }
 
@@ -1160,6 +1196,7 @@ fn parse_all(
         promises: promises.rows,
         actions: actions.rows,
         report,
+        invoices_by_customer,
         ..Ledger::default()
     };
     Ok((ledger, problems, bad_rows))
@@ -1285,10 +1322,26 @@ mod tests {
 
     #[test]
     fn id_index_finds_and_reports_duplicates() {
+        for (a, b) in [("INV0000001", "INV0000001"), ("C1", "C1"), ("C000000000000000017", "C000000000000000017")] {
+            assert!(same_id(a, b));
+        }
+        for (a, b) in [("INV0000001", "INV0000002"), ("INV1000001", "INV0000001"), ("C1", "C2"), ("C12", "C1")] {
+            assert!(!same_id(a, b));
+        }
         let ids = ["a", "b", "a", "c", "b"];
-        let (ix, dups) = IdIndex::build(ids.len(), |i| ids[i]);
+        let (ix, dups) = IdIndex::new(ids.len(), |i| ids[i]);
         assert_eq!(dups, vec![(2, 0), (4, 1)]);
         assert_eq!(ix.get("c", |i| ids[i]), Some(3));
         assert_eq!(ix.get("z", |i| ids[i]), None);
+        // Increasing ids: no table, found by binary search.
+        let ids: Vec<String> = (0..1000).map(|i| format!("INV{i:07}")).collect();
+        let (ix, dups) = IdIndex::new(ids.len(), |i| &ids[i]);
+        assert!(ix.sorted.is_some() && dups.is_empty());
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(ix.get(id, |i| &ids[i]), Some(i as u32));
+        }
+        for missing in ["INV", "INV0000000x", "INV0001000", "A", "Z"] {
+            assert_eq!(ix.get(missing, |i| &ids[i]), None);
+        }
     }
 }

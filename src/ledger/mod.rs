@@ -397,30 +397,32 @@ pub struct Ledger {
 impl Ledger {
     /// Build the per-customer indexes from the row vectors.
     pub fn index(&mut self) {
+        let (nc, inv) = (self.customers.len(), &self.invoices);
+        self.invoices_by_customer = ByCustomer::build(nc, inv.len(), |i| inv[i].customer);
+        self.index_all_but_invoices();
+    }
+
+    /// [`index`](Ledger::index) when `invoices_by_customer` is already built
+    /// (the loader builds it first, to resolve invoice references).
+    pub(crate) fn index_all_but_invoices(&mut self) {
         let nc = self.customers.len();
         let (inv, pay, pro, act) = (&self.invoices, &self.payments, &self.promises, &self.actions);
         let ni = inv.len();
-        let ((by_inv, by_pay), ((by_pro, by_act), by_pay_inv)) = rayon::join(
+        let ((by_pay, by_pro), (by_act, by_pay_inv)) = rayon::join(
             || {
                 rayon::join(
-                    || ByCustomer::build(nc, inv.len(), |i| inv[i].customer),
                     || ByCustomer::build(nc, pay.len(), |i| pay[i].customer),
+                    || ByCustomer::build(nc, pro.len(), |i| pro[i].customer),
                 )
             },
             || {
                 rayon::join(
-                    || {
-                        rayon::join(
-                            || ByCustomer::build(nc, pro.len(), |i| pro[i].customer),
-                            || ByCustomer::build(nc, act.len(), |i| act[i].customer),
-                        )
-                    },
+                    || ByCustomer::build(nc, act.len(), |i| act[i].customer),
                     // Unapplied payments go to a sentinel slot past the last invoice.
                     || ByCustomer::build(ni + 1, pay.len(), |i| pay[i].invoice.unwrap_or(ni as u32)),
                 )
             },
         );
-        self.invoices_by_customer = by_inv;
         self.payments_by_customer = by_pay;
         self.promises_by_customer = by_pro;
         self.actions_by_customer = by_act;

@@ -92,8 +92,10 @@ pub fn evaluate_shard(
     customer_done: &(dyn Fn() + Sync),
 ) -> Result<Plan, RunError> {
     let cal = ctx.calendar();
+    // Each action's id is worked out on the worker thread that planned it.
     let eval = |cf: &crate::facts::CustomerFacts<'_>, inv: &[crate::facts::InvoiceFacts<'_>]| {
-        let r = evaluate_customer(policy, ledger, cf, inv, &cal, None);
+        let r = evaluate_customer(policy, ledger, cf, inv, &cal, None)
+            .map(|actions| actions.into_iter().map(|a| (action_id(ctx.as_of, &a), a)).collect::<Vec<_>>());
         customer_done();
         r
     };
@@ -119,10 +121,9 @@ pub fn evaluate_shard(
         match r {
             Ok(actions) => {
                 let first = plan.entries.len();
-                for action in actions {
+                for (base, action) in actions {
                     // Ids hash the customer, so only two identical decisions
                     // for the same customer can meet; they get `-2`, `-3`...
-                    let base = action_id(ctx.as_of, &action);
                     let mut id = base.clone();
                     let mut n = 1;
                     while plan.entries[first..].iter().any(|e| e.action_id == id) {
