@@ -74,7 +74,7 @@ impl Parts {
         if n == 0 {
             return [0.0, 1.0, 0.0];
         }
-        self.days.clone().map(|d| d.len() as f64 / n as f64)
+        self.days.each_ref().map(|d| d.len() as f64 / n as f64)
     }
 }
 

@@ -421,8 +421,22 @@ impl Wake {
         // trend window and the behaviour window, and a broken promise the
         // behaviour window, on the day they pass out of them.
         // Only the windows the policy reads (`windows`) are followed.
+        // Per window: dates at or before `lo` are out of it already, dates
+        // after `hi` stay in it past the longest sleep.
+        let bounds: Vec<(u32, NaiveDate, NaiveDate)> = self
+            .windows_months
+            .iter()
+            .map(|&m| {
+                let lo = crate::facts::months_before(day, m);
+                let hi = crate::facts::months_before(day + Duration::days(self.max_sleep + 1), m);
+                (m, lo, hi)
+            })
+            .collect();
         let leaves = |d: NaiveDate, best: &mut NaiveDate| {
-            for m in self.windows_months.iter().copied() {
+            for &(m, lo, hi) in &bounds {
+                if d <= lo || d > hi {
+                    continue;
+                }
                 // In the window while `d > months_before(day, m)`.
                 let Some(out) = d.checked_add_months(chrono::Months::new(m)) else { continue };
                 let first = (0..4).map(|k| out + Duration::days(k)).find(|&t| crate::facts::months_before(t, m) >= d);
