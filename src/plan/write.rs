@@ -6,6 +6,7 @@ use super::summary::Summary;
 use super::{Plan, PlanEntry, worklist};
 use crate::ledger::{LoadReport, Problem};
 use crate::output::{OutputError, OutputSet, write_rejects};
+use rayon::prelude::*;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
@@ -98,19 +99,50 @@ fn serde_plain<T: Serialize>(v: &T) -> String {
 
 /// plan.csv: one action per row.
 pub fn plan_csv(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
-    let mut out = csv::Writer::from_writer(w);
+    let mut out = csv::Writer::from_writer(&mut *w);
     out.write_record(PLAN_COLUMNS)?;
-    for e in &plan.entries {
-        out.write_record(plan_record(e))?;
-    }
-    out.flush()
+    out.flush()?;
+    drop(out);
+    in_parallel(w, &plan.entries, |buf, entries| {
+        let mut out = csv::Writer::from_writer(buf);
+        for e in entries {
+            out.write_record(plan_record(e))?;
+        }
+        out.flush()
+    })
 }
 
 /// plan.jsonl: one action per line, with the facts it read.
 pub fn plan_jsonl(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
-    for e in &plan.entries {
-        serde_json::to_writer(&mut *w, e)?;
-        w.write_all(b"\n")?;
+    in_parallel(w, &plan.entries, |buf, entries| {
+        for e in entries {
+            serde_json::to_writer(&mut *buf, e)?;
+            buf.push(b'\n');
+        }
+        Ok(())
+    })
+}
+
+/// Format `items` in slices on worker threads and write the bytes in order:
+/// the output is what formatting them one after the other would give (each
+/// line depends only on its item). A window at a time, so the bytes held at
+/// once stay bounded whatever the plan's size.
+fn in_parallel<T: Sync>(
+    w: &mut dyn Write,
+    items: &[T],
+    format: impl Fn(&mut Vec<u8>, &[T]) -> io::Result<()> + Sync,
+) -> io::Result<()> {
+    for window in items.chunks(1 << 15) {
+        let parts: Vec<io::Result<Vec<u8>>> = window
+            .par_chunks(512)
+            .map(|slice| {
+                let mut buf = Vec::new();
+                format(&mut buf, slice).map(|()| buf)
+            })
+            .collect();
+        for part in parts {
+            w.write_all(&part?)?;
+        }
     }
     Ok(())
 }
