@@ -1069,7 +1069,6 @@ fn load_in_blocks(dir: &Path, opts: &LoadOptions, block: usize) -> Result<Ledger
         return Err(LoadError::BadRows { rows: bad_rows, problems, report: Box::new(ledger.report) });
     }
     ledger.report.rejects = problems;
-    ledger.index_all_but_invoices();
     Ok(ledger)
 }
 
@@ -1162,7 +1161,20 @@ fn parse_all(
     reject_duplicate_rows(&mut payments, FileKind::Payments, "payment_id", |p| &p.id);
     reject_duplicate_rows(&mut promises, FileKind::Promises, "promise_id", |p| &p.id);
     reject_duplicate_rows(&mut actions, FileKind::Actions, "action_id", |a| &a.id);
-    payments.warnings.extend(overpayments(&invoices.rows, &payments));
+    // The overpayment check runs beside the per-customer indexes.
+    let (over, indexes) = rayon::join(
+        || overpayments(&invoices.rows, &payments),
+        || {
+            super::Indexes::build(
+                customers.rows.len(),
+                invoices.rows.len(),
+                &payments.rows,
+                &promises.rows,
+                &actions.rows,
+            )
+        },
+    );
+    payments.warnings.extend(over);
 
     let mut report = LoadReport {
         customers: customers.counts(),
@@ -1197,7 +1209,10 @@ fn parse_all(
         actions: actions.rows,
         report,
         invoices_by_customer,
-        ..Ledger::default()
+        payments_by_customer: indexes.payments_by_customer,
+        promises_by_customer: indexes.promises_by_customer,
+        actions_by_customer: indexes.actions_by_customer,
+        payments_by_invoice: indexes.payments_by_invoice,
     };
     Ok((ledger, problems, bad_rows))
 }

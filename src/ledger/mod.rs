@@ -251,11 +251,21 @@ impl ByCustomer {
     /// Group `n` rows by the customer each belongs to (counting sort, O(n)).
     pub fn build(customers: usize, n: usize, customer_of: impl Fn(usize) -> CustIx) -> Self {
         let mut offsets = vec![0u32; customers + 1];
+        let mut grouped = true;
+        let mut last = 0;
         for i in 0..n {
-            offsets[customer_of(i) as usize + 1] += 1;
+            let c = customer_of(i);
+            grouped &= c >= last;
+            last = c;
+            offsets[c as usize + 1] += 1;
         }
         for c in 0..customers {
             offsets[c + 1] += offsets[c];
+        }
+        if grouped {
+            // Rows already in customer order (files exported per customer):
+            // each group is a run of consecutive rows.
+            return ByCustomer { offsets, ends: Vec::new(), limits: Vec::new(), rows: (0..n as u32).collect() };
         }
         let mut next = offsets.clone();
         let mut rows = vec![0u32; n];
@@ -377,6 +387,41 @@ impl LoadReport {
     }
 }
 
+/// The per-customer indexes of the history files (the loader builds them
+/// while it checks for overpayments; [`Ledger::index`] rebuilds them).
+pub(crate) struct Indexes {
+    pub payments_by_customer: ByCustomer,
+    pub promises_by_customer: ByCustomer,
+    pub actions_by_customer: ByCustomer,
+    pub payments_by_invoice: ByCustomer,
+}
+
+impl Indexes {
+    pub(crate) fn build(nc: usize, ni: usize, pay: &[Payment], pro: &[Promise], act: &[ActionRecord]) -> Indexes {
+        let ((by_pay, by_pro), (by_act, by_pay_inv)) = rayon::join(
+            || {
+                rayon::join(
+                    || ByCustomer::build(nc, pay.len(), |i| pay[i].customer),
+                    || ByCustomer::build(nc, pro.len(), |i| pro[i].customer),
+                )
+            },
+            || {
+                rayon::join(
+                    || ByCustomer::build(nc, act.len(), |i| act[i].customer),
+                    // Unapplied payments go to a sentinel slot past the last invoice.
+                    || ByCustomer::build(ni + 1, pay.len(), |i| pay[i].invoice.unwrap_or(ni as u32)),
+                )
+            },
+        );
+        Indexes {
+            payments_by_customer: by_pay,
+            promises_by_customer: by_pro,
+            actions_by_customer: by_act,
+            payments_by_invoice: by_pay_inv,
+        }
+    }
+}
+
 /// A loaded, validated ledger with its per-customer indexes.
 #[derive(Debug, Default)]
 pub struct Ledger {
@@ -402,31 +447,14 @@ impl Ledger {
         self.index_all_but_invoices();
     }
 
-    /// [`index`](Ledger::index) when `invoices_by_customer` is already built
-    /// (the loader builds it first, to resolve invoice references).
-    pub(crate) fn index_all_but_invoices(&mut self) {
-        let nc = self.customers.len();
-        let (inv, pay, pro, act) = (&self.invoices, &self.payments, &self.promises, &self.actions);
-        let ni = inv.len();
-        let ((by_pay, by_pro), (by_act, by_pay_inv)) = rayon::join(
-            || {
-                rayon::join(
-                    || ByCustomer::build(nc, pay.len(), |i| pay[i].customer),
-                    || ByCustomer::build(nc, pro.len(), |i| pro[i].customer),
-                )
-            },
-            || {
-                rayon::join(
-                    || ByCustomer::build(nc, act.len(), |i| act[i].customer),
-                    // Unapplied payments go to a sentinel slot past the last invoice.
-                    || ByCustomer::build(ni + 1, pay.len(), |i| pay[i].invoice.unwrap_or(ni as u32)),
-                )
-            },
-        );
-        self.payments_by_customer = by_pay;
-        self.promises_by_customer = by_pro;
-        self.actions_by_customer = by_act;
-        self.payments_by_invoice = by_pay_inv;
+    /// [`index`](Ledger::index) when `invoices_by_customer` is already built.
+    fn index_all_but_invoices(&mut self) {
+        let ix =
+            Indexes::build(self.customers.len(), self.invoices.len(), &self.payments, &self.promises, &self.actions);
+        self.payments_by_customer = ix.payments_by_customer;
+        self.promises_by_customer = ix.promises_by_customer;
+        self.actions_by_customer = ix.actions_by_customer;
+        self.payments_by_invoice = ix.payments_by_invoice;
     }
 
     /// Make the per-customer indexes appendable (see [`ByCustomer::push`]):
@@ -471,5 +499,23 @@ impl Ledger {
     /// Find a customer by id (linear; for the CLI, not the hot path).
     pub fn customer_ix(&self, id: &str) -> Option<CustIx> {
         self.customers.iter().position(|c| &*c.id == id).map(|i| i as CustIx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows in customer order take the shortcut; rows in any order are
+    /// scattered; both give every customer its rows in file order.
+    #[test]
+    fn rows_by_customer_in_and_out_of_order() {
+        for owners in [vec![0u32, 0, 1, 3, 3, 3], vec![3, 0, 1, 0, 3, 3], vec![], vec![2, 2]] {
+            let ix = ByCustomer::build(4, owners.len(), |i| owners[i]);
+            for c in 0..4u32 {
+                let expected: Vec<u32> = (0..owners.len() as u32).filter(|&i| owners[i as usize] == c).collect();
+                assert_eq!(ix.rows(c), &expected[..], "customer {c} of {owners:?}");
+            }
+        }
     }
 }
