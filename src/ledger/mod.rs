@@ -444,13 +444,7 @@ impl Ledger {
     pub fn index(&mut self) {
         let (nc, inv) = (self.customers.len(), &self.invoices);
         self.invoices_by_customer = ByCustomer::build(nc, inv.len(), |i| inv[i].customer);
-        self.index_all_but_invoices();
-    }
-
-    /// [`index`](Ledger::index) when `invoices_by_customer` is already built.
-    fn index_all_but_invoices(&mut self) {
-        let ix =
-            Indexes::build(self.customers.len(), self.invoices.len(), &self.payments, &self.promises, &self.actions);
+        let ix = Indexes::build(nc, inv.len(), &self.payments, &self.promises, &self.actions);
         self.payments_by_customer = ix.payments_by_customer;
         self.promises_by_customer = ix.promises_by_customer;
         self.actions_by_customer = ix.actions_by_customer;
