@@ -258,3 +258,36 @@ fn explain_traces_the_same_evaluation_as_run() {
     assert!(!planned.is_empty());
     assert_eq!(explained, planned, "explain and run decide the same actions");
 }
+
+/// A ledger whose customers.csv is not in customer-id order (here reversed)
+/// plans exactly what the sorted one does: the plan is in customer-id order
+/// whatever the file's order.
+#[test]
+fn customers_out_of_id_order_give_the_same_plan() {
+    let tmp = tempfile::tempdir().unwrap();
+    for f in std::fs::read_dir(repo("fixtures/demo")).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), tmp.path().join(f.file_name())).unwrap();
+    }
+    let text = std::fs::read_to_string(tmp.path().join("customers.csv")).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[1..].reverse();
+    std::fs::write(tmp.path().join("customers.csv"), lines.join("\n") + "\n").unwrap();
+    let policy = standard();
+    let (sorted, sorted_bytes) = outputs(&repo("fixtures/demo"), &policy, date("2026-11-16"));
+    let (reversed, reversed_bytes) = outputs(tmp.path(), &policy, date("2026-11-16"));
+    assert!(sorted.entries.len() > 100);
+    let ids: Vec<&str> = reversed.entries.iter().map(|e| e.action.customer_id.as_str()).collect();
+    assert!(ids.windows(2).all(|w| w[0] <= w[1]), "customer-id order");
+    // The KPIs and summary do not depend on the order either.
+    assert_eq!(sorted_bytes, reversed_bytes);
+}
+
+/// plan.csv's `rule_kind` is the word serde gives each kind (plan.jsonl's).
+#[test]
+fn rule_kind_words_in_plan_csv_are_serde_s() {
+    use recoup::engine::RuleKind::*;
+    for kind in [Priority, Strategy, Step, Limit, Incentive, PaymentPlan, Review, Guardrail] {
+        assert_eq!(serde_json::to_value(kind).unwrap(), serde_json::Value::String(kind.as_str().to_string()));
+    }
+}

@@ -65,6 +65,20 @@ impl RuleKind {
             RuleKind::Guardrail => "guardrail",
         }
     }
+
+    /// The word serde gives it (plan.csv's `rule_kind`): "step", "payment_plan", ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleKind::Priority => "priority",
+            RuleKind::Strategy => "strategy",
+            RuleKind::Step => "step",
+            RuleKind::Limit => "limit",
+            RuleKind::Incentive => "incentive",
+            RuleKind::PaymentPlan => "payment_plan",
+            RuleKind::Review => "review",
+            RuleKind::Guardrail => "guardrail",
+        }
+    }
 }
 
 /// A fact an action read, by its full name (`customer.overdue_total`).

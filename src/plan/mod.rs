@@ -7,7 +7,7 @@ pub mod summary;
 pub mod write;
 
 use crate::engine::{EvalError, PlannedAction, evaluate_customer};
-use crate::facts::{Context, map_customers, map_customers_where};
+use crate::facts::{Context, derive_customer};
 use crate::ledger::{ActionKind, Ledger};
 use crate::policy::CompiledPolicy;
 use crate::policy::raw::OnError;
@@ -48,8 +48,14 @@ pub enum RunError {
 /// customer, the rule, the action kind and the invoices. A re-run of the same
 /// day with the same history decides the same actions with the same ids.
 pub fn action_id(as_of: NaiveDate, a: &PlannedAction) -> String {
+    action_id_on(&as_of.to_string(), a)
+}
+
+/// [`action_id`] with the as-of date already formatted (`YYYY-MM-DD`), as a
+/// batch run does once for all its actions.
+fn action_id_on(as_of: &str, a: &PlannedAction) -> String {
     let mut h = blake3::Hasher::new();
-    for part in [&as_of.to_string(), &a.customer_id, &a.rule_id, a.action.as_str()] {
+    for part in [as_of, &a.customer_id, &a.rule_id, a.action.as_str()] {
         h.update(part.as_bytes());
         h.update(b"\x1f");
     }
@@ -91,53 +97,82 @@ pub fn evaluate_shard(
     only: Option<&[bool]>,
     customer_done: &(dyn Fn() + Sync),
 ) -> Result<Plan, RunError> {
+    use rayon::prelude::*;
     let cal = ctx.calendar();
-    // Each action's id is worked out on the worker thread that planned it.
-    let eval = |cf: &crate::facts::CustomerFacts<'_>, inv: &[crate::facts::InvoiceFacts<'_>]| {
-        let r = evaluate_customer(policy, ledger, cf, inv, &cal, None)
-            .map(|actions| actions.into_iter().map(|a| (action_id(ctx.as_of, &a), a)).collect::<Vec<_>>());
-        customer_done();
-        r
-    };
-    let (customers, results) = match only {
-        None => ((0..ledger.customers.len() as u32).collect::<Vec<_>>(), map_customers(ledger, ctx, eval)),
-        Some(mask) => {
-            let kept: Vec<u32> = (0..ledger.customers.len() as u32).filter(|&c| mask[c as usize]).collect();
-            let results = map_customers_where(ledger, ctx, &kept, eval);
-            (kept, results)
-        }
+    let as_of = ctx.as_of.to_string();
+    let skip = policy.on_script_error() == OnError::Skip;
+    let mut customers: Vec<u32> = match only {
+        None => (0..ledger.customers.len() as u32).collect(),
+        Some(mask) => (0..ledger.customers.len() as u32).filter(|&c| mask[c as usize]).collect(),
     };
     // Customer-id order: the ledger's own order when customers.csv is
-    // sorted (the usual case, checked in one pass), else sorted here.
+    // sorted (the usual case, checked in one pass), else sorted here. Each
+    // customer's decision depends only on its own rows, so evaluating them
+    // in this order gives what evaluating them in any other would.
     let id = |c: u32| ledger.customers[c as usize].id.as_str();
-    let mut order: Vec<usize> = (0..results.len()).collect();
     if !customers.windows(2).all(|w| id(w[0]) < id(w[1])) {
-        order.sort_by(|&a, &b| id(customers[a]).cmp(id(customers[b])));
+        customers.par_sort_by(|&a, &b| id(a).cmp(id(b)));
     }
-    let mut results: Vec<Option<_>> = results.into_iter().map(Some).collect();
-    let mut plan = Plan { as_of: Some(ctx.as_of), customers: results.len() as u64, ..Plan::default() };
-    for k in order {
-        let Some(r) = results[k].take() else { continue };
-        match r {
-            Ok(actions) => {
-                let first = plan.entries.len();
-                for (base, action) in actions {
-                    // Ids hash the customer, so only two identical decisions
-                    // for the same customer can meet; they get `-2`, `-3`...
-                    let mut id = base.clone();
-                    let mut n = 1;
-                    while plan.entries[first..].iter().any(|e| e.action_id == id) {
-                        n += 1;
-                        id = format!("{base}-{n}");
+    // Consecutive customers in slices: each slice's actions are collected
+    // in order on the worker thread that evaluated them (no per-customer
+    // vectors to put back in order afterwards), with their ids; a slice
+    // stops at its first failure when the run fails on one.
+    let parts: Vec<Part> = customers
+        .par_chunks(256)
+        .map_init(Vec::new, |invoices, slice| {
+            let mut part = Part { entries: Vec::new(), skipped: Vec::new(), failed: None };
+            for &c in slice {
+                let cf = derive_customer(ledger, c, ctx, invoices);
+                let result = evaluate_customer(policy, ledger, &cf, invoices, &cal, None);
+                customer_done();
+                match result {
+                    Ok(actions) => {
+                        let first = part.entries.len();
+                        for action in actions {
+                            let base = action_id_on(&as_of, &action);
+                            // Ids hash the customer, so only two identical decisions
+                            // for the same customer can meet; they get `-2`, `-3`...
+                            let mut id = base.clone();
+                            let mut n = 1;
+                            while part.entries[first..].iter().any(|e| e.action_id == id) {
+                                n += 1;
+                                id = format!("{base}-{n}");
+                            }
+                            part.entries.push(PlanEntry { action_id: id, action });
+                        }
                     }
-                    plan.entries.push(PlanEntry { action_id: id, action });
+                    Err(e) if skip => part.skipped.push(e),
+                    Err(e) => {
+                        part.failed = Some(e);
+                        break;
+                    }
                 }
             }
-            Err(e) if policy.on_script_error() == OnError::Skip => plan.skipped.push(e),
-            Err(e) => return Err(RunError::Script(e)),
+            part
+        })
+        .collect();
+    let mut plan = Plan {
+        as_of: Some(ctx.as_of),
+        customers: customers.len() as u64,
+        entries: Vec::with_capacity(parts.iter().map(|p| p.entries.len()).sum()),
+        ..Plan::default()
+    };
+    for part in parts {
+        if let Some(e) = part.failed {
+            return Err(RunError::Script(e));
         }
+        plan.entries.extend(part.entries);
+        plan.skipped.extend(part.skipped);
     }
     Ok(plan)
+}
+
+/// The actions of a slice of customers, in order, and its skipped customers
+/// (or the failure that stops the run).
+struct Part {
+    entries: Vec<PlanEntry>,
+    skipped: Vec<EvalError>,
+    failed: Option<EvalError>,
 }
 
 /// Actions a person carries out: they go on the worklist.
@@ -156,9 +191,13 @@ pub fn is_human_task(kind: ActionKind) -> bool {
 /// The worklist: human tasks grouped by owner (unassigned last), highest
 /// priority first, ties by customer id and action id.
 pub fn worklist(plan: &Plan) -> Vec<&PlanEntry> {
+    use rayon::prelude::*;
     let mut tasks: Vec<&PlanEntry> = plan.entries.iter().filter(|e| is_human_task(e.action.action)).collect();
-    tasks.sort_by(|a, b| {
-        let owner = |e: &PlanEntry| (e.action.owner.is_none(), e.action.owner.clone());
+    // A stable sort: the same order at any thread count.
+    tasks.par_sort_by(|a, b| {
+        fn owner(e: &PlanEntry) -> (bool, Option<&str>) {
+            (e.action.owner.is_none(), e.action.owner.as_deref())
+        }
         owner(a)
             .cmp(&owner(b))
             .then(b.action.priority.total_cmp(&a.action.priority))

@@ -45,56 +45,67 @@ pub const PLAN_COLUMNS: &[&str] = &[
     "arm",
 ];
 
-fn opt<T: ToString>(v: &Option<T>) -> String {
-    v.as_ref().map(ToString::to_string).unwrap_or_default()
-}
-
-fn money(d: Decimal) -> String {
-    format!("{:.2}", d)
-}
-
-fn plan_record(e: &PlanEntry) -> Vec<String> {
+/// One plan.csv record, field by field: values that need formatting go
+/// through `scratch`, so a record allocates nothing once the buffers have grown.
+fn plan_record<W: Write>(out: &mut csv::Writer<W>, e: &PlanEntry, scratch: &mut String) -> csv::Result<()> {
+    use std::fmt::Write as _;
     let a = &e.action;
-    vec![
-        e.action_id.clone(),
-        a.customer_id.clone(),
-        a.invoice_ids.join(";"),
-        a.action.as_str().to_string(),
-        opt(&a.channel),
-        opt(&a.template),
-        a.rule_id.clone(),
-        serde_plain(&a.rule_kind),
-        opt(&a.step),
-        opt(&a.strategy),
-        money(a.amount_due),
-        money(a.fee),
-        money(a.compensation),
-        money(a.interest),
-        opt(&a.discount_pct),
-        money(a.discount),
-        money(a.discount_cost),
-        opt(&a.pay_by),
-        opt(&a.instalments),
-        a.instalment_amount.map(money).unwrap_or_default(),
-        a.old_limit.map(money).unwrap_or_default(),
-        a.new_limit.map(money).unwrap_or_default(),
-        opt(&a.review_on),
-        a.hold.to_string(),
-        money(a.cost),
-        format!("{:.2}", a.priority),
-        opt(&a.owner),
-        a.reason.clone(),
-        a.arm.as_str().to_string(),
-    ]
-}
-
-/// A unit enum as the word serde gives it.
-fn serde_plain<T: Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(other) => other.to_string(),
-        Err(_) => String::new(),
+    // A field formatted into `scratch` (formatting into a String cannot fail).
+    let mut field = |out: &mut csv::Writer<W>, f: &dyn Fn(&mut String) -> std::fmt::Result| {
+        scratch.clear();
+        let _ = f(scratch);
+        out.write_field(scratch.as_bytes())
+    };
+    fn opt<T: std::fmt::Display>(s: &mut String, v: &Option<T>) -> std::fmt::Result {
+        match v {
+            Some(v) => write!(s, "{v}"),
+            None => Ok(()),
+        }
     }
+    fn money_opt(s: &mut String, v: Option<Decimal>) -> std::fmt::Result {
+        match v {
+            Some(v) => write!(s, "{v:.2}"),
+            None => Ok(()),
+        }
+    }
+    out.write_field(&e.action_id)?;
+    out.write_field(&a.customer_id)?;
+    field(out, &|s| {
+        for (k, id) in a.invoice_ids.iter().enumerate() {
+            if k > 0 {
+                s.push(';');
+            }
+            s.push_str(id);
+        }
+        Ok(())
+    })?;
+    out.write_field(a.action.as_str())?;
+    out.write_field(a.channel.map_or("", |c| c.as_str()))?;
+    out.write_field(a.template.as_deref().unwrap_or(""))?;
+    out.write_field(&a.rule_id)?;
+    out.write_field(a.rule_kind.as_str())?;
+    out.write_field(a.step.as_deref().unwrap_or(""))?;
+    out.write_field(a.strategy.as_deref().unwrap_or(""))?;
+    field(out, &|s| write!(s, "{:.2}", a.amount_due))?;
+    field(out, &|s| write!(s, "{:.2}", a.fee))?;
+    field(out, &|s| write!(s, "{:.2}", a.compensation))?;
+    field(out, &|s| write!(s, "{:.2}", a.interest))?;
+    field(out, &|s| opt(s, &a.discount_pct))?;
+    field(out, &|s| write!(s, "{:.2}", a.discount))?;
+    field(out, &|s| write!(s, "{:.2}", a.discount_cost))?;
+    field(out, &|s| opt(s, &a.pay_by))?;
+    field(out, &|s| opt(s, &a.instalments))?;
+    field(out, &|s| money_opt(s, a.instalment_amount))?;
+    field(out, &|s| money_opt(s, a.old_limit))?;
+    field(out, &|s| money_opt(s, a.new_limit))?;
+    field(out, &|s| opt(s, &a.review_on))?;
+    out.write_field(if a.hold { "true" } else { "false" })?;
+    field(out, &|s| write!(s, "{:.2}", a.cost))?;
+    field(out, &|s| write!(s, "{:.2}", a.priority))?;
+    out.write_field(a.owner.as_deref().unwrap_or(""))?;
+    out.write_field(&a.reason)?;
+    out.write_field(a.arm.as_str())?;
+    out.write_record(None::<&[u8]>)
 }
 
 /// plan.csv: one action per row.
@@ -103,10 +114,11 @@ pub fn plan_csv(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
     out.write_record(PLAN_COLUMNS)?;
     out.flush()?;
     drop(out);
-    in_parallel(w, &plan.entries, |buf, entries| {
+    in_parallel(w, &plan.entries, 320, |buf, entries| {
         let mut out = csv::Writer::from_writer(buf);
+        let mut scratch = String::new();
         for e in entries {
-            out.write_record(plan_record(e))?;
+            plan_record(&mut out, e, &mut scratch)?;
         }
         out.flush()
     })
@@ -114,7 +126,7 @@ pub fn plan_csv(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
 
 /// plan.jsonl: one action per line, with the facts it read.
 pub fn plan_jsonl(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
-    in_parallel(w, &plan.entries, |buf, entries| {
+    in_parallel(w, &plan.entries, 900, |buf, entries| {
         for e in entries {
             serde_json::to_writer(&mut *buf, e)?;
             buf.push(b'\n');
@@ -126,17 +138,19 @@ pub fn plan_jsonl(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
 /// Format `items` in slices on worker threads and write the bytes in order:
 /// the output is what formatting them one after the other would give (each
 /// line depends only on its item). A window at a time, so the bytes held at
-/// once stay bounded whatever the plan's size.
+/// once stay bounded whatever the plan's size. `bytes_per_item` is a guess
+/// of an item's size, to size the buffers once.
 fn in_parallel<T: Sync>(
     w: &mut dyn Write,
     items: &[T],
+    bytes_per_item: usize,
     format: impl Fn(&mut Vec<u8>, &[T]) -> io::Result<()> + Sync,
 ) -> io::Result<()> {
     for window in items.chunks(1 << 15) {
         let parts: Vec<io::Result<Vec<u8>>> = window
             .par_chunks(512)
             .map(|slice| {
-                let mut buf = Vec::new();
+                let mut buf = Vec::with_capacity(slice.len() * bytes_per_item);
                 format(&mut buf, slice).map(|()| buf)
             })
             .collect();
@@ -149,7 +163,7 @@ fn in_parallel<T: Sync>(
 
 /// worklist.csv: human tasks per owner, highest priority first.
 pub fn worklist_csv(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
-    let mut out = csv::Writer::from_writer(w);
+    let mut out = csv::Writer::from_writer(&mut *w);
     out.write_record([
         "owner",
         "rank",
@@ -162,29 +176,55 @@ pub fn worklist_csv(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
         "reason",
         "action_id",
     ])?;
+    out.flush()?;
+    drop(out);
+    // Each task with its rank among its owner's tasks (1 = first).
     let mut rank = 0u64;
     let mut owner: Option<&Option<String>> = None;
-    for e in worklist(plan) {
-        let a = &e.action;
-        if owner != Some(&a.owner) {
-            owner = Some(&a.owner);
-            rank = 0;
+    let tasks: Vec<(&PlanEntry, u64)> = worklist(plan)
+        .into_iter()
+        .map(|e| {
+            if owner != Some(&e.action.owner) {
+                owner = Some(&e.action.owner);
+                rank = 0;
+            }
+            rank += 1;
+            (e, rank)
+        })
+        .collect();
+    in_parallel(w, &tasks, 160, |buf, tasks| {
+        let mut out = csv::Writer::from_writer(buf);
+        let mut scratch = String::new();
+        for &(e, rank) in tasks {
+            use std::fmt::Write as _;
+            let a = &e.action;
+            out.write_field(a.owner.as_deref().unwrap_or("(unassigned)"))?;
+            scratch.clear();
+            let _ = write!(scratch, "{rank}");
+            out.write_field(&scratch)?;
+            scratch.clear();
+            let _ = write!(scratch, "{:.2}", a.priority);
+            out.write_field(&scratch)?;
+            out.write_field(&a.customer_id)?;
+            out.write_field(a.action.as_str())?;
+            out.write_field(&a.rule_id)?;
+            scratch.clear();
+            let _ = write!(scratch, "{:.2}", a.amount_due);
+            out.write_field(&scratch)?;
+            scratch.clear();
+            for (k, id) in a.invoice_ids.iter().enumerate() {
+                if k > 0 {
+                    scratch.push(';');
+                }
+                scratch.push_str(id);
+            }
+            out.write_field(&scratch)?;
+            out.write_field(&a.reason)?;
+            out.write_field(&e.action_id)?;
+            out.write_record(None::<&[u8]>)?;
         }
-        rank += 1;
-        out.write_record([
-            a.owner.as_deref().unwrap_or("(unassigned)"),
-            &rank.to_string(),
-            &format!("{:.2}", a.priority),
-            &a.customer_id,
-            a.action.as_str(),
-            &a.rule_id,
-            &money(a.amount_due),
-            &a.invoice_ids.join(";"),
-            &a.reason,
-            &e.action_id,
-        ])?;
-    }
-    out.flush()
+        out.flush()
+    })
 }
 
 /// One input file in the manifest.
