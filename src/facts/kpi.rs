@@ -131,7 +131,35 @@ pub struct PortfolioInputs {
 impl PortfolioInputs {
     /// Sum the ingredients over the customers `keep` accepts (all of them
     /// for a whole-ledger run; a shard's customers for `run --shard`).
-    pub fn collect(ledger: &Ledger, ctx: &Context, keep: impl Fn(CustIx) -> bool) -> PortfolioInputs {
+    pub fn collect(ledger: &Ledger, ctx: &Context, keep: impl Fn(CustIx) -> bool + Sync) -> PortfolioInputs {
+        use rayon::prelude::*;
+        let customers = (0..ledger.customers.len() as CustIx).filter(|&c| keep(c)).count() as u64;
+        // Slices of invoices summed in parallel, then added in order: money
+        // is summed in decimals, exactly, so the total is the same however
+        // the invoices are split.
+        let parts: Vec<PortfolioInputs> = ledger
+            .invoices
+            .par_chunks(1 << 14)
+            .enumerate()
+            .map(|(k, slice)| Self::collect_invoices(ledger, ctx, &keep, k << 14, slice))
+            .collect();
+        let mut p = Self::collect_invoices(ledger, ctx, &keep, 0, &[]);
+        p.customers = customers;
+        for part in &parts {
+            // Same settings for every part: `add` cannot refuse.
+            let _ = p.add(part);
+        }
+        p
+    }
+
+    /// The ingredients of `invoices`, the ledger's invoices from row `first` on (no customers counted).
+    fn collect_invoices(
+        ledger: &Ledger,
+        ctx: &Context,
+        keep: &impl Fn(CustIx) -> bool,
+        first: usize,
+        invoices: &[crate::ledger::Invoice],
+    ) -> PortfolioInputs {
         let as_of = ctx.as_of;
         let cfg = &ctx.config;
         let aging: Vec<AgingBucket> = cfg
@@ -143,9 +171,8 @@ impl PortfolioInputs {
         let cei_from = months_before(as_of, cfg.cei_months);
         // Countback periods: rolling months ending at the as-of date, latest first.
         let bounds: Vec<NaiveDate> = (0..=cfg.countback_months).map(|k| months_before(as_of, k)).collect();
-        let customers = (0..ledger.customers.len() as CustIx).filter(|&c| keep(c)).count() as u64;
         let mut p = PortfolioInputs {
-            customers,
+            customers: 0,
             open_invoices: 0,
             ar_total: Decimal::ZERO,
             ar_current: Decimal::ZERO,
@@ -156,7 +183,8 @@ impl PortfolioInputs {
             month_sales: vec![Decimal::ZERO; cfg.countback_months as usize],
             aging,
         };
-        for (i, inv) in ledger.invoices.iter().enumerate() {
+        for (i, inv) in invoices.iter().enumerate() {
+            let i = first + i;
             if inv.issue_date > as_of || !keep(inv.customer) {
                 continue;
             }
