@@ -127,6 +127,13 @@ impl Book {
         self.actions.push(format!("A{n},{c},{inv},{rule},{action},{channel},{on},{on},{outcome}"));
         self
     }
+    /// One executed message listing `invs`: one row per invoice, as a plan's action is recorded.
+    fn message(mut self, c: &str, invs: &[&str], rule: &str, action: &str, on: NaiveDate) -> Self {
+        for inv in invs {
+            self = self.done(c, inv, rule, action, on);
+        }
+        self
+    }
     /// A decided action that was never executed.
     fn pending(mut self, c: &str, inv: &str, rule: &str, action: &str, on: NaiveDate) -> Self {
         let n = self.actions.len() + 1;
@@ -371,6 +378,63 @@ fn the_contact_cap_suppresses_and_says_so() {
     assert_eq!(r.guardrail.as_deref(), Some("max_contacts_per_7_days"));
     // A week later the cap has room again.
     assert_eq!(rules(&steps(&standard(), &l, day(DUE, 5))), ["first-notice"]);
+}
+
+/// The cap counts messages: an email listing nine invoices (nine rows of
+/// actions.csv) is one contact, and so is a discount offer listing three.
+#[test]
+fn the_contact_cap_counts_messages_not_rows() {
+    const NINE: [&str; 9] = ["I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8", "I9"];
+    let mut b = Book::default().customer(cust("C1"));
+    for id in NINE {
+        b = b.invoice(id, "C1", date(DUE), "100.00");
+    }
+    let b = b.message("C1", &NINE, "manual-1", "email", day(DUE, -5)).message(
+        "C1",
+        &NINE[..3],
+        "q4-discount",
+        "discount_offer",
+        day(DUE, -3),
+    );
+    let l = b.ledger();
+    let ctx = Context::new(day(DUE, 1), FactsConfig::default());
+    let cf = derive_customer(&l, 0, &ctx, &mut Vec::new());
+    assert_eq!(cf.contacts_7d, 1);
+    // 1 contact + 1 offer in 7 days, under the cap of 3: the first notice lists all nine invoices.
+    let a = steps(&standard(), &l, day(DUE, 1));
+    assert_eq!(rules(&a), ["first-notice"]);
+    assert_eq!(a[0].invoice_ids.len(), 9);
+    // A third message (a call listing nine invoices) reaches the cap.
+    let l = b.message("C1", &NINE, "manual-2", "call", day(DUE, -1)).ledger();
+    assert!(steps(&standard(), &l, day(DUE, 1)).is_empty());
+    let t = explain(&standard(), &l, day(DUE, 1), "C1");
+    let r = t.rules.iter().find(|r| r.rule_id == "first-notice").unwrap();
+    assert_eq!(r.guardrail.as_deref(), Some("max_contacts_per_7_days"));
+    assert!(r.detail.ends_with("suppressed: 3 contacts in the last 7 days (at most 3)"), "{}", r.detail);
+}
+
+/// Under `grouping = "invoice"` a step's actions of one run are recorded
+/// alike (rule, action, channel, day), so they are one message: the run
+/// counts them once, as the history will once they are recorded.
+#[test]
+fn one_steps_actions_of_one_run_are_one_message() {
+    let p = standard_with(&[
+        ("business_days_only = true", "business_days_only = false"),
+        ("grouping = \"customer\"", "grouping = \"invoice\""),
+    ]);
+    let b = Book::default()
+        .customer(cust("C1"))
+        .invoice("I1", "C1", date(DUE), "400.00")
+        .invoice("I2", "C1", date(DUE), "500.00")
+        .done("C1", "", "manual-1", "email", day(DUE, -4))
+        .done("C1", "", "manual-2", "call", day(DUE, -3));
+    // Two contacts in 7 days and a cap of 3: both first notices go (one message).
+    let a = steps(&p, &b.ledger(), day(DUE, 1));
+    assert_eq!(rules(&a), ["first-notice", "first-notice"]);
+    // Recorded, one row each: the next day the history counts 3, the cap is reached.
+    let done = b.message("C1", &["I1", "I2"], "first-notice", "email", day(DUE, 1)).ledger();
+    let ctx = Context::new(day(DUE, 2), FactsConfig::default());
+    assert_eq!(derive_customer(&done, 0, &ctx, &mut Vec::new()).contacts_7d, 3);
 }
 
 #[test]
@@ -674,6 +738,34 @@ fn regulation_f_limits_calls_to_consumers() {
     assert_eq!(r.guardrail.as_deref(), Some("regulation_f"), "{r:?}");
     // A business account is not under Regulation F.
     assert_eq!(rules(&steps(&standard(), &with_talk(b), day(DUE, 21))), ["call"]);
+}
+
+/// Regulation F counts call attempts, not rows: six calls listing three
+/// invoices each (18 rows) leave room for a seventh; seven do not.
+#[test]
+fn regulation_f_counts_calls_not_rows() {
+    let p = standard_with(&[
+        ("business_days_only = true", "business_days_only = false"),
+        ("max_contacts_per_7_days = 3", "max_contacts_per_7_days = 10"),
+    ]);
+    let mut b = walked(3).invoice("I2", "C1", date(DUE), "100.00").invoice("I3", "C1", date(DUE), "100.00");
+    b.customers[0] = cust("C1").consumer().row();
+    let calls = |n: i64| {
+        let mut b = b.clone();
+        for d in 0..n {
+            // Two a day (two rules), from the day before the call step back.
+            b = b.message("C1", &["I1", "I2", "I3"], &format!("manual-call-{d}"), "call", day(DUE, 20 - d / 2));
+        }
+        b.ledger()
+    };
+    let ctx = Context::new(day(DUE, 21), FactsConfig::default());
+    assert_eq!(derive_customer(&calls(6), 0, &ctx, &mut Vec::new()).calls_7d, 6);
+    assert_eq!(rules(&steps(&p, &calls(6), day(DUE, 21))), ["call"]);
+    assert!(steps(&p, &calls(7), day(DUE, 21)).is_empty());
+    let t = explain(&p, &calls(7), day(DUE, 21), "C1");
+    let r = t.rules.iter().find(|r| r.rule_id == "call").unwrap();
+    assert_eq!(r.guardrail.as_deref(), Some("regulation_f"), "{r:?}");
+    assert!(r.detail.ends_with("7 calls in 7 days (Regulation F: at most 7)"), "{}", r.detail);
 }
 
 #[test]

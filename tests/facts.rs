@@ -68,6 +68,75 @@ fn contacts_and_steps_of_c1() {
     });
 }
 
+/// Contacts count messages: the rows of actions.csv that share the day a
+/// message was decided and executed, its action, channel and rule are one
+/// message, however many invoices it lists and wherever its rows are in the file.
+#[test]
+fn contacts_count_messages_not_rows() {
+    let customers =
+        "customer_id,name,segment,country,currency,credit_limit,payment_terms\nC1,Acme,small,US,USD,10000.00,NET30";
+    let invoices = "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status\n\
+        I1,C1,2026-07-01,2026-07-31,USD,100.00,100.00,open\n\
+        I2,C1,2026-07-01,2026-07-31,USD,100.00,100.00,open\n\
+        I3,C1,2026-07-01,2026-07-31,USD,100.00,100.00,open\n\
+        I4,C1,2026-07-01,2026-07-31,USD,100.00,100.00,open";
+    // As of 2026-11-16: 11-10 is 6 days ago, 11-09 7, 10-18 29, 10-17 30, 08-19 89, 08-18 90.
+    let rows = [
+        // M1: one email listing I1-I3 (its third row is at the end of the file).
+        "A1,C1,I1,first-notice,email,email,2026-11-10,2026-11-10,sent",
+        "A2,C1,I2,first-notice,email,email,2026-11-10,2026-11-10,sent",
+        // M2: the same day and rule, another action and channel.
+        "A4,C1,I1,first-notice,sms,sms,2026-11-10,2026-11-10,sent",
+        // M3: the same day, action and channel, another rule.
+        "A5,C1,I1,statement-note,email,email,2026-11-10,2026-11-10,sent",
+        "A6,C1,I2,statement-note,email,email,2026-11-10,2026-11-10,sent",
+        // M4: a call listing three invoices, 6 days ago.
+        "A7,C1,I1,call,call,call,2026-11-10,2026-11-10,no_answer",
+        "A8,C1,I2,call,call,call,2026-11-10,2026-11-10,no_answer",
+        "A9,C1,I3,call,call,call,2026-11-10,2026-11-10,no_answer",
+        // M5: decided earlier, executed the same day as M1, same rule: another message.
+        "A10,C1,I4,first-notice,email,email,2026-11-07,2026-11-10,sent",
+        // M11, M12: the same day, action and rule, two channels.
+        "A22,C1,I1,monthly-statement,statement,email,2026-11-12,2026-11-12,sent",
+        "A23,C1,I1,monthly-statement,statement,letter,2026-11-12,2026-11-12,sent",
+        // M6: a call 7 days ago: in 30 days, not in 7.
+        "A11,C1,I1,call,call,call,2026-11-09,2026-11-09,no_answer",
+        "A12,C1,I2,call,call,call,2026-11-09,2026-11-09,no_answer",
+        // M7: a letter 29 days ago (in 30 days); M8: 30 days ago (in 90 only).
+        "A13,C1,I1,final-demand,letter,letter,2026-10-18,2026-10-18,sent",
+        "A14,C1,I2,final-demand,letter,letter,2026-10-18,2026-10-18,sent",
+        "A15,C1,I1,final-demand,letter,letter,2026-10-17,2026-10-17,sent",
+        // M9: 89 days ago (in 90); M10: 90 days ago (out).
+        "A16,C1,I1,pre-due,email,email,2026-08-19,2026-08-19,sent",
+        "A17,C1,I2,pre-due,email,email,2026-08-19,2026-08-19,sent",
+        "A18,C1,I1,pre-due,email,email,2026-08-18,2026-08-18,sent",
+        // Not executed: not contacts.
+        "A19,C1,I3,second-notice,email,email,2026-11-12,2026-11-12,failed",
+        "A20,C1,I3,second-notice,email,email,2026-11-12,,pending",
+        // Not a contact.
+        "A21,C1,I1,credit-hold,credit_hold,,2026-11-11,2026-11-11,sent",
+        "A3,C1,I3,first-notice,email,email,2026-11-10,2026-11-10,sent",
+    ];
+    let actions = format!(
+        "action_id,customer_id,invoice_id,rule_id,action,channel,decided_on,executed_on,outcome\n{}",
+        rows.join("\n")
+    );
+    let files = recoup::ledger::inline::InlineLedger {
+        customers,
+        invoices,
+        payments: None,
+        promises: None,
+        actions: Some(&actions),
+    };
+    let l = recoup::ledger::inline::load_inline(&files, &LoadOptions::default()).unwrap();
+    let ctx = Context::new(date("2026-11-16"), FactsConfig::default());
+    let f = derive_customer(&l, 0, &ctx, &mut Vec::new());
+    // 7 days: M1, M2, M3, M4, M5, M11, M12 = 7 (15 rows). 30 days: + M6, M7 = 9. 90 days: + M8, M9 = 11.
+    assert_eq!((f.contacts_7d, f.contacts_30d, f.contacts_90d), (7, 9, 11));
+    // Calls in 7 days: M4 (three rows); M6 is 7 days old. The last contact: M11 and M12, 4 days ago.
+    assert_eq!((f.calls_7d, f.days_since_contact), (1, 4));
+}
+
 #[test]
 fn promises_plans_and_holds_of_c2() {
     with_customer("C2", |f, inv| {

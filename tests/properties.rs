@@ -250,7 +250,9 @@ proptest! {
     }
 }
 
-/// Append the day's plan to the history, as executed that day.
+/// Append the day's plan to the history, as executed that day: one row per
+/// invoice an action lists (one row for an account-level action), as
+/// `recoup simulate` records a plan.
 fn execute(ledger: &mut Ledger, plan: &Plan, day: NaiveDate) {
     let cix: HashMap<String, u32> =
         ledger.customers.iter().enumerate().map(|(i, c)| (c.id.to_string(), i as u32)).collect();
@@ -258,34 +260,82 @@ fn execute(ledger: &mut Ledger, plan: &Plan, day: NaiveDate) {
         ledger.invoices.iter().enumerate().map(|(i, v)| (v.id.to_string(), i as u32)).collect();
     for e in &plan.entries {
         let a = &e.action;
-        let invoice = match a.invoice_ids.as_slice() {
-            [one] => Some(iix[one]),
-            _ => None,
-        };
+        let invoices: Vec<Option<u32>> =
+            if a.invoice_ids.is_empty() { vec![None] } else { a.invoice_ids.iter().map(|i| Some(iix[i])).collect() };
         let outcome = if a.action == ActionKind::Call { Outcome::NoAnswer } else { Outcome::Sent };
-        ledger.actions.push(ActionRecord {
-            id: e.action_id.as_str().into(),
-            customer: cix[&a.customer_id],
-            invoice,
-            rule_id: a.rule_id.as_str().into(),
-            action: a.action,
-            channel: a.channel,
-            decided_on: day,
-            executed_on: Some(day),
-            outcome: Some(outcome),
-            arm: Some(a.arm),
-        });
+        for (n, invoice) in invoices.into_iter().enumerate() {
+            ledger.actions.push(ActionRecord {
+                id: format!("{}-{n}", e.action_id).into(),
+                customer: cix[&a.customer_id],
+                invoice,
+                rule_id: a.rule_id.as_str().into(),
+                action: a.action,
+                channel: a.channel,
+                decided_on: day,
+                executed_on: Some(day),
+                outcome: Some(outcome),
+                arm: Some(a.arm),
+            });
+        }
     }
     ledger.index();
+}
+
+/// A message, as the history's rows of it share it: decided and executed on,
+/// action, channel, rule.
+type MessageKey = (NaiveDate, Option<NaiveDate>, ActionKind, Option<recoup::ledger::Channel>, String);
+
+/// A message planned today: its action, channel and rule.
+type PlannedMessage<'a> = (ActionKind, Option<recoup::ledger::Channel>, &'a str);
+
+/// Distinct executed messages of customer `c` whose action `kind` accepts,
+/// executed on a day in `[from, to]`: the oracle of the contact facts, by a
+/// set of keys rather than the facts' scan of the rows.
+fn messages(ledger: &Ledger, c: u32, kind: impl Fn(ActionKind) -> bool, from: NaiveDate, to: NaiveDate) -> u32 {
+    let keys: HashSet<MessageKey> = ledger
+        .actions_by_customer
+        .rows(c)
+        .iter()
+        .map(|&r| &ledger.actions[r as usize])
+        .filter(|a| a.was_executed() && kind(a.action) && a.executed_on.is_some_and(|x| from <= x && x <= to))
+        .map(|a| (a.decided_on, a.executed_on, a.action, a.channel, a.rule_id.to_string()))
+        .collect();
+    keys.len() as u32
+}
+
+fn facing(k: ActionKind) -> bool {
+    k.is_contact() || matches!(k, ActionKind::DiscountOffer | ActionKind::PaymentPlanOffer)
+}
+
+/// Every customer's contact facts on `day` against the oracle ([`messages`]).
+fn check_contact_facts(ledger: &Ledger, day: NaiveDate) -> Result<(), TestCaseError> {
+    let ctx = Context::new(day, FactsConfig::default());
+    let mut buf = Vec::new();
+    let since = |n: i64| day - Duration::days(n - 1);
+    for c in 0..ledger.customers.len() as u32 {
+        let f = recoup::facts::derive_customer(ledger, c, &ctx, &mut buf);
+        let contacts = |n| messages(ledger, c, ActionKind::is_contact, since(n), day);
+        let calls = messages(ledger, c, |k| k == ActionKind::Call, since(7), day);
+        prop_assert_eq!(
+            (f.contacts_7d, f.contacts_30d, f.contacts_90d, f.calls_7d),
+            (contacts(7), contacts(30), contacts(90), calls),
+            "{}: contacts 7/30/90 days and calls 7 days on {}",
+            &f.customer.id,
+            day
+        );
+    }
+    Ok(())
 }
 
 proptest! {
     #![proptest_config(Config { cases: 16, failure_persistence: None, ..Config::default() })]
 
     /// A month of daily runs, each day's plan executed and appended to the
-    /// history: every day's plan keeps the single-day guardrails; no run
-    /// takes a customer past the contact cap (contacts executed in the six
-    /// days before plus the day's customer-facing actions), and once the
+    /// history (one row per invoice an action lists): every day's plan keeps
+    /// the single-day guardrails; every day, each customer's contact facts
+    /// count the distinct messages of the history (a set of keys); no run
+    /// takes a customer past the contact cap (messages executed in the six
+    /// days before plus the day's customer-facing messages), and once the
     /// generated history is a week old no seven-day window holds more; a
     /// fee is charged at most once per step and invoice, never again for a
     /// step the history already holds; and re-running a day with the same
@@ -314,21 +364,22 @@ proptest! {
                 let again = evaluate(&ledger, &policy, &ctx).unwrap();
                 prop_assert_eq!(&plan.entries, &again.entries);
             }
-            // The cap: contacts executed in the six days before, plus today's.
-            let mut today: HashMap<&str, u32> = HashMap::new();
+            check_contact_facts(&ledger, day)?;
+            // The cap: messages executed in the six days before, plus today's
+            // (actions of one rule, action and channel are one message).
+            let mut today: HashMap<&str, HashSet<PlannedMessage<'_>>> = HashMap::new();
             for e in plan.entries.iter().filter(|e| e.action.is_customer_facing()) {
-                *today.entry(e.action.customer_id.as_str()).or_default() += 1;
-                kinds.entry(e.action.customer_id.clone()).or_default().push((day, e.action.action.as_str()));
+                let a = &e.action;
+                today.entry(a.customer_id.as_str()).or_default().insert((a.action, a.channel, a.rule_id.as_str()));
+                kinds.entry(a.customer_id.clone()).or_default().push((day, a.action.as_str()));
             }
             for (c, n) in &today {
+                let n = n.len() as u32;
                 let ix = ledger.customer_ix(c).unwrap();
-                let before = ledger.actions_by_customer.rows(ix).iter().map(|&r| &ledger.actions[r as usize])
-                    .filter(|a| a.was_executed() && (a.action.is_contact() || matches!(a.action, ActionKind::DiscountOffer | ActionKind::PaymentPlanOffer)))
-                    .filter(|a| a.executed_on.is_some_and(|x| x < day && (day - x).num_days() < 7))
-                    .count() as u32;
+                let before = messages(&ledger, ix, facing, day - Duration::days(6), day - Duration::days(1));
                 prop_assert!(before + n <= k.max_contacts,
                     "{day}: {c} has {before} contacts in 6 days and {n} planned (cap {})", k.max_contacts);
-                facing_by_day.insert((c.to_string(), day), *n);
+                facing_by_day.insert((c.to_string(), day), n);
                 at_cap += usize::from(before + n == k.max_contacts);
             }
             for e in plan.entries.iter().filter(|e| e.action.fee > rust_decimal::Decimal::ZERO) {
@@ -336,8 +387,8 @@ proptest! {
                     prop_assert!(fees.insert((e.action.rule_id.clone(), i.clone())),
                         "{day}: fee of {} charged again on {i}", e.action.rule_id);
                 }
-                if e.action.invoice_ids.len() != 1 {
-                    // A customer-level record covers every invoice issued by then.
+                if e.action.invoice_ids.is_empty() {
+                    // An account-level record covers every invoice issued by then.
                     for i in ledger.invoices_by_customer.rows(ledger.customer_ix(&e.action.customer_id).unwrap()) {
                         fees.insert((e.action.rule_id.clone(), ledger.invoices[*i as usize].id.to_string()));
                     }
@@ -419,5 +470,46 @@ proptest! {
         worklist_csv(&mut bytes, &merged.plan).unwrap();
         serde_json::to_writer_pretty(&mut bytes, &merged.summary).unwrap();
         prop_assert!(bytes == whole, "merged outputs of {n} shards differ from the unsharded run");
+    }
+}
+
+proptest! {
+    #![proptest_config(Config { cases: 16, failure_persistence: None, ..Config::default() })]
+
+    /// The contact facts count messages, whatever the order of the rows of
+    /// actions.csv: with the rows shuffled (a message's rows no longer
+    /// adjacent, dates out of order) every customer's facts are those of the
+    /// file in date order and those of the oracle.
+    #[test]
+    fn contact_counts_do_not_depend_on_row_order(seed in any::<u64>(), customers in 5u64..30, shuffle in any::<u64>(), day in 0i64..20) {
+        let mut ledger = load_generated(seed, customers, 6);
+        let day = as_of() + Duration::days(day);
+        let ctx = Context::new(day, FactsConfig::default());
+        let counts = |l: &Ledger| {
+            let mut buf = Vec::new();
+            (0..l.customers.len() as u32)
+                .map(|c| {
+                    let f = recoup::facts::derive_customer(l, c, &ctx, &mut buf);
+                    (f.contacts_7d, f.contacts_30d, f.contacts_90d, f.calls_7d, f.days_since_contact)
+                })
+                .collect::<Vec<_>>()
+        };
+        let in_order = counts(&ledger);
+        // A seeded Fisher-Yates shuffle (splitmix64).
+        let mut state = shuffle;
+        let mut next = || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        for i in (1..ledger.actions.len()).rev() {
+            let j = (next() % (i as u64 + 1)) as usize;
+            ledger.actions.swap(i, j);
+        }
+        ledger.index();
+        prop_assert_eq!(counts(&ledger), in_order);
+        check_contact_facts(&ledger, day)?;
     }
 }

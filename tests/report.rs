@@ -145,7 +145,7 @@ fn simulation_report_numbers_are_the_json_numbers() {
         let want: Vec<String> = labels.iter().map(|l| text(&m["values"][l])).collect();
         assert_eq!(got, want, "{metric}");
     }
-    assert_eq!(cells_after(&html, "cost of actions", 3), ["2189.76", "15572.26", "3019.29"]);
+    assert_eq!(cells_after(&html, "cost of actions", 3), ["2189.76", "15572.26", "3019.34"]);
     // The forward projection: the weekly cash of week 1 (P50 and band) and the charts.
     let f = json(&d.sim.join("forward.json"));
     let week1 = f["weekly"]

@@ -2,7 +2,7 @@
 //! actions.csv up to the as-of date, and which of them cover which invoice.
 //! Pending, failed and cancelled rows were never done, so they are ignored.
 
-use crate::facts::InvoiceFacts;
+use crate::facts::{InvoiceFacts, Messages};
 use crate::ledger::{ActionKind, ActionRecord, CustIx, Ledger};
 use chrono::NaiveDate;
 
@@ -29,6 +29,26 @@ impl<'a> History<'a> {
             let d = a.executed_on?;
             (a.was_executed() && d <= as_of && a.decided_on <= as_of).then_some((a, d))
         })
+    }
+
+    /// Messages executed in the `days` days up to the as-of date whose action
+    /// `kind` accepts: a message recorded as one row per invoice counts once
+    /// ([`crate::facts::same_message`]), as the contact facts count them.
+    pub fn messages_within(&self, days: i64, kind: impl Fn(ActionKind) -> bool) -> u32 {
+        let as_of = self.as_of;
+        let since = as_of - chrono::Duration::days(days);
+        let keep = |a: &ActionRecord| {
+            kind(a.action) && a.decided_on <= as_of && a.executed_on.is_some_and(|d| d > since && d <= as_of)
+        };
+        let mut messages = Messages::new(&self.ledger.actions, self.rows, as_of);
+        let mut n = 0;
+        for (pos, &i) in self.rows.iter().enumerate() {
+            let Some(a) = self.ledger.actions.get(i as usize) else { continue };
+            if a.was_executed() && keep(a) && messages.is_first(pos, keep) {
+                n += 1;
+            }
+        }
+        n
     }
 
     /// Does record `a` cover invoice `inv`? A record for no invoice covers

@@ -370,7 +370,8 @@ pub(crate) struct Eval<'a, 't> {
     priority: f64,
     strategy: Option<&'a Strategy>,
     arm: Arm,
-    /// Customer-facing actions planned so far this run (for the contact cap).
+    /// Customer-facing messages planned so far this run (for the contact cap):
+    /// actions of the same rule, action and channel count once.
     planned_contacts: u32,
     /// A plan or account promise pausing escalation.
     pause: Option<ladder::Pause>,
@@ -532,15 +533,20 @@ impl<'a> Eval<'a, '_> {
     /// Discount and payment-plan offers executed in the last 7 days: they
     /// reached the customer, so they count toward the contact cap as they did
     /// on the day they were planned (`contacts_7d` counts the other contacts).
+    /// Each offer counts once, however many invoice rows record it.
     fn offers_7d(&self) -> u32 {
-        let today = self.cal.date;
-        self.hist
-            .executed()
-            .filter(|(a, d)| {
-                matches!(a.action, ActionKind::DiscountOffer | ActionKind::PaymentPlanOffer)
-                    && (today - *d).num_days() < 7
-            })
-            .count() as u32
+        self.hist.messages_within(7, |k| matches!(k, ActionKind::DiscountOffer | ActionKind::PaymentPlanOffer))
+    }
+
+    /// Is `a` part of a message already planned this run? Actions of one
+    /// rule, action and channel planned the same day are recorded alike in
+    /// actions.csv, so the history counts them as one message
+    /// (`facts::same_message`); the run counts them so too, before and after
+    /// they are recorded.
+    fn joins_planned(&self, a: &PlannedAction) -> bool {
+        self.actions
+            .iter()
+            .any(|b| b.is_customer_facing() && b.action == a.action && b.channel == a.channel && b.rule_id == a.rule_id)
     }
 
     /// The guardrail that forbids `a`, if any (checked last, always wins).
@@ -555,6 +561,7 @@ impl<'a> Eval<'a, '_> {
             return Some(("do_not_contact".into(), "the customer is flagged do-not-contact".into()));
         }
         if facing
+            && !self.joins_planned(a)
             && let Some(max) = g.max_contacts_per_7_days
             && cf.contacts_7d + self.offers_7d() + self.planned_contacts >= max
         {
@@ -604,7 +611,7 @@ impl<'a> Eval<'a, '_> {
                 false
             }
             None => {
-                if a.is_customer_facing() {
+                if a.is_customer_facing() && !self.joins_planned(&a) {
                     self.planned_contacts += 1;
                 }
                 if self.tracing() {

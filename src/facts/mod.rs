@@ -5,7 +5,7 @@
 pub mod kpi;
 pub mod registry;
 
-use crate::ledger::{ActionKind, CustIx, Customer, Invoice, InvoiceStatus, Ledger, Outcome};
+use crate::ledger::{ActionKind, ActionRecord, CustIx, Customer, Invoice, InvoiceStatus, Ledger, Outcome};
 use chrono::{Datelike, NaiveDate, Weekday};
 use registry::{Scope, fact_table};
 use rust_decimal::Decimal;
@@ -248,10 +248,10 @@ fact_table! { CustomerFacts, Scope::Customer, f;
     promises_broken: Int = "promises in the behaviour window that fell due unpaid" => f.promises_broken;
     promised_amount: Money = "amount of the active promises" => f.promised_amount;
     plan_active: Bool = "an agreed payment plan has instalments still to come and none broken" => f.plan_active;
-    contacts_7d: Int = "executed contacts (email, sms, call, letter, statement) in the last 7 days" => f.contacts_7d;
-    contacts_30d: Int = "executed contacts in the last 30 days" => f.contacts_30d;
-    contacts_90d: Int = "executed contacts in the last 90 days" => f.contacts_90d;
-    calls_7d: Int = "call attempts in the last 7 days" => f.calls_7d;
+    contacts_7d: Int = "messages executed in the last 7 days (email, sms, call, letter, statement; one per message, however many invoices it lists)" => f.contacts_7d;
+    contacts_30d: Int = "messages executed in the last 30 days" => f.contacts_30d;
+    contacts_90d: Int = "messages executed in the last 90 days" => f.contacts_90d;
+    calls_7d: Int = "calls executed in the last 7 days (one per call, however many invoices it lists)" => f.calls_7d;
     days_since_conversation: Int = "days since a call was answered (9999 if never)" => f.days_since_conversation;
     days_since_contact: Int = "days since the last executed contact (9999 if never)" => f.days_since_contact;
     last_step: Text = "rule id of the last executed dunning action; empty if none" => f.last_step;
@@ -530,7 +530,12 @@ fn action_facts<'a>(ledger: &'a Ledger, c: CustIx, as_of: NaiveDate, f: &mut Cus
     let mut last_conversation = None;
     let mut last_step: Option<(NaiveDate, &str)> = None;
     let mut hold: Option<(NaiveDate, bool)> = None;
-    for &a in ledger.actions_by_customer.rows(c) {
+    let rows = ledger.actions_by_customer.rows(c);
+    // Contacts of the last 90 days: the rows the message counts look at.
+    let since = as_of - chrono::Duration::days(90);
+    let contact = |a: &ActionRecord| a.action.is_contact() && a.executed_on.is_some_and(|d| d > since);
+    let mut messages = Messages::new(&ledger.actions, rows, as_of);
+    for (pos, &a) in rows.iter().enumerate() {
         let a = &ledger.actions[a as usize];
         let Some(done) = a.executed_on.filter(|&d| d <= as_of) else { continue };
         if !a.was_executed() {
@@ -538,16 +543,17 @@ fn action_facts<'a>(ledger: &'a Ledger, c: CustIx, as_of: NaiveDate, f: &mut Cus
         }
         let age = (as_of - done).num_days();
         if a.action.is_contact() {
-            f.contacts_7d += u32::from(age < 7);
-            f.contacts_30d += u32::from(age < 30);
-            f.contacts_90d += u32::from(age < 90);
+            // One contact per message, however many invoice rows it has.
+            if age < 90 && messages.is_first(pos, contact) {
+                f.contacts_7d += u32::from(age < 7);
+                f.contacts_30d += u32::from(age < 30);
+                f.contacts_90d += 1;
+                f.calls_7d += u32::from(age < 7 && a.action == ActionKind::Call);
+            }
             last_contact = last_contact.max(Some(done));
         }
-        if a.action == ActionKind::Call {
-            f.calls_7d += u32::from(age < 7);
-            if matches!(a.outcome, Some(Outcome::Answered | Outcome::Promise)) {
-                last_conversation = last_conversation.max(Some(done));
-            }
+        if a.action == ActionKind::Call && matches!(a.outcome, Some(Outcome::Answered | Outcome::Promise)) {
+            last_conversation = last_conversation.max(Some(done));
         }
         if a.action.is_referral() {
             f.referred = true;
@@ -570,6 +576,76 @@ fn action_facts<'a>(ledger: &'a Ledger, c: CustIx, as_of: NaiveDate, f: &mut Cus
         f.last_step = rule;
         f.last_step_date = Some(d);
         f.days_since_step = date_or_never(Some(d), as_of);
+    }
+}
+
+/// Do two rows of actions.csv record the same message? A message to a
+/// customer that lists several invoices is recorded as one row per invoice
+/// (as `recoup simulate` and `recoup generate` record a plan's action), and
+/// its rows share the day it was decided and executed, the action, the
+/// channel and the rule. Contact counts count messages, not rows.
+pub fn same_message(a: &ActionRecord, b: &ActionRecord) -> bool {
+    a.executed_on == b.executed_on
+        && a.decided_on == b.decided_on
+        && a.action == b.action
+        && a.channel == b.channel
+        && a.rule_id == b.rule_id
+}
+
+/// Which executed rows of a customer's action history are the first row of
+/// their message ([`same_message`]), without allocating.
+///
+/// The rows of a message are normally adjacent, and a history in date order
+/// (as runs append it) is the common case: a row is compared with the
+/// previous row of interest, and when it differs, with the earlier rows of
+/// the same execution date only. Rows out of date order are handled too, by
+/// comparing with every earlier row of interest (slower, still exact).
+pub struct Messages<'a> {
+    actions: &'a [ActionRecord],
+    rows: &'a [u32],
+    as_of: NaiveDate,
+    /// Position in `rows` of the previous row of interest.
+    prev: Option<usize>,
+    /// Rows of interest so far are in non-decreasing execution date.
+    sorted: bool,
+}
+
+impl<'a> Messages<'a> {
+    /// For the rows `rows` (indexes into `actions`, one customer's) as of `as_of`.
+    pub fn new(actions: &'a [ActionRecord], rows: &'a [u32], as_of: NaiveDate) -> Self {
+        Messages { actions, rows, as_of, prev: None, sorted: true }
+    }
+
+    /// Is `rows[pos]` the first row of its message? `keep` picks the rows of
+    /// interest (e.g. contacts of the last 90 days), among which only the
+    /// executed ones up to the as-of date count. Call it for every such row,
+    /// in order, and for no other: the answer for a row depends on the rows
+    /// of interest before it.
+    pub fn is_first(&mut self, pos: usize, keep: impl Fn(&ActionRecord) -> bool) -> bool {
+        let Some(a) = self.rows.get(pos).and_then(|&i| self.actions.get(i as usize)) else { return false };
+        let Some(p) = self.prev.replace(pos) else { return true };
+        let Some(b) = self.rows.get(p).and_then(|&i| self.actions.get(i as usize)) else { return true };
+        if same_message(a, b) {
+            return false;
+        }
+        self.sorted &= b.executed_on <= a.executed_on;
+        if self.sorted && b.executed_on < a.executed_on {
+            return true;
+        }
+        let as_of = self.as_of;
+        for &j in self.rows[..p.min(self.rows.len())].iter().rev() {
+            let Some(b) = self.actions.get(j as usize) else { continue };
+            if !(keep(b) && b.was_executed() && b.executed_on.is_some_and(|d| d <= as_of)) {
+                continue;
+            }
+            if self.sorted && b.executed_on < a.executed_on {
+                break;
+            }
+            if same_message(a, b) {
+                return false;
+            }
+        }
+        true
     }
 }
 
