@@ -9,7 +9,7 @@
 //! not had it: one row per listed invoice, all with the run's date and the
 //! message's outcome (as `recoup simulate` records a plan). Optional steps
 //! whose condition does not hold are passed over; contacts stop at three in
-//! seven days (counted in rows, as the engine counts them), and for
+//! seven days (counted in messages, as the engine counts them), and for
 //! do-not-contact customers and once the account is referred; the hold is
 //! placed once and released (`release-hold`, account-level) on the first run
 //! with no open invoice 30 days past due. The nightly run ran on business days
@@ -95,7 +95,7 @@ pub struct Chase {
 
 /// Nights the run did not happen.
 const MISSED: f64 = 0.03;
-/// Executed contacts (rows) in seven days that stop the next (`max_contacts_per_7_days`).
+/// Executed contacts (messages, not rows) in seven days that stop the next (`max_contacts_per_7_days`).
 const MAX_CONTACTS_7D: usize = 3;
 /// A hold is released once no open invoice is this many days past due.
 const RELEASE_BELOW: i32 = 30;
@@ -110,7 +110,7 @@ struct Dunning<'a> {
     /// Per invoice: the steps executed (bit `k` for `LADDER[k]`) and the day of the last.
     done: Vec<u16>,
     last: Vec<Option<Day>>,
-    /// Days of executed contact rows, for the seven-day cap.
+    /// Days of executed contact messages, for the seven-day cap.
     contacts: Vec<Day>,
     held: bool,
     referred: bool,
@@ -210,10 +210,13 @@ impl Dunning<'_> {
             if let Some(on) = executed_on {
                 self.done[j] |= 1 << k;
                 self.last[j] = Some(on);
-                if contact {
-                    self.contacts.push(on);
-                }
             }
+        }
+        if let Some(on) = executed_on
+            && contact
+        {
+            // One message, however many invoices it lists.
+            self.contacts.push(on);
         }
         if executed_on.is_some() {
             self.held |= step.action == "credit_hold";
