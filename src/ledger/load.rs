@@ -277,21 +277,61 @@ fn shard_of(h: u64) -> usize {
 /// rows themselves (no copies of the strings), built in parallel shards.
 ///
 /// Ids in strictly increasing order (as exports numbered in sequence are)
-/// need no table: they cannot repeat, and a binary search finds them.
+/// need no table: they cannot repeat, and a binary search finds them. The
+/// order is either plain byte order (`INV0000009` < `INV0000010`) or, for
+/// numbers that are not zero-padded or outgrow their padding, shorter ids
+/// first (`INV9` < `INV10`, `INV9999999` < `INV10000000`).
 pub(crate) struct IdIndex {
     shards: Vec<HashTable<u32>>,
-    /// `Some(n)`: the `n` ids are strictly increasing; no table was built.
-    sorted: Option<usize>,
+    /// `Some((n, order))`: the `n` ids are strictly increasing in `order`;
+    /// no table was built.
+    sorted: Option<(usize, IdOrder)>,
+}
+
+/// An order in which ids numbered in sequence increase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IdOrder {
+    /// Byte order.
+    Bytes,
+    /// Shorter first, then byte order.
+    Length,
+}
+
+impl IdOrder {
+    #[inline]
+    fn cmp(self, a: &str, b: &str) -> std::cmp::Ordering {
+        match self {
+            IdOrder::Bytes => a.cmp(b),
+            IdOrder::Length => a.len().cmp(&b.len()).then_with(|| a.cmp(b)),
+        }
+    }
 }
 
 impl IdIndex {
     /// The index of `n` ids, with the (row, first row) of each duplicate;
-    /// no table when the ids are strictly increasing (one parallel pass).
+    /// no table when the ids are strictly increasing in either order (one
+    /// parallel pass).
     pub(crate) fn new<'a>(n: usize, id: impl Fn(usize) -> &'a str + Sync) -> (IdIndex, Vec<(usize, usize)>) {
-        if (1..n).into_par_iter().with_min_len(4096).all(|i| id(i - 1) < id(i)) {
-            return (IdIndex { shards: Vec::new(), sorted: Some(n) }, Vec::new());
+        // One pass for both orders: whether each id follows the one before
+        // in byte order and in length order, given up when neither holds.
+        let step = |i: usize| {
+            let (a, b) = (id(i - 1), id(i));
+            let bytes = a < b;
+            Some((bytes, a.len() < b.len() || (a.len() == b.len() && bytes)))
+        };
+        let both = |x: (bool, bool), y: (bool, bool)| {
+            let r = (x.0 && y.0, x.1 && y.1);
+            (r.0 || r.1).then_some(r)
+        };
+        let order = match (1..n).into_par_iter().with_min_len(4096).map(step).try_reduce(|| (true, true), both) {
+            Some((true, _)) => Some(IdOrder::Bytes),
+            Some((false, true)) => Some(IdOrder::Length),
+            _ => None,
+        };
+        match order {
+            Some(order) => (IdIndex { shards: Vec::new(), sorted: Some((n, order)) }, Vec::new()),
+            None => IdIndex::build(n, id),
         }
-        IdIndex::build(n, id)
     }
 
     /// Index `n` ids; returns the index and the (row, first row) of each
@@ -342,11 +382,11 @@ impl IdIndex {
     }
 
     pub(crate) fn get<'a>(&self, key: &str, id: impl Fn(usize) -> &'a str) -> Option<u32> {
-        if let Some(n) = self.sorted {
+        if let Some((n, order)) = self.sorted {
             let (mut lo, mut hi) = (0, n);
             while lo < hi {
                 let mid = lo + (hi - lo) / 2;
-                match id(mid).cmp(key) {
+                match order.cmp(id(mid), key) {
                     std::cmp::Ordering::Less => lo = mid + 1,
                     std::cmp::Ordering::Greater => hi = mid,
                     std::cmp::Ordering::Equal => return Some(mid as u32),
@@ -1358,5 +1398,23 @@ mod tests {
         for missing in ["INV", "INV0000000x", "INV0001000", "A", "Z"] {
             assert_eq!(ix.get(missing, |i| &ids[i]), None);
         }
+        // Sequence numbers past their padding (or never padded) increase
+        // shorter first: still no table.
+        let ids: Vec<String> = (0..1000).map(|i| format!("INV{i:02}")).collect();
+        let (ix, dups) = IdIndex::new(ids.len(), |i| &ids[i]);
+        assert_eq!(ix.sorted, Some((1000, IdOrder::Length)));
+        assert!(dups.is_empty());
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(ix.get(id, |i| &ids[i]), Some(i as u32));
+        }
+        for missing in ["INV", "INV0", "INV000", "INV1000", "INV0999", "INV9x", "A", "Z"] {
+            assert_eq!(ix.get(missing, |i| &ids[i]), None, "{missing}");
+        }
+        // In neither order (and repeated): a table finds them all.
+        let ids = ["INV10", "INV9", "INV10", "INV11"];
+        let (ix, dups) = IdIndex::new(ids.len(), |i| ids[i]);
+        assert!(ix.sorted.is_none());
+        assert_eq!(dups, vec![(2, 0)]);
+        assert_eq!(ix.get("INV9", |i| ids[i]), Some(1));
     }
 }
