@@ -437,6 +437,23 @@ fn one_steps_actions_of_one_run_are_one_message() {
     assert_eq!(derive_customer(&done, 0, &ctx, &mut Vec::new()).contacts_7d, 3);
 }
 
+/// Intervals of one day read "1 day", not "1 days".
+#[test]
+fn one_day_intervals_read_in_the_singular() {
+    let p = standard_with(&[
+        ("business_days_only = true", "business_days_only = false"),
+        ("interval_days = 30", "interval_days = 1\nreoffer_after_days = 1"),
+    ]);
+    let b = walked(5);
+    let offer = plan(&p, &b.ledger(), day(DUE, 31));
+    let offer = offer.iter().find(|a| a.rule_id == "instalments").unwrap();
+    assert_eq!(offer.reason, "6,000.00 overdue, 3 instalments of 2,000.00 every 1 day: plan instalments");
+    let offered = b.done("C1", "I1", "instalments", "payment_plan_offer", day(DUE, 31)).ledger();
+    let t = explain(&p, &offered, day(DUE, 31), "C1");
+    let r = t.rules.iter().find(|r| r.rule_id == "instalments").unwrap();
+    assert_eq!(r.detail, format!("offered on {}; again after 1 day", day(DUE, 31)));
+}
+
 #[test]
 fn do_not_contact_gets_no_contact_but_still_the_hold() {
     let l = Book::default().customer(cust("C1").dnc()).invoice("I1", "C1", date(DUE), "1000.00").ledger();

@@ -3,7 +3,7 @@
 //! by priority (then file order) and the first that changes something wins;
 //! a hold the ladder places this run wins over a release or a raise.
 
-use super::words::money;
+use super::words::{count, money};
 use super::{Eval, EvalError, Outcome, PlannedAction, RuleKind, RuleTrace};
 use crate::ledger::ActionKind;
 use crate::policy::compile::{LimitChange, LimitRule, money as cents};
@@ -63,7 +63,9 @@ impl Eval<'_, '_> {
                 _ => false,
             };
             if since < i64::from(l.every_days) && !undone_since {
-                return Err(self.why(|| format!("applied on {last}, not again within {} days", l.every_days)));
+                return Err(
+                    self.why(|| format!("applied on {last}, not again within {}", count(l.every_days as usize, "day")))
+                );
             }
         }
         // Decide first; words and facts only for an action.
@@ -188,12 +190,13 @@ impl Eval<'_, '_> {
         let as_of = self.cal.date;
         if let Some(d) = last {
             let since = (as_of - d).num_days();
-            return (since < i64::from(every)).then(|| format!("reviewed on {d}; due every {every} days"));
+            return (since < i64::from(every))
+                .then(|| format!("reviewed on {d}; due every {}", count(every as usize, "day")));
         }
         let opened = self.cf.customer.opened_on?;
         let age = (as_of - opened).num_days();
         if age < i64::from(every) {
-            return Some(format!("account opened on {opened}; first review after {every} days"));
+            return Some(format!("account opened on {opened}; first review after {}", count(every as usize, "day")));
         }
         let anchor = opened + chrono::Duration::days(age / i64::from(every) * i64::from(every));
         match self.r.meta.effective {
@@ -242,7 +245,11 @@ impl Eval<'_, '_> {
             a.amount_due = self.cf.overdue_total;
             let class = self.cf.customer.risk_class.map_or("unrated".to_string(), |c| format!("{c} risk"));
             a.reason = match last {
-                Some(d) => format!("{class}, last review {d}, due every {} days: review {}", r.every_days, r.id),
+                Some(d) => format!(
+                    "{class}, last review {d}, due every {}: review {}",
+                    count(r.every_days as usize, "day"),
+                    r.id
+                ),
                 None => format!("{class}, never reviewed: review {}", r.id),
             };
             let k = super::known();

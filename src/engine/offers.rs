@@ -4,13 +4,18 @@
 //! planned this run.
 
 use super::words::{count, money};
-use super::{Eval, EvalError, Outcome, PlannedAction, RuleKind, RuleTrace};
+use super::{Eval, EvalError, FactRead, Outcome, PlannedAction, RuleKind, RuleTrace};
 use crate::engine::history::History;
 use crate::facts::InvoiceFacts;
 use crate::facts::registry::Scope;
 use crate::ledger::ActionKind;
 use crate::policy::compile::{Incentive, InvoiceSet, money as cents};
 use rust_decimal::Decimal;
+
+/// The trace line of offer rule `id` of `kind`: its outcome, why, and the facts it read.
+fn rule_trace(kind: RuleKind, id: &str) -> impl Fn(Outcome, String, Vec<FactRead>) -> RuleTrace + '_ {
+    move |outcome, detail, inputs| RuleTrace { kind, rule_id: id.to_string(), outcome, detail, guardrail: None, inputs }
+}
 
 impl<'a> Eval<'a, '_> {
     fn referral_planned(&self) -> bool {
@@ -57,14 +62,7 @@ impl<'a> Eval<'a, '_> {
     pub(super) fn incentives(&mut self) -> Result<(), EvalError> {
         let mut winner: Option<String> = None;
         for x in &self.r.incentives {
-            let trace = |outcome, detail: String, inputs| RuleTrace {
-                kind: RuleKind::Incentive,
-                rule_id: x.id.clone(),
-                outcome,
-                detail,
-                guardrail: None,
-                inputs,
-            };
+            let trace = rule_trace(RuleKind::Incentive, &x.id);
             let mut inputs = Vec::new();
             if self.tracing() {
                 self.reads(&x.when, self.inv.first(), &mut inputs);
@@ -135,14 +133,7 @@ impl<'a> Eval<'a, '_> {
             .map(|i| i.invoice.open_amount)
             .sum();
         for p in &self.r.plans {
-            let trace = |outcome, detail: String, inputs| RuleTrace {
-                kind: RuleKind::PaymentPlan,
-                rule_id: p.id.clone(),
-                outcome,
-                detail,
-                guardrail: None,
-                inputs,
-            };
+            let trace = rule_trace(RuleKind::PaymentPlan, &p.id);
             let mut inputs = Vec::new();
             if self.tracing() {
                 self.reads(&p.when, None, &mut inputs);
@@ -163,7 +154,7 @@ impl<'a> Eval<'a, '_> {
             if let Some(last) = self.hist.last_of_rule(&p.id)
                 && (self.cal.date - last).num_days() < i64::from(p.reoffer_after_days)
             {
-                let detail = format!("offered on {last}; again after {} days", p.reoffer_after_days);
+                let detail = format!("offered on {last}; again after {}", count(p.reoffer_after_days as usize, "day"));
                 self.note(|| trace(Outcome::NotFired, detail, inputs));
                 continue;
             }
@@ -195,10 +186,10 @@ impl<'a> Eval<'a, '_> {
             let each = cents(overdue / Decimal::from(n));
             a.instalment_amount = Some(each);
             a.reason = format!(
-                "{} overdue, {n} instalments of {} every {} days: plan {}",
+                "{} overdue, {n} instalments of {} every {}: plan {}",
                 money(overdue),
                 money(each),
-                p.interval_days,
+                count(p.interval_days as usize, "day"),
                 p.id
             );
             let k = super::known();
