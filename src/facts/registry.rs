@@ -64,7 +64,13 @@ impl std::fmt::Display for Value<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Value::Int(v) => write!(f, "{v}"),
-            Value::Float(v) => write!(f, "{v:.4}"),
+            // As `{v:.4}` writes it, in integer arithmetic (the formatter's
+            // exact float path is slow; `recoup facts` writes many).
+            Value::Float(v) => {
+                let mut s = String::with_capacity(12);
+                crate::engine::words::fixed(&mut s, *v, 4);
+                f.write_str(&s)
+            }
             Value::Money(v) => write!(f, "{:.2}", v),
             Value::Bool(v) => write!(f, "{v}"),
             Value::Text(v) => f.write_str(v),
