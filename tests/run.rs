@@ -291,3 +291,48 @@ fn rule_kind_words_in_plan_csv_are_serde_s() {
         assert_eq!(serde_json::to_value(kind).unwrap(), serde_json::Value::String(kind.as_str().to_string()));
     }
 }
+
+/// plan.jsonl is written key by key; its lines are serde_json's, byte for
+/// byte: every action of the demo day, and actions with every optional field
+/// set, text to escape, and priorities serde_json writes oddly.
+#[test]
+fn plan_jsonl_lines_are_serde_json_s() {
+    use recoup::engine::FactRead;
+    use rust_decimal::Decimal;
+    let (plan, _) = outputs(&repo("fixtures/demo"), &standard(), date("2026-11-16"));
+    let mut entries = plan.entries.clone();
+    let odd_text = "q\"b\\s/n\nt\tc\u{1}\u{1f}d\u{7f}é→€ ";
+    for (k, priority) in [f64::NAN, 1e300, -0.0, 12.345678, f64::INFINITY].into_iter().enumerate() {
+        let mut e = entries[k].clone();
+        let a = &mut e.action;
+        a.customer_id = format!("C{odd_text}");
+        a.invoice_ids = vec!["I1".into(), odd_text.into(), String::new()];
+        a.channel = plan.entries.iter().find_map(|e| e.action.channel);
+        a.template = Some(odd_text.into());
+        a.step = Some("step".into());
+        a.strategy = Some(String::new());
+        a.discount_pct = Some(Decimal::new(25, 1));
+        a.pay_by = Some(date("2026-12-01"));
+        a.instalments = Some(3);
+        a.instalment_amount = Some(Decimal::new(123456, 2));
+        a.old_limit = Some(Decimal::new(1000, 0));
+        a.new_limit = Some(Decimal::new(-5, 3));
+        a.review_on = Some(date("2027-02-14"));
+        a.hold = true;
+        a.priority = priority;
+        a.owner = Some(odd_text.into());
+        a.reason = odd_text.repeat(3);
+        a.facts.push(FactRead { name: "customer.name".into(), value: odd_text.into() });
+        entries.push(e);
+    }
+    let plan = Plan { entries, ..plan };
+    let mut written = Vec::new();
+    plan_jsonl(&mut written, &plan).unwrap();
+    let mut expected = String::new();
+    for e in &plan.entries {
+        expected.push_str(&serde_json::to_string(e).unwrap());
+        expected.push('\n');
+    }
+    assert!(plan.entries.iter().any(|e| e.action.channel.is_some()) && plan.entries.len() > 100);
+    assert_eq!(String::from_utf8(written).unwrap(), expected);
+}
