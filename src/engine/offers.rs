@@ -35,7 +35,7 @@ impl<'a> Eval<'a, '_> {
         let per_invoice = x.when.as_ref().is_some_and(|w| w.reads.uses(Scope::Invoice));
         if !per_invoice && !self.cond(&x.when, None, RuleKind::Incentive, &x.id)? {
             let src = x.when.as_ref().map_or("", |w| w.src.as_str());
-            return Ok(Err(format!("`{src}` is false")));
+            return Ok(Err(self.why(|| format!("`{src}` is false"))));
         }
         let mut out = Vec::new();
         for inv in self.inv {
@@ -54,7 +54,7 @@ impl<'a> Eval<'a, '_> {
             out.push(inv);
         }
         if out.is_empty() {
-            return Ok(Err("no invoice qualifies (set, amount, disputes, offered before)".into()));
+            return Ok(Err(self.why(|| "no invoice qualifies (set, amount, disputes, offered before)".into())));
         }
         Ok(Ok(out))
     }
