@@ -74,29 +74,21 @@ pub fn opt_text(b: &[u8]) -> Result<Option<&str>, DecodeError> {
     }
 }
 
-fn digits(b: &[u8]) -> Option<u32> {
-    let mut v: u32 = 0;
-    for &c in b {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v * 10 + u32::from(c - b'0');
-    }
-    Some(v)
-}
-
 /// Decode a required ISO `YYYY-MM-DD` date.
 pub fn date(b: &[u8]) -> Result<NaiveDate, DecodeError> {
     let b = trim(b);
     if b.is_empty() {
         return Err(DecodeError::Missing);
     }
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return Err(DecodeError::Date);
-    }
-    let (Some(y), Some(m), Some(d)) = (digits(&b[0..4]), digits(&b[5..7]), digits(&b[8..10])) else {
+    let &[y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = b else {
         return Err(DecodeError::Date);
     };
+    // Each digit's value; a byte that is not a digit wraps to 10 or more.
+    let v = [y0, y1, y2, y3, m0, m1, d0, d1].map(|c| u32::from(c.wrapping_sub(b'0')));
+    if v.iter().any(|&x| x > 9) {
+        return Err(DecodeError::Date);
+    }
+    let (y, m, d) = (v[0] * 1000 + v[1] * 100 + v[2] * 10 + v[3], v[4] * 10 + v[5], v[6] * 10 + v[7]);
     NaiveDate::from_ymd_opt(y as i32, m, d).ok_or(DecodeError::Date)
 }
 
@@ -123,6 +115,26 @@ pub fn decimal(b: &[u8]) -> Result<Decimal, DecodeError> {
     };
     if body.is_empty() {
         return Err(DecodeError::Number);
+    }
+    // Up to 19 digits fit a u64: the usual amount is built without i128
+    // arithmetic.
+    if body.len() <= 19 {
+        let (mut m, mut scale, mut dot, mut digits) = (0u64, 0u32, false, 0u32);
+        for &c in body {
+            match c {
+                b'0'..=b'9' => {
+                    m = m * 10 + u64::from(c - b'0');
+                    digits += 1;
+                    scale += u32::from(dot);
+                }
+                b'.' if !dot => dot = true,
+                _ => return Err(DecodeError::Number),
+            }
+        }
+        if digits == 0 {
+            return Err(DecodeError::Number);
+        }
+        return Ok(Decimal::from_parts(m as u32, (m >> 32) as u32, 0, neg && m != 0, scale));
     }
     let mut mantissa: i128 = 0;
     let mut scale: u32 = 0;
@@ -235,7 +247,12 @@ pub fn word<T: Copy>(
     if t.is_empty() {
         return Err(DecodeError::Missing);
     }
-    table.iter().find(|(w, _)| w.as_bytes().eq_ignore_ascii_case(t)).map(|(_, v)| *v).ok_or(DecodeError::Enum(allowed))
+    // Exact (lowercase) words first: a length check rules most entries out.
+    let exact = table.iter().find(|(w, _)| w.as_bytes() == t);
+    exact
+        .or_else(|| table.iter().find(|(w, _)| w.as_bytes().eq_ignore_ascii_case(t)))
+        .map(|(_, v)| *v)
+        .ok_or(DecodeError::Enum(allowed))
 }
 
 #[cfg(test)]
@@ -252,6 +269,45 @@ mod tests {
         assert_eq!(date(b"16/11/2026"), Err(DecodeError::Date));
         assert_eq!(date(b""), Err(DecodeError::Missing));
         assert_eq!(opt_date(b""), Ok(None));
+        for bad in ["2026-1a-01", "2026/11/16", "20261-1-016", "2026-11-1", "2026-11-00", "0000-00-00", "2026-11-16x"] {
+            assert_eq!(date(bad.as_bytes()), Err(DecodeError::Date), "{bad}");
+        }
+        assert_eq!(date(b"0001-01-01"), Ok(NaiveDate::from_ymd_opt(1, 1, 1).unwrap()));
+    }
+
+    /// The u64 fast path (up to 19 characters) and the i128 path agree with
+    /// rust_decimal's own exact parser, digits and scale, on both sides of
+    /// the cut.
+    #[test]
+    fn decimals_agree_with_rust_decimal_on_both_paths() {
+        let cases = [
+            "0",
+            "-0",
+            "+0",
+            "0.00",
+            "-0.00",
+            "-0.01",
+            "+12.5",
+            "000123.4500",
+            "9999999999999999999",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-999999999999999.9999",
+            "1234567890123456789.0",
+            "1.234567890123456789012345678",
+            "9999999999999999999999999999",
+            "0.000000000000000000000000001",
+        ];
+        for s in cases {
+            let want = Decimal::from_str_exact(s.trim_start_matches('+')).unwrap();
+            let got = decimal(s.as_bytes()).unwrap();
+            assert_eq!(
+                (got, got.scale(), got.is_sign_negative()),
+                (want, want.scale(), want.is_sign_negative()),
+                "{s}"
+            );
+        }
+        assert_eq!(decimal(b"99999999999999999999999999999"), Err(DecodeError::Number), "29 digits");
     }
 
     #[test]

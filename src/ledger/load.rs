@@ -680,12 +680,26 @@ fn decode_block<T: LedgerRow>(
     let base = parsed.rows.len();
     let layout = Layout { file, header, cols };
     let found = std::sync::Mutex::new(Vec::new());
+    // One UTF-8 check per run of records (in parallel) rather than one per
+    // record; a run with a bad byte somewhere checks its records one by one.
+    const RUN: usize = 2048;
+    let runs: Vec<Option<(usize, &str)>> = (0..recs.len().div_ceil(RUN))
+        .into_par_iter()
+        .map(|k| {
+            let (first, last) = (&recs[k * RUN], &recs[((k + 1) * RUN).min(recs.len()) - 1]);
+            std::str::from_utf8(&region[first.start..last.end]).ok().map(|text| (first.start, text))
+        })
+        .collect();
     parsed.rows.par_extend(recs.par_iter().enumerate().with_min_len(1024).map_init(
         || (Memo::default(), Vec::with_capacity(header.width), Vec::new(), Vec::new()),
         |(memo, fields, unquoted, ranges), (i, rec)| {
             let bytes = &region[rec.start..rec.end];
-            // One UTF-8 check per record; the fields are then slices of it.
-            let plain = if rec.quoted { None } else { std::str::from_utf8(bytes).ok() };
+            // The fields are slices of the record's checked text.
+            let plain = match (rec.quoted, runs[i / RUN]) {
+                (true, _) => None,
+                (false, Some((from, text))) => text.get(rec.start - from..rec.end - from),
+                (false, None) => std::str::from_utf8(bytes).ok(),
+            };
             let result = if let Some(text) = plain {
                 stream::split_plain(text, fields);
                 handle_record(layout, fields, &[], rec.line, decode, memo)

@@ -116,15 +116,22 @@ pub(crate) fn split_plain<'a>(rec: &'a str, fields: &mut Vec<&'a str>) {
     fields.clear();
     let bytes = rec.as_bytes();
     let mut start = 0;
-    // Commas are ASCII: always a character boundary.
     let mut field_to = |at: usize| {
-        fields.push(rec.get(start..at).unwrap_or_default());
+        debug_assert!(start <= at && at <= bytes.len() && (at == bytes.len() || bytes[at] == b','));
+        // SAFETY: `start` is 0 or one past a comma and `at` is the position
+        // of a comma or the end of `rec`, with `start <= at <= rec.len()`.
+        // A comma is ASCII, so both are character boundaries of the valid
+        // UTF-8 `rec`. (Checked slicing cost a fifth of the loader's
+        // instructions here.)
+        fields.push(unsafe { rec.get_unchecked(start..at) });
         start = at + 1;
     };
     let mut words = bytes.chunks_exact(8);
     let mut base = 0;
     for word in &mut words {
-        let x = u64::from_le_bytes(word.try_into().unwrap_or([0; 8])) ^ COMMAS;
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        let x = u64::from_le_bytes(w) ^ COMMAS;
         // The high bit of each byte that was a comma (now zero), exactly.
         let mut zero = !(((x & LOW7) + LOW7) | x | LOW7);
         while zero != 0 {
