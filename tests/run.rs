@@ -323,6 +323,10 @@ fn plan_jsonl_lines_are_serde_json_s() {
         a.owner = Some(odd_text.into());
         a.reason = odd_text.repeat(3);
         a.facts.push(FactRead { name: "customer.name".into(), value: odd_text.into() });
+        for (k, c) in ["\"", "\\", "\n", "\u{1f}"].into_iter().enumerate() {
+            let value = format!("{}{c}{}", "x".repeat(3 * k + 5), "é".repeat(k));
+            a.facts.push(FactRead { name: "customer.name".into(), value });
+        }
         entries.push(e);
     }
     let plan = Plan { entries, ..plan };
@@ -335,4 +339,27 @@ fn plan_jsonl_lines_are_serde_json_s() {
     }
     assert!(plan.entries.iter().any(|e| e.action.channel.is_some()) && plan.entries.len() > 100);
     assert_eq!(String::from_utf8(written).unwrap(), expected);
+}
+
+/// The eight-bytes-at-a-time check for text JSON escapes agrees with the
+/// byte-by-byte one: each byte value at each position of strings up to 24
+/// bytes long, among plain and multi-byte text.
+#[test]
+fn json_escape_check_agrees_with_a_byte_by_byte_one() {
+    use recoup::plan::write::json_escapes;
+    let slow = |s: &[u8]| s.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+    for len in 0..24 {
+        for base in [b'a', 0xC3, 0x7F, b'!', b'#', b'[', b']'] {
+            let plain = vec![base; len];
+            assert_eq!(json_escapes(&plain), slow(&plain));
+            for pos in 0..len {
+                for b in 0..=255u8 {
+                    let mut s = plain.clone();
+                    s[pos] = b;
+                    assert_eq!(json_escapes(&s), slow(&s), "{s:?}");
+                }
+            }
+        }
+    }
+    assert!(!json_escapes("é→€ plain text, 12.50".as_bytes()));
 }

@@ -144,7 +144,7 @@ fn plan_line(buf: &mut Vec<u8>, e: &PlanEntry) -> io::Result<()> {
         serde_json::to_writer(&mut *buf, v).map_err(io::Error::from)
     }
     fn text(buf: &mut Vec<u8>, s: &str) -> io::Result<()> {
-        if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        if !json_escapes(s.as_bytes()) {
             buf.push(b'"');
             buf.extend_from_slice(s.as_bytes());
             buf.push(b'"');
@@ -238,6 +238,25 @@ fn plan_line(buf: &mut Vec<u8>, e: &PlanEntry) -> io::Result<()> {
     json(buf, &a.arm)?;
     buf.push(b'}');
     Ok(())
+}
+
+/// Does `s` hold a byte JSON escapes (a control character, `"` or `\\`)?
+/// Eight bytes at a time: a word has a byte below `n` when
+/// `(x - n·0x01..) & !x & 0x80..` is not zero (exact for n ≤ 128).
+pub fn json_escapes(s: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH != 0;
+    let mut words = s.chunks_exact(8);
+    for w in &mut words {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        let x = u64::from_le_bytes(b);
+        if below(x, 0x20) || below(x ^ (ONES * u64::from(b'"')), 1) || below(x ^ (ONES * u64::from(b'\\')), 1) {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 /// Format `items` in slices on worker threads and write the bytes in order:
