@@ -45,7 +45,7 @@
 use crate::facts::registry::{FactType, Scope};
 use crate::ledger::{CustIx, Ledger};
 use crate::policy::CompiledPolicy;
-use crate::policy::expr::{FactRef, Node};
+use crate::policy::expr::{Cmp, FactRef, Node};
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use std::collections::HashMap;
 
@@ -187,13 +187,36 @@ fn timeless(n: &Node) -> bool {
     }
 }
 
+/// The days (offsets from the date a count counts from) on which
+/// `count op c` (or `c op count` when the fact is on the right) changes its
+/// answer: the count is `t` on day `t` after its date, `-t` when it counts
+/// days *to* the date (`down`). `> 45` flips on day 46, `>= 45` on day 45,
+/// `== 45` on days 45 and 46.
+fn flips(op: Cmp, fact_left: bool, down: bool, c: f64) -> Vec<i64> {
+    let sign = if down { -1.0 } else { 1.0 };
+    let holds = |t: i64| {
+        let x = sign * t as f64;
+        let (l, r) = if fact_left { (x, c) } else { (c, x) };
+        match op {
+            Cmp::Eq => l == r,
+            Cmp::Ne => l != r,
+            Cmp::Lt => l < r,
+            Cmp::Le => l <= r,
+            Cmp::Gt => l > r,
+            Cmp::Ge => l >= r,
+        }
+    };
+    let mid = (sign * c).round() as i64;
+    (mid - 3..=mid + 3).filter(|&t| holds(t) != holds(t - 1)).collect()
+}
+
 /// Add to `by` the constants `n` compares day counts with, by the dates
 /// they count from; false if `n` does anything else with a day count.
 fn thresholds(n: &Node, by: &mut [Vec<i64>; 4]) -> bool {
     match n {
         Node::Not(x) => thresholds(x, by),
         Node::And(v) | Node::Or(v) => v.iter().all(|x| thresholds(x, by)),
-        Node::Cmp(_, _, a, b) => {
+        Node::Cmp(op, _, a, b) => {
             let pair = match (&**a, &**b) {
                 (Node::Fact(f), c) | (c, Node::Fact(f)) => constant(c).map(|v| (*f, v)),
                 _ => None,
@@ -201,8 +224,8 @@ fn thresholds(n: &Node, by: &mut [Vec<i64>; 4]) -> bool {
             match pair.map(|(f, v)| (clock(f), v)) {
                 Some((Some(Some(k)), v)) if v.abs() <= 3660.0 => {
                     // Days *to* a date count down: `n` of them is `-n` days after it.
-                    let v = if pair.is_some_and(|(f, _)| f.full_name().contains(".days_to_")) { -v } else { v };
-                    by[k].extend([v.floor() as i64, v.ceil() as i64]);
+                    let down = pair.is_some_and(|(f, _)| f.full_name().contains(".days_to_"));
+                    by[k].extend(flips(*op, matches!(&**a, Node::Fact(_)), down, v));
                     true
                 }
                 Some((Some(None), _)) => true,
@@ -269,16 +292,15 @@ impl Wake {
                 }
             }
         }
-        // A count of days since a date compared with `n` (`>= n`, `< n`;
-        // `> n`, `<= n`, `== n`) changes its answer `n` or `n + 1` days after
-        // the date; the bare numbers, whose count and sign are unknown, also
-        // `n` and `n - 1` days before it.
-        let fwd = |v: &mut Vec<i64>, n: i64| v.extend([n, n + 1]);
-        let [mut due, mut issue, since, rule] = by.map(|t| {
-            let mut v = Vec::new();
-            for n in t.into_iter().chain([0]) {
-                fwd(&mut v, n);
-            }
+        // `by` holds the exact days the conditions' comparisons flip; the
+        // engine's own numbers below flip on one known day each (a step's
+        // age `>= offset` on day `offset`, its `max` on day `max + 1`, an
+        // interval `since < n` on day `n`, an aging edge `dpd > e` on day
+        // `e + 1`, a contact window `age < n` on day `n`). A row's own date
+        // and the day after it are always followed; the bare numbers, whose
+        // count and sign are unknown, both ways (`offsets_of`).
+        let [mut due, mut issue, since, rule] = by.map(|mut v| {
+            v.extend([0, 1]);
             v.extend(offsets_of(lits.iter().copied()));
             v
         });
@@ -288,18 +310,15 @@ impl Wake {
             e.reads.whole[crate::policy::expr::scope_ix(Scope::Invoice)]
                 || bucket.is_some_and(|b| e.reads.facts.contains(&b))
         }) {
-            for &e in &edges {
-                fwd(&mut due, e);
-            }
+            due.extend(edges.iter().map(|&e| e + 1));
         }
         for s in r.ladders.iter().flat_map(|l| &l.steps) {
             let v = match s.basis {
                 crate::policy::compile::Basis::DueDate => &mut due,
                 crate::policy::compile::Basis::IssueDate => &mut issue,
             };
-            for age in std::iter::once(i64::from(s.offset)).chain(s.max.map(i64::from)) {
-                fwd(v, age);
-            }
+            v.push(i64::from(s.offset));
+            v.extend(s.max.map(|m| i64::from(m) + 1));
         }
         // Each rule's own interval runs from its own last execution: step
         // cooldowns (from the invoice's last step: any step's), limit
@@ -308,9 +327,7 @@ impl Wake {
         let mut per_rule: HashMap<String, Vec<i64>> = HashMap::new();
         let with = |extra: &mut dyn Iterator<Item = u32>| {
             let mut v = rule.clone();
-            for n in extra {
-                fwd(&mut v, i64::from(n));
-            }
+            v.extend(extra.map(i64::from));
             v
         };
         let cooldowns: Vec<u32> = r.ladders.iter().flat_map(|l| &l.steps).map(|s| s.cooldown_days).collect();
@@ -344,7 +361,7 @@ impl Wake {
             (90, reads("contacts_90d")),
         ] {
             if read {
-                fwd(&mut windows, n);
+                windows.push(n);
             }
         }
         // The behaviour window moves the payment-behaviour facts and the
@@ -556,6 +573,27 @@ mod tests {
     }
 
     #[test]
+    fn each_comparison_flips_on_its_own_day() {
+        use crate::policy::expr::Cmp::{Eq, Ge, Gt, Le, Lt, Ne};
+        // days since a date (`count op 45`)
+        assert_eq!(flips(Gt, true, false, 45.0), vec![46]);
+        assert_eq!(flips(Ge, true, false, 45.0), vec![45]);
+        assert_eq!(flips(Lt, true, false, 45.0), vec![45]);
+        assert_eq!(flips(Le, true, false, 45.0), vec![46]);
+        assert_eq!(flips(Eq, true, false, 45.0), vec![45, 46]);
+        assert_eq!(flips(Ne, true, false, 45.0), vec![45, 46]);
+        // `45 < count` is `count > 45`
+        assert_eq!(flips(Lt, false, false, 45.0), vec![46]);
+        // days to a date: `days_to_due <= 3` holds from 3 days before it;
+        // `days_to_due < 3` from 2 days before
+        assert_eq!(flips(Le, true, true, 3.0), vec![-3]);
+        assert_eq!(flips(Lt, true, true, 3.0), vec![-2]);
+        // a fraction: `> 4.5` and `>= 4.5` both on day 5
+        assert_eq!(flips(Gt, true, false, 4.5), vec![5]);
+        assert_eq!(flips(Ge, true, false, 4.5), vec![5]);
+    }
+
+    #[test]
     fn day_counts_compared_with_constants_are_placed_and_the_rest_is_not() {
         use crate::policy::expr::Cmp::{Ge, Gt, Lt};
         let mut by: [Vec<i64>; 4] = Default::default();
@@ -569,7 +607,9 @@ mod tests {
             cmp(Ge, fact("customer.max_days_past_due"), Box::new(Node::Dec(rust_decimal::Decimal::new(305, 1)))),
         ]);
         assert!(thresholds(&n, &mut by));
-        assert_eq!(by, [vec![-3, -3, 30, 31], vec![], vec![45, 45], vec![]]);
+        // `> 45` flips on day 46; `3 >= days_to_due` (the due date is 3
+        // days away) on day -3; `>= 30.5` on day 31.
+        assert_eq!(by, [vec![-3, 31], vec![], vec![46], vec![]]);
         // Arithmetic on a day count, two day counts compared, a weighted
         // average: not followed (their numbers go to every date).
         let two = Box::new(Node::Arith(
