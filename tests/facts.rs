@@ -267,3 +267,39 @@ fn a_plan_is_kept_only_by_the_cumulative_amount_due() {
     let ahead = format!("{header}P1,C1,,2026-06-05,200.00\n");
     assert_eq!(plan_facts(&ahead), (0, 1, true));
 }
+
+#[test]
+fn an_invoice_paid_with_a_discount_is_settled_on_its_last_payment() {
+    use recoup::facts::settled_on;
+    use recoup::ledger::inline::{InlineLedger, load_inline};
+    // I1 (100.00, due 06-30) was paid 98.00 on 06-25: a 2 % discount taken,
+    // 5 days early. I2 (200.00, due 07-15) was paid 100.00 on 07-10 and
+    // 100.00 on 08-20: on 07-20 only half of it is in.
+    let ledger = load_inline(
+        &InlineLedger {
+            customers: "customer_id,name,segment,country,currency,credit_limit,payment_terms\nC1,A,small,US,USD,1000.00,NET30\n",
+            invoices: "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status\n\
+                       I1,C1,2026-05-31,2026-06-30,USD,100.00,0.00,paid\n\
+                       I2,C1,2026-06-15,2026-07-15,USD,200.00,0.00,paid\n",
+            payments: Some(
+                "payment_id,customer_id,invoice_id,paid_on,amount\n\
+                 P1,C1,I1,2026-06-25,98.00\n\
+                 P2,C1,I2,2026-07-10,100.00\n\
+                 P3,C1,I2,2026-08-20,100.00\n",
+            ),
+            promises: None,
+            actions: None,
+        },
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    let on = |i: u32, d: &str| settled_on(&ledger, i, date(d));
+    assert_eq!(on(0, "2026-07-20"), Some((date("2026-06-25"), money("98.00"))));
+    assert_eq!(on(0, "2026-06-24"), None, "not paid yet");
+    assert_eq!(on(1, "2026-07-20"), None, "half paid then");
+    assert_eq!(on(1, "2026-08-31"), Some((date("2026-08-20"), money("200.00"))));
+    // The discounted invoice counts in the payment behaviour: 5 days early.
+    let ctx = Context::new(date("2026-07-20"), FactsConfig::default());
+    let f = derive_customer(&ledger, 0, &ctx, &mut Vec::new());
+    assert_eq!((f.paid_invoices, f.avg_days_late, f.on_time_ratio), (1, -5.0, 1.0));
+}

@@ -295,21 +295,30 @@ fn ratio(num: Decimal, den: Decimal) -> f64 {
     (num / den).to_f64().unwrap_or(0.0).min(99.99)
 }
 
-/// Settlement date of a fully paid invoice: the date of its last payment
-/// (up to the as-of date), or `None` if it is not settled by then. Payment
-/// behaviour facts and the simulation's learned behaviour both use it.
+/// Settlement date of a paid invoice: the date of its last payment up to the
+/// as-of date, if by then it is paid in full, or all of its payments are in
+/// (status paid, less than its amount paid: settled with an early-payment
+/// discount or a short-paid rest forgiven); `None` if it is not settled by
+/// then. Payment behaviour facts and the simulation's learned behaviour both
+/// use it.
 pub fn settled_on(ledger: &Ledger, i: u32, as_of: NaiveDate) -> Option<(NaiveDate, Decimal)> {
     let inv = &ledger.invoices[i as usize];
+    if inv.status != InvoiceStatus::Paid {
+        return None;
+    }
     let mut paid = Decimal::ZERO;
     let mut last = None;
+    let mut later = false;
     for &p in ledger.payments_by_invoice.rows(i) {
         let p = &ledger.payments[p as usize];
         if p.paid_on <= as_of {
             paid += p.amount;
             last = last.max(Some(p.paid_on));
+        } else {
+            later = true;
         }
     }
-    if inv.status == InvoiceStatus::Paid && paid >= inv.amount { last.map(|d| (d, paid)) } else { None }
+    if paid >= inv.amount || !later { last.map(|d| (d, paid)) } else { None }
 }
 
 /// Derive the facts of customer `c`, filling `invoices` with the facts of its
