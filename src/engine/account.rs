@@ -191,19 +191,23 @@ impl Eval<'_, '_> {
         if let Some(d) = last {
             let since = (as_of - d).num_days();
             return (since < i64::from(every))
-                .then(|| format!("reviewed on {d}; due every {}", count(every as usize, "day")));
+                .then(|| self.why(|| format!("reviewed on {d}; due every {}", count(every as usize, "day"))));
         }
         let opened = self.cf.customer.opened_on?;
         let age = (as_of - opened).num_days();
         if age < i64::from(every) {
-            return Some(format!("account opened on {opened}; first review after {}", count(every as usize, "day")));
+            return Some(
+                self.why(|| format!("account opened on {opened}; first review after {}", count(every as usize, "day"))),
+            );
         }
         let anchor = opened + chrono::Duration::days(age / i64::from(every) * i64::from(every));
         match self.r.meta.effective {
-            Some(eff) if anchor < eff => Some(format!(
-                "never reviewed; the next anniversary of the account is {}",
-                anchor + chrono::Duration::days(i64::from(every))
-            )),
+            Some(eff) if anchor < eff => Some(self.why(|| {
+                format!(
+                    "never reviewed; the next anniversary of the account is {}",
+                    anchor + chrono::Duration::days(i64::from(every))
+                )
+            })),
             _ => None,
         }
     }

@@ -68,8 +68,10 @@ impl<'a> Eval<'a, '_> {
                 self.reads(&x.when, self.inv.first(), &mut inputs);
             }
             if !x.quarters.is_empty() && !x.quarters.contains(&self.cal.quarter) {
-                let q: Vec<String> = x.quarters.iter().map(|q| format!("Q{q}")).collect();
-                let detail = format!("offered in {} only; the as-of date is in Q{}", q.join(", "), self.cal.quarter);
+                let detail = self.why(|| {
+                    let q: Vec<String> = x.quarters.iter().map(|q| format!("Q{q}")).collect();
+                    format!("offered in {} only; the as-of date is in Q{}", q.join(", "), self.cal.quarter)
+                });
                 self.note(|| trace(Outcome::NotFired, detail, inputs));
                 continue;
             }
@@ -154,7 +156,8 @@ impl<'a> Eval<'a, '_> {
             if let Some(last) = self.hist.last_of_rule(&p.id)
                 && (self.cal.date - last).num_days() < i64::from(p.reoffer_after_days)
             {
-                let detail = format!("offered on {last}; again after {}", count(p.reoffer_after_days as usize, "day"));
+                let detail = self
+                    .why(|| format!("offered on {last}; again after {}", count(p.reoffer_after_days as usize, "day")));
                 self.note(|| trace(Outcome::NotFired, detail, inputs));
                 continue;
             }
@@ -165,7 +168,7 @@ impl<'a> Eval<'a, '_> {
                 n = n.min(fit);
             }
             if n < 2 {
-                let detail = format!("{} overdue is too little for instalments", money(overdue));
+                let detail = self.why(|| format!("{} overdue is too little for instalments", money(overdue)));
                 self.note(|| trace(Outcome::NotFired, detail, inputs));
                 continue;
             }

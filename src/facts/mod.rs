@@ -296,29 +296,37 @@ fn ratio(num: Decimal, den: Decimal) -> f64 {
 }
 
 /// Settlement date of a paid invoice: the date of its last payment up to the
-/// as-of date, if by then it is paid in full, or all of its payments are in
-/// (status paid, less than its amount paid: settled with an early-payment
-/// discount or a short-paid rest forgiven); `None` if it is not settled by
-/// then. Payment behaviour facts and the simulation's learned behaviour both
-/// use it.
-pub fn settled_on(ledger: &Ledger, i: u32, as_of: NaiveDate) -> Option<(NaiveDate, Decimal)> {
+/// as-of date, if by then all of its payments are in (status paid: a paid
+/// invoice whose payments sum to less than its amount was settled with an
+/// early-payment discount, or its short-paid rest forgiven), or it is paid in
+/// full; `None` if it is not settled by then. Payment behaviour facts and the
+/// simulation's learned behaviour both use it.
+pub fn settled_on(ledger: &Ledger, i: u32, as_of: NaiveDate) -> Option<NaiveDate> {
     let inv = &ledger.invoices[i as usize];
     if inv.status != InvoiceStatus::Paid {
         return None;
     }
-    let mut paid = Decimal::ZERO;
+    let rows = ledger.payments_by_invoice.rows(i);
     let mut last = None;
     let mut later = false;
-    for &p in ledger.payments_by_invoice.rows(i) {
-        let p = &ledger.payments[p as usize];
-        if p.paid_on <= as_of {
-            paid += p.amount;
-            last = last.max(Some(p.paid_on));
+    for &p in rows {
+        let d = ledger.payments[p as usize].paid_on;
+        if d <= as_of {
+            last = last.max(Some(d));
         } else {
             later = true;
         }
     }
-    if paid >= inv.amount || !later { last.map(|d| (d, paid)) } else { None }
+    if later {
+        // Some of it was paid after the as-of date: settled by then only if
+        // what came before covers it.
+        let paid: Decimal =
+            rows.iter().map(|&p| &ledger.payments[p as usize]).filter(|p| p.paid_on <= as_of).map(|p| p.amount).sum();
+        if paid < inv.amount {
+            return None;
+        }
+    }
+    last
 }
 
 /// Derive the facts of customer `c`, filling `invoices` with the facts of its
@@ -422,7 +430,7 @@ pub fn derive_customer<'a>(
                 promise_broken: broken,
                 paid_amount: inv.amount - inv.open_amount,
             });
-        } else if let Some((settled, _)) = settled_on(ledger, i, as_of)
+        } else if let Some(settled) = settled_on(ledger, i, as_of)
             && settled > ctx.behaviour_from
         {
             late.add(inv, settled, settled > ctx.trend_from);

@@ -133,7 +133,7 @@ impl Behaviour {
                 if inv.issue_date > from && inv.issue_date <= as_of {
                     amounts.push(inv.amount);
                 }
-                let settled = crate::facts::settled_on(ledger, i, as_of).map(|(day, _)| day);
+                let settled = crate::facts::settled_on(ledger, i, as_of);
                 if let Some(s) = settled.filter(|&s| s > from) {
                     let late = (s - inv.due_date).num_days() as i32;
                     parts.add(late, learn.on_time_days);

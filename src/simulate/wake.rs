@@ -47,7 +47,7 @@ use crate::ledger::{CustIx, Ledger};
 use crate::policy::CompiledPolicy;
 use crate::policy::expr::{Cmp, FactRef, Node};
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Offsets (days from a row's date) at which a count compared with `n`
 /// can change its answer: a count of days since the date (`>= n`, `< n`
@@ -324,7 +324,7 @@ impl Wake {
         // cooldowns (from the invoice's last step: any step's), limit
         // rules' re-apply intervals, payment plans' re-offer delays, reviews'
         // cadence (also from the last credit review of any rule).
-        let mut per_rule: HashMap<String, Vec<i64>> = HashMap::new();
+        let mut per_rule: HashMap<String, Vec<i64>> = HashMap::default();
         let with = |extra: &mut dyn Iterator<Item = u32>| {
             let mut v = rule.clone();
             v.extend(extra.map(i64::from));
@@ -471,7 +471,7 @@ impl Wake {
                 at(inv.due_date, &self.due, &mut best);
                 at(inv.issue_date, &self.issue, &mut best);
             } else if !self.windows_months.is_empty()
-                && let Some((settled, _)) = crate::facts::settled_on(ledger, i, day)
+                && let Some(settled) = crate::facts::settled_on(ledger, i, day)
             {
                 leaves(settled, &mut best);
             }
