@@ -673,3 +673,23 @@ mod arms {
         assert!(stderr.contains("--baseline"), "{stderr}");
     }
 }
+
+#[test]
+fn the_weeks_portfolio_figures_are_the_kpis_of_the_simulated_ledger() {
+    // Each week closes with AR, overdue, aging and DSO computed in one pass;
+    // they must be what `kpi::portfolio` says of the simulated ledger then.
+    use recoup::facts::kpi;
+    use recoup::simulate::project::{Projection, Scenario, project_one};
+    let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
+    for (name, days) in [("standard", 17), ("strict", 28)] {
+        let p = Projection { days, runs: 1, seed: 9, scenario: Scenario::default(), every_day: false };
+        let stall = [0.45, 0.52, 0.8, 0.76, 0.57];
+        let (weeks, sim) = project_one(&ledger, &policy(name), date("2026-11-16"), &p, &stall, 0).unwrap();
+        let last = weeks.last().unwrap();
+        let end = date("2026-11-16") + chrono::Duration::days(i64::from(days));
+        let k = kpi::portfolio(&sim, &Context::new(end, FactsConfig::default()));
+        assert_eq!((last.ar_total, last.overdue, last.dso), (k.ar_total, k.ar_overdue, k.dso), "{name}");
+        assert_eq!(last.overdue_by_bucket, k.aging.iter().map(|b| b.amount).collect::<Vec<_>>(), "{name}");
+        assert!(last.dso.is_some() && last.overdue > rust_decimal::Decimal::ZERO, "{name}");
+    }
+}

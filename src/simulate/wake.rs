@@ -423,15 +423,15 @@ impl Wake {
             return tomorrow;
         }
         let mut best = day + Duration::days(self.max_sleep);
-        // The smallest offset with anchor + offset > day.
-        let at = |anchor: NaiveDate, offsets: &[i64], best: &mut NaiveDate| {
-            let gap = (day - anchor).num_days();
-            let k = offsets.partition_point(|&o| o <= gap);
+        // The smallest offset with anchor + offset > day, in days from the
+        // common era (integer arithmetic, no date built per anchor).
+        let today = i64::from(day.num_days_from_ce());
+        let mut soonest = i64::MAX;
+        let at = |anchor: NaiveDate, offsets: &[i64], soonest: &mut i64| {
+            let a = i64::from(anchor.num_days_from_ce());
+            let k = offsets.partition_point(|&o| o <= today - a);
             if let Some(&o) = offsets.get(k) {
-                let t = anchor + Duration::days(o);
-                if t < *best {
-                    *best = t;
-                }
+                *soonest = (*soonest).min(a + o);
             }
         };
         // The payment-behaviour windows slide: a settled invoice leaves the
@@ -468,8 +468,8 @@ impl Wake {
         for &i in ledger.invoices_by_customer.rows(c) {
             let inv = &ledger.invoices[i as usize];
             if inv.is_open() {
-                at(inv.due_date, &self.due, &mut best);
-                at(inv.issue_date, &self.issue, &mut best);
+                at(inv.due_date, &self.due, &mut soonest);
+                at(inv.issue_date, &self.issue, &mut soonest);
             } else if !self.windows_months.is_empty()
                 && let Some(settled) = crate::facts::settled_on(ledger, i, day)
             {
@@ -478,12 +478,12 @@ impl Wake {
         }
         if let Some(d) = ledger.payments_by_customer.rows(c).iter().map(|&p| ledger.payments[p as usize].paid_on).max()
         {
-            at(d, &self.since, &mut best);
+            at(d, &self.since, &mut soonest);
         }
         for &p in ledger.promises_by_customer.rows(c) {
             let p = &ledger.promises[p as usize];
-            at(p.made_on, &self.since, &mut best);
-            at(p.due_on + Duration::days(self.promise_grace), &self.since, &mut best);
+            at(p.made_on, &self.since, &mut soonest);
+            at(p.due_on + Duration::days(self.promise_grace), &self.since, &mut soonest);
             leaves(p.due_on, &mut best);
         }
         // The last execution of each rule; every action of the last 91 days.
@@ -492,8 +492,8 @@ impl Wake {
         for &a in ledger.actions_by_customer.rows(c) {
             let a = &ledger.actions[a as usize];
             let Some(d) = a.executed_on else { continue };
-            if (day - d).num_days() <= 91 {
-                at(d, &self.windows, &mut best);
+            if today - i64::from(d.num_days_from_ce()) <= 91 {
+                at(d, &self.windows, &mut soonest);
             }
             if a.outcome == Some(crate::ledger::Outcome::Answered) {
                 conversation = conversation.max(Some(d));
@@ -507,13 +507,13 @@ impl Wake {
             }
         }
         for (r, d) in last {
-            at(d, self.per_rule.get(r).unwrap_or(&self.rule), &mut best);
+            at(d, self.per_rule.get(r).unwrap_or(&self.rule), &mut soonest);
         }
         if let Some(d) = conversation {
-            at(d, &self.rule, &mut best);
+            at(d, &self.rule, &mut soonest);
         }
         if let Some(d) = reviewed {
-            at(d, &self.review, &mut best);
+            at(d, &self.review, &mut soonest);
         }
         let cust = &ledger.customers[c as usize];
         if let Some(opened) = cust.opened_on {
@@ -533,12 +533,15 @@ impl Wake {
             if let Some(m) = next_month {
                 best = best.min(m);
                 if let Some(end) = m.pred_opt() {
-                    at(end, &self.since, &mut best);
+                    at(end, &self.since, &mut soonest);
                 }
             }
             if let Some(ye) = NaiveDate::from_ymd_opt(day.year(), 12, 31) {
-                at(ye, &self.since, &mut best);
+                at(ye, &self.since, &mut soonest);
             }
+        }
+        if let Some(t) = i32::try_from(soonest).ok().and_then(NaiveDate::from_num_days_from_ce_opt) {
+            best = best.min(t);
         }
         if self.business_days && matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
             best = best.min(day + Duration::days(if day.weekday() == Weekday::Sat { 2 } else { 1 }));
