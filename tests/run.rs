@@ -363,3 +363,42 @@ fn json_escape_check_agrees_with_a_byte_by_byte_one() {
     }
     assert!(!json_escapes("é→€ plain text, 12.50".as_bytes()));
 }
+
+/// plan.csv and worklist.csv are written without the csv crate's writer;
+/// their bytes are what it writes for the same fields (read back, written
+/// again): the demo day, and actions whose text holds commas, quotes and
+/// line breaks, which read back as they were.
+#[test]
+fn plan_and_worklist_csv_are_the_csv_crate_s() {
+    use recoup::ledger::ActionKind;
+    let (plan, _) = outputs(&repo("fixtures/demo"), &standard(), date("2026-11-16"));
+    let mut entries = plan.entries.clone();
+    let odd = ["a,b", "q\"uote\"", "line\nbreak", "cr\rlf\r\n", "\"", ",", "", " sp ", "é→€"];
+    for (k, text) in odd.iter().enumerate() {
+        let mut e = entries[k].clone();
+        e.action.action = ActionKind::Call;
+        e.action.customer_id = format!("C{text}");
+        e.action.reason = text.repeat(2);
+        e.action.owner = Some(text.to_string());
+        e.action.template = Some(text.to_string());
+        e.action.invoice_ids = vec![text.to_string(), "I2".into()];
+        entries.push(e);
+    }
+    let plan = Plan { entries, ..plan };
+    for write in [plan_csv, worklist_csv] {
+        let mut bytes = Vec::new();
+        write(&mut bytes, &plan).unwrap();
+        let mut again = csv::Writer::from_writer(Vec::new());
+        let mut reasons = Vec::new();
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(&bytes[..]);
+        for r in reader.records() {
+            let r = r.unwrap();
+            reasons.extend(r.iter().map(String::from));
+            again.write_record(&r).unwrap();
+        }
+        assert_eq!(String::from_utf8(again.into_inner().unwrap()).unwrap(), String::from_utf8(bytes).unwrap());
+        for text in odd {
+            assert!(reasons.contains(&text.repeat(2)), "{text:?} reads back");
+        }
+    }
+}

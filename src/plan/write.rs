@@ -45,16 +45,58 @@ pub const PLAN_COLUMNS: &[&str] = &[
     "arm",
 ];
 
+/// A CSV record written straight into a buffer, quoted as the csv crate's
+/// writer quotes by default: only a field holding `,`, `"`, `\r` or `\n`,
+/// its quotes doubled (a test compares them).
+pub struct Row<'a> {
+    buf: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'a> Row<'a> {
+    /// A record written at the end of `buf`.
+    pub fn new(buf: &'a mut Vec<u8>) -> Self {
+        Row { buf, first: true }
+    }
+
+    /// The next field.
+    pub fn field(&mut self, f: impl AsRef<[u8]>) {
+        let f = f.as_ref();
+        if !self.first {
+            self.buf.push(b',');
+        }
+        self.first = false;
+        if f.iter().any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n')) {
+            self.buf.push(b'"');
+            for &b in f {
+                if b == b'"' {
+                    self.buf.push(b'"');
+                }
+                self.buf.push(b);
+            }
+            self.buf.push(b'"');
+        } else {
+            self.buf.extend_from_slice(f);
+        }
+    }
+
+    /// End the record; the next field starts a new one.
+    pub fn end(&mut self) {
+        self.buf.push(b'\n');
+        self.first = true;
+    }
+}
+
 /// One plan.csv record, field by field: values that need formatting go
 /// through `scratch`, so a record allocates nothing once the buffers have grown.
-fn plan_record<W: Write>(out: &mut csv::Writer<W>, e: &PlanEntry, scratch: &mut String) -> csv::Result<()> {
+fn plan_record(out: &mut Row<'_>, e: &PlanEntry, scratch: &mut String) {
     use std::fmt::Write as _;
     let a = &e.action;
     // A field formatted into `scratch` (formatting into a String cannot fail).
-    let mut field = |out: &mut csv::Writer<W>, f: &dyn Fn(&mut String) -> std::fmt::Result| {
+    let mut field = |out: &mut Row<'_>, f: &dyn Fn(&mut String) -> std::fmt::Result| {
         scratch.clear();
         let _ = f(scratch);
-        out.write_field(scratch.as_bytes())
+        out.field(scratch.as_bytes())
     };
     fn opt<T: std::fmt::Display>(s: &mut String, v: &Option<T>) -> std::fmt::Result {
         match v {
@@ -68,8 +110,8 @@ fn plan_record<W: Write>(out: &mut csv::Writer<W>, e: &PlanEntry, scratch: &mut 
             None => Ok(()),
         }
     }
-    out.write_field(&e.action_id)?;
-    out.write_field(&a.customer_id)?;
+    out.field(&e.action_id);
+    out.field(&a.customer_id);
     field(out, &|s| {
         for (k, id) in a.invoice_ids.iter().enumerate() {
             if k > 0 {
@@ -78,34 +120,34 @@ fn plan_record<W: Write>(out: &mut csv::Writer<W>, e: &PlanEntry, scratch: &mut 
             s.push_str(id);
         }
         Ok(())
-    })?;
-    out.write_field(a.action.as_str())?;
-    out.write_field(a.channel.map_or("", |c| c.as_str()))?;
-    out.write_field(a.template.as_deref().unwrap_or(""))?;
-    out.write_field(&a.rule_id)?;
-    out.write_field(a.rule_kind.as_str())?;
-    out.write_field(a.step.as_deref().unwrap_or(""))?;
-    out.write_field(a.strategy.as_deref().unwrap_or(""))?;
-    field(out, &|s| write!(s, "{:.2}", a.amount_due))?;
-    field(out, &|s| write!(s, "{:.2}", a.fee))?;
-    field(out, &|s| write!(s, "{:.2}", a.compensation))?;
-    field(out, &|s| write!(s, "{:.2}", a.interest))?;
-    field(out, &|s| opt(s, &a.discount_pct))?;
-    field(out, &|s| write!(s, "{:.2}", a.discount))?;
-    field(out, &|s| write!(s, "{:.2}", a.discount_cost))?;
-    field(out, &|s| opt(s, &a.pay_by))?;
-    field(out, &|s| opt(s, &a.instalments))?;
-    field(out, &|s| money_opt(s, a.instalment_amount))?;
-    field(out, &|s| money_opt(s, a.old_limit))?;
-    field(out, &|s| money_opt(s, a.new_limit))?;
-    field(out, &|s| opt(s, &a.review_on))?;
-    out.write_field(if a.hold { "true" } else { "false" })?;
-    field(out, &|s| write!(s, "{:.2}", a.cost))?;
-    field(out, &|s| write!(s, "{:.2}", a.priority))?;
-    out.write_field(a.owner.as_deref().unwrap_or(""))?;
-    out.write_field(&a.reason)?;
-    out.write_field(a.arm.as_str())?;
-    out.write_record(None::<&[u8]>)
+    });
+    out.field(a.action.as_str());
+    out.field(a.channel.map_or("", |c| c.as_str()));
+    out.field(a.template.as_deref().unwrap_or(""));
+    out.field(&a.rule_id);
+    out.field(a.rule_kind.as_str());
+    out.field(a.step.as_deref().unwrap_or(""));
+    out.field(a.strategy.as_deref().unwrap_or(""));
+    field(out, &|s| write!(s, "{:.2}", a.amount_due));
+    field(out, &|s| write!(s, "{:.2}", a.fee));
+    field(out, &|s| write!(s, "{:.2}", a.compensation));
+    field(out, &|s| write!(s, "{:.2}", a.interest));
+    field(out, &|s| opt(s, &a.discount_pct));
+    field(out, &|s| write!(s, "{:.2}", a.discount));
+    field(out, &|s| write!(s, "{:.2}", a.discount_cost));
+    field(out, &|s| opt(s, &a.pay_by));
+    field(out, &|s| opt(s, &a.instalments));
+    field(out, &|s| money_opt(s, a.instalment_amount));
+    field(out, &|s| money_opt(s, a.old_limit));
+    field(out, &|s| money_opt(s, a.new_limit));
+    field(out, &|s| opt(s, &a.review_on));
+    out.field(if a.hold { "true" } else { "false" });
+    field(out, &|s| write!(s, "{:.2}", a.cost));
+    field(out, &|s| write!(s, "{:.2}", a.priority));
+    out.field(a.owner.as_deref().unwrap_or(""));
+    out.field(&a.reason);
+    out.field(a.arm.as_str());
+    out.end();
 }
 
 /// plan.csv: one action per row.
@@ -115,12 +157,12 @@ pub fn plan_csv(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
     out.flush()?;
     drop(out);
     in_parallel(w, &plan.entries, 320, |buf, entries| {
-        let mut out = csv::Writer::from_writer(buf);
+        let mut out = Row::new(buf);
         let mut scratch = String::new();
         for e in entries {
-            plan_record(&mut out, e, &mut scratch)?;
+            plan_record(&mut out, e, &mut scratch);
         }
-        out.flush()
+        Ok(())
     })
 }
 
@@ -317,24 +359,24 @@ pub fn worklist_csv(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
         })
         .collect();
     in_parallel(w, &tasks, 160, |buf, tasks| {
-        let mut out = csv::Writer::from_writer(buf);
+        let mut out = Row::new(buf);
         let mut scratch = String::new();
         for &(e, rank) in tasks {
             use std::fmt::Write as _;
             let a = &e.action;
-            out.write_field(a.owner.as_deref().unwrap_or("(unassigned)"))?;
+            out.field(a.owner.as_deref().unwrap_or("(unassigned)"));
             scratch.clear();
             let _ = write!(scratch, "{rank}");
-            out.write_field(&scratch)?;
+            out.field(&scratch);
             scratch.clear();
             let _ = write!(scratch, "{:.2}", a.priority);
-            out.write_field(&scratch)?;
-            out.write_field(&a.customer_id)?;
-            out.write_field(a.action.as_str())?;
-            out.write_field(&a.rule_id)?;
+            out.field(&scratch);
+            out.field(&a.customer_id);
+            out.field(a.action.as_str());
+            out.field(&a.rule_id);
             scratch.clear();
             let _ = write!(scratch, "{:.2}", a.amount_due);
-            out.write_field(&scratch)?;
+            out.field(&scratch);
             scratch.clear();
             for (k, id) in a.invoice_ids.iter().enumerate() {
                 if k > 0 {
@@ -342,12 +384,12 @@ pub fn worklist_csv(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
                 }
                 scratch.push_str(id);
             }
-            out.write_field(&scratch)?;
-            out.write_field(&a.reason)?;
-            out.write_field(&e.action_id)?;
-            out.write_record(None::<&[u8]>)?;
+            out.field(&scratch);
+            out.field(&a.reason);
+            out.field(&e.action_id);
+            out.end();
         }
-        out.flush()
+        Ok(())
     })
 }
 
