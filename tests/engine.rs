@@ -201,6 +201,7 @@ fn steps(p: &CompiledPolicy, l: &Ledger, as_of: NaiveDate) -> Vec<PlannedAction>
 
 fn explain(p: &CompiledPolicy, l: &Ledger, as_of: NaiveDate, c: &str) -> Trace {
     let ctx = Context::new(as_of, FactsConfig::default());
+    let ctx = p.facts_context(&ctx);
     let ix = l.customer_ix(c).unwrap();
     let mut buf = Vec::new();
     let cf = derive_customer(l, ix, &ctx, &mut buf);
@@ -413,45 +414,173 @@ fn the_contact_cap_counts_messages_not_rows() {
     assert!(r.detail.ends_with("suppressed: 3 contacts in the last 7 days (at most 3)"), "{}", r.detail);
 }
 
-/// Under `grouping = "invoice"` a step's actions of one run are recorded
-/// alike (rule, action, channel, day), so they are one message: the run
-/// counts them once, as the history will once they are recorded.
-#[test]
-fn one_steps_actions_of_one_run_are_one_message() {
-    let p = standard_with(&[
+/// The standard policy with every ladder `grouping = "invoice"` (one
+/// message per invoice) and `trigger = "each"` (every invoice has its own
+/// position), on any day.
+fn per_invoice() -> CompiledPolicy {
+    standard_with(&[
         ("business_days_only = true", "business_days_only = false"),
         ("grouping = \"customer\"", "grouping = \"invoice\""),
-    ]);
-    let b = Book::default()
-        .customer(cust("C1"))
-        .invoice("I1", "C1", date(DUE), "400.00")
-        .invoice("I2", "C1", date(DUE), "500.00")
-        .done("C1", "", "manual-1", "email", day(DUE, -4))
-        .done("C1", "", "manual-2", "call", day(DUE, -3));
-    // Two contacts in 7 days and a cap of 3: both first notices go (one message).
-    let a = steps(&p, &b.ledger(), day(DUE, 1));
-    assert_eq!(rules(&a), ["first-notice", "first-notice"]);
-    // Recorded, one row each: the next day the history counts 3, the cap is reached.
-    let done = b.message("C1", &["I1", "I2"], "first-notice", "email", day(DUE, 1)).ledger();
-    let ctx = Context::new(day(DUE, 2), FactsConfig::default());
-    assert_eq!(derive_customer(&done, 0, &ctx, &mut Vec::new()).contacts_7d, 3);
+        ("trigger = \"oldest\"", "trigger = \"each\""),
+    ])
 }
 
-/// Intervals of one day read "1 day", not "1 days".
+const FIVE: [&str; 5] = ["I1", "I2", "I3", "I4", "I5"];
+
+/// C1 with five 400.00 invoices due on DUE.
+fn five_invoices() -> Book {
+    let mut b = Book::default().customer(cust("C1"));
+    for id in FIVE {
+        b = b.invoice(id, "C1", date(DUE), "400.00");
+    }
+    b
+}
+
+/// C1's contacts in the last 7 days as of `as_of`, its facts derived as
+/// `p`'s run derives them.
+fn contacts_7d(p: &CompiledPolicy, l: &Ledger, as_of: NaiveDate) -> u32 {
+    let ctx = Context::new(as_of, FactsConfig::default());
+    derive_customer(l, 0, &p.facts_context(&ctx), &mut Vec::new()).contacts_7d
+}
+
+/// Under `grouping = "invoice"` a step sends one message per invoice, and
+/// each is a contact: with no contact in 7 days and a cap of 3, the first
+/// notice goes for three of five invoices and the other two are suppressed
+/// by the cap, with its reason.
 #[test]
-fn one_day_intervals_read_in_the_singular() {
-    let p = standard_with(&[
+fn a_per_invoice_step_sends_one_contact_per_invoice() {
+    let p = per_invoice();
+    let ids = [
+        "agency",
+        "call",
+        "credit-hold",
+        "escalate-owner",
+        "final-demand",
+        "first-notice",
+        "legal",
+        "pre-due",
+        "pre-due-sms",
+        "second-notice",
+        "statement",
+    ];
+    assert_eq!(p.per_invoice.iter().collect::<Vec<_>>(), ids);
+    assert!(p.per_invoice.contains("first-notice") && !p.per_invoice.contains("q4-early-pay"));
+    let l = five_invoices().ledger();
+    let a = steps(&p, &l, day(DUE, 1));
+    assert_eq!(rules(&a), ["first-notice"; 3]);
+    let listed: Vec<&str> = a.iter().flat_map(|a| a.invoice_ids.iter().map(String::as_str)).collect();
+    assert_eq!(listed, ["I1", "I2", "I3"]);
+    let t = explain(&p, &l, day(DUE, 1), "C1");
+    let notices: Vec<_> = t.rules.iter().filter(|r| r.rule_id == "first-notice").collect();
+    assert_eq!(notices.len(), 5);
+    for (r, outcome) in notices.iter().zip([Outcome::Fired, Outcome::Fired, Outcome::Fired]) {
+        assert_eq!(r.outcome, outcome, "{r:?}");
+    }
+    for r in &notices[3..] {
+        assert_eq!(r.outcome, Outcome::Suppressed, "{r:?}");
+        assert_eq!(r.guardrail.as_deref(), Some("max_contacts_per_7_days"));
+        assert!(r.detail.ends_with("suppressed: 3 contacts in the last 7 days (at most 3)"), "{}", r.detail);
+    }
+    // Under the shipped grouping the same step is one email listing the five.
+    let a = steps(&standard(), &l, day(DUE, 1));
+    assert_eq!(rules(&a), ["first-notice"]);
+    assert_eq!(a[0].invoice_ids, FIVE);
+}
+
+/// Recorded, a per-invoice step's five emails of one day (five rows) are
+/// five contacts; the same five rows from a customer-grouped step are one
+/// email listing five invoices. With five contacts the cap of 3 holds the
+/// first notice of a sixth invoice back; with one it goes.
+#[test]
+fn the_history_counts_a_per_invoice_steps_rows_one_contact_each() {
+    let b = five_invoices().message("C1", &FIVE, "first-notice", "email", day(DUE, 1));
+    let l = b.ledger();
+    assert_eq!(contacts_7d(&per_invoice(), &l, day(DUE, 2)), 5);
+    assert_eq!(contacts_7d(&standard(), &l, day(DUE, 2)), 1);
+    // Without a policy (`recoup facts`) rows group by message.
+    let ctx = Context::new(day(DUE, 2), FactsConfig::default());
+    assert_eq!(derive_customer(&l, 0, &ctx, &mut Vec::new()).contacts_7d, 1);
+    // A sixth invoice, due a day later, reaches its first notice on DUE + 2.
+    let l = b.invoice("I6", "C1", day(DUE, 1), "400.00").ledger();
+    assert!(steps(&per_invoice(), &l, day(DUE, 2)).is_empty());
+    // The batch run, given a context without the policy's per-invoice steps, counts so too.
+    let run = recoup::plan::evaluate(&l, &per_invoice(), &Context::new(day(DUE, 2), FactsConfig::default())).unwrap();
+    assert!(run.entries.iter().all(|e| e.action.rule_kind != RuleKind::Step), "{:?}", run.entries);
+    let t = explain(&per_invoice(), &l, day(DUE, 2), "C1");
+    let r = t.rules.iter().find(|r| r.rule_id == "first-notice" && r.outcome != Outcome::NotFired);
+    let r = r.unwrap_or_else(|| panic!("{:#?}", t.rules));
+    assert_eq!(r.guardrail.as_deref(), Some("max_contacts_per_7_days"), "{r:?}");
+    assert!(r.detail.ends_with("suppressed: 5 contacts in the last 7 days (at most 3)"), "{}", r.detail);
+    // Customer-grouped (each invoice its own position): one contact, I6's notice goes.
+    let grouped = standard_with(&[
         ("business_days_only = true", "business_days_only = false"),
-        ("interval_days = 30", "interval_days = 1\nreoffer_after_days = 1"),
+        ("trigger = \"oldest\"", "trigger = \"each\""),
     ]);
-    let b = walked(5);
-    let offer = plan(&p, &b.ledger(), day(DUE, 31));
-    let offer = offer.iter().find(|a| a.rule_id == "instalments").unwrap();
-    assert_eq!(offer.reason, "6,000.00 overdue, 3 instalments of 2,000.00 every 1 day: plan instalments");
-    let offered = b.done("C1", "I1", "instalments", "payment_plan_offer", day(DUE, 31)).ledger();
-    let t = explain(&p, &offered, day(DUE, 31), "C1");
-    let r = t.rules.iter().find(|r| r.rule_id == "instalments").unwrap();
-    assert_eq!(r.detail, format!("offered on {}; again after 1 day", day(DUE, 31)));
+    let a = steps(&grouped, &l, day(DUE, 2));
+    assert_eq!(rules(&a), ["first-notice"]);
+    assert_eq!(a[0].invoice_ids, ["I6"]);
+}
+
+/// Per-invoice and grouped rows together, out of order: a per-invoice
+/// step's rows count once per invoice (a row repeated for the same invoice
+/// is the same message), any other rule's rows once per message.
+#[test]
+fn per_invoice_and_grouped_rows_count_together() {
+    let b = five_invoices()
+        // Per-invoice first notices of I1, I2 and I3, I1's row twice.
+        .done("C1", "I1", "first-notice", "email", day(DUE, 1))
+        .done("C1", "I2", "first-notice", "email", day(DUE, 1))
+        // A manual email listing I1-I4 (not a ladder step): one message.
+        .message("C1", &["I1", "I2", "I3", "I4"], "manual-1", "email", day(DUE, 1))
+        .done("C1", "I1", "first-notice", "email", day(DUE, 1))
+        // An earlier day's row after these (out of date order).
+        .done("C1", "I4", "second-notice", "email", day(DUE, -1))
+        .done("C1", "I3", "first-notice", "email", day(DUE, 1))
+        // The second notice of I5 by the same rule and day as I4's: per invoice.
+        .done("C1", "I5", "second-notice", "email", day(DUE, -1));
+    let l = b.ledger();
+    // first-notice: I1, I2, I3 = 3; manual-1: 1; second-notice: I4, I5 = 2.
+    assert_eq!(contacts_7d(&per_invoice(), &l, day(DUE, 2)), 6);
+    // Customer-grouped: first-notice 1, manual-1 1, second-notice 1.
+    assert_eq!(contacts_7d(&standard(), &l, day(DUE, 2)), 3);
+    // Only the light ladder per invoice: its steps' ids (first-notice,
+    // statement) count per invoice in every ladder; second-notice does not.
+    let light = standard_with(&[
+        ("business_days_only = true", "business_days_only = false"),
+        ("id = \"light\"", "id = \"light\"\ngrouping = \"invoice\""),
+    ]);
+    assert_eq!(light.per_invoice.iter().collect::<Vec<_>>(), ["first-notice", "statement"]);
+    assert_eq!(contacts_7d(&light, &l, day(DUE, 2)), 5);
+}
+
+/// Regulation F counts a per-invoice call step's calls one per invoice:
+/// seven calls of the `call` step yesterday on seven (since paid) invoices
+/// are seven calls, and the consumer gets no eighth; grouped, they would be
+/// one call.
+#[test]
+fn regulation_f_counts_a_per_invoice_call_steps_calls() {
+    let edits = [
+        ("business_days_only = true", "business_days_only = false"),
+        ("max_contacts_per_7_days = 3", "max_contacts_per_7_days = 20"),
+    ];
+    let grouped = standard_with(&edits);
+    let p = standard_with(&[edits[0], edits[1], ("grouping = \"customer\"", "grouping = \"invoice\"")]);
+    let mut b = walked(3);
+    b.customers[0] = cust("C1").consumer().row();
+    for k in 1..=7 {
+        let id = format!("P{k}");
+        b = b.paid(&id, "C1", date(DUE), "100.00", 20).done("C1", &id, "call", "call", day(DUE, 20));
+    }
+    let l = b.ledger();
+    let ctx = Context::new(day(DUE, 21), FactsConfig::default());
+    assert_eq!(derive_customer(&l, 0, &p.facts_context(&ctx), &mut Vec::new()).calls_7d, 7);
+    assert_eq!(derive_customer(&l, 0, &grouped.facts_context(&ctx), &mut Vec::new()).calls_7d, 1);
+    assert!(steps(&p, &l, day(DUE, 21)).is_empty());
+    let t = explain(&p, &l, day(DUE, 21), "C1");
+    let r = t.rules.iter().find(|r| r.rule_id == "call").unwrap();
+    assert_eq!(r.guardrail.as_deref(), Some("regulation_f"), "{r:?}");
+    assert!(r.detail.ends_with("7 calls in 7 days (Regulation F: at most 7)"), "{}", r.detail);
+    assert_eq!(rules(&steps(&grouped, &l, day(DUE, 21))), ["call"]);
 }
 
 #[test]

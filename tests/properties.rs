@@ -10,7 +10,7 @@ use proptest::test_runner::Config;
 use recoup::engine::RuleKind;
 use recoup::facts::kpi::PortfolioInputs;
 use recoup::facts::kpi::portfolio;
-use recoup::facts::{Context, FactsConfig};
+use recoup::facts::{Context, FactsConfig, PerInvoiceRules};
 use recoup::generate::{GenerateConfig, generate};
 use recoup::ledger::{ActionKind, ActionRecord, FileKind, Ledger, LoadOptions, Outcome, load};
 use recoup::plan::shard::{Shard, ShardPart, merge};
@@ -282,23 +282,35 @@ fn execute(ledger: &mut Ledger, plan: &Plan, day: NaiveDate) {
 }
 
 /// A message, as the history's rows of it share it: decided and executed on,
-/// action, channel, rule.
-type MessageKey = (NaiveDate, Option<NaiveDate>, ActionKind, Option<recoup::ledger::Channel>, String);
+/// action, channel, rule, and for a per-invoice rule the invoice.
+type MessageKey = (NaiveDate, Option<NaiveDate>, ActionKind, Option<recoup::ledger::Channel>, String, Option<u32>);
 
-/// A message planned today: its action, channel and rule.
-type PlannedMessage<'a> = (ActionKind, Option<recoup::ledger::Channel>, &'a str);
+/// A message planned today: its action, channel and rule, and for a
+/// per-invoice rule the invoices.
+type PlannedMessage<'a> = (ActionKind, Option<recoup::ledger::Channel>, &'a str, Option<&'a [String]>);
 
 /// Distinct executed messages of customer `c` whose action `kind` accepts,
-/// executed on a day in `[from, to]`: the oracle of the contact facts, by a
-/// set of keys rather than the facts' scan of the rows.
-fn messages(ledger: &Ledger, c: u32, kind: impl Fn(ActionKind) -> bool, from: NaiveDate, to: NaiveDate) -> u32 {
+/// executed on a day in `[from, to]`, the rows of `per_invoice` rules one
+/// message per invoice: the oracle of the contact facts, by a set of keys
+/// rather than the facts' scan of the rows.
+fn messages(
+    ledger: &Ledger,
+    per_invoice: &PerInvoiceRules,
+    c: u32,
+    kind: impl Fn(ActionKind) -> bool,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> u32 {
     let keys: HashSet<MessageKey> = ledger
         .actions_by_customer
         .rows(c)
         .iter()
         .map(|&r| &ledger.actions[r as usize])
         .filter(|a| a.was_executed() && kind(a.action) && a.executed_on.is_some_and(|x| from <= x && x <= to))
-        .map(|a| (a.decided_on, a.executed_on, a.action, a.channel, a.rule_id.to_string()))
+        .map(|a| {
+            let invoice = if per_invoice.contains(&a.rule_id) { a.invoice } else { None };
+            (a.decided_on, a.executed_on, a.action, a.channel, a.rule_id.to_string(), invoice)
+        })
         .collect();
     keys.len() as u32
 }
@@ -307,15 +319,16 @@ fn facing(k: ActionKind) -> bool {
     k.is_contact() || matches!(k, ActionKind::DiscountOffer | ActionKind::PaymentPlanOffer)
 }
 
-/// Every customer's contact facts on `day` against the oracle ([`messages`]).
-fn check_contact_facts(ledger: &Ledger, day: NaiveDate) -> Result<(), TestCaseError> {
-    let ctx = Context::new(day, FactsConfig::default());
+/// Every customer's contact facts on `day` against the oracle ([`messages`]),
+/// the rows of `per_invoice` rules one message per invoice.
+fn check_contact_facts(ledger: &Ledger, day: NaiveDate, per_invoice: &PerInvoiceRules) -> Result<(), TestCaseError> {
+    let ctx = Context::new(day, FactsConfig::default()).with_per_invoice_rules(per_invoice.clone());
     let mut buf = Vec::new();
     let since = |n: i64| day - Duration::days(n - 1);
     for c in 0..ledger.customers.len() as u32 {
         let f = recoup::facts::derive_customer(ledger, c, &ctx, &mut buf);
-        let contacts = |n| messages(ledger, c, ActionKind::is_contact, since(n), day);
-        let calls = messages(ledger, c, |k| k == ActionKind::Call, since(7), day);
+        let contacts = |n| messages(ledger, per_invoice, c, ActionKind::is_contact, since(n), day);
+        let calls = messages(ledger, per_invoice, c, |k| k == ActionKind::Call, since(7), day);
         prop_assert_eq!(
             (f.contacts_7d, f.contacts_30d, f.contacts_90d, f.calls_7d),
             (contacts(7), contacts(30), contacts(90), calls),
@@ -364,19 +377,23 @@ proptest! {
                 let again = evaluate(&ledger, &policy, &ctx).unwrap();
                 prop_assert_eq!(&plan.entries, &again.entries);
             }
-            check_contact_facts(&ledger, day)?;
+            check_contact_facts(&ledger, day, &policy.per_invoice)?;
             // The cap: messages executed in the six days before, plus today's
-            // (actions of one rule, action and channel are one message).
+            // (actions of one rule, action and channel are one message; of a
+            // per-invoice step, one per invoice).
             let mut today: HashMap<&str, HashSet<PlannedMessage<'_>>> = HashMap::new();
             for e in plan.entries.iter().filter(|e| e.action.is_customer_facing()) {
                 let a = &e.action;
-                today.entry(a.customer_id.as_str()).or_default().insert((a.action, a.channel, a.rule_id.as_str()));
+                let invoices = policy.per_invoice.contains(&a.rule_id).then_some(a.invoice_ids.as_slice());
+                let key = (a.action, a.channel, a.rule_id.as_str(), invoices);
+                today.entry(a.customer_id.as_str()).or_default().insert(key);
                 kinds.entry(a.customer_id.clone()).or_default().push((day, a.action.as_str()));
             }
             for (c, n) in &today {
                 let n = n.len() as u32;
                 let ix = ledger.customer_ix(c).unwrap();
-                let before = messages(&ledger, ix, facing, day - Duration::days(6), day - Duration::days(1));
+                let before =
+                    messages(&ledger, &policy.per_invoice, ix, facing, day - Duration::days(6), day - Duration::days(1));
                 prop_assert!(before + n <= k.max_contacts,
                     "{day}: {c} has {before} contacts in 6 days and {n} planned (cap {})", k.max_contacts);
                 facing_by_day.insert((c.to_string(), day), n);
@@ -479,12 +496,20 @@ proptest! {
     /// The contact facts count messages, whatever the order of the rows of
     /// actions.csv: with the rows shuffled (a message's rows no longer
     /// adjacent, dates out of order) every customer's facts are those of the
-    /// file in date order and those of the oracle.
+    /// file in date order and those of the oracle, with or without some of
+    /// the history's rules counted per invoice.
     #[test]
-    fn contact_counts_do_not_depend_on_row_order(seed in any::<u64>(), customers in 5u64..30, shuffle in any::<u64>(), day in 0i64..20) {
+    fn contact_counts_do_not_depend_on_row_order(
+        seed in any::<u64>(), customers in 5u64..30, shuffle in any::<u64>(), day in 0i64..20, per in 0usize..3,
+    ) {
         let mut ledger = load_generated(seed, customers, 6);
         let day = as_of() + Duration::days(day);
-        let ctx = Context::new(day, FactsConfig::default());
+        let per_invoice = match per {
+            0 => PerInvoiceRules::default(),
+            1 => PerInvoiceRules::new(["first-notice", "call"]),
+            _ => PerInvoiceRules::new(["pre-due", "first-notice", "second-notice", "call", "final-demand"]),
+        };
+        let ctx = Context::new(day, FactsConfig::default()).with_per_invoice_rules(per_invoice.clone());
         let counts = |l: &Ledger| {
             let mut buf = Vec::new();
             (0..l.customers.len() as u32)
@@ -510,6 +535,6 @@ proptest! {
         }
         ledger.index();
         prop_assert_eq!(counts(&ledger), in_order);
-        check_contact_facts(&ledger, day)?;
+        check_contact_facts(&ledger, day, &per_invoice)?;
     }
 }

@@ -35,7 +35,7 @@ pub fn run(a: ExplainArgs) -> anyhow::Result<Exit> {
         code: Exit::InputInvalid,
         message: format!("unknown customer `{}`: not in customers.csv", a.customer),
     })?;
-    let ctx = Context::new(as_of, FactsConfig::default());
+    let ctx = Context::new(as_of, FactsConfig::default()).with_per_invoice_rules(policy.per_invoice.clone());
     let cal = ctx.calendar();
     let mut invoices = Vec::new();
     let cf = derive_customer(&ledger, c, &ctx, &mut invoices);

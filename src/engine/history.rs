@@ -2,7 +2,7 @@
 //! actions.csv up to the as-of date, and which of them cover which invoice.
 //! Pending, failed and cancelled rows were never done, so they are ignored.
 
-use crate::facts::{InvoiceFacts, Messages};
+use crate::facts::{InvoiceFacts, Messages, PerInvoiceRules};
 use crate::ledger::{ActionKind, ActionRecord, CustIx, Ledger};
 use chrono::NaiveDate;
 
@@ -12,13 +12,15 @@ pub struct History<'a> {
     ledger: &'a Ledger,
     rows: &'a [u32],
     as_of: NaiveDate,
+    per_invoice: &'a PerInvoiceRules,
 }
 
 impl<'a> History<'a> {
-    /// The history of customer `c` as of `as_of`.
-    pub fn new(ledger: &'a Ledger, c: CustIx, as_of: NaiveDate) -> Self {
+    /// The history of customer `c` as of `as_of`; the rows of `per_invoice`
+    /// rules are one message per invoice.
+    pub fn new(ledger: &'a Ledger, c: CustIx, as_of: NaiveDate, per_invoice: &'a PerInvoiceRules) -> Self {
         let rows = if (c as usize) < ledger.customers.len() { ledger.actions_by_customer.rows(c) } else { &[] };
-        History { ledger, rows, as_of }
+        History { ledger, rows, as_of, per_invoice }
     }
 
     /// Executed records, with the date they were executed.
@@ -33,14 +35,15 @@ impl<'a> History<'a> {
 
     /// Messages executed in the `days` days up to the as-of date whose action
     /// `kind` accepts: a message recorded as one row per invoice counts once
-    /// ([`crate::facts::same_message`]), as the contact facts count them.
+    /// (a per-invoice rule's rows once per invoice:
+    /// [`crate::facts::same_message`]), as the contact facts count them.
     pub fn messages_within(&self, days: i64, kind: impl Fn(ActionKind) -> bool) -> u32 {
         let as_of = self.as_of;
         let since = as_of - chrono::Duration::days(days);
         let keep = |a: &ActionRecord| {
             kind(a.action) && a.decided_on <= as_of && a.executed_on.is_some_and(|d| d > since && d <= as_of)
         };
-        let mut messages = Messages::new(&self.ledger.actions, self.rows, as_of);
+        let mut messages = Messages::new(&self.ledger.actions, self.rows, as_of, self.per_invoice);
         let mut n = 0;
         for (pos, &i) in self.rows.iter().enumerate() {
             let Some(a) = self.ledger.actions.get(i as usize) else { continue };

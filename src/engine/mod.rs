@@ -265,7 +265,9 @@ pub struct EvalError {
 
 /// Evaluate the policy for one customer: its planned actions, or the rule
 /// that failed. `invoices` are the facts of the customer's open invoices (as
-/// `facts::derive_customer` fills them); `cal` is the as-of date's calendar.
+/// `facts::derive_customer` fills them, with the context
+/// `policy.facts_context(ctx)`, so that the contacts of per-invoice steps
+/// count per invoice); `cal` is the as-of date's calendar.
 /// With `trace`, every rule's outcome is recorded there (and the final
 /// actions, or the error).
 pub fn evaluate_customer(
@@ -312,7 +314,7 @@ pub fn evaluate_customer_with(
         cf,
         inv: invoices,
         cal,
-        hist: History::new(ledger, cf.ix, cal.date),
+        hist: History::new(ledger, cf.ix, cal.date, &policy.per_invoice),
         ledger,
         trace,
         actions: Vec::new(),
@@ -352,7 +354,8 @@ pub fn evaluate_ledger(
     ctx: &crate::facts::Context,
 ) -> Vec<Result<Vec<PlannedAction>, EvalError>> {
     let cal = ctx.calendar();
-    crate::facts::map_customers(ledger, ctx, |cf, inv| evaluate_customer(policy, ledger, cf, inv, &cal, None))
+    let ctx = policy.facts_context(ctx);
+    crate::facts::map_customers(ledger, &ctx, |cf, inv| evaluate_customer(policy, ledger, cf, inv, &cal, None))
 }
 
 /// The state of one customer's evaluation.
@@ -542,11 +545,18 @@ impl<'a> Eval<'a, '_> {
     /// rule, action and channel planned the same day are recorded alike in
     /// actions.csv, so the history counts them as one message
     /// (`facts::same_message`); the run counts them so too, before and after
-    /// they are recorded.
+    /// they are recorded. The actions of a per-invoice step (a
+    /// `grouping = "invoice"` ladder's) are one message per invoice, in the
+    /// history and here.
     fn joins_planned(&self, a: &PlannedAction) -> bool {
-        self.actions
-            .iter()
-            .any(|b| b.is_customer_facing() && b.action == a.action && b.channel == a.channel && b.rule_id == a.rule_id)
+        let per_invoice = self.p.per_invoice.contains(&a.rule_id);
+        self.actions.iter().any(|b| {
+            b.is_customer_facing()
+                && b.action == a.action
+                && b.channel == a.channel
+                && b.rule_id == a.rule_id
+                && (!per_invoice || b.invoice_ids == a.invoice_ids)
+        })
     }
 
     /// The guardrail that forbids `a`, if any (checked last, always wins).

@@ -267,14 +267,30 @@ pub struct Context {
     pub config: FactsConfig,
     behaviour_from: NaiveDate,
     trend_from: NaiveDate,
+    /// Rules whose actions are one message per invoice (see [`PerInvoiceRules`]).
+    per_invoice: PerInvoiceRules,
 }
 
 impl Context {
-    /// A context for `as_of` with `config`.
+    /// A context for `as_of` with `config`, in which every rule's rows group
+    /// into messages by [`same_message`] (no per-invoice rules).
     pub fn new(as_of: NaiveDate, config: FactsConfig) -> Self {
         let behaviour_from = months_before(as_of, config.behaviour_months);
         let trend_from = months_before(as_of, config.trend_recent_months);
-        Context { as_of, config, behaviour_from, trend_from }
+        Context { as_of, config, behaviour_from, trend_from, per_invoice: PerInvoiceRules::default() }
+    }
+
+    /// This context with `rules` as the per-invoice rules: the steps of a
+    /// policy's `grouping = "invoice"` ladders (`CompiledPolicy::facts_context`
+    /// sets them from the policy).
+    pub fn with_per_invoice_rules(mut self, rules: PerInvoiceRules) -> Self {
+        self.per_invoice = rules;
+        self
+    }
+
+    /// The rules whose actions count one message per invoice.
+    pub fn per_invoice_rules(&self) -> &PerInvoiceRules {
+        &self.per_invoice
     }
 
     /// The calendar facts of the as-of date.
@@ -455,7 +471,7 @@ pub fn derive_customer<'a>(
     f.days_since_payment = date_or_never(last_payment, as_of);
 
     promise_facts(ledger, promises, ctx, &mut f);
-    action_facts(ledger, c, as_of, &mut f);
+    action_facts(ledger, c, as_of, &ctx.per_invoice, &mut f);
     f
 }
 
@@ -542,7 +558,13 @@ fn promise_facts<'l, I: Iterator<Item = &'l crate::ledger::Promise>>(
     }
 }
 
-fn action_facts<'a>(ledger: &'a Ledger, c: CustIx, as_of: NaiveDate, f: &mut CustomerFacts<'a>) {
+fn action_facts<'a>(
+    ledger: &'a Ledger,
+    c: CustIx,
+    as_of: NaiveDate,
+    per_invoice: &PerInvoiceRules,
+    f: &mut CustomerFacts<'a>,
+) {
     let mut last_contact = None;
     let mut last_conversation = None;
     let mut last_step: Option<(NaiveDate, &str)> = None;
@@ -551,7 +573,7 @@ fn action_facts<'a>(ledger: &'a Ledger, c: CustIx, as_of: NaiveDate, f: &mut Cus
     // Contacts of the last 90 days: the rows the message counts look at.
     let since = as_of - chrono::Duration::days(90);
     let contact = |a: &ActionRecord| a.action.is_contact() && a.executed_on.is_some_and(|d| d > since);
-    let mut messages = Messages::new(&ledger.actions, rows, as_of);
+    let mut messages = Messages::new(&ledger.actions, rows, as_of, per_invoice);
     for (pos, &a) in rows.iter().enumerate() {
         let a = &ledger.actions[a as usize];
         let Some(done) = a.executed_on.filter(|&d| d <= as_of) else { continue };
@@ -596,17 +618,59 @@ fn action_facts<'a>(ledger: &'a Ledger, c: CustIx, as_of: NaiveDate, f: &mut Cus
     }
 }
 
+/// Rule ids whose actions are one message per invoice: the steps of a
+/// policy's `grouping = "invoice"` ladders, which send one message for each
+/// invoice. Their rows in actions.csv look like the rows of one message
+/// listing several invoices (same rule, action, channel and days), so only
+/// the policy can tell them apart: [`same_message`] counts their rows of
+/// different invoices as different messages. A step id used both by a
+/// per-invoice and a customer-grouped ladder counts per invoice in both
+/// (never fewer contacts than were sent). Empty (the default, and
+/// `recoup facts`, which reads no policy): every rule's rows group into
+/// messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PerInvoiceRules(Vec<Box<str>>);
+
+impl PerInvoiceRules {
+    /// The set of `rules` (any order, duplicates allowed).
+    pub fn new<S: AsRef<str>>(rules: impl IntoIterator<Item = S>) -> Self {
+        let mut v: Vec<Box<str>> = rules.into_iter().map(|r| r.as_ref().into()).collect();
+        v.sort_unstable();
+        v.dedup();
+        PerInvoiceRules(v)
+    }
+
+    /// Is `rule` one whose actions are one message per invoice?
+    pub fn contains(&self, rule: &str) -> bool {
+        !self.0.is_empty() && self.0.binary_search_by(|r| (**r).cmp(rule)).is_ok()
+    }
+
+    /// No rule counts per invoice.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The rule ids, sorted.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|r| &**r)
+    }
+}
+
 /// Do two rows of actions.csv record the same message? A message to a
 /// customer that lists several invoices is recorded as one row per invoice
 /// (as `recoup simulate` and `recoup generate` record a plan's action), and
 /// its rows share the day it was decided and executed, the action, the
-/// channel and the rule. Contact counts count messages, not rows.
-pub fn same_message(a: &ActionRecord, b: &ActionRecord) -> bool {
+/// channel and the rule. Contact counts count messages, not rows. The rows
+/// of a per-invoice rule ([`PerInvoiceRules`]) are one message per invoice:
+/// two of its rows are the same message only if they are for the same
+/// invoice too.
+pub fn same_message(a: &ActionRecord, b: &ActionRecord, per_invoice: &PerInvoiceRules) -> bool {
     a.executed_on == b.executed_on
         && a.decided_on == b.decided_on
         && a.action == b.action
         && a.channel == b.channel
         && a.rule_id == b.rule_id
+        && (a.invoice == b.invoice || !per_invoice.contains(&a.rule_id))
 }
 
 /// Which executed rows of a customer's action history are the first row of
@@ -621,6 +685,7 @@ pub struct Messages<'a> {
     actions: &'a [ActionRecord],
     rows: &'a [u32],
     as_of: NaiveDate,
+    per_invoice: &'a PerInvoiceRules,
     /// Position in `rows` of the previous row of interest.
     prev: Option<usize>,
     /// Rows of interest so far are in non-decreasing execution date.
@@ -628,9 +693,15 @@ pub struct Messages<'a> {
 }
 
 impl<'a> Messages<'a> {
-    /// For the rows `rows` (indexes into `actions`, one customer's) as of `as_of`.
-    pub fn new(actions: &'a [ActionRecord], rows: &'a [u32], as_of: NaiveDate) -> Self {
-        Messages { actions, rows, as_of, prev: None, sorted: true }
+    /// For the rows `rows` (indexes into `actions`, one customer's) as of
+    /// `as_of`, the rows of `per_invoice` rules one message per invoice.
+    pub fn new(
+        actions: &'a [ActionRecord],
+        rows: &'a [u32],
+        as_of: NaiveDate,
+        per_invoice: &'a PerInvoiceRules,
+    ) -> Self {
+        Messages { actions, rows, as_of, per_invoice, prev: None, sorted: true }
     }
 
     /// Is `rows[pos]` the first row of its message? `keep` picks the rows of
@@ -642,7 +713,7 @@ impl<'a> Messages<'a> {
         let Some(a) = self.rows.get(pos).and_then(|&i| self.actions.get(i as usize)) else { return false };
         let Some(p) = self.prev.replace(pos) else { return true };
         let Some(b) = self.rows.get(p).and_then(|&i| self.actions.get(i as usize)) else { return true };
-        if same_message(a, b) {
+        if same_message(a, b, self.per_invoice) {
             return false;
         }
         self.sorted &= b.executed_on <= a.executed_on;
@@ -658,7 +729,7 @@ impl<'a> Messages<'a> {
             if self.sorted && b.executed_on < a.executed_on {
                 break;
             }
-            if same_message(a, b) {
+            if same_message(a, b, self.per_invoice) {
                 return false;
             }
         }

@@ -100,6 +100,8 @@ pub fn evaluate_shard(
     use rayon::prelude::*;
     let cal = ctx.calendar();
     let as_of = ctx.as_of.to_string();
+    // The policy's per-invoice steps count one contact per invoice.
+    let ctx = &*policy.facts_context(ctx);
     let skip = policy.on_script_error() == OnError::Skip;
     let mut customers: Vec<u32> = match only {
         None => (0..ledger.customers.len() as u32).collect(),

@@ -6,7 +6,7 @@
 use super::diag::Sources;
 use super::expr::{Expression, FactRef, ScriptDefs, lower_with, root_expr};
 pub use super::raw::{AgeFrom, Grouping, InvoiceSet, LimitChange, OnError, Pace, Regime, Trigger};
-use crate::facts::InvoiceFacts;
+use crate::facts::{Context, InvoiceFacts, PerInvoiceRules};
 use crate::ledger::{ActionKind, Channel, RiskClass};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -324,6 +324,9 @@ pub struct CompiledPolicy {
     pub sources: Sources,
     /// blake3 of the policy files (for manifests).
     pub hash: String,
+    /// The steps of the `grouping = "invoice"` ladders: their actions are one
+    /// message per invoice when contacts are counted.
+    pub per_invoice: PerInvoiceRules,
 }
 
 impl std::fmt::Debug for CompiledPolicy {
@@ -342,6 +345,17 @@ const _: () = {
 };
 
 impl CompiledPolicy {
+    /// `ctx` as this policy's facts must be derived: with its per-invoice
+    /// steps ([`PerInvoiceRules`]), so that contacts count one message per
+    /// invoice for them. Borrowed when `ctx` already has them (always for a
+    /// policy without per-invoice ladders and a plain [`Context::new`]).
+    pub fn facts_context<'c>(&self, ctx: &'c Context) -> std::borrow::Cow<'c, Context> {
+        if *ctx.per_invoice_rules() == self.per_invoice {
+            std::borrow::Cow::Borrowed(ctx)
+        } else {
+            std::borrow::Cow::Owned(ctx.clone().with_per_invoice_rules(self.per_invoice.clone()))
+        }
+    }
     /// Policy name.
     pub fn name(&self) -> &str {
         &self.rules.meta.name
@@ -464,7 +478,10 @@ pub fn compile_with(mut rules: Rules, engine: rhai::Engine, sources: Sources, de
         h.update(&[0]);
     }
     let hash = h.finalize().to_hex().to_string();
-    CompiledPolicy { rules, engine, sources, hash }
+    let per_invoice = PerInvoiceRules::new(
+        rules.ladders.iter().filter(|l| l.grouping == Grouping::Invoice).flat_map(|l| l.steps.iter().map(|s| &s.id)),
+    );
+    CompiledPolicy { rules, engine, sources, hash, per_invoice }
 }
 
 #[cfg(test)]

@@ -508,7 +508,7 @@ impl<'a> Sim<'a> {
         every_day: bool,
         day: NaiveDate,
     ) -> Result<Vec<(CustIx, PlannedAction)>, plan::RunError> {
-        let ctx = Context::new(day, FactsConfig::default());
+        let ctx = Context::new(day, FactsConfig::default()).with_per_invoice_rules(policy.per_invoice.clone());
         let cal = ctx.calendar();
         let mut buf = Vec::new();
         let mut out = Vec::new();
