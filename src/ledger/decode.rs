@@ -92,6 +92,67 @@ pub fn date(b: &[u8]) -> Result<NaiveDate, DecodeError> {
     NaiveDate::from_ymd_opt(y as i32, m, d).ok_or(DecodeError::Date)
 }
 
+/// The dates decoded last, by their ten bytes: a ledger's dates repeat (a
+/// few hundred days cover most rows), so most cells are found here instead
+/// of being parsed and checked again. Direct-mapped, 4,096 slots (64 KB); one per
+/// thread (see [`cached_date`]).
+pub struct DateCache {
+    slots: Box<[(u64, u16, Option<NaiveDate>); 4096]>,
+}
+
+impl Default for DateCache {
+    fn default() -> Self {
+        DateCache { slots: Box::new([(0, 0, None); 4096]) }
+    }
+}
+
+thread_local! {
+    static DATES: std::cell::RefCell<DateCache> = std::cell::RefCell::new(DateCache::default());
+}
+
+/// [`date`], through this thread's [`DateCache`].
+pub fn cached_date(b: &[u8]) -> Result<NaiveDate, DecodeError> {
+    DATES.with_borrow_mut(|c| c.date(b))
+}
+
+/// [`opt_date`], through this thread's [`DateCache`].
+pub fn cached_opt_date(b: &[u8]) -> Result<Option<NaiveDate>, DecodeError> {
+    if b.is_empty() {
+        return Ok(None);
+    }
+    DATES.with_borrow_mut(|c| c.opt_date(b))
+}
+
+impl DateCache {
+    /// [`date`], through the cache.
+    pub fn date(&mut self, b: &[u8]) -> Result<NaiveDate, DecodeError> {
+        let Some((head, tail)) = b.split_first_chunk::<8>().filter(|(_, t)| t.len() == 2) else {
+            return date(b);
+        };
+        let (head, tail) = (u64::from_le_bytes(*head), u16::from_le_bytes([tail[0], tail[1]]));
+        // Every byte moves the top bits of the products: the slot.
+        const K: u64 = 0x9E37_79B9_7F4A_7C15;
+        let slot = ((head.wrapping_mul(K) ^ u64::from(tail)).wrapping_mul(K) >> (64 - 12)) as usize;
+        if let (h, t, Some(d)) = self.slots[slot]
+            && h == head
+            && t == tail
+        {
+            return Ok(d);
+        }
+        let d = date(b)?;
+        self.slots[slot] = (head, tail, Some(d));
+        Ok(d)
+    }
+
+    /// [`opt_date`], through the cache.
+    pub fn opt_date(&mut self, b: &[u8]) -> Result<Option<NaiveDate>, DecodeError> {
+        if b.len() == 10 {
+            return self.date(b).map(Some);
+        }
+        opt_date(b)
+    }
+}
+
 /// Decode an optional date (empty → `None`).
 pub fn opt_date(b: &[u8]) -> Result<Option<NaiveDate>, DecodeError> {
     match date(b) {
@@ -273,6 +334,26 @@ mod tests {
             assert_eq!(date(bad.as_bytes()), Err(DecodeError::Date), "{bad}");
         }
         assert_eq!(date(b"0001-01-01"), Ok(NaiveDate::from_ymd_opt(1, 1, 1).unwrap()));
+    }
+
+    #[test]
+    fn the_date_cache_decodes_as_date_does() {
+        let mut cache = DateCache::default();
+        let cells =
+            ["2026-11-16", "2026-11-16", "2025-02-29", "2024-02-29", "2026-11-16", "2026-11-1x", "", " 2026-11-16 "];
+        for _ in 0..3 {
+            for day in 0..800 {
+                let d = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Days::new(day);
+                let cell = d.format("%Y-%m-%d").to_string();
+                assert_eq!(cache.date(cell.as_bytes()), Ok(d));
+            }
+            for c in cells {
+                assert_eq!(cache.date(c.as_bytes()), date(c.as_bytes()), "{c:?}");
+                assert_eq!(cache.opt_date(c.as_bytes()), opt_date(c.as_bytes()), "{c:?}");
+                assert_eq!(cached_date(c.as_bytes()), date(c.as_bytes()), "{c:?}");
+                assert_eq!(cached_opt_date(c.as_bytes()), opt_date(c.as_bytes()), "{c:?}");
+            }
+        }
     }
 
     /// The u64 fast path (up to 19 characters) and the i128 path agree with

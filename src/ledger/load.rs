@@ -819,8 +819,8 @@ fn at_or_after<T>(rows: &[T], last: Option<u32>, id: &str, id_of: impl Fn(&T) ->
     [last, last + 1].into_iter().find(|&i| rows.get(i as usize).is_some_and(|r| same_id(id_of(r), id)))
 }
 
-/// Id equality, for ids of 8 to 16 bytes (most are) as two 8-byte words
-/// rather than a call to `memcmp`.
+/// Id equality, for ids of 4 to 16 bytes (most are) as two overlapping
+/// words rather than a call to `memcmp`.
 #[inline]
 fn same_id(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -831,6 +831,10 @@ fn same_id(a: &str, b: &str) -> bool {
     if (8..=16).contains(&n) {
         let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]));
         return word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8);
+    }
+    if (4..8).contains(&n) {
+        let word = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or([0; 4]));
+        return word(a, 0) == word(b, 0) && word(a, n - 4) == word(b, n - 4);
     }
     a == b
 }
@@ -856,7 +860,7 @@ fn decode_customer(r: &mut Row<'_>, _: &mut Memo) -> Option<Customer> {
     let preferred_channel = r.get(12, |b| opt(b, Channel::decode));
     let do_not_contact = r.get(13, decode::flag);
     let on_hold = r.get(14, decode::flag);
-    let opened_on = r.get(15, decode::opt_date);
+    let opened_on = r.get(15, decode::cached_opt_date);
     let account_type = r.get(16, |b| opt(b, AccountType::decode));
     Some(Customer {
         id: id?,
@@ -955,13 +959,13 @@ impl Refs<'_> {
 fn decode_invoice(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<Invoice> {
     let id = r.text(0);
     let customer = refs.customer(r, 1, memo);
-    let issue_date = r.get(2, decode::date);
-    let due_date = r.get(3, decode::date);
+    let issue_date = r.get(2, decode::cached_date);
+    let due_date = r.get(3, decode::cached_date);
     let currency = r.get_str(4, decode::text_str);
     let amount = r.positive(5);
     let open_amount = r.get(6, decode::money);
     let status = r.get(7, InvoiceStatus::decode);
-    let disputed_since = r.get(8, decode::opt_date);
+    let disputed_since = r.get(8, decode::cached_opt_date);
     let dispute_reason = r.opt_text(9);
     if let (Some(c), Some(cur)) = (customer, currency) {
         let cc = &refs.customers[c as usize].currency;
@@ -1003,7 +1007,7 @@ fn decode_payment(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<P
     let id = r.text(0);
     let customer = refs.customer(r, 1, memo);
     let invoice = refs.invoice(r, 2, customer, memo);
-    let paid_on = r.get(3, decode::date);
+    let paid_on = r.get(3, decode::cached_date);
     let amount = r.positive(4);
     Some(Payment { id: id?, customer: customer?, invoice: invoice?, paid_on: paid_on?, amount: amount? })
 }
@@ -1012,8 +1016,8 @@ fn decode_promise(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<P
     let id = r.text(0);
     let customer = refs.customer(r, 1, memo);
     let invoice = refs.invoice(r, 2, customer, memo);
-    let made_on = r.get(3, decode::date);
-    let due_on = r.get(4, decode::date);
+    let made_on = r.get(3, decode::cached_date);
+    let due_on = r.get(4, decode::cached_date);
     let amount = r.positive(5);
     let plan_id = r.opt_text(6);
     if let (Some(m), Some(d)) = (made_on, due_on)
@@ -1039,8 +1043,8 @@ fn decode_action(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<Ac
     let rule_id = r.text(3);
     let action = r.get(4, ActionKind::decode);
     let channel = r.get(5, |b| opt(b, Channel::decode));
-    let decided_on = r.get(6, decode::date);
-    let executed_on = r.get(7, decode::opt_date);
+    let decided_on = r.get(6, decode::cached_date);
+    let executed_on = r.get(7, decode::cached_opt_date);
     let outcome = r.get(8, |b| opt(b, Outcome::decode));
     let arm = r.get(9, |b| opt(b, Arm::decode));
     if let (Some(d), Some(Some(e))) = (decided_on, executed_on)
@@ -1391,10 +1395,26 @@ mod tests {
 
     #[test]
     fn id_index_finds_and_reports_duplicates() {
-        for (a, b) in [("INV0000001", "INV0000001"), ("C1", "C1"), ("C000000000000000017", "C000000000000000017")] {
+        for (a, b) in [
+            ("INV0000001", "INV0000001"),
+            ("C1", "C1"),
+            ("C000000000000000017", "C000000000000000017"),
+            ("C000017", "C000017"),
+            ("C0001", "C0001"),
+        ] {
             assert!(same_id(a, b));
         }
-        for (a, b) in [("INV0000001", "INV0000002"), ("INV1000001", "INV0000001"), ("C1", "C2"), ("C12", "C1")] {
+        for (a, b) in [
+            ("INV0000001", "INV0000002"),
+            ("INV1000001", "INV0000001"),
+            ("C1", "C2"),
+            ("C12", "C1"),
+            ("C000017", "C000018"),
+            ("C100017", "C000017"),
+            ("C000017", "C0000170"),
+            ("C0001", "D0001"),
+            ("C0101", "C0001"),
+        ] {
             assert!(!same_id(a, b));
         }
         let ids = ["a", "b", "a", "c", "b"];
