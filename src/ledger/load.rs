@@ -131,6 +131,7 @@ struct Row<'a> {
 }
 
 impl<'a> Row<'a> {
+    #[inline(always)]
     fn field(&self, k: usize) -> &'a str {
         match self.header.pos[k] {
             Some(p) => self.fields.get(p).copied().unwrap_or(""),
@@ -138,11 +139,13 @@ impl<'a> Row<'a> {
         }
     }
 
+    #[inline(always)]
     fn raw(&self, k: usize) -> &'a [u8] {
         self.field(k).as_bytes()
     }
 
     /// Decode a text cell (checked to be UTF-8 once per record).
+    #[inline(always)]
     fn get_str<T>(&mut self, k: usize, f: impl FnOnce(&'a str) -> Result<T, DecodeError>) -> Option<T> {
         let utf8 = self.header.pos[k].is_none_or(|p| !self.not_utf8.contains(&p));
         match if utf8 { f(self.field(k)) } else { Err(DecodeError::Utf8) } {
@@ -154,6 +157,8 @@ impl<'a> Row<'a> {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn problem(&mut self, k: usize, kind: ProblemKind) {
         let value = String::from_utf8_lossy(self.raw(k).trim_ascii()).into_owned();
         self.problems.push(Problem {
@@ -166,6 +171,7 @@ impl<'a> Row<'a> {
         });
     }
 
+    #[inline(always)]
     fn get<T>(&mut self, k: usize, f: impl FnOnce(&'a [u8]) -> Result<T, DecodeError>) -> Option<T> {
         match f(self.raw(k)) {
             Ok(v) => Some(v),
