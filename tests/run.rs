@@ -402,3 +402,32 @@ fn plan_and_worklist_csv_are_the_csv_crate_s() {
         }
     }
 }
+
+/// plan.csv's amounts are written without `core::fmt`; they are
+/// `format!("{:.2}")`'s (truncated, `-0.00` for a negative zero) on random
+/// decimals and the edges of the fast path.
+#[test]
+fn money_is_written_as_format_2_writes_it() {
+    use proptest::prelude::*;
+    use recoup::plan::write::push_money;
+    use rust_decimal::Decimal;
+    let check = |d: Decimal| {
+        let mut buf = Vec::new();
+        push_money(&mut buf, d);
+        assert_eq!(String::from_utf8(buf).unwrap(), format!("{d:.2}"), "{d:?}");
+    };
+    for (lo, mid, hi) in [(0, 0, 0), (1, 0, 0), (u32::MAX, u32::MAX, 0), (0, 0, 1), (u32::MAX, u32::MAX, u32::MAX)] {
+        for scale in 0..=28 {
+            for neg in [false, true] {
+                check(Decimal::from_parts(lo, mid, hi, neg, scale));
+            }
+        }
+    }
+    for s in ["0", "-0.00", "0.001", "-0.009", "12.345", "37298.60", "12345678901234567.89", "99.999", "100"] {
+        check(s.parse().unwrap());
+    }
+    proptest!(|(m in any::<i64>(), wide in any::<i128>(), scale in 0u32..=28)| {
+        check(Decimal::from_i128_with_scale(i128::from(m), scale));
+        check(Decimal::from_i128_with_scale(wide >> 33, scale));
+    });
+}

@@ -45,6 +45,41 @@ pub const PLAN_COLUMNS: &[&str] = &[
     "arm",
 ];
 
+/// `format!("{:.2}", d)`, without `core::fmt` for a decimal whose mantissa
+/// fits in a u64 (every amount a ledger holds): rust_decimal truncates to
+/// two places (it does not round) and writes `-` for a negative sign, zero
+/// included (a test compares them on random values and the edges).
+pub fn push_money(buf: &mut Vec<u8>, d: Decimal) {
+    let scale = d.scale();
+    let Ok(m) = u64::try_from(d.mantissa().unsigned_abs()) else {
+        let _ = write!(buf, "{d:.2}");
+        return;
+    };
+    if scale > 19 {
+        let _ = write!(buf, "{d:.2}");
+        return;
+    }
+    let p = 10u64.pow(scale);
+    let (whole, rest) = (m / p, m % p);
+    let cents = if scale >= 2 { rest / 10u64.pow(scale - 2) } else { rest * 10u64.pow(2 - scale) };
+    if d.is_sign_negative() {
+        buf.push(b'-');
+    }
+    let mut digits = [0u8; 20];
+    let mut n = digits.len();
+    let mut w = whole;
+    loop {
+        n -= 1;
+        digits[n] = b'0' + (w % 10) as u8;
+        w /= 10;
+        if w == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&digits[n..]);
+    buf.extend_from_slice(&[b'.', b'0' + (cents / 10) as u8, b'0' + (cents % 10) as u8]);
+}
+
 /// A CSV record written straight into a buffer, quoted as the csv crate's
 /// writer quotes by default: only a field holding `,`, `"`, `\r` or `\n`,
 /// its quotes doubled (a test compares them).
@@ -89,9 +124,16 @@ impl<'a> Row<'a> {
 
 /// One plan.csv record, field by field: values that need formatting go
 /// through `scratch`, so a record allocates nothing once the buffers have grown.
-fn plan_record(out: &mut Row<'_>, e: &PlanEntry, scratch: &mut String) {
+fn plan_record(out: &mut Row<'_>, e: &PlanEntry, scratch: &mut String, num: &mut Vec<u8>) {
     use std::fmt::Write as _;
     let a = &e.action;
+    let mut money = |out: &mut Row<'_>, d: Option<Decimal>| {
+        num.clear();
+        if let Some(d) = d {
+            push_money(num, d);
+        }
+        out.field(&num[..])
+    };
     // A field formatted into `scratch` (formatting into a String cannot fail).
     let mut field = |out: &mut Row<'_>, f: &dyn Fn(&mut String) -> std::fmt::Result| {
         scratch.clear();
@@ -101,12 +143,6 @@ fn plan_record(out: &mut Row<'_>, e: &PlanEntry, scratch: &mut String) {
     fn opt<T: std::fmt::Display>(s: &mut String, v: &Option<T>) -> std::fmt::Result {
         match v {
             Some(v) => write!(s, "{v}"),
-            None => Ok(()),
-        }
-    }
-    fn money_opt(s: &mut String, v: Option<Decimal>) -> std::fmt::Result {
-        match v {
-            Some(v) => write!(s, "{v:.2}"),
             None => Ok(()),
         }
     }
@@ -128,21 +164,21 @@ fn plan_record(out: &mut Row<'_>, e: &PlanEntry, scratch: &mut String) {
     out.field(a.rule_kind.as_str());
     out.field(a.step.as_deref().unwrap_or(""));
     out.field(a.strategy.as_deref().unwrap_or(""));
-    field(out, &|s| write!(s, "{:.2}", a.amount_due));
-    field(out, &|s| write!(s, "{:.2}", a.fee));
-    field(out, &|s| write!(s, "{:.2}", a.compensation));
-    field(out, &|s| write!(s, "{:.2}", a.interest));
+    money(out, Some(a.amount_due));
+    money(out, Some(a.fee));
+    money(out, Some(a.compensation));
+    money(out, Some(a.interest));
     field(out, &|s| opt(s, &a.discount_pct));
-    field(out, &|s| write!(s, "{:.2}", a.discount));
-    field(out, &|s| write!(s, "{:.2}", a.discount_cost));
+    money(out, Some(a.discount));
+    money(out, Some(a.discount_cost));
     field(out, &|s| opt(s, &a.pay_by));
     field(out, &|s| opt(s, &a.instalments));
-    field(out, &|s| money_opt(s, a.instalment_amount));
-    field(out, &|s| money_opt(s, a.old_limit));
-    field(out, &|s| money_opt(s, a.new_limit));
+    money(out, a.instalment_amount);
+    money(out, a.old_limit);
+    money(out, a.new_limit);
     field(out, &|s| opt(s, &a.review_on));
     out.field(if a.hold { "true" } else { "false" });
-    field(out, &|s| write!(s, "{:.2}", a.cost));
+    money(out, Some(a.cost));
     field(out, &|s| write!(s, "{:.2}", a.priority));
     out.field(a.owner.as_deref().unwrap_or(""));
     out.field(&a.reason);
@@ -158,9 +194,9 @@ pub fn plan_csv(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
     drop(out);
     in_parallel(w, &plan.entries, 320, |buf, entries| {
         let mut out = Row::new(buf);
-        let mut scratch = String::new();
+        let (mut scratch, mut num) = (String::new(), Vec::new());
         for e in entries {
-            plan_record(&mut out, e, &mut scratch);
+            plan_record(&mut out, e, &mut scratch, &mut num);
         }
         Ok(())
     })
@@ -360,7 +396,7 @@ pub fn worklist_csv(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
         .collect();
     in_parallel(w, &tasks, 160, |buf, tasks| {
         let mut out = Row::new(buf);
-        let mut scratch = String::new();
+        let (mut scratch, mut num) = (String::new(), Vec::new());
         for &(e, rank) in tasks {
             use std::fmt::Write as _;
             let a = &e.action;
@@ -374,9 +410,9 @@ pub fn worklist_csv(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
             out.field(&a.customer_id);
             out.field(a.action.as_str());
             out.field(&a.rule_id);
-            scratch.clear();
-            let _ = write!(scratch, "{:.2}", a.amount_due);
-            out.field(&scratch);
+            num.clear();
+            push_money(&mut num, a.amount_due);
+            out.field(&num);
             scratch.clear();
             for (k, id) in a.invoice_ids.iter().enumerate() {
                 if k > 0 {
