@@ -749,21 +749,60 @@ struct Behaviour {
     on_time: u32,
     sum_late: i64,
     sum_to_pay: i64,
+    /// Amount x days late and amount, of the amounts with more than two
+    /// decimals (rare: the others are summed in `cents`).
     w_late: Decimal,
     w: Decimal,
+    /// The same sums, in whole cents, of the amounts with at most two
+    /// decimals, and the most decimals among them: integer additions instead
+    /// of Decimal products, the same sums in the end (see `weights`).
+    w_late_cents: i128,
+    w_cents: i128,
+    cents_scale: u32,
     recent: (i64, u32),
     prior: (i64, u32),
 }
 
 impl Behaviour {
+    /// Add `amount` settled `late` days late to the weighted sums.
+    fn add_weight(&mut self, amount: Decimal, late: i64) {
+        let scale = amount.scale();
+        if scale <= 2 {
+            let cents = amount.mantissa() * if scale == 2 { 1 } else { 10i128.pow(2 - scale) };
+            self.w_late_cents += cents * i128::from(late);
+            self.w_cents += cents;
+            self.cents_scale = self.cents_scale.max(scale);
+        } else {
+            self.w_late += amount * Decimal::from(late);
+            self.w += amount;
+        }
+    }
+
+    /// The sums of amount x days late and of amount, the same values as
+    /// adding the Decimal products one by one, at the most decimals of an
+    /// added amount (a Decimal sum that cancels to zero may keep fewer; the
+    /// ratio is the same f64 either way: tested below).
+    fn weights(&self) -> (Decimal, Decimal) {
+        let dec = |cents: i128| {
+            // Out of range only beyond 10^26 cents, where a Decimal product
+            // would have overflowed first.
+            let mut d = Decimal::try_from_i128_with_scale(cents, 2).unwrap_or_default();
+            d.rescale(self.cents_scale);
+            d
+        };
+        if self.w_cents == 0 && self.w_late_cents == 0 && self.cents_scale == 0 {
+            return (self.w_late, self.w);
+        }
+        (self.w_late + dec(self.w_late_cents), self.w + dec(self.w_cents))
+    }
+
     fn add(&mut self, inv: &Invoice, settled: NaiveDate, recent: bool) {
         let late = (settled - inv.due_date).num_days();
         self.n += 1;
         self.on_time += u32::from(late <= 0);
         self.sum_late += late;
         self.sum_to_pay += (settled - inv.issue_date).num_days();
-        self.w_late += inv.amount * Decimal::from(late);
-        self.w += inv.amount;
+        self.add_weight(inv.amount, late);
         let bucket = if recent { &mut self.recent } else { &mut self.prior };
         bucket.0 += late;
         bucket.1 += 1;
@@ -778,8 +817,9 @@ impl Behaviour {
         f.avg_days_late = self.sum_late as f64 / n;
         f.avg_days_to_pay = self.sum_to_pay as f64 / n;
         f.on_time_ratio = f64::from(self.on_time) / n;
-        if !self.w.is_zero() {
-            f.weighted_days_late = (self.w_late / self.w).to_f64().unwrap_or(0.0);
+        let (w_late, w) = self.weights();
+        if !w.is_zero() {
+            f.weighted_days_late = (w_late / w).to_f64().unwrap_or(0.0);
         }
         if self.recent.1 > 0 && self.prior.1 > 0 {
             f.trend = self.recent.0 as f64 / f64::from(self.recent.1) - self.prior.0 as f64 / f64::from(self.prior.1);
@@ -820,4 +860,52 @@ pub fn map_customers_where<T: Send>(
             f(&cf, buf)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod behaviour_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The weighted sums in cents are the Decimal sums and their ratio is
+        /// the same f64, bit for bit (the Decimal sums' scale depends on the
+        /// order of additions that cancel, the ratio does not), amounts of 0
+        /// to 4 decimals mixed, days late positive, zero and negative.
+        #[test]
+        fn weights_in_cents_are_the_decimal_sums(
+            rows in proptest::collection::vec((-10_000_000i64..10_000_000, 0u32..5, -400i64..400), 0..12)
+        ) {
+            let mut b = Behaviour::default();
+            let (mut w_late, mut w) = (Decimal::ZERO, Decimal::ZERO);
+            for &(m, scale, late) in &rows {
+                let amount = Decimal::new(m, scale);
+                b.add_weight(amount, late);
+                w_late += amount * Decimal::from(late);
+                w += amount;
+            }
+            let (got_late, got_w) = b.weights();
+            prop_assert_eq!(got_late, w_late);
+            prop_assert_eq!(got_w, w);
+            if !w.is_zero() {
+                prop_assert_eq!((got_late / got_w).to_f64().map(f64::to_bits), (w_late / w).to_f64().map(f64::to_bits));
+            }
+        }
+    }
+
+    /// Amounts that cancel: a zero ratio either way.
+    #[test]
+    fn cancelling_weights_match_the_decimal_sums() {
+        let mut b = Behaviour::default();
+        let (mut w_late, mut w) = (Decimal::ZERO, Decimal::ZERO);
+        for (amount, late) in [(Decimal::new(150, 2), 5), (Decimal::new(150, 2), -5), (Decimal::new(-3, 1), 0)] {
+            b.add_weight(amount, late);
+            w_late += amount * Decimal::from(late);
+            w += amount;
+        }
+        let (got_late, got_w) = b.weights();
+        assert_eq!((got_late, got_w), (w_late, w));
+        assert_eq!((got_late / got_w).to_f64().map(f64::to_bits), (w_late / w).to_f64().map(f64::to_bits));
+        assert_eq!((got_late / got_w).to_f64(), Some(0.0));
+    }
 }

@@ -278,6 +278,7 @@ impl ByCustomer {
     }
 
     /// The row indexes of customer `c`.
+    #[inline]
     pub fn rows(&self, c: CustIx) -> &[u32] {
         let c = c as usize;
         if self.ends.is_empty() {
