@@ -1225,19 +1225,9 @@ fn parse_all(
     reject_duplicate_rows(&mut payments, FileKind::Payments, "payment_id", |p| &p.id);
     reject_duplicate_rows(&mut promises, FileKind::Promises, "promise_id", |p| &p.id);
     reject_duplicate_rows(&mut actions, FileKind::Actions, "action_id", |a| &a.id);
-    // The overpayment check runs beside the per-customer indexes.
-    let (over, indexes) = rayon::join(
-        || overpayments(&invoices.rows, &payments),
-        || {
-            super::Indexes::build(
-                customers.rows.len(),
-                invoices.rows.len(),
-                &payments.rows,
-                &promises.rows,
-                &actions.rows,
-            )
-        },
-    );
+    let indexes =
+        super::Indexes::build(customers.rows.len(), invoices.rows.len(), &payments.rows, &promises.rows, &actions.rows);
+    let over = overpayments(&invoices.rows, &payments, &indexes.payments_by_invoice);
     payments.warnings.extend(over);
 
     let mut report = LoadReport {
@@ -1283,27 +1273,31 @@ fn parse_all(
 
 /// Warn (never silently) when payments applied to an invoice add up to more
 /// than its amount; the warning names the payment line that crossed it.
-fn overpayments(invoices: &[Invoice], payments: &Parsed<Payment>) -> Vec<Problem> {
-    let mut paid = vec![Decimal::ZERO; invoices.len()];
-    let mut warned = vec![false; invoices.len()];
-    let mut out = Vec::new();
-    for (p, &line) in payments.rows.iter().zip(&payments.lines) {
-        let Some(i) = p.invoice else { continue };
-        let i = i as usize;
-        paid[i] += p.amount;
-        if paid[i] > invoices[i].amount && !warned[i] {
-            warned[i] = true;
-            out.push(Problem {
-                severity: Severity::Warning,
-                file: FileKind::Payments,
-                line,
-                column: Some("invoice_id".into()),
-                value: invoices[i].id.to_string(),
-                kind: ProblemKind::Overpaid { paid: paid[i].to_string(), amount: invoices[i].amount.to_string() },
-            });
-        }
-    }
-    out
+/// Each invoice's payments (in file order) are summed on their own, the
+/// invoices in parallel.
+fn overpayments(invoices: &[Invoice], payments: &Parsed<Payment>, by_invoice: &super::ByCustomer) -> Vec<Problem> {
+    invoices
+        .par_iter()
+        .enumerate()
+        .with_min_len(4096)
+        .filter_map(|(i, invoice)| {
+            let mut paid = Decimal::ZERO;
+            for &p in by_invoice.rows(i as u32) {
+                paid += payments.rows[p as usize].amount;
+                if paid > invoice.amount {
+                    return Some(Problem {
+                        severity: Severity::Warning,
+                        file: FileKind::Payments,
+                        line: payments.lines[p as usize],
+                        column: Some("invoice_id".into()),
+                        value: invoice.id.to_string(),
+                        kind: ProblemKind::Overpaid { paid: paid.to_string(), amount: invoice.amount.to_string() },
+                    });
+                }
+            }
+            None
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -1397,6 +1391,34 @@ mod tests {
             ]
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Each overpaid invoice is named once, at the payment line that
+    /// crossed its amount, whatever the order of the payments of several
+    /// invoices; later payments add no second warning.
+    #[test]
+    fn overpayments_name_the_line_that_crossed() {
+        use crate::ledger::inline::{InlineLedger, load_inline};
+        let customers = "customer_id,name,segment,country,currency,credit_limit,payment_terms\n\
+                         C1,A,small,US,USD,1000.00,NET30\nC2,B,small,US,USD,1000.00,NET30\n";
+        let invoices = "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status\n\
+                        I1,C1,2026-01-01,2026-01-31,USD,100.00,0.00,paid\n\
+                        I2,C1,2026-01-01,2026-01-31,USD,100.00,0.00,paid\n\
+                        I3,C2,2026-01-01,2026-01-31,USD,100.00,0.00,paid\n";
+        let payments = "payment_id,customer_id,invoice_id,paid_on,amount\n\
+                        P1,C1,I2,2026-01-10,60.00\n\
+                        P2,C2,I3,2026-01-10,100.00\n\
+                        P3,C1,I1,2026-01-10,100.00\n\
+                        P4,C1,I2,2026-01-11,40.00\n\
+                        P5,C1,I2,2026-01-12,0.01\n\
+                        P6,C1,,2026-01-12,500.00\n\
+                        P7,C1,I2,2026-01-13,5.00\n\
+                        P8,C1,I1,2026-01-14,0.50\n";
+        let files = InlineLedger { customers, invoices, payments: Some(payments), ..InlineLedger::default() };
+        let l = load_inline(&files, &LoadOptions::default()).unwrap();
+        let w: Vec<_> = l.report.warnings.iter().map(|w| (w.line, w.value.as_str(), w.kind.clone())).collect();
+        let over = |paid: &str| ProblemKind::Overpaid { paid: paid.into(), amount: "100.00".into() };
+        assert_eq!(w, vec![(6, "I2", over("100.01")), (9, "I1", over("100.50"))]);
     }
 
     #[test]
