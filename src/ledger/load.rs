@@ -1185,20 +1185,27 @@ fn parse_all(
     drop(refs);
     let invoice_ix = reject_duplicates(&mut invoices, FileKind::Invoices, "invoice_id", |i| &i.id);
     let rejected_invoices = std::mem::take(&mut invoices.rejected_ids);
+    // The customer index beside a parallel search for open invoices with
+    // nothing left to pay (they are marked paid, with a warning).
     let inv_rows = &invoices.rows;
-    let invoices_by_customer = super::ByCustomer::build(customers.rows.len(), inv_rows.len(), |i| inv_rows[i].customer);
-    for (inv, &line) in invoices.rows.iter_mut().zip(&invoices.lines) {
-        if inv.status == InvoiceStatus::Open && inv.open_amount.is_zero() {
-            invoices.warnings.push(Problem {
-                severity: Severity::Warning,
-                file: FileKind::Invoices,
-                line,
-                column: Some("open_amount".into()),
-                value: inv.open_amount.to_string(),
-                kind: ProblemKind::OpenWithZeroBalance,
-            });
-            inv.status = InvoiceStatus::Paid;
-        }
+    let (invoices_by_customer, settled) = rayon::join(
+        || super::ByCustomer::build(customers.rows.len(), inv_rows.len(), |i| inv_rows[i].customer),
+        || -> Vec<usize> {
+            let settled = |inv: &Invoice| inv.status == InvoiceStatus::Open && inv.open_amount.is_zero();
+            inv_rows.par_iter().enumerate().with_min_len(4096).filter(|(_, inv)| settled(inv)).map(|(i, _)| i).collect()
+        },
+    );
+    for i in settled {
+        let (inv, line) = (&mut invoices.rows[i], invoices.lines[i]);
+        invoices.warnings.push(Problem {
+            severity: Severity::Warning,
+            file: FileKind::Invoices,
+            line,
+            column: Some("open_amount".into()),
+            value: inv.open_amount.to_string(),
+            kind: ProblemKind::OpenWithZeroBalance,
+        });
+        inv.status = InvoiceStatus::Paid;
     }
     let refs = Refs {
         customers: &customers.rows,
@@ -1419,6 +1426,27 @@ mod tests {
         let w: Vec<_> = l.report.warnings.iter().map(|w| (w.line, w.value.as_str(), w.kind.clone())).collect();
         let over = |paid: &str| ProblemKind::Overpaid { paid: paid.into(), amount: "100.00".into() };
         assert_eq!(w, vec![(6, "I2", over("100.01")), (9, "I1", over("100.50"))]);
+    }
+
+    /// An open invoice with nothing left to pay is loaded as paid, with a
+    /// warning naming its line; the others keep their status.
+    #[test]
+    fn an_open_invoice_with_nothing_to_pay_is_paid_with_a_warning() {
+        use crate::ledger::inline::{InlineLedger, load_inline};
+        let customers = "customer_id,name,segment,country,currency,credit_limit,payment_terms\n\
+                         C1,A,small,US,USD,1000.00,NET30\n";
+        let invoices = "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status\n\
+                        I1,C1,2026-01-01,2026-01-31,USD,100.00,50.00,open\n\
+                        I2,C1,2026-01-01,2026-01-31,USD,100.00,0.00,open\n\
+                        I3,C1,2026-01-01,2026-01-31,USD,100.00,0.00,paid\n\
+                        I4,C1,2026-01-01,2026-01-31,USD,100.00,0,open\n";
+        let files = InlineLedger { customers, invoices, ..InlineLedger::default() };
+        let l = load_inline(&files, &LoadOptions::default()).unwrap();
+        let w: Vec<_> = l.report.warnings.iter().map(|w| (w.line, w.value.as_str(), w.kind.clone())).collect();
+        assert_eq!(w, vec![(3, "0.00", ProblemKind::OpenWithZeroBalance), (5, "0", ProblemKind::OpenWithZeroBalance)]);
+        let status: Vec<_> = l.invoices.iter().map(|i| i.status).collect();
+        use InvoiceStatus::{Open, Paid};
+        assert_eq!(status, vec![Open, Paid, Paid, Paid]);
     }
 
     #[test]
