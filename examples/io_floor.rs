@@ -7,8 +7,8 @@
 //!
 //! Reads every ledger file (fs::read), splits records and fields with the
 //! csv crate, decodes each cell into its type with recoup's own decoders
-//! (dates, exact decimals; text kept as borrowed slices — no allocation per
-//! field), on as many threads as a run (rayon: the files in parallel, the big
+//! (dates through the same per-thread cache as the loader, exact decimals;
+//! text kept as borrowed slices — no allocation per field), on as many threads as a run (rayon: the files in parallel, the big
 //! files in chunks of lines), then writes BYTES bytes of CSV-like text to
 //! OUT_DIR/floor.out and fsyncs it (a run writes its outputs the same way).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -21,7 +21,7 @@ use std::io::Write;
 fn cell(col: &str, b: &[u8]) -> u64 {
     match col {
         "issue_date" | "due_date" | "paid_on" | "made_on" | "due_on" | "decided_on" | "executed_on" | "opened_on"
-        | "disputed_since" => decode::opt_date(b).ok().flatten().map_or(0, |d| u64::from(d.day())),
+        | "disputed_since" => decode::cached_opt_date(b).ok().flatten().map_or(0, |d| u64::from(d.day())),
         "amount" | "open_amount" | "credit_limit" => decode::decimal(b).map_or(0, |d| d.scale() as u64),
         _ => b.len() as u64,
     }
