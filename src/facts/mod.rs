@@ -844,24 +844,6 @@ pub fn map_customers<T: Send>(
         .collect()
 }
 
-/// [`map_customers`] for the given customers only (a shard's): the others'
-/// facts are never derived. Results come back in the order given.
-pub fn map_customers_where<T: Send>(
-    ledger: &Ledger,
-    ctx: &Context,
-    customers: &[u32],
-    f: impl Fn(&CustomerFacts<'_>, &[InvoiceFacts<'_>]) -> T + Sync + Send,
-) -> Vec<T> {
-    use rayon::prelude::*;
-    customers
-        .par_iter()
-        .map_init(Vec::new, |buf, &c| {
-            let cf = derive_customer(ledger, c, ctx, buf);
-            f(&cf, buf)
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod behaviour_tests {
     use super::*;
