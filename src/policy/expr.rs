@@ -709,7 +709,9 @@ fn float_cmp(op: Cmp, x: f64, y: f64) -> bool {
     }
 }
 
-fn ord_cmp<T: PartialOrd>(op: Cmp, x: T, y: T) -> bool {
+/// `x op y` for any ordered values (the engine's comparisons; the
+/// simulation's wake-up schedule finds where they flip with it too).
+pub(crate) fn ord_cmp<T: PartialOrd>(op: Cmp, x: T, y: T) -> bool {
     match op {
         Cmp::Eq => x == y,
         Cmp::Ne => x != y,

@@ -45,7 +45,7 @@
 use crate::facts::registry::{FactType, Scope};
 use crate::ledger::{CustIx, Ledger};
 use crate::policy::CompiledPolicy;
-use crate::policy::expr::{Cmp, FactRef, Node};
+use crate::policy::expr::{Cmp, FactRef, Node, ord_cmp};
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use rustc_hash::FxHashMap as HashMap;
 
@@ -197,14 +197,7 @@ fn flips(op: Cmp, fact_left: bool, down: bool, c: f64) -> Vec<i64> {
     let holds = |t: i64| {
         let x = sign * t as f64;
         let (l, r) = if fact_left { (x, c) } else { (c, x) };
-        match op {
-            Cmp::Eq => l == r,
-            Cmp::Ne => l != r,
-            Cmp::Lt => l < r,
-            Cmp::Le => l <= r,
-            Cmp::Gt => l > r,
-            Cmp::Ge => l >= r,
-        }
+        ord_cmp(op, l, r)
     };
     let mid = (sign * c).round() as i64;
     (mid - 3..=mid + 3).filter(|&t| holds(t) != holds(t - 1)).collect()
