@@ -313,6 +313,27 @@ impl ByCustomer {
         }
     }
 
+    /// Make `self` equal to `of.growable()` again, reusing its own
+    /// allocations (the simulation puts a run's ledger back this way
+    /// instead of cloning the loaded one for every run).
+    pub fn reset_growable(&mut self, of: &ByCustomer) {
+        if !of.ends.is_empty() {
+            self.offsets.clone_from(&of.offsets);
+            self.ends.clone_from(&of.ends);
+            self.limits.clone_from(&of.limits);
+            self.rows.clone_from(&of.rows);
+            return;
+        }
+        let (n, after) = (of.groups(), of.offsets.get(1..).unwrap_or_default());
+        self.offsets.clear();
+        self.offsets.extend_from_slice(&of.offsets[..n]);
+        self.ends.clear();
+        self.ends.extend_from_slice(after);
+        self.limits.clear();
+        self.limits.extend_from_slice(after);
+        self.rows.clone_from(&of.rows);
+    }
+
     /// Keep the first `n` groups only (growable copies; a packed index is made growable first).
     pub fn keep_groups(&mut self, n: usize) {
         if self.ends.is_empty() {
@@ -514,5 +535,25 @@ mod tests {
                 assert_eq!(ix.rows(c), &expected[..], "customer {c} of {owners:?}");
             }
         }
+    }
+
+    /// A growable copy rows were pushed to, reset from its packed or
+    /// growable origin, is exactly that origin's growable copy again.
+    #[test]
+    fn reset_growable_undoes_every_push() {
+        let owners = [3u32, 0, 1, 0, 3, 3];
+        let packed = ByCustomer::build(4, owners.len(), |i| owners[i]);
+        for of in [packed.clone(), packed.growable()] {
+            let mut ix = of.growable();
+            for (row, c) in [(6, 0), (7, 3), (8, 5), (9, 0), (10, 0), (11, 0)] {
+                ix.push(c, row);
+            }
+            assert_ne!(format!("{ix:?}"), format!("{:?}", of.growable()));
+            ix.reset_growable(&of);
+            assert_eq!(format!("{ix:?}"), format!("{:?}", of.growable()));
+        }
+        let mut empty = packed.growable();
+        empty.reset_growable(&ByCustomer::default());
+        assert_eq!(empty.groups(), 0);
     }
 }

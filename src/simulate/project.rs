@@ -1,10 +1,12 @@
 //! The forward projection: each policy day by day over a horizon, Monte
 //! Carlo, runs in parallel, reproducible by seed.
 //!
-//! Each run owns one simulated ledger, built once from the loaded ledger
-//! (never copied per day). What changes from day to day is small and is
-//! applied in place or appended: open amounts and statuses of invoices, new
-//! invoices, payments and executed actions, holds and limits of customers.
+//! Each run owns one simulated ledger, forked from the loaded ledger (never
+//! copied per day). What changes from day to day is small and is applied in
+//! place or appended: open amounts and statuses of invoices, new invoices,
+//! payments and executed actions, holds and limits of customers. So the next
+//! run on the same worker puts the same fork back in place instead of
+//! cloning the loaded ledger again ([`Forks`]).
 //! Each simulated day:
 //! 1. new invoices arrive at each customer's historical rate and size; a
 //!    customer on hold, or over a limit the simulation lowered, buys nothing
@@ -39,7 +41,8 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 /// The simulation never reads the priority score (it orders the worklist;
 /// it decides nothing), so it is not computed.
@@ -224,8 +227,9 @@ struct Sim<'a> {
     referred: Vec<bool>,
     discount: Vec<Decimal>,
     fees: Vec<Decimal>,
-    /// Ids of the invoices the simulation issued (the loaded ones are in `shared.ids`).
-    new_ids: HashMap<Text, InvIx>,
+    /// The invoices open at the last week's close or issued since, in
+    /// ledger order (an invoice once settled never reopens).
+    live: Vec<InvIx>,
     /// Customers something happened to since their last evaluation.
     touched: Vec<bool>,
     /// The day each customer must be evaluated again at the latest.
@@ -240,18 +244,54 @@ struct Sim<'a> {
 
 /// What every run of every policy shares, read-only: built once.
 struct Shared {
-    /// Invoice ids of the loaded ledger.
-    ids: HashMap<Text, InvIx>,
     /// On hold at the as-of date as the facts see it.
     held: Vec<bool>,
+    /// Per customer: its daily rate of new invoices, none if it has no
+    /// amounts to draw from (it then buys nothing and draws nothing).
+    sale_rate: Vec<Option<f64>>,
+    /// The loaded invoices issued within `dso_days` of the as-of date, in
+    /// ledger order: the only loaded ones a week's DSO sales can count.
+    recent_sales: Vec<(NaiveDate, Decimal)>,
 }
 
 impl Shared {
-    fn new(base: &Ledger, as_of: NaiveDate) -> Self {
-        let ids = base.invoices.iter().enumerate().map(|(i, inv)| (inv.id.clone(), i as InvIx)).collect();
+    fn new(base: &Ledger, as_of: NaiveDate, behaviour: &Behaviour) -> Self {
+        let cfg = FactsConfig::default();
         // On hold as the facts see it: the last hold or release executed, else the flag.
-        let held = crate::facts::map_customers(base, &Context::new(as_of, FactsConfig::default()), |cf, _| cf.on_hold);
-        Shared { ids, held }
+        let held = crate::facts::map_customers(base, &Context::new(as_of, cfg.clone()), |cf, _| cf.on_hold);
+        let sale_rate = behaviour.payers.iter().map(|p| (!p.amounts.is_empty()).then_some(p.daily_rate)).collect();
+        let from = as_of - Duration::days(cfg.dso_days);
+        let recent_sales =
+            base.invoices.iter().filter(|i| i.issue_date > from).map(|i| (i.issue_date, i.amount)).collect();
+        Shared { held, sale_rate, recent_sales }
+    }
+}
+
+/// The runs' ledgers. A fork of the loaded ledger is made once per worker;
+/// when a run ends its fork is put back to the loaded state in place (the
+/// rows it appended dropped, the fields it changed restored) and the next
+/// run takes it: no clone of every row and no fresh pages per run, and no
+/// more forks alive than runs in progress.
+struct Forks<'a> {
+    base: &'a Ledger,
+    free: Mutex<Vec<Ledger>>,
+}
+
+impl<'a> Forks<'a> {
+    fn new(base: &'a Ledger) -> Self {
+        Forks { base, free: Mutex::new(Vec::new()) }
+    }
+
+    fn take(&self) -> Ledger {
+        let spare = self.free.lock().ok().and_then(|mut free| free.pop());
+        spare.unwrap_or_else(|| fork(self.base))
+    }
+
+    fn give(&self, mut ledger: Ledger) {
+        reset(&mut ledger, self.base);
+        if let Ok(mut free) = self.free.lock() {
+            free.push(ledger);
+        }
     }
 }
 
@@ -275,6 +315,46 @@ fn fork(base: &Ledger) -> Ledger {
     l
 }
 
+/// Put a run's fork of `base` back to what [`fork`] made. A run only appends
+/// invoices, payments and actions, and changes the open amount and status
+/// of invoices and the hold and limit of customers (a test checks that the
+/// result is a fresh fork).
+fn reset(l: &mut Ledger, base: &Ledger) {
+    for (c, b) in l.customers.iter_mut().zip(&base.customers) {
+        c.on_hold = b.on_hold;
+        c.credit_limit = b.credit_limit;
+    }
+    l.invoices.truncate(base.invoices.len());
+    for (i, b) in l.invoices.iter_mut().zip(&base.invoices) {
+        i.open_amount = b.open_amount;
+        i.status = b.status;
+    }
+    l.payments.truncate(base.payments.len());
+    l.actions.truncate(base.actions.len());
+    l.invoices_by_customer.reset_growable(&base.invoices_by_customer);
+    l.payments_by_customer.reset_growable(&base.payments_by_customer);
+    l.promises_by_customer.reset_growable(&base.promises_by_customer);
+    l.actions_by_customer.reset_growable(&base.actions_by_customer);
+    l.payments_by_invoice.reset_growable(&base.payments_by_invoice);
+    l.payments_by_invoice.keep_groups(base.invoices.len());
+}
+
+/// `{prefix}{serial:08}` without a heap allocation (it fits inline in a [`Text`]).
+fn sim_id(prefix: &str, serial: u64) -> Text {
+    let mut digits = [b'0'; 20];
+    let (mut n, mut k) = (serial, digits.len());
+    while n > 0 {
+        k -= 1;
+        digits[k] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    let mut id = Text::new(prefix);
+    for &d in &digits[k.min(digits.len() - 8)..] {
+        id.push(char::from(d));
+    }
+    id
+}
+
 fn bucket(edges: &[i32], dpd: i64) -> usize {
     if dpd <= 0 {
         return 0;
@@ -284,19 +364,20 @@ fn bucket(edges: &[i32], dpd: i64) -> usize {
 
 impl<'a> Sim<'a> {
     fn new(
-        base: &Ledger,
+        ledger: Ledger,
         shared: &'a Shared,
         behaviour: &'a Behaviour,
         scenario: &'a Scenario,
         stall: &'a [f64],
         seed: u64,
     ) -> Self {
-        let ledger = fork(base);
         let n = ledger.invoices.len();
         let nc = ledger.customers.len();
         let mut open = vec![Decimal::ZERO; ledger.customers.len()];
-        for inv in ledger.invoices.iter().filter(|i| i.is_open()) {
+        let mut live = Vec::new();
+        for (i, inv) in ledger.invoices.iter().enumerate().filter(|(_, i)| i.is_open()) {
             open[inv.customer as usize] += inv.open_amount;
+            live.push(i as InvIx);
         }
         Sim {
             start_limit: ledger.customers.iter().map(|c| c.credit_limit).collect(),
@@ -312,7 +393,7 @@ impl<'a> Sim<'a> {
             referred: vec![false; n],
             discount: vec![Decimal::ZERO; n],
             fees: vec![Decimal::ZERO; n],
-            new_ids: HashMap::new(),
+            live,
             touched: vec![true; nc],
             wake: vec![NaiveDate::MIN; nc],
             open,
@@ -367,16 +448,19 @@ impl<'a> Sim<'a> {
 
     fn next_id(&mut self, prefix: &str) -> Text {
         self.serial += 1;
-        Text::from(format!("{prefix}{:08}", self.serial))
+        sim_id(prefix, self.serial)
     }
 
     /// New invoices of the day, customer by customer.
     fn sell(&mut self, day: NaiveDate) {
         for c in 0..self.ledger.customers.len() {
-            let p = &self.behaviour.payers[c];
-            if p.amounts.is_empty() || self.rng.random::<f64>() >= p.daily_rate {
+            // The rates alone (not every customer's whole behaviour) are
+            // read for the one draw per customer and day.
+            let Some(rate) = self.shared.sale_rate[c] else { continue };
+            if self.rng.random::<f64>() >= rate {
                 continue;
             }
+            let p = &self.behaviour.payers[c];
             let amount = p.amounts[self.rng.random_range(0..p.amounts.len())];
             let cust = &self.ledger.customers[c];
             let lowered = cust.credit_limit < self.start_limit[c];
@@ -387,7 +471,7 @@ impl<'a> Sim<'a> {
             let due = day + Duration::days(i64::from(cust.terms.net_days));
             let id = self.next_id("SIMINV");
             let i = self.ledger.push_invoice(Invoice {
-                id: id.clone(),
+                id,
                 customer: c as CustIx,
                 issue_date: day,
                 due_date: due,
@@ -397,7 +481,7 @@ impl<'a> Sim<'a> {
                 disputed_since: None,
                 dispute_reason: None,
             });
-            self.new_ids.insert(id, i);
+            self.live.push(i);
             self.touched[c] = true;
             self.pay_on.push(None);
             self.referred.push(false);
@@ -478,11 +562,9 @@ impl<'a> Sim<'a> {
     /// The invoices an action concerns: its own, or the customer's open
     /// overdue invoices for an account-level action.
     fn concerned(&self, c: CustIx, ids: &[String], day: NaiveDate) -> Vec<InvIx> {
+        let rows = self.ledger.invoices_by_customer.rows(c);
         if ids.is_empty() {
-            return self
-                .ledger
-                .invoices_by_customer
-                .rows(c)
+            return rows
                 .iter()
                 .copied()
                 .filter(|&i| {
@@ -491,11 +573,12 @@ impl<'a> Sim<'a> {
                 })
                 .collect();
         }
-        ids.iter().filter_map(|id| self.invoice_ix(id)).collect()
-    }
-
-    fn invoice_ix(&self, id: &str) -> Option<InvIx> {
-        self.shared.ids.get(id).or_else(|| self.new_ids.get(id)).copied()
+        // The engine names invoices of the customer it plans for: they are
+        // looked up among that customer's rows (the first with the id, so a
+        // loaded invoice before a simulated one), not in a map of every id.
+        ids.iter()
+            .filter_map(|id| rows.iter().copied().find(|&i| self.ledger.invoices[i as usize].id == id.as_str()))
+            .collect()
     }
 
     /// The day's planned actions: every customer touched since its last
@@ -559,11 +642,8 @@ impl<'a> Sim<'a> {
                 outcome: Some(outcome),
                 arm: Some(a.arm),
             };
-            let recorded: Vec<Option<InvIx>> = if a.invoice_ids.is_empty() {
-                vec![None]
-            } else {
-                a.invoice_ids.iter().filter_map(|id| self.invoice_ix(id)).map(Some).collect()
-            };
+            let recorded: Vec<Option<InvIx>> =
+                if a.invoice_ids.is_empty() { vec![None] } else { invoices.iter().copied().map(Some).collect() };
             for inv in recorded {
                 let mut rec = record(inv);
                 rec.id = self.next_id("SIMACT");
@@ -647,11 +727,20 @@ impl<'a> Sim<'a> {
         let dso_from = day - Duration::days(cfg.dso_days);
         let mut aging = vec![Decimal::ZERO; cfg.bucket_edges.len() + 2];
         let (mut ar, mut current, mut sales) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
-        for inv in self.ledger.invoices.iter().filter(|i| i.issue_date <= day) {
-            if inv.issue_date > dso_from {
-                sales += inv.amount;
+        // Sales: the loaded invoices that can be in the window, then the
+        // simulated ones (issued on days up to today), in ledger order.
+        let simulated = &self.ledger.invoices[self.opening..];
+        let loaded = self.shared.recent_sales.iter().copied();
+        for (issued, amount) in loaded.chain(simulated.iter().map(|i| (i.issue_date, i.amount))) {
+            if issued <= day && issued > dso_from {
+                sales += amount;
             }
-            if inv.status != InvoiceStatus::WrittenOff && inv.is_open() {
+        }
+        // AR and aging: the invoices still open, in ledger order.
+        let invoices = &self.ledger.invoices;
+        self.live.retain(|&i| invoices[i as usize].is_open());
+        for inv in self.live.iter().map(|&i| &invoices[i as usize]).filter(|i| i.issue_date <= day) {
+            if inv.status != InvoiceStatus::WrittenOff {
                 let dpd = (day - inv.due_date).num_days() as i32;
                 ar += inv.open_amount;
                 if dpd <= 0 {
@@ -669,10 +758,11 @@ impl<'a> Sim<'a> {
     }
 }
 
-/// One run of one policy: its weekly figures.
+/// One run of one policy on `ledger` (a fresh or reset fork of the loaded
+/// ledger): its weekly figures, and the ledger at the horizon's end.
 #[allow(clippy::too_many_arguments)]
 fn run_one(
-    base: &Ledger,
+    ledger: Ledger,
     shared: &Shared,
     policy: &CompiledPolicy,
     as_of: NaiveDate,
@@ -683,7 +773,7 @@ fn run_one(
 ) -> Result<(Vec<Week>, Ledger), plan::RunError> {
     let facts = FactsConfig::default();
     let wake = Wake::of(policy, &facts);
-    let mut sim = Sim::new(base, shared, behaviour, &p.scenario, stall, seed);
+    let mut sim = Sim::new(ledger, shared, behaviour, &p.scenario, stall, seed);
     sim.start(as_of);
     let mut weeks = Vec::new();
     for d in 1..=i64::from(p.days) {
@@ -711,8 +801,9 @@ pub fn project_one(
 ) -> Result<(Vec<Week>, Ledger), SimError> {
     let behaviour = Behaviour::learn(ledger, as_of, &p.scenario.learn);
     behaviour.check()?;
-    let shared = Shared::new(ledger, as_of);
-    run_one(ledger, &shared, policy, as_of, p, &behaviour, stall, splitmix64(p.seed) ^ u64::from(run))
+    let shared = Shared::new(ledger, as_of, &behaviour);
+    let seed = splitmix64(p.seed) ^ u64::from(run);
+    run_one(fork(ledger), &shared, policy, as_of, p, &behaviour, stall, seed)
         .map(|(weeks, mut l)| {
             l.index();
             (weeks, l)
@@ -918,18 +1009,23 @@ pub fn project_with_progress(
 ) -> Result<Forward, SimError> {
     let behaviour = Behaviour::learn(ledger, as_of, &p.scenario.learn);
     behaviour.check()?;
-    let shared = Shared::new(ledger, as_of);
-    // Every run of every policy is one task (no shared mutable state), so
-    // both cores stay busy whatever the number of runs; results are
-    // collected in (policy, run) order, the same at any thread count.
+    let shared = Shared::new(ledger, as_of, &behaviour);
+    let forks = Forks::new(ledger);
+    // Every run of every policy is one task (no shared mutable state but
+    // the spare forks), so both cores stay busy whatever the number of
+    // runs; results are collected in (policy, run) order, the same at any
+    // thread count.
     let tasks: Vec<(usize, u32)> = (0..policies.len()).flat_map(|k| (0..p.runs).map(move |r| (k, r))).collect();
     let mut results = tasks
         .into_par_iter()
         .map(|(k, r)| {
-            let run =
-                run_one(ledger, &shared, policies[k].1, as_of, p, &behaviour, stall, splitmix64(p.seed) ^ u64::from(r));
+            let seed = splitmix64(p.seed) ^ u64::from(r);
+            let run = run_one(forks.take(), &shared, policies[k].1, as_of, p, &behaviour, stall, seed);
             run_done();
-            run.map(|x| x.0)
+            run.map(|(weeks, ledger)| {
+                forks.give(ledger);
+                weeks
+            })
         })
         .collect::<Vec<_>>()
         .into_iter();
@@ -957,4 +1053,48 @@ pub fn project_with_progress(
         policies: out,
         roll_rate_check: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{LoadOptions, load};
+    use std::path::Path;
+
+    fn repo(p: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+    }
+
+    #[test]
+    fn simulated_ids_are_the_prefix_and_the_serial_padded_to_eight_digits() {
+        for n in [0, 1, 42, 99_999_999, 100_000_000, 123_456_789_012, u64::MAX] {
+            let id = sim_id("SIMINV", n);
+            assert_eq!(id, format!("SIMINV{n:08}"));
+            assert_eq!(id.is_heap_allocated(), id.len() > 24, "{id}");
+        }
+    }
+
+    /// A fork a run changed, put back by `reset`, is a fresh fork again: a
+    /// run changes nothing that `reset` does not restore.
+    #[test]
+    fn a_reset_fork_is_a_fresh_fork() {
+        let base = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
+        let as_of = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+        let p = Projection { days: 35, runs: 1, seed: 3, scenario: Scenario::default(), every_day: false };
+        let behaviour = Behaviour::learn(&base, as_of, &p.scenario.learn);
+        let shared = Shared::new(&base, as_of, &behaviour);
+        let fresh = format!("{:?}", fork(&base));
+        for name in ["standard", "strict", "lenient"] {
+            let policy = crate::policy::load(&repo(&format!("policies/{name}"))).policy.unwrap();
+            let forks = Forks::new(&base);
+            let (_, ran) = run_one(forks.take(), &shared, &policy, as_of, &p, &behaviour, &[0.1; 8], 7).unwrap();
+            assert!(ran.invoices.len() > base.invoices.len() && ran.actions.len() > base.actions.len());
+            assert!(ran.customers.iter().zip(&base.customers).any(|(r, b)| r.on_hold != b.on_hold), "{name}");
+            let before = format!("{ran:?}");
+            forks.give(ran);
+            let again = forks.take();
+            assert_ne!(before, fresh);
+            assert_eq!(format!("{again:?}"), fresh, "{name}");
+        }
+    }
 }
