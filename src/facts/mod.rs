@@ -2,6 +2,7 @@
 //! explicit as-of date (never the wall clock). Per invoice, per customer, the
 //! calendar of the as-of date, and portfolio KPIs ([`kpi`]).
 
+pub mod cache;
 pub mod kpi;
 pub mod registry;
 
@@ -203,6 +204,52 @@ pub struct CustomerFacts<'a> {
     pub on_hold: bool,
 }
 
+impl<'a> CustomerFacts<'a> {
+    /// The facts of a customer with no invoices, payments, promises or
+    /// actions (the starting point of a derivation).
+    fn blank(customer: &'a Customer, c: CustIx) -> Self {
+        CustomerFacts {
+            customer,
+            ix: c,
+            open_total: Decimal::ZERO,
+            overdue_total: Decimal::ZERO,
+            current_total: Decimal::ZERO,
+            disputed_total: Decimal::ZERO,
+            open_count: 0,
+            overdue_count: 0,
+            max_days_past_due: 0,
+            weighted_days_past_due: 0.0,
+            oldest_due_date: None,
+            exposure: Decimal::ZERO,
+            utilization: 0.0,
+            headroom: Decimal::ZERO,
+            paid_invoices: 0,
+            avg_days_late: 0.0,
+            weighted_days_late: 0.0,
+            on_time_ratio: 0.0,
+            trend: 0.0,
+            avg_days_to_pay: 0.0,
+            days_since_payment: NEVER,
+            open_disputes: 0,
+            promises_active: 0,
+            promises_broken: 0,
+            promised_amount: Decimal::ZERO,
+            plan_active: false,
+            contacts_7d: 0,
+            contacts_30d: 0,
+            contacts_90d: 0,
+            calls_7d: 0,
+            days_since_conversation: NEVER,
+            days_since_contact: NEVER,
+            last_step: "",
+            last_step_date: None,
+            days_since_step: NEVER,
+            referred: false,
+            on_hold: customer.on_hold,
+        }
+    }
+}
+
 fn date_or_never(d: Option<NaiveDate>, as_of: NaiveDate) -> i32 {
     d.map_or(NEVER, |d| (as_of - d).num_days() as i32)
 }
@@ -359,47 +406,8 @@ pub fn derive_customer<'a>(
     // The customer's promises, read from the index without collecting them
     // (no allocation per customer in the hot path).
     let promises = || ledger.promises_by_customer.rows(c).iter().map(|&p| &ledger.promises[p as usize]);
-    let grace = chrono::Duration::days(i64::from(ctx.config.promise_grace_days));
 
-    let mut f = CustomerFacts {
-        customer,
-        ix: c,
-        open_total: Decimal::ZERO,
-        overdue_total: Decimal::ZERO,
-        current_total: Decimal::ZERO,
-        disputed_total: Decimal::ZERO,
-        open_count: 0,
-        overdue_count: 0,
-        max_days_past_due: 0,
-        weighted_days_past_due: 0.0,
-        oldest_due_date: None,
-        exposure: Decimal::ZERO,
-        utilization: 0.0,
-        headroom: Decimal::ZERO,
-        paid_invoices: 0,
-        avg_days_late: 0.0,
-        weighted_days_late: 0.0,
-        on_time_ratio: 0.0,
-        trend: 0.0,
-        avg_days_to_pay: 0.0,
-        days_since_payment: NEVER,
-        open_disputes: 0,
-        promises_active: 0,
-        promises_broken: 0,
-        promised_amount: Decimal::ZERO,
-        plan_active: false,
-        contacts_7d: 0,
-        contacts_30d: 0,
-        contacts_90d: 0,
-        calls_7d: 0,
-        days_since_conversation: NEVER,
-        days_since_contact: NEVER,
-        last_step: "",
-        last_step_date: None,
-        days_since_step: NEVER,
-        referred: false,
-        on_hold: customer.on_hold,
-    };
+    let mut f = CustomerFacts::blank(customer, c);
 
     // Open invoices.
     let mut weighted_dpd = Decimal::ZERO;
@@ -407,57 +415,14 @@ pub fn derive_customer<'a>(
     for &i in ledger.invoices_by_customer.rows(c) {
         let inv = &ledger.invoices[i as usize];
         if inv.is_open() {
-            let dpd = (as_of - inv.due_date).num_days() as i32;
-            let covering = promises().filter(|p| p.invoice == Some(i) && p.made_on <= as_of);
-            let (mut active, mut broken) = (false, false);
-            for p in covering {
-                let kept = paid_between(ledger, i, p.made_on, p.due_on + grace) >= p.amount;
-                if !kept && p.due_on + grace < as_of {
-                    broken = true;
-                } else if !kept {
-                    active = true;
-                }
-            }
-            let disputed = inv.is_disputed();
-            f.open_total += inv.open_amount;
-            f.open_count += 1;
-            f.oldest_due_date = Some(f.oldest_due_date.map_or(inv.due_date, |d| d.min(inv.due_date)));
-            if disputed {
-                f.disputed_total += inv.open_amount;
-                f.open_disputes += 1;
-            }
-            if dpd > 0 {
-                f.overdue_total += inv.open_amount;
-                f.overdue_count += 1;
-                f.max_days_past_due = f.max_days_past_due.max(dpd);
-                weighted_dpd += inv.open_amount * Decimal::from(dpd);
-            } else {
-                f.current_total += inv.open_amount;
-            }
-            invoices.push(InvoiceFacts {
-                invoice: inv,
-                ix: i,
-                days_past_due: dpd,
-                days_to_due: -dpd,
-                days_since_issue: (as_of - inv.issue_date).num_days() as i32,
-                bucket: ctx.config.bucket(dpd) as u8,
-                disputed,
-                promise_active: active,
-                promise_broken: broken,
-                paid_amount: inv.amount - inv.open_amount,
-            });
+            open_invoice(ledger, i, inv, ctx, &promises, &mut f, &mut weighted_dpd, invoices);
         } else if let Some(settled) = settled_on(ledger, i, as_of)
             && settled > ctx.behaviour_from
         {
             late.add(inv, settled, settled > ctx.trend_from);
         }
     }
-    if !f.overdue_total.is_zero() {
-        f.weighted_days_past_due = (weighted_dpd / f.overdue_total).to_f64().unwrap_or(0.0);
-    }
-    f.exposure = f.open_total;
-    f.headroom = customer.credit_limit - f.exposure;
-    f.utilization = ratio(f.exposure, customer.credit_limit);
+    f.finish_open(weighted_dpd);
     late.finish(&mut f);
 
     // Payments.
@@ -473,6 +438,76 @@ pub fn derive_customer<'a>(
     promise_facts(ledger, promises, ctx, &mut f);
     action_facts(ledger, c, as_of, &ctx.per_invoice, &mut f);
     f
+}
+
+impl CustomerFacts<'_> {
+    /// The totals of the open invoices once they are all added.
+    #[inline]
+    fn finish_open(&mut self, weighted_dpd: Decimal) {
+        if !self.overdue_total.is_zero() {
+            self.weighted_days_past_due = (weighted_dpd / self.overdue_total).to_f64().unwrap_or(0.0);
+        }
+        self.exposure = self.open_total;
+        self.headroom = self.customer.credit_limit - self.exposure;
+        self.utilization = ratio(self.exposure, self.customer.credit_limit);
+    }
+}
+
+/// Add open invoice `i` (`inv`) to the customer's facts `f` and push its
+/// invoice facts.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn open_invoice<'a, 'l, I: Iterator<Item = &'l crate::ledger::Promise>>(
+    ledger: &Ledger,
+    i: u32,
+    inv: &'a Invoice,
+    ctx: &Context,
+    promises: &impl Fn() -> I,
+    f: &mut CustomerFacts<'_>,
+    weighted_dpd: &mut Decimal,
+    invoices: &mut Vec<InvoiceFacts<'a>>,
+) {
+    let as_of = ctx.as_of;
+    let grace = chrono::Duration::days(i64::from(ctx.config.promise_grace_days));
+    let dpd = (as_of - inv.due_date).num_days() as i32;
+    let covering = promises().filter(|p| p.invoice == Some(i) && p.made_on <= as_of);
+    let (mut active, mut broken) = (false, false);
+    for p in covering {
+        let kept = paid_between(ledger, i, p.made_on, p.due_on + grace) >= p.amount;
+        if !kept && p.due_on + grace < as_of {
+            broken = true;
+        } else if !kept {
+            active = true;
+        }
+    }
+    let disputed = inv.is_disputed();
+    f.open_total += inv.open_amount;
+    f.open_count += 1;
+    f.oldest_due_date = Some(f.oldest_due_date.map_or(inv.due_date, |d| d.min(inv.due_date)));
+    if disputed {
+        f.disputed_total += inv.open_amount;
+        f.open_disputes += 1;
+    }
+    if dpd > 0 {
+        f.overdue_total += inv.open_amount;
+        f.overdue_count += 1;
+        f.max_days_past_due = f.max_days_past_due.max(dpd);
+        *weighted_dpd += inv.open_amount * Decimal::from(dpd);
+    } else {
+        f.current_total += inv.open_amount;
+    }
+    invoices.push(InvoiceFacts {
+        invoice: inv,
+        ix: i,
+        days_past_due: dpd,
+        days_to_due: -dpd,
+        days_since_issue: (as_of - inv.issue_date).num_days() as i32,
+        bucket: ctx.config.bucket(dpd) as u8,
+        disputed,
+        promise_active: active,
+        promise_broken: broken,
+        paid_amount: inv.amount - inv.open_amount,
+    });
 }
 
 /// Payments applied to invoice `i` dated within `[from, to]`.
@@ -565,56 +600,80 @@ fn action_facts<'a>(
     per_invoice: &PerInvoiceRules,
     f: &mut CustomerFacts<'a>,
 ) {
-    let mut last_contact = None;
-    let mut last_conversation = None;
-    let mut last_step: Option<(NaiveDate, &str)> = None;
-    let mut hold: Option<(NaiveDate, bool)> = None;
+    let mut fold = ActionFold::default();
     let rows = ledger.actions_by_customer.rows(c);
     // Contacts of the last 90 days: the rows the message counts look at.
     let since = as_of - chrono::Duration::days(90);
     let contact = |a: &ActionRecord| a.action.is_contact() && a.executed_on.is_some_and(|d| d > since);
     let mut messages = Messages::new(&ledger.actions, rows, as_of, per_invoice);
-    for (pos, &a) in rows.iter().enumerate() {
-        let a = &ledger.actions[a as usize];
+    for (pos, &row) in rows.iter().enumerate() {
+        let a = &ledger.actions[row as usize];
         let Some(done) = a.executed_on.filter(|&d| d <= as_of) else { continue };
         if !a.was_executed() {
             continue;
         }
         let age = (as_of - done).num_days();
+        // One contact per message, however many invoice rows it has.
+        if a.action.is_contact() && age < 90 && messages.is_first(pos, contact) {
+            f.contacts_7d += u32::from(age < 7);
+            f.contacts_30d += u32::from(age < 30);
+            f.contacts_90d += 1;
+            f.calls_7d += u32::from(age < 7 && a.action == ActionKind::Call);
+        }
+        fold.add(a, row, done);
+    }
+    fold.finish(ledger, as_of, f);
+}
+
+/// What an action history gives besides the message counts, added row by
+/// row (in row order: the last step and the hold go to the later row of two
+/// on the same day): the executed rows up to the as-of date.
+#[derive(Debug, Clone, Copy, Default)]
+struct ActionFold {
+    last_contact: Option<NaiveDate>,
+    last_conversation: Option<NaiveDate>,
+    /// Date and row (in `ledger.actions`) of the last dunning step.
+    last_step: Option<(NaiveDate, u32)>,
+    hold: Option<(NaiveDate, bool)>,
+    referred: bool,
+}
+
+impl ActionFold {
+    /// Add executed row `row` (`a`), executed on `done`.
+    #[inline(always)]
+    fn add(&mut self, a: &ActionRecord, row: u32, done: NaiveDate) {
         if a.action.is_contact() {
-            // One contact per message, however many invoice rows it has.
-            if age < 90 && messages.is_first(pos, contact) {
-                f.contacts_7d += u32::from(age < 7);
-                f.contacts_30d += u32::from(age < 30);
-                f.contacts_90d += 1;
-                f.calls_7d += u32::from(age < 7 && a.action == ActionKind::Call);
-            }
-            last_contact = last_contact.max(Some(done));
+            self.last_contact = self.last_contact.max(Some(done));
         }
         if a.action == ActionKind::Call && matches!(a.outcome, Some(Outcome::Answered | Outcome::Promise)) {
-            last_conversation = last_conversation.max(Some(done));
+            self.last_conversation = self.last_conversation.max(Some(done));
         }
         if a.action.is_referral() {
-            f.referred = true;
+            self.referred = true;
         }
-        if is_dunning(a.action) && last_step.is_none_or(|(d, _)| done >= d) {
-            last_step = Some((done, &a.rule_id));
+        if is_dunning(a.action) && self.last_step.is_none_or(|(d, _)| done >= d) {
+            self.last_step = Some((done, row));
         }
         match a.action {
-            ActionKind::CreditHold if hold.is_none_or(|(d, _)| done >= d) => hold = Some((done, true)),
-            ActionKind::ReleaseHold if hold.is_none_or(|(d, _)| done >= d) => hold = Some((done, false)),
+            ActionKind::CreditHold if self.hold.is_none_or(|(d, _)| done >= d) => self.hold = Some((done, true)),
+            ActionKind::ReleaseHold if self.hold.is_none_or(|(d, _)| done >= d) => self.hold = Some((done, false)),
             _ => {}
         }
     }
-    if let Some((_, held)) = hold {
-        f.on_hold = held;
-    }
-    f.days_since_contact = date_or_never(last_contact, as_of);
-    f.days_since_conversation = date_or_never(last_conversation, as_of);
-    if let Some((d, rule)) = last_step {
-        f.last_step = rule;
-        f.last_step_date = Some(d);
-        f.days_since_step = date_or_never(Some(d), as_of);
+
+    #[inline]
+    fn finish<'a>(&self, ledger: &'a Ledger, as_of: NaiveDate, f: &mut CustomerFacts<'a>) {
+        f.referred |= self.referred;
+        if let Some((_, held)) = self.hold {
+            f.on_hold = held;
+        }
+        f.days_since_contact = date_or_never(self.last_contact, as_of);
+        f.days_since_conversation = date_or_never(self.last_conversation, as_of);
+        if let Some((d, row)) = self.last_step {
+            f.last_step = ledger.actions.get(row as usize).map_or("", |a| &*a.rule_id);
+            f.last_step_date = Some(d);
+            f.days_since_step = date_or_never(Some(d), as_of);
+        }
     }
 }
 
@@ -798,11 +857,18 @@ impl Behaviour {
 
     fn add(&mut self, inv: &Invoice, settled: NaiveDate, recent: bool) {
         let late = (settled - inv.due_date).num_days();
+        self.add_settled(late, (settled - inv.issue_date).num_days(), inv.amount, recent);
+    }
+
+    /// Add an invoice of `amount` settled `late` days after its due date and
+    /// `to_pay` days after its issue date.
+    #[inline(always)]
+    fn add_settled(&mut self, late: i64, to_pay: i64, amount: Decimal, recent: bool) {
         self.n += 1;
         self.on_time += u32::from(late <= 0);
         self.sum_late += late;
-        self.sum_to_pay += (settled - inv.issue_date).num_days();
-        self.add_weight(inv.amount, late);
+        self.sum_to_pay += to_pay;
+        self.add_weight(amount, late);
         let bucket = if recent { &mut self.recent } else { &mut self.prior };
         bucket.0 += late;
         bucket.1 += 1;

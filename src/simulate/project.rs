@@ -240,6 +240,8 @@ struct Sim<'a> {
     serial: u64,
     /// Invoices of the loaded ledger (the rest were issued by the simulation).
     opening: usize,
+    /// What each customer's history gives so far, for its facts.
+    facts: facts::cache::Cache,
 }
 
 /// What every run of every policy shares, read-only: built once.
@@ -400,6 +402,7 @@ impl<'a> Sim<'a> {
             week: Week::default(),
             serial: 0,
             opening: n,
+            facts: facts::cache::Cache::new(),
         }
     }
 
@@ -601,7 +604,9 @@ impl<'a> Sim<'a> {
             }
             self.touched[c] = false;
             let cx = c as CustIx;
-            let cf = facts::derive_customer(&self.ledger, cx, &ctx, &mut buf);
+            let cf = self.facts.derive(&self.ledger, cx, &ctx, &mut buf);
+            #[cfg(test)]
+            facts::cache::check_against_derive_customer(&self.ledger, cx, &ctx, &cf, &buf);
             match engine::evaluate_customer_with(policy, &self.ledger, &cf, &buf, &cal, None, NO_PRIORITY) {
                 Ok(actions) => out.extend(actions.into_iter().map(|a| (cx, a))),
                 Err(_) if policy.on_script_error() == OnError::Skip => {}

@@ -1,0 +1,534 @@
+//! Facts of a ledger that only grows, derived without re-walking each
+//! customer's whole history on every evaluation (the simulation's).
+//!
+//! [`derive_customer`](super::derive_customer) walks every invoice of the
+//! customer (settling the closed ones again from their payments), every
+//! payment and every action on each call. In a simulated ledger most of that
+//! history is fixed: a closed invoice stays settled on the same date, the
+//! last payment and the last step only move forward, a message stays the
+//! first row of its message. [`Cache`] keeps, per customer, what the rows
+//! seen so far give — the open invoices, the settled invoices sorted by
+//! settlement date, the last payment, the first rows of the executed
+//! messages and the action maxima — and on each call adds the rows appended
+//! since and the invoices closed since; what depends on the as-of date (days
+//! since, windows, days past due, promises) is computed on each call from
+//! those, exactly as `derive_customer` computes it.
+//!
+//! The same values as `derive_customer`, when the ledger changes only as the
+//! simulation changes it between calls:
+//! - rows (invoices, payments, actions) are only appended (`Ledger::push_*`),
+//!   never removed or edited, except that
+//! - an open invoice may close (its status and open amount change), and a
+//!   closed one never reopens;
+//! - a payment appended for an invoice is of the invoice's customer;
+//! - customers' fields may change (they are read on each call).
+//!
+//! Promises are read from the ledger on each call, as `derive_customer` reads
+//! them. A customer's state is rebuilt from its whole history when the as-of
+//! date goes back, when it reaches a payment or an executed action dated
+//! after an earlier call's as-of date (a ledger with rows after its as-of
+//! date, or a backtest), when a payment is appended to an invoice already
+//! closed, or when the per-invoice rules change; so those cases are exact
+//! too, only not faster. A test runs projections and compares every
+//! evaluation with `derive_customer`.
+
+use super::{
+    ActionFold, Behaviour, Context, CustomerFacts, InvoiceFacts, Messages, PerInvoiceRules, date_or_never,
+    open_invoice, promise_facts, same_message, settled_on,
+};
+use crate::ledger::{ActionKind, CustIx, Ledger};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+/// Per-customer derivation state for one growing ledger (see the module
+/// documentation for what the ledger may do between calls). Use one cache
+/// with one ledger.
+#[derive(Debug, Default)]
+pub struct Cache {
+    per_invoice: PerInvoiceRules,
+    customers: Vec<State>,
+}
+
+/// A settled invoice of the behaviour facts.
+#[derive(Debug, Clone, Copy)]
+struct Settled {
+    on: NaiveDate,
+    /// Days from the due date and from the issue date to `on`.
+    late: i64,
+    to_pay: i64,
+    amount: Decimal,
+}
+
+/// The first row of an executed message.
+#[derive(Debug, Clone, Copy)]
+struct Message {
+    on: NaiveDate,
+    call: bool,
+}
+
+/// The payment behaviour facts.
+#[derive(Debug, Clone, Copy)]
+struct Paid {
+    paid_invoices: u32,
+    avg_days_late: f64,
+    weighted_days_late: f64,
+    on_time_ratio: f64,
+    trend: f64,
+    avg_days_to_pay: f64,
+}
+
+impl Paid {
+    fn of(f: &CustomerFacts<'_>) -> Self {
+        Paid {
+            paid_invoices: f.paid_invoices,
+            avg_days_late: f.avg_days_late,
+            weighted_days_late: f.weighted_days_late,
+            on_time_ratio: f.on_time_ratio,
+            trend: f.trend,
+            avg_days_to_pay: f.avg_days_to_pay,
+        }
+    }
+
+    fn set(&self, f: &mut CustomerFacts<'_>) {
+        f.paid_invoices = self.paid_invoices;
+        f.avg_days_late = self.avg_days_late;
+        f.weighted_days_late = self.weighted_days_late;
+        f.on_time_ratio = self.on_time_ratio;
+        f.trend = self.trend;
+        f.avg_days_to_pay = self.avg_days_to_pay;
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    built: bool,
+    /// The as-of date of the last call.
+    as_of: NaiveDate,
+    /// The earliest date after `as_of` of a payment or an executed action
+    /// already in the ledger: the state holds until the as-of date reaches it.
+    until: Option<NaiveDate>,
+    /// Rows of the customer seen (positions in its `rows(c)`).
+    invoices_seen: usize,
+    payments_seen: usize,
+    actions_seen: usize,
+    /// Invoices open at the last call, in row order.
+    open: Vec<u32>,
+    /// Closed invoices settled by `as_of`, by settlement date.
+    settled: Vec<Settled>,
+    last_payment: Option<NaiveDate>,
+    /// The payment behaviour facts of the last call, with the window they
+    /// were derived from: the positions in `settled` of its first and of
+    /// its first recent invoice, and the length of `settled` (which only
+    /// grows: the same length, the same invoices).
+    paid: Option<((usize, usize, usize), Paid)>,
+    /// First rows of the executed messages up to `as_of`, by date.
+    messages: Vec<Message>,
+    actions: ActionFold,
+}
+
+impl State {
+    fn later(&mut self, d: NaiveDate) {
+        self.until = Some(self.until.map_or(d, |u| u.min(d)));
+    }
+}
+
+impl Cache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Cache::default()
+    }
+
+    /// The facts of customer `c` as of `ctx.as_of`, filling `invoices` with
+    /// its open invoices' facts: the same values as
+    /// [`derive_customer`](super::derive_customer).
+    pub fn derive<'a>(
+        &mut self,
+        ledger: &'a Ledger,
+        c: CustIx,
+        ctx: &Context,
+        invoices: &mut Vec<InvoiceFacts<'a>>,
+    ) -> CustomerFacts<'a> {
+        if self.per_invoice != ctx.per_invoice {
+            self.per_invoice = ctx.per_invoice.clone();
+            self.customers.clear();
+        }
+        if self.customers.len() < ledger.customers.len() {
+            self.customers.resize_with(ledger.customers.len(), State::default);
+        }
+        let as_of = ctx.as_of;
+        let st = &mut self.customers[c as usize];
+        if !st.built
+            || as_of < st.as_of
+            || st.until.is_some_and(|u| as_of >= u)
+            || !sync(st, ledger, c, as_of, &self.per_invoice)
+        {
+            build(st, ledger, c, as_of, &self.per_invoice);
+        }
+        st.as_of = as_of;
+
+        let customer = &ledger.customers[c as usize];
+        invoices.clear();
+        let promises = || ledger.promises_by_customer.rows(c).iter().map(|&p| &ledger.promises[p as usize]);
+        let mut f = CustomerFacts::blank(customer, c);
+        let mut weighted_dpd = Decimal::ZERO;
+        for &i in &st.open {
+            open_invoice(ledger, i, &ledger.invoices[i as usize], ctx, &promises, &mut f, &mut weighted_dpd, invoices);
+        }
+        f.finish_open(weighted_dpd);
+
+        // Payment behaviour: the settled invoices of the window, the same
+        // as at an earlier call while the window holds the same ones.
+        let from = st.settled.partition_point(|s| s.on <= ctx.behaviour_from);
+        let split = st.settled.partition_point(|s| s.on <= ctx.trend_from);
+        let key = (from, split, st.settled.len());
+        match st.paid {
+            Some((k, paid)) if k == key => paid.set(&mut f),
+            _ => {
+                let mut late = Behaviour::default();
+                for s in &st.settled[from..] {
+                    late.add_settled(s.late, s.to_pay, s.amount, s.on > ctx.trend_from);
+                }
+                late.finish(&mut f);
+                st.paid = Some((key, Paid::of(&f)));
+            }
+        }
+
+        f.days_since_payment = date_or_never(st.last_payment, as_of);
+        promise_facts(ledger, promises, ctx, &mut f);
+
+        for m in st.messages.iter().rev() {
+            let age = (as_of - m.on).num_days();
+            if age >= 90 {
+                break;
+            }
+            f.contacts_7d += u32::from(age < 7);
+            f.contacts_30d += u32::from(age < 30);
+            f.contacts_90d += 1;
+            f.calls_7d += u32::from(age < 7 && m.call);
+        }
+        st.actions.finish(ledger, as_of, &mut f);
+        f
+    }
+}
+
+/// Settle closed invoice `i` as of `as_of` into `st`: its settlement date
+/// then, if any, and the date of its first payment after `as_of`, after
+/// which the answer may differ.
+fn close(st: &mut State, ledger: &Ledger, i: u32, as_of: NaiveDate) {
+    for &p in ledger.payments_by_invoice.rows(i) {
+        let d = ledger.payments[p as usize].paid_on;
+        if d > as_of {
+            st.later(d);
+        }
+    }
+    if let Some(on) = settled_on(ledger, i, as_of) {
+        let inv = &ledger.invoices[i as usize];
+        let s = Settled {
+            on,
+            late: (on - inv.due_date).num_days(),
+            to_pay: (on - inv.issue_date).num_days(),
+            amount: inv.amount,
+        };
+        let at = st.settled.partition_point(|t| t.on <= on);
+        st.settled.insert(at, s);
+    }
+}
+
+/// The state of customer `c` from its whole history as of `as_of`.
+fn build(st: &mut State, ledger: &Ledger, c: CustIx, as_of: NaiveDate, per_invoice: &PerInvoiceRules) {
+    *st = State { built: true, as_of, ..State::default() };
+    let inv_rows = ledger.invoices_by_customer.rows(c);
+    for &i in inv_rows {
+        if ledger.invoices[i as usize].is_open() {
+            st.open.push(i);
+        } else {
+            close(st, ledger, i, as_of);
+        }
+    }
+    st.invoices_seen = inv_rows.len();
+    let pay_rows = ledger.payments_by_customer.rows(c);
+    for &p in pay_rows {
+        let d = ledger.payments[p as usize].paid_on;
+        if d <= as_of {
+            st.last_payment = st.last_payment.max(Some(d));
+        } else {
+            st.later(d);
+        }
+    }
+    st.payments_seen = pay_rows.len();
+    let rows = ledger.actions_by_customer.rows(c);
+    let mut messages = Messages::new(&ledger.actions, rows, as_of, per_invoice);
+    for (pos, &row) in rows.iter().enumerate() {
+        let a = &ledger.actions[row as usize];
+        if !a.was_executed() {
+            continue;
+        }
+        let Some(done) = a.executed_on else { continue };
+        if done > as_of {
+            st.later(done);
+            continue;
+        }
+        // The first row of its message among all executed contacts up to
+        // the as-of date: its message's rows share its date, so it is the
+        // first among those of any window that holds it too.
+        if a.action.is_contact() && messages.is_first(pos, |b| b.action.is_contact()) {
+            st.messages.push(Message { on: done, call: a.action == ActionKind::Call });
+        }
+        st.actions.add(a, row, done);
+    }
+    st.messages.sort_by_key(|m| m.on);
+    st.actions_seen = rows.len();
+}
+
+/// Bring `st` (built, as of an earlier or the same date, before any row of
+/// its history dated after that) to `as_of`: the rows appended since and the
+/// invoices closed since. `false` when it must be rebuilt instead (a payment
+/// for an invoice closed before).
+fn sync(st: &mut State, ledger: &Ledger, c: CustIx, as_of: NaiveDate, per_invoice: &PerInvoiceRules) -> bool {
+    let pay_rows = ledger.payments_by_customer.rows(c);
+    for &p in pay_rows.get(st.payments_seen..).unwrap_or(&[]) {
+        let p = &ledger.payments[p as usize];
+        if let Some(i) = p.invoice
+            && !st.open.contains(&i)
+            && !ledger.invoices_by_customer.rows(c).get(st.invoices_seen..).unwrap_or(&[]).contains(&i)
+        {
+            return false;
+        }
+        if p.paid_on <= as_of {
+            st.last_payment = st.last_payment.max(Some(p.paid_on));
+        } else {
+            st.later(p.paid_on);
+        }
+    }
+    st.payments_seen = pay_rows.len();
+
+    let mut k = 0;
+    while k < st.open.len() {
+        let i = st.open[k];
+        if ledger.invoices[i as usize].is_open() {
+            k += 1;
+        } else {
+            st.open.remove(k);
+            close(st, ledger, i, as_of);
+        }
+    }
+    let inv_rows = ledger.invoices_by_customer.rows(c);
+    for &i in inv_rows.get(st.invoices_seen..).unwrap_or(&[]) {
+        if ledger.invoices[i as usize].is_open() {
+            st.open.push(i);
+        } else {
+            close(st, ledger, i, as_of);
+        }
+    }
+    st.invoices_seen = inv_rows.len();
+
+    let rows = ledger.actions_by_customer.rows(c);
+    for pos in st.actions_seen..rows.len() {
+        let row = rows[pos];
+        let a = &ledger.actions[row as usize];
+        if !a.was_executed() {
+            continue;
+        }
+        let Some(done) = a.executed_on else { continue };
+        if done > as_of {
+            st.later(done);
+            continue;
+        }
+        // The first row of its message if no earlier executed row is the
+        // same message (such a row has its date: it was added up to an
+        // earlier as-of date or is among the rows added now).
+        if a.action.is_contact()
+            && !rows[..pos].iter().any(|&r| {
+                let b = &ledger.actions[r as usize];
+                b.was_executed() && same_message(a, b, per_invoice)
+            })
+        {
+            let at = st.messages.partition_point(|m| m.on <= done);
+            st.messages.insert(at, Message { on: done, call: a.action == ActionKind::Call });
+        }
+        st.actions.add(a, row, done);
+    }
+    st.actions_seen = rows.len();
+    true
+}
+
+/// Panic unless `cf` and `invoices` (from a [`Cache`]) are what
+/// [`derive_customer`](super::derive_customer) derives for customer `c`:
+/// every field, floats bit for bit. The simulation calls it on every
+/// evaluation in the library's unit tests.
+#[cfg(test)]
+pub(crate) fn check_against_derive_customer(
+    ledger: &Ledger,
+    c: CustIx,
+    ctx: &Context,
+    cf: &CustomerFacts<'_>,
+    invoices: &[InvoiceFacts<'_>],
+) {
+    let mut buf = Vec::new();
+    let full = super::derive_customer(ledger, c, ctx, &mut buf);
+    assert_eq!(format!("{cf:?}"), format!("{full:?}"), "customer {c} as of {}", ctx.as_of);
+    assert_eq!(format!("{invoices:?}"), format!("{buf:?}"), "invoices of customer {c} as of {}", ctx.as_of);
+    CHECKED.with(|n| n.set(n.get() + 1));
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Evaluations checked by [`check_against_derive_customer`] on this thread.
+    pub(crate) static CHECKED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::FactsConfig;
+    use crate::ledger::{ActionRecord, Channel, Invoice, InvoiceStatus, LoadOptions, Outcome, Payment};
+    use crate::simulate::project::{Projection, Scenario, project_one};
+    use rand::{RngExt, SeedableRng};
+    use std::path::Path;
+
+    fn repo(p: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+    }
+
+    fn demo() -> Ledger {
+        crate::ledger::load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap()
+    }
+
+    fn date(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    /// Projections of the demo with each shipped policy (per-invoice ladders
+    /// included), evaluating only touched and woken customers and every
+    /// customer every day, from the demo's as-of date and from dates with
+    /// payments and actions after them: each evaluation's cached facts are
+    /// checked against `derive_customer` inside the simulation.
+    #[test]
+    fn simulated_facts_are_derive_customers_on_every_evaluation() {
+        let ledger = demo();
+        let stall = [0.45, 0.52, 0.8, 0.76, 0.57];
+        let cases = [
+            ("standard", "2026-11-16", 91, false),
+            ("strict", "2026-11-16", 91, false),
+            ("lenient", "2026-11-16", 60, true),
+            ("standard", "2026-07-01", 45, true),
+            ("strict", "2026-03-15", 30, false),
+        ];
+        for (name, as_of, days, every_day) in cases {
+            let policy = crate::policy::load(&repo(&format!("policies/{name}"))).policy.unwrap();
+            let p = Projection { days, runs: 1, seed: 5, scenario: Scenario::default(), every_day };
+            let before = CHECKED.with(|n| n.get());
+            let (_, sim) = project_one(&ledger, &policy, date(as_of), &p, &stall, 0).unwrap();
+            let checked = CHECKED.with(|n| n.get()) - before;
+            let min = if every_day { u64::from(days) * ledger.customers.len() as u64 } else { 1000 };
+            assert!(checked >= min, "{name} from {as_of}: only {checked} evaluations checked");
+            assert!(sim.actions.len() > ledger.actions.len(), "{name} from {as_of}: the policy acted");
+        }
+    }
+
+    /// A ledger changed at random the ways the cache allows and some it
+    /// rebuilds for (payments to closed invoices, rows dated after the as-of
+    /// date, the as-of date going back, other per-invoice rules), compared
+    /// with `derive_customer` for customers touched and not.
+    #[test]
+    fn cached_facts_follow_random_changes_to_the_ledger() {
+        let mut ledger = demo();
+        ledger.make_growable();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let mut cache = Cache::new();
+        let mut as_of = date("2026-10-01");
+        let rules = [PerInvoiceRules::default(), PerInvoiceRules::new(["reminder_1", "reminder_2", "final_notice"])];
+        let nc = ledger.customers.len() as u32;
+        let kinds =
+            [ActionKind::Email, ActionKind::Call, ActionKind::Letter, ActionKind::CreditHold, ActionKind::ReleaseHold];
+        let outcomes = [Outcome::Sent, Outcome::Answered, Outcome::Promise, Outcome::Failed, Outcome::NoAnswer];
+        for step in 0..3000u32 {
+            let c = rng.random_range(0..nc.min(40));
+            match rng.random_range(0..10) {
+                0 => as_of += chrono::Duration::days(rng.random_range(1..4)),
+                1 if rng.random_bool(0.05) => as_of -= chrono::Duration::days(rng.random_range(1..20)),
+                2 => {
+                    // An action, sometimes of several invoice rows, sometimes after the as-of date.
+                    let on = as_of + chrono::Duration::days(rng.random_range(-3..2));
+                    let action = kinds[rng.random_range(0..kinds.len())];
+                    let outcome = outcomes[rng.random_range(0..outcomes.len())];
+                    let rule = ["reminder_1", "reminder_2", "final_notice", "call_1"][rng.random_range(0..4)];
+                    let inv: Vec<u32> = ledger.invoices_by_customer.rows(c).to_vec();
+                    for k in 0..rng.random_range(1..3usize) {
+                        ledger.push_action(ActionRecord {
+                            id: Default::default(),
+                            customer: c,
+                            invoice: inv.get(k).copied(),
+                            rule_id: rule.into(),
+                            action,
+                            channel: Some(Channel::Email),
+                            decided_on: on,
+                            executed_on: Some(on),
+                            outcome: Some(outcome),
+                            arm: None,
+                        });
+                    }
+                }
+                3 | 4 => {
+                    // Settle an open invoice (paid, short-paid or written off), or pay a closed one.
+                    let rows = ledger.invoices_by_customer.rows(c).to_vec();
+                    if let Some(&i) = rows.get(rng.random_range(0..rows.len().max(1))) {
+                        let on = as_of + chrono::Duration::days(rng.random_range(-2..2));
+                        let amount = ledger.invoices[i as usize].amount;
+                        let inv = &mut ledger.invoices[i as usize];
+                        if inv.is_open() {
+                            inv.open_amount = Decimal::ZERO;
+                            inv.status =
+                                if rng.random_bool(0.8) { InvoiceStatus::Paid } else { InvoiceStatus::WrittenOff };
+                        }
+                        if rng.random_bool(0.9) {
+                            let paid = if rng.random_bool(0.8) { amount } else { amount / Decimal::from(2) };
+                            let p = Payment {
+                                id: Default::default(),
+                                customer: c,
+                                invoice: Some(i),
+                                paid_on: on,
+                                amount: paid,
+                            };
+                            ledger.push_payment(p);
+                        }
+                    }
+                }
+                5 => {
+                    let due = as_of + chrono::Duration::days(rng.random_range(-40..30));
+                    ledger.push_invoice(Invoice {
+                        id: format!("T{step}").as_str().into(),
+                        customer: c,
+                        issue_date: due - chrono::Duration::days(30),
+                        due_date: due,
+                        amount: Decimal::new(rng.random_range(100..100_000), rng.random_range(0..4)),
+                        open_amount: Decimal::ZERO,
+                        status: InvoiceStatus::Open,
+                        disputed_since: None,
+                        dispute_reason: None,
+                    });
+                    let i = ledger.invoices.len() - 1;
+                    ledger.invoices[i].open_amount = ledger.invoices[i].amount;
+                }
+                6 => {
+                    let p = Payment {
+                        id: Default::default(),
+                        customer: c,
+                        invoice: None,
+                        paid_on: as_of + chrono::Duration::days(rng.random_range(-2..3)),
+                        amount: Decimal::ONE,
+                    };
+                    ledger.push_payment(p);
+                }
+                _ => {}
+            }
+            let per_invoice = if step % 1000 < 500 { &rules[0] } else { &rules[1] };
+            let ctx = Context::new(as_of, FactsConfig::default()).with_per_invoice_rules(per_invoice.clone());
+            for c in [c, rng.random_range(0..nc)] {
+                let mut buf = Vec::new();
+                let cf = cache.derive(&ledger, c, &ctx, &mut buf);
+                check_against_derive_customer(&ledger, c, &ctx, &cf, &buf);
+            }
+        }
+    }
+}
