@@ -54,8 +54,8 @@ pub struct Cache {
 struct Settled {
     on: NaiveDate,
     /// Days from the due date and from the issue date to `on`.
-    late: i64,
-    to_pay: i64,
+    late: i32,
+    to_pay: i32,
     amount: Decimal,
 }
 
@@ -186,7 +186,7 @@ impl Cache {
             _ => {
                 let mut late = Behaviour::default();
                 for s in &st.settled[from..] {
-                    late.add_settled(s.late, s.to_pay, s.amount, s.on > ctx.trend_from);
+                    late.add_settled(i64::from(s.late), i64::from(s.to_pay), s.amount, s.on > ctx.trend_from);
                 }
                 late.finish(&mut f);
                 st.paid = Some((key, Paid::of(&f)));
@@ -225,8 +225,9 @@ fn close(st: &mut State, ledger: &Ledger, i: u32, as_of: NaiveDate) {
         let inv = &ledger.invoices[i as usize];
         let s = Settled {
             on,
-            late: (on - inv.due_date).num_days(),
-            to_pay: (on - inv.issue_date).num_days(),
+            // Dates are within ±262,143 years: their differences fit.
+            late: (on - inv.due_date).num_days() as i32,
+            to_pay: (on - inv.issue_date).num_days() as i32,
             amount: inv.amount,
         };
         let at = st.settled.partition_point(|t| t.on <= on);

@@ -351,6 +351,7 @@ pub fn months_before(d: NaiveDate, n: u32) -> NaiveDate {
     d.checked_sub_months(chrono::Months::new(n)).unwrap_or(NaiveDate::MIN)
 }
 
+#[inline(always)]
 fn ratio(num: Decimal, den: Decimal) -> f64 {
     if den.is_zero() {
         return if num > Decimal::ZERO { 99.99 } else { 0.0 };
@@ -511,6 +512,7 @@ fn open_invoice<'a, 'l, I: Iterator<Item = &'l crate::ledger::Promise>>(
 }
 
 /// Payments applied to invoice `i` dated within `[from, to]`.
+#[inline]
 fn paid_between(ledger: &Ledger, i: u32, from: NaiveDate, to: NaiveDate) -> Decimal {
     ledger
         .payments_by_invoice
@@ -824,6 +826,7 @@ struct Behaviour {
 
 impl Behaviour {
     /// Add `amount` settled `late` days late to the weighted sums.
+    #[inline(always)]
     fn add_weight(&mut self, amount: Decimal, late: i64) {
         let scale = amount.scale();
         if scale <= 2 {
@@ -855,6 +858,7 @@ impl Behaviour {
         (self.w_late + dec(self.w_late_cents), self.w + dec(self.w_cents))
     }
 
+    #[inline(always)]
     fn add(&mut self, inv: &Invoice, settled: NaiveDate, recent: bool) {
         let late = (settled - inv.due_date).num_days();
         self.add_settled(late, (settled - inv.issue_date).num_days(), inv.amount, recent);
@@ -874,6 +878,7 @@ impl Behaviour {
         bucket.1 += 1;
     }
 
+    #[inline(always)]
     fn finish(&self, f: &mut CustomerFacts<'_>) {
         f.paid_invoices = self.n;
         if self.n == 0 {
