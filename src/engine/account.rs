@@ -6,7 +6,7 @@
 use super::words::{count, money};
 use super::{Eval, EvalError, Outcome, PlannedAction, RuleKind, RuleTrace};
 use crate::ledger::ActionKind;
-use crate::policy::compile::{LimitChange, LimitRule, money as cents};
+use crate::policy::compile::{LimitChange, LimitRule, NO_RULE, money as cents};
 use rust_decimal::Decimal;
 
 /// Round to a multiple of `step`, half away from zero.
@@ -50,10 +50,11 @@ impl Eval<'_, '_> {
 
     /// What rule `l` would do, or why it does nothing (the reason in words
     /// only when tracing: nothing is formatted for a rule that does nothing).
-    fn limit_effect(&self, l: &LimitRule) -> Result<PlannedAction, String> {
+    /// `code` is the number of its id ([`crate::policy::compile::RuleIds`]).
+    fn limit_effect(&self, l: &LimitRule, code: u32) -> Result<PlannedAction, String> {
         let cf = self.cf;
         let old = cf.customer.credit_limit;
-        if let Some(last) = self.hist.last_of_rule(&l.id) {
+        if let Some(last) = self.hist.last_of_rule(code) {
             let since = (self.cal.date - last).num_days();
             // A hold placed again after a release (or released after a hold)
             // is a new state: the rule's re-apply interval starts over.
@@ -140,7 +141,8 @@ impl Eval<'_, '_> {
 
     pub(super) fn limits(&mut self) -> Result<(), EvalError> {
         let mut winner: Option<&str> = None;
-        for l in &self.r.limits {
+        for (j, l) in self.r.limits.iter().enumerate() {
+            let code = self.p.ids.limits.get(j).copied().unwrap_or(NO_RULE);
             let hit = self.cond(&l.when, None, RuleKind::Limit, &l.id)?;
             let mut inputs = Vec::new();
             if self.tracing() {
@@ -163,7 +165,7 @@ impl Eval<'_, '_> {
                 // Decided already: only a trace would show what this rule would have done.
                 continue;
             }
-            match self.limit_effect(l) {
+            match self.limit_effect(l, code) {
                 Err(why) => self.note(|| trace(Outcome::NotFired, why, inputs)),
                 Ok(a) => {
                     if let Some(w) = &winner {
@@ -214,7 +216,8 @@ impl Eval<'_, '_> {
 
     pub(super) fn reviews(&mut self) -> Result<(), EvalError> {
         let mut done = false;
-        for r in &self.r.reviews {
+        for (j, r) in self.r.reviews.iter().enumerate() {
+            let code = self.p.ids.reviews.get(j).copied().unwrap_or(NO_RULE);
             let trace = |outcome, detail: String| RuleTrace {
                 kind: RuleKind::Review,
                 rule_id: r.id.clone(),
@@ -234,7 +237,7 @@ impl Eval<'_, '_> {
                 self.note(|| trace(Outcome::NotFired, format!("`{src}` is false")));
                 continue;
             }
-            let last = self.hist.last_of_rule(&r.id).or_else(|| self.hist.last_of_kind(ActionKind::CreditReview));
+            let last = self.hist.last_of_rule(code).or_else(|| self.hist.last_of_kind(ActionKind::CreditReview));
             if let Some(why) = self.review_not_due(last, r.every_days) {
                 self.note(|| trace(Outcome::NotFired, why));
                 continue;

@@ -4,33 +4,55 @@
 
 use crate::facts::{InvoiceFacts, Messages, PerInvoiceRules};
 use crate::ledger::{ActionKind, ActionRecord, CustIx, Ledger};
+use crate::policy::compile::RuleIds;
 use chrono::NaiveDate;
 
-/// The executed actions of one customer (no allocation: a view on the ledger).
-#[derive(Clone, Copy)]
+/// The executed actions of one customer, each with the number of its rule
+/// ([`RuleIds`]): matched to the policy's rules once, compared by number.
 pub struct History<'a> {
     ledger: &'a Ledger,
     rows: &'a [u32],
     as_of: NaiveDate,
     per_invoice: &'a PerInvoiceRules,
+    done: Vec<Done<'a>>,
+}
+
+/// One executed action record.
+#[derive(Clone, Copy)]
+pub struct Done<'a> {
+    pub record: &'a ActionRecord,
+    /// When it was executed.
+    pub on: NaiveDate,
+    /// The number of its rule id ([`NO_RULE`](crate::policy::compile::NO_RULE) for an id the policy does not have).
+    pub rule: u32,
 }
 
 impl<'a> History<'a> {
-    /// The history of customer `c` as of `as_of`; the rows of `per_invoice`
-    /// rules are one message per invoice.
-    pub fn new(ledger: &'a Ledger, c: CustIx, as_of: NaiveDate, per_invoice: &'a PerInvoiceRules) -> Self {
+    /// The history of customer `c` as of `as_of`, its rule ids numbered as
+    /// `ids` numbers them; the rows of `per_invoice` rules are one message
+    /// per invoice.
+    pub fn new(
+        ledger: &'a Ledger,
+        c: CustIx,
+        as_of: NaiveDate,
+        per_invoice: &'a PerInvoiceRules,
+        ids: &RuleIds,
+    ) -> Self {
         let rows = if (c as usize) < ledger.customers.len() { ledger.actions_by_customer.rows(c) } else { &[] };
-        History { ledger, rows, as_of, per_invoice }
+        let mut done = Vec::with_capacity(rows.len());
+        for &i in rows {
+            let Some(a) = ledger.actions.get(i as usize) else { continue };
+            let Some(d) = a.executed_on else { continue };
+            if a.was_executed() && d <= as_of && a.decided_on <= as_of {
+                done.push(Done { record: a, on: d, rule: ids.code(&a.rule_id) });
+            }
+        }
+        History { ledger, rows, as_of, per_invoice, done }
     }
 
-    /// Executed records, with the date they were executed.
-    pub fn executed(&self) -> impl Iterator<Item = (&'a ActionRecord, NaiveDate)> + '_ {
-        let (ledger, as_of) = (self.ledger, self.as_of);
-        self.rows.iter().filter_map(move |&i| {
-            let a = ledger.actions.get(i as usize)?;
-            let d = a.executed_on?;
-            (a.was_executed() && d <= as_of && a.decided_on <= as_of).then_some((a, d))
-        })
+    /// Executed records, in the order of actions.csv.
+    pub fn executed(&self) -> &[Done<'a>] {
+        &self.done
     }
 
     /// Messages executed in the `days` days up to the as-of date whose action
@@ -63,18 +85,18 @@ impl<'a> History<'a> {
         }
     }
 
-    /// When rule `rule` was last executed (any invoice).
-    pub fn last_of_rule(&self, rule: &str) -> Option<NaiveDate> {
-        self.executed().filter(|(a, _)| &*a.rule_id == rule).map(|(_, d)| d).max()
+    /// When the rule numbered `rule` was last executed (any invoice).
+    pub fn last_of_rule(&self, rule: u32) -> Option<NaiveDate> {
+        self.done.iter().filter(|d| d.rule == rule).map(|d| d.on).max()
     }
 
     /// When an action of `kind` was last executed (any rule).
     pub fn last_of_kind(&self, kind: ActionKind) -> Option<NaiveDate> {
-        self.executed().filter(|(a, _)| a.action == kind).map(|(_, d)| d).max()
+        self.done.iter().filter(|d| d.record.action == kind).map(|d| d.on).max()
     }
 
-    /// Has rule `rule` been executed for invoice `inv`?
-    pub fn done_for(&self, rule: &str, inv: &InvoiceFacts<'_>) -> bool {
-        self.executed().any(|(a, _)| &*a.rule_id == rule && Self::covers(a, inv))
+    /// Has the rule numbered `rule` been executed for invoice `inv`?
+    pub fn done_for(&self, rule: u32, inv: &InvoiceFacts<'_>) -> bool {
+        self.done.iter().any(|d| d.rule == rule && Self::covers(d.record, inv))
     }
 }

@@ -116,18 +116,41 @@ impl<'a> Eval<'a, '_> {
         None
     }
 
-    fn states(&mut self, ladder: &Ladder) -> Vec<InvState> {
+    /// Is `inv` in dunning: not disputed, not paused by a promise (its own or
+    /// the account's)?
+    fn eligible(&self, inv: &InvoiceFacts<'_>) -> bool {
+        let g = &self.r.guardrails;
+        let paused = g.promise_pauses && (inv.promise_active || self.pause.is_some());
+        !(paused || (g.skip_disputed && inv.disputed))
+    }
+
+    /// Could any step be due at all? A step is due for an invoice only once
+    /// the invoice is in dunning and its age has reached the step's trigger,
+    /// whatever the history says: when no invoice has, the ladder has nothing
+    /// to do (the history is not read).
+    fn any_step_reached(&self, ladder: &Ladder) -> bool {
+        let (mut due, mut issue) = (i32::MAX, i32::MAX);
+        for s in &ladder.steps {
+            match s.basis {
+                Basis::DueDate => due = due.min(s.offset),
+                Basis::IssueDate => issue = issue.min(s.offset),
+            }
+        }
+        self.inv.iter().any(|inv| (inv.days_past_due >= due || inv.days_since_issue >= issue) && self.eligible(inv))
+    }
+
+    fn states(&mut self, ladder: &Ladder, codes: &[u32]) -> Vec<InvState> {
         let g = &self.r.guardrails;
         let pause = if g.promise_pauses { self.pause } else { None };
         let plan = pause == Some(Pause::Plan);
         let account = pause == Some(Pause::Promise);
         let mut st = vec![InvState::default(); self.inv.len()];
         for (s, inv) in st.iter_mut().zip(self.inv) {
-            let excluded = (g.skip_disputed && inv.disputed) || (g.promise_pauses && inv.promise_active);
-            s.eligible = !excluded && !plan && !account;
+            s.eligible = self.eligible(inv);
         }
-        for (a, d) in self.hist.executed() {
-            let Some(k) = ladder.steps.iter().position(|s| *s.id == *a.rule_id) else { continue };
+        for x in self.hist.executed() {
+            let Some(k) = codes.iter().position(|&c| c == x.rule) else { continue };
+            let (a, d) = (x.record, x.on);
             let comp = ladder.steps[k].compensation;
             for (s, inv) in st.iter_mut().zip(self.inv) {
                 if !History::covers(a, inv) {
@@ -425,9 +448,15 @@ impl<'a> Eval<'a, '_> {
     /// The ladder: at most one step per customer per run.
     pub(super) fn escalate(&mut self) -> Result<(), EvalError> {
         let Some(strategy) = self.strategy else { return Ok(()) };
-        let Some(ladder) = strategy.ladder.and_then(|l| self.r.ladders.get(l)) else { return Ok(()) };
+        let Some(l) = strategy.ladder else { return Ok(()) };
+        let Some(ladder) = self.r.ladders.get(l) else { return Ok(()) };
+        let codes = self.p.ids.steps.get(l).map_or(&[][..], Vec::as_slice);
+        if !self.tracing() && !self.any_step_reached(ladder) {
+            // Nothing can be due; only a trace would say so step by step.
+            return Ok(());
+        }
         let pace = strategy.pace;
-        let st = self.states(ladder);
+        let st = self.states(ladder, codes);
         let n = ladder.steps.len();
         let mut notes: Vec<Vec<String>> = if self.tracing() { vec![Vec::new(); n] } else { Vec::new() };
 

@@ -314,7 +314,7 @@ pub fn evaluate_customer_with(
         cf,
         inv: invoices,
         cal,
-        hist: History::new(ledger, cf.ix, cal.date, &policy.per_invoice),
+        hist: History::new(ledger, cf.ix, cal.date, &policy.per_invoice, &policy.ids),
         ledger,
         trace,
         actions: Vec::new(),

@@ -5,11 +5,10 @@
 
 use super::words::{count, money};
 use super::{Eval, EvalError, FactRead, Outcome, PlannedAction, RuleKind, RuleTrace};
-use crate::engine::history::History;
 use crate::facts::InvoiceFacts;
 use crate::facts::registry::Scope;
 use crate::ledger::ActionKind;
-use crate::policy::compile::{Incentive, InvoiceSet, money as cents};
+use crate::policy::compile::{Incentive, InvoiceSet, NO_RULE, money as cents};
 use rust_decimal::Decimal;
 
 /// The trace line of offer rule `id` of `kind`: its outcome, why, and the facts it read.
@@ -31,7 +30,11 @@ impl<'a> Eval<'a, '_> {
     }
 
     /// The invoices incentive `x` covers, or why none.
-    fn incentive_invoices(&self, x: &Incentive) -> Result<Result<Vec<&'a InvoiceFacts<'a>>, String>, EvalError> {
+    fn incentive_invoices(
+        &self,
+        x: &Incentive,
+        code: u32,
+    ) -> Result<Result<Vec<&'a InvoiceFacts<'a>>, String>, EvalError> {
         let per_invoice = x.when.as_ref().is_some_and(|w| w.reads.uses(Scope::Invoice));
         if !per_invoice && !self.cond(&x.when, None, RuleKind::Incentive, &x.id)? {
             let src = x.when.as_ref().map_or("", |w| w.src.as_str());
@@ -45,7 +48,7 @@ impl<'a> Eval<'a, '_> {
             if x.min_invoice_amount.is_some_and(|m| inv.invoice.open_amount < m) {
                 continue;
             }
-            if self.hist.executed().any(|(a, _)| *a.rule_id == *x.id && History::covers(a, inv)) {
+            if self.hist.done_for(code, inv) {
                 continue;
             }
             if per_invoice && !self.cond(&x.when, Some(inv), RuleKind::Incentive, &x.id)? {
@@ -61,7 +64,8 @@ impl<'a> Eval<'a, '_> {
 
     pub(super) fn incentives(&mut self) -> Result<(), EvalError> {
         let mut winner: Option<String> = None;
-        for x in &self.r.incentives {
+        for (j, x) in self.r.incentives.iter().enumerate() {
+            let code = self.p.ids.incentives.get(j).copied().unwrap_or(NO_RULE);
             let trace = rule_trace(RuleKind::Incentive, &x.id);
             let mut inputs = Vec::new();
             if self.tracing() {
@@ -79,7 +83,7 @@ impl<'a> Eval<'a, '_> {
                 self.note(|| trace(Outcome::NotFired, "no offers to a referred account".into(), inputs));
                 continue;
             }
-            let invoices = match self.incentive_invoices(x)? {
+            let invoices = match self.incentive_invoices(x, code)? {
                 Ok(v) => v,
                 Err(why) => {
                     self.note(|| trace(Outcome::NotFired, why, inputs));
@@ -134,7 +138,8 @@ impl<'a> Eval<'a, '_> {
             .filter(|i| i.days_past_due > 0 && !(self.r.guardrails.skip_disputed && i.disputed))
             .map(|i| i.invoice.open_amount)
             .sum();
-        for p in &self.r.plans {
+        for (j, p) in self.r.plans.iter().enumerate() {
+            let code = self.p.ids.plans.get(j).copied().unwrap_or(NO_RULE);
             let trace = rule_trace(RuleKind::PaymentPlan, &p.id);
             let mut inputs = Vec::new();
             if self.tracing() {
@@ -153,7 +158,7 @@ impl<'a> Eval<'a, '_> {
                 self.note(|| trace(Outcome::NotFired, format!("`{src}` is false"), inputs));
                 continue;
             }
-            if let Some(last) = self.hist.last_of_rule(&p.id)
+            if let Some(last) = self.hist.last_of_rule(code)
                 && (self.cal.date - last).num_days() < i64::from(p.reoffer_after_days)
             {
                 let detail = self

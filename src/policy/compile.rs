@@ -327,6 +327,8 @@ pub struct CompiledPolicy {
     /// The steps of the `grouping = "invoice"` ladders: their actions are one
     /// message per invoice when contacts are counted.
     pub per_invoice: PerInvoiceRules,
+    /// The rules' ids as numbers (the engine matches the action history to them).
+    pub ids: RuleIds,
 }
 
 impl std::fmt::Debug for CompiledPolicy {
@@ -481,7 +483,70 @@ pub fn compile_with(mut rules: Rules, engine: rhai::Engine, sources: Sources, de
     let per_invoice = PerInvoiceRules::new(
         rules.ladders.iter().filter(|l| l.grouping == Grouping::Invoice).flat_map(|l| l.steps.iter().map(|s| &s.id)),
     );
-    CompiledPolicy { rules, engine, sources, hash, per_invoice }
+    let ids = RuleIds::of(&rules);
+    CompiledPolicy { rules, engine, sources, hash, per_invoice, ids }
+}
+
+/// No rule of the policy has this id (see [`RuleIds::code`]).
+pub const NO_RULE: u32 = u32::MAX;
+
+/// The ids of a policy's rules and steps as small numbers, so that the engine
+/// matches an action history (actions.csv's `rule_id`) to them once per
+/// evaluation instead of comparing text for every rule. One id, one number:
+/// steps of different ladders that share an id share its number, as they
+/// share the id in actions.csv.
+#[derive(Debug, Clone, Default)]
+pub struct RuleIds {
+    /// Every id with its number, by length (shortest first): looking an id
+    /// up compares it with the few ids of its length only.
+    table: Vec<(Box<str>, u32)>,
+    /// For each length, the range of `table` holding the ids of that length.
+    by_len: Vec<(u32, u32)>,
+    /// Per ladder ([`Rules::ladders`]), the number of each step.
+    pub steps: Vec<Vec<u32>>,
+    /// The numbers of [`Rules::incentives`], [`Rules::plans`], [`Rules::limits`]
+    /// and [`Rules::reviews`], in their order.
+    pub incentives: Vec<u32>,
+    pub plans: Vec<u32>,
+    pub limits: Vec<u32>,
+    pub reviews: Vec<u32>,
+}
+
+impl RuleIds {
+    /// Number the ids of `rules` (in the order they are met).
+    pub fn of(rules: &Rules) -> Self {
+        let mut table: Vec<(Box<str>, u32)> = Vec::new();
+        let mut add = |id: &str| -> u32 {
+            if let Some((_, c)) = table.iter().find(|(s, _)| **s == *id) {
+                return *c;
+            }
+            let next = u32::try_from(table.len()).unwrap_or(NO_RULE - 1);
+            table.push((id.into(), next));
+            next
+        };
+        let steps: Vec<Vec<u32>> = rules.ladders.iter().map(|l| l.steps.iter().map(|s| add(&s.id)).collect()).collect();
+        let incentives = rules.incentives.iter().map(|x| add(&x.id)).collect();
+        let plans = rules.plans.iter().map(|x| add(&x.id)).collect();
+        let limits = rules.limits.iter().map(|x| add(&x.id)).collect();
+        let reviews = rules.reviews.iter().map(|x| add(&x.id)).collect();
+        table.sort_by_key(|(s, c)| (s.len(), *c));
+        let longest = table.last().map_or(0, |(s, _)| s.len());
+        let by_len = (0..=longest)
+            .map(|n| {
+                let from = table.partition_point(|(s, _)| s.len() < n);
+                let to = table.partition_point(|(s, _)| s.len() <= n);
+                (u32::try_from(from).unwrap_or(0), u32::try_from(to).unwrap_or(0))
+            })
+            .collect();
+        RuleIds { table, by_len, steps, incentives, plans, limits, reviews }
+    }
+
+    /// The number of rule id `id`, [`NO_RULE`] if no rule has it.
+    pub fn code(&self, id: &str) -> u32 {
+        let Some(&(from, to)) = self.by_len.get(id.len()) else { return NO_RULE };
+        let ids = self.table.get(from as usize..to as usize).unwrap_or_default();
+        ids.iter().find(|(s, _)| **s == *id).map_or(NO_RULE, |(_, c)| *c)
+    }
 }
 
 #[cfg(test)]
