@@ -280,7 +280,7 @@ mod forward {
             for c in 0..ledger.customers.len() as u32 {
                 let cf = recoup::facts::derive_customer(&ledger, c, &ctx, &mut buf);
                 let with = evaluate_customer(&p, &ledger, &cf, &buf, &cal, None).unwrap();
-                let off = EvalOptions { priority: false };
+                let off = EvalOptions { priority: false, ..EvalOptions::default() };
                 let without = evaluate_customer_with(&p, &ledger, &cf, &buf, &cal, None, off).unwrap();
                 assert!(without.iter().all(|a| a.priority == 0.0));
                 scored += with.iter().filter(|a| a.priority != 0.0).count();
@@ -290,6 +290,37 @@ mod forward {
             }
         }
         assert!(actions > 100 && scored > 100, "{scored} of {actions} actions scored");
+    }
+
+    #[test]
+    fn the_words_the_simulation_skips_decide_nothing() {
+        // The projection evaluates without the actions' reasons and facts: on
+        // every demo customer, under the three shipped policies, the actions
+        // are the same with and without them, but for those.
+        use recoup::engine::{EvalOptions, PlannedAction, evaluate_customer, evaluate_customer_with};
+        let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
+        let ctx = Context::new(date("2026-11-16"), FactsConfig::default());
+        let cal = ctx.calendar();
+        let mut kinds = std::collections::BTreeSet::new();
+        for p in [policy("standard"), policy("strict"), policy("lenient")] {
+            let ctx = p.facts_context(&ctx);
+            let mut buf = Vec::new();
+            for c in 0..ledger.customers.len() as u32 {
+                let cf = recoup::facts::derive_customer(&ledger, c, &ctx, &mut buf);
+                let with = evaluate_customer(&p, &ledger, &cf, &buf, &cal, None).unwrap();
+                let off = EvalOptions { words: false, ..EvalOptions::default() };
+                let without = evaluate_customer_with(&p, &ledger, &cf, &buf, &cal, None, off).unwrap();
+                assert!(without.iter().all(|a| a.reason.is_empty() && a.facts.is_empty()));
+                assert!(with.iter().all(|a| !a.reason.is_empty() && !a.facts.is_empty()));
+                kinds.extend(with.iter().map(|a| a.rule_kind.as_str()));
+                let blank: Vec<_> =
+                    with.into_iter().map(|a| PlannedAction { reason: String::new(), facts: Vec::new(), ..a }).collect();
+                assert_eq!(blank, without);
+            }
+        }
+        for k in ["step", "limit", "review"] {
+            assert!(kinds.contains(k), "no {k} action in {kinds:?}");
+        }
     }
 
     #[test]

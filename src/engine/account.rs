@@ -97,8 +97,9 @@ impl Eval<'_, '_> {
         let mut a = PlannedAction::new(cf, ActionKind::LimitChange, &l.id, RuleKind::Limit);
         a.owner = l.owner.clone();
         a.amount_due = cf.overdue_total;
+        let words = self.words();
         let mut why = String::new();
-        if let Some(w) = &l.when {
+        if words && let Some(w) = &l.when {
             // The first three facts it read, in words.
             let env = self.env(None);
             let read = w.reads.facts.iter().filter_map(|&f| env.fact(f).map(|v| (f, v)));
@@ -118,19 +119,28 @@ impl Eval<'_, '_> {
             (LimitChange::Hold, _) => {
                 a.action = ActionKind::CreditHold;
                 a.hold = true;
-                a.reason = format!("{why}credit hold by rule {}", l.id);
+                if words {
+                    a.reason = format!("{why}credit hold by rule {}", l.id);
+                }
             }
             (LimitChange::Release, _) => {
                 a.action = ActionKind::ReleaseHold;
-                a.reason = format!("{why}hold released by rule {}", l.id);
+                if words {
+                    a.reason = format!("{why}hold released by rule {}", l.id);
+                }
             }
             (_, new) => {
                 let new = new.unwrap_or(old);
                 a.old_limit = Some(old);
                 a.new_limit = Some(new);
                 a.review_on = l.review_in_days.map(|d| self.cal.date + chrono::Duration::days(i64::from(d)));
-                a.reason = format!("{why}limit {} → {} by rule {}", money(old), money(new), l.id);
+                if words {
+                    a.reason = format!("{why}limit {} → {} by rule {}", money(old), money(new), l.id);
+                }
             }
+        }
+        if !words {
+            return Ok(a);
         }
         let k = super::known();
         let mut facts = self.fact_reads(&[k.credit_limit, k.exposure, k.utilization]);
@@ -250,17 +260,19 @@ impl Eval<'_, '_> {
             let mut a = PlannedAction::new(self.cf, ActionKind::CreditReview, &r.id, RuleKind::Review);
             a.owner = r.owner.clone();
             a.amount_due = self.cf.overdue_total;
-            let class = self.cf.customer.risk_class.map_or("unrated".to_string(), |c| format!("{c} risk"));
-            a.reason = match last {
-                Some(d) => format!(
-                    "{class}, last review {d}, due every {}: review {}",
-                    count(r.every_days as usize, "day"),
-                    r.id
-                ),
-                None => format!("{class}, never reviewed: review {}", r.id),
-            };
-            let k = super::known();
-            a.facts = self.fact_reads(&[k.risk_class, k.credit_limit, k.utilization]);
+            if self.words() {
+                let class = self.cf.customer.risk_class.map_or("unrated".to_string(), |c| format!("{c} risk"));
+                a.reason = match last {
+                    Some(d) => format!(
+                        "{class}, last review {d}, due every {}: review {}",
+                        count(r.every_days as usize, "day"),
+                        r.id
+                    ),
+                    None => format!("{class}, never reviewed: review {}", r.id),
+                };
+                let k = super::known();
+                a.facts = self.fact_reads(&[k.risk_class, k.credit_limit, k.utilization]);
+            }
             self.offer(a, |a| trace(Outcome::Fired, a.reason.clone()));
         }
         Ok(())

@@ -411,6 +411,9 @@ impl<'a> Eval<'a, '_> {
                 }
             }
         }
+        if !self.words() {
+            return a;
+        }
         let amount = money(a.amount_due);
         let mut reason = match step.basis {
             Basis::DueDate if oldest == 0 => format!("due today, {amount} coming due"),
@@ -488,6 +491,10 @@ impl<'a> Eval<'a, '_> {
                 top.map(|k| (k, (0..self.inv.len()).filter(|&i| due[i] == Some(k)).collect()))
             }
         };
+        if chosen.is_none() && !self.tracing() {
+            // No step this run; only a trace would say why, step by step.
+            return Ok(());
+        }
         let eligible_overdue: Decimal = st
             .iter()
             .zip(self.inv)

@@ -289,11 +289,16 @@ pub struct EvalOptions {
     /// Without it every action's `priority` is 0 and an error in the score
     /// goes unnoticed (the simulation, which never reads it, turns it off).
     pub priority: bool,
+    /// Write each action's reason in words and the facts it read (`reason`,
+    /// `facts`). No rule reads them; without them both are empty (the
+    /// simulation, which never shows them, turns them off). A trace always
+    /// has them.
+    pub words: bool,
 }
 
 impl Default for EvalOptions {
     fn default() -> Self {
-        EvalOptions { priority: true }
+        EvalOptions { priority: true, words: true }
     }
 }
 
@@ -383,6 +388,11 @@ pub(crate) struct Eval<'a, 't> {
 impl<'a> Eval<'a, '_> {
     fn tracing(&self) -> bool {
         self.trace.is_some()
+    }
+
+    /// Are actions given their reason and facts ([`EvalOptions::words`])?
+    fn words(&self) -> bool {
+        self.opts.words || self.tracing()
     }
 
     /// Words for a trace, built only when tracing.

@@ -111,18 +111,20 @@ impl<'a> Eval<'a, '_> {
             a.discount_cost = discount;
             let pay_by = self.cal.date + chrono::Duration::days(i64::from(x.pay_within_days));
             a.pay_by = Some(pay_by);
-            a.reason = format!(
-                "{}% off {} ({}) if paid by {pay_by}, up to {}: incentive {}",
-                x.discount_pct.normalize(),
-                count(invoices.len(), "invoice"),
-                money(a.amount_due),
-                money(discount),
-                x.id
-            );
-            let k = super::known();
-            let mut facts = self.fact_reads(&[k.on_time_ratio, k.avg_days_late]);
-            self.reads(&x.when, invoices.first().copied(), &mut facts);
-            a.facts = facts;
+            if self.words() {
+                a.reason = format!(
+                    "{}% off {} ({}) if paid by {pay_by}, up to {}: incentive {}",
+                    x.discount_pct.normalize(),
+                    count(invoices.len(), "invoice"),
+                    money(a.amount_due),
+                    money(discount),
+                    x.id
+                );
+                let k = super::known();
+                let mut facts = self.fact_reads(&[k.on_time_ratio, k.avg_days_late]);
+                self.reads(&x.when, invoices.first().copied(), &mut facts);
+                a.facts = facts;
+            }
             if self.offer(a, |a| trace(Outcome::Fired, a.reason.clone(), inputs)) {
                 winner = Some(x.id.clone());
             }
@@ -193,17 +195,19 @@ impl<'a> Eval<'a, '_> {
             a.instalments = Some(n);
             let each = cents(overdue / Decimal::from(n));
             a.instalment_amount = Some(each);
-            a.reason = format!(
-                "{} overdue, {n} instalments of {} every {}: plan {}",
-                money(overdue),
-                money(each),
-                count(p.interval_days as usize, "day"),
-                p.id
-            );
-            let k = super::known();
-            let mut facts = self.fact_reads(&[k.overdue_total, k.max_days_past_due, k.promises_broken]);
-            self.reads(&p.when, None, &mut facts);
-            a.facts = facts;
+            if self.words() {
+                a.reason = format!(
+                    "{} overdue, {n} instalments of {} every {}: plan {}",
+                    money(overdue),
+                    money(each),
+                    count(p.interval_days as usize, "day"),
+                    p.id
+                );
+                let k = super::known();
+                let mut facts = self.fact_reads(&[k.overdue_total, k.max_days_past_due, k.promises_broken]);
+                self.reads(&p.when, None, &mut facts);
+                a.facts = facts;
+            }
             if self.offer(a, |a| trace(Outcome::Fired, a.reason.clone(), inputs)) {
                 winner = Some(p.id.clone());
             }

@@ -497,9 +497,9 @@ pub const NO_RULE: u32 = u32::MAX;
 /// share the id in actions.csv.
 #[derive(Debug, Clone, Default)]
 pub struct RuleIds {
-    /// Every id with its number, by length (shortest first): looking an id
-    /// up compares it with the few ids of its length only.
-    table: Vec<(Box<str>, u32)>,
+    /// Every id with its [`key`] and number, by length (shortest first):
+    /// looking an id up compares it with the few ids of its length only.
+    table: Vec<(Box<str>, (u64, u64), u32)>,
     /// For each length, the range of `table` holding the ids of that length.
     by_len: Vec<(u32, u32)>,
     /// Per ladder ([`Rules::ladders`]), the number of each step.
@@ -515,13 +515,13 @@ pub struct RuleIds {
 impl RuleIds {
     /// Number the ids of `rules` (in the order they are met).
     pub fn of(rules: &Rules) -> Self {
-        let mut table: Vec<(Box<str>, u32)> = Vec::new();
+        let mut table: Vec<(Box<str>, (u64, u64), u32)> = Vec::new();
         let mut add = |id: &str| -> u32 {
-            if let Some((_, c)) = table.iter().find(|(s, _)| **s == *id) {
+            if let Some((_, _, c)) = table.iter().find(|(s, _, _)| **s == *id) {
                 return *c;
             }
             let next = u32::try_from(table.len()).unwrap_or(NO_RULE - 1);
-            table.push((id.into(), next));
+            table.push((id.into(), key(id.as_bytes()), next));
             next
         };
         let steps: Vec<Vec<u32>> = rules.ladders.iter().map(|l| l.steps.iter().map(|s| add(&s.id)).collect()).collect();
@@ -529,29 +529,82 @@ impl RuleIds {
         let plans = rules.plans.iter().map(|x| add(&x.id)).collect();
         let limits = rules.limits.iter().map(|x| add(&x.id)).collect();
         let reviews = rules.reviews.iter().map(|x| add(&x.id)).collect();
-        table.sort_by_key(|(s, c)| (s.len(), *c));
-        let longest = table.last().map_or(0, |(s, _)| s.len());
+        RuleIds { steps, incentives, plans, limits, reviews, ..Self::indexed(table) }
+    }
+
+    /// Ids `table` (id, key, number) indexed by length, no rule yet.
+    fn indexed(mut table: Vec<(Box<str>, (u64, u64), u32)>) -> Self {
+        table.sort_by_key(|(s, _, c)| (s.len(), *c));
+        let longest = table.last().map_or(0, |(s, _, _)| s.len());
         let by_len = (0..=longest)
             .map(|n| {
-                let from = table.partition_point(|(s, _)| s.len() < n);
-                let to = table.partition_point(|(s, _)| s.len() <= n);
+                let from = table.partition_point(|(s, _, _)| s.len() < n);
+                let to = table.partition_point(|(s, _, _)| s.len() <= n);
                 (u32::try_from(from).unwrap_or(0), u32::try_from(to).unwrap_or(0))
             })
             .collect();
-        RuleIds { table, by_len, steps, incentives, plans, limits, reviews }
+        RuleIds { table, by_len, ..RuleIds::default() }
     }
 
     /// The number of rule id `id`, [`NO_RULE`] if no rule has it.
     pub fn code(&self, id: &str) -> u32 {
-        let Some(&(from, to)) = self.by_len.get(id.len()) else { return NO_RULE };
+        let b = id.as_bytes();
+        let Some(&(from, to)) = self.by_len.get(b.len()) else { return NO_RULE };
         let ids = self.table.get(from as usize..to as usize).unwrap_or_default();
-        ids.iter().find(|(s, _)| **s == *id).map_or(NO_RULE, |(_, c)| *c)
+        let k = key(b);
+        // The key is the whole id up to 16 bytes; longer ids are compared in full.
+        ids.iter().find(|(s, sk, _)| *sk == k && (b.len() <= 16 || s.as_bytes() == b)).map_or(NO_RULE, |(_, _, c)| *c)
+    }
+}
+
+/// An id's first and last 8 bytes (4 bytes each for an id of 4 to 7 bytes,
+/// its bytes for a shorter one): with its length, the whole of an id of up to
+/// 16 bytes, compared as two numbers.
+fn key(b: &[u8]) -> (u64, u64) {
+    let n = b.len();
+    if n >= 8 {
+        let (mut x, mut y) = ([0u8; 8], [0u8; 8]);
+        x.copy_from_slice(&b[..8]);
+        y.copy_from_slice(&b[n - 8..]);
+        (u64::from_le_bytes(x), u64::from_le_bytes(y))
+    } else if n >= 4 {
+        let (mut x, mut y) = ([0u8; 4], [0u8; 4]);
+        x.copy_from_slice(&b[..4]);
+        y.copy_from_slice(&b[n - 4..]);
+        (u64::from(u32::from_le_bytes(x)), u64::from(u32::from_le_bytes(y)))
+    } else {
+        (b.iter().fold(0u64, |k, &c| (k << 8) | u64::from(c)), 0)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rule_ids_are_numbered_by_whole_id() {
+        let ids = [
+            "call",
+            "legal",
+            "pre-due",
+            "first-no",
+            "first-notice",
+            "final-notice",
+            "second-notice-by-letter",
+            "second-notice-by-litter",
+            "third-notice-by-letter",
+        ];
+        let r = RuleIds::indexed(
+            ids.iter().enumerate().map(|(i, s)| (Box::from(*s), key(s.as_bytes()), i as u32)).collect(),
+        );
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(r.code(id), i as u32, "{id}");
+        }
+        for other in ["", "cal", "calls", "Call", "first-notics", "second-notice-by-lettex", "xsecond-notice-by-letter"]
+        {
+            assert_eq!(r.code(other), NO_RULE, "{other}");
+        }
+    }
 
     #[test]
     fn erpnext_interest() {

@@ -45,8 +45,8 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 /// The simulation never reads the priority score (it orders the worklist;
-/// it decides nothing), so it is not computed.
-const NO_PRIORITY: engine::EvalOptions = engine::EvalOptions { priority: false };
+/// it decides nothing) nor the actions' reasons and facts, so none is computed.
+const NO_PRIORITY: engine::EvalOptions = engine::EvalOptions { priority: false, words: false };
 
 /// How customers respond to actions (the `[response]` table of a scenario).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
