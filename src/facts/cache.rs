@@ -121,6 +121,8 @@ struct State {
     /// its first recent invoice, and the length of `settled` (which only
     /// grows: the same length, the same invoices).
     paid: Option<((usize, usize, usize), Paid)>,
+    /// Exposure, credit limit and utilisation of the last call.
+    utilization: Option<(Decimal, Decimal, f64)>,
     /// First rows of the executed messages up to `as_of`, by date.
     messages: Vec<Message>,
     actions: ActionFold,
@@ -174,7 +176,17 @@ impl Cache {
         for &i in &st.open {
             open_invoice(ledger, i, &ledger.invoices[i as usize], ctx, &promises, &mut f, &mut weighted_dpd, invoices);
         }
-        f.finish_open(weighted_dpd);
+        // Utilisation: the last answer while the exposure and the limit
+        // are the same Decimals (mantissa and scale).
+        let util = &mut st.utilization;
+        f.finish_open_with(weighted_dpd, |exposure, limit| match *util {
+            Some((e, l, u)) if same_decimal(e, exposure) && same_decimal(l, limit) => u,
+            _ => {
+                let u = super::ratio(exposure, limit);
+                *util = Some((exposure, limit, u));
+                u
+            }
+        });
 
         // Payment behaviour: the settled invoices of the window, the same
         // as at an earlier call while the window holds the same ones.
@@ -209,6 +221,11 @@ impl Cache {
         st.actions.finish(ledger, as_of, &mut f);
         f
     }
+}
+
+/// The same Decimal, digit for digit (not only the same value).
+fn same_decimal(a: Decimal, b: Decimal) -> bool {
+    a.mantissa() == b.mantissa() && a.scale() == b.scale()
 }
 
 /// Settle closed invoice `i` as of `as_of` into `st`: its settlement date
@@ -427,10 +444,11 @@ mod tests {
         }
     }
 
-    /// A ledger changed at random the ways the cache allows and some it
-    /// rebuilds for (payments to closed invoices, rows dated after the as-of
-    /// date, the as-of date going back, other per-invoice rules), compared
-    /// with `derive_customer` for customers touched and not.
+    /// A ledger changed at random the ways the cache allows (credit limits
+    /// among them) and some it rebuilds for (payments to closed invoices,
+    /// rows dated after the as-of date, the as-of date going back, other
+    /// per-invoice rules), compared with `derive_customer` for customers
+    /// touched and not.
     #[test]
     fn cached_facts_follow_random_changes_to_the_ledger() {
         let mut ledger = demo();
@@ -520,6 +538,12 @@ mod tests {
                         amount: Decimal::ONE,
                     };
                     ledger.push_payment(p);
+                }
+                7 => {
+                    // A new limit, sometimes the same value in other digits (5000 and 5000.00).
+                    let scale = rng.random_range(0..3u32);
+                    let limit = Decimal::new(rng.random_range(0..4i64) * 250_000 * 10i64.pow(scale), scale + 2);
+                    ledger.customers[c as usize].credit_limit = limit;
                 }
                 _ => {}
             }

@@ -352,7 +352,7 @@ pub fn months_before(d: NaiveDate, n: u32) -> NaiveDate {
 }
 
 #[inline(always)]
-fn ratio(num: Decimal, den: Decimal) -> f64 {
+pub(crate) fn ratio(num: Decimal, den: Decimal) -> f64 {
     if den.is_zero() {
         return if num > Decimal::ZERO { 99.99 } else { 0.0 };
     }
@@ -445,6 +445,13 @@ impl CustomerFacts<'_> {
     /// The totals of the open invoices once they are all added.
     #[inline]
     fn finish_open(&mut self, weighted_dpd: Decimal) {
+        self.finish_open_with(weighted_dpd, ratio);
+    }
+
+    /// [`finish_open`](Self::finish_open) with `ratio` for the utilisation
+    /// (the facts cache passes one that remembers its last answer).
+    #[inline(always)]
+    fn finish_open_with(&mut self, weighted_dpd: Decimal, ratio: impl FnOnce(Decimal, Decimal) -> f64) {
         if !self.overdue_total.is_zero() {
             self.weighted_days_past_due = (weighted_dpd / self.overdue_total).to_f64().unwrap_or(0.0);
         }
