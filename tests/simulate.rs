@@ -214,11 +214,21 @@ mod forward {
     fn demo_projection_of(days: u32, runs: u32, seed: u64, every_day: bool) -> (recoup::ledger::Ledger, Forward) {
         let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
         let (standard, strict) = (policy("standard"), policy("strict"));
+        let f = projection_of(&ledger, &[("standard", &standard), ("strict", &strict)], days, runs, seed, every_day);
+        (ledger, f)
+    }
+
+    fn projection_of(
+        ledger: &recoup::ledger::Ledger,
+        policies: &[(&str, &CompiledPolicy)],
+        days: u32,
+        runs: u32,
+        seed: u64,
+        every_day: bool,
+    ) -> Forward {
         let p = Projection { days, runs, seed, scenario: Scenario::default(), every_day };
         let stall = [0.45, 0.52, 0.8, 0.76, 0.57];
-        let f =
-            project(&ledger, &[("standard", &standard), ("strict", &strict)], date("2026-11-16"), &p, &stall).unwrap();
-        (ledger, f)
+        project(ledger, policies, date("2026-11-16"), &p, &stall).unwrap()
     }
 
     #[test]
@@ -258,11 +268,52 @@ mod forward {
     fn evaluating_only_touched_or_woken_customers_changes_nothing() {
         // The wake-up schedule (simulate::wake) against the reference that
         // evaluates every customer every day: the same actions, the same
-        // draws, the same figures, over five weeks of both shipped policies.
-        let (_, fast) = demo_projection_of(35, 2, 5, false);
-        let (_, slow) = demo_projection_of(35, 2, 5, true);
-        assert_eq!(fast.weekly(), slow.weekly());
-        assert_eq!(fast.summary(), slow.summary());
+        // draws, the same figures, over 13 weeks of the three shipped
+        // policies, which are all followed exactly (no weekly look: a
+        // customer sleeps until its next wake day, however far).
+        let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
+        let shipped = [("standard", policy("standard")), ("strict", policy("strict")), ("lenient", policy("lenient"))];
+        for (name, p) in &shipped {
+            let wake = recoup::simulate::wake::Wake::of(p, &FactsConfig::default());
+            assert!(wake.exact() && wake.max_sleep().is_none(), "{name}");
+        }
+        let policies: Vec<(&str, &CompiledPolicy)> = shipped.iter().map(|(n, p)| (*n, p)).collect();
+        for (runs, seed) in [(2, 5), (1, 23)] {
+            let fast = projection_of(&ledger, &policies, 91, runs, seed, false);
+            let slow = projection_of(&ledger, &policies, 91, runs, seed, true);
+            assert_eq!(fast.weekly(), slow.weekly(), "seed {seed}");
+            assert_eq!(fast.summary(), slow.summary(), "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn a_policy_not_followed_exactly_keeps_the_weekly_look() {
+        // Arithmetic on a day count (`days_since_payment * 2 > 90`) is not
+        // placed by the schedule: every customer is looked at at least every
+        // 7 days. Under the shipped standard (`> 45`, placed exactly) some
+        // sleep longer.
+        use recoup::simulate::wake::{MAX_SLEEP, Schedule, Wake};
+        let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
+        let path = repo("policies/standard");
+        let text = std::fs::read_to_string(path.join("policy.toml")).unwrap();
+        assert_eq!(text.matches("customer.days_since_payment > 45").count(), 2);
+        let edited = text.replace("customer.days_since_payment > 45", "customer.days_since_payment * 2 > 90");
+        let arithmetic = recoup::policy::load_with_text(&path, edited).policy.unwrap();
+        let (day, end) = (date("2026-11-16"), date("2027-02-15"));
+        let asleep_past_a_week = |p: &CompiledPolicy| {
+            let wake = Wake::of(p, &FactsConfig::default());
+            let mut s = Schedule::new(ledger.customers.len(), end);
+            let n = ledger.customers.len() as u32;
+            for c in 0..n {
+                s.evaluated(&wake, &ledger, c, day, true);
+            }
+            (0..n).filter(|&c| !s.due(c, day + chrono::Duration::days(MAX_SLEEP))).count()
+        };
+        let wake = Wake::of(&arithmetic, &FactsConfig::default());
+        assert!(!wake.exact());
+        assert_eq!(wake.max_sleep(), Some(MAX_SLEEP));
+        assert_eq!(asleep_past_a_week(&arithmetic), 0);
+        assert!(asleep_past_a_week(&policy("standard")) > 100);
     }
 
     #[test]

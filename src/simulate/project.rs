@@ -25,7 +25,7 @@
 //! result is the same at any thread count.
 
 use super::behaviour::{Behaviour, Learn};
-use super::wake::Wake;
+use super::wake::{Schedule, Wake};
 use super::{SimError, cents, to_f64};
 use crate::engine::{self, PlannedAction};
 use crate::facts::{self, Context, FactsConfig, kpi};
@@ -232,8 +232,8 @@ struct Sim<'a> {
     live: Vec<InvIx>,
     /// Customers something happened to since their last evaluation.
     touched: Vec<bool>,
-    /// The day each customer must be evaluated again at the latest.
-    wake: Vec<NaiveDate>,
+    /// When each customer must be evaluated again at the latest.
+    wake: Schedule,
     start_limit: Vec<Decimal>,
     open: Vec<Decimal>,
     week: Week,
@@ -397,7 +397,7 @@ impl<'a> Sim<'a> {
             fees: vec![Decimal::ZERO; n],
             live,
             touched: vec![true; nc],
-            wake: vec![NaiveDate::MIN; nc],
+            wake: Schedule::default(),
             open,
             week: Week::default(),
             serial: 0,
@@ -599,11 +599,12 @@ impl<'a> Sim<'a> {
         let mut buf = Vec::new();
         let mut out = Vec::new();
         for c in 0..self.ledger.customers.len() {
-            if !(every_day || self.touched[c] || self.wake[c] <= day) {
+            let cx = c as CustIx;
+            let touched = self.touched[c];
+            if !(every_day || touched || self.wake.due(cx, day)) {
                 continue;
             }
             self.touched[c] = false;
-            let cx = c as CustIx;
             let cf = self.facts.derive(&self.ledger, cx, &ctx, &mut buf);
             #[cfg(test)]
             facts::cache::check_against_derive_customer(&self.ledger, cx, &ctx, &cf, &buf);
@@ -612,7 +613,9 @@ impl<'a> Sim<'a> {
                 Err(_) if policy.on_script_error() == OnError::Skip => {}
                 Err(e) => return Err(plan::RunError::Script(e)),
             }
-            self.wake[c] = wake.next(&self.ledger, cx, day);
+            if !every_day {
+                self.wake.evaluated(wake, &self.ledger, cx, day, touched);
+            }
         }
         Ok(out)
     }
@@ -779,6 +782,7 @@ fn run_one(
     let facts = FactsConfig::default();
     let wake = Wake::of(policy, &facts);
     let mut sim = Sim::new(ledger, shared, behaviour, &p.scenario, stall, seed);
+    sim.wake = Schedule::new(sim.ledger.customers.len(), as_of + Duration::days(i64::from(p.days)));
     sim.start(as_of);
     let mut weeks = Vec::new();
     for d in 1..=i64::from(p.days) {

@@ -4,49 +4,79 @@
 //! promises, actions) and of the date. From one day to the next, most
 //! customers have no new row, and the date moves every "days since" fact by
 //! one: their decision can only change on a day when one of those counts
-//! crosses a number the policy compares it with. So the simulation evaluates
-//! a customer on a day when
+//! crosses a number the policy or the engine compares it with. So the
+//! simulation evaluates a customer on a day when
 //! - something happened to it (a new invoice, a payment or write-off, an
 //!   action recorded, a hold or limit set): it is *touched*; or
 //! - its *wake* day has come: the first day after its last evaluation on
-//!   which a date of its rows (an open invoice's due and issue dates, its
-//!   last payment, its actions' execution dates, its promises' dates, its
-//!   opening date), moved by one of the policy's numbers, is reached.
+//!   which a date of its rows, moved by one of the policy's numbers, is
+//!   reached.
 //!
-//! The policy's numbers ([`Wake::of`]): its step ages (from due or issue
-//! dates) and cooldowns (from each step's last execution), each limit
-//! rule's, payment plan's and review's own interval (from that rule's last
-//! execution), the 7-day contact window when the contact cap or Regulation F
-//! applies and the 30- and 90-day ones when a condition reads them (from each
-//! action of the last 91 days), the aging edges when a condition reads
-//! `invoice.bucket`, and the constants the `when` conditions compare day
-//! counts with: `customer.days_since_payment > 45` gives 45 to the last
-//! payment, `invoice.days_to_due <= 3` gives -3 to due dates. Each `n` is a
-//! day a count can change its answer: `n` and `n + 1` days after the date
-//! (`>=` and `>`). Constants compared with facts that move only when the
-//! customer's rows change (amounts, ratios, counts) are no thresholds; those
-//! of a condition that does anything else with a day count (a script,
-//! arithmetic, two facts compared) apply to every date, both ways. The
-//! `[priority]` score is left out: the simulation does not compute it. A
-//! customer is also looked at when a settled invoice or a broken promise
-//! passes out of the 12-month behaviour window or the 3-month trend window,
-//! when a condition reads the facts they move. A policy that reads the day of
-//! the month, the weekday or the date is evaluated every day; one that reads
-//! the month, quarter or year (or offers incentives by quarter) at every
-//! month's start; with `business_days_only`, a customer looked at on a
-//! weekend is looked at again on Monday. Arithmetic on a day count
-//! (`days_since_payment > 2 * 30`) or a weighted average of them is not
-//! followed exactly: every customer is looked at at least every
-//! [`Wake::max_sleep`] days whatever happens, which bounds how late such a
-//! change is noticed.
-//! On the shipped policies the projection is the same, byte for byte, as
-//! evaluating every customer every day (a test checks it).
+//! The policy's numbers ([`Wake::of`]), by the dates they count from:
+//! - an open invoice's due and issue dates: the steps' ages (a step is due
+//!   on its offset and passed over the day after its `max_days`), the day
+//!   after the due date (overdue amounts, `current`/`overdue` offer sets,
+//!   the `min_overdue` guardrail), the aging edges when a condition reads
+//!   `invoice.bucket`;
+//! - every execution of a ladder step: the steps' cooldowns (the ladder
+//!   measures a cooldown from the *invoice's* last step, which is one of
+//!   them);
+//! - each limit rule's, payment plan's and review's last execution: its own
+//!   interval; the last credit review of any rule: the reviews' cadence;
+//!   the opening date: every anniversary of each review's cadence;
+//! - every action of the last 91 days: the 7-day contact window when the
+//!   contact cap (which counts the offers of the last 7 days too) or
+//!   Regulation F (calls in 7 days, no call 7 days after a conversation)
+//!   applies, the 30- and 90-day ones when a condition reads them;
+//! - a promise's dates: made, due (a promise for the account pauses the
+//!   ladder until the day after), due plus the grace days (active, then
+//!   broken); the last payment; the last contact, conversation and dunning
+//!   step;
+//! - and the constants the `when` conditions compare day counts with:
+//!   `customer.days_since_payment > 45` gives 46 to the last payment,
+//!   `invoice.days_to_due <= 3` gives -3 to due dates (each on the one day
+//!   the comparison flips).
+//!
+//! Constants compared with facts that move only when the customer's rows
+//! change (amounts, ratios, counts) are no thresholds; those of a condition
+//! that does anything else with a day count (a script, arithmetic, two facts
+//! compared, a weighted average, a date fact) apply to every date, both
+//! ways. The `[priority]` score is left out: the simulation does not compute
+//! it. A customer is also looked at when a settled invoice or a broken
+//! promise passes out of the 12-month behaviour window or the 3-month trend
+//! window, when a condition reads the facts they move. A policy that reads
+//! the day of the month, the weekday or the date is evaluated every day; one
+//! that reads the month (or the days to its end) at every month's start, the
+//! quarter (or offers incentives by quarter) at every quarter's start, the
+//! year (or the days to its end) at every year's start; with
+//! `business_days_only`, a customer looked at on a weekend is looked at again
+//! on Monday. A row dated after the simulated day (a loaded ledger's
+//! future-dated payment or action) wakes its customer on its date.
+//!
+//! **The weekly look.** When [`Wake::exact`]: every condition that decides
+//! something (strategies, steps, incentives, plans, limits, reviews) is
+//! compiled natively and compares each of its day counts only with a
+//! constant the schedule places, a customer sleeps until its next wake day,
+//! however far (up to the horizon). Otherwise (arithmetic on a day count
+//! such as `days_since_payment > 2 * 30`, two facts compared of which one
+//! counts days, `weighted_days_past_due`, a date fact such as
+//! `invoice.due_date`, a script, an expression the native compiler does not
+//! take) such a change is not followed exactly, and every customer is looked
+//! at at least every [`MAX_SLEEP`] days whatever happens, which bounds how
+//! late it is noticed. On the shipped policies (all exact) the projection is
+//! the same, byte for byte, as evaluating every customer every day (a test
+//! checks it over 13 weeks).
+//!
+//! [`Schedule`] keeps, per customer, its wake days up to the horizon's end,
+//! listed when it is evaluated after a touch; an evaluation on a wake day
+//! only moves on to the next (its rows have not changed, so neither have
+//! its wake days).
 
 use crate::facts::registry::{FactType, Scope};
-use crate::ledger::{CustIx, Ledger};
+use crate::ledger::{ActionKind, CustIx, Ledger, Outcome};
 use crate::policy::CompiledPolicy;
 use crate::policy::expr::{Cmp, FactRef, Node, ord_cmp};
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use chrono::{Datelike, NaiveDate, Weekday};
 use rustc_hash::FxHashMap as HashMap;
 
 /// Offsets (days from a row's date) at which a count compared with `n`
@@ -60,6 +90,34 @@ fn offsets_of(n: impl IntoIterator<Item = i64>) -> Vec<i64> {
     v
 }
 
+/// A row of the last days the contact cap or Regulation F counts.
+#[derive(Debug, Clone, Copy)]
+struct Recent {
+    /// A message the contact cap counts (a contact, an offer).
+    counted: bool,
+    call: bool,
+    /// A call answered.
+    conversation: bool,
+}
+
+/// A step's cooldown: from its basis date, the age it is due at.
+#[derive(Debug, Clone, Copy)]
+struct Cooldown {
+    days: i64,
+    by_issue: bool,
+    offset: i64,
+}
+
+/// A policy rule the schedule follows by its own executions.
+#[derive(Debug, Clone, Default)]
+struct Own {
+    /// Its own intervals from its last execution (a limit rule's re-apply
+    /// interval, a plan's re-offer delay, a review's cadence).
+    every: Vec<i64>,
+    /// A ladder step: each of its executions starts the cooldowns.
+    step: bool,
+}
+
 /// The policy's time thresholds, as offsets in days from a row's date.
 #[derive(Debug, Clone)]
 pub struct Wake {
@@ -67,33 +125,58 @@ pub struct Wake {
     due: Vec<i64>,
     /// From an open invoice's issue date (steps counted from issue, literals).
     issue: Vec<i64>,
-    /// From the last payment, promise dates, the last action of each rule:
-    /// literals (and, for actions, cooldowns and rule intervals).
+    /// From the last payment, promise dates, month and year ends: literals.
     since: Vec<i64>,
-    /// From the last execution of each rule: literals compared with days
-    /// since a contact, a conversation or a step, and unplaced literals.
+    /// From the last contact, conversation and dunning step: literals
+    /// compared with days since a contact, a conversation or a step.
     rule: Vec<i64>,
-    /// The same with the rule's own intervals, for the policy's rules.
-    per_rule: HashMap<String, Vec<i64>>,
+    /// The policy's limit rules, plans, reviews and steps, by id.
+    own: HashMap<String, Own>,
+    /// From every execution of a ladder step: each step's cooldown, with
+    /// the age it is due at (a cooldown that ends before any open invoice
+    /// reaches the step's age changes nothing: the age wakes it then).
+    cooldowns: Vec<Cooldown>,
+    /// From a promise's date made, and from its due date plus the grace
+    /// days (and, with grace days, from its due date).
+    promise_made: Vec<i64>,
+    promise_due: Vec<i64>,
     /// From the last credit review of any rule: the reviews' cadence.
     review: Vec<i64>,
     /// From every action of the last 91 days: the contact-count windows.
     windows: Vec<i64>,
+    /// The 7-day window is read only by the contact cap and Regulation F:
+    /// it is followed only where they can bind. The cap can bind when the
+    /// window holds this many messages (the cap less the other messages one
+    /// evaluation can plan before the last).
+    cap: Option<u32>,
+    regulation_f: bool,
     /// The policy reads the date, the day of the month or the weekday.
-    pub daily: bool,
-    /// The policy reads the month, quarter or year (or month-end counts).
-    pub monthly: bool,
+    daily: bool,
+    /// The policy reads the month (wakes at every month's start).
+    months: bool,
+    /// The policy reads the quarter, or offers incentives by quarter.
+    quarters: bool,
+    /// The policy reads the year.
+    years: bool,
+    /// The month's and the year's last days are dates the `since` numbers
+    /// count from (`as_of.days_to_month_end`, `as_of.days_to_year_end`).
+    month_end: bool,
+    year_end: bool,
     business_days: bool,
-    /// Periodic reviews: due at the opening date plus multiples of these.
-    reviews: Vec<i64>,
-    /// Longest a customer goes without being looked at.
-    pub max_sleep: i64,
+    /// Periodic reviews: due at the opening date plus multiples of these,
+    /// for the customers of their risk class (`None`: every customer).
+    reviews: Vec<(Option<crate::ledger::RiskClass>, i64)>,
+    /// Longest a customer goes without being looked at; `None`: unbounded.
+    max_sleep: Option<i64>,
     promise_grace: i64,
     /// The payment-behaviour windows (months) whose facts the policy reads.
     windows_months: Vec<u32>,
+    /// Every decisive comparison of a day count is placed exactly.
+    exact: bool,
 }
 
-/// Longest a customer goes without evaluation (days).
+/// Longest a customer goes without evaluation (days) under a policy whose
+/// time-dependence is not all followed exactly ([`Wake::exact`]).
 pub const MAX_SLEEP: i64 = 7;
 
 /// The dates a day-count fact counts from, as indexes into the thresholds
@@ -252,6 +335,36 @@ fn numbers(text: &str, max: i64, out: &mut Vec<i64>) {
     }
 }
 
+/// The days from the common era of `d` (the schedule's integer dates).
+fn ce(d: NaiveDate) -> i64 {
+    i64::from(d.num_days_from_ce())
+}
+
+/// Add to `out` the days `anchor + o` (`o` in `offsets`, sorted) within
+/// `(lo, hi]`.
+fn push(out: &mut Vec<i32>, (lo, hi): (i64, i64), anchor: i64, offsets: &[i64]) {
+    let k = offsets.partition_point(|&o| anchor + o <= lo);
+    for &o in &offsets[k..] {
+        let t = anchor + o;
+        if t > hi {
+            break;
+        }
+        if let Ok(t) = i32::try_from(t) {
+            out.push(t);
+        }
+    }
+}
+
+/// The first day `anchor + o` (`o` in `offsets`, sorted) after `today`.
+fn first_after(today: i64, anchor: i64, offsets: &[i64]) -> Option<i64> {
+    offsets.get(offsets.partition_point(|&o| anchor + o <= today)).map(|&o| anchor + o)
+}
+
+/// The first day of month `m` of year `y`.
+fn first_of(y: i32, m: u32) -> Option<i64> {
+    NaiveDate::from_ymd_opt(y, m, 1).map(ce)
+}
+
 impl Wake {
     /// The thresholds of `policy` under the facts' settings (aging edges,
     /// promise grace, behaviour and trend windows).
@@ -272,11 +385,14 @@ impl Wake {
         // Each day count a condition compares with a constant gives that
         // constant to the dates it counts from; the numbers of a condition
         // that does anything else with a day count (a script, arithmetic,
-        // a comparison of two facts) go to every date.
+        // a comparison of two facts) go to every date, and the policy is not
+        // followed exactly.
         let mut by: [Vec<i64>; 4] = Default::default();
         let mut lits: Vec<i64> = vec![0];
+        let mut exact = true;
         for e in &decisive {
             if !e.native.as_ref().is_some_and(|n| thresholds(n, &mut by)) {
+                exact = false;
                 numbers(&e.src, 3660, &mut lits);
                 if e.src.contains("::") {
                     for f in policy.sources.files.iter().filter(|f| f.path.extension().is_none_or(|x| x != "toml")) {
@@ -292,11 +408,27 @@ impl Wake {
         // `e + 1`, a contact window `age < n` on day `n`). A row's own date
         // and the day after it are always followed; the bare numbers, whose
         // count and sign are unknown, both ways (`offsets_of`).
+        // Exactly placed, a row's own date and the day after it are no
+        // thresholds (the row touched its customer that day, who is
+        // evaluated the next day too), but for the day after a due date
+        // (the invoice is overdue: overdue amounts, offer sets, the
+        // `min_overdue` guardrail).
         let [mut due, mut issue, since, rule] = by.map(|mut v| {
-            v.extend([0, 1]);
-            v.extend(offsets_of(lits.iter().copied()));
+            if !exact {
+                v.extend([0, 1]);
+                v.extend(offsets_of(lits.iter().copied()));
+            }
             v
         });
+        due.push(1);
+        // A promise counts from the day it was made; it is broken (active no
+        // more) the day after its due date plus the grace days; one for the
+        // account pauses the ladder until the day after its due date.
+        let (mut promise_made, mut promise_due) = (vec![0], vec![1]);
+        if !exact {
+            promise_made.extend(&since);
+            promise_due.extend(&since);
+        }
         // The aging edges move `invoice.bucket` only.
         let bucket = FactRef::find(Scope::Invoice, "bucket");
         if decisive.iter().any(|e| {
@@ -313,30 +445,36 @@ impl Wake {
             v.push(i64::from(s.offset));
             v.extend(s.max.map(|m| i64::from(m) + 1));
         }
-        // Each rule's own interval runs from its own last execution: step
-        // cooldowns (from the invoice's last step: any step's), limit
-        // rules' re-apply intervals, payment plans' re-offer delays, reviews'
-        // cadence (also from the last credit review of any rule).
-        let mut per_rule: HashMap<String, Vec<i64>> = HashMap::default();
-        let with = |extra: &mut dyn Iterator<Item = u32>| {
-            let mut v = rule.clone();
-            v.extend(extra.map(i64::from));
-            v
-        };
-        let cooldowns: Vec<u32> = r.ladders.iter().flat_map(|l| &l.steps).map(|s| s.cooldown_days).collect();
+        // Each rule's own interval runs from its own last execution: limit
+        // rules' re-apply intervals, payment plans' re-offer delays,
+        // reviews' cadence (also from the last credit review of any rule).
+        // A step's cooldown runs from the invoice's last step, which is an
+        // execution of one of the ladder's steps: every one is followed.
+        let mut own: HashMap<String, Own> = HashMap::default();
         for s in r.ladders.iter().flat_map(|l| &l.steps) {
-            per_rule.insert(s.id.clone(), with(&mut cooldowns.iter().copied()));
+            own.entry(s.id.clone()).or_default().step = true;
         }
-        for l in &r.limits {
-            per_rule.entry(l.id.clone()).or_default().extend(with(&mut std::iter::once(l.every_days)));
+        for (id, every) in r
+            .limits
+            .iter()
+            .map(|l| (&l.id, l.every_days))
+            .chain(r.plans.iter().map(|p| (&p.id, p.reoffer_after_days)))
+            .chain(r.reviews.iter().map(|x| (&x.id, x.every_days)))
+        {
+            own.entry(id.clone()).or_default().every.push(i64::from(every));
         }
-        for p in &r.plans {
-            per_rule.entry(p.id.clone()).or_default().extend(with(&mut std::iter::once(p.reoffer_after_days)));
-        }
-        for x in &r.reviews {
-            per_rule.entry(x.id.clone()).or_default().extend(with(&mut std::iter::once(x.every_days)));
-        }
-        let review = with(&mut r.reviews.iter().map(|x| x.every_days));
+        let cooldowns: Vec<Cooldown> = r
+            .ladders
+            .iter()
+            .flat_map(|l| &l.steps)
+            .filter(|s| s.cooldown_days > 0)
+            .map(|s| Cooldown {
+                days: i64::from(s.cooldown_days),
+                by_issue: s.basis == crate::policy::compile::Basis::IssueDate,
+                offset: i64::from(s.offset),
+            })
+            .collect();
+        let review: Vec<i64> = r.reviews.iter().map(|x| i64::from(x.every_days)).collect();
         // A contact window matters when something reads its count: the
         // contact cap and Regulation F read the 7-day ones.
         let reads = |name: &str| {
@@ -348,11 +486,9 @@ impl Wake {
         };
         let g = &r.guardrails;
         let mut windows = Vec::new();
-        for (n, read) in [
-            (7, g.max_contacts_per_7_days.is_some() || g.regulation_f || reads("contacts_7d") || reads("calls_7d")),
-            (30, reads("contacts_30d")),
-            (90, reads("contacts_90d")),
-        ] {
+        for (n, read) in
+            [(7, reads("contacts_7d") || reads("calls_7d")), (30, reads("contacts_30d")), (90, reads("contacts_90d"))]
+        {
             if read {
                 windows.push(n);
             }
@@ -374,18 +510,20 @@ impl Wake {
             v.dedup();
             v
         };
-        let (mut daily, mut monthly) = (false, !r.incentives.iter().all(|x| x.quarters.is_empty()));
+        let mut daily = false;
+        let (mut months, mut quarters, mut years) = (false, r.incentives.iter().any(|x| !x.quarters.is_empty()), false);
+        let (mut month_end, mut year_end) = (false, false);
         for e in &decisive {
             if e.reads.whole[crate::policy::expr::scope_ix(Scope::Calendar)] {
                 daily = true;
             }
             for f in e.reads.facts.iter().filter(|f| f.scope == Scope::Calendar) {
                 match f.full_name() {
-                    "as_of.month"
-                    | "as_of.quarter"
-                    | "as_of.year"
-                    | "as_of.days_to_month_end"
-                    | "as_of.days_to_year_end" => monthly = true,
+                    "as_of.month" => months = true,
+                    "as_of.quarter" => quarters = true,
+                    "as_of.year" => years = true,
+                    "as_of.days_to_month_end" => month_end = true,
+                    "as_of.days_to_year_end" => year_end = true,
                     _ => daily = true,
                 }
             }
@@ -395,151 +533,365 @@ impl Wake {
             issue: tidy(issue),
             since: tidy(since),
             rule: tidy(rule),
-            per_rule: per_rule.into_iter().map(|(k, v)| (k, tidy(v))).collect(),
+            own: own
+                .into_iter()
+                .map(|(k, mut v)| {
+                    v.every = tidy(v.every);
+                    (k, v)
+                })
+                .collect(),
+            cooldowns,
+            promise_made: tidy(promise_made),
+            promise_due: tidy(promise_due),
             review: tidy(review),
+            cap: if windows.contains(&7) {
+                None
+            } else {
+                g.max_contacts_per_7_days.map(|max| {
+                    // One message per evaluation from the ladder (one per
+                    // invoice from a per-invoice ladder: any number), one
+                    // offer of each kind.
+                    let per_invoice = r.ladders.iter().any(|l| l.grouping == crate::policy::compile::Grouping::Invoice);
+                    let others = u32::from(!r.incentives.is_empty()) + u32::from(!r.plans.is_empty());
+                    if per_invoice { 1 } else { max.saturating_sub(others).max(1) }
+                })
+            },
+            regulation_f: g.regulation_f && !windows.contains(&7),
             windows: tidy(windows),
             daily,
-            monthly,
+            months,
+            quarters,
+            years,
+            month_end,
+            year_end,
             business_days: r.guardrails.business_days_only,
-            reviews: r.reviews.iter().map(|x| i64::from(x.every_days.max(1))).collect(),
-            max_sleep: MAX_SLEEP,
+            reviews: r.reviews.iter().map(|x| (x.risk_class, i64::from(x.every_days.max(1)))).collect(),
+            max_sleep: if exact { None } else { Some(MAX_SLEEP) },
             promise_grace,
             windows_months,
+            exact,
         }
     }
 
-    /// The first day after `day` when a date of customer `c`'s rows, moved
-    /// by one of its offsets, is reached (at most `max_sleep` days on).
-    pub fn next(&self, ledger: &Ledger, c: CustIx, day: NaiveDate) -> NaiveDate {
-        let tomorrow = day + Duration::days(1);
-        if self.daily || self.max_sleep <= 1 {
-            return tomorrow;
-        }
-        let mut best = day + Duration::days(self.max_sleep);
-        // The smallest offset with anchor + offset > day, in days from the
-        // common era (integer arithmetic, no date built per anchor).
-        let today = i64::from(day.num_days_from_ce());
-        let mut soonest = i64::MAX;
-        let at = |anchor: NaiveDate, offsets: &[i64], soonest: &mut i64| {
-            let a = i64::from(anchor.num_days_from_ce());
-            let k = offsets.partition_point(|&o| o <= today - a);
-            if let Some(&o) = offsets.get(k) {
-                *soonest = (*soonest).min(a + o);
-            }
-        };
+    /// Is every time-dependence of the policy's decisions followed exactly
+    /// (no weekly look)? See the module's documentation.
+    pub fn exact(&self) -> bool {
+        self.exact
+    }
+
+    /// Longest a customer goes without being looked at: [`MAX_SLEEP`] days
+    /// unless [`Wake::exact`] (`None`: until its next wake day, however far).
+    pub fn max_sleep(&self) -> Option<i64> {
+        self.max_sleep
+    }
+
+    /// Is every customer evaluated every day (the policy reads the day)?
+    pub fn daily(&self) -> bool {
+        self.daily || self.max_sleep.is_some_and(|s| s <= 1)
+    }
+
+    /// List in `out` customer `c`'s wake days after `day` up to `end` (days
+    /// from the common era, sorted, the soonest *last*), as its rows are now.
+    /// False when a row of the customer is dated after `day` (a payment, an
+    /// action): its wake days then depend on the day, and are listed again
+    /// at its next evaluation (it is woken on that row's date).
+    pub fn plan(&self, ledger: &Ledger, c: CustIx, day: NaiveDate, end: NaiveDate, out: &mut Vec<i32>) -> bool {
+        out.clear();
+        let today = ce(day);
+        let span = (today, ce(end));
+        let mut fixed = true;
         // The payment-behaviour windows slide: a settled invoice leaves the
         // trend window and the behaviour window, and a broken promise the
-        // behaviour window, on the day they pass out of them.
-        // Only the windows the policy reads (`windows`) are followed.
-        // Per window: dates at or before `lo` are out of it already, dates
-        // after `hi` stay in it past the longest sleep.
-        let bounds: Vec<(u32, NaiveDate, NaiveDate)> = self
-            .windows_months
-            .iter()
-            .map(|&m| {
-                let lo = crate::facts::months_before(day, m);
-                let hi = crate::facts::months_before(day + Duration::days(self.max_sleep + 1), m);
-                (m, lo, hi)
-            })
-            .collect();
-        let leaves = |d: NaiveDate, best: &mut NaiveDate| {
-            for &(m, lo, hi) in &bounds {
+        // behaviour window, on the day they pass out of them. Only the
+        // windows the policy reads are followed. Per window: dates at or
+        // before `lo` are out of it already, dates after `hi` stay in it
+        // past the horizon.
+        let after_end = end.succ_opt().unwrap_or(end);
+        let mut bounds = [(0u32, NaiveDate::MIN, NaiveDate::MIN); 2];
+        let nb = self.windows_months.len().min(bounds.len());
+        for (b, &m) in bounds.iter_mut().zip(&self.windows_months) {
+            *b = (m, crate::facts::months_before(day, m), crate::facts::months_before(after_end, m));
+        }
+        let leaves = |d: NaiveDate, out: &mut Vec<i32>| {
+            for &(m, lo, hi) in &bounds[..nb] {
                 if d <= lo || d > hi {
                     continue;
                 }
                 // In the window while `d > months_before(day, m)`.
-                let Some(out) = d.checked_add_months(chrono::Months::new(m)) else { continue };
-                let first = (0..4).map(|k| out + Duration::days(k)).find(|&t| crate::facts::months_before(t, m) >= d);
-                if let Some(t) = first
-                    && t > day
-                    && t < *best
-                {
-                    *best = t;
+                let Some(out_on) = d.checked_add_months(chrono::Months::new(m)) else { continue };
+                let first = (0..4)
+                    .filter_map(|k| out_on.checked_add_days(chrono::Days::new(k)))
+                    .find(|&t| crate::facts::months_before(t, m) >= d);
+                if let Some(t) = first {
+                    push(out, span, ce(t), &[0]);
                 }
             }
         };
+        // The oldest open invoice's due and issue dates (the first to reach a step's age).
+        let (mut first_due, mut first_issue) = (i64::MAX, i64::MAX);
         for &i in ledger.invoices_by_customer.rows(c) {
             let inv = &ledger.invoices[i as usize];
             if inv.is_open() {
-                at(inv.due_date, &self.due, &mut soonest);
-                at(inv.issue_date, &self.issue, &mut soonest);
-            } else if !self.windows_months.is_empty()
+                let (due, issue) = (ce(inv.due_date), ce(inv.issue_date));
+                first_due = first_due.min(due);
+                first_issue = first_issue.min(issue);
+                push(out, span, due, &self.due);
+                push(out, span, issue, &self.issue);
+            } else if nb > 0
                 && let Some(settled) = crate::facts::settled_on(ledger, i, day)
             {
-                leaves(settled, &mut best);
+                leaves(settled, out);
             }
         }
-        if let Some(d) = ledger.payments_by_customer.rows(c).iter().map(|&p| ledger.payments[p as usize].paid_on).max()
-        {
-            at(d, &self.since, &mut soonest);
+        // The last payment up to the day; a later one wakes on its date.
+        let mut paid: Option<NaiveDate> = None;
+        for &p in ledger.payments_by_customer.rows(c) {
+            let d = ledger.payments[p as usize].paid_on;
+            if d <= day {
+                paid = paid.max(Some(d));
+            } else {
+                fixed = false;
+                push(out, span, ce(d), &[0]);
+            }
+        }
+        if let Some(d) = paid {
+            push(out, span, ce(d), &self.since);
         }
         for &p in ledger.promises_by_customer.rows(c) {
             let p = &ledger.promises[p as usize];
-            at(p.made_on, &self.since, &mut soonest);
-            at(p.due_on + Duration::days(self.promise_grace), &self.since, &mut soonest);
-            leaves(p.due_on, &mut best);
+            push(out, span, ce(p.made_on), &self.promise_made);
+            push(out, span, ce(p.due_on) + self.promise_grace, &self.promise_due);
+            if self.promise_grace != 0 {
+                push(out, span, ce(p.due_on), &[1]);
+            }
+            leaves(p.due_on, out);
         }
-        // The last execution of each rule; every action of the last 91 days.
-        let mut last: Vec<(&str, NaiveDate)> = Vec::new();
-        let (mut conversation, mut reviewed): (Option<NaiveDate>, Option<NaiveDate>) = (None, None);
+        // Actions as the facts read them (executed by the day) and as the
+        // engine's history does (decided by the day too); a later one wakes
+        // on its dates.
+        let (mut contact, mut conversation, mut dunning, mut reviewed) = (None, None, None, None);
+        let mut last: Vec<(&Own, i64)> = Vec::new();
+        // The messages the contact cap and Regulation F count, of the last 8 days.
+        let mut recent: Vec<(i64, Recent)> = Vec::new();
+        let (cap, regulation_f) = (
+            self.cap,
+            self.regulation_f && ledger.customers[c as usize].account_type == crate::ledger::AccountType::Consumer,
+        );
         for &a in ledger.actions_by_customer.rows(c) {
             let a = &ledger.actions[a as usize];
-            let Some(d) = a.executed_on else { continue };
-            if today - i64::from(d.num_days_from_ce()) <= 91 {
-                at(d, &self.windows, &mut soonest);
+            let Some(x) = a.executed_on else { continue };
+            let (x, decided) = (ce(x), ce(a.decided_on));
+            if x > today || decided > today {
+                fixed = false;
+                push(out, span, x, &[0]);
+                push(out, span, decided, &[0]);
             }
-            if a.outcome == Some(crate::ledger::Outcome::Answered) {
-                conversation = conversation.max(Some(d));
+            if today - x <= 91 {
+                push(out, span, x, &self.windows);
             }
-            if a.action == crate::ledger::ActionKind::CreditReview {
-                reviewed = reviewed.max(Some(d));
+            if !a.was_executed() || x > today {
+                continue;
             }
-            match last.iter_mut().find(|(r, _)| *r == a.rule_id.as_str()) {
-                Some(x) => x.1 = x.1.max(d),
-                None => last.push((a.rule_id.as_str(), d)),
+            if !self.exact {
+                push(out, span, x, &self.rule);
+            }
+            let k = a.action;
+            if (cap.is_some() || regulation_f) && x >= today - 7 {
+                let counted = k.is_contact() || matches!(k, ActionKind::DiscountOffer | ActionKind::PaymentPlanOffer);
+                let conversation =
+                    k == ActionKind::Call && matches!(a.outcome, Some(Outcome::Answered | Outcome::Promise));
+                if counted || k == ActionKind::Call {
+                    recent.push((x, Recent { counted, call: k == ActionKind::Call, conversation }));
+                }
+            }
+            if k.is_contact() {
+                contact = contact.max(Some(x));
+            }
+            if k == ActionKind::Call && matches!(a.outcome, Some(Outcome::Answered | Outcome::Promise)) {
+                conversation = conversation.max(Some(x));
+            }
+            // The facts' dunning steps (`customer.days_since_step`).
+            if k.is_contact() || k.is_referral() || k == ActionKind::CreditHold {
+                dunning = dunning.max(Some(x));
+            }
+            if decided > today {
+                continue;
+            }
+            if k == ActionKind::CreditReview {
+                reviewed = reviewed.max(Some(x));
+            }
+            if let Some(own) = self.own.get(a.rule_id.as_str()) {
+                if own.step {
+                    for cd in &self.cooldowns {
+                        let reached = if cd.by_issue { first_issue } else { first_due }.saturating_add(cd.offset);
+                        if x + cd.days >= reached {
+                            push(out, span, x, &[cd.days]);
+                        }
+                    }
+                }
+                if !own.every.is_empty() {
+                    match last.iter_mut().find(|(o, _)| std::ptr::eq(*o, own)) {
+                        Some(l) => l.1 = l.1.max(x),
+                        None => last.push((own, x)),
+                    }
+                }
             }
         }
-        for (r, d) in last {
-            at(d, self.per_rule.get(r).unwrap_or(&self.rule), &mut soonest);
+        // A message leaves the 7-day window 7 days on: that lifts the cap
+        // only if the window held as many messages as the cap allows (rows
+        // are at least as many as messages), and Regulation F only after a
+        // conversation or with 7 calls in the window.
+        for &(x, r) in &recent {
+            let within = recent.iter().filter(|(y, _)| *y >= x && *y <= x + 6);
+            let (rows, calls) =
+                within.fold((0u32, 0u32), |(n, k), (_, s)| (n + u32::from(s.counted), k + u32::from(s.call)));
+            if (r.counted && cap.is_some_and(|m| rows >= m))
+                || (regulation_f && (r.conversation || (r.call && calls >= 7)))
+            {
+                push(out, span, x, &[7]);
+            }
         }
-        if let Some(d) = conversation {
-            at(d, &self.rule, &mut soonest);
+        for d in [contact, conversation, dunning].into_iter().flatten() {
+            push(out, span, d, &self.rule);
         }
         if let Some(d) = reviewed {
-            at(d, &self.review, &mut soonest);
+            push(out, span, d, &self.review);
         }
+        for (own, d) in last {
+            push(out, span, d, &own.every);
+        }
+        // Never reviewed: each anniversary of the opening date, of the
+        // reviews of the customer's risk class.
         let cust = &ledger.customers[c as usize];
         if let Some(opened) = cust.opened_on {
-            let age = (day - opened).num_days();
-            for &every in &self.reviews {
-                if age >= 0 {
-                    best = best.min(opened + Duration::days((age / every + 1) * every));
+            let o = ce(opened);
+            for &(_, every) in self.reviews.iter().filter(|(rc, _)| rc.is_none_or(|rc| cust.risk_class == Some(rc))) {
+                let mut t = o + ((today - o).div_euclid(every) + 1).max(1) * every;
+                while t <= span.1 {
+                    push(out, span, t, &[0]);
+                    t += every;
                 }
             }
         }
-        if self.monthly {
-            let next_month = if day.month() == 12 {
-                NaiveDate::from_ymd_opt(day.year() + 1, 1, 1)
-            } else {
-                NaiveDate::from_ymd_opt(day.year(), day.month() + 1, 1)
-            };
-            if let Some(m) = next_month {
-                best = best.min(m);
-                if let Some(end) = m.pred_opt() {
-                    at(end, &self.since, &mut soonest);
-                }
+        out.sort_unstable_by(|a, b| b.cmp(a));
+        out.dedup();
+        fixed
+    }
+
+    /// The first day after `day` on which the calendar moves something the
+    /// policy reads (a month's, quarter's or year's start, a day counted
+    /// from a month's or year's end, a Monday after a weekend), if any: the
+    /// same for every customer.
+    fn calendar(&self, day: NaiveDate) -> Option<i64> {
+        let today = ce(day);
+        let (y, m) = (day.year(), day.month());
+        let next_month = if m == 12 { first_of(y + 1, 1) } else { first_of(y, m + 1) };
+        let next_year = first_of(y + 1, 1);
+        let next_quarter = if m >= 10 { next_year } else { first_of(y, (m - 1) / 3 * 3 + 4) };
+        let mut best: Option<i64> = None;
+        let mut take = |t: Option<i64>| {
+            if let Some(t) = t {
+                best = Some(best.map_or(t, |b| b.min(t)));
             }
-            if let Some(ye) = NaiveDate::from_ymd_opt(day.year(), 12, 31) {
-                at(ye, &self.since, &mut soonest);
+        };
+        if self.months || self.month_end {
+            take(next_month);
+        }
+        if self.quarters {
+            take(next_quarter);
+        }
+        if self.years || self.year_end {
+            take(next_year);
+        }
+        if self.month_end {
+            take(next_month.and_then(|t| first_after(today, t - 1, &self.since)));
+        }
+        if self.year_end {
+            take(next_year.and_then(|t| first_after(today, t - 1, &self.since)));
+        }
+        if self.business_days {
+            match day.weekday() {
+                Weekday::Sat => take(Some(today + 2)),
+                Weekday::Sun => take(Some(today + 1)),
+                _ => {}
             }
         }
-        if let Some(t) = i32::try_from(soonest).ok().and_then(NaiveDate::from_num_days_from_ce_opt) {
+        best
+    }
+}
+
+/// When each customer of a run must be evaluated again: its wake days up
+/// to the horizon's end, listed when it is evaluated after a touch (its rows
+/// changed), and the next of them.
+#[derive(Debug, Clone, Default)]
+pub struct Schedule {
+    /// Per customer: the day (from the common era) it is evaluated again at
+    /// the latest (touched or not).
+    next: Vec<i64>,
+    /// Per customer: its wake days not passed yet, the soonest last.
+    days: Vec<Vec<i32>>,
+    /// Per customer: `days` holds until its rows change.
+    fixed: Vec<bool>,
+    end: NaiveDate,
+    /// The calendar's next wake day, for the day it was computed for.
+    calendar: Option<(NaiveDate, Option<i64>)>,
+}
+
+impl Schedule {
+    /// The schedule of `customers` customers over a horizon ending on `end`;
+    /// every customer is due on the first day.
+    pub fn new(customers: usize, end: NaiveDate) -> Self {
+        Schedule {
+            next: vec![i64::MIN; customers],
+            days: vec![Vec::new(); customers],
+            fixed: vec![false; customers],
+            end,
+            calendar: None,
+        }
+    }
+
+    /// Has customer `c`'s wake day come by `day`?
+    pub fn due(&self, c: CustIx, day: NaiveDate) -> bool {
+        self.next.get(c as usize).is_none_or(|&n| n <= ce(day))
+    }
+
+    /// Customer `c` was evaluated on `day`; `touched`: its rows changed since
+    /// its previous evaluation. Sets the day it is evaluated again at the
+    /// latest.
+    pub fn evaluated(&mut self, wake: &Wake, ledger: &Ledger, c: CustIx, day: NaiveDate, touched: bool) {
+        let ix = c as usize;
+        let today = ce(day);
+        let (Some(next), Some(days), Some(fixed)) =
+            (self.next.get_mut(ix), self.days.get_mut(ix), self.fixed.get_mut(ix))
+        else {
+            return;
+        };
+        if wake.daily() {
+            *next = today + 1;
+            return;
+        }
+        if touched || !*fixed {
+            *fixed = wake.plan(ledger, c, day, self.end, days);
+        }
+        while days.last().is_some_and(|&t| i64::from(t) <= today) {
+            days.pop();
+        }
+        let mut best = days.last().map_or(i64::MAX, |&t| i64::from(t));
+        let calendar = match self.calendar {
+            Some((d, t)) if d == day => t,
+            _ => {
+                let t = wake.calendar(day);
+                self.calendar = Some((day, t));
+                t
+            }
+        };
+        if let Some(t) = calendar {
             best = best.min(t);
         }
-        if self.business_days && matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
-            best = best.min(day + Duration::days(if day.weekday() == Weekday::Sat { 2 } else { 1 }));
+        if let Some(s) = wake.max_sleep {
+            best = best.min(today + s);
         }
-        best.max(tomorrow)
+        *next = best.max(today + 1);
     }
 }
 
