@@ -99,6 +99,28 @@ impl Paid {
     }
 }
 
+/// Payment behaviour facts and the window they were derived from: the
+/// length of `settled` (which only grows: the same length, the same
+/// invoices), the settlement dates of its first invoice in the window and of
+/// its first recent one.
+#[derive(Debug, Clone, Copy)]
+struct PaidMemo {
+    len: usize,
+    first: Option<NaiveDate>,
+    first_recent: Option<NaiveDate>,
+    paid: Paid,
+}
+
+/// Contacts of the last 7, 30, 90 days and calls of the last 7, with the
+/// length of `messages` they were counted from and the as-of date from which
+/// one of them is out of a window it was counted in.
+#[derive(Debug, Clone, Copy)]
+struct ContactsMemo {
+    len: usize,
+    until: NaiveDate,
+    counts: [u32; 4],
+}
+
 #[derive(Debug, Default)]
 struct State {
     built: bool,
@@ -116,11 +138,10 @@ struct State {
     /// Closed invoices settled by `as_of`, by settlement date.
     settled: Vec<Settled>,
     last_payment: Option<NaiveDate>,
-    /// The payment behaviour facts of the last call, with the window they
-    /// were derived from: the positions in `settled` of its first and of
-    /// its first recent invoice, and the length of `settled` (which only
-    /// grows: the same length, the same invoices).
-    paid: Option<((usize, usize, usize), Paid)>,
+    /// The payment behaviour facts of an earlier call.
+    paid: Option<PaidMemo>,
+    /// The message counts of an earlier call.
+    contacts: Option<ContactsMemo>,
     /// Exposure, credit limit and utilisation of the last call.
     utilization: Option<(Decimal, Decimal, f64)>,
     /// First rows of the executed messages up to `as_of`, by date.
@@ -188,36 +209,72 @@ impl Cache {
             }
         });
 
-        // Payment behaviour: the settled invoices of the window, the same
-        // as at an earlier call while the window holds the same ones.
-        let from = st.settled.partition_point(|s| s.on <= ctx.behaviour_from);
-        let split = st.settled.partition_point(|s| s.on <= ctx.trend_from);
-        let key = (from, split, st.settled.len());
-        match st.paid {
-            Some((k, paid)) if k == key => paid.set(&mut f),
-            _ => {
+        // Payment behaviour: the settled invoices of the window. The window
+        // and its recent part only move forward (the as-of date never goes
+        // back without a rebuild), so the facts of an earlier call hold
+        // while no invoice was settled since, none left the window and none
+        // stopped being recent: read from the state alone, not `settled`.
+        let paid = st.paid.filter(|m| {
+            m.len == st.settled.len()
+                && m.first.is_none_or(|d| ctx.behaviour_from < d)
+                && m.first_recent.is_none_or(|d| ctx.trend_from < d)
+        });
+        match paid {
+            Some(m) => m.paid.set(&mut f),
+            None => {
+                let from = st.settled.partition_point(|s| s.on <= ctx.behaviour_from);
                 let mut late = Behaviour::default();
+                let mut first_recent = None;
                 for s in &st.settled[from..] {
-                    late.add_settled(i64::from(s.late), i64::from(s.to_pay), s.amount, s.on > ctx.trend_from);
+                    let recent = s.on > ctx.trend_from;
+                    if recent && first_recent.is_none() {
+                        first_recent = Some(s.on);
+                    }
+                    late.add_settled(i64::from(s.late), i64::from(s.to_pay), s.amount, recent);
                 }
                 late.finish(&mut f);
-                st.paid = Some((key, Paid::of(&f)));
+                let first = st.settled.get(from).map(|s| s.on);
+                st.paid = Some(PaidMemo { len: st.settled.len(), first, first_recent, paid: Paid::of(&f) });
             }
         }
 
         f.days_since_payment = date_or_never(st.last_payment, as_of);
         promise_facts(ledger, promises, ctx, &mut f);
 
-        for m in st.messages.iter().rev() {
-            let age = (as_of - m.on).num_days();
-            if age >= 90 {
-                break;
+        // Messages of the last 7, 30 and 90 days: the counts of an earlier
+        // call hold until a counted message ages out of a window or a
+        // message is added.
+        let counts = st.contacts.filter(|m| m.len == st.messages.len() && as_of < m.until);
+        let counts = match counts {
+            Some(m) => m,
+            None => {
+                let mut m = ContactsMemo { len: st.messages.len(), until: NaiveDate::MAX, counts: [0; 4] };
+                for msg in st.messages.iter().rev() {
+                    let age = (as_of - msg.on).num_days();
+                    if age >= 90 {
+                        break;
+                    }
+                    let week = age < 7;
+                    m.counts[0] += u32::from(week);
+                    m.counts[1] += u32::from(age < 30);
+                    m.counts[2] += 1;
+                    m.counts[3] += u32::from(week && msg.call);
+                    // The as-of date on which it leaves the narrowest window holding it.
+                    let window = if week {
+                        7
+                    } else if age < 30 {
+                        30
+                    } else {
+                        90
+                    };
+                    let leaves = msg.on.checked_add_signed(chrono::Duration::days(window)).unwrap_or(NaiveDate::MAX);
+                    m.until = m.until.min(leaves);
+                }
+                st.contacts = Some(m);
+                m
             }
-            f.contacts_7d += u32::from(age < 7);
-            f.contacts_30d += u32::from(age < 30);
-            f.contacts_90d += 1;
-            f.calls_7d += u32::from(age < 7 && m.call);
-        }
+        };
+        [f.contacts_7d, f.contacts_30d, f.contacts_90d, f.calls_7d] = counts.counts;
         st.actions.finish(ledger, as_of, &mut f);
         f
     }
