@@ -8,7 +8,7 @@ use crate::facts::{Context, FactsConfig};
 use crate::output::OutputSet;
 use crate::policy::CompiledPolicy;
 use crate::simulate::backtest::{Backtest, check_horizon, truncate};
-use crate::simulate::project::{Projection, RollRateCheck, Scenario, project_with_progress};
+use crate::simulate::project::{Projection, RollRateCheck, Scenario, project_in_place};
 use crate::simulate::sweep::{self, Sweep};
 use crate::simulate::write::{
     BACKTEST_FILES, ComparisonJson, FILES, FORWARD_FILES, ForwardJson, print_backtest, print_forward, print_roll_rates,
@@ -156,7 +156,7 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
         }
     }
     let loaded = load_ledger(&a.ledger)?;
-    let (ledger, full) = if a.backtest {
+    let (mut ledger, full) = if a.backtest {
         let Some(past) = a.ledger.as_of else {
             return Err(ExitError { code: Exit::Usage, message: "--backtest needs --as-of PAST_DATE".into() }.into());
         };
@@ -215,7 +215,7 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
             let named: Vec<(&str, &CompiledPolicy)> = labels.iter().map(String::as_str).zip(&policies).collect();
             drop(std::mem::replace(&mut spinner, super::Progress::start(true)));
             let bar = super::Progress::bar(a.quiet, u64::from(p.runs) * named.len() as u64, "projecting runs");
-            let mut f = project_with_progress(&ledger, &named, as_of, &p, &stall, &|| bar.inc(1))
+            let mut f = project_in_place(&mut ledger, &named, as_of, &p, &stall, &|| bar.inc(1))
                 .map_err(|e| ExitError { code: Exit::Failed, message: format!("{e}; nothing was written") })?;
             drop(bar);
             if let Ok(rr) = &comparison.roll_rates {

@@ -30,7 +30,8 @@ use super::{SimError, cents, to_f64};
 use crate::engine::{self, PlannedAction};
 use crate::facts::{self, Context, FactsConfig, kpi};
 use crate::ledger::{
-    ActionKind, ActionRecord, CustIx, InvIx, Invoice, InvoiceStatus, Ledger, LoadReport, Outcome, Payment, Text,
+    ActionKind, ActionRecord, ByCustomer, CustIx, InvIx, Invoice, InvoiceStatus, Ledger, LoadReport, Outcome, Payment,
+    Text,
 };
 use crate::plan;
 use crate::policy::CompiledPolicy;
@@ -42,7 +43,7 @@ use rayon::prelude::*;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex, PoisonError};
 
 /// The simulation never reads the priority score (it orders the worklist;
 /// it decides nothing) nor the actions' reasons and facts, so none is computed.
@@ -269,31 +270,134 @@ impl Shared {
     }
 }
 
-/// The runs' ledgers. A fork of the loaded ledger is made once per worker;
-/// when a run ends its fork is put back to the loaded state in place (the
-/// rows it appended dropped, the fields it changed restored) and the next
-/// run takes it: no clone of every row and no fresh pages per run, and no
-/// more forks alive than runs in progress.
+/// What a run may change in a fork of the loaded ledger, as loaded: a fork
+/// is put back from this (the loaded ledger itself may be a fork).
+struct Pristine {
+    /// Per customer: on hold, credit limit.
+    customers: Vec<(bool, Decimal)>,
+    /// Per loaded invoice: open amount, status.
+    invoices: Vec<(Decimal, InvoiceStatus)>,
+    payments: usize,
+    actions: usize,
+    /// The loaded ledger's indexes of the rows a run appends to.
+    invoices_by_customer: ByCustomer,
+    payments_by_customer: ByCustomer,
+    actions_by_customer: ByCustomer,
+    payments_by_invoice: ByCustomer,
+    /// Never appended to; kept to give the loaded ledger back as it was.
+    promises_by_customer: ByCustomer,
+}
+
+impl Pristine {
+    fn of(l: &Ledger) -> Self {
+        Pristine {
+            customers: l.customers.iter().map(|c| (c.on_hold, c.credit_limit)).collect(),
+            invoices: l.invoices.iter().map(|i| (i.open_amount, i.status)).collect(),
+            payments: l.payments.len(),
+            actions: l.actions.len(),
+            invoices_by_customer: l.invoices_by_customer.clone(),
+            payments_by_customer: l.payments_by_customer.clone(),
+            actions_by_customer: l.actions_by_customer.clone(),
+            payments_by_invoice: l.payments_by_invoice.clone(),
+            promises_by_customer: l.promises_by_customer.clone(),
+        }
+    }
+
+    /// Put a run's fork back to what [`fork`] made. A run only appends
+    /// invoices, payments and actions, and changes the open amount and
+    /// status of invoices and the hold and limit of customers (a test
+    /// checks that the result is a fresh fork).
+    fn reset(&self, l: &mut Ledger) {
+        for (c, &(on_hold, limit)) in l.customers.iter_mut().zip(&self.customers) {
+            c.on_hold = on_hold;
+            c.credit_limit = limit;
+        }
+        l.invoices.truncate(self.invoices.len());
+        for (i, &(open, status)) in l.invoices.iter_mut().zip(&self.invoices) {
+            i.open_amount = open;
+            i.status = status;
+        }
+        l.payments.truncate(self.payments);
+        l.actions.truncate(self.actions);
+        l.invoices_by_customer.reset_growable(&self.invoices_by_customer);
+        l.payments_by_customer.reset_growable(&self.payments_by_customer);
+        l.actions_by_customer.reset_growable(&self.actions_by_customer);
+        l.payments_by_invoice.reset_growable(&self.payments_by_invoice);
+        l.payments_by_invoice.keep_groups(self.invoices.len());
+    }
+}
+
+/// The runs' ledgers: no more forks alive than runs in progress. When a
+/// run ends its fork is put back to the loaded state in place (the rows it
+/// appended dropped, the fields it changed restored) and the next run
+/// takes it: no clone of every row and no fresh pages per run.
 struct Forks<'a> {
-    base: &'a Ledger,
+    pristine: Pristine,
+    /// Where a fork comes from when none is free; none when the forks were
+    /// all made up front ([`Forks::in_place`]): a run then waits for one.
+    base: Option<&'a Ledger>,
     free: Mutex<Vec<Ledger>>,
+    given: Condvar,
+    /// The loaded ledger's report, kept aside while it is a fork.
+    report: LoadReport,
 }
 
 impl<'a> Forks<'a> {
+    /// Forks of `base`, made as runs need them.
     fn new(base: &'a Ledger) -> Self {
-        Forks { base, free: Mutex::new(Vec::new()) }
+        Forks {
+            pristine: Pristine::of(base),
+            base: Some(base),
+            free: Mutex::new(Vec::new()),
+            given: Condvar::new(),
+            report: LoadReport::default(),
+        }
+    }
+
+    /// `n` forks (at least one), the first of them `ledger` itself (one
+    /// ledger less in memory); [`Forks::finish`] puts it back.
+    fn in_place(ledger: &mut Ledger, n: usize) -> Forks<'static> {
+        let pristine = Pristine::of(ledger);
+        let report = std::mem::take(&mut ledger.report);
+        let mut first = std::mem::take(ledger);
+        first.make_growable();
+        let mut free: Vec<Ledger> = (1..n).map(|_| fork(&first)).collect();
+        free.push(first);
+        Forks { pristine, base: None, free: Mutex::new(free), given: Condvar::new(), report }
     }
 
     fn take(&self) -> Ledger {
-        let spare = self.free.lock().ok().and_then(|mut free| free.pop());
-        spare.unwrap_or_else(|| fork(self.base))
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(l) = free.pop() {
+                return l;
+            }
+            if let Some(base) = self.base {
+                drop(free);
+                return fork(base);
+            }
+            free = self.given.wait(free).unwrap_or_else(PoisonError::into_inner);
+        }
     }
 
     fn give(&self, mut ledger: Ledger) {
-        reset(&mut ledger, self.base);
-        if let Ok(mut free) = self.free.lock() {
-            free.push(ledger);
-        }
+        self.pristine.reset(&mut ledger);
+        self.free.lock().unwrap_or_else(PoisonError::into_inner).push(ledger);
+        self.given.notify_one();
+    }
+
+    /// Put the loaded ledger back (after [`Forks::in_place`]): a fork, every
+    /// one of them reset when its run ended, with the loaded indexes.
+    fn finish(self, ledger: &mut Ledger) {
+        let Forks { pristine, free, report, .. } = self;
+        let Some(mut l) = free.into_inner().unwrap_or_else(PoisonError::into_inner).pop() else { return };
+        l.invoices_by_customer = pristine.invoices_by_customer;
+        l.payments_by_customer = pristine.payments_by_customer;
+        l.actions_by_customer = pristine.actions_by_customer;
+        l.payments_by_invoice = pristine.payments_by_invoice;
+        l.promises_by_customer = pristine.promises_by_customer;
+        l.report = report;
+        *ledger = l;
     }
 }
 
@@ -315,30 +419,6 @@ fn fork(base: &Ledger) -> Ledger {
     };
     l.make_growable();
     l
-}
-
-/// Put a run's fork of `base` back to what [`fork`] made. A run only appends
-/// invoices, payments and actions, and changes the open amount and status
-/// of invoices and the hold and limit of customers (a test checks that the
-/// result is a fresh fork).
-fn reset(l: &mut Ledger, base: &Ledger) {
-    for (c, b) in l.customers.iter_mut().zip(&base.customers) {
-        c.on_hold = b.on_hold;
-        c.credit_limit = b.credit_limit;
-    }
-    l.invoices.truncate(base.invoices.len());
-    for (i, b) in l.invoices.iter_mut().zip(&base.invoices) {
-        i.open_amount = b.open_amount;
-        i.status = b.status;
-    }
-    l.payments.truncate(base.payments.len());
-    l.actions.truncate(base.actions.len());
-    l.invoices_by_customer.reset_growable(&base.invoices_by_customer);
-    l.payments_by_customer.reset_growable(&base.payments_by_customer);
-    l.promises_by_customer.reset_growable(&base.promises_by_customer);
-    l.actions_by_customer.reset_growable(&base.actions_by_customer);
-    l.payments_by_invoice.reset_growable(&base.payments_by_invoice);
-    l.payments_by_invoice.keep_groups(base.invoices.len());
 }
 
 /// `{prefix}{serial:08}` without a heap allocation (it fits inline in a [`Text`]).
@@ -767,7 +847,8 @@ impl<'a> Sim<'a> {
 }
 
 /// One run of one policy on `ledger` (a fresh or reset fork of the loaded
-/// ledger): its weekly figures, and the ledger at the horizon's end.
+/// ledger): its weekly figures, and the ledger at the horizon's end (or
+/// where the run failed: a fork is given back either way).
 #[allow(clippy::too_many_arguments)]
 fn run_one(
     ledger: Ledger,
@@ -778,7 +859,7 @@ fn run_one(
     behaviour: &Behaviour,
     stall: &[f64],
     seed: u64,
-) -> Result<(Vec<Week>, Ledger), plan::RunError> {
+) -> (Result<Vec<Week>, plan::RunError>, Ledger) {
     let facts = FactsConfig::default();
     let wake = Wake::of(policy, &facts);
     let mut sim = Sim::new(ledger, shared, behaviour, &p.scenario, stall, seed);
@@ -789,12 +870,14 @@ fn run_one(
         let day = as_of + Duration::days(d);
         sim.sell(day);
         sim.events(day);
-        sim.act(policy, &wake, p.every_day, day)?;
+        if let Err(e) = sim.act(policy, &wake, p.every_day, day) {
+            return (Err(e), sim.ledger);
+        }
         if d % 7 == 0 || d == i64::from(p.days) {
             weeks.push(sim.close_week(day));
         }
     }
-    Ok((weeks, sim.ledger))
+    (Ok(weeks), sim.ledger)
 }
 
 /// One run of one policy, with the simulated ledger at the horizon's end
@@ -812,8 +895,9 @@ pub fn project_one(
     behaviour.check()?;
     let shared = Shared::new(ledger, as_of, &behaviour);
     let seed = splitmix64(p.seed) ^ u64::from(run);
-    run_one(fork(ledger), &shared, policy, as_of, p, &behaviour, stall, seed)
-        .map(|(weeks, mut l)| {
+    let (weeks, mut l) = run_one(fork(ledger), &shared, policy, as_of, p, &behaviour, stall, seed);
+    weeks
+        .map(|weeks| {
             l.index();
             (weeks, l)
         })
@@ -1003,13 +1087,20 @@ pub fn project(
     p: &Projection,
     stall: &[f64],
 ) -> Result<Forward, SimError> {
-    project_with_progress(ledger, policies, as_of, p, stall, &|| {})
+    let behaviour = Behaviour::learn(ledger, as_of, &p.scenario.learn);
+    behaviour.check()?;
+    let shared = Shared::new(ledger, as_of, &behaviour);
+    project_on(&Forks::new(ledger), &shared, &behaviour, policies, as_of, p, stall, &|| {})
 }
 
-/// [`project`], calling `run_done()` (from any thread) as each run of each
-/// policy ends — for a progress bar of `policies.len() × p.runs` runs.
-pub fn project_with_progress(
-    ledger: &Ledger,
+/// [`project`] on the loaded ledger itself: it is the first run's ledger
+/// (one copy of it fewer in memory: some 450 MB at 100,000 customers) and
+/// is given back as loaded before this returns, whatever the result. Calls
+/// `run_done()` (from any thread) as each run of each policy ends — for a
+/// progress bar of `policies.len() × p.runs` runs. The same result as
+/// [`project`].
+pub fn project_in_place(
+    ledger: &mut Ledger,
     policies: &[(&str, &CompiledPolicy)],
     as_of: NaiveDate,
     p: &Projection,
@@ -1019,7 +1110,26 @@ pub fn project_with_progress(
     let behaviour = Behaviour::learn(ledger, as_of, &p.scenario.learn);
     behaviour.check()?;
     let shared = Shared::new(ledger, as_of, &behaviour);
-    let forks = Forks::new(ledger);
+    // As many forks as runs can be in progress at once.
+    let tasks = policies.len() * p.runs as usize;
+    let forks = Forks::in_place(ledger, rayon::current_num_threads().min(tasks).max(1));
+    let forward = project_on(&forks, &shared, &behaviour, policies, as_of, p, stall, run_done);
+    forks.finish(ledger);
+    forward
+}
+
+/// Every run of every policy, each on a ledger of `forks`.
+#[allow(clippy::too_many_arguments)]
+fn project_on(
+    forks: &Forks<'_>,
+    shared: &Shared,
+    behaviour: &Behaviour,
+    policies: &[(&str, &CompiledPolicy)],
+    as_of: NaiveDate,
+    p: &Projection,
+    stall: &[f64],
+    run_done: &(dyn Fn() + Sync),
+) -> Result<Forward, SimError> {
     // Every run of every policy is one task (no shared mutable state but
     // the spare forks), so both cores stay busy whatever the number of
     // runs; results are collected in (policy, run) order, the same at any
@@ -1029,12 +1139,10 @@ pub fn project_with_progress(
         .into_par_iter()
         .map(|(k, r)| {
             let seed = splitmix64(p.seed) ^ u64::from(r);
-            let run = run_one(forks.take(), &shared, policies[k].1, as_of, p, &behaviour, stall, seed);
+            let (weeks, ledger) = run_one(forks.take(), shared, policies[k].1, as_of, p, behaviour, stall, seed);
+            forks.give(ledger);
             run_done();
-            run.map(|(weeks, ledger)| {
-                forks.give(ledger);
-                weeks
-            })
+            weeks
         })
         .collect::<Vec<_>>()
         .into_iter();
@@ -1096,14 +1204,46 @@ mod tests {
         for name in ["standard", "strict", "lenient"] {
             let policy = crate::policy::load(&repo(&format!("policies/{name}"))).policy.unwrap();
             let forks = Forks::new(&base);
-            let (_, ran) = run_one(forks.take(), &shared, &policy, as_of, &p, &behaviour, &[0.1; 8], 7).unwrap();
+            let (weeks, ran) = run_one(forks.take(), &shared, &policy, as_of, &p, &behaviour, &[0.1; 8], 7);
+            assert_eq!(weeks.unwrap().len(), 5);
             assert!(ran.invoices.len() > base.invoices.len() && ran.actions.len() > base.actions.len());
             assert!(ran.customers.iter().zip(&base.customers).any(|(r, b)| r.on_hold != b.on_hold), "{name}");
+            assert!(ran.invoices.iter().zip(&base.invoices).any(|(r, b)| r.open_amount != b.open_amount), "{name}");
             let before = format!("{ran:?}");
             forks.give(ran);
             let again = forks.take();
             assert_ne!(before, fresh);
             assert_eq!(format!("{again:?}"), fresh, "{name}");
+        }
+    }
+
+    /// The loaded ledger as the first fork: the same projection as with
+    /// forks of a borrowed ledger, at any thread count (a run waits for a
+    /// free fork), and the ledger is given back as it was.
+    #[test]
+    fn a_projection_in_place_is_the_same_and_gives_the_ledger_back() {
+        let base = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
+        let before = format!("{base:?}");
+        let as_of = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+        let p = Projection { days: 21, runs: 3, seed: 5, scenario: Scenario::default(), every_day: false };
+        let (standard, strict) =
+            (crate::policy::load(&repo("policies/standard")), crate::policy::load(&repo("policies/strict")));
+        let (standard, strict) = (standard.policy.unwrap(), strict.policy.unwrap());
+        let policies = [("standard", &standard), ("strict", &strict)];
+        let stall = [0.45, 0.52, 0.8, 0.76, 0.57];
+        let expected = format!("{:?}", project(&base, &policies, as_of, &p, &stall).unwrap());
+        for threads in [1, 2, 3, 8] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let mut ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
+            let done = std::sync::atomic::AtomicUsize::new(0);
+            let got = pool.install(|| {
+                project_in_place(&mut ledger, &policies, as_of, &p, &stall, &|| {
+                    done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                })
+            });
+            assert_eq!(format!("{:?}", got.unwrap()), expected, "{threads} threads");
+            assert_eq!(done.into_inner(), 6);
+            assert_eq!(format!("{ledger:?}"), before, "{threads} threads");
         }
     }
 }
