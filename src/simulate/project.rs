@@ -255,6 +255,8 @@ struct Shared {
     /// The loaded invoices issued within `dso_days` of the as-of date, in
     /// ledger order: the only loaded ones a week's DSO sales can count.
     recent_sales: Vec<(NaiveDate, Decimal)>,
+    /// Some loaded invoice id has the form of the simulation's.
+    sim_like_ids: bool,
 }
 
 impl Shared {
@@ -266,7 +268,8 @@ impl Shared {
         let from = as_of - Duration::days(cfg.dso_days);
         let recent_sales =
             base.invoices.iter().filter(|i| i.issue_date > from).map(|i| (i.issue_date, i.amount)).collect();
-        Shared { held, sale_rate, recent_sales }
+        let sim_like_ids = base.invoices.iter().any(|i| i.id.starts_with(SIM_INVOICE));
+        Shared { held, sale_rate, recent_sales, sim_like_ids }
     }
 }
 
@@ -421,6 +424,9 @@ fn fork(base: &Ledger) -> Ledger {
     l
 }
 
+/// The prefix of the ids of the invoices the simulation issues.
+const SIM_INVOICE: &str = "SIMINV";
+
 /// `{prefix}{serial:08}` without a heap allocation (it fits inline in a [`Text`]).
 fn sim_id(prefix: &str, serial: u64) -> Text {
     let mut digits = [b'0'; 20];
@@ -552,7 +558,7 @@ impl<'a> Sim<'a> {
                 continue;
             }
             let due = day + Duration::days(i64::from(cust.terms.net_days));
-            let id = self.next_id("SIMINV");
+            let id = self.next_id(SIM_INVOICE);
             let i = self.ledger.push_invoice(Invoice {
                 id,
                 customer: c as CustIx,
@@ -657,11 +663,15 @@ impl<'a> Sim<'a> {
                 .collect();
         }
         // The engine names invoices of the customer it plans for: they are
-        // looked up among that customer's rows (the first with the id, so a
-        // loaded invoice before a simulated one), not in a map of every id.
-        ids.iter()
-            .filter_map(|id| rows.iter().copied().find(|&i| self.ledger.invoices[i as usize].id == id.as_str()))
-            .collect()
+        // looked up among that customer's rows, latest first (the open ones
+        // an action names are mostly its latest), not in a map of every id.
+        // Ids are unique unless loaded ids look like the simulation's: then
+        // the first row with the id (a loaded invoice before a simulated one).
+        let named = |id: &String| {
+            let is = |&i: &InvIx| self.ledger.invoices[i as usize].id == id.as_str();
+            if self.shared.sim_like_ids { rows.iter().copied().find(is) } else { rows.iter().rev().copied().find(is) }
+        };
+        ids.iter().filter_map(named).collect()
     }
 
     /// The day's planned actions: every customer touched since its last
