@@ -309,11 +309,11 @@ fn close(st: &mut State, ledger: &Ledger, i: u32, as_of: NaiveDate) {
     }
 }
 
-/// The state of customer `c` from its whole history as of `as_of`.
-fn build(st: &mut State, ledger: &Ledger, c: CustIx, as_of: NaiveDate, per_invoice: &PerInvoiceRules) {
-    *st = State { built: true, as_of, ..State::default() };
+/// The customer's invoices not seen yet (all of them for a state just
+/// reset): the open ones kept, the closed ones settled into the state.
+fn take_invoices(st: &mut State, ledger: &Ledger, c: CustIx, as_of: NaiveDate) {
     let inv_rows = ledger.invoices_by_customer.rows(c);
-    for &i in inv_rows {
+    for &i in inv_rows.get(st.invoices_seen..).unwrap_or(&[]) {
         if ledger.invoices[i as usize].is_open() {
             st.open.push(i);
         } else {
@@ -321,6 +321,12 @@ fn build(st: &mut State, ledger: &Ledger, c: CustIx, as_of: NaiveDate, per_invoi
         }
     }
     st.invoices_seen = inv_rows.len();
+}
+
+/// The state of customer `c` from its whole history as of `as_of`.
+fn build(st: &mut State, ledger: &Ledger, c: CustIx, as_of: NaiveDate, per_invoice: &PerInvoiceRules) {
+    *st = State { built: true, as_of, ..State::default() };
+    take_invoices(st, ledger, c, as_of);
     let pay_rows = ledger.payments_by_customer.rows(c);
     for &p in pay_rows {
         let d = ledger.payments[p as usize].paid_on;
@@ -387,15 +393,7 @@ fn sync(st: &mut State, ledger: &Ledger, c: CustIx, as_of: NaiveDate, per_invoic
             close(st, ledger, i, as_of);
         }
     }
-    let inv_rows = ledger.invoices_by_customer.rows(c);
-    for &i in inv_rows.get(st.invoices_seen..).unwrap_or(&[]) {
-        if ledger.invoices[i as usize].is_open() {
-            st.open.push(i);
-        } else {
-            close(st, ledger, i, as_of);
-        }
-    }
-    st.invoices_seen = inv_rows.len();
+    take_invoices(st, ledger, c, as_of);
 
     let rows = ledger.actions_by_customer.rows(c);
     for pos in st.actions_seen..rows.len() {
