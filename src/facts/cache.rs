@@ -36,7 +36,7 @@ use super::{
     ActionFold, Behaviour, Context, CustomerFacts, InvoiceFacts, Messages, PerInvoiceRules, date_or_never,
     open_invoice, promise_facts, same_message, settled_on,
 };
-use crate::ledger::{ActionKind, CustIx, Ledger};
+use crate::ledger::{ActionKind, ActionRecord, CustIx, Ledger};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
@@ -323,6 +323,17 @@ fn take_invoices(st: &mut State, ledger: &Ledger, c: CustIx, as_of: NaiveDate) {
     st.invoices_seen = inv_rows.len();
 }
 
+/// The date action row `a` was executed if it was, by `as_of`; a row
+/// executed later is noted as such (`State::later`) and gives none.
+fn executed_by(st: &mut State, a: &ActionRecord, as_of: NaiveDate) -> Option<NaiveDate> {
+    let done = a.executed_on.filter(|_| a.was_executed())?;
+    if done > as_of {
+        st.later(done);
+        return None;
+    }
+    Some(done)
+}
+
 /// The state of customer `c` from its whole history as of `as_of`.
 fn build(st: &mut State, ledger: &Ledger, c: CustIx, as_of: NaiveDate, per_invoice: &PerInvoiceRules) {
     *st = State { built: true, as_of, ..State::default() };
@@ -341,14 +352,7 @@ fn build(st: &mut State, ledger: &Ledger, c: CustIx, as_of: NaiveDate, per_invoi
     let mut messages = Messages::new(&ledger.actions, rows, as_of, per_invoice);
     for (pos, &row) in rows.iter().enumerate() {
         let a = &ledger.actions[row as usize];
-        if !a.was_executed() {
-            continue;
-        }
-        let Some(done) = a.executed_on else { continue };
-        if done > as_of {
-            st.later(done);
-            continue;
-        }
+        let Some(done) = executed_by(st, a, as_of) else { continue };
         // The first row of its message among all executed contacts up to
         // the as-of date: its message's rows share its date, so it is the
         // first among those of any window that holds it too.
@@ -399,14 +403,7 @@ fn sync(st: &mut State, ledger: &Ledger, c: CustIx, as_of: NaiveDate, per_invoic
     for pos in st.actions_seen..rows.len() {
         let row = rows[pos];
         let a = &ledger.actions[row as usize];
-        if !a.was_executed() {
-            continue;
-        }
-        let Some(done) = a.executed_on else { continue };
-        if done > as_of {
-            st.later(done);
-            continue;
-        }
+        let Some(done) = executed_by(st, a, as_of) else { continue };
         // The first row of its message if no earlier executed row is the
         // same message (such a row has its date: it was added up to an
         // earlier as-of date or is among the rows added now).
@@ -454,7 +451,7 @@ thread_local! {
 mod tests {
     use super::*;
     use crate::facts::FactsConfig;
-    use crate::ledger::{ActionRecord, Channel, Invoice, InvoiceStatus, LoadOptions, Outcome, Payment};
+    use crate::ledger::{Channel, Invoice, InvoiceStatus, LoadOptions, Outcome, Payment};
     use crate::simulate::project::{Projection, Scenario, project_one};
     use rand::{RngExt, SeedableRng};
     use std::path::Path;
