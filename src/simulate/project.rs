@@ -890,6 +890,16 @@ fn run_one(
     (Ok(weeks), sim.ledger)
 }
 
+/// What every run of a projection shares, read-only: the payment behaviour
+/// learned from the ledger's history (refused if it cannot be) and what
+/// [`Shared`] derives from the loaded ledger.
+fn learn(ledger: &Ledger, as_of: NaiveDate, p: &Projection) -> Result<(Behaviour, Shared), SimError> {
+    let behaviour = Behaviour::learn(ledger, as_of, &p.scenario.learn);
+    behaviour.check()?;
+    let shared = Shared::new(ledger, as_of, &behaviour);
+    Ok((behaviour, shared))
+}
+
 /// One run of one policy, with the simulated ledger at the horizon's end
 /// (its appended rows have ids starting `SIM`), to inspect what the
 /// simulation did. Run `run` draws exactly as in [`project`].
@@ -901,9 +911,7 @@ pub fn project_one(
     stall: &[f64],
     run: u32,
 ) -> Result<(Vec<Week>, Ledger), SimError> {
-    let behaviour = Behaviour::learn(ledger, as_of, &p.scenario.learn);
-    behaviour.check()?;
-    let shared = Shared::new(ledger, as_of, &behaviour);
+    let (behaviour, shared) = learn(ledger, as_of, p)?;
     let seed = splitmix64(p.seed) ^ u64::from(run);
     let (weeks, mut l) = run_one(fork(ledger), &shared, policy, as_of, p, &behaviour, stall, seed);
     weeks
@@ -1097,9 +1105,7 @@ pub fn project(
     p: &Projection,
     stall: &[f64],
 ) -> Result<Forward, SimError> {
-    let behaviour = Behaviour::learn(ledger, as_of, &p.scenario.learn);
-    behaviour.check()?;
-    let shared = Shared::new(ledger, as_of, &behaviour);
+    let (behaviour, shared) = learn(ledger, as_of, p)?;
     project_on(&Forks::new(ledger), &shared, &behaviour, policies, as_of, p, stall, &|| {})
 }
 
@@ -1117,9 +1123,7 @@ pub fn project_in_place(
     stall: &[f64],
     run_done: &(dyn Fn() + Sync),
 ) -> Result<Forward, SimError> {
-    let behaviour = Behaviour::learn(ledger, as_of, &p.scenario.learn);
-    behaviour.check()?;
-    let shared = Shared::new(ledger, as_of, &behaviour);
+    let (behaviour, shared) = learn(ledger, as_of, p)?;
     // As many forks as runs can be in progress at once.
     let tasks = policies.len() * p.runs as usize;
     let forks = Forks::in_place(ledger, rayon::current_num_threads().min(tasks).max(1));
