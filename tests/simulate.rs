@@ -287,6 +287,66 @@ mod forward {
     }
 
     #[test]
+    fn guardrails_lifting_and_anniversaries_wake_whom_they_concern() {
+        // The schedule looks at a customer on the day a message leaves the
+        // 7-day window only when the contact cap or Regulation F suppressed
+        // something at its last evaluation, on the Monday only when
+        // `business_days_only` did, and on its account's anniversaries only
+        // when it was never reviewed. The demo has no consumers (Regulation F
+        // never applies) and reviewed customers: here every other customer is
+        // a consumer and no one was ever reviewed, under the standard policy
+        // with and without its contact cap (Regulation F alone), against the
+        // reference that evaluates every customer every day.
+        let tmp = tempfile::tempdir().unwrap();
+        let demo = repo("fixtures/demo");
+        for f in ["invoices.csv", "payments.csv", "promises.csv"] {
+            std::fs::copy(demo.join(f), tmp.path().join(f)).unwrap();
+        }
+        let customers = std::fs::read_to_string(demo.join("customers.csv")).unwrap();
+        let mut consumers = 0;
+        let customers: Vec<String> = customers
+            .lines()
+            .enumerate()
+            .map(|(i, l)| match l.strip_suffix(",business") {
+                Some(head) if i % 2 == 0 => {
+                    consumers += 1;
+                    format!("{head},consumer")
+                }
+                _ => l.to_string(),
+            })
+            .collect();
+        assert!(consumers > 100, "{consumers}");
+        std::fs::write(tmp.path().join("customers.csv"), customers.join("\n") + "\n").unwrap();
+        let actions = std::fs::read_to_string(demo.join("actions.csv")).unwrap();
+        let kept: Vec<&str> = actions.lines().filter(|l| !l.contains(",credit_review,")).collect();
+        assert!(actions.lines().count() - kept.len() > 100);
+        std::fs::write(tmp.path().join("actions.csv"), kept.join("\n") + "\n").unwrap();
+        let ledger = load(tmp.path(), &LoadOptions::default()).unwrap();
+        let path = repo("policies/standard");
+        let text = std::fs::read_to_string(path.join("policy.toml")).unwrap();
+        assert!(text.contains("max_contacts_per_7_days = 3\n") && text.contains("regulation_f = true\n"));
+        // Without the cap, and with a call 10 days past due and another 2
+        // days later (Regulation F holds it for 7 days after a conversation:
+        // no other wake day falls on the 17th).
+        let (second, call) = (
+            "id = \"second-notice\"\ndays_past_due = 14\naction = \"email\"\ntemplate = \"overdue-2\"\ncooldown_days = 7\n",
+            "id = \"call\"\ndays_past_due = 21\naction = \"call\"\ncooldown_days = 5\n",
+        );
+        assert!(text.contains(second) && text.contains(call));
+        let uncapped = text
+            .replace("max_contacts_per_7_days = 3\n", "")
+            .replace(second, "id = \"second-notice\"\ndays_past_due = 10\naction = \"call\"\n")
+            .replace(call, "id = \"call\"\ndays_past_due = 12\naction = \"call\"\ncooldown_days = 1\n");
+        let uncapped = recoup::policy::load_with_text(&path, uncapped).policy.unwrap();
+        let standard = policy("standard");
+        let policies: Vec<(&str, &CompiledPolicy)> = vec![("standard", &standard), ("uncapped", &uncapped)];
+        let fast = projection_of(&ledger, &policies, 91, 1, 3, false);
+        let slow = projection_of(&ledger, &policies, 91, 1, 3, true);
+        assert_eq!(fast.weekly(), slow.weekly());
+        assert_eq!(fast.summary(), slow.summary());
+    }
+
+    #[test]
     fn a_policy_not_followed_exactly_keeps_the_weekly_look() {
         // Arithmetic on a day count (`days_since_payment * 2 > 90`) is not
         // placed by the schedule: every customer is looked at at least every
@@ -305,7 +365,7 @@ mod forward {
             let mut s = Schedule::new(ledger.customers.len(), end);
             let n = ledger.customers.len() as u32;
             for c in 0..n {
-                s.evaluated(&wake, &ledger, c, day, true);
+                s.evaluated(&wake, &ledger, c, day, true, Default::default());
             }
             (0..n).filter(|&c| !s.due(c, day + chrono::Duration::days(MAX_SLEEP))).count()
         };

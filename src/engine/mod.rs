@@ -312,23 +312,7 @@ pub fn evaluate_customer_with(
     trace: Option<&mut Trace>,
     opts: EvalOptions,
 ) -> Result<Vec<PlannedAction>, EvalError> {
-    let mut ev = Eval {
-        opts,
-        p: policy,
-        r: &policy.rules,
-        cf,
-        inv: invoices,
-        cal,
-        hist: History::new(ledger, cf.ix, cal.date, &policy.per_invoice, &policy.ids),
-        ledger,
-        trace,
-        actions: Vec::new(),
-        priority: 0.0,
-        strategy: None,
-        arm: Arm::Champion,
-        planned_contacts: 0,
-        pause: None,
-    };
+    let mut ev = Eval::new(policy, ledger, cf, invoices, cal, trace, opts);
     if let Some(t) = ev.trace.as_deref_mut() {
         *t = Trace { customer_id: cf.customer.id.to_string(), as_of: Some(cal.date), ..Trace::default() };
     }
@@ -348,6 +332,37 @@ pub fn evaluate_customer_with(
             Err(e)
         }
     }
+}
+
+/// The guardrails that suppressed an action of one evaluation, of those
+/// that time alone lifts (the contact cap and Regulation F as messages leave
+/// the 7-day window, `business_days_only` on a business day). An evaluation
+/// that offered nothing they suppressed plans the same, nothing more, on any
+/// later day its rules read the same facts: the simulation's schedule
+/// (`simulate::wake`) does not look at it again only for them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Suppressed {
+    /// `max_contacts_per_7_days`.
+    pub cap: bool,
+    /// `business_days_only`.
+    pub business_day: bool,
+    /// `regulation_f`.
+    pub regulation_f: bool,
+}
+
+/// [`evaluate_customer_with`], and which of the guardrails time lifts
+/// suppressed an action ([`Suppressed`]).
+pub fn evaluate_customer_noting(
+    policy: &CompiledPolicy,
+    ledger: &Ledger,
+    cf: &CustomerFacts<'_>,
+    invoices: &[InvoiceFacts<'_>],
+    cal: &Calendar<'_>,
+    opts: EvalOptions,
+) -> Result<(Vec<PlannedAction>, Suppressed), EvalError> {
+    let mut ev = Eval::new(policy, ledger, cf, invoices, cal, None, opts);
+    ev.run()?;
+    Ok((ev.actions, ev.suppressed))
 }
 
 /// Evaluate every customer of a ledger (in parallel, results in customer
@@ -383,6 +398,39 @@ pub(crate) struct Eval<'a, 't> {
     planned_contacts: u32,
     /// A plan or account promise pausing escalation.
     pause: Option<ladder::Pause>,
+    /// The guardrails time lifts that suppressed an action.
+    suppressed: Suppressed,
+}
+
+impl<'a, 't> Eval<'a, 't> {
+    fn new(
+        policy: &'a CompiledPolicy,
+        ledger: &'a Ledger,
+        cf: &'a CustomerFacts<'a>,
+        invoices: &'a [InvoiceFacts<'a>],
+        cal: &'a Calendar<'a>,
+        trace: Option<&'t mut Trace>,
+        opts: EvalOptions,
+    ) -> Self {
+        Eval {
+            opts,
+            p: policy,
+            r: &policy.rules,
+            cf,
+            inv: invoices,
+            cal,
+            hist: History::new(ledger, cf.ix, cal.date, &policy.per_invoice, &policy.ids),
+            ledger,
+            trace,
+            actions: Vec::new(),
+            priority: 0.0,
+            strategy: None,
+            arm: Arm::Champion,
+            planned_contacts: 0,
+            pause: None,
+            suppressed: Suppressed::default(),
+        }
+    }
 }
 
 impl<'a> Eval<'a, '_> {
@@ -621,6 +669,12 @@ impl<'a> Eval<'a, '_> {
     fn offer(&mut self, a: PlannedAction, trace: impl FnOnce(&PlannedAction) -> RuleTrace) -> bool {
         match self.guardrail(&a) {
             Some((g, why)) => {
+                match g.as_str() {
+                    "max_contacts_per_7_days" => self.suppressed.cap = true,
+                    "business_days_only" => self.suppressed.business_day = true,
+                    "regulation_f" => self.suppressed.regulation_f = true,
+                    _ => {}
+                }
                 if self.tracing() {
                     let mut t = trace(&a);
                     t.outcome = Outcome::Suppressed;

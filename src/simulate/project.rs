@@ -698,13 +698,17 @@ impl<'a> Sim<'a> {
             let cf = self.facts.derive(&self.ledger, cx, &ctx, &mut buf);
             #[cfg(test)]
             facts::cache::check_against_derive_customer(&self.ledger, cx, &ctx, &cf, &buf);
-            match engine::evaluate_customer_with(policy, &self.ledger, &cf, &buf, &cal, None, NO_PRIORITY) {
-                Ok(actions) => out.extend(actions.into_iter().map(|a| (cx, a))),
-                Err(_) if policy.on_script_error() == OnError::Skip => {}
+            let suppressed = match engine::evaluate_customer_noting(policy, &self.ledger, &cf, &buf, &cal, NO_PRIORITY)
+            {
+                Ok((actions, suppressed)) => {
+                    out.extend(actions.into_iter().map(|a| (cx, a)));
+                    suppressed
+                }
+                Err(_) if policy.on_script_error() == OnError::Skip => engine::Suppressed::default(),
                 Err(e) => return Err(plan::RunError::Script(e)),
-            }
+            };
             if !every_day {
-                self.wake.evaluated(wake, &self.ledger, cx, day, touched);
+                self.wake.evaluated(wake, &self.ledger, cx, day, touched, suppressed);
             }
         }
         Ok(out)

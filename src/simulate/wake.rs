@@ -48,10 +48,20 @@
 //! the day of the month, the weekday or the date is evaluated every day; one
 //! that reads the month (or the days to its end) at every month's start, the
 //! quarter (or offers incentives by quarter) at every quarter's start, the
-//! year (or the days to its end) at every year's start; with
-//! `business_days_only`, a customer looked at on a weekend is looked at again
-//! on Monday. A row dated after the simulated day (a loaded ledger's
-//! future-dated payment or action) wakes its customer on its date.
+//! year (or the days to its end) at every year's start. A row dated after the
+//! simulated day (a loaded ledger's future-dated payment or action) wakes its
+//! customer on its date.
+//!
+//! **Guardrails that time lifts.** A day on which only a guardrail can lift
+//! (a message leaving the 7-day window of the contact cap or of Regulation F;
+//! with `business_days_only`, the Monday after a weekend) wakes a customer
+//! only when that guardrail suppressed one of its actions at its last
+//! evaluation (the engine says which: `engine::Suppressed`). Otherwise that
+//! evaluation planned every action its rules offered, and until another wake
+//! day or a touch its rules offer the same ones: none, since an action
+//! planned touches the customer. Each periodic review's anniversaries of the
+//! opening date wake only a customer never reviewed (a review is otherwise
+//! due its cadence after the last one).
 //!
 //! **The weekly look.** When [`Wake::exact`]: every condition that decides
 //! something (strategies, steps, incentives, plans, limits, reviews) is
@@ -72,6 +82,7 @@
 //! only moves on to the next (its rows have not changed, so neither have
 //! its wake days).
 
+use crate::engine::Suppressed;
 use crate::facts::registry::{FactType, Scope};
 use crate::ledger::{ActionKind, CustIx, Ledger, Outcome};
 use crate::policy::CompiledPolicy;
@@ -340,16 +351,37 @@ fn ce(d: NaiveDate) -> i64 {
     i64::from(d.num_days_from_ce())
 }
 
+/// A wake day as [`Schedule`] lists it: the day (from the common era)
+/// times 4, plus [`CAP`] and [`REGULATION_F`] for a day on which only the
+/// contact cap or Regulation F can lift (a message leaving the 7-day
+/// window), which wakes the customer only when one of them suppressed an
+/// action at its last evaluation.
+type Tagged = i32;
+
+/// See [`Tagged`].
+const CAP: i64 = 1;
+const REGULATION_F: i64 = 2;
+
+/// The day of a [`Tagged`] wake day.
+fn day_of(t: Tagged) -> i64 {
+    i64::from(t) >> 2
+}
+
 /// Add to `out` the days `anchor + o` (`o` in `offsets`, sorted) within
 /// `(lo, hi]`.
-fn push(out: &mut Vec<i32>, (lo, hi): (i64, i64), anchor: i64, offsets: &[i64]) {
+fn push(out: &mut Vec<Tagged>, span: (i64, i64), anchor: i64, offsets: &[i64]) {
+    push_tagged(out, span, anchor, offsets, 0);
+}
+
+/// [`push`], the days tagged with `tag` ([`CAP`], [`REGULATION_F`]).
+fn push_tagged(out: &mut Vec<Tagged>, (lo, hi): (i64, i64), anchor: i64, offsets: &[i64], tag: i64) {
     let k = offsets.partition_point(|&o| anchor + o <= lo);
     for &o in &offsets[k..] {
         let t = anchor + o;
         if t > hi {
             break;
         }
-        if let Ok(t) = i32::try_from(t) {
+        if let Ok(t) = Tagged::try_from(t * 4 + tag) {
             out.push(t);
         }
     }
@@ -591,11 +623,12 @@ impl Wake {
     }
 
     /// List in `out` customer `c`'s wake days after `day` up to `end` (days
-    /// from the common era, sorted, the soonest *last*), as its rows are now.
+    /// from the common era times 4 with their tags, [`Tagged`]; sorted, the
+    /// soonest *last*), as its rows are now.
     /// False when a row of the customer is dated after `day` (a payment, an
     /// action): its wake days then depend on the day, and are listed again
     /// at its next evaluation (it is woken on that row's date).
-    pub fn plan(&self, ledger: &Ledger, c: CustIx, day: NaiveDate, end: NaiveDate, out: &mut Vec<i32>) -> bool {
+    pub fn plan(&self, ledger: &Ledger, c: CustIx, day: NaiveDate, end: NaiveDate, out: &mut Vec<Tagged>) -> bool {
         out.clear();
         let today = ce(day);
         let span = (today, ce(end));
@@ -612,7 +645,7 @@ impl Wake {
         for (b, &m) in bounds.iter_mut().zip(&self.windows_months) {
             *b = (m, crate::facts::months_before(day, m), crate::facts::months_before(after_end, m));
         }
-        let leaves = |d: NaiveDate, out: &mut Vec<i32>| {
+        let leaves = |d: NaiveDate, out: &mut Vec<Tagged>| {
             for &(m, lo, hi) in &bounds[..nb] {
                 if d <= lo || d > hi {
                     continue;
@@ -741,14 +774,17 @@ impl Wake {
         // only if the window held as many messages as the cap allows (rows
         // are at least as many as messages), and Regulation F only after a
         // conversation or with 7 calls in the window.
+        // Those days are tagged: they wake the customer only if the cap or
+        // Regulation F suppressed something at its last evaluation (see
+        // [`Schedule::evaluated`]).
         for &(x, r) in &recent {
             let within = recent.iter().filter(|(y, _)| *y >= x && *y <= x + 6);
             let (rows, calls) =
                 within.fold((0u32, 0u32), |(n, k), (_, s)| (n + u32::from(s.counted), k + u32::from(s.call)));
-            if (r.counted && cap.is_some_and(|m| rows >= m))
-                || (regulation_f && (r.conversation || (r.call && calls >= 7)))
-            {
-                push(out, span, x, &[7]);
+            let tag = if r.counted && cap.is_some_and(|m| rows >= m) { CAP } else { 0 }
+                | if regulation_f && (r.conversation || (r.call && calls >= 7)) { REGULATION_F } else { 0 };
+            if tag != 0 {
+                push_tagged(out, span, x, &[7], tag);
             }
         }
         for d in [contact, conversation, dunning].into_iter().flatten() {
@@ -761,9 +797,12 @@ impl Wake {
             push(out, span, d, &own.every);
         }
         // Never reviewed: each anniversary of the opening date, of the
-        // reviews of the customer's risk class.
+        // reviews of the customer's risk class (once reviewed, a review is
+        // due its cadence after the last credit review, followed above).
         let cust = &ledger.customers[c as usize];
-        if let Some(opened) = cust.opened_on {
+        if reviewed.is_none()
+            && let Some(opened) = cust.opened_on
+        {
             let o = ce(opened);
             for &(_, every) in self.reviews.iter().filter(|(rc, _)| rc.is_none_or(|rc| cust.risk_class == Some(rc))) {
                 let mut t = o + ((today - o).div_euclid(every) + 1).max(1) * every;
@@ -780,8 +819,9 @@ impl Wake {
 
     /// The first day after `day` on which the calendar moves something the
     /// policy reads (a month's, quarter's or year's start, a day counted
-    /// from a month's or year's end, a Monday after a weekend), if any: the
-    /// same for every customer.
+    /// from a month's or year's end), if any: the same for every customer.
+    /// (The Monday after a weekend is a wake day of the customers whose
+    /// actions `business_days_only` suppressed: [`Schedule::evaluated`].)
     fn calendar(&self, day: NaiveDate) -> Option<i64> {
         let today = ce(day);
         let (y, m) = (day.year(), day.month());
@@ -809,13 +849,6 @@ impl Wake {
         if self.year_end {
             take(next_year.and_then(|t| first_after(today, t - 1, &self.since)));
         }
-        if self.business_days {
-            match day.weekday() {
-                Weekday::Sat => take(Some(today + 2)),
-                Weekday::Sun => take(Some(today + 1)),
-                _ => {}
-            }
-        }
         best
     }
 }
@@ -829,7 +862,7 @@ pub struct Schedule {
     /// the latest (touched or not).
     next: Vec<i64>,
     /// Per customer: its wake days not passed yet, the soonest last.
-    days: Vec<Vec<i32>>,
+    days: Vec<Vec<Tagged>>,
     /// Per customer: `days` holds until its rows change.
     fixed: Vec<bool>,
     end: NaiveDate,
@@ -856,9 +889,27 @@ impl Schedule {
     }
 
     /// Customer `c` was evaluated on `day`; `touched`: its rows changed since
-    /// its previous evaluation. Sets the day it is evaluated again at the
-    /// latest.
-    pub fn evaluated(&mut self, wake: &Wake, ledger: &Ledger, c: CustIx, day: NaiveDate, touched: bool) {
+    /// its previous evaluation; `suppressed`: the guardrails time lifts that
+    /// suppressed one of its actions then. Sets the day it is evaluated again
+    /// at the latest.
+    ///
+    /// The days on which only such a guardrail lifts (a message leaving the
+    /// 7-day window of the contact cap or of Regulation F; the Monday after
+    /// a weekend under `business_days_only`) wake the customer only when
+    /// that guardrail suppressed something now: otherwise every action its
+    /// rules offered was planned, and until its rows change or another wake
+    /// day comes its rules offer the same (none: an action planned touches
+    /// the customer), whatever the guardrails. A later evaluation (another
+    /// wake day) decides again with what it suppressed.
+    pub fn evaluated(
+        &mut self,
+        wake: &Wake,
+        ledger: &Ledger,
+        c: CustIx,
+        day: NaiveDate,
+        touched: bool,
+        suppressed: Suppressed,
+    ) {
         let ix = c as usize;
         let today = ce(day);
         let (Some(next), Some(days), Some(fixed)) =
@@ -873,10 +924,15 @@ impl Schedule {
         if touched || !*fixed {
             *fixed = wake.plan(ledger, c, day, self.end, days);
         }
-        while days.last().is_some_and(|&t| i64::from(t) <= today) {
+        while days.last().is_some_and(|&t| day_of(t) <= today) {
             days.pop();
         }
-        let mut best = days.last().map_or(i64::MAX, |&t| i64::from(t));
+        let mask = if suppressed.cap { CAP } else { 0 } | if suppressed.regulation_f { REGULATION_F } else { 0 };
+        let mut best = days
+            .iter()
+            .rev()
+            .find(|&&t| i64::from(t) & 3 == 0 || i64::from(t) & mask != 0)
+            .map_or(i64::MAX, |&t| day_of(t));
         let calendar = match self.calendar {
             Some((d, t)) if d == day => t,
             _ => {
@@ -888,6 +944,13 @@ impl Schedule {
         if let Some(t) = calendar {
             best = best.min(t);
         }
+        if wake.business_days && suppressed.business_day {
+            match day.weekday() {
+                Weekday::Sat => best = best.min(today + 2),
+                Weekday::Sun => best = best.min(today + 1),
+                _ => {}
+            }
+        }
         if let Some(s) = wake.max_sleep {
             best = best.min(today + s);
         }
@@ -898,6 +961,39 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_suppressing_guardrail_wakes_on_the_days_it_lifts() {
+        // Standard (`business_days_only`, a contact cap) on the demo, every
+        // customer evaluated on Saturday 2026-11-14 after a touch: on Monday
+        // wakes every one whose actions `business_days_only` suppressed,
+        // and, of the others, only those with a wake day of their own then.
+        // A suppression by the cap brings the days messages leave the window.
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let ledger = crate::ledger::load(&root.join("fixtures/demo"), &Default::default()).unwrap();
+        let policy = crate::policy::load(&root.join("policies/standard")).policy.unwrap();
+        let wake = Wake::of(&policy, &crate::facts::FactsConfig::default());
+        let sat = NaiveDate::from_ymd_opt(2026, 11, 14).unwrap();
+        let (sun, mon) = (sat.succ_opt().unwrap(), sat + chrono::Duration::days(2));
+        let end = sat + chrono::Duration::days(91);
+        let n = ledger.customers.len() as CustIx;
+        let schedule = |s: Suppressed| {
+            let mut sch = Schedule::new(n as usize, end);
+            (0..n).for_each(|c| sch.evaluated(&wake, &ledger, c, sat, true, s));
+            sch
+        };
+        let quiet = schedule(Suppressed::default());
+        let weekend = schedule(Suppressed { business_day: true, ..Suppressed::default() });
+        let capped = schedule(Suppressed { cap: true, ..Suppressed::default() });
+        let due = |s: &Schedule, d| (0..n).filter(|&c| s.due(c, d)).count();
+        assert_eq!(due(&weekend, mon), n as usize);
+        assert!(due(&quiet, mon) < n as usize / 2, "{}", due(&quiet, mon));
+        assert!(due(&quiet, sun) <= due(&quiet, mon));
+        // The cap's days are the quiet ones and more.
+        let days = |s: &Schedule| (1..=7).map(|k| due(s, sat + chrono::Duration::days(k))).collect::<Vec<_>>();
+        let (capped, quiet) = (days(&capped), days(&quiet));
+        assert!(capped.iter().zip(&quiet).all(|(c, q)| c >= q) && capped != quiet, "{capped:?} {quiet:?}");
+    }
 
     #[test]
     fn numbers_of_a_text() {
