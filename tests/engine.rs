@@ -1128,3 +1128,60 @@ action = "call"
         assert_eq!(serde_json::from_value::<PlannedAction>(old).unwrap().arm, Arm::Champion);
     }
 }
+
+/// The history matches each executed row to the policy's rules by number,
+/// found from the row's rule id once (its symbol), never by comparing
+/// texts: ids the policy lacks, ids of the same length and prefix as one of
+/// its own, and ids longer than 16 bytes each get the right number.
+#[test]
+fn history_rows_get_the_number_of_their_whole_rule_id() {
+    use recoup::engine::history::History;
+    use recoup::policy::compile::NO_RULE;
+    let long = "second-notice-by-letter";
+    assert!(long.len() > 16);
+    let p = standard_with(&[
+        ("business_days_only = true", "business_days_only = false"),
+        ("id = \"second-notice\"", "id = \"second-notice-by-letter\""),
+    ]);
+    let due = date("2026-09-01");
+    let rows = [
+        ("pre-due", "email"),
+        ("first-notice", "email"),
+        ("first-noticf", "email"),
+        (long, "email"),
+        ("second-notice-by-lettex", "email"),
+        ("second-notice-by-lette", "email"),
+        ("manual-call", "call"),
+        ("pre-due", "email"),
+    ];
+    let mut b = Book::default().customer(cust("C1")).invoice("I1", "C1", due, "500.00");
+    for (k, (rule, action)) in rows.iter().enumerate() {
+        b = b.done("C1", "I1", rule, action, day("2026-09-01", k as i64));
+    }
+    let l = b.ledger();
+    let ladder = p.rules.ladders.iter().position(|x| x.id == "standard").unwrap();
+    let step = |id: &str| {
+        let k = p.rules.ladders[ladder].steps.iter().position(|s| s.id == id).unwrap();
+        p.ids.steps[ladder][k]
+    };
+    let h = History::new(&l, 0, date("2026-10-01"), &p.per_invoice, &p.ids);
+    let got: Vec<(String, u32)> = h.executed().iter().map(|d| (d.record.rule_id.to_string(), d.rule)).collect();
+    let want: Vec<(String, u32)> = vec![
+        ("pre-due".into(), step("pre-due")),
+        ("first-notice".into(), step("first-notice")),
+        ("first-noticf".into(), NO_RULE),
+        (long.into(), step(long)),
+        ("second-notice-by-lettex".into(), NO_RULE),
+        ("second-notice-by-lette".into(), NO_RULE),
+        ("manual-call".into(), NO_RULE),
+        ("pre-due".into(), step("pre-due")),
+    ];
+    assert_eq!(got, want);
+    let mut known: Vec<u32> = want.iter().map(|w| w.1).filter(|&n| n != NO_RULE).collect();
+    known.sort_unstable();
+    known.dedup();
+    assert_eq!(known.len(), 3, "three rules, three numbers: {known:?}");
+    // And the ladder reads it so: the long step is done, the next one is due.
+    let next: Vec<String> = steps(&p, &l, date("2026-10-01")).into_iter().map(|a| a.rule_id).collect();
+    assert!(!next.iter().any(|r| r == "first-notice" || r == long), "{next:?}");
+}

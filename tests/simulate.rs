@@ -499,6 +499,30 @@ fn simulated_actions_feed_back_into_the_history_the_engine_reads() {
         steps.entry(*i).or_default().insert(rule);
     }
     assert!(steps.values().any(|s| s.len() >= 2), "no invoice moved up its ladder");
+    // The rows the simulation appended are matched to the policy's rules by
+    // number as the loaded ones are: each executed row's number is its
+    // whole id's, and every simulated row is one of the policy's rules.
+    use recoup::engine::history::History;
+    use recoup::policy::compile::NO_RULE;
+    let end = date("2026-11-16") + chrono::Duration::days(21);
+    let mut numbered = 0;
+    for c in 0..sim.customers.len() as u32 {
+        let h = History::new(&sim, c, end, &standard.per_invoice, &standard.ids);
+        for d in h.executed() {
+            assert_eq!(
+                d.rule,
+                standard.ids.code(&d.record.rule_id),
+                "row {} of rule {}",
+                d.record.id,
+                d.record.rule_id
+            );
+            if d.record.id.starts_with("SIMACT") {
+                assert_ne!(d.rule, NO_RULE, "simulated row {} of rule {}", d.record.id, d.record.rule_id);
+                numbered += 1;
+            }
+        }
+    }
+    assert_eq!(numbered, simulated.iter().filter(|a| a.was_executed()).count());
 }
 
 mod backtest {

@@ -44,7 +44,9 @@ impl<'a> History<'a> {
             let Some(a) = ledger.actions.get(i as usize) else { continue };
             let Some(d) = a.executed_on else { continue };
             if a.was_executed() && d <= as_of && a.decided_on <= as_of {
-                done.push(Done { record: a, on: d, rule: ids.code(&a.rule_id) });
+                let rule = ids.number(&a.rule_id);
+                debug_assert_eq!(rule, ids.code(&a.rule_id), "rule `{}` numbered by its symbol", a.rule_id);
+                done.push(Done { record: a, on: d, rule });
             }
         }
         History { ledger, rows, as_of, per_invoice, done }

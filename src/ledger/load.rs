@@ -7,7 +7,7 @@ use super::problem::{FileKind, Problem, ProblemKind, Severity};
 use super::stream::{self, Cut, Rec, Unclosed};
 use super::{
     AccountType, ActionKind, ActionRecord, Arm, Channel, CustIx, Customer, FileCounts, InvIx, Invoice, InvoiceStatus,
-    Ledger, LoadReport, Outcome, Payment, Promise, RiskClass, Text,
+    Ledger, LoadReport, Outcome, Payment, Promise, RiskClass, RuleId, Text,
 };
 use csv::ByteRecord;
 use hashbrown::HashTable;
@@ -530,7 +530,7 @@ impl LedgerRow for ActionRecord {
             id: Text::default(),
             customer: 0,
             invoice: None,
-            rule_id: Text::default(),
+            rule_id: RuleId::default(),
             action: ActionKind::Email,
             channel: None,
             decided_on: chrono::NaiveDate::MIN,
@@ -817,6 +817,23 @@ fn open(dir: &Path, file: FileKind, required: bool) -> Result<Option<(std::fs::F
 struct Memo {
     customer: Option<CustIx>,
     invoice: Option<InvIx>,
+    /// The distinct rule ids the job has met (a policy has a few dozen at
+    /// most): a row's [`RuleId`] is copied from here, not numbered again.
+    rules: Vec<RuleId>,
+}
+
+impl Memo {
+    /// The [`RuleId`] of `text`.
+    fn rule(&mut self, text: &str) -> RuleId {
+        if let Some(r) = self.rules.iter().find(|r| same_id(r, text)) {
+            return r.clone();
+        }
+        let r = RuleId::new(text);
+        if self.rules.len() < 64 {
+            self.rules.push(r.clone());
+        }
+        r
+    }
 }
 
 /// The row at `last` or the one after it, if its id is `id`.
@@ -1046,7 +1063,7 @@ fn decode_action(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<Ac
     let id = r.text(0);
     let customer = refs.customer(r, 1, memo);
     let invoice = refs.invoice(r, 2, customer, memo);
-    let rule_id = r.text(3);
+    let rule_id = r.get_str(3, decode::text_str).map(|t| memo.rule(t));
     let action = r.get(4, ActionKind::decode);
     let channel = r.get(5, |b| opt(b, Channel::decode));
     let decided_on = r.get(6, decode::cached_date);

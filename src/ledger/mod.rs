@@ -6,11 +6,13 @@ pub mod decode;
 pub mod inline;
 pub mod load;
 mod problem;
+mod rule_id;
 mod stream;
 
 pub use decode::Terms;
 pub use load::{LoadError, LoadOptions, load};
 pub use problem::{FileKind, Problem, ProblemKind, Severity};
+pub use rule_id::RuleId;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -211,7 +213,9 @@ pub struct ActionRecord {
     pub id: Text,
     pub customer: CustIx,
     pub invoice: Option<InvIx>,
-    pub rule_id: Text,
+    /// The rule that decided it, with its symbol ([`RuleId`]: the engine
+    /// matches it to a policy's rules by number).
+    pub rule_id: RuleId,
     pub action: ActionKind,
     pub channel: Option<Channel>,
     pub decided_on: NaiveDate,

@@ -7,7 +7,7 @@ use super::diag::Sources;
 use super::expr::{Expression, FactRef, ScriptDefs, lower_with, root_expr};
 pub use super::raw::{AgeFrom, Grouping, InvoiceSet, LimitChange, OnError, Pace, Regime, Trigger};
 use crate::facts::{Context, InvoiceFacts, PerInvoiceRules};
-use crate::ledger::{ActionKind, Channel, RiskClass};
+use crate::ledger::{ActionKind, Channel, RiskClass, RuleId};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -502,6 +502,9 @@ pub struct RuleIds {
     table: Vec<(Box<str>, (u64, u64), u32)>,
     /// For each length, the range of `table` holding the ids of that length.
     by_len: Vec<(u32, u32)>,
+    /// By [`RuleId`] symbol, the number of the id ([`NO_RULE`] for symbols
+    /// of no id of the policy; symbols past the end are none of its ids).
+    by_sym: Vec<u32>,
     /// Per ladder ([`Rules::ladders`]), the number of each step.
     pub steps: Vec<Vec<u32>>,
     /// The numbers of [`Rules::incentives`], [`Rules::plans`], [`Rules::limits`]
@@ -543,7 +546,24 @@ impl RuleIds {
                 (u32::try_from(from).unwrap_or(0), u32::try_from(to).unwrap_or(0))
             })
             .collect();
-        RuleIds { table, by_len, ..RuleIds::default() }
+        let syms: Vec<(u32, u32)> = table.iter().map(|(s, _, c)| (RuleId::new(s).sym(), *c)).collect();
+        let mut by_sym = vec![NO_RULE; syms.iter().map(|&(s, _)| s as usize + 1).max().unwrap_or(0)];
+        for (s, c) in syms {
+            if let Some(slot) = by_sym.get_mut(s as usize) {
+                *slot = c;
+            }
+        }
+        RuleIds { table, by_len, by_sym, ..RuleIds::default() }
+    }
+
+    /// The number of rule id `id`, [`NO_RULE`] if no rule has it: as
+    /// [`RuleIds::code`] of its text, found by its symbol.
+    #[inline]
+    pub fn number(&self, id: &RuleId) -> u32 {
+        if !id.is_numbered() {
+            return self.code(id);
+        }
+        self.by_sym.get(id.sym() as usize).copied().unwrap_or(NO_RULE)
     }
 
     /// The number of rule id `id`, [`NO_RULE`] if no rule has it.
@@ -599,10 +619,12 @@ mod tests {
         );
         for (i, id) in ids.iter().enumerate() {
             assert_eq!(r.code(id), i as u32, "{id}");
+            assert_eq!(r.number(&RuleId::new(id)), i as u32, "{id}");
         }
         for other in ["", "cal", "calls", "Call", "first-notics", "second-notice-by-lettex", "xsecond-notice-by-letter"]
         {
             assert_eq!(r.code(other), NO_RULE, "{other}");
+            assert_eq!(r.number(&RuleId::new(other)), NO_RULE, "{other}");
         }
     }
 

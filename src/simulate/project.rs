@@ -31,7 +31,7 @@ use crate::engine::{self, PlannedAction};
 use crate::facts::{self, Context, FactsConfig, kpi};
 use crate::ledger::{
     ActionKind, ActionRecord, ByCustomer, CustIx, InvIx, Invoice, InvoiceStatus, Ledger, LoadReport, Outcome, Payment,
-    Text,
+    RuleId, Text,
 };
 use crate::plan;
 use crate::policy::CompiledPolicy;
@@ -732,11 +732,12 @@ impl<'a> Sim<'a> {
                 ActionKind::Call => Outcome::NoAnswer,
                 _ => Outcome::Sent,
             };
+            let rule_id = RuleId::new(&a.rule_id);
             let record = |invoice| ActionRecord {
                 id: Text::default(),
                 customer: c,
                 invoice,
-                rule_id: Text::from(a.rule_id.as_str()),
+                rule_id: rule_id.clone(),
                 action: a.action,
                 channel: a.channel,
                 decided_on: day,
