@@ -695,7 +695,12 @@ impl<'a> Sim<'a> {
                 continue;
             }
             self.touched[c] = false;
-            let cf = self.facts.derive(&self.ledger, cx, &ctx, &mut buf);
+            // Untouched since its last evaluation: its rows are as they were.
+            let cf = if touched {
+                self.facts.derive(&self.ledger, cx, &ctx, &mut buf)
+            } else {
+                self.facts.derive_unchanged(&self.ledger, cx, &ctx, &mut buf)
+            };
             #[cfg(test)]
             facts::cache::check_against_derive_customer(&self.ledger, cx, &ctx, &cf, &buf);
             let suppressed = match engine::evaluate_customer_noting(policy, &self.ledger, &cf, &buf, &cal, NO_PRIORITY)
