@@ -365,7 +365,7 @@ mod forward {
             let mut s = Schedule::new(ledger.customers.len(), end);
             let n = ledger.customers.len() as u32;
             for c in 0..n {
-                s.evaluated(&wake, &ledger, c, day, true, Default::default());
+                s.evaluated(&wake, &ledger, c, day, true, Default::default(), None);
             }
             (0..n).filter(|&c| !s.due(c, day + chrono::Duration::days(MAX_SLEEP))).count()
         };

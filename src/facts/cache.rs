@@ -173,6 +173,17 @@ impl Cache {
         Cache::default()
     }
 
+    /// Customer `c`'s invoices open and the settlement dates of its closed
+    /// ones within `(from, to]` (in date order), as of its last
+    /// [`derive`](Self::derive); `None` before its first. Read-only: for the
+    /// simulation's wake-up schedule, which asks right after a `derive`.
+    pub fn seen(&self, c: CustIx, from: NaiveDate, to: NaiveDate) -> Option<(&[u32], impl Iterator<Item = NaiveDate>)> {
+        let st = self.customers.get(c as usize).filter(|st| st.built)?;
+        let lo = st.settled.partition_point(|s| s.on <= from);
+        let hi = st.settled.partition_point(|s| s.on <= to).max(lo);
+        Some((st.open.as_slice(), st.settled[lo..hi].iter().map(|s| s.on)))
+    }
+
     /// The facts of customer `c` as of `ctx.as_of`, filling `invoices` with
     /// its open invoices' facts: the same values as
     /// [`derive_customer`](super::derive_customer).

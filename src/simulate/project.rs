@@ -713,7 +713,7 @@ impl<'a> Sim<'a> {
                 Err(e) => return Err(plan::RunError::Script(e)),
             };
             if !every_day {
-                self.wake.evaluated(wake, &self.ledger, cx, day, touched, suppressed);
+                self.wake.evaluated(wake, &self.ledger, cx, day, touched, suppressed, Some(&self.facts));
             }
         }
         Ok(out)

@@ -83,6 +83,7 @@
 //! its wake days).
 
 use crate::engine::Suppressed;
+use crate::facts::cache::Cache;
 use crate::facts::registry::{FactType, Scope};
 use crate::ledger::{ActionKind, CustIx, Ledger, Outcome};
 use crate::policy::CompiledPolicy;
@@ -628,7 +629,19 @@ impl Wake {
     /// False when a row of the customer is dated after `day` (a payment, an
     /// action): its wake days then depend on the day, and are listed again
     /// at its next evaluation (it is woken on that row's date).
-    pub fn plan(&self, ledger: &Ledger, c: CustIx, day: NaiveDate, end: NaiveDate, out: &mut Vec<Tagged>) -> bool {
+    ///
+    /// With `facts`, a facts cache whose last [`Cache::derive`] of `c` was
+    /// as of `day`, its open invoices and settlement dates are read from
+    /// there rather than from the ledger (the same ones: a test build checks).
+    pub fn plan(
+        &self,
+        ledger: &Ledger,
+        c: CustIx,
+        day: NaiveDate,
+        end: NaiveDate,
+        out: &mut Vec<Tagged>,
+        facts: Option<&Cache>,
+    ) -> bool {
         out.clear();
         let today = ce(day);
         let span = (today, ce(end));
@@ -662,18 +675,36 @@ impl Wake {
         };
         // The oldest open invoice's due and issue dates (the first to reach a step's age).
         let (mut first_due, mut first_issue) = (i64::MAX, i64::MAX);
-        for &i in ledger.invoices_by_customer.rows(c) {
-            let inv = &ledger.invoices[i as usize];
-            if inv.is_open() {
-                let (due, issue) = (ce(inv.due_date), ce(inv.issue_date));
-                first_due = first_due.min(due);
-                first_issue = first_issue.min(issue);
-                push(out, span, due, &self.due);
-                push(out, span, issue, &self.issue);
-            } else if nb > 0
-                && let Some(settled) = crate::facts::settled_on(ledger, i, day)
-            {
-                leaves(settled, out);
+        let mut open = |inv: &crate::ledger::Invoice, out: &mut Vec<Tagged>| {
+            let (due, issue) = (ce(inv.due_date), ce(inv.issue_date));
+            first_due = first_due.min(due);
+            first_issue = first_issue.min(issue);
+            push(out, span, due, &self.due);
+            push(out, span, issue, &self.issue);
+        };
+        // The settlement dates that can leave a window before the horizon's end.
+        let (from, to) =
+            bounds[..nb].iter().fold((NaiveDate::MAX, NaiveDate::MIN), |(f, t), &(_, lo, hi)| (f.min(lo), t.max(hi)));
+        match facts.and_then(|k| k.seen(c, from, to)) {
+            Some((invoices, settled)) => {
+                for &i in invoices {
+                    open(&ledger.invoices[i as usize], out);
+                }
+                for d in settled {
+                    leaves(d, out);
+                }
+            }
+            None => {
+                for &i in ledger.invoices_by_customer.rows(c) {
+                    let inv = &ledger.invoices[i as usize];
+                    if inv.is_open() {
+                        open(inv, out);
+                    } else if nb > 0
+                        && let Some(settled) = crate::facts::settled_on(ledger, i, day)
+                    {
+                        leaves(settled, out);
+                    }
+                }
             }
         }
         // The last payment up to the day; a later one wakes on its date.
@@ -901,6 +932,10 @@ impl Schedule {
     /// day comes its rules offer the same (none: an action planned touches
     /// the customer), whatever the guardrails. A later evaluation (another
     /// wake day) decides again with what it suppressed.
+    ///
+    /// `facts`: the facts cache that derived `c`'s facts for this evaluation,
+    /// if any ([`Wake::plan`]).
+    #[allow(clippy::too_many_arguments)]
     pub fn evaluated(
         &mut self,
         wake: &Wake,
@@ -909,6 +944,7 @@ impl Schedule {
         day: NaiveDate,
         touched: bool,
         suppressed: Suppressed,
+        facts: Option<&Cache>,
     ) {
         let ix = c as usize;
         let today = ce(day);
@@ -922,7 +958,13 @@ impl Schedule {
             return;
         }
         if touched || !*fixed {
-            *fixed = wake.plan(ledger, c, day, self.end, days);
+            *fixed = wake.plan(ledger, c, day, self.end, days, facts);
+            #[cfg(test)]
+            if facts.is_some() {
+                let mut walked = Vec::new();
+                let again = wake.plan(ledger, c, day, self.end, &mut walked, None);
+                assert_eq!((again, &walked), (*fixed, &*days), "customer {c} on {day}");
+            }
         }
         while days.last().is_some_and(|&t| day_of(t) <= today) {
             days.pop();
@@ -979,7 +1021,7 @@ mod tests {
         let n = ledger.customers.len() as CustIx;
         let schedule = |s: Suppressed| {
             let mut sch = Schedule::new(n as usize, end);
-            (0..n).for_each(|c| sch.evaluated(&wake, &ledger, c, sat, true, s));
+            (0..n).for_each(|c| sch.evaluated(&wake, &ledger, c, sat, true, s, None));
             sch
         };
         let quiet = schedule(Suppressed::default());
