@@ -142,8 +142,11 @@ pub struct Wake {
     /// From the last contact, conversation and dunning step: literals
     /// compared with days since a contact, a conversation or a step.
     rule: Vec<i64>,
-    /// The policy's limit rules, plans, reviews and steps, by id.
-    own: HashMap<String, Own>,
+    /// The policy's limit rules, plans, reviews and steps, by the number of
+    /// their id (`ids`); the other numbers are no such rule.
+    own: Vec<Own>,
+    /// The policy's rule ids, to number an action row's.
+    ids: crate::policy::compile::RuleIds,
     /// From every execution of a ladder step: each step's cooldown, with
     /// the age it is due at (a cooldown that ends before any open invoice
     /// reaches the step's age changes nothing: the age wakes it then).
@@ -566,13 +569,23 @@ impl Wake {
             issue: tidy(issue),
             since: tidy(since),
             rule: tidy(rule),
-            own: own
-                .into_iter()
-                .map(|(k, mut v)| {
+            own: {
+                let mut by_number: Vec<Own> = Vec::new();
+                for (id, mut v) in own {
+                    let n = policy.ids.code(&id);
+                    if n == crate::policy::compile::NO_RULE {
+                        continue;
+                    }
+                    let n = n as usize;
+                    if by_number.len() <= n {
+                        by_number.resize_with(n + 1, Own::default);
+                    }
                     v.every = tidy(v.every);
-                    (k, v)
-                })
-                .collect(),
+                    by_number[n] = v;
+                }
+                by_number
+            },
+            ids: policy.ids.clone(),
             cooldowns,
             promise_made: tidy(promise_made),
             promise_due: tidy(promise_due),
@@ -784,7 +797,7 @@ impl Wake {
             if k == ActionKind::CreditReview {
                 reviewed = reviewed.max(Some(x));
             }
-            if let Some(own) = self.own.get(a.rule_id.as_str()) {
+            if let Some(own) = self.own.get(self.ids.number(&a.rule_id) as usize) {
                 if own.step {
                     for cd in &self.cooldowns {
                         let reached = if cd.by_issue { first_issue } else { first_due }.saturating_add(cd.offset);
