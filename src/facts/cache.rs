@@ -134,9 +134,13 @@ struct State {
     payments_seen: usize,
     actions_seen: usize,
     /// Invoices open at the last call, in row order.
-    open: Vec<u32>,
-    /// Closed invoices settled by `as_of`, by settlement date.
+    open: Open,
+    /// Closed invoices settled by `as_of`, by settlement date; those before
+    /// the behaviour window are dropped (it only moves forward).
     settled: Vec<Settled>,
+    /// The start of the behaviour window and of its recent part at the
+    /// last call (the state is rebuilt if either goes back).
+    windows: (NaiveDate, NaiveDate),
     last_payment: Option<NaiveDate>,
     /// The payment behaviour facts of an earlier call.
     paid: Option<PaidMemo>,
@@ -151,6 +155,57 @@ struct State {
     /// date, the latest of them executed on `last_executed`.
     executed_sorted: bool,
     last_executed: Option<NaiveDate>,
+}
+
+/// The open invoices of a state: up to four (most customers) in the state
+/// itself, more on the heap. Read on every call: inline, one cache miss less.
+#[derive(Debug)]
+enum Open {
+    Inline(u8, [u32; 4]),
+    Heap(Vec<u32>),
+}
+
+impl Default for Open {
+    fn default() -> Self {
+        Open::Inline(0, [0; 4])
+    }
+}
+
+impl Open {
+    fn as_slice(&self) -> &[u32] {
+        match self {
+            Open::Inline(n, ixs) => ixs.get(..usize::from(*n)).unwrap_or(&[]),
+            Open::Heap(v) => v,
+        }
+    }
+
+    fn push(&mut self, i: u32) {
+        match self {
+            Open::Inline(n, ixs) if usize::from(*n) < ixs.len() => {
+                ixs[usize::from(*n)] = i;
+                *n += 1;
+            }
+            Open::Inline(..) => {
+                let mut v = self.as_slice().to_vec();
+                v.push(i);
+                *self = Open::Heap(v);
+            }
+            Open::Heap(v) => v.push(i),
+        }
+    }
+
+    /// Remove the `k`th (in order; `k` < the length).
+    fn remove(&mut self, k: usize) {
+        match self {
+            Open::Inline(n, ixs) => {
+                ixs.copy_within(k + 1..usize::from(*n), k);
+                *n -= 1;
+            }
+            Open::Heap(v) => {
+                v.remove(k);
+            }
+        }
+    }
 }
 
 impl State {
@@ -175,7 +230,9 @@ impl Cache {
 
     /// Customer `c`'s invoices open and the settlement dates of its closed
     /// ones within `(from, to]` (in date order), as of its last
-    /// [`derive`](Self::derive); `None` before its first. Read-only: for the
+    /// [`derive`](Self::derive); `None` before its first. Settled invoices
+    /// before the behaviour window of an earlier call may have been dropped:
+    /// `from` no earlier than that window's start. Read-only: for the
     /// simulation's wake-up schedule, which asks right after a `derive`.
     pub fn seen(&self, c: CustIx, from: NaiveDate, to: NaiveDate) -> Option<(&[u32], impl Iterator<Item = NaiveDate>)> {
         let st = self.customers.get(c as usize).filter(|st| st.built)?;
@@ -230,7 +287,12 @@ impl Cache {
         }
         let as_of = ctx.as_of;
         let st = &mut self.customers[c as usize];
-        if !st.built || as_of < st.as_of || st.until.is_some_and(|u| as_of >= u) {
+        if !st.built
+            || as_of < st.as_of
+            || st.until.is_some_and(|u| as_of >= u)
+            || ctx.behaviour_from < st.windows.0
+            || ctx.trend_from < st.windows.1
+        {
             build(st, ledger, c, as_of, &self.per_invoice);
         } else if !changed {
             // Nothing to bring forward: only the date moved.
@@ -240,13 +302,14 @@ impl Cache {
             build(st, ledger, c, as_of, &self.per_invoice);
         }
         st.as_of = as_of;
+        st.windows = (ctx.behaviour_from, ctx.trend_from);
 
         let customer = &ledger.customers[c as usize];
         invoices.clear();
         let promises = || ledger.promises_by_customer.rows(c).iter().map(|&p| &ledger.promises[p as usize]);
         let mut f = CustomerFacts::blank(customer, c);
         let mut weighted_dpd = Decimal::ZERO;
-        for &i in &st.open {
+        for &i in st.open.as_slice() {
             open_invoice(ledger, i, &ledger.invoices[i as usize], ctx, &promises, &mut f, &mut weighted_dpd, invoices);
         }
         // Utilisation: the last answer while the exposure and the limit
@@ -277,9 +340,11 @@ impl Cache {
                 // A forward scan, not a binary search: the rows are read
                 // in order right after (one cache miss, not a chain).
                 let from = st.settled.iter().take_while(|s| s.on <= ctx.behaviour_from).count();
+                // Never in the window again: dropped.
+                st.settled.drain(..from);
                 let mut late = Behaviour::default();
                 let mut first_recent = None;
-                for s in &st.settled[from..] {
+                for s in &st.settled {
                     let recent = s.on > ctx.trend_from;
                     if recent && first_recent.is_none() {
                         first_recent = Some(s.on);
@@ -287,7 +352,7 @@ impl Cache {
                     late.add_settled(i64::from(s.late), i64::from(s.to_pay), s.amount, recent);
                 }
                 late.finish(&mut f);
-                let first = st.settled.get(from).map(|s| s.on);
+                let first = st.settled.first().map(|s| s.on);
                 st.paid = Some(PaidMemo { len: st.settled.len(), first, first_recent, paid: Paid::of(&f) });
             }
         }
@@ -430,7 +495,7 @@ fn sync(st: &mut State, ledger: &Ledger, c: CustIx, as_of: NaiveDate, per_invoic
     for &p in pay_rows.get(st.payments_seen..).unwrap_or(&[]) {
         let p = &ledger.payments[p as usize];
         if let Some(i) = p.invoice
-            && !st.open.contains(&i)
+            && !st.open.as_slice().contains(&i)
             && !ledger.invoices_by_customer.rows(c).get(st.invoices_seen..).unwrap_or(&[]).contains(&i)
         {
             return false;
@@ -444,8 +509,7 @@ fn sync(st: &mut State, ledger: &Ledger, c: CustIx, as_of: NaiveDate, per_invoic
     st.payments_seen = pay_rows.len();
 
     let mut k = 0;
-    while k < st.open.len() {
-        let i = st.open[k];
+    while let Some(&i) = st.open.as_slice().get(k) {
         if ledger.invoices[i as usize].is_open() {
             k += 1;
         } else {
@@ -515,7 +579,7 @@ fn check_unchanged(st: &State, ledger: &Ledger, c: CustIx) {
         ledger.actions_by_customer.rows(c).len(),
     );
     assert_eq!(seen, now, "rows of customer {c} appended, yet derived as unchanged");
-    for &i in &st.open {
+    for &i in st.open.as_slice() {
         assert!(ledger.invoices[i as usize].is_open(), "invoice {i} of customer {c} closed, yet derived as unchanged");
     }
 }
@@ -592,6 +656,29 @@ mod tests {
             assert!(checked >= min, "{name} from {as_of}: only {checked} evaluations checked");
             assert!(sim.actions.len() > ledger.actions.len(), "{name} from {as_of}: the policy acted");
         }
+    }
+
+    /// A longer behaviour window or recent part than at the last call (the
+    /// settled invoices before the old window were dropped): the state is
+    /// rebuilt, the facts are `derive_customer`'s.
+    #[test]
+    fn a_window_that_goes_back_rebuilds() {
+        let ledger = demo();
+        let mut cache = Cache::new();
+        let mut checked_paid = 0;
+        for (as_of, behaviour_months, trend_recent_months) in
+            [("2026-11-16", 3, 1), ("2026-11-17", 12, 1), ("2026-11-18", 12, 6), ("2026-11-19", 2, 1)]
+        {
+            let config = FactsConfig { behaviour_months, trend_recent_months, ..FactsConfig::default() };
+            let ctx = Context::new(date(as_of), config);
+            for c in 0..ledger.customers.len() as CustIx {
+                let mut buf = Vec::new();
+                let cf = cache.derive_unchanged(&ledger, c, &ctx, &mut buf);
+                checked_paid += u32::from(cf.paid_invoices > 0);
+                check_against_derive_customer(&ledger, c, &ctx, &cf, &buf);
+            }
+        }
+        assert!(checked_paid > 100, "only {checked_paid} customers with paid invoices");
     }
 
     /// A ledger changed at random the ways the cache allows (credit limits
