@@ -42,7 +42,6 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex, PoisonError};
 
 /// The simulation never reads the priority score (it orders the worklist;
@@ -212,6 +211,40 @@ enum Event {
     WriteOff(InvIx),
 }
 
+/// The events scheduled for each day of the horizon (day `k` after the
+/// as-of date at `days[k - 1]`; not a map of dates: no node per date, no
+/// events past the horizon). An event on a day the run never reaches (the
+/// as-of date or before, or past the horizon) is not kept: it would never
+/// come up.
+struct Queue {
+    as_of: NaiveDate,
+    days: Vec<Vec<Event>>,
+}
+
+impl Queue {
+    /// A queue for the `days` days after `as_of`.
+    fn new(as_of: NaiveDate, days: u32) -> Self {
+        Queue { as_of, days: (0..days).map(|_| Vec::new()).collect() }
+    }
+
+    fn slot(&mut self, day: NaiveDate) -> Option<&mut Vec<Event>> {
+        let k = usize::try_from((day - self.as_of).num_days() - 1).ok()?;
+        self.days.get_mut(k)
+    }
+
+    fn at(&mut self, day: NaiveDate, e: Event) {
+        if let Some(slot) = self.slot(day) {
+            slot.push(e);
+        }
+    }
+
+    /// The events of `day`, in the order they were scheduled (taken: an
+    /// event scheduled for it later never comes up).
+    fn take(&mut self, day: NaiveDate) -> Vec<Event> {
+        self.slot(day).map(std::mem::take).unwrap_or_default()
+    }
+}
+
 /// One run's simulated ledger and what it keeps beside it.
 struct Sim<'a> {
     ledger: Ledger,
@@ -222,7 +255,11 @@ struct Sim<'a> {
     stall: &'a [f64],
     edges: Vec<i32>,
     rng: ChaCha8Rng,
-    queue: BTreeMap<NaiveDate, Vec<Event>>,
+    queue: Queue,
+    /// The day's planned actions and an action's invoices, kept from day to
+    /// day and action to action (cleared, never freed during a run).
+    planned: Vec<(CustIx, PlannedAction)>,
+    concerned: Vec<InvIx>,
     /// Per invoice: the payment date it is scheduled for.
     pay_on: Vec<Option<NaiveDate>>,
     referred: Vec<bool>,
@@ -451,6 +488,7 @@ fn bucket(edges: &[i32], dpd: i64) -> usize {
 }
 
 impl<'a> Sim<'a> {
+    #[allow(clippy::too_many_arguments)]
     fn new(
         ledger: Ledger,
         shared: &'a Shared,
@@ -458,6 +496,8 @@ impl<'a> Sim<'a> {
         scenario: &'a Scenario,
         stall: &'a [f64],
         seed: u64,
+        as_of: NaiveDate,
+        days: u32,
     ) -> Self {
         let n = ledger.invoices.len();
         let nc = ledger.customers.len();
@@ -476,7 +516,9 @@ impl<'a> Sim<'a> {
             stall,
             edges: FactsConfig::default().bucket_edges,
             rng: ChaCha8Rng::seed_from_u64(seed),
-            queue: BTreeMap::new(),
+            queue: Queue::new(as_of, days),
+            planned: Vec::new(),
+            concerned: Vec::new(),
             pay_on: vec![None; n],
             referred: vec![false; n],
             discount: vec![Decimal::ZERO; n],
@@ -493,7 +535,7 @@ impl<'a> Sim<'a> {
     }
 
     fn at(&mut self, day: NaiveDate, e: Event) {
-        self.queue.entry(day).or_default().push(e);
+        self.queue.at(day, e);
     }
 
     /// Schedule invoice `i`'s payment as seen on `today`, and its write-off.
@@ -599,8 +641,8 @@ impl<'a> Sim<'a> {
     }
 
     fn events(&mut self, day: NaiveDate) {
-        let Some(events) = self.queue.remove(&day) else { return };
-        for e in events {
+        let events = self.queue.take(day);
+        for &e in &events {
             match e {
                 Event::Pay(i) => {
                     let inv = &self.ledger.invoices[i as usize];
@@ -648,19 +690,18 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// The invoices an action concerns: its own, or the customer's open
-    /// overdue invoices for an account-level action.
-    fn concerned(&self, c: CustIx, ids: &[String], day: NaiveDate) -> Vec<InvIx> {
+    /// The invoices an action concerns, put in `out` (emptied first): its
+    /// own, or the customer's open overdue invoices for an account-level
+    /// action.
+    fn concerned(&self, c: CustIx, ids: &[String], day: NaiveDate, out: &mut Vec<InvIx>) {
+        out.clear();
         let rows = self.ledger.invoices_by_customer.rows(c);
         if ids.is_empty() {
-            return rows
-                .iter()
-                .copied()
-                .filter(|&i| {
-                    let inv = &self.ledger.invoices[i as usize];
-                    inv.is_open() && inv.due_date < day
-                })
-                .collect();
+            out.extend(rows.iter().copied().filter(|&i| {
+                let inv = &self.ledger.invoices[i as usize];
+                inv.is_open() && inv.due_date < day
+            }));
+            return;
         }
         // The engine names invoices of the customer it plans for: they are
         // looked up among that customer's rows, latest first (the open ones
@@ -671,23 +712,23 @@ impl<'a> Sim<'a> {
             let is = |&i: &InvIx| self.ledger.invoices[i as usize].id == id.as_str();
             if self.shared.sim_like_ids { rows.iter().copied().find(is) } else { rows.iter().rev().copied().find(is) }
         };
-        ids.iter().filter_map(named).collect()
+        out.extend(ids.iter().filter_map(named));
     }
 
-    /// The day's planned actions: every customer touched since its last
-    /// evaluation or whose wake day has come (every customer with
-    /// `every_day`), in ledger order, through the engine.
+    /// The day's planned actions, appended to `out`: every customer touched
+    /// since its last evaluation or whose wake day has come (every customer
+    /// with `every_day`), in ledger order, through the engine.
     fn decide(
         &mut self,
         policy: &CompiledPolicy,
         wake: &Wake,
         every_day: bool,
         day: NaiveDate,
-    ) -> Result<Vec<(CustIx, PlannedAction)>, plan::RunError> {
+        out: &mut Vec<(CustIx, PlannedAction)>,
+    ) -> Result<(), plan::RunError> {
         let ctx = Context::new(day, FactsConfig::default()).with_per_invoice_rules(policy.per_invoice.clone());
         let cal = ctx.calendar();
         let mut buf = Vec::new();
-        let mut out = Vec::new();
         for c in 0..self.ledger.customers.len() {
             let cx = c as CustIx;
             let touched = self.touched[c];
@@ -716,7 +757,7 @@ impl<'a> Sim<'a> {
                 self.wake.evaluated(wake, &self.ledger, cx, day, touched, suppressed, Some(&self.facts));
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Decide the day's actions with the policy, record and apply them.
@@ -727,11 +768,13 @@ impl<'a> Sim<'a> {
         every_day: bool,
         day: NaiveDate,
     ) -> Result<(), plan::RunError> {
-        let planned = self.decide(policy, wake, every_day, day)?;
+        let mut planned = std::mem::take(&mut self.planned);
+        let mut invoices = std::mem::take(&mut self.concerned);
+        self.decide(policy, wake, every_day, day, &mut planned)?;
         let r = self.scenario.response.clone();
-        for (c, a) in planned {
+        for (c, a) in planned.drain(..) {
             self.touched[c as usize] = true;
-            let invoices = self.concerned(c, &a.invoice_ids, day);
+            self.concerned(c, &a.invoice_ids, day, &mut invoices);
             let outcome = match a.action {
                 ActionKind::Call if self.rng.random::<f64>() < r.call_answered => Outcome::Answered,
                 ActionKind::Call => Outcome::NoAnswer,
@@ -750,9 +793,9 @@ impl<'a> Sim<'a> {
                 outcome: Some(outcome),
                 arm: Some(a.arm),
             };
-            let recorded: Vec<Option<InvIx>> =
-                if a.invoice_ids.is_empty() { vec![None] } else { invoices.iter().copied().map(Some).collect() };
-            for inv in recorded {
+            // One record per invoice it names, or one for the account if it names none.
+            let (account, named) = if a.invoice_ids.is_empty() { (Some(None), &[][..]) } else { (None, &invoices[..]) };
+            for inv in account.into_iter().chain(named.iter().map(|&i| Some(i))) {
                 let mut rec = record(inv);
                 rec.id = self.next_id("SIMACT");
                 self.ledger.push_action(rec);
@@ -810,6 +853,8 @@ impl<'a> Sim<'a> {
                 _ => {}
             }
         }
+        self.planned = planned;
+        self.concerned = invoices;
         Ok(())
     }
 
@@ -882,7 +927,7 @@ fn run_one(
 ) -> (Result<Vec<Week>, plan::RunError>, Ledger) {
     let facts = FactsConfig::default();
     let wake = Wake::of(policy, &facts);
-    let mut sim = Sim::new(ledger, shared, behaviour, &p.scenario, stall, seed);
+    let mut sim = Sim::new(ledger, shared, behaviour, &p.scenario, stall, seed, as_of, p.days);
     sim.wake = Schedule::new(sim.ledger.customers.len(), as_of + Duration::days(i64::from(p.days)));
     sim.start(as_of);
     let mut weeks = Vec::new();
@@ -1213,6 +1258,55 @@ mod tests {
             assert_eq!(id, format!("SIMINV{n:08}"));
             assert_eq!(id.is_heap_allocated(), id.len() > 24, "{id}");
         }
+    }
+
+    /// The event queue keeps the days of the horizon only (an event on the
+    /// as-of date, before it or past the horizon would never come up), gives
+    /// a day's events in the order they were scheduled, and a day once taken
+    /// is empty.
+    #[test]
+    fn the_event_queue_keeps_the_days_a_run_reaches_in_order() {
+        let as_of = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+        let day = |d: i64| as_of + Duration::days(d);
+        let mut q = Queue::new(as_of, 10);
+        for (d, e) in [(3, Event::Pay(1)), (-5, Event::Pay(2)), (0, Event::Pay(3)), (11, Event::Pay(4))] {
+            q.at(day(d), e);
+        }
+        q.at(day(3), Event::WriteOff(5));
+        q.at(day(10), Event::Agency(6, true));
+        q.at(day(3), Event::Pay(1));
+        assert_eq!(q.take(day(3)), vec![Event::Pay(1), Event::WriteOff(5), Event::Pay(1)]);
+        assert!(q.take(day(3)).is_empty());
+        assert_eq!(q.take(day(10)), vec![Event::Agency(6, true)]);
+        for d in [-5, 0, 1, 11, 400] {
+            assert!(q.take(day(d)).is_empty(), "day {d}");
+        }
+    }
+
+    /// The invoices of an action are put in a vector kept from action to
+    /// action: what an earlier action left there is never counted again.
+    #[test]
+    fn an_actions_invoices_replace_the_previous_ones() {
+        let base = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
+        let as_of = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+        let p = Projection { days: 7, runs: 1, seed: 3, scenario: Scenario::default(), every_day: false };
+        let behaviour = Behaviour::learn(&base, as_of, &p.scenario.learn);
+        let shared = Shared::new(&base, as_of, &behaviour);
+        let sim = Sim::new(fork(&base), &shared, &behaviour, &p.scenario, &[0.1; 8], 1, as_of, p.days);
+        let overdue = |c: CustIx| -> Vec<InvIx> {
+            let rows = base.invoices_by_customer.rows(c).iter().copied();
+            rows.filter(|&i| base.invoices[i as usize].is_open() && base.invoices[i as usize].due_date < as_of)
+                .collect()
+        };
+        let c = (0..base.customers.len() as CustIx).find(|&c| overdue(c).len() >= 2).unwrap();
+        let first = base.invoices[overdue(c)[0] as usize].id.to_string();
+        let mut out = vec![99_999, 99_998];
+        sim.concerned(c, &[], as_of, &mut out);
+        assert_eq!(out, overdue(c));
+        sim.concerned(c, &[first.clone(), "no such invoice".into()], as_of, &mut out);
+        assert_eq!(out, vec![overdue(c)[0]]);
+        sim.concerned(c, &["no such invoice".into()], as_of, &mut out);
+        assert!(out.is_empty());
     }
 
     /// A fork a run changed, put back by `reset`, is a fresh fork again: a
