@@ -1283,15 +1283,19 @@ mod tests {
         }
     }
 
+    /// The demo ledger, its as-of date and a one-run projection of `days` days.
+    fn demo(days: u32) -> (Ledger, NaiveDate, Projection) {
+        let base = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
+        let as_of = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+        (base, as_of, Projection { days, runs: 1, seed: 3, scenario: Scenario::default(), every_day: false })
+    }
+
     /// The invoices of an action are put in a vector kept from action to
     /// action: what an earlier action left there is never counted again.
     #[test]
     fn an_actions_invoices_replace_the_previous_ones() {
-        let base = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
-        let as_of = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
-        let p = Projection { days: 7, runs: 1, seed: 3, scenario: Scenario::default(), every_day: false };
-        let behaviour = Behaviour::learn(&base, as_of, &p.scenario.learn);
-        let shared = Shared::new(&base, as_of, &behaviour);
+        let (base, as_of, p) = demo(7);
+        let (behaviour, shared) = learn(&base, as_of, &p).unwrap();
         let sim = Sim::new(fork(&base), &shared, &behaviour, &p.scenario, &[0.1; 8], 1, as_of, p.days);
         let overdue = |c: CustIx| -> Vec<InvIx> {
             let rows = base.invoices_by_customer.rows(c).iter().copied();
@@ -1313,11 +1317,8 @@ mod tests {
     /// run changes nothing that `reset` does not restore.
     #[test]
     fn a_reset_fork_is_a_fresh_fork() {
-        let base = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
-        let as_of = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
-        let p = Projection { days: 35, runs: 1, seed: 3, scenario: Scenario::default(), every_day: false };
-        let behaviour = Behaviour::learn(&base, as_of, &p.scenario.learn);
-        let shared = Shared::new(&base, as_of, &behaviour);
+        let (base, as_of, p) = demo(35);
+        let (behaviour, shared) = learn(&base, as_of, &p).unwrap();
         let fresh = format!("{:?}", fork(&base));
         for name in ["standard", "strict", "lenient"] {
             let policy = crate::policy::load(&repo(&format!("policies/{name}"))).policy.unwrap();
