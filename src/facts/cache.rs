@@ -228,6 +228,17 @@ impl Cache {
         Cache::default()
     }
 
+    /// Customer `c`'s last payment, if its last [`derive`](Self::derive) was
+    /// as of `as_of` and no payment or executed action of its rows is dated
+    /// after that: `Some(None)` when it has paid nothing. `None` otherwise
+    /// (not derived for that day, or rows dated later: walk the rows).
+    /// Read-only: for the simulation's wake-up schedule, which asks right
+    /// after a `derive`.
+    pub fn last_payment(&self, c: CustIx, as_of: NaiveDate) -> Option<Option<NaiveDate>> {
+        let st = self.customers.get(c as usize).filter(|st| st.built && st.as_of == as_of && st.until.is_none())?;
+        Some(st.last_payment)
+    }
+
     /// Customer `c`'s invoices open and the settlement dates of its closed
     /// ones within `(from, to]` (in date order), as of its last
     /// [`derive`](Self::derive); `None` before its first. Settled invoices

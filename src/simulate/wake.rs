@@ -720,17 +720,24 @@ impl Wake {
                 }
             }
         }
-        // The last payment up to the day; a later one wakes on its date.
-        let mut paid: Option<NaiveDate> = None;
-        for &p in ledger.payments_by_customer.rows(c) {
-            let d = ledger.payments[p as usize].paid_on;
-            if d <= day {
-                paid = paid.max(Some(d));
-            } else {
-                fixed = false;
-                push(out, span, ce(d), &[0]);
+        // The last payment up to the day (the facts cache's, when it has
+        // seen no row dated later); a later one wakes on its date.
+        let paid = match facts.and_then(|k| k.last_payment(c, day)) {
+            Some(paid) => paid,
+            None => {
+                let mut paid: Option<NaiveDate> = None;
+                for &p in ledger.payments_by_customer.rows(c) {
+                    let d = ledger.payments[p as usize].paid_on;
+                    if d <= day {
+                        paid = paid.max(Some(d));
+                    } else {
+                        fixed = false;
+                        push(out, span, ce(d), &[0]);
+                    }
+                }
+                paid
             }
-        }
+        };
         if let Some(d) = paid {
             push(out, span, ce(d), &self.since);
         }
