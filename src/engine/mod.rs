@@ -402,6 +402,45 @@ pub(crate) struct Eval<'a, 't> {
     suppressed: Suppressed,
 }
 
+/// The guardrail that suppressed an offered action, with the figures its
+/// reason names (the reason is written only when an evaluation is traced).
+#[derive(Debug, Clone, Copy)]
+enum Guard {
+    Referred,
+    DoNotContact,
+    Cap { contacts: u32, max: u32 },
+    BusinessDays,
+    RegulationFCalls(u32),
+    RegulationFConversation(i32),
+}
+
+impl Guard {
+    /// Its key in the policy's `[guardrails]` (or `referred`).
+    fn name(self) -> &'static str {
+        match self {
+            Guard::Referred => "referred",
+            Guard::DoNotContact => "do_not_contact",
+            Guard::Cap { .. } => "max_contacts_per_7_days",
+            Guard::BusinessDays => "business_days_only",
+            Guard::RegulationFCalls(_) | Guard::RegulationFConversation(_) => "regulation_f",
+        }
+    }
+
+    /// Why it suppressed the action, as `explain` shows it.
+    fn why(self) -> String {
+        match self {
+            Guard::Referred => "the account is with an agency or lawyer".into(),
+            Guard::DoNotContact => "the customer is flagged do-not-contact".into(),
+            Guard::Cap { contacts, max } => format!("{contacts} contacts in the last 7 days (at most {max})"),
+            Guard::BusinessDays => "not a business day".into(),
+            Guard::RegulationFCalls(n) => format!("{n} calls in 7 days (Regulation F: at most 7)"),
+            Guard::RegulationFConversation(d) => {
+                format!("a conversation {d} day(s) ago (Regulation F: no call within 7 days after one)")
+            }
+        }
+    }
+}
+
 impl<'a, 't> Eval<'a, 't> {
     fn new(
         policy: &'a CompiledPolicy,
@@ -618,47 +657,34 @@ impl<'a> Eval<'a, '_> {
     }
 
     /// The guardrail that forbids `a`, if any (checked last, always wins).
-    fn guardrail(&self, a: &PlannedAction) -> Option<(String, String)> {
+    fn guardrail(&self, a: &PlannedAction) -> Option<Guard> {
         let g = &self.r.guardrails;
         let cf = self.cf;
         let facing = a.is_customer_facing();
         if facing && cf.referred {
-            return Some(("referred".into(), "the account is with an agency or lawyer".into()));
+            return Some(Guard::Referred);
         }
         if facing && g.do_not_contact && cf.customer.do_not_contact {
-            return Some(("do_not_contact".into(), "the customer is flagged do-not-contact".into()));
+            return Some(Guard::DoNotContact);
         }
         if facing
             && !self.joins_planned(a)
             && let Some(max) = g.max_contacts_per_7_days
-            && cf.contacts_7d + self.offers_7d() + self.planned_contacts >= max
         {
-            return Some((
-                "max_contacts_per_7_days".into(),
-                format!(
-                    "{} contacts in the last 7 days (at most {max})",
-                    cf.contacts_7d + self.offers_7d() + self.planned_contacts
-                ),
-            ));
+            let contacts = cf.contacts_7d + self.offers_7d() + self.planned_contacts;
+            if contacts >= max {
+                return Some(Guard::Cap { contacts, max });
+            }
         }
         if facing && g.business_days_only && !self.cal.is_business_day {
-            return Some(("business_days_only".into(), "not a business day".into()));
+            return Some(Guard::BusinessDays);
         }
         if a.action == ActionKind::Call && g.regulation_f && cf.customer.account_type == AccountType::Consumer {
             if cf.calls_7d >= 7 {
-                return Some((
-                    "regulation_f".into(),
-                    format!("{} calls in 7 days (Regulation F: at most 7)", cf.calls_7d),
-                ));
+                return Some(Guard::RegulationFCalls(cf.calls_7d));
             }
             if cf.days_since_conversation < 7 {
-                return Some((
-                    "regulation_f".into(),
-                    format!(
-                        "a conversation {} day(s) ago (Regulation F: no call within 7 days after one)",
-                        cf.days_since_conversation
-                    ),
-                ));
+                return Some(Guard::RegulationFConversation(cf.days_since_conversation));
             }
         }
         None
@@ -668,18 +694,20 @@ impl<'a> Eval<'a, '_> {
     /// `trace` describes the rule that fired; it runs only when tracing.
     fn offer(&mut self, a: PlannedAction, trace: impl FnOnce(&PlannedAction) -> RuleTrace) -> bool {
         match self.guardrail(&a) {
-            Some((g, why)) => {
-                match g.as_str() {
-                    "max_contacts_per_7_days" => self.suppressed.cap = true,
-                    "business_days_only" => self.suppressed.business_day = true,
-                    "regulation_f" => self.suppressed.regulation_f = true,
-                    _ => {}
+            Some(g) => {
+                match g {
+                    Guard::Cap { .. } => self.suppressed.cap = true,
+                    Guard::BusinessDays => self.suppressed.business_day = true,
+                    Guard::RegulationFCalls(_) | Guard::RegulationFConversation(_) => {
+                        self.suppressed.regulation_f = true
+                    }
+                    Guard::Referred | Guard::DoNotContact => {}
                 }
                 if self.tracing() {
                     let mut t = trace(&a);
                     t.outcome = Outcome::Suppressed;
-                    t.detail = format!("{}; suppressed: {why}", t.detail);
-                    t.guardrail = Some(g);
+                    t.detail = format!("{}; suppressed: {}", t.detail, g.why());
+                    t.guardrail = Some(g.name().to_string());
                     self.note(|| t);
                 }
                 false
