@@ -159,54 +159,7 @@ struct State {
 
 /// The open invoices of a state: up to four (most customers) in the state
 /// itself, more on the heap. Read on every call: inline, one cache miss less.
-#[derive(Debug)]
-enum Open {
-    Inline(u8, [u32; 4]),
-    Heap(Vec<u32>),
-}
-
-impl Default for Open {
-    fn default() -> Self {
-        Open::Inline(0, [0; 4])
-    }
-}
-
-impl Open {
-    fn as_slice(&self) -> &[u32] {
-        match self {
-            Open::Inline(n, ixs) => ixs.get(..usize::from(*n)).unwrap_or(&[]),
-            Open::Heap(v) => v,
-        }
-    }
-
-    fn push(&mut self, i: u32) {
-        match self {
-            Open::Inline(n, ixs) if usize::from(*n) < ixs.len() => {
-                ixs[usize::from(*n)] = i;
-                *n += 1;
-            }
-            Open::Inline(..) => {
-                let mut v = self.as_slice().to_vec();
-                v.push(i);
-                *self = Open::Heap(v);
-            }
-            Open::Heap(v) => v.push(i),
-        }
-    }
-
-    /// Remove the `k`th (in order; `k` < the length).
-    fn remove(&mut self, k: usize) {
-        match self {
-            Open::Inline(n, ixs) => {
-                ixs.copy_within(k + 1..usize::from(*n), k);
-                *n -= 1;
-            }
-            Open::Heap(v) => {
-                v.remove(k);
-            }
-        }
-    }
-}
+type Open = smallvec::SmallVec<[u32; 4]>;
 
 impl State {
     fn later(&mut self, d: NaiveDate) {
