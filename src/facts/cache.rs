@@ -24,7 +24,9 @@
 //! - customers' fields may change (they are read on each call).
 //!
 //! Promises are read from the ledger on each call, as `derive_customer` reads
-//! them. A customer's state is rebuilt from its whole history when the as-of
+//! them; what each one's window holds (the payments that keep it, a
+//! function of the payment rows alone) is kept until a payment row of the
+//! customer is appended. A customer's state is rebuilt from its whole history when the as-of
 //! date goes back, when it reaches a payment or an executed action dated
 //! after an earlier call's as-of date (a ledger with rows after its as-of
 //! date, or a backtest), when a payment is appended to an invoice already
@@ -33,8 +35,8 @@
 //! evaluation with `derive_customer`.
 
 use super::{
-    ActionFold, Behaviour, Context, CustomerFacts, InvoiceFacts, Messages, PerInvoiceRules, date_or_never,
-    open_invoice, promise_facts, same_message, settled_on,
+    ActionFold, Behaviour, Context, CustomerFacts, InvoiceFacts, Messages, PerInvoiceRules, Promises, date_or_never,
+    open_invoice, promise_facts, promise_paid, same_message, settled_on,
 };
 use crate::ledger::{ActionKind, ActionRecord, CustIx, Ledger};
 use chrono::NaiveDate;
@@ -155,6 +157,18 @@ struct State {
     /// date, the latest of them executed on `last_executed`.
     executed_sorted: bool,
     last_executed: Option<NaiveDate>,
+    /// What each promise's window holds ([`promise_paid`]), by the
+    /// promise's position among the customer's, as of a call that had seen
+    /// `payments` payment rows (promises are never appended; a payment row
+    /// appended changes it).
+    promised: Option<PromiseMemo>,
+}
+
+#[derive(Debug, Default)]
+struct PromiseMemo {
+    payments: usize,
+    grace: i64,
+    paid: Vec<Decimal>,
 }
 
 /// The open invoices of a state: up to four (most customers) in the state
@@ -270,11 +284,24 @@ impl Cache {
 
         let customer = &ledger.customers[c as usize];
         invoices.clear();
-        let promises = || ledger.promises_by_customer.rows(c).iter().map(|&p| &ledger.promises[p as usize]);
+        let promise_rows = ledger.promises_by_customer.rows(c);
+        let payments = ledger.payments_by_customer.rows(c).len();
+        let grace = i64::from(ctx.config.promise_grace_days);
+        if !promise_rows.is_empty()
+            && st
+                .promised
+                .as_ref()
+                .is_none_or(|m| (m.payments, m.grace, m.paid.len()) != (payments, grace, promise_rows.len()))
+        {
+            let days = chrono::Duration::days(grace);
+            let paid = promise_rows.iter().map(|&p| promise_paid(ledger, c, &ledger.promises[p as usize], days));
+            st.promised = Some(PromiseMemo { payments, grace, paid: paid.collect() });
+        }
+        let promises = Promises::new(ledger, c, ctx, st.promised.as_ref().map(|m| &m.paid[..]));
         let mut f = CustomerFacts::blank(customer, c);
         let mut weighted_dpd = Decimal::ZERO;
         for &i in st.open.as_slice() {
-            open_invoice(ledger, i, &ledger.invoices[i as usize], ctx, &promises, &mut f, &mut weighted_dpd, invoices);
+            open_invoice(i, &ledger.invoices[i as usize], ctx, &promises, &mut f, &mut weighted_dpd, invoices);
         }
         // Utilisation: the last answer while the exposure and the limit
         // are the same Decimals (mantissa and scale).
@@ -322,7 +349,7 @@ impl Cache {
         }
 
         f.days_since_payment = date_or_never(st.last_payment, as_of);
-        promise_facts(ledger, promises, ctx, &mut f);
+        promise_facts(ledger, &promises, ctx, &mut f);
 
         // Messages of the last 7, 30 and 90 days: the counts of an earlier
         // call hold until a counted message ages out of a window or a

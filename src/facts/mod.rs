@@ -406,7 +406,7 @@ pub fn derive_customer<'a>(
     invoices.clear();
     // The customer's promises, read from the index without collecting them
     // (no allocation per customer in the hot path).
-    let promises = || ledger.promises_by_customer.rows(c).iter().map(|&p| &ledger.promises[p as usize]);
+    let promises = Promises::new(ledger, c, ctx, None);
 
     let mut f = CustomerFacts::blank(customer, c);
 
@@ -416,7 +416,7 @@ pub fn derive_customer<'a>(
     for &i in ledger.invoices_by_customer.rows(c) {
         let inv = &ledger.invoices[i as usize];
         if inv.is_open() {
-            open_invoice(ledger, i, inv, ctx, &promises, &mut f, &mut weighted_dpd, invoices);
+            open_invoice(i, inv, ctx, &promises, &mut f, &mut weighted_dpd, invoices);
         } else if let Some(settled) = settled_on(ledger, i, as_of)
             && settled > ctx.behaviour_from
         {
@@ -436,7 +436,7 @@ pub fn derive_customer<'a>(
         .max();
     f.days_since_payment = date_or_never(last_payment, as_of);
 
-    promise_facts(ledger, promises, ctx, &mut f);
+    promise_facts(ledger, &promises, ctx, &mut f);
     action_facts(ledger, c, as_of, &ctx.per_invoice, &mut f);
     f
 }
@@ -463,25 +463,23 @@ impl CustomerFacts<'_> {
 
 /// Add open invoice `i` (`inv`) to the customer's facts `f` and push its
 /// invoice facts.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn open_invoice<'a, 'l, I: Iterator<Item = &'l crate::ledger::Promise>>(
-    ledger: &Ledger,
+fn open_invoice<'a>(
     i: u32,
     inv: &'a Invoice,
     ctx: &Context,
-    promises: &impl Fn() -> I,
+    promises: &Promises<'_, '_>,
     f: &mut CustomerFacts<'_>,
     weighted_dpd: &mut Decimal,
     invoices: &mut Vec<InvoiceFacts<'a>>,
 ) {
     let as_of = ctx.as_of;
-    let grace = chrono::Duration::days(i64::from(ctx.config.promise_grace_days));
+    let grace = promises.grace;
     let dpd = (as_of - inv.due_date).num_days() as i32;
-    let covering = promises().filter(|p| p.invoice == Some(i) && p.made_on <= as_of);
+    let covering = promises.each().filter(|(_, p)| p.invoice == Some(i) && p.made_on <= as_of);
     let (mut active, mut broken) = (false, false);
-    for p in covering {
-        let kept = paid_between(ledger, i, p.made_on, p.due_on + grace) >= p.amount;
+    for (k, p) in covering {
+        let kept = promises.paid(k, p) >= p.amount;
         if !kept && p.due_on + grace < as_of {
             broken = true;
         } else if !kept {
@@ -518,6 +516,48 @@ fn open_invoice<'a, 'l, I: Iterator<Item = &'l crate::ledger::Promise>>(
     });
 }
 
+/// A customer's promises, each with what its own window holds
+/// ([`promise_paid`]): computed on each read, or read from the facts
+/// cache's memo of them.
+pub(crate) struct Promises<'l, 'm> {
+    ledger: &'l Ledger,
+    c: CustIx,
+    grace: chrono::Duration,
+    /// By the promise's position among the customer's promise rows.
+    memo: Option<&'m [Decimal]>,
+}
+
+impl<'l, 'm> Promises<'l, 'm> {
+    pub(crate) fn new(ledger: &'l Ledger, c: CustIx, ctx: &Context, memo: Option<&'m [Decimal]>) -> Self {
+        Promises { ledger, c, grace: chrono::Duration::days(i64::from(ctx.config.promise_grace_days)), memo }
+    }
+
+    /// The customer's promises with their positions, in row order.
+    fn each(&self) -> impl Iterator<Item = (usize, &'l crate::ledger::Promise)> + use<'l> {
+        let ledger = self.ledger;
+        ledger.promises_by_customer.rows(self.c).iter().map(move |&p| &ledger.promises[p as usize]).enumerate()
+    }
+
+    /// What the `k`th promise `p`'s own window holds.
+    fn paid(&self, k: usize, p: &crate::ledger::Promise) -> Decimal {
+        match self.memo.and_then(|m| m.get(k)) {
+            Some(&paid) => paid,
+            None => promise_paid(self.ledger, self.c, p, self.grace),
+        }
+    }
+}
+
+/// The payments that keep promise `p` of customer `c`: those applied to its
+/// invoice (the customer's, for a promise on the account) dated from the day
+/// it was made to its due date plus `grace`. A function of the payment rows
+/// alone (not of the as-of date).
+pub(crate) fn promise_paid(ledger: &Ledger, c: CustIx, p: &crate::ledger::Promise, grace: chrono::Duration) -> Decimal {
+    match p.invoice {
+        Some(i) => paid_between(ledger, i, p.made_on, p.due_on + grace),
+        None => customer_paid_between(ledger, c, p.made_on, p.due_on + grace),
+    }
+}
+
 /// Payments applied to invoice `i` dated within `[from, to]`.
 #[inline]
 fn paid_between(ledger: &Ledger, i: u32, from: NaiveDate, to: NaiveDate) -> Decimal {
@@ -543,21 +583,12 @@ fn customer_paid_between(ledger: &Ledger, c: CustIx, from: NaiveDate, to: NaiveD
         .sum()
 }
 
-fn promise_facts<'l, I: Iterator<Item = &'l crate::ledger::Promise>>(
-    ledger: &Ledger,
-    promises: impl Fn() -> I,
-    ctx: &Context,
-    f: &mut CustomerFacts<'_>,
-) {
+fn promise_facts(ledger: &Ledger, promises: &Promises<'_, '_>, ctx: &Context, f: &mut CustomerFacts<'_>) {
     let as_of = ctx.as_of;
-    let grace = chrono::Duration::days(i64::from(ctx.config.promise_grace_days));
+    let grace = promises.grace;
     // Single promises: each is kept by the payments made for it.
-    for p in promises().filter(|p| p.made_on <= as_of && p.plan_id.is_none()) {
-        let paid = match p.invoice {
-            Some(i) => paid_between(ledger, i, p.made_on, p.due_on + grace),
-            None => customer_paid_between(ledger, f.ix, p.made_on, p.due_on + grace),
-        };
-        let kept = paid >= p.amount;
+    for (k, p) in promises.each().filter(|(_, p)| p.made_on <= as_of && p.plan_id.is_none()) {
+        let kept = promises.paid(k, p) >= p.amount;
         let due_passed = p.due_on + grace < as_of;
         if !kept && due_passed && p.due_on > ctx.behaviour_from {
             f.promises_broken += 1;
@@ -571,7 +602,7 @@ fn promise_facts<'l, I: Iterator<Item = &'l crate::ledger::Promise>>(
     // the plan was agreed, the sum of the instalments due so far — so one
     // payment never keeps two instalments.
     let mut plans: std::collections::BTreeMap<&str, Vec<&crate::ledger::Promise>> = std::collections::BTreeMap::new();
-    for p in promises().filter(|p| p.made_on <= as_of) {
+    for (_, p) in promises.each().filter(|(_, p)| p.made_on <= as_of) {
         if let Some(plan) = &p.plan_id {
             plans.entry(plan.as_str()).or_default().push(p);
         }
