@@ -347,6 +347,35 @@ mod forward {
     }
 
     #[test]
+    fn a_customer_wakes_at_the_step_ages_of_the_ladder_its_strategy_follows() {
+        // The schedule lists the step ages of the ladder of the strategy a
+        // customer followed at its last evaluation only, and lists its days
+        // again when the strategy changes. Here the key-accounts strategy is
+        // chosen by `customer.max_days_past_due >= 10` (it changes without a
+        // touch, on a day the schedule wakes the customer) and its ladder
+        // starts at 12 days past due, an age of no other ladder and no
+        // condition: a customer moved to it on day 10 must be woken on day
+        // 12, not at the standard ladder's next age (14). The same against
+        // the reference that evaluates every customer every day.
+        let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
+        let path = repo("policies/standard");
+        let text = std::fs::read_to_string(path.join("policy.toml")).unwrap();
+        let (strategy, first) =
+            ("when = 'customer.segment == \"enterprise\"'\n", "id = \"first-notice\"\ndays_past_due = 3\n");
+        assert_eq!((text.matches(strategy).count(), text.matches(first).count()), (1, 1));
+        let edited = text
+            .replace(strategy, "when = \"customer.max_days_past_due >= 10\"\n")
+            .replace(first, "id = \"late-notice\"\ndays_past_due = 12\n");
+        let late = recoup::policy::load_with_text(&path, edited).policy.unwrap();
+        assert!(recoup::simulate::wake::Wake::of(&late, &FactsConfig::default()).exact());
+        let policies: Vec<(&str, &CompiledPolicy)> = vec![("late", &late)];
+        let fast = projection_of(&ledger, &policies, 91, 1, 3, false);
+        let slow = projection_of(&ledger, &policies, 91, 1, 3, true);
+        assert_eq!(fast.weekly(), slow.weekly());
+        assert_eq!(fast.summary(), slow.summary());
+    }
+
+    #[test]
     fn a_policy_not_followed_exactly_keeps_the_weekly_look() {
         // Arithmetic on a day count (`days_since_payment * 2 > 90`) is not
         // placed by the schedule: every customer is looked at at least every
@@ -365,7 +394,7 @@ mod forward {
             let mut s = Schedule::new(ledger.customers.len(), end);
             let n = ledger.customers.len() as u32;
             for c in 0..n {
-                s.evaluated(&wake, &ledger, c, day, true, Default::default(), None);
+                s.evaluated(&wake, &ledger, c, day, true, Default::default(), None, None);
             }
             (0..n).filter(|&c| !s.due(c, day + chrono::Duration::days(MAX_SLEEP))).count()
         };

@@ -350,8 +350,11 @@ pub struct Suppressed {
     pub regulation_f: bool,
 }
 
-/// [`evaluate_customer_with`], and which of the guardrails time lifts
-/// suppressed an action ([`Suppressed`]).
+/// [`evaluate_customer_with`], which of the guardrails time lifts
+/// suppressed an action ([`Suppressed`]), and the strategy the customer
+/// followed (its index in the policy's strategies, the challenger's when
+/// drawn; `None` when none matched): the simulation's schedule
+/// (`simulate::wake`) follows the step ages of that strategy's ladder only.
 pub fn evaluate_customer_noting(
     policy: &CompiledPolicy,
     ledger: &Ledger,
@@ -359,10 +362,11 @@ pub fn evaluate_customer_noting(
     invoices: &[InvoiceFacts<'_>],
     cal: &Calendar<'_>,
     opts: EvalOptions,
-) -> Result<(Vec<PlannedAction>, Suppressed), EvalError> {
+) -> Result<(Vec<PlannedAction>, Suppressed, Option<usize>), EvalError> {
     let mut ev = Eval::new(policy, ledger, cf, invoices, cal, None, opts);
     ev.run()?;
-    Ok((ev.actions, ev.suppressed))
+    let strategy = ev.strategy.and_then(|s| policy.rules.strategies.iter().position(|x| std::ptr::eq(x, s)));
+    Ok((ev.actions, ev.suppressed, strategy))
 }
 
 /// Evaluate every customer of a ledger (in parallel, results in customer

@@ -744,17 +744,18 @@ impl<'a> Sim<'a> {
             };
             #[cfg(test)]
             facts::cache::check_against_derive_customer(&self.ledger, cx, &ctx, &cf, &buf);
-            let suppressed = match engine::evaluate_customer_noting(policy, &self.ledger, &cf, &buf, &cal, NO_PRIORITY)
-            {
-                Ok((actions, suppressed)) => {
-                    out.extend(actions.into_iter().map(|a| (cx, a)));
-                    suppressed
-                }
-                Err(_) if policy.on_script_error() == OnError::Skip => engine::Suppressed::default(),
-                Err(e) => return Err(plan::RunError::Script(e)),
-            };
+            let (suppressed, strategy) =
+                match engine::evaluate_customer_noting(policy, &self.ledger, &cf, &buf, &cal, NO_PRIORITY) {
+                    Ok((actions, suppressed, strategy)) => {
+                        out.extend(actions.into_iter().map(|a| (cx, a)));
+                        (suppressed, strategy)
+                    }
+                    // A failing rule: the strategy is not known (every ladder's steps wake it).
+                    Err(_) if policy.on_script_error() == OnError::Skip => (engine::Suppressed::default(), None),
+                    Err(e) => return Err(plan::RunError::Script(e)),
+                };
             if !every_day {
-                self.wake.evaluated(wake, &self.ledger, cx, day, touched, suppressed, Some(&self.facts));
+                self.wake.evaluated(wake, &self.ledger, cx, day, touched, suppressed, strategy, Some(&self.facts));
             }
         }
         Ok(())

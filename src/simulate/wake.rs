@@ -14,13 +14,14 @@
 //!
 //! The policy's numbers ([`Wake::of`]), by the dates they count from:
 //! - an open invoice's due and issue dates: the steps' ages (a step is due
-//!   on its offset and passed over the day after its `max_days`), the day
+//!   on its offset and passed over the day after its `max_days`) of the
+//!   ladder the customer's strategy follows (see below), the day
 //!   after the due date (overdue amounts, `current`/`overdue` offer sets,
 //!   the `min_overdue` guardrail), the aging edges when a condition reads
 //!   `invoice.bucket`;
-//! - every execution of a ladder step: the steps' cooldowns (the ladder
-//!   measures a cooldown from the *invoice's* last step, which is one of
-//!   them);
+//! - every execution of a ladder step: the cooldowns of the steps of the
+//!   customer's ladder (the ladder measures a cooldown from the *invoice's*
+//!   last step, which is one of them);
 //! - each limit rule's, payment plan's and review's last execution: its own
 //!   interval; the last credit review of any rule: the reviews' cadence;
 //!   the opening date: every anniversary of each review's cadence;
@@ -63,6 +64,15 @@
 //! opening date wake only a customer never reviewed (a review is otherwise
 //! due its cadence after the last one).
 //!
+//! **The strategy's ladder.** Only the ladder of the strategy a customer
+//! follows escalates it, so its wake days hold the step ages and cooldowns
+//! of that ladder only (the engine says which strategy it chose:
+//! `engine::evaluate_customer_noting`). The strategy changes with the
+//! customer's rows, or on a day its conditions change their answers, which
+//! wakes the customer like any condition's day (their thresholds are placed):
+//! then its days are listed again with the new ladder's ages. A policy not
+//! followed exactly (below) keeps every ladder's.
+//!
 //! **The weekly look.** When [`Wake::exact`]: every condition that decides
 //! something (strategies, steps, incentives, plans, limits, reviews) is
 //! compiled natively and compares each of its day counts only with a
@@ -102,6 +112,14 @@ fn offsets_of(n: impl IntoIterator<Item = i64>) -> Vec<i64> {
     v
 }
 
+/// `v` sorted, without repeats, within 10 years either way.
+fn tidy(mut v: Vec<i64>) -> Vec<i64> {
+    v.retain(|x| x.abs() <= 3661);
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
 /// A row of the last days the contact cap or Regulation F counts.
 #[derive(Debug, Clone, Copy)]
 struct Recent {
@@ -130,13 +148,30 @@ struct Own {
     step: bool,
 }
 
-/// The policy's time thresholds, as offsets in days from a row's date.
-#[derive(Debug, Clone)]
-pub struct Wake {
+/// The thresholds counted from an open invoice's dates and from a step's
+/// executions, with the step ages of some of the policy's ladders.
+#[derive(Debug, Clone, Default)]
+struct Ages {
     /// From an open invoice's due date: step ages, aging edges, literals.
     due: Vec<i64>,
     /// From an open invoice's issue date (steps counted from issue, literals).
     issue: Vec<i64>,
+    /// From every execution of a ladder step: each step's cooldown, with
+    /// the age it is due at (a cooldown that ends before any open invoice
+    /// reaches the step's age changes nothing: the age wakes it then).
+    cooldowns: Vec<Cooldown>,
+}
+
+/// The policy's time thresholds, as offsets in days from a row's date.
+#[derive(Debug, Clone)]
+pub struct Wake {
+    /// The thresholds from open invoices' dates and from step executions:
+    /// [`ALL_LADDERS`] with every ladder's steps, [`NO_LADDER`] with none,
+    /// then per ladder (`LADDERS + l`) with ladder `l`'s.
+    ages: Vec<Ages>,
+    /// Per strategy (the policy's index), the [`Wake::ages`] it follows: its
+    /// ladder's, when the policy is followed exactly, else every ladder's.
+    strategy_ages: Vec<usize>,
     /// From the last payment, promise dates, month and year ends: literals.
     since: Vec<i64>,
     /// From the last contact, conversation and dunning step: literals
@@ -147,10 +182,6 @@ pub struct Wake {
     own: Vec<Own>,
     /// The policy's rule ids, to number an action row's.
     ids: crate::policy::compile::RuleIds,
-    /// From every execution of a ladder step: each step's cooldown, with
-    /// the age it is due at (a cooldown that ends before any open invoice
-    /// reaches the step's age changes nothing: the age wakes it then).
-    cooldowns: Vec<Cooldown>,
     /// From a promise's date made, and from its due date plus the grace
     /// days (and, with grace days, from its due date).
     promise_made: Vec<i64>,
@@ -189,6 +220,13 @@ pub struct Wake {
     /// Every decisive comparison of a day count is placed exactly.
     exact: bool,
 }
+
+/// [`Wake::ages`] with the steps of every ladder (whatever the strategy).
+const ALL_LADDERS: usize = 0;
+/// [`Wake::ages`] of a strategy without a ladder.
+const NO_LADDER: usize = 1;
+/// [`Wake::ages`] of ladder `l` is at `LADDERS + l`.
+const LADDERS: usize = 2;
 
 /// Longest a customer goes without evaluation (days) under a policy whose
 /// time-dependence is not all followed exactly ([`Wake::exact`]).
@@ -449,7 +487,7 @@ impl Wake {
         // evaluated the next day too), but for the day after a due date
         // (the invoice is overdue: overdue amounts, offer sets, the
         // `min_overdue` guardrail).
-        let [mut due, mut issue, since, rule] = by.map(|mut v| {
+        let [mut due, issue, since, rule] = by.map(|mut v| {
             if !exact {
                 v.extend([0, 1]);
                 v.extend(offsets_of(lits.iter().copied()));
@@ -473,14 +511,49 @@ impl Wake {
         }) {
             due.extend(edges.iter().map(|&e| e + 1));
         }
-        for s in r.ladders.iter().flat_map(|l| &l.steps) {
-            let v = match s.basis {
-                crate::policy::compile::Basis::DueDate => &mut due,
-                crate::policy::compile::Basis::IssueDate => &mut issue,
-            };
-            v.push(i64::from(s.offset));
-            v.extend(s.max.map(|m| i64::from(m) + 1));
-        }
+        // A step is due on its age and passed over the day after its `max`.
+        // Only the ladder of the strategy the customer follows escalates it:
+        // the thresholds are kept with no ladder's steps, with every
+        // ladder's, and with each ladder's own (see [`Wake::ages`]).
+        let ladder_ages = |steps: &mut dyn Iterator<Item = &crate::policy::compile::Step>| {
+            let (mut due, mut issue) = (due.clone(), issue.clone());
+            let mut cooldowns = Vec::new();
+            for s in steps {
+                let v = match s.basis {
+                    crate::policy::compile::Basis::DueDate => &mut due,
+                    crate::policy::compile::Basis::IssueDate => &mut issue,
+                };
+                v.push(i64::from(s.offset));
+                v.extend(s.max.map(|m| i64::from(m) + 1));
+                if s.cooldown_days > 0 {
+                    cooldowns.push(Cooldown {
+                        days: i64::from(s.cooldown_days),
+                        by_issue: s.basis == crate::policy::compile::Basis::IssueDate,
+                        offset: i64::from(s.offset),
+                    });
+                }
+            }
+            Ages { due: tidy(due), issue: tidy(issue), cooldowns }
+        };
+        let mut ages =
+            vec![ladder_ages(&mut r.ladders.iter().flat_map(|l| &l.steps)), ladder_ages(&mut std::iter::empty())];
+        ages.extend(r.ladders.iter().map(|l| ladder_ages(&mut l.steps.iter())));
+        // The ladder a customer follows changes with its strategy, which its
+        // conditions choose by facts that change on days the schedule wakes
+        // it (their thresholds are placed) or with its rows: the schedule
+        // lists its days again when the strategy changes
+        // ([`Schedule::evaluated`]). A policy not followed exactly keeps
+        // every ladder's.
+        let strategy_ages = r
+            .strategies
+            .iter()
+            .map(|s| match s.ladder {
+                _ if !exact => ALL_LADDERS,
+                Some(l) if l < r.ladders.len() => LADDERS + l,
+                Some(_) => ALL_LADDERS,
+                None => NO_LADDER,
+            })
+            .collect();
         // Each rule's own interval runs from its own last execution: limit
         // rules' re-apply intervals, payment plans' re-offer delays,
         // reviews' cadence (also from the last credit review of any rule).
@@ -499,17 +572,6 @@ impl Wake {
         {
             own.entry(id.clone()).or_default().every.push(i64::from(every));
         }
-        let cooldowns: Vec<Cooldown> = r
-            .ladders
-            .iter()
-            .flat_map(|l| &l.steps)
-            .filter(|s| s.cooldown_days > 0)
-            .map(|s| Cooldown {
-                days: i64::from(s.cooldown_days),
-                by_issue: s.basis == crate::policy::compile::Basis::IssueDate,
-                offset: i64::from(s.offset),
-            })
-            .collect();
         let review: Vec<i64> = r.reviews.iter().map(|x| i64::from(x.every_days)).collect();
         // A contact window matters when something reads its count: the
         // contact cap and Regulation F read the 7-day ones.
@@ -540,12 +602,6 @@ impl Wake {
                 .into_iter()
                 .filter_map(|(m, read)| read.then_some(m))
                 .collect();
-        let tidy = |mut v: Vec<i64>| {
-            v.retain(|x| x.abs() <= 3661);
-            v.sort_unstable();
-            v.dedup();
-            v
-        };
         let mut daily = false;
         let (mut months, mut quarters, mut years) = (false, r.incentives.iter().any(|x| !x.quarters.is_empty()), false);
         let (mut month_end, mut year_end) = (false, false);
@@ -565,8 +621,8 @@ impl Wake {
             }
         }
         Wake {
-            due: tidy(due),
-            issue: tidy(issue),
+            ages,
+            strategy_ages,
             since: tidy(since),
             rule: tidy(rule),
             own: {
@@ -586,7 +642,6 @@ impl Wake {
                 by_number
             },
             ids: policy.ids.clone(),
-            cooldowns,
             promise_made: tidy(promise_made),
             promise_due: tidy(promise_due),
             review: tidy(review),
@@ -631,6 +686,15 @@ impl Wake {
         self.max_sleep
     }
 
+    /// Which step ages a customer following `strategy` (the index of one of
+    /// the policy's strategies; `None`: not known) is woken at: those of its
+    /// ladder (none without one) when the policy is followed exactly, else
+    /// every ladder's. Two strategies with the same number list the same
+    /// days.
+    pub fn ladder(&self, strategy: Option<usize>) -> usize {
+        strategy.and_then(|s| self.strategy_ages.get(s).copied()).unwrap_or(ALL_LADDERS)
+    }
+
     /// Is every customer evaluated every day (the policy reads the day)?
     pub fn daily(&self) -> bool {
         self.daily || self.max_sleep.is_some_and(|s| s <= 1)
@@ -646,16 +710,24 @@ impl Wake {
     /// With `facts`, a facts cache whose last [`Cache::derive`] of `c` was
     /// as of `day`, its open invoices and settlement dates are read from
     /// there rather than from the ledger (the same ones: a test build checks).
+    ///
+    /// `strategy`: the strategy `c` followed at its evaluation on `day` (see
+    /// [`crate::engine::evaluate_customer_noting`]); only its ladder's step
+    /// ages and cooldowns are listed ([`Wake::ladder`]). `None`: every
+    /// ladder's.
+    #[allow(clippy::too_many_arguments)]
     pub fn plan(
         &self,
         ledger: &Ledger,
         c: CustIx,
         day: NaiveDate,
         end: NaiveDate,
+        strategy: Option<usize>,
         out: &mut Vec<Tagged>,
         facts: Option<&Cache>,
     ) -> bool {
         out.clear();
+        let ages = self.ages.get(self.ladder(strategy)).unwrap_or(&self.ages[ALL_LADDERS]);
         let today = ce(day);
         let span = (today, ce(end));
         let mut fixed = true;
@@ -692,8 +764,8 @@ impl Wake {
             let (due, issue) = (ce(inv.due_date), ce(inv.issue_date));
             first_due = first_due.min(due);
             first_issue = first_issue.min(issue);
-            push(out, span, due, &self.due);
-            push(out, span, issue, &self.issue);
+            push(out, span, due, &ages.due);
+            push(out, span, issue, &ages.issue);
         };
         // The settlement dates that can leave a window before the horizon's end.
         let (from, to) =
@@ -806,7 +878,7 @@ impl Wake {
             }
             if let Some(own) = self.own.get(self.ids.number(&a.rule_id) as usize) {
                 if own.step {
-                    for cd in &self.cooldowns {
+                    for cd in &ages.cooldowns {
                         let reached = if cd.by_issue { first_issue } else { first_due }.saturating_add(cd.offset);
                         if x + cd.days >= reached {
                             push(out, span, x, &[cd.days]);
@@ -916,6 +988,9 @@ pub struct Schedule {
     days: Vec<Vec<Tagged>>,
     /// Per customer: `days` holds until its rows change.
     fixed: Vec<bool>,
+    /// Per customer: the step ages `days` holds ([`Wake::ladder`]); they are
+    /// listed again when its strategy changes.
+    ladder: Vec<u32>,
     end: NaiveDate,
     /// The calendar's next wake day, for the day it was computed for.
     calendar: Option<(NaiveDate, Option<i64>)>,
@@ -929,6 +1004,7 @@ impl Schedule {
             next: vec![i64::MIN; customers],
             days: vec![Vec::new(); customers],
             fixed: vec![false; customers],
+            ladder: vec![0; customers],
             end,
             calendar: None,
         }
@@ -953,6 +1029,11 @@ impl Schedule {
     /// the customer), whatever the guardrails. A later evaluation (another
     /// wake day) decides again with what it suppressed.
     ///
+    /// `strategy`: the strategy it followed then, whose ladder's step ages
+    /// are listed (see [`Wake::plan`]); its days are listed again when that
+    /// changes (the conditions that choose it change their answers only on a
+    /// day that wakes the customer, or with its rows).
+    ///
     /// `facts`: the facts cache that derived `c`'s facts for this evaluation,
     /// if any ([`Wake::plan`]).
     #[allow(clippy::too_many_arguments)]
@@ -964,12 +1045,13 @@ impl Schedule {
         day: NaiveDate,
         touched: bool,
         suppressed: Suppressed,
+        strategy: Option<usize>,
         facts: Option<&Cache>,
     ) {
         let ix = c as usize;
         let today = ce(day);
-        let (Some(next), Some(days), Some(fixed)) =
-            (self.next.get_mut(ix), self.days.get_mut(ix), self.fixed.get_mut(ix))
+        let (Some(next), Some(days), Some(fixed), Some(listed)) =
+            (self.next.get_mut(ix), self.days.get_mut(ix), self.fixed.get_mut(ix), self.ladder.get_mut(ix))
         else {
             return;
         };
@@ -977,12 +1059,14 @@ impl Schedule {
             *next = today + 1;
             return;
         }
-        if touched || !*fixed {
-            *fixed = wake.plan(ledger, c, day, self.end, days, facts);
+        let ladder = wake.ladder(strategy) as u32;
+        if touched || !*fixed || *listed != ladder {
+            *fixed = wake.plan(ledger, c, day, self.end, strategy, days, facts);
+            *listed = ladder;
             #[cfg(test)]
             if facts.is_some() {
                 let mut walked = Vec::new();
-                let again = wake.plan(ledger, c, day, self.end, &mut walked, None);
+                let again = wake.plan(ledger, c, day, self.end, strategy, &mut walked, None);
                 assert_eq!((again, &walked), (*fixed, &*days), "customer {c} on {day}");
             }
         }
@@ -1041,7 +1125,7 @@ mod tests {
         let n = ledger.customers.len() as CustIx;
         let schedule = |s: Suppressed| {
             let mut sch = Schedule::new(n as usize, end);
-            (0..n).for_each(|c| sch.evaluated(&wake, &ledger, c, sat, true, s, None));
+            (0..n).for_each(|c| sch.evaluated(&wake, &ledger, c, sat, true, s, None, None));
             sch
         };
         let quiet = schedule(Suppressed::default());
