@@ -376,6 +376,33 @@ mod forward {
     }
 
     #[test]
+    fn a_cooldown_wakes_from_the_executions_of_the_earlier_steps_of_the_ladder() {
+        // The schedule follows a step's cooldown from the executions of the
+        // earlier steps of the customer's ladder only (the ladder checks a
+        // step on an invoice only after the steps executed on it). Here the
+        // second notice is due 2 days past due but 10 days after the first
+        // notice (1 day past due): it goes out about 11 days past due, an
+        // age of no step and no condition, which only the first notice's
+        // execution gives. The same against the reference that evaluates
+        // every customer every day.
+        let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
+        let path = repo("policies/standard");
+        let text = std::fs::read_to_string(path.join("policy.toml")).unwrap();
+        let second = "id = \"second-notice\"\ndays_past_due = 14\naction = \"email\"\ntemplate = \"overdue-2\"\ncooldown_days = 7\n";
+        assert_eq!(text.matches(second).count(), 1);
+        let edited = text.replace(
+            second,
+            "id = \"second-notice\"\ndays_past_due = 2\naction = \"email\"\ntemplate = \"overdue-2\"\ncooldown_days = 10\n",
+        );
+        let cooled = recoup::policy::load_with_text(&path, edited).policy.unwrap();
+        let policies: Vec<(&str, &CompiledPolicy)> = vec![("cooled", &cooled)];
+        let fast = projection_of(&ledger, &policies, 91, 1, 3, false);
+        let slow = projection_of(&ledger, &policies, 91, 1, 3, true);
+        assert_eq!(fast.weekly(), slow.weekly());
+        assert_eq!(fast.summary(), slow.summary());
+    }
+
+    #[test]
     fn a_policy_not_followed_exactly_keeps_the_weekly_look() {
         // Arithmetic on a day count (`days_since_payment * 2 > 90`) is not
         // placed by the schedule: every customer is looked at at least every

@@ -136,6 +136,8 @@ struct Cooldown {
     days: i64,
     by_issue: bool,
     offset: i64,
+    /// The step's place in its ladder.
+    step: usize,
 }
 
 /// A policy rule the schedule follows by its own executions.
@@ -160,6 +162,10 @@ struct Ages {
     /// the age it is due at (a cooldown that ends before any open invoice
     /// reaches the step's age changes nothing: the age wakes it then).
     cooldowns: Vec<Cooldown>,
+    /// The numbers ([`Wake::ids`]) of the ladder's steps, in its order: an
+    /// execution of one starts the cooldowns of the later steps only.
+    /// `None` (every ladder's): an execution of any step starts them all.
+    steps: Option<Vec<u32>>,
 }
 
 /// The policy's time thresholds, as offsets in days from a row's date.
@@ -515,10 +521,11 @@ impl Wake {
         // Only the ladder of the strategy the customer follows escalates it:
         // the thresholds are kept with no ladder's steps, with every
         // ladder's, and with each ladder's own (see [`Wake::ages`]).
-        let ladder_ages = |steps: &mut dyn Iterator<Item = &crate::policy::compile::Step>| {
+        let ladder_ages = |steps: &mut dyn Iterator<Item = (usize, &crate::policy::compile::Step)>,
+                           numbers: Option<Vec<u32>>| {
             let (mut due, mut issue) = (due.clone(), issue.clone());
             let mut cooldowns = Vec::new();
-            for s in steps {
+            for (k, s) in steps {
                 let v = match s.basis {
                     crate::policy::compile::Basis::DueDate => &mut due,
                     crate::policy::compile::Basis::IssueDate => &mut issue,
@@ -530,14 +537,23 @@ impl Wake {
                         days: i64::from(s.cooldown_days),
                         by_issue: s.basis == crate::policy::compile::Basis::IssueDate,
                         offset: i64::from(s.offset),
+                        step: k,
                     });
                 }
             }
-            Ages { due: tidy(due), issue: tidy(issue), cooldowns }
+            Ages { due: tidy(due), issue: tidy(issue), cooldowns, steps: numbers }
         };
-        let mut ages =
-            vec![ladder_ages(&mut r.ladders.iter().flat_map(|l| &l.steps)), ladder_ages(&mut std::iter::empty())];
-        ages.extend(r.ladders.iter().map(|l| ladder_ages(&mut l.steps.iter())));
+        let mut ages = vec![
+            ladder_ages(&mut r.ladders.iter().flat_map(|l| l.steps.iter().enumerate()), None),
+            ladder_ages(&mut std::iter::empty(), Some(Vec::new())),
+        ];
+        // (The engine matches a ladder's executions by these numbers.)
+        ages.extend(
+            r.ladders
+                .iter()
+                .enumerate()
+                .map(|(l, ladder)| ladder_ages(&mut ladder.steps.iter().enumerate(), policy.ids.steps.get(l).cloned())),
+        );
         // The ladder a customer follows changes with its strategy, which its
         // conditions choose by facts that change on days the schedule wakes
         // it (their thresholds are placed) or with its rows: the schedule
@@ -876,9 +892,20 @@ impl Wake {
             if k == ActionKind::CreditReview {
                 reviewed = reviewed.max(Some(x));
             }
-            if let Some(own) = self.own.get(self.ids.number(&a.rule_id) as usize) {
-                if own.step {
-                    for cd in &ages.cooldowns {
+            let number = self.ids.number(&a.rule_id);
+            if let Some(own) = self.own.get(number as usize) {
+                // The ladder counts a cooldown from the invoice's last step:
+                // a step of the customer's ladder, earlier than the one
+                // cooling down (once a step is executed on an invoice, it
+                // and those before it are not checked on it again).
+                let from = match &ages.steps {
+                    None => Some(0),
+                    Some(steps) => steps.iter().position(|&n| n == number).map(|j| j + 1),
+                };
+                if own.step
+                    && let Some(from) = from
+                {
+                    for cd in ages.cooldowns.iter().filter(|cd| cd.step >= from) {
                         let reached = if cd.by_issue { first_issue } else { first_due }.saturating_add(cd.offset);
                         if x + cd.days >= reached {
                             push(out, span, x, &[cd.days]);
