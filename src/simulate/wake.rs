@@ -120,15 +120,74 @@ fn tidy(mut v: Vec<i64>) -> Vec<i64> {
     v
 }
 
-/// A row of the last days the contact cap or Regulation F counts.
-#[derive(Debug, Clone, Copy)]
-struct Recent {
-    /// A message the contact cap counts (a contact, an offer).
-    counted: bool,
-    call: bool,
-    /// A call answered.
-    conversation: bool,
+/// What [`Wake::plan`] found in a customer's action rows, carried from one
+/// plan of the customer to the next so that only the rows appended since
+/// are read (the simulation only appends rows, and its day only moves
+/// forward): the last contact, conversation, dunning step and credit
+/// review, each own rule's last execution, and the rows that can still move
+/// a wake day (those of the last [`Wake::keep_days`] days). Not carried
+/// (the next plan reads every row again) when a row was dated after the
+/// day of the plan that read it (a loaded ledger's future-dated action).
+#[derive(Debug, Clone)]
+pub struct Kept {
+    /// The customer's first `seen` action rows are folded in.
+    seen: u32,
+    /// The day (from the common era) of the plan that folded them.
+    day: i32,
+    /// No row folded in was dated after `day`: the next plan may carry this on.
+    carried: bool,
+    /// The last contact, conversation, dunning step and credit review
+    /// ([`NEVER`]: none).
+    contact: i32,
+    conversation: i32,
+    dunning: i32,
+    reviewed: i32,
+    /// Each own rule with an interval ([`Wake::own`], by number): its last execution.
+    last: Vec<(u32, i32)>,
+    /// The rows (with an execution date) that can still move a wake day:
+    /// those of the last [`Wake::keep_days`] days when carried on, every
+    /// one after a full walk (until the next plan).
+    rows: Vec<KeptRow>,
 }
+
+impl Default for Kept {
+    fn default() -> Self {
+        Kept {
+            seen: 0,
+            day: i32::MIN,
+            carried: false,
+            contact: NEVER,
+            conversation: NEVER,
+            dunning: NEVER,
+            reviewed: NEVER,
+            last: Vec::new(),
+            rows: Vec::new(),
+        }
+    }
+}
+
+/// No such day ([`Kept`]).
+const NEVER: i32 = i32::MIN;
+
+/// An action row [`Kept`]: its execution date and what it is.
+#[derive(Debug, Clone, Copy)]
+struct KeptRow {
+    x: i32,
+    flags: u8,
+    /// The rule's number ([`Wake::ids`]): a ladder step's starts the
+    /// cooldowns of the later steps of its ladder only.
+    number: u32,
+}
+
+/// [`KeptRow::flags`]: executed by the day (not failed, cancelled or pending).
+const EXECUTED: u8 = 1;
+/// A message the contact cap counts (a contact, an offer).
+const COUNTED: u8 = 2;
+const CALL: u8 = 4;
+/// A call answered.
+const CONVERSATION: u8 = 8;
+/// An execution of a ladder step decided by the day: it starts the cooldowns.
+const STEP: u8 = 16;
 
 /// A step's cooldown: from its basis date, the age it is due at.
 #[derive(Debug, Clone, Copy)]
@@ -440,6 +499,17 @@ fn first_after(today: i64, anchor: i64, offsets: &[i64]) -> Option<i64> {
     offsets.get(offsets.partition_point(|&o| anchor + o <= today)).map(|&o| anchor + o)
 }
 
+/// The day a date `d` passes out of a window of the last `m` months: the
+/// first day `t` with `months_before(t, m) >= d` (a date is in the window
+/// while it is after `months_before(day, m)`). That is `d` moved by `m`
+/// months, or the day after when the month it lands in is too short for
+/// its day (moved back, the last day of that month falls before `d`; the
+/// first of the next month, after it).
+fn leaves_window(d: NaiveDate, m: u32) -> Option<NaiveDate> {
+    let t = d.checked_add_months(chrono::Months::new(m))?;
+    if t.day() == d.day() { Some(t) } else { t.succ_opt() }
+}
+
 /// The first day of month `m` of year `y`.
 fn first_of(y: i32, m: u32) -> Option<i64> {
     NaiveDate::from_ymd_opt(y, m, 1).map(ce)
@@ -731,6 +801,10 @@ impl Wake {
     /// [`crate::engine::evaluate_customer_noting`]); only its ladder's step
     /// ages and cooldowns are listed ([`Wake::ladder`]). `None`: every
     /// ladder's.
+    ///
+    /// `kept`: what the last plan of `c` found in its action rows (see
+    /// [`Kept`]); only the rows appended since are read when it can be
+    /// carried forward, all of them otherwise (a fresh `Kept`: the full walk).
     #[allow(clippy::too_many_arguments)]
     pub fn plan(
         &self,
@@ -741,6 +815,7 @@ impl Wake {
         strategy: Option<usize>,
         out: &mut Vec<Tagged>,
         facts: Option<&Cache>,
+        kept: &mut Kept,
     ) -> bool {
         out.clear();
         let ages = self.ages.get(self.ladder(strategy)).unwrap_or(&self.ages[ALL_LADDERS]);
@@ -764,12 +839,7 @@ impl Wake {
                 if d <= lo || d > hi {
                     continue;
                 }
-                // In the window while `d > months_before(day, m)`.
-                let Some(out_on) = d.checked_add_months(chrono::Months::new(m)) else { continue };
-                let first = (0..4)
-                    .filter_map(|k| out_on.checked_add_days(chrono::Days::new(k)))
-                    .find(|&t| crate::facts::months_before(t, m) >= d);
-                if let Some(t) = first {
+                if let Some(t) = leaves_window(d, m) {
                     push(out, span, ce(t), &[0]);
                 }
             }
@@ -840,82 +910,106 @@ impl Wake {
         }
         // Actions as the facts read them (executed by the day) and as the
         // engine's history does (decided by the day too); a later one wakes
-        // on its dates.
-        let (mut contact, mut conversation, mut dunning, mut reviewed) = (None, None, None, None);
-        let mut last: Vec<(&Own, i64)> = Vec::new();
-        // The messages the contact cap and Regulation F count, of the last 8 days.
-        let mut recent: Vec<(i64, Recent)> = Vec::new();
-        let (cap, regulation_f) = (
-            self.cap,
-            self.regulation_f && ledger.customers[c as usize].account_type == crate::ledger::AccountType::Consumer,
-        );
-        for &a in ledger.actions_by_customer.rows(c) {
+        // on its dates. Folded into `kept` from the first row it has not
+        // seen (all of them unless it was carried from an earlier plan of
+        // the customer with no row dated after its day).
+        let rows = ledger.actions_by_customer.rows(c);
+        let today32 = i32::try_from(today).unwrap_or(i32::MAX);
+        if !kept.carried || kept.day > today32 || kept.seen as usize > rows.len() {
+            *kept = Kept::default();
+        } else {
+            // Carried on: the rows that cannot move a day after today go. (A
+            // full walk keeps every row: the reference test builds compare
+            // the carried plan with.)
+            let keep = self.keep_days();
+            kept.rows.retain(|r| i64::from(r.x) + keep > today);
+        }
+        kept.day = today32;
+        let mut carried = true;
+        for &a in &rows[kept.seen as usize..] {
             let a = &ledger.actions[a as usize];
             let Some(x) = a.executed_on else { continue };
             let (x, decided) = (ce(x), ce(a.decided_on));
             if x > today || decided > today {
                 fixed = false;
+                carried = false;
                 push(out, span, x, &[0]);
                 push(out, span, decided, &[0]);
             }
-            if today - x <= 91 {
-                push(out, span, x, &self.windows);
+            let (mut flags, mut number) = (0u8, u32::MAX);
+            if a.was_executed() && x <= today {
+                flags |= EXECUTED;
+                let k = a.action;
+                let x32 = i32::try_from(x).unwrap_or(i32::MAX);
+                if k.is_contact() || matches!(k, ActionKind::DiscountOffer | ActionKind::PaymentPlanOffer) {
+                    flags |= COUNTED;
+                }
+                if k == ActionKind::Call {
+                    flags |= CALL;
+                    if matches!(a.outcome, Some(Outcome::Answered | Outcome::Promise)) {
+                        flags |= CONVERSATION;
+                        kept.conversation = kept.conversation.max(x32);
+                    }
+                }
+                if k.is_contact() {
+                    kept.contact = kept.contact.max(x32);
+                }
+                // The facts' dunning steps (`customer.days_since_step`).
+                if k.is_contact() || k.is_referral() || k == ActionKind::CreditHold {
+                    kept.dunning = kept.dunning.max(x32);
+                }
+                if decided <= today {
+                    if k == ActionKind::CreditReview {
+                        kept.reviewed = kept.reviewed.max(x32);
+                    }
+                    let n = self.ids.number(&a.rule_id);
+                    if let Some(own) = self.own.get(n as usize) {
+                        if own.step {
+                            flags |= STEP;
+                            number = n;
+                        }
+                        if !own.every.is_empty() {
+                            match kept.last.iter_mut().find(|(o, _)| *o == n) {
+                                Some(l) => l.1 = l.1.max(x32),
+                                None => kept.last.push((n, x32)),
+                            }
+                        }
+                    }
+                }
             }
-            if !a.was_executed() || x > today {
+            kept.rows.push(KeptRow { x: i32::try_from(x).unwrap_or(i32::MAX), flags, number });
+        }
+        kept.seen = u32::try_from(rows.len()).unwrap_or(u32::MAX);
+        kept.carried = carried;
+        // The messages the contact cap and Regulation F count, of the last 8 days.
+        let (cap, regulation_f) = (
+            self.cap,
+            self.regulation_f && ledger.customers[c as usize].account_type == crate::ledger::AccountType::Consumer,
+        );
+        let follow_recent = cap.is_some() || regulation_f;
+        for r in &kept.rows {
+            let x = i64::from(r.x);
+            // Every action of the last 91 days (the windows are at most 90 days).
+            push(out, span, x, &self.windows);
+            if r.flags & EXECUTED == 0 {
                 continue;
             }
             if !self.exact {
                 push(out, span, x, &self.rule);
             }
-            let k = a.action;
-            if (cap.is_some() || regulation_f) && x >= today - 7 {
-                let counted = k.is_contact() || matches!(k, ActionKind::DiscountOffer | ActionKind::PaymentPlanOffer);
-                let conversation =
-                    k == ActionKind::Call && matches!(a.outcome, Some(Outcome::Answered | Outcome::Promise));
-                if counted || k == ActionKind::Call {
-                    recent.push((x, Recent { counted, call: k == ActionKind::Call, conversation }));
-                }
-            }
-            if k.is_contact() {
-                contact = contact.max(Some(x));
-            }
-            if k == ActionKind::Call && matches!(a.outcome, Some(Outcome::Answered | Outcome::Promise)) {
-                conversation = conversation.max(Some(x));
-            }
-            // The facts' dunning steps (`customer.days_since_step`).
-            if k.is_contact() || k.is_referral() || k == ActionKind::CreditHold {
-                dunning = dunning.max(Some(x));
-            }
-            if decided > today {
-                continue;
-            }
-            if k == ActionKind::CreditReview {
-                reviewed = reviewed.max(Some(x));
-            }
-            let number = self.ids.number(&a.rule_id);
-            if let Some(own) = self.own.get(number as usize) {
+            if r.flags & STEP != 0 {
                 // The ladder counts a cooldown from the invoice's last step:
                 // a step of the customer's ladder, earlier than the one
                 // cooling down (once a step is executed on an invoice, it
                 // and those before it are not checked on it again).
                 let from = match &ages.steps {
                     None => Some(0),
-                    Some(steps) => steps.iter().position(|&n| n == number).map(|j| j + 1),
+                    Some(steps) => steps.iter().position(|&n| n == r.number).map(|j| j + 1),
                 };
-                if own.step
-                    && let Some(from) = from
-                {
-                    for cd in ages.cooldowns.iter().filter(|cd| cd.step >= from) {
-                        let reached = if cd.by_issue { first_issue } else { first_due }.saturating_add(cd.offset);
-                        if x + cd.days >= reached {
-                            push(out, span, x, &[cd.days]);
-                        }
-                    }
-                }
-                if !own.every.is_empty() {
-                    match last.iter_mut().find(|(o, _)| std::ptr::eq(*o, own)) {
-                        Some(l) => l.1 = l.1.max(x),
-                        None => last.push((own, x)),
+                for cd in ages.cooldowns.iter().filter(|cd| from.is_some_and(|from| cd.step >= from)) {
+                    let reached = if cd.by_issue { first_issue } else { first_due }.saturating_add(cd.offset);
+                    if x + cd.days >= reached {
+                        push(out, span, x, &[cd.days]);
                     }
                 }
             }
@@ -927,24 +1021,40 @@ impl Wake {
         // Those days are tagged: they wake the customer only if the cap or
         // Regulation F suppressed something at its last evaluation (see
         // [`Schedule::evaluated`]).
-        for &(x, r) in &recent {
-            let within = recent.iter().filter(|(y, _)| *y >= x && *y <= x + 6);
-            let (rows, calls) =
-                within.fold((0u32, 0u32), |(n, k), (_, s)| (n + u32::from(s.counted), k + u32::from(s.call)));
-            let tag = if r.counted && cap.is_some_and(|m| rows >= m) { CAP } else { 0 }
-                | if regulation_f && (r.conversation || (r.call && calls >= 7)) { REGULATION_F } else { 0 };
-            if tag != 0 {
-                push_tagged(out, span, x, &[7], tag);
+        if follow_recent {
+            let recent = || {
+                kept.rows.iter().filter(|r| {
+                    r.flags & EXECUTED != 0 && r.flags & (COUNTED | CALL) != 0 && i64::from(r.x) >= today - 7
+                })
+            };
+            for r in recent() {
+                let x = i64::from(r.x);
+                let within = recent().filter(|y| i64::from(y.x) >= x && i64::from(y.x) <= x + 6);
+                let (rows, calls) = within.fold((0u32, 0u32), |(n, k), y| {
+                    (n + u32::from(y.flags & COUNTED != 0), k + u32::from(y.flags & CALL != 0))
+                });
+                let tag = if r.flags & COUNTED != 0 && cap.is_some_and(|m| rows >= m) { CAP } else { 0 }
+                    | if regulation_f && (r.flags & CONVERSATION != 0 || (r.flags & CALL != 0 && calls >= 7)) {
+                        REGULATION_F
+                    } else {
+                        0
+                    };
+                if tag != 0 {
+                    push_tagged(out, span, x, &[7], tag);
+                }
             }
         }
-        for d in [contact, conversation, dunning].into_iter().flatten() {
-            push(out, span, d, &self.rule);
+        for d in [kept.contact, kept.conversation, kept.dunning].into_iter().filter(|&d| d != NEVER) {
+            push(out, span, i64::from(d), &self.rule);
         }
+        let reviewed = (kept.reviewed != NEVER).then_some(i64::from(kept.reviewed));
         if let Some(d) = reviewed {
             push(out, span, d, &self.review);
         }
-        for (own, d) in last {
-            push(out, span, d, &own.every);
+        for &(n, d) in &kept.last {
+            if let Some(own) = self.own.get(n as usize) {
+                push(out, span, i64::from(d), &own.every);
+            }
         }
         // Never reviewed: each anniversary of the opening date, of the
         // reviews of the customer's risk class (once reviewed, a review is
@@ -965,6 +1075,15 @@ impl Wake {
         out.sort_unstable_by(|a, b| b.cmp(a));
         out.dedup();
         fixed
+    }
+
+    /// How many days an action row can move the plan after its execution
+    /// date (the contact-count windows, the steps' cooldowns, the 8 days the
+    /// contact cap and Regulation F count, a weekly-look policy's literals).
+    fn keep_days(&self) -> i64 {
+        let cooldown = self.ages.iter().flat_map(|a| &a.cooldowns).map(|c| c.days).max().unwrap_or(0);
+        let rule = if self.exact { 0 } else { self.rule.last().copied().unwrap_or(0) };
+        [self.windows.last().copied().unwrap_or(0), cooldown, 8, rule].into_iter().max().unwrap_or(8)
     }
 
     /// The first day after `day` on which the calendar moves something the
@@ -1018,6 +1137,8 @@ pub struct Schedule {
     /// Per customer: the step ages `days` holds ([`Wake::ladder`]); they are
     /// listed again when its strategy changes.
     ladder: Vec<u32>,
+    /// Per customer: what its last plan found in its action rows.
+    kept: Vec<Kept>,
     end: NaiveDate,
     /// The calendar's next wake day, for the day it was computed for.
     calendar: Option<(NaiveDate, Option<i64>)>,
@@ -1032,6 +1153,7 @@ impl Schedule {
             days: vec![Vec::new(); customers],
             fixed: vec![false; customers],
             ladder: vec![0; customers],
+            kept: vec![Kept::default(); customers],
             end,
             calendar: None,
         }
@@ -1077,9 +1199,13 @@ impl Schedule {
     ) {
         let ix = c as usize;
         let today = ce(day);
-        let (Some(next), Some(days), Some(fixed), Some(listed)) =
-            (self.next.get_mut(ix), self.days.get_mut(ix), self.fixed.get_mut(ix), self.ladder.get_mut(ix))
-        else {
+        let (Some(next), Some(days), Some(fixed), Some(listed), Some(kept)) = (
+            self.next.get_mut(ix),
+            self.days.get_mut(ix),
+            self.fixed.get_mut(ix),
+            self.ladder.get_mut(ix),
+            self.kept.get_mut(ix),
+        ) else {
             return;
         };
         if wake.daily() {
@@ -1088,12 +1214,13 @@ impl Schedule {
         }
         let ladder = wake.ladder(strategy) as u32;
         if touched || !*fixed || *listed != ladder {
-            *fixed = wake.plan(ledger, c, day, self.end, strategy, days, facts);
+            *fixed = wake.plan(ledger, c, day, self.end, strategy, days, facts, kept);
             *listed = ladder;
+            // The reference: every row walked, none read from the facts cache.
             #[cfg(test)]
             if facts.is_some() {
                 let mut walked = Vec::new();
-                let again = wake.plan(ledger, c, day, self.end, strategy, &mut walked, None);
+                let again = wake.plan(ledger, c, day, self.end, strategy, &mut walked, None, &mut Kept::default());
                 assert_eq!((again, &walked), (*fixed, &*days), "customer {c} on {day}");
             }
         }
@@ -1166,6 +1293,149 @@ mod tests {
         let days = |s: &Schedule| (1..=7).map(|k| due(s, sat + chrono::Duration::days(k))).collect::<Vec<_>>();
         let (capped, quiet) = (days(&capped), days(&quiet));
         assert!(capped.iter().zip(&quiet).all(|(c, q)| c >= q) && capped != quiet, "{capped:?} {quiet:?}");
+    }
+
+    /// An action of customer `c` decided on `decided`, executed on `executed`.
+    fn action(
+        c: CustIx,
+        rule: &str,
+        kind: ActionKind,
+        outcome: Outcome,
+        decided: NaiveDate,
+        executed: NaiveDate,
+    ) -> crate::ledger::ActionRecord {
+        crate::ledger::ActionRecord {
+            id: Default::default(),
+            customer: c,
+            invoice: None,
+            rule_id: crate::ledger::RuleId::new(rule),
+            action: kind,
+            channel: None,
+            decided_on: decided,
+            executed_on: Some(executed),
+            outcome: Some(outcome),
+            arm: None,
+        }
+    }
+
+    fn demo(policy: &str) -> (Ledger, Wake) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let ledger = crate::ledger::load(&root.join("fixtures/demo"), &Default::default()).unwrap();
+        let policy = crate::policy::load(&root.join(policy)).policy.unwrap();
+        (ledger, Wake::of(&policy, &crate::facts::FactsConfig::default()))
+    }
+
+    /// The plan of `c` on `day` carried on in `kept`, checked against the
+    /// full walk (a fresh `Kept`); whether it was fixed.
+    fn carried(wake: &Wake, ledger: &Ledger, c: CustIx, day: NaiveDate, end: NaiveDate, kept: &mut Kept) -> bool {
+        let (mut days, mut walked) = (Vec::new(), Vec::new());
+        let fixed = wake.plan(ledger, c, day, end, None, &mut days, None, kept);
+        let again = wake.plan(ledger, c, day, end, None, &mut walked, None, &mut Kept::default());
+        assert_eq!((fixed, &days), (again, &walked), "customer {c} on {day}");
+        fixed
+    }
+
+    #[test]
+    fn a_carried_plan_folds_in_the_rows_appended_since_and_lets_old_ones_go() {
+        // Standard (ladder steps with cooldowns, limit rules, reviews, the
+        // contact cap and Regulation F): rows appended to a few customers
+        // over 16 touches two to three days apart, then 120 days without a
+        // row; each plan carried on from the last one is the full walk's.
+        let (mut ledger, wake) = demo("policies/standard");
+        assert!(wake.cap.is_some() && wake.regulation_f && !wake.ages[ALL_LADDERS].cooldowns.is_empty());
+        let start = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+        let end = start + chrono::Duration::days(400);
+        let customers: Vec<CustIx> = (0..ledger.customers.len() as CustIx).step_by(7).take(12).collect();
+        let mut kept = vec![Kept::default(); ledger.customers.len()];
+        let kinds = [
+            ("first-notice", ActionKind::Email, Outcome::Sent),
+            ("call", ActionKind::Call, Outcome::Answered),
+            ("call", ActionKind::Call, Outcome::NoAnswer),
+            ("second-notice", ActionKind::Email, Outcome::Failed),
+            ("review-high-risk", ActionKind::CreditReview, Outcome::Sent),
+            ("grow-reliable", ActionKind::LimitChange, Outcome::Sent),
+            ("instalments", ActionKind::PaymentPlanOffer, Outcome::Sent),
+            ("pre-due-sms", ActionKind::Sms, Outcome::Sent),
+        ];
+        let mut day = start;
+        let mut n = 0usize;
+        for touch in 0..16 {
+            for (i, &c) in customers.iter().enumerate() {
+                // One to three rows dated the day or a few days before it.
+                for r in 0..=(touch + i) % 3 {
+                    let (rule, kind, outcome) = kinds[(n + r) % kinds.len()];
+                    let executed = day - chrono::Duration::days((r % 2) as i64);
+                    ledger.push_action(action(c, rule, kind, outcome, executed, executed));
+                }
+                n += 1;
+                assert!(carried(&wake, &ledger, c, day, end, &mut kept[c as usize]));
+                let k = &kept[c as usize];
+                assert!(k.carried && k.seen as usize == ledger.actions_by_customer.rows(c).len());
+            }
+            day += chrono::Duration::days(2 + touch as i64 % 2);
+        }
+        let held: usize = customers.iter().map(|&c| kept[c as usize].rows.len()).sum();
+        assert!(held > 0);
+        // No new row: each plan folds nothing in, and the rows fall out of the
+        // windows and cooldowns (the carried state shrinks to nothing).
+        for _ in 0..12 {
+            day += chrono::Duration::days(10);
+            for &c in &customers {
+                assert!(carried(&wake, &ledger, c, day, end, &mut kept[c as usize]));
+            }
+        }
+        assert_eq!(customers.iter().map(|&c| kept[c as usize].rows.len()).sum::<usize>(), 0);
+        assert!(customers.iter().all(|&c| kept[c as usize].contact != NEVER));
+    }
+
+    #[test]
+    fn a_row_dated_after_the_day_is_read_again_until_its_day_has_passed() {
+        // A loaded ledger's action executed after the simulated day: the
+        // plan is not fixed, and not carried on (the next plan reads every
+        // row again) until a plan on or after its dates.
+        let (mut ledger, wake) = demo("policies/standard");
+        let day = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+        let end = day + chrono::Duration::days(91);
+        let c = 3;
+        let mut kept = Kept::default();
+        assert!(carried(&wake, &ledger, c, day, end, &mut kept));
+        let later = day + chrono::Duration::days(5);
+        ledger.push_action(action(c, "call", ActionKind::Call, Outcome::Answered, later, later));
+        // Decided by the day, executed after it; and decided after it.
+        ledger.push_action(action(c, "first-notice", ActionKind::Email, Outcome::Sent, day, later));
+        assert!(!carried(&wake, &ledger, c, day, end, &mut kept));
+        assert!(!kept.carried);
+        for k in 1..5 {
+            assert!(!carried(&wake, &ledger, c, day + chrono::Duration::days(k), end, &mut kept), "{k}");
+        }
+        // On its day it is folded in like any other, and carried on after.
+        assert!(carried(&wake, &ledger, c, later, end, &mut kept));
+        assert!(kept.carried && kept.conversation == ce(later) as i32);
+        let next = later + chrono::Duration::days(1);
+        ledger.push_action(action(c, "second-notice", ActionKind::Email, Outcome::Sent, next, next));
+        assert!(carried(&wake, &ledger, c, next, end, &mut kept));
+    }
+
+    #[test]
+    fn a_date_leaves_a_window_of_months_on_the_first_day_it_is_not_after_its_start() {
+        // The definition, searched day by day, for every date of 2023-2026
+        // (leap years, month ends) and the behaviour and trend windows.
+        let (mut d, last) =
+            (NaiveDate::from_ymd_opt(2023, 1, 1).unwrap(), NaiveDate::from_ymd_opt(2026, 12, 31).unwrap());
+        while d <= last {
+            for m in [1, 2, 3, 6, 11, 12, 24] {
+                let searched = (0..800)
+                    .map(|k| d + chrono::Duration::days(k))
+                    .find(|&t| crate::facts::months_before(t, m) >= d)
+                    .unwrap();
+                assert_eq!(leaves_window(d, m), Some(searched), "{d} {m}");
+            }
+            d = d.succ_opt().unwrap();
+        }
+        assert_eq!(
+            leaves_window(NaiveDate::from_ymd_opt(2024, 1, 31).unwrap(), 1),
+            NaiveDate::from_ymd_opt(2024, 3, 1)
+        );
     }
 
     #[test]
