@@ -340,8 +340,10 @@ mod forward {
         let uncapped = recoup::policy::load_with_text(&path, uncapped).policy.unwrap();
         let standard = policy("standard");
         let policies: Vec<(&str, &CompiledPolicy)> = vec![("standard", &standard), ("uncapped", &uncapped)];
-        let fast = projection_of(&ledger, &policies, 91, 1, 3, false);
-        let slow = projection_of(&ledger, &policies, 91, 1, 3, true);
+        // Two runs: the first day of both evaluated once (shared) and only
+        // the customers a run touched that day again.
+        let fast = projection_of(&ledger, &policies, 91, 2, 3, false);
+        let slow = projection_of(&ledger, &policies, 91, 2, 3, true);
         assert_eq!(fast.weekly(), slow.weekly());
         assert_eq!(fast.summary(), slow.summary());
     }

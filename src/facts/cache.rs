@@ -44,8 +44,11 @@ use rust_decimal::Decimal;
 
 /// Per-customer derivation state for one growing ledger (see the module
 /// documentation for what the ledger may do between calls). Use one cache
-/// with one ledger.
-#[derive(Debug, Default)]
+/// with one ledger, or with ledgers whose rows are the same at the time
+/// of the clone: a clone ([`Clone`]) carries on on another such ledger (the
+/// simulation derives every customer once on the first day for all runs of
+/// a policy and gives each run a clone).
+#[derive(Debug, Default, Clone)]
 pub struct Cache {
     per_invoice: PerInvoiceRules,
     customers: Vec<State>,
@@ -123,7 +126,7 @@ struct ContactsMemo {
     counts: [u32; 4],
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct State {
     built: bool,
     /// The as-of date of the last call.
@@ -164,7 +167,7 @@ struct State {
     promised: Option<PromiseMemo>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct PromiseMemo {
     payments: usize,
     grace: i64,

@@ -564,9 +564,7 @@ impl<'a> Sim<'a> {
     }
 
     fn start(&mut self, as_of: NaiveDate) {
-        for (c, &h) in self.ledger.customers.iter_mut().zip(&self.shared.held) {
-            c.on_hold = h;
-        }
+        hold(&mut self.ledger, self.shared);
         for i in 0..self.ledger.invoices.len() as InvIx {
             let inv = &self.ledger.invoices[i as usize];
             if inv.is_open() {
@@ -717,61 +715,50 @@ impl<'a> Sim<'a> {
 
     /// The day's planned actions, appended to `out`: every customer touched
     /// since its last evaluation or whose wake day has come (every customer
-    /// with `every_day`), in ledger order, through the engine.
+    /// with `every_day`), in ledger order, through the engine. With
+    /// `day_one` (day one of a run that started from it): the customers not
+    /// touched today plan what they planned there, and only the touched ones
+    /// are evaluated.
     fn decide(
         &mut self,
-        policy: &CompiledPolicy,
-        wake: &Wake,
-        every_day: bool,
-        day: NaiveDate,
+        today: &Today<'_>,
+        day_one: Option<&DayOne>,
         out: &mut Vec<(CustIx, PlannedAction)>,
     ) -> Result<(), plan::RunError> {
-        let ctx = Context::new(day, FactsConfig::default()).with_per_invoice_rules(policy.per_invoice.clone());
-        let cal = ctx.calendar();
         let mut buf = Vec::new();
+        #[cfg(test)]
+        let from = out.len();
+        let mut shared = day_one.map(|d| d.planned.as_slice());
         for c in 0..self.ledger.customers.len() {
             let cx = c as CustIx;
             let touched = self.touched[c];
-            if !(every_day || touched || self.wake.due(cx, day)) {
+            if let Some(rest) = &mut shared {
+                let k = rest.iter().take_while(|(d, _)| *d == cx).count();
+                let (mine, after) = rest.split_at(k);
+                *rest = after;
+                if !touched {
+                    out.extend(mine.iter().cloned());
+                    continue;
+                }
+            } else if !(today.every_day || touched || self.wake.due(cx, today.day)) {
                 continue;
             }
             self.touched[c] = false;
-            // Untouched since its last evaluation: its rows are as they were.
-            let cf = if touched {
-                self.facts.derive(&self.ledger, cx, &ctx, &mut buf)
-            } else {
-                self.facts.derive_unchanged(&self.ledger, cx, &ctx, &mut buf)
-            };
-            #[cfg(test)]
-            facts::cache::check_against_derive_customer(&self.ledger, cx, &ctx, &cf, &buf);
-            let (suppressed, strategy) =
-                match engine::evaluate_customer_noting(policy, &self.ledger, &cf, &buf, &cal, NO_PRIORITY) {
-                    Ok((actions, suppressed, strategy)) => {
-                        out.extend(actions.into_iter().map(|a| (cx, a)));
-                        (suppressed, strategy)
-                    }
-                    // A failing rule: the strategy is not known (every ladder's steps wake it).
-                    Err(_) if policy.on_script_error() == OnError::Skip => (engine::Suppressed::default(), None),
-                    Err(e) => return Err(plan::RunError::Script(e)),
-                };
-            if !every_day {
-                self.wake.evaluated(wake, &self.ledger, cx, day, touched, suppressed, strategy, Some(&self.facts));
-            }
+            today.evaluate(&self.ledger, &mut self.facts, &mut self.wake, cx, touched, &mut buf, out)?;
+        }
+        #[cfg(test)]
+        if let Some(d) = day_one {
+            d.check(&self.ledger, today, &out[from..], &self.wake);
         }
         Ok(())
     }
 
     /// Decide the day's actions with the policy, record and apply them.
-    fn act(
-        &mut self,
-        policy: &CompiledPolicy,
-        wake: &Wake,
-        every_day: bool,
-        day: NaiveDate,
-    ) -> Result<(), plan::RunError> {
+    fn act(&mut self, today: &Today<'_>, day_one: Option<&DayOne>) -> Result<(), plan::RunError> {
+        let day = today.day;
         let mut planned = std::mem::take(&mut self.planned);
         let mut invoices = std::mem::take(&mut self.concerned);
-        self.decide(policy, wake, every_day, day, &mut planned)?;
+        self.decide(today, day_one, &mut planned)?;
         let r = self.scenario.response.clone();
         for (c, a) in planned.drain(..) {
             self.touched[c as usize] = true;
@@ -912,6 +899,146 @@ impl<'a> Sim<'a> {
     }
 }
 
+/// Put the holds of the as-of date on a fork (the first thing a run does).
+fn hold(ledger: &mut Ledger, shared: &Shared) {
+    for (c, &h) in ledger.customers.iter_mut().zip(&shared.held) {
+        c.on_hold = h;
+    }
+}
+
+/// What every evaluation of a simulated day shares.
+struct Today<'p> {
+    policy: &'p CompiledPolicy,
+    wake: &'p Wake,
+    day: NaiveDate,
+    ctx: Context,
+    cal: facts::Calendar<'static>,
+    /// Every customer evaluated every day: no wake-up schedule.
+    every_day: bool,
+}
+
+impl<'p> Today<'p> {
+    fn new(policy: &'p CompiledPolicy, wake: &'p Wake, day: NaiveDate, every_day: bool) -> Self {
+        let ctx = Context::new(day, FactsConfig::default()).with_per_invoice_rules(policy.per_invoice.clone());
+        Today { policy, wake, day, cal: ctx.calendar(), ctx, every_day }
+    }
+
+    /// Evaluate customer `c` through the engine, its facts from `facts`,
+    /// its planned actions appended to `out`; then list its wake days in
+    /// `schedule` (not with `every_day`). `touched`: its rows changed since
+    /// its last evaluation (or it was never evaluated).
+    #[allow(clippy::too_many_arguments)]
+    fn evaluate<'l>(
+        &self,
+        ledger: &'l Ledger,
+        facts: &mut facts::cache::Cache,
+        schedule: &mut Schedule,
+        c: CustIx,
+        touched: bool,
+        buf: &mut Vec<facts::InvoiceFacts<'l>>,
+        out: &mut Vec<(CustIx, PlannedAction)>,
+    ) -> Result<(), plan::RunError> {
+        // Untouched since its last evaluation: its rows are as they were.
+        let cf = if touched {
+            facts.derive(ledger, c, &self.ctx, buf)
+        } else {
+            facts.derive_unchanged(ledger, c, &self.ctx, buf)
+        };
+        #[cfg(test)]
+        facts::cache::check_against_derive_customer(ledger, c, &self.ctx, &cf, buf);
+        let policy = self.policy;
+        let (suppressed, strategy) =
+            match engine::evaluate_customer_noting(policy, ledger, &cf, buf, &self.cal, NO_PRIORITY) {
+                Ok((actions, suppressed, strategy)) => {
+                    out.extend(actions.into_iter().map(|a| (c, a)));
+                    (suppressed, strategy)
+                }
+                // A failing rule: the strategy is not known (every ladder's steps wake it).
+                Err(_) if policy.on_script_error() == OnError::Skip => (engine::Suppressed::default(), None),
+                Err(e) => return Err(plan::RunError::Script(e)),
+            };
+        if !self.every_day {
+            schedule.evaluated(self.wake, ledger, c, self.day, touched, suppressed, strategy, Some(facts));
+        }
+        Ok(())
+    }
+}
+
+/// Day one of every run of a policy, evaluated once before the runs.
+///
+/// Every run starts from the same ledger (a fork as loaded, with the holds
+/// of the as-of date), and on its first day evaluates every customer: its
+/// facts derived from its whole history, the engine's decision, its wake
+/// days. That day's draws only decide who buys and who pays before the
+/// evaluations (an action's draws come after them all): for a customer with
+/// no new row that day, the evaluation is the same in every run. So it is
+/// made once, here; a run starts from a copy of the facts cache and the
+/// schedule, takes the planned actions of the customers it did not touch,
+/// and evaluates the touched ones again (their facts brought forward from
+/// the cached state, as on any later day). Test builds compare each run's
+/// day one with a fresh evaluation of every customer.
+struct DayOne {
+    /// Every customer's facts-cache state as of day one.
+    facts: facts::cache::Cache,
+    /// Every customer's wake days as listed on day one.
+    wake: Schedule,
+    /// Every customer's planned actions, in customer order.
+    planned: Vec<(CustIx, PlannedAction)>,
+    /// The horizon's last day.
+    #[cfg(test)]
+    end: NaiveDate,
+}
+
+impl DayOne {
+    /// Day one of `policy`'s runs from `as_of` over `days` days, on a fork
+    /// with the holds of the as-of date ([`hold`]); none if an evaluation
+    /// fails (each run then meets the failure itself, where it would).
+    fn of(ledger: &Ledger, policy: &CompiledPolicy, as_of: NaiveDate, days: u32) -> Option<DayOne> {
+        let wake = Wake::of(policy, &FactsConfig::default());
+        let today = Today::new(policy, &wake, as_of + Duration::days(1), false);
+        let (n, end) = (ledger.customers.len(), as_of + Duration::days(i64::from(days)));
+        let mut d = DayOne {
+            facts: facts::cache::Cache::new(),
+            wake: Schedule::new(n, end),
+            planned: Vec::new(),
+            #[cfg(test)]
+            end,
+        };
+        let mut buf = Vec::new();
+        for c in 0..n as CustIx {
+            today.evaluate(ledger, &mut d.facts, &mut d.wake, c, true, &mut buf, &mut d.planned).ok()?;
+        }
+        Some(d)
+    }
+
+    /// Panic unless `planned` (a run's day one from `self`) and `wake` are
+    /// what evaluating every customer afresh on `ledger` gives.
+    #[cfg(test)]
+    fn check(&self, ledger: &Ledger, today: &Today<'_>, planned: &[(CustIx, PlannedAction)], wake: &Schedule) {
+        let n = ledger.customers.len();
+        let mut facts = facts::cache::Cache::new();
+        let mut fresh = Schedule::new(n, self.end);
+        let (mut buf, mut out) = (Vec::new(), Vec::new());
+        for c in 0..n as CustIx {
+            today.evaluate(ledger, &mut facts, &mut fresh, c, true, &mut buf, &mut out).unwrap();
+        }
+        assert_eq!(format!("{planned:?}"), format!("{out:?}"), "day one's planned actions on {}", today.day);
+        assert_eq!(
+            format!("{:?}", wake.days_only()),
+            format!("{:?}", fresh.days_only()),
+            "day one's wake days on {}",
+            today.day
+        );
+        DAY_ONE_CHECKED.with(|k| k.set(k.get() + 1));
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Runs whose shared day one [`DayOne::check`] compared on this thread.
+    static DAY_ONE_CHECKED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 /// One run of one policy on `ledger` (a fresh or reset fork of the loaded
 /// ledger): its weekly figures, and the ledger at the horizon's end (or
 /// where the run failed: a fork is given back either way).
@@ -925,18 +1052,27 @@ fn run_one(
     behaviour: &Behaviour,
     stall: &[f64],
     seed: u64,
+    day_one: Option<&DayOne>,
 ) -> (Result<Vec<Week>, plan::RunError>, Ledger) {
-    let facts = FactsConfig::default();
-    let wake = Wake::of(policy, &facts);
+    let wake = Wake::of(policy, &FactsConfig::default());
     let mut sim = Sim::new(ledger, shared, behaviour, &p.scenario, stall, seed, as_of, p.days);
-    sim.wake = Schedule::new(sim.ledger.customers.len(), as_of + Duration::days(i64::from(p.days)));
+    match day_one {
+        // Every customer as evaluated on day one; those touched then are evaluated again.
+        Some(d) => {
+            sim.facts = d.facts.clone();
+            sim.wake = d.wake.clone();
+            sim.touched.fill(false);
+        }
+        None => sim.wake = Schedule::new(sim.ledger.customers.len(), as_of + Duration::days(i64::from(p.days))),
+    }
     sim.start(as_of);
     let mut weeks = Vec::new();
     for d in 1..=i64::from(p.days) {
         let day = as_of + Duration::days(d);
         sim.sell(day);
         sim.events(day);
-        if let Err(e) = sim.act(policy, &wake, p.every_day, day) {
+        let today = Today::new(policy, &wake, day, p.every_day);
+        if let Err(e) = sim.act(&today, day_one.filter(|_| d == 1)) {
             return (Err(e), sim.ledger);
         }
         if d % 7 == 0 || d == i64::from(p.days) {
@@ -969,7 +1105,7 @@ pub fn project_one(
 ) -> Result<(Vec<Week>, Ledger), SimError> {
     let (behaviour, shared) = learn(ledger, as_of, p)?;
     let seed = splitmix64(p.seed) ^ u64::from(run);
-    let (weeks, mut l) = run_one(fork(ledger), &shared, policy, as_of, p, &behaviour, stall, seed);
+    let (weeks, mut l) = run_one(fork(ledger), &shared, policy, as_of, p, &behaviour, stall, seed, None);
     weeks
         .map(|weeks| {
             l.index();
@@ -1188,6 +1324,25 @@ pub fn project_in_place(
     forward
 }
 
+/// Each policy's [`DayOne`] (in parallel), when it has more than one run
+/// to share it (not with `every_day`, which keeps no schedule).
+fn day_ones(
+    forks: &Forks<'_>,
+    shared: &Shared,
+    policies: &[(&str, &CompiledPolicy)],
+    as_of: NaiveDate,
+    p: &Projection,
+) -> Vec<Option<DayOne>> {
+    if p.every_day || p.runs < 2 || p.days == 0 {
+        return policies.iter().map(|_| None).collect();
+    }
+    let mut ledger = forks.take();
+    hold(&mut ledger, shared);
+    let ones = policies.par_iter().map(|(_, policy)| DayOne::of(&ledger, policy, as_of, p.days)).collect();
+    forks.give(ledger);
+    ones
+}
+
 /// Every run of every policy, each on a ledger of `forks`.
 #[allow(clippy::too_many_arguments)]
 fn project_on(
@@ -1204,12 +1359,15 @@ fn project_on(
     // the spare forks), so both cores stay busy whatever the number of
     // runs; results are collected in (policy, run) order, the same at any
     // thread count.
+    let day_ones = day_ones(forks, shared, policies, as_of, p);
     let tasks: Vec<(usize, u32)> = (0..policies.len()).flat_map(|k| (0..p.runs).map(move |r| (k, r))).collect();
     let mut results = tasks
         .into_par_iter()
         .map(|(k, r)| {
             let seed = splitmix64(p.seed) ^ u64::from(r);
-            let (weeks, ledger) = run_one(forks.take(), shared, policies[k].1, as_of, p, behaviour, stall, seed);
+            let day_one = day_ones[k].as_ref();
+            let (weeks, ledger) =
+                run_one(forks.take(), shared, policies[k].1, as_of, p, behaviour, stall, seed, day_one);
             forks.give(ledger);
             run_done();
             weeks
@@ -1324,7 +1482,7 @@ mod tests {
         for name in ["standard", "strict", "lenient"] {
             let policy = crate::policy::load(&repo(&format!("policies/{name}"))).policy.unwrap();
             let forks = Forks::new(&base);
-            let (weeks, ran) = run_one(forks.take(), &shared, &policy, as_of, &p, &behaviour, &[0.1; 8], 7);
+            let (weeks, ran) = run_one(forks.take(), &shared, &policy, as_of, &p, &behaviour, &[0.1; 8], 7, None);
             assert_eq!(weeks.unwrap().len(), 5);
             assert!(ran.invoices.len() > base.invoices.len() && ran.actions.len() > base.actions.len());
             assert!(ran.customers.iter().zip(&base.customers).any(|(r, b)| r.on_hold != b.on_hold), "{name}");
@@ -1334,6 +1492,43 @@ mod tests {
             let again = forks.take();
             assert_ne!(before, fresh);
             assert_eq!(format!("{again:?}"), fresh, "{name}");
+        }
+    }
+
+    /// Day one evaluated once per policy and shared by its runs: each run
+    /// is the run made alone (which evaluates every customer on its first
+    /// day), at any thread count, under policies with and without
+    /// per-invoice ladders; and every run's day one was compared in full
+    /// with a fresh evaluation of every customer (planned actions and wake
+    /// days, [`DayOne::check`]).
+    #[test]
+    fn a_shared_day_one_is_each_runs_own() {
+        let (base, as_of, _) = demo(0);
+        let names = ["standard", "strict", "lenient"];
+        let loaded: Vec<CompiledPolicy> =
+            names.iter().map(|n| crate::policy::load(&repo(&format!("policies/{n}"))).policy.unwrap()).collect();
+        let policies: Vec<(&str, &CompiledPolicy)> = names.iter().copied().zip(&loaded).collect();
+        let stall = [0.45, 0.52, 0.8, 0.76, 0.57];
+        for (days, runs, seed) in [(1, 2, 9), (20, 3, 4)] {
+            let p = Projection { days, runs, seed, scenario: Scenario::default(), every_day: false };
+            let alone: Vec<Vec<Vec<Week>>> = loaded
+                .iter()
+                .map(|policy| (0..runs).map(|r| project_one(&base, policy, as_of, &p, &stall, r).unwrap().0).collect())
+                .collect();
+            for threads in [1, 2, 3] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let (f, checked) = pool.install(|| {
+                    let before = DAY_ONE_CHECKED.with(|k| k.get());
+                    let f = project(&base, &policies, as_of, &p, &stall).unwrap();
+                    (f, DAY_ONE_CHECKED.with(|k| k.get()) - before)
+                });
+                for (k, name) in names.iter().enumerate() {
+                    assert_eq!(f.policies[k].runs, alone[k], "{name}, {days} days, {threads} threads");
+                }
+                if threads == 1 {
+                    assert_eq!(checked, u64::from(runs) * names.len() as u64);
+                }
+            }
         }
     }
 

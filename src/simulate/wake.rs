@@ -1159,6 +1159,14 @@ impl Schedule {
         }
     }
 
+    /// The schedule without what its plans carry forward ([`Kept`], which
+    /// a carried plan holds less of than a full walk): its wake days, to
+    /// compare with another's.
+    #[cfg(test)]
+    pub(crate) fn days_only(&self) -> Schedule {
+        Schedule { kept: Vec::new(), ..self.clone() }
+    }
+
     /// Has customer `c`'s wake day come by `day`?
     pub fn due(&self, c: CustIx, day: NaiveDate) -> bool {
         self.next.get(c as usize).is_none_or(|&n| n <= ce(day))
