@@ -1165,7 +1165,8 @@ fn history_rows_get_the_number_of_their_whole_rule_id() {
         p.ids.steps[ladder][k]
     };
     let h = History::new(&l, 0, date("2026-10-01"), &p.per_invoice, &p.ids);
-    let got: Vec<(String, u32)> = h.executed().iter().map(|d| (d.record.rule_id.to_string(), d.rule)).collect();
+    let got: Vec<(String, u32)> =
+        h.executed().iter().map(|d| (h.record(d).unwrap().rule_id.to_string(), d.rule)).collect();
     let want: Vec<(String, u32)> = vec![
         ("pre-due".into(), step("pre-due")),
         ("first-notice".into(), step("first-notice")),

@@ -567,15 +567,10 @@ fn simulated_actions_feed_back_into_the_history_the_engine_reads() {
     for c in 0..sim.customers.len() as u32 {
         let h = History::new(&sim, c, end, &standard.per_invoice, &standard.ids);
         for d in h.executed() {
-            assert_eq!(
-                d.rule,
-                standard.ids.code(&d.record.rule_id),
-                "row {} of rule {}",
-                d.record.id,
-                d.record.rule_id
-            );
-            if d.record.id.starts_with("SIMACT") {
-                assert_ne!(d.rule, NO_RULE, "simulated row {} of rule {}", d.record.id, d.record.rule_id);
+            let record = h.record(d).unwrap();
+            assert_eq!(d.rule, standard.ids.code(&record.rule_id), "row {} of rule {}", record.id, record.rule_id);
+            if record.id.starts_with("SIMACT") {
+                assert_ne!(d.rule, NO_RULE, "simulated row {} of rule {}", record.id, record.rule_id);
                 numbered += 1;
             }
         }

@@ -3,15 +3,16 @@
 //! Pending, failed and cancelled rows were never done, so they are ignored.
 
 use crate::facts::{InvoiceFacts, Messages, PerInvoiceRules};
-use crate::ledger::{ActionKind, ActionRecord, CustIx, Ledger};
+use crate::ledger::{Act, ActionKind, ActionRecord, CustIx, Ledger};
 use crate::policy::compile::RuleIds;
 use chrono::NaiveDate;
 
 /// The executed actions of one customer, each with the number of its rule
 /// ([`RuleIds`]): matched to the policy's rules once, compared by number.
+/// Read from the ledger's compact rows ([`crate::ledger::acts`]).
 pub struct History<'a> {
     ledger: &'a Ledger,
-    rows: &'a [u32],
+    acts: &'a [Act],
     as_of: NaiveDate,
     per_invoice: &'a PerInvoiceRules,
     done: Vec<Done<'a>>,
@@ -20,7 +21,8 @@ pub struct History<'a> {
 /// One executed action record.
 #[derive(Clone, Copy)]
 pub struct Done<'a> {
-    pub record: &'a ActionRecord,
+    /// Its compact row (the full row: [`History::record`]).
+    pub act: &'a Act,
     /// When it was executed.
     pub on: NaiveDate,
     /// The number of its rule id ([`NO_RULE`](crate::policy::compile::NO_RULE) for an id the policy does not have).
@@ -38,18 +40,33 @@ impl<'a> History<'a> {
         per_invoice: &'a PerInvoiceRules,
         ids: &RuleIds,
     ) -> Self {
-        let rows = if (c as usize) < ledger.customers.len() { ledger.actions_by_customer.rows(c) } else { &[] };
-        let mut done = Vec::with_capacity(rows.len());
-        for &i in rows {
-            let Some(a) = ledger.actions.get(i as usize) else { continue };
+        let acts = if (c as usize) < ledger.customers.len() { ledger.acts.rows(c) } else { &[] };
+        let mut done = Vec::with_capacity(acts.len());
+        for a in acts {
+            #[cfg(debug_assertions)]
+            check(ledger, a);
             let Some(d) = a.executed_on else { continue };
             if a.was_executed() && d <= as_of && a.decided_on <= as_of {
-                let rule = ids.number(&a.rule_id);
-                debug_assert_eq!(rule, ids.code(&a.rule_id), "rule `{}` numbered by its symbol", a.rule_id);
-                done.push(Done { record: a, on: d, rule });
+                let rule = match ids.number_sym(a.sym) {
+                    Some(rule) => rule,
+                    // Too many rule ids in the process to number them all: by text.
+                    None => {
+                        a.record(&ledger.actions).map_or(crate::policy::compile::NO_RULE, |r| ids.number(&r.rule_id))
+                    }
+                };
+                #[cfg(debug_assertions)]
+                if let Some(r) = a.record(&ledger.actions) {
+                    assert_eq!(rule, ids.code(&r.rule_id), "rule `{}` numbered by its symbol", r.rule_id);
+                }
+                done.push(Done { act: a, on: d, rule });
             }
         }
-        History { ledger, rows, as_of, per_invoice, done }
+        History { ledger, acts, as_of, per_invoice, done }
+    }
+
+    /// The full row of `d`.
+    pub fn record(&self, d: &Done<'_>) -> Option<&'a ActionRecord> {
+        d.act.record(&self.ledger.actions)
     }
 
     /// Executed records, in the order of actions.csv.
@@ -64,13 +81,11 @@ impl<'a> History<'a> {
     pub fn messages_within(&self, days: i64, kind: impl Fn(ActionKind) -> bool) -> u32 {
         let as_of = self.as_of;
         let since = as_of - chrono::Duration::days(days);
-        let keep = |a: &ActionRecord| {
-            kind(a.action) && a.decided_on <= as_of && a.executed_on.is_some_and(|d| d > since && d <= as_of)
-        };
-        let mut messages = Messages::new(&self.ledger.actions, self.rows, as_of, self.per_invoice);
+        let keep =
+            |a: &Act| kind(a.action) && a.decided_on <= as_of && a.executed_on.is_some_and(|d| d > since && d <= as_of);
+        let mut messages = Messages::new(&self.ledger.actions, self.acts, as_of, self.per_invoice);
         let mut n = 0;
-        for (pos, &i) in self.rows.iter().enumerate() {
-            let Some(a) = self.ledger.actions.get(i as usize) else { continue };
+        for (pos, a) in self.acts.iter().enumerate() {
             if a.was_executed() && keep(a) && messages.is_first(pos, keep) {
                 n += 1;
             }
@@ -80,8 +95,8 @@ impl<'a> History<'a> {
 
     /// Does record `a` cover invoice `inv`? A record for no invoice covers
     /// every invoice issued by the day it was decided.
-    pub fn covers(a: &ActionRecord, inv: &InvoiceFacts<'_>) -> bool {
-        match a.invoice {
+    pub fn covers(a: &Act, inv: &InvoiceFacts<'_>) -> bool {
+        match a.invoice() {
             Some(i) => i == inv.ix,
             None => a.decided_on >= inv.invoice.issue_date,
         }
@@ -94,11 +109,19 @@ impl<'a> History<'a> {
 
     /// When an action of `kind` was last executed (any rule).
     pub fn last_of_kind(&self, kind: ActionKind) -> Option<NaiveDate> {
-        self.done.iter().filter(|d| d.record.action == kind).map(|d| d.on).max()
+        self.done.iter().filter(|d| d.act.action == kind).map(|d| d.on).max()
     }
 
     /// Has the rule numbered `rule` been executed for invoice `inv`?
     pub fn done_for(&self, rule: u32, inv: &InvoiceFacts<'_>) -> bool {
-        self.done.iter().any(|d| d.rule == rule && Self::covers(d.record, inv))
+        self.done.iter().any(|d| d.rule == rule && Self::covers(d.act, inv))
     }
+}
+
+/// Panic unless `a` is the compact copy of its row (test builds: the ledger's
+/// compact rows kept in step with its rows), and its symbol numbers its rule.
+#[cfg(debug_assertions)]
+fn check(ledger: &Ledger, a: &Act) {
+    let row = a.record(&ledger.actions);
+    assert_eq!(row.map(|r| Act::of(a.row, r)), Some(*a), "action row {} and its compact copy", a.row);
 }

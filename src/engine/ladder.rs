@@ -150,7 +150,7 @@ impl<'a> Eval<'a, '_> {
         }
         for x in self.hist.executed() {
             let Some(k) = codes.iter().position(|&c| c == x.rule) else { continue };
-            let (a, d) = (x.record, x.on);
+            let (a, d) = (x.act, x.on);
             let comp = ladder.steps[k].compensation;
             for (s, inv) in st.iter_mut().zip(self.inv) {
                 if !History::covers(a, inv) {

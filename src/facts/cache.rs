@@ -36,9 +36,9 @@
 
 use super::{
     ActionFold, Behaviour, Context, CustomerFacts, InvoiceFacts, Messages, PerInvoiceRules, Promises, date_or_never,
-    open_invoice, promise_facts, promise_paid, same_message, settled_on,
+    open_invoice, promise_facts, promise_paid, same_act_message, settled_on,
 };
-use crate::ledger::{ActionKind, ActionRecord, CustIx, Ledger};
+use crate::ledger::{Act, ActionKind, CustIx, Ledger};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
@@ -184,7 +184,7 @@ impl State {
     }
 
     /// Note action row `a` as seen, for `executed_sorted`.
-    fn saw_action(&mut self, a: &ActionRecord) {
+    fn saw_action(&mut self, a: &Act) {
         if a.was_executed() {
             self.executed_sorted &= self.last_executed <= a.executed_on;
             self.last_executed = self.last_executed.max(a.executed_on);
@@ -439,7 +439,7 @@ fn take_invoices(st: &mut State, ledger: &Ledger, c: CustIx, as_of: NaiveDate) {
 
 /// The date action row `a` was executed if it was, by `as_of`; a row
 /// executed later is noted as such (`State::later`) and gives none.
-fn executed_by(st: &mut State, a: &ActionRecord, as_of: NaiveDate) -> Option<NaiveDate> {
+fn executed_by(st: &mut State, a: &Act, as_of: NaiveDate) -> Option<NaiveDate> {
     let done = a.executed_on.filter(|_| a.was_executed())?;
     if done > as_of {
         st.later(done);
@@ -462,10 +462,9 @@ fn build(st: &mut State, ledger: &Ledger, c: CustIx, as_of: NaiveDate, per_invoi
         }
     }
     st.payments_seen = pay_rows.len();
-    let rows = ledger.actions_by_customer.rows(c);
-    let mut messages = Messages::new(&ledger.actions, rows, as_of, per_invoice);
-    for (pos, &row) in rows.iter().enumerate() {
-        let a = &ledger.actions[row as usize];
+    let acts = ledger.acts.rows(c);
+    let mut messages = Messages::new(&ledger.actions, acts, as_of, per_invoice);
+    for (pos, a) in acts.iter().enumerate() {
         st.saw_action(a);
         let Some(done) = executed_by(st, a, as_of) else { continue };
         // The first row of its message among all executed contacts up to
@@ -474,10 +473,10 @@ fn build(st: &mut State, ledger: &Ledger, c: CustIx, as_of: NaiveDate, per_invoi
         if a.action.is_contact() && messages.is_first(pos, |b| b.action.is_contact()) {
             st.messages.push(Message { on: done, call: a.action == ActionKind::Call });
         }
-        st.actions.add(a, row, done);
+        st.actions.add(a, done);
     }
     st.messages.sort_by_key(|m| m.on);
-    st.actions_seen = rows.len();
+    st.actions_seen = acts.len();
 }
 
 /// Bring `st` (built, as of an earlier or the same date, before any row of
@@ -513,10 +512,9 @@ fn sync(st: &mut State, ledger: &Ledger, c: CustIx, as_of: NaiveDate, per_invoic
     }
     take_invoices(st, ledger, c, as_of);
 
-    let rows = ledger.actions_by_customer.rows(c);
-    for pos in st.actions_seen..rows.len() {
-        let row = rows[pos];
-        let a = &ledger.actions[row as usize];
+    let acts = ledger.acts.rows(c);
+    for pos in st.actions_seen..acts.len() {
+        let a = &acts[pos];
         // Whether the executed rows before this one are in date order.
         let sorted = st.executed_sorted;
         st.saw_action(a);
@@ -526,32 +524,25 @@ fn sync(st: &mut State, ledger: &Ledger, c: CustIx, as_of: NaiveDate, per_invoic
         // earlier as-of date or is among the rows added now). In a history
         // in date order only the rows of its date are compared: the walk
         // back stops at the first executed row of an earlier date.
-        if a.action.is_contact() && is_first_added(ledger, &rows[..pos], a, sorted, per_invoice) {
+        if a.action.is_contact() && is_first_added(ledger, &acts[..pos], a, sorted, per_invoice) {
             let at = st.messages.partition_point(|m| m.on <= done);
             st.messages.insert(at, Message { on: done, call: a.action == ActionKind::Call });
         }
-        st.actions.add(a, row, done);
+        st.actions.add(a, done);
     }
-    st.actions_seen = rows.len();
+    st.actions_seen = acts.len();
     true
 }
 
 /// Is `a` (a contact executed up to the as-of date) the first row of its
 /// message, after the rows `before` of its customer? `sorted`: the executed
 /// rows among them are in non-decreasing execution date.
-fn is_first_added(
-    ledger: &Ledger,
-    before: &[u32],
-    a: &ActionRecord,
-    sorted: bool,
-    per_invoice: &PerInvoiceRules,
-) -> bool {
-    for &r in before.iter().rev() {
-        let b = &ledger.actions[r as usize];
+fn is_first_added(ledger: &Ledger, before: &[Act], a: &Act, sorted: bool, per_invoice: &PerInvoiceRules) -> bool {
+    for b in before.iter().rev() {
         if !b.was_executed() {
             continue;
         }
-        if same_message(a, b, per_invoice) {
+        if same_act_message(a, b, &ledger.actions, per_invoice) {
             return false;
         }
         if sorted && b.executed_on < a.executed_on {
@@ -607,7 +598,7 @@ thread_local! {
 mod tests {
     use super::*;
     use crate::facts::FactsConfig;
-    use crate::ledger::{Channel, Invoice, InvoiceStatus, LoadOptions, Outcome, Payment};
+    use crate::ledger::{ActionRecord, Channel, Invoice, InvoiceStatus, LoadOptions, Outcome, Payment};
     use crate::simulate::project::{Projection, Scenario, project_one};
     use rand::{RngExt, SeedableRng};
     use std::path::Path;

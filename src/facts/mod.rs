@@ -6,7 +6,7 @@ pub mod cache;
 pub mod kpi;
 pub mod registry;
 
-use crate::ledger::{ActionKind, ActionRecord, CustIx, Customer, Invoice, InvoiceStatus, Ledger, Outcome};
+use crate::ledger::{Act, ActionKind, ActionRecord, CustIx, Customer, Invoice, InvoiceStatus, Ledger, Outcome, RuleId};
 use chrono::{Datelike, NaiveDate, Weekday};
 use registry::{Scope, fact_table};
 use rust_decimal::Decimal;
@@ -641,13 +641,12 @@ fn action_facts<'a>(
     f: &mut CustomerFacts<'a>,
 ) {
     let mut fold = ActionFold::default();
-    let rows = ledger.actions_by_customer.rows(c);
+    let acts = ledger.acts.rows(c);
     // Contacts of the last 90 days: the rows the message counts look at.
     let since = as_of - chrono::Duration::days(90);
-    let contact = |a: &ActionRecord| a.action.is_contact() && a.executed_on.is_some_and(|d| d > since);
-    let mut messages = Messages::new(&ledger.actions, rows, as_of, per_invoice);
-    for (pos, &row) in rows.iter().enumerate() {
-        let a = &ledger.actions[row as usize];
+    let contact = |a: &Act| a.action.is_contact() && a.executed_on.is_some_and(|d| d > since);
+    let mut messages = Messages::new(&ledger.actions, acts, as_of, per_invoice);
+    for (pos, a) in acts.iter().enumerate() {
         let Some(done) = a.executed_on.filter(|&d| d <= as_of) else { continue };
         if !a.was_executed() {
             continue;
@@ -660,7 +659,7 @@ fn action_facts<'a>(
             f.contacts_90d += 1;
             f.calls_7d += u32::from(age < 7 && a.action == ActionKind::Call);
         }
-        fold.add(a, row, done);
+        fold.add(a, done);
     }
     fold.finish(ledger, as_of, f);
 }
@@ -679,9 +678,10 @@ struct ActionFold {
 }
 
 impl ActionFold {
-    /// Add executed row `row` (`a`), executed on `done`.
+    /// Add executed row `a`, executed on `done`.
     #[inline(always)]
-    fn add(&mut self, a: &ActionRecord, row: u32, done: NaiveDate) {
+    fn add(&mut self, a: &Act, done: NaiveDate) {
+        let row = a.row;
         if a.action.is_contact() {
             self.last_contact = self.last_contact.max(Some(done));
         }
@@ -727,8 +727,22 @@ impl ActionFold {
 /// (never fewer contacts than were sent). Empty (the default, and
 /// `recoup facts`, which reads no policy): every rule's rows group into
 /// messages.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PerInvoiceRules(Vec<Box<str>>);
+#[derive(Debug, Clone, Default)]
+pub struct PerInvoiceRules(Vec<Box<str>>, Vec<u32>);
+
+/// The same set: the same symbols, or (for a symbol that does not stand for
+/// its text) the same texts. Compared on every evaluation of the simulation
+/// (the facts cache's): no text compared in the common case.
+impl PartialEq for PerInvoiceRules {
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (&self.1, &other.1);
+        a.len() == b.len()
+            && a.iter().zip(b).all(|(x, y)| x == y)
+            && (a.last() != Some(&RuleId::UNNUMBERED) || self.0 == other.0)
+    }
+}
+
+impl Eq for PerInvoiceRules {}
 
 impl PerInvoiceRules {
     /// The set of `rules` (any order, duplicates allowed).
@@ -736,12 +750,27 @@ impl PerInvoiceRules {
         let mut v: Vec<Box<str>> = rules.into_iter().map(|r| r.as_ref().into()).collect();
         v.sort_unstable();
         v.dedup();
-        PerInvoiceRules(v)
+        // Their symbols ([`RuleId::sym`]), for rows compared by symbol.
+        let mut syms: Vec<u32> = v.iter().map(|r| RuleId::new(r).sym()).collect();
+        syms.sort_unstable();
+        PerInvoiceRules(v, syms)
     }
 
     /// Is `rule` one whose actions are one message per invoice?
     pub fn contains(&self, rule: &str) -> bool {
         !self.0.is_empty() && self.0.binary_search_by(|r| (**r).cmp(rule)).is_ok()
+    }
+
+    /// [`contains`](Self::contains) for the rule id of row `a` (its text
+    /// read from `actions` only for a symbol that does not stand for it).
+    fn contains_act(&self, a: &Act, actions: &[ActionRecord]) -> bool {
+        if self.0.is_empty() {
+            return false;
+        }
+        if a.sym != RuleId::UNNUMBERED {
+            return self.1.binary_search(&a.sym).is_ok();
+        }
+        a.record(actions).is_some_and(|r| self.contains(&r.rule_id))
     }
 
     /// No rule counts per invoice.
@@ -772,6 +801,18 @@ pub fn same_message(a: &ActionRecord, b: &ActionRecord, per_invoice: &PerInvoice
         && (a.invoice == b.invoice || !per_invoice.contains(&a.rule_id))
 }
 
+/// [`same_message`] for the compact rows `a` and `b` of `actions`.
+fn same_act_message(a: &Act, b: &Act, actions: &[ActionRecord], per_invoice: &PerInvoiceRules) -> bool {
+    a.executed_on == b.executed_on
+        && a.decided_on == b.decided_on
+        && a.action == b.action
+        && a.channel == b.channel
+        && a.sym == b.sym
+        && (a.sym != RuleId::UNNUMBERED
+            || a.record(actions).map(|r| &r.rule_id) == b.record(actions).map(|r| &r.rule_id))
+        && (a.invoice() == b.invoice() || !per_invoice.contains_act(a, actions))
+}
+
 /// Which executed rows of a customer's action history are the first row of
 /// their message ([`same_message`]), without allocating.
 ///
@@ -781,38 +822,40 @@ pub fn same_message(a: &ActionRecord, b: &ActionRecord, per_invoice: &PerInvoice
 /// the same execution date only. Rows out of date order are handled too, by
 /// comparing with every earlier row of interest (slower, still exact).
 pub struct Messages<'a> {
+    /// Every action row (for the rule texts the compact rows leave out).
     actions: &'a [ActionRecord],
-    rows: &'a [u32],
+    acts: &'a [Act],
     as_of: NaiveDate,
     per_invoice: &'a PerInvoiceRules,
-    /// Position in `rows` of the previous row of interest.
+    /// Position in `acts` of the previous row of interest.
     prev: Option<usize>,
     /// Rows of interest so far are in non-decreasing execution date.
     sorted: bool,
 }
 
 impl<'a> Messages<'a> {
-    /// For the rows `rows` (indexes into `actions`, one customer's) as of
-    /// `as_of`, the rows of `per_invoice` rules one message per invoice.
+    /// For the rows `acts` (one customer's compact rows, `Ledger::acts`, of
+    /// the rows `actions`) as of `as_of`, the rows of `per_invoice` rules one
+    /// message per invoice.
     pub fn new(
         actions: &'a [ActionRecord],
-        rows: &'a [u32],
+        acts: &'a [Act],
         as_of: NaiveDate,
         per_invoice: &'a PerInvoiceRules,
     ) -> Self {
-        Messages { actions, rows, as_of, per_invoice, prev: None, sorted: true }
+        Messages { actions, acts, as_of, per_invoice, prev: None, sorted: true }
     }
 
-    /// Is `rows[pos]` the first row of its message? `keep` picks the rows of
+    /// Is `acts[pos]` the first row of its message? `keep` picks the rows of
     /// interest (e.g. contacts of the last 90 days), among which only the
     /// executed ones up to the as-of date count. Call it for every such row,
     /// in order, and for no other: the answer for a row depends on the rows
     /// of interest before it.
-    pub fn is_first(&mut self, pos: usize, keep: impl Fn(&ActionRecord) -> bool) -> bool {
-        let Some(a) = self.rows.get(pos).and_then(|&i| self.actions.get(i as usize)) else { return false };
+    pub fn is_first(&mut self, pos: usize, keep: impl Fn(&Act) -> bool) -> bool {
+        let Some(a) = self.acts.get(pos) else { return false };
         let Some(p) = self.prev.replace(pos) else { return true };
-        let Some(b) = self.rows.get(p).and_then(|&i| self.actions.get(i as usize)) else { return true };
-        if same_message(a, b, self.per_invoice) {
+        let Some(b) = self.acts.get(p) else { return true };
+        if same_act_message(a, b, self.actions, self.per_invoice) {
             return false;
         }
         self.sorted &= b.executed_on <= a.executed_on;
@@ -820,15 +863,14 @@ impl<'a> Messages<'a> {
             return true;
         }
         let as_of = self.as_of;
-        for &j in self.rows[..p.min(self.rows.len())].iter().rev() {
-            let Some(b) = self.actions.get(j as usize) else { continue };
+        for b in self.acts[..p.min(self.acts.len())].iter().rev() {
             if !(keep(b) && b.was_executed() && b.executed_on.is_some_and(|d| d <= as_of)) {
                 continue;
             }
             if self.sorted && b.executed_on < a.executed_on {
                 break;
             }
-            if same_message(a, b, self.per_invoice) {
+            if same_act_message(a, b, self.actions, self.per_invoice) {
                 return false;
             }
         }

@@ -1291,6 +1291,7 @@ fn parse_all(
         promises_by_customer: indexes.promises_by_customer,
         actions_by_customer: indexes.actions_by_customer,
         payments_by_invoice: indexes.payments_by_invoice,
+        acts: indexes.acts,
     };
     Ok((ledger, problems, bad_rows))
 }

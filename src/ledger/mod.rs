@@ -2,6 +2,7 @@
 //! indexes that group them by customer, and the load report that accounts for
 //! every row read. Loading lives in [`load`], cell decoding in [`decode`].
 
+pub mod acts;
 pub mod decode;
 pub mod inline;
 pub mod load;
@@ -9,6 +10,7 @@ mod problem;
 mod rule_id;
 mod stream;
 
+pub use acts::{Act, Acts};
 pub use decode::Terms;
 pub use load::{LoadError, LoadOptions, load};
 pub use problem::{FileKind, Problem, ProblemKind, Severity};
@@ -241,14 +243,26 @@ impl ActionRecord {
 /// group instead, so rows can be appended one at a time ([`push`](ByCustomer::push))
 /// without rebuilding the index: a full group moves to the end of `rows` with
 /// twice the room (amortised O(1) per row). The simulation appends this way.
-#[derive(Debug, Clone, Default)]
-pub struct ByCustomer {
+///
+/// [`Grouped`] is the same index holding values of any other type in place of
+/// the row indexes ([`acts::Acts`]: compact copies of the action rows).
+pub type ByCustomer = Grouped<u32>;
+
+/// Values grouped by customer (see [`ByCustomer`], the row indexes).
+#[derive(Debug, Clone)]
+pub struct Grouped<T> {
     offsets: Vec<u32>,
     /// Growable only: the end of each group (empty when packed).
     ends: Vec<u32>,
     /// Growable only: the room of each group (its end may grow up to this).
     limits: Vec<u32>,
-    rows: Vec<u32>,
+    rows: Vec<T>,
+}
+
+impl<T> Default for Grouped<T> {
+    fn default() -> Self {
+        Grouped { offsets: Vec::new(), ends: Vec::new(), limits: Vec::new(), rows: Vec::new() }
+    }
 }
 
 impl ByCustomer {
@@ -281,11 +295,24 @@ impl ByCustomer {
         ByCustomer { offsets, ends: Vec::new(), limits: Vec::new(), rows }
     }
 
+    /// The packed index of the same groups holding `value(row)` in place of
+    /// each row index, in the same order.
+    pub fn map<T>(&self, value: impl Fn(u32) -> T) -> Grouped<T> {
+        Grouped {
+            offsets: self.offsets.clone(),
+            ends: self.ends.clone(),
+            limits: self.limits.clone(),
+            rows: self.rows.iter().map(|&r| value(r)).collect(),
+        }
+    }
+}
+
+impl<T: Clone> Grouped<T> {
     /// The row indexes of customer `c` (always inlined: a plain `#[inline]`
     /// was not taken, and it is called for every customer on every
     /// evaluation).
     #[inline(always)]
-    pub fn rows(&self, c: CustIx) -> &[u32] {
+    pub fn rows(&self, c: CustIx) -> &[T] {
         let c = c as usize;
         if self.ends.is_empty() {
             let r: Range<usize> = self.offsets[c] as usize..self.offsets[c + 1] as usize;
@@ -309,7 +336,7 @@ impl ByCustomer {
             return self.clone();
         }
         let n = self.groups();
-        ByCustomer {
+        Grouped {
             offsets: self.offsets[..n].to_vec(),
             ends: self.offsets[1..].to_vec(),
             limits: self.offsets[1..].to_vec(),
@@ -320,7 +347,7 @@ impl ByCustomer {
     /// Make `self` equal to `of.growable()` again, reusing its own
     /// allocations (the simulation puts a run's ledger back this way
     /// instead of cloning the loaded one for every run).
-    pub fn reset_growable(&mut self, of: &ByCustomer) {
+    pub fn reset_growable(&mut self, of: &Grouped<T>) {
         if !of.ends.is_empty() {
             self.offsets.clone_from(&of.offsets);
             self.ends.clone_from(&of.ends);
@@ -350,7 +377,7 @@ impl ByCustomer {
 
     /// Append row `row` to group `c` (growable copies only; a packed index
     /// is made growable first). Groups past the last are created empty.
-    pub fn push(&mut self, c: CustIx, row: u32) {
+    pub fn push(&mut self, c: CustIx, row: T) {
         if self.ends.is_empty() {
             *self = self.growable();
         }
@@ -367,7 +394,8 @@ impl ByCustomer {
             let room = (2 * len).max(4);
             let at = self.rows.len();
             self.rows.extend_from_within(start..end);
-            self.rows.resize(at + room, 0);
+            // The room past the end is never read: filled with the new row.
+            self.rows.resize(at + room, row.clone());
             self.offsets[c] = at as u32;
             self.ends[c] = (at + len) as u32;
             self.limits[c] = (at + room) as u32;
@@ -422,11 +450,12 @@ pub(crate) struct Indexes {
     pub promises_by_customer: ByCustomer,
     pub actions_by_customer: ByCustomer,
     pub payments_by_invoice: ByCustomer,
+    pub acts: Acts,
 }
 
 impl Indexes {
     pub(crate) fn build(nc: usize, ni: usize, pay: &[Payment], pro: &[Promise], act: &[ActionRecord]) -> Indexes {
-        let ((by_pay, by_pro), (by_act, by_pay_inv)) = rayon::join(
+        let ((by_pay, by_pro), ((by_act, acts), by_pay_inv)) = rayon::join(
             || {
                 rayon::join(
                     || ByCustomer::build(nc, pay.len(), |i| pay[i].customer),
@@ -435,13 +464,18 @@ impl Indexes {
             },
             || {
                 rayon::join(
-                    || ByCustomer::build(nc, act.len(), |i| act[i].customer),
+                    || {
+                        let by_act = ByCustomer::build(nc, act.len(), |i| act[i].customer);
+                        let acts = acts::build(&by_act, act);
+                        (by_act, acts)
+                    },
                     // Unapplied payments go to a sentinel slot past the last invoice.
                     || ByCustomer::build(ni + 1, pay.len(), |i| pay[i].invoice.unwrap_or(ni as u32)),
                 )
             },
         );
         Indexes {
+            acts,
             payments_by_customer: by_pay,
             promises_by_customer: by_pro,
             actions_by_customer: by_act,
@@ -464,6 +498,9 @@ pub struct Ledger {
     pub actions_by_customer: ByCustomer,
     /// Payment rows applied to each invoice, in file order.
     pub payments_by_invoice: ByCustomer,
+    /// The action rows of each customer, compact, in the order of
+    /// `actions_by_customer` ([`acts`]).
+    pub acts: Acts,
     pub report: LoadReport,
 }
 
@@ -477,6 +514,7 @@ impl Ledger {
         self.promises_by_customer = ix.promises_by_customer;
         self.actions_by_customer = ix.actions_by_customer;
         self.payments_by_invoice = ix.payments_by_invoice;
+        self.acts = ix.acts;
     }
 
     /// Make the per-customer indexes appendable (see [`ByCustomer::push`]):
@@ -487,6 +525,7 @@ impl Ledger {
         self.payments_by_customer = self.payments_by_customer.growable();
         self.promises_by_customer = self.promises_by_customer.growable();
         self.actions_by_customer = self.actions_by_customer.growable();
+        self.acts = self.acts.growable();
         // Drop the sentinel slot of unapplied payments: new invoices take its place.
         let mut by_inv = self.payments_by_invoice.growable();
         by_inv.keep_groups(self.invoices.len());
@@ -515,6 +554,7 @@ impl Ledger {
     pub fn push_action(&mut self, a: ActionRecord) {
         let i = self.actions.len() as u32;
         self.actions_by_customer.push(a.customer, i);
+        self.acts.push(a.customer, Act::of(i, &a));
         self.actions.push(a);
     }
 

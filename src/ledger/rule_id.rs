@@ -43,6 +43,10 @@ pub struct RuleId {
 }
 
 impl RuleId {
+    /// The symbol of the ids whose symbol does not stand for their text
+    /// alone ([`RuleId::is_numbered`] false): compare those by text.
+    pub const UNNUMBERED: u32 = OVERFLOW;
+
     /// The rule id `text`.
     pub fn new(text: &str) -> Self {
         RuleId { sym: intern(text), text: Text::from(text) }

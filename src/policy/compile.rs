@@ -566,6 +566,13 @@ impl RuleIds {
         self.by_sym.get(id.sym() as usize).copied().unwrap_or(NO_RULE)
     }
 
+    /// [`RuleIds::number`] of an id by its symbol alone ([`RuleId::sym`]);
+    /// `None` for [`RuleId::UNNUMBERED`]: number such an id by its text.
+    #[inline]
+    pub fn number_sym(&self, sym: u32) -> Option<u32> {
+        (sym != RuleId::UNNUMBERED).then(|| self.by_sym.get(sym as usize).copied().unwrap_or(NO_RULE))
+    }
+
     /// The number of rule id `id`, [`NO_RULE`] if no rule has it.
     pub fn code(&self, id: &str) -> u32 {
         let b = id.as_bytes();

@@ -30,8 +30,8 @@ use super::{SimError, cents, to_f64};
 use crate::engine::{self, PlannedAction};
 use crate::facts::{self, Context, FactsConfig, kpi};
 use crate::ledger::{
-    ActionKind, ActionRecord, ByCustomer, CustIx, InvIx, Invoice, InvoiceStatus, Ledger, LoadReport, Outcome, Payment,
-    RuleId, Text,
+    ActionKind, ActionRecord, Acts, ByCustomer, CustIx, InvIx, Invoice, InvoiceStatus, Ledger, LoadReport, Outcome,
+    Payment, RuleId, Text,
 };
 use crate::plan;
 use crate::policy::CompiledPolicy;
@@ -324,6 +324,7 @@ struct Pristine {
     payments_by_customer: ByCustomer,
     actions_by_customer: ByCustomer,
     payments_by_invoice: ByCustomer,
+    acts: Acts,
     /// Never appended to; kept to give the loaded ledger back as it was.
     promises_by_customer: ByCustomer,
 }
@@ -339,6 +340,7 @@ impl Pristine {
             payments_by_customer: l.payments_by_customer.clone(),
             actions_by_customer: l.actions_by_customer.clone(),
             payments_by_invoice: l.payments_by_invoice.clone(),
+            acts: l.acts.clone(),
             promises_by_customer: l.promises_by_customer.clone(),
         }
     }
@@ -362,6 +364,7 @@ impl Pristine {
         l.invoices_by_customer.reset_growable(&self.invoices_by_customer);
         l.payments_by_customer.reset_growable(&self.payments_by_customer);
         l.actions_by_customer.reset_growable(&self.actions_by_customer);
+        l.acts.reset_growable(&self.acts);
         l.payments_by_invoice.reset_growable(&self.payments_by_invoice);
         l.payments_by_invoice.keep_groups(self.invoices.len());
     }
@@ -435,6 +438,7 @@ impl<'a> Forks<'a> {
         l.payments_by_customer = pristine.payments_by_customer;
         l.actions_by_customer = pristine.actions_by_customer;
         l.payments_by_invoice = pristine.payments_by_invoice;
+        l.acts = pristine.acts;
         l.promises_by_customer = pristine.promises_by_customer;
         l.report = report;
         *ledger = l;
@@ -455,6 +459,7 @@ fn fork(base: &Ledger) -> Ledger {
         promises_by_customer: base.promises_by_customer.clone(),
         actions_by_customer: base.actions_by_customer.clone(),
         payments_by_invoice: base.payments_by_invoice.clone(),
+        acts: base.acts.clone(),
         report: LoadReport::default(),
     };
     l.make_growable();

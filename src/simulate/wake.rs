@@ -913,7 +913,8 @@ impl Wake {
         // on its dates. Folded into `kept` from the first row it has not
         // seen (all of them unless it was carried from an earlier plan of
         // the customer with no row dated after its day).
-        let rows = ledger.actions_by_customer.rows(c);
+        // The compact rows (`Ledger::acts`): the full ones are far apart.
+        let rows = ledger.acts.rows(c);
         let today32 = i32::try_from(today).unwrap_or(i32::MAX);
         if !kept.carried || kept.day > today32 || kept.seen as usize > rows.len() {
             *kept = Kept::default();
@@ -926,8 +927,7 @@ impl Wake {
         }
         kept.day = today32;
         let mut carried = true;
-        for &a in &rows[kept.seen as usize..] {
-            let a = &ledger.actions[a as usize];
+        for a in &rows[kept.seen as usize..] {
             let Some(x) = a.executed_on else { continue };
             let (x, decided) = (ce(x), ce(a.decided_on));
             if x > today || decided > today {
@@ -962,7 +962,13 @@ impl Wake {
                     if k == ActionKind::CreditReview {
                         kept.reviewed = kept.reviewed.max(x32);
                     }
-                    let n = self.ids.number(&a.rule_id);
+                    let n = match self.ids.number_sym(a.sym) {
+                        Some(n) => n,
+                        // Too many rule ids in the process to number them all: by text.
+                        None => a
+                            .record(&ledger.actions)
+                            .map_or(crate::policy::compile::NO_RULE, |r| self.ids.number(&r.rule_id)),
+                    };
                     if let Some(own) = self.own.get(n as usize) {
                         if own.step {
                             flags |= STEP;
