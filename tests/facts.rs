@@ -63,7 +63,7 @@ fn contacts_and_steps_of_c1() {
         // A1 10-02 (45 days ago), A2 10-15 (32), A3 call answered 11-10 (6); A4 not executed.
         assert_eq!((f.contacts_7d, f.contacts_30d, f.contacts_90d), (1, 1, 3));
         assert_eq!((f.calls_7d, f.days_since_conversation, f.days_since_contact), (1, 6, 6));
-        assert_eq!((f.last_step, f.days_since_step), ("call", 6));
+        assert_eq!((f.last_step.as_str(), f.days_since_step), ("call", 6));
         assert!(!f.referred && !f.on_hold);
     });
 }
@@ -149,7 +149,7 @@ fn promises_plans_and_holds_of_c2() {
         assert_eq!(inv[0].bucket, 4);
         // credit-hold (09-15) is later than final-demand (09-01).
         assert!(f.on_hold);
-        assert_eq!(f.last_step, "credit-hold");
+        assert_eq!(f.last_step.as_str(), "credit-hold");
         assert_eq!(f.contacts_90d, 1);
         assert_eq!(f.days_since_payment, NEVER);
         assert_eq!(f.paid_invoices, 0);

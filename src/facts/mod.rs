@@ -197,11 +197,30 @@ pub struct CustomerFacts<'a> {
     pub days_since_conversation: i32,
     pub days_since_contact: i32,
     #[serde(skip)]
-    pub last_step: &'a str,
+    pub last_step: LastStep<'a>,
     pub last_step_date: Option<NaiveDate>,
     pub days_since_step: i32,
     pub referred: bool,
     pub on_hold: bool,
+}
+
+/// The rule id of the last executed dunning action (`customer.last_step`),
+/// kept as its row: read only when asked for (its text is far from the
+/// rows the other facts read).
+#[derive(Clone, Copy, Default)]
+pub struct LastStep<'a>(Option<&'a ActionRecord>);
+
+impl<'a> LastStep<'a> {
+    /// The rule id; empty if none.
+    pub fn as_str(&self) -> &'a str {
+        self.0.map_or("", |a| &*a.rule_id)
+    }
+}
+
+impl std::fmt::Debug for LastStep<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
 }
 
 impl<'a> CustomerFacts<'a> {
@@ -241,7 +260,7 @@ impl<'a> CustomerFacts<'a> {
             calls_7d: 0,
             days_since_conversation: NEVER,
             days_since_contact: NEVER,
-            last_step: "",
+            last_step: LastStep(None),
             last_step_date: None,
             days_since_step: NEVER,
             referred: false,
@@ -301,7 +320,7 @@ fact_table! { CustomerFacts, Scope::Customer, f;
     calls_7d: Int = "calls executed in the last 7 days (one per call, however many invoices it lists)" => f.calls_7d;
     days_since_conversation: Int = "days since a call was answered (9999 if never)" => f.days_since_conversation;
     days_since_contact: Int = "days since the last executed contact (9999 if never)" => f.days_since_contact;
-    last_step: Text = "rule id of the last executed dunning action; empty if none" => f.last_step;
+    last_step: Text = "rule id of the last executed dunning action; empty if none" => f.last_step.as_str();
     last_step_date: Date = "date the last step was executed; empty when none" => opt_date_fact(f.last_step_date);
     days_since_step: Int = "days since the last step (9999 if none)" => f.days_since_step;
     referred: Bool = "referred to an agency or legal (an executed refer_agency / refer_legal action)" => f.referred;
@@ -710,7 +729,8 @@ impl ActionFold {
         f.days_since_contact = date_or_never(self.last_contact, as_of);
         f.days_since_conversation = date_or_never(self.last_conversation, as_of);
         if let Some((d, row)) = self.last_step {
-            f.last_step = ledger.actions.get(row as usize).map_or("", |a| &*a.rule_id);
+            // Its row is read only if its rule id is (few policies do).
+            f.last_step = LastStep(ledger.actions.get(row as usize));
             f.last_step_date = Some(d);
             f.days_since_step = date_or_never(Some(d), as_of);
         }
