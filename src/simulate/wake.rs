@@ -265,8 +265,12 @@ pub struct Wake {
     daily: bool,
     /// The policy reads the month (wakes at every month's start).
     months: bool,
-    /// The policy reads the quarter, or offers incentives by quarter.
-    quarters: bool,
+    /// The quarters (1 to 4, at index 0 to 3) at whose start the policy
+    /// may decide something new: every one when it reads the quarter; else
+    /// those an incentive offered by quarter starts being offered in (one
+    /// it stops being offered in only takes an offer away, and a customer
+    /// sleeping was offered nothing at its last evaluation).
+    quarters: [bool; 4],
     /// The policy reads the year.
     years: bool,
     /// The month's and the year's last days are dates the `since` numbers
@@ -689,7 +693,14 @@ impl Wake {
                 .filter_map(|(m, read)| read.then_some(m))
                 .collect();
         let mut daily = false;
-        let (mut months, mut quarters, mut years) = (false, r.incentives.iter().any(|x| !x.quarters.is_empty()), false);
+        let (mut months, mut years) = (false, false);
+        let mut quarters = [false; 4];
+        for x in r.incentives.iter().filter(|x| !x.quarters.is_empty()) {
+            for (q, starts) in (1..=4u32).zip(quarters.iter_mut()) {
+                let previous = if q == 1 { 4 } else { q - 1 };
+                *starts |= x.quarters.contains(&q) && !x.quarters.contains(&previous);
+            }
+        }
         let (mut month_end, mut year_end) = (false, false);
         for e in &decisive {
             if e.reads.whole[crate::policy::expr::scope_ix(Scope::Calendar)] {
@@ -698,7 +709,7 @@ impl Wake {
             for f in e.reads.facts.iter().filter(|f| f.scope == Scope::Calendar) {
                 match f.full_name() {
                     "as_of.month" => months = true,
-                    "as_of.quarter" => quarters = true,
+                    "as_of.quarter" => quarters = [true; 4],
                     "as_of.year" => years = true,
                     "as_of.days_to_month_end" => month_end = true,
                     "as_of.days_to_year_end" => year_end = true,
@@ -1102,7 +1113,14 @@ impl Wake {
         let (y, m) = (day.year(), day.month());
         let next_month = if m == 12 { first_of(y + 1, 1) } else { first_of(y, m + 1) };
         let next_year = first_of(y + 1, 1);
-        let next_quarter = if m >= 10 { next_year } else { first_of(y, (m - 1) / 3 * 3 + 4) };
+        // The next start of a quarter the policy follows (within a year).
+        let next_quarter = (1..=4)
+            .map(|k| {
+                let start = (m - 1) / 3 * 3 + 1 + 3 * k;
+                (y + (start as i32 - 1) / 12, (start - 1) % 12 + 1)
+            })
+            .find(|&(_, start)| self.quarters[(start as usize - 1) / 3])
+            .and_then(|(y, start)| first_of(y, start));
         let mut best: Option<i64> = None;
         let mut take = |t: Option<i64>| {
             if let Some(t) = t {
@@ -1112,9 +1130,7 @@ impl Wake {
         if self.months || self.month_end {
             take(next_month);
         }
-        if self.quarters {
-            take(next_quarter);
-        }
+        take(next_quarter);
         if self.years || self.year_end {
             take(next_year);
         }
@@ -1307,6 +1323,35 @@ mod tests {
         let days = |s: &Schedule| (1..=7).map(|k| due(s, sat + chrono::Duration::days(k))).collect::<Vec<_>>();
         let (capped, quiet) = (days(&capped), days(&quiet));
         assert!(capped.iter().zip(&quiet).all(|(c, q)| c >= q) && capped != quiet, "{capped:?} {quiet:?}");
+    }
+
+    #[test]
+    fn an_incentive_by_quarter_wakes_everyone_where_it_starts_being_offered_only() {
+        // The shipped policies offer their year-end discount in Q4 only: the
+        // schedule wakes every customer on 1 October (it may be offered from
+        // then), not on 1 January (it is only taken away), nor on the other
+        // quarters' starts. A policy reading `as_of.quarter` wakes them at
+        // every quarter's start.
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        for name in ["standard", "strict", "lenient"] {
+            let policy = crate::policy::load(&root.join(format!("policies/{name}"))).policy.unwrap();
+            assert!(policy.rules.incentives.iter().any(|x| x.quarters == [4]), "{name}");
+            let wake = Wake::of(&policy, &crate::facts::FactsConfig::default());
+            assert_eq!(wake.quarters, [false, false, false, true], "{name}");
+            for day in [date(2026, 11, 16), date(2027, 1, 1), date(2027, 6, 30), date(2027, 9, 30)] {
+                assert_eq!(wake.calendar(day), Some(ce(date(2027, 10, 1))), "{name} on {day}");
+            }
+            assert_eq!(wake.calendar(date(2027, 10, 1)), Some(ce(date(2028, 10, 1))), "{name}");
+        }
+        let mut wake = Wake::of(
+            &crate::policy::load(&root.join("policies/standard")).policy.unwrap(),
+            &crate::facts::FactsConfig::default(),
+        );
+        wake.quarters = [true; 4];
+        assert_eq!(wake.calendar(date(2026, 11, 16)), Some(ce(date(2027, 1, 1))));
+        assert_eq!(wake.calendar(date(2027, 1, 1)), Some(ce(date(2027, 4, 1))));
+        assert_eq!(wake.calendar(date(2027, 8, 31)), Some(ce(date(2027, 10, 1))));
     }
 
     /// An action of customer `c` decided on `decided`, executed on `executed`.
