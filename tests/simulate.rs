@@ -231,6 +231,28 @@ mod forward {
         project(ledger, policies, date("2026-11-16"), &p, &stall).unwrap()
     }
 
+    /// The projection of `policies` over 13 weeks with the wake-up schedule
+    /// against the reference that evaluates every customer every day: the
+    /// same actions, the same draws, the same figures.
+    fn same_as_every_day(ledger: &recoup::ledger::Ledger, policies: &[(&str, &CompiledPolicy)], runs: u32, seed: u64) {
+        let fast = projection_of(ledger, policies, 91, runs, seed, false);
+        let slow = projection_of(ledger, policies, 91, runs, seed, true);
+        assert_eq!(fast.weekly(), slow.weekly(), "seed {seed}");
+        assert_eq!(fast.summary(), slow.summary(), "seed {seed}");
+    }
+
+    /// The shipped standard policy with each text `from` (found exactly
+    /// once) replaced by `to`.
+    fn standard_with(edits: &[(&str, &str)]) -> CompiledPolicy {
+        let path = repo("policies/standard");
+        let mut text = std::fs::read_to_string(path.join("policy.toml")).unwrap();
+        for (from, to) in edits {
+            assert_eq!(text.matches(from).count(), 1, "{from}");
+            text = text.replace(from, to);
+        }
+        recoup::policy::load_with_text(&path, text).policy.unwrap()
+    }
+
     #[test]
     fn every_run_accounts_for_each_cent_of_ar() {
         let (ledger, f) = demo_projection(10, 2, 7);
@@ -279,10 +301,7 @@ mod forward {
         }
         let policies: Vec<(&str, &CompiledPolicy)> = shipped.iter().map(|(n, p)| (*n, p)).collect();
         for (runs, seed) in [(2, 5), (1, 23)] {
-            let fast = projection_of(&ledger, &policies, 91, runs, seed, false);
-            let slow = projection_of(&ledger, &policies, 91, runs, seed, true);
-            assert_eq!(fast.weekly(), slow.weekly(), "seed {seed}");
-            assert_eq!(fast.summary(), slow.summary(), "seed {seed}");
+            same_as_every_day(&ledger, &policies, runs, seed);
         }
     }
 
@@ -322,9 +341,8 @@ mod forward {
         assert!(actions.lines().count() - kept.len() > 100);
         std::fs::write(tmp.path().join("actions.csv"), kept.join("\n") + "\n").unwrap();
         let ledger = load(tmp.path(), &LoadOptions::default()).unwrap();
-        let path = repo("policies/standard");
-        let text = std::fs::read_to_string(path.join("policy.toml")).unwrap();
-        assert!(text.contains("max_contacts_per_7_days = 3\n") && text.contains("regulation_f = true\n"));
+        let text = std::fs::read_to_string(repo("policies/standard").join("policy.toml")).unwrap();
+        assert!(text.contains("regulation_f = true\n"));
         // Without the cap, and with a call 10 days past due and another 2
         // days later (Regulation F holds it for 7 days after a conversation:
         // no other wake day falls on the 17th).
@@ -332,20 +350,16 @@ mod forward {
             "id = \"second-notice\"\ndays_past_due = 14\naction = \"email\"\ntemplate = \"overdue-2\"\ncooldown_days = 7\n",
             "id = \"call\"\ndays_past_due = 21\naction = \"call\"\ncooldown_days = 5\n",
         );
-        assert!(text.contains(second) && text.contains(call));
-        let uncapped = text
-            .replace("max_contacts_per_7_days = 3\n", "")
-            .replace(second, "id = \"second-notice\"\ndays_past_due = 10\naction = \"call\"\n")
-            .replace(call, "id = \"call\"\ndays_past_due = 12\naction = \"call\"\ncooldown_days = 1\n");
-        let uncapped = recoup::policy::load_with_text(&path, uncapped).policy.unwrap();
+        let uncapped = standard_with(&[
+            ("max_contacts_per_7_days = 3\n", ""),
+            (second, "id = \"second-notice\"\ndays_past_due = 10\naction = \"call\"\n"),
+            (call, "id = \"call\"\ndays_past_due = 12\naction = \"call\"\ncooldown_days = 1\n"),
+        ]);
         let standard = policy("standard");
         let policies: Vec<(&str, &CompiledPolicy)> = vec![("standard", &standard), ("uncapped", &uncapped)];
         // Two runs: the first day of both evaluated once (shared) and only
         // the customers a run touched that day again.
-        let fast = projection_of(&ledger, &policies, 91, 2, 3, false);
-        let slow = projection_of(&ledger, &policies, 91, 2, 3, true);
-        assert_eq!(fast.weekly(), slow.weekly());
-        assert_eq!(fast.summary(), slow.summary());
+        same_as_every_day(&ledger, &policies, 2, 3);
     }
 
     #[test]
@@ -360,21 +374,12 @@ mod forward {
         // 12, not at the standard ladder's next age (14). The same against
         // the reference that evaluates every customer every day.
         let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
-        let path = repo("policies/standard");
-        let text = std::fs::read_to_string(path.join("policy.toml")).unwrap();
-        let (strategy, first) =
-            ("when = 'customer.segment == \"enterprise\"'\n", "id = \"first-notice\"\ndays_past_due = 3\n");
-        assert_eq!((text.matches(strategy).count(), text.matches(first).count()), (1, 1));
-        let edited = text
-            .replace(strategy, "when = \"customer.max_days_past_due >= 10\"\n")
-            .replace(first, "id = \"late-notice\"\ndays_past_due = 12\n");
-        let late = recoup::policy::load_with_text(&path, edited).policy.unwrap();
+        let late = standard_with(&[
+            ("when = 'customer.segment == \"enterprise\"'\n", "when = \"customer.max_days_past_due >= 10\"\n"),
+            ("id = \"first-notice\"\ndays_past_due = 3\n", "id = \"late-notice\"\ndays_past_due = 12\n"),
+        ]);
         assert!(recoup::simulate::wake::Wake::of(&late, &FactsConfig::default()).exact());
-        let policies: Vec<(&str, &CompiledPolicy)> = vec![("late", &late)];
-        let fast = projection_of(&ledger, &policies, 91, 1, 3, false);
-        let slow = projection_of(&ledger, &policies, 91, 1, 3, true);
-        assert_eq!(fast.weekly(), slow.weekly());
-        assert_eq!(fast.summary(), slow.summary());
+        same_as_every_day(&ledger, &[("late", &late)], 1, 3);
     }
 
     #[test]
@@ -388,20 +393,11 @@ mod forward {
         // execution gives. The same against the reference that evaluates
         // every customer every day.
         let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
-        let path = repo("policies/standard");
-        let text = std::fs::read_to_string(path.join("policy.toml")).unwrap();
-        let second = "id = \"second-notice\"\ndays_past_due = 14\naction = \"email\"\ntemplate = \"overdue-2\"\ncooldown_days = 7\n";
-        assert_eq!(text.matches(second).count(), 1);
-        let edited = text.replace(
-            second,
+        let cooled = standard_with(&[(
+            "id = \"second-notice\"\ndays_past_due = 14\naction = \"email\"\ntemplate = \"overdue-2\"\ncooldown_days = 7\n",
             "id = \"second-notice\"\ndays_past_due = 2\naction = \"email\"\ntemplate = \"overdue-2\"\ncooldown_days = 10\n",
-        );
-        let cooled = recoup::policy::load_with_text(&path, edited).policy.unwrap();
-        let policies: Vec<(&str, &CompiledPolicy)> = vec![("cooled", &cooled)];
-        let fast = projection_of(&ledger, &policies, 91, 1, 3, false);
-        let slow = projection_of(&ledger, &policies, 91, 1, 3, true);
-        assert_eq!(fast.weekly(), slow.weekly());
-        assert_eq!(fast.summary(), slow.summary());
+        )]);
+        same_as_every_day(&ledger, &[("cooled", &cooled)], 1, 3);
     }
 
     #[test]

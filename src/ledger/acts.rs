@@ -108,8 +108,7 @@ impl Act {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::{AccountType, Customer, Ledger, RuleId, Terms};
-    use rust_decimal::Decimal;
+    use crate::ledger::{Customer, Ledger, RuleId, Terms};
 
     fn day(d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 1, d).unwrap()
@@ -144,22 +143,9 @@ mod tests {
     fn customer(n: usize) -> Customer {
         Customer {
             id: format!("C{n}").into(),
-            name: "".into(),
-            segment: "".into(),
-            country: "".into(),
             currency: "EUR".into(),
-            credit_limit: Decimal::ZERO,
             terms: Terms { net_days: 30, discount_pct: None, discount_days: None },
-            credit_score: None,
-            risk_class: None,
-            account_owner: None,
-            email: None,
-            phone: None,
-            preferred_channel: None,
-            do_not_contact: false,
-            on_hold: false,
-            opened_on: None,
-            account_type: AccountType::Business,
+            ..<Customer as crate::ledger::load::LedgerRow>::placeholder()
         }
     }
 
