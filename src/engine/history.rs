@@ -47,13 +47,7 @@ impl<'a> History<'a> {
             check(ledger, a);
             let Some(d) = a.executed_on else { continue };
             if a.was_executed() && d <= as_of && a.decided_on <= as_of {
-                let rule = match ids.number_sym(a.sym) {
-                    Some(rule) => rule,
-                    // Too many rule ids in the process to number them all: by text.
-                    None => {
-                        a.record(&ledger.actions).map_or(crate::policy::compile::NO_RULE, |r| ids.number(&r.rule_id))
-                    }
-                };
+                let rule = ids.number_act(a, &ledger.actions);
                 #[cfg(debug_assertions)]
                 if let Some(r) = a.record(&ledger.actions) {
                     assert_eq!(rule, ids.code(&r.rule_id), "rule `{}` numbered by its symbol", r.rule_id);

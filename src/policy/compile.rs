@@ -573,6 +573,17 @@ impl RuleIds {
         (sym != RuleId::UNNUMBERED).then(|| self.by_sym.get(sym as usize).copied().unwrap_or(NO_RULE))
     }
 
+    /// [`RuleIds::number`] of the rule id of compact action row `a`
+    /// ([`crate::ledger::Act`]): by its symbol, or by the text of its full row
+    /// in `actions` when the process has too many rule ids to number them all.
+    #[inline]
+    pub fn number_act(&self, a: &crate::ledger::Act, actions: &[crate::ledger::ActionRecord]) -> u32 {
+        match self.number_sym(a.sym) {
+            Some(n) => n,
+            None => a.record(actions).map_or(NO_RULE, |r| self.number(&r.rule_id)),
+        }
+    }
+
     /// The number of rule id `id`, [`NO_RULE`] if no rule has it.
     pub fn code(&self, id: &str) -> u32 {
         let b = id.as_bytes();

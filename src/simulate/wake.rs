@@ -973,13 +973,7 @@ impl Wake {
                     if k == ActionKind::CreditReview {
                         kept.reviewed = kept.reviewed.max(x32);
                     }
-                    let n = match self.ids.number_sym(a.sym) {
-                        Some(n) => n,
-                        // Too many rule ids in the process to number them all: by text.
-                        None => a
-                            .record(&ledger.actions)
-                            .map_or(crate::policy::compile::NO_RULE, |r| self.ids.number(&r.rule_id)),
-                    };
+                    let n = self.ids.number_act(a, &ledger.actions);
                     if let Some(own) = self.own.get(n as usize) {
                         if own.step {
                             flags |= STEP;
