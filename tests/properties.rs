@@ -302,10 +302,10 @@ fn messages(
     to: NaiveDate,
 ) -> u32 {
     let keys: HashSet<MessageKey> = ledger
-        .actions_by_customer
+        .acts
         .rows(c)
         .iter()
-        .map(|&r| &ledger.actions[r as usize])
+        .map(|a| &ledger.actions[a.row as usize])
         .filter(|a| a.was_executed() && kind(a.action) && a.executed_on.is_some_and(|x| from <= x && x <= to))
         .map(|a| {
             let invoice = if per_invoice.contains(&a.rule_id) { a.invoice } else { None };

@@ -561,7 +561,7 @@ fn check_unchanged(st: &State, ledger: &Ledger, c: CustIx) {
     let now = (
         ledger.invoices_by_customer.rows(c).len(),
         ledger.payments_by_customer.rows(c).len(),
-        ledger.actions_by_customer.rows(c).len(),
+        ledger.acts.rows(c).len(),
     );
     assert_eq!(seen, now, "rows of customer {c} appended, yet derived as unchanged");
     for &i in st.open.as_slice() {

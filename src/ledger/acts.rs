@@ -5,12 +5,12 @@
 //! An [`ActionRecord`] is about 90 bytes (ids, arm, the rule id's text...),
 //! and the rows the simulation appends land at the end of
 //! [`Ledger::actions`](super::Ledger), far from the customer's loaded rows:
-//! walking a customer's rows through [`Ledger::actions_by_customer`](super::Ledger)
-//! touches a cache line or two per row. [`Acts`] keeps, per customer and in
-//! the same order as `actions_by_customer`, a 24-byte [`Act`] per row — the
-//! fields those readers compare — side by side: a customer's rows are one
-//! contiguous slice ([`Grouped`]). The full row stays one index away
-//! ([`Act::row`]) for what the copy leaves out (the rule id's text).
+//! walking a customer's full rows touches a cache line or two per row.
+//! [`Acts`] keeps, per customer and in file order, a 24-byte [`Act`] per row
+//! — the fields those readers compare — side by side: a customer's rows are
+//! one contiguous slice ([`Grouped`]). It is the ledger's only index of the
+//! action rows by customer: the full row stays one index away ([`Act::row`])
+//! for what the copy leaves out (the rule id's text).
 //!
 //! [`Ledger::index`](super::Ledger::index) and the loader build it with the
 //! other indexes, [`Ledger::push_action`](super::Ledger::push_action) appends
@@ -42,8 +42,7 @@ const EXECUTED: u8 = 1;
 /// `Act::flags`: for an invoice (`Act::invoice` holds it).
 const FOR_INVOICE: u8 = 2;
 
-/// Every customer's [`Act`]s, grouped as `Ledger::actions_by_customer` groups
-/// the row indexes.
+/// Every customer's [`Act`]s, grouped by customer in file order.
 pub type Acts = Grouped<Act>;
 
 impl Act {
@@ -82,27 +81,10 @@ impl Act {
     }
 }
 
-/// The [`Acts`] of `actions`, grouped as `by_customer` groups them (packed).
+/// The [`Acts`] of `actions`, grouped as `by_customer` groups their indexes
+/// (packed; built from `actions`, so every index is a row of it).
 pub(crate) fn build(by_customer: &ByCustomer, actions: &[ActionRecord]) -> Acts {
-    by_customer.map(|r| actions.get(r as usize).map_or_else(|| Act::missing(r), |a| Act::of(r, a)))
-}
-
-impl Act {
-    /// A row index past the end of `actions` (never in a packed index): a
-    /// row never executed, which no reader counts.
-    fn missing(row: u32) -> Self {
-        Act {
-            row,
-            sym: 0,
-            invoice: 0,
-            decided_on: NaiveDate::MAX,
-            executed_on: None,
-            action: ActionKind::NotifyOwner,
-            channel: None,
-            outcome: None,
-            flags: 0,
-        }
-    }
+    by_customer.map(|r| Act::of(r, &actions[r as usize]))
 }
 
 #[cfg(test)]
@@ -129,13 +111,14 @@ mod tests {
         }
     }
 
-    /// Every customer's acts are the compact copies of its rows, in the order
-    /// of `actions_by_customer`.
+    /// Every customer's acts are the compact copies of its rows, in file order.
     fn check(l: &Ledger) {
-        assert_eq!(l.acts.groups(), l.actions_by_customer.groups());
+        assert_eq!(l.acts.groups(), l.customers.len());
         for c in 0..l.customers.len() as u32 {
-            let want: Vec<Act> =
-                l.actions_by_customer.rows(c).iter().map(|&r| Act::of(r, &l.actions[r as usize])).collect();
+            let want: Vec<Act> = (l.actions.iter().enumerate())
+                .filter(|(_, a)| a.customer == c)
+                .map(|(r, a)| Act::of(r as u32, a))
+                .collect();
             assert_eq!(l.acts.rows(c), &want[..], "customer {c}");
         }
     }
@@ -203,7 +186,7 @@ mod tests {
     #[test]
     fn push_and_reset_keep_it_in_step() {
         let mut l = ledger(&[3, 0, 1, 0, 3, 3]);
-        let (acts, rows) = (l.acts.clone(), l.actions_by_customer.clone());
+        let acts = l.acts.clone();
         l.make_growable();
         for (n, c) in [(6, 0), (7, 2), (8, 3), (9, 0), (10, 0), (11, 0), (12, 2)] {
             l.push_action(row(c, n, Some(Outcome::Delivered)));
@@ -213,7 +196,6 @@ mod tests {
         assert_eq!(l.acts.rows(0).len(), 6);
         l.actions.truncate(6);
         l.acts.reset_growable(&acts);
-        l.actions_by_customer.reset_growable(&rows);
         check(&l);
         assert!(l.acts.rows(2).is_empty());
         assert_eq!(l.acts.rows(0).len(), 2);

@@ -1290,7 +1290,6 @@ fn parse_all(
         invoices_by_customer,
         payments_by_customer: indexes.payments_by_customer,
         promises_by_customer: indexes.promises_by_customer,
-        actions_by_customer: indexes.actions_by_customer,
         payments_by_invoice: indexes.payments_by_invoice,
         acts: indexes.acts,
     };

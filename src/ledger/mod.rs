@@ -448,14 +448,13 @@ impl LoadReport {
 pub(crate) struct Indexes {
     pub payments_by_customer: ByCustomer,
     pub promises_by_customer: ByCustomer,
-    pub actions_by_customer: ByCustomer,
     pub payments_by_invoice: ByCustomer,
     pub acts: Acts,
 }
 
 impl Indexes {
     pub(crate) fn build(nc: usize, ni: usize, pay: &[Payment], pro: &[Promise], act: &[ActionRecord]) -> Indexes {
-        let ((by_pay, by_pro), ((by_act, acts), by_pay_inv)) = rayon::join(
+        let ((by_pay, by_pro), (acts, by_pay_inv)) = rayon::join(
             || {
                 rayon::join(
                     || ByCustomer::build(nc, pay.len(), |i| pay[i].customer),
@@ -464,23 +463,13 @@ impl Indexes {
             },
             || {
                 rayon::join(
-                    || {
-                        let by_act = ByCustomer::build(nc, act.len(), |i| act[i].customer);
-                        let acts = acts::build(&by_act, act);
-                        (by_act, acts)
-                    },
+                    || acts::build(&ByCustomer::build(nc, act.len(), |i| act[i].customer), act),
                     // Unapplied payments go to a sentinel slot past the last invoice.
                     || ByCustomer::build(ni + 1, pay.len(), |i| pay[i].invoice.unwrap_or(ni as u32)),
                 )
             },
         );
-        Indexes {
-            acts,
-            payments_by_customer: by_pay,
-            promises_by_customer: by_pro,
-            actions_by_customer: by_act,
-            payments_by_invoice: by_pay_inv,
-        }
+        Indexes { acts, payments_by_customer: by_pay, promises_by_customer: by_pro, payments_by_invoice: by_pay_inv }
     }
 }
 
@@ -495,11 +484,10 @@ pub struct Ledger {
     pub invoices_by_customer: ByCustomer,
     pub payments_by_customer: ByCustomer,
     pub promises_by_customer: ByCustomer,
-    pub actions_by_customer: ByCustomer,
     /// Payment rows applied to each invoice, in file order.
     pub payments_by_invoice: ByCustomer,
-    /// The action rows of each customer, compact, in the order of
-    /// `actions_by_customer` ([`acts`]).
+    /// The action rows of each customer in file order, compact ([`acts`];
+    /// [`Act::row`] is the full row's index in `actions`).
     pub acts: Acts,
     pub report: LoadReport,
 }
@@ -512,7 +500,6 @@ impl Ledger {
         let ix = Indexes::build(nc, inv.len(), &self.payments, &self.promises, &self.actions);
         self.payments_by_customer = ix.payments_by_customer;
         self.promises_by_customer = ix.promises_by_customer;
-        self.actions_by_customer = ix.actions_by_customer;
         self.payments_by_invoice = ix.payments_by_invoice;
         self.acts = ix.acts;
     }
@@ -524,7 +511,6 @@ impl Ledger {
         self.invoices_by_customer = self.invoices_by_customer.growable();
         self.payments_by_customer = self.payments_by_customer.growable();
         self.promises_by_customer = self.promises_by_customer.growable();
-        self.actions_by_customer = self.actions_by_customer.growable();
         self.acts = self.acts.growable();
         // Drop the sentinel slot of unapplied payments: new invoices take its place.
         let mut by_inv = self.payments_by_invoice.growable();
@@ -553,7 +539,6 @@ impl Ledger {
     /// Append an action record and index it.
     pub fn push_action(&mut self, a: ActionRecord) {
         let i = self.actions.len() as u32;
-        self.actions_by_customer.push(a.customer, i);
         self.acts.push(a.customer, Act::of(i, &a));
         self.actions.push(a);
     }

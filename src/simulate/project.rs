@@ -322,7 +322,6 @@ struct Pristine {
     /// The loaded ledger's indexes of the rows a run appends to.
     invoices_by_customer: ByCustomer,
     payments_by_customer: ByCustomer,
-    actions_by_customer: ByCustomer,
     payments_by_invoice: ByCustomer,
     acts: Acts,
     /// Never appended to; kept to give the loaded ledger back as it was.
@@ -338,7 +337,6 @@ impl Pristine {
             actions: l.actions.len(),
             invoices_by_customer: l.invoices_by_customer.clone(),
             payments_by_customer: l.payments_by_customer.clone(),
-            actions_by_customer: l.actions_by_customer.clone(),
             payments_by_invoice: l.payments_by_invoice.clone(),
             acts: l.acts.clone(),
             promises_by_customer: l.promises_by_customer.clone(),
@@ -363,7 +361,6 @@ impl Pristine {
         l.actions.truncate(self.actions);
         l.invoices_by_customer.reset_growable(&self.invoices_by_customer);
         l.payments_by_customer.reset_growable(&self.payments_by_customer);
-        l.actions_by_customer.reset_growable(&self.actions_by_customer);
         l.acts.reset_growable(&self.acts);
         l.payments_by_invoice.reset_growable(&self.payments_by_invoice);
         l.payments_by_invoice.keep_groups(self.invoices.len());
@@ -436,7 +433,6 @@ impl<'a> Forks<'a> {
         let Some(mut l) = free.into_inner().unwrap_or_else(PoisonError::into_inner).pop() else { return };
         l.invoices_by_customer = pristine.invoices_by_customer;
         l.payments_by_customer = pristine.payments_by_customer;
-        l.actions_by_customer = pristine.actions_by_customer;
         l.payments_by_invoice = pristine.payments_by_invoice;
         l.acts = pristine.acts;
         l.promises_by_customer = pristine.promises_by_customer;
@@ -457,7 +453,6 @@ fn fork(base: &Ledger) -> Ledger {
         invoices_by_customer: base.invoices_by_customer.clone(),
         payments_by_customer: base.payments_by_customer.clone(),
         promises_by_customer: base.promises_by_customer.clone(),
-        actions_by_customer: base.actions_by_customer.clone(),
         payments_by_invoice: base.payments_by_invoice.clone(),
         acts: base.acts.clone(),
         report: LoadReport::default(),

@@ -1423,7 +1423,7 @@ mod tests {
                 n += 1;
                 assert!(carried(&wake, &ledger, c, day, end, &mut kept[c as usize]));
                 let k = &kept[c as usize];
-                assert!(k.carried && k.seen as usize == ledger.actions_by_customer.rows(c).len());
+                assert!(k.carried && k.seen as usize == ledger.acts.rows(c).len());
             }
             day += chrono::Duration::days(2 + touch as i64 % 2);
         }
