@@ -283,6 +283,11 @@ pub struct Wake {
     reviews: Vec<(Option<crate::ledger::RiskClass>, i64)>,
     /// Longest a customer goes without being looked at; `None`: unbounded.
     max_sleep: Option<i64>,
+    /// How many days an action row can move the plan after its execution
+    /// date: the contact-count windows, the steps' cooldowns, the 8 days the
+    /// contact cap and Regulation F count, a weekly-look policy's literals
+    /// ([`Kept`] keeps the rows of those days).
+    keep_days: i64,
     promise_grace: i64,
     /// The payment-behaviour windows (months) whose facts the policy reads.
     windows_months: Vec<u32>,
@@ -717,7 +722,7 @@ impl Wake {
                 }
             }
         }
-        Wake {
+        let mut wake = Wake {
             ages,
             strategy_ages,
             since: tidy(since),
@@ -768,7 +773,12 @@ impl Wake {
             promise_grace,
             windows_months,
             exact,
-        }
+            keep_days: 0,
+        };
+        let cooldown = wake.ages.iter().flat_map(|a| &a.cooldowns).map(|c| c.days).max().unwrap_or(0);
+        let rule = if exact { 0 } else { wake.rule.last().copied().unwrap_or(0) };
+        wake.keep_days = [wake.windows.last().copied().unwrap_or(0), cooldown, 8, rule].into_iter().max().unwrap_or(8);
+        wake
     }
 
     /// Is every time-dependence of the policy's decisions followed exactly
@@ -933,7 +943,7 @@ impl Wake {
             // Carried on: the rows that cannot move a day after today go. (A
             // full walk keeps every row: the reference test builds compare
             // the carried plan with.)
-            let keep = self.keep_days();
+            let keep = self.keep_days;
             kept.rows.retain(|r| i64::from(r.x) + keep > today);
         }
         kept.day = today32;
@@ -1086,15 +1096,6 @@ impl Wake {
         out.sort_unstable_by(|a, b| b.cmp(a));
         out.dedup();
         fixed
-    }
-
-    /// How many days an action row can move the plan after its execution
-    /// date (the contact-count windows, the steps' cooldowns, the 8 days the
-    /// contact cap and Regulation F count, a weekly-look policy's literals).
-    fn keep_days(&self) -> i64 {
-        let cooldown = self.ages.iter().flat_map(|a| &a.cooldowns).map(|c| c.days).max().unwrap_or(0);
-        let rule = if self.exact { 0 } else { self.rule.last().copied().unwrap_or(0) };
-        [self.windows.last().copied().unwrap_or(0), cooldown, 8, rule].into_iter().max().unwrap_or(8)
     }
 
     /// The first day after `day` on which the calendar moves something the
