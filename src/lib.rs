@@ -11,5 +11,6 @@ pub mod ledger;
 pub mod output;
 pub mod plan;
 pub mod policy;
+mod prefetch;
 pub mod report;
 pub mod simulate;

@@ -198,6 +198,25 @@ impl Cache {
         Cache::default()
     }
 
+    /// Ask for customer `c`'s state ahead of use ([`crate::prefetch`]);
+    /// `deep` (once the state is in): what it points to, its open invoices'
+    /// rows in `ledger`, its latest message and its first settled invoice.
+    #[inline]
+    pub fn prefetch(&self, ledger: &Ledger, c: CustIx, deep: bool) {
+        let Some(st) = self.customers.get(c as usize) else { return };
+        if !deep {
+            crate::prefetch::all(st);
+            return;
+        }
+        for inv in st.open.iter().filter_map(|&i| ledger.invoices.get(i as usize)) {
+            crate::prefetch::all(inv);
+        }
+        if let Some(m) = st.messages.last() {
+            crate::prefetch::line(m);
+        }
+        crate::prefetch::line(st.settled.as_ptr());
+    }
+
     /// Customer `c`'s last payment, if its last [`derive`](Self::derive) was
     /// as of `as_of` and no payment or executed action of its rows is dated
     /// after that: `Some(None)` when it has paid nothing. `None` otherwise

@@ -248,6 +248,10 @@ impl ActionRecord {
 /// the row indexes ([`acts::Acts`]: compact copies of the action rows).
 pub type ByCustomer = Grouped<u32>;
 
+/// Cache lines of a customer's compact action rows [`Ledger::prefetch`]
+/// asks for (8: 21 rows).
+const PREFETCH_ACTS: usize = 8;
+
 /// Values grouped by customer (see [`ByCustomer`], the row indexes).
 #[derive(Debug, Clone)]
 pub struct Grouped<T> {
@@ -493,6 +497,27 @@ pub struct Ledger {
 }
 
 impl Ledger {
+    /// Ask for customer `c`'s row and the start of each group of its rows
+    /// ahead of use ([`crate::prefetch`]); `deep` (once those are in): the
+    /// rest of its compact action rows, up to [`PREFETCH_ACTS`] cache lines.
+    #[inline]
+    pub fn prefetch(&self, c: CustIx, deep: bool) {
+        let acts = self.acts.rows(c);
+        if deep {
+            let p = acts.as_ptr().cast::<u8>();
+            let bytes = std::mem::size_of_val(acts).min(PREFETCH_ACTS * 64);
+            (64..bytes).step_by(64).for_each(|off| crate::prefetch::line(p.wrapping_add(off)));
+            return;
+        }
+        if let Some(cust) = self.customers.get(c as usize) {
+            crate::prefetch::all(cust);
+        }
+        for g in [&self.invoices_by_customer, &self.payments_by_customer, &self.promises_by_customer] {
+            crate::prefetch::line(g.rows(c).as_ptr());
+        }
+        crate::prefetch::line(acts.as_ptr());
+    }
+
     /// Build the per-customer indexes from the row vectors.
     pub fn index(&mut self) {
         let (nc, inv) = (self.customers.len(), &self.invoices);

@@ -270,6 +270,8 @@ struct Sim<'a> {
     live: Vec<InvIx>,
     /// Customers something happened to since their last evaluation.
     touched: Vec<bool>,
+    /// The customers a day evaluates (kept from day to day).
+    todo: Vec<CustIx>,
     /// When each customer must be evaluated again at the latest.
     wake: Schedule,
     start_limit: Vec<Decimal>,
@@ -525,6 +527,7 @@ impl<'a> Sim<'a> {
             fees: vec![Decimal::ZERO; n],
             live,
             touched: vec![true; nc],
+            todo: Vec::new(),
             wake: Schedule::default(),
             open,
             week: Week::default(),
@@ -726,30 +729,51 @@ impl<'a> Sim<'a> {
         out: &mut Vec<(CustIx, PlannedAction)>,
     ) -> Result<(), plan::RunError> {
         let mut buf = Vec::new();
-        #[cfg(test)]
-        let from = out.len();
-        let mut shared = day_one.map(|d| d.planned.as_slice());
-        for c in 0..self.ledger.customers.len() {
-            let cx = c as CustIx;
-            let touched = self.touched[c];
-            if let Some(rest) = &mut shared {
+        if let Some(d) = day_one {
+            #[cfg(test)]
+            let from = out.len();
+            let mut rest = d.planned.as_slice();
+            for c in 0..self.ledger.customers.len() {
+                let cx = c as CustIx;
                 let k = rest.iter().take_while(|(d, _)| *d == cx).count();
                 let (mine, after) = rest.split_at(k);
-                *rest = after;
-                if !touched {
+                rest = after;
+                if !self.touched[c] {
                     out.extend(mine.iter().cloned());
                     continue;
                 }
-            } else if !(today.every_day || touched || self.wake.due(cx, today.day)) {
-                continue;
+                self.touched[c] = false;
+                today.evaluate(&self.ledger, &mut self.facts, &mut self.wake, cx, true, &mut buf, out)?;
             }
-            self.touched[c] = false;
-            today.evaluate(&self.ledger, &mut self.facts, &mut self.wake, cx, touched, &mut buf, out)?;
-        }
-        #[cfg(test)]
-        if let Some(d) = day_one {
+            #[cfg(test)]
             d.check(&self.ledger, today, &out[from..], &self.wake);
+            return Ok(());
         }
+        // The customers to evaluate are listed first. An evaluation reads
+        // its customer's row, rows and states, scattered over memory and
+        // mostly not in the cache: while one runs, those of the customer
+        // [`FAR`] on are asked for ([`crate::prefetch`]), and what they
+        // point to for the one [`NEAR`] on, so that they are there when its
+        // turn comes.
+        let mut todo = std::mem::take(&mut self.todo);
+        todo.clear();
+        let n = self.ledger.customers.len() as CustIx;
+        todo.extend((0..n).filter(|&c| today.every_day || self.touched[c as usize] || self.wake.due(c, today.day)));
+        for (k, &c) in todo.iter().enumerate() {
+            if let Some(&f) = todo.get(k + FAR) {
+                self.ledger.prefetch(f, false);
+                self.facts.prefetch(&self.ledger, f, false);
+                self.wake.prefetch(f, false);
+            }
+            if let Some(&m) = todo.get(k + NEAR) {
+                self.ledger.prefetch(m, true);
+                self.facts.prefetch(&self.ledger, m, true);
+                self.wake.prefetch(m, true);
+            }
+            let touched = std::mem::replace(&mut self.touched[c as usize], false);
+            today.evaluate(&self.ledger, &mut self.facts, &mut self.wake, c, touched, &mut buf, out)?;
+        }
+        self.todo = todo;
         Ok(())
     }
 
@@ -905,6 +929,12 @@ fn hold(ledger: &mut Ledger, shared: &Shared) {
         c.on_hold = h;
     }
 }
+
+/// How many evaluations ahead of its turn a customer's rows and states are
+/// asked for, and then what those point to ([`Sim::decide`]). Measured on
+/// 100,000 customers: 2 to 12 ahead make no difference beyond the noise.
+const FAR: usize = 4;
+const NEAR: usize = 2;
 
 /// What every evaluation of a simulated day shares.
 struct Today<'p> {

@@ -1184,6 +1184,23 @@ impl Schedule {
         Schedule { kept: Vec::new(), ..self.clone() }
     }
 
+    /// Ask for customer `c`'s entries ahead of use ([`crate::prefetch`]);
+    /// `deep`: also what they point to.
+    #[inline]
+    pub fn prefetch(&self, c: CustIx, deep: bool) {
+        let ix = c as usize;
+        if let (Some(days), Some(kept)) = (self.days.get(ix), self.kept.get(ix)) {
+            if deep {
+                crate::prefetch::line(days.as_ptr());
+                crate::prefetch::line(kept.rows.as_ptr());
+                crate::prefetch::line(kept.last.as_ptr());
+            } else {
+                crate::prefetch::all(days);
+                crate::prefetch::all(kept);
+            }
+        }
+    }
+
     /// Has customer `c`'s wake day come by `day`?
     pub fn due(&self, c: CustIx, day: NaiveDate) -> bool {
         self.next.get(c as usize).is_none_or(|&n| n <= ce(day))
