@@ -202,7 +202,7 @@ impl Cache {
     /// `deep` (once the state is in): what it points to, its open invoices'
     /// rows in `ledger`, its latest message and its first settled invoice.
     #[inline]
-    pub fn prefetch(&self, ledger: &Ledger, c: CustIx, deep: bool) {
+    pub(crate) fn prefetch(&self, ledger: &Ledger, c: CustIx, deep: bool) {
         let Some(st) = self.customers.get(c as usize) else { return };
         if !deep {
             crate::prefetch::all(st);

@@ -501,7 +501,7 @@ impl Ledger {
     /// ahead of use ([`crate::prefetch`]); `deep` (once those are in): the
     /// rest of its compact action rows, up to [`PREFETCH_ACTS`] cache lines.
     #[inline]
-    pub fn prefetch(&self, c: CustIx, deep: bool) {
+    pub(crate) fn prefetch(&self, c: CustIx, deep: bool) {
         let acts = self.acts.rows(c);
         if deep {
             let p = acts.as_ptr().cast::<u8>();

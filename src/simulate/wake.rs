@@ -1187,7 +1187,7 @@ impl Schedule {
     /// Ask for customer `c`'s entries ahead of use ([`crate::prefetch`]);
     /// `deep`: also what they point to.
     #[inline]
-    pub fn prefetch(&self, c: CustIx, deep: bool) {
+    pub(crate) fn prefetch(&self, c: CustIx, deep: bool) {
         let ix = c as usize;
         if let (Some(days), Some(kept)) = (self.days.get(ix), self.kept.get(ix)) {
             if deep {
