@@ -248,11 +248,7 @@ impl Queue {
 /// One run's simulated ledger and what it keeps beside it.
 struct Sim<'a> {
     ledger: Ledger,
-    shared: &'a Shared,
-    behaviour: &'a Behaviour,
-    scenario: &'a Scenario,
-    /// Monthly Paid rate by aging bucket (roll-rate model), for stalled invoices.
-    stall: &'a [f64],
+    world: &'a World<'a>,
     edges: Vec<i32>,
     rng: ChaCha8Rng,
     queue: Queue,
@@ -282,6 +278,25 @@ struct Sim<'a> {
     opening: usize,
     /// What each customer's history gives so far, for its facts.
     facts: facts::cache::Cache,
+}
+
+/// What every run of every policy reads: learned and built once per
+/// projection ([`learn`]).
+struct World<'a> {
+    shared: Shared,
+    behaviour: Behaviour,
+    /// Monthly Paid rate by aging bucket (roll-rate model), for stalled invoices.
+    stall: &'a [f64],
+    as_of: NaiveDate,
+    p: &'a Projection,
+}
+
+/// A policy as every run of it reads it: compiled, its wake-up thresholds
+/// ([`Wake::of`]) and its day one shared by its runs, each made once.
+struct Runs<'p> {
+    policy: &'p CompiledPolicy,
+    wake: Wake,
+    day_one: Option<DayOne>,
 }
 
 /// What every run of every policy shares, read-only: built once.
@@ -490,17 +505,8 @@ fn bucket(edges: &[i32], dpd: i64) -> usize {
 }
 
 impl<'a> Sim<'a> {
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        ledger: Ledger,
-        shared: &'a Shared,
-        behaviour: &'a Behaviour,
-        scenario: &'a Scenario,
-        stall: &'a [f64],
-        seed: u64,
-        as_of: NaiveDate,
-        days: u32,
-    ) -> Self {
+    fn new(ledger: Ledger, world: &'a World<'a>, seed: u64) -> Self {
+        let (as_of, days) = (world.as_of, world.p.days);
         let n = ledger.invoices.len();
         let nc = ledger.customers.len();
         let mut open = vec![Decimal::ZERO; ledger.customers.len()];
@@ -512,10 +518,7 @@ impl<'a> Sim<'a> {
         Sim {
             start_limit: ledger.customers.iter().map(|c| c.credit_limit).collect(),
             ledger,
-            shared,
-            behaviour,
-            scenario,
-            stall,
+            world,
             edges: FactsConfig::default().bucket_edges,
             rng: ChaCha8Rng::seed_from_u64(seed),
             queue: Queue::new(as_of, days),
@@ -546,14 +549,14 @@ impl<'a> Sim<'a> {
         let inv = &self.ledger.invoices[i as usize];
         let (c, due) = (inv.customer as usize, inv.due_date);
         let dpd = (today - due).num_days() as i32;
-        let day = match self.behaviour.draw_days_late(c, dpd, &mut self.rng) {
+        let day = match self.world.behaviour.draw_days_late(c, dpd, &mut self.rng) {
             Some(late) => due + Duration::days(i64::from(late)),
             None => {
                 // Stalled: a daily hazard from the bucket's monthly Paid rate.
-                let monthly = self.stall.get(bucket(&self.edges, i64::from(dpd))).copied().unwrap_or(0.0);
+                let monthly = self.world.stall.get(bucket(&self.edges, i64::from(dpd))).copied().unwrap_or(0.0);
                 let daily = 1.0 - (1.0 - monthly.clamp(0.0, 0.999)).powf(1.0 / 30.0);
                 if daily <= 0.0 {
-                    due + Duration::days(self.scenario.write_off_days + 1)
+                    due + Duration::days(self.world.p.scenario.write_off_days + 1)
                 } else {
                     let u: f64 = self.rng.random::<f64>().max(f64::MIN_POSITIVE);
                     let wait = (u.ln() / (1.0 - daily).ln()).ceil().clamp(1.0, 10_000.0) as i64;
@@ -567,11 +570,11 @@ impl<'a> Sim<'a> {
     }
 
     fn start(&mut self, as_of: NaiveDate) {
-        hold(&mut self.ledger, self.shared);
+        hold(&mut self.ledger, &self.world.shared);
         for i in 0..self.ledger.invoices.len() as InvIx {
             let inv = &self.ledger.invoices[i as usize];
             if inv.is_open() {
-                let off = inv.due_date + Duration::days(self.scenario.write_off_days);
+                let off = inv.due_date + Duration::days(self.world.p.scenario.write_off_days);
                 self.schedule(i, as_of);
                 self.at(off.max(as_of + Duration::days(1)), Event::WriteOff(i));
             }
@@ -588,11 +591,11 @@ impl<'a> Sim<'a> {
         for c in 0..self.ledger.customers.len() {
             // The rates alone (not every customer's whole behaviour) are
             // read for the one draw per customer and day.
-            let Some(rate) = self.shared.sale_rate[c] else { continue };
+            let Some(rate) = self.world.shared.sale_rate[c] else { continue };
             if self.rng.random::<f64>() >= rate {
                 continue;
             }
-            let p = &self.behaviour.payers[c];
+            let p = &self.world.behaviour.payers[c];
             let amount = p.amounts[self.rng.random_range(0..p.amounts.len())];
             let cust = &self.ledger.customers[c];
             let lowered = cust.credit_limit < self.start_limit[c];
@@ -622,7 +625,7 @@ impl<'a> Sim<'a> {
             self.open[c] += amount;
             self.week.new_sales += amount;
             self.schedule(i, day);
-            self.at(due + Duration::days(self.scenario.write_off_days), Event::WriteOff(i));
+            self.at(due + Duration::days(self.world.p.scenario.write_off_days), Event::WriteOff(i));
         }
     }
 
@@ -666,7 +669,7 @@ impl<'a> Sim<'a> {
                         continue;
                     }
                     if recovered {
-                        let fee = cents(to_f64(open) * self.scenario.agency_fee);
+                        let fee = cents(to_f64(open) * self.world.p.scenario.agency_fee);
                         self.week.agency_recovered += open - fee;
                         self.week.agency_fees += fee;
                         self.week.cash_collected += open - fee;
@@ -711,7 +714,11 @@ impl<'a> Sim<'a> {
         // the first row with the id (a loaded invoice before a simulated one).
         let named = |id: &String| {
             let is = |&i: &InvIx| self.ledger.invoices[i as usize].id == id.as_str();
-            if self.shared.sim_like_ids { rows.iter().copied().find(is) } else { rows.iter().rev().copied().find(is) }
+            if self.world.shared.sim_like_ids {
+                rows.iter().copied().find(is)
+            } else {
+                rows.iter().rev().copied().find(is)
+            }
         };
         out.extend(ids.iter().filter_map(named));
     }
@@ -783,7 +790,7 @@ impl<'a> Sim<'a> {
         let mut planned = std::mem::take(&mut self.planned);
         let mut invoices = std::mem::take(&mut self.concerned);
         self.decide(today, day_one, &mut planned)?;
-        let r = self.scenario.response.clone();
+        let r = self.world.p.scenario.response.clone();
         for (c, a) in planned.drain(..) {
             self.touched[c as usize] = true;
             self.concerned(c, &a.invoice_ids, day, &mut invoices);
@@ -840,7 +847,7 @@ impl<'a> Sim<'a> {
                         self.ledger.customers[c as usize].credit_limit = l;
                     }
                 }
-                ActionKind::DiscountOffer if draw < self.scenario.discount_taken => {
+                ActionKind::DiscountOffer if draw < self.world.p.scenario.discount_taken => {
                     let by = a.pay_by.unwrap_or(day + Duration::days(7)).max(day + Duration::days(1));
                     let total: Decimal = invoices.iter().map(|&i| self.ledger.invoices[i as usize].open_amount).sum();
                     for &i in &invoices {
@@ -852,8 +859,8 @@ impl<'a> Sim<'a> {
                     self.pull(&invoices, by);
                 }
                 k if k.is_referral() => {
-                    let recovered = draw < self.scenario.agency_recovery;
-                    let when = day + Duration::days(self.scenario.agency_days.max(1));
+                    let recovered = draw < self.world.p.scenario.agency_recovery;
+                    let when = day + Duration::days(self.world.p.scenario.agency_days.max(1));
                     for &i in &invoices {
                         if self.ledger.invoices[i as usize].is_open() && !self.referred[i as usize] {
                             self.referred[i as usize] = true;
@@ -895,7 +902,7 @@ impl<'a> Sim<'a> {
         // Sales: the loaded invoices that can be in the window, then the
         // simulated ones (issued on days up to today), in ledger order.
         let simulated = &self.ledger.invoices[self.opening..];
-        let loaded = self.shared.recent_sales.iter().copied();
+        let loaded = self.world.shared.recent_sales.iter().copied();
         for (issued, amount) in loaded.chain(simulated.iter().map(|i| (i.issue_date, i.amount))) {
             if issued <= day && issued > dso_from {
                 sales += amount;
@@ -1021,12 +1028,12 @@ struct DayOne {
 }
 
 impl DayOne {
-    /// Day one of `policy`'s runs from `as_of` over `days` days, on a fork
-    /// with the holds of the as-of date ([`hold`]); none if an evaluation
-    /// fails (each run then meets the failure itself, where it would).
-    fn of(ledger: &Ledger, policy: &CompiledPolicy, as_of: NaiveDate, days: u32) -> Option<DayOne> {
-        let wake = Wake::of(policy, &FactsConfig::default());
-        let today = Today::new(policy, &wake, as_of + Duration::days(1), false);
+    /// Day one of `policy`'s runs (its thresholds `wake`) from `as_of` over
+    /// `days` days, on a fork with the holds of the as-of date ([`hold`]);
+    /// none if an evaluation fails (each run then meets the failure itself,
+    /// where it would).
+    fn of(ledger: &Ledger, policy: &CompiledPolicy, wake: &Wake, as_of: NaiveDate, days: u32) -> Option<DayOne> {
+        let today = Today::new(policy, wake, as_of + Duration::days(1), false);
         let (n, end) = (ledger.customers.len(), as_of + Duration::days(i64::from(days)));
         let mut d = DayOne {
             facts: facts::cache::Cache::new(),
@@ -1070,23 +1077,17 @@ thread_local! {
     static DAY_ONE_CHECKED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
-/// One run of one policy on `ledger` (a fresh or reset fork of the loaded
+/// One run of `runs`' policy on `ledger` (a fresh or reset fork of the loaded
 /// ledger): its weekly figures, and the ledger at the horizon's end (or
 /// where the run failed: a fork is given back either way).
-#[allow(clippy::too_many_arguments)]
 fn run_one(
     ledger: Ledger,
-    shared: &Shared,
-    policy: &CompiledPolicy,
-    as_of: NaiveDate,
-    p: &Projection,
-    behaviour: &Behaviour,
-    stall: &[f64],
+    world: &World<'_>,
+    runs: &Runs<'_>,
     seed: u64,
-    day_one: Option<&DayOne>,
 ) -> (Result<Vec<Week>, plan::RunError>, Ledger) {
-    let wake = Wake::of(policy, &FactsConfig::default());
-    let mut sim = Sim::new(ledger, shared, behaviour, &p.scenario, stall, seed, as_of, p.days);
+    let (as_of, p, policy, wake, day_one) = (world.as_of, world.p, runs.policy, &runs.wake, runs.day_one.as_ref());
+    let mut sim = Sim::new(ledger, world, seed);
     match day_one {
         // Every customer as evaluated on day one; those touched then are evaluated again.
         Some(d) => {
@@ -1102,7 +1103,7 @@ fn run_one(
         let day = as_of + Duration::days(d);
         sim.sell(day);
         sim.events(day);
-        let today = Today::new(policy, &wake, day, p.every_day);
+        let today = Today::new(policy, wake, day, p.every_day);
         if let Err(e) = sim.act(&today, day_one.filter(|_| d == 1)) {
             return (Err(e), sim.ledger);
         }
@@ -1116,11 +1117,11 @@ fn run_one(
 /// What every run of a projection shares, read-only: the payment behaviour
 /// learned from the ledger's history (refused if it cannot be) and what
 /// [`Shared`] derives from the loaded ledger.
-fn learn(ledger: &Ledger, as_of: NaiveDate, p: &Projection) -> Result<(Behaviour, Shared), SimError> {
+fn learn<'a>(ledger: &Ledger, as_of: NaiveDate, p: &'a Projection, stall: &'a [f64]) -> Result<World<'a>, SimError> {
     let behaviour = Behaviour::learn(ledger, as_of, &p.scenario.learn);
     behaviour.check()?;
     let shared = Shared::new(ledger, as_of, &behaviour);
-    Ok((behaviour, shared))
+    Ok(World { shared, behaviour, stall, as_of, p })
 }
 
 /// One run of one policy, with the simulated ledger at the horizon's end
@@ -1134,9 +1135,10 @@ pub fn project_one(
     stall: &[f64],
     run: u32,
 ) -> Result<(Vec<Week>, Ledger), SimError> {
-    let (behaviour, shared) = learn(ledger, as_of, p)?;
+    let world = learn(ledger, as_of, p, stall)?;
     let seed = splitmix64(p.seed) ^ u64::from(run);
-    let (weeks, mut l) = run_one(fork(ledger), &shared, policy, as_of, p, &behaviour, stall, seed, None);
+    let runs = Runs { policy, wake: Wake::of(policy, &FactsConfig::default()), day_one: None };
+    let (weeks, mut l) = run_one(fork(ledger), &world, &runs, seed);
     weeks
         .map(|weeks| {
             l.index();
@@ -1328,8 +1330,7 @@ pub fn project(
     p: &Projection,
     stall: &[f64],
 ) -> Result<Forward, SimError> {
-    let (behaviour, shared) = learn(ledger, as_of, p)?;
-    project_on(&Forks::new(ledger), &shared, &behaviour, policies, as_of, p, stall, &|| {})
+    project_on(&Forks::new(ledger), &learn(ledger, as_of, p, stall)?, policies, &|| {})
 }
 
 /// [`project`] on the loaded ledger itself: it is the first run's ledger
@@ -1346,59 +1347,56 @@ pub fn project_in_place(
     stall: &[f64],
     run_done: &(dyn Fn() + Sync),
 ) -> Result<Forward, SimError> {
-    let (behaviour, shared) = learn(ledger, as_of, p)?;
+    let world = learn(ledger, as_of, p, stall)?;
     // As many forks as runs can be in progress at once.
     let tasks = policies.len() * p.runs as usize;
     let forks = Forks::in_place(ledger, rayon::current_num_threads().min(tasks).max(1));
-    let forward = project_on(&forks, &shared, &behaviour, policies, as_of, p, stall, run_done);
+    let forward = project_on(&forks, &world, policies, run_done);
     forks.finish(ledger);
     forward
 }
 
-/// Each policy's [`DayOne`] (in parallel), when it has more than one run
-/// to share it (not with `every_day`, which keeps no schedule).
-fn day_ones(
-    forks: &Forks<'_>,
-    shared: &Shared,
-    policies: &[(&str, &CompiledPolicy)],
-    as_of: NaiveDate,
-    p: &Projection,
-) -> Vec<Option<DayOne>> {
-    if p.every_day || p.runs < 2 || p.days == 0 {
-        return policies.iter().map(|_| None).collect();
-    }
-    let mut ledger = forks.take();
-    hold(&mut ledger, shared);
-    let ones = policies.par_iter().map(|(_, policy)| DayOne::of(&ledger, policy, as_of, p.days)).collect();
-    forks.give(ledger);
-    ones
+/// What each policy's runs read ([`Runs`]): its thresholds, and its
+/// [`DayOne`] (in parallel) when it has more than one run to share it (not
+/// with `every_day`, which keeps no schedule).
+fn policy_runs<'p>(forks: &Forks<'_>, world: &World<'_>, policies: &[(&str, &'p CompiledPolicy)]) -> Vec<Runs<'p>> {
+    let (as_of, p) = (world.as_of, world.p);
+    let wakes: Vec<Wake> = policies.iter().map(|(_, policy)| Wake::of(policy, &FactsConfig::default())).collect();
+    let day_ones: Vec<Option<DayOne>> = if p.every_day || p.runs < 2 || p.days == 0 {
+        policies.iter().map(|_| None).collect()
+    } else {
+        let mut ledger = forks.take();
+        hold(&mut ledger, &world.shared);
+        let ones = (policies.par_iter().zip(&wakes))
+            .map(|((_, policy), wake)| DayOne::of(&ledger, policy, wake, as_of, p.days))
+            .collect();
+        forks.give(ledger);
+        ones
+    };
+    (policies.iter().zip(wakes).zip(day_ones))
+        .map(|(((_, policy), wake), day_one)| Runs { policy, wake, day_one })
+        .collect()
 }
 
 /// Every run of every policy, each on a ledger of `forks`.
-#[allow(clippy::too_many_arguments)]
 fn project_on(
     forks: &Forks<'_>,
-    shared: &Shared,
-    behaviour: &Behaviour,
+    world: &World<'_>,
     policies: &[(&str, &CompiledPolicy)],
-    as_of: NaiveDate,
-    p: &Projection,
-    stall: &[f64],
     run_done: &(dyn Fn() + Sync),
 ) -> Result<Forward, SimError> {
+    let (as_of, p) = (world.as_of, world.p);
     // Every run of every policy is one task (no shared mutable state but
     // the spare forks), so both cores stay busy whatever the number of
     // runs; results are collected in (policy, run) order, the same at any
     // thread count.
-    let day_ones = day_ones(forks, shared, policies, as_of, p);
+    let runs = policy_runs(forks, world, policies);
     let tasks: Vec<(usize, u32)> = (0..policies.len()).flat_map(|k| (0..p.runs).map(move |r| (k, r))).collect();
     let mut results = tasks
         .into_par_iter()
         .map(|(k, r)| {
             let seed = splitmix64(p.seed) ^ u64::from(r);
-            let day_one = day_ones[k].as_ref();
-            let (weeks, ledger) =
-                run_one(forks.take(), shared, policies[k].1, as_of, p, behaviour, stall, seed, day_one);
+            let (weeks, ledger) = run_one(forks.take(), world, &runs[k], seed);
             forks.give(ledger);
             run_done();
             weeks
@@ -1485,8 +1483,8 @@ mod tests {
     #[test]
     fn an_actions_invoices_replace_the_previous_ones() {
         let (base, as_of, p) = demo(7);
-        let (behaviour, shared) = learn(&base, as_of, &p).unwrap();
-        let sim = Sim::new(fork(&base), &shared, &behaviour, &p.scenario, &[0.1; 8], 1, as_of, p.days);
+        let world = learn(&base, as_of, &p, &[0.1; 8]).unwrap();
+        let sim = Sim::new(fork(&base), &world, 1);
         let overdue = |c: CustIx| -> Vec<InvIx> {
             let rows = base.invoices_by_customer.rows(c).iter().copied();
             rows.filter(|&i| base.invoices[i as usize].is_open() && base.invoices[i as usize].due_date < as_of)
@@ -1508,12 +1506,13 @@ mod tests {
     #[test]
     fn a_reset_fork_is_a_fresh_fork() {
         let (base, as_of, p) = demo(35);
-        let (behaviour, shared) = learn(&base, as_of, &p).unwrap();
+        let world = learn(&base, as_of, &p, &[0.1; 8]).unwrap();
         let fresh = format!("{:?}", fork(&base));
         for name in ["standard", "strict", "lenient"] {
             let policy = crate::policy::load(&repo(&format!("policies/{name}"))).policy.unwrap();
             let forks = Forks::new(&base);
-            let (weeks, ran) = run_one(forks.take(), &shared, &policy, as_of, &p, &behaviour, &[0.1; 8], 7, None);
+            let runs = Runs { policy: &policy, wake: Wake::of(&policy, &FactsConfig::default()), day_one: None };
+            let (weeks, ran) = run_one(forks.take(), &world, &runs, 7);
             assert_eq!(weeks.unwrap().len(), 5);
             assert!(ran.invoices.len() > base.invoices.len() && ran.actions.len() > base.actions.len());
             assert!(ran.customers.iter().zip(&base.customers).any(|(r, b)| r.on_hold != b.on_hold), "{name}");
