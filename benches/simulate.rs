@@ -30,8 +30,7 @@ fn bench(c: &mut Criterion) {
     let policies = [("standard", &standard), ("strict", &strict)];
     // The roll-rate chain's monthly Paid rates, as `recoup simulate` passes them.
     let rr = RollRateReport::build(&ledger, as_of, &RollRateConfig::default()).unwrap();
-    let stall: Vec<f64> =
-        rr.matrix.p.iter().map(|row| row.get(rr.matrix.buckets.len()).copied().unwrap_or(0.0)).collect();
+    let stall = rr.matrix.paid_rates();
     let mut g = c.benchmark_group("simulate");
     g.sample_size(10);
     for (name, every_day) in [("13w x 20 runs", false), ("13w x 20 runs, every customer every day", true)] {

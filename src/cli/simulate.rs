@@ -205,12 +205,7 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
                 }
                 None => Scenario::default(),
             };
-            let stall: Vec<f64> = match &comparison.roll_rates {
-                Ok(rr) => {
-                    rr.matrix.p.iter().map(|row| row.get(rr.matrix.buckets.len()).copied().unwrap_or(0.0)).collect()
-                }
-                Err(_) => Vec::new(),
-            };
+            let stall: Vec<f64> = comparison.roll_rates.as_ref().map(|rr| rr.matrix.paid_rates()).unwrap_or_default();
             let p = Projection { days, runs: a.runs.max(1), seed: a.seed, scenario, every_day: a.every_day };
             let named: Vec<(&str, &CompiledPolicy)> = labels.iter().map(String::as_str).zip(&policies).collect();
             drop(std::mem::replace(&mut spinner, super::Progress::start(true)));

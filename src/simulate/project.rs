@@ -299,6 +299,13 @@ struct Runs<'p> {
     day_one: Option<DayOne>,
 }
 
+impl<'p> Runs<'p> {
+    /// `policy` with its thresholds, and `day_one` if its runs share one.
+    fn of(policy: &'p CompiledPolicy, day_one: Option<DayOne>) -> Self {
+        Runs { policy, wake: Wake::of(policy, &FactsConfig::default()), day_one }
+    }
+}
+
 /// What every run of every policy shares, read-only: built once.
 struct Shared {
     /// On hold at the as-of date as the facts see it.
@@ -1137,7 +1144,7 @@ pub fn project_one(
 ) -> Result<(Vec<Week>, Ledger), SimError> {
     let world = learn(ledger, as_of, p, stall)?;
     let seed = splitmix64(p.seed) ^ u64::from(run);
-    let runs = Runs { policy, wake: Wake::of(policy, &FactsConfig::default()), day_one: None };
+    let runs = Runs::of(policy, None);
     let (weeks, mut l) = run_one(fork(ledger), &world, &runs, seed);
     weeks
         .map(|weeks| {
@@ -1361,21 +1368,14 @@ pub fn project_in_place(
 /// with `every_day`, which keeps no schedule).
 fn policy_runs<'p>(forks: &Forks<'_>, world: &World<'_>, policies: &[(&str, &'p CompiledPolicy)]) -> Vec<Runs<'p>> {
     let (as_of, p) = (world.as_of, world.p);
-    let wakes: Vec<Wake> = policies.iter().map(|(_, policy)| Wake::of(policy, &FactsConfig::default())).collect();
-    let day_ones: Vec<Option<DayOne>> = if p.every_day || p.runs < 2 || p.days == 0 {
-        policies.iter().map(|_| None).collect()
-    } else {
+    let mut runs: Vec<Runs<'p>> = policies.iter().map(|(_, policy)| Runs::of(policy, None)).collect();
+    if !(p.every_day || p.runs < 2 || p.days == 0) {
         let mut ledger = forks.take();
         hold(&mut ledger, &world.shared);
-        let ones = (policies.par_iter().zip(&wakes))
-            .map(|((_, policy), wake)| DayOne::of(&ledger, policy, wake, as_of, p.days))
-            .collect();
+        runs.par_iter_mut().for_each(|r| r.day_one = DayOne::of(&ledger, r.policy, &r.wake, as_of, p.days));
         forks.give(ledger);
-        ones
-    };
-    (policies.iter().zip(wakes).zip(day_ones))
-        .map(|(((_, policy), wake), day_one)| Runs { policy, wake, day_one })
-        .collect()
+    }
+    runs
 }
 
 /// Every run of every policy, each on a ledger of `forks`.
@@ -1511,7 +1511,7 @@ mod tests {
         for name in ["standard", "strict", "lenient"] {
             let policy = crate::policy::load(&repo(&format!("policies/{name}"))).policy.unwrap();
             let forks = Forks::new(&base);
-            let runs = Runs { policy: &policy, wake: Wake::of(&policy, &FactsConfig::default()), day_one: None };
+            let runs = Runs::of(&policy, None);
             let (weeks, ran) = run_one(forks.take(), &world, &runs, 7);
             assert_eq!(weeks.unwrap().len(), 5);
             assert!(ran.invoices.len() > base.invoices.len() && ran.actions.len() > base.actions.len());

@@ -127,6 +127,12 @@ fn bucket_of(edges: &[i32], dpd: i64) -> usize {
 }
 
 impl RollRates {
+    /// Each bucket's monthly rate into Paid (`p[i]` at the Paid column): what
+    /// the Monte Carlo projection pays a stalled invoice of that bucket at.
+    pub fn paid_rates(&self) -> Vec<f64> {
+        self.p.iter().map(|row| row.get(self.buckets.len()).copied().unwrap_or(0.0)).collect()
+    }
+
     /// A chain given directly: `q` transient to transient, `r` transient to
     /// (Paid, Bad debt), rows in bucket order.
     pub fn from_blocks(buckets: Vec<String>, q: &[Vec<f64>], r: &[[f64; 2]]) -> Self {
@@ -379,6 +385,14 @@ mod tests {
             &[vec![0.3, 0.3], vec![0.3, 0.1]],
             &[[0.4, 0.0], [0.4, 0.2]],
         )
+    }
+
+    /// The monthly rates into Paid are R's first column, bucket by bucket.
+    #[test]
+    fn the_paid_rates_are_the_paid_column() {
+        assert_eq!(textbook().paid_rates(), vec![0.4, 0.4]);
+        let rr = RollRates::from_blocks(vec!["a".into()], &[vec![0.5]], &[[0.25, 0.25]]);
+        assert_eq!(rr.paid_rates(), vec![0.25]);
     }
 
     #[test]
