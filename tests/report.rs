@@ -348,7 +348,7 @@ fn chromium(page: &Path, extra: &[&str]) -> (String, String) {
     assert!(
         Path::new(CHROMIUM).is_file(),
         "{CHROMIUM} is not installed: the report's browser test needs it. Install it with \
-         `apt-get install -y --no-install-recommends chromium` (Debian; .ci/run does this)"
+         `apt-get install -y --no-install-recommends chromium` (Debian; .ci/test does this)"
     );
     let profile = tempfile::tempdir().unwrap();
     let out = Command::new(CHROMIUM)
