@@ -453,9 +453,11 @@ fn write_shard(dir: &Path, ledger: &Ledger, policy: &CompiledPolicy, ctx: &Conte
         timings_ms: Vec::new(),
         shard: Some(shard.to_string()),
         merged_shards: None,
+        source_ledger: None,
+        files: Vec::new(),
     };
     let out = RunOutputs { plan: &plan, summary: &summary, rejects: &[], rejects_csv: None, shard: Some(&part) };
-    write_run(dir, &out, &mut manifest).unwrap();
+    write_run(dir, &[], &out, &mut manifest).unwrap();
 }
 
 proptest! {

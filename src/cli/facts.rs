@@ -28,7 +28,8 @@ pub struct FactsArgs {
     /// Facts per customer or per open invoice.
     #[arg(long, value_enum, default_value_t = Level::Customer)]
     pub level: Level,
-    /// Write every row as CSV to this file (atomically) instead of a table.
+    /// Write every row as CSV to this file (atomically) instead of a table: a new file, or one
+    /// `recoup facts` wrote (never a ledger file or another file).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Rows shown on the terminal.
@@ -45,7 +46,17 @@ pub struct FactsArgs {
 /// Run `recoup facts`.
 pub fn run(a: FactsArgs) -> anyhow::Result<Exit> {
     let as_of = as_of_or_today(a.ledger.as_of);
+    if let Some(path) = &a.out {
+        // Never over a ledger file, nor a file recoup did not write: refused before any work.
+        let files: Vec<PathBuf> =
+            crate::plan::shard::LEDGER_FILES.iter().map(|f| a.ledger.ledger.join(f)).collect();
+        let inputs: Vec<crate::output::Input<'_>> = files.iter().map(|f| ("ledger file", f.as_path())).collect();
+        crate::output::check_file(path, "recoup facts", &inputs, is_facts_csv).map_err(super::out_failed)?;
+    }
     let ledger = load_ledger(&a.ledger)?;
+    if let Some(path) = rejects_path(&a.out).filter(|_| !ledger.report.rejects.is_empty()) {
+        crate::output::check_file(&path, "recoup facts", &[], is_rejects_csv).map_err(super::out_failed)?;
+    }
     let mut edges = a.bucket_edges.clone();
     edges.sort_unstable();
     edges.dedup();
@@ -122,14 +133,36 @@ pub fn run(a: FactsArgs) -> anyhow::Result<Exit> {
     rejects_beside(&a.out, &a.ledger.ledger, &ledger)
 }
 
+/// The header rows `recoup facts --out` writes (per customer, per invoice).
+fn facts_headers() -> [String; 2] {
+    let mut invoice = vec!["customer_id"];
+    invoice.extend(names::<InvoiceFacts<'_>>());
+    [names::<CustomerFacts<'_>>().join(","), invoice.join(",")]
+}
+
+/// Whether a file starts with a header `recoup facts` writes.
+fn is_facts_csv(bytes: &[u8]) -> bool {
+    let first = crate::output::first_line(bytes);
+    facts_headers().iter().any(|h| h.as_bytes() == first)
+}
+
+/// Whether a file is a rejects.csv recoup wrote (by its header).
+fn is_rejects_csv(bytes: &[u8]) -> bool {
+    crate::output::first_line(bytes) == b"file,line,column,value,reason"
+}
+
+/// rejects.csv, beside the `--out` file.
+fn rejects_path(out: &Option<PathBuf>) -> Option<PathBuf> {
+    out.as_ref().and_then(|p| p.parent()).map(|d| d.join("rejects.csv"))
+}
+
 fn rejects_beside(out: &Option<PathBuf>, dir: &std::path::Path, ledger: &Ledger) -> anyhow::Result<Exit> {
     let rejects = &ledger.report.rejects;
     if rejects.is_empty() {
         return Ok(Exit::Ok);
     }
     report_problems(rejects, dir, "rejected row");
-    if let Some(dir) = out.as_ref().and_then(|p| p.parent()) {
-        let path = dir.join("rejects.csv");
+    if let Some(path) = rejects_path(out) {
         write_atomic(&path, |w| write_rejects(w, rejects))
             .with_context(|| format!("cannot write `{}`", path.display()))?;
         say!("wrote {} problem(s) to {}", rejects.len(), path.display());

@@ -20,7 +20,8 @@ pub struct GenerateArgs {
     /// Months of history.
     #[arg(long, default_value_t = 12)]
     pub months: u32,
-    /// Output folder (created if missing; the five files are replaced atomically).
+    /// Output folder: a new or empty folder, or one `recoup generate` wrote (the five files are replaced
+    /// together, atomically; any other folder is refused).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// `text`: a line on stderr; `json`: the row counts on stdout.
@@ -32,9 +33,12 @@ pub struct GenerateArgs {
 pub fn run(a: GenerateArgs) -> anyhow::Result<Exit> {
     let cfg = GenerateConfig { customers: a.customers, seed: a.seed, as_of: a.as_of, months: a.months };
     let progress = super::Progress::bar(false, a.customers, "generating customers");
-    let stats = generate_with_progress(&cfg, &a.out, &|n| progress.inc(n)).map_err(|e| {
-        let code = if matches!(e, GenerateError::Io { .. }) { Exit::Failed } else { Exit::Usage };
-        ExitError { code, message: format!("cannot generate into `{}`: {}", a.out.display(), words(&e)) }
+    let stats = generate_with_progress(&cfg, &a.out, &|n| progress.inc(n)).map_err(|e| match e {
+        GenerateError::Output(e) => super::out_failed(e),
+        e => {
+            let code = if matches!(e, GenerateError::Io { .. }) { Exit::Failed } else { Exit::Usage };
+            ExitError { code, message: format!("cannot generate into `{}`: {}", a.out.display(), words(&e)) }.into()
+        }
     })?;
     drop(progress);
     if a.format == Format::Json {

@@ -3,7 +3,6 @@
 //! `recoup check --deny-warnings` and `recoup test` as created.
 
 use super::{Exit, ExitError};
-use anyhow::Context as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -43,14 +42,13 @@ pub fn run(a: InitArgs) -> anyhow::Result<Exit> {
         }
         .into());
     }
+    // The files are written into a staging folder swapped in whole: a full
+    // disk or a kill leaves no half policy that would block a retry.
+    let set = crate::output::OutputSet::create_unmarked(dir, crate::output::Kind::Policy).map_err(super::out_failed)?;
     for (rel, text) in FILES {
-        let path = dir.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("cannot create `{}`", parent.display()))?;
-        }
-        crate::output::write_atomic(&path, |w| w.write_all(text.as_bytes()))
-            .with_context(|| format!("cannot write `{}`", path.display()))?;
+        set.write(rel, |w| w.write_all(text.as_bytes())).map_err(super::out_failed)?;
     }
+    set.commit().map_err(super::out_failed)?;
     let shown = dir.display();
     let mut out = std::io::stdout().lock();
     writeln!(out, "created a starter policy in {shown}:")?;

@@ -4,8 +4,8 @@
 //! folders into the outputs of one unsharded run.
 
 use super::{Exit, ExitError, Format};
-use crate::plan::shard::{self, MergeError};
-use crate::plan::write::{RunOutputs, write_run};
+use crate::plan::shard::{self, MergeError, SplitError};
+use crate::plan::write::{RunOutputs, write_run_into};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -29,6 +29,9 @@ pub struct MergeArgs {
 /// Run `recoup merge`.
 pub fn merge(a: MergeArgs) -> anyhow::Result<Exit> {
     let t = Instant::now();
+    // Lock the output folder first: a folder recoup may not replace, or one of the shards, is refused before any work.
+    let inputs: Vec<crate::output::Input<'_>> = a.shards.iter().map(|s| ("shard folder", s.as_path())).collect();
+    let set = crate::output::OutputSet::create(&a.out, crate::output::Kind::Run, &inputs).map_err(super::out_failed)?;
     let m = shard::merge(&a.shards).map_err(|e| {
         let code = match e {
             MergeError::Read { .. } => Exit::Failed,
@@ -45,7 +48,7 @@ pub fn merge(a: MergeArgs) -> anyhow::Result<Exit> {
         rejects_csv: m.rejects_csv.as_deref(),
         shard: None,
     };
-    write_run(&a.out, &outputs, &mut manifest).map_err(|e| ExitError { code: Exit::Failed, message: e.to_string() })?;
+    write_run_into(set, &outputs, &mut manifest).map_err(super::out_failed)?;
     if a.format == Format::Json {
         let mut out = std::io::stdout().lock();
         serde_json::to_writer_pretty(&mut out, &m.summary)?;
@@ -70,10 +73,11 @@ pub struct SplitArgs {
     /// The ledger folder to partition.
     #[arg(long, value_name = "DIR")]
     pub ledger: PathBuf,
-    /// How many shards.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    /// How many shards (at most 4096).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(shard::MAX_SPLIT_SHARDS)))]
     pub shards: u32,
-    /// Output folder: shard-0 ... shard-(N-1), each a ledger folder.
+    /// Output folder: shard-0 ... shard-(N-1), each a ledger folder; replaced as a whole, atomically
+    /// (a new or empty folder, or one `recoup split` wrote; never the ledger's own folder or a folder around it).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Print nothing but errors.
@@ -86,8 +90,13 @@ pub struct SplitArgs {
 
 /// Run `recoup split`.
 pub fn split(a: SplitArgs) -> anyhow::Result<Exit> {
-    let r = shard::split(&a.ledger, a.shards, &a.out)
-        .map_err(|e| ExitError { code: Exit::InputInvalid, message: format!("cannot split: {e}") })?;
+    let r = shard::split(&a.ledger, a.shards, &a.out).map_err(|e| match e {
+        SplitError::Write(e) => super::out_failed(e),
+        SplitError::Io { .. } => ExitError { code: Exit::Failed, message: format!("cannot split: {e}; nothing was written") }.into(),
+        SplitError::Read { .. } => {
+            ExitError { code: Exit::InputInvalid, message: format!("cannot split: {e}; nothing was written") }.into()
+        }
+    })?;
     if a.format == Format::Json {
         let mut out = std::io::stdout().lock();
         serde_json::to_writer_pretty(&mut out, &r)?;

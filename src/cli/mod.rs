@@ -308,6 +308,21 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
+/// An output error as the command's error: a refused `--out` is exit 2
+/// (usage) with what to do on a `= help:` line, anything else exit 1.
+pub fn out_failed(e: crate::output::OutputError) -> anyhow::Error {
+    let text = render_error(&anyhow::Error::msg(e.to_string()));
+    let (code, message) = match &e {
+        crate::output::OutputError::Refused { help, .. } => (Exit::Usage, format!("{text}\n  = help: {help}")),
+        crate::output::OutputError::Locked { .. } | crate::output::OutputError::Stranded { .. } => (Exit::Failed, text),
+        _ => (
+            Exit::Failed,
+            format!("{text}\n  = help: --out must be a folder recoup can create or replace, inside a folder you can write"),
+        ),
+    };
+    ExitError { code, message }.into()
+}
+
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {

@@ -15,7 +15,7 @@ pub struct ReportArgs {
     /// The output folder of `recoup simulate` (comparison.json, diff.jsonl, forward.json when projected).
     #[arg(long, value_name = "SIM_DIR")]
     pub simulation: Option<PathBuf>,
-    /// The HTML file to write (default: report.html in the folder read).
+    /// The HTML file to write (default: report.html in the folder read): a new file, or a report recoup wrote.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }
@@ -27,6 +27,12 @@ fn exit(e: ReportError) -> anyhow::Error {
 
 /// Run `recoup report`.
 pub fn run(a: ReportArgs) -> anyhow::Result<Exit> {
+    // A report replaces only a report: never the run's own files, nor a file recoup did not write.
+    if let Some(dir) = a.run.as_ref().or(a.simulation.as_ref()) {
+        let out = a.out.clone().unwrap_or_else(|| dir.join("report.html"));
+        let ours = |b: &[u8]| b.starts_with(report::html::HEAD.as_bytes());
+        crate::output::check_file(&out, "recoup report", &[], ours).map_err(super::out_failed)?;
+    }
     let (dir, html) = match (&a.run, &a.simulation) {
         (Some(dir), _) => (dir, report::run::load(dir).map(|r| report::run::render(dir, &r)).map_err(exit)?),
         (None, Some(dir)) => {

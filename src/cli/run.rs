@@ -4,7 +4,7 @@
 use super::check::print_report;
 use super::{Exit, ExitError, Format, LedgerArgs, Progress, as_of_or_today, load_ledger, report_problems, say, style};
 use crate::facts::{Context, FactsConfig, kpi};
-use crate::output::OutputSet;
+use crate::output::{Kind, OutputSet};
 use crate::plan::summary::{Summary, summarize};
 use crate::plan::write::{Manifest, RunOutputs, write_run_into};
 use crate::plan::{self, Plan, worklist};
@@ -71,7 +71,8 @@ fn ms(t: Instant) -> u64 {
 fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     let as_of = as_of_or_today(a.ledger.as_of);
     // Lock the output folder first: a second run on it refuses before doing any work.
-    let set = OutputSet::create(&a.out).map_err(|e| ExitError { code: Exit::Failed, message: out_error(&e) })?;
+    let inputs = [("ledger folder", a.ledger.ledger.as_path()), ("policy", a.policy.as_path())];
+    let set = OutputSet::create(&a.out, Kind::Run, &inputs).map_err(super::out_failed)?;
     let mut timings = Vec::new();
     let progress = Progress::start(a.quiet);
     progress.stage("compiling the policy");
@@ -82,6 +83,7 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     let t = Instant::now();
     let ledger = load_ledger(&a.ledger)?;
     timings.push(("load".to_string(), ms(t)));
+    let source_ledger = source_ledger(a, &ledger)?;
     let ctx = Context::new(as_of, FactsConfig::default());
     drop(progress);
     // A shard's customers, each id hashed once for every stage that needs it.
@@ -117,6 +119,8 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
         timings_ms: Vec::new(),
         shard: a.shard.map(|s| s.to_string()),
         merged_shards: None,
+        source_ledger: Some(source_ledger),
+        files: Vec::new(),
     };
     progress.stage("writing the plan");
     let outputs = RunOutputs {
@@ -128,8 +132,7 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     };
     // write_run_into adds the `write` stage, measured up to the manifest (written last).
     manifest.timings_ms = timings;
-    write_run_into(set, &outputs, &mut manifest)
-        .map_err(|e| ExitError { code: Exit::Failed, message: out_error(&e) })?;
+    write_run_into(set, &outputs, &mut manifest).map_err(super::out_failed)?;
     drop(progress);
 
     for e in &plan.skipped {
@@ -161,6 +164,32 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     std::mem::forget(plan);
     std::mem::forget(ledger);
     Ok(code)
+}
+
+/// The ledger a run's outputs come from, for the manifest: for a partition
+/// `recoup split` wrote (its split.json), the unsplit ledger, and the
+/// partition must be the shard `--shard` names; otherwise the ledger read.
+fn source_ledger(a: &RunArgs, ledger: &crate::ledger::Ledger) -> anyhow::Result<String> {
+    let dir = &a.ledger.ledger;
+    let split = plan::shard::SplitPart::read(dir).map_err(|message| ExitError { code: Exit::InputInvalid, message })?;
+    let Some(split) = split else {
+        return Ok(plan::shard::ledger_id(ledger.report.hashes.iter().map(|(f, h)| (f.as_str(), h.as_str()))));
+    };
+    if a.shard.is_some_and(|s| s != split.shard) {
+        let shard = a.shard.map(|s| s.to_string()).unwrap_or_default();
+        return Err(ExitError {
+            code: Exit::Usage,
+            message: format!(
+                "`{}` is partition {} of a split ledger, but --shard is {shard}; nothing was written\n  = help: give each shard its own partition: `--shard {} --ledger {}`",
+                dir.display(),
+                split.shard,
+                shard,
+                dir.with_file_name(format!("shard-{}", a.shard.map_or(0, |s| s.index))).display()
+            ),
+        }
+        .into());
+    }
+    Ok(split.source_ledger)
 }
 
 fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path) -> std::io::Result<()> {
@@ -232,17 +261,6 @@ fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path) -> s
         opt2(s.kpis.cei)
     )?;
     writeln!(out, "  wrote {} actions to {}", plan.entries.len(), dir.display())
-}
-
-/// An output error in words, with what to do when the folder cannot be written.
-pub(super) fn out_error(e: &crate::output::OutputError) -> String {
-    let text = super::render_error(&anyhow::Error::msg(e.to_string()));
-    match e {
-        crate::output::OutputError::Locked { .. } => text,
-        _ => format!(
-            "{text}\n  = help: --out must be a folder recoup can create or replace, inside a folder you can write"
-        ),
-    }
 }
 
 fn m2(d: rust_decimal::Decimal) -> String {

@@ -13,13 +13,24 @@ pub struct SchemaArgs {
     /// The schema of policy test files (tests/*.toml) instead of policy.toml.
     #[arg(long)]
     pub tests: bool,
-    /// Write the schema to this file (atomically) instead of stdout.
+    /// Write the schema to this file (atomically) instead of stdout: a new file, or one `recoup schema` wrote.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }
 
+/// Whether `bytes` is a schema `recoup schema` wrote: JSON titled `recoup ...`.
+fn is_schema(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .and_then(|v| v.get("title").and_then(|t| t.as_str()).map(|t| t.starts_with("recoup ")))
+        .unwrap_or(false)
+}
+
 /// Run `recoup schema`.
 pub fn run(a: SchemaArgs) -> anyhow::Result<Exit> {
+    if let Some(path) = &a.out {
+        crate::output::check_file(path, "recoup schema", &[], is_schema).map_err(super::out_failed)?;
+    }
     let s = if a.tests { schema::tests_schema() } else { schema::policy_schema() };
     let json = schema::to_json(&s);
     match &a.out {

@@ -5,7 +5,7 @@
 use super::run::compiled_policy;
 use super::{Exit, ExitError, Format, LedgerArgs, as_of_or_today, load_ledger, report_problems, say, style};
 use crate::facts::{Context, FactsConfig};
-use crate::output::OutputSet;
+use crate::output::{Input, Kind, OutputSet};
 use crate::policy::CompiledPolicy;
 use crate::simulate::backtest::{Backtest, check_horizon, truncate};
 use crate::simulate::project::{Projection, RollRateCheck, Scenario, project_in_place};
@@ -126,6 +126,13 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
     };
     let as_of = as_of_or_today(a.ledger.as_of);
     let mut paths: Vec<&PathBuf> = std::iter::once(baseline).chain(&a.variant).collect();
+    // Lock the output folder first: a folder recoup may not replace is refused before any work.
+    let mut inputs: Vec<Input<'_>> = vec![("ledger folder", a.ledger.ledger.as_path())];
+    inputs.extend(paths.iter().map(|p| ("policy", p.as_path())));
+    if let Some(s) = &a.scenario {
+        inputs.push(("scenario", s.as_path()));
+    }
+    let set = OutputSet::create(out_dir, Kind::Simulation, &inputs).map_err(super::out_failed)?;
     let mut spinner = super::Progress::start(a.quiet);
     spinner.stage("compiling the policies, loading the ledger, comparing today's plans");
     let mut policies = paths.iter().map(|p| compiled_policy(p, a.quiet)).collect::<anyhow::Result<Vec<_>>>()?;
@@ -226,8 +233,8 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
         (Some(full), Some(f)) => Backtest::of(f, full),
         _ => None,
     };
-    write_simulation(out_dir, &comparison, forward.as_ref(), backtest.as_ref(), a.sweep.as_ref())
-        .map_err(|e| ExitError { code: Exit::Failed, message: e.to_string() })?;
+    write_simulation(set, &comparison, forward.as_ref(), backtest.as_ref(), a.sweep.as_ref())
+        .map_err(super::out_failed)?;
     if !ledger.report.rejects.is_empty() {
         report_problems(&ledger.report.rejects, &a.ledger.ledger, "rejected row");
     }
@@ -269,10 +276,14 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
 /// `recoup simulate --arms`: the arms of the action history.
 fn run_arms(a: &SimulateArgs) -> anyhow::Result<Exit> {
     let as_of = as_of_or_today(a.ledger.as_of);
+    let inputs = [("ledger folder", a.ledger.ledger.as_path())];
+    let set = match &a.out {
+        Some(dir) => Some(OutputSet::create(dir, Kind::Arms, &inputs).map_err(super::out_failed)?),
+        None => None,
+    };
     let ledger = load_ledger(&a.ledger)?;
     let report = arms::arms(&ledger, as_of, a.days);
-    if let Some(dir) = &a.out {
-        let set = OutputSet::create(dir).map_err(|e| ExitError { code: Exit::Failed, message: e.to_string() })?;
+    if let Some(set) = set {
         set.write("arms.csv", |w| arms::arms_csv(w, &report))
             .and_then(|()| {
                 set.write("arms.json", |w| {
@@ -281,7 +292,7 @@ fn run_arms(a: &SimulateArgs) -> anyhow::Result<Exit> {
                 })
             })
             .and_then(|()| set.commit())
-            .map_err(|e| ExitError { code: Exit::Failed, message: e.to_string() })?;
+            .map_err(super::out_failed)?;
     }
     if !ledger.report.rejects.is_empty() {
         report_problems(&ledger.report.rejects, &a.ledger.ledger, "rejected row");

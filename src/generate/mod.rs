@@ -67,6 +67,8 @@ pub enum GenerateError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputError),
     #[error("`customers` must be at least 1")]
     NoCustomers,
     #[error("`months` must be at least 1")]
@@ -96,7 +98,8 @@ pub fn demo_config() -> GenerateConfig {
 
 /// Write a synthetic ledger — `customers.csv`, `invoices.csv`,
 /// `payments.csv`, `promises.csv`, `actions.csv` — into `out_dir` (created
-/// if missing). Each file appears complete or not at all.
+/// if missing; an existing folder only if `recoup generate` wrote it). The
+/// files appear together, complete, or not at all.
 pub fn generate(cfg: &GenerateConfig, out_dir: &Path) -> Result<GenerateStats, GenerateError> {
     generate_with_progress(cfg, out_dir, &|_| {})
 }
@@ -109,7 +112,9 @@ pub fn generate_with_progress(
     done: &(dyn Fn(u64) + Sync),
 ) -> Result<GenerateStats, GenerateError> {
     let world = world(cfg)?;
-    let mut sinks = sink::Sinks::create(out_dir, &render::FILES)?;
+    // The five files are one set: all new or all old, never a mix.
+    let set = crate::output::OutputSet::create(out_dir, crate::output::Kind::Ledger, &[])?;
+    let mut sinks = sink::Sinks::create(set.staging(), &render::FILES)?;
     let mut at = Offsets::default();
     for first in (0..cfg.customers).step_by((CHUNK * BATCH) as usize) {
         let last = first.saturating_add(CHUNK * BATCH).min(cfg.customers);
@@ -118,6 +123,7 @@ pub fn generate_with_progress(
         }
     }
     sinks.commit()?;
+    set.commit()?;
     Ok(GenerateStats {
         customers: at.customers,
         invoices: at.invoices,

@@ -421,8 +421,12 @@ fn io_errors_name_the_path() {
     let blocker = dir.path().join("ledger");
     std::fs::write(&blocker, "not a folder").unwrap();
     let err = generate(&config(5, 1), &blocker).unwrap_err();
-    assert!(matches!(&err, GenerateError::Io { path, .. } if path == &blocker), "{err:?}");
+    assert!(
+        matches!(&err, GenerateError::Output(crate::output::OutputError::Refused { path, .. }) if path == &blocker),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("ledger"), "{err}");
+    assert_eq!(std::fs::read_to_string(&blocker).unwrap(), "not a folder", "the file is untouched");
 }
 
 #[test]

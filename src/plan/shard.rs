@@ -155,7 +155,39 @@ fn read_part(dir: &Path) -> Result<Part, MergeError> {
         });
     }
     let part: ShardPart = read_json(&shard_json)?;
-    Ok(Part { dir: dir.to_path_buf(), manifest, part })
+    let p = Part { dir: dir.to_path_buf(), manifest, part };
+    verify_files(&p)?;
+    Ok(p)
+}
+
+/// Check a shard's files against its manifest: each listed file has the
+/// size and BLAKE3 hash the shard wrote (a plan.jsonl cut short, or edited,
+/// is refused), and the manifest names the ledger the shard came from.
+fn verify_files(p: &Part) -> Result<(), MergeError> {
+    let rerun = |what: String| MergeError::Inconsistent {
+        path: p.dir.clone(),
+        message: format!("{what}; re-run shard {} with `recoup run --shard {}` and merge again", p.part.shard, p.part.shard),
+    };
+    let m = &p.manifest;
+    if m.files.is_empty() || m.source_ledger.is_none() {
+        return Err(rerun(
+            "manifest.json lists no output hashes or no source ledger (written by an earlier recoup): its outputs cannot be checked".into(),
+        ));
+    }
+    for f in &m.files {
+        let path = p.dir.join(&f.file);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| rerun(format!("`{}` listed in manifest.json cannot be read: {e}", f.file)))?;
+        if bytes.len() as u64 != f.bytes || blake3::hash(&bytes).to_hex().as_str() != f.blake3 {
+            return Err(rerun(format!(
+                "`{}` is not the file the shard wrote ({} bytes, manifest.json says {} and another hash): it was cut short or changed",
+                f.file,
+                bytes.len(),
+                f.bytes
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Read plan.jsonl: one planned action per line.
@@ -211,6 +243,9 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
         same("the as-of date", f, p, |x| x.manifest.as_of.map(|d| d.to_string()).unwrap_or_default())?;
         same("the policy (BLAKE3 of its files)", f, p, |x| x.manifest.policy_blake3.clone())?;
         same("the recoup version", f, p, |x| x.manifest.recoup_version.clone())?;
+        same("the ledger they came from (BLAKE3 of the unsplit ledger's files)", f, p, |x| {
+            x.manifest.source_ledger.clone().unwrap_or_default()
+        })?;
     }
     parts.sort_by_key(|p| p.part.shard.index);
     for w in parts.windows(2) {
@@ -261,7 +296,15 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
     let mut entries = Vec::new();
     let mut kpi = parts[0].part.kpi_inputs.clone();
     for (k, p) in parts.iter().enumerate() {
+        let before = entries.len();
         read_plan(&p.dir, &mut entries)?;
+        let read = (entries.len() - before) as u64;
+        if read != p.manifest.actions {
+            return Err(MergeError::Inconsistent {
+                path: p.dir.join("plan.jsonl"),
+                message: format!("{read} actions, while manifest.json says {}: the shard's plan is not whole", p.manifest.actions),
+            });
+        }
         if k > 0 {
             kpi.add(&p.part.kpi_inputs).map_err(|message| MergeError::Inconsistent { path: p.dir.clone(), message })?;
         }
@@ -339,8 +382,12 @@ pub struct SplitReport {
 /// Why a ledger could not be split.
 #[derive(Debug, thiserror::Error)]
 pub enum SplitError {
+    /// A ledger file is missing or cannot be partitioned (no customer_id).
     #[error("{}: {message}", .path.display())]
     Read { path: PathBuf, message: String },
+    /// A ledger file could not be read (an I/O error).
+    #[error("cannot read `{}`: {source}", .path.display())]
+    Io { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Write(#[from] crate::output::OutputError),
 }
@@ -348,12 +395,61 @@ pub enum SplitError {
 /// The ledger files a split partitions (by their `customer_id` column).
 pub const LEDGER_FILES: [&str; 5] = ["customers.csv", "invoices.csv", "payments.csv", "promises.csv", "actions.csv"];
 
+/// The most shards `recoup split` writes (each shard is a folder of up to
+/// five files; past this, run the shards on the whole ledger instead).
+pub const MAX_SPLIT_SHARDS: u32 = 4096;
+
+/// split.json, in each shard folder `recoup split` writes: which ledger the
+/// partition came from and which shard it is, carried into the manifest of
+/// the shard's run so that `recoup merge` refuses partitions of two splits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SplitPart {
+    /// [`ledger_id`] of the unsplit ledger.
+    pub source_ledger: String,
+    pub shard: Shard,
+}
+
+/// The file a shard folder of `recoup split` holds besides the ledger files.
+pub const SPLIT_JSON: &str = "split.json";
+
+impl SplitPart {
+    /// Read `dir/split.json`, if the folder is a partition `recoup split` wrote.
+    pub fn read(dir: &Path) -> Result<Option<SplitPart>, String> {
+        let path = dir.join(SPLIT_JSON);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| format!("`{}` is not recoup's split.json: {e}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("cannot read `{}`: {e}", path.display())),
+        }
+    }
+}
+
+/// One identity for a ledger: BLAKE3 over its files' names and BLAKE3
+/// hashes (`(file, hash)` in any order), the same whichever path it is read
+/// from.
+pub fn ledger_id<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut files: Vec<(&str, &str)> = files.into_iter().collect();
+    files.sort_unstable();
+    let mut h = blake3::Hasher::new();
+    for (name, hash) in files {
+        h.update(name.as_bytes());
+        h.update(&[0]);
+        h.update(hash.as_bytes());
+        h.update(b"\n");
+    }
+    h.finalize().to_hex().to_string()
+}
+
 /// Partition the ledger folder `from` into `out/shard-0` ... `out/shard-{N-1}`
 /// by the shard of each row's `customer_id`, for shards that read only their
 /// own rows. Rows are copied as they are — bad rows too, so the shard that
 /// loads them reports them; a row without a readable customer_id goes to
-/// shard 0. Every row read is written to exactly one shard.
+/// shard 0. Every row read is written to exactly one shard. The shards are
+/// one output set: `out` holds every new shard or every old one, never a mix.
 pub fn split(from: &Path, count: u32, out: &Path) -> Result<SplitReport, SplitError> {
+    let set = crate::output::OutputSet::create(out, crate::output::Kind::Split, &[("ledger folder", from)])?;
     for required in &LEDGER_FILES[..3] {
         let path = from.join(required);
         if !path.is_file() {
@@ -364,17 +460,16 @@ pub fn split(from: &Path, count: u32, out: &Path) -> Result<SplitReport, SplitEr
         }
     }
     let mut report = SplitReport::default();
-    let mut sets = Vec::new();
-    for i in 0..count {
-        sets.push(crate::output::OutputSet::create(&out.join(format!("shard-{i}")))?);
-    }
+    let mut hashes = Vec::new();
     for name in LEDGER_FILES {
         let path = from.join(name);
         if !path.exists() {
             continue;
         }
+        let bytes = std::fs::read(&path).map_err(|source| SplitError::Io { path: path.clone(), source })?;
+        hashes.push((name, blake3::hash(&bytes).to_hex().to_string()));
         let err = |e: csv::Error| SplitError::Read { path: path.clone(), message: e.to_string() };
-        let mut rd = csv::ReaderBuilder::new().flexible(true).from_path(&path).map_err(err)?;
+        let mut rd = csv::ReaderBuilder::new().flexible(true).from_reader(&bytes[..]);
         let header = rd.byte_headers().map_err(err)?.clone();
         let Some(col) = header.iter().position(|h| h == b"customer_id") else {
             return Err(SplitError::Read {
@@ -397,15 +492,22 @@ pub fn split(from: &Path, count: u32, out: &Path) -> Result<SplitReport, SplitEr
             shards[k].write_byte_record(&rec).map_err(werr)?;
             rows[k] += 1;
         }
-        for (set, w) in sets.iter().zip(shards) {
+        drop(rd);
+        for (i, w) in shards.into_iter().enumerate() {
             let bytes = w.into_inner().map_err(|e| SplitError::Read { path: path.clone(), message: e.to_string() })?;
-            set.write(name, |f| f.write_all(&bytes))?;
+            set.write(&format!("shard-{i}/{name}"), |f| f.write_all(&bytes))?;
         }
         report.files.push((name.to_string(), rows));
     }
-    for set in sets {
-        set.commit()?;
+    let source_ledger = ledger_id(hashes.iter().map(|(n, h)| (*n, h.as_str())));
+    for index in 0..count {
+        let part = SplitPart { source_ledger: source_ledger.clone(), shard: Shard { index, count } };
+        set.write(&format!("shard-{index}/{SPLIT_JSON}"), |f| {
+            serde_json::to_writer_pretty(&mut *f, &part)?;
+            f.write_all(b"\n")
+        })?;
     }
+    set.commit()?;
     Ok(report)
 }
 

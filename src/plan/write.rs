@@ -5,7 +5,7 @@ use super::shard::ShardPart;
 use super::summary::Summary;
 use super::{Plan, PlanEntry, worklist};
 use crate::ledger::{LoadReport, Problem};
-use crate::output::{OutputError, OutputSet, write_rejects};
+use crate::output::{Input, Kind, OutputError, OutputSet, write_rejects};
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -460,6 +460,14 @@ pub struct Manifest {
     /// The number of shards a `recoup merge` combined.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_shards: Option<u32>,
+    /// The ledger read, as one hash of its files ([`super::shard::ledger_id`]);
+    /// for a partition `recoup split` wrote, the ledger it was split from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ledger: Option<String>,
+    /// Every output file but the manifest, with its size and BLAKE3 hash:
+    /// what proves the set whole (`recoup merge` checks each shard's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<crate::output::Written>,
 }
 
 impl Manifest {
@@ -493,11 +501,16 @@ pub struct RunOutputs<'a> {
     pub shard: Option<&'a ShardPart>,
 }
 
-/// Write a run's outputs into `dir` as one atomic set; the manifest is
+/// Write a run's outputs into `dir` (apart from the command's `inputs`) as one atomic set; the manifest is
 /// completed with the list of files written and the `write` stage's time
 /// (every file but the manifest written and synced), and written last.
-pub fn write_run(dir: &Path, out: &RunOutputs<'_>, manifest: &mut Manifest) -> Result<(), OutputError> {
-    write_run_into(OutputSet::create(dir)?, out, manifest)
+pub fn write_run(
+    dir: &Path,
+    inputs: &[Input<'_>],
+    out: &RunOutputs<'_>,
+    manifest: &mut Manifest,
+) -> Result<(), OutputError> {
+    write_run_into(OutputSet::create(dir, Kind::Run, inputs)?, out, manifest)
 }
 
 /// [`write_run`] into an output set locked earlier (`recoup run` locks its
@@ -534,6 +547,7 @@ pub fn write_run_into(set: OutputSet, out: &RunOutputs<'_>, manifest: &mut Manif
     outputs.push("manifest.json");
     manifest.outputs = outputs.into_iter().map(String::from).collect();
     manifest.timings_ms.push(("write".to_string(), started.elapsed().as_millis() as u64));
+    manifest.files = set.written();
     set.write("manifest.json", |w| json(w, &*manifest))?;
     set.commit()
 }

@@ -150,13 +150,51 @@ fn load_text(file_path: PathBuf, text: String, dir: Option<&Path>, mut report: R
     let (rules, diags) = validate::validate(&raw, &ctx);
     report.diagnostics.extend(diags);
     report.sort();
+    let tfiles = (dir.is_some() && validate::is_inside(&tdir_name)).then(|| (tdir_name.as_str(), tdir.as_path()));
     let policy = match rules {
         Some(r) if report.errors() == 0 => {
-            Some(compile::compile_with(r, loaded.engine, report.sources.clone(), &loaded.defs))
+            let mut p = compile::compile_with(r, loaded.engine, report.sources.clone(), &loaded.defs);
+            p.hash = content_hash(&report.sources, dir, tfiles);
+            Some(p)
         }
         _ => None,
     };
     Loaded { policy, report }
+}
+
+/// The policy's identity in manifests: BLAKE3 over every file that changes
+/// what a run does or writes — the policy file, its scripts and the files of
+/// its templates folder — each named relative to the policy folder, so the
+/// hash is the same whichever path the policy was given by. (Its tests/ do
+/// not change a run and are left out.)
+fn content_hash(sources: &diag::Sources, dir: Option<&Path>, templates: Option<(&str, &Path)>) -> String {
+    let relative = |p: &Path| -> String {
+        let rel = dir.and_then(|d| p.strip_prefix(d).ok()).unwrap_or(p);
+        let rel = if rel.as_os_str().is_empty() { Path::new(p.file_name().unwrap_or_default()) } else { rel };
+        rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
+    };
+    let mut files: Vec<(String, Vec<u8>)> =
+        sources.files.iter().map(|f| (relative(&f.path), f.text.as_bytes().to_vec())).collect();
+    if let Some((name, tdir)) = templates {
+        let mut listed: Vec<PathBuf> = std::fs::read_dir(tdir)
+            .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file()).collect())
+            .unwrap_or_default();
+        listed.sort();
+        for p in listed {
+            let file = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            // A template that cannot be read hashes as its name alone (validation reports it).
+            files.push((format!("{}/{file}", name.trim_end_matches('/')), std::fs::read(&p).unwrap_or_default()));
+        }
+    }
+    files.sort();
+    let mut h = blake3::Hasher::new();
+    for (name, bytes) in &files {
+        h.update(name.as_bytes());
+        h.update(&[0]);
+        h.update(&(bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    }
+    h.finalize().to_hex().to_string()
 }
 
 fn io_words(e: &std::io::Error) -> String {

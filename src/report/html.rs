@@ -210,11 +210,13 @@ const CHECK: &str = r#"
 })();
 "#;
 
+/// The head every page starts with: `recoup report` recognises a file it
+/// wrote by it (and replaces no other file).
+pub const HEAD: &str = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">";
+
 /// A whole page: title, subtitle, navigation, sections, optional script.
 pub fn document(title: &str, subtitle: &str, nav: &[(&str, &str)], body: &str, script: &str) -> String {
-    let mut s = String::from("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
-    s.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
-    s.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">");
+    let mut s = String::from(HEAD);
     let _ = write!(s, "<title>{}</title><style>{CSS}</style></head>\n<body><main>", esc(title));
     let _ = write!(s, "<header><h1>{}</h1><p>{}</p><nav>", esc(title), esc(subtitle));
     for (id, label) in nav {

@@ -10,7 +10,6 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::path::Path;
 
 /// The files of a simulation's output folder, in the order written.
 pub const FILES: &[&str] = &["comparison.json", "comparison.csv", "diff.csv", "diff.jsonl", "rollrates.csv"];
@@ -295,16 +294,16 @@ pub fn print_forward(out: &mut dyn Write, f: &Forward) -> io::Result<()> {
     Ok(())
 }
 
-/// Write the output set into `dir`, replacing it as a whole: today's
+/// Write the output set (created with [`crate::output::Kind::Simulation`]
+/// before the work began), replacing its folder as a whole: today's
 /// comparison, and the forward projection when there is one.
 pub fn write_simulation(
-    dir: &Path,
+    set: OutputSet,
     c: &Comparison,
     forward: Option<&Forward>,
     backtest: Option<&Backtest>,
     sweep: Option<&super::sweep::Sweep>,
 ) -> Result<(), OutputError> {
-    let set = OutputSet::create(dir)?;
     if let Some(sw) = sweep {
         set.write("sweep.csv", |w| super::sweep::sweep_csv(w, c, forward, sw))?;
     }
