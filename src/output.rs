@@ -426,6 +426,7 @@ pub struct OutputSet {
     dir: PathBuf,
     staging: PathBuf,
     _lock: fs::File,
+    lock_path: PathBuf,
     committed: bool,
     /// Each file written: its name, size and BLAKE3 hash.
     written: std::sync::Mutex<Vec<Written>>,
@@ -500,6 +501,7 @@ impl OutputSet {
             dir: dir.to_path_buf(),
             staging,
             _lock: lock,
+            lock_path,
             committed: false,
             written: Default::default(),
             marked,
@@ -579,6 +581,10 @@ impl OutputSet {
             fs::rename(&self.staging, &self.dir).map_err(io_at(&self.dir))?;
         }
         self.committed = true;
+        if !self.marked {
+            // A policy is never replaced by recoup: its lock would only litter the folder around it.
+            let _ = fs::remove_file(&self.lock_path);
+        }
         Ok(())
     }
 

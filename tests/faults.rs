@@ -55,7 +55,11 @@ fn read_set(out: &Path) -> Set {
     let mut names: Vec<String> =
         std::fs::read_dir(out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     names.sort();
-    assert_eq!(names, ["manifest.json", "plan.csv", "plan.jsonl", "summary.json", "worklist.csv"], "{out:?}");
+    assert_eq!(
+        names,
+        [".recoup-output", "manifest.json", "plan.csv", "plan.jsonl", "summary.json", "worklist.csv"],
+        "{out:?}"
+    );
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     let files: Vec<(String, Vec<u8>)> =
         FILES.iter().map(|f| (f.to_string(), std::fs::read(out.join(f)).unwrap())).collect();
@@ -320,4 +324,185 @@ fn a_ledger_moved_away_during_the_run_gives_a_set_or_a_clear_error() {
         }
     }
     eprintln!("faults: ledger moved away 6 times: {} runs finished, {} refused", seen[0], seen[1]);
+}
+
+// Output paths never destroy what recoup did not write (issue 19, §1): each
+// refused case exits 2 before any work, the user's bytes untouched.
+
+/// Every file under `dir` (links not followed) with its bytes, for "untouched" checks.
+fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let t = std::fs::symlink_metadata(&p).unwrap().file_type();
+            if t.is_dir() {
+                todo.push(p);
+            } else {
+                let bytes = if t.is_symlink() { Vec::new() } else { std::fs::read(&p).unwrap() };
+                out.push((p.strip_prefix(dir).unwrap().to_path_buf(), bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// recoup with `args` from the repository root: (exit code, stderr).
+fn cli(args: &[&str]) -> (i32, String) {
+    let o = recoup().args(args).output().unwrap();
+    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+fn args(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A workspace: a copy of the demo ledger (`L`) and of the standard policy (`P`).
+fn workspace() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let ledger = tmp.path().join("L");
+    copy_ledger(&repo("fixtures/demo"), &ledger);
+    let policy = tmp.path().join("P");
+    let (code, err) = cli(&["init", s(&policy)]);
+    assert_eq!(code, 0, "{err}");
+    (tmp, ledger, policy)
+}
+
+fn refused(args: &[&str], untouched: &[&Path], why: &str) {
+    let before: Vec<_> = untouched.iter().map(|d| tree(d)).collect();
+    let (code, err) = cli(args);
+    assert_eq!(code, 2, "{args:?}: {err}");
+    assert!(err.contains("refusing to write") && err.contains(why), "{args:?}: {err}");
+    assert!(err.contains("= help:"), "{args:?}: {err}");
+    for (d, b) in untouched.iter().zip(before) {
+        assert!(tree(d) == b, "{args:?} changed {}", d.display());
+    }
+}
+
+#[test]
+fn run_and_simulate_refuse_an_out_that_is_or_holds_an_input() {
+    let (tmp, l, p) = workspace();
+    let t = tmp.path();
+    let run = |out: &Path| {
+        ["run", "--ledger", s(&l), "--policy", s(&p), "--as-of", "2026-11-16", "--out", s(out)]
+            .map(String::from)
+            .to_vec()
+    };
+    refused(&args(&run(&l)), &[t], "it is the ledger folder this command reads");
+    refused(&args(&run(&p)), &[t], "it is the policy this command reads");
+    refused(&args(&run(t)), &[t], "it holds the ledger folder");
+    refused(&args(&run(&l.join("out"))), &[t], "it is inside the ledger folder");
+    let sim = ["simulate", "--ledger", s(&l), "--baseline", s(&p), "--variant", "policies/strict", "--as-of"];
+    refused(&[&sim[..], &["2026-11-16", "--out", s(&l)]].concat(), &[t], "it is the ledger folder");
+    refused(&[&sim[..], &["2026-11-16", "--out", s(&p)]].concat(), &[t], "it is the policy");
+    let strict = repo("policies/strict");
+    let before = tree(&strict);
+    refused(&[&sim[..], &["2026-11-16", "--out", s(&strict)]].concat(), &[t], "it is the policy");
+    assert!(tree(&strict) == before);
+    refused(&["simulate", "--arms", "--ledger", s(&l), "--out", s(&l)], &[t], "it is the ledger folder");
+}
+
+#[test]
+fn an_out_recoup_did_not_write_is_refused_untouched() {
+    let (tmp, l, p) = workspace();
+    let t = tmp.path();
+    let run = |out: &str| -> Vec<String> {
+        ["run", "--ledger", s(&l), "--policy", s(&p), "--as-of", "2026-11-16", "--out", out].map(String::from).to_vec()
+    };
+    let docs = t.join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(docs.join("thesis.txt"), "years of work").unwrap();
+    refused(&args(&run(s(&docs))), &[t], "it is a folder recoup did not write (it holds `thesis.txt`)");
+    let file = t.join("plan");
+    std::fs::write(&file, "mine").unwrap();
+    refused(&args(&run(s(&file))), &[t], "it is a file, not a folder");
+    let link = t.join("link");
+    std::os::unix::fs::symlink(&docs, &link).unwrap();
+    refused(&args(&run(s(&link))), &[t], "it is a symbolic link");
+    for dots in [".", "..", "docs/.", "docs/.."] {
+        let o = recoup().current_dir(t).args(args(&run(dots))).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{dots}: {err}");
+        assert!(err.contains("names the current folder"), "{dots}: {err}");
+    }
+    // A generated ledger is recoup's, but not a run's outputs.
+    let generated = t.join("gen");
+    let (code, err) = cli(&["generate", "--customers", "20", "--as-of", "2026-11-16", "--out", s(&generated)]);
+    assert_eq!(code, 0, "{err}");
+    refused(&args(&run(s(&generated))), &[t], "it holds recoup's `ledger` outputs, not run outputs");
+    // generate over a ledger it did not write; over its own, it goes on.
+    refused(&["generate", "--customers", "20", "--as-of", "2026-11-16", "--out", s(&l)], &[t], "recoup did not write");
+    let (code, err) = cli(&["generate", "--customers", "30", "--as-of", "2026-11-16", "--out", s(&generated)]);
+    assert_eq!(code, 0, "{err}");
+    // Nothing of the refused runs was left beside them.
+    let mut left: Vec<String> =
+        std::fs::read_dir(t).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    left.sort();
+    assert_eq!(left, [".gen.lock", "L", "P", "docs", "gen", "link", "plan"]);
+    // A run's folder is replaced by the next run, as every night.
+    let out = t.join("out");
+    for _ in 0..2 {
+        let (code, err) = cli(&args(&run(s(&out))));
+        assert_eq!(code, 0, "{err}");
+    }
+}
+
+#[test]
+fn single_file_outputs_never_overwrite_inputs_or_foreign_files() {
+    let (tmp, l, p) = workspace();
+    let t = tmp.path();
+    let facts =
+        |out: &Path| ["facts", "--ledger", s(&l), "--as-of", "2026-11-16", "--out", s(out)].map(String::from).to_vec();
+    refused(&args(&facts(&l.join("customers.csv"))), &[t], "it is the ledger file this command reads");
+    let notes = t.join("notes.csv");
+    std::fs::write(&notes, "a,b\n1,2\n").unwrap();
+    refused(&args(&facts(&notes)), &[t], "it exists and was not written by `recoup facts`");
+    // Its own file, again and again.
+    let mine = t.join("facts.csv");
+    for _ in 0..2 {
+        let (code, err) = cli(&args(&facts(&mine)));
+        assert_eq!(code, 0, "{err}");
+    }
+    let run = t.join("run");
+    let (code, err) =
+        cli(&["run", "--ledger", s(&l), "--policy", s(&p), "--as-of", "2026-11-16", "--out", s(&run), "-q"]);
+    assert_eq!(code, 0, "{err}");
+    let summary = run.join("summary.json");
+    refused(&["report", "--run", s(&run), "--out", s(&summary)], &[t], "not written by `recoup report`");
+    for _ in 0..2 {
+        let (code, err) = cli(&["report", "--run", s(&run)]);
+        assert_eq!(code, 0, "a report replaces the previous report: {err}");
+    }
+    refused(&["schema", "--out", s(&notes)], &[t], "not written by `recoup schema`");
+    let schema = t.join("policy.schema.json");
+    for _ in 0..2 {
+        let (code, err) = cli(&["schema", "--out", s(&schema)]);
+        assert_eq!(code, 0, "{err}");
+    }
+}
+
+#[test]
+fn init_on_a_full_disk_leaves_nothing_that_blocks_a_retry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mnt = tmp.path().join("mnt");
+    std::fs::create_dir_all(&mnt).unwrap();
+    if !mount_tmpfs(&mnt, "8k") {
+        return;
+    }
+    let _guard = Unmount(mnt.clone());
+    let policy = mnt.join("mine");
+    let (code, err) = cli(&["init", s(&policy)]);
+    assert_eq!(code, 1, "a full disk is an I/O error: {err}");
+    assert!(!policy.exists(), "a half policy was left: {:?}", tree(&mnt));
+    assert!(staging_left(&mnt).is_empty(), "{:?}", staging_left(&mnt));
+    let grown = Command::new("mount").args(["-o", "remount,size=1m"]).arg(&mnt).status().unwrap();
+    assert!(grown.success());
+    let (code, err) = cli(&["init", s(&policy)]);
+    assert_eq!(code, 0, "the retry is not blocked: {err}");
 }

@@ -453,7 +453,7 @@ fn write_shard(dir: &Path, ledger: &Ledger, policy: &CompiledPolicy, ctx: &Conte
         timings_ms: Vec::new(),
         shard: Some(shard.to_string()),
         merged_shards: None,
-        source_ledger: None,
+        source_ledger: Some("the generated ledger".into()),
         files: Vec::new(),
     };
     let out = RunOutputs { plan: &plan, summary: &summary, rejects: &[], rejects_csv: None, shard: Some(&part) };

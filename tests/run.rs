@@ -133,7 +133,7 @@ fn run_writes_every_output_and_exits_0() {
     let mut files: Vec<String> =
         std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     files.sort();
-    assert_eq!(files, ["manifest.json", "plan.csv", "plan.jsonl", "summary.json", "worklist.csv"]);
+    assert_eq!(files, [".recoup-output", "manifest.json", "plan.csv", "plan.jsonl", "summary.json", "worklist.csv"]);
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["policy"], "standard");

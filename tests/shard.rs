@@ -165,3 +165,196 @@ fn merge_and_split_print_json_for_tools() {
     let rows = csv::Reader::from_path(crate::common::repo("fixtures/small/customers.csv")).unwrap().records().count();
     assert_eq!(total, rows as u64);
 }
+
+// Sets that are atomic as sets, and merges that prove their shards whole
+// (issue 19, §1-§2; issue 20, §4).
+
+fn split(ledger: &Path, n: &str, out: &Path) -> (i32, String) {
+    let (code, _, err) = recoup(
+        &["split", "-q", "--ledger", ledger.to_str().unwrap(), "--shards", n, "--out", out.to_str().unwrap()],
+        None,
+    );
+    (code, err)
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_split_replaces_the_previous_split_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let parts = tmp.path().join("parts");
+    let demo = crate::common::repo("fixtures/demo");
+    assert_eq!(split(&demo, "4", &parts).0, 0);
+    let (code, err) = split(&crate::common::repo("fixtures/small"), "2", &parts);
+    assert_eq!(code, 0, "{err}");
+    // No shard of the earlier split is left to mix with the new one.
+    assert_eq!(names(&parts), [".recoup-output", "shard-0", "shard-1"]);
+    let p: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(parts.join("shard-1/split.json")).unwrap()).unwrap();
+    assert_eq!(p["shard"]["count"], 2);
+}
+
+#[test]
+fn split_refuses_outputs_around_its_ledger_and_user_folders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let parts = t.join("parts");
+    assert_eq!(split(&crate::common::repo("fixtures/small"), "2", &parts).0, 0);
+    let before = std::fs::read(parts.join("shard-0/customers.csv")).unwrap();
+    let (code, err) = split(&parts.join("shard-0"), "2", &parts);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("it holds the ledger folder"), "{err}");
+    assert_eq!(std::fs::read(parts.join("shard-0/customers.csv")).unwrap(), before);
+    let u = t.join("u");
+    std::fs::create_dir_all(u.join("shard-1")).unwrap();
+    std::fs::write(u.join("shard-1/notes.txt"), "mine").unwrap();
+    let (code, err) = split(&crate::common::repo("fixtures/small"), "2", &u);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("recoup did not write (it holds `shard-1`)"), "{err}");
+    assert_eq!(std::fs::read_to_string(u.join("shard-1/notes.txt")).unwrap(), "mine");
+    let (code, err) = split(&crate::common::repo("fixtures/small"), "100000", &t.join("many"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("1..=4096"), "{err}");
+    assert!(!t.join("many").exists());
+    // An I/O error reading the ledger is a failed run (1), not a bad ledger (4).
+    let l = t.join("L");
+    std::fs::create_dir_all(l.join("promises.csv")).unwrap();
+    for f in ["customers.csv", "invoices.csv", "payments.csv"] {
+        std::fs::copy(crate::common::repo("fixtures/small").join(f), l.join(f)).unwrap();
+    }
+    let (code, err) = split(&l, "2", &t.join("io"));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("promises.csv"), "{err}");
+    assert!(!t.join("io").exists());
+}
+
+#[test]
+fn merge_refuses_an_out_that_is_an_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    for i in 0..2 {
+        run("fixtures/small", "2026-11-16", &t.join(format!("s{i}")), Some(&format!("{i}/2")));
+    }
+    let (s0, s1) = (t.join("s0"), t.join("s1"));
+    let plan = std::fs::read(s0.join("plan.jsonl")).unwrap();
+    let (code, err) = merge(&[&s0, &s1], &s0);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("it is the shard folder this command reads"), "{err}");
+    assert_eq!(std::fs::read(s0.join("plan.jsonl")).unwrap(), plan);
+    assert!(s0.join("shard.json").exists());
+    let (code, err) = merge(&[&s0, &s1], &crate::common::repo("fixtures/small"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("recoup did not write"), "{err}");
+}
+
+#[test]
+fn merge_refuses_a_shard_cut_short() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    for i in 0..2 {
+        run("fixtures/demo", "2026-11-16", &t.join(format!("s{i}")), Some(&format!("{i}/2")));
+    }
+    // plan.jsonl cut at a line end: every line left is a valid action.
+    let jsonl = t.join("s0/plan.jsonl");
+    let text = std::fs::read_to_string(&jsonl).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(&jsonl, lines[..lines.len() - 10].join("\n") + "\n").unwrap();
+    let (code, err) = merge(&[&t.join("s0"), &t.join("s1")], &t.join("m"));
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("`plan.jsonl` is not the file the shard wrote") && err.contains("--shard 0/2"), "{err}");
+    assert!(!t.join("m").exists());
+}
+
+#[test]
+fn merge_refuses_partitions_of_two_splits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    // Another ledger: the demo without its last recorded action.
+    let other = t.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    for f in ["customers.csv", "invoices.csv", "payments.csv", "promises.csv", "actions.csv"] {
+        std::fs::copy(crate::common::repo("fixtures/demo").join(f), other.join(f)).unwrap();
+    }
+    let actions = std::fs::read_to_string(other.join("actions.csv")).unwrap();
+    let mut lines: Vec<&str> = actions.lines().collect();
+    lines.pop();
+    std::fs::write(other.join("actions.csv"), lines.join("\n") + "\n").unwrap();
+    assert_eq!(split(&crate::common::repo("fixtures/demo"), "2", &t.join("a")).0, 0);
+    assert_eq!(split(&other, "2", &t.join("b")).0, 0);
+    run(t.join("a/shard-0").to_str().unwrap(), "2026-11-16", &t.join("p0"), Some("0/2"));
+    run(t.join("b/shard-1").to_str().unwrap(), "2026-11-16", &t.join("p1"), Some("1/2"));
+    let (code, err) = merge(&[&t.join("p0"), &t.join("p1")], &t.join("m"));
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("disagree on the ledger they came from"), "{err}");
+    // A partition run as another shard is refused by the run itself.
+    let (code, _, err) = recoup(
+        &[
+            "run",
+            "-q",
+            "--ledger",
+            t.join("a/shard-0").to_str().unwrap(),
+            "--policy",
+            "policies/standard",
+            "--as-of",
+            "2026-11-16",
+            "--shard",
+            "1/2",
+            "--out",
+            t.join("x").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is partition 0/2 of a split ledger, but --shard is 1/2"), "{err}");
+}
+
+#[test]
+fn the_policy_hash_is_its_content_not_its_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let absolute = crate::common::repo("policies/standard");
+    let runs = [("policies/standard", "0/2", "s0"), (absolute.to_str().unwrap(), "1/2", "s1")];
+    for (policy, shard, out) in runs {
+        let out = t.join(out);
+        let (code, _, err) = recoup(
+            &[
+                "run",
+                "-q",
+                "--ledger",
+                "fixtures/small",
+                "--policy",
+                policy,
+                "--as-of",
+                "2026-11-16",
+                "--shard",
+                shard,
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, err) = merge(&[&t.join("s0"), &t.join("s1")], &t.join("m"));
+    assert_eq!(code, 0, "relative and absolute paths name one policy: {err}");
+    // A template changes what the mailer sends: the hash changes with it.
+    let copy = t.join("P");
+    let (code, _, err) = recoup(&["init", copy.to_str().unwrap()], None);
+    assert_eq!(code, 0, "{err}");
+    let hash = |p: &Path| recoup::policy::load(p).policy.unwrap().hash;
+    let before = hash(&copy);
+    let template = copy.join("templates/overdue-1.md");
+    let text = std::fs::read_to_string(&template).unwrap();
+    std::fs::write(&template, text + "\nA changed line.\n").unwrap();
+    assert_ne!(hash(&copy), before);
+    let script = copy.join("scripts/priority.rhai");
+    let after_template = hash(&copy);
+    let text = std::fs::read_to_string(&script).unwrap();
+    std::fs::write(&script, text + "\n// a comment\n").unwrap();
+    assert_ne!(hash(&copy), after_template);
+}

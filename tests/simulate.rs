@@ -47,7 +47,10 @@ fn demo_comparison_table() {
     let mut files: Vec<String> =
         std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     files.sort();
-    assert_eq!(files, ["comparison.csv", "comparison.json", "diff.csv", "diff.jsonl", "rollrates.csv"]);
+    assert_eq!(
+        files,
+        [".recoup-output", "comparison.csv", "comparison.json", "diff.csv", "diff.jsonl", "rollrates.csv"]
+    );
     insta::assert_snapshot!("demo_rollrates_csv", std::fs::read_to_string(out.join("rollrates.csv")).unwrap());
     let json = std::fs::read_to_string(out.join("comparison.json")).unwrap();
     insta::assert_snapshot!("demo_comparison_json", json);

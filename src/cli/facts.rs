@@ -48,8 +48,7 @@ pub fn run(a: FactsArgs) -> anyhow::Result<Exit> {
     let as_of = as_of_or_today(a.ledger.as_of);
     if let Some(path) = &a.out {
         // Never over a ledger file, nor a file recoup did not write: refused before any work.
-        let files: Vec<PathBuf> =
-            crate::plan::shard::LEDGER_FILES.iter().map(|f| a.ledger.ledger.join(f)).collect();
+        let files: Vec<PathBuf> = crate::plan::shard::LEDGER_FILES.iter().map(|f| a.ledger.ledger.join(f)).collect();
         let inputs: Vec<crate::output::Input<'_>> = files.iter().map(|f| ("ledger file", f.as_path())).collect();
         crate::output::check_file(path, "recoup facts", &inputs, is_facts_csv).map_err(super::out_failed)?;
     }

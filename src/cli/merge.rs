@@ -92,7 +92,9 @@ pub struct SplitArgs {
 pub fn split(a: SplitArgs) -> anyhow::Result<Exit> {
     let r = shard::split(&a.ledger, a.shards, &a.out).map_err(|e| match e {
         SplitError::Write(e) => super::out_failed(e),
-        SplitError::Io { .. } => ExitError { code: Exit::Failed, message: format!("cannot split: {e}; nothing was written") }.into(),
+        SplitError::Io { .. } => {
+            ExitError { code: Exit::Failed, message: format!("cannot split: {e}; nothing was written") }.into()
+        }
         SplitError::Read { .. } => {
             ExitError { code: Exit::InputInvalid, message: format!("cannot split: {e}; nothing was written") }.into()
         }

@@ -317,7 +317,9 @@ pub fn out_failed(e: crate::output::OutputError) -> anyhow::Error {
         crate::output::OutputError::Locked { .. } | crate::output::OutputError::Stranded { .. } => (Exit::Failed, text),
         _ => (
             Exit::Failed,
-            format!("{text}\n  = help: --out must be a folder recoup can create or replace, inside a folder you can write"),
+            format!(
+                "{text}\n  = help: --out must be a folder recoup can create or replace, inside a folder you can write"
+            ),
         ),
     };
     ExitError { code, message }.into()

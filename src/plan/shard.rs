@@ -166,7 +166,10 @@ fn read_part(dir: &Path) -> Result<Part, MergeError> {
 fn verify_files(p: &Part) -> Result<(), MergeError> {
     let rerun = |what: String| MergeError::Inconsistent {
         path: p.dir.clone(),
-        message: format!("{what}; re-run shard {} with `recoup run --shard {}` and merge again", p.part.shard, p.part.shard),
+        message: format!(
+            "{what}; re-run shard {} with `recoup run --shard {}` and merge again",
+            p.part.shard, p.part.shard
+        ),
     };
     let m = &p.manifest;
     if m.files.is_empty() || m.source_ledger.is_none() {
@@ -302,7 +305,10 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
         if read != p.manifest.actions {
             return Err(MergeError::Inconsistent {
                 path: p.dir.join("plan.jsonl"),
-                message: format!("{read} actions, while manifest.json says {}: the shard's plan is not whole", p.manifest.actions),
+                message: format!(
+                    "{read} actions, while manifest.json says {}: the shard's plan is not whole",
+                    p.manifest.actions
+                ),
             });
         }
         if k > 0 {
