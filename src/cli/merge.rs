@@ -15,7 +15,8 @@ pub struct MergeArgs {
     /// The output folders of `recoup run --shard I/N`, one per shard, in any order.
     #[arg(required = true, value_name = "SHARD_DIR")]
     pub shards: Vec<PathBuf>,
-    /// Output folder: the plan, worklist, summary and manifest of the whole run (replaced atomically).
+    /// Output folder: the plan, worklist, summary and manifest of the whole run (a new or empty folder, or
+    /// one `recoup run` or `recoup merge` wrote, replaced atomically; never a shard folder).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Print nothing but errors.

@@ -21,7 +21,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "POLICY")]
     pub policy: PathBuf,
     /// Output folder: plan.csv, plan.jsonl, worklist.csv, summary.json, manifest.json (and rejects.csv).
-    /// Replaced as a whole, atomically.
+    /// A new or empty folder, or one `recoup run` wrote before, replaced as a whole, atomically; any
+    /// other folder, a file, a link, or a folder that is, holds or lies in an input is refused (exit 2).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Worker threads (default: all cores). The plan is the same at any count.

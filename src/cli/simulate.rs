@@ -50,7 +50,8 @@ pub struct SimulateArgs {
     #[arg(long, requires = "horizon")]
     pub backtest: bool,
     /// Output folder: comparison.json, comparison.csv, diff.csv, diff.jsonl, rollrates.csv
-    /// (with --arms: arms.csv, arms.json; optional). Replaced as a whole, atomically.
+    /// (with --arms: arms.csv, arms.json; optional). A new or empty folder, or one `recoup simulate`
+    /// wrote before, replaced as a whole, atomically; never an input or a folder of other files.
     #[arg(long, value_name = "DIR", required_unless_present = "arms")]
     pub out: Option<PathBuf>,
     /// Project each policy forward day by day over this span: `13w` (weeks)

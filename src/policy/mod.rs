@@ -150,7 +150,7 @@ fn load_text(file_path: PathBuf, text: String, dir: Option<&Path>, mut report: R
     let (rules, diags) = validate::validate(&raw, &ctx);
     report.diagnostics.extend(diags);
     report.sort();
-    let tfiles = (dir.is_some() && validate::is_inside(&tdir_name)).then(|| (tdir_name.as_str(), tdir.as_path()));
+    let tfiles = (dir.is_some() && validate::is_inside(&tdir_name)).then_some((tdir_name.as_str(), tdir.as_path()));
     let policy = match rules {
         Some(r) if report.errors() == 0 => {
             let mut p = compile::compile_with(r, loaded.engine, report.sources.clone(), &loaded.defs);
