@@ -133,7 +133,8 @@ fn headers_are_the_documented_columns() {
         assert_eq!(text.lines().next(), Some(header), "{name}");
     }
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(leftovers.len(), 5, "only the five files remain: {leftovers:?}");
+    assert_eq!(leftovers.len(), 6, "only the five files and recoup's marker remain: {leftovers:?}");
+    assert!(dir.path().join(crate::output::MARKER).exists());
 }
 
 #[test]
