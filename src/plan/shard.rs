@@ -181,12 +181,17 @@ fn verify_files(p: &Part) -> Result<(), MergeError> {
         let path = p.dir.join(&f.file);
         let bytes = std::fs::read(&path)
             .map_err(|e| rerun(format!("`{}` listed in manifest.json cannot be read: {e}", f.file)))?;
-        if bytes.len() as u64 != f.bytes || blake3::hash(&bytes).to_hex().as_str() != f.blake3 {
+        let differs = if bytes.len() as u64 != f.bytes {
+            Some(format!("{} bytes, manifest.json says {}", bytes.len(), f.bytes))
+        } else if blake3::hash(&bytes).to_hex().as_str() != f.blake3 {
+            Some("its BLAKE3 hash is not the one in manifest.json".to_string())
+        } else {
+            None
+        };
+        if let Some(differs) = differs {
             return Err(rerun(format!(
-                "`{}` is not the file the shard wrote ({} bytes, manifest.json says {} and another hash): it was cut short or changed",
-                f.file,
-                bytes.len(),
-                f.bytes
+                "`{}` is not the file the shard wrote ({differs}): it was cut short or changed",
+                f.file
             )));
         }
     }
