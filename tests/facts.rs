@@ -303,3 +303,49 @@ fn an_invoice_paid_with_a_discount_is_settled_on_its_last_payment() {
     let f = derive_customer(&ledger, 0, &ctx, &mut Vec::new());
     assert_eq!((f.paid_invoices, f.avg_days_late, f.on_time_ratio), (1, -5.0, 1.0));
 }
+
+/// Cash on account and credit notes: the customer's credit is applied to its
+/// open invoices oldest due date first, undisputed before disputed; the net
+/// facts are what is left.
+#[test]
+fn credit_is_applied_oldest_due_first() {
+    use recoup::ledger::inline::{InlineLedger, load_inline};
+    let customers = "customer_id,name,segment,country,currency,credit_limit,payment_terms\n\
+                     C1,Acme,small,US,USD,4000.00,NET30\n";
+    // I1 due 09-01 (disputed), I2 due 09-10, I3 due 10-20 (current on 10-01).
+    let invoices = "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status,document_type\n\
+                    I1,C1,2026-08-02,2026-09-01,USD,500.00,500.00,disputed,\n\
+                    I2,C1,2026-08-11,2026-09-10,USD,1000.00,1000.00,open,\n\
+                    I3,C1,2026-09-20,2026-10-20,USD,2000.00,2000.00,open,\n\
+                    CN1,C1,2026-09-15,2026-09-15,USD,400.00,300.00,open,credit_note\n\
+                    CN2,C1,2026-10-02,2026-10-02,USD,999.00,999.00,open,credit_note\n";
+    let payments = "payment_id,customer_id,invoice_id,paid_on,amount\n\
+                    P1,C1,,2026-09-20,900.00\nP2,C1,I2,2026-09-21,0.01\nP3,C1,,2026-10-05,50.00\n";
+    let files = InlineLedger { customers, invoices, payments: Some(payments), promises: None, actions: None };
+    let l = load_inline(&files, &LoadOptions::default()).unwrap();
+    let ctx = Context::new(date("2026-10-01"), FactsConfig::default());
+    let mut inv = Vec::new();
+    let f = derive_customer(&l, 0, &ctx, &mut inv);
+    // Credit on 10-01: 900.00 on account (P3 comes later) + 300.00 left of
+    // CN1 (CN2 is issued later) = 1,200.00. I2 (undisputed, oldest) takes
+    // 1,000.00, then I3 (not yet due) 200.00; disputed I1 comes last.
+    assert_eq!((f.unapplied_cash, f.credit_notes), (money("900.00"), money("300.00")));
+    let applied: Vec<(&str, Decimal)> = inv.iter().map(|i| (&*i.invoice.id, i.credit_applied)).collect();
+    assert_eq!(applied, [("I1", money("0")), ("I2", money("1000.00")), ("I3", money("200.00"))]);
+    // Open 3,500.00 - 1,200.00; overdue I1 500.00 + I2 0.00.
+    assert_eq!((f.net_open, f.net_overdue), (money("2300.00"), money("500.00")));
+    assert_eq!((f.open_total, f.overdue_total), (money("3500.00"), money("1500.00")));
+    // Exposure is the net balance: 2,300.00 of a 4,000.00 limit.
+    assert_eq!((f.exposure, f.headroom), (money("2300.00"), money("1700.00")));
+    assert_eq!(f.utilization, 0.575);
+    assert_eq!(inv[2].net_open_amount(), money("1800.00"));
+    // Under the gross balance the exposure is the open total.
+    let gross = Context::new(date("2026-10-01"), FactsConfig::default()).with_balance(recoup::facts::Balance::Gross);
+    let g = derive_customer(&l, 0, &gross, &mut inv);
+    assert_eq!((g.exposure, g.net_open), (money("3500.00"), money("2300.00")));
+    // On 10-06 P3 and CN2 are in too: 2,249.00 of credit covers I2 and
+    // 1,249.00 of I3; the disputed I1 still waits (applied last).
+    let later = Context::new(date("2026-10-06"), FactsConfig::default());
+    let f = derive_customer(&l, 0, &later, &mut inv);
+    assert_eq!((f.net_open, f.net_overdue, f.exposure), (money("1251.00"), money("500.00"), money("1251.00")));
+}

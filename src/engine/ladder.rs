@@ -15,7 +15,7 @@
 use super::words::{count, money};
 use super::{Eval, EvalError, FactRead, InvoiceTrace, Outcome, PlannedAction, RuleKind, RuleTrace};
 use crate::engine::history::History;
-use crate::facts::InvoiceFacts;
+use crate::facts::{Balance, InvoiceFacts};
 use crate::ledger::ActionKind;
 use crate::policy::compile::{AgeFrom, Basis, Grouping, Ladder, Pace, Step, Trigger, days, money as cents};
 use chrono::NaiveDate;
@@ -117,11 +117,36 @@ impl<'a> Eval<'a, '_> {
     }
 
     /// Is `inv` in dunning: not disputed, not paused by a promise (its own or
-    /// the account's)?
+    /// the account's), not covered by the customer's credit (net balance)?
     fn eligible(&self, inv: &InvoiceFacts<'_>) -> bool {
         let g = &self.r.guardrails;
         let paused = g.promise_pauses && (inv.promise_active || self.pause.is_some());
-        !(paused || (g.skip_disputed && inv.disputed))
+        !(paused || (g.skip_disputed && inv.disputed) || self.covered(inv))
+    }
+
+    /// Under the net balance (the default), is all of `inv` covered by the
+    /// customer's unapplied cash and open credit notes?
+    fn covered(&self, inv: &InvoiceFacts<'_>) -> bool {
+        self.r.meta.balance == Balance::Net && inv.net_open_amount() <= Decimal::ZERO
+    }
+
+    /// The customer's overdue amount as the policy counts it: net of its
+    /// credit (the default) or gross.
+    pub(super) fn overdue_owed(&self) -> Decimal {
+        match self.r.meta.balance {
+            Balance::Net => self.cf.net_overdue,
+            Balance::Gross => self.cf.overdue_total,
+        }
+    }
+
+    /// What the ladder counts of `inv`: its open amount less the credit
+    /// applied to it under the net balance (the default), its open amount
+    /// under the gross one.
+    pub(super) fn owed(&self, inv: &InvoiceFacts<'_>) -> Decimal {
+        match self.r.meta.balance {
+            Balance::Net => inv.net_open_amount(),
+            Balance::Gross => inv.invoice.open_amount,
+        }
     }
 
     /// Could any step be due at all? A step is due for an invoice only once
@@ -171,6 +196,18 @@ impl<'a> Eval<'a, '_> {
                 .zip(self.inv)
                 .map(|(s, inv)| {
                     let mut why = Vec::new();
+                    if self.covered(inv) {
+                        why.push(format!(
+                            "covered by the customer's unapplied cash and credit notes ({} applied): left out of dunning (balance = \"net\")",
+                            money(inv.credit_applied)
+                        ));
+                    } else if !inv.credit_applied.is_zero() && self.r.meta.balance == Balance::Net {
+                        why.push(format!(
+                            "{} of it covered by the customer's unapplied cash and credit notes: {} counted (balance = \"net\")",
+                            money(inv.credit_applied),
+                            money(inv.net_open_amount())
+                        ));
+                    }
                     if g.skip_disputed && inv.disputed {
                         why.push("disputed: left out of dunning (guardrail skip_disputed)".to_string());
                     }
@@ -219,7 +256,7 @@ impl<'a> Eval<'a, '_> {
             let age = step.age(inv);
             if s.eligible && age >= step.offset && step.max.is_none_or(|m| age <= m) && s.done & bit(k) == 0 {
                 out.push(i);
-                amount += inv.invoice.open_amount;
+                amount += self.owed(inv);
             }
         }
         (out, amount)
@@ -233,7 +270,7 @@ impl<'a> Eval<'a, '_> {
                 let age = step.age(inv);
                 s.eligible && age >= step.offset && step.max.is_none_or(|m| age <= m) && s.done & bit(k) == 0
             })
-            .map(|(_, inv)| inv.invoice.open_amount)
+            .map(|(_, inv)| self.owed(inv))
             .sum()
     }
 
@@ -394,7 +431,7 @@ impl<'a> Eval<'a, '_> {
         let mut oldest = i32::MIN;
         for &i in listed {
             let inv = &self.inv[i];
-            let open = inv.invoice.open_amount;
+            let open = self.owed(inv);
             let dpd = inv.days_past_due;
             oldest = oldest.max(step.age(inv));
             a.invoice_ids.push(inv.invoice.id.to_string());
@@ -499,7 +536,7 @@ impl<'a> Eval<'a, '_> {
             .iter()
             .zip(self.inv)
             .filter(|(s, inv)| s.eligible && inv.days_past_due > 0)
-            .map(|(_, inv)| inv.invoice.open_amount)
+            .map(|(_, inv)| self.owed(inv))
             .sum();
         let any_eligible = st.iter().any(|s| s.eligible);
 
@@ -507,7 +544,16 @@ impl<'a> Eval<'a, '_> {
             let detail = if self.tracing() {
                 let mut d = notes.get(k).map(|v| v.join("; ")).unwrap_or_default();
                 if d.is_empty() {
-                    d = if !any_eligible {
+                    d = if !any_eligible && self.inv.iter().any(|inv| self.covered(inv)) {
+                        let credit = self.cf.unapplied_cash + self.cf.credit_notes;
+                        format!(
+                            "no invoice in dunning: the customer's unapplied cash ({}) and credit notes ({}) cover {} of its {} open (balance = \"net\")",
+                            money(self.cf.unapplied_cash),
+                            money(self.cf.credit_notes),
+                            money(credit.min(self.cf.open_total)),
+                            money(self.cf.open_total)
+                        )
+                    } else if !any_eligible {
                         "no invoice in dunning".into()
                     } else if chosen.as_ref().is_some_and(|(c, _)| k > *c) {
                         "later than the step due".into()

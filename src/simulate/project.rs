@@ -474,6 +474,8 @@ fn fork(base: &Ledger) -> Ledger {
         payments: base.payments.clone(),
         promises: base.promises.clone(),
         actions: base.actions.clone(),
+        credit_notes: base.credit_notes.clone(),
+        credit_notes_by_customer: base.credit_notes_by_customer.clone(),
         invoices_by_customer: base.invoices_by_customer.clone(),
         payments_by_customer: base.payments_by_customer.clone(),
         promises_by_customer: base.promises_by_customer.clone(),
@@ -964,7 +966,9 @@ struct Today<'p> {
 
 impl<'p> Today<'p> {
     fn new(policy: &'p CompiledPolicy, wake: &'p Wake, day: NaiveDate, every_day: bool) -> Self {
-        let ctx = Context::new(day, FactsConfig::default()).with_per_invoice_rules(policy.per_invoice.clone());
+        let ctx = Context::new(day, FactsConfig::default())
+            .with_per_invoice_rules(policy.per_invoice.clone())
+            .with_balance(policy.rules.meta.balance);
         Today { policy, wake, day, cal: ctx.calendar(), ctx, every_day }
     }
 
