@@ -473,6 +473,9 @@ impl<'a> Eval<'a, '_> {
                 reason.push_str(&money(v));
             }
         }
+        if step.action == ActionKind::Statement {
+            self.statement_credit(&mut reason);
+        }
         a.reason = reason;
         let k = super::known();
         let age_fact = if step.basis == Basis::DueDate { k.days_past_due } else { k.days_since_issue };
@@ -483,6 +486,29 @@ impl<'a> Eval<'a, '_> {
         self.reads(&step.when, first, &mut facts);
         a.facts = facts;
         a
+    }
+
+    /// A statement of account lists what stands to the customer's credit:
+    /// its cash on account and its open credit notes, by id.
+    fn statement_credit(&self, reason: &mut String) {
+        let cf = self.cf;
+        if cf.unapplied_cash.is_zero() && cf.credit_notes.is_zero() {
+            return;
+        }
+        let ledger = self.ledger;
+        let as_of = self.cal.date;
+        let c = cf.ix;
+        let notes: Vec<&str> = if (c as usize) < ledger.credit_notes_by_customer.groups() {
+            let rows = ledger.credit_notes_by_customer.rows(c).iter().map(|&n| &ledger.credit_notes[n as usize]);
+            rows.filter(|n| !n.open_on(as_of).is_zero()).map(|n| &*n.id).collect()
+        } else {
+            Vec::new()
+        };
+        reason.push_str(&format!("; to the customer's credit: unapplied cash {}", money(cf.unapplied_cash)));
+        reason.push_str(&format!(", credit notes {}", money(cf.credit_notes)));
+        if !notes.is_empty() {
+            reason.push_str(&format!(" ({})", notes.join(", ")));
+        }
     }
 
     /// The ladder: at most one step per customer per run.
