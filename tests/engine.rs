@@ -1234,3 +1234,54 @@ fn the_ladder_asks_for_the_net_overdue() {
     let nearly = book.payment("C1", "", as_of - Duration::days(4), "1490.00").ledger();
     assert!(steps(&standard(), &nearly, as_of).is_empty());
 }
+
+// ------------------------------------------- which guardrails hold which steps
+
+/// The `min_overdue` guardrail stops chasing small balances, not the review
+/// that clears them: a 0.50 leftover 200 days late gets its write-off review
+/// (it was suppressed before), while a reminder for it is still held back.
+#[test]
+fn min_overdue_holds_back_reminders_not_the_write_off_review() {
+    let policy = compiled(
+        r#"
+[policy]
+name = "small-balances"
+version = "1"
+
+[guardrails]
+min_overdue = "25.00"
+
+[[ladder]]
+id = "standard"
+
+[[ladder.step]]
+id = "reminder"
+days_past_due = 1
+action = "email"
+template = "overdue-1"
+
+[[ladder.step]]
+id = "clear-leftover"
+days_past_due = 180
+action = "write_off_review"
+"#,
+    );
+    let due = date("2026-03-01");
+    let l = Book::default()
+        .customer(cust("C1"))
+        .invoice_status("I1", "C1", due, "120.00", "0.50", "open")
+        .done("C1", "I1", "reminder", "email", day("2026-03-01", 1))
+        .customer(cust("C2"))
+        .invoice_status("I2", "C2", due, "120.00", "0.50", "open")
+        .ledger();
+    let as_of = day("2026-03-01", 200);
+    let got = plan(&policy, &l, as_of);
+    let rows: Vec<(&str, &str)> = got.iter().map(|a| (a.customer_id.as_str(), a.rule_id.as_str())).collect();
+    // C1 had its reminder: its write-off review goes. C2 never had the
+    // reminder, which is held back (sequential pace: the review waits for it).
+    assert_eq!(rows, [("C1", "clear-leftover")]);
+    assert_eq!(got[0].action, ActionKind::WriteOffReview);
+    let t = explain(&policy, &l, as_of, "C2");
+    let reminder = t.rules.iter().find(|r| r.rule_id == "reminder").unwrap();
+    assert_eq!((reminder.outcome, reminder.guardrail.as_deref()), (Outcome::Suppressed, Some("min_overdue")));
+}

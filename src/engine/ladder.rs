@@ -593,7 +593,10 @@ impl<'a> Eval<'a, '_> {
             };
             match &chosen {
                 Some((c, listed)) if *c == k => {
-                    let post_due = !(step.basis == Basis::DueDate && step.offset <= 0);
+                    // The `min_overdue` guardrail holds back the steps
+                    // after the due date that chase a payment (docs/policy.md).
+                    let post_due =
+                        !(step.basis == Basis::DueDate && step.offset <= 0) && step.action.held_by_min_overdue();
                     let groups: Vec<Vec<usize>> = match ladder.grouping {
                         Grouping::Customer => vec![listed.clone()],
                         Grouping::Invoice => listed.iter().map(|&i| vec![i]).collect(),

@@ -139,6 +139,13 @@ impl ActionKind {
             ActionKind::Email | ActionKind::Sms | ActionKind::Call | ActionKind::Letter | ActionKind::Statement
         )
     }
+    /// Ladder steps the `min_overdue` guardrail holds back while the
+    /// overdue amount is below it: every step that chases a payment
+    /// (messages, fees, holds, referrals, the owner told), not the review
+    /// that clears a small balance (`write_off_review`) nor a credit review.
+    pub fn held_by_min_overdue(self) -> bool {
+        !matches!(self, ActionKind::WriteOffReview | ActionKind::CreditReview)
+    }
     /// Actions that hand the account to a third party; dunning stops after them.
     pub fn is_referral(self) -> bool {
         matches!(self, ActionKind::ReferAgency | ActionKind::ReferLegal)
