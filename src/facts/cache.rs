@@ -329,12 +329,7 @@ impl Cache {
         }
         // Utilisation: the last answer while the exposure and the limit
         // are the same Decimals (mantissa and scale).
-        let notes = &ledger.credit_notes_by_customer;
-        let credit_notes = if (c as usize) < notes.groups() {
-            notes.rows(c).iter().map(|&n| ledger.credit_notes[n as usize].open_on(as_of)).sum()
-        } else {
-            Decimal::ZERO
-        };
+        let credit_notes = ledger.credit_notes_of(c, as_of);
         f.apply_credit(crate::ledger::Credit { unapplied_cash: st.unapplied, credit_notes }, invoices);
         let util = &mut st.utilization;
         f.finish_open_with(weighted_dpd, ctx.balance, |exposure, limit| match *util {

@@ -497,19 +497,23 @@ pub fn derive_customer<'a>(
             late.add(inv, settled, settled > ctx.trend_from);
         }
     }
-    f.apply_credit(ledger.credit_of(c, as_of), invoices);
+    // Payments: the last one, and the cash on account, in one pass.
+    let mut last_payment = None;
+    let mut credit = Credit::default();
+    for &p in ledger.payments_by_customer.rows(c) {
+        let p = &ledger.payments[p as usize];
+        if p.paid_on <= as_of {
+            last_payment = last_payment.max(Some(p.paid_on));
+            if p.invoice.is_none() {
+                credit.unapplied_cash += p.amount;
+            }
+        }
+    }
+    f.days_since_payment = date_or_never(last_payment, as_of);
+    credit.credit_notes = ledger.credit_notes_of(c, as_of);
+    f.apply_credit(credit, invoices);
     f.finish_open(weighted_dpd, ctx.balance);
     late.finish(&mut f);
-
-    // Payments.
-    let last_payment = ledger
-        .payments_by_customer
-        .rows(c)
-        .iter()
-        .map(|&p| ledger.payments[p as usize].paid_on)
-        .filter(|&d| d <= as_of)
-        .max();
-    f.days_since_payment = date_or_never(last_payment, as_of);
 
     promise_facts(ledger, &promises, ctx, &mut f);
     action_facts(ledger, c, as_of, &ctx.per_invoice, &mut f);

@@ -637,12 +637,17 @@ impl Ledger {
             .filter(|p| p.invoice.is_none() && p.paid_on <= as_of)
             .map(|p| p.amount)
             .sum();
-        let credit_notes = if (c as usize) < self.credit_notes_by_customer.groups() {
+        Credit { unapplied_cash, credit_notes: self.credit_notes_of(c, as_of) }
+    }
+
+    /// The unused part of customer `c`'s open credit notes on `as_of`.
+    #[inline]
+    pub fn credit_notes_of(&self, c: CustIx, as_of: NaiveDate) -> Decimal {
+        if (c as usize) < self.credit_notes_by_customer.groups() {
             self.credit_notes_by_customer.rows(c).iter().map(|&n| self.credit_notes[n as usize].open_on(as_of)).sum()
         } else {
             Decimal::ZERO
-        };
-        Credit { unapplied_cash, credit_notes }
+        }
     }
 
     /// Find a customer by id (linear; for the CLI, not the hot path).
