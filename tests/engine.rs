@@ -1186,3 +1186,102 @@ fn history_rows_get_the_number_of_their_whole_rule_id() {
     let next: Vec<String> = steps(&p, &l, date("2026-10-01")).into_iter().map(|a| a.rule_id).collect();
     assert_eq!(next, ["call"]);
 }
+
+// ------------------------------------------------- cash on account, net balance
+
+/// The issue's case, by the policy's balance: a customer that paid 1,500.00
+/// on account four days ago owes nothing net of it, and is not sent a first
+/// notice for its 1,500.00 overdue (`explain` says why); under
+/// `balance = "gross"` the ladder ignores the cash on account, as before.
+#[test]
+fn cash_on_account_covers_the_overdue_under_the_net_balance_only() {
+    let due = date("2026-09-01");
+    let as_of = day("2026-09-01", 1);
+    let l = Book::default()
+        .customer(cust("C1"))
+        .invoice("I1", "C1", due, "1500.00")
+        .payment("C1", "", as_of - Duration::days(4), "1500.00")
+        .ledger();
+    let net = standard();
+    assert!(steps(&net, &l, as_of).is_empty(), "{:?}", steps(&net, &l, as_of));
+    let t = explain(&net, &l, as_of, "C1");
+    let first = t.rules.iter().find(|r| r.rule_id == "first-notice").unwrap();
+    assert_eq!(first.outcome, Outcome::NotFired);
+    assert!(first.detail.contains("unapplied cash (1,500.00)"), "{}", first.detail);
+    assert!(t.invoices[0].note.contains("covered by the customer's unapplied cash"), "{}", t.invoices[0].note);
+
+    let gross = standard_with(&[
+        ("business_days_only = true", "business_days_only = false"),
+        ("age_from = \"due_date\"", "age_from = \"due_date\"\nbalance = \"gross\""),
+    ]);
+    let got = steps(&gross, &l, as_of);
+    assert_eq!(rules(&got), ["first-notice"]);
+    assert_eq!(got[0].amount_due, dec("1500.00"));
+}
+
+/// Partly covered: the ladder asks for what is left, and the `min_overdue`
+/// guardrail (25.00 in the standard policy) weighs the net amount.
+#[test]
+fn the_ladder_asks_for_the_net_overdue() {
+    let due = date("2026-09-01");
+    let as_of = day("2026-09-01", 1);
+    let book = Book::default().customer(cust("C1")).invoice("I1", "C1", due, "1500.00");
+    let part = book.clone().payment("C1", "", as_of - Duration::days(4), "1400.00").ledger();
+    let got = steps(&standard(), &part, as_of);
+    assert_eq!(rules(&got), ["first-notice"]);
+    assert_eq!(got[0].amount_due, dec("100.00"));
+    // 1,490.00 on account leaves 10.00: under the guardrail's 25.00.
+    let nearly = book.payment("C1", "", as_of - Duration::days(4), "1490.00").ledger();
+    assert!(steps(&standard(), &nearly, as_of).is_empty());
+}
+
+// ------------------------------------------- which guardrails hold which steps
+
+/// The `min_overdue` guardrail stops chasing small balances, not the review
+/// that clears them: a 0.50 leftover 200 days late gets its write-off review
+/// (it was suppressed before), while a reminder for it is still held back.
+#[test]
+fn min_overdue_holds_back_reminders_not_the_write_off_review() {
+    let policy = compiled(
+        r#"
+[policy]
+name = "small-balances"
+version = "1"
+
+[guardrails]
+min_overdue = "25.00"
+
+[[ladder]]
+id = "standard"
+
+[[ladder.step]]
+id = "reminder"
+days_past_due = 1
+action = "email"
+template = "overdue-1"
+
+[[ladder.step]]
+id = "clear-leftover"
+days_past_due = 180
+action = "write_off_review"
+"#,
+    );
+    let due = date("2026-03-01");
+    let l = Book::default()
+        .customer(cust("C1"))
+        .invoice_status("I1", "C1", due, "120.00", "0.50", "open")
+        .done("C1", "I1", "reminder", "email", day("2026-03-01", 1))
+        .customer(cust("C2"))
+        .invoice_status("I2", "C2", due, "120.00", "0.50", "open")
+        .ledger();
+    let as_of = day("2026-03-01", 200);
+    let got = plan(&policy, &l, as_of);
+    let rows: Vec<(&str, &str)> = got.iter().map(|a| (a.customer_id.as_str(), a.rule_id.as_str())).collect();
+    // C1 had its reminder: its write-off review goes. C2 never had the
+    // reminder, which is held back (sequential pace: the review waits for it).
+    assert_eq!(rows, [("C1", "clear-leftover")]);
+    assert_eq!(got[0].action, ActionKind::WriteOffReview);
+    let t = explain(&policy, &l, as_of, "C2");
+    let reminder = t.rules.iter().find(|r| r.rule_id == "reminder").unwrap();
+    assert_eq!((reminder.outcome, reminder.guardrail.as_deref()), (Outcome::Suppressed, Some("min_overdue")));
+}

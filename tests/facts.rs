@@ -189,15 +189,17 @@ fn portfolio_kpis_of_the_small_ledger() {
     assert_eq!((p.ar_total, p.ar_current, p.ar_disputed), (money("5500"), money("1500"), money("500")));
     // Sales issued after 2026-08-18 (90 days): I1 1000 + I2 2000 = 3000.
     assert_eq!(p.sales_dso_period, money("3000"));
-    assert_eq!(p.dso, Some(165.0)); // 5500 / 3000 x 90
+    // C3's 100 on account (P4, 10-01): net AR 5400.
+    assert_eq!((p.unapplied_cash, p.ar_net), (money("100.00"), money("5400.00")));
+    assert_eq!(p.dso, Some(162.0)); // 5400 / 3000 x 90
     assert_eq!(p.best_possible_dso, Some(45.0)); // 1500 / 3000 x 90
-    assert_eq!(p.average_days_delinquent, Some(120.0));
-    // Countback, months ending 11-16: 2000 (31 days) → 3500 left; 0 (30) → 3500;
-    // 1000 (31) → 2500; 1500 (31) → 1000; 2500 (30): 1000/2500 x 30 = 12. Total 135.
-    assert_eq!(p.dso_countback, Some(135.0));
+    assert_eq!(p.average_days_delinquent, Some(117.0));
+    // Countback of 5400, months ending 11-16: 2000 (31 days) → 3400 left; 0 (30) → 3400;
+    // 1000 (31) → 2400; 1500 (31) → 900; 2500 (30): 900/2500 x 30 = 10.8. Total 133.8.
+    assert_eq!(p.dso_countback, Some(133.8));
     // CEI since 08-16: beginning AR = I4 1000 (paid 08-26) + I5 500 + I6 2500 = 4000;
-    // sales 3000 / 3 months = 1000; (4000 + 1000 - 5500) / (4000 + 1000 - 1500) = -14.29 %.
-    assert_eq!(p.cei, Some(-14.29));
+    // sales 3000 / 3 months = 1000; (4000 + 1000 - 5400) / (4000 + 1000 - 1500) = -11.43 %.
+    assert_eq!(p.cei, Some(-11.43));
     let aging: Vec<(String, u64, Decimal)> = p.aging.iter().map(|b| (b.bucket.clone(), b.count, b.amount)).collect();
     assert_eq!(
         aging,
@@ -302,4 +304,84 @@ fn an_invoice_paid_with_a_discount_is_settled_on_its_last_payment() {
     let ctx = Context::new(date("2026-07-20"), FactsConfig::default());
     let f = derive_customer(&ledger, 0, &ctx, &mut Vec::new());
     assert_eq!((f.paid_invoices, f.avg_days_late, f.on_time_ratio), (1, -5.0, 1.0));
+}
+
+/// Cash on account and credit notes: the customer's credit is applied to its
+/// open invoices oldest due date first, undisputed before disputed; the net
+/// facts are what is left.
+#[test]
+fn credit_is_applied_oldest_due_first() {
+    use recoup::ledger::inline::{InlineLedger, load_inline};
+    let customers = "customer_id,name,segment,country,currency,credit_limit,payment_terms\n\
+                     C1,Acme,small,US,USD,4000.00,NET30\n";
+    // I1 due 09-01 (disputed), I2 due 09-10, I3 due 10-20 (current on 10-01).
+    let invoices = "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status,document_type\n\
+                    I1,C1,2026-08-02,2026-09-01,USD,500.00,500.00,disputed,\n\
+                    I2,C1,2026-08-11,2026-09-10,USD,1000.00,1000.00,open,\n\
+                    I3,C1,2026-09-20,2026-10-20,USD,2000.00,2000.00,open,\n\
+                    CN1,C1,2026-09-15,2026-09-15,USD,400.00,300.00,open,credit_note\n\
+                    CN2,C1,2026-10-02,2026-10-02,USD,999.00,999.00,open,credit_note\n";
+    let payments = "payment_id,customer_id,invoice_id,paid_on,amount\n\
+                    P1,C1,,2026-09-20,900.00\nP2,C1,I2,2026-09-21,0.01\nP3,C1,,2026-10-05,50.00\n";
+    let files = InlineLedger { customers, invoices, payments: Some(payments), promises: None, actions: None };
+    let l = load_inline(&files, &LoadOptions::default()).unwrap();
+    let ctx = Context::new(date("2026-10-01"), FactsConfig::default());
+    let mut inv = Vec::new();
+    let f = derive_customer(&l, 0, &ctx, &mut inv);
+    // Credit on 10-01: 900.00 on account (P3 comes later) + 300.00 left of
+    // CN1 (CN2 is issued later) = 1,200.00. I2 (undisputed, oldest) takes
+    // 1,000.00, then I3 (not yet due) 200.00; disputed I1 comes last.
+    assert_eq!((f.unapplied_cash, f.credit_notes), (money("900.00"), money("300.00")));
+    let applied: Vec<(&str, Decimal)> = inv.iter().map(|i| (&*i.invoice.id, i.credit_applied)).collect();
+    assert_eq!(applied, [("I1", money("0")), ("I2", money("1000.00")), ("I3", money("200.00"))]);
+    // Open 3,500.00 - 1,200.00; overdue I1 500.00 + I2 0.00.
+    assert_eq!((f.net_open, f.net_overdue), (money("2300.00"), money("500.00")));
+    assert_eq!((f.open_total, f.overdue_total), (money("3500.00"), money("1500.00")));
+    // Exposure is the net balance: 2,300.00 of a 4,000.00 limit.
+    assert_eq!((f.exposure, f.headroom), (money("2300.00"), money("1700.00")));
+    assert_eq!(f.utilization, 0.575);
+    assert_eq!(inv[2].net_open_amount(), money("1800.00"));
+    // Under the gross balance the exposure is the open total.
+    let gross = Context::new(date("2026-10-01"), FactsConfig::default()).with_balance(recoup::facts::Balance::Gross);
+    let g = derive_customer(&l, 0, &gross, &mut inv);
+    assert_eq!((g.exposure, g.net_open), (money("3500.00"), money("2300.00")));
+    // On 10-06 P3 and CN2 are in too: 2,249.00 of credit covers I2 and
+    // 1,249.00 of I3; the disputed I1 still waits (applied last).
+    let later = Context::new(date("2026-10-06"), FactsConfig::default());
+    let f = derive_customer(&l, 0, &later, &mut inv);
+    assert_eq!((f.net_open, f.net_overdue, f.exposure), (money("1251.00"), money("500.00"), money("1251.00")));
+}
+
+/// KPIs follow accounting practice for cash on account and credit notes: the
+/// receivables balance the DSO and CEI read is net of both, and a credit
+/// note reduces the credit sales of the month it is issued in.
+#[test]
+fn kpis_read_ar_net_of_unapplied_cash_and_credit_notes() {
+    use recoup::ledger::inline::{InlineLedger, load_inline};
+    let customers = "customer_id,name,segment,country,currency,credit_limit,payment_terms\n\
+                     C1,Acme,small,US,USD,9000.00,NET30\n";
+    let invoices = "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status,document_type\n\
+                    I0,C1,2026-06-01,2026-07-01,USD,2000.00,0.00,paid,\n\
+                    I1,C1,2026-08-15,2026-09-14,USD,3000.00,3000.00,open,\n\
+                    I2,C1,2026-09-20,2026-10-20,USD,1000.00,1000.00,open,\n\
+                    CN1,C1,2026-09-10,2026-09-10,USD,400.00,400.00,open,credit_note\n";
+    let payments = "payment_id,customer_id,invoice_id,paid_on,amount\n\
+                    P0,C1,I0,2026-07-15,2000.00\nP1,C1,,2026-09-25,500.00\n";
+    let files = InlineLedger { customers, invoices, payments: Some(payments), promises: None, actions: None };
+    let l = load_inline(&files, &LoadOptions::default()).unwrap();
+    let k = kpi::portfolio(&l, &Context::new(date("2026-10-01"), FactsConfig::default()));
+    // Open AR 4,000.00 (I1 + I2), less 500.00 on account and 400.00 of credit: 3,100.00.
+    assert_eq!((k.ar_total, k.unapplied_cash, k.credit_notes), (money("4000.00"), money("500.00"), money("400.00")));
+    assert_eq!(k.ar_net, money("3100.00"));
+    // Net credit sales of the 90 days after 07-03: 3,000 + 1,000 - 400 = 3,600.
+    assert_eq!(k.sales_dso_period, money("3600.00"));
+    // DSO 3,100 / 3,600 x 90 = 77.50; best possible (current 1,000, gross) 25.00.
+    assert_eq!((k.dso, k.best_possible_dso, k.average_days_delinquent), (Some(77.5), Some(25.0), Some(52.5)));
+    // Countback: September's net sales 600 (30 days), then 2,500 of August's
+    // 3,000 (31 days): 30 + 25.83 = 55.83.
+    assert_eq!(k.dso_countback, Some(55.83));
+    // CEI since 07-01: beginning AR 2,000 (I0, paid since), sales 3,600 / 3
+    // = 1,200, ending total 3,100 (net), current 1,000:
+    // (2,000 + 1,200 - 3,100) / (2,000 + 1,200 - 1,000) = 100 / 2,200 = 4.55 %.
+    assert_eq!(k.cei, Some(4.55));
 }

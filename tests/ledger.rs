@@ -1,7 +1,7 @@
 //! Ledger loading: every kind of bad input gives the exact error (kind, file,
 //! line, column), all problems come in one pass, and counts add up.
 
-use crate::common::repo;
+use crate::common::{date, repo};
 use recoup::ledger::{FileKind, LoadError, LoadOptions, Problem, ProblemKind, Severity, load};
 use rust_decimal::Decimal;
 use std::str::FromStr;
@@ -215,4 +215,78 @@ fn duplicate_ids_are_caught_in_sorted_and_unsorted_files() {
         assert_eq!((p[0].file, p[0].line, p[0].column.as_deref()), (FileKind::Payments, line, Some("payment_id")));
         assert!(matches!(p[0].kind, ProblemKind::DuplicateId { .. }));
     }
+}
+
+// ------------------------------------------- credit notes and cash on account
+
+fn inline(invoices: &str, payments: &str) -> Result<recoup::ledger::Ledger, LoadError> {
+    use recoup::ledger::inline::{InlineLedger, load_inline};
+    let customers = "customer_id,name,segment,country,currency,credit_limit,payment_terms\n\
+                     C1,Acme,small,US,USD,1000.00,NET30\nC2,Beta,small,US,USD,1000.00,NET30\n";
+    let files = InlineLedger { customers, invoices, payments: Some(payments), promises: None, actions: None };
+    load_inline(&files, &LoadOptions::default())
+}
+
+const PAYMENTS_HEADER: &str = "payment_id,customer_id,invoice_id,paid_on,amount\n";
+
+/// Rows of invoices.csv with `document_type` `credit_note` load as credit
+/// notes, apart from the invoices (an empty cell is an invoice); a payment
+/// with no invoice loads as the customer's cash on account.
+#[test]
+fn credit_notes_and_cash_on_account_load() {
+    let invoices = "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status,document_type\n\
+                    I1,C1,2026-08-02,2026-09-01,USD,1500.00,1500.00,open,\n\
+                    CN1,C1,2026-08-20,2026-08-20,USD,300.00,200.00,open,credit_note\n\
+                    I2,C2,2026-08-02,2026-09-01,USD,100.00,100.00,open,Invoice\n\
+                    CN2,C1,2026-08-21,2026-08-21,USD,50.00,0.00,open,credit_note\n";
+    let payments = format!("{PAYMENTS_HEADER}P1,C1,,2026-09-05,700.00\nP2,C1,I1,2026-09-06,100.00\n");
+    let l = inline(invoices, &payments).unwrap();
+    let ids: Vec<&str> = l.invoices.iter().map(|i| &*i.id).collect();
+    assert_eq!(ids, ["I1", "I2"]);
+    let notes: Vec<(&str, Decimal)> = l.credit_notes.iter().map(|n| (&*n.id, n.open_amount)).collect();
+    assert_eq!(notes, [("CN1", money("200.00")), ("CN2", money("0.00"))]);
+    // Every row of invoices.csv counted, credit notes included.
+    assert_eq!((l.report.invoices.read, l.report.invoices.loaded), (4, 4));
+    let credit = l.credit_of(0, date("2026-09-10"));
+    assert_eq!((credit.unapplied_cash, credit.credit_notes), (money("700.00"), money("200.00")));
+    // Before the payment and the credit note: nothing to the customer's credit.
+    assert_eq!(l.credit_of(0, date("2026-08-19")).total(), Decimal::ZERO);
+    assert_eq!(l.credit_of(1, date("2026-09-10")).total(), Decimal::ZERO);
+}
+
+/// A credit note's id is taken (not reused by an invoice); a payment cannot
+/// be applied to a credit note; a credit note is never disputed; a negative
+/// amount is refused with a pointer to `document_type`.
+#[test]
+fn credit_note_mistakes_are_named() {
+    let header = "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status,document_type\n";
+    let invoices = format!(
+        "{header}CN1,C1,2026-08-20,2026-08-20,USD,300.00,300.00,open,credit_note\n\
+         CN1,C1,2026-08-02,2026-09-01,USD,1500.00,1500.00,open,invoice\n\
+         CN2,C1,2026-08-20,2026-08-20,USD,300.00,300.00,disputed,credit_note\n\
+         I3,C1,2026-08-20,2026-08-20,USD,-300.00,-300.00,open,\n\
+         I4,C1,2026-08-20,2026-08-20,USD,300.00,300.00,open,refund\n"
+    );
+    let payments = format!("{PAYMENTS_HEADER}P1,C1,CN1,2026-09-05,100.00\n");
+    let Err(LoadError::BadRows { problems, .. }) = inline(&invoices, &payments) else { panic!("expected bad rows") };
+    let got: Vec<(FileKind, u64, &str, &ProblemKind)> =
+        problems.iter().map(|p| (p.file, p.line, p.column.as_deref().unwrap_or(""), &p.kind)).collect();
+    use FileKind::*;
+    assert_eq!(
+        got,
+        [
+            (Invoices, 3, "invoice_id", &ProblemKind::DuplicateId { first_line: 2 }),
+            (Invoices, 4, "document_type", &ProblemKind::DisputedCreditNote),
+            (Invoices, 5, "amount", &ProblemKind::NotPositive),
+            (Invoices, 5, "open_amount", &ProblemKind::NotPositive),
+            (Invoices, 6, "document_type", &bad_value("one of invoice, credit_note")),
+            (Payments, 2, "invoice_id", &ProblemKind::CreditNoteReference),
+        ]
+    );
+    let negative = problems.iter().find(|p| p.line == 5).unwrap();
+    assert!(negative.render(None).contains("`document_type` `credit_note`"), "{}", negative.render(None));
+}
+
+fn money(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap()
 }

@@ -431,3 +431,96 @@ fn money_is_written_as_format_2_writes_it() {
         check(Decimal::from_i128_with_scale(wide >> 33, scale));
     });
 }
+
+// ---------------------------------------------- what a run says about itself
+
+/// `explain` prints an empty date fact empty, in text and JSON, as `facts`
+/// does (it printed `-262143-01-01`).
+#[test]
+fn explain_prints_empty_dates_empty() {
+    let args = ["explain", "--ledger", "fixtures/small", "--policy", "policies/standard", "--as-of", "2026-11-16"];
+    let (customer, fact) = ("C3", "last_step_date");
+    let mut text = args.to_vec();
+    text.extend(["--customer", customer]);
+    let (code, stdout, stderr) = recoup(&text, None);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stdout.contains("-262143"), "{stdout}");
+    assert!(stdout.contains(&format!("{fact} =\n")) || stdout.contains(&format!("{fact} =  ")), "{stdout}");
+    text.extend(["--format", "json"]);
+    let (code, stdout, stderr) = recoup(&text, None);
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["facts"][format!("customer.{fact}")], "", "{stdout}");
+    assert!(!stdout.contains("-262143"), "{stdout}");
+}
+
+/// As-of dates that are probably mistakes warn (stderr and summary.json):
+/// before the policy takes effect, before the ledger's first row, more
+/// than 31 days after its newest (a stale export). A sound date does not.
+#[test]
+fn an_unlikely_as_of_date_warns() {
+    let l = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
+    let p = standard();
+    let w = |d: &str| recoup::plan::why::as_of_warnings(&l, &p, date(d));
+    // The demo's rows run from 2025-10-02 to 2026-11-16; `standard` takes effect 2026-11-01.
+    assert_eq!(recoup::plan::why::ledger_dates(&l), Some((date("2025-10-02"), date("2026-11-16"))));
+    assert!(w("2026-11-16").is_empty());
+    assert!(w("2026-12-17").is_empty(), "31 days after: not yet stale");
+    let stale = w("2026-12-18");
+    assert_eq!(stale.len(), 1);
+    assert!(stale[0].contains("32 days after the ledger's newest row (2026-11-16)"), "{stale:?}");
+    let early = w("2025-10-01");
+    assert_eq!(early.len(), 2, "{early:?}");
+    assert!(early[0].contains("before policy `standard` takes effect (2026-11-01)"), "{early:?}");
+    assert!(early[1].contains("before the ledger's first row (2025-10-02)"), "{early:?}");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let args = ["run", "--ledger", "fixtures/demo", "--policy", "policies/standard", "--as-of", "2027-01-05", "--out"];
+    let mut args = args.to_vec();
+    args.push(out.to_str().unwrap());
+    let (code, _, stderr) = recoup(&args, Some(tmp.path()));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("warning: the as-of date 2027-01-05 is 50 days after"), "{stderr}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["as_of_warnings"].as_array().map(Vec::len), Some(1), "{summary}");
+}
+
+/// A run that plans nothing says why, in the terminal and summary.json: a
+/// weekend under `business_days_only`, every invoice covered by credit, or
+/// no rule's conditions holding.
+#[test]
+fn a_run_that_plans_nothing_says_why() {
+    use recoup::ledger::inline::{InlineLedger, load_inline};
+    let customers = "customer_id,name,segment,country,currency,credit_limit,payment_terms\n\
+                     C1,Acme,mid_market,US,USD,20000.00,NET30\n";
+    let invoices = "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status\n\
+                    I1,C1,2026-10-03,2026-11-02,USD,1500.00,1500.00,open\n";
+    let ledger = |payments: &str| {
+        let files = InlineLedger { customers, invoices, payments: Some(payments), promises: None, actions: None };
+        load_inline(&files, &LoadOptions::default()).unwrap()
+    };
+    let header = "payment_id,customer_id,invoice_id,paid_on,amount\n";
+    let p = standard();
+    let why = |l: &recoup::ledger::Ledger, d: &str| {
+        let ctx = Context::new(date(d), FactsConfig::default());
+        assert!(evaluate(l, &p, &ctx).unwrap().entries.is_empty(), "{d}: planned something");
+        recoup::plan::why::why_no_actions(l, &p, &ctx, None)
+    };
+    let owing = ledger(header);
+    // Saturday 2026-11-07: the first notice waits for Monday.
+    assert_eq!(
+        why(&owing, "2026-11-07"),
+        "2026-11-07 is a Saturday: the guardrail `business_days_only` holds messages, calls and offers until Monday; \
+         1 action(s) suppressed by guardrails (business_days_only 1)"
+    );
+    // Paid on account: nothing in dunning.
+    let covered = ledger(&format!("{header}P1,C1,,2026-11-01,1500.00\n"));
+    assert_eq!(
+        why(&covered, "2026-11-04"),
+        "1 customer(s) have every open invoice out of dunning (disputed, paused by a promise or plan, or covered by credit)"
+    );
+    // Not due yet, and too early for the pre-due reminder.
+    assert_eq!(why(&owing, "2026-10-20"), "none of the 1 customers has an overdue invoice");
+}

@@ -35,7 +35,9 @@ pub fn run(a: ExplainArgs) -> anyhow::Result<Exit> {
         code: Exit::InputInvalid,
         message: format!("unknown customer `{}`: not in customers.csv", a.customer),
     })?;
-    let ctx = Context::new(as_of, FactsConfig::default()).with_per_invoice_rules(policy.per_invoice.clone());
+    let ctx = Context::new(as_of, FactsConfig::default())
+        .with_per_invoice_rules(policy.per_invoice.clone())
+        .with_balance(policy.rules.meta.balance);
     let cal = ctx.calendar();
     let mut invoices = Vec::new();
     let cf = derive_customer(&ledger, c, &ctx, &mut invoices);

@@ -102,7 +102,11 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     let kpi_inputs = kpi::PortfolioInputs::collect(&ledger, &ctx, |c| mask.as_ref().is_none_or(|m| m[c as usize]));
     let kpis = kpi_inputs.finish(&ctx);
     timings.push(("kpis".to_string(), ms(t)));
-    let summary = summarize(&plan, (policy.name(), policy.version()), &ledger.report, kpis);
+    let mut summary = summarize(&plan, (policy.name(), policy.version()), &ledger.report, kpis);
+    summary.as_of_warnings = plan::why::as_of_warnings(&ledger, &policy, as_of);
+    if plan.entries.is_empty() {
+        summary.why_no_actions = Some(plan::why::why_no_actions(&ledger, &policy, &ctx, mask.as_deref()));
+    }
     let shard_part =
         a.shard.map(|shard| plan::shard::ShardPart::new(shard, &plan, ledger.customers.len(), &summary, kpi_inputs));
     let mut manifest = Manifest {
@@ -146,6 +150,9 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
             e.message,
             e.location.as_deref().map(|l| format!("\n  --> {l}")).unwrap_or_default()
         );
+    }
+    for w in &summary.as_of_warnings {
+        say!("{} {w}", style::warning_word("warning:"));
     }
     if !ledger.report.rejects.is_empty() {
         report_problems(&ledger.report.rejects, &a.ledger.ledger, "rejected row");
@@ -218,6 +225,9 @@ fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path) -> s
     t.add_row(["total".to_string(), x.count.to_string(), m2(x.amount_due), m2(x.fees), m2(x.cost)]);
     style::right_align(&mut t, &[1, 2, 3, 4]);
     style::write_table(out, &t, " ")?;
+    if let Some(why) = &s.why_no_actions {
+        writeln!(out, "\n  no actions: {why}")?;
+    }
     if s.holds_placed + s.holds_released > 0 {
         writeln!(
             out,

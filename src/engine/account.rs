@@ -96,7 +96,7 @@ impl Eval<'_, '_> {
         };
         let mut a = PlannedAction::new(cf, ActionKind::LimitChange, &l.id, RuleKind::Limit);
         a.owner = l.owner.clone();
-        a.amount_due = cf.overdue_total;
+        a.amount_due = self.overdue_owed();
         let words = self.words();
         let mut why = String::new();
         if words && let Some(w) = &l.when {
@@ -259,7 +259,7 @@ impl Eval<'_, '_> {
             done = true;
             let mut a = PlannedAction::new(self.cf, ActionKind::CreditReview, &r.id, RuleKind::Review);
             a.owner = r.owner.clone();
-            a.amount_due = self.cf.overdue_total;
+            a.amount_due = self.overdue_owed();
             if self.words() {
                 let class = self.cf.customer.risk_class.map_or("unrated".to_string(), |c| format!("{c} risk"));
                 a.reason = match last {

@@ -15,7 +15,7 @@
 use super::words::{count, money};
 use super::{Eval, EvalError, FactRead, InvoiceTrace, Outcome, PlannedAction, RuleKind, RuleTrace};
 use crate::engine::history::History;
-use crate::facts::InvoiceFacts;
+use crate::facts::{Balance, InvoiceFacts};
 use crate::ledger::ActionKind;
 use crate::policy::compile::{AgeFrom, Basis, Grouping, Ladder, Pace, Step, Trigger, days, money as cents};
 use chrono::NaiveDate;
@@ -117,11 +117,36 @@ impl<'a> Eval<'a, '_> {
     }
 
     /// Is `inv` in dunning: not disputed, not paused by a promise (its own or
-    /// the account's)?
+    /// the account's), not covered by the customer's credit (net balance)?
     fn eligible(&self, inv: &InvoiceFacts<'_>) -> bool {
         let g = &self.r.guardrails;
         let paused = g.promise_pauses && (inv.promise_active || self.pause.is_some());
-        !(paused || (g.skip_disputed && inv.disputed))
+        !(paused || (g.skip_disputed && inv.disputed) || self.covered(inv))
+    }
+
+    /// Under the net balance (the default), is all of `inv` covered by the
+    /// customer's unapplied cash and open credit notes?
+    fn covered(&self, inv: &InvoiceFacts<'_>) -> bool {
+        self.r.meta.balance == Balance::Net && inv.net_open_amount() <= Decimal::ZERO
+    }
+
+    /// The customer's overdue amount as the policy counts it: net of its
+    /// credit (the default) or gross.
+    pub(super) fn overdue_owed(&self) -> Decimal {
+        match self.r.meta.balance {
+            Balance::Net => self.cf.net_overdue,
+            Balance::Gross => self.cf.overdue_total,
+        }
+    }
+
+    /// What the ladder counts of `inv`: its open amount less the credit
+    /// applied to it under the net balance (the default), its open amount
+    /// under the gross one.
+    pub(super) fn owed(&self, inv: &InvoiceFacts<'_>) -> Decimal {
+        match self.r.meta.balance {
+            Balance::Net => inv.net_open_amount(),
+            Balance::Gross => inv.invoice.open_amount,
+        }
     }
 
     /// Could any step be due at all? A step is due for an invoice only once
@@ -171,6 +196,18 @@ impl<'a> Eval<'a, '_> {
                 .zip(self.inv)
                 .map(|(s, inv)| {
                     let mut why = Vec::new();
+                    if self.covered(inv) {
+                        why.push(format!(
+                            "covered by the customer's unapplied cash and credit notes ({} applied): left out of dunning (balance = \"net\")",
+                            money(inv.credit_applied)
+                        ));
+                    } else if !inv.credit_applied.is_zero() && self.r.meta.balance == Balance::Net {
+                        why.push(format!(
+                            "{} of it covered by the customer's unapplied cash and credit notes: {} counted (balance = \"net\")",
+                            money(inv.credit_applied),
+                            money(inv.net_open_amount())
+                        ));
+                    }
                     if g.skip_disputed && inv.disputed {
                         why.push("disputed: left out of dunning (guardrail skip_disputed)".to_string());
                     }
@@ -219,7 +256,7 @@ impl<'a> Eval<'a, '_> {
             let age = step.age(inv);
             if s.eligible && age >= step.offset && step.max.is_none_or(|m| age <= m) && s.done & bit(k) == 0 {
                 out.push(i);
-                amount += inv.invoice.open_amount;
+                amount += self.owed(inv);
             }
         }
         (out, amount)
@@ -233,7 +270,7 @@ impl<'a> Eval<'a, '_> {
                 let age = step.age(inv);
                 s.eligible && age >= step.offset && step.max.is_none_or(|m| age <= m) && s.done & bit(k) == 0
             })
-            .map(|(_, inv)| inv.invoice.open_amount)
+            .map(|(_, inv)| self.owed(inv))
             .sum()
     }
 
@@ -394,7 +431,7 @@ impl<'a> Eval<'a, '_> {
         let mut oldest = i32::MIN;
         for &i in listed {
             let inv = &self.inv[i];
-            let open = inv.invoice.open_amount;
+            let open = self.owed(inv);
             let dpd = inv.days_past_due;
             oldest = oldest.max(step.age(inv));
             a.invoice_ids.push(inv.invoice.id.to_string());
@@ -436,6 +473,9 @@ impl<'a> Eval<'a, '_> {
                 reason.push_str(&money(v));
             }
         }
+        if step.action == ActionKind::Statement {
+            self.statement_credit(&mut reason);
+        }
         a.reason = reason;
         let k = super::known();
         let age_fact = if step.basis == Basis::DueDate { k.days_past_due } else { k.days_since_issue };
@@ -446,6 +486,29 @@ impl<'a> Eval<'a, '_> {
         self.reads(&step.when, first, &mut facts);
         a.facts = facts;
         a
+    }
+
+    /// A statement of account lists what stands to the customer's credit:
+    /// its cash on account and its open credit notes, by id.
+    fn statement_credit(&self, reason: &mut String) {
+        let cf = self.cf;
+        if cf.unapplied_cash.is_zero() && cf.credit_notes.is_zero() {
+            return;
+        }
+        let ledger = self.ledger;
+        let as_of = self.cal.date;
+        let c = cf.ix;
+        let notes: Vec<&str> = if (c as usize) < ledger.credit_notes_by_customer.groups() {
+            let rows = ledger.credit_notes_by_customer.rows(c).iter().map(|&n| &ledger.credit_notes[n as usize]);
+            rows.filter(|n| !n.open_on(as_of).is_zero()).map(|n| &*n.id).collect()
+        } else {
+            Vec::new()
+        };
+        reason.push_str(&format!("; to the customer's credit: unapplied cash {}", money(cf.unapplied_cash)));
+        reason.push_str(&format!(", credit notes {}", money(cf.credit_notes)));
+        if !notes.is_empty() {
+            reason.push_str(&format!(" ({})", notes.join(", ")));
+        }
     }
 
     /// The ladder: at most one step per customer per run.
@@ -499,7 +562,7 @@ impl<'a> Eval<'a, '_> {
             .iter()
             .zip(self.inv)
             .filter(|(s, inv)| s.eligible && inv.days_past_due > 0)
-            .map(|(_, inv)| inv.invoice.open_amount)
+            .map(|(_, inv)| self.owed(inv))
             .sum();
         let any_eligible = st.iter().any(|s| s.eligible);
 
@@ -507,7 +570,16 @@ impl<'a> Eval<'a, '_> {
             let detail = if self.tracing() {
                 let mut d = notes.get(k).map(|v| v.join("; ")).unwrap_or_default();
                 if d.is_empty() {
-                    d = if !any_eligible {
+                    d = if !any_eligible && self.inv.iter().any(|inv| self.covered(inv)) {
+                        let credit = self.cf.unapplied_cash + self.cf.credit_notes;
+                        format!(
+                            "no invoice in dunning: the customer's unapplied cash ({}) and credit notes ({}) cover {} of its {} open (balance = \"net\")",
+                            money(self.cf.unapplied_cash),
+                            money(self.cf.credit_notes),
+                            money(credit.min(self.cf.open_total)),
+                            money(self.cf.open_total)
+                        )
+                    } else if !any_eligible {
                         "no invoice in dunning".into()
                     } else if chosen.as_ref().is_some_and(|(c, _)| k > *c) {
                         "later than the step due".into()
@@ -521,7 +593,10 @@ impl<'a> Eval<'a, '_> {
             };
             match &chosen {
                 Some((c, listed)) if *c == k => {
-                    let post_due = !(step.basis == Basis::DueDate && step.offset <= 0);
+                    // The `min_overdue` guardrail holds back the steps
+                    // after the due date that chase a payment (docs/policy.md).
+                    let post_due =
+                        !(step.basis == Basis::DueDate && step.offset <= 0) && step.action.held_by_min_overdue();
                     let groups: Vec<Vec<usize>> = match ladder.grouping {
                         Grouping::Customer => vec![listed.clone()],
                         Grouping::Invoice => listed.iter().map(|&i| vec![i]).collect(),

@@ -147,6 +147,8 @@ struct State {
     /// last call (the state is rebuilt if either goes back).
     windows: (NaiveDate, NaiveDate),
     last_payment: Option<NaiveDate>,
+    /// Payments with no invoice (cash on account) dated up to `as_of`.
+    unapplied: Decimal,
     /// The payment behaviour facts of an earlier call.
     paid: Option<PaidMemo>,
     /// The message counts of an earlier call.
@@ -327,8 +329,10 @@ impl Cache {
         }
         // Utilisation: the last answer while the exposure and the limit
         // are the same Decimals (mantissa and scale).
+        let credit_notes = ledger.credit_notes_of(c, as_of);
+        f.apply_credit(crate::ledger::Credit { unapplied_cash: st.unapplied, credit_notes }, invoices);
         let util = &mut st.utilization;
-        f.finish_open_with(weighted_dpd, |exposure, limit| match *util {
+        f.finish_open_with(weighted_dpd, ctx.balance, |exposure, limit| match *util {
             Some((e, l, u)) if same_decimal(e, exposure) && same_decimal(l, limit) => u,
             _ => {
                 let u = super::ratio(exposure, limit);
@@ -473,9 +477,13 @@ fn build(st: &mut State, ledger: &Ledger, c: CustIx, as_of: NaiveDate, per_invoi
     take_invoices(st, ledger, c, as_of);
     let pay_rows = ledger.payments_by_customer.rows(c);
     for &p in pay_rows {
-        let d = ledger.payments[p as usize].paid_on;
+        let p = &ledger.payments[p as usize];
+        let d = p.paid_on;
         if d <= as_of {
             st.last_payment = st.last_payment.max(Some(d));
+            if p.invoice.is_none() {
+                st.unapplied += p.amount;
+            }
         } else {
             st.later(d);
         }
@@ -514,6 +522,9 @@ fn sync(st: &mut State, ledger: &Ledger, c: CustIx, as_of: NaiveDate, per_invoic
         }
         if p.paid_on <= as_of {
             st.last_payment = st.last_payment.max(Some(p.paid_on));
+            if p.invoice.is_none() {
+                st.unapplied += p.amount;
+            }
         } else {
             st.later(p.paid_on);
         }
@@ -694,6 +705,17 @@ mod tests {
     #[test]
     fn cached_facts_follow_random_changes_to_the_ledger() {
         let mut ledger = demo();
+        // Credit notes, some issued after the as-of dates the test reaches.
+        let notes = (0..60u32).map(|k| crate::ledger::CreditNote {
+            id: format!("CN{k}").as_str().into(),
+            customer: k % 40,
+            issue_date: date("2026-09-15") + chrono::Duration::days(i64::from(k)),
+            amount: Decimal::new(i64::from(k) * 9_000 + 500, 2),
+            open_amount: Decimal::new(i64::from(k) * 7_000 + 500, 2),
+            status: if k % 7 == 3 { InvoiceStatus::Paid } else { InvoiceStatus::Open },
+        });
+        ledger.credit_notes = notes.collect();
+        ledger.index();
         ledger.make_growable();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         let mut cache = Cache::new();
@@ -783,7 +805,7 @@ mod tests {
                         customer: c,
                         invoice: None,
                         paid_on: as_of + chrono::Duration::days(rng.random_range(-2..3)),
-                        amount: Decimal::ONE,
+                        amount: Decimal::new(rng.random_range(1..500_000), 2),
                     };
                     ledger.push_payment(p);
                 }

@@ -89,10 +89,21 @@ pub struct Portfolio {
     pub open_invoices: u64,
     /// Total open AR (open and disputed invoices; written-off excluded).
     pub ar_total: Decimal,
+    /// Cash on account (payments with no invoice) up to the as-of date.
+    #[serde(default)]
+    pub unapplied_cash: Decimal,
+    /// The unused part of the open credit notes.
+    #[serde(default)]
+    pub credit_notes: Decimal,
+    /// AR net of unapplied cash and credit notes: `ar_total - unapplied_cash
+    /// - credit_notes`, the receivables balance the DSO and CEI read.
+    #[serde(default)]
+    pub ar_net: Decimal,
     pub ar_current: Decimal,
     pub ar_overdue: Decimal,
     pub ar_disputed: Decimal,
-    /// Credit sales (invoices issued) in the `dso_days` before the as-of date.
+    /// Net credit sales (invoices issued less credit notes issued) in the
+    /// `dso_days` before the as-of date.
     pub sales_dso_period: Decimal,
     pub dso_days: i64,
     pub dso: Option<f64>,
@@ -116,13 +127,22 @@ pub struct PortfolioInputs {
     pub ar_total: Decimal,
     pub ar_current: Decimal,
     pub ar_disputed: Decimal,
-    /// Invoices issued in the `dso_days` before the as-of date.
+    /// Cash on account up to the as-of date.
+    #[serde(default)]
+    pub unapplied_cash: Decimal,
+    /// The unused part of the open credit notes.
+    #[serde(default)]
+    pub credit_notes: Decimal,
+    /// Invoices issued in the `dso_days` before the as-of date, less the
+    /// credit notes issued then.
     pub sales_dso_period: Decimal,
-    /// Invoices issued in the CEI period.
+    /// Invoices issued in the CEI period, less the credit notes issued then.
     pub sales_cei_period: Decimal,
-    /// AR at the start of the CEI period.
+    /// AR at the start of the CEI period (net of the cash on account paid
+    /// by then and of the credit notes issued by then and still open).
     pub cei_beginning_ar: Decimal,
-    /// Invoices issued per countback month, latest first.
+    /// Invoices issued per countback month less the credit notes issued
+    /// then, latest first.
     pub month_sales: Vec<Decimal>,
     /// Count and amount per aging bucket.
     pub aging: Vec<AgingBucket>,
@@ -145,11 +165,47 @@ impl PortfolioInputs {
             .collect();
         let mut p = Self::collect_invoices(ledger, ctx, &keep, 0, &[]);
         p.customers = customers;
+        p.collect_credit(ledger, ctx, &keep);
         for part in &parts {
             // Same settings for every part: `add` cannot refuse.
             let _ = p.add(part);
         }
         p
+    }
+
+    /// Cash on account and credit notes (accounting practice: receivables
+    /// are the customers' balances, net of both; credit notes reduce the
+    /// credit sales of the period they are issued in).
+    fn collect_credit(&mut self, ledger: &Ledger, ctx: &Context, keep: &impl Fn(CustIx) -> bool) {
+        let as_of = ctx.as_of;
+        let cfg = &ctx.config;
+        let dso_from = as_of - chrono::Duration::days(cfg.dso_days);
+        let cei_from = months_before(as_of, cfg.cei_months);
+        let bounds: Vec<NaiveDate> = (0..=cfg.countback_months).map(|k| months_before(as_of, k)).collect();
+        for p in ledger.payments.iter().filter(|p| p.invoice.is_none() && p.paid_on <= as_of && keep(p.customer)) {
+            self.unapplied_cash += p.amount;
+            if p.paid_on <= cei_from {
+                self.cei_beginning_ar -= p.amount;
+            }
+        }
+        for n in ledger.credit_notes.iter().filter(|n| n.issue_date <= as_of && keep(n.customer)) {
+            if n.status == InvoiceStatus::WrittenOff {
+                continue;
+            }
+            let open = n.open_on(as_of);
+            self.credit_notes += open;
+            if n.issue_date > dso_from {
+                self.sales_dso_period -= n.amount;
+            }
+            if n.issue_date > cei_from {
+                self.sales_cei_period -= n.amount;
+            } else {
+                self.cei_beginning_ar -= open;
+            }
+            if let Some(k) = bounds.windows(2).position(|w| n.issue_date <= w[0] && n.issue_date > w[1]) {
+                self.month_sales[k] -= n.amount;
+            }
+        }
     }
 
     /// The ingredients of `invoices`, the ledger's invoices from row `first` on (no customers counted).
@@ -177,6 +233,8 @@ impl PortfolioInputs {
             ar_total: Decimal::ZERO,
             ar_current: Decimal::ZERO,
             ar_disputed: Decimal::ZERO,
+            unapplied_cash: Decimal::ZERO,
+            credit_notes: Decimal::ZERO,
             sales_dso_period: Decimal::ZERO,
             sales_cei_period: Decimal::ZERO,
             cei_beginning_ar: Decimal::ZERO,
@@ -246,6 +304,8 @@ impl PortfolioInputs {
         self.ar_total += o.ar_total;
         self.ar_current += o.ar_current;
         self.ar_disputed += o.ar_disputed;
+        self.unapplied_cash += o.unapplied_cash;
+        self.credit_notes += o.credit_notes;
         self.sales_dso_period += o.sales_dso_period;
         self.sales_cei_period += o.sales_cei_period;
         self.cei_beginning_ar += o.cei_beginning_ar;
@@ -272,24 +332,31 @@ impl PortfolioInputs {
             .map(|(&sales, w)| Period { sales, days: (w[0] - w[1]).num_days() })
             .collect();
         let (ar, current) = (self.ar_total, self.ar_current);
-        let dso = dso_standard(ar, self.sales_dso_period, cfg.dso_days);
+        // The balance the DSO and CEI read: net of cash on account and credit
+        // notes (not below 0). The current AR stays gross: a customer's credit
+        // is applied to its overdue invoices first.
+        let net = ar - self.unapplied_cash - self.credit_notes;
+        let dso = dso_standard(net.max(Decimal::ZERO), self.sales_dso_period, cfg.dso_days);
         let best = dso_standard(current, self.sales_dso_period, cfg.dso_days);
         Portfolio {
             as_of,
             customers: self.customers,
             open_invoices: self.open_invoices,
             ar_total: ar,
+            unapplied_cash: self.unapplied_cash,
+            credit_notes: self.credit_notes,
+            ar_net: net,
             ar_current: current,
             ar_overdue: ar - current,
             ar_disputed: self.ar_disputed,
             sales_dso_period: self.sales_dso_period,
             dso_days: cfg.dso_days,
             dso: dso.map(round2),
-            dso_countback: dso_countback(ar, &periods).map(round2),
+            dso_countback: dso_countback(net.max(Decimal::ZERO), &periods).map(round2),
             best_possible_dso: best.map(round2),
             average_days_delinquent: dso.zip(best).map(|(d, b)| round2(d - b)),
             cei_from,
-            cei: cei(self.cei_beginning_ar, self.sales_cei_period, cfg.cei_months, ar, current).map(round2),
+            cei: cei(self.cei_beginning_ar, self.sales_cei_period, cfg.cei_months, net, current).map(round2),
             aging: self.aging.clone(),
         }
     }

@@ -6,7 +6,9 @@ pub mod cache;
 pub mod kpi;
 pub mod registry;
 
-use crate::ledger::{Act, ActionKind, ActionRecord, CustIx, Customer, Invoice, InvoiceStatus, Ledger, Outcome, RuleId};
+use crate::ledger::{
+    Act, ActionKind, ActionRecord, Credit, CustIx, Customer, Invoice, InvoiceStatus, Ledger, Outcome, RuleId,
+};
 use chrono::{Datelike, NaiveDate, Weekday};
 use registry::{Scope, fact_table};
 use rust_decimal::Decimal;
@@ -72,6 +74,18 @@ impl FactsConfig {
         out.push(format!("{lo}+"));
         out
     }
+}
+
+/// Which balance the engine acts on (`[policy] balance`): `net` (default) —
+/// the open invoices less the customer's cash on account and open credit
+/// notes, applied to its invoices oldest due date first — or `gross`, the
+/// open invoices alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Balance {
+    #[default]
+    Net,
+    Gross,
 }
 
 /// Calendar facts of the as-of date (`as_of.*` in expressions).
@@ -142,6 +156,17 @@ pub struct InvoiceFacts<'a> {
     pub promise_active: bool,
     pub promise_broken: bool,
     pub paid_amount: Decimal,
+    /// The customer's credit (cash on account, open credit notes) applied to
+    /// it, oldest due date first (undisputed invoices before disputed ones).
+    pub credit_applied: Decimal,
+}
+
+impl InvoiceFacts<'_> {
+    /// What is left to pay once the customer's credit is applied.
+    #[inline]
+    pub fn net_open_amount(&self) -> Decimal {
+        self.invoice.open_amount - self.credit_applied
+    }
 }
 
 fact_table! { InvoiceFacts, Scope::Invoice, f;
@@ -158,6 +183,8 @@ fact_table! { InvoiceFacts, Scope::Invoice, f;
     disputed: Bool = "status disputed or a disputed_since date" => f.disputed;
     promise_active: Bool = "a promise to pay covering it is due on or after the as-of date (less grace)" => f.promise_active;
     promise_broken: Bool = "a promise to pay covering it fell due unpaid" => f.promise_broken;
+    credit_applied: Money = "the customer's unapplied cash and open credit notes applied to it, oldest due date first (undisputed invoices first)" => f.credit_applied;
+    net_open_amount: Money = "open_amount - credit_applied: what the engine acts on under `balance = \"net\"` (the default)" => f.net_open_amount();
 }
 
 /// Facts of one customer (`customer.*`).
@@ -170,6 +197,10 @@ pub struct CustomerFacts<'a> {
     pub overdue_total: Decimal,
     pub current_total: Decimal,
     pub disputed_total: Decimal,
+    pub unapplied_cash: Decimal,
+    pub credit_notes: Decimal,
+    pub net_open: Decimal,
+    pub net_overdue: Decimal,
     pub open_count: u32,
     pub overdue_count: u32,
     pub max_days_past_due: i32,
@@ -234,6 +265,10 @@ impl<'a> CustomerFacts<'a> {
             overdue_total: Decimal::ZERO,
             current_total: Decimal::ZERO,
             disputed_total: Decimal::ZERO,
+            unapplied_cash: Decimal::ZERO,
+            credit_notes: Decimal::ZERO,
+            net_open: Decimal::ZERO,
+            net_overdue: Decimal::ZERO,
             open_count: 0,
             overdue_count: 0,
             max_days_past_due: 0,
@@ -294,12 +329,16 @@ fact_table! { CustomerFacts, Scope::Customer, f;
     overdue_total: Money = "open amount past its due date" => f.overdue_total;
     current_total: Money = "open amount not yet due" => f.current_total;
     disputed_total: Money = "open amount under dispute" => f.disputed_total;
+    unapplied_cash: Money = "payments with no invoice (cash on account) dated up to the as-of date" => f.unapplied_cash;
+    credit_notes: Money = "unused part of the open credit notes issued up to the as-of date" => f.credit_notes;
+    net_open: Money = "open_total - unapplied_cash - credit_notes (negative: the customer is in credit)" => f.net_open;
+    net_overdue: Money = "overdue open amount left once unapplied cash and credit notes are applied, oldest due date first" => f.net_overdue;
     open_count: Int = "open invoices" => f.open_count;
     overdue_count: Int = "overdue invoices" => f.overdue_count;
     max_days_past_due: Int = "days past due of the oldest overdue invoice; 0 when none is overdue" => f.max_days_past_due;
     weighted_days_past_due: Float = "days past due of overdue invoices weighted by open amount" => f.weighted_days_past_due;
     oldest_due_date: Date = "due date of the oldest open invoice; empty when none" => opt_date_fact(f.oldest_due_date);
-    exposure: Money = "open_total (credit in use)" => f.exposure;
+    exposure: Money = "credit in use: net_open, not below 0 (open_total under `balance = \"gross\"`)" => f.exposure;
     utilization: Float = "exposure / credit_limit, capped at 99.99 (99.99 when the limit is 0 and exposure > 0)" => f.utilization;
     headroom: Money = "credit_limit - exposure (negative when over the limit)" => f.headroom;
     paid_invoices: Int = "invoices settled in the behaviour window (default 12 months)" => f.paid_invoices;
@@ -335,6 +374,8 @@ pub struct Context {
     trend_from: NaiveDate,
     /// Rules whose actions are one message per invoice (see [`PerInvoiceRules`]).
     per_invoice: PerInvoiceRules,
+    /// Net (default) or gross: what `exposure` counts.
+    pub balance: Balance,
 }
 
 impl Context {
@@ -343,7 +384,14 @@ impl Context {
     pub fn new(as_of: NaiveDate, config: FactsConfig) -> Self {
         let behaviour_from = months_before(as_of, config.behaviour_months);
         let trend_from = months_before(as_of, config.trend_recent_months);
-        Context { as_of, config, behaviour_from, trend_from, per_invoice: PerInvoiceRules::default() }
+        Context {
+            as_of,
+            config,
+            behaviour_from,
+            trend_from,
+            per_invoice: PerInvoiceRules::default(),
+            balance: Balance::Net,
+        }
     }
 
     /// This context with `rules` as the per-invoice rules: the steps of a
@@ -351,6 +399,13 @@ impl Context {
     /// sets them from the policy).
     pub fn with_per_invoice_rules(mut self, rules: PerInvoiceRules) -> Self {
         self.per_invoice = rules;
+        self
+    }
+
+    /// This context with `balance` (`CompiledPolicy::facts_context` sets it
+    /// from the policy).
+    pub fn with_balance(mut self, balance: Balance) -> Self {
+        self.balance = balance;
         self
     }
 
@@ -442,18 +497,23 @@ pub fn derive_customer<'a>(
             late.add(inv, settled, settled > ctx.trend_from);
         }
     }
-    f.finish_open(weighted_dpd);
-    late.finish(&mut f);
-
-    // Payments.
-    let last_payment = ledger
-        .payments_by_customer
-        .rows(c)
-        .iter()
-        .map(|&p| ledger.payments[p as usize].paid_on)
-        .filter(|&d| d <= as_of)
-        .max();
+    // Payments: the last one, and the cash on account, in one pass.
+    let mut last_payment = None;
+    let mut credit = Credit::default();
+    for &p in ledger.payments_by_customer.rows(c) {
+        let p = &ledger.payments[p as usize];
+        if p.paid_on <= as_of {
+            last_payment = last_payment.max(Some(p.paid_on));
+            if p.invoice.is_none() {
+                credit.unapplied_cash += p.amount;
+            }
+        }
+    }
     f.days_since_payment = date_or_never(last_payment, as_of);
+    credit.credit_notes = ledger.credit_notes_of(c, as_of);
+    f.apply_credit(credit, invoices);
+    f.finish_open(weighted_dpd, ctx.balance);
+    late.finish(&mut f);
 
     promise_facts(ledger, &promises, ctx, &mut f);
     action_facts(ledger, c, as_of, &ctx.per_invoice, &mut f);
@@ -463,18 +523,56 @@ pub fn derive_customer<'a>(
 impl CustomerFacts<'_> {
     /// The totals of the open invoices once they are all added.
     #[inline]
-    fn finish_open(&mut self, weighted_dpd: Decimal) {
-        self.finish_open_with(weighted_dpd, ratio);
+    fn finish_open(&mut self, weighted_dpd: Decimal, balance: Balance) {
+        self.finish_open_with(weighted_dpd, balance, ratio);
+    }
+
+    /// The customer's credit applied to its open invoices (`invoices`, just
+    /// derived), oldest due date first, undisputed before disputed: sets
+    /// the credit facts, the net totals and each invoice's `credit_applied`.
+    #[inline(always)]
+    fn apply_credit(&mut self, credit: Credit, invoices: &mut [InvoiceFacts<'_>]) {
+        self.unapplied_cash = credit.unapplied_cash;
+        self.credit_notes = credit.credit_notes;
+        let mut left = credit.total();
+        self.net_open = self.open_total - left;
+        if left <= Decimal::ZERO {
+            self.net_overdue = self.overdue_total;
+            return;
+        }
+        let mut order: Vec<usize> = (0..invoices.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (x, y) = (&invoices[a], &invoices[b]);
+            (x.disputed, x.invoice.due_date, &x.invoice.id).cmp(&(y.disputed, y.invoice.due_date, &y.invoice.id))
+        });
+        for k in order {
+            let inv = &mut invoices[k];
+            let applied = left.min(inv.invoice.open_amount);
+            inv.credit_applied = applied;
+            left -= applied;
+            if left.is_zero() {
+                break;
+            }
+        }
+        self.net_overdue = invoices.iter().filter(|i| i.days_past_due > 0).map(InvoiceFacts::net_open_amount).sum();
     }
 
     /// [`finish_open`](Self::finish_open) with `ratio` for the utilisation
     /// (the facts cache passes one that remembers its last answer).
     #[inline(always)]
-    fn finish_open_with(&mut self, weighted_dpd: Decimal, ratio: impl FnOnce(Decimal, Decimal) -> f64) {
+    fn finish_open_with(
+        &mut self,
+        weighted_dpd: Decimal,
+        balance: Balance,
+        ratio: impl FnOnce(Decimal, Decimal) -> f64,
+    ) {
         if !self.overdue_total.is_zero() {
             self.weighted_days_past_due = (weighted_dpd / self.overdue_total).to_f64().unwrap_or(0.0);
         }
-        self.exposure = self.open_total;
+        self.exposure = match balance {
+            Balance::Net => self.net_open.max(Decimal::ZERO),
+            Balance::Gross => self.open_total,
+        };
         self.headroom = self.customer.credit_limit - self.exposure;
         self.utilization = ratio(self.exposure, self.customer.credit_limit);
     }
@@ -532,6 +630,7 @@ fn open_invoice<'a>(
         promise_active: active,
         promise_broken: broken,
         paid_amount: inv.amount - inv.open_amount,
+        credit_applied: Decimal::ZERO,
     });
 }
 

@@ -74,6 +74,10 @@ impl std::fmt::Display for Value<'_> {
             Value::Money(v) => write!(f, "{:.2}", v),
             Value::Bool(v) => write!(f, "{v}"),
             Value::Text(v) => f.write_str(v),
+            // An empty date fact (`oldest_due_date` with nothing open,
+            // `last_step_date` with no step) is held as the earliest date:
+            // shown empty, as in customers' files.
+            Value::Date(v) if *v == chrono::NaiveDate::MIN => Ok(()),
             Value::Date(v) => write!(f, "{v}"),
         }
     }

@@ -6,8 +6,8 @@ use super::decode::{self, DecodeError};
 use super::problem::{FileKind, Problem, ProblemKind, Severity};
 use super::stream::{self, Cut, Rec, Unclosed};
 use super::{
-    AccountType, ActionKind, ActionRecord, Arm, Channel, CustIx, Customer, FileCounts, InvIx, Invoice, InvoiceStatus,
-    Ledger, LoadReport, Outcome, Payment, Promise, RiskClass, RuleId, Text,
+    AccountType, ActionKind, ActionRecord, Arm, Channel, CreditNote, CustIx, Customer, DocumentType, FileCounts, InvIx,
+    Invoice, InvoiceStatus, Ledger, LoadReport, Outcome, Payment, Promise, RiskClass, RuleId, Text,
 };
 use csv::ByteRecord;
 use hashbrown::HashTable;
@@ -87,6 +87,7 @@ const INVOICE_COLS: Columns = Columns(&[
     ("status", true),
     ("disputed_since", false),
     ("dispute_reason", false),
+    ("document_type", false),
 ]);
 const PAYMENT_COLS: Columns =
     Columns(&[("payment_id", true), ("customer_id", true), ("invoice_id", false), ("paid_on", true), ("amount", true)]);
@@ -496,6 +497,19 @@ impl LedgerRow for Invoice {
             disputed_since: None,
             dispute_reason: None,
         }
+    }
+}
+
+/// A decoded row of invoices.csv: an invoice, or a credit note (split off
+/// once the file's ids are checked).
+struct Doc {
+    inv: Invoice,
+    credit_note: bool,
+}
+
+impl LedgerRow for Doc {
+    fn placeholder() -> Self {
+        Doc { inv: Invoice::placeholder(), credit_note: false }
     }
 }
 
@@ -922,6 +936,8 @@ struct Refs<'a> {
     /// the few invoices of the row's customer, which stay in cache.
     invoices_by_customer: Option<&'a super::ByCustomer>,
     rejected_invoices: hashbrown::HashMap<&'a str, u64>,
+    /// Ids of the credit notes (a reference to one is an error of its own).
+    credit_note_ids: hashbrown::HashSet<&'a str>,
 }
 
 impl Refs<'_> {
@@ -963,6 +979,7 @@ impl Refs<'_> {
         let Some(ix) = ix else {
             let kind = match self.rejected_invoices.get(id) {
                 Some(&line) => ProblemKind::RejectedReference { file: FileKind::Invoices, line },
+                None if self.credit_note_ids.contains(id) => ProblemKind::CreditNoteReference,
                 None => ProblemKind::UnknownInvoice,
             };
             r.problem(k, kind);
@@ -980,7 +997,7 @@ impl Refs<'_> {
     }
 }
 
-fn decode_invoice(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<Invoice> {
+fn decode_invoice(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<Doc> {
     let id = r.text(0);
     let customer = refs.customer(r, 1, memo);
     let issue_date = r.get(2, decode::cached_date);
@@ -991,6 +1008,13 @@ fn decode_invoice(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<I
     let status = r.get(7, InvoiceStatus::decode);
     let disputed_since = r.get(8, decode::cached_opt_date);
     let dispute_reason = r.opt_text(9);
+    let kind =
+        r.get(10, |b| if b.trim_ascii().is_empty() { Ok(DocumentType::Invoice) } else { DocumentType::decode(b) });
+    if kind == Some(DocumentType::CreditNote)
+        && (status == Some(InvoiceStatus::Disputed) || disputed_since.flatten().is_some())
+    {
+        r.problem(10, ProblemKind::DisputedCreditNote);
+    }
     if let (Some(c), Some(cur)) = (customer, currency) {
         let cc = &refs.customers[c as usize].currency;
         if !cc.eq_ignore_ascii_case(cur) {
@@ -1014,7 +1038,7 @@ fn decode_invoice(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<I
             r.problem(6, ProblemKind::PaidWithOpenAmount);
         }
     }
-    Some(Invoice {
+    let inv = Invoice {
         id: id?,
         customer: customer?,
         issue_date: issue_date?,
@@ -1024,7 +1048,36 @@ fn decode_invoice(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<I
         status: status?,
         disputed_since: disputed_since?,
         dispute_reason,
-    })
+    };
+    Some(Doc { inv, credit_note: kind? == DocumentType::CreditNote })
+}
+
+/// Split the credit notes off the rows of invoices.csv (their ids checked
+/// unique with the invoices'); the invoices keep their order and lines.
+fn split_credit_notes(docs: Parsed<Doc>) -> (Parsed<Invoice>, Vec<CreditNote>) {
+    let Parsed { rows, lines, bad, bad_rows, warnings, rejected_ids } = docs;
+    let mut invoices =
+        Parsed { rows: Vec::with_capacity(rows.len()), bad, bad_rows, warnings, rejected_ids, ..Parsed::default() };
+    let mut notes = Vec::new();
+    for (doc, line) in rows.into_iter().zip(lines) {
+        if doc.credit_note {
+            let i = doc.inv;
+            let status =
+                if i.status == InvoiceStatus::Open && i.open_amount.is_zero() { InvoiceStatus::Paid } else { i.status };
+            notes.push(CreditNote {
+                id: i.id,
+                customer: i.customer,
+                issue_date: i.issue_date,
+                amount: i.amount,
+                open_amount: i.open_amount,
+                status,
+            });
+        } else {
+            invoices.rows.push(doc.inv);
+            invoices.lines.push(line);
+        }
+    }
+    (invoices, notes)
 }
 
 fn decode_payment(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<Payment> {
@@ -1196,12 +1249,20 @@ fn parse_all(
         invoice_ix: None,
         invoices_by_customer: None,
         rejected_invoices: hashbrown::HashMap::new(),
+        credit_note_ids: hashbrown::HashSet::new(),
     };
-    let (mut invoices, h) =
+    let (mut docs, h) =
         read_and_parse(dir, FileKind::Invoices, true, &mut bufs, &INVOICE_COLS, |r, m| decode_invoice(r, &refs, m))?;
     hashes.extend(h);
     drop(refs);
-    let invoice_ix = reject_duplicates(&mut invoices, FileKind::Invoices, "invoice_id", |i| &i.id);
+    // Invoice and credit note ids are one namespace: checked together.
+    let mut invoice_ix = reject_duplicates(&mut docs, FileKind::Invoices, "invoice_id", |d| &d.inv.id);
+    let invoice_counts = docs.counts();
+    let any_credit_note = docs.rows.iter().any(|d| d.credit_note);
+    let (mut invoices, credit_notes) = split_credit_notes(docs);
+    if any_credit_note {
+        invoice_ix = IdIndex::new(invoices.rows.len(), |i| &invoices.rows[i].id).0;
+    }
     let rejected_invoices = std::mem::take(&mut invoices.rejected_ids);
     // The customer index beside a parallel search for open invoices with
     // nothing left to pay (they are marked paid, with a warning).
@@ -1233,6 +1294,7 @@ fn parse_all(
         invoice_ix: Some(&invoice_ix),
         invoices_by_customer: Some(&invoices_by_customer),
         rejected_invoices: rejected_map(&rejected_invoices),
+        credit_note_ids: credit_notes.iter().map(|n| &*n.id).collect(),
     };
     // One file at a time (each is parsed in parallel chunks), so that only
     // one file's bytes are held at once.
@@ -1257,7 +1319,7 @@ fn parse_all(
 
     let mut report = LoadReport {
         customers: customers.counts(),
-        invoices: invoices.counts(),
+        invoices: invoice_counts,
         payments: payments.counts(),
         promises: promises.counts(),
         actions: actions.counts(),
@@ -1280,12 +1342,16 @@ fn parse_all(
     problems.sort_by_key(|p| (p.file, p.line));
     warnings.sort_by_key(|p| (p.file, p.line));
     report.warnings = warnings;
+    let credit_notes_by_customer =
+        super::ByCustomer::build(customers.rows.len(), credit_notes.len(), |i| credit_notes[i].customer);
     let ledger = Ledger {
         customers: customers.rows,
         invoices: invoices.rows,
         payments: payments.rows,
         promises: promises.rows,
         actions: actions.rows,
+        credit_notes_by_customer,
+        credit_notes,
         report,
         invoices_by_customer,
         payments_by_customer: indexes.payments_by_customer,

@@ -59,6 +59,11 @@ word_enum!(
     InvoiceStatus { Open = "open", Paid = "paid", Disputed = "disputed", WrittenOff = "written_off" }
 );
 word_enum!(
+    /// What a row of `invoices.csv` is (its `document_type` column; empty or
+    /// absent: an invoice).
+    DocumentType { Invoice = "invoice", CreditNote = "credit_note" }
+);
+word_enum!(
     /// Risk class used for periodic credit reviews.
     RiskClass { Low = "low", Medium = "medium", High = "high" }
 );
@@ -134,6 +139,13 @@ impl ActionKind {
             ActionKind::Email | ActionKind::Sms | ActionKind::Call | ActionKind::Letter | ActionKind::Statement
         )
     }
+    /// Ladder steps the `min_overdue` guardrail holds back while the
+    /// overdue amount is below it: every step that chases a payment
+    /// (messages, fees, holds, referrals, the owner told), not the review
+    /// that clears a small balance (`write_off_review`) nor a credit review.
+    pub fn held_by_min_overdue(self) -> bool {
+        !matches!(self, ActionKind::WriteOffReview | ActionKind::CreditReview)
+    }
     /// Actions that hand the account to a third party; dunning stops after them.
     pub fn is_referral(self) -> bool {
         matches!(self, ActionKind::ReferAgency | ActionKind::ReferLegal)
@@ -187,6 +199,30 @@ impl Invoice {
     }
 }
 
+/// A credit note: a row of `invoices.csv` whose `document_type` is
+/// `credit_note`. Its amounts are positive (the credit given, and the part of
+/// it not yet used); the customer's open credit notes offset what it owes
+/// (the net position, docs/ledger.md "Credit notes and cash on account").
+#[derive(Debug, Clone, Serialize)]
+pub struct CreditNote {
+    pub id: Text,
+    pub customer: CustIx,
+    pub issue_date: NaiveDate,
+    pub amount: Decimal,
+    /// The part of the credit not yet used (0 when status is `paid`).
+    pub open_amount: Decimal,
+    pub status: InvoiceStatus,
+}
+
+impl CreditNote {
+    /// Credit the customer can still use on `as_of`: issued by then, status
+    /// `open` (or `disputed`), something left.
+    pub fn open_on(&self, as_of: NaiveDate) -> Decimal {
+        let open = matches!(self.status, InvoiceStatus::Open | InvoiceStatus::Disputed) && self.issue_date <= as_of;
+        if open { self.open_amount.max(Decimal::ZERO) } else { Decimal::ZERO }
+    }
+}
+
 /// One row of `payments.csv`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Payment {
@@ -232,6 +268,21 @@ impl ActionRecord {
     pub fn was_executed(&self) -> bool {
         self.executed_on.is_some()
             && !matches!(self.outcome, Some(Outcome::Failed | Outcome::Cancelled | Outcome::Pending))
+    }
+}
+
+/// What a customer has to its credit on a day: cash paid on account and not
+/// yet applied to an invoice, and the unused part of its open credit notes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Credit {
+    pub unapplied_cash: Decimal,
+    pub credit_notes: Decimal,
+}
+
+impl Credit {
+    /// Both together: what offsets the customer's open invoices.
+    pub fn total(&self) -> Decimal {
+        self.unapplied_cash + self.credit_notes
     }
 }
 
@@ -422,6 +473,7 @@ pub struct FileCounts {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct LoadReport {
     pub customers: FileCounts,
+    /// Every row of invoices.csv, credit notes included.
     pub invoices: FileCounts,
     pub payments: FileCounts,
     pub promises: FileCounts,
@@ -485,6 +537,10 @@ pub struct Ledger {
     pub payments: Vec<Payment>,
     pub promises: Vec<Promise>,
     pub actions: Vec<ActionRecord>,
+    /// The credit notes of `invoices.csv` (rows with `document_type` `credit_note`).
+    pub credit_notes: Vec<CreditNote>,
+    /// The credit notes of each customer, in file order.
+    pub credit_notes_by_customer: ByCustomer,
     pub invoices_by_customer: ByCustomer,
     pub payments_by_customer: ByCustomer,
     pub promises_by_customer: ByCustomer,
@@ -522,6 +578,8 @@ impl Ledger {
     pub fn index(&mut self) {
         let (nc, inv) = (self.customers.len(), &self.invoices);
         self.invoices_by_customer = ByCustomer::build(nc, inv.len(), |i| inv[i].customer);
+        let cn = &self.credit_notes;
+        self.credit_notes_by_customer = ByCustomer::build(nc, cn.len(), |i| cn[i].customer);
         let ix = Indexes::build(nc, inv.len(), &self.payments, &self.promises, &self.actions);
         self.payments_by_customer = ix.payments_by_customer;
         self.promises_by_customer = ix.promises_by_customer;
@@ -566,6 +624,30 @@ impl Ledger {
         let i = self.actions.len() as u32;
         self.acts.push(a.customer, Act::of(i, &a));
         self.actions.push(a);
+    }
+
+    /// Customer `c`'s credit on `as_of`: its cash on account (payments with
+    /// no invoice, dated by then) and its open credit notes.
+    pub fn credit_of(&self, c: CustIx, as_of: NaiveDate) -> Credit {
+        let unapplied_cash = self
+            .payments_by_customer
+            .rows(c)
+            .iter()
+            .map(|&p| &self.payments[p as usize])
+            .filter(|p| p.invoice.is_none() && p.paid_on <= as_of)
+            .map(|p| p.amount)
+            .sum();
+        Credit { unapplied_cash, credit_notes: self.credit_notes_of(c, as_of) }
+    }
+
+    /// The unused part of customer `c`'s open credit notes on `as_of`.
+    #[inline]
+    pub fn credit_notes_of(&self, c: CustIx, as_of: NaiveDate) -> Decimal {
+        if (c as usize) < self.credit_notes_by_customer.groups() {
+            self.credit_notes_by_customer.rows(c).iter().map(|&n| self.credit_notes[n as usize].open_on(as_of)).sum()
+        } else {
+            Decimal::ZERO
+        }
     }
 
     /// Find a customer by id (linear; for the CLI, not the hot path).

@@ -66,6 +66,10 @@ pub enum ProblemKind {
     OpenWithZeroBalance,
     /// Payments applied to an invoice add up to more than its amount.
     Overpaid { paid: String, amount: String },
+    /// A credit note marked disputed (a dispute is about an invoice).
+    DisputedCreditNote,
+    /// A reference to a credit note where an invoice is expected.
+    CreditNoteReference,
     /// A column the loader does not know; ignored.
     UnknownColumn,
     /// A row with a different number of fields than the header.
@@ -117,6 +121,12 @@ impl Problem {
             ProblemKind::Overpaid { paid, amount } => {
                 format!("payments applied to invoice `{v}` add up to {paid}, more than its amount {amount}")
             }
+            ProblemKind::DisputedCreditNote => {
+                format!("credit note `{v}` is marked disputed; a credit note is `open`, `paid` or `written_off`")
+            }
+            ProblemKind::CreditNoteReference => {
+                format!("`{col}` `{v}` is a credit note; payments, promises and actions refer to invoices")
+            }
             ProblemKind::UnknownColumn => format!("unknown column `{col}` ignored"),
             ProblemKind::FieldCount { expected, found } => format!("row has {found} fields; the header has {expected}"),
         }
@@ -134,6 +144,12 @@ impl Problem {
             }
             ProblemKind::DuplicateId { .. } => Some("ids must be unique within a file"),
             ProblemKind::RejectedReference { .. } => Some("fix the referenced row; this row is rejected with it"),
+            ProblemKind::NotPositive if self.file == FileKind::Invoices => {
+                Some("a credit note? give it a positive amount and `document_type` `credit_note` (docs/ledger.md)")
+            }
+            ProblemKind::CreditNoteReference => {
+                Some("leave invoice_id empty: a refund or an unapplied payment belongs to the customer")
+            }
             ProblemKind::FieldCount { .. } => Some("check for an unquoted comma in a text field"),
             _ => None,
         }

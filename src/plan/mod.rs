@@ -4,6 +4,7 @@
 
 pub mod shard;
 pub mod summary;
+pub mod why;
 pub mod write;
 
 use crate::engine::{EvalError, PlannedAction, evaluate_customer};

@@ -76,6 +76,13 @@ pub struct Summary {
     pub rows: Rows,
     pub warnings: u64,
     pub kpis: Portfolio,
+    /// Warnings about the as-of date ([`super::why::as_of_warnings`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub as_of_warnings: Vec<String>,
+    /// Why the run planned no action ([`super::why::why_no_actions`]);
+    /// absent when it planned some.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why_no_actions: Option<String>,
 }
 
 impl Rows {
@@ -134,6 +141,8 @@ pub fn summarize_parts(plan: &Plan, policy: (&str, &str), rows: Rows, warnings: 
         rows,
         warnings,
         kpis,
+        as_of_warnings: Vec::new(),
+        why_no_actions: None,
     };
     let mut last_customer: Option<&str> = None;
     for e in &plan.entries {

@@ -22,6 +22,8 @@ pub struct Meta {
     pub effective: Option<NaiveDate>,
     pub pace: Pace,
     pub age_from: AgeFrom,
+    /// Net (default) or gross balance (docs/policy.md, `balance`).
+    pub balance: crate::facts::Balance,
     pub grouping: Grouping,
     pub trigger: Trigger,
     pub on_script_error: OnError,
@@ -352,10 +354,13 @@ impl CompiledPolicy {
     /// invoice for them. Borrowed when `ctx` already has them (always for a
     /// policy without per-invoice ladders and a plain [`Context::new`]).
     pub fn facts_context<'c>(&self, ctx: &'c Context) -> std::borrow::Cow<'c, Context> {
-        if *ctx.per_invoice_rules() == self.per_invoice {
+        let balance = self.rules.meta.balance;
+        if *ctx.per_invoice_rules() == self.per_invoice && ctx.balance == balance {
             std::borrow::Cow::Borrowed(ctx)
         } else {
-            std::borrow::Cow::Owned(ctx.clone().with_per_invoice_rules(self.per_invoice.clone()))
+            let mut c = ctx.clone().with_per_invoice_rules(self.per_invoice.clone());
+            c.balance = balance;
+            std::borrow::Cow::Owned(c)
         }
     }
     /// Policy name.

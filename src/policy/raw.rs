@@ -411,6 +411,10 @@ pub struct RawMeta {
     pub pace: Option<Sp<Pace>>,
     /// What `days` of a step count from: `due_date` (default) or `invoice_date`.
     pub age_from: Option<Sp<AgeFrom>>,
+    /// `net` (default): the ladder, referrals, holds, limits and `min_overdue` act on the open
+    /// invoices less the customer's unapplied cash and open credit notes; `gross`: on the open
+    /// invoices alone.
+    pub balance: Option<Sp<crate::facts::Balance>>,
     /// `customer` (default): one action listing the invoices; `invoice`: one action per invoice.
     pub grouping: Option<Sp<Grouping>>,
     /// `oldest` (default): the oldest eligible invoice moves the customer; `each`: every invoice on its own.

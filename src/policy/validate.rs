@@ -376,6 +376,7 @@ fn meta(v: &mut V<'_>, raw: &RawPolicy) -> Meta {
         effective: None,
         pace: Pace::Sequential,
         age_from: AgeFrom::DueDate,
+        balance: crate::facts::Balance::Net,
         grouping: Grouping::Customer,
         trigger: Trigger::Oldest,
         on_script_error: OnError::Skip,
@@ -413,6 +414,7 @@ fn meta(v: &mut V<'_>, raw: &RawPolicy) -> Meta {
     }
     m.pace = p.pace.as_ref().map_or(m.pace, |x| x.value);
     m.age_from = p.age_from.as_ref().map_or(m.age_from, |x| x.value);
+    m.balance = p.balance.as_ref().map_or(m.balance, |x| x.value);
     m.grouping = p.grouping.as_ref().map_or(m.grouping, |x| x.value);
     m.trigger = p.trigger.as_ref().map_or(m.trigger, |x| x.value);
     m.on_script_error = p.on_script_error.as_ref().map_or(m.on_script_error, |x| x.value);

@@ -118,7 +118,11 @@ pub fn render(dir: &Path, r: &RunInputs) -> String {
         ("CEI %", num(&k.cei), if k.cei.is_some() { cei_note } else { "period not known".to_string() }),
     ]);
     let money = tiles(&[
-        ("Open AR", num(&k.ar_total), format!("{} open invoices", k.open_invoices)),
+        (
+            "Open AR",
+            num(&k.ar_total),
+            format!("{} open invoices; net of unapplied cash and credit notes {}", k.open_invoices, num(&k.ar_net)),
+        ),
         ("Overdue", num(&k.ar_overdue), format!("current {}", num(&k.ar_current))),
         ("Disputed", num(&k.ar_disputed), String::new()),
         (

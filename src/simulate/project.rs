@@ -316,6 +316,10 @@ struct Shared {
     /// The loaded invoices issued within `dso_days` of the as-of date, in
     /// ledger order: the only loaded ones a week's DSO sales can count.
     recent_sales: Vec<(NaiveDate, Decimal)>,
+    /// What stands to the customers' credit, by the date it does: cash on
+    /// account and open credit notes (the simulation adds neither; the
+    /// week's AR in the DSO is net of them, as [`kpi::portfolio`]'s).
+    on_account: Vec<(NaiveDate, Decimal)>,
     /// Some loaded invoice id has the form of the simulation's.
     sim_like_ids: bool,
 }
@@ -327,10 +331,19 @@ impl Shared {
         let held = crate::facts::map_customers(base, &Context::new(as_of, cfg.clone()), |cf, _| cf.on_hold);
         let sale_rate = behaviour.payers.iter().map(|p| (!p.amounts.is_empty()).then_some(p.daily_rate)).collect();
         let from = as_of - Duration::days(cfg.dso_days);
-        let recent_sales =
-            base.invoices.iter().filter(|i| i.issue_date > from).map(|i| (i.issue_date, i.amount)).collect();
+        // Credit notes count as negative sales (net credit sales).
+        let notes = base.credit_notes.iter().filter(|n| n.status != crate::ledger::InvoiceStatus::WrittenOff);
+        let recent_sales = base
+            .invoices
+            .iter()
+            .filter(|i| i.issue_date > from)
+            .map(|i| (i.issue_date, i.amount))
+            .chain(notes.clone().filter(|n| n.issue_date > from).map(|n| (n.issue_date, -n.amount)))
+            .collect();
+        let cash = base.payments.iter().filter(|p| p.invoice.is_none()).map(|p| (p.paid_on, p.amount));
+        let on_account = cash.chain(notes.map(|n| (n.issue_date, n.open_on(NaiveDate::MAX)))).collect();
         let sim_like_ids = base.invoices.iter().any(|i| i.id.starts_with(SIM_INVOICE));
-        Shared { held, sale_rate, recent_sales, sim_like_ids }
+        Shared { held, sale_rate, recent_sales, on_account, sim_like_ids }
     }
 }
 
@@ -474,6 +487,8 @@ fn fork(base: &Ledger) -> Ledger {
         payments: base.payments.clone(),
         promises: base.promises.clone(),
         actions: base.actions.clone(),
+        credit_notes: base.credit_notes.clone(),
+        credit_notes_by_customer: base.credit_notes_by_customer.clone(),
         invoices_by_customer: base.invoices_by_customer.clone(),
         payments_by_customer: base.payments_by_customer.clone(),
         promises_by_customer: base.promises_by_customer.clone(),
@@ -932,7 +947,8 @@ impl<'a> Sim<'a> {
         w.ar_total = ar;
         w.overdue = ar - current;
         w.overdue_by_bucket = aging;
-        w.dso = kpi::dso_standard(ar, sales, cfg.dso_days).map(kpi::round2);
+        let credit: Decimal = self.world.shared.on_account.iter().filter(|(d, _)| *d <= day).map(|(_, a)| *a).sum();
+        w.dso = kpi::dso_standard((ar - credit).max(Decimal::ZERO), sales, cfg.dso_days).map(kpi::round2);
         w
     }
 }
@@ -964,7 +980,9 @@ struct Today<'p> {
 
 impl<'p> Today<'p> {
     fn new(policy: &'p CompiledPolicy, wake: &'p Wake, day: NaiveDate, every_day: bool) -> Self {
-        let ctx = Context::new(day, FactsConfig::default()).with_per_invoice_rules(policy.per_invoice.clone());
+        let ctx = Context::new(day, FactsConfig::default())
+            .with_per_invoice_rules(policy.per_invoice.clone())
+            .with_balance(policy.rules.meta.balance);
         Today { policy, wake, day, cal: ctx.calendar(), ctx, every_day }
     }
 

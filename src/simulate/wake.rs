@@ -920,6 +920,16 @@ impl Wake {
         if let Some(d) = paid {
             push(out, span, ce(d), &self.since);
         }
+        // A credit note issued later changes the net balance on its date.
+        if (c as usize) < ledger.credit_notes_by_customer.groups() {
+            for &n in ledger.credit_notes_by_customer.rows(c) {
+                let d = ledger.credit_notes[n as usize].issue_date;
+                if d > day {
+                    fixed = false;
+                    push(out, span, ce(d), &[0]);
+                }
+            }
+        }
         for &p in ledger.promises_by_customer.rows(c) {
             let p = &ledger.promises[p as usize];
             push(out, span, ce(p.made_on), &self.promise_made);
