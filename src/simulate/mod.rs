@@ -8,7 +8,8 @@
 //!   ledger's own history, and the eventual split of today's balances.
 //! - [`project`]: the forward projection — each policy day by day over a
 //!   horizon, Monte Carlo, with payment behaviour learned per customer
-//!   ([`behaviour`]) and response assumptions from a scenario file.
+//!   ([`behaviour`]) and response assumptions from a scenario file; every
+//!   random draw keyed by what it is about ([`draw`]: common random numbers).
 //! - [`backtest`]: the projection from a past date against what the ledger
 //!   says really came in.
 //! - [`sweep`]: one value of the baseline set to several settings, each a variant.
@@ -24,6 +25,7 @@ pub mod arms;
 pub mod backtest;
 pub mod behaviour;
 pub mod compare;
+pub mod draw;
 pub mod project;
 pub mod rollrate;
 pub mod sweep;
