@@ -161,7 +161,33 @@ fn simulation_report_numbers_are_the_json_numbers() {
         text(&week1["p90"])
     );
     assert!(html.contains(&band), "{band}");
-    assert_eq!(html.matches("<svg class=\"chart bands\"").count(), 6, "a panel per policy for cash and for DSO");
+    assert_eq!(
+        html.matches("<svg class=\"chart bands\"").count(),
+        9,
+        "a panel per policy for cumulative cash, weekly cash and DSO"
+    );
+    // It opens with the verdicts (every one of forward.json's), then the
+    // cumulative cash (its last week's band per policy), then the rest.
+    let at = |id: &str| html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no section {id}"));
+    assert!(at("verdicts") < at("cash") && at("cash") < at("policies") && at("policies") < at("forward"));
+    let verdicts = f["verdicts"].as_array().unwrap();
+    assert_eq!(verdicts.len(), 2 * f["summary"].as_array().unwrap().len() / 3, "one per metric and variant");
+    for v in verdicts.iter().filter(|v| v["identical"] == false) {
+        let line = v["text"].as_str().unwrap().replace('\'', "&#39;");
+        assert!(html.contains(&line), "{line}");
+    }
+    let weeks = f["week_ends"].as_array().unwrap().len();
+    for l in labels {
+        let last =
+            f["cumulative_cash"].as_array().unwrap().iter().find(|w| w["policy"] == l && w["week"] == weeks).unwrap();
+        let band = format!(
+            "{}<br><span class=\"band\">{} – {}</span>",
+            text(&last["p50"]),
+            text(&last["p10"]),
+            text(&last["p90"])
+        );
+        assert!(html[at("cash")..at("policies")].contains(&band), "{l}: {band}");
+    }
     // The diff: one row per line of diff.jsonl.
     let diffs = read(&d.sim.join("diff.jsonl")).lines().count();
     assert_eq!(html.matches("<tr data-variant=").count(), diffs);
@@ -401,10 +427,10 @@ fn run_report_renders_in_a_browser() {
 fn simulation_report_renders_in_a_browser() {
     let d = demo();
     let dom = in_browser(&d.sim.join("report.html"), "report-simulation.png");
-    assert!(dom.contains("data-charts=\"6\""), "a panel per policy for cash and for DSO");
-    assert_eq!(dom.matches("<path class=\"line\"").count(), 6, "a P50 line in each panel");
-    assert_eq!(dom.matches("<path class=\"band\"").count(), 6, "a P10-P90 band in each panel");
-    assert_eq!(dom.matches("<path class=\"ref\"").count(), 4, "the baseline's P50 in each variant's panel");
+    assert!(dom.contains("data-charts=\"9\""), "a panel per policy for cumulative cash, weekly cash and DSO");
+    assert_eq!(dom.matches("<path class=\"line\"").count(), 9, "a P50 line in each panel");
+    assert_eq!(dom.matches("<path class=\"band\"").count(), 9, "a P10-P90 band in each panel");
+    assert_eq!(dom.matches("<path class=\"ref\"").count(), 6, "the baseline's P50 in each variant's panel");
     // The script ran: it counted the diff rows.
     let rows = read(&d.sim.join("diff.jsonl")).lines().count();
     assert!(dom.contains(&format!("{rows} of {rows} rows")), "the filter script did not run");

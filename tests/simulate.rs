@@ -501,7 +501,24 @@ mod forward {
     fn a_bad_horizon_is_a_usage_error() {
         let (code, _, err) = recoup(&with_out(DEMO, "/nonexistent/out", &["--horizon", "13x"]), None);
         assert_eq!(code, 2, "{err}");
-        assert!(err.contains("expected a span such as `13w` or `90d`"), "{err}");
+        assert!(err.contains("expected a span with its unit, such as `13w`, `90d` or `3m`"), "{err}");
+    }
+
+    /// `--horizon 13` could be days or weeks: refused with a usage error
+    /// (exit 2) that names the units, before anything is read or written.
+    #[test]
+    fn a_horizon_without_its_unit_is_a_usage_error() {
+        for (h, says) in [
+            ("13", "`13` has no unit: write `13d` for 13 days, `13w` for 13 weeks or `13m` for 13 months"),
+            ("0w", "expected a span with its unit"),
+            ("121m", "expected a span with its unit"),
+            ("13é", "expected a span with its unit"),
+        ] {
+            let (code, out, err) = recoup(&with_out(DEMO, "/nonexistent/out", &["--horizon", h]), None);
+            assert_eq!(code, 2, "{h}: {err}");
+            assert!(err.contains(says), "{h}: {err}");
+            assert!(out.is_empty(), "{h}: {out}");
+        }
     }
 }
 
@@ -520,8 +537,15 @@ fn a_projection_adds_its_files_and_one_json_object() {
     }
     let summary = std::fs::read_to_string(out.join("forward_summary.csv")).unwrap();
     assert!(summary.starts_with(
-        "metric,policy,p10,p50,p90,minus_baseline_p10,minus_baseline_p50,minus_baseline_p90\ncash_collected,standard,"
+        "metric,policy,p10,p50,p90,minus_baseline_p10,minus_baseline_p50,minus_baseline_p90,\
+         minus_baseline_mean,share_better,distinguishable,runs_needed\ncash_collected,standard,"
     ));
+    // The verdicts come first in forward.json, one per metric and variant.
+    let fw = std::fs::read_to_string(out.join("forward.json")).unwrap();
+    assert!(fw.find("\"verdicts\"").unwrap() < fw.find("\"summary\"").unwrap());
+    let verdicts = v["forward"]["verdicts"].as_array().unwrap();
+    assert_eq!(verdicts.len(), v["forward"]["summary"].as_array().unwrap().len() / 2);
+    assert!(verdicts.iter().all(|x| x["text"].as_str().unwrap().starts_with(x["variant"].as_str().unwrap())));
 }
 
 #[test]

@@ -12,6 +12,8 @@
 //!   random draw keyed by what it is about ([`draw`]: common random numbers).
 //! - [`backtest`]: the projection from a past date against what the ledger
 //!   says really came in.
+//! - [`verdict`]: each variant's run-by-run difference with the baseline,
+//!   and whether it is distinguishable from the noise at this number of runs.
 //! - [`sweep`]: one value of the baseline set to several settings, each a variant.
 //! - [`wake`]: which customers a simulated day must evaluate.
 //! - [`write`]: the output set (comparison.json/csv, diff.csv/jsonl,
@@ -29,6 +31,7 @@ pub mod draw;
 pub mod project;
 pub mod rollrate;
 pub mod sweep;
+pub mod verdict;
 pub mod wake;
 pub mod write;
 

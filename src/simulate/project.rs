@@ -1309,7 +1309,7 @@ impl Forward {
     }
 
     /// Each run's horizon figure per metric: flows summed, stocks at the end.
-    fn horizon(&self, runs: &[Vec<Week>]) -> Vec<(String, Vec<Decimal>)> {
+    pub(crate) fn horizon(&self, runs: &[Vec<Week>]) -> Vec<(String, Vec<Decimal>)> {
         let mut out: Vec<(String, Vec<Decimal>)> = Vec::new();
         for run in runs {
             let mut totals: Vec<(String, Decimal)> = Vec::new();
