@@ -318,8 +318,11 @@ fn a_sweep_is_drawn_when_the_folder_has_one() {
     assert!(section.contains("<title>standard (baseline): 1.9k</title>"), "the cost chart's line is at 1900");
     assert!(!section.contains("text-anchor=\"middle\">standard</text>"), "no x position for the baseline");
     assert!(section.contains("<svg class=\"chart curve\" role=\"img\" viewBox=\"0 0 430 230\" width=\"430\" height=\"230\" xmlns=\"http://www.w3.org/2000/svg\"><title>actions by agency.after_days</title>"));
-    assert_eq!(cells_after(&html, "agency.after_days=90", 4), ["90", "87", "1789.19", "7071521.11"]);
-    assert_eq!(cells_after(&html, "baseline", 3), ["91", "1900.00", "7050000.00"], "the table keeps the baseline");
+    // The table: a row per metric, a column per swept value (it fits the page), the baseline first.
+    assert_eq!(cells_after(section, "cost", 4), ["1900.00", "2100.50", "1789.19", "1500.00"]);
+    assert!(section.contains("<th class=\"n\">standard (baseline)</th><th class=\"n\">60</th>"), "{section}");
+    // Every chart of these amounts and counts starts at zero.
+    assert_eq!(section.matches("text-anchor=\"end\">0</text>").count(), 3);
     // Without a baseline row (a hand-made file): only the curve.
     std::fs::write(
         sim.join("sweep.csv"),
@@ -331,7 +334,8 @@ fn a_sweep_is_drawn_when_the_folder_has_one() {
     let html = read(&sim.join("report.html"));
     assert_eq!(html.matches("<svg class=\"chart curve\"").count(), 3);
     assert!(!html.contains("<line class=\"baseline\""));
-    assert_eq!(cells_after(&html, "agency.after_days=90", 3), ["87", "1789.19", "7071521.11"]);
+    let section = html.split("<section id=\"sweep\">").nth(1).unwrap().split("</section>").next().unwrap();
+    assert_eq!(cells_after(section, "actions", 3), ["95", "87", "80"]);
 }
 
 #[test]

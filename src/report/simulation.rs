@@ -201,7 +201,15 @@ pub fn render(dir: &Path, s: &SimInputs) -> String {
     nav.push(("diff", "Per-customer diff"));
     body.push_str(&section("diff", "Per-customer diff", &diff_table(&s.diffs, &labels)));
 
-    let title = format!("recoup simulate: {}", labels.join(" vs "));
+    // A sweep's labels all repeat its key: the title names it once.
+    let title = match (&s.sweep, labels.split_first()) {
+        (Some(_), Some((base, swept))) if !swept.is_empty() && swept.iter().all(|l| l.contains('=')) => {
+            let key = swept[0].rsplit_once('=').map_or("", |(k, _)| k);
+            let values: Vec<&str> = swept.iter().map(|l| l.rsplit('=').next().unwrap_or(l)).collect();
+            format!("recoup simulate: {base}, and {key} at {}", values.join(", "))
+        }
+        _ => format!("recoup simulate: {}", labels.join(" vs ")),
+    };
     let subtitle = format!("as of {} · {} customers · {}", c.as_of, c.customers, dir.display());
     document(&title, &subtitle, &nav, &body, SORT_FILTER)
 }
@@ -488,19 +496,34 @@ fn sweep(sw: &SweepFile) -> String {
         s.push_str(&curve_chart(&format!("{name} by {key}"), &key, name, &pts, reference.as_ref()));
     }
     s.push_str("</div>");
-    let head: Vec<String> = sw
-        .header
-        .iter()
-        .enumerate()
-        .map(|(j, h)| if numeric.contains(&j) { format!("#{h}") } else { h.clone() })
+    // The table turned a quarter: a row per column of sweep.csv, a column
+    // per swept value (a handful), so that it fits the page however many
+    // metrics the file has.
+    let head: Vec<String> = std::iter::once("metric".to_string())
+        .chain(sw.rows.iter().map(|r| {
+            let label = r.first().map_or("", String::as_str);
+            if is_baseline(r) {
+                format!("#{label} (baseline)")
+            } else {
+                format!("#{}", label.rsplit('=').next().unwrap_or(label))
+            }
+        }))
         .collect();
     let head_refs: Vec<&str> = head.iter().map(String::as_str).collect();
-    let rows: Vec<Vec<Cell>> = sw
-        .rows
-        .iter()
-        .map(|r| r.iter().enumerate().map(|(j, c)| if numeric.contains(&j) { n(c) } else { t(c) }).collect())
+    let rows: Vec<Vec<Cell>> = (1..sw.header.len())
+        .filter(|&j| Some(j) != value_col)
+        .map(|j| {
+            let cells = sw.rows.iter().map(|r| {
+                let c = r.get(j).map_or("", String::as_str);
+                if numeric.contains(&j) { n(c) } else { t(c) }
+            });
+            std::iter::once(t(&sw.header[j])).chain(cells).collect()
+        })
         .collect();
-    s.push_str(&table("", &head_refs, &rows));
+    s.push_str(&table(" class=\"wide\"", &head_refs, &rows));
+    s.push_str(&note(&format!(
+        "A column per row of sweep.csv: the value of {key} (the labels there are `{key}=VALUE`)."
+    )));
     s
 }
 
