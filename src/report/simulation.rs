@@ -152,7 +152,7 @@ pub fn render(dir: &Path, s: &SimInputs) -> String {
     // What a reader wants first: the verdicts, then the cash each policy brings in.
     if let Some(fw) = &s.forward {
         nav.push(("verdicts", "Verdicts"));
-        body.push_str(&section("verdicts", "Verdicts", &verdicts(fw, &c.baseline)));
+        body.push_str(&section("verdicts", "Verdicts", &verdicts(fw, &c.baseline, labels.len())));
         nav.push(("cash", "Cumulative cash"));
         body.push_str(&section("cash", "Cash collected since the as-of date", &cumulative_cash(fw, &labels)));
     }
@@ -235,9 +235,13 @@ fn weekly_series(fw: &ForwardFile, labels: &[&str], metric: &str) -> Vec<BandSer
 /// The verdicts: the differences that stand out from the noise, then those
 /// that do not, then the metrics identical in every run; and the table of
 /// paired differences behind them.
-fn verdicts(fw: &ForwardFile, base: &str) -> String {
+fn verdicts(fw: &ForwardFile, base: &str, policies: usize) -> String {
     if fw.verdicts.is_empty() {
-        return note("One policy only: nothing to compare. Give a --variant to get verdicts.");
+        return note(if policies > 1 {
+            "This simulation was written before verdicts were: run `recoup simulate` again to get them."
+        } else {
+            "One policy only: nothing to compare. Give a --variant to get verdicts."
+        });
     }
     let mut s = note(&format!(
         "Each variant against the baseline `{base}`, run by run on the same random draws ({} runs of {} days). A difference is distinguishable when its mean is at least 1.96 standard errors from zero; otherwise the runs that would tell are estimated from the spread of the differences.",
