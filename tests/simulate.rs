@@ -696,6 +696,22 @@ mod backtest {
         assert_eq!(actual_cash(&full, date("2026-02-01"), &weeks), [d("70.00"), d("60.00")]);
     }
 
+    /// Naive forecast (b): in the 13 weeks to 2026-02-01 the ledger records
+    /// P1 (40.00 on 01-20) and P4 (30.00 on account, 01-28): 70.00 ÷ 13 =
+    /// 5.38 a week, 2.31 for a last week of 3 days (70 × 3 ÷ 91). Against
+    /// the actual 70.00 and 60.00: errors 92.3143 % and 91.0333 %, MAPE 91.6738 %.
+    #[test]
+    fn the_naive_trailing_mean_forecast_is_the_13_weeks_before() {
+        use recoup::simulate::backtest::{mape_pct, naive_trailing_mean};
+        let tmp = hand_built();
+        let full = load(tmp.path(), &LoadOptions::default()).unwrap();
+        let weeks = [date("2026-02-08"), date("2026-02-15"), date("2026-02-18")];
+        let naive = naive_trailing_mean(&full, date("2026-02-01"), &weeks);
+        assert_eq!(naive, [d("5.38"), d("5.38"), d("2.31")]);
+        assert_eq!(mape_pct(&naive[..2], &[d("70.00"), d("60.00")]), Some(91.6738));
+        assert_eq!(mape_pct(&naive, &[Decimal::ZERO; 3]), None, "no week with cash: no error");
+    }
+
     #[test]
     fn a_backtest_of_the_demo_ledger_runs_end_to_end() {
         let tmp = tempfile::tempdir().unwrap();
@@ -725,6 +741,9 @@ mod backtest {
         assert_eq!(bt["weeks"].as_array().unwrap().len(), 13);
         assert_eq!(bt["weeks"][0]["week_end"], "2026-08-24");
         assert!(bt["mape_pct"].as_f64().unwrap() >= 0.0);
+        assert_eq!(bt["naive"][0]["name"], "mean weekly cash of the 13 weeks before");
+        assert_eq!(bt["naive"][0]["weekly"].as_array().unwrap().len(), 13);
+        assert!(bt["naive"][0]["mape_pct"].as_f64().unwrap() >= 0.0);
         // The actual cash is the demo's payments of those 13 weeks.
         let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
         let expected: Decimal = ledger

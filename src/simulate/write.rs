@@ -572,5 +572,11 @@ pub fn print_backtest(out: &mut dyn Write, b: &Backtest) -> io::Result<()> {
         b.weeks.iter().filter(|w| w.inside).count(),
         b.weeks.len(),
         b.coverage * 100.0
-    )
+    )?;
+    for n in &b.naive {
+        let mape = n.mape_pct.map(|m| format!("{m:.1} %")).unwrap_or_else(|| "-".into());
+        let first = n.weekly.first().map(|w| format!("{w:.2}")).unwrap_or_else(|| "-".into());
+        writeln!(out, "  naive forecast, {} ({first} a week): MAPE {mape}", n.name)?;
+    }
+    Ok(())
 }
