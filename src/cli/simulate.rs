@@ -54,10 +54,11 @@ pub struct SimulateArgs {
     /// wrote before, replaced as a whole, atomically; never an input or a folder of other files.
     #[arg(long, value_name = "DIR", required_unless_present = "arms")]
     pub out: Option<PathBuf>,
-    /// Project each policy forward day by day over this span: `13w` (weeks)
-    /// or `90d` (days). Without it, only today's comparison.
+    /// Project each policy forward day by day over this span, with its unit:
+    /// `13w` (weeks), `90d` (days) or `3m` (calendar months from the as-of
+    /// date). Without it, only today's comparison.
     #[arg(long, value_name = "SPAN", value_parser = parse_horizon)]
-    pub horizon: Option<u32>,
+    pub horizon: Option<Span>,
     /// Monte Carlo runs per policy (with --horizon).
     #[arg(long, default_value_t = 20)]
     pub runs: u32,
@@ -84,16 +85,49 @@ pub struct SimulateArgs {
     pub format: Format,
 }
 
-/// `13w` → 91 days, `90d` or `90` → 90 days.
-fn parse_horizon(s: &str) -> Result<u32, String> {
+/// A `--horizon`: a number of days, weeks or calendar months.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Span {
+    Days(u32),
+    Weeks(u32),
+    Months(u32),
+}
+
+impl Span {
+    /// The span in days from `from` (months are calendar months: 3 months
+    /// from 2026-11-16 end on 2027-02-16, 92 days).
+    pub fn days(self, from: chrono::NaiveDate) -> u32 {
+        match self {
+            Span::Days(n) => n,
+            Span::Weeks(n) => n * 7,
+            Span::Months(n) => from
+                .checked_add_months(chrono::Months::new(n))
+                .map_or(n * 31, |end| u32::try_from((end - from).num_days()).unwrap_or(n * 31)),
+        }
+    }
+}
+
+/// `13w` → 13 weeks, `90d` → 90 days, `3m` → 3 months; a bare number is
+/// refused (is `13` days or weeks?), as is more than 10 years.
+fn parse_horizon(s: &str) -> Result<Span, String> {
     let t = s.trim().to_ascii_lowercase();
-    let (num, mult) = match t.strip_suffix('w') {
-        Some(n) => (n, 7),
-        None => (t.strip_suffix('d').unwrap_or(&t), 1),
+    let bad = || format!("expected a span with its unit, such as `13w`, `90d` or `3m` (at most 10 years), got `{s}`");
+    if let Ok(n) = t.parse::<u32>() {
+        return Err(format!(
+            "`{s}` has no unit: write `{n}d` for {n} days, `{n}w` for {n} weeks or `{n}m` for {n} months"
+        ));
+    }
+    let Some(unit) = t.chars().last() else { return Err(bad()) };
+    let num = &t[..t.len() - unit.len_utf8()];
+    let (make, most): (fn(u32) -> Span, u32) = match unit {
+        'd' => (Span::Days, 3660),
+        'w' => (Span::Weeks, 3660 / 7),
+        'm' => (Span::Months, 120),
+        _ => return Err(bad()),
     };
     match num.trim().parse::<u32>() {
-        Ok(n) if n > 0 && n <= 3660 / mult => Ok(n * mult),
-        _ => Err(format!("expected a span such as `13w` or `90d` (at most 10 years), got `{s}`")),
+        Ok(n) if n > 0 && n <= most => Ok(make(n)),
+        _ => Err(bad()),
     }
 }
 
@@ -168,7 +202,7 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
         let Some(past) = a.ledger.as_of else {
             return Err(ExitError { code: Exit::Usage, message: "--backtest needs --as-of PAST_DATE".into() }.into());
         };
-        check_horizon(&loaded, past, a.horizon.unwrap_or(0))
+        check_horizon(&loaded, past, a.horizon.map_or(0, |h| h.days(past)))
             .map_err(|message| ExitError { code: Exit::Usage, message })?;
         let write_off = i64::from(crate::simulate::RollRateConfig::default().write_off_after_days);
         (truncate(&loaded, past, write_off), Some(loaded))
@@ -198,7 +232,7 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
             );
         }
     }
-    let forward = match a.horizon {
+    let forward = match a.horizon.map(|h| h.days(as_of)) {
         Some(days) => {
             let scenario = match &a.scenario {
                 Some(path) => {
@@ -336,4 +370,29 @@ fn print_comparison(out: &mut dyn Write, c: &crate::simulate::Comparison) -> std
         writeln!(out, "  {line}")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    /// Each unit in days: weeks of 7, calendar months from the as-of date
+    /// (to the same day of the month, or the month's last day).
+    #[test]
+    fn a_horizon_is_days_weeks_or_calendar_months() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(parse_horizon("13w"), Ok(Span::Weeks(13)));
+        assert_eq!(parse_horizon(" 90D "), Ok(Span::Days(90)));
+        assert_eq!(parse_horizon("3m"), Ok(Span::Months(3)));
+        assert!(parse_horizon("13").unwrap_err().contains("has no unit"));
+        assert_eq!(Span::Weeks(13).days(d(2026, 11, 16)), 91);
+        assert_eq!(Span::Days(90).days(d(2026, 11, 16)), 90);
+        // 2026-11-16 → 2027-02-16: 14 + 31 + 31 + 16 days.
+        assert_eq!(Span::Months(3).days(d(2026, 11, 16)), 92);
+        // 2027-01-31 → 2027-02-28.
+        assert_eq!(Span::Months(1).days(d(2027, 1, 31)), 28);
+        // Ten years with the leap days of 2028, 2032 and 2036.
+        assert_eq!(Span::Months(120).days(d(2026, 11, 16)), 3653);
+    }
 }

@@ -6,6 +6,7 @@ use super::{ReportError, read_json, read_text, require};
 use crate::simulate::Figures;
 use crate::simulate::compare::{ActionBrief, CustomerDiff};
 use crate::simulate::project::{Band, RollRateCheck, Scenario, SummaryBand, WeekBand};
+use crate::simulate::verdict::Verdict;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -58,7 +59,12 @@ pub struct ForwardFile {
     pub scenario: Scenario,
     pub week_ends: Vec<NaiveDate>,
     pub roll_rate_check: Option<RollRateCheck>,
+    /// Absent from simulations written before the verdicts.
+    #[serde(default)]
+    pub verdicts: Vec<Verdict>,
     pub summary: Vec<SummaryBand>,
+    #[serde(default)]
+    pub cumulative_cash: Vec<WeekBand>,
     pub weekly: Vec<WeekBand>,
 }
 
@@ -142,7 +148,15 @@ pub fn render(dir: &Path, s: &SimInputs) -> String {
     let c = &s.comparison;
     let labels: Vec<&str> = c.policies.iter().map(|p| p.label.as_str()).collect();
     let mut body = String::new();
-    let mut nav: Vec<(&str, &str)> = vec![("policies", "Policies")];
+    let mut nav: Vec<(&str, &str)> = Vec::new();
+    // What a reader wants first: the verdicts, then the cash each policy brings in.
+    if let Some(fw) = &s.forward {
+        nav.push(("verdicts", "Verdicts"));
+        body.push_str(&section("verdicts", "Verdicts", &verdicts(fw, &c.baseline, labels.len())));
+        nav.push(("cash", "Cumulative cash"));
+        body.push_str(&section("cash", "Cash collected since the as-of date", &cumulative_cash(fw, &labels)));
+    }
+    nav.push(("policies", "Policies"));
 
     let rows: Vec<Vec<Cell>> = c
         .policies
@@ -187,7 +201,15 @@ pub fn render(dir: &Path, s: &SimInputs) -> String {
     nav.push(("diff", "Per-customer diff"));
     body.push_str(&section("diff", "Per-customer diff", &diff_table(&s.diffs, &labels)));
 
-    let title = format!("recoup simulate: {}", labels.join(" vs "));
+    // A sweep's labels all repeat its key: the title names it once.
+    let title = match (&s.sweep, labels.split_first()) {
+        (Some(_), Some((base, swept))) if !swept.is_empty() && swept.iter().all(|l| l.contains('=')) => {
+            let key = swept[0].rsplit_once('=').map_or("", |(k, _)| k);
+            let values: Vec<&str> = swept.iter().map(|l| l.rsplit('=').next().unwrap_or(l)).collect();
+            format!("recoup simulate: {base}, and {key} at {}", values.join(", "))
+        }
+        _ => format!("recoup simulate: {}", labels.join(" vs ")),
+    };
     let subtitle = format!("as of {} · {} customers · {}", c.as_of, c.customers, dir.display());
     document(&title, &subtitle, &nav, &body, SORT_FILTER)
 }
@@ -208,6 +230,109 @@ fn weekly_series(fw: &ForwardFile, labels: &[&str], metric: &str) -> Vec<BandSer
             BandSeries { label: l.to_string(), p10, p50, p90 }
         })
         .collect()
+}
+
+/// The verdicts: the differences that stand out from the noise, then those
+/// that do not, then the metrics identical in every run; and the table of
+/// paired differences behind them.
+fn verdicts(fw: &ForwardFile, base: &str, policies: usize) -> String {
+    if fw.verdicts.is_empty() {
+        return note(if policies > 1 {
+            "This simulation was written before verdicts were: run `recoup simulate` again to get them."
+        } else {
+            "One policy only: nothing to compare. Give a --variant to get verdicts."
+        });
+    }
+    let mut s = note(&format!(
+        "Each variant against the baseline `{base}`, run by run on the same random draws ({} runs of {} days). A difference is distinguishable when its mean is at least 1.96 standard errors from zero; otherwise the runs that would tell are estimated from the spread of the differences.",
+        fw.runs, fw.days
+    ));
+    let (stand, rest): (Vec<&Verdict>, Vec<&Verdict>) = fw.verdicts.iter().partition(|v| v.distinguishable);
+    let (same, noise): (Vec<&Verdict>, Vec<&Verdict>) = rest.into_iter().partition(|v| v.identical);
+    s.push_str("<ul class=\"verdicts\">");
+    for v in &stand {
+        let _ = write!(s, "<li><strong>{}</strong></li>", esc(&v.text));
+    }
+    for v in &noise {
+        let _ = write!(s, "<li>{}</li>", esc(&v.text));
+    }
+    let mut variants: Vec<&str> = Vec::new();
+    for v in &same {
+        if !variants.contains(&v.variant.as_str()) {
+            variants.push(&v.variant);
+        }
+    }
+    for l in variants {
+        let ms: Vec<&str> = same.iter().filter(|v| v.variant == l).map(|v| v.metric.as_str()).collect();
+        let _ = write!(s, "<li>{}: identical in every run: {}</li>", esc(l), esc(&ms.join(", ")));
+    }
+    s.push_str("</ul>");
+    let rows: Vec<Vec<Cell>> = fw
+        .verdicts
+        .iter()
+        .map(|v| {
+            vec![
+                id(&v.metric),
+                id(&v.variant),
+                n(num(&v.mean)),
+                band_cell(Some(&v.band)),
+                n(v.share_better.map(|x| format!("{:.0} %", x * 100.0)).unwrap_or_else(|| "—".into())),
+                t(if v.distinguishable {
+                    "yes".to_string()
+                } else if v.identical {
+                    "identical".to_string()
+                } else {
+                    v.runs_needed.map(|k| format!("no (about {k} runs)")).unwrap_or_else(|| "no".into())
+                }),
+            ]
+        })
+        .collect();
+    let _ = write!(
+        s,
+        "<h3>Paired differences, variant − baseline</h3>{}",
+        table(
+            " class=\"wide\"",
+            &["metric", "variant", "#mean", "#P50, P10 – P90", "#better in", "distinguishable"],
+            &rows
+        )
+    );
+    s
+}
+
+/// Cash collected since the as-of date, per policy: the runs' running
+/// totals, P50 with the P10–P90 band, one panel per policy on one scale.
+fn cumulative_cash(fw: &ForwardFile, labels: &[&str]) -> String {
+    let weeks: Vec<String> = fw.week_ends.iter().map(|d| d.format("%b %d").to_string()).collect();
+    let series: Vec<BandSeries> = labels
+        .iter()
+        .map(|l| {
+            let mut p10 = vec![None; fw.week_ends.len()];
+            let (mut p50, mut p90) = (p10.clone(), p10.clone());
+            for w in fw.cumulative_cash.iter().filter(|w| w.policy == *l) {
+                if let Some(i) = w.week.checked_sub(1).filter(|&i| i < p10.len()) {
+                    p10[i] = Some(f(w.band.p10));
+                    p50[i] = Some(f(w.band.p50));
+                    p90[i] = Some(f(w.band.p90));
+                }
+            }
+            BandSeries { label: l.to_string(), p10, p50, p90 }
+        })
+        .collect();
+    if fw.cumulative_cash.is_empty() {
+        return note("This simulation was written before cumulative cash was: run `recoup simulate` again.");
+    }
+    let mut s = band_panels("Cash collected since the as-of date, P50 with P10–P90 band", &weeks, &series);
+    let last = fw.week_ends.len();
+    let rows: Vec<Vec<Cell>> = labels
+        .iter()
+        .map(|l| {
+            let b = fw.cumulative_cash.iter().find(|w| w.policy == *l && w.week == last).map(|w| &w.band);
+            vec![id(*l), band_cell(b)]
+        })
+        .collect();
+    s.push_str(&table("", &["policy", "#by the horizon's end: P50, P10 – P90"], &rows));
+    s.push_str(&note("The band of each week is that of the runs' totals so far (not a sum of weekly bands); the grey line in a variant's panel is the baseline's median."));
+    s
 }
 
 fn forward(fw: &ForwardFile, labels: &[&str]) -> String {
@@ -375,19 +500,34 @@ fn sweep(sw: &SweepFile) -> String {
         s.push_str(&curve_chart(&format!("{name} by {key}"), &key, name, &pts, reference.as_ref()));
     }
     s.push_str("</div>");
-    let head: Vec<String> = sw
-        .header
-        .iter()
-        .enumerate()
-        .map(|(j, h)| if numeric.contains(&j) { format!("#{h}") } else { h.clone() })
+    // The table turned a quarter: a row per column of sweep.csv, a column
+    // per swept value (a handful), so that it fits the page however many
+    // metrics the file has.
+    let head: Vec<String> = std::iter::once("metric".to_string())
+        .chain(sw.rows.iter().map(|r| {
+            let label = r.first().map_or("", String::as_str);
+            if is_baseline(r) {
+                format!("#{label} (baseline)")
+            } else {
+                format!("#{}", label.rsplit('=').next().unwrap_or(label))
+            }
+        }))
         .collect();
     let head_refs: Vec<&str> = head.iter().map(String::as_str).collect();
-    let rows: Vec<Vec<Cell>> = sw
-        .rows
-        .iter()
-        .map(|r| r.iter().enumerate().map(|(j, c)| if numeric.contains(&j) { n(c) } else { t(c) }).collect())
+    let rows: Vec<Vec<Cell>> = (1..sw.header.len())
+        .filter(|&j| Some(j) != value_col)
+        .map(|j| {
+            let cells = sw.rows.iter().map(|r| {
+                let c = r.get(j).map_or("", String::as_str);
+                if numeric.contains(&j) { n(c) } else { t(c) }
+            });
+            std::iter::once(t(&sw.header[j])).chain(cells).collect()
+        })
         .collect();
-    s.push_str(&table("", &head_refs, &rows));
+    s.push_str(&table(" class=\"wide\"", &head_refs, &rows));
+    s.push_str(&note(&format!(
+        "A column per row of sweep.csv: the value of {key} (the labels there are `{key}=VALUE`)."
+    )));
     s
 }
 

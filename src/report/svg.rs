@@ -308,7 +308,10 @@ pub fn curve_chart(
     let (xmin, xmax) = if xmax - xmin < 1e-9 { (xmin - 1.0, xmax + 1.0) } else { (xmin, xmax) };
     let ys = points.iter().map(|p| p.2).chain(baseline.map(|b| b.value));
     let (ymin, ymax) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
-    let (lo, hi, t) = ticks(ymin, ymax, false);
+    // Amounts, counts and days are compared as ratios ("5 % more"): their
+    // axis starts at zero, so a small difference does not look like a
+    // cliff. Only a metric with negative values keeps a free axis.
+    let (lo, hi, t) = ticks(ymin, ymax, ymin >= 0.0);
     let pad = (right - left) * 0.05;
     let x = |v: f64| left + pad + (v - xmin) / (xmax - xmin) * (right - left - 2.0 * pad);
     let y = |v: f64| bottom - (v - lo) / (hi - lo) * (bottom - top);
@@ -316,13 +319,16 @@ pub fn curve_chart(
     y_axis(&mut s, &Frame { left, right, top, bottom }, lo, hi, &t);
     if let Some(b) = baseline {
         let by = y(b.value);
+        // Its label above the line, or below it when the line runs along
+        // the top (where the chart's title is).
+        let label_y = if by - 5.0 < top + 10.0 { by + 14.0 } else { by - 5.0 };
         let _ = write!(
             s,
             "<line class=\"baseline\" x1=\"{left:.1}\" x2=\"{right:.1}\" y1=\"{by:.1}\" y2=\"{by:.1}\" stroke=\"#8a8a8a\" stroke-width=\"1.4\" stroke-dasharray=\"6 4\"><title>{}: {}</title></line><text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
             esc(&b.label),
             esc(&axis_label(b.value)),
             right - 2.0,
-            by - 5.0,
+            label_y,
             esc(&b.label)
         );
     }
@@ -397,6 +403,46 @@ mod tests {
         assert!((26.0..=186.0).contains(&y1), "{y1}");
         let plain = curve_chart("t", "k", "m", &pts, None);
         assert!(!plain.contains("baseline"));
+    }
+
+    /// Non-negative values are drawn from zero (a change of 0.1 % is not
+    /// a cliff); the baseline's label moves below its line at the top of
+    /// the chart, away from the title; negative values keep a free axis.
+    #[test]
+    fn a_curve_of_amounts_starts_at_zero_and_keeps_its_labels_apart() {
+        let pts = [("k=1".to_string(), Some(1.0), 35.78), ("k=2".to_string(), Some(2.0), 35.9)];
+        // The baseline at the top of the axis (0 to 40).
+        let base = Reference { label: "standard (baseline)".into(), value: 40.0 };
+        let s = curve_chart("t", "k", "m", &pts, Some(&base));
+        assert!(s.contains(">0</text>"), "a zero tick: {s}");
+        let line: f64 = s
+            .split("class=\"baseline\"")
+            .nth(1)
+            .unwrap()
+            .split("y1=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let label: f64 = s
+            .split(">standard (baseline)</text>")
+            .next()
+            .unwrap()
+            .rsplit("y=\"")
+            .next()
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(label > line, "label at {label}, line at {line}: below it");
+        let neg = [("k=1".to_string(), Some(1.0), -120.0), ("k=2".to_string(), Some(2.0), -100.0)];
+        let s = curve_chart("t", "k", "m", &neg, None);
+        assert!(!s.contains(">0</text>"), "{s}");
     }
 
     #[test]

@@ -135,6 +135,51 @@ pub fn actual_cash(ledger: &Ledger, as_of: NaiveDate, week_ends: &[NaiveDate]) -
     out
 }
 
+/// The weeks a naive forecast averages: the 13 before the as-of date.
+pub const NAIVE_WEEKS: i64 = 13;
+
+/// Naive forecast (b) of issue 21: each week of the horizon gets the mean
+/// weekly cash of the [`NAIVE_WEEKS`] weeks before `as_of` (the payments
+/// dated in `(as_of − 91 days, as_of]`, ÷ 13), rounded to cents; a last week
+/// shorter than 7 days gets its share (days ÷ 7).
+pub fn naive_trailing_mean(ledger: &Ledger, as_of: NaiveDate, week_ends: &[NaiveDate]) -> Vec<Decimal> {
+    let from = as_of - Duration::days(7 * NAIVE_WEEKS);
+    let total: Decimal =
+        ledger.payments.iter().filter(|p| p.paid_on > from && p.paid_on <= as_of).map(|p| p.amount).sum();
+    let mut start = as_of;
+    week_ends
+        .iter()
+        .map(|&end| {
+            let days = (end - start).num_days();
+            start = end;
+            (total * Decimal::from(days) / Decimal::from(7 * NAIVE_WEEKS)).round_dp(2)
+        })
+        .collect()
+}
+
+/// Mean absolute percentage error of `predicted` against `actual`, over the
+/// weeks with cash (none without any).
+pub fn mape_pct(predicted: &[Decimal], actual: &[Decimal]) -> Option<f64> {
+    let errs: Vec<f64> = predicted
+        .iter()
+        .zip(actual)
+        .filter(|(_, a)| **a > Decimal::ZERO)
+        .filter_map(|(p, a)| ((*p - *a).abs() / *a * Decimal::from(100)).to_f64())
+        .collect();
+    (!errs.is_empty()).then(|| round4(errs.iter().sum::<f64>() / errs.len() as f64))
+}
+
+/// A naive forecast set beside the model's: what a spreadsheet would say.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NaiveForecast {
+    /// What it is, in words.
+    pub name: String,
+    /// Its cash per week of the horizon.
+    pub weekly: Vec<Decimal>,
+    /// Its mean absolute percentage error against the actual weeks.
+    pub mape_pct: Option<f64>,
+}
+
 /// One week of the back-test.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BacktestWeek {
@@ -164,6 +209,9 @@ pub struct Backtest {
     /// Over the horizon: actual total, and the band of the runs' totals.
     pub actual_total: Decimal,
     pub predicted_total: Band,
+    /// Naive forecasts from the same data, to beat: the mean weekly cash of
+    /// the 13 weeks before the as-of date.
+    pub naive: Vec<NaiveForecast>,
 }
 
 fn round4(x: f64) -> f64 {
@@ -192,6 +240,12 @@ impl Backtest {
                 inside: band.p10 <= act && act <= band.p90,
             });
         }
+        let trailing = naive_trailing_mean(full, forward.as_of, &forward.week_ends);
+        let naive = vec![NaiveForecast {
+            name: format!("mean weekly cash of the {NAIVE_WEEKS} weeks before"),
+            mape_pct: mape_pct(&trailing, &actual),
+            weekly: trailing,
+        }];
         let errs: Vec<f64> = weeks.iter().filter_map(|w| w.error_pct).collect();
         let mape_pct = (!errs.is_empty()).then(|| round4(errs.iter().sum::<f64>() / errs.len() as f64));
         let coverage = if weeks.is_empty() {
@@ -208,6 +262,7 @@ impl Backtest {
             coverage,
             actual_total: actual.iter().copied().sum(),
             predicted_total: Band::of(&mut totals),
+            naive,
         })
     }
 }

@@ -21,10 +21,9 @@
 //! issued in the window ÷ days) with amounts drawn from its own invoices.
 
 use super::SimError;
+use super::draw::Draws;
 use crate::ledger::{CustIx, Ledger};
 use chrono::NaiveDate;
-use rand::RngExt;
-use rand_chacha::ChaCha8Rng;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -189,7 +188,7 @@ impl Behaviour {
     /// past due today and unpaid: a value ≥ `dpd + 1` (paid tomorrow at the
     /// earliest). `None` when the history has no one paying that late (the
     /// invoice has stalled).
-    pub fn draw_days_late(&self, c: usize, dpd: i32, rng: &mut ChaCha8Rng) -> Option<i32> {
+    pub fn draw_days_late(&self, c: usize, dpd: i32, draws: &mut Draws) -> Option<i32> {
         let p = self.payers.get(c)?;
         let floor = dpd + 1;
         // Condition on the future: the parts' weights over values ≥ floor.
@@ -205,7 +204,7 @@ impl Behaviour {
         if total <= 0.0 {
             return None;
         }
-        let mut u = rng.random::<f64>() * total;
+        let mut u = draws.f64() * total;
         let mut part = 2;
         for (j, w) in weights.iter().enumerate() {
             if u < *w {
@@ -219,7 +218,7 @@ impl Behaviour {
         if ok.is_empty() {
             return None;
         }
-        Some(ok[rng.random_range(0..ok.len())])
+        Some(ok[draws.below(ok.len())])
     }
 
     /// Check that there is something to learn from.
@@ -231,7 +230,7 @@ impl Behaviour {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
+    use crate::simulate::draw::Key;
 
     #[test]
     fn parts_split_early_on_time_and_late() {
@@ -257,10 +256,10 @@ mod tests {
             segments: vec!["s".into()],
             learn: Learn::default(),
         };
-        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mut draws = Key::run(7, 0).draws();
         for _ in 0..200 {
-            assert!(b.draw_days_late(0, 15, &mut rng).unwrap() >= 16);
+            assert!(b.draw_days_late(0, 15, &mut draws).unwrap() >= 16);
         }
-        assert_eq!(b.draw_days_late(0, 30, &mut rng), None, "no one paid more than 30 days late: stalled");
+        assert_eq!(b.draw_days_late(0, 30, &mut draws), None, "no one paid more than 30 days late: stalled");
     }
 }

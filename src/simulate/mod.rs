@@ -8,9 +8,12 @@
 //!   ledger's own history, and the eventual split of today's balances.
 //! - [`project`]: the forward projection — each policy day by day over a
 //!   horizon, Monte Carlo, with payment behaviour learned per customer
-//!   ([`behaviour`]) and response assumptions from a scenario file.
+//!   ([`behaviour`]) and response assumptions from a scenario file; every
+//!   random draw keyed by what it is about ([`draw`]: common random numbers).
 //! - [`backtest`]: the projection from a past date against what the ledger
 //!   says really came in.
+//! - [`verdict`]: each variant's run-by-run difference with the baseline,
+//!   and whether it is distinguishable from the noise at this number of runs.
 //! - [`sweep`]: one value of the baseline set to several settings, each a variant.
 //! - [`wake`]: which customers a simulated day must evaluate.
 //! - [`write`]: the output set (comparison.json/csv, diff.csv/jsonl,
@@ -24,9 +27,11 @@ pub mod arms;
 pub mod backtest;
 pub mod behaviour;
 pub mod compare;
+pub mod draw;
 pub mod project;
 pub mod rollrate;
 pub mod sweep;
+pub mod verdict;
 pub mod wake;
 pub mod write;
 

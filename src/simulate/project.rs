@@ -19,12 +19,18 @@
 //!    contacts may pull a payment earlier, discounts are taken by a share of
 //!    the offers, holds and limit cuts bind, referrals go to the agency.
 //!
-//! Every run draws from its own ChaCha8 stream seeded by (seed, run), and run
-//! `r` of every policy uses the same stream (common random numbers), so the
-//! variant-minus-baseline spread is the spread of paired differences. The
-//! result is the same at any thread count.
+//! Every draw is keyed by what it is about ([`super::draw`]): (seed, run,
+//! customer, invoice or day, purpose) — whether and how much a customer buys
+//! on a day, when each invoice is paid, the outcome of each action. Run `r`
+//! of every policy draws the same numbers for the same customer, invoice,
+//! day and purpose (common random numbers), whatever the policies did
+//! differently elsewhere: a customer treated alike by two policies has the
+//! same outcomes under both, new sales differ only through holds and limit
+//! cuts, and the variant-minus-baseline spread is the spread of paired
+//! differences. The result is the same at any thread count.
 
 use super::behaviour::{Behaviour, Learn};
+use super::draw::{Key, Purpose, day_part};
 use super::wake::{Schedule, Wake};
 use super::{SimError, cents, to_f64};
 use crate::engine::{self, PlannedAction};
@@ -37,8 +43,6 @@ use crate::plan;
 use crate::policy::CompiledPolicy;
 use crate::policy::raw::OnError;
 use chrono::{Duration, NaiveDate};
-use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -250,7 +254,8 @@ struct Sim<'a> {
     ledger: Ledger,
     world: &'a World<'a>,
     edges: Vec<i32>,
-    rng: ChaCha8Rng,
+    /// The run's key: every draw's key narrows it.
+    key: Key,
     queue: Queue,
     /// The day's planned actions and an action's invoices, kept from day to
     /// day and action to action (cleared, never freed during a run).
@@ -527,7 +532,7 @@ fn bucket(edges: &[i32], dpd: i64) -> usize {
 }
 
 impl<'a> Sim<'a> {
-    fn new(ledger: Ledger, world: &'a World<'a>, seed: u64) -> Self {
+    fn new(ledger: Ledger, world: &'a World<'a>, key: Key) -> Self {
         let (as_of, days) = (world.as_of, world.p.days);
         let n = ledger.invoices.len();
         let nc = ledger.customers.len();
@@ -542,7 +547,7 @@ impl<'a> Sim<'a> {
             ledger,
             world,
             edges: FactsConfig::default().bucket_edges,
-            rng: ChaCha8Rng::seed_from_u64(seed),
+            key,
             queue: Queue::new(as_of, days),
             planned: Vec::new(),
             concerned: Vec::new(),
@@ -567,11 +572,20 @@ impl<'a> Sim<'a> {
     }
 
     /// Schedule invoice `i`'s payment as seen on `today`, and its write-off.
+    /// Its draws are keyed by the invoice (one open at the as-of date) or by
+    /// its customer and issue day (one the simulation issued: at most one a
+    /// customer and day), never by what was drawn before.
     fn schedule(&mut self, i: InvIx, today: NaiveDate) {
         let inv = &self.ledger.invoices[i as usize];
         let (c, due) = (inv.customer as usize, inv.due_date);
         let dpd = (today - due).num_days() as i32;
-        let day = match self.world.behaviour.draw_days_late(c, dpd, &mut self.rng) {
+        let key = if (i as usize) < self.opening {
+            self.key.purpose(Purpose::PayOpen).with(u64::from(i))
+        } else {
+            self.key.purpose(Purpose::PayNew).with(c as u64).with(day_part(inv.issue_date))
+        };
+        let mut draws = key.draws();
+        let day = match self.world.behaviour.draw_days_late(c, dpd, &mut draws) {
             Some(late) => due + Duration::days(i64::from(late)),
             None => {
                 // Stalled: a daily hazard from the bucket's monthly Paid rate.
@@ -580,7 +594,7 @@ impl<'a> Sim<'a> {
                 if daily <= 0.0 {
                     due + Duration::days(self.world.p.scenario.write_off_days + 1)
                 } else {
-                    let u: f64 = self.rng.random::<f64>().max(f64::MIN_POSITIVE);
+                    let u: f64 = draws.f64().max(f64::MIN_POSITIVE);
                     let wait = (u.ln() / (1.0 - daily).ln()).ceil().clamp(1.0, 10_000.0) as i64;
                     today + Duration::days(wait)
                 }
@@ -608,17 +622,21 @@ impl<'a> Sim<'a> {
         sim_id(prefix, self.serial)
     }
 
-    /// New invoices of the day, customer by customer.
+    /// New invoices of the day, customer by customer. Whether a customer
+    /// buys and how much are keyed by (customer, day): the same under every
+    /// policy, which can only lose the sale (a hold, a lowered limit).
     fn sell(&mut self, day: NaiveDate) {
+        let today = self.key.purpose(Purpose::Sale).with(day_part(day));
         for c in 0..self.ledger.customers.len() {
             // The rates alone (not every customer's whole behaviour) are
             // read for the one draw per customer and day.
             let Some(rate) = self.world.shared.sale_rate[c] else { continue };
-            if self.rng.random::<f64>() >= rate {
+            let mut draws = today.with(c as u64).draws();
+            if draws.f64() >= rate {
                 continue;
             }
             let p = &self.world.behaviour.payers[c];
-            let amount = p.amounts[self.rng.random_range(0..p.amounts.len())];
+            let amount = p.amounts[draws.below(p.amounts.len())];
             let cust = &self.ledger.customers[c];
             let lowered = cust.credit_limit < self.start_limit[c];
             if cust.on_hold || (lowered && self.open[c] + amount > cust.credit_limit) {
@@ -813,11 +831,32 @@ impl<'a> Sim<'a> {
         let mut invoices = std::mem::take(&mut self.concerned);
         self.decide(today, day_one, &mut planned)?;
         let r = self.world.p.scenario.response.clone();
+        let today = self.key.purpose(Purpose::Action).with(day_part(day));
+        // The actions of one customer and kind today, so far: an action's
+        // draws are keyed by (customer, day, kind, how many came before it).
+        let mut before: Vec<(CustIx, ActionKind, u64)> = Vec::new();
         for (c, a) in planned.drain(..) {
             self.touched[c as usize] = true;
             self.concerned(c, &a.invoice_ids, day, &mut invoices);
+            if before.first().is_some_and(|b| b.0 != c) {
+                before.clear();
+            }
+            let ordinal = match before.iter_mut().find(|b| b.1 == a.action) {
+                Some(b) => {
+                    b.2 += 1;
+                    b.2
+                }
+                None => {
+                    before.push((c, a.action, 0));
+                    0
+                }
+            };
+            // Drawn in a fixed order whatever the action's kind: whether a
+            // call is answered, the response (or take-up, or recovery), its delay.
+            let mut draws = today.with(u64::from(c)).with(a.action as u64 | ordinal << 8).draws();
+            let answered = draws.f64();
             let outcome = match a.action {
-                ActionKind::Call if self.rng.random::<f64>() < r.call_answered => Outcome::Answered,
+                ActionKind::Call if answered < r.call_answered => Outcome::Answered,
                 ActionKind::Call => Outcome::NoAnswer,
                 _ => Outcome::Sent,
             };
@@ -856,10 +895,10 @@ impl<'a> Sim<'a> {
             self.week.letters += u64::from(a.action == ActionKind::Letter);
             // One draw per action, whatever its kind: it decides the
             // response, the take-up of an offer or the agency's outcome.
-            let draw: f64 = self.rng.random();
+            let draw = draws.f64();
             match a.action {
                 _ if draw < respond => {
-                    let within = self.rng.random_range(1..=r.within_days.max(1));
+                    let within = 1 + draws.below(r.within_days.max(1) as usize) as i32;
                     self.pull(&invoices, day + Duration::days(i64::from(within)));
                 }
                 ActionKind::CreditHold => self.ledger.customers[c as usize].on_hold = true,
@@ -1109,10 +1148,10 @@ fn run_one(
     ledger: Ledger,
     world: &World<'_>,
     runs: &Runs<'_>,
-    seed: u64,
+    key: Key,
 ) -> (Result<Vec<Week>, plan::RunError>, Ledger) {
     let (as_of, p, policy, wake, day_one) = (world.as_of, world.p, runs.policy, &runs.wake, runs.day_one.as_ref());
-    let mut sim = Sim::new(ledger, world, seed);
+    let mut sim = Sim::new(ledger, world, key);
     match day_one {
         // Every customer as evaluated on day one; those touched then are evaluated again.
         Some(d) => {
@@ -1161,22 +1200,14 @@ pub fn project_one(
     run: u32,
 ) -> Result<(Vec<Week>, Ledger), SimError> {
     let world = learn(ledger, as_of, p, stall)?;
-    let seed = splitmix64(p.seed) ^ u64::from(run);
     let runs = Runs::of(policy, None);
-    let (weeks, mut l) = run_one(fork(ledger), &world, &runs, seed);
+    let (weeks, mut l) = run_one(fork(ledger), &world, &runs, Key::run(p.seed, run));
     weeks
         .map(|weeks| {
             l.index();
             (weeks, l)
         })
         .map_err(|source| SimError::Run { label: policy.name().to_string(), source: Box::new(source) })
-}
-
-fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 /// P10, P50 and P90 of some values (nearest rank).
@@ -1296,7 +1327,7 @@ impl Forward {
     }
 
     /// Each run's horizon figure per metric: flows summed, stocks at the end.
-    fn horizon(&self, runs: &[Vec<Week>]) -> Vec<(String, Vec<Decimal>)> {
+    pub(crate) fn horizon(&self, runs: &[Vec<Week>]) -> Vec<(String, Vec<Decimal>)> {
         let mut out: Vec<(String, Vec<Decimal>)> = Vec::new();
         for run in runs {
             let mut totals: Vec<(String, Decimal)> = Vec::new();
@@ -1413,8 +1444,7 @@ fn project_on(
     let mut results = tasks
         .into_par_iter()
         .map(|(k, r)| {
-            let seed = splitmix64(p.seed) ^ u64::from(r);
-            let (weeks, ledger) = run_one(forks.take(), world, &runs[k], seed);
+            let (weeks, ledger) = run_one(forks.take(), world, &runs[k], Key::run(p.seed, r));
             forks.give(ledger);
             run_done();
             weeks
@@ -1502,7 +1532,7 @@ mod tests {
     fn an_actions_invoices_replace_the_previous_ones() {
         let (base, as_of, p) = demo(7);
         let world = learn(&base, as_of, &p, &[0.1; 8]).unwrap();
-        let sim = Sim::new(fork(&base), &world, 1);
+        let sim = Sim::new(fork(&base), &world, Key::run(1, 0));
         let overdue = |c: CustIx| -> Vec<InvIx> {
             let rows = base.invoices_by_customer.rows(c).iter().copied();
             rows.filter(|&i| base.invoices[i as usize].is_open() && base.invoices[i as usize].due_date < as_of)
@@ -1530,7 +1560,7 @@ mod tests {
             let policy = crate::policy::load(&repo(&format!("policies/{name}"))).policy.unwrap();
             let forks = Forks::new(&base);
             let runs = Runs::of(&policy, None);
-            let (weeks, ran) = run_one(forks.take(), &world, &runs, 7);
+            let (weeks, ran) = run_one(forks.take(), &world, &runs, Key::run(7, 0));
             assert_eq!(weeks.unwrap().len(), 5);
             assert!(ran.invoices.len() > base.invoices.len() && ran.actions.len() > base.actions.len());
             assert!(ran.customers.iter().zip(&base.customers).any(|(r, b)| r.on_hold != b.on_hold), "{name}");

@@ -5,6 +5,7 @@ use super::backtest::Backtest;
 use super::compare::{Comparison, CustomerDiff, MetricRow, PolicyRun};
 use super::project::{Band, Forward, RollRateCheck, Scenario, SummaryBand, WeekBand};
 use super::rollrate::{ABSORBING, RollRateReport};
+use super::verdict::Verdict;
 use crate::output::{OutputError, OutputSet};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -147,9 +148,16 @@ pub struct ForwardJson<'a> {
     pub seed: u64,
     pub scenario: &'a Scenario,
     pub week_ends: &'a [chrono::NaiveDate],
+    /// Each variant against the baseline, metric by metric: the paired
+    /// differences and whether they stand out from the noise (first: what
+    /// a reader wants to know).
+    pub verdicts: Vec<Verdict>,
     /// The roll-rate model over the same horizon, beside `opening_paid`.
     pub roll_rate_check: Option<&'a RollRateCheck>,
     pub summary: Vec<SummaryBand>,
+    /// Cash collected since the as-of date by each week's end, P10/P50/P90
+    /// of the runs' running totals.
+    pub cumulative_cash: Vec<WeekBand>,
     pub weekly: Vec<WeekBand>,
 }
 
@@ -162,8 +170,10 @@ impl<'a> ForwardJson<'a> {
             seed: f.seed,
             scenario: &f.scenario,
             week_ends: &f.week_ends,
+            verdicts: f.verdicts(),
             roll_rate_check: f.roll_rate_check.as_ref(),
             summary: f.summary(),
+            cumulative_cash: f.cumulative_cash(),
             weekly: f.weekly(),
         }
     }
@@ -194,7 +204,12 @@ pub fn forward_weekly_csv(w: &mut dyn Write, rows: &[WeekBand]) -> io::Result<()
 
 /// forward_summary.csv: per metric and policy over the horizon (flows
 /// summed, stocks at the end), and the paired variant-minus-baseline band.
-pub fn forward_summary_csv(w: &mut dyn Write, rows: &[SummaryBand]) -> io::Result<()> {
+///
+/// The variants' rows end with the paired verdict's figures ([`Verdict`]):
+/// the mean difference, the share of runs in which the variant is better,
+/// whether the difference is distinguishable from the noise, and about how
+/// many runs would tell when it is not.
+pub fn forward_summary_csv(w: &mut dyn Write, rows: &[SummaryBand], verdicts: &[Verdict]) -> io::Result<()> {
     let mut out = csv::Writer::from_writer(w);
     out.write_record([
         "metric",
@@ -205,11 +220,20 @@ pub fn forward_summary_csv(w: &mut dyn Write, rows: &[SummaryBand]) -> io::Resul
         "minus_baseline_p10",
         "minus_baseline_p50",
         "minus_baseline_p90",
+        "minus_baseline_mean",
+        "share_better",
+        "distinguishable",
+        "runs_needed",
     ])?;
     for r in rows {
         let m = r.metric.as_str();
         let d =
             |f: fn(&Band) -> Decimal| r.minus_baseline.as_ref().map(|b| money_or_count(m, f(b))).unwrap_or_default();
+        let v = verdicts.iter().find(|v| v.metric == r.metric && v.variant == r.policy);
+        let v_mean = v.map(|v| format!("{:.2}", v.mean)).unwrap_or_default();
+        let v_share = v.and_then(|v| v.share_better).map(|s| format!("{s:.3}")).unwrap_or_default();
+        let v_dist = v.map(|v| v.distinguishable.to_string()).unwrap_or_default();
+        let v_runs = v.and_then(|v| v.runs_needed).map(|k| k.to_string()).unwrap_or_default();
         out.write_record([
             r.metric.clone(),
             r.policy.clone(),
@@ -219,6 +243,10 @@ pub fn forward_summary_csv(w: &mut dyn Write, rows: &[SummaryBand]) -> io::Resul
             d(|b| b.p10),
             d(|b| b.p50),
             d(|b| b.p90),
+            v_mean,
+            v_share,
+            v_dist,
+            v_runs,
         ])?;
     }
     out.flush()
@@ -235,6 +263,7 @@ pub fn print_forward(out: &mut dyn Write, f: &Forward) -> io::Result<()> {
         "\n  forward: {} days from {}, {} runs, seed {}: P50 [P10, P90]; flows summed over the horizon, dso/ar/overdue at its end",
         f.days, f.as_of, f.runs, f.seed
     )?;
+    print_verdicts(out, f, base)?;
     let metrics: Vec<&str> = {
         let mut v: Vec<&str> = Vec::new();
         for r in &rows {
@@ -294,6 +323,37 @@ pub fn print_forward(out: &mut dyn Write, f: &Forward) -> io::Result<()> {
     Ok(())
 }
 
+/// The verdicts, first: each variant's differences that stand out from the
+/// noise, then those that do not, then the metrics identical in every run
+/// (one line for them all).
+fn print_verdicts(out: &mut dyn Write, f: &Forward, base: &str) -> io::Result<()> {
+    let verdicts = f.verdicts();
+    if verdicts.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\n  verdicts against `{base}` (run-by-run differences on the same draws; distinguishable: the mean difference is 1.96 standard errors from zero):"
+    )?;
+    for v in verdicts.iter().filter(|v| v.distinguishable) {
+        writeln!(out, "    {}", v.text)?;
+    }
+    for v in verdicts.iter().filter(|v| !v.distinguishable && !v.identical) {
+        writeln!(out, "    {}", v.text)?;
+    }
+    let mut same: Vec<(&str, Vec<&str>)> = Vec::new();
+    for v in verdicts.iter().filter(|v| v.identical) {
+        match same.iter_mut().find(|(l, _)| *l == v.variant) {
+            Some((_, ms)) => ms.push(&v.metric),
+            None => same.push((&v.variant, vec![&v.metric])),
+        }
+    }
+    for (variant, metrics) in same {
+        writeln!(out, "    {variant}: identical in every run: {}", metrics.join(", "))?;
+    }
+    writeln!(out)
+}
+
 /// Write the output set (created with [`crate::output::Kind::Simulation`]
 /// before the work began), replacing its folder as a whole: today's
 /// comparison, and the forward projection when there is one.
@@ -321,7 +381,7 @@ pub fn write_simulation(
             w.write_all(b"\n")
         })?;
         set.write("forward_weekly.csv", |w| forward_weekly_csv(w, &json.weekly))?;
-        set.write("forward_summary.csv", |w| forward_summary_csv(w, &json.summary))?;
+        set.write("forward_summary.csv", |w| forward_summary_csv(w, &json.summary, &json.verdicts))?;
     }
     set.write("comparison.json", |w| {
         serde_json::to_writer_pretty(&mut *w, &ComparisonJson::of(c))?;
@@ -511,5 +571,11 @@ pub fn print_backtest(out: &mut dyn Write, b: &Backtest) -> io::Result<()> {
         b.weeks.iter().filter(|w| w.inside).count(),
         b.weeks.len(),
         b.coverage * 100.0
-    )
+    )?;
+    for n in &b.naive {
+        let mape = n.mape_pct.map(|m| format!("{m:.1} %")).unwrap_or_else(|| "-".into());
+        let first = n.weekly.first().map(|w| format!("{w:.2}")).unwrap_or_else(|| "-".into());
+        writeln!(out, "  naive forecast, {} ({first} a week): MAPE {mape}", n.name)?;
+    }
+    Ok(())
 }
