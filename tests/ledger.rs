@@ -155,15 +155,44 @@ fn large_amounts_load_exactly() {
         std::fs::copy(small.join(f), dir.path().join(f)).unwrap();
     }
     let inv = "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status\n\
-               I1,C1,2026-01-01,2026-01-31,USD,12345678901234567.89,37298.60,open\n\
+               I1,C1,2026-01-01,2026-01-31,USD,999999999999.99,37298.60,open\n\
                I3,C1,2026-01-01,2026-01-31,USD,3000.00,0.00,paid\n\
                I4,C1,2026-01-01,2026-01-31,USD,1000.00,0.00,paid\n\
                I2,C1,2026-01-01,2026-01-31,USD,2000.00,1500.00,open\n";
     std::fs::write(dir.path().join("invoices.csv"), inv).unwrap();
     let l = load(dir.path(), &LoadOptions::default()).unwrap();
-    assert_eq!(l.invoices[0].amount, Decimal::from_str("12345678901234567.89").unwrap());
-    assert_eq!(l.invoices[0].amount.to_string(), "12345678901234567.89");
+    assert_eq!(l.invoices[0].amount, Decimal::from_str("999999999999.99").unwrap());
+    assert_eq!(l.invoices[0].amount, recoup::money::MAX_AMOUNT);
+    assert_eq!(l.invoices[0].amount.to_string(), "999999999999.99");
     assert_eq!(l.invoices[0].open_amount.to_string(), "37298.60");
+}
+
+/// Amounts outside the supported range (|x| < 10^12) are bad values with
+/// their file, line and column: refused in strict mode, rejected with
+/// `--reject-bad-rows`; the largest amount, 999999999999.99, loads.
+#[test]
+fn amounts_out_of_range_are_bad_values() {
+    use FileKind::*;
+    let range = bad_value("an amount below 1,000,000,000,000 (the largest supported is 999999999999.99)");
+    let p = problems("out-of-range");
+    // The four actions on I1 refer to its rejected row.
+    assert_eq!(p.len(), 8);
+    let got: Vec<_> = p.into_iter().take(4).map(|p| (p.file, p.line, p.column, p.value, p.kind)).collect();
+    let big = |file, line, column: &str, value: &str| (file, line, col(column), value.to_string(), range.clone());
+    assert_eq!(
+        got,
+        vec![
+            big(Customers, 4, "credit_limit", "99999999999999999999999999.99"),
+            big(Invoices, 2, "amount", "9999999999999999999999999.99"),
+            (Payments, 5, col("customer_id"), "C3".into(), ProblemKind::RejectedReference { file: Customers, line: 4 }),
+            big(Promises, 3, "amount", "1000000000000"),
+        ]
+    );
+    let opts = LoadOptions { reject_bad_rows: true };
+    let l = load(&repo("fixtures/bad/out-of-range"), &opts).unwrap();
+    assert_eq!((l.report.customers.rejected, l.report.invoices.rejected, l.report.promises.rejected), (1, 1, 1));
+    let i6 = l.invoices.iter().find(|i| &*i.id == "I6").unwrap();
+    assert_eq!(i6.amount, recoup::money::MAX_AMOUNT);
 }
 
 #[test]

@@ -1,0 +1,85 @@
+//! The supported range of money and percentages: one bound, checked where
+//! values come in (the ledger loader, `recoup check`), so that every sum and
+//! product recoup computes from them fits a `Decimal` (docs/ledger.md,
+//! "Supported range").
+//!
+//! Why the bounds are enough: a ledger holds fewer than 2^32 rows per file
+//! (rows are numbered by `u32`), so a sum of amounts stays below
+//! 10^12 × 4.3·10^9 ≈ 4.3·10^21; a day count between two dates of years 1 to
+//! 9999 is below 3.7·10^6 and a rate below [`PERCENT_LIMIT`], so amount ×
+//! rate × days stays near 10^24, far under `Decimal::MAX` (≈ 7.9·10^28).
+//! The sums that could still grow are added with `checked_add` anyway
+//! ([`sum`]), so an overflow would be an error, never a panic.
+
+use rust_decimal::Decimal;
+
+/// Every money value's absolute value is below this: 10^12.
+pub const AMOUNT_LIMIT: Decimal = Decimal::from_parts(0xD4A5_1000, 0xE8, 0, false, 0);
+
+/// The largest supported amount: 999,999,999,999.99.
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(0x107A_3FFF, 0x5AF3, 0, false, 2);
+
+/// Every percentage's absolute value is below this: 10^6 %.
+pub const PERCENT_LIMIT: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
+
+/// Why a value is outside the supported range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RangeError {
+    #[error("amounts must be below 1,000,000,000,000 (the largest is 999999999999.99)")]
+    Amount,
+    #[error("percentages must be below 1,000,000 %")]
+    Percent,
+    #[error("a total of amounts is too large to compute")]
+    Overflow,
+}
+
+/// `Ok(d)` when `d` is a supported amount: |d| < 10^12.
+pub fn check_amount(d: Decimal) -> Result<Decimal, RangeError> {
+    if d.abs() < AMOUNT_LIMIT { Ok(d) } else { Err(RangeError::Amount) }
+}
+
+/// `Ok(p)` when `p` is a supported percentage: |p| < 10^6.
+pub fn check_percent(p: Decimal) -> Result<Decimal, RangeError> {
+    if p.abs() < PERCENT_LIMIT { Ok(p) } else { Err(RangeError::Percent) }
+}
+
+/// The sum of `values`, or [`RangeError::Overflow`] when it does not fit a
+/// `Decimal` (it cannot, for values checked by [`check_amount`] in a ledger;
+/// this keeps it an error, not a panic, if that ever changes).
+pub fn sum(values: impl IntoIterator<Item = Decimal>) -> Result<Decimal, RangeError> {
+    values.into_iter().try_fold(Decimal::ZERO, |a, b| a.checked_add(b).ok_or(RangeError::Overflow))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn the_bounds_are_what_they_say() {
+        assert_eq!(AMOUNT_LIMIT, Decimal::from_str("1000000000000").unwrap());
+        assert_eq!(MAX_AMOUNT, Decimal::from_str("999999999999.99").unwrap());
+        assert_eq!(MAX_AMOUNT.to_string(), "999999999999.99");
+        assert_eq!(PERCENT_LIMIT, Decimal::from(1_000_000));
+        assert_eq!(check_amount(MAX_AMOUNT), Ok(MAX_AMOUNT));
+        assert_eq!(check_amount(-MAX_AMOUNT), Ok(-MAX_AMOUNT));
+        assert_eq!(check_amount(AMOUNT_LIMIT), Err(RangeError::Amount));
+        assert_eq!(check_amount(Decimal::MAX), Err(RangeError::Amount));
+        assert_eq!(check_amount(Decimal::MIN), Err(RangeError::Amount));
+        assert_eq!(check_percent(Decimal::from(999_999)), Ok(Decimal::from(999_999)));
+        assert_eq!(check_percent(Decimal::from_str("1000000000000000000000000000").unwrap()), Err(RangeError::Percent));
+    }
+
+    /// Products the engine forms stay far from `Decimal::MAX` at the bounds.
+    #[test]
+    fn the_worst_products_fit() {
+        let days = Decimal::from(3_652_059); // 0001-01-01 to 9999-12-31
+        let rows = Decimal::from(u32::MAX);
+        let total = MAX_AMOUNT.checked_mul(rows).unwrap();
+        assert!(total.checked_mul(days).is_some(), "sum of amount × days over every row");
+        let rate = PERCENT_LIMIT / Decimal::ONE_HUNDRED;
+        assert!(MAX_AMOUNT.checked_mul(rate).and_then(|x| x.checked_mul(days)).is_some());
+        assert_eq!(sum([MAX_AMOUNT; 10]), Ok(Decimal::from_str("9999999999999.90").unwrap()));
+        assert_eq!(sum([Decimal::MAX, Decimal::ONE]), Err(RangeError::Overflow));
+    }
+}
