@@ -106,6 +106,30 @@ fn structural_errors_refuse_the_ledger() {
     }
 }
 
+/// A header that names a column twice is refused (the first one used to
+/// win silently), naming the file and both positions; exit 4 from the CLI.
+#[test]
+fn a_duplicated_column_is_refused() {
+    match load(&repo("fixtures/bad/duplicate-column"), &LoadOptions { reject_bad_rows: true }) {
+        Err(e @ LoadError::DuplicateColumn { .. }) => {
+            let LoadError::DuplicateColumn { file, ref column, first, second } = e else { unreachable!() };
+            assert_eq!((file, column.as_str(), first, second), ("invoices.csv", "open_amount", 7, 11));
+            assert_eq!(e.location(), Some(("invoices.csv", 1)));
+            assert_eq!(
+                e.to_string(),
+                "`invoices.csv` has the column `open_amount` twice, in positions 7 and 11; refusing to guess which one holds the data"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let (code, _, stderr) = crate::cli::recoup(
+        &["facts", "--ledger", "fixtures/bad/duplicate-column", "--as-of", "2026-11-16"],
+        None,
+    );
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("fixtures/bad/duplicate-column/invoices.csv:1"), "{stderr}");
+}
+
 #[test]
 fn warnings_do_not_reject() {
     let l = load(&repo("fixtures/bad/overpaid"), &LoadOptions::default()).unwrap();

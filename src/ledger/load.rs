@@ -20,7 +20,7 @@ impl LoadError {
     /// The file and line the error is about, when there is one.
     pub fn location(&self) -> Option<(&'static str, u64)> {
         match self {
-            LoadError::MissingColumn { file, .. } => Some((file, 1)),
+            LoadError::MissingColumn { file, .. } | LoadError::DuplicateColumn { file, .. } => Some((file, 1)),
             LoadError::Csv { file, line, .. } => Some((file, *line)),
             _ => None,
         }
@@ -46,6 +46,9 @@ pub enum LoadError {
     /// The header lacks a required column.
     #[error("`{file}` has no column `{column}`{}", did_you_mean.as_ref().map(|d| format!(" (found `{d}`: a typo?)")).unwrap_or_default())]
     MissingColumn { file: &'static str, column: &'static str, did_you_mean: Option<String> },
+    /// The header names a column twice (positions are 1-based).
+    #[error("`{file}` has the column `{column}` twice, in positions {first} and {second}; refusing to guess which one holds the data")]
+    DuplicateColumn { file: &'static str, column: String, first: usize, second: usize },
     /// The CSV structure itself is broken (e.g. invalid UTF-8 in the header).
     #[error("`{file}` line {line}: {message}")]
     Csv { file: &'static str, line: u64, message: String },
@@ -419,6 +422,7 @@ fn read_header(
         return Err(LoadError::Csv { file: name, line: 1, message: "the file is empty; expected a header row".into() });
     }
     let names: Vec<String> = rec.iter().map(|f| String::from_utf8_lossy(f.trim_ascii()).to_ascii_lowercase()).collect();
+    duplicate_column(name, &names)?;
     let mut pos = vec![None; cols.0.len()];
     for (k, (col, required)) in cols.0.iter().enumerate() {
         pos[k] = names.iter().position(|n| n == col);
@@ -441,6 +445,20 @@ fn read_header(
         })
         .collect();
     Ok((Header { pos, width: names.len() }, rdr.position().byte() as usize, body_line, warnings))
+}
+
+/// Refuse a header that names a column twice (names already lowercased):
+/// the first would silently win.
+fn duplicate_column(file: &'static str, names: &[String]) -> Result<(), LoadError> {
+    for (j, n) in names.iter().enumerate() {
+        if n.is_empty() {
+            continue;
+        }
+        if let Some(i) = names[..j].iter().position(|m| m == n) {
+            return Err(LoadError::DuplicateColumn { file, column: n.clone(), first: i + 1, second: j + 1 });
+        }
+    }
+    Ok(())
 }
 
 /// Two column names are close if one edit (or a case/underscore change) apart.
