@@ -273,11 +273,23 @@ fn the_largest_supported_values_run_and_larger_ones_are_refused() {
     let plan = std::fs::read_to_string(tmp.path().join("out-0/summary.json")).unwrap();
     assert!(plan.contains("19999999999999.80"), "open AR of 20 invoices of the largest amount");
     // One past the edge: refused with the line and column, never a panic.
-    let (code, _, stderr) =
-        recoup(&["run", "--ledger", "fixtures/bad/out-of-range", "--policy", "policies/standard", "--out", &out("x")], None);
+    let (code, _, stderr) = recoup(
+        &["run", "--ledger", "fixtures/bad/out-of-range", "--policy", "policies/standard", "--out", &out("x")],
+        None,
+    );
     assert_eq!(code, 4, "{stderr}");
     assert!(stderr.contains("invoices.csv:2 (column `amount`)"), "{stderr}");
-    let bad = ["run", "--ledger", l, "--policy", "fixtures/bad-policies/out-of-range", "--out", &out("y"), "--as-of", "2026-11-16"];
+    let bad = [
+        "run",
+        "--ledger",
+        l,
+        "--policy",
+        "fixtures/bad-policies/out-of-range",
+        "--out",
+        &out("y"),
+        "--as-of",
+        "2026-11-16",
+    ];
     let (code, _, stderr) = recoup(&bad, None);
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("policy.toml:15:12"), "{stderr}");
@@ -335,7 +347,8 @@ fn fuzz_crashers_are_refused_not_panics() {
     // The largest supported policy values run on the small ledger.
     let dir = tmp.path().join("edge");
     std::fs::create_dir(&dir).unwrap();
-    std::fs::copy(repo("fuzz/corpus/policy/160eee87f817f075e67c99520edfa6eb09e74cc0"), dir.join("policy.toml")).unwrap();
+    std::fs::copy(repo("fuzz/corpus/policy/160eee87f817f075e67c99520edfa6eb09e74cc0"), dir.join("policy.toml"))
+        .unwrap();
     let p = policy::load(&dir).policy.unwrap();
     evaluate(&small, &p, &ctx).unwrap();
 }

@@ -122,10 +122,8 @@ fn a_duplicated_column_is_refused() {
         }
         other => panic!("{other:?}"),
     }
-    let (code, _, stderr) = crate::cli::recoup(
-        &["facts", "--ledger", "fixtures/bad/duplicate-column", "--as-of", "2026-11-16"],
-        None,
-    );
+    let (code, _, stderr) =
+        crate::cli::recoup(&["facts", "--ledger", "fixtures/bad/duplicate-column", "--as-of", "2026-11-16"], None);
     assert_eq!(code, 4, "{stderr}");
     assert!(stderr.contains("fixtures/bad/duplicate-column/invoices.csv:1"), "{stderr}");
 }
@@ -219,6 +217,56 @@ fn amounts_out_of_range_are_bad_values() {
     assert_eq!(i6.amount, recoup::money::MAX_AMOUNT);
 }
 
+/// The issue's case: a dispute reason `"damaged goods` left open and closed
+/// by the `"` of a later `12" pipe cracked` swallowed two rows without a
+/// word (the strict run exited 0 with 4 of 7 invoices). The record is now a
+/// bad row naming its first and last line: strict refuses the ledger,
+/// `--reject-bad-rows` rejects it; the file's lines reconcile with its rows.
+#[test]
+fn a_quote_that_swallows_rows_is_a_bad_row_with_its_lines() {
+    let p = problems("swallowed-rows");
+    let got: Vec<_> = p.iter().map(|p| (p.file, p.line, p.severity, p.kind.clone())).collect();
+    assert_eq!(got, vec![(FileKind::Invoices, 3, Severity::Error, ProblemKind::SwallowedRows { last_line: 6 })]);
+    let l = load(&repo("fixtures/bad/swallowed-rows"), &LoadOptions { reject_bad_rows: true }).unwrap();
+    let c = l.report.invoices;
+    assert_eq!((c.read, c.loaded, c.rejected), (4, 3, 1));
+    assert_eq!((c.lines, c.blank_lines, c.quoted_line_breaks), (8, 0, 3));
+    assert_eq!(c.lines, 1 + c.read + c.blank_lines + c.quoted_line_breaks);
+    let (code, _, stderr) =
+        crate::cli::recoup(&["facts", "--ledger", "fixtures/bad/swallowed-rows", "--as-of", "2026-11-16"], None);
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("invoices.csv:3\n"), "{stderr}");
+    assert!(stderr.contains("invoices.csv: 4 read on 8 lines, 1 bad"), "{stderr}");
+}
+
+/// One quoted field over two lines that swallows nothing is loaded, with a
+/// warning when it is the only one of its file; a file with several loads
+/// them quietly. Blank lines are counted, and every file's lines reconcile.
+#[test]
+fn a_lone_multi_line_field_warns_and_lines_reconcile() {
+    let header = "customer_id,name,segment,country,currency,credit_limit,payment_terms\n";
+    let one = format!("{header}C1,\"Acme\nSales\",small,US,USD,10.00,NET30\n\nC2,B,small,US,USD,10.00,NET30\r\n\r\n");
+    let two = format!("{header}C1,\"Acme\nSales\",small,US,USD,10.00,NET30\nC2,\"B\n\nC\",small,US,USD,10.00,NET30");
+    let invoices = "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status\n";
+    for (customers, warned, counts) in [(&one, true, (6, 2, 1)), (&two, false, (6, 0, 3))] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("customers.csv"), customers).unwrap();
+        std::fs::write(dir.path().join("invoices.csv"), invoices).unwrap();
+        std::fs::write(dir.path().join("payments.csv"), "payment_id,customer_id,invoice_id,paid_on,amount").unwrap();
+        let l = load(dir.path(), &LoadOptions::default()).unwrap();
+        assert_eq!(l.customers.len(), 2);
+        assert_eq!(&*l.customers[0].name, "Acme\nSales");
+        let w: Vec<_> = l.report.warnings.iter().map(|w| (w.file, w.line, w.kind.clone())).collect();
+        let want = vec![(FileKind::Customers, 2, ProblemKind::SpansLines { last_line: 3 })];
+        assert_eq!(w, if warned { want } else { vec![] }, "{customers:?}");
+        let c = l.report.customers;
+        assert_eq!((c.lines, c.blank_lines, c.quoted_line_breaks), counts, "{customers:?}");
+        for (kind, c) in l.report.files().into_iter().filter(|(_, c)| c.lines > 0) {
+            assert_eq!(c.lines, 1 + c.read + c.blank_lines + c.quoted_line_breaks, "{kind:?}: {c:?}");
+        }
+    }
+}
+
 #[test]
 fn quoted_newlines_and_line_numbers_survive_parallel_chunks() {
     // Enough rows to be split into several chunks, with a quoted newline in
@@ -247,6 +295,11 @@ fn quoted_newlines_and_line_numbers_survive_parallel_chunks() {
     assert_eq!(l.report.rejects.len(), 1);
     assert_eq!(l.report.rejects[0].line, line);
     assert_eq!(l.report.rejects[0].column.as_deref(), Some("credit_limit"));
+    // Every name spans two lines: no row is swallowed, no warning, and the
+    // lines reconcile across the chunks.
+    assert!(l.report.warnings.is_empty());
+    let c = l.report.customers;
+    assert_eq!((c.lines, c.read, c.quoted_line_breaks, c.blank_lines), (line, n as u64 + 1, n as u64, 0));
 }
 
 #[test]

@@ -70,6 +70,12 @@ pub enum ProblemKind {
     UnknownColumn,
     /// A row with a different number of fields than the header.
     FieldCount { expected: usize, found: usize },
+    /// A quoted field runs from this line to `last_line` over lines that
+    /// look like rows of their own: an unbalanced quote swallowed them.
+    SwallowedRows { last_line: u64 },
+    /// A quoted field runs from this line to `last_line`, the only field
+    /// of the file that spans lines (loaded; a warning).
+    SpansLines { last_line: u64 },
 }
 
 /// One problem with one row (or header) of a ledger file.
@@ -119,6 +125,12 @@ impl Problem {
             }
             ProblemKind::UnknownColumn => format!("unknown column `{col}` ignored"),
             ProblemKind::FieldCount { expected, found } => format!("row has {found} fields; the header has {expected}"),
+            ProblemKind::SwallowedRows { last_line } => format!(
+                "a quoted field runs from this line to line {last_line}, over lines that look like rows of their own: an unbalanced `\"`?"
+            ),
+            ProblemKind::SpansLines { last_line } => format!(
+                "a quoted field runs from this line to line {last_line}, the only field of the file that spans lines; loaded as one row"
+            ),
         }
     }
 
@@ -135,6 +147,10 @@ impl Problem {
             ProblemKind::DuplicateId { .. } => Some("ids must be unique within a file"),
             ProblemKind::RejectedReference { .. } => Some("fix the referenced row; this row is rejected with it"),
             ProblemKind::FieldCount { .. } => Some("check for an unquoted comma in a text field"),
+            ProblemKind::SwallowedRows { .. } => Some(
+                "close the quote, or write a `\"` inside a quoted field as `\"\"`; the lines it swallowed are part of this bad row",
+            ),
+            ProblemKind::SpansLines { .. } => Some("if these lines are several rows, look for an unbalanced `\"`"),
             _ => None,
         }
     }

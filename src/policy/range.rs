@@ -56,9 +56,13 @@ pub fn out_of_range(raw: &RawPolicy) -> Vec<OutOfRange> {
     }
     for l in &raw.limit {
         c.num(&l.by_pct, "by_pct", Percent);
-        for (v, key) in
-            [(&l.by_amount, "by_amount"), (&l.to, "to"), (&l.floor, "floor"), (&l.cap, "cap"), (&l.round_to, "round_to")]
-        {
+        for (v, key) in [
+            (&l.by_amount, "by_amount"),
+            (&l.to, "to"),
+            (&l.floor, "floor"),
+            (&l.cap, "cap"),
+            (&l.round_to, "round_to"),
+        ] {
             c.num(v, key, Amount);
         }
     }
