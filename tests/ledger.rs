@@ -128,6 +128,29 @@ fn a_duplicated_column_is_refused() {
     assert!(stderr.contains("fixtures/bad/duplicate-column/invoices.csv:1"), "{stderr}");
 }
 
+/// A header-only ledger (0 customers) is loaded with a warning, never
+/// silently; the run writes its empty plan and exits 0 (README, "Exit codes").
+#[test]
+fn a_ledger_without_customers_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["customers.csv", "invoices.csv", "payments.csv"] {
+        let header = std::fs::read_to_string(repo("fixtures/small").join(f)).unwrap();
+        std::fs::write(dir.path().join(f), header.lines().next().unwrap().to_string() + "\n").unwrap();
+    }
+    let l = load(dir.path(), &LoadOptions::default()).unwrap();
+    let w: Vec<_> = l.report.warnings.iter().map(|w| (w.file, w.line, w.severity, w.kind.clone())).collect();
+    assert_eq!(w, vec![(FileKind::Customers, 1, Severity::Warning, ProblemKind::NoCustomers)]);
+    let out = dir.path().join("out");
+    let args = ["run", "--ledger", dir.path().to_str().unwrap(), "--policy", "policies/standard"];
+    let (code, _, stderr) =
+        crate::cli::recoup(&[&args[..], &["--as-of", "2026-11-16", "--out", out.to_str().unwrap()]].concat(), None);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("warning: customers.csv has a header and no rows: the ledger is empty"), "{stderr}");
+    // One customer is enough to say nothing.
+    let l = load(&repo("fixtures/small"), &LoadOptions::default()).unwrap();
+    assert!(l.report.warnings.is_empty());
+}
+
 #[test]
 fn warnings_do_not_reject() {
     let l = load(&repo("fixtures/bad/overpaid"), &LoadOptions::default()).unwrap();

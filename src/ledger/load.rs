@@ -1308,6 +1308,16 @@ fn parse_all(
     let (mut customers, h) =
         read_and_parse(dir, FileKind::Customers, true, &mut bufs, &CUSTOMER_COLS, decode_customer)?;
     hashes.extend(h);
+    if customers.counts().read == 0 {
+        customers.warnings.push(Problem {
+            severity: Severity::Warning,
+            file: FileKind::Customers,
+            line: 1,
+            column: None,
+            value: String::new(),
+            kind: ProblemKind::NoCustomers,
+        });
+    }
     let customer_ix = reject_duplicates(&mut customers, FileKind::Customers, "customer_id", |c| &c.id);
     let rejected_customers = std::mem::take(&mut customers.rejected_ids);
     let refs = Refs {
