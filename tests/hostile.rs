@@ -347,7 +347,7 @@ fn fuzz_crashers_are_refused_not_panics() {
     // The largest supported policy values run on the small ledger.
     let dir = tmp.path().join("edge");
     std::fs::create_dir(&dir).unwrap();
-    std::fs::copy(repo("fuzz/corpus/policy/160eee87f817f075e67c99520edfa6eb09e74cc0"), dir.join("policy.toml"))
+    std::fs::copy(repo("fuzz/corpus/policy/7e5c19bfbf77258d395bdca83b7ee8c28d49d4ba"), dir.join("policy.toml"))
         .unwrap();
     let p = policy::load(&dir).policy.unwrap();
     evaluate(&small, &p, &ctx).unwrap();

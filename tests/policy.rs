@@ -114,7 +114,7 @@ fn values_out_of_range_are_refused_where_they_are() {
         })
         .collect();
     let amounts = "amounts must be below 1,000,000,000,000 (the largest is 999999999999.99)";
-    let pct = "percentages must be below 1,000,000";
+    let pct = "percentages must be below 10,000";
     assert_eq!(
         got,
         vec![

@@ -1,7 +1,7 @@
 //! The supported range of the policy's money values and percentages
 //! ([`crate::money`]): every amount (`min_overdue`, fees, costs,
 //! compensation, limits, discounts' caps and floors, instalments) is below
-//! 10^12 and every percentage below 10^6 %, so that nothing `check` accepts
+//! 10^12 and every percentage below 10^4 %, so that nothing `check` accepts
 //! can overflow the engine's arithmetic. Whether a value is plausible (a
 //! sub-cent fee, an absurd rate) is [`super::validate`]'s business.
 
@@ -80,7 +80,7 @@ impl Collect {
         };
         if let Err(e) = r {
             let what = match e {
-                RangeError::Percent => "percentages must be below 1,000,000",
+                RangeError::Percent => "percentages must be below 10,000",
                 _ => "amounts must be below 1,000,000,000,000 (the largest is 999999999999.99)",
             };
             self.0.push(OutOfRange { span: span.clone(), message: format!("`{key}` is `{value}`: {what}") });
