@@ -130,7 +130,9 @@ impl Problem {
             ProblemKind::SwallowedRows { last_line } => format!(
                 "a quoted field runs from this line to line {last_line}, over lines that look like rows of their own: an unbalanced `\"`?"
             ),
-            ProblemKind::NoCustomers => "customers.csv has a header and no rows: the ledger is empty, there is nothing to plan".into(),
+            ProblemKind::NoCustomers => {
+                "customers.csv has a header and no rows: the ledger is empty, there is nothing to plan".into()
+            }
             ProblemKind::SpansLines { last_line } => format!(
                 "a quoted field runs from this line to line {last_line}, the only field of the file that spans lines; loaded as one row"
             ),
@@ -153,9 +155,9 @@ impl Problem {
             ProblemKind::SwallowedRows { .. } => Some(
                 "close the quote, or write a `\"` inside a quoted field as `\"\"`; the lines it swallowed are part of this bad row",
             ),
-            ProblemKind::NoCustomers => {
-                Some("if the export should hold customers, check the job that wrote it (recoup exits 0 on an empty ledger)")
-            }
+            ProblemKind::NoCustomers => Some(
+                "if the export should hold customers, check the job that wrote it (recoup exits 0 on an empty ledger)",
+            ),
             ProblemKind::SpansLines { .. } => Some("if these lines are several rows, look for an unbalanced `\"`"),
             _ => None,
         }
