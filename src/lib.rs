@@ -8,6 +8,7 @@ pub mod engine;
 pub mod facts;
 pub mod generate;
 pub mod ledger;
+pub mod money;
 pub mod output;
 pub mod plan;
 pub mod policy;

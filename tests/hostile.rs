@@ -208,3 +208,147 @@ fn template_names_and_the_templates_folder_stay_inside_the_policy() {
         assert_eq!(policy::validate::is_inside(path), ok, "{path}");
     }
 }
+
+/// A ledger at the edge of the supported range of money: every amount and
+/// credit limit 999,999,999,999.99; customer C1 has 10 open and 10 paid such
+/// invoices, 10 such payments and 1,000 such promises; C2 10 open invoices.
+fn max_ledger(dir: &Path) {
+    const M: &str = "999999999999.99";
+    let mut c = String::from("customer_id,name,segment,country,currency,credit_limit,payment_terms\n");
+    c.push_str(&format!("C1,Max Co,enterprise,US,USD,{M},NET30\nC2,Other,small,US,USD,{M},NET30\n"));
+    let mut inv = String::from("invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status\n");
+    let mut pay = String::from("payment_id,customer_id,invoice_id,paid_on,amount\n");
+    let mut pro = String::from("promise_id,customer_id,invoice_id,made_on,due_on,amount,plan_id\n");
+    for i in 0..10 {
+        let m = 1 + i % 9;
+        inv.push_str(&format!("I{i:02},C1,2026-0{m}-01,2026-0{m}-28,USD,{M},{M},open\n"));
+        inv.push_str(&format!("P{i:02},C1,2025-0{m}-01,2025-0{m}-28,USD,{M},0.00,paid\n"));
+        inv.push_str(&format!("J{i:02},C2,2026-10-01,2026-10-31,USD,{M},{M},open\n"));
+        pay.push_str(&format!("PAY{i:02},C1,P{i:02},2025-1{}-15,{M}\n", i % 3));
+    }
+    for i in 0..1000 {
+        let d = 1 + i % 28;
+        pro.push_str(&format!("PR{i:04},C1,,2026-10-{d:02},2026-11-{d:02},{M},\n"));
+    }
+    for (name, text) in [("customers.csv", c), ("invoices.csv", inv), ("payments.csv", pay), ("promises.csv", pro)] {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+}
+
+/// Values at the edge of the supported range run through every command
+/// (the largest amounts in the ledger; the largest fees, costs,
+/// compensation and rates in the policy): no overflow, no panic. Values
+/// past the edge are refused up front: the ledger with exit 4, the policy
+/// with exit 3 (they crashed run, facts, explain and simulate before).
+#[test]
+fn the_largest_supported_values_run_and_larger_ones_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ledger = tmp.path().join("ledger");
+    std::fs::create_dir(&ledger).unwrap();
+    max_ledger(&ledger);
+    let l = ledger.to_str().unwrap();
+    let out = |name: &str| tmp.path().join(name).to_str().unwrap().to_string();
+    let at = ["--as-of", "2026-11-16"];
+    for policy in ["fixtures/edge-policy", "policies/standard"] {
+        let runs: [Vec<&str>; 4] = [
+            vec!["run", "--ledger", l, "--policy", policy, "--out"],
+            vec!["facts", "--ledger", l, "--format", "json"],
+            vec!["explain", "--ledger", l, "--policy", policy, "--customer", "C1"],
+            vec!["simulate", "--ledger", l, "--baseline", policy, "--variant", "policies/strict", "--runs", "5"],
+        ];
+        for (k, args) in runs.into_iter().enumerate() {
+            let mut args = args;
+            let dest = out(&format!("out-{k}"));
+            if k == 0 {
+                args.push(&dest);
+            }
+            if k == 3 {
+                args.extend(["--horizon", "13w", "--out", &dest]);
+            }
+            args.extend(at);
+            let (code, stdout, stderr) = recoup(&args, None);
+            assert_eq!(code, 0, "{args:?}\n{stdout}\n{stderr}");
+        }
+    }
+    let plan = std::fs::read_to_string(tmp.path().join("out-0/summary.json")).unwrap();
+    assert!(plan.contains("19999999999999.80"), "open AR of 20 invoices of the largest amount");
+    // One past the edge: refused with the line and column, never a panic.
+    let (code, _, stderr) = recoup(
+        &["run", "--ledger", "fixtures/bad/out-of-range", "--policy", "policies/standard", "--out", &out("x")],
+        None,
+    );
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("invoices.csv:2 (column `amount`)"), "{stderr}");
+    let bad = [
+        "run",
+        "--ledger",
+        l,
+        "--policy",
+        "fixtures/bad-policies/out-of-range",
+        "--out",
+        &out("y"),
+        "--as-of",
+        "2026-11-16",
+    ];
+    let (code, _, stderr) = recoup(&bad, None);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("policy.toml:15:12"), "{stderr}");
+}
+
+/// The inputs that crashed the fuzz targets (`fuzz/corpus/`), replayed as
+/// the targets do: a ledger file over the targets' small valid ledger
+/// (the first byte picks the file and the mode), or a policy run on
+/// `fixtures/small`. Each loads or is refused; nothing panics.
+#[test]
+fn fuzz_crashers_are_refused_not_panics() {
+    const LEDGER: [&str; 5] = [
+        "26865a084be8029673fbc54ce4c8bacb2100625f", // an invoice of 9999999999999999999999999.99
+        "5bc19f72c1cb39fe9db6d04e31a2b4671fe696d3", // ten of 99999999999999999999999999.99, rejected
+        "305630543aef9c4e40027773ad6a9a241b475d60", // maximal credit limits
+        "0464d68c96bca07eb7f910603f5cf2d7d8ac722e", // 200 promises of 9.99e25
+        "698620291f9db573e99bbea44a8551358b8d788f", // ten of the largest supported amount: load
+    ];
+    const FILES: [&str; 5] = ["customers.csv", "invoices.csv", "payments.csv", "promises.csv", "actions.csv"];
+    let tmp = tempfile::tempdir().unwrap();
+    let ctx = Context::new(date("2026-11-16"), FactsConfig::default());
+    for (k, name) in LEDGER.iter().enumerate() {
+        let data = std::fs::read(repo(&format!("fuzz/corpus/ledger/{name}"))).unwrap();
+        let (sel, body) = data.split_first().unwrap();
+        for f in FILES {
+            std::fs::copy(repo("fixtures/small").join(f), tmp.path().join(f)).unwrap();
+        }
+        std::fs::write(tmp.path().join(FILES[(sel % 5) as usize]), body).unwrap();
+        let opts = LoadOptions { reject_bad_rows: sel & 0x80 != 0 };
+        match load(tmp.path(), &opts) {
+            Ok(ledger) => {
+                assert!(opts.reject_bad_rows, "{name} should be refused");
+                if k == 4 {
+                    assert_eq!(ledger.invoices.len(), 10, "{name}");
+                }
+                let _ = recoup::facts::kpi::portfolio(&ledger, &ctx);
+                let _ = recoup::facts::map_customers(&ledger, &ctx, |cf, inv| (cf.overdue_total, inv.len()));
+            }
+            Err(e) => assert!(k < 4 && e.to_string().contains("bad row"), "{name}: {e}"),
+        }
+    }
+    let small = load(&repo("fixtures/small"), &LoadOptions::default()).unwrap();
+    for name in [
+        "743539a16f1b645edb15fc8bddf2a3b29dc5390c",
+        "d6386d4b5c6b075c1e3e463473c874fbc740dda4",
+        "99b278948d898bcb110562c747f8a150e93feb32",
+    ] {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::copy(repo(&format!("fuzz/corpus/policy/{name}")), dir.join("policy.toml")).unwrap();
+        let loaded = policy::load(&dir);
+        assert!(loaded.policy.is_none(), "{name} should be refused:\n{}", loaded.report.render());
+        assert!(loaded.report.diagnostics.iter().any(|d| d.code == Code::InvalidValue));
+    }
+    // The largest supported policy values run on the small ledger.
+    let dir = tmp.path().join("edge");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::copy(repo("fuzz/corpus/policy/7e5c19bfbf77258d395bdca83b7ee8c28d49d4ba"), dir.join("policy.toml"))
+        .unwrap();
+    let p = policy::load(&dir).policy.unwrap();
+    evaluate(&small, &p, &ctx).unwrap();
+}

@@ -106,6 +106,51 @@ fn structural_errors_refuse_the_ledger() {
     }
 }
 
+/// A header that names a column twice is refused (the first one used to
+/// win silently), naming the file and both positions; exit 4 from the CLI.
+#[test]
+fn a_duplicated_column_is_refused() {
+    match load(&repo("fixtures/bad/duplicate-column"), &LoadOptions { reject_bad_rows: true }) {
+        Err(e @ LoadError::DuplicateColumn { .. }) => {
+            let LoadError::DuplicateColumn { file, ref column, first, second } = e else { unreachable!() };
+            assert_eq!((file, column.as_str(), first, second), ("invoices.csv", "open_amount", 7, 11));
+            assert_eq!(e.location(), Some(("invoices.csv", 1)));
+            assert_eq!(
+                e.to_string(),
+                "`invoices.csv` has the column `open_amount` twice, in positions 7 and 11; refusing to guess which one holds the data"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let (code, _, stderr) =
+        crate::cli::recoup(&["facts", "--ledger", "fixtures/bad/duplicate-column", "--as-of", "2026-11-16"], None);
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("fixtures/bad/duplicate-column/invoices.csv:1"), "{stderr}");
+}
+
+/// A header-only ledger (0 customers) is loaded with a warning, never
+/// silently; the run writes its empty plan and exits 0 (README, "Exit codes").
+#[test]
+fn a_ledger_without_customers_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["customers.csv", "invoices.csv", "payments.csv"] {
+        let header = std::fs::read_to_string(repo("fixtures/small").join(f)).unwrap();
+        std::fs::write(dir.path().join(f), header.lines().next().unwrap().to_string() + "\n").unwrap();
+    }
+    let l = load(dir.path(), &LoadOptions::default()).unwrap();
+    let w: Vec<_> = l.report.warnings.iter().map(|w| (w.file, w.line, w.severity, w.kind.clone())).collect();
+    assert_eq!(w, vec![(FileKind::Customers, 1, Severity::Warning, ProblemKind::NoCustomers)]);
+    let out = dir.path().join("out");
+    let args = ["run", "--ledger", dir.path().to_str().unwrap(), "--policy", "policies/standard"];
+    let (code, _, stderr) =
+        crate::cli::recoup(&[&args[..], &["--as-of", "2026-11-16", "--out", out.to_str().unwrap()]].concat(), None);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("warning: customers.csv has a header and no rows: the ledger is empty"), "{stderr}");
+    // One customer is enough to say nothing.
+    let l = load(&repo("fixtures/small"), &LoadOptions::default()).unwrap();
+    assert!(l.report.warnings.is_empty());
+}
+
 #[test]
 fn warnings_do_not_reject() {
     let l = load(&repo("fixtures/bad/overpaid"), &LoadOptions::default()).unwrap();
@@ -155,15 +200,94 @@ fn large_amounts_load_exactly() {
         std::fs::copy(small.join(f), dir.path().join(f)).unwrap();
     }
     let inv = "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status\n\
-               I1,C1,2026-01-01,2026-01-31,USD,12345678901234567.89,37298.60,open\n\
+               I1,C1,2026-01-01,2026-01-31,USD,999999999999.99,37298.60,open\n\
                I3,C1,2026-01-01,2026-01-31,USD,3000.00,0.00,paid\n\
                I4,C1,2026-01-01,2026-01-31,USD,1000.00,0.00,paid\n\
                I2,C1,2026-01-01,2026-01-31,USD,2000.00,1500.00,open\n";
     std::fs::write(dir.path().join("invoices.csv"), inv).unwrap();
     let l = load(dir.path(), &LoadOptions::default()).unwrap();
-    assert_eq!(l.invoices[0].amount, Decimal::from_str("12345678901234567.89").unwrap());
-    assert_eq!(l.invoices[0].amount.to_string(), "12345678901234567.89");
+    assert_eq!(l.invoices[0].amount, Decimal::from_str("999999999999.99").unwrap());
+    assert_eq!(l.invoices[0].amount, recoup::money::MAX_AMOUNT);
+    assert_eq!(l.invoices[0].amount.to_string(), "999999999999.99");
     assert_eq!(l.invoices[0].open_amount.to_string(), "37298.60");
+}
+
+/// Amounts outside the supported range (|x| < 10^12) are bad values with
+/// their file, line and column: refused in strict mode, rejected with
+/// `--reject-bad-rows`; the largest amount, 999999999999.99, loads.
+#[test]
+fn amounts_out_of_range_are_bad_values() {
+    use FileKind::*;
+    let range = bad_value("an amount below 1,000,000,000,000 (the largest supported is 999999999999.99)");
+    let p = problems("out-of-range");
+    // The four actions on I1 refer to its rejected row.
+    assert_eq!(p.len(), 8);
+    let got: Vec<_> = p.into_iter().take(4).map(|p| (p.file, p.line, p.column, p.value, p.kind)).collect();
+    let big = |file, line, column: &str, value: &str| (file, line, col(column), value.to_string(), range.clone());
+    assert_eq!(
+        got,
+        vec![
+            big(Customers, 4, "credit_limit", "99999999999999999999999999.99"),
+            big(Invoices, 2, "amount", "9999999999999999999999999.99"),
+            (Payments, 5, col("customer_id"), "C3".into(), ProblemKind::RejectedReference { file: Customers, line: 4 }),
+            big(Promises, 3, "amount", "1000000000000"),
+        ]
+    );
+    let opts = LoadOptions { reject_bad_rows: true };
+    let l = load(&repo("fixtures/bad/out-of-range"), &opts).unwrap();
+    assert_eq!((l.report.customers.rejected, l.report.invoices.rejected, l.report.promises.rejected), (1, 1, 1));
+    let i6 = l.invoices.iter().find(|i| &*i.id == "I6").unwrap();
+    assert_eq!(i6.amount, recoup::money::MAX_AMOUNT);
+}
+
+/// The issue's case: a dispute reason `"damaged goods` left open and closed
+/// by the `"` of a later `12" pipe cracked` swallowed two rows without a
+/// word (the strict run exited 0 with 4 of 7 invoices). The record is now a
+/// bad row naming its first and last line: strict refuses the ledger,
+/// `--reject-bad-rows` rejects it; the file's lines reconcile with its rows.
+#[test]
+fn a_quote_that_swallows_rows_is_a_bad_row_with_its_lines() {
+    let p = problems("swallowed-rows");
+    let got: Vec<_> = p.iter().map(|p| (p.file, p.line, p.severity, p.kind.clone())).collect();
+    assert_eq!(got, vec![(FileKind::Invoices, 3, Severity::Error, ProblemKind::SwallowedRows { last_line: 6 })]);
+    let l = load(&repo("fixtures/bad/swallowed-rows"), &LoadOptions { reject_bad_rows: true }).unwrap();
+    let c = l.report.invoices;
+    assert_eq!((c.read, c.loaded, c.rejected), (4, 3, 1));
+    assert_eq!((c.lines, c.blank_lines, c.quoted_line_breaks), (8, 0, 3));
+    assert_eq!(c.lines, 1 + c.read + c.blank_lines + c.quoted_line_breaks);
+    let (code, _, stderr) =
+        crate::cli::recoup(&["facts", "--ledger", "fixtures/bad/swallowed-rows", "--as-of", "2026-11-16"], None);
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("invoices.csv:3\n"), "{stderr}");
+    assert!(stderr.contains("invoices.csv: 4 read on 8 lines, 1 bad"), "{stderr}");
+}
+
+/// One quoted field over two lines that swallows nothing is loaded, with a
+/// warning when it is the only one of its file; a file with several loads
+/// them quietly. Blank lines are counted, and every file's lines reconcile.
+#[test]
+fn a_lone_multi_line_field_warns_and_lines_reconcile() {
+    let header = "customer_id,name,segment,country,currency,credit_limit,payment_terms\n";
+    let one = format!("{header}C1,\"Acme\nSales\",small,US,USD,10.00,NET30\n\nC2,B,small,US,USD,10.00,NET30\r\n\r\n");
+    let two = format!("{header}C1,\"Acme\nSales\",small,US,USD,10.00,NET30\nC2,\"B\n\nC\",small,US,USD,10.00,NET30");
+    let invoices = "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status\n";
+    for (customers, warned, counts) in [(&one, true, (6, 2, 1)), (&two, false, (6, 0, 3))] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("customers.csv"), customers).unwrap();
+        std::fs::write(dir.path().join("invoices.csv"), invoices).unwrap();
+        std::fs::write(dir.path().join("payments.csv"), "payment_id,customer_id,invoice_id,paid_on,amount").unwrap();
+        let l = load(dir.path(), &LoadOptions::default()).unwrap();
+        assert_eq!(l.customers.len(), 2);
+        assert_eq!(&*l.customers[0].name, "Acme\nSales");
+        let w: Vec<_> = l.report.warnings.iter().map(|w| (w.file, w.line, w.kind.clone())).collect();
+        let want = vec![(FileKind::Customers, 2, ProblemKind::SpansLines { last_line: 3 })];
+        assert_eq!(w, if warned { want } else { vec![] }, "{customers:?}");
+        let c = l.report.customers;
+        assert_eq!((c.lines, c.blank_lines, c.quoted_line_breaks), counts, "{customers:?}");
+        for (kind, c) in l.report.files().into_iter().filter(|(_, c)| c.lines > 0) {
+            assert_eq!(c.lines, 1 + c.read + c.blank_lines + c.quoted_line_breaks, "{kind:?}: {c:?}");
+        }
+    }
 }
 
 #[test]
@@ -194,6 +318,11 @@ fn quoted_newlines_and_line_numbers_survive_parallel_chunks() {
     assert_eq!(l.report.rejects.len(), 1);
     assert_eq!(l.report.rejects[0].line, line);
     assert_eq!(l.report.rejects[0].column.as_deref(), Some("credit_limit"));
+    // Every name spans two lines: no row is swallowed, no warning, and the
+    // lines reconcile across the chunks.
+    assert!(l.report.warnings.is_empty());
+    let c = l.report.customers;
+    assert_eq!((c.lines, c.read, c.quoted_line_breaks, c.blank_lines), (line, n as u64 + 1, n as u64, 0));
 }
 
 #[test]

@@ -50,6 +50,7 @@ snap! {
     mismatched_types = "mismatched-types",
     challenger_unknown_strategy = "challenger-unknown-strategy",
     challenger_share = "challenger-share",
+    out_of_range = "out-of-range",
 }
 
 #[test]
@@ -83,6 +84,7 @@ fn error_kinds_and_positions() {
         ("mismatched-types", Code::ExpressionType, 22, 26),
         ("challenger-unknown-strategy", Code::UnknownReference, 10, 12),
         ("challenger-share", Code::InvalidValue, 15, 9),
+        ("out-of-range", Code::InvalidValue, 7, 15),
     ];
     for &(name, code, line, col) in cases {
         let loaded = policy::load(Path::new(&format!("fixtures/bad-policies/{name}")));
@@ -93,6 +95,38 @@ fn error_kinds_and_positions() {
         let src = r.sources.get(span.file).unwrap();
         assert_eq!(src.line_col(span.range.start), (line, col), "{name}: {}", d.message);
     }
+}
+
+/// Money and percentages outside the supported range are refused by
+/// `check`, each at its own line and column (the run would overflow).
+#[test]
+fn values_out_of_range_are_refused_where_they_are() {
+    let loaded = policy::load(Path::new("fixtures/bad-policies/out-of-range"));
+    let r = &loaded.report;
+    let got: Vec<(usize, usize, &str)> = r
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| {
+            let span = d.span.as_ref().unwrap();
+            let (line, col) = r.sources.get(span.file).unwrap().line_col(span.range.start);
+            (line, col, d.message.as_str())
+        })
+        .collect();
+    let amounts = "amounts must be below 1,000,000,000,000 (the largest is 999999999999.99)";
+    let pct = "percentages must be below 10,000";
+    assert_eq!(
+        got,
+        vec![
+            (7, 15, format!("`min_overdue` is `1000000000000`: {amounts}").as_str()),
+            (10, 10, format!("`letter` is `79000000000000000000000000000`: {amounts}").as_str()),
+            (15, 12, format!("`rate_pct` is `1000000000000000000000000000`: {pct}").as_str()),
+            (16, 16, format!("`compensation` is `79000000000000000000000000000`: {amounts}").as_str()),
+            (30, 7, format!("`fee` is `1000000000000.00`: {amounts}").as_str()),
+            (38, 10, format!("`by_pct` is `1000000`: {pct}").as_str()),
+        ]
+    );
+    assert!(loaded.policy.is_none());
 }
 
 #[test]

@@ -190,6 +190,9 @@ proptest! {
             let text = std::fs::read_to_string(dir.path().join(kind.file_name())).unwrap();
             let data_lines = text.lines().skip(1).filter(|l| !l.is_empty()).count() as u64;
             prop_assert_eq!(counts.read, data_lines, "{:?}", kind);
+            // The file's physical lines reconcile with its rows.
+            prop_assert_eq!(counts.lines, text.lines().count() as u64, "{:?}", kind);
+            prop_assert_eq!(counts.lines, 1 + counts.read + counts.blank_lines + counts.quoted_line_breaks, "{:?}", kind);
             prop_assert_eq!(counts.read, counts.loaded + counts.rejected, "{:?}", kind);
             prop_assert_eq!(counts.loaded, n as u64, "{:?}", kind);
             let rejected_lines: HashSet<u64> =

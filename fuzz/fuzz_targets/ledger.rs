@@ -51,6 +51,10 @@ fuzz_target!(|data: &[u8]| {
         Ok(ledger) => {
             for (kind, c) in ledger.report.files() {
                 assert_eq!(c.read, c.loaded + c.rejected, "{kind:?}: {c:?}");
+                // Physical lines reconcile with rows (a file that is there has a header line).
+                if c.lines > 0 {
+                    assert_eq!(c.lines, 1 + c.read + c.blank_lines + c.quoted_line_breaks, "{kind:?}: {c:?}");
+                }
             }
             assert_eq!(ledger.report.customers.loaded as usize, ledger.customers.len());
             assert_eq!(ledger.report.invoices.loaded as usize, ledger.invoices.len());

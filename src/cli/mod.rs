@@ -377,7 +377,11 @@ pub fn load_ledger(args: &LedgerArgs) -> anyhow::Result<Ledger> {
                 .files()
                 .iter()
                 .filter(|(_, c)| c.read > 0)
-                .map(|(k, c)| format!("{}: {} read, {} bad", k.file_name(), c.read, c.rejected))
+                .map(|(k, c)| match c.lines == c.read + 1 {
+                    true => format!("{}: {} read, {} bad", k.file_name(), c.read, c.rejected),
+                    // Rows on more lines than one each: say so, the counts must reconcile.
+                    false => format!("{}: {} read on {} lines, {} bad", k.file_name(), c.read, c.lines, c.rejected),
+                })
                 .collect();
             Err(ExitError {
                 code: Exit::InputInvalid,

@@ -15,6 +15,8 @@ pub enum DecodeError {
     Number,
     /// A number with more than two decimals where money is expected.
     TooPrecise,
+    /// An amount outside the supported range ([`crate::money`]).
+    OutOfRange,
     /// Not `true`/`false`.
     Bool,
     /// Not one of the allowed words.
@@ -35,6 +37,9 @@ impl DecodeError {
                 "a decimal number such as 1234.50 (no thousands separators, no currency sign)".into()
             }
             DecodeError::TooPrecise => "an amount with at most 2 decimals".into(),
+            DecodeError::OutOfRange => {
+                "an amount below 1,000,000,000,000 (the largest supported is 999999999999.99)".into()
+            }
             DecodeError::Bool => "true or false".into(),
             DecodeError::Enum(allowed) => format!("one of {}", allowed.join(", ")),
             DecodeError::Terms => "payment terms such as NET30 or 2/10 NET30".into(),
@@ -226,13 +231,14 @@ pub fn decimal(b: &[u8]) -> Result<Decimal, DecodeError> {
     Decimal::try_from_i128_with_scale(mantissa, scale).map_err(|_| DecodeError::Number)
 }
 
-/// Decode money: a decimal with at most two decimals (the currency minor unit).
+/// Decode money: a decimal with at most two decimals (the currency minor
+/// unit), in the supported range ([`crate::money::check_amount`]).
 pub fn money(b: &[u8]) -> Result<Decimal, DecodeError> {
     let d = decimal(b)?;
     if d.scale() > 2 && d.normalize().scale() > 2 {
         return Err(DecodeError::TooPrecise);
     }
-    Ok(d)
+    crate::money::check_amount(d).map_err(|_| DecodeError::OutOfRange)
 }
 
 /// Decode an optional float score (empty → `None`). Scores are not money.
@@ -291,6 +297,9 @@ pub fn terms(b: &[u8]) -> Result<Terms, DecodeError> {
         Some(d) => {
             let (pct, days) = d.split_once('/').ok_or(DecodeError::Terms)?;
             let pct = decimal(pct.as_bytes()).map_err(|_| DecodeError::Terms)?;
+            if pct < Decimal::ZERO || pct >= Decimal::ONE_HUNDRED {
+                return Err(DecodeError::Terms);
+            }
             let days = days.parse::<u16>().map_err(|_| DecodeError::Terms)?;
             (Some(pct), Some(days))
         }
@@ -393,7 +402,7 @@ mod tests {
 
     #[test]
     fn large_amounts_round_trip_exactly() {
-        for s in ["37298.60", "12345678901234567.89", "0.01", "-5.00", "7", "1234.5"] {
+        for s in ["37298.60", "123456789012.34", "999999999999.99", "0.01", "-5.00", "7", "1234.5"] {
             let d = money(s.as_bytes()).unwrap();
             assert_eq!(d, Decimal::from_str(s).unwrap(), "{s}");
             assert_eq!(d.to_string(), s, "{s} keeps its digits and scale");
@@ -407,6 +416,28 @@ mod tests {
         }
         assert_eq!(money(b"1.005"), Err(DecodeError::TooPrecise));
         assert_eq!(money(b"1.500"), Ok(Decimal::new(1500, 3)));
+    }
+
+    /// Money beyond the supported range is refused, however it is written;
+    /// the largest amount and its negative pass.
+    #[test]
+    fn money_out_of_range() {
+        for s in ["999999999999.99", "-999999999999.99", "999999999999.990", "0.01"] {
+            assert!(money(s.as_bytes()).is_ok(), "{s}");
+        }
+        for s in [
+            "1000000000000",
+            "1000000000000.00",
+            "-1000000000000",
+            "9999999999999999999999999.99",
+            "99999999999999999999999999.99",
+            "9999999999999999999999999999",
+        ] {
+            assert_eq!(money(s.as_bytes()), Err(DecodeError::OutOfRange), "{s}");
+        }
+        // Early-payment discounts in the terms are percentages below 100.
+        assert_eq!(terms(b"99999999999999999999/10 NET30"), Err(DecodeError::Terms));
+        assert_eq!(terms(b"100/10 NET30"), Err(DecodeError::Terms));
     }
 
     #[test]

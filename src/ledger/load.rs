@@ -20,7 +20,7 @@ impl LoadError {
     /// The file and line the error is about, when there is one.
     pub fn location(&self) -> Option<(&'static str, u64)> {
         match self {
-            LoadError::MissingColumn { file, .. } => Some((file, 1)),
+            LoadError::MissingColumn { file, .. } | LoadError::DuplicateColumn { file, .. } => Some((file, 1)),
             LoadError::Csv { file, line, .. } => Some((file, *line)),
             _ => None,
         }
@@ -46,6 +46,11 @@ pub enum LoadError {
     /// The header lacks a required column.
     #[error("`{file}` has no column `{column}`{}", did_you_mean.as_ref().map(|d| format!(" (found `{d}`: a typo?)")).unwrap_or_default())]
     MissingColumn { file: &'static str, column: &'static str, did_you_mean: Option<String> },
+    /// The header names a column twice (positions are 1-based).
+    #[error(
+        "`{file}` has the column `{column}` twice, in positions {first} and {second}; refusing to guess which one holds the data"
+    )]
+    DuplicateColumn { file: &'static str, column: String, first: usize, second: usize },
     /// The CSV structure itself is broken (e.g. invalid UTF-8 in the header).
     #[error("`{file}` line {line}: {message}")]
     Csv { file: &'static str, line: u64, message: String },
@@ -219,6 +224,19 @@ struct Parsed<T> {
     /// Ids of rows rejected while decoding, with their lines, so rows that
     /// refer to them can say so.
     rejected_ids: Vec<(Text, u64)>,
+    /// Physical lines, blank lines and line breaks inside quoted fields.
+    physical: LineCounts,
+    /// The records that span lines: (first line, last line, swallowed rows).
+    spans: Vec<(u64, u64, bool)>,
+}
+
+/// A file's physical lines: with the rows read they reconcile (see
+/// [`FileCounts`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct LineCounts {
+    lines: u64,
+    blank: u64,
+    quoted_breaks: u64,
 }
 
 impl<T> Default for Parsed<T> {
@@ -230,6 +248,8 @@ impl<T> Default for Parsed<T> {
             bad_rows: 0,
             warnings: Vec::new(),
             rejected_ids: Vec::new(),
+            physical: LineCounts::default(),
+            spans: Vec::new(),
         }
     }
 }
@@ -237,7 +257,15 @@ impl<T> Default for Parsed<T> {
 impl<T> Parsed<T> {
     fn counts(&self) -> FileCounts {
         let loaded = self.rows.len() as u64;
-        FileCounts { read: loaded + self.bad_rows, loaded, rejected: self.bad_rows }
+        let LineCounts { lines, blank, quoted_breaks } = self.physical;
+        FileCounts {
+            read: loaded + self.bad_rows,
+            loaded,
+            rejected: self.bad_rows,
+            lines,
+            blank_lines: blank,
+            quoted_line_breaks: quoted_breaks,
+        }
     }
 
     /// Drop rows for which `reject` returns problems, keeping order.
@@ -420,6 +448,7 @@ fn read_header(
         return Err(LoadError::Csv { file: name, line: 1, message: "the file is empty; expected a header row".into() });
     }
     let names: Vec<String> = rec.iter().map(|f| String::from_utf8_lossy(f.trim_ascii()).to_ascii_lowercase()).collect();
+    duplicate_column(name, &names)?;
     let mut pos = vec![None; cols.0.len()];
     for (k, (col, required)) in cols.0.iter().enumerate() {
         pos[k] = names.iter().position(|n| n == col);
@@ -442,6 +471,20 @@ fn read_header(
         })
         .collect();
     Ok((Header { pos, width: names.len() }, rdr.position().byte() as usize, body_line, warnings))
+}
+
+/// Refuse a header that names a column twice (names already lowercased):
+/// the first would silently win.
+fn duplicate_column(file: &'static str, names: &[String]) -> Result<(), LoadError> {
+    for (j, n) in names.iter().enumerate() {
+        if n.is_empty() {
+            continue;
+        }
+        if let Some(i) = names[..j].iter().position(|m| m == n) {
+            return Err(LoadError::DuplicateColumn { file, column: n.clone(), first: i + 1, second: j + 1 });
+        }
+    }
+    Ok(())
 }
 
 /// Two column names are close if one edit (or a case/underscore change) apart.
@@ -600,6 +643,28 @@ fn unclosed(file: FileKind, e: Unclosed) -> LoadError {
     }
 }
 
+/// The hash of a file and its physical lines, taken as its bytes are read.
+struct Tally {
+    hasher: blake3::Hasher,
+    newlines: u64,
+    last: Option<u8>,
+}
+
+impl Tally {
+    fn update(&mut self, b: &[u8]) {
+        self.hasher.update(b);
+        self.newlines += memchr::memchr_iter(b'\n', b).count() as u64;
+        if let Some(&c) = b.last() {
+            self.last = Some(c);
+        }
+    }
+
+    /// Lines of the file: its line ends, and a last line without one.
+    fn lines(&self) -> u64 {
+        self.newlines + u64::from(self.last.is_some_and(|c| c != b'\n'))
+    }
+}
+
 /// Parse one file block by block: the header, then the records of each
 /// block decoded in parallel straight into the rows while the next block is
 /// read (and hashed). Returns the rows and the BLAKE3 hash of the file.
@@ -613,7 +678,7 @@ fn parse_stream<T: LedgerRow>(
 ) -> Result<(Parsed<T>, String), LoadError> {
     let io = |source| LoadError::Io { path: path.to_path_buf(), source };
     let len = f.metadata().map_err(io)?.len() as usize;
-    let mut hasher = blake3::Hasher::new();
+    let mut tally = Tally { hasher: blake3::Hasher::new(), newlines: 0, last: None };
     let (block, headroom) = (bufs.block, bufs.headroom);
     // The first block, grown until it holds the whole header row.
     let mut filled = 0;
@@ -621,7 +686,7 @@ fn parse_stream<T: LedgerRow>(
     loop {
         bufs.cur.resize(headroom + filled + block, 0);
         let n = stream::read_full(&mut f, &mut bufs.cur[headroom + filled..]).map_err(io)?;
-        hasher.update(&bufs.cur[headroom + filled..headroom + filled + n]);
+        tally.update(&bufs.cur[headroom + filled..headroom + filled + n]);
         (filled, eof) = (filled + n, n < block);
         if eof || memchr::memchr(b'\n', &bufs.cur[headroom..headroom + filled]).is_some() {
             break;
@@ -640,6 +705,7 @@ fn parse_stream<T: LedgerRow>(
         k => len / (cut.at / k).max(1) * 11 / 10 + 16,
     };
     let mut parsed = Parsed { warnings, ..Parsed::default() };
+    let mut blank = cut.blank;
     parsed.rows.reserve(estimate);
     parsed.lines.reserve(estimate);
     let mut bad = Vec::new();
@@ -656,7 +722,7 @@ fn parse_stream<T: LedgerRow>(
                 let (start, n) = if carry.len() <= headroom {
                     next.resize(headroom + block, 0);
                     let n = stream::read_full(&mut f, &mut next[headroom..]).map_err(io)?;
-                    hasher.update(&next[headroom..headroom + n]);
+                    tally.update(&next[headroom..headroom + n]);
                     next[headroom - carry.len()..headroom].copy_from_slice(carry);
                     (headroom - carry.len(), n)
                 } else {
@@ -664,7 +730,7 @@ fn parse_stream<T: LedgerRow>(
                     joined.extend_from_slice(carry);
                     joined.resize(carry.len() + block, 0);
                     let n = stream::read_full(&mut f, &mut joined[carry.len()..]).map_err(io)?;
-                    hasher.update(&joined[carry.len()..carry.len() + n]);
+                    tally.update(&joined[carry.len()..carry.len() + n]);
                     *next = joined;
                     (0, n)
                 };
@@ -680,9 +746,54 @@ fn parse_stream<T: LedgerRow>(
         std::mem::swap(cur, next);
         std::mem::swap(recs, next_recs);
         (data, cut, eof) = (range, next_cut, next_eof);
+        blank += cut.blank;
     }
     take_out_bad_rows(&mut parsed, bad);
-    Ok((parsed, hasher.finalize().to_hex().to_string()))
+    // Line breaks in the header's quoted names (or blank lines before it) count here too.
+    let header_breaks = body_line.saturating_sub(2);
+    let quoted_breaks = header_breaks + parsed.spans.iter().map(|(first, last, _)| last - first).sum::<u64>();
+    parsed.physical = LineCounts { lines: tally.lines(), blank, quoted_breaks };
+    lone_span(file, &mut parsed);
+    Ok((parsed, tally.hasher.finalize().to_hex().to_string()))
+}
+
+/// Warn when one record of a file, and only one, spans lines (and does not
+/// already reject its row as swallowing others): a quote left open by
+/// mistake and closed on the next line looks just like it.
+fn lone_span<T>(file: FileKind, parsed: &mut Parsed<T>) {
+    if let [(line, last_line, false)] = parsed.spans[..] {
+        parsed.warnings.push(Problem {
+            severity: Severity::Warning,
+            file,
+            line,
+            column: None,
+            value: String::new(),
+            kind: ProblemKind::SpansLines { last_line },
+        });
+    }
+}
+
+/// A record with line breaks in quoted fields: its place in
+/// `spans`, and a problem when a line after its first looks like a row of
+/// its own (as many commas as the header has columns, less one): an
+/// unbalanced quote swallowed rows.
+fn span_of(bytes: &[u8], line: u64, width: usize, file: FileKind) -> Option<((u64, u64, bool), Option<Problem>)> {
+    let breaks = memchr::memchr_iter(b'\n', bytes).count() as u64;
+    if breaks == 0 {
+        return None;
+    }
+    let commas = |l: &[u8]| memchr::memchr_iter(b',', l).count();
+    let swallowed = width > 1 && bytes.split(|&c| c == b'\n').skip(1).any(|l| commas(l) + 1 >= width);
+    let last_line = line + breaks;
+    let problem = swallowed.then(|| Problem {
+        severity: Severity::Error,
+        file,
+        line,
+        column: None,
+        value: String::new(),
+        kind: ProblemKind::SwallowedRows { last_line },
+    });
+    Some(((line, last_line, swallowed), problem))
 }
 
 /// Decode the records of one block in parallel, appending each row (or a
@@ -701,6 +812,7 @@ fn decode_block<T: LedgerRow>(
     let base = parsed.rows.len();
     let layout = Layout { file, header, cols };
     let found = std::sync::Mutex::new(Vec::new());
+    let spans = std::sync::Mutex::new(Vec::new());
     // One UTF-8 check per run of records (in parallel) rather than one per
     // record; a run with a bad byte somewhere checks its records one by one.
     const RUN: usize = 2048;
@@ -723,8 +835,13 @@ fn decode_block<T: LedgerRow>(
             };
             let result = if let Some(text) = plain {
                 stream::split_plain(text, fields);
-                handle_record(layout, fields, &[], rec.line, decode, memo)
+                handle_record(layout, fields, &[], rec.line, decode, memo, None)
             } else {
+                let span = if rec.quoted { span_of(bytes, rec.line, header.width, file) } else { None };
+                let first = span.and_then(|(at, problem)| {
+                    spans.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(at);
+                    problem
+                });
                 let raw: Vec<&[u8]> = if rec.quoted {
                     stream::split_quoted(bytes, unquoted, ranges);
                     ranges.iter().map(|r| &unquoted[r.clone()]).collect()
@@ -735,7 +852,7 @@ fn decode_block<T: LedgerRow>(
                 let not_utf8: Vec<usize> =
                     raw.iter().enumerate().filter(|(_, b)| std::str::from_utf8(b).is_err()).map(|(p, _)| p).collect();
                 let strs: Vec<&str> = cells.iter().map(|c| &**c).collect();
-                handle_record(layout, &strs, &not_utf8, rec.line, decode, memo)
+                handle_record(layout, &strs, &not_utf8, rec.line, decode, memo, first)
             };
             result.unwrap_or_else(|(problems, id)| {
                 let mut found = found.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -748,6 +865,9 @@ fn decode_block<T: LedgerRow>(
     let mut found = found.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     found.sort_unstable_by_key(|b| b.index);
     bad.append(&mut found);
+    let mut spans = spans.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    spans.sort_unstable();
+    parsed.spans.append(&mut spans);
 }
 
 /// Remove the placeholders of bad rows (in row order) and keep their problems.
@@ -784,8 +904,9 @@ struct Layout<'a> {
     cols: &'static Columns,
 }
 
-/// Decode one record: its problems and id when it is bad.
-#[allow(clippy::type_complexity)]
+/// Decode one record: its problems and id when it is bad. `first`: a
+/// problem of the record found before decoding (it spans lines it should not).
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
 fn handle_record<T>(
     Layout { file, header, cols }: Layout<'_>,
     fields: &[&str],
@@ -793,6 +914,7 @@ fn handle_record<T>(
     line: u64,
     decode: &(impl Fn(&mut Row<'_>, &mut Memo) -> Option<T> + Sync),
     memo: &mut Memo,
+    first: Option<Problem>,
 ) -> Result<T, (Vec<Problem>, Option<(Text, u64)>)> {
     if fields.len() != header.width {
         let problem = Problem {
@@ -803,9 +925,9 @@ fn handle_record<T>(
             value: String::new(),
             kind: ProblemKind::FieldCount { expected: header.width, found: fields.len() },
         };
-        return Err((vec![problem], None));
+        return Err((first.into_iter().chain([problem]).collect(), None));
     }
-    let mut row = Row { fields, not_utf8, header, cols, file, line, problems: Vec::new() };
+    let mut row = Row { fields, not_utf8, header, cols, file, line, problems: first.into_iter().collect() };
     let decoded = decode(&mut row, memo);
     row.finish(decoded).map_err(|problems| {
         let id = header.pos[0].filter(|p| !not_utf8.contains(p)).and_then(|p| fields.get(p));
@@ -1239,6 +1361,16 @@ fn parse_all(
     let (mut customers, h) =
         read_and_parse(dir, FileKind::Customers, true, &mut bufs, &CUSTOMER_COLS, decode_customer)?;
     hashes.extend(h);
+    if customers.counts().read == 0 {
+        customers.warnings.push(Problem {
+            severity: Severity::Warning,
+            file: FileKind::Customers,
+            line: 1,
+            column: None,
+            value: String::new(),
+            kind: ProblemKind::NoCustomers,
+        });
+    }
     let customer_ix = reject_duplicates(&mut customers, FileKind::Customers, "customer_id", |c| &c.id);
     let rejected_customers = std::mem::take(&mut customers.rejected_ids);
     let refs = Refs {

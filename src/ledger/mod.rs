@@ -462,11 +462,23 @@ impl<T: Clone> Grouped<T> {
 }
 
 /// Rows read, loaded and rejected for one file; `read == loaded + rejected`.
+/// The file's physical lines reconcile with its rows: `lines == 1 (the
+/// header) + read + blank_lines + quoted_line_breaks` (summary.json keeps
+/// the rows only; manifest.json has the lines too).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileCounts {
     pub read: u64,
     pub loaded: u64,
     pub rejected: u64,
+    /// Physical lines of the file, the header included.
+    #[serde(skip)]
+    pub lines: u64,
+    /// Empty lines between rows (skipped).
+    #[serde(skip)]
+    pub blank_lines: u64,
+    /// Line breaks inside quoted fields: each joins two lines into one row.
+    #[serde(skip)]
+    pub quoted_line_breaks: u64,
 }
 
 /// What loading saw: counts per file, warnings and rejected rows.

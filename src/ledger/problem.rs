@@ -74,6 +74,14 @@ pub enum ProblemKind {
     UnknownColumn,
     /// A row with a different number of fields than the header.
     FieldCount { expected: usize, found: usize },
+    /// A quoted field runs from this line to `last_line` over lines that
+    /// look like rows of their own: an unbalanced quote swallowed them.
+    SwallowedRows { last_line: u64 },
+    /// A quoted field runs from this line to `last_line`, the only field
+    /// of the file that spans lines (loaded; a warning).
+    SpansLines { last_line: u64 },
+    /// customers.csv has a header and no rows: the ledger is empty (a warning).
+    NoCustomers,
 }
 
 /// One problem with one row (or header) of a ledger file.
@@ -129,6 +137,15 @@ impl Problem {
             }
             ProblemKind::UnknownColumn => format!("unknown column `{col}` ignored"),
             ProblemKind::FieldCount { expected, found } => format!("row has {found} fields; the header has {expected}"),
+            ProblemKind::SwallowedRows { last_line } => format!(
+                "a quoted field runs from this line to line {last_line}, over lines that look like rows of their own: an unbalanced `\"`?"
+            ),
+            ProblemKind::NoCustomers => {
+                "customers.csv has a header and no rows: the ledger is empty, there is nothing to plan".into()
+            }
+            ProblemKind::SpansLines { last_line } => format!(
+                "a quoted field runs from this line to line {last_line}, the only field of the file that spans lines; loaded as one row"
+            ),
         }
     }
 
@@ -151,6 +168,13 @@ impl Problem {
                 Some("leave invoice_id empty: a refund or an unapplied payment belongs to the customer")
             }
             ProblemKind::FieldCount { .. } => Some("check for an unquoted comma in a text field"),
+            ProblemKind::SwallowedRows { .. } => Some(
+                "close the quote, or write a `\"` inside a quoted field as `\"\"`; the lines it swallowed are part of this bad row",
+            ),
+            ProblemKind::NoCustomers => Some(
+                "if the export should hold customers, check the job that wrote it (recoup exits 0 on an empty ledger)",
+            ),
+            ProblemKind::SpansLines { .. } => Some("if these lines are several rows, look for an unbalanced `\"`"),
             _ => None,
         }
     }

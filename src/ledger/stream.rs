@@ -33,6 +33,8 @@ pub(crate) struct Cut {
     pub at: usize,
     /// The line the carried-over bytes start on.
     pub line: u64,
+    /// Blank lines skipped among the complete records.
+    pub blank: u64,
 }
 
 /// A quoted field is still open at the end of the file.
@@ -48,16 +50,19 @@ pub(crate) struct Unclosed {
 /// record without a line end counts too.
 pub(crate) fn scan(region: &[u8], line0: u64, eof: bool, out: &mut Vec<Rec>) -> Result<Cut, Unclosed> {
     out.clear();
+    let mut blank = 0u64;
+    // Returns whether the line was blank.
     let mut push = |start: usize, end: usize, line: u64, quoted: bool| {
         let end = if end > start && region[end - 1] == b'\r' { end - 1 } else { end };
         if end > start {
             out.push(Rec { start, end, line, quoted });
         }
+        end <= start
     };
     let (mut start, mut line) = (0usize, line0);
     if memchr::memchr(b'"', region).is_none() {
         for nl in memchr::memchr_iter(b'\n', region) {
-            push(start, nl, line, false);
+            blank += u64::from(push(start, nl, line, false));
             start = nl + 1;
             line += 1;
         }
@@ -70,7 +75,7 @@ pub(crate) fn scan(region: &[u8], line0: u64, eof: bool, out: &mut Vec<Rec>) -> 
             } else if in_quotes {
                 inner_lines += 1;
             } else {
-                push(start, at, line, quoted);
+                blank += u64::from(push(start, at, line, quoted));
                 start = at + 1;
                 line += 1 + inner_lines;
                 (quoted, inner_lines) = (false, 0);
@@ -80,16 +85,17 @@ pub(crate) fn scan(region: &[u8], line0: u64, eof: bool, out: &mut Vec<Rec>) -> 
             return Err(Unclosed { line });
         }
         if eof {
-            push(start, region.len(), line, quoted);
-            return Ok(Cut { at: region.len(), line: line + inner_lines });
+            // A last line without a line end is a line too (blank if only `\r`).
+            blank += u64::from(push(start, region.len(), line, quoted) && start < region.len());
+            return Ok(Cut { at: region.len(), line: line + inner_lines, blank });
         }
-        return Ok(Cut { at: start, line });
+        return Ok(Cut { at: start, line, blank });
     }
     if eof {
-        push(start, region.len(), line, false);
-        return Ok(Cut { at: region.len(), line });
+        blank += u64::from(push(start, region.len(), line, false) && start < region.len());
+        return Ok(Cut { at: region.len(), line, blank });
     }
-    Ok(Cut { at: start, line })
+    Ok(Cut { at: start, line, blank })
 }
 
 /// Read until `buf` is full or the file ends; returns the bytes read (fewer
@@ -199,10 +205,10 @@ mod tests {
     fn plain_records_lines_and_carry() {
         let (got, cut) = recs(b"a,1\r\n\nb,2\nc,", false);
         assert_eq!(got, vec![("a,1".into(), 2), ("b,2".into(), 4)]);
-        assert_eq!(cut, Ok(Cut { at: 10, line: 5 }));
+        assert_eq!(cut, Ok(Cut { at: 10, line: 5, blank: 1 }));
         let (got, cut) = recs(b"a,1\nc,3", true);
         assert_eq!(got, vec![("a,1".into(), 2), ("c,3".into(), 3)]);
-        assert_eq!(cut, Ok(Cut { at: 7, line: 3 }));
+        assert_eq!(cut, Ok(Cut { at: 7, line: 3, blank: 0 }));
     }
 
     #[test]
@@ -210,7 +216,7 @@ mod tests {
         let region = b"a,\"x\ny\",1\nb,c,2\nd,\"e\nf";
         let (got, cut) = recs(region, false);
         assert_eq!(got, vec![("a,\"x\ny\",1".into(), 2), ("b,c,2".into(), 4)]);
-        assert_eq!(cut, Ok(Cut { at: 16, line: 5 }));
+        assert_eq!(cut, Ok(Cut { at: 16, line: 5, blank: 0 }));
         let (_, cut) = recs(region, true);
         assert_eq!(cut, Err(Unclosed { line: 5 }));
         let (got, _) = recs(b"a,\"q\"\"q\"\n", true);

@@ -437,6 +437,14 @@ pub struct InputFile {
     pub read: u64,
     pub loaded: u64,
     pub rejected: u64,
+    /// Physical lines, the header included: `1 + read + blank_lines +
+    /// quoted_line_breaks` ([`crate::ledger::FileCounts`]).
+    #[serde(default)]
+    pub lines: u64,
+    #[serde(default)]
+    pub blank_lines: u64,
+    #[serde(default)]
+    pub quoted_line_breaks: u64,
 }
 
 /// manifest.json: what produced this output set. Timings live only here.
@@ -484,6 +492,9 @@ impl Manifest {
                     read: c.read,
                     loaded: c.loaded,
                     rejected: c.rejected,
+                    lines: c.lines,
+                    blank_lines: c.blank_lines,
+                    quoted_line_breaks: c.quoted_line_breaks,
                 })
             })
             .collect()

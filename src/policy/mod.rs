@@ -16,6 +16,7 @@ pub mod cases;
 pub mod compile;
 pub mod diag;
 pub mod expr;
+pub mod range;
 pub mod raw;
 pub mod schema;
 pub mod script;

@@ -339,6 +339,10 @@ pub fn validate(raw: &RawPolicy, ctx: &Ctx<'_>) -> (Option<Rules>, Vec<Diagnosti
     let reviews = reviews(&mut v, raw);
     let challenger = challenger(&mut v, raw, &strategies);
     unique_ids(&mut v, raw);
+    for o in super::range::out_of_range(raw) {
+        v.error(Code::InvalidValue, o.message, &o.span).help =
+            Some("recoup supports amounts below 10^12 and percentages below 10,000 (docs/policy.md)".into());
+    }
     if let Some(t) = raw.policy.as_ref().and_then(|p| p.templates.as_ref())
         && !is_inside(&t.value)
     {

@@ -501,9 +501,10 @@ pub fn print_roll_rates(out: &mut dyn Write, c: &Comparison) -> io::Result<()> {
             write!(out, "{p:>10.3}")?;
         }
         let s = &rr.projection.by_bucket[i];
+        // A space before each amount keeps columns apart when one outgrows its width.
         writeln!(
             out,
-            "{:>10.2}{:>16.2}{:>16.2}{:>14.2}",
+            "{:>10.2} {:>15.2} {:>15.2} {:>13.2}",
             rr.months_to_absorption[i], s.balance, s.collected, s.bad_debt
         )?;
     }

@@ -1,0 +1,94 @@
+//! The supported range of money and percentages: one bound, checked where
+//! values come in (the ledger loader, `recoup check`), so that every sum and
+//! product recoup computes from them fits a `Decimal` (docs/ledger.md,
+//! "Supported range").
+//!
+//! Why the bounds are enough: a ledger holds fewer than 2^32 rows per file
+//! (rows are numbered by `u32`), so a sum of amounts stays below
+//! 10^12 × 4.3·10^9 ≈ 4.3·10^21; a day count between two dates of years 1 to
+//! 9999 is below 3.7·10^6, so the amount-weighted days past due of a
+//! portfolio stay below 1.6·10^28; a rate below [`PERCENT_LIMIT`] accrues at
+//! most 10^12 × 100 × 10^4 = 10^18 of interest on one invoice, 4.3·10^27 over
+//! every invoice of a ledger: all under `Decimal::MAX` (≈ 7.9·10^28)
+//! (`tests::the_worst_products_fit`). [`sum`] adds with `checked_add`, for
+//! totals whose terms are not bounded this way.
+
+use rust_decimal::Decimal;
+
+/// Every money value's absolute value is below this: 10^12.
+pub const AMOUNT_LIMIT: Decimal = Decimal::from_parts(0xD4A5_1000, 0xE8, 0, false, 0);
+
+/// The largest supported amount: 999,999,999,999.99.
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(0x107A_3FFF, 0x5AF3, 0, false, 2);
+
+/// Every percentage's absolute value is below this: 10^4 % (a rate of
+/// interest, a fee or a change of limit of a hundred times the amount).
+pub const PERCENT_LIMIT: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
+
+/// Why a value is outside the supported range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RangeError {
+    #[error("amounts must be below 1,000,000,000,000 (the largest is 999999999999.99)")]
+    Amount,
+    #[error("percentages must be below 10,000 %")]
+    Percent,
+    #[error("a total of amounts is too large to compute")]
+    Overflow,
+}
+
+/// `Ok(d)` when `d` is a supported amount: |d| < 10^12.
+pub fn check_amount(d: Decimal) -> Result<Decimal, RangeError> {
+    if d.abs() < AMOUNT_LIMIT { Ok(d) } else { Err(RangeError::Amount) }
+}
+
+/// `Ok(p)` when `p` is a supported percentage: |p| < 10^4.
+pub fn check_percent(p: Decimal) -> Result<Decimal, RangeError> {
+    if p.abs() < PERCENT_LIMIT { Ok(p) } else { Err(RangeError::Percent) }
+}
+
+/// The sum of `values`, or [`RangeError::Overflow`] when it does not fit a
+/// `Decimal` (it cannot, for values checked by [`check_amount`] in a ledger;
+/// this keeps it an error, not a panic, if that ever changes).
+pub fn sum(values: impl IntoIterator<Item = Decimal>) -> Result<Decimal, RangeError> {
+    values.into_iter().try_fold(Decimal::ZERO, |a, b| a.checked_add(b).ok_or(RangeError::Overflow))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn the_bounds_are_what_they_say() {
+        assert_eq!(AMOUNT_LIMIT, Decimal::from_str("1000000000000").unwrap());
+        assert_eq!(MAX_AMOUNT, Decimal::from_str("999999999999.99").unwrap());
+        assert_eq!(MAX_AMOUNT.to_string(), "999999999999.99");
+        assert_eq!(PERCENT_LIMIT, Decimal::from(10_000));
+        assert_eq!(check_amount(MAX_AMOUNT), Ok(MAX_AMOUNT));
+        assert_eq!(check_amount(-MAX_AMOUNT), Ok(-MAX_AMOUNT));
+        assert_eq!(check_amount(AMOUNT_LIMIT), Err(RangeError::Amount));
+        assert_eq!(check_amount(Decimal::MAX), Err(RangeError::Amount));
+        assert_eq!(check_amount(Decimal::MIN), Err(RangeError::Amount));
+        assert_eq!(check_percent(Decimal::new(999_999, 2)), Ok(Decimal::new(999_999, 2)));
+        assert_eq!(check_percent(Decimal::from(10_000)), Err(RangeError::Percent));
+        assert_eq!(check_percent(Decimal::from_str("1000000000000000000000000000").unwrap()), Err(RangeError::Percent));
+    }
+
+    /// Products the engine forms stay far from `Decimal::MAX` at the bounds.
+    #[test]
+    fn the_worst_products_fit() {
+        let days = Decimal::from(3_652_059); // 0001-01-01 to 9999-12-31
+        let rows = Decimal::from(u32::MAX);
+        let total = MAX_AMOUNT.checked_mul(rows).unwrap();
+        assert!(total.checked_mul(days).is_some(), "sum of amount × days over every row");
+        // Interest as `Interest::accrued` computes it, at the largest rate, on
+        // the largest amount, for the most days, over every row.
+        let rate = PERCENT_LIMIT;
+        let one = MAX_AMOUNT.checked_mul(rate).unwrap() / Decimal::ONE_HUNDRED / Decimal::from(360);
+        let one = one.checked_mul(days).unwrap();
+        assert!(one.checked_mul(rows).is_some(), "interest of every row");
+        assert!(one.checked_mul(rows).unwrap() < Decimal::MAX / Decimal::from(5));
+        assert_eq!(sum([MAX_AMOUNT; 10]), Ok(Decimal::from_str("9999999999999.90").unwrap()));
+        assert_eq!(sum([Decimal::MAX, Decimal::ONE]), Err(RangeError::Overflow));
+    }
+}

@@ -1,0 +1,122 @@
+//! The supported range of the policy's money values and percentages
+//! ([`crate::money`]): every amount (`min_overdue`, fees, costs,
+//! compensation, limits, discounts' caps and floors, instalments) is below
+//! 10^12 and every percentage below 10^4 %, so that nothing `check` accepts
+//! can overflow the engine's arithmetic. Whether a value is plausible (a
+//! sub-cent fee, an absurd rate) is [`super::validate`]'s business.
+
+use super::raw::{CostValue, Num, RawCosts, RawPolicy, Sp};
+use crate::money::{self, RangeError};
+use std::ops::Range;
+
+/// One value outside the supported range: where, and the message.
+pub struct OutOfRange {
+    pub span: Range<usize>,
+    pub message: String,
+}
+
+/// What a key holds.
+#[derive(Clone, Copy)]
+enum Kind {
+    Amount,
+    Percent,
+}
+
+/// Every money value and percentage of `raw` outside the supported range,
+/// in file order.
+pub fn out_of_range(raw: &RawPolicy) -> Vec<OutOfRange> {
+    let mut c = Collect(Vec::new());
+    use Kind::{Amount, Percent};
+    if let Some(g) = &raw.guardrails {
+        c.num(&g.min_overdue, "min_overdue", Amount);
+    }
+    if let Some(i) = &raw.interest {
+        c.num(&i.rate_pct, "rate_pct", Percent);
+        c.num(&i.reference_rate_pct, "reference_rate_pct", Percent);
+        c.num(&i.margin_pct, "margin_pct", Percent);
+        c.num(&i.compensation, "compensation", Amount);
+    }
+    if let Some(costs) = &raw.costs {
+        c.costs(costs);
+    }
+    for ladder in &raw.ladder {
+        for s in &ladder.step {
+            c.num(&s.min_overdue, "min_overdue", Amount);
+            c.num(&s.fee, "fee", Amount);
+            c.num(&s.fee_pct, "fee_pct", Percent);
+        }
+    }
+    for i in &raw.incentive {
+        c.num(&i.discount_pct, "discount_pct", Percent);
+        c.num(&i.max_discount, "max_discount", Amount);
+        c.num(&i.min_invoice_amount, "min_invoice_amount", Amount);
+    }
+    for p in &raw.payment_plan {
+        c.num(&p.min_instalment, "min_instalment", Amount);
+    }
+    for l in &raw.limit {
+        c.num(&l.by_pct, "by_pct", Percent);
+        for (v, key) in [
+            (&l.by_amount, "by_amount"),
+            (&l.to, "to"),
+            (&l.floor, "floor"),
+            (&l.cap, "cap"),
+            (&l.round_to, "round_to"),
+        ] {
+            c.num(v, key, Amount);
+        }
+    }
+    c.0.sort_by_key(|o| o.span.start);
+    c.0
+}
+
+struct Collect(Vec<OutOfRange>);
+
+impl Collect {
+    fn check(&mut self, span: &Range<usize>, key: &str, value: rust_decimal::Decimal, kind: Kind) {
+        let r = match kind {
+            Kind::Amount => money::check_amount(value),
+            Kind::Percent => money::check_percent(value),
+        };
+        if let Err(e) = r {
+            let what = match e {
+                RangeError::Percent => "percentages must be below 10,000",
+                _ => "amounts must be below 1,000,000,000,000 (the largest is 999999999999.99)",
+            };
+            self.0.push(OutOfRange { span: span.clone(), message: format!("`{key}` is `{value}`: {what}") });
+        }
+    }
+
+    fn num(&mut self, v: &Option<Sp<Num>>, key: &str, kind: Kind) {
+        if let Some(v) = v {
+            self.check(&v.span, key, v.value.0, kind);
+        }
+    }
+
+    fn costs(&mut self, costs: &RawCosts) {
+        let all = [
+            (&costs.email, "email"),
+            (&costs.sms, "sms"),
+            (&costs.call, "call"),
+            (&costs.letter, "letter"),
+            (&costs.statement, "statement"),
+            (&costs.credit_hold, "credit_hold"),
+            (&costs.release_hold, "release_hold"),
+            (&costs.limit_change, "limit_change"),
+            (&costs.credit_review, "credit_review"),
+            (&costs.discount_offer, "discount_offer"),
+            (&costs.payment_plan_offer, "payment_plan_offer"),
+            (&costs.refer_agency, "refer_agency"),
+            (&costs.refer_legal, "refer_legal"),
+            (&costs.write_off_review, "write_off_review"),
+            (&costs.notify_owner, "notify_owner"),
+        ];
+        for (v, key) in all {
+            match v.as_ref().map(|v| (&v.span, v.value)) {
+                Some((span, CostValue::Amount(a))) => self.check(span, key, a, Kind::Amount),
+                Some((span, CostValue::Percent(p))) => self.check(span, key, p, Kind::Percent),
+                None => {}
+            }
+        }
+    }
+}
