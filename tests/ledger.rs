@@ -132,16 +132,18 @@ fn a_duplicated_column_is_refused() {
 /// silently; the run writes its empty plan and exits 0 (README, "Exit codes").
 #[test]
 fn a_ledger_without_customers_warns() {
-    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    std::fs::create_dir(&dir).unwrap();
     for f in ["customers.csv", "invoices.csv", "payments.csv"] {
         let header = std::fs::read_to_string(repo("fixtures/small").join(f)).unwrap();
-        std::fs::write(dir.path().join(f), header.lines().next().unwrap().to_string() + "\n").unwrap();
+        std::fs::write(dir.join(f), header.lines().next().unwrap().to_string() + "\n").unwrap();
     }
-    let l = load(dir.path(), &LoadOptions::default()).unwrap();
+    let l = load(&dir, &LoadOptions::default()).unwrap();
     let w: Vec<_> = l.report.warnings.iter().map(|w| (w.file, w.line, w.severity, w.kind.clone())).collect();
     assert_eq!(w, vec![(FileKind::Customers, 1, Severity::Warning, ProblemKind::NoCustomers)]);
-    let out = dir.path().join("out");
-    let args = ["run", "--ledger", dir.path().to_str().unwrap(), "--policy", "policies/standard"];
+    let out = tmp.path().join("out");
+    let args = ["run", "--ledger", dir.to_str().unwrap(), "--policy", "policies/standard"];
     let (code, _, stderr) =
         crate::cli::recoup(&[&args[..], &["--as-of", "2026-11-16", "--out", out.to_str().unwrap()]].concat(), None);
     assert_eq!(code, 0, "{stderr}");
