@@ -157,8 +157,10 @@ fn bucket_edges_change_the_aging() {
     let (code, out, _) =
         recoup(&["facts", "--ledger", "fixtures/small", "--as-of", "2026-11-16", "--bucket-edges", "15,45"], None);
     assert_eq!(code, 0);
-    assert!(out.contains("    16-45            0 invoices              0.00\n"), "{out}");
-    assert!(out.contains("    46+              3 invoices           4000.00\n"), "{out}");
+    assert!(out.contains("    16-45            0 invoices              USD 0.00\n"), "{out}");
+    // Per currency: the 3 invoices over 45 days are EUR 2,500.00 and USD 1,500.00, never 4,000.00.
+    assert!(out.contains("    46+              1 invoices          EUR 2,500.00\n"), "{out}");
+    assert!(out.contains("    46+              2 invoices          USD 1,500.00\n"), "{out}");
     let (code, _, err) =
         recoup(&["facts", "--ledger", "fixtures/small", "--as-of", "2026-11-16", "--bucket-edges", "0"], None);
     assert_eq!((code, err.as_str()), (2, "error: --bucket-edges must be positive days, e.g. 30,60,90\n"));

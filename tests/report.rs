@@ -84,30 +84,61 @@ fn run_report_numbers_are_summary_json_numbers() {
     let d = demo();
     let html = read(&d.run.join("report.html"));
     let s = json(&d.run.join("summary.json"));
-    let k = &s["kpis"];
-    assert_eq!(tile(&html, "DSO"), text(&k["dso"]));
-    assert_eq!(tile(&html, "DSO"), "42.34");
-    assert_eq!(tile(&html, "Best possible DSO"), text(&k["best_possible_dso"]));
-    assert_eq!(tile(&html, "Average days delinquent"), text(&k["average_days_delinquent"]));
-    assert_eq!(tile(&html, "CEI %"), text(&k["cei"]));
-    assert_eq!(tile(&html, "Open AR"), text(&k["ar_total"]));
-    assert_eq!(tile(&html, "Overdue"), text(&k["ar_overdue"]));
+    // Per currency (issue 20): each currency's tiles, after its heading,
+    // are its summary.json figures, money with its code and thousands separators.
+    let cash = |code: &str, v: &serde_json::Value| {
+        format!("{code} {}", recoup::engine::words::money(text(v).parse().unwrap()))
+    };
+    let kpis = s["kpis"].as_object().unwrap();
+    assert_eq!(kpis.keys().collect::<Vec<_>>(), ["EUR", "GBP", "USD"]);
+    for (code, k) in kpis {
+        let at = html.find(&format!("<h3>{code}<span")).unwrap_or_else(|| panic!("no {code} heading"));
+        let part = &html[at..];
+        assert_eq!(tile(part, "DSO"), text(&k["dso"]), "{code}");
+        assert_eq!(tile(part, "CEI %"), text(&k["cei"]), "{code}");
+        assert_eq!(tile(part, "Open AR"), cash(code, &k["ar_total"]), "{code}");
+        assert_eq!(tile(part, "Overdue"), cash(code, &k["ar_overdue"]), "{code}");
+        assert!(part.contains(&format!("Best possible DSO {} (current AR only)", text(&k["best_possible_dso"]))));
+    }
+    assert_eq!(tile(&html, "Open AR"), "EUR 2,896,077.01");
+    assert_eq!(tile(&html, "DSO"), "41.38");
     assert!(html.contains("<h2>Portfolio as of 2026-11-16</h2>"));
     for kind in ["limit_change", "credit_review", "letter"] {
-        let t = &s["by_action"][kind];
-        let got = cells_after(&html, kind, 5);
-        let want: Vec<String> =
-            ["count", "amount_due", "fees", "interest", "cost"].iter().map(|f| text(&t[f])).collect();
+        let (code, t) = s["by_action"][kind]["currencies"].as_object().unwrap().iter().next().unwrap();
+        let got = cells_after(&html, kind, 6);
+        let mut want = vec![code.clone(), text(&t["count"])];
+        want.extend(["amount_due", "fees", "interest", "cost"].iter().map(|f| cash(code, &t[f])));
         assert_eq!(got, want, "{kind}");
     }
-    assert_eq!(cells_after(&html, "limit_change", 2)[1], "1209871.59");
-    let total = cells_after(&html, "total", 5);
-    assert_eq!(total[0], text(&s["actions"]["count"]));
-    assert_eq!(total[1], text(&s["actions"]["amount_due"]));
-    for b in k["aging"].as_array().unwrap() {
-        let bucket = b["bucket"].as_str().unwrap();
-        assert_eq!(cells_after(&html, bucket, 2), [text(&b["count"]), text(&b["amount"])], "{bucket}");
+    assert_eq!(cells_after(&html, "limit_change", 3)[2], "EUR 801,838.50");
+    let total = cells_after(&html, "all actions", 3);
+    assert_eq!(total[1], text(&s["actions"]["currencies"]["EUR"]["count"]));
+    assert_eq!(total[2], cash("EUR", &s["actions"]["currencies"]["EUR"]["amount_due"]));
+    assert!(html.contains("Exposure covered by today's actions"));
+    for (code, x) in s["exposure"].as_object().unwrap() {
+        assert!(html.contains(&format!("<td class=\"n\">{}</td>", cash(code, &x["amount"]))), "{code}");
     }
+    let buckets: Vec<&str> =
+        kpis["EUR"]["aging"].as_array().unwrap().iter().map(|b| b["bucket"].as_str().unwrap()).collect();
+    for (i, bucket) in buckets.iter().enumerate() {
+        let want: Vec<String> = kpis
+            .iter()
+            .flat_map(|(code, k)| {
+                let b = &k["aging"][i];
+                [text(&b["count"]), cash(code, &b["amount"])]
+            })
+            .collect();
+        assert_eq!(cells_after(&html, bucket, 6), want, "{bucket}");
+    }
+    // The top of the worklist across owners starts with the highest priority.
+    assert!(html.contains("Highest priority, all owners"));
+    let first = html.find("Highest priority, all owners").unwrap();
+    assert!(html[first..].find("471.55").unwrap() < html[first..].find("</table>").unwrap());
+    // Limit changes: the largest few, the rest folded away.
+    assert!(
+        html.contains("<h3>limit_change<span class=\"muted\"> (40 rows; the 5 largest amounts due first)</span></h3>")
+    );
+    assert!(html.contains("<details><summary>the other 35 limit_change</summary>"));
     // The manifest: the policy hash and every input hash.
     let m = json(&d.run.join("manifest.json"));
     assert!(html.contains(m["policy_blake3"].as_str().unwrap()));
@@ -123,8 +154,8 @@ fn run_report_numbers_are_summary_json_numbers() {
     let reasons: Vec<String> = rows
         .records()
         .map(|r| r.unwrap())
-        .filter(|r| &r[3] == "limit_change")
-        .map(|r| r[27].replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"))
+        .filter(|r| &r[4] == "limit_change")
+        .map(|r| r[28].replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"))
         .collect();
     assert_eq!(reasons.len(), 40);
     for r in &reasons {
@@ -393,8 +424,8 @@ fn in_browser(page: &Path, shot: &str) -> String {
 fn run_report_renders_in_a_browser() {
     let d = demo();
     let dom = in_browser(&d.run.join("report.html"), "report-run.png");
-    assert!(dom.contains("data-charts=\"1\""));
-    assert_eq!(dom.matches("<rect class=\"bar\"").count(), 5, "one bar per aging bucket");
+    assert!(dom.contains("data-charts=\"3\""), "an aging chart per currency");
+    assert_eq!(dom.matches("<rect class=\"bar\"").count(), 15, "one bar per aging bucket and currency");
 }
 
 #[test]

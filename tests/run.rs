@@ -5,7 +5,7 @@
 use crate::cli::{recoup, run_demo};
 use crate::common::{date, repo};
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
-use recoup::facts::kpi::portfolio;
+use recoup::facts::kpi::by_currency;
 use recoup::facts::{Context, FactsConfig};
 use recoup::ledger::{LoadOptions, load};
 use recoup::plan::summary::summarize;
@@ -24,7 +24,7 @@ fn outputs(ledger_dir: &Path, policy: &CompiledPolicy, as_of: NaiveDate) -> (Pla
     let ledger = load(ledger_dir, &LoadOptions::default()).unwrap();
     let ctx = Context::new(as_of, FactsConfig::default());
     let plan = evaluate(&ledger, policy, &ctx).unwrap();
-    let summary = summarize(&plan, (policy.name(), policy.version()), &ledger.report, portfolio(&ledger, &ctx));
+    let summary = summarize(&plan, (policy.name(), policy.version()), &ledger.report, by_currency(&ledger, &ctx));
     let mut bytes = Vec::new();
     plan_csv(&mut bytes, &plan).unwrap();
     plan_jsonl(&mut bytes, &plan).unwrap();
@@ -430,4 +430,80 @@ fn money_is_written_as_format_2_writes_it() {
         check(Decimal::from_i128_with_scale(i128::from(m), scale));
         check(Decimal::from_i128_with_scale(wide >> 33, scale));
     });
+}
+
+/// Issue 20 §1: summary.json gives the demo's open AR per currency, each
+/// the sum that invoices.csv holds for the customers of that currency
+/// (open and disputed invoices issued by the as-of date), never a total of
+/// different currencies; and the distinct exposure of today's actions
+/// (§3) counts each customer's debt once, so it stays within the open AR.
+#[test]
+fn summary_gives_open_ar_per_currency_as_the_invoices_sum_it() {
+    use rust_decimal::Decimal;
+    use std::collections::BTreeMap;
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (code, stdout, stderr) = run_demo("policies/standard", &out, &[], Some(tmp.path()));
+    assert_eq!(code, 0, "{stderr}");
+    let as_of = date("2026-11-16");
+    let mut currency_of = BTreeMap::new();
+    let mut customers = csv::Reader::from_path(repo("fixtures/demo/customers.csv")).unwrap();
+    let h = customers.headers().unwrap().clone();
+    let col = |h: &csv::StringRecord, name: &str| h.iter().position(|c| c == name).unwrap();
+    for r in customers.records() {
+        let r = r.unwrap();
+        currency_of.insert(r[col(&h, "customer_id")].to_string(), r[col(&h, "currency")].to_string());
+    }
+    let mut expected: BTreeMap<String, Decimal> = BTreeMap::new();
+    let mut invoices = csv::Reader::from_path(repo("fixtures/demo/invoices.csv")).unwrap();
+    let h = invoices.headers().unwrap().clone();
+    for r in invoices.records() {
+        let r = r.unwrap();
+        let issued: NaiveDate = r[col(&h, "issue_date")].parse().unwrap();
+        if issued > as_of || !matches!(&r[col(&h, "status")], "open" | "disputed") {
+            continue;
+        }
+        let currency = &currency_of[&r[col(&h, "customer_id")]];
+        assert_eq!(&r[col(&h, "currency")], currency);
+        *expected.entry(currency.clone()).or_default() += r[col(&h, "open_amount")].parse::<Decimal>().unwrap();
+    }
+    let d = |s: &str| s.parse::<Decimal>().unwrap();
+    assert_eq!(
+        expected,
+        BTreeMap::from([
+            ("EUR".to_string(), d("2896077.01")),
+            ("GBP".to_string(), d("805072.33")),
+            ("USD".to_string(), d("1221608.53"))
+        ])
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let kpis = summary["kpis"].as_object().unwrap();
+    let got: BTreeMap<String, Decimal> =
+        kpis.iter().map(|(c, k)| (c.clone(), d(k["ar_total"].as_str().unwrap()))).collect();
+    assert_eq!(got, expected);
+    assert_eq!(kpis.values().map(|k| k["customers"].as_u64().unwrap()).collect::<Vec<_>>(), [116, 85, 199]);
+    for (code, ar) in &expected {
+        assert!(stdout.contains(&format!("{code}: open AR {}", recoup::engine::words::money(*ar))), "{stdout}");
+        let exposure = d(summary["exposure"][code]["amount"].as_str().unwrap());
+        let due = d(summary["actions"]["currencies"][code]["amount_due"].as_str().unwrap());
+        assert!(exposure > Decimal::ZERO && exposure <= *ar, "{code}: exposure {exposure} within open AR {ar}");
+        assert!(exposure < due, "{code}: the amounts due count a customer once per action: {due} > {exposure}");
+    }
+    // §3: the top of the worklist is the highest priority across owners.
+    assert!(stdout.contains("471.55   owner-03   C000191"), "{stdout}");
+    // Every plan and worklist row names its currency, the customer's.
+    let plan = std::fs::read_to_string(out.join("plan.csv")).unwrap();
+    let mut rows = csv::Reader::from_reader(plan.as_bytes());
+    let h = rows.headers().unwrap().clone();
+    for r in rows.records() {
+        let r = r.unwrap();
+        assert_eq!(r[col(&h, "currency")], currency_of[&r[col(&h, "customer_id")]]);
+    }
+    let worklist = std::fs::read_to_string(out.join("worklist.csv")).unwrap();
+    let mut rows = csv::Reader::from_reader(worklist.as_bytes());
+    let h = rows.headers().unwrap().clone();
+    for r in rows.records() {
+        let r = r.unwrap();
+        assert_eq!(r[col(&h, "currency")], currency_of[&r[col(&h, "customer_id")]]);
+    }
 }
