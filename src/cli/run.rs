@@ -85,6 +85,7 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     timings.push(("load".to_string(), ms(t)));
     let ctx = Context::new(as_of, FactsConfig::default());
     drop(progress);
+    warn_currency_gaps(&policy, &ledger);
     // A shard's customers, each id hashed once for every stage that needs it.
     let mask = a.shard.map(|sh| sh.mask(&ledger));
     let evaluated = mask.as_ref().map_or(ledger.customers.len(), |m| m.iter().filter(|&&k| k).count());
@@ -273,6 +274,26 @@ fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path) -> s
         )?;
     }
     writeln!(out, "  wrote {} actions to {}", plan.entries.len(), dir.display())
+}
+
+/// The ledger's currencies, each with its customers, in code order.
+pub fn ledger_currencies(ledger: &crate::ledger::Ledger) -> Vec<(String, usize)> {
+    let mut by: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for c in &ledger.customers {
+        *by.entry(c.currency.as_str()).or_default() += 1;
+    }
+    by.into_iter().map(|(c, n)| (c.to_string(), n)).collect()
+}
+
+/// Warn of each policy amount the ledger's currencies would read in another
+/// currency, or that leaves a currency out (docs/policy.md, "Amounts and
+/// currencies"). Printed even with `--quiet`, like every warning.
+pub fn warn_currency_gaps(policy: &CompiledPolicy, ledger: &crate::ledger::Ledger) -> usize {
+    let gaps = policy.rules.currency_gaps(&ledger_currencies(ledger));
+    for g in &gaps {
+        say!("{} {g}", style::warning_word("warning:"));
+    }
+    gaps.len()
 }
 
 /// Worklist tasks the terminal summary shows.
