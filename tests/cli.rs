@@ -396,7 +396,7 @@ fn main_errors_of_each_command() {
 }
 
 /// A copy of `policies/standard` (its files and folders) with edits to policy.toml.
-fn standard_copy(to: &std::path::Path, edits: &[(&str, &str)]) {
+pub fn standard_copy(to: &std::path::Path, edits: &[(&str, &str)]) {
     fn copy(from: &std::path::Path, to: &std::path::Path) {
         std::fs::create_dir_all(to).unwrap();
         for e in std::fs::read_dir(from).unwrap() {

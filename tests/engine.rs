@@ -1282,4 +1282,14 @@ fn policy_amounts_say_which_currencies_they_do_not_cover() {
     assert!(bad.policy.is_none(), "{text}");
     assert!(text.contains("`gbp` is not a 3-letter currency code"), "{text}");
     assert!(text.contains("is negative for gbp: `-1`"), "{text}");
+    // [reporting]: a reporting currency, rates above zero by 3-letter code, and their date.
+    let bad = policy::load_str(
+        "p.toml",
+        &format!("{}\n[reporting]\ncurrency = \"EUR\"\nrates = {{ usd = \"0\" }}\n", standard_text()),
+    );
+    let text = bad.report.render();
+    assert!(bad.policy.is_none(), "{text}");
+    assert!(text.contains("`usd` in [reporting] rates is not a 3-letter code"), "{text}");
+    assert!(text.contains("the rate of usd in [reporting] must be above zero"), "{text}");
+    assert!(text.contains("rates_date"), "{text}");
 }

@@ -507,3 +507,59 @@ fn summary_gives_open_ar_per_currency_as_the_invoices_sum_it() {
         assert_eq!(r[col(&h, "currency")], currency_of[&r[col(&h, "customer_id")]]);
     }
 }
+
+/// Issue 20 §1: a total across currencies only with the user's rates
+/// (`[reporting]` in the policy), labelled as converted, at which rates, of
+/// which date; hand-computed from the per-currency figures: open AR
+/// 2,896,077.01 EUR + 805,072.33 GBP × 1.14 (917,782.46) + 1,221,608.53 USD ×
+/// 0.86 (1,050,583.34) = 4,864,442.81 EUR. A currency without a rate: no total,
+/// and a warning says why. Without `[reporting]`: no total at all.
+#[test]
+fn a_converted_total_only_with_the_policy_s_rates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let with = |name: &str, rates: &str| {
+        let dir = tmp.path().join(name);
+        let reporting = format!("[reporting]\ncurrency = \"EUR\"\nrates = {rates}\nrates_date = 2026-11-16\n");
+        crate::cli::standard_copy(&dir, &[]);
+        let path = dir.join("policy.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, format!("{text}\n{reporting}")).unwrap();
+        dir
+    };
+    let policy = with("rates", r#"{ USD = "0.86", GBP = "1.14" }"#);
+    let out = tmp.path().join("out");
+    let (code, stdout, stderr) = run_demo(policy.to_str().unwrap(), &out, &[], Some(tmp.path()));
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    assert!(
+        stdout.contains(
+            "  all currencies converted to EUR at the policy's rates of 2026-11-16 (1 GBP = 1.14 EUR, 1 USD = 0.86 \
+             EUR): open AR EUR 4,864,442.81, overdue EUR 1,759,081.15; distinct exposure EUR 1,937,338.37\n"
+        ),
+        "{stdout}"
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let c = &summary["converted"];
+    assert_eq!(c["currency"], "EUR");
+    assert_eq!(c["rates_date"], "2026-11-16");
+    assert_eq!(c["rates"], serde_json::json!({ "GBP": "1.14", "USD": "0.86" }));
+    assert_eq!(c["ar_total"], "4864442.81");
+    // Overdue: 1,034,103.05 + 208,322.52 × 1.14 (237,487.67) + 566,849.34 × 0.86 (487,490.43).
+    assert_eq!(c["ar_overdue"], "1759081.15");
+    assert!(c["label"].as_str().unwrap().starts_with("converted to EUR at the rates of 2026-11-16"));
+    let (code, _, stderr) = crate::cli::recoup(&["report", "--run", out.to_str().unwrap()], Some(tmp.path()));
+    assert_eq!(code, 0, "{stderr}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("All currencies, converted to EUR"), "the report labels the converted total");
+    assert!(html.contains("EUR 4,864,442.81"));
+
+    let policy = with("no-gbp", r#"{ USD = "0.86" }"#);
+    let (code, stdout, stderr) = run_demo(policy.to_str().unwrap(), &out, &[], Some(tmp.path()));
+    assert_eq!(code, 0);
+    assert_eq!(stderr, "warning: [reporting] gives no rate to EUR for GBP: no total across currencies is given\n");
+    assert!(!stdout.contains("converted"), "{stdout}");
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert!(summary.get("converted").is_none());
+    // The shipped policy gives no rates: no total.
+    let (_, stdout, _) = run_demo("policies/standard", &out, &[], Some(tmp.path()));
+    assert!(!stdout.contains("converted"), "{stdout}");
+}

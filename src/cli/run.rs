@@ -102,9 +102,13 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
         kpi::PortfolioInputs::collect_by_currency(&ledger, &ctx, |c| mask.as_ref().is_none_or(|m| m[c as usize]));
     let kpis = kpi::finish_all(&kpi_inputs, &ctx);
     timings.push(("kpis".to_string(), ms(t)));
-    let summary = summarize(&plan, (policy.name(), policy.version()), &ledger.report, kpis);
-    let shard_part =
-        a.shard.map(|shard| plan::shard::ShardPart::new(shard, &plan, ledger.customers.len(), &summary, kpi_inputs));
+    let mut summary = summarize(&plan, (policy.name(), policy.version()), &ledger.report, kpis);
+    convert(&mut summary, policy.rules.reporting.as_ref());
+    let shard_part = a.shard.map(|shard| {
+        let mut part = plan::shard::ShardPart::new(shard, &plan, ledger.customers.len(), &summary, kpi_inputs);
+        part.reporting = policy.rules.reporting.clone();
+        part
+    });
     let mut manifest = Manifest {
         recoup_version: env!("CARGO_PKG_VERSION").to_string(),
         as_of: Some(as_of),
@@ -273,7 +277,37 @@ fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path) -> s
             opt2(k.cei)
         )?;
     }
+    if let Some(c) = &s.converted {
+        let rates: Vec<String> = c.rates.iter().map(|(k, r)| format!("1 {k} = {r} {}", c.currency)).collect();
+        writeln!(
+            out,
+            "  all currencies converted to {} at the policy's rates of {} ({}): open AR {cur} {}, overdue {cur} {}; \
+             distinct exposure {cur} {}",
+            c.currency,
+            c.rates_date,
+            rates.join(", "),
+            money(c.ar_total),
+            money(c.ar_overdue),
+            money(c.exposure),
+            cur = c.currency
+        )?;
+    }
     writeln!(out, "  wrote {} actions to {}", plan.entries.len(), dir.display())
+}
+
+/// Add the converted totals to a summary when the policy gives rates for
+/// each of its currencies; warn of the currencies without one.
+pub fn convert(summary: &mut Summary, reporting: Option<&crate::policy::compile::Reporting>) {
+    let Some(r) = reporting else { return };
+    match crate::plan::summary::Converted::of(summary, r) {
+        Ok(c) => summary.converted = Some(c),
+        Err(missing) => say!(
+            "{} [reporting] gives no rate to {} for {}: no total across currencies is given",
+            style::warning_word("warning:"),
+            r.currency,
+            missing.join(", ")
+        ),
+    }
 }
 
 /// The ledger's currencies, each with its customers, in code order.

@@ -92,6 +92,9 @@ pub struct ShardPart {
     /// The distinct exposure its actions cover, per currency.
     #[serde(default)]
     pub exposure: BTreeMap<String, super::Exposure>,
+    /// The policy's `[reporting]` rates, for the merged converted totals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reporting: Option<crate::policy::compile::Reporting>,
 }
 
 impl ShardPart {
@@ -113,6 +116,7 @@ impl ShardPart {
             warnings: summary.warnings,
             kpi_inputs,
             exposure: plan.exposure.clone(),
+            reporting: None,
         }
     }
 }
@@ -286,6 +290,10 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
     let kpis = crate::facts::kpi::finish_all(&kpi, &ctx);
     let mut summary = summarize_parts(&plan, (&m0.policy, &m0.policy_version), rows, warnings, kpis);
     summary.customers_skipped = parts.iter().map(|p| p.part.customers_skipped).sum();
+    // The shards share one policy (its hash is compared above), so its rates.
+    if let Some(r) = &parts[0].part.reporting {
+        summary.converted = super::summary::Converted::of(&summary, r).ok();
+    }
 
     let mut manifest = m0.clone();
     manifest.shard = None;

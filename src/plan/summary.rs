@@ -96,6 +96,75 @@ pub struct Summary {
     pub warnings: u64,
     /// The portfolio KPIs of each currency's customers.
     pub kpis: BTreeMap<String, Portfolio>,
+    /// Totals across currencies, converted at the rates the policy's
+    /// `[reporting]` gives; absent without rates (or when a currency has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub converted: Option<Converted>,
+}
+
+/// Totals across currencies in one reporting currency, at the user's rates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Converted {
+    /// What these figures are, in words.
+    pub label: String,
+    pub currency: String,
+    pub rates_date: chrono::NaiveDate,
+    /// One unit of each currency in the reporting currency.
+    pub rates: BTreeMap<String, Decimal>,
+    pub ar_total: Decimal,
+    pub ar_current: Decimal,
+    pub ar_overdue: Decimal,
+    pub ar_disputed: Decimal,
+    /// The distinct exposure today's actions cover.
+    pub exposure: Decimal,
+    /// The actions' amounts due added up (a customer's debt once per action).
+    pub amount_due: Decimal,
+    pub fees: Decimal,
+    pub interest: Decimal,
+    pub cost: Decimal,
+    pub discounts_max_cost: Decimal,
+}
+
+impl Converted {
+    /// The totals of `s` converted at `r`'s rates, or the currencies of `s`
+    /// with no rate.
+    pub fn of(s: &Summary, r: &crate::policy::compile::Reporting) -> Result<Converted, Vec<String>> {
+        let mut codes: Vec<&String> = s.kpis.keys().chain(s.actions.currencies.keys()).collect();
+        codes.sort();
+        codes.dedup();
+        let missing: Vec<String> =
+            codes.iter().filter(|c| r.convert(c, Decimal::ZERO).is_none()).map(|c| c.to_string()).collect();
+        if !missing.is_empty() {
+            return Err(missing);
+        }
+        let conv = |it: &mut dyn Iterator<Item = (&String, Decimal)>| r.total(it).unwrap_or_default();
+        let m = &s.actions.currencies;
+        let mut rates: BTreeMap<String, Decimal> = codes
+            .iter()
+            .filter(|c| c.as_str() != r.currency)
+            .filter_map(|c| Some((c.to_string(), *r.rates.get(*c)?)))
+            .collect();
+        rates.retain(|c, _| c != &r.currency);
+        Ok(Converted {
+            label: format!(
+                "converted to {} at the rates of {} given in the policy's [reporting]: an estimate; the per-currency figures are the ledger's own",
+                r.currency, r.rates_date
+            ),
+            currency: r.currency.clone(),
+            rates_date: r.rates_date,
+            rates,
+            ar_total: conv(&mut s.kpis.iter().map(|(c, k)| (c, k.ar_total))),
+            ar_current: conv(&mut s.kpis.iter().map(|(c, k)| (c, k.ar_current))),
+            ar_overdue: conv(&mut s.kpis.iter().map(|(c, k)| (c, k.ar_overdue))),
+            ar_disputed: conv(&mut s.kpis.iter().map(|(c, k)| (c, k.ar_disputed))),
+            exposure: conv(&mut s.exposure.iter().map(|(c, x)| (c, x.amount))),
+            amount_due: conv(&mut m.iter().map(|(c, x)| (c, x.amount_due))),
+            fees: conv(&mut m.iter().map(|(c, x)| (c, x.fees))),
+            interest: conv(&mut m.iter().map(|(c, x)| (c, x.interest))),
+            cost: conv(&mut m.iter().map(|(c, x)| (c, x.cost))),
+            discounts_max_cost: conv(&mut s.discounts.iter().map(|(c, d)| (c, d.max_cost))),
+        })
+    }
 }
 
 impl Rows {
@@ -161,6 +230,7 @@ pub fn summarize_parts(
         rows,
         warnings,
         kpis,
+        converted: None,
     };
     let mut last_customer: Option<&str> = None;
     for e in &plan.entries {

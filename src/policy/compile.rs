@@ -347,6 +347,37 @@ pub struct Rules {
     pub reviews: Vec<Review>,
     /// `[challenger]`, when the policy has one.
     pub challenger: Option<Challenger>,
+    /// `[reporting]`, when the policy gives exchange rates.
+    pub reporting: Option<Reporting>,
+}
+
+/// `[reporting]`: a reporting currency and the user's rates, of a date.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Reporting {
+    /// The currency converted totals are in.
+    pub currency: String,
+    /// The date of the rates.
+    pub rates_date: NaiveDate,
+    /// One unit of each other currency in the reporting currency (the
+    /// reporting currency's own rate, 1, is implied).
+    pub rates: std::collections::BTreeMap<String, Decimal>,
+}
+
+impl Reporting {
+    /// `amount` of currency `code` in the reporting currency, rounded to
+    /// cents; `None` when no rate is given for `code`.
+    pub fn convert(&self, code: &str, amount: Decimal) -> Option<Decimal> {
+        if code == self.currency {
+            return Some(amount);
+        }
+        self.rates.get(code).map(|r| money(amount * r))
+    }
+
+    /// The sum of per-currency amounts in the reporting currency; `None`
+    /// when a currency has no rate.
+    pub fn total<'a>(&self, amounts: impl IntoIterator<Item = (&'a String, Decimal)>) -> Option<Decimal> {
+        amounts.into_iter().map(|(c, d)| self.convert(c, d)).sum()
+    }
 }
 
 impl Rules {

@@ -447,6 +447,22 @@ pub struct RawPolicy {
     pub review: Vec<Sp<RawReview>>,
     /// Champion/challenger: a stable share of customers follows another strategy.
     pub challenger: Option<Sp<RawChallenger>>,
+    /// A reporting currency and exchange rates: totals across currencies, labelled as converted.
+    pub reporting: Option<Sp<RawReporting>>,
+}
+
+/// `[reporting]`: the exchange rates the user gives, so that outputs can add
+/// a total across currencies, labelled as converted at these rates.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawReporting {
+    /// The currency of converted totals (ISO code), e.g. "EUR".
+    pub currency: Option<Sp<String>>,
+    /// What one unit of each other currency is worth in the reporting currency,
+    /// e.g. { USD = "0.86", GBP = "1.14" }.
+    pub rates: Option<Sp<BTreeMap<String, Sp<Num>>>>,
+    /// The date the rates are of (printed with every converted total).
+    pub rates_date: Option<Sp<DateValue>>,
 }
 
 /// `[challenger]`: a stable share of customers (by a hash of the salt and the customer id)

@@ -7,7 +7,7 @@
 
 use super::compile::{
     Amount, Basis, Challenger, Cost, Costs, Guardrails, Incentive, Interest, Ladder, LimitRule, Meta, PaymentPlan,
-    Priority, Review, Rules, Step, Strategy,
+    Priority, Reporting, Review, Rules, Step, Strategy,
 };
 use super::diag::{Code, Diagnostic, FileId, StringMap, closest, did_you_mean};
 use super::expr::{Expression, FactRef, Ty, fact_access, lower, root_expr, static_type};
@@ -374,6 +374,7 @@ pub fn validate(raw: &RawPolicy, ctx: &Ctx<'_>) -> (Option<Rules>, Vec<Diagnosti
     let limits = limits(&mut v, raw);
     let reviews = reviews(&mut v, raw);
     let challenger = challenger(&mut v, raw, &strategies);
+    let reporting = reporting(&mut v, raw);
     unique_ids(&mut v, raw);
     if let Some(t) = raw.policy.as_ref().and_then(|p| p.templates.as_ref())
         && !is_inside(&t.value)
@@ -398,6 +399,7 @@ pub fn validate(raw: &RawPolicy, ctx: &Ctx<'_>) -> (Option<Rules>, Vec<Diagnosti
         limits,
         reviews,
         challenger,
+        reporting,
     };
     let ok = !v.diags.iter().any(Diagnostic::is_error);
     (ok.then_some(rules), v.diags)
@@ -956,6 +958,56 @@ fn strategies(v: &mut V<'_>, raw: &RawPolicy, ladders: &[Ladder], meta: &Meta) -
         }
     }
     out
+}
+
+/// A 3-letter capital code.
+fn is_code(c: &str) -> bool {
+    c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase())
+}
+
+fn reporting(v: &mut V<'_>, raw: &RawPolicy) -> Option<Reporting> {
+    let r = raw.reporting.as_ref()?;
+    let t = &r.span;
+    let what = "[reporting]";
+    let currency = v.required(&r.currency, "currency", t, what).map(|c| c.value.clone());
+    if let Some(c) = &r.currency
+        && !is_code(&c.value)
+    {
+        v.error(
+            Code::InvalidValue,
+            format!("currency `{}` of {what} is not a 3-letter code", c.value.escape_debug()),
+            &c.span,
+        )
+        .help = Some("use an ISO 4217 code such as `USD`, `EUR` or `GBP`".into());
+    }
+    let date = match v.required(&r.rates_date, "rates_date", t, what) {
+        Some(d) => match d.value.0 {
+            Some(d) => Some(d),
+            None => {
+                v.error(Code::InvalidValue, format!("`{}` is not a date", d.value.1), &d.span).help =
+                    Some("write dates as YYYY-MM-DD: the day the rates are of".into());
+                None
+            }
+        },
+        None => None,
+    };
+    let mut rates = std::collections::BTreeMap::new();
+    if let Some(list) = v.required(&r.rates, "rates", t, what) {
+        for (code, rate) in &list.value {
+            if !is_code(code) {
+                v.error(
+                    Code::InvalidValue,
+                    format!("`{}` in {what} rates is not a 3-letter code", code.escape_debug()),
+                    &rate.span,
+                );
+            }
+            if rate.value.0 <= Decimal::ZERO {
+                v.error(Code::InvalidValue, format!("the rate of {code} in {what} must be above zero"), &rate.span);
+            }
+            rates.insert(code.clone(), rate.value.0);
+        }
+    }
+    Some(Reporting { currency: currency?, rates_date: date?, rates })
 }
 
 fn challenger(v: &mut V<'_>, raw: &RawPolicy, strategies: &[Strategy]) -> Option<Challenger> {

@@ -171,6 +171,31 @@ pub fn render(dir: &Path, r: &RunInputs) -> String {
             cash(code, k.sales_dso_period)
         )));
     }
+    if let Some(c) = &s.converted {
+        let rates: Vec<String> = c.rates.iter().map(|(k, r)| format!("1 {k} = {r} {}", c.currency)).collect();
+        let _ = write!(
+            kpis,
+            "<h3>All currencies, converted to {}<span class=\"muted\"> · at the policy's rates of {}: {}</span></h3>",
+            esc(&c.currency),
+            esc(&c.rates_date.to_string()),
+            esc(&rates.join(", "))
+        );
+        kpis.push_str(&tiles(&[
+            (
+                "Open AR (converted)",
+                cash(&c.currency, c.ar_total),
+                format!("current {}", cash(&c.currency, c.ar_current)),
+            ),
+            (
+                "Overdue (converted)",
+                cash(&c.currency, c.ar_overdue),
+                format!("disputed {}", cash(&c.currency, c.ar_disputed)),
+            ),
+            ("Exposure (converted)", cash(&c.currency, c.exposure), "covered by today's actions".to_string()),
+            ("Cost (converted)", cash(&c.currency, c.cost), format!("fees {}", cash(&c.currency, c.fees))),
+        ]));
+        kpis.push_str(&note(&c.label));
+    }
     body.push_str(&section("kpis", &format!("Portfolio as of {as_of}"), &kpis));
 
     // Aging, one chart per currency.
