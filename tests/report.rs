@@ -134,11 +134,14 @@ fn run_report_numbers_are_summary_json_numbers() {
     assert!(html.contains("Highest priority, all owners"));
     let first = html.find("Highest priority, all owners").unwrap();
     assert!(html[first..].find("471.55").unwrap() < html[first..].find("</table>").unwrap());
-    // Limit changes: the largest few, the rest folded away.
-    assert!(
-        html.contains("<h3>limit_change<span class=\"muted\"> (40 rows; the 5 largest amounts due first)</span></h3>")
-    );
-    assert!(html.contains("<details><summary>the other 35 limit_change</summary>"));
+    // Limit changes by currency (13 EUR, 9 GBP, 18 USD): the largest few, the rest folded away.
+    for (code, rows) in [("EUR", 13), ("GBP", 9), ("USD", 18)] {
+        let head = format!(
+            "<h3>limit_change · {code}<span class=\"muted\"> ({rows} rows; the 5 largest amounts due first)</span></h3>"
+        );
+        assert!(html.contains(&head), "{head}");
+        assert!(html.contains(&format!("<details><summary>the other {} limit_change · {code}</summary>", rows - 5)));
+    }
     // The manifest: the policy hash and every input hash.
     let m = json(&d.run.join("manifest.json"));
     assert!(html.contains(m["policy_blake3"].as_str().unwrap()));

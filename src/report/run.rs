@@ -407,19 +407,21 @@ fn account_changes(r: &RunInputs) -> String {
         out.push_str(&note("No holds, limit changes or referrals in this plan."));
         return out;
     }
-    // Grouped by kind; each group's largest amounts first, the rest folded away.
-    let mut by_kind: BTreeMap<String, Vec<&PlanRow>> = BTreeMap::new();
+    // Grouped by kind and currency (amounts compare within one currency);
+    // each group's largest amounts due first, the rest folded away.
+    let mut by_kind: BTreeMap<(String, String), Vec<&PlanRow>> = BTreeMap::new();
     for p in changes.iter().take(MAX_ROWS) {
         let kind = if p.hold == "true" && p.action != "credit_hold" {
             format!("{} (hold)", p.action)
         } else {
             p.action.clone()
         };
-        by_kind.entry(kind).or_default().push(p);
+        by_kind.entry((kind, p.currency.clone())).or_default().push(p);
     }
     let amount = |p: &PlanRow| p.amount_due.parse::<Decimal>().unwrap_or_default();
     let head = ["customer", "rule", "#amount due", "#limit", "reason"];
-    for (kind, mut list) in by_kind {
+    for ((kind, code), mut list) in by_kind {
+        let group = if code.is_empty() { kind } else { format!("{kind} · {code}") };
         list.sort_by(|a, b| amount(b).cmp(&amount(a)).then(a.customer_id.cmp(&b.customer_id)));
         let cells = |p: &&PlanRow| {
             let limit = if p.old_limit.is_empty() && p.new_limit.is_empty() {
@@ -433,7 +435,7 @@ fn account_changes(r: &RunInputs) -> String {
         let _ = write!(
             out,
             "<h3>{}<span class=\"muted\"> ({} row{}{})</span></h3>{}",
-            esc(&kind),
+            esc(&group),
             list.len(),
             if list.len() == 1 { "" } else { "s" },
             if list.len() > LARGEST { format!("; the {LARGEST} largest amounts due first") } else { String::new() },
@@ -445,7 +447,7 @@ fn account_changes(r: &RunInputs) -> String {
                 out,
                 "<details><summary>the other {} {}</summary>{}</details>",
                 rest.len(),
-                esc(&kind),
+                esc(&group),
                 table("", &head, &rest)
             );
         }
