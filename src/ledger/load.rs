@@ -1177,9 +1177,17 @@ fn decode_invoice(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<D
 /// Split the credit notes off the rows of invoices.csv (their ids checked
 /// unique with the invoices'); the invoices keep their order and lines.
 fn split_credit_notes(docs: Parsed<Doc>) -> (Parsed<Invoice>, Vec<CreditNote>) {
-    let Parsed { rows, lines, bad, bad_rows, warnings, rejected_ids } = docs;
-    let mut invoices =
-        Parsed { rows: Vec::with_capacity(rows.len()), bad, bad_rows, warnings, rejected_ids, ..Parsed::default() };
+    let Parsed { rows, lines, bad, bad_rows, warnings, rejected_ids, physical, spans } = docs;
+    let mut invoices = Parsed {
+        rows: Vec::with_capacity(rows.len()),
+        lines: Vec::with_capacity(rows.len()),
+        bad,
+        bad_rows,
+        warnings,
+        rejected_ids,
+        physical,
+        spans,
+    };
     let mut notes = Vec::new();
     for (doc, line) in rows.into_iter().zip(lines) {
         if doc.credit_note {
