@@ -157,8 +157,10 @@ fn bucket_edges_change_the_aging() {
     let (code, out, _) =
         recoup(&["facts", "--ledger", "fixtures/small", "--as-of", "2026-11-16", "--bucket-edges", "15,45"], None);
     assert_eq!(code, 0);
-    assert!(out.contains("    16-45            0 invoices              0.00\n"), "{out}");
-    assert!(out.contains("    46+              3 invoices           4000.00\n"), "{out}");
+    assert!(out.contains("    16-45            0 invoices              USD 0.00\n"), "{out}");
+    // Per currency: the 3 invoices over 45 days are EUR 2,500.00 and USD 1,500.00, never 4,000.00.
+    assert!(out.contains("    46+              1 invoices          EUR 2,500.00\n"), "{out}");
+    assert!(out.contains("    46+              2 invoices          USD 1,500.00\n"), "{out}");
     let (code, _, err) =
         recoup(&["facts", "--ledger", "fixtures/small", "--as-of", "2026-11-16", "--bucket-edges", "0"], None);
     assert_eq!((code, err.as_str()), (2, "error: --bucket-edges must be positive days, e.g. 30,60,90\n"));
@@ -391,4 +393,55 @@ fn main_errors_of_each_command() {
         all.push(transcript(&args, Some(tmp.path())));
     }
     insta::assert_snapshot!(all.join("\n"));
+}
+
+/// A copy of `policies/standard` (its files and folders) with edits to policy.toml.
+pub fn standard_copy(to: &std::path::Path, edits: &[(&str, &str)]) {
+    fn copy(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &to.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+    copy(&repo("policies/standard"), to);
+    let path = to.join("policy.toml");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    for (from, into) in edits {
+        assert!(text.contains(from), "{from}");
+        text = text.replacen(from, into, 1);
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+/// Issue 20 §1: `check --ledger` and `run` say which policy amounts the
+/// ledger's other currencies would read as their own (warnings: exit 0;
+/// `check --deny-warnings` refuses); the shipped policy, per currency, is clean.
+#[test]
+fn a_policy_amount_in_one_currency_is_named_by_check_and_run() {
+    let (code, _, err) = recoup(&["check", "policies/standard", "--ledger", "fixtures/demo"], None);
+    assert_eq!((code, err.as_str()), (0, ""));
+    let tmp = tempfile::tempdir().unwrap();
+    let policy = tmp.path().join("usd-only");
+    standard_copy(
+        &policy,
+        &[(r#"min_overdue = { USD = "25.00", EUR = "25.00", GBP = "25.00" }"#, r#"min_overdue = "25.00""#)],
+    );
+    let p = policy.to_str().unwrap();
+    let warning = "warning: [guardrails] min_overdue is 25.00 USD (the policy's currency), but customers in EUR (116 \
+                   customers), GBP (85 customers) would get it as 25.00 of their own currency: give it per currency, \
+                   e.g. { USD = \"25.00\", EUR = \"...\" }\n";
+    let (code, out, err) = recoup(&["check", p, "--ledger", "fixtures/demo"], Some(tmp.path()));
+    assert_eq!((code, err.as_str()), (0, warning));
+    assert!(out.contains("1 warning(s) about the ledger's currencies"), "{out}");
+    let (code, _, err) = recoup(&["check", p, "--ledger", "fixtures/demo", "--deny-warnings"], Some(tmp.path()));
+    assert_eq!(code, 3, "{err}");
+    // Without a ledger, check cannot know the currencies: no warning.
+    assert_eq!(recoup(&["check", p], None).2, "");
+    let (code, _, err) = run_demo(p, &tmp.path().join("out"), &["--quiet"], Some(tmp.path()));
+    assert_eq!((code, err.as_str()), (0, warning));
 }

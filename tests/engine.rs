@@ -1285,3 +1285,110 @@ action = "write_off_review"
     let reminder = t.rules.iter().find(|r| r.rule_id == "reminder").unwrap();
     assert_eq!((reminder.outcome, reminder.guardrail.as_deref()), (Outcome::Suppressed, Some("min_overdue")));
 }
+
+// ------------------------------------------------------------- currencies
+
+/// C1 in USD and C2 in GBP, each with one invoice of `amount` due `days` ago.
+fn two_currencies(amount: &str, days: i64) -> Ledger {
+    let due = day("2026-11-16", -days);
+    let mut b = Book::default()
+        .customer(cust("C1"))
+        .customer(cust("C2"))
+        .invoice("I1", "C1", due, amount)
+        .invoice("I2", "C2", due, amount);
+    b.customers[1] = b.customers[1].replace(",USD,", ",GBP,");
+    b.invoices[1] = b.invoices[1].replace(",USD,", ",GBP,");
+    b.ledger()
+}
+
+/// Issue 20 §1: a policy amount given per currency applies to each customer
+/// in its own currency: 100.00 overdue passes a USD minimum of 25.00 and
+/// not a GBP minimum of 200.00; the final demand's fee is the customer's
+/// currency's, and the action names that currency.
+#[test]
+fn policy_amounts_per_currency_follow_the_customer_s_currency() {
+    let p = standard_with(&[
+        ("business_days_only = true", "business_days_only = false"),
+        (
+            r#"min_overdue = { USD = "25.00", EUR = "25.00", GBP = "25.00" }"#,
+            r#"min_overdue = { USD = "25.00", EUR = "25.00", GBP = "200.00" }"#,
+        ),
+    ]);
+    let l = two_currencies("100.00", 3);
+    let got = steps(&p, &l, date("2026-11-16"));
+    assert_eq!(
+        got.iter().map(|a| (a.customer_id.as_str(), a.rule_id.as_str())).collect::<Vec<_>>(),
+        [("C1", "first-notice")]
+    );
+    assert_eq!(got[0].currency, "USD");
+    let t = explain(&p, &l, date("2026-11-16"), "C2");
+    assert!(t.rules.iter().any(|r| r.guardrail.as_deref() == Some("min_overdue")), "{t:?}");
+
+    // The fee of the final demand (30 days), per currency.
+    let p = standard_with(&[
+        ("business_days_only = true", "business_days_only = false"),
+        (
+            r#"fee = { USD = "25.00", EUR = "25.00", GBP = "25.00" }"#,
+            r#"fee = { USD = "25.00", EUR = "25.00", GBP = "40.00" }"#,
+        ),
+    ]);
+    let mut b = Book::default().customer(cust("C1")).customer(cust("C2"));
+    for (c, inv) in [("C1", "I1"), ("C2", "I2")] {
+        b = b.invoice(inv, c, date(DUE), "6000.00");
+        for (rule, action, off) in &LADDER[..4] {
+            b = b.done(c, inv, rule, action, day(DUE, *off));
+        }
+    }
+    b.customers[1] = b.customers[1].replace(",USD,", ",GBP,");
+    b.invoices[1] = b.invoices[1].replace(",USD,", ",GBP,");
+    let fees: Vec<(String, String, Decimal)> =
+        steps(&p, &b.ledger(), day(DUE, 30)).into_iter().map(|a| (a.rule_id, a.currency.to_string(), a.fee)).collect();
+    assert_eq!(
+        fees,
+        [("final-demand".into(), "USD".into(), dec("25.00")), ("final-demand".into(), "GBP".into(), dec("40.00"))]
+    );
+}
+
+/// Issue 20 §1: a single amount in the policy's currency, met by customers
+/// of other currencies, is named with them (`run` and `check --ledger` print
+/// these lines as warnings); a per-currency table that leaves a currency
+/// out says so; the shipped policies give every demo currency.
+#[test]
+fn policy_amounts_say_which_currencies_they_do_not_cover() {
+    let currencies = [("EUR".to_string(), 116), ("GBP".to_string(), 85), ("USD".to_string(), 199)];
+    for name in ["standard", "strict", "lenient"] {
+        let p = policy::load(&repo(&format!("policies/{name}"))).policy.unwrap();
+        assert_eq!(p.rules.currency_gaps(&currencies), Vec::<String>::new(), "{name}");
+    }
+    let p = standard_with(&[
+        (r#"min_overdue = { USD = "25.00", EUR = "25.00", GBP = "25.00" }"#, r#"min_overdue = "25.00""#),
+        (r#"fee = { USD = "25.00", EUR = "25.00", GBP = "25.00" }"#, r#"fee = { USD = "25.00", EUR = "25.00" }"#),
+    ]);
+    assert_eq!(
+        p.rules.currency_gaps(&currencies),
+        [
+            "[guardrails] min_overdue is 25.00 USD (the policy's currency), but customers in EUR (116 customers), \
+             GBP (85 customers) would get it as 25.00 of their own currency: give it per currency, e.g. \
+             { USD = \"25.00\", EUR = \"...\" }",
+            "step `final-demand` fee (25.00 EUR/USD) gives no amount for GBP (85 customers): it does not apply to \
+             them; add their currency"
+        ]
+    );
+    // One currency, the policy's, and given by every amount: nothing to say.
+    assert!(p.rules.currency_gaps(&[("USD".to_string(), 3)]).is_empty());
+    let bad = policy::load_str("p.toml", &standard_text().replace(r#"GBP = "25.00" }"#, r#"gbp = "-1" }"#));
+    let text = bad.report.render();
+    assert!(bad.policy.is_none(), "{text}");
+    assert!(text.contains("`gbp` is not a 3-letter currency code"), "{text}");
+    assert!(text.contains("is negative for gbp: `-1`"), "{text}");
+    // [reporting]: a reporting currency, rates above zero by 3-letter code, and their date.
+    let bad = policy::load_str(
+        "p.toml",
+        &format!("{}\n[reporting]\ncurrency = \"EUR\"\nrates = {{ usd = \"0\" }}\n", standard_text()),
+    );
+    let text = bad.report.render();
+    assert!(bad.policy.is_none(), "{text}");
+    assert!(text.contains("`usd` in [reporting] rates is not a 3-letter code"), "{text}");
+    assert!(text.contains("the rate of usd in [reporting] must be above zero"), "{text}");
+    assert!(text.contains("rates_date"), "{text}");
+}

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use proptest::test_runner::Config;
 use recoup::engine::RuleKind;
 use recoup::facts::kpi::PortfolioInputs;
-use recoup::facts::kpi::portfolio;
+use recoup::facts::kpi::by_currency;
 use recoup::facts::{Context, FactsConfig, PerInvoiceRules};
 use recoup::generate::{GenerateConfig, generate};
 use recoup::ledger::{ActionKind, ActionRecord, FileKind, Ledger, LoadOptions, Outcome, load};
@@ -105,7 +105,7 @@ fn stress(ledger: &mut Ledger, dnc_every: usize, dispute_every: usize) {
 
 /// Everything a run writes but the manifest, as bytes.
 fn run_bytes(ledger: &Ledger, policy: &CompiledPolicy, ctx: &Context, plan: &Plan) -> Vec<u8> {
-    let summary = summarize(plan, (policy.name(), policy.version()), &ledger.report, portfolio(ledger, ctx));
+    let summary = summarize(plan, (policy.name(), policy.version()), &ledger.report, by_currency(ledger, ctx));
     let mut bytes = Vec::new();
     plan_csv(&mut bytes, plan).unwrap();
     plan_jsonl(&mut bytes, plan).unwrap();
@@ -241,15 +241,20 @@ proptest! {
         prop_assert_eq!(ids(&plan), ids(&replan));
         check_plan(&ledger, &plan, ctx.as_of)?;
 
-        let k = portfolio(&ledger, &ctx);
-        let open: rust_decimal::Decimal =
-            ledger.invoices.iter().filter(|i| i.is_open() && i.issue_date <= ctx.as_of).map(|i| i.open_amount).sum();
-        let summary = summarize(&plan, (policy.name(), policy.version()), &ledger.report, k);
-        prop_assert_eq!(summary.kpis.ar_total, open);
-        prop_assert_eq!(summary.kpis.ar_current + summary.kpis.ar_overdue, open);
-        prop_assert_eq!(summary.kpis.aging.iter().map(|b| b.amount).sum::<rust_decimal::Decimal>(), open);
-        let counted: u64 = summary.kpis.aging.iter().map(|b| b.count).sum();
-        prop_assert_eq!(counted, summary.kpis.open_invoices);
+        let summary = summarize(&plan, (policy.name(), policy.version()), &ledger.report, by_currency(&ledger, &ctx));
+        for (code, k) in &summary.kpis {
+            let open: rust_decimal::Decimal = ledger
+                .invoices
+                .iter()
+                .filter(|i| i.is_open() && i.issue_date <= ctx.as_of && ledger.customers[i.customer as usize].currency == code.as_str())
+                .map(|i| i.open_amount)
+                .sum();
+            prop_assert_eq!(k.ar_total, open);
+            prop_assert_eq!(k.ar_current + k.ar_overdue, open);
+            prop_assert_eq!(k.aging.iter().map(|b| b.amount).sum::<rust_decimal::Decimal>(), open);
+            let counted: u64 = k.aging.iter().map(|b| b.count).sum();
+            prop_assert_eq!(counted, k.open_invoices);
+        }
     }
 }
 
@@ -438,8 +443,13 @@ proptest! {
 fn write_shard(dir: &Path, ledger: &Ledger, policy: &CompiledPolicy, ctx: &Context, shard: Shard) {
     let mask = shard.mask(ledger);
     let plan = evaluate_shard(ledger, policy, ctx, Some(&mask), &|| {}).unwrap();
-    let inputs = PortfolioInputs::collect(ledger, ctx, |c| mask[c as usize]);
-    let summary = summarize(&plan, (policy.name(), policy.version()), &ledger.report, inputs.finish(ctx));
+    let inputs = PortfolioInputs::collect_by_currency(ledger, ctx, |c| mask[c as usize]);
+    let summary = summarize(
+        &plan,
+        (policy.name(), policy.version()),
+        &ledger.report,
+        recoup::facts::kpi::finish_all(&inputs, ctx),
+    );
     let part = ShardPart::new(shard, &plan, ledger.customers.len(), &summary, inputs);
     let mut manifest = Manifest {
         recoup_version: "test".into(),

@@ -84,29 +84,63 @@ fn run_report_numbers_are_summary_json_numbers() {
     let d = demo();
     let html = read(&d.run.join("report.html"));
     let s = json(&d.run.join("summary.json"));
-    let k = &s["kpis"];
-    assert_eq!(tile(&html, "DSO"), text(&k["dso"]));
-    assert_eq!(tile(&html, "DSO"), "41.06");
-    assert_eq!(tile(&html, "Best possible DSO"), text(&k["best_possible_dso"]));
-    assert_eq!(tile(&html, "Average days delinquent"), text(&k["average_days_delinquent"]));
-    assert_eq!(tile(&html, "CEI %"), text(&k["cei"]));
-    assert_eq!(tile(&html, "Open AR"), text(&k["ar_total"]));
-    assert_eq!(tile(&html, "Overdue"), text(&k["ar_overdue"]));
+    // Per currency (issue 20): each currency's tiles, after its heading,
+    // are its summary.json figures, money with its code and thousands separators.
+    let cash = |code: &str, v: &serde_json::Value| {
+        format!("{code} {}", recoup::engine::words::money(text(v).parse().unwrap()))
+    };
+    let kpis = s["kpis"].as_object().unwrap();
+    assert_eq!(kpis.keys().collect::<Vec<_>>(), ["EUR", "GBP", "USD"]);
+    for (code, k) in kpis {
+        let at = html.find(&format!("<h3>{code}<span")).unwrap_or_else(|| panic!("no {code} heading"));
+        let part = &html[at..];
+        assert_eq!(tile(part, "DSO"), text(&k["dso"]), "{code}");
+        assert_eq!(tile(part, "CEI %"), text(&k["cei"]), "{code}");
+        assert_eq!(tile(part, "Open AR"), cash(code, &k["ar_total"]), "{code}");
+        assert_eq!(tile(part, "Overdue"), cash(code, &k["ar_overdue"]), "{code}");
+        assert!(part.contains(&format!("Best possible DSO {} (current AR only)", text(&k["best_possible_dso"]))));
+    }
+    assert_eq!(tile(&html, "Open AR"), "EUR 2,896,077.01");
+    assert_eq!(tile(&html, "DSO"), "41.38");
     assert!(html.contains("<h2>Portfolio as of 2026-11-16</h2>"));
     for kind in ["limit_change", "credit_review", "letter"] {
-        let t = &s["by_action"][kind];
-        let got = cells_after(&html, kind, 5);
-        let want: Vec<String> =
-            ["count", "amount_due", "fees", "interest", "cost"].iter().map(|f| text(&t[f])).collect();
+        let (code, t) = s["by_action"][kind]["currencies"].as_object().unwrap().iter().next().unwrap();
+        let got = cells_after(&html, kind, 6);
+        let mut want = vec![code.clone(), text(&t["count"])];
+        want.extend(["amount_due", "fees", "interest", "cost"].iter().map(|f| cash(code, &t[f])));
         assert_eq!(got, want, "{kind}");
     }
-    assert_eq!(cells_after(&html, "limit_change", 2)[1], "1201245.66");
-    let total = cells_after(&html, "total", 5);
-    assert_eq!(total[0], text(&s["actions"]["count"]));
-    assert_eq!(total[1], text(&s["actions"]["amount_due"]));
-    for b in k["aging"].as_array().unwrap() {
-        let bucket = b["bucket"].as_str().unwrap();
-        assert_eq!(cells_after(&html, bucket, 2), [text(&b["count"]), text(&b["amount"])], "{bucket}");
+    assert_eq!(cells_after(&html, "limit_change", 3)[2], "EUR 801,838.50");
+    let total = cells_after(&html, "all actions", 3);
+    assert_eq!(total[1], text(&s["actions"]["currencies"]["EUR"]["count"]));
+    assert_eq!(total[2], cash("EUR", &s["actions"]["currencies"]["EUR"]["amount_due"]));
+    assert!(html.contains("Exposure covered by today's actions"));
+    for (code, x) in s["exposure"].as_object().unwrap() {
+        assert!(html.contains(&format!("<td class=\"n\">{}</td>", cash(code, &x["amount"]))), "{code}");
+    }
+    let buckets: Vec<&str> =
+        kpis["EUR"]["aging"].as_array().unwrap().iter().map(|b| b["bucket"].as_str().unwrap()).collect();
+    for (i, bucket) in buckets.iter().enumerate() {
+        let want: Vec<String> = kpis
+            .iter()
+            .flat_map(|(code, k)| {
+                let b = &k["aging"][i];
+                [text(&b["count"]), cash(code, &b["amount"])]
+            })
+            .collect();
+        assert_eq!(cells_after(&html, bucket, 6), want, "{bucket}");
+    }
+    // The top of the worklist across owners starts with the highest priority.
+    assert!(html.contains("Highest priority, all owners"));
+    let first = html.find("Highest priority, all owners").unwrap();
+    assert!(html[first..].find("471.55").unwrap() < html[first..].find("</table>").unwrap());
+    // Limit changes by currency (13 EUR, 9 GBP, 18 USD): the largest few, the rest folded away.
+    for (code, rows) in [("EUR", 13), ("GBP", 9), ("USD", 18)] {
+        let head = format!(
+            "<h3>limit_change · {code}<span class=\"muted\"> ({rows} rows; the 5 largest amounts due first)</span></h3>"
+        );
+        assert!(html.contains(&head), "{head}");
+        assert!(html.contains(&format!("<details><summary>the other {} limit_change · {code}</summary>", rows - 5)));
     }
     // The manifest: the policy hash and every input hash.
     let m = json(&d.run.join("manifest.json"));
@@ -123,10 +157,10 @@ fn run_report_numbers_are_summary_json_numbers() {
     let reasons: Vec<String> = rows
         .records()
         .map(|r| r.unwrap())
-        .filter(|r| &r[3] == "limit_change")
-        .map(|r| r[27].replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"))
+        .filter(|r| &r[4] == "limit_change")
+        .map(|r| r[28].replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"))
         .collect();
-    assert_eq!(reasons.len(), 39);
+    assert_eq!(reasons.len(), 40);
     for r in &reasons {
         assert!(html.contains(r.as_str()), "{r}");
     }
@@ -145,7 +179,7 @@ fn simulation_report_numbers_are_the_json_numbers() {
         let want: Vec<String> = labels.iter().map(|l| text(&m["values"][l])).collect();
         assert_eq!(got, want, "{metric}");
     }
-    assert_eq!(cells_after(&html, "cost of actions", 3), ["2180.31", "14868.59", "3019.39"]);
+    assert_eq!(cells_after(&html, "cost of actions", 3), ["2189.76", "15572.26", "3019.34"]);
     // The forward projection: the weekly cash of week 1 (P50 and band) and the charts.
     let f = json(&d.sim.join("forward.json"));
     let week1 = f["weekly"]
@@ -161,33 +195,7 @@ fn simulation_report_numbers_are_the_json_numbers() {
         text(&week1["p90"])
     );
     assert!(html.contains(&band), "{band}");
-    assert_eq!(
-        html.matches("<svg class=\"chart bands\"").count(),
-        9,
-        "a panel per policy for cumulative cash, weekly cash and DSO"
-    );
-    // It opens with the verdicts (every one of forward.json's), then the
-    // cumulative cash (its last week's band per policy), then the rest.
-    let at = |id: &str| html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no section {id}"));
-    assert!(at("verdicts") < at("cash") && at("cash") < at("policies") && at("policies") < at("forward"));
-    let verdicts = f["verdicts"].as_array().unwrap();
-    assert_eq!(verdicts.len(), 2 * f["summary"].as_array().unwrap().len() / 3, "one per metric and variant");
-    for v in verdicts.iter().filter(|v| v["identical"] == false) {
-        let line = v["text"].as_str().unwrap().replace('\'', "&#39;");
-        assert!(html.contains(&line), "{line}");
-    }
-    let weeks = f["week_ends"].as_array().unwrap().len();
-    for l in labels {
-        let last =
-            f["cumulative_cash"].as_array().unwrap().iter().find(|w| w["policy"] == l && w["week"] == weeks).unwrap();
-        let band = format!(
-            "{}<br><span class=\"band\">{} – {}</span>",
-            text(&last["p50"]),
-            text(&last["p10"]),
-            text(&last["p90"])
-        );
-        assert!(html[at("cash")..at("policies")].contains(&band), "{l}: {band}");
-    }
+    assert_eq!(html.matches("<svg class=\"chart bands\"").count(), 6, "a panel per policy for cash and for DSO");
     // The diff: one row per line of diff.jsonl.
     let diffs = read(&d.sim.join("diff.jsonl")).lines().count();
     assert_eq!(html.matches("<tr data-variant=").count(), diffs);
@@ -318,11 +326,8 @@ fn a_sweep_is_drawn_when_the_folder_has_one() {
     assert!(section.contains("<title>standard (baseline): 1.9k</title>"), "the cost chart's line is at 1900");
     assert!(!section.contains("text-anchor=\"middle\">standard</text>"), "no x position for the baseline");
     assert!(section.contains("<svg class=\"chart curve\" role=\"img\" viewBox=\"0 0 430 230\" width=\"430\" height=\"230\" xmlns=\"http://www.w3.org/2000/svg\"><title>actions by agency.after_days</title>"));
-    // The table: a row per metric, a column per swept value (it fits the page), the baseline first.
-    assert_eq!(cells_after(section, "cost", 4), ["1900.00", "2100.50", "1789.19", "1500.00"]);
-    assert!(section.contains("<th class=\"n\">standard (baseline)</th><th class=\"n\">60</th>"), "{section}");
-    // Every chart of these amounts and counts starts at zero.
-    assert_eq!(section.matches("text-anchor=\"end\">0</text>").count(), 3);
+    assert_eq!(cells_after(&html, "agency.after_days=90", 4), ["90", "87", "1789.19", "7071521.11"]);
+    assert_eq!(cells_after(&html, "baseline", 3), ["91", "1900.00", "7050000.00"], "the table keeps the baseline");
     // Without a baseline row (a hand-made file): only the curve.
     std::fs::write(
         sim.join("sweep.csv"),
@@ -334,8 +339,7 @@ fn a_sweep_is_drawn_when_the_folder_has_one() {
     let html = read(&sim.join("report.html"));
     assert_eq!(html.matches("<svg class=\"chart curve\"").count(), 3);
     assert!(!html.contains("<line class=\"baseline\""));
-    let section = html.split("<section id=\"sweep\">").nth(1).unwrap().split("</section>").next().unwrap();
-    assert_eq!(cells_after(section, "actions", 3), ["95", "87", "80"]);
+    assert_eq!(cells_after(&html, "agency.after_days=90", 3), ["87", "1789.19", "7071521.11"]);
 }
 
 #[test]
@@ -423,18 +427,18 @@ fn in_browser(page: &Path, shot: &str) -> String {
 fn run_report_renders_in_a_browser() {
     let d = demo();
     let dom = in_browser(&d.run.join("report.html"), "report-run.png");
-    assert!(dom.contains("data-charts=\"1\""));
-    assert_eq!(dom.matches("<rect class=\"bar\"").count(), 5, "one bar per aging bucket");
+    assert!(dom.contains("data-charts=\"3\""), "an aging chart per currency");
+    assert_eq!(dom.matches("<rect class=\"bar\"").count(), 15, "one bar per aging bucket and currency");
 }
 
 #[test]
 fn simulation_report_renders_in_a_browser() {
     let d = demo();
     let dom = in_browser(&d.sim.join("report.html"), "report-simulation.png");
-    assert!(dom.contains("data-charts=\"9\""), "a panel per policy for cumulative cash, weekly cash and DSO");
-    assert_eq!(dom.matches("<path class=\"line\"").count(), 9, "a P50 line in each panel");
-    assert_eq!(dom.matches("<path class=\"band\"").count(), 9, "a P10-P90 band in each panel");
-    assert_eq!(dom.matches("<path class=\"ref\"").count(), 6, "the baseline's P50 in each variant's panel");
+    assert!(dom.contains("data-charts=\"6\""), "a panel per policy for cash and for DSO");
+    assert_eq!(dom.matches("<path class=\"line\"").count(), 6, "a P50 line in each panel");
+    assert_eq!(dom.matches("<path class=\"band\"").count(), 6, "a P10-P90 band in each panel");
+    assert_eq!(dom.matches("<path class=\"ref\"").count(), 4, "the baseline's P50 in each variant's panel");
     // The script ran: it counted the diff rows.
     let rows = read(&d.sim.join("diff.jsonl")).lines().count();
     assert!(dom.contains(&format!("{rows} of {rows} rows")), "the filter script did not run");

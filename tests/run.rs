@@ -5,7 +5,7 @@
 use crate::cli::{recoup, run_demo};
 use crate::common::{date, repo};
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
-use recoup::facts::kpi::portfolio;
+use recoup::facts::kpi::by_currency;
 use recoup::facts::{Context, FactsConfig};
 use recoup::ledger::{LoadOptions, load};
 use recoup::plan::summary::summarize;
@@ -24,7 +24,7 @@ fn outputs(ledger_dir: &Path, policy: &CompiledPolicy, as_of: NaiveDate) -> (Pla
     let ledger = load(ledger_dir, &LoadOptions::default()).unwrap();
     let ctx = Context::new(as_of, FactsConfig::default());
     let plan = evaluate(&ledger, policy, &ctx).unwrap();
-    let summary = summarize(&plan, (policy.name(), policy.version()), &ledger.report, portfolio(&ledger, &ctx));
+    let summary = summarize(&plan, (policy.name(), policy.version()), &ledger.report, by_currency(&ledger, &ctx));
     let mut bytes = Vec::new();
     plan_csv(&mut bytes, &plan).unwrap();
     plan_jsonl(&mut bytes, &plan).unwrap();
@@ -523,4 +523,136 @@ fn a_run_that_plans_nothing_says_why() {
     );
     // Not due yet, and too early for the pre-due reminder.
     assert_eq!(why(&owing, "2026-10-20"), "none of the 1 customers has an overdue invoice");
+}
+
+/// Issue 20 §1: summary.json gives the demo's open AR per currency, each
+/// the sum that invoices.csv holds for the customers of that currency
+/// (open and disputed invoices issued by the as-of date), never a total of
+/// different currencies; and the distinct exposure of today's actions
+/// (§3) counts each customer's debt once, so it stays within the open AR.
+#[test]
+fn summary_gives_open_ar_per_currency_as_the_invoices_sum_it() {
+    use rust_decimal::Decimal;
+    use std::collections::BTreeMap;
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (code, stdout, stderr) = run_demo("policies/standard", &out, &[], Some(tmp.path()));
+    assert_eq!(code, 0, "{stderr}");
+    let as_of = date("2026-11-16");
+    let mut currency_of = BTreeMap::new();
+    let mut customers = csv::Reader::from_path(repo("fixtures/demo/customers.csv")).unwrap();
+    let h = customers.headers().unwrap().clone();
+    let col = |h: &csv::StringRecord, name: &str| h.iter().position(|c| c == name).unwrap();
+    for r in customers.records() {
+        let r = r.unwrap();
+        currency_of.insert(r[col(&h, "customer_id")].to_string(), r[col(&h, "currency")].to_string());
+    }
+    let mut expected: BTreeMap<String, Decimal> = BTreeMap::new();
+    let mut invoices = csv::Reader::from_path(repo("fixtures/demo/invoices.csv")).unwrap();
+    let h = invoices.headers().unwrap().clone();
+    for r in invoices.records() {
+        let r = r.unwrap();
+        let issued: NaiveDate = r[col(&h, "issue_date")].parse().unwrap();
+        if issued > as_of || !matches!(&r[col(&h, "status")], "open" | "disputed") {
+            continue;
+        }
+        let currency = &currency_of[&r[col(&h, "customer_id")]];
+        assert_eq!(&r[col(&h, "currency")], currency);
+        *expected.entry(currency.clone()).or_default() += r[col(&h, "open_amount")].parse::<Decimal>().unwrap();
+    }
+    let d = |s: &str| s.parse::<Decimal>().unwrap();
+    assert_eq!(
+        expected,
+        BTreeMap::from([
+            ("EUR".to_string(), d("2896077.01")),
+            ("GBP".to_string(), d("805072.33")),
+            ("USD".to_string(), d("1221608.53"))
+        ])
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let kpis = summary["kpis"].as_object().unwrap();
+    let got: BTreeMap<String, Decimal> =
+        kpis.iter().map(|(c, k)| (c.clone(), d(k["ar_total"].as_str().unwrap()))).collect();
+    assert_eq!(got, expected);
+    assert_eq!(kpis.values().map(|k| k["customers"].as_u64().unwrap()).collect::<Vec<_>>(), [116, 85, 199]);
+    for (code, ar) in &expected {
+        assert!(stdout.contains(&format!("{code}: open AR {}", recoup::engine::words::money(*ar))), "{stdout}");
+        let exposure = d(summary["exposure"][code]["amount"].as_str().unwrap());
+        let due = d(summary["actions"]["currencies"][code]["amount_due"].as_str().unwrap());
+        assert!(exposure > Decimal::ZERO && exposure <= *ar, "{code}: exposure {exposure} within open AR {ar}");
+        assert!(exposure < due, "{code}: the amounts due count a customer once per action: {due} > {exposure}");
+    }
+    // §3: the top of the worklist is the highest priority across owners.
+    assert!(stdout.contains("471.55   owner-03   C000191"), "{stdout}");
+    // Every plan and worklist row names its currency, the customer's.
+    let plan = std::fs::read_to_string(out.join("plan.csv")).unwrap();
+    let mut rows = csv::Reader::from_reader(plan.as_bytes());
+    let h = rows.headers().unwrap().clone();
+    for r in rows.records() {
+        let r = r.unwrap();
+        assert_eq!(r[col(&h, "currency")], currency_of[&r[col(&h, "customer_id")]]);
+    }
+    let worklist = std::fs::read_to_string(out.join("worklist.csv")).unwrap();
+    let mut rows = csv::Reader::from_reader(worklist.as_bytes());
+    let h = rows.headers().unwrap().clone();
+    for r in rows.records() {
+        let r = r.unwrap();
+        assert_eq!(r[col(&h, "currency")], currency_of[&r[col(&h, "customer_id")]]);
+    }
+}
+
+/// Issue 20 §1: a total across currencies only with the user's rates
+/// (`[reporting]` in the policy), labelled as converted, at which rates, of
+/// which date; hand-computed from the per-currency figures: open AR
+/// 2,896,077.01 EUR + 805,072.33 GBP × 1.14 (917,782.46) + 1,221,608.53 USD ×
+/// 0.86 (1,050,583.34) = 4,864,442.81 EUR. A currency without a rate: no total,
+/// and a warning says why. Without `[reporting]`: no total at all.
+#[test]
+fn a_converted_total_only_with_the_policy_s_rates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let with = |name: &str, rates: &str| {
+        let dir = tmp.path().join(name);
+        let reporting = format!("[reporting]\ncurrency = \"EUR\"\nrates = {rates}\nrates_date = 2026-11-16\n");
+        crate::cli::standard_copy(&dir, &[]);
+        let path = dir.join("policy.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, format!("{text}\n{reporting}")).unwrap();
+        dir
+    };
+    let policy = with("rates", r#"{ USD = "0.86", GBP = "1.14" }"#);
+    let out = tmp.path().join("out");
+    let (code, stdout, stderr) = run_demo(policy.to_str().unwrap(), &out, &[], Some(tmp.path()));
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    assert!(
+        stdout.contains(
+            "  all currencies converted to EUR at the policy's rates of 2026-11-16 (1 GBP = 1.14 EUR, 1 USD = 0.86 \
+             EUR): open AR EUR 4,864,442.81, overdue EUR 1,759,081.15; distinct exposure EUR 1,937,338.37\n"
+        ),
+        "{stdout}"
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let c = &summary["converted"];
+    assert_eq!(c["currency"], "EUR");
+    assert_eq!(c["rates_date"], "2026-11-16");
+    assert_eq!(c["rates"], serde_json::json!({ "GBP": "1.14", "USD": "0.86" }));
+    assert_eq!(c["ar_total"], "4864442.81");
+    // Overdue: 1,034,103.05 + 208,322.52 × 1.14 (237,487.67) + 566,849.34 × 0.86 (487,490.43).
+    assert_eq!(c["ar_overdue"], "1759081.15");
+    assert!(c["label"].as_str().unwrap().starts_with("converted to EUR at the rates of 2026-11-16"));
+    let (code, _, stderr) = crate::cli::recoup(&["report", "--run", out.to_str().unwrap()], Some(tmp.path()));
+    assert_eq!(code, 0, "{stderr}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("All currencies, converted to EUR"), "the report labels the converted total");
+    assert!(html.contains("EUR 4,864,442.81"));
+
+    let policy = with("no-gbp", r#"{ USD = "0.86" }"#);
+    let (code, stdout, stderr) = run_demo(policy.to_str().unwrap(), &out, &[], Some(tmp.path()));
+    assert_eq!(code, 0);
+    assert_eq!(stderr, "warning: [reporting] gives no rate to EUR for GBP: no total across currencies is given\n");
+    assert!(!stdout.contains("converted"), "{stdout}");
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert!(summary.get("converted").is_none());
+    // The shipped policy gives no rates: no total.
+    let (_, stdout, _) = run_demo("policies/standard", &out, &[], Some(tmp.path()));
+    assert!(!stdout.contains("converted"), "{stdout}");
 }

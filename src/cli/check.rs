@@ -18,6 +18,10 @@ pub struct CheckArgs {
     /// Treat warnings as errors.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Also check the policy's amounts against this ledger's currencies: warn of an amount a customer
+    /// of another currency would read as its own, or a currency per-currency values leave out.
+    #[arg(long, value_name = "DIR")]
+    pub ledger: Option<PathBuf>,
 }
 
 /// One line about a valid policy.
@@ -59,7 +63,15 @@ pub fn print_report(report: &Report) {
 pub fn run(a: CheckArgs) -> anyhow::Result<Exit> {
     let loaded = policy::load(&a.policy);
     let report = &loaded.report;
-    let invalid = loaded.policy.is_none() || (a.deny_warnings && report.warnings() > 0);
+    let gaps = match (&loaded.policy, &a.ledger) {
+        (Some(p), Some(dir)) => {
+            let args = super::LedgerArgs { ledger: dir.clone(), as_of: None, reject_bad_rows: true };
+            let ledger = super::load_ledger(&args)?;
+            p.rules.currency_gaps(&super::run::ledger_currencies(&ledger))
+        }
+        _ => Vec::new(),
+    };
+    let invalid = loaded.policy.is_none() || (a.deny_warnings && report.warnings() + gaps.len() > 0);
     if a.format == Format::Json {
         let doc = serde_json::json!({
             "ok": !invalid,
@@ -67,8 +79,9 @@ pub fn run(a: CheckArgs) -> anyhow::Result<Exit> {
                 "name": p.name(), "version": p.version(), "hash": p.hash,
             })),
             "errors": report.errors(),
-            "warnings": report.warnings(),
+            "warnings": report.warnings() + gaps.len(),
             "diagnostics": report.to_json(),
+            "currency_warnings": gaps,
         });
         let mut out = std::io::stdout().lock();
         serde_json::to_writer_pretty(&mut out, &doc)?;
@@ -76,6 +89,9 @@ pub fn run(a: CheckArgs) -> anyhow::Result<Exit> {
         return Ok(if invalid { Exit::PolicyInvalid } else { Exit::Ok });
     }
     print_report(report);
+    for g in &gaps {
+        super::say!("{} {g}", super::style::warning_word("warning:"));
+    }
     match &loaded.policy {
         Some(p) if !invalid => {
             let mut out = std::io::stdout().lock();
@@ -84,11 +100,19 @@ pub fn run(a: CheckArgs) -> anyhow::Result<Exit> {
             if report.warnings() > 0 {
                 writeln!(out, "{}", counts(report))?;
             }
+            if !gaps.is_empty() {
+                writeln!(out, "{} warning(s) about the ledger's currencies", gaps.len())?;
+            }
             Ok(Exit::Ok)
         }
         _ => Err(ExitError {
             code: Exit::PolicyInvalid,
-            message: format!("policy `{}` is invalid: {}", a.policy.display(), counts(report)),
+            message: format!(
+                "policy `{}` is invalid: {}{}",
+                a.policy.display(),
+                counts(report),
+                if gaps.is_empty() { String::new() } else { format!(", {} currency warning(s)", gaps.len()) }
+            ),
         }
         .into()),
     }
@@ -107,8 +131,12 @@ fn print_ladders(out: &mut dyn Write, p: &CompiledPolicy) -> std::io::Result<()>
                 format!("{}{}", s.id, if s.optional { " (optional)" } else { "" }),
                 s.trigger_words(),
                 s.action.as_str().to_string(),
-                s.min_overdue.map(|m| format!("{m:.2}")).unwrap_or_default(),
-                if s.fee.is_zero() { String::new() } else { format!("{:.2}", s.fee) },
+                s.min_overdue.as_ref().map(|m| m.to_string()).unwrap_or_default(),
+                if s.fee == Default::default() || s.fee.one.is_some_and(|f| f.is_zero()) {
+                    String::new()
+                } else {
+                    s.fee.to_string()
+                },
                 s.when.as_ref().map(|w| w.src.clone()).unwrap_or_default(),
             ]);
         }

@@ -68,7 +68,7 @@ pub fn run(a: ExplainArgs) -> anyhow::Result<Exit> {
 fn print_text(out: &mut dyn Write, cf: &CustomerFacts<'_>, t: &Trace) -> std::io::Result<()> {
     let c = cf.customer;
     let as_of = t.as_of.map(|d| d.to_string()).unwrap_or_default();
-    writeln!(out, "customer {} ({}) as of {as_of}", c.id, c.name)?;
+    writeln!(out, "customer {} ({}) as of {as_of}; amounts in {}", c.id, c.name, c.currency)?;
     writeln!(
         out,
         "  strategy {} ({} arm), ladder {}, pace {}, priority {:.2}",

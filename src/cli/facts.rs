@@ -77,7 +77,7 @@ pub fn run(a: FactsArgs) -> anyhow::Result<Exit> {
     let invoice_rows = |cf: &CustomerFacts<'_>, inv: &[InvoiceFacts<'_>]| -> Vec<Vec<String>> {
         inv.iter()
             .map(|f| {
-                let mut row = vec![cf.customer.id.to_string()];
+                let mut row = vec![cf.customer.id.to_string(), cf.customer.currency.to_string()];
                 row.extend(cells(f));
                 row
             })
@@ -108,13 +108,13 @@ pub fn run(a: FactsArgs) -> anyhow::Result<Exit> {
     let header: Vec<&str> = match a.level {
         Level::Customer if only.is_none() => names::<CustomerFacts<'_>>(),
         _ => {
-            let mut h = vec!["customer_id"];
+            let mut h = vec!["customer_id", "currency"];
             h.extend(names::<InvoiceFacts<'_>>());
             h
         }
     };
-    // The portfolio KPIs are shown only for the whole ledger.
-    let portfolio = only.is_none().then(|| kpi::portfolio(&ledger, &ctx));
+    // The portfolio KPIs are shown only for the whole ledger, per currency.
+    let portfolio = only.is_none().then(|| kpi::by_currency(&ledger, &ctx));
     if let Some(path) = &a.out {
         write_atomic(path, |w| write_csv(w, &header, &rows))
             .with_context(|| format!("cannot write `{}`", path.display()))?;
@@ -127,7 +127,9 @@ pub fn run(a: FactsArgs) -> anyhow::Result<Exit> {
         print_table(&mut out, &header, &rows, a.limit)?;
     }
     if let (Format::Text, Some(p)) = (a.format, &portfolio) {
-        print_portfolio(&mut out, p)?;
+        for (code, k) in p {
+            print_portfolio(&mut out, code, k)?;
+        }
     }
     rejects_beside(&a.out, &a.ledger.ledger, &ledger)
 }
@@ -175,6 +177,7 @@ fn rejects_beside(out: &Option<PathBuf>, dir: &std::path::Path, ledger: &Ledger)
 const TERMINAL_CUSTOMER_FACTS: &[&str] = &[
     "id",
     "segment",
+    "currency",
     "open_total",
     "overdue_total",
     "max_days_past_due",
@@ -255,16 +258,22 @@ fn opt2(v: Option<f64>) -> String {
     v.map_or("n/a".into(), |x| format!("{x:.2}"))
 }
 
-fn print_portfolio(out: &mut dyn Write, p: &kpi::Portfolio) -> std::io::Result<()> {
-    writeln!(out, "\nportfolio as of {} ({} customers, {} open invoices)", p.as_of, p.customers, p.open_invoices)?;
+/// One currency's portfolio KPIs (money in that currency).
+fn print_portfolio(out: &mut dyn Write, code: &str, p: &kpi::Portfolio) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "\nportfolio in {code} as of {} ({} customers, {} open invoices)",
+        p.as_of, p.customers, p.open_invoices
+    )?;
+    let money = |d| format!("{code} {}", crate::engine::words::money(d));
     let lines = [
-        ("open AR".to_string(), format!("{:.2}", p.ar_total)),
-        ("current".into(), format!("{:.2}", p.ar_current)),
-        ("overdue".into(), format!("{:.2}", p.ar_overdue)),
-        ("disputed".into(), format!("{:.2}", p.ar_disputed)),
-        ("unapplied cash".into(), format!("{:.2}", p.unapplied_cash)),
-        ("open credit notes".into(), format!("{:.2}", p.credit_notes)),
-        ("net AR (DSO, CEI)".into(), format!("{:.2}", p.ar_net)),
+        ("open AR".to_string(), money(p.ar_total)),
+        ("current".into(), money(p.ar_current)),
+        ("overdue".into(), money(p.ar_overdue)),
+        ("disputed".into(), money(p.ar_disputed)),
+        ("unapplied cash".into(), money(p.unapplied_cash)),
+        ("open credit notes".into(), money(p.credit_notes)),
+        ("net AR (DSO, CEI)".into(), money(p.ar_net)),
         (format!("DSO ({} days)", p.dso_days), opt2(p.dso)),
         ("DSO countback".into(), opt2(p.dso_countback)),
         ("best possible DSO".into(), opt2(p.best_possible_dso)),
@@ -272,11 +281,11 @@ fn print_portfolio(out: &mut dyn Write, p: &kpi::Portfolio) -> std::io::Result<(
         (format!("CEI % since {}", p.cei_from), opt2(p.cei)),
     ];
     for (label, value) in lines {
-        writeln!(out, "  {label:<24}{value:>16}")?;
+        writeln!(out, "  {label:<24}{value:>20}")?;
     }
     writeln!(out, "  aging:")?;
     for b in &p.aging {
-        writeln!(out, "    {:<10}{:>8} invoices{:>18.2}", b.bucket, b.count, b.amount)?;
+        writeln!(out, "    {:<10}{:>8} invoices{:>22}", b.bucket, b.count, money(b.amount))?;
     }
     Ok(())
 }

@@ -5,10 +5,11 @@ use super::check::print_report;
 use super::{Exit, ExitError, Format, LedgerArgs, Progress, as_of_or_today, load_ledger, report_problems, say, style};
 use crate::facts::{Context, FactsConfig, kpi};
 use crate::output::{Kind, OutputSet};
-use crate::plan::summary::{Summary, summarize};
+use crate::plan::summary::{Amounts, Summary, Tally, summarize};
 use crate::plan::write::{Manifest, RunOutputs, write_run_into};
 use crate::plan::{self, Plan, worklist};
 use crate::policy::{self, CompiledPolicy};
+use rust_decimal::Decimal;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -87,6 +88,7 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     let source_ledger = source_ledger(a, &ledger)?;
     let ctx = Context::new(as_of, FactsConfig::default());
     drop(progress);
+    warn_currency_gaps(&policy, &ledger);
     // A shard's customers, each id hashed once for every stage that needs it.
     let mask = a.shard.map(|sh| sh.mask(&ledger));
     let evaluated = mask.as_ref().map_or(ledger.customers.len(), |m| m.iter().filter(|&&k| k).count());
@@ -99,16 +101,21 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     let progress = Progress::start(a.quiet);
     progress.stage("computing the portfolio KPIs");
     let t = Instant::now();
-    let kpi_inputs = kpi::PortfolioInputs::collect(&ledger, &ctx, |c| mask.as_ref().is_none_or(|m| m[c as usize]));
-    let kpis = kpi_inputs.finish(&ctx);
+    let kpi_inputs =
+        kpi::PortfolioInputs::collect_by_currency(&ledger, &ctx, |c| mask.as_ref().is_none_or(|m| m[c as usize]));
+    let kpis = kpi::finish_all(&kpi_inputs, &ctx);
     timings.push(("kpis".to_string(), ms(t)));
     let mut summary = summarize(&plan, (policy.name(), policy.version()), &ledger.report, kpis);
     summary.as_of_warnings = plan::why::as_of_warnings(&ledger, &policy, as_of);
     if plan.entries.is_empty() {
         summary.why_no_actions = Some(plan::why::why_no_actions(&ledger, &policy, &ctx, mask.as_deref()));
     }
-    let shard_part =
-        a.shard.map(|shard| plan::shard::ShardPart::new(shard, &plan, ledger.customers.len(), &summary, kpi_inputs));
+    convert(&mut summary, policy.rules.reporting.as_ref());
+    let shard_part = a.shard.map(|shard| {
+        let mut part = plan::shard::ShardPart::new(shard, &plan, ledger.customers.len(), &summary, kpi_inputs);
+        part.reporting = policy.rules.reporting.clone();
+        part
+    });
     let mut manifest = Manifest {
         recoup_version: env!("CARGO_PKG_VERSION").to_string(),
         as_of: Some(as_of),
@@ -217,65 +224,177 @@ fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path) -> s
             + s.rows.actions.rejected
     )?;
     writeln!(out)?;
-    let mut t = style::table(["action", "count", "amount due", "fees", "cost"]);
+    // Amounts due per currency, one column each: never added across currencies.
+    let codes: Vec<&str> = s.actions.currencies.keys().map(String::as_str).collect();
+    let mut head = vec!["action".to_string(), "count".to_string()];
+    head.extend(codes.iter().map(|c| format!("amount due {c}")));
+    let mut t = style::table(head);
+    let row = |name: &str, x: &Tally| {
+        let mut r = vec![name.to_string(), x.count.to_string()];
+        r.extend(codes.iter().map(|c| x.currencies.get(*c).map_or("-".into(), |m| money(m.amount_due))));
+        r
+    };
     for (kind, x) in &s.by_action {
-        t.add_row([kind.to_string(), x.count.to_string(), m2(x.amount_due), m2(x.fees), m2(x.cost)]);
+        t.add_row(row(kind, x));
     }
-    let x = &s.actions;
-    t.add_row(["total".to_string(), x.count.to_string(), m2(x.amount_due), m2(x.fees), m2(x.cost)]);
-    style::right_align(&mut t, &[1, 2, 3, 4]);
+    t.add_row(row("all actions", &s.actions));
+    style::right_align(&mut t, &(1..codes.len() + 2).collect::<Vec<_>>());
     style::write_table(out, &t, " ")?;
     if let Some(why) = &s.why_no_actions {
         writeln!(out, "\n  no actions: {why}")?;
     }
+    if !s.actions.currencies.is_empty() {
+        writeln!(
+            out,
+            "\n  distinct exposure covered by today's actions (each customer's debt once; the amounts due above \
+             count it once per action):"
+        )?;
+        for (code, x) in &s.exposure {
+            writeln!(out, "    {code} {} ({} customers)", money(x.amount), x.customers)?;
+        }
+        let per = |f: &dyn Fn(&Amounts) -> Decimal| {
+            s.actions.currencies.iter().map(|(c, m)| format!("{c} {}", money(f(m)))).collect::<Vec<_>>().join(", ")
+        };
+        writeln!(out, "  fees and compensation: {}", per(&|m| m.fees))?;
+        writeln!(out, "  interest: {}", per(&|m| m.interest))?;
+        writeln!(out, "  cost of the actions: {}", per(&|m| m.cost))?;
+    }
     if s.holds_placed + s.holds_released > 0 {
         writeln!(
             out,
-            "\n  holds: {} placed ({:.2} due), {} released",
-            s.holds_placed, s.amount_on_hold, s.holds_released
+            "  holds: {} placed ({} due), {} released",
+            s.holds_placed,
+            amounts(&s.amount_on_hold),
+            s.holds_released
         )?;
     }
-    let l = &s.limit_changes;
-    if l.increases + l.decreases > 0 {
+    for (code, l) in &s.limit_changes {
         writeln!(
             out,
-            "  limits: {} raised (+{:.2}), {} lowered (-{:.2})",
-            l.increases, l.increase_total, l.decreases, l.decrease_total
+            "  limits {code}: {} raised (+{}), {} lowered (-{})",
+            l.increases,
+            money(l.increase_total),
+            l.decreases,
+            money(l.decrease_total)
         )?;
     }
-    if s.discounts.offered > 0 {
-        writeln!(out, "  discounts: {} offered, at most {:.2}", s.discounts.offered, s.discounts.max_cost)?;
+    for (code, d) in &s.discounts {
+        writeln!(out, "  discounts {code}: {} offered, at most {} if all are taken", d.offered, money(d.max_cost))?;
     }
-    let tasks = worklist(plan);
+    let tasks = top_tasks(plan, TOP_TASKS);
     if !tasks.is_empty() {
-        writeln!(out, "\n  top of the worklist ({} tasks):", tasks.len())?;
-        let mut t = style::table(["owner", "customer", "action", "amount due", "reason"]);
-        for e in tasks.iter().take(5) {
+        writeln!(
+            out,
+            "\n  top {} of the worklist by priority, all owners ({} tasks; worklist.csv has them by owner):",
+            tasks.len(),
+            worklist(plan).len()
+        )?;
+        let mut t = style::table(["priority", "owner", "customer", "action", "amount due", "reason"]);
+        for e in &tasks {
             let a = &e.action;
             t.add_row([
+                format!("{:.2}", a.priority),
                 a.owner.as_deref().unwrap_or("-").to_string(),
                 a.customer_id.to_string(),
                 a.action.as_str().to_string(),
-                m2(a.amount_due),
+                format!("{} {}", a.currency, money(a.amount_due)),
                 a.reason.clone(),
             ]);
         }
-        style::right_align(&mut t, &[3]);
+        style::right_align(&mut t, &[0, 4]);
         style::write_table(out, &t, "   ")?;
     }
-    writeln!(
-        out,
-        "\n  DSO {}  best possible {}  ADD {}  CEI {}%",
-        opt2(s.kpis.dso),
-        opt2(s.kpis.best_possible_dso),
-        opt2(s.kpis.average_days_delinquent),
-        opt2(s.kpis.cei)
-    )?;
+    writeln!(out)?;
+    for (code, k) in &s.kpis {
+        writeln!(
+            out,
+            "  {code}: open AR {}, overdue {}; DSO {}  best possible {}  ADD {}  CEI {}%",
+            money(k.ar_total),
+            money(k.ar_overdue),
+            opt2(k.dso),
+            opt2(k.best_possible_dso),
+            opt2(k.average_days_delinquent),
+            opt2(k.cei)
+        )?;
+    }
+    if let Some(c) = &s.converted {
+        let rates: Vec<String> = c.rates.iter().map(|(k, r)| format!("1 {k} = {r} {}", c.currency)).collect();
+        writeln!(
+            out,
+            "  all currencies converted to {} at the policy's rates of {} ({}): open AR {cur} {}, overdue {cur} {}; \
+             distinct exposure {cur} {}",
+            c.currency,
+            c.rates_date,
+            rates.join(", "),
+            money(c.ar_total),
+            money(c.ar_overdue),
+            money(c.exposure),
+            cur = c.currency
+        )?;
+    }
     writeln!(out, "  wrote {} actions to {}", plan.entries.len(), dir.display())
 }
 
-fn m2(d: rust_decimal::Decimal) -> String {
-    format!("{d:.2}")
+/// Add the converted totals to a summary when the policy gives rates for
+/// each of its currencies; warn of the currencies without one.
+pub fn convert(summary: &mut Summary, reporting: Option<&crate::policy::compile::Reporting>) {
+    let Some(r) = reporting else { return };
+    match crate::plan::summary::Converted::of(summary, r) {
+        Ok(c) => summary.converted = Some(c),
+        Err(missing) => say!(
+            "{} [reporting] gives no rate to {} for {}: no total across currencies is given",
+            style::warning_word("warning:"),
+            r.currency,
+            missing.join(", ")
+        ),
+    }
+}
+
+/// The ledger's currencies, each with its customers, in code order.
+pub fn ledger_currencies(ledger: &crate::ledger::Ledger) -> Vec<(String, usize)> {
+    let mut by: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for c in &ledger.customers {
+        *by.entry(c.currency.as_str()).or_default() += 1;
+    }
+    by.into_iter().map(|(c, n)| (c.to_string(), n)).collect()
+}
+
+/// Warn of each policy amount the ledger's currencies would read in another
+/// currency, or that leaves a currency out (docs/policy.md, "Amounts and
+/// currencies"). Printed even with `--quiet`, like every warning.
+pub fn warn_currency_gaps(policy: &CompiledPolicy, ledger: &crate::ledger::Ledger) -> usize {
+    let gaps = policy.rules.currency_gaps(&ledger_currencies(ledger));
+    for g in &gaps {
+        say!("{} {g}", style::warning_word("warning:"));
+    }
+    gaps.len()
+}
+
+/// Worklist tasks the terminal summary shows.
+const TOP_TASKS: usize = 5;
+
+/// The `n` human tasks of highest priority across owners (ties by customer
+/// and action id, as in the worklist).
+pub fn top_tasks(plan: &Plan, n: usize) -> Vec<&crate::plan::PlanEntry> {
+    let mut tasks = worklist(plan);
+    tasks.sort_by(|a, b| {
+        b.action
+            .priority
+            .total_cmp(&a.action.priority)
+            .then(a.action.customer_id.cmp(&b.action.customer_id))
+            .then(a.action_id.cmp(&b.action_id))
+    });
+    tasks.truncate(n);
+    tasks
+}
+
+/// `EUR 1,234.50, USD 20.00`.
+fn amounts(m: &std::collections::BTreeMap<String, Decimal>) -> String {
+    m.iter().map(|(c, d)| format!("{c} {}", money(*d))).collect::<Vec<_>>().join(", ")
+}
+
+fn money(d: Decimal) -> String {
+    crate::engine::words::money(d)
 }
 
 fn opt2(v: Option<f64>) -> String {

@@ -19,23 +19,26 @@ fn round_to(x: Decimal, step: Option<Decimal>) -> Decimal {
     }
 }
 
-/// The new limit a rule sets, from the old one and the exposure.
-pub fn new_limit(rule: &LimitRule, old: Decimal, exposure: Decimal) -> Decimal {
+/// The new limit a rule sets, from the old one and the exposure, for a
+/// customer of currency `code` (the rule's amounts in that currency).
+pub fn new_limit(rule: &LimitRule, old: Decimal, exposure: Decimal, code: &str) -> Decimal {
     let pct = |p: Decimal| old * p / Decimal::ONE_HUNDRED;
+    let amount = |a: &Option<crate::policy::compile::Amount>| a.as_ref().and_then(|a| a.get(code));
+    let by_amount = amount(&rule.by_amount);
     let mut new = match rule.change {
-        LimitChange::Raise => old + rule.by_amount.unwrap_or_else(|| pct(rule.by_pct.unwrap_or_default())),
-        LimitChange::Lower => old - rule.by_amount.unwrap_or_else(|| pct(rule.by_pct.unwrap_or_default())),
-        LimitChange::Set => rule.to.unwrap_or(old),
+        LimitChange::Raise => old + by_amount.unwrap_or_else(|| pct(rule.by_pct.unwrap_or_default())),
+        LimitChange::Lower => old - by_amount.unwrap_or_else(|| pct(rule.by_pct.unwrap_or_default())),
+        LimitChange::Set => amount(&rule.to).unwrap_or(old),
         LimitChange::Freeze => old.min(exposure.max(Decimal::ZERO)),
         LimitChange::Hold | LimitChange::Release => return old,
     };
     new = round_to(new, rule.round_to);
-    if let Some(c) = rule.cap
+    if let Some(c) = amount(&rule.cap)
         && rule.change != LimitChange::Lower
     {
         new = new.min(c);
     }
-    if let Some(f) = rule.floor
+    if let Some(f) = amount(&rule.floor)
         && rule.change != LimitChange::Raise
     {
         new = new.max(f);
@@ -84,7 +87,7 @@ impl Eval<'_, '_> {
                 None
             }
             _ => {
-                let new = new_limit(l, old, cf.exposure);
+                let new = new_limit(l, old, cf.exposure, &cf.customer.currency);
                 if new == old {
                     return Err(self.why(|| format!("no change: the limit stays {}", money(old))));
                 }
@@ -282,6 +285,7 @@ impl Eval<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::compile::Amount;
 
     fn rule(change: LimitChange) -> LimitRule {
         LimitRule {
@@ -302,17 +306,31 @@ mod tests {
     }
 
     #[test]
+    fn amounts_follow_the_customer_s_currency() {
+        let mut l = rule(LimitChange::Lower);
+        l.by_amount = Some(Amount {
+            one: None,
+            by: vec![("EUR".into(), Decimal::from(1000)), ("GBP".into(), Decimal::from(800))],
+        });
+        l.floor = Some(Amount::one(Decimal::from(500)));
+        assert_eq!(new_limit(&l, Decimal::from(5000), Decimal::ZERO, "EUR"), Decimal::from(4000));
+        assert_eq!(new_limit(&l, Decimal::from(5000), Decimal::ZERO, "GBP"), Decimal::from(4200));
+        // A currency the per-currency values leave out: no amount, no change by it.
+        assert_eq!(new_limit(&l, Decimal::from(5000), Decimal::ZERO, "USD"), Decimal::from(5000));
+    }
+
+    #[test]
     fn lower_stops_at_floor_and_raise_at_cap() {
         let mut l = rule(LimitChange::Lower);
         l.by_pct = Some(Decimal::from(20));
-        l.floor = Some(Decimal::from(4500));
+        l.floor = Some(Amount::one(Decimal::from(4500)));
         l.round_to = Some(Decimal::from(100));
-        assert_eq!(new_limit(&l, Decimal::from(10000), Decimal::ZERO), Decimal::from(8000));
-        assert_eq!(new_limit(&l, Decimal::from(5000), Decimal::ZERO), Decimal::from(4500));
+        assert_eq!(new_limit(&l, Decimal::from(10000), Decimal::ZERO, "USD"), Decimal::from(8000));
+        assert_eq!(new_limit(&l, Decimal::from(5000), Decimal::ZERO, "USD"), Decimal::from(4500));
         let mut r = rule(LimitChange::Raise);
         r.by_pct = Some(Decimal::from(10));
-        r.cap = Some(Decimal::from(10500));
-        assert_eq!(new_limit(&r, Decimal::from(9000), Decimal::ZERO), Decimal::from(9900));
-        assert_eq!(new_limit(&r, Decimal::from(10000), Decimal::ZERO), Decimal::from(10500));
+        r.cap = Some(Amount::one(Decimal::from(10500)));
+        assert_eq!(new_limit(&r, Decimal::from(9000), Decimal::ZERO, "USD"), Decimal::from(9900));
+        assert_eq!(new_limit(&r, Decimal::from(10000), Decimal::ZERO, "USD"), Decimal::from(10500));
     }
 }

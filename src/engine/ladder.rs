@@ -295,7 +295,7 @@ impl<'a> Eval<'a, '_> {
                 ));
             }
         }
-        if let Some(min) = step.min_overdue {
+        if let Some(min) = step.min_overdue.as_ref().and_then(|m| m.get(&self.cf.customer.currency)) {
             let amount = self.crossing_amount(step, k, st);
             if amount < min {
                 return Ok(Status::NotYet(
@@ -437,7 +437,8 @@ impl<'a> Eval<'a, '_> {
             a.invoice_ids.push(inv.invoice.id.to_string());
             a.amount_due += open;
             if st[i].fee_done & bit(k) == 0 {
-                a.fee += step.fee + cents(open * step.fee_pct / Decimal::ONE_HUNDRED);
+                a.fee += step.fee.get(&self.cf.customer.currency).unwrap_or_default()
+                    + cents(open * step.fee_pct / Decimal::ONE_HUNDRED);
             }
             if let Some(rate) = &self.r.interest {
                 if step.compensation && !st[i].comp_done && dpd > 0 {
@@ -612,7 +613,8 @@ impl<'a> Eval<'a, '_> {
                             inputs: a.facts.clone(),
                         };
                         if post_due
-                            && let Some(min) = self.r.guardrails.min_overdue
+                            && let Some(min) =
+                                self.r.guardrails.min_overdue.as_ref().and_then(|m| m.get(&self.cf.customer.currency))
                             && eligible_overdue < min
                         {
                             if self.tracing() {

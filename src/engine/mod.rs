@@ -94,6 +94,11 @@ pub use crate::ledger::Arm;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedAction {
     pub customer_id: String,
+    /// The customer's currency: every amount of the action is in it (the
+    /// ledger rejects an invoice in another currency than its customer's).
+    /// Plans written before it read as empty.
+    #[serde(default)]
+    pub currency: crate::ledger::Text,
     /// The invoices the action concerns (empty for account-level actions).
     pub invoice_ids: Vec<String>,
     pub action: ActionKind,
@@ -152,6 +157,7 @@ impl PlannedAction {
     fn new(cf: &CustomerFacts<'_>, action: ActionKind, rule_id: &str, kind: RuleKind) -> Self {
         PlannedAction {
             customer_id: cf.customer.id.to_string(),
+            currency: cf.customer.currency.clone(),
             invoice_ids: Vec::new(),
             action,
             channel: None,

@@ -45,7 +45,11 @@ impl<'a> Eval<'a, '_> {
             if !Self::in_set(x.invoices, inv) || inv.disputed {
                 continue;
             }
-            if x.min_invoice_amount.is_some_and(|m| inv.invoice.open_amount < m) {
+            if x.min_invoice_amount
+                .as_ref()
+                .and_then(|m| m.get(&self.cf.customer.currency))
+                .is_some_and(|m| inv.invoice.open_amount < m)
+            {
                 continue;
             }
             if self.hist.done_for(code, inv) {
@@ -104,7 +108,7 @@ impl<'a> Eval<'a, '_> {
                 a.amount_due += inv.invoice.open_amount;
                 discount += cents(inv.invoice.open_amount * x.discount_pct / Decimal::ONE_HUNDRED);
             }
-            if let Some(cap) = x.max_discount {
+            if let Some(cap) = x.max_discount.as_ref().and_then(|m| m.get(&self.cf.customer.currency)) {
                 discount = discount.min(cap);
             }
             a.discount = discount;
@@ -169,7 +173,9 @@ impl<'a> Eval<'a, '_> {
                 continue;
             }
             let mut n = p.instalments;
-            if let Some(min) = p.min_instalment.filter(|m| *m > Decimal::ZERO) {
+            if let Some(min) =
+                p.min_instalment.as_ref().and_then(|m| m.get(&self.cf.customer.currency)).filter(|m| *m > Decimal::ZERO)
+            {
                 use rust_decimal::prelude::ToPrimitive;
                 let fit = (overdue / min).floor().to_u32().unwrap_or(u32::MAX);
                 n = n.min(fit);

@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 fn f(d: Decimal) -> f64 {
     d.to_f64().unwrap_or(0.0)
@@ -150,60 +151,100 @@ pub struct PortfolioInputs {
 
 impl PortfolioInputs {
     /// Sum the ingredients over the customers `keep` accepts (all of them
-    /// for a whole-ledger run; a shard's customers for `run --shard`).
+    /// for a whole-ledger run; a shard's customers for `run --shard`), all
+    /// currencies added together. Only the simulation reads this mix (its
+    /// per-currency figures are still to come); a run and `facts` give
+    /// [`PortfolioInputs::collect_by_currency`].
     pub fn collect(ledger: &Ledger, ctx: &Context, keep: impl Fn(CustIx) -> bool + Sync) -> PortfolioInputs {
+        let mut slots = Self::collect_slots(ledger, ctx, 1, |c| keep(c).then_some(0));
+        slots.pop().unwrap_or_else(|| Self::collect_invoices(ledger, ctx, &|_| None, 0, &[], 0).remove(0))
+    }
+
+    /// Sum the ingredients per currency (the customer's, which is its
+    /// invoices' too) over the customers `keep` accepts: never a total of
+    /// different currencies. A currency with no customer kept is left out.
+    pub fn collect_by_currency(
+        ledger: &Ledger,
+        ctx: &Context,
+        keep: impl Fn(CustIx) -> bool + Sync,
+    ) -> BTreeMap<String, PortfolioInputs> {
+        let codes: Vec<&str> = {
+            let set: std::collections::BTreeSet<&str> = ledger.customers.iter().map(|c| c.currency.as_str()).collect();
+            set.into_iter().collect()
+        };
+        let slot_of: Vec<usize> =
+            ledger.customers.iter().map(|c| codes.binary_search(&c.currency.as_str()).unwrap_or(0)).collect();
+        let slots = Self::collect_slots(ledger, ctx, codes.len(), |c| keep(c).then(|| slot_of[c as usize]));
+        codes.into_iter().zip(slots).filter(|(_, p)| p.customers > 0).map(|(code, p)| (code.to_string(), p)).collect()
+    }
+
+    /// The ingredients of `slots` groups of customers: `slot` gives a
+    /// customer's group, `None` leaves it out.
+    fn collect_slots(
+        ledger: &Ledger,
+        ctx: &Context,
+        slots: usize,
+        slot: impl Fn(CustIx) -> Option<usize> + Sync,
+    ) -> Vec<PortfolioInputs> {
         use rayon::prelude::*;
-        let customers = (0..ledger.customers.len() as CustIx).filter(|&c| keep(c)).count() as u64;
+        let mut out = Self::collect_invoices(ledger, ctx, &slot, 0, &[], slots);
+        for c in 0..ledger.customers.len() as CustIx {
+            if let Some(k) = slot(c) {
+                out[k].customers += 1;
+            }
+        }
         // Slices of invoices summed in parallel, then added in order: money
         // is summed in decimals, exactly, so the total is the same however
         // the invoices are split.
-        let parts: Vec<PortfolioInputs> = ledger
+        let parts: Vec<Vec<PortfolioInputs>> = ledger
             .invoices
             .par_chunks(1 << 14)
             .enumerate()
-            .map(|(k, slice)| Self::collect_invoices(ledger, ctx, &keep, k << 14, slice))
+            .map(|(k, chunk)| Self::collect_invoices(ledger, ctx, &slot, k << 14, chunk, slots))
             .collect();
-        let mut p = Self::collect_invoices(ledger, ctx, &keep, 0, &[]);
-        p.customers = customers;
-        p.collect_credit(ledger, ctx, &keep);
         for part in &parts {
-            // Same settings for every part: `add` cannot refuse.
-            let _ = p.add(part);
+            for (p, q) in out.iter_mut().zip(part) {
+                // Same settings for every part: `add` cannot refuse.
+                let _ = p.add(q);
+            }
         }
-        p
+        Self::collect_credit(&mut out, ledger, ctx, &slot);
+        out
     }
 
     /// Cash on account and credit notes (accounting practice: receivables
     /// are the customers' balances, net of both; credit notes reduce the
     /// credit sales of the period they are issued in).
-    fn collect_credit(&mut self, ledger: &Ledger, ctx: &Context, keep: &impl Fn(CustIx) -> bool) {
+    fn collect_credit(out: &mut [PortfolioInputs], ledger: &Ledger, ctx: &Context, slot: &impl Fn(CustIx) -> Option<usize>) {
         let as_of = ctx.as_of;
         let cfg = &ctx.config;
         let dso_from = as_of - chrono::Duration::days(cfg.dso_days);
         let cei_from = months_before(as_of, cfg.cei_months);
         let bounds: Vec<NaiveDate> = (0..=cfg.countback_months).map(|k| months_before(as_of, k)).collect();
-        for p in ledger.payments.iter().filter(|p| p.invoice.is_none() && p.paid_on <= as_of && keep(p.customer)) {
-            self.unapplied_cash += p.amount;
+        for p in ledger.payments.iter().filter(|p| p.invoice.is_none() && p.paid_on <= as_of) {
+            let Some(this) = slot(p.customer).and_then(|k| out.get_mut(k)) else { continue };
+            this.unapplied_cash += p.amount;
             if p.paid_on <= cei_from {
-                self.cei_beginning_ar -= p.amount;
+                this.cei_beginning_ar -= p.amount;
             }
         }
-        for n in ledger.credit_notes.iter().filter(|n| n.issue_date <= as_of && keep(n.customer)) {
+        for n in ledger.credit_notes.iter().filter(|n| n.issue_date <= as_of) {
+            let Some(this) = slot(n.customer).and_then(|k| out.get_mut(k)) else { continue };
             if n.status == InvoiceStatus::WrittenOff {
                 continue;
             }
             let open = n.open_on(as_of);
-            self.credit_notes += open;
+            this.credit_notes += open;
             if n.issue_date > dso_from {
-                self.sales_dso_period -= n.amount;
+                this.sales_dso_period -= n.amount;
             }
             if n.issue_date > cei_from {
-                self.sales_cei_period -= n.amount;
+                this.sales_cei_period -= n.amount;
             } else {
-                self.cei_beginning_ar -= open;
+                this.cei_beginning_ar -= open;
             }
             if let Some(k) = bounds.windows(2).position(|w| n.issue_date <= w[0] && n.issue_date > w[1]) {
-                self.month_sales[k] -= n.amount;
+                this.month_sales[k] -= n.amount;
             }
         }
     }
@@ -212,10 +253,11 @@ impl PortfolioInputs {
     fn collect_invoices(
         ledger: &Ledger,
         ctx: &Context,
-        keep: &impl Fn(CustIx) -> bool,
+        slot: &impl Fn(CustIx) -> Option<usize>,
         first: usize,
         invoices: &[crate::ledger::Invoice],
-    ) -> PortfolioInputs {
+        slots: usize,
+    ) -> Vec<PortfolioInputs> {
         let as_of = ctx.as_of;
         let cfg = &ctx.config;
         let aging: Vec<AgingBucket> = cfg
@@ -227,7 +269,7 @@ impl PortfolioInputs {
         let cei_from = months_before(as_of, cfg.cei_months);
         // Countback periods: rolling months ending at the as-of date, latest first.
         let bounds: Vec<NaiveDate> = (0..=cfg.countback_months).map(|k| months_before(as_of, k)).collect();
-        let mut p = PortfolioInputs {
+        let empty = PortfolioInputs {
             customers: 0,
             open_invoices: 0,
             ar_total: Decimal::ZERO,
@@ -241,11 +283,14 @@ impl PortfolioInputs {
             month_sales: vec![Decimal::ZERO; cfg.countback_months as usize],
             aging,
         };
+        let mut out = vec![empty; slots.max(1)];
         for (i, inv) in invoices.iter().enumerate() {
             let i = first + i;
-            if inv.issue_date > as_of || !keep(inv.customer) {
+            if inv.issue_date > as_of {
                 continue;
             }
+            let Some(k) = slot(inv.customer) else { continue };
+            let p = &mut out[k];
             if inv.issue_date > dso_from {
                 p.sales_dso_period += inv.amount;
             }
@@ -286,7 +331,7 @@ impl PortfolioInputs {
                 b.amount += inv.open_amount;
             }
         }
-        p
+        out
     }
 
     /// Add another part's ingredients (same as-of date and configuration).
@@ -362,9 +407,39 @@ impl PortfolioInputs {
     }
 }
 
-/// Compute the portfolio KPIs of `ledger` as of the context's date.
+/// Compute the portfolio KPIs of `ledger` as of the context's date, all
+/// currencies added together: only the simulation still reads this mix
+/// (its per-currency figures are still to come); see [`by_currency`].
 pub fn portfolio(ledger: &Ledger, ctx: &Context) -> Portfolio {
     PortfolioInputs::collect(ledger, ctx, |_| true).finish(ctx)
+}
+
+/// The portfolio KPIs of `ledger` as of the context's date, one set per
+/// currency (by ISO code, in code order).
+pub fn by_currency(ledger: &Ledger, ctx: &Context) -> BTreeMap<String, Portfolio> {
+    finish_all(&PortfolioInputs::collect_by_currency(ledger, ctx, |_| true), ctx)
+}
+
+/// The KPIs of each currency's ingredients.
+pub fn finish_all(inputs: &BTreeMap<String, PortfolioInputs>, ctx: &Context) -> BTreeMap<String, Portfolio> {
+    inputs.iter().map(|(c, p)| (c.clone(), p.finish(ctx))).collect()
+}
+
+/// Add the per-currency ingredients of another part (`recoup merge`):
+/// currencies are matched by code, never added across.
+pub fn add_by_currency(
+    into: &mut BTreeMap<String, PortfolioInputs>,
+    part: &BTreeMap<String, PortfolioInputs>,
+) -> Result<(), String> {
+    for (code, p) in part {
+        match into.get_mut(code) {
+            Some(q) => q.add(p)?,
+            None => {
+                into.insert(code.clone(), p.clone());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Round a KPI to two decimals for stable, readable output.

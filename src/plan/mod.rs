@@ -8,13 +8,15 @@ pub mod why;
 pub mod write;
 
 use crate::engine::{EvalError, PlannedAction, evaluate_customer};
-use crate::facts::{Context, derive_customer};
+use crate::facts::{Context, InvoiceFacts, derive_customer};
 use crate::ledger::{ActionKind, Ledger};
 use crate::policy::CompiledPolicy;
 use crate::policy::raw::OnError;
 use chrono::NaiveDate;
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 pub use shard::Shard;
+use std::collections::BTreeMap;
 
 /// One row of the plan: a planned action and its stable id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +37,46 @@ pub struct Plan {
     /// Customers skipped because a rule failed (`on_script_error = "skip"`).
     pub skipped: Vec<EvalError>,
     pub customers: u64,
+    /// The distinct exposure today's actions cover, per currency: each
+    /// customer's debt once, however many actions concern it ([`covered`]).
+    pub exposure: BTreeMap<String, Exposure>,
+}
+
+/// Customers and the money today's actions concern, each customer's debt once.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Exposure {
+    /// Customers with an action that concerns money.
+    pub customers: u64,
+    /// Their debt the actions concern, counted once.
+    pub amount: Decimal,
+}
+
+impl Exposure {
+    /// Add another part's exposure, currency by currency (`recoup merge`).
+    pub fn add_all(into: &mut BTreeMap<String, Exposure>, part: &BTreeMap<String, Exposure>) {
+        for (code, x) in part {
+            let e = into.entry(code.clone()).or_default();
+            e.customers += x.customers;
+            e.amount += x.amount;
+        }
+    }
+}
+
+/// The debt of one customer that its actions of today concern, counted
+/// once: the open amount of every invoice an action names, and of every
+/// overdue invoice when an account-level action (a limit change, a review,
+/// a hold: no invoice named) states an amount due (its overdue total); never
+/// less than the largest amount one action states.
+pub fn covered(actions: &[PlannedAction], invoices: &[InvoiceFacts<'_>]) -> Decimal {
+    let account = actions.iter().any(|a| a.invoice_ids.is_empty() && a.amount_due > Decimal::ZERO);
+    let mut total = Decimal::ZERO;
+    for inv in invoices {
+        let id = inv.invoice.id.as_str();
+        if (account && inv.days_past_due > 0) || actions.iter().any(|a| a.invoice_ids.iter().any(|i| i == id)) {
+            total += inv.invoice.open_amount;
+        }
+    }
+    actions.iter().map(|a| a.amount_due).fold(total, Decimal::max)
 }
 
 /// Why a run could not produce a plan.
@@ -123,13 +165,26 @@ pub fn evaluate_shard(
     let parts: Vec<Part> = customers
         .par_chunks(256)
         .map_init(Vec::new, |invoices, slice| {
-            let mut part = Part { entries: Vec::new(), skipped: Vec::new(), failed: None };
+            let mut part = Part { entries: Vec::new(), skipped: Vec::new(), failed: None, exposure: Vec::new() };
             for &c in slice {
                 let cf = derive_customer(ledger, c, ctx, invoices);
                 let result = evaluate_customer(policy, ledger, &cf, invoices, &cal, None);
                 customer_done();
                 match result {
                     Ok(actions) => {
+                        let debt = covered(&actions, invoices);
+                        if debt > Decimal::ZERO {
+                            let code = &cf.customer.currency;
+                            let k = match part.exposure.iter().position(|(c, _)| c == code) {
+                                Some(k) => k,
+                                None => {
+                                    part.exposure.push((code.clone(), Exposure::default()));
+                                    part.exposure.len() - 1
+                                }
+                            };
+                            part.exposure[k].1.customers += 1;
+                            part.exposure[k].1.amount += debt;
+                        }
                         let first = part.entries.len();
                         for action in actions {
                             let base = action_id_on(&as_of, &action);
@@ -166,6 +221,11 @@ pub fn evaluate_shard(
         }
         plan.entries.extend(part.entries);
         plan.skipped.extend(part.skipped);
+        for (code, x) in part.exposure {
+            let e = plan.exposure.entry(code.to_string()).or_default();
+            e.customers += x.customers;
+            e.amount += x.amount;
+        }
     }
     Ok(plan)
 }
@@ -176,6 +236,8 @@ struct Part {
     entries: Vec<PlanEntry>,
     skipped: Vec<EvalError>,
     failed: Option<EvalError>,
+    /// [`Plan::exposure`] of the slice, by currency.
+    exposure: Vec<(crate::ledger::Text, Exposure)>,
 }
 
 /// Actions a person carries out: they go on the worklist.

@@ -17,6 +17,7 @@ use super::{Plan, PlanEntry};
 use crate::facts::kpi::PortfolioInputs;
 use crate::facts::{Context, FactsConfig};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -86,8 +87,14 @@ pub struct ShardPart {
     /// Rows of the ledger this shard read.
     pub rows: Rows,
     pub warnings: u64,
-    /// The portfolio KPIs' ingredients, over this shard's customers.
-    pub kpi_inputs: PortfolioInputs,
+    /// The portfolio KPIs' ingredients, over this shard's customers, per currency.
+    pub kpi_inputs: BTreeMap<String, PortfolioInputs>,
+    /// The distinct exposure its actions cover, per currency.
+    #[serde(default)]
+    pub exposure: BTreeMap<String, super::Exposure>,
+    /// The policy's `[reporting]` rates, for the merged converted totals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reporting: Option<crate::policy::compile::Reporting>,
 }
 
 impl ShardPart {
@@ -98,7 +105,7 @@ impl ShardPart {
         plan: &Plan,
         customers_in_ledger: usize,
         summary: &Summary,
-        kpi_inputs: PortfolioInputs,
+        kpi_inputs: BTreeMap<String, PortfolioInputs>,
     ) -> Self {
         ShardPart {
             shard,
@@ -108,6 +115,8 @@ impl ShardPart {
             rows: summary.rows.clone(),
             warnings: summary.warnings,
             kpi_inputs,
+            exposure: plan.exposure.clone(),
+            reporting: None,
         }
     }
 }
@@ -303,6 +312,7 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
 
     let mut entries = Vec::new();
     let mut kpi = parts[0].part.kpi_inputs.clone();
+    let mut exposure = BTreeMap::new();
     for (k, p) in parts.iter().enumerate() {
         let before = entries.len();
         read_plan(&p.dir, &mut entries)?;
@@ -316,8 +326,10 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
                 ),
             });
         }
+        super::Exposure::add_all(&mut exposure, &p.part.exposure);
         if k > 0 {
-            kpi.add(&p.part.kpi_inputs).map_err(|message| MergeError::Inconsistent { path: p.dir.clone(), message })?;
+            crate::facts::kpi::add_by_currency(&mut kpi, &p.part.kpi_inputs)
+                .map_err(|message| MergeError::Inconsistent { path: p.dir.clone(), message })?;
         }
     }
     // Each customer is in one shard and every shard's plan is in
@@ -326,10 +338,16 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
 
     let m0 = &parts[0].manifest;
     let as_of = m0.as_of;
-    let plan = Plan { as_of, entries, skipped: Vec::new(), customers: parts.iter().map(|p| p.part.customers).sum() };
+    let plan =
+        Plan { as_of, entries, skipped: Vec::new(), customers: parts.iter().map(|p| p.part.customers).sum(), exposure };
     let ctx = Context::new(as_of.unwrap_or_default(), FactsConfig::default());
-    let mut summary = summarize_parts(&plan, (&m0.policy, &m0.policy_version), rows, warnings, kpi.finish(&ctx));
+    let kpis = crate::facts::kpi::finish_all(&kpi, &ctx);
+    let mut summary = summarize_parts(&plan, (&m0.policy, &m0.policy_version), rows, warnings, kpis);
     summary.customers_skipped = parts.iter().map(|p| p.part.customers_skipped).sum();
+    // The shards share one policy (its hash is compared above), so its rates.
+    if let Some(r) = &parts[0].part.reporting {
+        summary.converted = super::summary::Converted::of(&summary, r).ok();
+    }
 
     let mut manifest = m0.clone();
     manifest.shard = None;

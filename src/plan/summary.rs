@@ -1,35 +1,48 @@
 //! summary.json: counts and amounts by action and step, holds, limit changes,
 //! discounts, referrals, rows loaded and rejected, and the portfolio KPIs.
-//! Deterministic (ordered maps, no timings): plans stay byte-comparable.
+//! Every amount is given per currency (by ISO code), never added across
+//! currencies. Deterministic (ordered maps, no timings): plans stay
+//! byte-comparable.
 
-use super::Plan;
+use super::{Exposure, Plan};
 use crate::facts::kpi::Portfolio;
 use crate::ledger::{ActionKind, FileCounts, LoadReport};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Count and money of a group of actions.
+/// Count and money of the actions of a group in one currency.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Tally {
+pub struct Amounts {
     pub count: u64,
+    /// The actions' amounts due added up: a customer's debt counts once per
+    /// action (see [`Summary::exposure`] for each customer's debt once).
     pub amount_due: Decimal,
     pub fees: Decimal,
     pub interest: Decimal,
     pub cost: Decimal,
 }
 
+/// Count of a group of actions, and their count and money per currency.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tally {
+    pub count: u64,
+    pub currencies: BTreeMap<String, Amounts>,
+}
+
 impl Tally {
     fn add(&mut self, a: &crate::engine::PlannedAction) {
         self.count += 1;
-        self.amount_due += a.amount_due;
-        self.fees += a.fee + a.compensation;
-        self.interest += a.interest;
-        self.cost += a.cost;
+        let m = self.currencies.entry(a.currency.to_string()).or_default();
+        m.count += 1;
+        m.amount_due += a.amount_due;
+        m.fees += a.fee + a.compensation;
+        m.interest += a.interest;
+        m.cost += a.cost;
     }
 }
 
-/// Limit changes: how many went up or down and by how much in total.
+/// Limit changes in one currency: how many went up or down and by how much in total.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LimitChanges {
     pub increases: u64,
@@ -65,17 +78,22 @@ pub struct Summary {
     pub customers_with_actions: u64,
     pub customers_skipped: u64,
     pub actions: Tally,
+    /// The distinct exposure today's actions cover, per currency: each
+    /// customer's debt once, however many actions concern it.
+    pub exposure: BTreeMap<String, Exposure>,
     pub by_action: BTreeMap<String, Tally>,
     pub by_step: BTreeMap<String, Tally>,
     pub holds_placed: u64,
-    pub amount_on_hold: Decimal,
+    /// Amount due of the holds placed, per currency.
+    pub amount_on_hold: BTreeMap<String, Decimal>,
     pub holds_released: u64,
-    pub limit_changes: LimitChanges,
-    pub discounts: Discounts,
+    /// Per currency.
+    pub limit_changes: BTreeMap<String, LimitChanges>,
+    /// Per currency.
+    pub discounts: BTreeMap<String, Discounts>,
     pub referrals: BTreeMap<String, Tally>,
     pub rows: Rows,
     pub warnings: u64,
-    pub kpis: Portfolio,
     /// Warnings about the as-of date ([`super::why::as_of_warnings`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub as_of_warnings: Vec<String>,
@@ -83,6 +101,77 @@ pub struct Summary {
     /// absent when it planned some.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub why_no_actions: Option<String>,
+    /// The portfolio KPIs of each currency's customers.
+    pub kpis: BTreeMap<String, Portfolio>,
+    /// Totals across currencies, converted at the rates the policy's
+    /// `[reporting]` gives; absent without rates (or when a currency has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub converted: Option<Converted>,
+}
+
+/// Totals across currencies in one reporting currency, at the user's rates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Converted {
+    /// What these figures are, in words.
+    pub label: String,
+    pub currency: String,
+    pub rates_date: chrono::NaiveDate,
+    /// One unit of each currency in the reporting currency.
+    pub rates: BTreeMap<String, Decimal>,
+    pub ar_total: Decimal,
+    pub ar_current: Decimal,
+    pub ar_overdue: Decimal,
+    pub ar_disputed: Decimal,
+    /// The distinct exposure today's actions cover.
+    pub exposure: Decimal,
+    /// The actions' amounts due added up (a customer's debt once per action).
+    pub amount_due: Decimal,
+    pub fees: Decimal,
+    pub interest: Decimal,
+    pub cost: Decimal,
+    pub discounts_max_cost: Decimal,
+}
+
+impl Converted {
+    /// The totals of `s` converted at `r`'s rates, or the currencies of `s`
+    /// with no rate.
+    pub fn of(s: &Summary, r: &crate::policy::compile::Reporting) -> Result<Converted, Vec<String>> {
+        let mut codes: Vec<&String> = s.kpis.keys().chain(s.actions.currencies.keys()).collect();
+        codes.sort();
+        codes.dedup();
+        let missing: Vec<String> =
+            codes.iter().filter(|c| r.convert(c, Decimal::ZERO).is_none()).map(|c| c.to_string()).collect();
+        if !missing.is_empty() {
+            return Err(missing);
+        }
+        let conv = |it: &mut dyn Iterator<Item = (&String, Decimal)>| r.total(it).unwrap_or_default();
+        let m = &s.actions.currencies;
+        let mut rates: BTreeMap<String, Decimal> = codes
+            .iter()
+            .filter(|c| c.as_str() != r.currency)
+            .filter_map(|c| Some((c.to_string(), *r.rates.get(*c)?)))
+            .collect();
+        rates.retain(|c, _| c != &r.currency);
+        Ok(Converted {
+            label: format!(
+                "converted to {} at the rates of {} given in the policy's [reporting]: an estimate; the per-currency figures are the ledger's own",
+                r.currency, r.rates_date
+            ),
+            currency: r.currency.clone(),
+            rates_date: r.rates_date,
+            rates,
+            ar_total: conv(&mut s.kpis.iter().map(|(c, k)| (c, k.ar_total))),
+            ar_current: conv(&mut s.kpis.iter().map(|(c, k)| (c, k.ar_current))),
+            ar_overdue: conv(&mut s.kpis.iter().map(|(c, k)| (c, k.ar_overdue))),
+            ar_disputed: conv(&mut s.kpis.iter().map(|(c, k)| (c, k.ar_disputed))),
+            exposure: conv(&mut s.exposure.iter().map(|(c, x)| (c, x.amount))),
+            amount_due: conv(&mut m.iter().map(|(c, x)| (c, x.amount_due))),
+            fees: conv(&mut m.iter().map(|(c, x)| (c, x.fees))),
+            interest: conv(&mut m.iter().map(|(c, x)| (c, x.interest))),
+            cost: conv(&mut m.iter().map(|(c, x)| (c, x.cost))),
+            discounts_max_cost: conv(&mut s.discounts.iter().map(|(c, d)| (c, d.max_cost))),
+        })
+    }
 }
 
 impl Rows {
@@ -114,14 +203,20 @@ impl Rows {
 }
 
 /// Summarise a plan.
-pub fn summarize(plan: &Plan, policy: (&str, &str), report: &LoadReport, kpis: Portfolio) -> Summary {
+pub fn summarize(plan: &Plan, policy: (&str, &str), report: &LoadReport, kpis: BTreeMap<String, Portfolio>) -> Summary {
     summarize_parts(plan, policy, Rows::of(report), report.warnings.len() as u64, kpis)
 }
 
 /// Summarise a plan from its parts: what [`summarize`] takes from the load
 /// report, given directly (`recoup merge` has the shards' counts, not a
 /// report). `customers_skipped` counts `plan.skipped`; a merge sets it.
-pub fn summarize_parts(plan: &Plan, policy: (&str, &str), rows: Rows, warnings: u64, kpis: Portfolio) -> Summary {
+pub fn summarize_parts(
+    plan: &Plan,
+    policy: (&str, &str),
+    rows: Rows,
+    warnings: u64,
+    kpis: BTreeMap<String, Portfolio>,
+) -> Summary {
     let mut s = Summary {
         as_of: plan.as_of,
         policy: policy.0.to_string(),
@@ -130,19 +225,21 @@ pub fn summarize_parts(plan: &Plan, policy: (&str, &str), rows: Rows, warnings: 
         customers_with_actions: 0,
         customers_skipped: plan.skipped.len() as u64,
         actions: Tally::default(),
+        exposure: plan.exposure.clone(),
         by_action: BTreeMap::new(),
         by_step: BTreeMap::new(),
         holds_placed: 0,
-        amount_on_hold: Decimal::ZERO,
+        amount_on_hold: BTreeMap::new(),
         holds_released: 0,
-        limit_changes: LimitChanges::default(),
-        discounts: Discounts::default(),
+        limit_changes: BTreeMap::new(),
+        discounts: BTreeMap::new(),
         referrals: BTreeMap::new(),
         rows,
         warnings,
         kpis,
         as_of_warnings: Vec::new(),
         why_no_actions: None,
+        converted: None,
     };
     let mut last_customer: Option<&str> = None;
     for e in &plan.entries {
@@ -159,25 +256,29 @@ pub fn summarize_parts(plan: &Plan, policy: (&str, &str), rows: Rows, warnings: 
         match a.action {
             ActionKind::CreditHold => {
                 s.holds_placed += 1;
-                s.amount_on_hold += a.amount_due;
+                *s.amount_on_hold.entry(a.currency.to_string()).or_default() += a.amount_due;
             }
             ActionKind::ReleaseHold => s.holds_released += 1,
             ActionKind::DiscountOffer => {
-                s.discounts.offered += 1;
-                s.discounts.max_cost += a.discount_cost;
+                let d = s.discounts.entry(a.currency.to_string()).or_default();
+                d.offered += 1;
+                d.max_cost += a.discount_cost;
             }
             ActionKind::ReferAgency | ActionKind::ReferLegal => {
                 s.referrals.entry(a.action.as_str().to_string()).or_default().add(a);
             }
             _ => {}
         }
-        if let (Some(old), Some(new)) = (a.old_limit, a.new_limit) {
+        if let (Some(old), Some(new)) = (a.old_limit, a.new_limit)
+            && new != old
+        {
+            let l = s.limit_changes.entry(a.currency.to_string()).or_default();
             if new > old {
-                s.limit_changes.increases += 1;
-                s.limit_changes.increase_total += new - old;
-            } else if new < old {
-                s.limit_changes.decreases += 1;
-                s.limit_changes.decrease_total += old - new;
+                l.increases += 1;
+                l.increase_total += new - old;
+            } else {
+                l.decreases += 1;
+                l.decrease_total += old - new;
             }
         }
     }

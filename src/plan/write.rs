@@ -16,6 +16,7 @@ use std::path::Path;
 pub const PLAN_COLUMNS: &[&str] = &[
     "action_id",
     "customer_id",
+    "currency",
     "invoice_ids",
     "action",
     "channel",
@@ -148,6 +149,7 @@ fn plan_record(out: &mut Row<'_>, e: &PlanEntry, scratch: &mut String, num: &mut
     }
     out.field(&e.action_id);
     out.field(&a.customer_id);
+    out.field(&a.currency);
     field(out, &|s| {
         for (k, id) in a.invoice_ids.iter().enumerate() {
             if k > 0 {
@@ -245,6 +247,8 @@ fn plan_line(buf: &mut Vec<u8>, e: &PlanEntry) -> io::Result<()> {
     text(buf, &e.action_id)?;
     buf.extend_from_slice(b",\"customer_id\":");
     text(buf, &a.customer_id)?;
+    buf.extend_from_slice(b",\"currency\":");
+    text(buf, &a.currency)?;
     buf.extend_from_slice(b",\"invoice_ids\":[");
     for (k, id) in a.invoice_ids.iter().enumerate() {
         if k > 0 {
@@ -373,6 +377,7 @@ pub fn worklist_csv(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
         "customer_id",
         "action",
         "rule_id",
+        "currency",
         "amount_due",
         "invoice_ids",
         "reason",
@@ -410,6 +415,7 @@ pub fn worklist_csv(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
             out.field(&a.customer_id);
             out.field(a.action.as_str());
             out.field(&a.rule_id);
+            out.field(&a.currency);
             num.clear();
             push_money(&mut num, a.amount_due);
             out.field(&num);

@@ -36,7 +36,7 @@ pub struct Guardrails {
     pub do_not_contact: bool,
     pub skip_disputed: bool,
     pub promise_pauses: bool,
-    pub min_overdue: Option<Decimal>,
+    pub min_overdue: Option<Amount>,
     pub business_days_only: bool,
     pub regulation_f: bool,
 }
@@ -81,6 +81,72 @@ impl Costs {
 }
 
 /// Round money to cents, half away from zero.
+/// A policy amount for a customer's currency: the per-currency values the
+/// policy gives (`{ USD = "25.00", GBP = "20.00" }`), else its one amount
+/// (in the policy's `currency`). `get` is `None` for a currency the
+/// per-currency values leave out (`run` and `check --ledger` warn of it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Amount {
+    pub one: Option<Decimal>,
+    pub by: Vec<(String, Decimal)>,
+}
+
+impl Amount {
+    /// One amount for every currency.
+    pub fn one(d: Decimal) -> Self {
+        Amount { one: Some(d), by: Vec::new() }
+    }
+
+    /// The amount for a customer of currency `code`.
+    pub fn get(&self, code: &str) -> Option<Decimal> {
+        if self.by.is_empty() {
+            return self.one;
+        }
+        self.by.iter().find(|(c, _)| c == code).map(|x| x.1)
+    }
+
+    /// Is it one amount, with no per-currency values?
+    pub fn is_single(&self) -> bool {
+        self.by.is_empty()
+    }
+}
+
+impl Serialize for Amount {
+    /// `"25.00"` as a decimal serialises, or `{"GBP": "20.00", "USD": "25.00"}`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self.one {
+            Some(d) if self.by.is_empty() => Serialize::serialize(&d, s),
+            _ => {
+                let mut m = s.serialize_map(Some(self.by.len()))?;
+                for (c, d) in &self.by {
+                    m.serialize_entry(c, d)?;
+                }
+                m.end()
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Amount {
+    /// `25.00`, or `USD 25.00 / GBP 20.00`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.one {
+            Some(d) if self.by.is_empty() => write!(f, "{d:.2}"),
+            _ if self.by.windows(2).all(|w| w[0].1 == w[1].1) && !self.by.is_empty() => {
+                let codes: Vec<&str> = self.by.iter().map(|(c, _)| c.as_str()).collect();
+                write!(f, "{:.2} {}", self.by[0].1, codes.join("/"))
+            }
+            _ => {
+                for (k, (c, d)) in self.by.iter().enumerate() {
+                    write!(f, "{}{c} {d:.2}", if k > 0 { " / " } else { "" })?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 pub fn money(d: Decimal) -> Decimal {
     d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
 }
@@ -166,11 +232,11 @@ pub struct Step {
     pub offset: i32,
     /// Not offered once the age is above this.
     pub max: Option<i32>,
-    pub min_overdue: Option<Decimal>,
+    pub min_overdue: Option<Amount>,
     pub cooldown_days: u32,
     pub when: Option<Expression>,
     pub optional: bool,
-    pub fee: Decimal,
+    pub fee: Amount,
     pub fee_pct: Decimal,
     pub interest: bool,
     pub compensation: bool,
@@ -216,8 +282,8 @@ pub struct Incentive {
     pub invoices: InvoiceSet,
     pub discount_pct: Decimal,
     pub pay_within_days: u32,
-    pub max_discount: Option<Decimal>,
-    pub min_invoice_amount: Option<Decimal>,
+    pub max_discount: Option<Amount>,
+    pub min_invoice_amount: Option<Amount>,
     pub quarters: Vec<u32>,
     pub channel: Channel,
     pub template: Option<String>,
@@ -231,7 +297,7 @@ pub struct PaymentPlan {
     pub when: Option<Expression>,
     pub instalments: u32,
     pub interval_days: u32,
-    pub min_instalment: Option<Decimal>,
+    pub min_instalment: Option<Amount>,
     pub reoffer_after_days: u32,
     pub channel: Channel,
     pub template: Option<String>,
@@ -245,10 +311,10 @@ pub struct LimitRule {
     pub when: Option<Expression>,
     pub change: LimitChange,
     pub by_pct: Option<Decimal>,
-    pub by_amount: Option<Decimal>,
-    pub to: Option<Decimal>,
-    pub floor: Option<Decimal>,
-    pub cap: Option<Decimal>,
+    pub by_amount: Option<Amount>,
+    pub to: Option<Amount>,
+    pub floor: Option<Amount>,
+    pub cap: Option<Amount>,
     pub round_to: Option<Decimal>,
     pub every_days: u32,
     pub review_in_days: Option<u32>,
@@ -283,6 +349,132 @@ pub struct Rules {
     pub reviews: Vec<Review>,
     /// `[challenger]`, when the policy has one.
     pub challenger: Option<Challenger>,
+    /// `[reporting]`, when the policy gives exchange rates.
+    pub reporting: Option<Reporting>,
+}
+
+/// `[reporting]`: a reporting currency and the user's rates, of a date.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Reporting {
+    /// The currency converted totals are in.
+    pub currency: String,
+    /// The date of the rates.
+    pub rates_date: NaiveDate,
+    /// One unit of each other currency in the reporting currency (the
+    /// reporting currency's own rate, 1, is implied).
+    pub rates: std::collections::BTreeMap<String, Decimal>,
+}
+
+impl Reporting {
+    /// `amount` of currency `code` in the reporting currency, rounded to
+    /// cents; `None` when no rate is given for `code`.
+    pub fn convert(&self, code: &str, amount: Decimal) -> Option<Decimal> {
+        if code == self.currency {
+            return Some(amount);
+        }
+        self.rates.get(code).map(|r| money(amount * r))
+    }
+
+    /// The sum of per-currency amounts in the reporting currency; `None`
+    /// when a currency has no rate.
+    pub fn total<'a>(&self, amounts: impl IntoIterator<Item = (&'a String, Decimal)>) -> Option<Decimal> {
+        amounts.into_iter().map(|(c, d)| self.convert(c, d)).sum()
+    }
+}
+
+impl Rules {
+    /// Every policy amount, with where it is set (`[guardrails] min_overdue`,
+    /// `step `final-demand` fee`, ...).
+    pub fn amounts(&self) -> Vec<(String, &Amount)> {
+        let mut out: Vec<(String, &Amount)> = Vec::new();
+        if let Some(m) = &self.guardrails.min_overdue {
+            out.push(("[guardrails] min_overdue".into(), m));
+        }
+        for l in &self.ladders {
+            for s in &l.steps {
+                if let Some(m) = &s.min_overdue {
+                    out.push((format!("step `{}` min_overdue", s.id), m));
+                }
+                if s.fee != Amount::default() && s.fee.one.is_none_or(|f| !f.is_zero()) {
+                    out.push((format!("step `{}` fee", s.id), &s.fee));
+                }
+            }
+        }
+        for x in &self.incentives {
+            for (k, m) in [("max_discount", &x.max_discount), ("min_invoice_amount", &x.min_invoice_amount)] {
+                if let Some(m) = m {
+                    out.push((format!("incentive `{}` {k}", x.id), m));
+                }
+            }
+        }
+        for p in &self.plans {
+            if let Some(m) = &p.min_instalment {
+                out.push((format!("payment plan `{}` min_instalment", p.id), m));
+            }
+        }
+        for l in &self.limits {
+            for (k, m) in [("by_amount", &l.by_amount), ("to", &l.to), ("floor", &l.floor), ("cap", &l.cap)] {
+                if let Some(m) = m {
+                    out.push((format!("limit rule `{}` {k}", l.id), m));
+                }
+            }
+        }
+        out
+    }
+
+    /// What the policy's amounts do not say for the ledger's currencies
+    /// (`currencies`: each code with its customers): a single amount in the
+    /// policy's currency (or in none) that customers of another currency
+    /// would be compared with as if it were theirs, or a currency the
+    /// per-currency values leave out. One line per setting; empty when every
+    /// amount is given for every currency (or the ledger has one currency,
+    /// the policy's or none named).
+    pub fn currency_gaps(&self, currencies: &[(String, usize)]) -> Vec<String> {
+        let own = self.meta.currency.as_deref();
+        let words = |list: &[&(String, usize)]| {
+            list.iter()
+                .map(|(c, n)| format!("{c} ({n} customer{})", if *n == 1 { "" } else { "s" }))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut out = Vec::new();
+        for (place, m) in self.amounts() {
+            if m.is_single() {
+                let others: Vec<&(String, usize)> = match own {
+                    Some(own) => currencies.iter().filter(|(c, _)| c != own).collect(),
+                    None if currencies.len() > 1 => currencies.iter().collect(),
+                    None => Vec::new(),
+                };
+                if others.is_empty() {
+                    continue;
+                }
+                out.push(match own {
+                    Some(own) => format!(
+                        "{place} is {m} {own} (the policy's currency), but customers in {} would get it as {m} \
+                         of their own currency: give it per currency, e.g. {{ {own} = \"{m}\", {} = \"...\" }}",
+                        words(&others),
+                        others[0].0
+                    ),
+                    None => format!(
+                        "{place} is {m} in no named currency, applied as it is to {}: give it per currency, \
+                         e.g. {{ {} = \"{m}\", ... }}, or set `currency` in [policy]",
+                        words(&others),
+                        others[0].0
+                    ),
+                });
+            } else {
+                let missing: Vec<&(String, usize)> =
+                    currencies.iter().filter(|(c, _)| !m.by.iter().any(|(k, _)| k == c)).collect();
+                if !missing.is_empty() {
+                    out.push(format!(
+                        "{place} ({m}) gives no amount for {}: it does not apply to them; add their currency",
+                        words(&missing)
+                    ));
+                }
+            }
+        }
+        out
+    }
 }
 
 /// `[challenger]`: a stable share of customers follows another strategy.

@@ -5,7 +5,7 @@
 //! can overflow the engine's arithmetic. Whether a value is plausible (a
 //! sub-cent fee, an absurd rate) is [`super::validate`]'s business.
 
-use super::raw::{CostValue, Num, RawCosts, RawPolicy, Sp};
+use super::raw::{CostValue, MoneyValue, Num, RawCosts, RawPolicy, Sp};
 use crate::money::{self, RangeError};
 use std::ops::Range;
 
@@ -28,7 +28,7 @@ pub fn out_of_range(raw: &RawPolicy) -> Vec<OutOfRange> {
     let mut c = Collect(Vec::new());
     use Kind::{Amount, Percent};
     if let Some(g) = &raw.guardrails {
-        c.num(&g.min_overdue, "min_overdue", Amount);
+        c.money(&g.min_overdue, "min_overdue");
     }
     if let Some(i) = &raw.interest {
         c.num(&i.rate_pct, "rate_pct", Percent);
@@ -41,30 +41,25 @@ pub fn out_of_range(raw: &RawPolicy) -> Vec<OutOfRange> {
     }
     for ladder in &raw.ladder {
         for s in &ladder.step {
-            c.num(&s.min_overdue, "min_overdue", Amount);
-            c.num(&s.fee, "fee", Amount);
+            c.money(&s.min_overdue, "min_overdue");
+            c.money(&s.fee, "fee");
             c.num(&s.fee_pct, "fee_pct", Percent);
         }
     }
     for i in &raw.incentive {
         c.num(&i.discount_pct, "discount_pct", Percent);
-        c.num(&i.max_discount, "max_discount", Amount);
-        c.num(&i.min_invoice_amount, "min_invoice_amount", Amount);
+        c.money(&i.max_discount, "max_discount");
+        c.money(&i.min_invoice_amount, "min_invoice_amount");
     }
     for p in &raw.payment_plan {
-        c.num(&p.min_instalment, "min_instalment", Amount);
+        c.money(&p.min_instalment, "min_instalment");
     }
     for l in &raw.limit {
         c.num(&l.by_pct, "by_pct", Percent);
-        for (v, key) in [
-            (&l.by_amount, "by_amount"),
-            (&l.to, "to"),
-            (&l.floor, "floor"),
-            (&l.cap, "cap"),
-            (&l.round_to, "round_to"),
-        ] {
-            c.num(v, key, Amount);
+        for (v, key) in [(&l.by_amount, "by_amount"), (&l.to, "to"), (&l.floor, "floor"), (&l.cap, "cap")] {
+            c.money(v, key);
         }
+        c.num(&l.round_to, "round_to", Amount);
     }
     c.0.sort_by_key(|o| o.span.start);
     c.0
@@ -84,6 +79,19 @@ impl Collect {
                 _ => "amounts must be below 1,000,000,000,000 (the largest is 999999999999.99)",
             };
             self.0.push(OutOfRange { span: span.clone(), message: format!("`{key}` is `{value}`: {what}") });
+        }
+    }
+
+    /// A policy amount: one value, or each currency's.
+    fn money(&mut self, v: &Option<Sp<MoneyValue>>, key: &str) {
+        match v.as_ref().map(|v| (&v.span, &v.value)) {
+            Some((span, MoneyValue::One(d))) => self.check(span, key, *d, Kind::Amount),
+            Some((span, MoneyValue::PerCurrency(by))) => {
+                for (code, d) in by {
+                    self.check(span, &format!("{key}.{code}"), *d, Kind::Amount);
+                }
+            }
+            None => {}
         }
     }
 

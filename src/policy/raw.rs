@@ -119,6 +119,77 @@ impl JsonSchema for Num {
     }
 }
 
+/// A policy amount: one amount in the policy's currency (`"25.00"`), or one
+/// per currency (`{ USD = "25.00", EUR = "25.00", GBP = "20.00" }`), applied
+/// to each customer in its own currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MoneyValue {
+    One(Decimal),
+    PerCurrency(BTreeMap<String, Decimal>),
+}
+
+impl<'de> Deserialize<'de> for MoneyValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = MoneyValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "an amount such as \"25.00\", or one per currency such as { USD = \"25.00\", GBP = \"20.00\" }",
+                )
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<MoneyValue, E> {
+                Ok(MoneyValue::One(Decimal::from(v)))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<MoneyValue, E> {
+                Ok(MoneyValue::One(Decimal::from(v)))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<MoneyValue, E> {
+                parse_num(&v.to_string())
+                    .map(MoneyValue::One)
+                    .ok_or_else(|| E::custom(format!("`{v}` is not a usable number")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<MoneyValue, E> {
+                parse_num(v)
+                    .map(MoneyValue::One)
+                    .ok_or_else(|| E::custom(format!("`{v}` is not an amount: write it like \"25.00\"")))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<MoneyValue, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((code, Num(amount))) = m.next_entry::<String, Num>()? {
+                    out.insert(code, amount);
+                }
+                Ok(MoneyValue::PerCurrency(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for MoneyValue {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        "Money".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let num = serde_json::json!({
+            "anyOf": [
+                { "type": "string", "pattern": "^-?[0-9_]+(\\.[0-9]+)?$" },
+                { "type": "number" }
+            ]
+        });
+        schema_of(serde_json::json!({
+            "description": "an amount in the policy's currency (\"25.00\"), or one per currency by ISO code ({ USD = \"25.00\", GBP = \"20.00\" })",
+            "anyOf": [
+                num.clone(),
+                { "type": "object", "propertyNames": { "pattern": "^[A-Z]{3}$" }, "additionalProperties": num }
+            ]
+        }))
+    }
+}
+
 /// A unit cost: an amount (`"4.50"`) or a share of the amount concerned (`"25%"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CostValue {
@@ -376,6 +447,22 @@ pub struct RawPolicy {
     pub review: Vec<Sp<RawReview>>,
     /// Champion/challenger: a stable share of customers follows another strategy.
     pub challenger: Option<Sp<RawChallenger>>,
+    /// A reporting currency and exchange rates: totals across currencies, labelled as converted.
+    pub reporting: Option<Sp<RawReporting>>,
+}
+
+/// `[reporting]`: the exchange rates the user gives, so that outputs can add
+/// a total across currencies, labelled as converted at these rates.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawReporting {
+    /// The currency of converted totals (ISO code), e.g. "EUR".
+    pub currency: Option<Sp<String>>,
+    /// What one unit of each other currency is worth in the reporting currency,
+    /// e.g. { USD = "0.86", GBP = "1.14" }.
+    pub rates: Option<Sp<BTreeMap<String, Sp<Num>>>>,
+    /// The date the rates are of (printed with every converted total).
+    pub rates_date: Option<Sp<DateValue>>,
 }
 
 /// `[challenger]`: a stable share of customers (by a hash of the salt and the customer id)
@@ -439,7 +526,7 @@ pub struct RawGuardrails {
     /// An active promise to pay or payment plan pauses escalation until it breaks (default true).
     pub promise_pauses: Option<Sp<bool>>,
     /// No dunning (after the due date) while the customer's overdue amount is below this.
-    pub min_overdue: Option<Sp<Num>>,
+    pub min_overdue: Option<Sp<MoneyValue>>,
     /// Contact customers only Monday to Friday (default false).
     pub business_days_only: Option<Sp<bool>>,
     /// For consumer accounts, the US Regulation F presumption: at most 7 calls in 7 days and none
@@ -558,7 +645,7 @@ pub struct RawStep {
     /// The message template (required for email, sms, letter and statement).
     pub template: Option<Sp<String>>,
     /// Minimum open amount of the invoices the action lists.
-    pub min_overdue: Option<Sp<Num>>,
+    pub min_overdue: Option<Sp<MoneyValue>>,
     /// Minimum days since the previous executed step on the invoice.
     pub cooldown_days: Option<Sp<u32>>,
     /// A rhai condition over `customer.*`, `invoice.*` (the invoice that triggers) and `as_of.*`.
@@ -566,7 +653,7 @@ pub struct RawStep {
     /// In `sequential` pace, pass this step by (instead of waiting) when its condition fails.
     pub optional: Option<Sp<bool>>,
     /// Fixed fee per invoice, charged once per step and invoice.
-    pub fee: Option<Sp<Num>>,
+    pub fee: Option<Sp<MoneyValue>>,
     /// Fee in percent of each invoice's open amount, charged once per step and invoice.
     pub fee_pct: Option<Sp<Num>>,
     /// State the interest accrued under `[interest]`.
@@ -594,9 +681,9 @@ pub struct RawIncentive {
     /// The offer holds if paid within this many days.
     pub pay_within_days: Option<Sp<u32>>,
     /// Cap on the discount of one offer.
-    pub max_discount: Option<Sp<Num>>,
+    pub max_discount: Option<Sp<MoneyValue>>,
     /// Leave out invoices with a smaller open amount.
-    pub min_invoice_amount: Option<Sp<Num>>,
+    pub min_invoice_amount: Option<Sp<MoneyValue>>,
     /// Offered only in these quarters (1-4), e.g. `[4]` for a year-end campaign.
     pub quarters: Option<Sp<Vec<u32>>>,
     /// The channel: email (default), sms, call or letter.
@@ -622,7 +709,7 @@ pub struct RawPaymentPlan {
     /// Days between instalments (default 30).
     pub interval_days: Option<Sp<u32>>,
     /// Smallest instalment; fewer instalments are offered for small balances.
-    pub min_instalment: Option<Sp<Num>>,
+    pub min_instalment: Option<Sp<MoneyValue>>,
     /// Offer again only after this many days (default 90).
     pub reoffer_after_days: Option<Sp<u32>>,
     /// The channel: email (default), sms, call or letter.
@@ -648,13 +735,13 @@ pub struct RawLimit {
     /// Change in percent of the current limit.
     pub by_pct: Option<Sp<Num>>,
     /// Change by an amount.
-    pub by_amount: Option<Sp<Num>>,
+    pub by_amount: Option<Sp<MoneyValue>>,
     /// New limit (for `set`).
-    pub to: Option<Sp<Num>>,
+    pub to: Option<Sp<MoneyValue>>,
     /// Never lower below this.
-    pub floor: Option<Sp<Num>>,
+    pub floor: Option<Sp<MoneyValue>>,
     /// Never raise above this.
-    pub cap: Option<Sp<Num>>,
+    pub cap: Option<Sp<MoneyValue>>,
     /// Round the new limit to a multiple of this (e.g. "100").
     pub round_to: Option<Sp<Num>>,
     /// Not again within this many days of the last change by this rule (default 90).
@@ -921,13 +1008,23 @@ mod tests {
     }
 
     #[test]
+    fn amounts_per_currency() {
+        let src = "[guardrails]\nmin_overdue = { USD = \"25.00\", GBP = 20 }\n";
+        let (p, diags, _) = parse::<RawPolicy>(src, 0);
+        assert!(diags.is_empty(), "{diags:?}");
+        let by = BTreeMap::from([("GBP".to_string(), Decimal::from(20)), ("USD".to_string(), Decimal::new(2500, 2))]);
+        let g = p.unwrap().guardrails.unwrap();
+        assert_eq!(g.min_overdue.as_ref().unwrap().value, MoneyValue::PerCurrency(by));
+    }
+
+    #[test]
     fn numbers_are_exact() {
         let src = "[guardrails]\nmin_overdue = 25.1\n[costs]\nrefer_agency = \"25%\"\ncall = \"4.50\"\n";
         let (p, diags, _) = parse::<RawPolicy>(src, 0);
         assert!(diags.is_empty(), "{diags:?}");
         let p = p.unwrap();
         let g = p.guardrails.unwrap();
-        assert_eq!(g.min_overdue.as_ref().unwrap().value.0.to_string(), "25.1");
+        assert_eq!(g.min_overdue.as_ref().unwrap().value, MoneyValue::One("25.1".parse().unwrap()));
         let c = p.costs.unwrap();
         assert_eq!(c.refer_agency.as_ref().unwrap().value, CostValue::Percent(Decimal::from(25)));
     }

@@ -6,14 +6,14 @@
 //! collected in one pass; nothing stops at the first problem.
 
 use super::compile::{
-    Basis, Challenger, Cost, Costs, Guardrails, Incentive, Interest, Ladder, LimitRule, Meta, PaymentPlan, Priority,
-    Review, Rules, Step, Strategy,
+    Amount, Basis, Challenger, Cost, Costs, Guardrails, Incentive, Interest, Ladder, LimitRule, Meta, PaymentPlan,
+    Priority, Reporting, Review, Rules, Step, Strategy,
 };
 use super::diag::{Code, Diagnostic, FileId, StringMap, closest, did_you_mean};
 use super::expr::{Expression, FactRef, Ty, fact_access, lower, root_expr, static_type};
 use super::raw::{
-    AgeFrom, CostValue, Every, Grouping, InvoiceSet, LimitChange, Num, OnError, Pace, RawChannel, RawLimit, RawPolicy,
-    RawRiskClass, RawStep, Regime, Removed, Sp, StepAction, Trigger,
+    AgeFrom, CostValue, Every, Grouping, InvoiceSet, LimitChange, MoneyValue, Num, OnError, Pace, RawChannel, RawLimit,
+    RawPolicy, RawRiskClass, RawStep, Regime, Removed, Sp, StepAction, Trigger,
 };
 use super::script::{Allowed, Loc, Scripts, expand_call};
 use crate::facts::CustomerFacts;
@@ -93,6 +93,42 @@ impl V<'_> {
             self.error(Code::InvalidValue, format!("`{key}` of {what} is negative: `{}`", v.value.0), &v.span);
         }
         Some(v.value.0)
+    }
+    /// A policy amount: one, or one per currency (3-letter codes), none negative.
+    fn money(&mut self, v: &Option<Sp<MoneyValue>>, key: &str, what: &str) -> Option<Amount> {
+        let v = v.as_ref()?;
+        match &v.value {
+            MoneyValue::One(d) => {
+                if *d < Decimal::ZERO {
+                    self.error(Code::InvalidValue, format!("`{key}` of {what} is negative: `{d}`"), &v.span);
+                }
+                Some(Amount::one(*d))
+            }
+            MoneyValue::PerCurrency(by) => {
+                if by.is_empty() {
+                    self.error(Code::InvalidValue, format!("`{key}` of {what} gives no currency"), &v.span).help =
+                        Some("write one amount, or one per currency: { USD = \"25.00\", GBP = \"20.00\" }".into());
+                }
+                for (code, d) in by {
+                    if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+                        self.error(
+                            Code::InvalidValue,
+                            format!("`{key}` of {what}: `{}` is not a 3-letter currency code", code.escape_debug()),
+                            &v.span,
+                        )
+                        .help = Some("use ISO 4217 codes in capitals, such as USD, EUR, GBP".into());
+                    }
+                    if *d < Decimal::ZERO {
+                        self.error(
+                            Code::InvalidValue,
+                            format!("`{key}` of {what} is negative for {code}: `{d}`"),
+                            &v.span,
+                        );
+                    }
+                }
+                Some(Amount { one: None, by: by.iter().map(|(c, d)| (c.clone(), *d)).collect() })
+            }
+        }
     }
     fn template(&mut self, t: &Option<Sp<String>>, table: &Range<usize>, what: &str, needed: bool) -> Option<String> {
         match t {
@@ -338,6 +374,7 @@ pub fn validate(raw: &RawPolicy, ctx: &Ctx<'_>) -> (Option<Rules>, Vec<Diagnosti
     let limits = limits(&mut v, raw);
     let reviews = reviews(&mut v, raw);
     let challenger = challenger(&mut v, raw, &strategies);
+    let reporting = reporting(&mut v, raw);
     unique_ids(&mut v, raw);
     for o in super::range::out_of_range(raw) {
         v.error(Code::InvalidValue, o.message, &o.span).help =
@@ -366,6 +403,7 @@ pub fn validate(raw: &RawPolicy, ctx: &Ctx<'_>) -> (Option<Rules>, Vec<Diagnosti
         limits,
         reviews,
         challenger,
+        reporting,
     };
     let ok = !v.diags.iter().any(Diagnostic::is_error);
     (ok.then_some(rules), v.diags)
@@ -441,7 +479,7 @@ fn guardrails(v: &mut V<'_>, raw: &RawPolicy) -> Guardrails {
     g.promise_pauses = b(&r.promise_pauses, g.promise_pauses);
     g.business_days_only = b(&r.business_days_only, g.business_days_only);
     g.regulation_f = b(&r.regulation_f, g.regulation_f);
-    g.min_overdue = v.nonneg(&r.min_overdue, "min_overdue", "[guardrails]");
+    g.min_overdue = v.money(&r.min_overdue, "min_overdue", "[guardrails]");
     for (key, val) in [("do_not_contact", &r.do_not_contact), ("skip_disputed", &r.skip_disputed)] {
         if let Some(x) = val
             && !x.value
@@ -687,7 +725,7 @@ fn step_of(v: &mut V<'_>, s: &Sp<RawStep>, n: usize, meta: &Meta, has_interest: 
     {
         v.error(Code::NeverFires, format!("{what} can never fire: its `when` is always false"), &raw.span);
     }
-    let fee = v.nonneg(&s.fee, "fee", &what).unwrap_or_default();
+    let fee = v.money(&s.fee, "fee", &what).unwrap_or_default();
     let fee_pct = v.nonneg(&s.fee_pct, "fee_pct", &what).unwrap_or_default();
     let interest = s.interest.as_ref().is_some_and(|x| x.value);
     let compensation = s.compensation.as_ref().is_some_and(|x| x.value);
@@ -715,7 +753,7 @@ fn step_of(v: &mut V<'_>, s: &Sp<RawStep>, n: usize, meta: &Meta, has_interest: 
         basis,
         offset,
         max,
-        min_overdue: v.nonneg(&s.min_overdue, "min_overdue", &what),
+        min_overdue: v.money(&s.min_overdue, "min_overdue", &what),
         cooldown_days: s.cooldown_days.as_ref().map_or(0, |x| x.value),
         when,
         optional: s.optional.as_ref().is_some_and(|x| x.value),
@@ -928,6 +966,56 @@ fn strategies(v: &mut V<'_>, raw: &RawPolicy, ladders: &[Ladder], meta: &Meta) -
     out
 }
 
+/// A 3-letter capital code.
+fn is_code(c: &str) -> bool {
+    c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase())
+}
+
+fn reporting(v: &mut V<'_>, raw: &RawPolicy) -> Option<Reporting> {
+    let r = raw.reporting.as_ref()?;
+    let t = &r.span;
+    let what = "[reporting]";
+    let currency = v.required(&r.currency, "currency", t, what).map(|c| c.value.clone());
+    if let Some(c) = &r.currency
+        && !is_code(&c.value)
+    {
+        v.error(
+            Code::InvalidValue,
+            format!("currency `{}` of {what} is not a 3-letter code", c.value.escape_debug()),
+            &c.span,
+        )
+        .help = Some("use an ISO 4217 code such as `USD`, `EUR` or `GBP`".into());
+    }
+    let date = match v.required(&r.rates_date, "rates_date", t, what) {
+        Some(d) => match d.value.0 {
+            Some(d) => Some(d),
+            None => {
+                v.error(Code::InvalidValue, format!("`{}` is not a date", d.value.1), &d.span).help =
+                    Some("write dates as YYYY-MM-DD: the day the rates are of".into());
+                None
+            }
+        },
+        None => None,
+    };
+    let mut rates = std::collections::BTreeMap::new();
+    if let Some(list) = v.required(&r.rates, "rates", t, what) {
+        for (code, rate) in &list.value {
+            if !is_code(code) {
+                v.error(
+                    Code::InvalidValue,
+                    format!("`{}` in {what} rates is not a 3-letter code", code.escape_debug()),
+                    &rate.span,
+                );
+            }
+            if rate.value.0 <= Decimal::ZERO {
+                v.error(Code::InvalidValue, format!("the rate of {code} in {what} must be above zero"), &rate.span);
+            }
+            rates.insert(code.clone(), rate.value.0);
+        }
+    }
+    Some(Reporting { currency: currency?, rates_date: date?, rates })
+}
+
 fn challenger(v: &mut V<'_>, raw: &RawPolicy, strategies: &[Strategy]) -> Option<Challenger> {
     let c = raw.challenger.as_ref()?;
     let strategy_of = |v: &mut V<'_>, id: &Sp<String>, key: &str| {
@@ -1009,8 +1097,8 @@ fn incentives(v: &mut V<'_>, raw: &RawPolicy) -> Vec<Incentive> {
             invoices: r.invoices.as_ref().map_or(InvoiceSet::Current, |x| x.value),
             discount_pct: pct,
             pay_within_days: within,
-            max_discount: v.nonneg(&r.max_discount, "max_discount", &what),
-            min_invoice_amount: v.nonneg(&r.min_invoice_amount, "min_invoice_amount", &what),
+            max_discount: v.money(&r.max_discount, "max_discount", &what),
+            min_invoice_amount: v.money(&r.min_invoice_amount, "min_invoice_amount", &what),
             quarters: quarters(v, &r.quarters, &what),
             channel: r.channel.as_ref().map_or(Channel::Email, |c| channel(c.value)),
             template: v.template(&r.template, t, &what, true),
@@ -1045,7 +1133,7 @@ fn plans(v: &mut V<'_>, raw: &RawPolicy) -> Vec<PaymentPlan> {
             when,
             instalments: k,
             interval_days: r.interval_days.as_ref().map_or(30, |x| x.value),
-            min_instalment: v.nonneg(&r.min_instalment, "min_instalment", &what),
+            min_instalment: v.money(&r.min_instalment, "min_instalment", &what),
             reoffer_after_days: r.reoffer_after_days.as_ref().map_or(90, |x| x.value),
             channel: r.channel.as_ref().map_or(Channel::Email, |c| channel(c.value)),
             template: v.template(&r.template, t, &what, true),
@@ -1061,10 +1149,10 @@ fn limit_of(v: &mut V<'_>, r: &Sp<RawLimit>, n: usize) -> LimitRule {
     let what = format!("limit rule `{id}`");
     let change = v.required(&r.change, "change", t, &what).map_or(LimitChange::Freeze, |x| x.value);
     let by_pct = v.nonneg(&r.by_pct, "by_pct", &what);
-    let by_amount = v.nonneg(&r.by_amount, "by_amount", &what);
-    let to = v.nonneg(&r.to, "to", &what);
-    let floor = v.nonneg(&r.floor, "floor", &what);
-    let cap = v.nonneg(&r.cap, "cap", &what);
+    let by_amount = v.money(&r.by_amount, "by_amount", &what);
+    let to = v.money(&r.to, "to", &what);
+    let floor = v.money(&r.floor, "floor", &what);
+    let cap = v.money(&r.cap, "cap", &what);
     let round_to = r.round_to.as_ref().map(|x| x.value.0);
     if let Some(x) = &r.round_to
         && x.value.0 <= Decimal::ZERO
@@ -1093,11 +1181,22 @@ fn limit_of(v: &mut V<'_>, r: &Sp<RawLimit>, n: usize) -> LimitRule {
     {
         v.error(Code::InvalidValue, format!("{what} lowers by more than 100%"), &x.span);
     }
-    if let (Some(f), Some(c), Some(cs)) = (floor, cap, &r.cap)
-        && f > c
-    {
-        v.error(Code::FloorAboveCap, format!("{what}: floor {f} is above cap {c}"), &cs.span).help =
-            Some("the floor is the lowest limit and the cap the highest: swap them or fix one".into());
+    if let (Some(f), Some(c), Some(cs)) = (&floor, &cap, &r.cap) {
+        // Compared per currency where both give one (a single amount counts for every currency).
+        let mut codes: Vec<&str> = f.by.iter().chain(&c.by).map(|(k, _)| k.as_str()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        let pairs: Vec<(String, Decimal, Decimal)> = if codes.is_empty() {
+            f.one.zip(c.one).map(|(a, b)| (String::new(), a, b)).into_iter().collect()
+        } else {
+            codes.iter().filter_map(|k| Some((format!(" ({k})"), f.get(k).or(f.one)?, c.get(k).or(c.one)?))).collect()
+        };
+        for (k, f, c) in pairs {
+            if f > c {
+                v.error(Code::FloorAboveCap, format!("{what}: floor {f} is above cap {c}{k}"), &cs.span).help =
+                    Some("the floor is the lowest limit and the cap the highest: swap them or fix one".into());
+            }
+        }
     }
     let pointless = match change {
         LimitChange::Raise => r.floor.as_ref().map(|x| ("floor", x)),

@@ -58,6 +58,25 @@ pub fn n(s: impl Into<String>) -> Cell {
     Cell::Num(s.into())
 }
 
+/// Money with its currency and thousands separators: `EUR 1,234.50`.
+pub fn cash(code: &str, d: rust_decimal::Decimal) -> String {
+    format!("{code} {}", crate::engine::words::money(d))
+}
+
+/// A table whose last rows (`totals`) are set off as totals.
+pub fn table_with_totals(attrs: &str, head: &[&str], rows: &[Vec<Cell>], totals: &[Vec<Cell>]) -> String {
+    let mut s = table(attrs, head, rows);
+    if let Some(body) = s.strip_suffix("</tbody></table>") {
+        let mut t = body.to_string();
+        for r in totals {
+            t.push_str(&row(r, " class=\"total\""));
+        }
+        t.push_str("</tbody></table>");
+        s = t;
+    }
+    s
+}
+
 /// A table: a header row (a leading `#` marks a numeric column) and rows.
 pub fn table(attrs: &str, head: &[&str], rows: &[Vec<Cell>]) -> String {
     let mut s = format!("<table{attrs}><thead><tr>");

@@ -1,6 +1,6 @@
 //! The run report: a `recoup run` output folder as one HTML page.
 
-use super::html::{Cell, document, esc, facts, id, n, note, num, section, t, table, tiles};
+use super::html::{Cell, cash, document, esc, facts, id, n, note, num, section, t, table, table_with_totals, tiles};
 use super::svg::{Bar, bar_chart};
 use super::{ReportError, read_csv, read_json, require};
 use crate::plan::summary::{Summary, Tally};
@@ -14,6 +14,10 @@ use std::path::Path;
 
 /// Worklist rows shown per owner.
 pub const TOP_PER_OWNER: usize = 10;
+/// Worklist rows shown across owners, by priority.
+pub const TOP_OVERALL: usize = 10;
+/// Rows of each kind of account change shown before the rest are folded away.
+pub const LARGEST: usize = 5;
 /// Rows of a long list (account changes, rejected rows) put in the page;
 /// the CSV file beside it has them all.
 pub const MAX_ROWS: usize = 1000;
@@ -36,6 +40,9 @@ pub struct WorkRow {
     pub customer_id: String,
     pub action: String,
     pub rule_id: String,
+    /// Empty in a worklist written before currencies were named.
+    #[serde(default)]
+    pub currency: String,
     pub amount_due: String,
     pub reason: String,
 }
@@ -44,6 +51,9 @@ pub struct WorkRow {
 #[derive(Debug, Clone, Deserialize)]
 pub struct PlanRow {
     pub customer_id: String,
+    /// Empty in a plan written before currencies were named.
+    #[serde(default)]
+    pub currency: String,
     pub invoice_ids: String,
     pub action: String,
     pub rule_id: String,
@@ -98,92 +108,167 @@ fn is_account_change(r: &PlanRow) -> bool {
         || r.hold == "true"
 }
 
-fn tally_cells(name: &str, x: &Tally) -> Vec<Cell> {
-    vec![t(name), n(num(&x.count)), n(num(&x.amount_due)), n(num(&x.fees)), n(num(&x.interest)), n(num(&x.cost))]
+/// A plan.csv or worklist.csv amount as money with its currency (the text as
+/// it is when it is not a number).
+fn cash_text(code: &str, amount: &str) -> String {
+    match amount.parse::<Decimal>() {
+        Ok(d) if !code.is_empty() => cash(code, d),
+        Ok(d) => crate::engine::words::money(d),
+        Err(_) => amount.to_string(),
+    }
+}
+
+/// One row per currency of a group of actions (the name on the first only).
+fn tally_rows(name: &str, x: &Tally) -> Vec<Vec<Cell>> {
+    x.currencies
+        .iter()
+        .enumerate()
+        .map(|(k, (code, m))| {
+            vec![
+                t(if k == 0 { name } else { "" }),
+                id(code),
+                n(num(&m.count)),
+                n(cash(code, m.amount_due)),
+                n(cash(code, m.fees)),
+                n(cash(code, m.interest)),
+                n(cash(code, m.cost)),
+            ]
+        })
+        .collect()
 }
 
 /// Render the run report.
 pub fn render(dir: &Path, r: &RunInputs) -> String {
     let s = &r.summary;
-    let k = &s.kpis;
-    let as_of = s.as_of.unwrap_or(k.as_of);
+    let as_of = s.as_of.or_else(|| s.kpis.values().next().map(|k| k.as_of)).unwrap_or_default();
     let mut body = String::new();
 
-    // KPIs.
-    let cei_note = format!("since {}", k.cei_from);
-    let kpi = tiles(&[
-        ("DSO", num(&k.dso), format!("{} days of sales", k.dso_days)),
-        ("Best possible DSO", num(&k.best_possible_dso), "current AR only".to_string()),
-        ("Average days delinquent", num(&k.average_days_delinquent), "DSO − best possible".to_string()),
-        ("CEI %", num(&k.cei), if k.cei.is_some() { cei_note } else { "period not known".to_string() }),
-    ]);
-    let money = tiles(&[
-        (
-            "Open AR",
-            num(&k.ar_total),
-            format!("{} open invoices; net of unapplied cash and credit notes {}", k.open_invoices, num(&k.ar_net)),
-        ),
-        ("Overdue", num(&k.ar_overdue), format!("current {}", num(&k.ar_current))),
-        ("Disputed", num(&k.ar_disputed), String::new()),
-        (
-            "Customers with actions",
-            num(&s.customers_with_actions),
-            format!("of {}; {} skipped", s.customers, s.customers_skipped),
-        ),
-    ]);
-    body.push_str(&section(
-        "kpis",
-        &format!("Portfolio as of {as_of}"),
-        &format!(
-            "{kpi}<div style=\"height:10px\"></div>{money}{}",
-            note(&format!(
-                "DSO countback: {}. Credit sales of the last {} days: {}.",
-                num(&k.dso_countback),
-                k.dso_days,
-                num(&k.sales_dso_period)
-            ))
-        ),
+    // KPIs, per currency: never added across currencies.
+    let mut kpis = note(&format!(
+        "Figures per currency (the customer's): {} customers with actions of {}; {} skipped.",
+        s.customers_with_actions, s.customers, s.customers_skipped
     ));
+    for (code, k) in &s.kpis {
+        let cei_note = format!("since {}", k.cei_from);
+        let _ = write!(
+            kpis,
+            "<h3>{}<span class=\"muted\"> · {} customers · {} open invoices</span></h3>",
+            esc(code),
+            k.customers,
+            k.open_invoices
+        );
+        kpis.push_str(&tiles(&[
+            (
+                "Open AR",
+                cash(code, k.ar_total),
+                format!("current {}; net of cash on account and credit notes {}", cash(code, k.ar_current), cash(code, k.ar_net)),
+            ),
+            ("Overdue", cash(code, k.ar_overdue), format!("disputed {}", cash(code, k.ar_disputed))),
+            ("DSO", num(&k.dso), format!("{} days of sales; countback {}", k.dso_days, num(&k.dso_countback))),
+            ("CEI %", num(&k.cei), if k.cei.is_some() { cei_note } else { "period not known".to_string() }),
+        ]));
+        kpis.push_str(&note(&format!(
+            "Best possible DSO {} (current AR only); average days delinquent {} (DSO − best possible); credit sales of the last {} days {}.",
+            num(&k.best_possible_dso),
+            num(&k.average_days_delinquent),
+            k.dso_days,
+            cash(code, k.sales_dso_period)
+        )));
+    }
+    if let Some(c) = &s.converted {
+        let rates: Vec<String> = c.rates.iter().map(|(k, r)| format!("1 {k} = {r} {}", c.currency)).collect();
+        let _ = write!(
+            kpis,
+            "<h3>All currencies, converted to {}<span class=\"muted\"> · at the policy's rates of {}: {}</span></h3>",
+            esc(&c.currency),
+            esc(&c.rates_date.to_string()),
+            esc(&rates.join(", "))
+        );
+        kpis.push_str(&tiles(&[
+            (
+                "Open AR (converted)",
+                cash(&c.currency, c.ar_total),
+                format!("current {}", cash(&c.currency, c.ar_current)),
+            ),
+            (
+                "Overdue (converted)",
+                cash(&c.currency, c.ar_overdue),
+                format!("disputed {}", cash(&c.currency, c.ar_disputed)),
+            ),
+            ("Exposure (converted)", cash(&c.currency, c.exposure), "covered by today's actions".to_string()),
+            ("Cost (converted)", cash(&c.currency, c.cost), format!("fees {}", cash(&c.currency, c.fees))),
+        ]));
+        kpis.push_str(&note(&c.label));
+    }
+    body.push_str(&section("kpis", &format!("Portfolio as of {as_of}"), &kpis));
 
-    // Aging.
-    let bars: Vec<Bar> = k
-        .aging
+    // Aging, one chart per currency.
+    let mut aging = String::new();
+    for (code, k) in &s.kpis {
+        let bars: Vec<Bar> = k
+            .aging
+            .iter()
+            .map(|b| Bar {
+                category: b.bucket.clone(),
+                value: f(b.amount),
+                label: crate::engine::words::money(b.amount),
+                note: format!("{} invoices", b.count),
+            })
+            .collect();
+        aging.push_str(&bar_chart(&format!("Open AR in {code} by days past due"), &bars));
+    }
+    let codes: Vec<&String> = s.kpis.keys().collect();
+    let mut head = vec!["bucket".to_string()];
+    for c in &codes {
+        head.push(format!("#{c} invoices"));
+        head.push(format!("#{c} open amount"));
+    }
+    let buckets = s.kpis.values().next().map(|k| k.aging.clone()).unwrap_or_default();
+    let aging_rows: Vec<Vec<Cell>> = buckets
         .iter()
-        .map(|b| Bar {
-            category: b.bucket.clone(),
-            value: f(b.amount),
-            label: num(&b.amount),
-            note: format!("{} invoices", b.count),
+        .enumerate()
+        .map(|(i, b)| {
+            let mut row = vec![t(&b.bucket)];
+            for (code, k) in &s.kpis {
+                let x = k.aging.get(i);
+                row.push(n(x.map_or("—".into(), |x| num(&x.count))));
+                row.push(n(x.map_or("—".into(), |x| cash(code, x.amount))));
+            }
+            row
         })
         .collect();
-    let aging_rows: Vec<Vec<Cell>> =
-        k.aging.iter().map(|b| vec![t(&b.bucket), n(num(&b.count)), n(num(&b.amount))]).collect();
-    body.push_str(&section(
-        "aging",
-        "Open AR by aging bucket",
-        &format!(
-            "{}{}",
-            bar_chart("Open AR by days past due", &bars),
-            table(" class=\"compact\"", &["bucket", "#invoices", "#open amount"], &aging_rows)
-        ),
-    ));
+    let head: Vec<&str> = head.iter().map(String::as_str).collect();
+    aging.push_str(&table(" class=\"compact\"", &head, &aging_rows));
+    body.push_str(&section("aging", "Open AR by aging bucket", &aging));
 
-    // Actions by kind.
-    let mut rows: Vec<Vec<Cell>> = s.by_action.iter().map(|(a, x)| tally_cells(a, x)).collect();
-    let total = crate::report::html::row(&tally_cells("total", &s.actions), " class=\"total\"");
-    let head = ["action", "#count", "#amount due", "#fees", "#interest", "#cost"];
-    let mut actions = table("", &head, &rows);
-    actions = actions.replace("</tbody>", &format!("{total}</tbody>"));
-    rows = s.by_step.iter().map(|(a, x)| tally_cells(a, x)).collect();
-    let steps = if rows.is_empty() {
+    // Actions by kind, per currency.
+    let head = ["action", "currency", "#count", "#amount due", "#fees", "#interest", "#cost"];
+    let rows: Vec<Vec<Cell>> = s.by_action.iter().flat_map(|(a, x)| tally_rows(a, x)).collect();
+    let actions = table_with_totals("", &head, &rows, &tally_rows("all actions", &s.actions));
+    let exposure = if s.exposure.is_empty() {
+        String::new()
+    } else {
+        let rows: Vec<Vec<Cell>> =
+            s.exposure.iter().map(|(code, x)| vec![id(code), n(num(&x.customers)), n(cash(code, x.amount))]).collect();
+        format!(
+            "<h3>Exposure covered by today's actions</h3>{}{}",
+            note(
+                "An amount due above counts once per action, so a customer with three actions counts three times. \
+                 This is each customer's debt that today's actions concern, counted once."
+            ),
+            table(" class=\"compact\"", &["currency", "#customers", "#distinct exposure"], &rows)
+        )
+    };
+    let step_rows: Vec<Vec<Cell>> = s.by_step.iter().flat_map(|(a, x)| tally_rows(a, x)).collect();
+    let steps = if step_rows.is_empty() {
         String::new()
     } else {
         format!(
             "<h3>By ladder step</h3>{}",
-            table("", &["step", "#count", "#amount due", "#fees", "#interest", "#cost"], &rows)
+            table("", &["step", "currency", "#count", "#amount due", "#fees", "#interest", "#cost"], &step_rows)
         )
     };
-    body.push_str(&section("actions", "Actions by kind", &format!("{actions}{steps}")));
+    body.push_str(&section("actions", "Actions by kind", &format!("{actions}{exposure}{steps}")));
 
     // Worklists.
     body.push_str(&section("worklist", "Worklists", &worklists(&r.worklist)));
@@ -220,9 +305,32 @@ fn worklists(rows: &[WorkRow]) -> String {
     for w in rows {
         by_owner.entry(&w.owner).or_default().push(w);
     }
-    let mut s = note(&format!(
+    let mut top: Vec<&WorkRow> = rows.iter().collect();
+    let priority = |w: &WorkRow| w.priority.parse::<f64>().unwrap_or(0.0);
+    top.sort_by(|a, b| priority(b).total_cmp(&priority(a)).then(a.customer_id.cmp(&b.customer_id)));
+    let shown: Vec<Vec<Cell>> = top
+        .iter()
+        .take(TOP_OVERALL)
+        .map(|w| {
+            vec![
+                n(&w.priority),
+                id(&w.owner),
+                id(&w.customer_id),
+                id(&w.action),
+                n(cash_text(&w.currency, &w.amount_due)),
+                t(&w.reason),
+            ]
+        })
+        .collect();
+    let mut s = format!(
+        "<h3>Highest priority, all owners<span class=\"muted\"> (top {} of {} tasks)</span></h3>{}",
+        shown.len(),
+        rows.len(),
+        table("", &["#priority", "owner", "customer", "action", "#amount due", "reason"], &shown)
+    );
+    s.push_str(&note(&format!(
         "Calls, reviews and other tasks per account owner, highest priority first (worklist.csv); the top {TOP_PER_OWNER} of each."
-    ));
+    )));
     for (owner, list) in by_owner {
         let shown: Vec<Vec<Cell>> = list
             .iter()
@@ -234,7 +342,7 @@ fn worklists(rows: &[WorkRow]) -> String {
                     id(&w.customer_id),
                     id(&w.action),
                     id(&w.rule_id),
-                    n(&w.amount_due),
+                    n(cash_text(&w.currency, &w.amount_due)),
                     t(&w.reason),
                 ]
             })
@@ -257,56 +365,98 @@ fn worklists(rows: &[WorkRow]) -> String {
 
 fn account_changes(r: &RunInputs) -> String {
     let s = &r.summary;
+    let per = |m: &mut dyn Iterator<Item = String>| {
+        let v: Vec<String> = m.collect();
+        if v.is_empty() { "none".to_string() } else { v.join("; ") }
+    };
     let mut out = facts(&[
-        ("holds placed", format!("{} (amount on hold {})", s.holds_placed, num(&s.amount_on_hold))),
+        (
+            "holds placed",
+            format!(
+                "{} (amount on hold {})",
+                s.holds_placed,
+                per(&mut s.amount_on_hold.iter().map(|(c, d)| cash(c, *d)))
+            ),
+        ),
         ("holds released", num(&s.holds_released)),
-        ("limit increases", format!("{} (total {})", s.limit_changes.increases, num(&s.limit_changes.increase_total))),
-        ("limit decreases", format!("{} (total {})", s.limit_changes.decreases, num(&s.limit_changes.decrease_total))),
-        ("discounts offered", format!("{} (cost if all taken {})", s.discounts.offered, num(&s.discounts.max_cost))),
+        (
+            "limit changes",
+            per(&mut s.limit_changes.iter().map(|(c, l)| {
+                format!(
+                    "{c}: {} raised (total +{}), {} lowered (total −{})",
+                    l.increases,
+                    cash(c, l.increase_total),
+                    l.decreases,
+                    cash(c, l.decrease_total)
+                )
+            })),
+        ),
+        (
+            "discounts offered",
+            per(&mut s
+                .discounts
+                .iter()
+                .map(|(c, d)| format!("{c}: {} (cost if all taken {})", d.offered, cash(c, d.max_cost)))),
+        ),
         (
             "referrals",
-            if s.referrals.is_empty() {
-                "none".to_string()
-            } else {
-                s.referrals
-                    .iter()
-                    .map(|(k, x)| format!("{k} {} ({})", x.count, num(&x.amount_due)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            },
+            per(&mut s.referrals.iter().map(|(k, x)| {
+                let amounts: Vec<String> = x.currencies.iter().map(|(c, m)| cash(c, m.amount_due)).collect();
+                format!("{k} {} ({})", x.count, amounts.join(", "))
+            })),
         ),
     ]);
     let changes: Vec<&PlanRow> = r.plan.iter().filter(|p| is_account_change(p)).collect();
-    let rows: Vec<Vec<Cell>> = changes
-        .iter()
-        .take(MAX_ROWS)
-        .map(|p| {
+    if changes.is_empty() {
+        out.push_str(&note("No holds, limit changes or referrals in this plan."));
+        return out;
+    }
+    // Grouped by kind and currency (amounts compare within one currency);
+    // each group's largest amounts due first, the rest folded away.
+    let mut by_kind: BTreeMap<(String, String), Vec<&PlanRow>> = BTreeMap::new();
+    for p in changes.iter().take(MAX_ROWS) {
+        let kind = if p.hold == "true" && p.action != "credit_hold" {
+            format!("{} (hold)", p.action)
+        } else {
+            p.action.clone()
+        };
+        by_kind.entry((kind, p.currency.clone())).or_default().push(p);
+    }
+    let amount = |p: &PlanRow| p.amount_due.parse::<Decimal>().unwrap_or_default();
+    let head = ["customer", "rule", "#amount due", "#limit", "reason"];
+    for ((kind, code), mut list) in by_kind {
+        let group = if code.is_empty() { kind } else { format!("{kind} · {code}") };
+        list.sort_by(|a, b| amount(b).cmp(&amount(a)).then(a.customer_id.cmp(&b.customer_id)));
+        let cells = |p: &&PlanRow| {
             let limit = if p.old_limit.is_empty() && p.new_limit.is_empty() {
                 String::new()
             } else {
-                format!("{} → {}", p.old_limit, p.new_limit)
+                format!("{} → {}", cash_text(&p.currency, &p.old_limit), cash_text(&p.currency, &p.new_limit))
             };
-            vec![
-                id(&p.customer_id),
-                id(if p.hold == "true" && p.action != "credit_hold" {
-                    format!("{} (hold)", p.action)
-                } else {
-                    p.action.clone()
-                }),
-                id(&p.rule_id),
-                n(&p.amount_due),
-                n(limit),
-                t(&p.reason),
-            ]
-        })
-        .collect();
-    if rows.is_empty() {
-        out.push_str(&note("No holds, limit changes or referrals in this plan."));
-    } else {
-        out.push_str("<div style=\"height:10px\"></div>");
-        out.push_str(&table("", &["customer", "action", "rule", "#amount due", "#limit", "reason"], &rows));
-        out.push_str(&cut_note(changes.len(), "plan.csv"));
+            vec![id(&p.customer_id), id(&p.rule_id), n(cash_text(&p.currency, &p.amount_due)), n(limit), t(&p.reason)]
+        };
+        let first: Vec<Vec<Cell>> = list.iter().take(LARGEST).map(cells).collect();
+        let _ = write!(
+            out,
+            "<h3>{}<span class=\"muted\"> ({} row{}{})</span></h3>{}",
+            esc(&group),
+            list.len(),
+            if list.len() == 1 { "" } else { "s" },
+            if list.len() > LARGEST { format!("; the {LARGEST} largest amounts due first") } else { String::new() },
+            table("", &head, &first)
+        );
+        if list.len() > LARGEST {
+            let rest: Vec<Vec<Cell>> = list.iter().skip(LARGEST).map(cells).collect();
+            let _ = write!(
+                out,
+                "<details><summary>the other {} {}</summary>{}</details>",
+                rest.len(),
+                esc(&group),
+                table("", &head, &rest)
+            );
+        }
     }
+    out.push_str(&cut_note(changes.len(), "plan.csv"));
     out
 }
 
