@@ -308,8 +308,13 @@ fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path) -> s
     for (code, k) in &s.kpis {
         writeln!(
             out,
-            "  {code}: open AR {}, overdue {}; DSO {}  best possible {}  ADD {}  CEI {}%",
+            "  {code}: open AR {}{}, overdue {}; DSO {}  best possible {}  ADD {}  CEI {}%",
             money(k.ar_total),
+            if k.ar_net == k.ar_total {
+                String::new()
+            } else {
+                format!(" (net of cash on account and credit notes {})", money(k.ar_net))
+            },
             money(k.ar_overdue),
             opt2(k.dso),
             opt2(k.best_possible_dso),
