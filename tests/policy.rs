@@ -50,6 +50,7 @@ snap! {
     mismatched_types = "mismatched-types",
     challenger_unknown_strategy = "challenger-unknown-strategy",
     challenger_share = "challenger-share",
+    implausible_numbers = "implausible-numbers",
 }
 
 #[test]
@@ -83,6 +84,7 @@ fn error_kinds_and_positions() {
         ("mismatched-types", Code::ExpressionType, 22, 26),
         ("challenger-unknown-strategy", Code::UnknownReference, 10, 12),
         ("challenger-share", Code::InvalidValue, 15, 9),
+        ("implausible-numbers", Code::InvalidValue, 7, 10),
     ];
     for &(name, code, line, col) in cases {
         let loaded = policy::load(Path::new(&format!("fixtures/bad-policies/{name}")));
@@ -93,6 +95,54 @@ fn error_kinds_and_positions() {
         let src = r.sources.get(span.file).unwrap();
         assert_eq!(src.line_col(span.range.start), (line, col), "{name}: {}", d.message);
     }
+}
+
+/// Numbers that parse but make no sense (issue 19 §4): sub-cent amounts, absurd rates,
+/// percentages out of range or finer than 0.0001 points; a zero-decimal currency; what is fine.
+#[test]
+fn implausible_numbers_are_refused() {
+    let errors = |text: &str| -> Vec<String> {
+        let loaded = policy::load_str("p", text);
+        loaded.report.diagnostics.iter().filter(|d| d.severity == Severity::Error).map(|d| d.message.clone()).collect()
+    };
+    let head = "[policy]\nname = \"n\"\nversion = \"1\"\n";
+    let step = |cur: &str, fee: &str| {
+        format!(
+            "{head}{cur}[[ladder]]\nid = \"l\"\n[[ladder.step]]\nid = \"s\"\ndays_past_due = 1\naction = \"notify_owner\"\n{fee}\n"
+        )
+    };
+    assert_eq!(errors(&step("", "fee = \"25.00\"")), Vec::<String>::new());
+    assert_eq!(errors(&step("", "fee = 25.5")), Vec::<String>::new());
+    assert_eq!(errors(&step("", "fee = \"25.005\"")), ["`fee` of step `s` has 3 decimals: `25.005`"]);
+    assert_eq!(errors(&step("", "fee = 25.005")).len(), 1, "a TOML float is read by its digits");
+    // Trailing zeros are not precision.
+    assert_eq!(errors(&step("", "fee = \"25.0000\"")), Vec::<String>::new());
+    let yen = "currency = \"JPY\"\n";
+    assert_eq!(errors(&step(yen, "fee = \"2500\"")), Vec::<String>::new());
+    assert_eq!(errors(&step(yen, "fee = \"2500.50\"")), ["`fee` of step `s` has 1 decimal: `2500.50`"]);
+    assert_eq!(errors(&step("", "fee_pct = \"100.5\"")), ["`fee_pct` of step `s` is out of range: `100.5`"]);
+    assert_eq!(errors(&step("", "fee_pct = \"2.5\"")), Vec::<String>::new());
+    let interest = |body: &str| errors(&format!("{head}[interest]\n{body}\n"));
+    assert_eq!(interest("rate_pct = \"12\""), Vec::<String>::new());
+    assert_eq!(interest("rate_pct = \"100\""), Vec::<String>::new());
+    assert_eq!(
+        interest("rate_pct = 1e18"),
+        ["`rate_pct` of [interest] is 1000000000000000000% a year, beyond any late-payment law"]
+    );
+    assert_eq!(
+        interest("rate_pct = \"12.123456\""),
+        ["`rate_pct` of [interest] is finer than 0.0001 points: `12.123456`"]
+    );
+    assert_eq!(
+        interest("regime = \"eu_2011_7\"\nreference_rate_pct = \"95\"\nmargin_pct = \"8\""),
+        ["the interest rate (103% a year) is beyond any late-payment law"]
+    );
+    assert_eq!(interest("regime = \"eu_2011_7\"\nreference_rate_pct = \"-0.5\""), Vec::<String>::new());
+    assert_eq!(interest("rate_pct = \"12\"\ncompensation = \"40.001\"").len(), 1);
+    let limit = |body: &str| errors(&format!("{head}[[limit]]\nid = \"r\"\nwhen = \"true\"\n{body}\n"));
+    assert_eq!(limit("change = \"raise\"\nby_pct = \"150\"\nround_to = \"100\""), Vec::<String>::new());
+    assert_eq!(limit("change = \"raise\"\nby_pct = \"5000\"").len(), 1);
+    assert_eq!(limit("change = \"set\"\nto = \"1000.999\"").len(), 1);
 }
 
 #[test]

@@ -19,7 +19,7 @@ use super::script::{Allowed, Loc, Scripts, expand_call};
 use crate::facts::CustomerFacts;
 use crate::facts::registry::{FactType, Facts, Scope};
 use crate::ledger::{ActionKind, Channel, RiskClass};
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::PathBuf;
@@ -339,6 +339,7 @@ pub fn validate(raw: &RawPolicy, ctx: &Ctx<'_>) -> (Option<Rules>, Vec<Diagnosti
     let reviews = reviews(&mut v, raw);
     let challenger = challenger(&mut v, raw, &strategies);
     unique_ids(&mut v, raw);
+    plausible_numbers(&mut v, raw, &meta);
     if let Some(t) = raw.policy.as_ref().and_then(|p| p.templates.as_ref())
         && !is_inside(&t.value)
     {
@@ -1174,6 +1175,188 @@ fn reviews(v: &mut V<'_>, raw: &RawPolicy) -> Vec<Review> {
 }
 
 /// Rule ids are recorded in actions.csv: one id must not name rules of two kinds.
+/// The decimals an amount of `currency` can have in this policy: its ISO 4217 minor unit,
+/// at most 2 (the ledger's amounts have at most 2 decimals); 2 when the policy names no currency.
+pub fn minor_units(currency: Option<&str>) -> u32 {
+    const NONE: &[&str] = &[
+        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF",
+        "XPF",
+    ];
+    match currency {
+        Some(c) if NONE.contains(&c) => 0,
+        _ => 2,
+    }
+}
+
+/// The finest percentage a policy may write: 0.0001 points. A rate or share written finer
+/// than that is a typo, not a contract term.
+pub const PCT_DECIMALS: u32 = 4;
+
+/// The highest yearly interest rate a policy may charge, in percent: well above any late-payment
+/// law (statutory B2B rates are the reference rate plus 8 points), far below a typo of 1e18 %.
+pub const MAX_RATE_PCT: u32 = 100;
+
+/// The checks of numbers that parse but make no sense (docs/policy.md, "Numbers"): an amount
+/// with more decimals than the currency has (it would be rounded silently in every action),
+/// a percentage finer than [`PCT_DECIMALS`] or outside 0-100, an interest rate above
+/// [`MAX_RATE_PCT`] a year.
+fn plausible_numbers(v: &mut V<'_>, raw: &RawPolicy, meta: &Meta) {
+    let minor = minor_units(meta.currency.as_deref());
+    let unit = match (meta.currency.as_deref(), minor) {
+        (Some(c), 0) => format!("amounts in `{c}` have no decimals"),
+        (Some(c), m) => format!("amounts in `{c}` have at most {m} decimals, as in the ledger"),
+        (None, m) => format!("amounts have at most {m} decimals, as in the ledger"),
+    };
+    let money = |v: &mut V<'_>, x: &Option<Sp<Num>>, key: &str, what: &str| {
+        let Some(x) = x else { return };
+        let scale = x.value.0.normalize().scale();
+        if scale > minor {
+            let mut rounded = x.value.0.round_dp_with_strategy(minor, RoundingStrategy::MidpointAwayFromZero);
+            if rounded.is_zero() {
+                rounded = Decimal::new(1, minor);
+            }
+            v.error(
+                Code::InvalidValue,
+                format!("`{key}` of {what} has {scale} decimal{}: `{}`", if scale == 1 { "" } else { "s" }, x.value.0),
+                &x.span,
+            )
+            .help = Some(format!("{unit}: write `\"{rounded}\"`"));
+        }
+    };
+    let pct = |v: &mut V<'_>, x: &Sp<Num>, key: &str, what: &str, range: (Decimal, Decimal)| {
+        let n = x.value.0;
+        if n < range.0 || n > range.1 {
+            v.error(Code::InvalidValue, format!("`{key}` of {what} is out of range: `{n}`"), &x.span).help =
+                Some(format!("a percentage here is between {} and {}", range.0, range.1));
+        } else if n.normalize().scale() > PCT_DECIMALS {
+            v.error(Code::InvalidValue, format!("`{key}` of {what} is finer than 0.0001 points: `{n}`"), &x.span)
+                .help = Some(format!(
+                "write percentages with at most {PCT_DECIMALS} decimals, e.g. `\"{}\"`",
+                n.round_dp(PCT_DECIMALS)
+            ));
+        }
+    };
+    let hundred = (Decimal::ZERO, Decimal::ONE_HUNDRED);
+    if let Some(g) = &raw.guardrails {
+        money(v, &g.min_overdue, "min_overdue", "[guardrails]");
+    }
+    if let Some(c) = &raw.costs {
+        let all = [
+            ("email", &c.email),
+            ("sms", &c.sms),
+            ("call", &c.call),
+            ("letter", &c.letter),
+            ("statement", &c.statement),
+            ("credit_hold", &c.credit_hold),
+            ("release_hold", &c.release_hold),
+            ("limit_change", &c.limit_change),
+            ("credit_review", &c.credit_review),
+            ("discount_offer", &c.discount_offer),
+            ("payment_plan_offer", &c.payment_plan_offer),
+            ("refer_agency", &c.refer_agency),
+            ("refer_legal", &c.refer_legal),
+            ("write_off_review", &c.write_off_review),
+            ("notify_owner", &c.notify_owner),
+        ];
+        for (key, x) in all {
+            let Some(x) = x else { continue };
+            match x.value {
+                CostValue::Amount(a) => {
+                    money(v, &Some(Sp { span: x.span.clone(), value: Num(a) }), key, "[costs]");
+                }
+                CostValue::Percent(p) if p.normalize().scale() > PCT_DECIMALS => {
+                    v.error(
+                        Code::InvalidValue,
+                        format!("`{key}` of [costs] is finer than 0.0001 points: `{p}%`"),
+                        &x.span,
+                    )
+                    .help = Some(format!("write percentages with at most {PCT_DECIMALS} decimals"));
+                }
+                CostValue::Percent(_) => {}
+            }
+        }
+    }
+    if let Some(i) = &raw.interest {
+        money(v, &i.compensation, "compensation", "[interest]");
+        let max = Decimal::from(MAX_RATE_PCT);
+        for (key, x, lo) in [
+            ("rate_pct", &i.rate_pct, Decimal::ZERO),
+            ("reference_rate_pct", &i.reference_rate_pct, -max),
+            ("margin_pct", &i.margin_pct, Decimal::ZERO),
+        ] {
+            if let Some(x) = x {
+                if x.value.0 > max {
+                    v.error(
+                        Code::InvalidValue,
+                        format!("`{key}` of [interest] is {}% a year, beyond any late-payment law", x.value.0),
+                        &x.span,
+                    )
+                    .help = Some(format!(
+                        "rates are yearly percentages between 0 and {MAX_RATE_PCT}: 1% a month is `\"12\"`"
+                    ));
+                } else if x.value.0 >= lo {
+                    pct(v, x, key, "[interest]", (lo, max));
+                }
+            }
+        }
+        if let (Some(r), Some(m)) = (&i.reference_rate_pct, &i.margin_pct)
+            && r.value.0 <= max
+            && m.value.0 <= max
+            && r.value.0 + m.value.0 > max
+        {
+            v.error(
+                Code::InvalidValue,
+                format!("the interest rate ({}% a year) is beyond any late-payment law", r.value.0 + m.value.0),
+                &r.span,
+            )
+            .help = Some(format!("the reference rate plus the margin is at most {MAX_RATE_PCT}% a year"));
+        }
+    }
+    for l in &raw.ladder {
+        for (n, s) in l.step.iter().enumerate() {
+            let what = s.id.as_ref().map_or(format!("step #{}", n + 1), |id| format!("step `{}`", id.value));
+            money(v, &s.fee, "fee", &what);
+            money(v, &s.min_overdue, "min_overdue", &what);
+            if let Some(x) = &s.fee_pct {
+                pct(v, x, "fee_pct", &what, hundred);
+            }
+        }
+    }
+    for (n, r) in raw.incentive.iter().enumerate() {
+        let what = r.id.as_ref().map_or(format!("incentive #{}", n + 1), |id| format!("incentive `{}`", id.value));
+        money(v, &r.max_discount, "max_discount", &what);
+        money(v, &r.min_invoice_amount, "min_invoice_amount", &what);
+        if let Some(x) = &r.discount_pct
+            && x.value.0.normalize().scale() > PCT_DECIMALS
+        {
+            pct(v, x, "discount_pct", &what, hundred);
+        }
+    }
+    for (n, r) in raw.payment_plan.iter().enumerate() {
+        let what =
+            r.id.as_ref().map_or(format!("payment plan #{}", n + 1), |id| format!("payment plan `{}`", id.value));
+        money(v, &r.min_instalment, "min_instalment", &what);
+    }
+    for (n, r) in raw.limit.iter().enumerate() {
+        let what = r.id.as_ref().map_or(format!("limit rule #{}", n + 1), |id| format!("limit rule `{}`", id.value));
+        for (key, x) in [
+            ("by_amount", &r.by_amount),
+            ("to", &r.to),
+            ("floor", &r.floor),
+            ("cap", &r.cap),
+            ("round_to", &r.round_to),
+        ] {
+            money(v, x, key, &what);
+        }
+        if let Some(x) = &r.by_pct
+            && x.value.0 >= Decimal::ZERO
+            && (x.value.0 <= Decimal::ONE_HUNDRED || r.change.as_ref().is_some_and(|c| c.value == LimitChange::Raise))
+        {
+            pct(v, x, "by_pct", &what, (Decimal::ZERO, Decimal::from(1000)));
+        }
+    }
+}
+
 fn unique_ids(v: &mut V<'_>, raw: &RawPolicy) {
     let mut kinds: HashMap<String, (&str, Range<usize>)> = HashMap::new();
     let mut check = |v: &mut V<'_>, id: &Option<Sp<String>>, kind: &'static str| {
