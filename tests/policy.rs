@@ -145,6 +145,30 @@ fn implausible_numbers_are_refused() {
     assert_eq!(limit("change = \"set\"\nto = \"1000.999\"").len(), 1);
 }
 
+/// `replaces` names old ids only: not a rule of the policy, not claimed by two rules.
+#[test]
+fn replaces_names_old_ids_only() {
+    let errors = |rules: &str| -> Vec<String> {
+        let text = format!("[policy]\nname = \"n\"\nversion = \"1\"\n{rules}");
+        let loaded = policy::load_str("p", &text);
+        loaded.report.diagnostics.iter().filter(|d| d.severity == Severity::Error).map(|d| d.message.clone()).collect()
+    };
+    let step = |id: &str, reps: &str, days: u32| {
+        format!(
+            "[[ladder.step]]\nid = \"{id}\"\nreplaces = {reps}\ndays_past_due = {days}\naction = \"notify_owner\"\n"
+        )
+    };
+    let review = "[[review]]\nid = \"rev\"\nevery = \"monthly\"\nreplaces = [\"credit-review\"]\n";
+    let ok = format!("[[ladder]]\nid = \"l\"\n{}{review}", step("b", "[\"a\"]", 1));
+    assert_eq!(errors(&ok), Vec::<String>::new());
+    let live = format!("[[ladder]]\nid = \"l\"\n{}{}", step("a", "[]", 1), step("b", "[\"a\"]", 2));
+    assert_eq!(errors(&live), ["step `b` replaces `a`, which is still a rule of this policy"]);
+    let twice = format!("[[ladder]]\nid = \"l\"\n{}{}", step("b", "[\"a\"]", 1), step("c", "[\"a\"]", 2));
+    assert_eq!(errors(&twice), ["`a` is replaced by both `b` and `c`"]);
+    let bad = format!("[[ladder]]\nid = \"l\"\n{}", step("b", "[\"a b\"]", 1));
+    assert_eq!(errors(&bad), ["step `b` replaces `a b`, which is not a rule id"]);
+}
+
 #[test]
 fn json_diagnostics_have_positions() {
     let loaded = policy::load(Path::new("fixtures/bad-policies/unknown-fact"));

@@ -34,6 +34,9 @@ pub struct Plan {
     /// Customers skipped because a rule failed (`on_script_error = "skip"`).
     pub skipped: Vec<EvalError>,
     pub customers: u64,
+    /// Executed history rows whose rule id the policy does not have, by id
+    /// ([`crate::engine::history::unknown_rule_ids`]).
+    pub unknown_rule_ids: std::collections::BTreeMap<String, u64>,
 }
 
 /// Why a run could not produce a plan.
@@ -157,6 +160,7 @@ pub fn evaluate_shard(
         as_of: Some(ctx.as_of),
         customers: customers.len() as u64,
         entries: Vec::with_capacity(parts.iter().map(|p| p.entries.len()).sum()),
+        unknown_rule_ids: crate::engine::history::unknown_rule_ids(ledger, policy, ctx.as_of, only),
         ..Plan::default()
     };
     for part in parts {

@@ -88,6 +88,9 @@ pub struct ShardPart {
     pub warnings: u64,
     /// The portfolio KPIs' ingredients, over this shard's customers.
     pub kpi_inputs: PortfolioInputs,
+    /// Its customers' executed history rows whose rule id the policy does not have, by id.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub unknown_rule_ids: std::collections::BTreeMap<String, u64>,
 }
 
 impl ShardPart {
@@ -108,6 +111,7 @@ impl ShardPart {
             rows: summary.rows.clone(),
             warnings: summary.warnings,
             kpi_inputs,
+            unknown_rule_ids: plan.unknown_rule_ids.clone(),
         }
     }
 }
@@ -272,7 +276,19 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
 
     let m0 = &parts[0].manifest;
     let as_of = m0.as_of;
-    let plan = Plan { as_of, entries, skipped: Vec::new(), customers: parts.iter().map(|p| p.part.customers).sum() };
+    let mut unknown_rule_ids = std::collections::BTreeMap::new();
+    for p in &parts {
+        for (id, n) in &p.part.unknown_rule_ids {
+            *unknown_rule_ids.entry(id.clone()).or_insert(0) += n;
+        }
+    }
+    let plan = Plan {
+        as_of,
+        entries,
+        skipped: Vec::new(),
+        customers: parts.iter().map(|p| p.part.customers).sum(),
+        unknown_rule_ids,
+    };
     let ctx = Context::new(as_of.unwrap_or_default(), FactsConfig::default());
     let mut summary = summarize_parts(&plan, (&m0.policy, &m0.policy_version), rows, warnings, kpi.finish(&ctx));
     summary.customers_skipped = parts.iter().map(|p| p.part.customers_skipped).sum();

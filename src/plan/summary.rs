@@ -76,6 +76,10 @@ pub struct Summary {
     pub rows: Rows,
     pub warnings: u64,
     pub kpis: Portfolio,
+    /// Executed history rows whose rule id the policy does not have, by id
+    /// (absent when there are none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unknown_rule_ids: BTreeMap<String, u64>,
 }
 
 impl Rows {
@@ -134,6 +138,7 @@ pub fn summarize_parts(plan: &Plan, policy: (&str, &str), rows: Rows, warnings: 
         rows,
         warnings,
         kpis,
+        unknown_rule_ids: plan.unknown_rule_ids.clone(),
     };
     let mut last_customer: Option<&str> = None;
     for e in &plan.entries {

@@ -281,6 +281,9 @@ pub struct Rules {
     pub reviews: Vec<Review>,
     /// `[challenger]`, when the policy has one.
     pub challenger: Option<Challenger>,
+    /// Renamed rules: (the rule's id, an id it `replaces`). History rows of the
+    /// old id count as the rule's own ([`RuleIds`] gives both one number).
+    pub replaces: Vec<(String, String)>,
 }
 
 /// `[challenger]`: a stable share of customers follows another strategy.
@@ -480,9 +483,15 @@ pub fn compile_with(mut rules: Rules, engine: rhai::Engine, sources: Sources, de
         h.update(&[0]);
     }
     let hash = h.finalize().to_hex().to_string();
-    let per_invoice = PerInvoiceRules::new(
-        rules.ladders.iter().filter(|l| l.grouping == Grouping::Invoice).flat_map(|l| l.steps.iter().map(|s| &s.id)),
-    );
+    let per_invoice_steps: Vec<&String> = rules
+        .ladders
+        .iter()
+        .filter(|l| l.grouping == Grouping::Invoice)
+        .flat_map(|l| l.steps.iter().map(|s| &s.id))
+        .collect();
+    // The rows of a per-invoice step's old ids are one message per invoice too.
+    let renamed = rules.replaces.iter().filter(|(id, _)| per_invoice_steps.contains(&id)).map(|(_, old)| old);
+    let per_invoice = PerInvoiceRules::new(per_invoice_steps.iter().copied().chain(renamed));
     let ids = RuleIds::of(&rules);
     CompiledPolicy { rules, engine, sources, hash, per_invoice, ids }
 }
@@ -532,6 +541,13 @@ impl RuleIds {
         let plans = rules.plans.iter().map(|x| add(&x.id)).collect();
         let limits = rules.limits.iter().map(|x| add(&x.id)).collect();
         let reviews = rules.reviews.iter().map(|x| add(&x.id)).collect();
+        // A renamed rule's old ids share its number (validation keeps them off every rule).
+        let renamed: Vec<(u32, &String)> = rules.replaces.iter().map(|(id, old)| (add(id), old)).collect();
+        for (n, old) in renamed {
+            if !table.iter().any(|(s, _, _)| **s == **old) {
+                table.push((old.as_str().into(), key(old.as_bytes()), n));
+            }
+        }
         RuleIds { steps, incentives, plans, limits, reviews, ..Self::indexed(table) }
     }
 

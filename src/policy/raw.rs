@@ -535,6 +535,8 @@ pub struct RawLadder {
 pub struct RawStep {
     /// The rule id, as recorded in actions.csv (keep it stable: history is matched by it).
     pub id: Option<Sp<String>>,
+    /// Rule ids this rule continues (a renamed rule): history rows of these ids count as its own.
+    pub replaces: Option<Sp<Vec<String>>>,
     /// What the rule is for, in words (shown nowhere but here).
     pub description: Option<Sp<String>>,
     /// Fires once an invoice is this many days past its due date.
@@ -579,6 +581,8 @@ pub struct RawStep {
 pub struct RawIncentive {
     /// Unique id; recorded in actions.csv as the rule id.
     pub id: Option<Sp<String>>,
+    /// Rule ids this rule continues (a renamed rule): history rows of these ids count as its own.
+    pub replaces: Option<Sp<Vec<String>>>,
     /// What the rule is for, in words (shown nowhere but here).
     pub description: Option<Sp<String>>,
     /// A rhai condition; may read `invoice.*` (then checked per invoice).
@@ -609,6 +613,8 @@ pub struct RawIncentive {
 pub struct RawPaymentPlan {
     /// Unique id; recorded in actions.csv as the rule id.
     pub id: Option<Sp<String>>,
+    /// Rule ids this rule continues (a renamed rule): history rows of these ids count as its own.
+    pub replaces: Option<Sp<Vec<String>>>,
     /// What the rule is for, in words (shown nowhere but here).
     pub description: Option<Sp<String>>,
     /// Who qualifies: a rhai condition over `customer.*` and `as_of.*`.
@@ -635,6 +641,8 @@ pub struct RawPaymentPlan {
 pub struct RawLimit {
     /// Unique id; recorded in actions.csv as the rule id.
     pub id: Option<Sp<String>>,
+    /// Rule ids this rule continues (a renamed rule): history rows of these ids count as its own.
+    pub replaces: Option<Sp<Vec<String>>>,
     /// What the rule is for, in words (shown nowhere but here).
     pub description: Option<Sp<String>>,
     /// A rhai condition over `customer.*` and `as_of.*`.
@@ -669,6 +677,8 @@ pub struct RawLimit {
 pub struct RawReview {
     /// Unique id; recorded in actions.csv as the rule id.
     pub id: Option<Sp<String>>,
+    /// Rule ids this rule continues (a renamed rule): history rows of these ids count as its own.
+    pub replaces: Option<Sp<Vec<String>>>,
     /// What the rule is for, in words (shown nowhere but here).
     pub description: Option<Sp<String>>,
     /// Customers of this risk class.

@@ -339,6 +339,7 @@ pub fn validate(raw: &RawPolicy, ctx: &Ctx<'_>) -> (Option<Rules>, Vec<Diagnosti
     let reviews = reviews(&mut v, raw);
     let challenger = challenger(&mut v, raw, &strategies);
     unique_ids(&mut v, raw);
+    let replaces = replaces(&mut v, raw);
     plausible_numbers(&mut v, raw, &meta);
     if let Some(t) = raw.policy.as_ref().and_then(|p| p.templates.as_ref())
         && !is_inside(&t.value)
@@ -363,6 +364,7 @@ pub fn validate(raw: &RawPolicy, ctx: &Ctx<'_>) -> (Option<Rules>, Vec<Diagnosti
         limits,
         reviews,
         challenger,
+        replaces,
     };
     let ok = !v.diags.iter().any(Diagnostic::is_error);
     (ok.then_some(rules), v.diags)
@@ -1174,7 +1176,6 @@ fn reviews(v: &mut V<'_>, raw: &RawPolicy) -> Vec<Review> {
     out
 }
 
-/// Rule ids are recorded in actions.csv: one id must not name rules of two kinds.
 /// The decimals an amount of `currency` can have in this policy: its ISO 4217 minor unit,
 /// at most 2 (the ledger's amounts have at most 2 decimals); 2 when the policy names no currency.
 pub fn minor_units(currency: Option<&str>) -> u32 {
@@ -1357,6 +1358,56 @@ fn plausible_numbers(v: &mut V<'_>, raw: &RawPolicy, meta: &Meta) {
     }
 }
 
+/// `replaces = ["old-id"]` of every rule: the (rule id, old id) pairs. An old id must not be a
+/// rule of the policy (its rows are that rule's already), nor be replaced by two different rules.
+fn replaces(v: &mut V<'_>, raw: &RawPolicy) -> Vec<(String, String)> {
+    let mut all: Vec<(&Option<Sp<String>>, &Option<Sp<Vec<String>>>, &str)> = Vec::new();
+    for l in &raw.ladder {
+        all.extend(l.step.iter().map(|s| (&s.id, &s.replaces, "step")));
+    }
+    all.extend(raw.incentive.iter().map(|x| (&x.id, &x.replaces, "incentive")));
+    all.extend(raw.payment_plan.iter().map(|x| (&x.id, &x.replaces, "payment plan")));
+    all.extend(raw.limit.iter().map(|x| (&x.id, &x.replaces, "limit rule")));
+    all.extend(raw.review.iter().map(|x| (&x.id, &x.replaces, "review")));
+    let live: Vec<&str> = all.iter().filter_map(|(id, _, _)| id.as_ref().map(|i| i.value.as_str())).collect();
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (id, reps, kind) in &all {
+        let (Some(id), Some(reps)) = (id, reps) else { continue };
+        for old in &reps.value {
+            let valid =
+                !old.is_empty() && old.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            if !valid {
+                v.error(
+                    Code::InvalidValue,
+                    format!("{kind} `{}` replaces `{old}`, which is not a rule id", id.value),
+                    &reps.span,
+                );
+            } else if live.contains(&old.as_str()) {
+                v.error(
+                    Code::InvalidValue,
+                    format!("{kind} `{}` replaces `{old}`, which is still a rule of this policy", id.value),
+                    &reps.span,
+                )
+                .help = Some(format!(
+                    "`replaces` names the old id of a renamed rule; if `{old}` was renamed to `{}`, remove the rule `{old}`",
+                    id.value
+                ));
+            } else if let Some((other, _)) = out.iter().find(|(n, o)| o == old && *n != id.value) {
+                v.error(
+                    Code::DuplicateId,
+                    format!("`{old}` is replaced by both `{other}` and `{}`", id.value),
+                    &reps.span,
+                )
+                .help = Some("the rows of an old id can continue one rule only".into());
+            } else if !out.iter().any(|(n, o)| o == old && *n == id.value) {
+                out.push((id.value.clone(), old.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Rule ids are recorded in actions.csv: one id must not name rules of two kinds.
 fn unique_ids(v: &mut V<'_>, raw: &RawPolicy) {
     let mut kinds: HashMap<String, (&str, Range<usize>)> = HashMap::new();
     let mut check = |v: &mut V<'_>, id: &Option<Sp<String>>, kind: &'static str| {
