@@ -208,3 +208,40 @@ fn template_names_and_the_templates_folder_stay_inside_the_policy() {
         assert_eq!(policy::validate::is_inside(path), ok, "{path}");
     }
 }
+
+/// A script file of many functions: up to 1,000 load (in memory and time linear in their
+/// number), more are refused by `check` before rhai parses them (its parser is quadratic).
+#[test]
+fn a_script_of_too_many_functions_is_refused_and_a_large_one_stays_cheap() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    std::fs::create_dir_all(dir.join("scripts")).unwrap();
+    std::fs::write(
+        dir.join("policy.toml"),
+        "[policy]\nname = \"many\"\nversion = \"1\"\n[[strategy]]\nid = \"s\"\nwhen = \"m::f0(customer.trend) > 0\"\n\
+         ladder = \"l\"\n[[strategy]]\nid = \"d\"\nladder = \"l\"\n[[ladder]]\nid = \"l\"\n[[ladder.step]]\nid = \"n\"\n\
+         days_past_due = 1\naction = \"notify_owner\"\n",
+    )
+    .unwrap();
+    let script = |n: usize| (0..n).map(|i| format!("fn f{i}(x) {{ x + {i}.0 }}\n")).collect::<String>();
+    std::fs::write(dir.join("scripts/m.rhai"), script(1000)).unwrap();
+    let t = Instant::now();
+    let loaded = policy::load(&dir);
+    eprintln!("1,000 functions loaded in {:?}", t.elapsed());
+    assert!(loaded.policy.is_some(), "{}", loaded.report.render());
+    std::fs::write(dir.join("scripts/m.rhai"), script(3000)).unwrap();
+    let loaded = policy::load(&dir);
+    assert!(loaded.policy.is_none());
+    let d = loaded.report.diagnostics.iter().find(|d| d.code == Code::InvalidValue).unwrap();
+    assert_eq!(d.message, "script `m` defines 3000 functions, more than 1000 in one file");
+    let span = d.span.as_ref().unwrap();
+    assert!(loaded.report.sources.get(span.file).unwrap().path.ends_with("scripts/m.rhai"));
+    // `fn` in a comment or a string is not a function.
+    let words = format!("// fn fn fn\nfn g(x) {{ \"fn\" }}\n{}", script(999));
+    std::fs::write(dir.join("scripts/m.rhai"), words).unwrap();
+    assert!(policy::load(&dir).policy.is_some());
+    // Size is checked first.
+    std::fs::write(dir.join("scripts/m.rhai"), format!("{}// {}\n", script(1), "x".repeat(300 * 1024))).unwrap();
+    let loaded = policy::load(&dir);
+    assert!(loaded.report.diagnostics.iter().any(|d| d.message == "script `m` is 300 KiB, more than 256 KiB"));
+}

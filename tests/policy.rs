@@ -398,6 +398,13 @@ mod lowering {
         let (e, _) =
             recoup::policy::expression_with_scripts("risk::score(customer)", false, &[("risk", &risk)]).unwrap();
         assert!(e.native.is_some(), "strict's score is inlined");
+        // Each function of a script of several is inlined with its own body only.
+        let two = "fn a(c) { c.trend + 1.0 }\nfn b(c) { let y = c.trend * 3.0; y }\n";
+        for src in ["m::a(customer) == customer.trend + 1.0", "m::b(customer) == customer.trend * 3.0"] {
+            let (e, engine) = recoup::policy::expression_with_scripts(src, false, &[("m", two)]).unwrap();
+            assert!(e.native.is_some(), "{src} is inlined");
+            check_agree(src, &e, &engine, (100, 3, 0.5, 0, false, 0, 3)).unwrap();
+        }
         // A script's own `abs` is what its functions call: not the built-in.
         let shadow = "private fn abs(x) { 42.0 }\nfn f(c) { abs(c.trend) }\n";
         let (e, _) = recoup::policy::expression_with_scripts("m::f(customer)", false, &[("m", shadow)]).unwrap();
