@@ -89,8 +89,17 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     let evaluated = mask.as_ref().map_or(ledger.customers.len(), |m| m.iter().filter(|&&k| k).count());
     let bar = Progress::bar(a.quiet, evaluated as u64, "evaluating customers");
     let t = Instant::now();
-    let plan = plan::evaluate_shard(&ledger, &policy, &ctx, mask.as_deref(), &|| bar.inc(1))
-        .map_err(|e| ExitError { code: Exit::Failed, message: format!("{e}; nothing was written") })?;
+    let plan = plan::evaluate_shard(&ledger, &policy, &ctx, mask.as_deref(), &|| bar.inc(1)).map_err(|e| {
+        let (code, help) = match e {
+            plan::RunError::TooManyFailed { .. } => (
+                Exit::TooManyFailed,
+                "\n  = help: fix the rule (`recoup explain` shows one customer's evaluation), or allow more \
+                 failed customers with `max_failed_share` in [policy] (docs/policy.md)",
+            ),
+            plan::RunError::Script(_) => (Exit::Failed, ""),
+        };
+        ExitError { code, message: format!("{e}; nothing was written{help}") }
+    })?;
     timings.push(("evaluate".to_string(), ms(t)));
     drop(bar);
     let progress = Progress::start(a.quiet);

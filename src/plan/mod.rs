@@ -45,6 +45,13 @@ pub enum RunError {
     /// A rule failed for a customer and the policy says to fail the run.
     #[error("rule `{}` failed for customer `{}`: {}", .0.rule_id, .0.customer_id, .0.message)]
     Script(EvalError),
+    /// More customers failed a rule than the policy allows (`max_failed_share`): the run
+    /// was stopped. `first` is the first failure in customer order among those evaluated.
+    #[error(
+        "rules failed for more than {allowed} of {customers} customers, more than `max_failed_share = {share}` \
+         allows: the run was stopped; first: {first}"
+    )]
+    TooManyFailed { allowed: usize, customers: usize, share: f64, first: EvalError },
 }
 
 /// The stable id of an action decided on `as_of`: a hash of the date, the
@@ -106,6 +113,12 @@ pub fn evaluate_shard(
     // The policy's per-invoice steps count one contact per invoice.
     let ctx = &*policy.facts_context(ctx);
     let skip = policy.on_script_error() == OnError::Skip;
+    // Skip mode: the failures allowed, and a flag that stops every slice once they are
+    // exceeded (the run fails whatever the rest would do: a runaway rule costs at most
+    // `allowed` + the threads' customers in flight, not every customer).
+    let allowed = policy.failures_allowed(only.map_or(ledger.customers.len(), |m| m.iter().filter(|&&k| k).count()));
+    let failures = std::sync::atomic::AtomicUsize::new(0);
+    let stop = std::sync::atomic::AtomicBool::new(false);
     let mut customers: Vec<u32> = match only {
         None => (0..ledger.customers.len() as u32).collect(),
         Some(mask) => (0..ledger.customers.len() as u32).filter(|&c| mask[c as usize]).collect(),
@@ -127,6 +140,9 @@ pub fn evaluate_shard(
         .map_init(Vec::new, |invoices, slice| {
             let mut part = Part { entries: Vec::new(), skipped: Vec::new(), failed: None };
             for &c in slice {
+                if skip && stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
                 let cf = derive_customer(ledger, c, ctx, invoices);
                 let result = evaluate_customer(policy, ledger, &cf, invoices, &cal, None);
                 customer_done();
@@ -146,7 +162,13 @@ pub fn evaluate_shard(
                             part.entries.push(PlanEntry { action_id: id, action });
                         }
                     }
-                    Err(e) if skip => part.skipped.push(e),
+                    Err(e) if skip => {
+                        part.skipped.push(e);
+                        if failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 > allowed {
+                            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                            break;
+                        }
+                    }
                     Err(e) => {
                         part.failed = Some(e);
                         break;
@@ -169,6 +191,12 @@ pub fn evaluate_shard(
         }
         plan.entries.extend(part.entries);
         plan.skipped.extend(part.skipped);
+    }
+    if plan.skipped.len() > allowed {
+        let customers = plan.customers as usize;
+        let share = policy.rules.meta.max_failed_share;
+        let first = plan.skipped.swap_remove(0);
+        return Err(RunError::TooManyFailed { allowed, customers, share, first });
     }
     Ok(plan)
 }

@@ -25,7 +25,12 @@ pub struct Meta {
     pub grouping: Grouping,
     pub trigger: Trigger,
     pub on_script_error: OnError,
+    /// The largest share of customers that may fail a rule before the run fails (skip mode).
+    pub max_failed_share: f64,
 }
+
+/// The default of `[policy] max_failed_share`: 1 customer in 100.
+pub const MAX_FAILED_SHARE: f64 = 0.01;
 
 /// Guardrails: applied last, they always win.
 #[derive(Debug, Clone, Serialize)]
@@ -372,6 +377,15 @@ impl CompiledPolicy {
     /// What to do with a customer whose rule fails at run time.
     pub fn on_script_error(&self) -> OnError {
         self.rules.meta.on_script_error
+    }
+    /// How many of `customers` may fail a rule and be skipped before the run fails:
+    /// `max_failed_share` of them, rounded down (0 with `on_script_error = "fail"`).
+    pub fn failures_allowed(&self, customers: usize) -> usize {
+        match self.rules.meta.on_script_error {
+            OnError::Fail => 0,
+            // A share in [0, 1] (validated) of a count: exact enough in f64 below 2^52.
+            OnError::Skip => (self.rules.meta.max_failed_share * customers as f64).floor() as usize,
+        }
     }
     /// Every kind of action the policy can put in a plan, in the order of
     /// [`ActionKind`]: its ladder steps' actions, discount and payment-plan

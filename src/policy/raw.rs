@@ -417,6 +417,9 @@ pub struct RawMeta {
     pub trigger: Option<Sp<Trigger>>,
     /// A rule failing at run time: `skip` the customer and report it (default), or `fail` the run.
     pub on_script_error: Option<Sp<OnError>>,
+    /// With `on_script_error = "skip"`: the largest share of customers (0 to 1, default 0.01) that
+    /// may fail a rule; past it the run fails and writes nothing.
+    pub max_failed_share: Option<Sp<f64>>,
     /// Folder of message templates, relative to the policy folder (default "templates"); when it
     /// exists, every template a rule names must be a file in it.
     pub templates: Option<Sp<String>>,

@@ -421,10 +421,16 @@ impl Scripts {
                 diags.push(
                     Diagnostic::error(
                         Code::InvalidValue,
-                        format!("script `{name}` is {} KiB, more than {} KiB", text.len() / 1024, MAX_SCRIPT_BYTES / 1024),
+                        format!(
+                            "script `{name}` is {} KiB, more than {} KiB",
+                            text.len() / 1024,
+                            MAX_SCRIPT_BYTES / 1024
+                        ),
                     )
                     .at(*file, 0..0)
-                    .help("keep rule scripts small: split it into several files in scripts/, or move data to the ledger"),
+                    .help(
+                        "keep rule scripts small: split it into several files in scripts/, or move data to the ledger",
+                    ),
                 );
                 continue;
             }

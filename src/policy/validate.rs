@@ -382,6 +382,7 @@ fn meta(v: &mut V<'_>, raw: &RawPolicy) -> Meta {
         grouping: Grouping::Customer,
         trigger: Trigger::Oldest,
         on_script_error: OnError::Skip,
+        max_failed_share: crate::policy::compile::MAX_FAILED_SHARE,
     };
     let Some(p) = &raw.policy else {
         if !v.was_removed(&(0..0), "policy") {
@@ -419,6 +420,20 @@ fn meta(v: &mut V<'_>, raw: &RawPolicy) -> Meta {
     m.grouping = p.grouping.as_ref().map_or(m.grouping, |x| x.value);
     m.trigger = p.trigger.as_ref().map_or(m.trigger, |x| x.value);
     m.on_script_error = p.on_script_error.as_ref().map_or(m.on_script_error, |x| x.value);
+    if let Some(x) = &p.max_failed_share {
+        if !(0.0..=1.0).contains(&x.value) {
+            v.error(Code::InvalidValue, format!("`max_failed_share = {}` is not between 0 and 1", x.value), &x.span)
+                .help = Some("give the share of customers that may fail a rule as a fraction, e.g. `0.01`".into());
+        } else if m.on_script_error == OnError::Fail {
+            v.warning(
+                Code::Unused,
+                "`max_failed_share` has no effect with `on_script_error = \"fail\"`".into(),
+                &x.span,
+            )
+            .help = Some("a run that fails on the first error allows no failed customer".into());
+        }
+        m.max_failed_share = x.value;
+    }
     m
 }
 
