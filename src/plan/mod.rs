@@ -51,7 +51,7 @@ pub enum RunError {
         "rules failed for more than {allowed} of {customers} customers, more than `max_failed_share = {share}` \
          allows: the run was stopped; first: {first}"
     )]
-    TooManyFailed { allowed: usize, customers: usize, share: f64, first: EvalError },
+    TooManyFailed { allowed: usize, customers: usize, share: f64, first: Box<EvalError> },
 }
 
 /// The stable id of an action decided on `as_of`: a hash of the date, the
@@ -195,7 +195,7 @@ pub fn evaluate_shard(
     if plan.skipped.len() > allowed {
         let customers = plan.customers as usize;
         let share = policy.rules.meta.max_failed_share;
-        let first = plan.skipped.swap_remove(0);
+        let first = Box::new(plan.skipped.swap_remove(0));
         return Err(RunError::TooManyFailed { allowed, customers, share, first });
     }
     Ok(plan)

@@ -1376,7 +1376,9 @@ fn plausible_numbers(v: &mut V<'_>, raw: &RawPolicy, meta: &Meta) {
 /// `replaces = ["old-id"]` of every rule: the (rule id, old id) pairs. An old id must not be a
 /// rule of the policy (its rows are that rule's already), nor be replaced by two different rules.
 fn replaces(v: &mut V<'_>, raw: &RawPolicy) -> Vec<(String, String)> {
-    let mut all: Vec<(&Option<Sp<String>>, &Option<Sp<Vec<String>>>, &str)> = Vec::new();
+    /// A rule's id, its `replaces` and its kind in words.
+    type Named<'r> = (&'r Option<Sp<String>>, &'r Option<Sp<Vec<String>>>, &'static str);
+    let mut all: Vec<Named<'_>> = Vec::new();
     for l in &raw.ladder {
         all.extend(l.step.iter().map(|s| (&s.id, &s.replaces, "step")));
     }
