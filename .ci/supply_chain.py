@@ -19,7 +19,14 @@ package of `cargo metadata --locked --format-version 1`:
   (https://index.crates.io/); an unreachable index is reported, not failed;
 - advisories: when github.com answers, cargo-deny or cargo-audit if
   installed, otherwise the RustSec database is downloaded and read; when it
-  does not answer, the output says plainly that advisories were NOT checked.
+  does not answer (or with --offline), a local snapshot of the database is
+  read instead (--advisory-db, default ../shared/advisory-db beside the
+  repository, or beside the main work tree of a git worktree) and the output
+  names the snapshot (its SNAPSHOT file); without a snapshot the output says
+  plainly that advisories were NOT checked, and the check does not fail. A
+  vulnerability is an error; an informational advisory (unmaintained,
+  unsound, notice) is an error too until deny.toml decides it in
+  `[advisories] ignore` with a reason.
 
 Exit status: 0 when nothing is refused, 1 when something is, 2 on a usage or
 input error. `--self-test` runs the checker's own tests on crafted inputs.
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import http.client
 import io
 import json
@@ -463,10 +471,22 @@ def read_advisory(path: Path) -> dict | None:
     return tomllib.loads(m.group(1)) if m else tomllib.loads(text) if path.suffix == ".toml" else None
 
 
+def advisory_ignores(deny: dict, report: Report) -> dict[str, str]:
+    """`[advisories] ignore`: advisory id -> the reason it was decided (cargo-deny's `{ id, reason }` form)."""
+    out = {}
+    for entry in deny.get("advisories", {}).get("ignore", []):
+        ident, reason = (entry, "") if isinstance(entry, str) else (entry.get("id"), entry.get("reason", ""))
+        if not str(reason).strip():
+            report.warn("advisories", f"deny.toml ignores {ident} without a reason: write `{{ id = \"{ident}\", reason = \"...\" }}`")
+        out[ident] = str(reason).strip()
+    return out
+
+
 def check_advisory_db(packages: list[dict], deny: dict, report: Report, db: Path) -> None:
-    ignore = {i if isinstance(i, str) else i.get("id") for i in deny.get("advisories", {}).get("ignore", [])}
+    ignore = advisory_ignores(deny, report)
     crates_dir = db / "crates"
     seen = 0
+    used = set()
     for pkg in packages:
         if pkg.get("source") not in CRATES_IO_SOURCES:
             continue
@@ -479,19 +499,64 @@ def check_advisory_db(packages: list[dict], deny: dict, report: Report, db: Path
                 continue
             seen += 1
             a, vs = adv.get("advisory", {}), adv.get("versions", {})
-            if a.get("withdrawn") or a.get("id") in ignore:
+            if a.get("withdrawn"):
                 continue
             ranges = vs.get("patched", []) + vs.get("unaffected", [])
             if any(req_matches(r, pkg["version"]) for r in ranges):
                 continue
             who = f"`{pkg['name']} {pkg['version']}`"
-            what = f"{a.get('id')} ({a.get('title', '').strip()})"
-            if a.get("informational"):
-                report.warn("advisories", f"{who}: {a['informational']} {what}")
+            what = f"{a.get('id')} ({(a.get('title') or first_heading(path)).strip()})"
+            if a.get("id") in ignore:
+                used.add(a.get("id"))
+                report.note(f"advisories: {who}: {what} decided in deny.toml: {ignore[a.get('id')]}")
+            elif a.get("informational"):
+                report.error(
+                    "advisories",
+                    f"{who}: {a['informational']} {what}: decide it in deny.toml "
+                    f"(`[advisories] ignore = [{{ id = \"{a.get('id')}\", reason = \"...\" }}]`) or replace the crate",
+                )
             else:
                 patched = ", ".join(vs.get("patched", [])) or "none"
                 report.error("advisories", f"{who} is affected by {what}; patched: {patched}")
-    report.note(f"advisories: RustSec database read, {seen} advisories for locked crates considered")
+    for ident in sorted(set(ignore) - used):
+        report.warn("advisories", f"deny.toml ignores {ident}, which no locked crate is affected by: remove it")
+    report.note(f"advisories: {seen} advisories for locked crates considered")
+
+
+def first_heading(path: Path) -> str:
+    m = re.search(r"^# (.+)$", path.read_text(encoding="utf-8"), re.M)
+    return m.group(1) if m else ""
+
+
+def snapshot_candidates(root: Path) -> list[Path]:
+    """Where a snapshot of the advisory database is looked for: `../shared/advisory-db` beside the
+    repository (CI's fresh clone), then beside the main work tree when this is a git worktree."""
+    out = [root.resolve().parent / "shared" / "advisory-db"]
+    try:
+        common = subprocess.run(
+            ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
+            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=True,
+        ).stdout.strip()
+        out.append(Path(common).parent.parent / "shared" / "advisory-db")
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return list(dict.fromkeys(out))
+
+
+def check_snapshot(packages: list[dict], deny: dict, report: Report, candidates: list[Path], why: str) -> None:
+    """The advisories from a local snapshot of the RustSec database; missing: loud, not fatal."""
+    db = next((c for c in candidates if (c / "crates").is_dir()), None)
+    if db is None:
+        report.warn(
+            "advisories",
+            f"{why}, and no snapshot of the RustSec database was found "
+            f"(looked in {', '.join(str(c) for c in candidates)}): security advisories were NOT checked",
+        )
+        return
+    stamp = db / "SNAPSHOT"
+    what = " ".join(stamp.read_text(encoding="utf-8").split("\n")[1].split()) if stamp.is_file() else "no SNAPSHOT file"
+    report.note(f"advisories: {why}; read the snapshot {db} ({what})")
+    check_advisory_db(packages, deny, report, db)
 
 
 def github_reachable(timeout: float = 5) -> bool:
@@ -502,12 +567,9 @@ def github_reachable(timeout: float = 5) -> bool:
         return False
 
 
-def check_advisories(packages: list[dict], deny: dict, report: Report, root: Path) -> None:
+def check_advisories(packages: list[dict], deny: dict, report: Report, root: Path, snapshots: list[Path]) -> None:
     if not github_reachable():
-        report.warn(
-            "advisories",
-            "github.com is not reachable: security advisories (RustSec) were NOT checked",
-        )
+        check_snapshot(packages, deny, report, snapshots, "github.com is not reachable")
         return
     for tool, cmd in (
         ("cargo-deny", ["cargo", "deny", "--locked", "check", "advisories"]),
@@ -523,7 +585,7 @@ def check_advisories(packages: list[dict], deny: dict, report: Report, root: Pat
     try:
         body = fetch(tarball, 60)
     except OSError as err:
-        report.warn("advisories", f"{tarball} could not be downloaded ({err}): advisories were NOT checked")
+        check_snapshot(packages, deny, report, snapshots, f"{tarball} could not be downloaded ({err})")
         return
     with tempfile.TemporaryDirectory() as tmp:
         with tarfile.open(fileobj=io.BytesIO(body)) as tar:
@@ -608,7 +670,10 @@ def graph_packages(metadata: dict) -> list[dict]:
     return [p for p in metadata["packages"] if p["id"] in seen]
 
 
-def run_checks(metadata: dict, deny: dict, report: Report, index: str | None, advisories: bool, root: Path) -> None:
+def run_checks(
+    metadata: dict, deny: dict, report: Report, index: str | None, advisories: bool, root: Path,
+    snapshots: list[Path] | None = None,
+) -> None:
     for key in unsupported_keys(deny):
         report.warn("deny.toml", f"`{key}` is not read by this checker: NOT checked here (cargo-deny reads it)")
     packages = graph_packages(metadata)
@@ -619,10 +684,11 @@ def run_checks(metadata: dict, deny: dict, report: Report, index: str | None, ad
         report.warn("yanked", "--offline: yanked versions were NOT checked")
     else:
         check_yanked(packages, deny, report, index)
+    snapshots = snapshot_candidates(root) if snapshots is None else snapshots
     if advisories:
-        check_advisories(packages, deny, report, root)
+        check_advisories(packages, deny, report, root, snapshots)
     else:
-        report.warn("advisories", "--offline: security advisories (RustSec) were NOT checked")
+        check_snapshot(packages, deny, report, snapshots, "--offline")
 
 
 def main(argv: list[str]) -> int:
@@ -631,7 +697,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--deny", help="deny.toml to read (default: <manifest-dir>/deny.toml)")
     ap.add_argument("--metadata", help="a `cargo metadata --format-version 1` JSON file instead of running cargo")
     ap.add_argument("--index", default=SPARSE_INDEX, help="sparse index base URL (https:// or file://)")
-    ap.add_argument("--offline", action="store_true", help="no network: yanked and advisories NOT checked")
+    ap.add_argument("--offline", action="store_true", help="no network: yanked NOT checked, advisories from the snapshot")
+    ap.add_argument("--advisory-db", help="a RustSec database snapshot (default: ../shared/advisory-db)")
     ap.add_argument("--self-test", action="store_true", help="run this checker's own tests")
     args = ap.parse_args(argv)
     if args.self_test:
@@ -655,7 +722,8 @@ def main(argv: list[str]) -> int:
         print(f"supply-chain: error: {err}", file=sys.stderr)
         return 2
     report = Report()
-    run_checks(metadata, deny, report, None if args.offline else args.index, not args.offline, root)
+    snapshots = [Path(args.advisory_db)] if args.advisory_db else None
+    run_checks(metadata, deny, report, None if args.offline else args.index, not args.offline, root, snapshots)
     for line in report.notes:
         print(f"supply-chain: {line}")
     for line in report.warnings + report.errors:
@@ -708,9 +776,9 @@ def metadata(*packages):
 
 
 class SelfTest(unittest.TestCase):
-    def check(self, *packages, policy=POLICY, index=None):
+    def check(self, *packages, policy=POLICY, index=None, snapshots=()):
         report = Report()
-        run_checks(metadata(*packages), tomllib.loads(policy), report, index, False, Path("."))
+        run_checks(metadata(*packages), tomllib.loads(policy), report, index, False, Path("."), list(snapshots))
         return report
 
     def errors(self, *packages, **kw):
@@ -866,32 +934,69 @@ class SelfTest(unittest.TestCase):
         r = self.check(pkg("serde"), index="http://127.0.0.1:9/")
         self.assertTrue(any("yanked versions were NOT checked" in w for w in r.warnings), r.warnings)
 
-    def test_advisories_not_checked_offline_says_so(self):
-        r = self.check(pkg("serde"))
-        self.assertTrue(any("advisories (RustSec) were NOT checked" in w for w in r.warnings), r.warnings)
+    def test_advisories_without_snapshot_say_so_and_pass(self):
+        r = self.check(pkg("serde"), snapshots=[Path("/nonexistent/advisory-db")])
+        self.assertEqual(r.errors, [])
+        self.assertTrue(any("security advisories were NOT checked" in w and "/nonexistent/advisory-db" in w
+                            for w in r.warnings), r.warnings)
 
-    def test_advisory_database(self):
+    def fake_db(self, tmp: str) -> Path:
+        db = Path(tmp) / "advisory-db"
+        folder = db / "crates" / "time"
+        folder.mkdir(parents=True)
+        (db / "SNAPSHOT").write_text("RustSec advisory database\ncommit 0123abc, committed 2099-01-01.\n")
+        (folder / "RUSTSEC-2020-0071.md").write_text(
+            '```toml\n[advisory]\nid = "RUSTSEC-2020-0071"\npackage = "time"\ntitle = "Segfault"\n'
+            '[versions]\npatched = [">= 0.2.23"]\nunaffected = ["= 0.2.0", "= 0.2.1", "< 0.2.0"]\n```\n# text\n'
+        )
+        (folder / "RUSTSEC-2099-0001.md").write_text(
+            '```toml\n[advisory]\nid = "RUSTSEC-2099-0001"\npackage = "time"\ninformational = "unmaintained"\n'
+            '[versions]\npatched = []\n```\n\n# time is unmaintained\n'
+        )
+        withdrawn = db / "crates" / "serde"
+        withdrawn.mkdir()
+        (withdrawn / "RUSTSEC-2099-0002.md").write_text(
+            '```toml\n[advisory]\nid = "RUSTSEC-2099-0002"\npackage = "serde"\nwithdrawn = "2099-01-02"\n'
+            '[versions]\npatched = []\n```\n'
+        )
+        return db
+
+    def test_snapshot_fails_on_a_vulnerable_crate_and_names_itself(self):
         with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp) / "crates" / "time"
-            folder.mkdir(parents=True)
-            (folder / "RUSTSEC-2020-0071.md").write_text(
-                '```toml\n[advisory]\nid = "RUSTSEC-2020-0071"\npackage = "time"\ntitle = "Segfault"\n'
-                '[versions]\npatched = [">= 0.2.23"]\nunaffected = ["= 0.2.0", "= 0.2.1", "< 0.2.0"]\n```\n# text\n'
-            )
-            (folder / "RUSTSEC-2099-0001.md").write_text(
-                '```toml\n[advisory]\nid = "RUSTSEC-2099-0001"\npackage = "time"\ninformational = "unmaintained"\n'
-                'title = "Old"\n[versions]\npatched = []\n```\n'
-            )
-            report = Report()
-            packages = [pkg("time", "0.2.22"), pkg("time", "0.2.23"), pkg("time", "0.1.40"), pkg("other")]
-            check_advisory_db(packages, tomllib.loads(POLICY), report, Path(tmp))
-            self.assertEqual(len(report.errors), 1, report.errors)
-            self.assertIn("`time 0.2.22` is affected by RUSTSEC-2020-0071", report.errors[0])
-            self.assertEqual(len(report.warnings), 3)  # the unmaintained notice, once per version
-            report = Report()
-            policy = POLICY.replace('yanked = "deny"', 'yanked = "deny"\nignore = ["RUSTSEC-2020-0071"]')
-            check_advisory_db(packages[:1], tomllib.loads(policy), report, Path(tmp))
-            self.assertEqual(report.errors, [])
+            db = self.fake_db(tmp)
+            decided = POLICY.replace(
+                'yanked = "deny"', 'yanked = "deny"\nignore = [{ id = "RUSTSEC-2099-0001", reason = "no successor" }]')
+            r = self.check(pkg("time", "0.2.22"), pkg("serde"), policy=decided, snapshots=[Path(tmp) / "no", db])
+            self.assertEqual(len(r.errors), 1, r.errors)
+            self.assertIn("`time 0.2.22` is affected by RUSTSEC-2020-0071 (Segfault); patched: >= 0.2.23", r.errors[0])
+            self.assertTrue(any(f"read the snapshot {db} (commit 0123abc, committed 2099-01-01.)" in n
+                                for n in r.notes), r.notes)
+            self.assertTrue(any("RUSTSEC-2099-0001 (time is unmaintained) decided in deny.toml: no successor" in n
+                                for n in r.notes), r.notes)
+            # Patched and unaffected versions pass; the exit status follows the errors.
+            self.assertEqual(self.check(pkg("time", "0.2.23"), pkg("time", "0.1.40"), policy=decided,
+                                        snapshots=[db]).errors, [])
+            meta = Path(tmp) / "meta.json"
+            meta.write_text(json.dumps(metadata(pkg("time", "0.2.22"))))
+            deny = Path(tmp) / "deny.toml"
+            deny.write_text(decided)
+            argv = ["--metadata", str(meta), "--deny", str(deny), "--offline", "--advisory-db", str(db)]
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
+                self.assertEqual(main(argv), 1)
+            self.assertIn("RUSTSEC-2020-0071", err.getvalue())
+
+    def test_informational_advisory_must_be_decided_with_a_reason(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            db = self.fake_db(tmp)
+            r = self.check(pkg("time", "0.2.23"), snapshots=[db])
+            self.assertEqual(len(r.errors), 1, r.errors)
+            self.assertIn("`time 0.2.23`: unmaintained RUSTSEC-2099-0001 (time is unmaintained): decide it", r.errors[0])
+            bare = POLICY.replace('yanked = "deny"', 'yanked = "deny"\nignore = ["RUSTSEC-2099-0001", "RUSTSEC-1999-0001"]')
+            r = self.check(pkg("time", "0.2.23"), policy=bare, snapshots=[db])
+            self.assertEqual(r.errors, [])
+            self.assertTrue(any("ignores RUSTSEC-2099-0001 without a reason" in w for w in r.warnings), r.warnings)
+            self.assertTrue(any("ignores RUSTSEC-1999-0001, which no locked crate is affected by" in w
+                                for w in r.warnings), r.warnings)
 
     def test_version_requirements(self):
         cases = [(">= 1.2.3, < 1.3", "1.2.9", True), (">= 1.2.3, < 1.3", "1.3.0", False), ("^0.4.2", "0.4.9", True),

@@ -40,13 +40,38 @@ fn failing_copy(name: &str, into: &Path) -> std::path::PathBuf {
     dst
 }
 
+/// A copy of a hostile policy (skip mode) allowing `share` of the customers to fail.
+fn sharing_copy(name: &str, share: &str, into: &Path) -> std::path::PathBuf {
+    let dst = into.join(format!("{name}-{share}"));
+    std::fs::create_dir_all(dst.join("scripts")).unwrap();
+    let text = std::fs::read_to_string(hostile(name).join("policy.toml")).unwrap();
+    let line = "on_script_error = \"skip\"\n";
+    assert!(text.contains(line));
+    std::fs::write(dst.join("policy.toml"), text.replace(line, &format!("{line}max_failed_share = {share}\n")))
+        .unwrap();
+    std::fs::copy(hostile(name).join("scripts/h.rhai"), dst.join("scripts/h.rhai")).unwrap();
+    dst
+}
+
 #[test]
 fn runaway_scripts_are_stopped_and_each_customer_skipped_and_reported() {
+    let tmp = tempfile::tempdir().unwrap();
     let ledger = load(&repo("fixtures/small"), &LoadOptions::default()).unwrap();
     let ids: Vec<&str> = ledger.customers.iter().map(|c| c.id.as_str()).collect();
     let ctx = Context::new(date("2026-11-16"), FactsConfig::default());
     for (name, words) in RUNAWAY {
-        let (p, report) = policy::compile_path(&hostile(name)).unwrap_or_else(|r| panic!("{name}: {}", r.render()));
+        // By default (1 % of 3 customers: none may fail) the run fails, naming the first failure.
+        let p = policy::compile_path(&hostile(name)).unwrap().0;
+        match evaluate(&ledger, &p, &ctx) {
+            Err(RunError::TooManyFailed { allowed: 0, customers: 3, first, .. }) => {
+                assert_eq!((first.customer_id.as_str(), first.rule_id.as_str()), ("C1", "hostile"), "{name}");
+                assert!(first.message.to_lowercase().contains(words), "{name}: {}", first.message);
+            }
+            other => panic!("{name}: {:?}", other.map(|p| p.skipped.len())),
+        }
+        // Allowed to fail for all: every customer skipped and reported.
+        let (p, report) = policy::compile_path(&sharing_copy(name, "1.0", tmp.path()))
+            .unwrap_or_else(|r| panic!("{name}: {}", r.render()));
         assert_eq!(report.errors(), 0, "{name}");
         let t = Instant::now();
         let plan = evaluate(&ledger, &p, &ctx).unwrap();
@@ -58,7 +83,10 @@ fn runaway_scripts_are_stopped_and_each_customer_skipped_and_reported() {
             assert_eq!(e.rule_id, "hostile", "{name}");
             assert!(e.message.to_lowercase().contains(words), "{name}: {}", e.message);
             let at = e.location.as_deref().unwrap_or_default();
-            assert!(at.contains("policy.toml:10:"), "{name}: the rule is pointed at: {at}");
+            assert!(
+                at.contains("policy.toml:11:"),
+                "{name}: the rule is pointed at (a line below the original's): {at}"
+            );
         }
     }
 }
@@ -76,6 +104,7 @@ fn in_fail_mode_a_runaway_script_fails_the_run_naming_rule_and_customer() {
                 assert!(e.message.to_lowercase().contains(words), "{name}: {}", e.message);
             }
             Ok(plan) => panic!("{name}: the run went on with {} actions", plan.entries.len()),
+            Err(e) => panic!("{name}: {e}"),
         }
     }
 }
@@ -91,8 +120,21 @@ fn the_command_line_follows_the_error_mode() {
             .chain([policy.display().to_string(), "--out".into(), out.display().to_string()])
             .collect()
     };
-    // Skip: the run goes on, each customer reported, the outputs written.
+    // Skip, every customer failing (more than max_failed_share): exit 7, nothing written.
     let a = args(&hostile("infinite-loop"));
+    let (code, _, stderr) = recoup(&a.iter().map(String::as_str).collect::<Vec<_>>(), Some(tmp.path()));
+    assert_eq!(code, 7, "{stderr}");
+    assert!(
+        stderr.contains(
+            "rules failed for more than 0 of 3 customers, more than `max_failed_share = 0.01` allows: the run was \
+             stopped; first: strategy `hostile` failed for customer `C1`: too many operations"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    assert!(!out.exists());
+    // Skip, all allowed to fail: the run goes on, each customer reported, the outputs written.
+    let a = args(&sharing_copy("infinite-loop", "1", tmp.path()));
     let (code, stdout, stderr) = recoup(&a.iter().map(String::as_str).collect::<Vec<_>>(), Some(tmp.path()));
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("customer `C1` skipped: strategy `hostile` failed: too many operations"), "{stderr}");
@@ -351,4 +393,97 @@ fn fuzz_crashers_are_refused_not_panics() {
         .unwrap();
     let p = policy::load(&dir).policy.unwrap();
     evaluate(&small, &p, &ctx).unwrap();
+}
+
+/// A script file of many functions: up to 1,000 load (in memory and time linear in their
+/// number), more are refused by `check` before rhai parses them (its parser is quadratic).
+#[test]
+fn a_script_of_too_many_functions_is_refused_and_a_large_one_stays_cheap() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    std::fs::create_dir_all(dir.join("scripts")).unwrap();
+    std::fs::write(
+        dir.join("policy.toml"),
+        "[policy]\nname = \"many\"\nversion = \"1\"\n[[strategy]]\nid = \"s\"\nwhen = \"m::f0(customer.trend) > 0\"\n\
+         ladder = \"l\"\n[[strategy]]\nid = \"d\"\nladder = \"l\"\n[[ladder]]\nid = \"l\"\n[[ladder.step]]\nid = \"n\"\n\
+         days_past_due = 1\naction = \"notify_owner\"\n",
+    )
+    .unwrap();
+    let script = |n: usize| (0..n).map(|i| format!("fn f{i}(x) {{ x + {i}.0 }}\n")).collect::<String>();
+    std::fs::write(dir.join("scripts/m.rhai"), script(1000)).unwrap();
+    let t = Instant::now();
+    let loaded = policy::load(&dir);
+    eprintln!("1,000 functions loaded in {:?}", t.elapsed());
+    assert!(loaded.policy.is_some(), "{}", loaded.report.render());
+    std::fs::write(dir.join("scripts/m.rhai"), script(3000)).unwrap();
+    let loaded = policy::load(&dir);
+    assert!(loaded.policy.is_none());
+    let d = loaded.report.diagnostics.iter().find(|d| d.code == Code::InvalidValue).unwrap();
+    assert_eq!(d.message, "script `m` defines 3000 functions, more than 1000 in one file");
+    let span = d.span.as_ref().unwrap();
+    assert!(loaded.report.sources.get(span.file).unwrap().path.ends_with("scripts/m.rhai"));
+    // `fn` in a comment or a string is not a function.
+    let words = format!("// fn fn fn\nfn g(x) {{ \"fn\" }}\n{}", script(999));
+    std::fs::write(dir.join("scripts/m.rhai"), words).unwrap();
+    assert!(policy::load(&dir).policy.is_some());
+    // Size is checked first.
+    std::fs::write(dir.join("scripts/m.rhai"), format!("{}// {}\n", script(1), "x".repeat(300 * 1024))).unwrap();
+    let loaded = policy::load(&dir);
+    assert!(loaded.report.diagnostics.iter().any(|d| d.message == "script `m` is 300 KiB, more than 256 KiB"));
+}
+
+/// The issue's case: `infinite-loop` on the demo (400 customers) no longer exits 0 with every
+/// customer skipped: the run stops once 1 % of the customers failed, having evaluated far fewer
+/// than all of them. A rule failing for a few customers stays within the share and the run goes on.
+#[test]
+fn a_run_in_which_too_many_customers_fail_is_a_failed_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
+    let ctx = Context::new(date("2026-11-16"), FactsConfig::default());
+    let p = policy::compile_path(&hostile("infinite-loop")).unwrap().0;
+    assert_eq!(p.failures_allowed(400), 4);
+    let evaluated = std::sync::atomic::AtomicUsize::new(0);
+    let t = Instant::now();
+    let r = recoup::plan::evaluate_with_progress(&ledger, &p, &ctx, &|| {
+        evaluated.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    });
+    let evaluated = evaluated.into_inner();
+    eprintln!("infinite-loop on the demo: stopped after {evaluated} of 400 customers, {:?}", t.elapsed());
+    match r {
+        Err(RunError::TooManyFailed { allowed: 4, customers: 400, first, .. }) => {
+            assert_eq!(first.rule_id, "hostile");
+        }
+        other => panic!("{:?}", other.map(|p| p.skipped.len())),
+    }
+    // 5 failures stop it; each thread may finish the customer it is on.
+    assert!(evaluated <= 5 + rayon::current_num_threads(), "{evaluated}");
+
+    // A rule that fails for customers with exactly one broken promise (a division by zero).
+    let dir = tmp.path().join("some");
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string(hostile("infinite-loop").join("policy.toml")).unwrap();
+    let some = |share: &str| {
+        let t = text.replace("h::spin(customer)", "10 / (customer.promises_broken - 1) > 100").replace(
+            "on_script_error = \"skip\"\n",
+            &format!("on_script_error = \"skip\"\nmax_failed_share = {share}\n"),
+        );
+        std::fs::write(dir.join("policy.toml"), t).unwrap();
+        policy::compile_path(&dir).unwrap_or_else(|r| panic!("{}", r.render())).0
+    };
+    let all = evaluate(&ledger, &some("1"), &ctx).unwrap();
+    let failing = all.skipped.len();
+    assert!(failing > 0 && failing < 400, "{failing}");
+    let just = format!("{}", (failing as f64 + 0.5) / 400.0);
+    let within = evaluate(&ledger, &some(&just), &ctx).unwrap();
+    assert_eq!(within.skipped, all.skipped, "within the share the run goes on");
+    assert_eq!(within.entries, all.entries);
+    let below = format!("{}", (failing as f64 - 0.5) / 400.0);
+    assert!(matches!(evaluate(&ledger, &some(&below), &ctx), Err(RunError::TooManyFailed { .. })));
+}
+
+#[test]
+fn max_failed_share_is_a_share() {
+    let loaded = policy::load_str("p", "[policy]\nname = \"n\"\nversion = \"1\"\nmax_failed_share = 1.5\n");
+    let d = loaded.report.diagnostics.iter().find(|d| d.code == Code::InvalidValue).unwrap();
+    assert_eq!(d.message, "`max_failed_share = 1.5` is not between 0 and 1");
 }

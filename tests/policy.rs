@@ -51,6 +51,7 @@ snap! {
     challenger_unknown_strategy = "challenger-unknown-strategy",
     challenger_share = "challenger-share",
     out_of_range = "out-of-range",
+    implausible_numbers = "implausible-numbers",
 }
 
 #[test]
@@ -85,6 +86,7 @@ fn error_kinds_and_positions() {
         ("challenger-unknown-strategy", Code::UnknownReference, 10, 12),
         ("challenger-share", Code::InvalidValue, 15, 9),
         ("out-of-range", Code::InvalidValue, 7, 15),
+        ("implausible-numbers", Code::InvalidValue, 7, 10),
     ];
     for &(name, code, line, col) in cases {
         let loaded = policy::load(Path::new(&format!("fixtures/bad-policies/{name}")));
@@ -127,6 +129,83 @@ fn values_out_of_range_are_refused_where_they_are() {
         ]
     );
     assert!(loaded.policy.is_none());
+}
+
+/// Numbers that parse but make no sense (issue 19 §4): sub-cent amounts, absurd rates,
+/// percentages out of range or finer than 0.0001 points; a zero-decimal currency; what is fine.
+#[test]
+fn implausible_numbers_are_refused() {
+    let errors = |text: &str| -> Vec<String> {
+        let loaded = policy::load_str("p", text);
+        loaded.report.diagnostics.iter().filter(|d| d.severity == Severity::Error).map(|d| d.message.clone()).collect()
+    };
+    let head = "[policy]\nname = \"n\"\nversion = \"1\"\n";
+    let step = |cur: &str, fee: &str| {
+        format!(
+            "{head}{cur}[[ladder]]\nid = \"l\"\n[[ladder.step]]\nid = \"s\"\ndays_past_due = 1\naction = \"notify_owner\"\n{fee}\n"
+        )
+    };
+    assert_eq!(errors(&step("", "fee = \"25.00\"")), Vec::<String>::new());
+    assert_eq!(errors(&step("", "fee = 25.5")), Vec::<String>::new());
+    assert_eq!(errors(&step("", "fee = \"25.005\"")), ["`fee` of step `s` has 3 decimals: `25.005`"]);
+    assert_eq!(errors(&step("", "fee = 25.005")).len(), 1, "a TOML float is read by its digits");
+    // Trailing zeros are not precision.
+    assert_eq!(errors(&step("", "fee = \"25.0000\"")), Vec::<String>::new());
+    let yen = "currency = \"JPY\"\n";
+    assert_eq!(errors(&step(yen, "fee = \"2500\"")), Vec::<String>::new());
+    assert_eq!(errors(&step(yen, "fee = \"2500.50\"")), ["`fee` of step `s` has 1 decimal: `2500.50`"]);
+    assert_eq!(errors(&step("", "fee_pct = \"100.5\"")), ["`fee_pct` of step `s` is out of range: `100.5`"]);
+    assert_eq!(errors(&step("", "fee_pct = \"2.5\"")), Vec::<String>::new());
+    let interest = |body: &str| errors(&format!("{head}[interest]\n{body}\n"));
+    assert_eq!(interest("rate_pct = \"12\""), Vec::<String>::new());
+    assert_eq!(interest("rate_pct = \"100\""), Vec::<String>::new());
+    assert_eq!(
+        interest("rate_pct = 1e18"),
+        ["`rate_pct` is `1000000000000000000`: percentages must be below 10,000"],
+        "refused once, as out of range, not again as implausible"
+    );
+    assert_eq!(
+        interest("rate_pct = \"500\""),
+        ["`rate_pct` of [interest] is 500% a year, beyond any late-payment law"]
+    );
+    assert_eq!(
+        interest("rate_pct = \"12.123456\""),
+        ["`rate_pct` of [interest] is finer than 0.0001 points: `12.123456`"]
+    );
+    assert_eq!(
+        interest("regime = \"eu_2011_7\"\nreference_rate_pct = \"95\"\nmargin_pct = \"8\""),
+        ["the interest rate (103% a year) is beyond any late-payment law"]
+    );
+    assert_eq!(interest("regime = \"eu_2011_7\"\nreference_rate_pct = \"-0.5\""), Vec::<String>::new());
+    assert_eq!(interest("rate_pct = \"12\"\ncompensation = \"40.001\"").len(), 1);
+    let limit = |body: &str| errors(&format!("{head}[[limit]]\nid = \"r\"\nwhen = \"true\"\n{body}\n"));
+    assert_eq!(limit("change = \"raise\"\nby_pct = \"150\"\nround_to = \"100\""), Vec::<String>::new());
+    assert_eq!(limit("change = \"raise\"\nby_pct = \"5000\"").len(), 1);
+    assert_eq!(limit("change = \"set\"\nto = \"1000.999\"").len(), 1);
+}
+
+/// `replaces` names old ids only: not a rule of the policy, not claimed by two rules.
+#[test]
+fn replaces_names_old_ids_only() {
+    let errors = |rules: &str| -> Vec<String> {
+        let text = format!("[policy]\nname = \"n\"\nversion = \"1\"\n{rules}");
+        let loaded = policy::load_str("p", &text);
+        loaded.report.diagnostics.iter().filter(|d| d.severity == Severity::Error).map(|d| d.message.clone()).collect()
+    };
+    let step = |id: &str, reps: &str, days: u32| {
+        format!(
+            "[[ladder.step]]\nid = \"{id}\"\nreplaces = {reps}\ndays_past_due = {days}\naction = \"notify_owner\"\n"
+        )
+    };
+    let review = "[[review]]\nid = \"rev\"\nevery = \"monthly\"\nreplaces = [\"credit-review\"]\n";
+    let ok = format!("[[ladder]]\nid = \"l\"\n{}{review}", step("b", "[\"a\"]", 1));
+    assert_eq!(errors(&ok), Vec::<String>::new());
+    let live = format!("[[ladder]]\nid = \"l\"\n{}{}", step("a", "[]", 1), step("b", "[\"a\"]", 2));
+    assert_eq!(errors(&live), ["step `b` replaces `a`, which is still a rule of this policy"]);
+    let twice = format!("[[ladder]]\nid = \"l\"\n{}{}", step("b", "[\"a\"]", 1), step("c", "[\"a\"]", 2));
+    assert_eq!(errors(&twice), ["`a` is replaced by both `b` and `c`"]);
+    let bad = format!("[[ladder]]\nid = \"l\"\n{}", step("b", "[\"a b\"]", 1));
+    assert_eq!(errors(&bad), ["step `b` replaces `a b`, which is not a rule id"]);
 }
 
 #[test]
@@ -358,6 +437,13 @@ mod lowering {
         let (e, _) =
             recoup::policy::expression_with_scripts("risk::score(customer)", false, &[("risk", &risk)]).unwrap();
         assert!(e.native.is_some(), "strict's score is inlined");
+        // Each function of a script of several is inlined with its own body only.
+        let two = "fn a(c) { c.trend + 1.0 }\nfn b(c) { let y = c.trend * 3.0; y }\n";
+        for src in ["m::a(customer) == customer.trend + 1.0", "m::b(customer) == customer.trend * 3.0"] {
+            let (e, engine) = recoup::policy::expression_with_scripts(src, false, &[("m", two)]).unwrap();
+            assert!(e.native.is_some(), "{src} is inlined");
+            check_agree(src, &e, &engine, (100, 3, 0.5, 0, false, 0, 3)).unwrap();
+        }
         // A script's own `abs` is what its functions call: not the built-in.
         let shadow = "private fn abs(x) { 42.0 }\nfn f(c) { abs(c.trend) }\n";
         let (e, _) = recoup::policy::expression_with_scripts("m::f(customer)", false, &[("m", shadow)]).unwrap();

@@ -656,3 +656,104 @@ fn a_converted_total_only_with_the_policy_s_rates() {
     let (_, stdout, _) = run_demo("policies/standard", &out, &[], Some(tmp.path()));
     assert!(!stdout.contains("converted"), "{stdout}");
 }
+
+/// The standard policy with its `final-demand` step renamed `final-demand-v2`,
+/// with or without `replaces = ["final-demand"]` (issue 19 §4).
+fn renamed_final_demand(replaces: bool) -> CompiledPolicy {
+    let text = std::fs::read_to_string(repo("policies/standard/policy.toml")).unwrap();
+    let new = if replaces {
+        "id = \"final-demand-v2\"\nreplaces = [\"final-demand\"]\n"
+    } else {
+        "id = \"final-demand-v2\"\n"
+    };
+    let text = text.replace("id = \"final-demand\"\n", new);
+    assert_eq!(text.matches("final-demand-v2").count(), 2, "both ladders' final demands renamed");
+    let loaded = recoup::policy::load_with_text(&repo("policies/standard"), text);
+    loaded.policy.unwrap_or_else(|| panic!("{}", loaded.report.render()))
+}
+
+#[test]
+fn a_renamed_step_is_reported_and_replaces_keeps_its_history() {
+    let as_of = date("2026-11-16");
+    let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
+    let ctx = Context::new(as_of, FactsConfig::default());
+    let fees = |p: &Plan| -> rust_decimal::Decimal { p.entries.iter().map(|e| e.action.fee).sum() };
+    let finals = |p: &Plan| p.entries.iter().filter(|e| e.action.rule_id.starts_with("final-demand")).count();
+    let before = evaluate(&ledger, &standard(), &ctx).unwrap();
+    assert!(before.unknown_rule_ids.is_empty(), "{:?}", before.unknown_rule_ids);
+    // The executed final-demand rows of actions.csv, counted from the file itself.
+    let csv = std::fs::read_to_string(repo("fixtures/demo/actions.csv")).unwrap();
+    let executed = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|c| {
+            c[3] == "final-demand"
+                && !c[7].is_empty()
+                && c[7] <= "2026-11-16"
+                && c[6] <= "2026-11-16"
+                && !["pending", "failed", "cancelled"].contains(&c[8])
+        })
+        .count() as u64;
+    assert!(executed > 100, "{executed}");
+
+    // Renamed without `replaces`: reported, and the final demand (and its fee) comes again.
+    let renamed = evaluate(&ledger, &renamed_final_demand(false), &ctx).unwrap();
+    assert_eq!(
+        renamed.unknown_rule_ids.clone().into_iter().collect::<Vec<_>>(),
+        [("final-demand".to_string(), executed)]
+    );
+    assert!(finals(&renamed) > finals(&before), "{} vs {}", finals(&renamed), finals(&before));
+    assert!(fees(&renamed) > fees(&before), "{} vs {}", fees(&renamed), fees(&before));
+
+    // With `replaces`: nothing unknown, the same decisions and fees as before the rename.
+    let continued = evaluate(&ledger, &renamed_final_demand(true), &ctx).unwrap();
+    assert!(continued.unknown_rule_ids.is_empty());
+    assert_eq!(fees(&continued), fees(&before));
+    let decisions = |p: &Plan| -> Vec<String> {
+        p.entries
+            .iter()
+            .map(|e| {
+                let a = &e.action;
+                format!("{} {} {} {:?} {}", a.customer_id, a.action, a.rule_id.replace("-v2", ""), a.invoice_ids, a.fee)
+            })
+            .collect()
+    };
+    assert_eq!(decisions(&continued), decisions(&before));
+}
+
+#[test]
+fn run_warns_of_history_rows_of_unknown_rules_in_the_terminal_and_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let policy = tmp.path().join("policy");
+    std::fs::create_dir(&policy).unwrap();
+    let text = std::fs::read_to_string(repo("policies/standard/policy.toml")).unwrap();
+    std::fs::write(policy.join("policy.toml"), text.replace("id = \"final-demand\"\n", "id = \"final-demand-v2\"\n"))
+        .unwrap();
+    let copy = |d: &str| {
+        let to = policy.join(d);
+        std::fs::create_dir(&to).unwrap();
+        for e in std::fs::read_dir(repo("policies/standard").join(d)).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    };
+    copy("templates");
+    let out = tmp.path().join("out");
+    let (code, stdout, stderr) = run_demo(policy.to_str().unwrap(), &out, &[], Some(tmp.path()));
+    assert_eq!(code, 0, "{stderr}");
+    let all = format!("{stdout}{stderr}");
+    assert!(
+        all.contains("executed history rows name a rule id policy `standard` does not have: `final-demand` ("),
+        "{all}"
+    );
+    assert!(all.contains("add `replaces = [\"final-demand\"]` to it"), "{all}");
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert!(summary["unknown_rule_ids"]["final-demand"].as_u64().unwrap() > 100, "{summary}");
+    // The standard policy on its own history: no warning, and no new key in summary.json.
+    let out = tmp.path().join("out2");
+    let (_, stdout, stderr) = run_demo("policies/standard", &out, &[], Some(tmp.path()));
+    assert!(!format!("{stdout}{stderr}").contains("history row"));
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    assert!(!summary.contains("unknown_rule_ids"));
+}

@@ -115,6 +115,8 @@ pub enum Exit {
     RowsRejected = 5,
     /// `recoup test`: a policy test failed.
     TestsFailed = 6,
+    /// Rules failed for more customers than the policy's `max_failed_share`: the run was stopped.
+    TooManyFailed = 7,
 }
 
 /// An error that carries its exit code.

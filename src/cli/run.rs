@@ -94,8 +94,17 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     let evaluated = mask.as_ref().map_or(ledger.customers.len(), |m| m.iter().filter(|&&k| k).count());
     let bar = Progress::bar(a.quiet, evaluated as u64, "evaluating customers");
     let t = Instant::now();
-    let plan = plan::evaluate_shard(&ledger, &policy, &ctx, mask.as_deref(), &|| bar.inc(1))
-        .map_err(|e| ExitError { code: Exit::Failed, message: format!("{e}; nothing was written") })?;
+    let plan = plan::evaluate_shard(&ledger, &policy, &ctx, mask.as_deref(), &|| bar.inc(1)).map_err(|e| {
+        let (code, help) = match e {
+            plan::RunError::TooManyFailed { .. } => (
+                Exit::TooManyFailed,
+                "\n  = help: fix the rule (`recoup explain` shows one customer's evaluation), or allow more \
+                 failed customers with `max_failed_share` in [policy] (docs/policy.md)",
+            ),
+            plan::RunError::Script(_) => (Exit::Failed, ""),
+        };
+        ExitError { code, message: format!("{e}; nothing was written{help}") }
+    })?;
     timings.push(("evaluate".to_string(), ms(t)));
     drop(bar);
     let progress = Progress::start(a.quiet);
@@ -160,6 +169,9 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     }
     for w in &summary.as_of_warnings {
         say!("{} {w}", style::warning_word("warning:"));
+    }
+    if !plan.unknown_rule_ids.is_empty() {
+        say!("{}", unknown_rules_warning(&plan.unknown_rule_ids, policy.name()));
     }
     if !ledger.report.rejects.is_empty() {
         report_problems(&ledger.report.rejects, &a.ledger.ledger, "rejected row");
@@ -338,6 +350,27 @@ fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path) -> s
         )?;
     }
     writeln!(out, "  wrote {} actions to {}", plan.entries.len(), dir.display())
+}
+
+/// The warning for history rows whose rule id the policy does not have: how many, the first
+/// ids, what it means and what to do.
+pub(super) fn unknown_rules_warning(ids: &std::collections::BTreeMap<String, u64>, policy: &str) -> String {
+    let rows: u64 = ids.values().sum();
+    let mut by_rows: Vec<(&String, &u64)> = ids.iter().collect();
+    by_rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let first: Vec<String> = by_rows.iter().take(5).map(|(id, n)| format!("`{id}` ({n})")).collect();
+    let more = if ids.len() > 5 { format!(" and {} more", ids.len() - 5) } else { String::new() };
+    let example = by_rows.first().map_or("", |(id, _)| id.as_str());
+    format!(
+        "{} {rows} executed history row{} name{} a rule id policy `{policy}` does not have: {}{more}\n  \
+         they count as contacts, holds and referrals, but not as steps done: a renamed step starts again and \
+         charges its fee again\n  = help: if a rule was renamed, add `replaces = [\"{example}\"]` to it \
+         (docs/policy.md, \"What the history means\")",
+        style::warning_word("warning:"),
+        if rows == 1 { "" } else { "s" },
+        if rows == 1 { "s" } else { "" },
+        first.join(", "),
+    )
 }
 
 /// Add the converted totals to a summary when the policy gives rates for

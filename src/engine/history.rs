@@ -4,8 +4,10 @@
 
 use crate::facts::{InvoiceFacts, Messages, PerInvoiceRules};
 use crate::ledger::{Act, ActionKind, ActionRecord, CustIx, Ledger};
-use crate::policy::compile::RuleIds;
+use crate::policy::CompiledPolicy;
+use crate::policy::compile::{NO_RULE, RuleIds};
 use chrono::NaiveDate;
+use std::collections::BTreeMap;
 
 /// The executed actions of one customer, each with the number of its rule
 /// ([`RuleIds`]): matched to the policy's rules once, compared by number.
@@ -110,6 +112,34 @@ impl<'a> History<'a> {
     pub fn done_for(&self, rule: u32, inv: &InvoiceFacts<'_>) -> bool {
         self.done.iter().any(|d| d.rule == rule && Self::covers(d.act, inv))
     }
+}
+
+/// The executed rows (as of `as_of`) of the customers `only` keeps (all for `None`) whose rule id
+/// `policy` does not have, counted by id: their meaning as steps done is lost (a renamed step
+/// starts again; a `replaces` on the new rule keeps it). Rows are still read by action kind
+/// (contacts, holds, referrals); credit reviews are matched by kind when the policy has reviews,
+/// so those rows are not counted.
+pub fn unknown_rule_ids(
+    ledger: &Ledger,
+    policy: &CompiledPolicy,
+    as_of: NaiveDate,
+    only: Option<&[bool]>,
+) -> BTreeMap<String, u64> {
+    let reviews_by_kind = !policy.rules.reviews.is_empty();
+    let mut out: BTreeMap<String, u64> = BTreeMap::new();
+    for r in &ledger.actions {
+        if only.is_some_and(|m| !m.get(r.customer as usize).copied().unwrap_or(false))
+            || !r.was_executed()
+            || r.executed_on.is_none_or(|d| d > as_of)
+            || r.decided_on > as_of
+            || (reviews_by_kind && r.action == ActionKind::CreditReview)
+            || policy.ids.number(&r.rule_id) != NO_RULE
+        {
+            continue;
+        }
+        *out.entry(r.rule_id.to_string()).or_default() += 1;
+    }
+    out
 }
 
 /// Panic unless `a` is the compact copy of its row (test builds: the ledger's

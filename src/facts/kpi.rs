@@ -215,7 +215,12 @@ impl PortfolioInputs {
     /// Cash on account and credit notes (accounting practice: receivables
     /// are the customers' balances, net of both; credit notes reduce the
     /// credit sales of the period they are issued in).
-    fn collect_credit(out: &mut [PortfolioInputs], ledger: &Ledger, ctx: &Context, slot: &impl Fn(CustIx) -> Option<usize>) {
+    fn collect_credit(
+        out: &mut [PortfolioInputs],
+        ledger: &Ledger,
+        ctx: &Context,
+        slot: &impl Fn(CustIx) -> Option<usize>,
+    ) {
         let as_of = ctx.as_of;
         let cfg = &ctx.config;
         let dso_from = as_of - chrono::Duration::days(cfg.dso_days);

@@ -37,6 +37,9 @@ pub struct Plan {
     /// Customers skipped because a rule failed (`on_script_error = "skip"`).
     pub skipped: Vec<EvalError>,
     pub customers: u64,
+    /// Executed history rows whose rule id the policy does not have, by id
+    /// ([`crate::engine::history::unknown_rule_ids`]).
+    pub unknown_rule_ids: std::collections::BTreeMap<String, u64>,
     /// The distinct exposure today's actions cover, per currency: each
     /// customer's debt once, however many actions concern it ([`covered`]).
     pub exposure: BTreeMap<String, Exposure>,
@@ -85,6 +88,13 @@ pub enum RunError {
     /// A rule failed for a customer and the policy says to fail the run.
     #[error("rule `{}` failed for customer `{}`: {}", .0.rule_id, .0.customer_id, .0.message)]
     Script(EvalError),
+    /// More customers failed a rule than the policy allows (`max_failed_share`): the run
+    /// was stopped. `first` is the first failure in customer order among those evaluated.
+    #[error(
+        "rules failed for more than {allowed} of {customers} customers, more than `max_failed_share = {share}` \
+         allows: the run was stopped; first: {first}"
+    )]
+    TooManyFailed { allowed: usize, customers: usize, share: f64, first: Box<EvalError> },
 }
 
 /// The stable id of an action decided on `as_of`: a hash of the date, the
@@ -146,6 +156,12 @@ pub fn evaluate_shard(
     // The policy's per-invoice steps count one contact per invoice.
     let ctx = &*policy.facts_context(ctx);
     let skip = policy.on_script_error() == OnError::Skip;
+    // Skip mode: the failures allowed, and a flag that stops every slice once they are
+    // exceeded (the run fails whatever the rest would do: a runaway rule costs at most
+    // `allowed` + the threads' customers in flight, not every customer).
+    let allowed = policy.failures_allowed(only.map_or(ledger.customers.len(), |m| m.iter().filter(|&&k| k).count()));
+    let failures = std::sync::atomic::AtomicUsize::new(0);
+    let stop = std::sync::atomic::AtomicBool::new(false);
     let mut customers: Vec<u32> = match only {
         None => (0..ledger.customers.len() as u32).collect(),
         Some(mask) => (0..ledger.customers.len() as u32).filter(|&c| mask[c as usize]).collect(),
@@ -167,6 +183,9 @@ pub fn evaluate_shard(
         .map_init(Vec::new, |invoices, slice| {
             let mut part = Part { entries: Vec::new(), skipped: Vec::new(), failed: None, exposure: Vec::new() };
             for &c in slice {
+                if skip && stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
                 let cf = derive_customer(ledger, c, ctx, invoices);
                 let result = evaluate_customer(policy, ledger, &cf, invoices, &cal, None);
                 customer_done();
@@ -199,7 +218,13 @@ pub fn evaluate_shard(
                             part.entries.push(PlanEntry { action_id: id, action });
                         }
                     }
-                    Err(e) if skip => part.skipped.push(e),
+                    Err(e) if skip => {
+                        part.skipped.push(e);
+                        if failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 > allowed {
+                            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                            break;
+                        }
+                    }
                     Err(e) => {
                         part.failed = Some(e);
                         break;
@@ -213,6 +238,7 @@ pub fn evaluate_shard(
         as_of: Some(ctx.as_of),
         customers: customers.len() as u64,
         entries: Vec::with_capacity(parts.iter().map(|p| p.entries.len()).sum()),
+        unknown_rule_ids: crate::engine::history::unknown_rule_ids(ledger, policy, ctx.as_of, only),
         ..Plan::default()
     };
     for part in parts {
@@ -226,6 +252,12 @@ pub fn evaluate_shard(
             e.customers += x.customers;
             e.amount += x.amount;
         }
+    }
+    if plan.skipped.len() > allowed {
+        let customers = plan.customers as usize;
+        let share = policy.rules.meta.max_failed_share;
+        let first = Box::new(plan.skipped.swap_remove(0));
+        return Err(RunError::TooManyFailed { allowed, customers, share, first });
     }
     Ok(plan)
 }

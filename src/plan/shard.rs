@@ -95,6 +95,9 @@ pub struct ShardPart {
     /// The policy's `[reporting]` rates, for the merged converted totals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reporting: Option<crate::policy::compile::Reporting>,
+    /// Its customers' executed history rows whose rule id the policy does not have, by id.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub unknown_rule_ids: std::collections::BTreeMap<String, u64>,
 }
 
 impl ShardPart {
@@ -117,6 +120,7 @@ impl ShardPart {
             kpi_inputs,
             exposure: plan.exposure.clone(),
             reporting: None,
+            unknown_rule_ids: plan.unknown_rule_ids.clone(),
         }
     }
 }
@@ -338,8 +342,20 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
 
     let m0 = &parts[0].manifest;
     let as_of = m0.as_of;
-    let plan =
-        Plan { as_of, entries, skipped: Vec::new(), customers: parts.iter().map(|p| p.part.customers).sum(), exposure };
+    let mut unknown_rule_ids = std::collections::BTreeMap::new();
+    for p in &parts {
+        for (id, n) in &p.part.unknown_rule_ids {
+            *unknown_rule_ids.entry(id.clone()).or_insert(0) += n;
+        }
+    }
+    let plan = Plan {
+        as_of,
+        entries,
+        skipped: Vec::new(),
+        customers: parts.iter().map(|p| p.part.customers).sum(),
+        unknown_rule_ids,
+        exposure,
+    };
     let ctx = Context::new(as_of.unwrap_or_default(), FactsConfig::default());
     let kpis = crate::facts::kpi::finish_all(&kpi, &ctx);
     let mut summary = summarize_parts(&plan, (&m0.policy, &m0.policy_version), rows, warnings, kpis);

@@ -101,6 +101,10 @@ pub struct Summary {
     /// absent when it planned some.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub why_no_actions: Option<String>,
+    /// Executed history rows whose rule id the policy does not have, by id
+    /// (absent when there are none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unknown_rule_ids: BTreeMap<String, u64>,
     /// The portfolio KPIs of each currency's customers.
     pub kpis: BTreeMap<String, Portfolio>,
     /// Totals across currencies, converted at the rates the policy's
@@ -240,6 +244,7 @@ pub fn summarize_parts(
         as_of_warnings: Vec::new(),
         why_no_actions: None,
         converted: None,
+        unknown_rule_ids: plan.unknown_rule_ids.clone(),
     };
     let mut last_customer: Option<&str> = None;
     for e in &plan.entries {

@@ -27,7 +27,12 @@ pub struct Meta {
     pub grouping: Grouping,
     pub trigger: Trigger,
     pub on_script_error: OnError,
+    /// The largest share of customers that may fail a rule before the run fails (skip mode).
+    pub max_failed_share: f64,
 }
+
+/// The default of `[policy] max_failed_share`: 1 customer in 100.
+pub const MAX_FAILED_SHARE: f64 = 0.01;
 
 /// Guardrails: applied last, they always win.
 #[derive(Debug, Clone, Serialize)]
@@ -349,6 +354,9 @@ pub struct Rules {
     pub reviews: Vec<Review>,
     /// `[challenger]`, when the policy has one.
     pub challenger: Option<Challenger>,
+    /// Renamed rules: (the rule's id, an id it `replaces`). History rows of the
+    /// old id count as the rule's own ([`RuleIds`] gives both one number).
+    pub replaces: Vec<(String, String)>,
     /// `[reporting]`, when the policy gives exchange rates.
     pub reporting: Option<Reporting>,
 }
@@ -567,6 +575,15 @@ impl CompiledPolicy {
     pub fn on_script_error(&self) -> OnError {
         self.rules.meta.on_script_error
     }
+    /// How many of `customers` may fail a rule and be skipped before the run fails:
+    /// `max_failed_share` of them, rounded down (0 with `on_script_error = "fail"`).
+    pub fn failures_allowed(&self, customers: usize) -> usize {
+        match self.rules.meta.on_script_error {
+            OnError::Fail => 0,
+            // A share in [0, 1] (validated) of a count: exact enough in f64 below 2^52.
+            OnError::Skip => (self.rules.meta.max_failed_share * customers as f64).floor() as usize,
+        }
+    }
     /// Every kind of action the policy can put in a plan, in the order of
     /// [`ActionKind`]: its ladder steps' actions, discount and payment-plan
     /// offers, limit changes, holds and releases, and credit reviews.
@@ -677,9 +694,15 @@ pub fn compile_with(mut rules: Rules, engine: rhai::Engine, sources: Sources, de
         h.update(&[0]);
     }
     let hash = h.finalize().to_hex().to_string();
-    let per_invoice = PerInvoiceRules::new(
-        rules.ladders.iter().filter(|l| l.grouping == Grouping::Invoice).flat_map(|l| l.steps.iter().map(|s| &s.id)),
-    );
+    let per_invoice_steps: Vec<&String> = rules
+        .ladders
+        .iter()
+        .filter(|l| l.grouping == Grouping::Invoice)
+        .flat_map(|l| l.steps.iter().map(|s| &s.id))
+        .collect();
+    // The rows of a per-invoice step's old ids are one message per invoice too.
+    let renamed = rules.replaces.iter().filter(|(id, _)| per_invoice_steps.contains(&id)).map(|(_, old)| old);
+    let per_invoice = PerInvoiceRules::new(per_invoice_steps.iter().copied().chain(renamed));
     let ids = RuleIds::of(&rules);
     CompiledPolicy { rules, engine, sources, hash, per_invoice, ids }
 }
@@ -729,6 +752,13 @@ impl RuleIds {
         let plans = rules.plans.iter().map(|x| add(&x.id)).collect();
         let limits = rules.limits.iter().map(|x| add(&x.id)).collect();
         let reviews = rules.reviews.iter().map(|x| add(&x.id)).collect();
+        // A renamed rule's old ids share its number (validation keeps them off every rule).
+        let renamed: Vec<(u32, &String)> = rules.replaces.iter().map(|(id, old)| (add(id), old)).collect();
+        for (n, old) in renamed {
+            if !table.iter().any(|(s, _, _)| **s == **old) {
+                table.push((old.as_str().into(), key(old.as_bytes()), n));
+            }
+        }
         RuleIds { steps, incentives, plans, limits, reviews, ..Self::indexed(table) }
     }
 

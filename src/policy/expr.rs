@@ -299,13 +299,20 @@ pub struct ScriptDefs {
 impl ScriptDefs {
     /// Add the public functions of script module `module` (its compiled AST).
     pub fn add_module(&mut self, module: &str, ast: &rhai::AST) {
-        for f in ast.iter_functions() {
+        for f in ast.iter_fn_def() {
             self.all.push((module.to_string(), f.name.to_string(), f.params.len()));
             if f.access != rhai::FnAccess::Public || f.this_type.is_some() {
                 continue;
             }
-            let (name, arity) = (f.name.to_string(), f.params.len());
-            let one = ast.clone_functions_only_filtered(|_, _, _, n, a| n == name && a == arity);
+            let name = f.name.to_string();
+            // An AST of this one function (shared, not copied), walked for its body's
+            // statements. Not `clone_functions_only_filtered`: rhai 1.27 copies every
+            // function into an empty module unfiltered, so each body held the statements
+            // of all the script's functions: memory and time quadratic in their number
+            // (3,000 one-line functions: 3 GB, 8 s; docs/reliability.md).
+            let mut lib = rhai::Module::new();
+            lib.set_script_fn(f.clone());
+            let one = rhai::AST::new_from_module(lib);
             let mut body = Vec::new();
             one.walk(&mut |path: &[rhai::ASTNode]| {
                 if let [rhai::ASTNode::Stmt(s)] = path {

@@ -508,6 +508,9 @@ pub struct RawMeta {
     pub trigger: Option<Sp<Trigger>>,
     /// A rule failing at run time: `skip` the customer and report it (default), or `fail` the run.
     pub on_script_error: Option<Sp<OnError>>,
+    /// With `on_script_error = "skip"`: the largest share of customers (0 to 1, default 0.01) that
+    /// may fail a rule; past it the run fails and writes nothing.
+    pub max_failed_share: Option<Sp<f64>>,
     /// Folder of message templates, relative to the policy folder (default "templates"); when it
     /// exists, every template a rule names must be a file in it.
     pub templates: Option<Sp<String>>,
@@ -626,6 +629,8 @@ pub struct RawLadder {
 pub struct RawStep {
     /// The rule id, as recorded in actions.csv (keep it stable: history is matched by it).
     pub id: Option<Sp<String>>,
+    /// Rule ids this rule continues (a renamed rule): history rows of these ids count as its own.
+    pub replaces: Option<Sp<Vec<String>>>,
     /// What the rule is for, in words (shown nowhere but here).
     pub description: Option<Sp<String>>,
     /// Fires once an invoice is this many days past its due date.
@@ -670,6 +675,8 @@ pub struct RawStep {
 pub struct RawIncentive {
     /// Unique id; recorded in actions.csv as the rule id.
     pub id: Option<Sp<String>>,
+    /// Rule ids this rule continues (a renamed rule): history rows of these ids count as its own.
+    pub replaces: Option<Sp<Vec<String>>>,
     /// What the rule is for, in words (shown nowhere but here).
     pub description: Option<Sp<String>>,
     /// A rhai condition; may read `invoice.*` (then checked per invoice).
@@ -700,6 +707,8 @@ pub struct RawIncentive {
 pub struct RawPaymentPlan {
     /// Unique id; recorded in actions.csv as the rule id.
     pub id: Option<Sp<String>>,
+    /// Rule ids this rule continues (a renamed rule): history rows of these ids count as its own.
+    pub replaces: Option<Sp<Vec<String>>>,
     /// What the rule is for, in words (shown nowhere but here).
     pub description: Option<Sp<String>>,
     /// Who qualifies: a rhai condition over `customer.*` and `as_of.*`.
@@ -726,6 +735,8 @@ pub struct RawPaymentPlan {
 pub struct RawLimit {
     /// Unique id; recorded in actions.csv as the rule id.
     pub id: Option<Sp<String>>,
+    /// Rule ids this rule continues (a renamed rule): history rows of these ids count as its own.
+    pub replaces: Option<Sp<Vec<String>>>,
     /// What the rule is for, in words (shown nowhere but here).
     pub description: Option<Sp<String>>,
     /// A rhai condition over `customer.*` and `as_of.*`.
@@ -760,6 +771,8 @@ pub struct RawLimit {
 pub struct RawReview {
     /// Unique id; recorded in actions.csv as the rule id.
     pub id: Option<Sp<String>>,
+    /// Rule ids this rule continues (a renamed rule): history rows of these ids count as its own.
+    pub replaces: Option<Sp<Vec<String>>>,
     /// What the rule is for, in words (shown nowhere but here).
     pub description: Option<Sp<String>>,
     /// Customers of this risk class.

@@ -19,6 +19,15 @@ use std::ops::Range;
 /// Operations one evaluation may take before it is stopped.
 pub const MAX_OPERATIONS: u64 = 100_000;
 
+/// The most functions one script file may define. rhai's parser looks every
+/// variable up among the functions parsed so far, so compiling a file takes time
+/// quadratic in its functions (10,000 one-line functions: about 20 s); rules need
+/// a few dozen (docs/policy.md, "Scripts").
+pub const MAX_SCRIPT_FUNCTIONS: usize = 1_000;
+
+/// The largest script file, in bytes (256 KiB): checked before it is read as rhai.
+pub const MAX_SCRIPT_BYTES: usize = 256 * 1024;
+
 /// Functions rules may call (besides operators and script functions).
 /// docs/policy.md lists them; a unit test checks each one is callable.
 pub const FUNCTIONS: &[&str] = &[
@@ -405,6 +414,45 @@ impl Scripts {
                     Diagnostic::error(Code::InvalidValue, format!("script name `{name}` is not a valid module name"))
                         .at(*file, 0..0)
                         .help("name scripts in lowercase letters, digits and `_`, e.g. scripts/risk.rhai"),
+                );
+                continue;
+            }
+            if text.len() > MAX_SCRIPT_BYTES {
+                diags.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!(
+                            "script `{name}` is {} KiB, more than {} KiB",
+                            text.len() / 1024,
+                            MAX_SCRIPT_BYTES / 1024
+                        ),
+                    )
+                    .at(*file, 0..0)
+                    .help(
+                        "keep rule scripts small: split it into several files in scripts/, or move data to the ledger",
+                    ),
+                );
+                continue;
+            }
+            // Counted on the tokens (linear), before the parser (quadratic in functions).
+            let fns_defined = s
+                .engine
+                .lex([text])
+                .0
+                .take_while(|(t, _)| !matches!(t, rhai::Token::EOF))
+                .take(text.len() + 1) // every token but the end takes a byte or more
+                .filter(|(t, _)| matches!(t, rhai::Token::Fn))
+                .count();
+            if fns_defined > MAX_SCRIPT_FUNCTIONS {
+                diags.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!(
+                            "script `{name}` defines {fns_defined} functions, more than {MAX_SCRIPT_FUNCTIONS} in one file"
+                        ),
+                    )
+                    .at(*file, 0..0)
+                    .help(format!("split it into several files in scripts/ (at most {MAX_SCRIPT_FUNCTIONS} functions each)")),
                 );
                 continue;
             }

@@ -19,7 +19,7 @@ use super::script::{Allowed, Loc, Scripts, expand_call};
 use crate::facts::CustomerFacts;
 use crate::facts::registry::{FactType, Facts, Scope};
 use crate::ledger::{ActionKind, Channel, RiskClass};
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::PathBuf;
@@ -376,10 +376,22 @@ pub fn validate(raw: &RawPolicy, ctx: &Ctx<'_>) -> (Option<Rules>, Vec<Diagnosti
     let challenger = challenger(&mut v, raw, &strategies);
     let reporting = reporting(&mut v, raw);
     unique_ids(&mut v, raw);
-    for o in super::range::out_of_range(raw) {
-        v.error(Code::InvalidValue, o.message, &o.span).help =
+    let out_of_range = super::range::out_of_range(raw);
+    for o in &out_of_range {
+        v.error(Code::InvalidValue, o.message.clone(), &o.span).help =
             Some("recoup supports amounts below 10^12 and percentages below 10,000 (docs/policy.md)".into());
     }
+    let replaces = replaces(&mut v, raw);
+    // A value already refused as out of range is not refused again as implausible.
+    let before = v.diags.len();
+    plausible_numbers(&mut v, raw, &meta);
+    let refused =
+        |d: &Diagnostic| d.span.as_ref().is_some_and(|s| out_of_range.iter().any(|o| o.span.start == s.range.start));
+    let mut k = 0;
+    v.diags.retain(|d| {
+        k += 1;
+        k <= before || !refused(d)
+    });
     if let Some(t) = raw.policy.as_ref().and_then(|p| p.templates.as_ref())
         && !is_inside(&t.value)
     {
@@ -404,6 +416,7 @@ pub fn validate(raw: &RawPolicy, ctx: &Ctx<'_>) -> (Option<Rules>, Vec<Diagnosti
         reviews,
         challenger,
         reporting,
+        replaces,
     };
     let ok = !v.diags.iter().any(Diagnostic::is_error);
     (ok.then_some(rules), v.diags)
@@ -422,6 +435,7 @@ fn meta(v: &mut V<'_>, raw: &RawPolicy) -> Meta {
         grouping: Grouping::Customer,
         trigger: Trigger::Oldest,
         on_script_error: OnError::Skip,
+        max_failed_share: crate::policy::compile::MAX_FAILED_SHARE,
     };
     let Some(p) = &raw.policy else {
         if !v.was_removed(&(0..0), "policy") {
@@ -460,6 +474,20 @@ fn meta(v: &mut V<'_>, raw: &RawPolicy) -> Meta {
     m.grouping = p.grouping.as_ref().map_or(m.grouping, |x| x.value);
     m.trigger = p.trigger.as_ref().map_or(m.trigger, |x| x.value);
     m.on_script_error = p.on_script_error.as_ref().map_or(m.on_script_error, |x| x.value);
+    if let Some(x) = &p.max_failed_share {
+        if !(0.0..=1.0).contains(&x.value) {
+            v.error(Code::InvalidValue, format!("`max_failed_share = {}` is not between 0 and 1", x.value), &x.span)
+                .help = Some("give the share of customers that may fail a rule as a fraction, e.g. `0.01`".into());
+        } else if m.on_script_error == OnError::Fail {
+            v.warning(
+                Code::Unused,
+                "`max_failed_share` has no effect with `on_script_error = \"fail\"`".into(),
+                &x.span,
+            )
+            .help = Some("a run that fails on the first error allows no failed customer".into());
+        }
+        m.max_failed_share = x.value;
+    }
     m
 }
 
@@ -1274,6 +1302,251 @@ fn reviews(v: &mut V<'_>, raw: &RawPolicy) -> Vec<Review> {
             every_days: every,
             owner: r.owner.as_ref().map(|x| x.value.clone()),
         });
+    }
+    out
+}
+
+/// The decimals an amount of `currency` can have in this policy: its ISO 4217 minor unit,
+/// at most 2 (the ledger's amounts have at most 2 decimals); 2 when the policy names no currency.
+pub fn minor_units(currency: Option<&str>) -> u32 {
+    const NONE: &[&str] = &[
+        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF",
+        "XPF",
+    ];
+    match currency {
+        Some(c) if NONE.contains(&c) => 0,
+        _ => 2,
+    }
+}
+
+/// The finest percentage a policy may write: 0.0001 points. A rate or share written finer
+/// than that is a typo, not a contract term.
+pub const PCT_DECIMALS: u32 = 4;
+
+/// The highest yearly interest rate a policy may charge, in percent: well above any late-payment
+/// law (statutory B2B rates are the reference rate plus 8 points), far below a typo of 1e18 %.
+pub const MAX_RATE_PCT: u32 = 100;
+
+/// The checks of numbers that parse but make no sense (docs/policy.md, "Numbers"): an amount
+/// with more decimals than the currency has (it would be rounded silently in every action),
+/// a percentage finer than [`PCT_DECIMALS`] or outside 0-100, an interest rate above
+/// [`MAX_RATE_PCT`] a year.
+fn plausible_numbers(v: &mut V<'_>, raw: &RawPolicy, meta: &Meta) {
+    let unit_of = |code: Option<&str>, minor: u32| match (code, minor) {
+        (Some(c), 0) => format!("amounts in `{c}` have no decimals"),
+        (Some(c), m) => format!("amounts in `{c}` have at most {m} decimals, as in the ledger"),
+        (None, m) => format!("amounts have at most {m} decimals, as in the ledger"),
+    };
+    let own = meta.currency.as_deref();
+    // One amount at `span`, in `code` (the policy's currency when `None`).
+    let amount =
+        |v: &mut V<'_>, span: &std::ops::Range<usize>, d: Decimal, code: Option<&str>, key: &str, what: &str| {
+            let minor = minor_units(code.or(own));
+            let scale = d.normalize().scale();
+            if scale > minor {
+                let mut rounded = d.round_dp_with_strategy(minor, RoundingStrategy::MidpointAwayFromZero);
+                if rounded.is_zero() {
+                    rounded = Decimal::new(1, minor);
+                }
+                v.error(
+                    Code::InvalidValue,
+                    format!("`{key}` of {what} has {scale} decimal{}: `{d}`", if scale == 1 { "" } else { "s" }),
+                    span,
+                )
+                .help = Some(format!("{}: write `\"{rounded}\"`", unit_of(code.or(own), minor)));
+            }
+        };
+    let money = |v: &mut V<'_>, x: &Option<Sp<Num>>, key: &str, what: &str| {
+        if let Some(x) = x {
+            amount(v, &x.span, x.value.0, None, key, what);
+        }
+    };
+    // A policy amount: one value in the policy's currency, or each currency's in its own.
+    let money_by = |v: &mut V<'_>, x: &Option<Sp<MoneyValue>>, key: &str, what: &str| match x {
+        Some(Sp { span, value: MoneyValue::One(d) }) => amount(v, span, *d, None, key, what),
+        Some(Sp { span, value: MoneyValue::PerCurrency(by) }) => {
+            for (code, d) in by {
+                amount(v, span, *d, Some(code), &format!("{key}.{code}"), what);
+            }
+        }
+        None => {}
+    };
+    let pct = |v: &mut V<'_>, x: &Sp<Num>, key: &str, what: &str, range: (Decimal, Decimal)| {
+        let n = x.value.0;
+        if n < range.0 || n > range.1 {
+            v.error(Code::InvalidValue, format!("`{key}` of {what} is out of range: `{n}`"), &x.span).help =
+                Some(format!("a percentage here is between {} and {}", range.0, range.1));
+        } else if n.normalize().scale() > PCT_DECIMALS {
+            v.error(Code::InvalidValue, format!("`{key}` of {what} is finer than 0.0001 points: `{n}`"), &x.span)
+                .help = Some(format!(
+                "write percentages with at most {PCT_DECIMALS} decimals, e.g. `\"{}\"`",
+                n.round_dp(PCT_DECIMALS)
+            ));
+        }
+    };
+    let hundred = (Decimal::ZERO, Decimal::ONE_HUNDRED);
+    if let Some(g) = &raw.guardrails {
+        money_by(v, &g.min_overdue, "min_overdue", "[guardrails]");
+    }
+    if let Some(c) = &raw.costs {
+        let all = [
+            ("email", &c.email),
+            ("sms", &c.sms),
+            ("call", &c.call),
+            ("letter", &c.letter),
+            ("statement", &c.statement),
+            ("credit_hold", &c.credit_hold),
+            ("release_hold", &c.release_hold),
+            ("limit_change", &c.limit_change),
+            ("credit_review", &c.credit_review),
+            ("discount_offer", &c.discount_offer),
+            ("payment_plan_offer", &c.payment_plan_offer),
+            ("refer_agency", &c.refer_agency),
+            ("refer_legal", &c.refer_legal),
+            ("write_off_review", &c.write_off_review),
+            ("notify_owner", &c.notify_owner),
+        ];
+        for (key, x) in all {
+            let Some(x) = x else { continue };
+            match x.value {
+                CostValue::Amount(a) => {
+                    money(v, &Some(Sp { span: x.span.clone(), value: Num(a) }), key, "[costs]");
+                }
+                CostValue::Percent(p) if p.normalize().scale() > PCT_DECIMALS => {
+                    v.error(
+                        Code::InvalidValue,
+                        format!("`{key}` of [costs] is finer than 0.0001 points: `{p}%`"),
+                        &x.span,
+                    )
+                    .help = Some(format!("write percentages with at most {PCT_DECIMALS} decimals"));
+                }
+                CostValue::Percent(_) => {}
+            }
+        }
+    }
+    if let Some(i) = &raw.interest {
+        money(v, &i.compensation, "compensation", "[interest]");
+        let max = Decimal::from(MAX_RATE_PCT);
+        for (key, x, lo) in [
+            ("rate_pct", &i.rate_pct, Decimal::ZERO),
+            ("reference_rate_pct", &i.reference_rate_pct, -max),
+            ("margin_pct", &i.margin_pct, Decimal::ZERO),
+        ] {
+            if let Some(x) = x {
+                if x.value.0 > max {
+                    v.error(
+                        Code::InvalidValue,
+                        format!("`{key}` of [interest] is {}% a year, beyond any late-payment law", x.value.0),
+                        &x.span,
+                    )
+                    .help = Some(format!(
+                        "rates are yearly percentages between 0 and {MAX_RATE_PCT}: 1% a month is `\"12\"`"
+                    ));
+                } else if x.value.0 >= lo {
+                    pct(v, x, key, "[interest]", (lo, max));
+                }
+            }
+        }
+        if let (Some(r), Some(m)) = (&i.reference_rate_pct, &i.margin_pct)
+            && r.value.0 <= max
+            && m.value.0 <= max
+            && r.value.0 + m.value.0 > max
+        {
+            v.error(
+                Code::InvalidValue,
+                format!("the interest rate ({}% a year) is beyond any late-payment law", r.value.0 + m.value.0),
+                &r.span,
+            )
+            .help = Some(format!("the reference rate plus the margin is at most {MAX_RATE_PCT}% a year"));
+        }
+    }
+    for l in &raw.ladder {
+        for (n, s) in l.step.iter().enumerate() {
+            let what = s.id.as_ref().map_or(format!("step #{}", n + 1), |id| format!("step `{}`", id.value));
+            money_by(v, &s.fee, "fee", &what);
+            money_by(v, &s.min_overdue, "min_overdue", &what);
+            if let Some(x) = &s.fee_pct {
+                pct(v, x, "fee_pct", &what, hundred);
+            }
+        }
+    }
+    for (n, r) in raw.incentive.iter().enumerate() {
+        let what = r.id.as_ref().map_or(format!("incentive #{}", n + 1), |id| format!("incentive `{}`", id.value));
+        money_by(v, &r.max_discount, "max_discount", &what);
+        money_by(v, &r.min_invoice_amount, "min_invoice_amount", &what);
+        if let Some(x) = &r.discount_pct
+            && x.value.0.normalize().scale() > PCT_DECIMALS
+        {
+            pct(v, x, "discount_pct", &what, hundred);
+        }
+    }
+    for (n, r) in raw.payment_plan.iter().enumerate() {
+        let what =
+            r.id.as_ref().map_or(format!("payment plan #{}", n + 1), |id| format!("payment plan `{}`", id.value));
+        money_by(v, &r.min_instalment, "min_instalment", &what);
+    }
+    for (n, r) in raw.limit.iter().enumerate() {
+        let what = r.id.as_ref().map_or(format!("limit rule #{}", n + 1), |id| format!("limit rule `{}`", id.value));
+        for (key, x) in [("by_amount", &r.by_amount), ("to", &r.to), ("floor", &r.floor), ("cap", &r.cap)] {
+            money_by(v, x, key, &what);
+        }
+        money(v, &r.round_to, "round_to", &what);
+        if let Some(x) = &r.by_pct
+            && x.value.0 >= Decimal::ZERO
+            && (x.value.0 <= Decimal::ONE_HUNDRED || r.change.as_ref().is_some_and(|c| c.value == LimitChange::Raise))
+        {
+            pct(v, x, "by_pct", &what, (Decimal::ZERO, Decimal::from(1000)));
+        }
+    }
+}
+
+/// `replaces = ["old-id"]` of every rule: the (rule id, old id) pairs. An old id must not be a
+/// rule of the policy (its rows are that rule's already), nor be replaced by two different rules.
+fn replaces(v: &mut V<'_>, raw: &RawPolicy) -> Vec<(String, String)> {
+    /// A rule's id, its `replaces` and its kind in words.
+    type Named<'r> = (&'r Option<Sp<String>>, &'r Option<Sp<Vec<String>>>, &'static str);
+    let mut all: Vec<Named<'_>> = Vec::new();
+    for l in &raw.ladder {
+        all.extend(l.step.iter().map(|s| (&s.id, &s.replaces, "step")));
+    }
+    all.extend(raw.incentive.iter().map(|x| (&x.id, &x.replaces, "incentive")));
+    all.extend(raw.payment_plan.iter().map(|x| (&x.id, &x.replaces, "payment plan")));
+    all.extend(raw.limit.iter().map(|x| (&x.id, &x.replaces, "limit rule")));
+    all.extend(raw.review.iter().map(|x| (&x.id, &x.replaces, "review")));
+    let live: Vec<&str> = all.iter().filter_map(|(id, _, _)| id.as_ref().map(|i| i.value.as_str())).collect();
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (id, reps, kind) in &all {
+        let (Some(id), Some(reps)) = (id, reps) else { continue };
+        for old in &reps.value {
+            let valid =
+                !old.is_empty() && old.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            if !valid {
+                v.error(
+                    Code::InvalidValue,
+                    format!("{kind} `{}` replaces `{old}`, which is not a rule id", id.value),
+                    &reps.span,
+                );
+            } else if live.contains(&old.as_str()) {
+                v.error(
+                    Code::InvalidValue,
+                    format!("{kind} `{}` replaces `{old}`, which is still a rule of this policy", id.value),
+                    &reps.span,
+                )
+                .help = Some(format!(
+                    "`replaces` names the old id of a renamed rule; if `{old}` was renamed to `{}`, remove the rule `{old}`",
+                    id.value
+                ));
+            } else if let Some((other, _)) = out.iter().find(|(n, o)| o == old && *n != id.value) {
+                v.error(
+                    Code::DuplicateId,
+                    format!("`{old}` is replaced by both `{other}` and `{}`", id.value),
+                    &reps.span,
+                )
+                .help = Some("the rows of an old id can continue one rule only".into());
+            } else if !out.iter().any(|(n, o)| o == old && *n == id.value) {
+                out.push((id.value.clone(), old.clone()));
+            }
+        }
     }
     out
 }

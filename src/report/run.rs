@@ -161,7 +161,11 @@ pub fn render(dir: &Path, r: &RunInputs) -> String {
             (
                 "Open AR",
                 cash(code, k.ar_total),
-                format!("current {}; net of cash on account and credit notes {}", cash(code, k.ar_current), cash(code, k.ar_net)),
+                format!(
+                    "current {}; net of cash on account and credit notes {}",
+                    cash(code, k.ar_current),
+                    cash(code, k.ar_net)
+                ),
             ),
             ("Overdue", cash(code, k.ar_overdue), format!("disputed {}", cash(code, k.ar_disputed))),
             ("DSO", num(&k.dso), format!("{} days of sales; countback {}", k.dso_days, num(&k.dso_countback))),
