@@ -219,7 +219,9 @@ pub fn render(dir: &Path, r: &RunInputs) -> String {
                 note: format!("{} invoices", b.count),
             })
             .collect();
-        aging.push_str(&bar_chart(&format!("Open AR in {code} by days past due"), &bars));
+        let title = format!("Open AR in {code} by days past due");
+        let _ = write!(aging, "<h3>{}</h3>", esc(&title));
+        aging.push_str(&bar_chart(&title, &bars));
     }
     let codes: Vec<&String> = s.kpis.keys().collect();
     let mut head = vec!["bucket".to_string()];
