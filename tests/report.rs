@@ -209,9 +209,16 @@ fn simulation_report_numbers_are_the_json_numbers() {
     assert!(at("verdicts") < at("cash") && at("cash") < at("policies") && at("policies") < at("forward"));
     let verdicts = f["verdicts"].as_array().unwrap();
     assert_eq!(verdicts.len(), 2 * f["summary"].as_array().unwrap().len() / 3, "one per metric and variant");
+    // This simulation has fewer runs than a verdict needs: one line says so for every
+    // difference that is not identical, instead of one line each.
+    assert!(f["runs"].as_u64().unwrap() < 10);
+    let open = verdicts.iter().filter(|v| v["identical"] == false && v["distinguishable"] == false).count();
+    let line =
+        format!("run(s) are too few for a verdict on any of the {open} differences below: give --runs 40 or more");
+    assert!(open > 0 && html.contains(&line), "{line}");
     for v in verdicts.iter().filter(|v| v["identical"] == false) {
-        let line = v["text"].as_str().unwrap().replace('\'', "&#39;");
-        assert!(html.contains(&line), "{line}");
+        let text = v["text"].as_str().unwrap().replace('\'', "&#39;");
+        assert!(!html.contains(&text), "a per-metric line for too few runs: {text}");
     }
     let weeks = f["week_ends"].as_array().unwrap().len();
     for l in labels {

@@ -253,8 +253,20 @@ fn verdicts(fw: &ForwardFile, base: &str, policies: usize) -> String {
     for v in &stand {
         let _ = write!(s, "<li><strong>{}</strong></li>", esc(&v.text));
     }
-    for v in &noise {
-        let _ = write!(s, "<li>{}</li>", esc(&v.text));
+    if (fw.runs as usize) < crate::simulate::verdict::MIN_RUNS {
+        // One line, not one per metric: every difference is too few runs to judge.
+        if !noise.is_empty() {
+            let _ = write!(
+                s,
+                "<li>{} run(s) are too few for a verdict on any of the {} differences below: give --runs 40 or more</li>",
+                fw.runs,
+                noise.len()
+            );
+        }
+    } else {
+        for v in &noise {
+            let _ = write!(s, "<li>{}</li>", esc(&v.text));
+        }
     }
     let mut variants: Vec<&str> = Vec::new();
     for v in &same {

@@ -338,8 +338,21 @@ fn print_verdicts(out: &mut dyn Write, f: &Forward, base: &str) -> io::Result<()
     for v in verdicts.iter().filter(|v| v.distinguishable) {
         writeln!(out, "    {}", v.text)?;
     }
-    for v in verdicts.iter().filter(|v| !v.distinguishable && !v.identical) {
-        writeln!(out, "    {}", v.text)?;
+    let noise: Vec<_> = verdicts.iter().filter(|v| !v.distinguishable && !v.identical).collect();
+    if (f.runs as usize) < super::verdict::MIN_RUNS {
+        // One line, not one per metric: every difference is too few runs to judge.
+        if !noise.is_empty() {
+            writeln!(
+                out,
+                "    {} run(s) are too few for a verdict on any of the {} differences (forward_summary.csv has them): give --runs 40 or more",
+                f.runs,
+                noise.len()
+            )?;
+        }
+    } else {
+        for v in noise {
+            writeln!(out, "    {}", v.text)?;
+        }
     }
     let mut same: Vec<(&str, Vec<&str>)> = Vec::new();
     for v in verdicts.iter().filter(|v| v.identical) {
