@@ -38,12 +38,22 @@ pub enum RangeError {
 
 /// `Ok(d)` when `d` is a supported amount: |d| < 10^12.
 pub fn check_amount(d: Decimal) -> Result<Decimal, RangeError> {
-    if d.abs() < AMOUNT_LIMIT { Ok(d) } else { Err(RangeError::Amount) }
+    if below_pow10(d, 12) { Ok(d) } else { Err(RangeError::Amount) }
+}
+
+/// `|d| < 10^k`, read off the mantissa and scale (`|m| / 10^s < 10^k` is
+/// `|m| < 10^(k + s)`): the loader checks every money cell, and this is a
+/// few instructions where `d.abs() < limit` rescales both sides
+/// (`tests::below_pow10_is_the_comparison` checks it against that).
+fn below_pow10(d: Decimal, k: u32) -> bool {
+    let e = k + d.scale();
+    // A mantissa is below 2^96 (about 7.9·10^28): below any 10^e past 10^28.
+    e > 28 || d.mantissa().unsigned_abs() < 10u128.pow(e)
 }
 
 /// `Ok(p)` when `p` is a supported percentage: |p| < 10^4.
 pub fn check_percent(p: Decimal) -> Result<Decimal, RangeError> {
-    if p.abs() < PERCENT_LIMIT { Ok(p) } else { Err(RangeError::Percent) }
+    if below_pow10(p, 4) { Ok(p) } else { Err(RangeError::Percent) }
 }
 
 /// The sum of `values`, or [`RangeError::Overflow`] when it does not fit a
@@ -55,6 +65,38 @@ pub fn sum(values: impl IntoIterator<Item = Decimal>) -> Result<Decimal, RangeEr
 
 #[cfg(test)]
 mod tests {
+    /// The fast range check is the plain comparison, at every scale and on both sides of the limits.
+    #[test]
+    fn below_pow10_is_the_comparison() {
+        use std::str::FromStr;
+        let mut values = vec![Decimal::ZERO, Decimal::MAX, Decimal::MIN, MAX_AMOUNT, AMOUNT_LIMIT, PERCENT_LIMIT];
+        for text in [
+            "999999999999.99",
+            "1000000000000",
+            "1000000000000.0000001",
+            "999999999999.9999999999999999",
+            "9999.9999",
+            "10000",
+            "0.0000000000000000000000000001",
+            "79228162514264337593543950335",
+        ] {
+            values.push(Decimal::from_str(text).unwrap());
+        }
+        for scale in 0..=28 {
+            for m in
+                [1i128, 9, 10, 999_999_999_999, 1_000_000_000_000, 10i128.pow(18), 10i128.pow(27) - 1, 10i128.pow(28)]
+            {
+                values.push(Decimal::from_i128_with_scale(m, scale));
+            }
+        }
+        for v in values {
+            for d in [v, -v] {
+                assert_eq!(below_pow10(d, 12), d.abs() < AMOUNT_LIMIT, "{d}");
+                assert_eq!(below_pow10(d, 4), d.abs() < PERCENT_LIMIT, "{d}");
+            }
+        }
+    }
+
     use super::*;
     use std::str::FromStr;
 
