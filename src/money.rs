@@ -10,8 +10,8 @@
 //! portfolio stay below 1.6·10^28; a rate below [`PERCENT_LIMIT`] accrues at
 //! most 10^12 × 100 × 10^4 = 10^18 of interest on one invoice, 4.3·10^27 over
 //! every invoice of a ledger: all under `Decimal::MAX` (≈ 7.9·10^28)
-//! (`tests::the_worst_products_fit`). [`sum`] adds with `checked_add`, for
-//! totals whose terms are not bounded this way.
+//! (`tests::the_worst_products_fit`). So the facts, KPIs and interest add
+//! and multiply plainly: no total of checked values can overflow.
 
 use rust_decimal::Decimal;
 
@@ -32,8 +32,6 @@ pub enum RangeError {
     Amount,
     #[error("percentages must be below 10,000 %")]
     Percent,
-    #[error("a total of amounts is too large to compute")]
-    Overflow,
 }
 
 /// `Ok(d)` when `d` is a supported amount: |d| < 10^12.
@@ -54,13 +52,6 @@ fn below_pow10(d: Decimal, k: u32) -> bool {
 /// `Ok(p)` when `p` is a supported percentage: |p| < 10^4.
 pub fn check_percent(p: Decimal) -> Result<Decimal, RangeError> {
     if below_pow10(p, 4) { Ok(p) } else { Err(RangeError::Percent) }
-}
-
-/// The sum of `values`, or [`RangeError::Overflow`] when it does not fit a
-/// `Decimal` (it cannot, for values checked by [`check_amount`] in a ledger;
-/// this keeps it an error, not a panic, if that ever changes).
-pub fn sum(values: impl IntoIterator<Item = Decimal>) -> Result<Decimal, RangeError> {
-    values.into_iter().try_fold(Decimal::ZERO, |a, b| a.checked_add(b).ok_or(RangeError::Overflow))
 }
 
 #[cfg(test)]
@@ -130,7 +121,5 @@ mod tests {
         let one = one.checked_mul(days).unwrap();
         assert!(one.checked_mul(rows).is_some(), "interest of every row");
         assert!(one.checked_mul(rows).unwrap() < Decimal::MAX / Decimal::from(5));
-        assert_eq!(sum([MAX_AMOUNT; 10]), Ok(Decimal::from_str("9999999999999.90").unwrap()));
-        assert_eq!(sum([Decimal::MAX, Decimal::ONE]), Err(RangeError::Overflow));
     }
 }

@@ -1404,9 +1404,8 @@ fn parse_all(
     // Invoice and credit note ids are one namespace: checked together.
     let mut invoice_ix = reject_duplicates(&mut docs, FileKind::Invoices, "invoice_id", |d| &d.inv.id);
     let invoice_counts = docs.counts();
-    let any_credit_note = docs.rows.iter().any(|d| d.credit_note);
     let (mut invoices, credit_notes) = split_credit_notes(docs);
-    if any_credit_note {
+    if !credit_notes.is_empty() {
         invoice_ix = IdIndex::new(invoices.rows.len(), |i| &invoices.rows[i].id).0;
     }
     let rejected_invoices = std::mem::take(&mut invoices.rejected_ids);

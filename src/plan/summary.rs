@@ -150,12 +150,11 @@ impl Converted {
         }
         let conv = |it: &mut dyn Iterator<Item = (&String, Decimal)>| r.total(it).unwrap_or_default();
         let m = &s.actions.currencies;
-        let mut rates: BTreeMap<String, Decimal> = codes
+        let rates: BTreeMap<String, Decimal> = codes
             .iter()
             .filter(|c| c.as_str() != r.currency)
             .filter_map(|c| Some((c.to_string(), *r.rates.get(*c)?)))
             .collect();
-        rates.retain(|c, _| c != &r.currency);
         Ok(Converted {
             label: format!(
                 "converted to {} at the rates of {} given in the policy's [reporting]: an estimate; the per-currency figures are the ledger's own",

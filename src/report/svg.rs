@@ -415,30 +415,10 @@ mod tests {
         let base = Reference { label: "standard (baseline)".into(), value: 40.0 };
         let s = curve_chart("t", "k", "m", &pts, Some(&base));
         assert!(s.contains(">0</text>"), "a zero tick: {s}");
-        let line: f64 = s
-            .split("class=\"baseline\"")
-            .nth(1)
-            .unwrap()
-            .split("y1=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
-        let label: f64 = s
-            .split(">standard (baseline)</text>")
-            .next()
-            .unwrap()
-            .rsplit("y=\"")
-            .next()
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
+        // The number in the attribute `attr="…"` at the start of `rest`.
+        let number = |rest: &str| -> f64 { rest.split('"').next().unwrap().parse().unwrap() };
+        let line = number(s.split("class=\"baseline\"").nth(1).unwrap().split("y1=\"").nth(1).unwrap());
+        let label = number(s.split(">standard (baseline)</text>").next().unwrap().rsplit("y=\"").next().unwrap());
         assert!(label > line, "label at {label}, line at {line}: below it");
         let neg = [("k=1".to_string(), Some(1.0), -120.0), ("k=2".to_string(), Some(2.0), -100.0)];
         let s = curve_chart("t", "k", "m", &neg, None);
