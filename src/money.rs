@@ -46,8 +46,19 @@ pub fn check_amount(d: Decimal) -> Result<Decimal, RangeError> {
 fn below_pow10(d: Decimal, k: u32) -> bool {
     let e = k + d.scale();
     // A mantissa is below 2^96 (about 7.9·10^28): below any 10^e past 10^28.
-    e > 28 || d.mantissa().unsigned_abs() < 10u128.pow(e)
+    e > 28 || d.mantissa().unsigned_abs() < POW10[e as usize]
 }
+
+/// 10^0 ..= 10^28, for [`below_pow10`] (`u128::pow` loops).
+const POW10: [u128; 29] = {
+    let mut t = [1u128; 29];
+    let mut i = 1;
+    while i < 29 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
 
 /// `Ok(p)` when `p` is a supported percentage: |p| < 10^4.
 pub fn check_percent(p: Decimal) -> Result<Decimal, RangeError> {

@@ -226,13 +226,16 @@ impl PortfolioInputs {
         let dso_from = as_of - chrono::Duration::days(cfg.dso_days);
         let cei_from = months_before(as_of, cfg.cei_months);
         let bounds: Vec<NaiveDate> = (0..=cfg.countback_months).map(|k| months_before(as_of, k)).collect();
-        for p in ledger.payments.iter().filter(|p| p.invoice.is_none() && p.paid_on <= as_of) {
-            let Some(this) = slot(p.customer).and_then(|k| out.get_mut(k)) else { continue };
+        ledger.for_each_unapplied(|p| {
+            if p.paid_on > as_of {
+                return;
+            }
+            let Some(this) = slot(p.customer).and_then(|k| out.get_mut(k)) else { return };
             this.unapplied_cash += p.amount;
             if p.paid_on <= cei_from {
                 this.cei_beginning_ar -= p.amount;
             }
-        }
+        });
         for n in ledger.credit_notes.iter().filter(|n| n.issue_date <= as_of) {
             let Some(this) = slot(n.customer).and_then(|k| out.get_mut(k)) else { continue };
             if n.status == InvoiceStatus::WrittenOff {

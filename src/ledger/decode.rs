@@ -234,6 +234,42 @@ pub fn decimal(b: &[u8]) -> Result<Decimal, DecodeError> {
 /// Decode money: a decimal with at most two decimals (the currency minor
 /// unit), in the supported range ([`crate::money::check_amount`]).
 pub fn money(b: &[u8]) -> Result<Decimal, DecodeError> {
+    // The usual cell (at most 12 integer digits and 2 decimals) is in range by
+    // its digit count: no rescaling, no power of ten.
+    let t = trim(b);
+    let (neg, body) = match t.first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if !body.is_empty() && body.len() <= 15 {
+        let (mut m, mut scale, mut dot, mut digits) = (0u64, 0u32, false, 0u32);
+        let mut plain = true;
+        for &c in body {
+            match c {
+                b'0'..=b'9' => {
+                    m = m * 10 + u64::from(c - b'0');
+                    digits += 1;
+                    scale += u32::from(dot);
+                }
+                b'.' if !dot => dot = true,
+                _ => {
+                    plain = false;
+                    break;
+                }
+            }
+        }
+        if plain && digits > 0 && scale <= 2 && digits - scale <= 12 {
+            return Ok(Decimal::from_parts(m as u32, (m >> 32) as u32, 0, neg && m != 0, scale));
+        }
+    }
+    money_checked(b)
+}
+
+/// [`money`] for the cells its shortcut leaves: more digits, more decimals
+/// (`1.500` is fine, `1.505` is not), or not a number at all.
+#[cold]
+fn money_checked(b: &[u8]) -> Result<Decimal, DecodeError> {
     let d = decimal(b)?;
     if d.scale() > 2 && d.normalize().scale() > 2 {
         return Err(DecodeError::TooPrecise);
@@ -308,6 +344,7 @@ pub fn terms(b: &[u8]) -> Result<Terms, DecodeError> {
 }
 
 /// Decode one of a fixed set of lowercase words (case-insensitive).
+#[inline]
 pub fn word<T: Copy>(
     b: &[u8],
     table: &[(&'static str, T)],
@@ -317,8 +354,12 @@ pub fn word<T: Copy>(
     if t.is_empty() {
         return Err(DecodeError::Missing);
     }
-    // Exact (lowercase) words first: a length check rules most entries out.
-    let exact = table.iter().find(|(w, _)| w.as_bytes() == t);
+    // Exact (lowercase) words first: the length and first byte rule most
+    // entries out before any bytes are compared (no call to `memcmp`).
+    let exact = table.iter().find(|(w, _)| {
+        let w = w.as_bytes();
+        w.len() == t.len() && w[0] == t[0] && w.iter().zip(t).all(|(a, b)| a == b)
+    });
     exact
         .or_else(|| table.iter().find(|(w, _)| w.as_bytes().eq_ignore_ascii_case(t)))
         .map(|(_, v)| *v)
@@ -438,6 +479,50 @@ mod tests {
         // Early-payment discounts in the terms are percentages below 100.
         assert_eq!(terms(b"99999999999999999999/10 NET30"), Err(DecodeError::Terms));
         assert_eq!(terms(b"100/10 NET30"), Err(DecodeError::Terms));
+    }
+
+    /// The shortcut in [`money`] gives what the full check gives, bit for bit
+    /// (value, scale and sign), on every cell shape around its edges.
+    #[test]
+    fn the_money_shortcut_is_the_full_check() {
+        let mut cells: Vec<String> = Vec::new();
+        for int in ["", "0", "7", "00", "12", "999999999999", "000000000001", "1000000000000", "0000000000000"] {
+            for frac in ["", ".", ".5", ".50", ".05", ".500", ".505", ".0"] {
+                for sign in ["", "-", "+"] {
+                    for pad in ["", " "] {
+                        cells.push(format!("{pad}{sign}{int}{frac}{pad}"));
+                    }
+                }
+            }
+        }
+        cells.extend(
+            ["-0", "-0.00", "1.2.3", "1a", "a", "-", "+", "12345678901234", "1234567890123.4"].map(String::from),
+        );
+        for c in cells {
+            let (fast, full) = (money(c.as_bytes()), money_checked(c.as_bytes()));
+            assert_eq!(fast, full, "{c:?}");
+            if let (Ok(a), Ok(b)) = (fast, full) {
+                assert_eq!((a.serialize(), a.to_string()), (b.serialize(), b.to_string()), "{c:?}");
+            }
+        }
+    }
+
+    /// Words match exactly, then case-insensitively; lengths told apart.
+    #[test]
+    fn words_decode_exactly_and_case_insensitively() {
+        const LONG: &str = "a_word_of_twenty_six_bytes";
+        let table: &[(&str, u8)] = &[("open", 1), ("open_x", 2), ("payment_plan_offer", 3), (LONG, 4)];
+        let decode = |c: &str| word(c.as_bytes(), table, &["open"]);
+        assert_eq!(decode("open"), Ok(1));
+        assert_eq!(decode(" OPEN "), Ok(1));
+        assert_eq!(decode("open_x"), Ok(2));
+        assert_eq!(decode("Payment_Plan_Offer"), Ok(3));
+        assert_eq!(decode(LONG), Ok(4));
+        assert_eq!(decode(&LONG.to_uppercase()), Ok(4));
+        for bad in ["ope", "open\0", "open_", "openx", "payment_plan_offe", "payment_plan_offerr"] {
+            assert_eq!(decode(bad), Err(DecodeError::Enum(&["open"])), "{bad}");
+        }
+        assert_eq!(decode(""), Err(DecodeError::Missing));
     }
 
     #[test]

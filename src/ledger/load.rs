@@ -9,6 +9,7 @@ use super::{
     AccountType, ActionKind, ActionRecord, Arm, Channel, CreditNote, CustIx, Customer, DocumentType, FileCounts, InvIx,
     Invoice, InvoiceStatus, Ledger, LoadReport, Outcome, Payment, Promise, RiskClass, RuleId, Text,
 };
+use chrono::NaiveDate;
 use csv::ByteRecord;
 use hashbrown::HashTable;
 use rayon::prelude::*;
@@ -228,6 +229,8 @@ struct Parsed<T> {
     physical: LineCounts,
     /// The records that span lines: (first line, last line, swallowed rows).
     spans: Vec<(u64, u64, bool)>,
+    /// The first and last dates of the rows decoded (issue, payment or decision dates).
+    dates: Option<(NaiveDate, NaiveDate)>,
 }
 
 /// A file's physical lines: with the rows read they reconcile (see
@@ -250,6 +253,7 @@ impl<T> Default for Parsed<T> {
             rejected_ids: Vec::new(),
             physical: LineCounts::default(),
             spans: Vec::new(),
+            dates: None,
         }
     }
 }
@@ -543,19 +547,6 @@ impl LedgerRow for Invoice {
     }
 }
 
-/// A decoded row of invoices.csv: an invoice, or a credit note (split off
-/// once the file's ids are checked).
-struct Doc {
-    inv: Invoice,
-    credit_note: bool,
-}
-
-impl LedgerRow for Doc {
-    fn placeholder() -> Self {
-        Doc { inv: Invoice::placeholder(), credit_note: false }
-    }
-}
-
 impl LedgerRow for Payment {
     fn placeholder() -> Self {
         Payment {
@@ -813,6 +804,7 @@ fn decode_block<T: LedgerRow>(
     let layout = Layout { file, header, cols };
     let found = std::sync::Mutex::new(Vec::new());
     let spans = std::sync::Mutex::new(Vec::new());
+    let dates = std::sync::Mutex::new(None);
     // One UTF-8 check per run of records (in parallel) rather than one per
     // record; a run with a bad byte somewhere checks its records one by one.
     const RUN: usize = 2048;
@@ -824,7 +816,10 @@ fn decode_block<T: LedgerRow>(
         })
         .collect();
     parsed.rows.par_extend(recs.par_iter().enumerate().with_min_len(1024).map_init(
-        || (Memo::default(), Vec::with_capacity(header.width), Vec::new(), Vec::new()),
+        || {
+            let memo = Memo { customer: None, invoice: None, rules: Vec::new(), dates: None, sink: Some(&dates) };
+            (memo, Vec::with_capacity(header.width), Vec::new(), Vec::new())
+        },
         |(memo, fields, unquoted, ranges), (i, rec)| {
             let bytes = &region[rec.start..rec.end];
             // The fields are slices of the record's checked text.
@@ -868,6 +863,7 @@ fn decode_block<T: LedgerRow>(
     let mut spans = spans.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     spans.sort_unstable();
     parsed.spans.append(&mut spans);
+    parsed.dates = widen(parsed.dates, dates.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner));
 }
 
 /// Remove the placeholders of bad rows (in row order) and keep their problems.
@@ -951,15 +947,47 @@ fn open(dir: &Path, file: FileKind, required: bool) -> Result<Option<(std::fs::F
 /// per customer repeat the same customer (and invoice) on consecutive rows,
 /// or go on to the next one, so most lookups hit it or the row after it.
 #[derive(Default)]
-struct Memo {
+struct Memo<'s> {
     customer: Option<CustIx>,
     invoice: Option<InvIx>,
     /// The distinct rule ids the job has met (a policy has a few dozen at
     /// most): a row's [`RuleId`] is copied from here, not numbered again.
     rules: Vec<RuleId>,
+    /// The first and last dates of the rows the job decoded (see [`Memo::saw`]).
+    dates: Option<(NaiveDate, NaiveDate)>,
+    /// Where the job's dates go when it is done.
+    sink: Option<&'s std::sync::Mutex<Option<(NaiveDate, NaiveDate)>>>,
 }
 
-impl Memo {
+/// The span of two optional date spans.
+fn widen(a: Option<(NaiveDate, NaiveDate)>, b: Option<(NaiveDate, NaiveDate)>) -> Option<(NaiveDate, NaiveDate)> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
+        (a, b) => a.or(b),
+    }
+}
+
+impl Drop for Memo<'_> {
+    fn drop(&mut self) {
+        if let (Some(sink), Some(d)) = (self.sink, self.dates) {
+            let mut span = sink.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            *span = widen(*span, Some(d));
+        }
+    }
+}
+
+impl Memo<'_> {
+    /// Note a row's date for the ledger's first and last dates (the as-of
+    /// warnings of `recoup run`), found here while the rows are decoded rather
+    /// than by reading every row again.
+    #[inline]
+    fn saw(&mut self, d: NaiveDate) {
+        self.dates = Some(match self.dates {
+            Some((first, last)) => (first.min(d), last.max(d)),
+            None => (d, d),
+        });
+    }
+
     /// The [`RuleId`] of `text`.
     fn rule(&mut self, text: &str) -> RuleId {
         if let Some(r) = self.rules.iter().find(|r| same_id(r, text)) {
@@ -1060,6 +1088,8 @@ struct Refs<'a> {
     rejected_invoices: hashbrown::HashMap<&'a str, u64>,
     /// Ids of the credit notes (a reference to one is an error of its own).
     credit_note_ids: hashbrown::HashSet<&'a str>,
+    /// While invoices.csv is decoded: the lines of its credit notes.
+    credit_note_lines: std::sync::Mutex<Vec<u64>>,
 }
 
 impl Refs<'_> {
@@ -1119,7 +1149,7 @@ impl Refs<'_> {
     }
 }
 
-fn decode_invoice(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<Doc> {
+fn decode_invoice(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<Invoice> {
     let id = r.text(0);
     let customer = refs.customer(r, 1, memo);
     let issue_date = r.get(2, decode::cached_date);
@@ -1171,19 +1201,26 @@ fn decode_invoice(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<D
         disputed_since: disputed_since?,
         dispute_reason,
     };
-    Some(Doc { inv, credit_note: kind? == DocumentType::CreditNote })
+    if kind? == DocumentType::CreditNote {
+        // Rare: the row's line marks it, and the loader splits it off after
+        // the ids are checked (see [`split_credit_notes`]). The invoices of a
+        // book without credit notes are decoded in place, never copied.
+        refs.credit_note_lines.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(r.line);
+    }
+    memo.saw(inv.issue_date);
+    Some(inv)
 }
 
-/// Split the credit notes off the rows of invoices.csv (their ids checked
-/// unique with the invoices'); the invoices keep their order and lines.
-fn split_credit_notes(docs: Parsed<Doc>) -> (Parsed<Invoice>, Vec<CreditNote>) {
-    let Parsed { rows, lines, bad, bad_rows, warnings, rejected_ids, physical, spans } = docs;
-    if !rows.iter().any(|d| d.credit_note) {
-        // The usual ledger, with no credit notes: every row an invoice, its
-        // line where it was (moved in parallel: a million rows on a large book).
-        let rows = rows.into_par_iter().map(|d| d.inv).collect();
-        return (Parsed { rows, lines, bad, bad_rows, warnings, rejected_ids, physical, spans }, Vec::new());
+/// Split the credit notes (the rows of invoices.csv on `note_lines`, their
+/// ids checked unique with the invoices') off the invoices; the invoices keep
+/// their order and lines.
+fn split_credit_notes(docs: Parsed<Invoice>, mut note_lines: Vec<u64>) -> (Parsed<Invoice>, Vec<CreditNote>) {
+    if note_lines.is_empty() {
+        // The usual ledger, with no credit notes: every row an invoice, where it is.
+        return (docs, Vec::new());
     }
+    note_lines.sort_unstable();
+    let Parsed { rows, lines, bad, bad_rows, warnings, rejected_ids, physical, spans, dates } = docs;
     let mut invoices = Parsed {
         rows: Vec::with_capacity(rows.len()),
         lines: Vec::with_capacity(rows.len()),
@@ -1193,11 +1230,12 @@ fn split_credit_notes(docs: Parsed<Doc>) -> (Parsed<Invoice>, Vec<CreditNote>) {
         rejected_ids,
         physical,
         spans,
+        dates,
     };
     let mut notes = Vec::new();
-    for (doc, line) in rows.into_iter().zip(lines) {
-        if doc.credit_note {
-            let i = doc.inv;
+    for (inv, line) in rows.into_iter().zip(lines) {
+        if note_lines.binary_search(&line).is_ok() {
+            let i = inv;
             let status =
                 if i.status == InvoiceStatus::Open && i.open_amount.is_zero() { InvoiceStatus::Paid } else { i.status };
             notes.push(CreditNote {
@@ -1209,7 +1247,7 @@ fn split_credit_notes(docs: Parsed<Doc>) -> (Parsed<Invoice>, Vec<CreditNote>) {
                 status,
             });
         } else {
-            invoices.rows.push(doc.inv);
+            invoices.rows.push(inv);
             invoices.lines.push(line);
         }
     }
@@ -1222,7 +1260,9 @@ fn decode_payment(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<P
     let invoice = refs.invoice(r, 2, customer, memo);
     let paid_on = r.get(3, decode::cached_date);
     let amount = r.positive(4);
-    Some(Payment { id: id?, customer: customer?, invoice: invoice?, paid_on: paid_on?, amount: amount? })
+    let payment = Payment { id: id?, customer: customer?, invoice: invoice?, paid_on: paid_on?, amount: amount? };
+    memo.saw(payment.paid_on);
+    Some(payment)
 }
 
 fn decode_promise(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<Promise> {
@@ -1265,7 +1305,7 @@ fn decode_action(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<Ac
     {
         r.problem(7, ProblemKind::DateOrder { other_column: "decided_on".into() });
     }
-    Some(ActionRecord {
+    let record = ActionRecord {
         id: id?,
         customer: customer?,
         invoice: invoice?,
@@ -1276,7 +1316,9 @@ fn decode_action(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<Ac
         executed_on: executed_on?,
         outcome: outcome?,
         arm: arm?,
-    })
+    };
+    memo.saw(record.decided_on);
+    Some(record)
 }
 
 /// Reject the second and later rows that reuse an id, when no index of the
@@ -1396,15 +1438,18 @@ fn parse_all(
         invoices_by_customer: None,
         rejected_invoices: hashbrown::HashMap::new(),
         credit_note_ids: hashbrown::HashSet::new(),
+        credit_note_lines: std::sync::Mutex::new(Vec::new()),
     };
     let (mut docs, h) =
         read_and_parse(dir, FileKind::Invoices, true, &mut bufs, &INVOICE_COLS, |r, m| decode_invoice(r, &refs, m))?;
     hashes.extend(h);
+    let note_lines =
+        std::mem::take(&mut *refs.credit_note_lines.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     drop(refs);
     // Invoice and credit note ids are one namespace: checked together.
-    let mut invoice_ix = reject_duplicates(&mut docs, FileKind::Invoices, "invoice_id", |d| &d.inv.id);
+    let mut invoice_ix = reject_duplicates(&mut docs, FileKind::Invoices, "invoice_id", |d| &d.id);
     let invoice_counts = docs.counts();
-    let (mut invoices, credit_notes) = split_credit_notes(docs);
+    let (mut invoices, credit_notes) = split_credit_notes(docs, note_lines);
     if !credit_notes.is_empty() {
         invoice_ix = IdIndex::new(invoices.rows.len(), |i| &invoices.rows[i].id).0;
     }
@@ -1440,6 +1485,7 @@ fn parse_all(
         invoices_by_customer: Some(&invoices_by_customer),
         rejected_invoices: rejected_map(&rejected_invoices),
         credit_note_ids: credit_notes.iter().map(|n| &*n.id).collect(),
+        credit_note_lines: std::sync::Mutex::new(Vec::new()),
     };
     // One file at a time (each is parsed in parallel chunks), so that only
     // one file's bytes are held at once.
@@ -1469,6 +1515,7 @@ fn parse_all(
         promises: promises.counts(),
         actions: actions.counts(),
         hashes,
+        dates: widen(widen(invoices.dates, payments.dates), actions.dates),
         ..LoadReport::default()
     };
     let bad_rows: u64 = report.files().iter().map(|(_, c)| c.rejected).sum();

@@ -496,6 +496,10 @@ pub struct LoadReport {
     pub rejects: Vec<Problem>,
     /// SHA-256 of each input file, hex, by file name.
     pub hashes: Vec<(String, String)>,
+    /// The first and last dates of the rows read (invoices' issue dates,
+    /// payments' dates, actions' decision dates), for the as-of warnings.
+    #[serde(skip)]
+    pub dates: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
 }
 
 impl LoadReport {
@@ -611,6 +615,20 @@ impl Ledger {
         let mut by_inv = self.payments_by_invoice.growable();
         by_inv.keep_groups(self.invoices.len());
         self.payments_by_invoice = by_inv;
+    }
+
+    /// Call `f` with every payment that names no invoice (cash on account),
+    /// in file order: read from the last slot of `payments_by_invoice` when
+    /// the index has it (a loaded ledger), else found by reading every payment.
+    pub fn for_each_unapplied(&self, mut f: impl FnMut(&Payment)) {
+        let ni = self.invoices.len();
+        if self.payments_by_invoice.groups() == ni + 1 {
+            for &p in self.payments_by_invoice.rows(ni as u32) {
+                f(&self.payments[p as usize]);
+            }
+        } else {
+            self.payments.iter().filter(|p| p.invoice.is_none()).for_each(f);
+        }
     }
 
     /// Append an invoice and index it; returns its index.

@@ -13,28 +13,11 @@ use std::collections::BTreeMap;
 /// as a stale export.
 pub const STALE_AFTER_DAYS: i64 = 31;
 
-/// The ledger's earliest and latest dated rows: invoices issued, payments
-/// received, actions decided (`None` for a ledger with none).
+/// The ledger's earliest and latest dated rows: invoices (and credit notes)
+/// issued, payments received, actions decided, as the loader read them
+/// (`None` for a ledger with none, or one not read from files).
 pub fn ledger_dates(ledger: &Ledger) -> Option<(NaiveDate, NaiveDate)> {
-    let parts = [
-        span(&ledger.invoices, |i| i.issue_date),
-        span(&ledger.payments, |p| p.paid_on),
-        span(&ledger.actions, |a| a.decided_on),
-    ];
-    parts.into_iter().flatten().reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
-}
-
-/// The first and last `date` of `rows`, in parallel (a million rows or more
-/// on a large book, read on every run).
-fn span<T: Sync>(rows: &[T], date: impl Fn(&T) -> NaiveDate + Sync) -> Option<(NaiveDate, NaiveDate)> {
-    use rayon::prelude::*;
-    rows.par_iter()
-        .with_min_len(1 << 14)
-        .map(|r| {
-            let d = date(r);
-            (d, d)
-        })
-        .reduce_with(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+    ledger.report.dates
 }
 
 /// Warnings about the as-of date of a run of `policy` on `ledger`: one line
