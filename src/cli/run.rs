@@ -49,15 +49,15 @@ pub fn compiled_policy(path: &Path, quiet: bool) -> anyhow::Result<CompiledPolic
         print_report(&loaded.report);
     }
     loaded.policy.ok_or_else(|| {
-        ExitError {
+        let error = ExitError {
             code: Exit::PolicyInvalid,
             message: format!(
                 "policy `{}` is invalid: {}; nothing was written",
                 path.display(),
                 super::check::counts(&loaded.report)
             ),
-        }
-        .into()
+        };
+        super::LocatedError { error, at: super::check::first_error_at(&loaded.report) }.into()
     })
 }
 
