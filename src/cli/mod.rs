@@ -11,6 +11,7 @@ mod merge;
 mod report;
 mod run;
 mod schema;
+pub use schema::{OUTPUTS, output_schema};
 mod shell;
 mod simulate;
 pub mod style;
