@@ -391,7 +391,7 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
     if plan.entries.is_empty() {
         let whys: Option<Vec<&super::why::Why>> = parts.iter().map(|p| p.part.why_none.as_ref()).collect();
         if let (Some(whys), Some(d)) = (whys, as_of) {
-            let all = whys.into_iter().cloned().fold(super::why::Why::default(), super::why::Why::add);
+            let all = whys.into_iter().cloned().fold(super::why::Why::default(), super::why::Why::plus);
             summary.why_no_actions = Some(all.render(d));
         }
     }

@@ -130,7 +130,7 @@ pub fn why_none(ledger: &Ledger, policy: &CompiledPolicy, ctx: &Context, only: O
             w.out_of_dunning += u64::from(!t.invoices.is_empty() && t.invoices.iter().all(|i| !i.eligible));
             w
         })
-        .reduce(Why::default, Why::add);
+        .reduce(Why::default, Why::plus);
     tally.customers = customers.len() as u64;
     tally.business_days_only = policy.rules.guardrails.business_days_only;
     tally
@@ -191,7 +191,7 @@ pub struct Why {
 
 impl Why {
     /// The counts of two sets of customers (shards of one run).
-    pub fn add(mut self, o: Why) -> Why {
+    pub fn plus(mut self, o: Why) -> Why {
         self.customers += o.customers;
         self.business_days_only |= o.business_days_only;
         for (g, k) in o.suppressed {
