@@ -164,6 +164,51 @@ fn explain_json_matches_its_schema() {
     assert_eq!(doc["trace"]["actions"][0]["new_limit"], "8800.00");
 }
 
+/// A rule that fails at run time: explain prints one document, the trace up
+/// to the failure and the error object with the rule's place, and exits 1.
+#[test]
+fn explain_json_of_a_failing_rule_is_one_document_with_the_error() {
+    let (code, out, err) = recoup(
+        &[
+            "explain",
+            "--ledger",
+            "fixtures/small",
+            "--policy",
+            "fixtures/hostile-policies/infinite-loop",
+            "--as-of",
+            "2026-11-16",
+            "--customer",
+            "C1",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("strategy `hostile` failed for customer `C1`: too many operations"), "{err}");
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    assert_valid("explain", &schema("explain"), &doc);
+    let e = &doc["error"];
+    assert_eq!((e["code"].as_u64(), e["kind"].as_str()), (Some(1), Some("failed")));
+    assert_eq!(e["file"], "fixtures/hostile-policies/infinite-loop/policy.toml");
+    assert_eq!((e["line"].as_u64(), e["column"].as_u64()), (Some(10), Some(12)));
+    assert_eq!(doc["trace"]["error"]["message"], "too many operations");
+}
+
+/// `error_json` reads the message, the help and the place of an error as stderr shows it.
+#[test]
+fn error_objects_read_message_help_and_place() {
+    let text = "2 bad row(s) in `x`; nothing was written\n  --> ledger/invoices.csv:12:4\n  = help: fix the rows";
+    let v = recoup::cli::error_json(recoup::cli::Exit::InputInvalid, text, None);
+    assert_eq!(
+        v,
+        json!({"error": {"code": 4, "kind": "input_invalid", "message": "2 bad row(s) in `x`; nothing was written",
+            "help": "fix the rows", "file": "ledger/invoices.csv", "line": 12, "column": 4}})
+    );
+    let v = recoup::cli::error_json(recoup::cli::Exit::Failed, "boom\n  --> C:/data/x.csv:3", None);
+    assert_eq!((&v["error"]["file"], &v["error"]["line"]), (&json!("C:/data/x.csv"), &json!(3)));
+}
+
 /// The schemas refuse what the outputs used to write: money without its
 /// two decimals or with separators, counts and booleans as strings.
 #[test]

@@ -58,9 +58,10 @@ pub fn run(a: ExplainArgs) -> anyhow::Result<Exit> {
         if let Err(e) = &result {
             let text = e.to_string();
             super::say!("{} {text}", super::style::error_word("error:"));
-            if let (Some(obj), serde_json::Value::Object(err)) =
-                (doc.as_object_mut(), super::error_json(Exit::Failed, &text, None))
-            {
+            if let (Some(obj), serde_json::Value::Object(err)) = (
+                doc.as_object_mut(),
+                super::error_json(Exit::Failed, &text, e.location.as_deref().map(super::parse_place).as_ref()),
+            ) {
                 obj.extend(err);
             }
         }

@@ -211,7 +211,7 @@ pub fn error_json(code: Exit, text: &str, at: Option<&Location>) -> serde_json::
     let mut found = Location::default();
     for l in lines {
         let l = l.trim();
-        if let Some(h) = l.strip_prefix("= help:") {
+        if let Some(h) = l.strip_prefix("= help:").or_else(|| l.strip_prefix("tip:")) {
             help = Some(h.trim().to_string());
         } else if let Some(place) = l.strip_prefix("--> ") {
             found = parse_place(place);
@@ -230,7 +230,7 @@ pub fn error_json(code: Exit, text: &str, at: Option<&Location>) -> serde_json::
 }
 
 /// `path:12:9`, `path:12` or `path` (a path may itself hold `:`).
-fn parse_place(place: &str) -> Location {
+pub(super) fn parse_place(place: &str) -> Location {
     let mut parts: Vec<&str> = place.rsplitn(3, ':').collect();
     parts.reverse();
     let num = |s: &str| s.parse::<u64>().ok();
