@@ -65,6 +65,63 @@ pub fn check_percent(p: Decimal) -> Result<Decimal, RangeError> {
     if below_pow10(p, 4) { Ok(p) } else { Err(RangeError::Percent) }
 }
 
+/// Money in recoup's JSON outputs (docs/output.md, "the machine contract"):
+/// a decimal string with two decimals (the ledger's amounts have at most
+/// two), no thousands separators, as plan.csv writes it: `"210.00"`, never
+/// `"210"` or `"11,000.00"`. Read back from a string or a number.
+/// Use with `#[serde(with = "crate::money::json")]`.
+pub mod json {
+    use rust_decimal::Decimal;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// `d` as the machine contract writes money: `-?[0-9]+\.[0-9]{2}`.
+    pub fn text(d: Decimal) -> String {
+        let mut buf = Vec::with_capacity(16);
+        crate::plan::write::push_money(&mut buf, d);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+
+    pub fn serialize<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&text(*d))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+        <Decimal as Deserialize>::deserialize(d)
+    }
+
+    /// An optional amount: `null` when absent.
+    pub mod opt {
+        use rust_decimal::Decimal;
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(d: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+            match d {
+                Some(d) => s.serialize_str(&super::text(*d)),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+            Option::<Decimal>::deserialize(d)
+        }
+    }
+
+    /// A map of amounts by currency code.
+    pub mod map {
+        use rust_decimal::Decimal;
+        use serde::{Deserialize, Deserializer, Serializer};
+        use std::collections::BTreeMap;
+
+        pub fn serialize<S: Serializer>(m: &BTreeMap<String, Decimal>, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_map(m.iter().map(|(k, v)| (k, super::text(*v))))
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Decimal>, D::Error> {
+            BTreeMap::<String, Decimal>::deserialize(d)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     /// The fast range check is the plain comparison, at every scale and on both sides of the limits.

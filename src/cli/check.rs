@@ -51,6 +51,20 @@ pub(super) fn counts(report: &Report) -> String {
     format!("{}, {}", plural(e, "error"), plural(w, "warning"))
 }
 
+/// Where a report's first error is (for `--format json` error objects).
+pub(super) fn first_error_at(report: &Report) -> super::Location {
+    let diags = report.to_json();
+    let first = diags.iter().find(|d| d.severity == crate::policy::diag::Severity::Error).or(diags.first());
+    match first {
+        Some(d) => super::Location {
+            file: d.file.clone(),
+            line: d.line.map(|l| l as u64),
+            column: d.column.map(serde_json::Value::from),
+        },
+        None => super::Location::default(),
+    }
+}
+
 /// Print a report the one way it is rendered (stderr).
 pub fn print_report(report: &Report) {
     let text = report.render();

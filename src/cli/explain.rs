@@ -45,17 +45,31 @@ pub fn run(a: ExplainArgs) -> anyhow::Result<Exit> {
     let result = evaluate_customer(&policy, &ledger, &cf, &invoices, &cal, Some(&mut trace));
     let mut out = std::io::stdout().lock();
     if a.format == Format::Json {
+        // Facts by name, typed as the machine contract says (docs/output.md).
         let facts: serde_json::Map<String, serde_json::Value> = CustomerFacts::defs()
             .iter()
             .enumerate()
-            .map(|(i, d)| (format!("customer.{}", d.name), serde_json::Value::String(cf.value(i).to_string())))
+            .map(|(i, d)| (d.name.to_string(), super::facts::fact_json(cf.value(i))))
             .collect();
         let ids: Vec<String> = trace.actions.iter().map(|x| action_id(as_of, x)).collect();
-        serde_json::to_writer_pretty(
-            &mut out,
-            &serde_json::json!({ "facts": facts, "trace": trace, "action_ids": ids }),
-        )?;
+        let mut doc = serde_json::json!({ "facts": facts, "trace": trace, "action_ids": ids });
+        // A rule that failed: the trace up to it, and the error object in the
+        // same document (one JSON document on stdout, docs/output.md).
+        if let Err(e) = &result {
+            let text = e.to_string();
+            super::say!("{} {text}", super::style::error_word("error:"));
+            if let (Some(obj), serde_json::Value::Object(err)) = (
+                doc.as_object_mut(),
+                super::error_json(Exit::Failed, &text, e.location.as_deref().map(super::parse_place).as_ref()),
+            ) {
+                obj.extend(err);
+            }
+        }
+        serde_json::to_writer_pretty(&mut out, &doc)?;
         writeln!(out)?;
+        if result.is_err() {
+            return Ok(Exit::Failed);
+        }
     } else {
         print_text(&mut out, &cf, &trace)?;
     }

@@ -84,17 +84,54 @@ pub fn run(a: FactsArgs) -> anyhow::Result<Exit> {
             .collect()
     };
     let mut out = std::io::stdout().lock();
+    let text = a.format == Format::Text;
+    if !text {
+        // One JSON document holding everything the text shows (docs/output.md).
+        let doc = match only {
+            Some(c) => {
+                let mut buf = Vec::new();
+                let cf = crate::facts::derive_customer(&ledger, c, &ctx, &mut buf);
+                serde_json::json!({
+                    "as_of": as_of.to_string(),
+                    "customer": json_of(&cf),
+                    "invoices": buf.iter().map(|f| invoice_json(&cf, f)).collect::<Vec<_>>(),
+                })
+            }
+            None => {
+                let rows: Vec<serde_json::Value> = map_customers(&ledger, &ctx, |cf, inv| match a.level {
+                    Level::Customer => vec![json_of(cf)],
+                    Level::Invoice => inv.iter().map(|f| invoice_json(cf, f)).collect(),
+                })
+                .into_iter()
+                .flatten()
+                .collect();
+                let key = match a.level {
+                    Level::Customer => "customers",
+                    Level::Invoice => "invoices",
+                };
+                let mut doc = serde_json::Map::new();
+                doc.insert("as_of".into(), as_of.to_string().into());
+                doc.insert("level".into(), key.trim_end_matches('s').into());
+                doc.insert(key.into(), rows.into());
+                doc.insert("portfolio".into(), serde_json::to_value(kpi::by_currency(&ledger, &ctx))?);
+                serde_json::Value::Object(doc)
+            }
+        };
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+        if a.out.is_none() {
+            return rejects_beside(&a.out, &a.ledger.ledger, &ledger);
+        }
+    }
     // One customer: derive its facts once, list them, then its invoices.
     let rows: Vec<Vec<String>> = match only {
         Some(c) => {
             let mut buf = Vec::new();
             let cf = crate::facts::derive_customer(&ledger, c, &ctx, &mut buf);
-            if a.format == Format::Json {
-                serde_json::to_writer_pretty(&mut out, &json_of(&cf))?;
-            } else {
+            if text {
                 print_vertical(&mut out, &cf)?;
+                writeln!(out)?;
             }
-            writeln!(out)?;
             invoice_rows(&cf, &buf)
         }
         None => map_customers(&ledger, &ctx, |cf, inv| match a.level {
@@ -119,14 +156,11 @@ pub fn run(a: FactsArgs) -> anyhow::Result<Exit> {
         write_atomic(path, |w| write_csv(w, &header, &rows))
             .with_context(|| format!("cannot write `{}`", path.display()))?;
         say!("wrote {} rows to {}", rows.len(), path.display());
-    } else if let (Format::Json, Some(p)) = (a.format, &portfolio) {
-        serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "portfolio": p }))?;
-        writeln!(out)?;
-    } else if only.is_none() || a.level == Level::Invoice || !rows.is_empty() {
+    } else if text && (only.is_none() || a.level == Level::Invoice || !rows.is_empty()) {
         let (header, rows) = terminal_columns(&header, rows, a.level == Level::Customer && only.is_none());
         print_table(&mut out, &header, &rows, a.limit)?;
     }
-    if let (Format::Text, Some(p)) = (a.format, &portfolio) {
+    if let (true, Some(p)) = (text, &portfolio) {
         for (code, k) in p {
             print_portfolio(&mut out, code, k)?;
         }
@@ -216,13 +250,42 @@ fn cell(v: Value<'_>) -> String {
     }
 }
 
+/// A set of facts as one JSON object: each fact by name, typed as the
+/// machine contract says (docs/output.md).
 fn json_of<F: Facts>(f: &F) -> serde_json::Value {
-    let map: serde_json::Map<String, serde_json::Value> = F::defs()
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (d.name.to_string(), serde_json::Value::String(cell(f.value(i)))))
-        .collect();
+    let map: serde_json::Map<String, serde_json::Value> =
+        F::defs().iter().enumerate().map(|(i, d)| (d.name.to_string(), fact_json(f.value(i)))).collect();
     serde_json::Value::Object(map)
+}
+
+/// An open invoice's facts, with its customer's id and currency first (as
+/// the invoice table shows them).
+fn invoice_json(cf: &CustomerFacts<'_>, f: &InvoiceFacts<'_>) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    map.insert("customer_id".into(), cf.customer.id.to_string().into());
+    map.insert("currency".into(), cf.customer.currency.to_string().into());
+    if let serde_json::Value::Object(facts) = json_of(f) {
+        map.extend(facts);
+    }
+    serde_json::Value::Object(map)
+}
+
+/// One fact's value in JSON: counts as integers, ratios as numbers (four
+/// decimals, as the text shows them), money as a two-decimal string,
+/// booleans as booleans, dates as `YYYY-MM-DD` or null when empty.
+pub(super) fn fact_json(v: Value<'_>) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        Value::Int(i) => J::from(i),
+        Value::Float(_) => {
+            v.to_string().parse::<f64>().ok().and_then(serde_json::Number::from_f64).map_or(J::Null, J::Number)
+        }
+        Value::Money(d) => J::String(crate::money::json::text(d)),
+        Value::Bool(b) => J::Bool(b),
+        Value::Text(t) => J::String(t.to_string()),
+        Value::Date(d) if d == NaiveDate::MIN => J::Null,
+        Value::Date(d) => J::String(d.to_string()),
+    }
 }
 
 fn write_csv(w: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {

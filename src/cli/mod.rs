@@ -11,6 +11,7 @@ mod merge;
 mod report;
 mod run;
 mod schema;
+pub use schema::{OUTPUTS, output_schema};
 mod shell;
 mod simulate;
 pub mod style;
@@ -133,6 +134,123 @@ impl std::fmt::Display for ExitError {
 }
 impl std::error::Error for ExitError {}
 
+impl Exit {
+    /// The exit code's name in `--format json` error objects (docs/output.md).
+    pub fn kind(self) -> &'static str {
+        match self {
+            Exit::Ok => "ok",
+            Exit::Failed => "failed",
+            Exit::Usage => "usage",
+            Exit::PolicyInvalid => "policy_invalid",
+            Exit::InputInvalid => "input_invalid",
+            Exit::RowsRejected => "rows_rejected",
+            Exit::TestsFailed => "tests_failed",
+            Exit::TooManyFailed => "too_many_failed",
+        }
+    }
+}
+
+/// Where an error is: the first bad spot of a policy file or a ledger file,
+/// for the `file`, `line` and `column` of a `--format json` error object.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Location {
+    pub file: Option<String>,
+    pub line: Option<u64>,
+    /// A character column in a policy file, or a column's name in a CSV file.
+    pub column: Option<serde_json::Value>,
+}
+
+/// An [`ExitError`] with the place it is about.
+#[derive(Debug)]
+pub struct LocatedError {
+    pub error: ExitError,
+    pub at: Location,
+}
+
+impl std::fmt::Display for LocatedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+impl std::error::Error for LocatedError {}
+
+/// An error's exit code: its [`ExitError`]'s, else [`Exit::Failed`].
+fn exit_code(e: &anyhow::Error) -> Exit {
+    e.downcast_ref::<ExitError>()
+        .map(|x| x.code)
+        .or_else(|| e.downcast_ref::<LocatedError>().map(|x| x.error.code))
+        .unwrap_or(Exit::Failed)
+}
+
+/// Whether the raw arguments ask for `--format json` (before clap has parsed them).
+fn json_flag(args: &[std::ffi::OsString]) -> bool {
+    let mut it = args.iter().filter_map(|a| a.to_str());
+    let mut json = false;
+    while let Some(a) = it.next() {
+        if a == "--" {
+            break;
+        }
+        if let Some(v) = a.strip_prefix("--format=") {
+            json = v.eq_ignore_ascii_case("json");
+        } else if a == "--format" {
+            json = it.next().is_some_and(|v| v.eq_ignore_ascii_case("json"));
+        }
+    }
+    json
+}
+
+/// The `--format json` error object: `{"error": {code, kind, message, help,
+/// file, line, column}}` (docs/output.md; docs/schemas/error.schema.json).
+/// `text` is the error as stderr shows it: its first line is the message,
+/// a `= help:` line the help, a `--> file:line` line the place when no
+/// [`Location`] is given.
+pub fn error_json(code: Exit, text: &str, at: Option<&Location>) -> serde_json::Value {
+    let mut lines = text.lines();
+    let message = lines.next().unwrap_or_default().trim().to_string();
+    let mut help = None;
+    let mut found = Location::default();
+    for l in lines {
+        let l = l.trim();
+        if let Some(h) = l.strip_prefix("= help:").or_else(|| l.strip_prefix("tip:")) {
+            help = Some(h.trim().to_string());
+        } else if let Some(place) = l.strip_prefix("--> ") {
+            found = parse_place(place);
+        }
+    }
+    let at = at.cloned().unwrap_or(found);
+    serde_json::json!({ "error": {
+        "code": code as u8,
+        "kind": code.kind(),
+        "message": message,
+        "help": help,
+        "file": at.file,
+        "line": at.line,
+        "column": at.column,
+    }})
+}
+
+/// `path:12:9`, `path:12` or `path` (a path may itself hold `:`).
+pub(super) fn parse_place(place: &str) -> Location {
+    let mut parts: Vec<&str> = place.rsplitn(3, ':').collect();
+    parts.reverse();
+    let num = |s: &str| s.parse::<u64>().ok();
+    match parts.as_slice() {
+        [f, l, c] if num(l).is_some() && num(c).is_some() => {
+            Location { file: Some(f.to_string()), line: num(l), column: num(c).map(serde_json::Value::from) }
+        }
+        [f, l, c] if num(c).is_some() => Location { file: Some(format!("{f}:{l}")), line: num(c), column: None },
+        [f, l] if num(l).is_some() => Location { file: Some(f.to_string()), line: num(l), column: None },
+        _ => Location { file: Some(place.to_string()), line: None, column: None },
+    }
+}
+
+/// Print the `--format json` error object on stdout (a closed stdout is not an error).
+fn print_error_json(code: Exit, text: &str, at: Option<&Location>) {
+    let mut out = std::io::stdout().lock();
+    let _ = serde_json::to_writer_pretty(&mut out, &error_json(code, text, at));
+    let _ = writeln!(out);
+}
+
 #[derive(Parser, Debug)]
 #[command(name = "recoup", version, about = "A rules engine for credit and collections")]
 pub struct Cli {
@@ -236,12 +354,19 @@ pub fn main() -> ExitCode {
         _ if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) => clap::ColorChoice::Never,
         _ => clap::ColorChoice::Auto,
     };
+    // With `--format json`, an error is also a JSON object on stdout.
+    let json = json_flag(&args);
     let parsed = Cli::command().color(colour).try_get_matches_from(args).and_then(|m| Cli::from_arg_matches(&m));
     let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { Exit::Usage } else { Exit::Ok };
             let _ = e.print();
+            if json && e.use_stderr() {
+                let text = e.render().to_string();
+                let text = text.trim_start().strip_prefix("error:").unwrap_or(&text).trim_start();
+                print_error_json(code, text, None);
+            }
             return ExitCode::from(code as u8);
         }
     };
@@ -249,9 +374,13 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            let code = e.downcast_ref::<ExitError>().map_or(Exit::Failed, |x| x.code);
+            let code = exit_code(&e);
             if !is_broken_pipe(&e) {
-                say!("{} {}", style::error_word("error:"), render_error(&e));
+                let text = render_error(&e);
+                say!("{} {text}", style::error_word("error:"));
+                if json {
+                    print_error_json(code, &text, e.downcast_ref::<LocatedError>().map(|l| &l.at));
+                }
             }
             ExitCode::from(if is_broken_pipe(&e) { 0 } else { code as u8 })
         }
@@ -385,15 +514,24 @@ pub fn load_ledger(args: &LedgerArgs) -> anyhow::Result<Ledger> {
                     false => format!("{}: {} read on {} lines, {} bad", k.file_name(), c.read, c.lines, c.rejected),
                 })
                 .collect();
-            Err(ExitError {
+            let error = ExitError {
                 code: Exit::InputInvalid,
                 message: format!(
                     "{rows} bad row(s) in `{}` ({}); nothing was written\n  = help: fix the rows above, or pass --reject-bad-rows to write them to rejects.csv and go on",
                     args.ledger.display(),
                     counts.join("; ")
                 ),
-            }
-            .into())
+            };
+            // The first bad row's place, for `--format json`.
+            let at = problems
+                .first()
+                .map(|p| Location {
+                    file: Some(args.ledger.join(p.file.file_name()).display().to_string()),
+                    line: Some(p.line),
+                    column: p.column.clone().map(serde_json::Value::from),
+                })
+                .unwrap_or_default();
+            Err(LocatedError { error, at }.into())
         }
         Err(e) => {
             let at = match e.location() {

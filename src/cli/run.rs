@@ -49,15 +49,15 @@ pub fn compiled_policy(path: &Path, quiet: bool) -> anyhow::Result<CompiledPolic
         print_report(&loaded.report);
     }
     loaded.policy.ok_or_else(|| {
-        ExitError {
+        let error = ExitError {
             code: Exit::PolicyInvalid,
             message: format!(
                 "policy `{}` is invalid: {}; nothing was written",
                 path.display(),
                 super::check::counts(&loaded.report)
             ),
-        }
-        .into()
+        };
+        super::LocatedError { error, at: super::check::first_error_at(&loaded.report) }.into()
     })
 }
 
@@ -115,14 +115,16 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     let kpis = kpi::finish_all(&kpi_inputs, &ctx);
     timings.push(("kpis".to_string(), ms(t)));
     let mut summary = summarize(&plan, (policy.name(), policy.version()), &ledger.report, kpis);
-    summary.as_of_warnings = plan::why::as_of_warnings(&ledger, &policy, as_of);
-    if plan.entries.is_empty() {
-        summary.why_no_actions = Some(plan::why::why_no_actions(&ledger, &policy, &ctx, mask.as_deref()));
-    }
+    let as_of_inputs = plan::why::AsOfInputs::of(&ledger, &policy);
+    summary.as_of_warnings = as_of_inputs.warnings(as_of);
+    let why_none = plan.entries.is_empty().then(|| plan::why::why_none(&ledger, &policy, &ctx, mask.as_deref()));
+    summary.why_no_actions = why_none.as_ref().map(|w| w.render(as_of));
     convert(&mut summary, policy.rules.reporting.as_ref());
     let shard_part = a.shard.map(|shard| {
         let mut part = plan::shard::ShardPart::new(shard, &plan, ledger.customers.len(), &summary, kpi_inputs);
         part.reporting = policy.rules.reporting.clone();
+        part.as_of_inputs = Some(as_of_inputs);
+        part.why_none = why_none;
         part
     });
     let mut manifest = Manifest {

@@ -113,32 +113,42 @@ pub struct PlannedAction {
     /// The strategy the customer follows.
     pub strategy: Option<String>,
     /// Open amount of the invoices concerned.
+    #[serde(with = "crate::money::json")]
     pub amount_due: Decimal,
     /// Fees charged with this action (per invoice, once per step and invoice).
+    #[serde(with = "crate::money::json")]
     pub fee: Decimal,
     /// Fixed statutory compensation claimed with this action (once per invoice).
+    #[serde(with = "crate::money::json")]
     pub compensation: Decimal,
     /// Interest accrued to the as-of date, stated with this action.
+    #[serde(with = "crate::money::json")]
     pub interest: Decimal,
     /// Discount offered, in percent.
     pub discount_pct: Option<Decimal>,
     /// Discount offered (its cost if the customer takes it).
+    #[serde(with = "crate::money::json")]
     pub discount: Decimal,
     /// Maximum cost of the offer: the discount if taken.
+    #[serde(with = "crate::money::json")]
     pub discount_cost: Decimal,
     /// Pay by this date to get the discount.
     pub pay_by: Option<NaiveDate>,
     /// Payment plan offered: number of instalments and their amount.
     pub instalments: Option<u32>,
+    #[serde(with = "crate::money::json::opt")]
     pub instalment_amount: Option<Decimal>,
     /// Credit limit before and after (limit changes).
+    #[serde(with = "crate::money::json::opt")]
     pub old_limit: Option<Decimal>,
+    #[serde(with = "crate::money::json::opt")]
     pub new_limit: Option<Decimal>,
     /// Review date of a limit change.
     pub review_on: Option<NaiveDate>,
     /// Places a credit hold.
     pub hold: bool,
     /// Unit cost of the action under `[costs]`.
+    #[serde(with = "crate::money::json")]
     pub cost: Decimal,
     /// The customer's worklist score (higher first).
     pub priority: f64,
@@ -230,6 +240,7 @@ pub struct RuleTrace {
 pub struct InvoiceTrace {
     pub id: String,
     pub days_past_due: i32,
+    #[serde(with = "crate::money::json")]
     pub open_amount: Decimal,
     /// In dunning (not disputed, not under an active promise).
     pub eligible: bool,
@@ -807,7 +818,7 @@ fn fact_f64(v: Option<Value<'_>>) -> f64 {
 
 /// A fact's full name and value, for explanations.
 pub fn fact_read(f: FactRef, env: &Env<'_, '_>) -> FactRead {
-    FactRead { name: Cow::Borrowed(f.full_name()), value: env.fact(f).map(words::value).unwrap_or_default() }
+    FactRead { name: Cow::Borrowed(f.full_name()), value: env.fact(f).map(words::plain).unwrap_or_default() }
 }
 
 /// Facts the engine itself reads (found once by name).

@@ -41,6 +41,16 @@ pub fn value(v: Value<'_>) -> String {
     }
 }
 
+/// A fact's value as the machine outputs carry it (plan.jsonl's `facts`,
+/// explain's `read`): money with two decimals and no thousands separators
+/// (docs/output.md), ratios with two decimals, the rest as displayed.
+pub fn plain(v: Value<'_>) -> String {
+    match v {
+        Value::Money(d) => crate::money::json::text(d),
+        v => value(v),
+    }
+}
+
 /// `v.to_string()` (floats with 4 decimals), without the formatter's slow
 /// path for floats.
 pub fn display(v: Value<'_>) -> String {

@@ -79,6 +79,7 @@ pub fn cei(
 pub struct AgingBucket {
     pub bucket: String,
     pub count: u64,
+    #[serde(with = "crate::money::json")]
     pub amount: Decimal,
 }
 
@@ -89,22 +90,30 @@ pub struct Portfolio {
     pub customers: u64,
     pub open_invoices: u64,
     /// Total open AR (open and disputed invoices; written-off excluded).
+    #[serde(with = "crate::money::json")]
     pub ar_total: Decimal,
     /// Cash on account (payments with no invoice) up to the as-of date.
     #[serde(default)]
+    #[serde(with = "crate::money::json")]
     pub unapplied_cash: Decimal,
     /// The unused part of the open credit notes.
     #[serde(default)]
+    #[serde(with = "crate::money::json")]
     pub credit_notes: Decimal,
     /// AR net of unapplied cash and credit notes: `ar_total - unapplied_cash
     /// - credit_notes`, the receivables balance the DSO and CEI read.
     #[serde(default)]
+    #[serde(with = "crate::money::json")]
     pub ar_net: Decimal,
+    #[serde(with = "crate::money::json")]
     pub ar_current: Decimal,
+    #[serde(with = "crate::money::json")]
     pub ar_overdue: Decimal,
+    #[serde(with = "crate::money::json")]
     pub ar_disputed: Decimal,
     /// Net credit sales (invoices issued less credit notes issued) in the
     /// `dso_days` before the as-of date.
+    #[serde(with = "crate::money::json")]
     pub sales_dso_period: Decimal,
     pub dso_days: i64,
     pub dso: Option<f64>,

@@ -51,6 +51,7 @@ pub struct Exposure {
     /// Customers with an action that concerns money.
     pub customers: u64,
     /// Their debt the actions concern, counted once.
+    #[serde(with = "crate::money::json")]
     pub amount: Decimal,
 }
 

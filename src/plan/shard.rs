@@ -98,6 +98,14 @@ pub struct ShardPart {
     /// Its customers' executed history rows whose rule id the policy does not have, by id.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub unknown_rule_ids: std::collections::BTreeMap<String, u64>,
+    /// What the as-of warnings read (the policy's `effective`, the dates of
+    /// this shard's ledger), for the merged summary's `as_of_warnings`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of_inputs: Option<super::why::AsOfInputs>,
+    /// Why this shard planned nothing (its counts), when it did: the merged
+    /// summary's `why_no_actions` when no shard planned anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why_none: Option<super::why::Why>,
 }
 
 impl ShardPart {
@@ -121,6 +129,8 @@ impl ShardPart {
             exposure: plan.exposure.clone(),
             reporting: None,
             unknown_rule_ids: plan.unknown_rule_ids.clone(),
+            as_of_inputs: None,
+            why_none: None,
         }
     }
 }
@@ -363,6 +373,27 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
     // The shards share one policy (its hash is compared above), so its rates.
     if let Some(r) = &parts[0].part.reporting {
         summary.converted = super::summary::Converted::of(&summary, r).ok();
+    }
+    // The as-of warnings of the whole ledger (every shard's dates), and why
+    // nothing was planned from every shard's counts: as an unsharded run says.
+    let mut as_of_inputs: Option<super::why::AsOfInputs> = None;
+    for p in &parts {
+        if let Some(i) = &p.part.as_of_inputs {
+            match &mut as_of_inputs {
+                Some(all) => all.add(i),
+                None => as_of_inputs = Some(i.clone()),
+            }
+        }
+    }
+    if let (Some(i), Some(d)) = (&as_of_inputs, as_of) {
+        summary.as_of_warnings = i.warnings(d);
+    }
+    if plan.entries.is_empty() {
+        let whys: Option<Vec<&super::why::Why>> = parts.iter().map(|p| p.part.why_none.as_ref()).collect();
+        if let (Some(whys), Some(d)) = (whys, as_of) {
+            let all = whys.into_iter().cloned().fold(super::why::Why::default(), super::why::Why::plus);
+            summary.why_no_actions = Some(all.render(d));
+        }
     }
 
     let mut manifest = m0.clone();

@@ -17,9 +17,13 @@ pub struct Amounts {
     pub count: u64,
     /// The actions' amounts due added up: a customer's debt counts once per
     /// action (see [`Summary::exposure`] for each customer's debt once).
+    #[serde(with = "crate::money::json")]
     pub amount_due: Decimal,
+    #[serde(with = "crate::money::json")]
     pub fees: Decimal,
+    #[serde(with = "crate::money::json")]
     pub interest: Decimal,
+    #[serde(with = "crate::money::json")]
     pub cost: Decimal,
 }
 
@@ -46,8 +50,10 @@ impl Tally {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LimitChanges {
     pub increases: u64,
+    #[serde(with = "crate::money::json")]
     pub increase_total: Decimal,
     pub decreases: u64,
+    #[serde(with = "crate::money::json")]
     pub decrease_total: Decimal,
 }
 
@@ -55,6 +61,7 @@ pub struct LimitChanges {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Discounts {
     pub offered: u64,
+    #[serde(with = "crate::money::json")]
     pub max_cost: Decimal,
 }
 
@@ -85,6 +92,7 @@ pub struct Summary {
     pub by_step: BTreeMap<String, Tally>,
     pub holds_placed: u64,
     /// Amount due of the holds placed, per currency.
+    #[serde(with = "crate::money::json::map")]
     pub amount_on_hold: BTreeMap<String, Decimal>,
     pub holds_released: u64,
     /// Per currency.
@@ -122,17 +130,27 @@ pub struct Converted {
     pub rates_date: chrono::NaiveDate,
     /// One unit of each currency in the reporting currency.
     pub rates: BTreeMap<String, Decimal>,
+    #[serde(with = "crate::money::json")]
     pub ar_total: Decimal,
+    #[serde(with = "crate::money::json")]
     pub ar_current: Decimal,
+    #[serde(with = "crate::money::json")]
     pub ar_overdue: Decimal,
+    #[serde(with = "crate::money::json")]
     pub ar_disputed: Decimal,
     /// The distinct exposure today's actions cover.
+    #[serde(with = "crate::money::json")]
     pub exposure: Decimal,
     /// The actions' amounts due added up (a customer's debt once per action).
+    #[serde(with = "crate::money::json")]
     pub amount_due: Decimal,
+    #[serde(with = "crate::money::json")]
     pub fees: Decimal,
+    #[serde(with = "crate::money::json")]
     pub interest: Decimal,
+    #[serde(with = "crate::money::json")]
     pub cost: Decimal,
+    #[serde(with = "crate::money::json")]
     pub discounts_max_cost: Decimal,
 }
 

@@ -242,6 +242,18 @@ fn plan_line(buf: &mut Vec<u8>, e: &PlanEntry) -> io::Result<()> {
             }
         }
     }
+    /// Money as the machine contract writes it: `"210.00"` (docs/output.md).
+    fn money(buf: &mut Vec<u8>, d: Decimal) {
+        buf.push(b'"');
+        push_money(buf, d);
+        buf.push(b'"');
+    }
+    fn opt_money(buf: &mut Vec<u8>, d: Option<Decimal>) {
+        match d {
+            Some(d) => money(buf, d),
+            None => buf.extend_from_slice(b"null"),
+        }
+    }
     let a = &e.action;
     buf.extend_from_slice(b"{\"action_id\":");
     text(buf, &e.action_id)?;
@@ -271,34 +283,34 @@ fn plan_line(buf: &mut Vec<u8>, e: &PlanEntry) -> io::Result<()> {
     buf.extend_from_slice(b",\"strategy\":");
     opt_text(buf, a.strategy.as_deref())?;
     buf.extend_from_slice(b",\"amount_due\":");
-    json(buf, &a.amount_due)?;
+    money(buf, a.amount_due);
     buf.extend_from_slice(b",\"fee\":");
-    json(buf, &a.fee)?;
+    money(buf, a.fee);
     buf.extend_from_slice(b",\"compensation\":");
-    json(buf, &a.compensation)?;
+    money(buf, a.compensation);
     buf.extend_from_slice(b",\"interest\":");
-    json(buf, &a.interest)?;
+    money(buf, a.interest);
     buf.extend_from_slice(b",\"discount_pct\":");
     json(buf, &a.discount_pct)?;
     buf.extend_from_slice(b",\"discount\":");
-    json(buf, &a.discount)?;
+    money(buf, a.discount);
     buf.extend_from_slice(b",\"discount_cost\":");
-    json(buf, &a.discount_cost)?;
+    money(buf, a.discount_cost);
     buf.extend_from_slice(b",\"pay_by\":");
     json(buf, &a.pay_by)?;
     buf.extend_from_slice(b",\"instalments\":");
     json(buf, &a.instalments)?;
     buf.extend_from_slice(b",\"instalment_amount\":");
-    json(buf, &a.instalment_amount)?;
+    opt_money(buf, a.instalment_amount);
     buf.extend_from_slice(b",\"old_limit\":");
-    json(buf, &a.old_limit)?;
+    opt_money(buf, a.old_limit);
     buf.extend_from_slice(b",\"new_limit\":");
-    json(buf, &a.new_limit)?;
+    opt_money(buf, a.new_limit);
     buf.extend_from_slice(b",\"review_on\":");
     json(buf, &a.review_on)?;
     buf.extend_from_slice(if a.hold { b",\"hold\":true" } else { b",\"hold\":false" });
     buf.extend_from_slice(b",\"cost\":");
-    json(buf, &a.cost)?;
+    money(buf, a.cost);
     buf.extend_from_slice(b",\"priority\":");
     json(buf, &a.priority)?;
     buf.extend_from_slice(b",\"owner\":");
