@@ -106,7 +106,12 @@ impl Behaviour {
     /// Learn from the settled invoices and the sales of the `learn.months`
     /// before `as_of`.
     pub fn learn(ledger: &Ledger, as_of: NaiveDate, learn: &Learn) -> Self {
-        let from = crate::facts::months_before(as_of, learn.months);
+        // The window starts where the ledger's history does when that is
+        // later: a ledger (or a back-test's truncated one) with 9 months of
+        // history divided by 12 months' days would under-state every
+        // customer's sales rate by a quarter (docs/simulation.md, Back-test).
+        let first = ledger.invoices.iter().map(|i| i.issue_date).min();
+        let from = history_start(crate::facts::months_before(as_of, learn.months), first);
         let window = (as_of - from).num_days().max(1) as f64;
         let mut seg_ix: BTreeMap<&str, usize> = BTreeMap::new();
         for c in &ledger.customers {
@@ -227,9 +232,28 @@ impl Behaviour {
     }
 }
 
+/// The start of the learning window: `from` (the configured months before
+/// the as-of date), or the day before the ledger's first invoice when that
+/// is later (the rates are counted over the days the ledger has history).
+pub fn history_start(from: NaiveDate, first_issue: Option<NaiveDate>) -> NaiveDate {
+    match first_issue.and_then(|f| f.pred_opt()) {
+        Some(start) if start > from => start,
+        _ => from,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_window_starts_where_the_history_does() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        // 12 months before 2026-08-17, history from 2025-11-16: 274 days, not 365.
+        assert_eq!(history_start(d("2025-08-17"), Some(d("2025-11-16"))), d("2025-11-15"));
+        assert_eq!(history_start(d("2025-08-17"), Some(d("2024-01-01"))), d("2025-08-17"));
+        assert_eq!(history_start(d("2025-08-17"), None), d("2025-08-17"));
+    }
     use crate::simulate::draw::Key;
 
     #[test]
