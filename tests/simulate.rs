@@ -831,7 +831,8 @@ mod backtest {
         assert_eq!(dates, ["2026-06-22", "2026-07-20", "2026-08-17"]);
         assert_eq!(r["origins"][2]["model"]["mape_pct"], v["backtest"]["mape_pct"], "the last origin is --as-of's");
         let mean: f64 =
-            r["origins"].as_array().unwrap().iter().map(|o| o["naive_b"]["mape_pct"].as_f64().unwrap()).sum::<f64>() / 3.0;
+            r["origins"].as_array().unwrap().iter().map(|o| o["naive_b"]["mape_pct"].as_f64().unwrap()).sum::<f64>()
+                / 3.0;
         assert!((r["mean"]["naive_b"]["mape_pct"].as_f64().unwrap() - mean).abs() < 1e-3);
         let csv = std::fs::read_to_string(out.join("backtest_origins.csv")).unwrap();
         assert_eq!(csv.lines().count(), 1 + 3 * 3 + 3, "{csv}");

@@ -368,6 +368,10 @@ pub struct Backtest {
     pub coverage: f64,
     /// Mean pinball loss of P10, P50 and P90, % of the mean actual week.
     pub pinball_pct: Option<f64>,
+    /// The noise floor: the MAPE the weekly P50 has against the model's own
+    /// runs (the mean over runs), i.e. if the world behaved exactly as the
+    /// model says. No point forecast of a week's cash can do much better.
+    pub noise_mape_pct: Option<f64>,
     /// Over the horizon: actual total, and the band of the runs' totals.
     pub actual_total: Decimal,
     pub predicted_total: Band,
@@ -392,6 +396,8 @@ pub struct Scores {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OriginScores {
     pub as_of: NaiveDate,
+    /// The model's noise floor ([`Backtest::noise_mape_pct`]).
+    pub noise_mape_pct: Option<f64>,
     pub model: Scores,
     pub naive_a: Scores,
     pub naive_b: Scores,
@@ -409,6 +415,7 @@ pub struct Rolling {
 /// The means over the origins (of those that have the score).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct OriginMeans {
+    pub noise_mape_pct: Option<f64>,
     pub model: Scores,
     pub naive_a: Scores,
     pub naive_b: Scores,
@@ -425,6 +432,7 @@ impl Backtest {
         };
         OriginScores {
             as_of: self.as_of,
+            noise_mape_pct: self.noise_mape_pct,
             model: Scores { mape_pct: self.mape_pct, pinball_pct: self.pinball_pct, coverage: Some(self.coverage) },
             naive_a: naive("a"),
             naive_b: naive("b"),
@@ -446,7 +454,9 @@ impl Rolling {
                 coverage: avg(&|s| s.coverage),
             }
         };
+        let noise: Vec<f64> = origins.iter().filter_map(|o| o.noise_mape_pct).collect();
         let mean = OriginMeans {
+            noise_mape_pct: (!noise.is_empty()).then(|| round4(noise.iter().sum::<f64>() / noise.len() as f64)),
             model: mean_of(&|o| o.model),
             naive_a: mean_of(&|o| o.naive_a),
             naive_b: mean_of(&|o| o.naive_b),
@@ -526,6 +536,13 @@ impl Backtest {
         let quantiles: Vec<(Decimal, Decimal, Decimal)> =
             weeks.iter().map(|w| (w.predicted.p10, w.predicted.p50, w.predicted.p90)).collect();
         let pinball_pct = pinball_pct(&quantiles, &actual);
+        let p50: Vec<Decimal> = weeks.iter().map(|w| w.predicted.p50).collect();
+        let own: Vec<f64> = p
+            .runs
+            .iter()
+            .filter_map(|r| mape_pct(&p50, &r.iter().map(|x| x.cash_collected).collect::<Vec<_>>()))
+            .collect();
+        let noise_mape_pct = (!own.is_empty()).then(|| round4(own.iter().sum::<f64>() / own.len() as f64));
         let errs: Vec<f64> = weeks.iter().filter_map(|w| w.error_pct).collect();
         let mape_pct = (!errs.is_empty()).then(|| round4(errs.iter().sum::<f64>() / errs.len() as f64));
         let coverage = if weeks.is_empty() {
@@ -544,6 +561,7 @@ impl Backtest {
             predicted_total: Band::of(&mut totals),
             naive,
             pinball_pct,
+            noise_mape_pct,
             rolling: None,
         })
     }

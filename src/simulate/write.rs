@@ -602,6 +602,17 @@ fn print_scores(out: &mut dyn Write, rows: [(&str, super::backtest::Scores); 3])
     Ok(())
 }
 
+/// The noise floor, in words.
+fn print_noise(out: &mut dyn Write, noise: Option<f64>) -> io::Result<()> {
+    match noise {
+        Some(n) => writeln!(
+            out,
+            "  noise floor: were the world exactly as the model says, its P50 would still miss a week by {n:.1} % (MAPE against its own runs)"
+        ),
+        None => Ok(()),
+    }
+}
+
 /// Names of the three forecasts in the terminal.
 const FORECASTS: [&str; 3] = [
     "model: P50 and P10-P90 of the runs",
@@ -651,6 +662,7 @@ pub fn print_backtest(out: &mut dyn Write, b: &Backtest) -> io::Result<()> {
     )?;
     let s = b.scores();
     print_scores(out, [(FORECASTS[0], s.model), (FORECASTS[1], s.naive_a), (FORECASTS[2], s.naive_b)])?;
+    print_noise(out, b.noise_mape_pct)?;
     if let Some(r) = &b.rolling {
         let (first, last) = (r.origins.first().map(|o| o.as_of), r.origins.last().map(|o| o.as_of));
         writeln!(out)?;
@@ -688,6 +700,7 @@ pub fn print_backtest(out: &mut dyn Write, b: &Backtest) -> io::Result<()> {
             out,
             [(FORECASTS[0], r.mean.model), (FORECASTS[1], r.mean.naive_a), (FORECASTS[2], r.mean.naive_b)],
         )?;
+        print_noise(out, r.mean.noise_mape_pct)?;
     }
     Ok(())
 }
