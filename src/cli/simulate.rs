@@ -292,7 +292,10 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
         for &d in &dates[..dates.len() - 1] {
             let earlier = backtest_from(full, &labels[0], &policies[0], d, &p).map_err(|e| ExitError {
                 code: Exit::Failed,
-                message: format!("back-test from {d}: {e}; nothing was written"),
+                message: format!(
+                    "back-test from {d} (one of {} as-of dates 4 weeks apart): {e}; use a later --as-of or fewer --backtest-origins; nothing was written",
+                    a.backtest_origins
+                ),
             })?;
             scores.push(earlier.scores());
             bar.inc(1);
