@@ -157,6 +157,7 @@ impl Kind {
                 "forward_summary.csv",
                 "backtest.json",
                 "backtest.csv",
+                "backtest_origins.csv",
                 "sweep.csv",
                 "report.html",
             ],

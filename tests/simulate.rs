@@ -715,6 +715,54 @@ mod backtest {
         assert_eq!(mape_pct(&naive, &[Decimal::ZERO; 3]), None, "no week with cash: no error");
     }
 
+    /// Naive forecast (a) from 2026-02-10. Known then: I1 settled 02-10, 10
+    /// days after its 01-31 due date; I3 settled 02-06, 29 days before its
+    /// 03-07 due date: C1's average delay (10 − 29) ÷ 2 = −9.5, −10 days.
+    /// Open: I2 (200.00, due 02-14, so expected 02-04: passed, paid 02-11)
+    /// and I5 (80.00, due 2025-10-31: passed, 02-11): week 1 = 280.00.
+    /// New invoices: I1 + I2 + I3 = 370.00 issued in the 91 days before,
+    /// 370 ÷ 91 a day, paid NET30 − 10 = 20 days after issue: only the
+    /// invoice of 02-11 is paid by 03-03 (week 3): 4.07.
+    #[test]
+    fn naive_forecast_a_pays_on_the_due_date_plus_the_average_delay() {
+        use recoup::simulate::backtest::{average_delays, naive_due_plus_delay};
+        let tmp = hand_built();
+        let full = load(tmp.path(), &LoadOptions::default()).unwrap();
+        let known = truncate(&full, date("2026-02-10"), 180);
+        assert_eq!(average_delays(&known, date("2026-02-10")), [-10]);
+        let weeks = [date("2026-02-17"), date("2026-02-24"), date("2026-03-03")];
+        assert_eq!(naive_due_plus_delay(&known, date("2026-02-10"), &weeks), [d("280.00"), d("0.00"), d("4.07")]);
+    }
+
+    /// Naive (b)'s band from 2026-02-01: of the 13 weeks before, week 12
+    /// (01-19..01-25) has P1's 40.00, week 13 P4's 30.00, the 11 others
+    /// nothing; nearest rank: P10 = the 2nd smallest (0), P90 = the 12th
+    /// (30.00); a last week of 3 days gets 3/7 of it (12.86). Against the
+    /// actual 70.00, 60.00 and 0: only the last week is inside.
+    #[test]
+    fn naive_forecast_b_has_the_spread_of_the_13_weeks_before_as_its_band() {
+        use recoup::simulate::backtest::{coverage, naive_trailing_band};
+        let tmp = hand_built();
+        let full = load(tmp.path(), &LoadOptions::default()).unwrap();
+        let weeks = [date("2026-02-08"), date("2026-02-15"), date("2026-02-18")];
+        let band = naive_trailing_band(&full, date("2026-02-01"), &weeks);
+        let z = Decimal::ZERO;
+        assert_eq!(band, [(z, d("30.00")), (z, d("30.00")), (z, d("12.86"))]);
+        assert_eq!(coverage(&band, &[d("70.00"), d("60.00"), z]), 0.3333);
+    }
+
+    /// Pinball loss: week 1 band 80/100/120, actual 100: 0.1 × 20 + 0 +
+    /// 0.1 × 20 = 4; week 2 a point forecast 50, actual 100: 0.1 × 50 +
+    /// 0.5 × 50 + 0.9 × 50 = 75. Mean over 6: 13.1667, ÷ the mean actual
+    /// week (100) = 13.1667 %.
+    #[test]
+    fn the_pinball_loss_is_hand_computed() {
+        use recoup::simulate::backtest::pinball_pct;
+        let bands = [(d("80"), d("100"), d("120")), (d("50"), d("50"), d("50"))];
+        assert_eq!(pinball_pct(&bands, &[d("100"), d("100")]), Some(13.1667));
+        assert_eq!(pinball_pct(&bands, &[Decimal::ZERO; 2]), None, "nothing came in");
+    }
+
     #[test]
     fn a_backtest_of_the_demo_ledger_runs_end_to_end() {
         let tmp = tempfile::tempdir().unwrap();
@@ -744,9 +792,17 @@ mod backtest {
         assert_eq!(bt["weeks"].as_array().unwrap().len(), 13);
         assert_eq!(bt["weeks"][0]["week_end"], "2026-08-24");
         assert!(bt["mape_pct"].as_f64().unwrap() >= 0.0);
-        assert_eq!(bt["naive"][0]["name"], "mean weekly cash of the 13 weeks before");
-        assert_eq!(bt["naive"][0]["weekly"].as_array().unwrap().len(), 13);
-        assert!(bt["naive"][0]["mape_pct"].as_f64().unwrap() >= 0.0);
+        assert_eq!(bt["naive"][0]["name"], "due date plus the customer's average delay");
+        assert_eq!(bt["naive"][1]["name"], "mean weekly cash of the 13 weeks before");
+        for n in 0..2 {
+            assert_eq!(bt["naive"][n]["weekly"].as_array().unwrap().len(), 13);
+            assert!(bt["naive"][n]["mape_pct"].as_f64().unwrap() >= 0.0);
+            assert!(bt["naive"][n]["pinball_pct"].as_f64().unwrap() >= 0.0);
+        }
+        assert!(bt["naive"][0]["coverage"].is_null(), "naive a has no band");
+        assert_eq!(bt["naive"][1]["band"].as_array().unwrap().len(), 13);
+        assert!(bt["pinball_pct"].as_f64().unwrap() >= 0.0);
+        assert!(bt.get("rolling").is_none(), "one as-of date: no rolling back-test");
         // The actual cash is the demo's payments of those 13 weeks.
         let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
         let expected: Decimal = ledger
@@ -759,8 +815,28 @@ mod backtest {
         // The projection started from the truncated ledger: today's figures are as of then.
         assert_eq!(v["comparison"]["as_of"], "2026-08-17");
         let csv = std::fs::read_to_string(out.join("backtest.csv")).unwrap();
-        assert!(csv.starts_with("week,week_end,actual,p10,p50,p90,error_pct,inside\n1,2026-08-24,"), "{csv}");
+        assert!(
+            csv.starts_with("week,week_end,actual,p10,p50,p90,error_pct,inside,naive_a,naive_b\n1,2026-08-24,"),
+            "{csv}"
+        );
         assert_eq!(csv.lines().count(), 15, "header, 13 weeks, total");
+        // Rolling origins: three as-of dates 4 weeks apart, the last one --as-of.
+        let mut rolling = args.to_vec();
+        rolling.extend(["--backtest-origins", "3"]);
+        let (code, stdout, stderr) = recoup(&rolling, None);
+        assert_eq!(code, 0, "{stderr}");
+        let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let r = &v["backtest"]["rolling"];
+        let dates: Vec<&str> = r["origins"].as_array().unwrap().iter().map(|o| o["as_of"].as_str().unwrap()).collect();
+        assert_eq!(dates, ["2026-06-22", "2026-07-20", "2026-08-17"]);
+        assert_eq!(r["origins"][2]["model"]["mape_pct"], v["backtest"]["mape_pct"], "the last origin is --as-of's");
+        let mean: f64 =
+            r["origins"].as_array().unwrap().iter().map(|o| o["naive_b"]["mape_pct"].as_f64().unwrap()).sum::<f64>()
+                / 3.0;
+        assert!((r["mean"]["naive_b"]["mape_pct"].as_f64().unwrap() - mean).abs() < 1e-3);
+        let csv = std::fs::read_to_string(out.join("backtest_origins.csv")).unwrap();
+        assert_eq!(csv.lines().count(), 1 + 3 * 3 + 3, "{csv}");
+        assert!(csv.starts_with("as_of,forecast,mape_pct,pinball_pct,coverage\n2026-06-22,model,"), "{csv}");
         // A horizon past the ledger's history is refused.
         let mut late = args.to_vec();
         late[4] = "2026-10-01";

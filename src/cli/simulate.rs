@@ -7,7 +7,9 @@ use super::{Exit, ExitError, Format, LedgerArgs, as_of_or_today, load_ledger, re
 use crate::facts::{Context, FactsConfig};
 use crate::output::{Input, Kind, OutputSet};
 use crate::policy::CompiledPolicy;
-use crate::simulate::backtest::{Backtest, check_horizon, truncate};
+use crate::simulate::backtest::{
+    Backtest, ORIGIN_EVERY_DAYS, Rolling, backtest_from, check_horizon, origins, truncate,
+};
 use crate::simulate::project::{Projection, RollRateCheck, Scenario, project_in_place};
 use crate::simulate::sweep::{self, Sweep};
 use crate::simulate::write::{
@@ -49,6 +51,12 @@ pub struct SimulateArgs {
     /// (backtest.csv, backtest.json).
     #[arg(long, requires = "horizon")]
     pub backtest: bool,
+    /// With --backtest: back-test from this many as-of dates, 4 weeks
+    /// apart, the last one --as-of, and print the mean of their scores
+    /// (backtest_origins.csv; `rolling` in backtest.json).
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "backtest",
+          value_parser = clap::value_parser!(u32).range(1..=60))]
+    pub backtest_origins: u32,
     /// Output folder: comparison.json, comparison.csv, diff.csv, diff.jsonl, rollrates.csv
     /// (with --arms: arms.csv, arms.json; optional). A new or empty folder, or one `recoup simulate`
     /// wrote before, replaced as a whole, atomically; never an input or a folder of other files.
@@ -264,10 +272,38 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
         None => None,
     };
     drop(spinner);
-    let backtest = match (&full, &forward) {
-        (Some(full), Some(f)) => Backtest::of(f, full),
+    let mut backtest = match (&full, &forward) {
+        (Some(full), Some(f)) => Backtest::of(f, &ledger, full),
         _ => None,
     };
+    if let (Some(b), Some(full), Some(f)) = (backtest.as_mut(), &full, &forward)
+        && a.backtest_origins > 1
+    {
+        let p = Projection {
+            days: f.days,
+            runs: f.runs,
+            seed: f.seed,
+            scenario: f.scenario.clone(),
+            every_day: a.every_day,
+        };
+        let dates = origins(b.as_of, a.backtest_origins, ORIGIN_EVERY_DAYS);
+        let bar = super::Progress::bar(a.quiet, u64::from(a.backtest_origins - 1), "back-testing earlier as-of dates");
+        let mut scores = Vec::new();
+        for &d in &dates[..dates.len() - 1] {
+            let earlier = backtest_from(full, &labels[0], &policies[0], d, &p).map_err(|e| ExitError {
+                code: Exit::Failed,
+                message: format!(
+                    "back-test from {d} (one of {} as-of dates 4 weeks apart): {e}; use a later --as-of or fewer --backtest-origins; nothing was written",
+                    a.backtest_origins
+                ),
+            })?;
+            scores.push(earlier.scores());
+            bar.inc(1);
+        }
+        drop(bar);
+        scores.push(b.scores());
+        b.rolling = Some(Rolling::of(ORIGIN_EVERY_DAYS, scores));
+    }
     write_simulation(set, &comparison, forward.as_ref(), backtest.as_ref(), a.sweep.as_ref())
         .map_err(super::out_failed)?;
     if !ledger.report.rejects.is_empty() {
@@ -299,6 +335,9 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
         if let Some(b) = &backtest {
             print_backtest(&mut out, b)?;
             files.extend(BACKTEST_FILES);
+            if b.rolling.is_some() {
+                files.push("backtest_origins.csv");
+            }
         }
         if a.sweep.is_some() {
             files.push("sweep.csv");

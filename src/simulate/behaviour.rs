@@ -40,11 +40,17 @@ pub struct Learn {
     pub prior_weight: f64,
     /// Own values needed in a part before the customer's own days are used.
     pub min_own: usize,
+    /// Count the invoices still open on the as-of date as censored
+    /// observations (Kaplan–Meier): an overdue invoice stalls with the
+    /// chance that an invoice this late is never paid within the history's
+    /// range, so a customer whose invoices sit unpaid is not taken to pay
+    /// as its settled invoices did (docs/simulation.md, Back-test).
+    pub censoring: bool,
 }
 
 impl Default for Learn {
     fn default() -> Self {
-        Learn { months: 12, on_time_days: 2, prior_weight: 5.0, min_own: 3 }
+        Learn { months: 12, on_time_days: 2, prior_weight: 5.0, min_own: 3, censoring: false }
     }
 }
 
@@ -90,6 +96,52 @@ pub struct Payer {
     pub amounts: Vec<Decimal>,
     /// Settled invoices it learned from.
     pub settled: usize,
+    /// Its own settled and still-open invoices as a survival curve (with
+    /// `learn.censoring`, when it has at least `learn.min_own` of them).
+    km: Option<Km>,
+}
+
+/// A Kaplan–Meier survival curve of days late: settled invoices are
+/// events at their days late, invoices open on the as-of date are censored
+/// at their days past due. `tail[j]` is ln P(not paid by any settled value
+/// ≥ `vals[j]` | not paid before `vals[j]`), so the chance that an invoice
+/// now at least `f` days late is never paid within the history's range is
+/// one lookup.
+#[derive(Debug, Clone, Default)]
+pub struct Km {
+    vals: Vec<i32>,
+    tail: Vec<f64>,
+}
+
+impl Km {
+    /// From sorted settled values and sorted censored values.
+    pub fn new(settled: &[i32], censored: &[i32]) -> Km {
+        let mut vals = Vec::new();
+        let mut logs = Vec::new();
+        let mut i = 0;
+        while i < settled.len() {
+            let v = settled[i];
+            let d = settled[i..].partition_point(|&x| x == v);
+            let at_risk = (settled.len() - i) + (censored.len() - censored.partition_point(|&c| c < v));
+            vals.push(v);
+            logs.push((1.0 - d as f64 / at_risk as f64).ln());
+            i += d;
+        }
+        let mut tail = vec![0.0; logs.len()];
+        let mut acc = 0.0;
+        for j in (0..logs.len()).rev() {
+            acc += logs[j];
+            tail[j] = acc;
+        }
+        Km { vals, tail }
+    }
+
+    /// The chance that an invoice not paid before `floor` days late is
+    /// never paid at a settled value (1 when none is that late).
+    pub fn stall(&self, floor: i32) -> f64 {
+        let j = self.vals.partition_point(|&v| v < floor);
+        self.tail.get(j).map_or(1.0, |l| l.exp())
+    }
 }
 
 /// Behaviour of every customer, with the segment and ledger pools behind it.
@@ -100,13 +152,20 @@ pub struct Behaviour {
     pools: Vec<Parts>,
     pub segments: Vec<String>,
     learn: Learn,
+    /// Per segment, with `learn.censoring`: its survival curve.
+    seg_km: Vec<Km>,
 }
 
 impl Behaviour {
     /// Learn from the settled invoices and the sales of the `learn.months`
     /// before `as_of`.
     pub fn learn(ledger: &Ledger, as_of: NaiveDate, learn: &Learn) -> Self {
-        let from = crate::facts::months_before(as_of, learn.months);
+        // The window starts where the ledger's history does when that is
+        // later: a ledger (or a back-test's truncated one) with 9 months of
+        // history divided by 12 months' days would under-state every
+        // customer's sales rate by a quarter (docs/simulation.md, Back-test).
+        let first = ledger.invoices.iter().map(|i| i.issue_date).min();
+        let from = history_start(crate::facts::months_before(as_of, learn.months), first);
         let window = (as_of - from).num_days().max(1) as f64;
         let mut seg_ix: BTreeMap<&str, usize> = BTreeMap::new();
         for c in &ledger.customers {
@@ -121,14 +180,22 @@ impl Behaviour {
             v
         };
         let mut pools = vec![Parts::default(); segments.len() + 1];
+        let mut censored: Vec<Vec<i32>> = vec![Vec::new(); segments.len()];
+        let mut own_open: Vec<Vec<i32>> = Vec::with_capacity(ledger.customers.len());
         let mut own = Vec::with_capacity(ledger.customers.len());
         let mut payers = Vec::with_capacity(ledger.customers.len());
         for (c, cust) in ledger.customers.iter().enumerate() {
             let segment = seg_ix.get(cust.segment.as_str()).copied().unwrap_or(0);
             let mut parts = Parts::default();
             let mut amounts = Vec::new();
+            let mut open = Vec::new();
             for &i in ledger.invoices_by_customer.rows(c as CustIx) {
                 let inv = &ledger.invoices[i as usize];
+                if learn.censoring && inv.is_open() {
+                    let dpd = (as_of - inv.due_date).num_days() as i32;
+                    open.push(dpd);
+                    censored[segment].push(dpd);
+                }
                 if inv.issue_date > from && inv.issue_date <= as_of {
                     amounts.push(inv.amount);
                 }
@@ -149,13 +216,37 @@ impl Behaviour {
                 daily_rate: (amounts.len() as f64 / window).min(1.0),
                 amounts,
                 settled: parts.n(),
+                km: None,
             });
             own.push(parts);
+            own_open.push(open);
         }
         // Sorted, so a draw conditioned on "at least this late" is a suffix
         // found by binary search (not a scan of a segment's whole pool).
         for parts in pools.iter_mut().chain(own.iter_mut()) {
             parts.days.iter_mut().for_each(|d| d.sort_unstable());
+        }
+        let mut seg_km = Vec::new();
+        if learn.censoring {
+            let all = |p: &Parts| {
+                let mut v: Vec<i32> = p.days.iter().flatten().copied().collect();
+                v.sort_unstable();
+                v
+            };
+            for ((p, open), parts) in payers.iter_mut().zip(&mut own_open).zip(&own) {
+                open.sort_unstable();
+                if parts.n() + open.len() >= learn.min_own.max(1) {
+                    p.km = Some(Km::new(&all(parts), open));
+                }
+            }
+            seg_km = censored
+                .iter_mut()
+                .zip(&pools)
+                .map(|(c, p)| {
+                    c.sort_unstable();
+                    Km::new(&all(p), c)
+                })
+                .collect();
         }
         for (p, parts) in payers.iter_mut().zip(own) {
             let seg = &pools[p.segment];
@@ -168,7 +259,21 @@ impl Behaviour {
             });
             p.own = parts;
         }
-        Behaviour { payers, pools, segments, learn: learn.clone() }
+        Behaviour { payers, pools, segments, learn: learn.clone(), seg_km }
+    }
+
+    /// With `learn.censoring`: the chance that customer `c`'s invoice not
+    /// paid before `floor` days late never pays at a settled value — from
+    /// its own curve, else its segment's (0 without censoring).
+    pub fn stall_chance(&self, c: usize, floor: i32) -> f64 {
+        if !self.learn.censoring {
+            return 0.0;
+        }
+        let Some(p) = self.payers.get(c) else { return 0.0 };
+        match (&p.km, self.seg_km.get(p.segment)) {
+            (Some(k), _) | (None, Some(k)) => k.stall(floor),
+            (None, None) => 0.0,
+        }
     }
 
     /// The days-late values of part `j` for customer `c`: its own if it has
@@ -191,6 +296,11 @@ impl Behaviour {
     pub fn draw_days_late(&self, c: usize, dpd: i32, draws: &mut Draws) -> Option<i32> {
         let p = self.payers.get(c)?;
         let floor = dpd + 1;
+        // Censoring: one more draw, only when it is on (the draws stay as
+        // they were without it).
+        if self.learn.censoring && draws.f64() < self.stall_chance(c, floor) {
+            return None;
+        }
         // Condition on the future: the parts' weights over values ≥ floor.
         let mut weights = [0.0; 3];
         for (j, w) in weights.iter_mut().enumerate() {
@@ -227,9 +337,44 @@ impl Behaviour {
     }
 }
 
+/// The start of the learning window: `from` (the configured months before
+/// the as-of date), or the day before the ledger's first invoice when that
+/// is later (the rates are counted over the days the ledger has history).
+pub fn history_start(from: NaiveDate, first_issue: Option<NaiveDate>) -> NaiveDate {
+    match first_issue.and_then(|f| f.pred_opt()) {
+        Some(start) if start > from => start,
+        _ => from,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Settled at 0, 10, 10, 40; censored (still open) at 5 and 30 days.
+    /// At 10: 4 at risk (10, 10, 40 and the open 30), 2 paid; at 40 the one
+    /// left at risk pays: the curve ends at 0. Without the 40, the open 30
+    /// is left at risk after 10: 1/3 of what reaches 10 never pays.
+    #[test]
+    fn kaplan_meier_counts_the_open_invoices_as_still_at_risk() {
+        let km = Km::new(&[0, 10, 10, 40], &[5, 30]);
+        assert!((km.stall(1) - 0.0).abs() < 1e-12, "the one at risk at 40 paid");
+        let km = Km::new(&[0, 10, 10], &[5, 30]);
+        // From 1 on: at 10, 3 at risk (10, 10, 30), 2 paid: 1/3 never pays.
+        assert!((km.stall(1) - 1.0 / 3.0).abs() < 1e-12);
+        // From 0: also 1 − 1/5 at 0 (5 at risk): 4/5 × 1/3.
+        assert!((km.stall(0) - 4.0 / 15.0).abs() < 1e-12);
+        assert_eq!(km.stall(11), 1.0, "nobody paid later than 10 days");
+    }
+
+    #[test]
+    fn the_window_starts_where_the_history_does() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        // 12 months before 2026-08-17, history from 2025-11-16: 274 days, not 365.
+        assert_eq!(history_start(d("2025-08-17"), Some(d("2025-11-16"))), d("2025-11-15"));
+        assert_eq!(history_start(d("2025-08-17"), Some(d("2024-01-01"))), d("2025-08-17"));
+        assert_eq!(history_start(d("2025-08-17"), None), d("2025-08-17"));
+    }
     use crate::simulate::draw::Key;
 
     #[test]
@@ -251,10 +396,12 @@ mod tests {
                 daily_rate: 0.0,
                 amounts: vec![],
                 settled: 9,
+                km: None,
             }],
             pools: vec![Parts::default(), Parts::default()],
             segments: vec!["s".into()],
             learn: Learn::default(),
+            seg_km: Vec::new(),
         };
         let mut draws = Key::run(7, 0).draws();
         for _ in 0..200 {

@@ -386,6 +386,9 @@ pub fn write_simulation(
             w.write_all(b"\n")
         })?;
         set.write("backtest.csv", |w| backtest_csv(w, b))?;
+        if let Some(r) = &b.rolling {
+            set.write("backtest_origins.csv", |w| backtest_origins_csv(w, r))?;
+        }
     }
     if let Some(f) = forward {
         let json = ForwardJson::of(f);
@@ -539,18 +542,83 @@ fn signed(s: &str, d: Decimal) -> String {
 /// The back-test's files.
 pub const BACKTEST_FILES: &[&str] = &["backtest.json", "backtest.csv"];
 
-/// backtest.csv: one row per week, then a `total` row.
+/// backtest.csv: one row per week, then a `total` row; the naive
+/// forecasts' weekly cash in the last columns.
 pub fn backtest_csv(w: &mut dyn Write, b: &Backtest) -> io::Result<()> {
-    writeln!(w, "week,week_end,actual,p10,p50,p90,error_pct,inside")?;
-    for x in &b.weeks {
+    let naive = |id: &str| b.naive.iter().find(|n| n.id == id);
+    let (na, nb) = (naive("a"), naive("b"));
+    let at = |n: Option<&super::backtest::NaiveForecast>, k: usize| {
+        n.and_then(|n| n.weekly.get(k)).map(|x| x.to_string()).unwrap_or_default()
+    };
+    let total = |n: Option<&super::backtest::NaiveForecast>| {
+        n.map(|n| n.weekly.iter().copied().sum::<Decimal>().to_string()).unwrap_or_default()
+    };
+    writeln!(w, "week,week_end,actual,p10,p50,p90,error_pct,inside,naive_a,naive_b")?;
+    for (k, x) in b.weeks.iter().enumerate() {
         let err = x.error_pct.map(|e| format!("{e:.2}")).unwrap_or_default();
         let (p10, p50, p90) = (x.predicted.p10, x.predicted.p50, x.predicted.p90);
-        writeln!(w, "{},{},{},{p10},{p50},{p90},{err},{}", x.week, x.week_end, x.actual, x.inside)?;
+        writeln!(
+            w,
+            "{},{},{},{p10},{p50},{p90},{err},{},{},{}",
+            x.week,
+            x.week_end,
+            x.actual,
+            x.inside,
+            at(na, k),
+            at(nb, k)
+        )?;
     }
     let t = &b.predicted_total;
     let inside = t.p10 <= b.actual_total && b.actual_total <= t.p90;
-    writeln!(w, "total,,{},{},{},{},,{inside}", b.actual_total, t.p10, t.p50, t.p90)
+    writeln!(w, "total,,{},{},{},{},,{inside},{},{}", b.actual_total, t.p10, t.p50, t.p90, total(na), total(nb))
 }
+
+/// backtest_origins.csv: the scores of each forecast from each as-of date
+/// of a rolling back-test, then their means (`as_of` = `mean`).
+pub fn backtest_origins_csv(w: &mut dyn Write, r: &super::backtest::Rolling) -> io::Result<()> {
+    use super::backtest::Scores;
+    let f = |x: Option<f64>| x.map(|x| format!("{x:.4}")).unwrap_or_default();
+    writeln!(w, "as_of,forecast,mape_pct,pinball_pct,coverage")?;
+    let mut row = |as_of: &str, s: [Scores; 3]| -> io::Result<()> {
+        for (name, s) in ["model", "naive_a", "naive_b"].iter().zip(s) {
+            writeln!(w, "{as_of},{name},{},{},{}", f(s.mape_pct), f(s.pinball_pct), f(s.coverage))?;
+        }
+        Ok(())
+    };
+    for o in &r.origins {
+        row(&o.as_of.to_string(), [o.model, o.naive_a, o.naive_b])?;
+    }
+    row("mean", [r.mean.model, r.mean.naive_a, r.mean.naive_b])
+}
+
+/// The scores table: the model against naive forecasts (a) and (b).
+fn print_scores(out: &mut dyn Write, rows: [(&str, super::backtest::Scores); 3]) -> io::Result<()> {
+    let pct = |x: Option<f64>| x.map(|m| format!("{m:.1} %")).unwrap_or_else(|| "-".into());
+    let cov = |x: Option<f64>| x.map(|c| format!("{:.0} %", c * 100.0)).unwrap_or_else(|| "no band".into());
+    writeln!(out, "  {:<52}  {:>8}  {:>9}  {:>14}", "forecast", "MAPE", "pinball", "inside P10-P90")?;
+    for (name, s) in rows {
+        writeln!(out, "  {:<52}  {:>8}  {:>9}  {:>14}", name, pct(s.mape_pct), pct(s.pinball_pct), cov(s.coverage))?;
+    }
+    Ok(())
+}
+
+/// The noise floor, in words.
+fn print_noise(out: &mut dyn Write, noise: Option<f64>) -> io::Result<()> {
+    match noise {
+        Some(n) => writeln!(
+            out,
+            "  noise floor: were the world exactly as the model says, its P50 would still miss a week by {n:.1} % (MAPE against its own runs)"
+        ),
+        None => Ok(()),
+    }
+}
+
+/// Names of the three forecasts in the terminal.
+const FORECASTS: [&str; 3] = [
+    "model: P50 and P10-P90 of the runs",
+    "naive a: due date + customer's average delay",
+    "naive b: mean (and P10-P90) of the 13 weeks before",
+];
 
 /// The back-test in the terminal: week by week, then MAPE and coverage.
 pub fn print_backtest(out: &mut dyn Write, b: &Backtest) -> io::Result<()> {
@@ -586,10 +654,53 @@ pub fn print_backtest(out: &mut dyn Write, b: &Backtest) -> io::Result<()> {
         b.weeks.len(),
         b.coverage * 100.0
     )?;
-    for n in &b.naive {
-        let mape = n.mape_pct.map(|m| format!("{m:.1} %")).unwrap_or_else(|| "-".into());
-        let first = n.weekly.first().map(|w| format!("{w:.2}")).unwrap_or_else(|| "-".into());
-        writeln!(out, "  naive forecast, {} ({first} a week): MAPE {mape}", n.name)?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "  scores over the {} weeks (lower is better; pinball loss in % of the mean actual week):",
+        b.weeks.len()
+    )?;
+    let s = b.scores();
+    print_scores(out, [(FORECASTS[0], s.model), (FORECASTS[1], s.naive_a), (FORECASTS[2], s.naive_b)])?;
+    print_noise(out, b.noise_mape_pct)?;
+    if let Some(r) = &b.rolling {
+        let (first, last) = (r.origins.first().map(|o| o.as_of), r.origins.last().map(|o| o.as_of));
+        writeln!(out)?;
+        writeln!(
+            out,
+            "  rolling back-test: {} as-of dates {} days apart, {} to {}, {} weeks each",
+            r.origins.len(),
+            r.every_days,
+            first.map(|d| d.to_string()).unwrap_or_default(),
+            last.map(|d| d.to_string()).unwrap_or_default(),
+            b.weeks.len()
+        )?;
+        let pct = |x: Option<f64>| x.map(|m| format!("{m:.1}")).unwrap_or_else(|| "-".into());
+        writeln!(
+            out,
+            "  {:<10}  {:>13}  {:>13}  {:>13}  {:>9}  {:>9}  {:>9}  {:>9}",
+            "as of", "MAPE model", "MAPE naive a", "MAPE naive b", "pinball m", "pinball a", "pinball b", "inside m"
+        )?;
+        for o in &r.origins {
+            writeln!(
+                out,
+                "  {:<10}  {:>13}  {:>13}  {:>13}  {:>9}  {:>9}  {:>9}  {:>9}",
+                o.as_of.to_string(),
+                pct(o.model.mape_pct),
+                pct(o.naive_a.mape_pct),
+                pct(o.naive_b.mape_pct),
+                pct(o.model.pinball_pct),
+                pct(o.naive_a.pinball_pct),
+                pct(o.naive_b.pinball_pct),
+                o.model.coverage.map(|c| format!("{:.0} %", c * 100.0)).unwrap_or_else(|| "-".into())
+            )?;
+        }
+        writeln!(out, "  mean of the {} as-of dates:", r.origins.len())?;
+        print_scores(
+            out,
+            [(FORECASTS[0], r.mean.model), (FORECASTS[1], r.mean.naive_a), (FORECASTS[2], r.mean.naive_b)],
+        )?;
+        print_noise(out, r.mean.noise_mape_pct)?;
     }
     Ok(())
 }
