@@ -13,5 +13,6 @@ mod policy;
 mod properties;
 mod report;
 mod run;
+mod send;
 mod shard;
 mod simulate;

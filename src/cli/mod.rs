@@ -11,6 +11,7 @@ mod merge;
 mod report;
 mod run;
 mod schema;
+mod send;
 mod shell;
 mod simulate;
 pub mod style;
@@ -117,6 +118,8 @@ pub enum Exit {
     TestsFailed = 6,
     /// Rules failed for more customers than the policy's `max_failed_share`: the run was stopped.
     TooManyFailed = 7,
+    /// `recoup send`: some messages were not delivered this time (failed, or their fate unknown after a crash); send again.
+    SendIncomplete = 8,
 }
 
 /// An error that carries its exit code.
@@ -185,6 +188,8 @@ pub enum Command {
     Merge(merge::MergeArgs),
     /// Partition a ledger folder by the shard of each row's customer, for shards that read only their rows.
     Split(merge::SplitArgs),
+    /// Deliver a run's email outbox over SMTP, each message once; log each result in the output folder.
+    Send(send::SendArgs),
 }
 
 /// Arguments shared by commands that read a ledger.
@@ -344,6 +349,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Init(a) => init::run(a),
         Command::Merge(a) => merge::merge(a),
         Command::Split(a) => merge::split(a),
+        Command::Send(a) => send::run(a),
     }
 }
 
