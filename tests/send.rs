@@ -311,6 +311,12 @@ fn send_refuses_what_it_must_not_touch() {
     let (code, _, stderr) = send(&foreign, "smtp://127.0.0.1:1", &["--user", "credit"], &[]);
     assert_eq!(code, 2);
     assert!(stderr.contains("user `credit` needs a password"), "{stderr}");
+    // A transport recoup does not know, and a rate that is no rate.
+    let (code, _, stderr) = send(&foreign, "http://127.0.0.1:1", &[], &[]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("`http://` is not a mail transport recoup knows"), "{stderr}");
+    let (code, _, stderr) = send(&foreign, "smtp://127.0.0.1:1", &["--rate", "0"], &[]);
+    assert_eq!(code, 2, "{stderr}");
     // A message with no Message-ID: nothing is sent, the file is named.
     let out = demo_run(tmp.path(), 1);
     std::fs::write(out.join("outbox/email/Rbad.eml"), "From: a@b.example\r\nTo: c@d.example\r\n\r\nhi\r\n").unwrap();
