@@ -14,4 +14,5 @@ pub mod plan;
 pub mod policy;
 mod prefetch;
 pub mod report;
+pub mod send;
 pub mod simulate;

@@ -385,3 +385,106 @@ fn kpis_read_ar_net_of_unapplied_cash_and_credit_notes() {
     // (2,000 + 1,200 - 3,100) / (2,000 + 1,200 - 1,000) = 100 / 2,200 = 4.55 %.
     assert_eq!(k.cei, Some(4.55));
 }
+
+/// The facts actions.csv's outcomes give (docs/facts.md, "Outcomes"), on a
+/// hand-built history as of 2026-11-16.
+fn outcome_facts(rows: &[&str]) -> (u32, u32, bool, u32, i32, String) {
+    let customers =
+        "customer_id,name,segment,country,currency,credit_limit,payment_terms\nC1,Acme,small,US,USD,10000.00,NET30";
+    let invoices = "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status\n\
+        I1,C1,2026-07-01,2026-07-31,USD,100.00,100.00,open\n\
+        I2,C1,2026-07-01,2026-07-31,USD,100.00,100.00,open";
+    let actions = format!(
+        "action_id,customer_id,invoice_id,rule_id,action,channel,decided_on,executed_on,outcome\n{}",
+        rows.join("\n")
+    );
+    let files = recoup::ledger::inline::InlineLedger {
+        customers,
+        invoices,
+        payments: None,
+        promises: None,
+        actions: Some(&actions),
+    };
+    let l = recoup::ledger::inline::load_inline(&files, &LoadOptions::default()).unwrap();
+    let ctx = Context::new(date("2026-11-16"), FactsConfig::default());
+    let f = derive_customer(&l, 0, &ctx, &mut Vec::new());
+    let last = f.get("last_conversation_date").unwrap().to_string();
+    (
+        f.failed_contacts_30d,
+        f.failed_contacts_90d,
+        f.email_bounced,
+        f.consecutive_unanswered_calls,
+        f.days_since_conversation,
+        last,
+    )
+}
+
+#[test]
+fn failed_contacts_bounces_and_unanswered_calls() {
+    // As of 2026-11-16: 11-10 is 6 days ago, 10-17 30, 08-19 89, 08-18 90.
+    let rows = [
+        // F1: a bounced email listing two invoices: one failed attempt, 6 days ago.
+        "A1,C1,I1,first-notice,email,email,2026-11-10,2026-11-10,bounced",
+        "A2,C1,I2,first-notice,email,email,2026-11-10,2026-11-10,bounced",
+        // F2: a letter returned, 30 days ago (in 90, not in 30).
+        "A3,C1,I1,final-demand,letter,letter,2026-10-17,2026-10-17,returned_mail",
+        // F3: a wrong number, 89 days ago (in 90).
+        "A4,C1,I1,call,call,call,2026-08-19,2026-08-19,wrong_number",
+        // 90 days ago: out of both windows.
+        "A5,C1,I1,call,call,call,2026-08-18,2026-08-18,no_answer",
+        // Calls: answered 10-20 (27 days ago), then no answer 10-25, 11-01
+        // (two rows of one call) and 11-05: three days unanswered, F4-F6.
+        "A6,C1,I1,call,call,call,2026-10-20,2026-10-20,conversation",
+        "A7,C1,I1,call,call,call,2026-10-25,2026-10-25,no_answer",
+        "A8,C1,I1,call,call,call,2026-11-01,2026-11-01,no_answer",
+        "A9,C1,I2,call,call,call,2026-11-01,2026-11-01,no_answer",
+        "A10,C1,I1,call,call,call,2026-11-05,2026-11-05,no_answer",
+        // Delivered and opened: reached, not failures.
+        "A11,C1,I1,pre-due,email,email,2026-10-01,2026-10-01,delivered",
+        "A12,C1,I1,pre-due,email,email,2026-10-02,2026-10-02,opened",
+        // Not executed: no attempt.
+        "A13,C1,I1,second-notice,email,email,2026-11-12,2026-11-12,failed",
+    ];
+    // 30 days: F1 and F4-F6 = 4 (the bounce once, the two-row call once);
+    // 90 days: + F2, F3 = 6. The latest email with a known fate (11-10)
+    // bounced. Last conversation 10-20, 27 days ago.
+    assert_eq!(outcome_facts(&rows), (4, 6, true, 3, 27, "2026-10-20".into()));
+
+    // An email delivered later than the bounce clears it; one merely `sent`
+    // (its fate unknown) does not.
+    let mut later = rows.to_vec();
+    later.push("A14,C1,I1,second-notice,email,email,2026-11-12,2026-11-12,sent");
+    assert!(outcome_facts(&later).2);
+    later.push("A15,C1,I1,second-notice,email,email,2026-11-13,2026-11-13,delivered");
+    assert!(!outcome_facts(&later).2);
+    // A delivered email the same day as the bounce, later in the file, wins the tie.
+    later.truncate(rows.len());
+    later.push("A16,C1,I1,statement,statement,email,2026-11-10,2026-11-10,delivered");
+    assert!(!outcome_facts(&later).2);
+
+    // A call answered after them ends the unanswered run, whatever the row
+    // order (here the answered call is the first row); `answered` and
+    // `promise` are conversations as well.
+    let mut answered = vec!["A0,C1,I1,call,call,call,2026-11-06,2026-11-06,promise"];
+    answered.extend_from_slice(&rows);
+    let got = outcome_facts(&answered);
+    assert_eq!((got.3, got.4, got.5.as_str()), (0, 10, "2026-11-06"));
+
+    // No history: nothing failed, no bounce, never a conversation.
+    assert_eq!(outcome_facts(&[]), (0, 0, false, 0, NEVER, String::new()));
+}
+
+#[test]
+fn every_outcome_word_loads() {
+    // Old and new words alike; an unknown word is a bad value.
+    for w in recoup::ledger::Outcome::WORDS {
+        let row = format!("A1,C1,I1,first-notice,email,email,2026-11-10,2026-11-10,{w}");
+        outcome_facts(&[&row]);
+    }
+    let words = recoup::ledger::Outcome::WORDS.join(",");
+    assert_eq!(
+        words,
+        "pending,sent,delivered,bounced,answered,no_answer,promise,failed,cancelled,\
+         opened,conversation,returned_mail,wrong_number"
+    );
+}

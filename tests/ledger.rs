@@ -62,7 +62,9 @@ fn each_kind_of_bad_input_names_file_line_and_column() {
                 Actions,
                 4,
                 col("outcome"),
-                bad_value("one of pending, sent, delivered, bounced, answered, no_answer, promise, failed, cancelled"),
+                bad_value(
+                    "one of pending, sent, delivered, bounced, answered, no_answer, promise, failed, cancelled, opened, conversation, returned_mail, wrong_number",
+                ),
             ),
         ),
         ("too-precise", (Invoices, 2, col("amount"), bad_value("an amount with at most 2 decimals"))),

@@ -14,5 +14,6 @@ mod policy;
 mod properties;
 mod report;
 mod run;
+mod send;
 mod shard;
 mod simulate;

@@ -12,6 +12,7 @@ mod report;
 mod run;
 mod schema;
 pub use schema::{OUTPUTS, output_schema};
+mod send;
 mod shell;
 mod simulate;
 pub mod style;
@@ -118,6 +119,8 @@ pub enum Exit {
     TestsFailed = 6,
     /// Rules failed for more customers than the policy's `max_failed_share`: the run was stopped.
     TooManyFailed = 7,
+    /// `recoup send`: some messages were not delivered this time (failed, or their fate unknown after a crash); send again.
+    SendIncomplete = 8,
 }
 
 /// An error that carries its exit code.
@@ -146,6 +149,7 @@ impl Exit {
             Exit::RowsRejected => "rows_rejected",
             Exit::TestsFailed => "tests_failed",
             Exit::TooManyFailed => "too_many_failed",
+            Exit::SendIncomplete => "send_incomplete",
         }
     }
 }
@@ -303,6 +307,8 @@ pub enum Command {
     Merge(merge::MergeArgs),
     /// Partition a ledger folder by the shard of each row's customer, for shards that read only their rows.
     Split(merge::SplitArgs),
+    /// Deliver a run's email outbox over SMTP, each message once; log each result in the output folder.
+    Send(send::SendArgs),
 }
 
 /// Arguments shared by commands that read a ledger.
@@ -473,6 +479,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Init(a) => init::run(a),
         Command::Merge(a) => merge::merge(a),
         Command::Split(a) => merge::split(a),
+        Command::Send(a) => send::run(a),
     }
 }
 

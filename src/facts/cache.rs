@@ -69,6 +69,19 @@ struct Settled {
 struct Message {
     on: NaiveDate,
     call: bool,
+    /// A failed attempt ([`Outcome::is_failed_attempt`]).
+    failed: bool,
+}
+
+impl Message {
+    /// The message whose first row is `a`, executed on `on`.
+    fn of(a: &Act, on: NaiveDate) -> Self {
+        Message {
+            on,
+            call: a.action == ActionKind::Call,
+            failed: a.outcome.is_some_and(crate::ledger::Outcome::is_failed_attempt),
+        }
+    }
 }
 
 /// The payment behaviour facts.
@@ -123,7 +136,9 @@ struct PaidMemo {
 struct ContactsMemo {
     len: usize,
     until: NaiveDate,
-    counts: [u32; 4],
+    /// contacts_7d, contacts_30d, contacts_90d, calls_7d,
+    /// failed_contacts_30d, failed_contacts_90d.
+    counts: [u32; 6],
 }
 
 #[derive(Debug, Default, Clone)]
@@ -384,7 +399,7 @@ impl Cache {
         let counts = match counts {
             Some(m) => m,
             None => {
-                let mut m = ContactsMemo { len: st.messages.len(), until: NaiveDate::MAX, counts: [0; 4] };
+                let mut m = ContactsMemo { len: st.messages.len(), until: NaiveDate::MAX, counts: [0; 6] };
                 for msg in st.messages.iter().rev() {
                     let age = (as_of - msg.on).num_days();
                     if age >= 90 {
@@ -395,6 +410,8 @@ impl Cache {
                     m.counts[1] += u32::from(age < 30);
                     m.counts[2] += 1;
                     m.counts[3] += u32::from(week && msg.call);
+                    m.counts[4] += u32::from(age < 30 && msg.failed);
+                    m.counts[5] += u32::from(msg.failed);
                     // The as-of date on which it leaves the narrowest window holding it.
                     let window = if week {
                         7
@@ -410,7 +427,8 @@ impl Cache {
                 m
             }
         };
-        [f.contacts_7d, f.contacts_30d, f.contacts_90d, f.calls_7d] = counts.counts;
+        [f.contacts_7d, f.contacts_30d, f.contacts_90d, f.calls_7d, f.failed_contacts_30d, f.failed_contacts_90d] =
+            counts.counts;
         st.actions.finish(ledger, as_of, &mut f);
         f
     }
@@ -498,7 +516,7 @@ fn build(st: &mut State, ledger: &Ledger, c: CustIx, as_of: NaiveDate, per_invoi
         // the as-of date: its message's rows share its date, so it is the
         // first among those of any window that holds it too.
         if a.action.is_contact() && messages.is_first(pos, |b| b.action.is_contact()) {
-            st.messages.push(Message { on: done, call: a.action == ActionKind::Call });
+            st.messages.push(Message::of(a, done));
         }
         st.actions.add(a, done);
     }
@@ -556,7 +574,7 @@ fn sync(st: &mut State, ledger: &Ledger, c: CustIx, as_of: NaiveDate, per_invoic
         // back stops at the first executed row of an earlier date.
         if a.action.is_contact() && is_first_added(ledger, &acts[..pos], a, sorted, per_invoice) {
             let at = st.messages.partition_point(|m| m.on <= done);
-            st.messages.insert(at, Message { on: done, call: a.action == ActionKind::Call });
+            st.messages.insert(at, Message::of(a, done));
         }
         st.actions.add(a, done);
     }
@@ -727,7 +745,17 @@ mod tests {
         let mut unchanged_calls = 0;
         let kinds =
             [ActionKind::Email, ActionKind::Call, ActionKind::Letter, ActionKind::CreditHold, ActionKind::ReleaseHold];
-        let outcomes = [Outcome::Sent, Outcome::Answered, Outcome::Promise, Outcome::Failed, Outcome::NoAnswer];
+        let outcomes = [
+            Outcome::Sent,
+            Outcome::Answered,
+            Outcome::Promise,
+            Outcome::Failed,
+            Outcome::NoAnswer,
+            Outcome::Bounced,
+            Outcome::Delivered,
+            Outcome::Conversation,
+            Outcome::WrongNumber,
+        ];
         for step in 0..3000u32 {
             let c = rng.random_range(0..nc.min(40));
             let kind = rng.random_range(0..10);

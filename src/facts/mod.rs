@@ -7,7 +7,7 @@ pub mod kpi;
 pub mod registry;
 
 use crate::ledger::{
-    Act, ActionKind, ActionRecord, Credit, CustIx, Customer, Invoice, InvoiceStatus, Ledger, Outcome, RuleId,
+    Act, ActionKind, ActionRecord, Channel, Credit, CustIx, Customer, Invoice, InvoiceStatus, Ledger, Outcome, RuleId,
 };
 use chrono::{Datelike, NaiveDate, Weekday};
 use registry::{Scope, fact_table};
@@ -225,7 +225,12 @@ pub struct CustomerFacts<'a> {
     pub contacts_30d: u32,
     pub contacts_90d: u32,
     pub calls_7d: u32,
+    pub failed_contacts_30d: u32,
+    pub failed_contacts_90d: u32,
+    pub email_bounced: bool,
+    pub consecutive_unanswered_calls: u32,
     pub days_since_conversation: i32,
+    pub last_conversation_date: Option<NaiveDate>,
     pub days_since_contact: i32,
     #[serde(skip)]
     pub last_step: LastStep<'a>,
@@ -293,7 +298,12 @@ impl<'a> CustomerFacts<'a> {
             contacts_30d: 0,
             contacts_90d: 0,
             calls_7d: 0,
+            failed_contacts_30d: 0,
+            failed_contacts_90d: 0,
+            email_bounced: false,
+            consecutive_unanswered_calls: 0,
             days_since_conversation: NEVER,
+            last_conversation_date: None,
             days_since_contact: NEVER,
             last_step: LastStep(None),
             last_step_date: None,
@@ -357,7 +367,12 @@ fact_table! { CustomerFacts, Scope::Customer, f;
     contacts_30d: Int = "messages executed in the last 30 days" => f.contacts_30d;
     contacts_90d: Int = "messages executed in the last 90 days" => f.contacts_90d;
     calls_7d: Int = "calls executed in the last 7 days (one per call, however many invoices it lists)" => f.calls_7d;
-    days_since_conversation: Int = "days since a call was answered (9999 if never)" => f.days_since_conversation;
+    failed_contacts_30d: Int = "failed contact attempts in the last 30 days: messages whose outcome is bounced, returned_mail, wrong_number or no_answer (one per message)" => f.failed_contacts_30d;
+    failed_contacts_90d: Int = "failed contact attempts in the last 90 days" => f.failed_contacts_90d;
+    email_bounced: Bool = "the latest email whose fate is known bounced: no email delivered, opened or answered since" => f.email_bounced;
+    consecutive_unanswered_calls: Int = "days with a call not answered (no_answer) since the last conversation (all of them if none)" => f.consecutive_unanswered_calls;
+    days_since_conversation: Int = "days since a call was answered (outcome answered, conversation or promise; 9999 if never)" => f.days_since_conversation;
+    last_conversation_date: Date = "date of the last call answered; empty when none" => opt_date_fact(f.last_conversation_date);
     days_since_contact: Int = "days since the last executed contact (9999 if never)" => f.days_since_contact;
     last_step: Text = "rule id of the last executed dunning action; empty if none" => f.last_step.as_str();
     last_step_date: Date = "date the last step was executed; empty when none" => opt_date_fact(f.last_step_date);
@@ -776,6 +791,10 @@ fn action_facts<'a>(
             f.contacts_30d += u32::from(age < 30);
             f.contacts_90d += 1;
             f.calls_7d += u32::from(age < 7 && a.action == ActionKind::Call);
+            if a.outcome.is_some_and(Outcome::is_failed_attempt) {
+                f.failed_contacts_30d += u32::from(age < 30);
+                f.failed_contacts_90d += 1;
+            }
         }
         fold.add(a, done);
     }
@@ -783,12 +802,18 @@ fn action_facts<'a>(
 }
 
 /// What an action history gives besides the message counts, added row by
-/// row (in row order: the last step and the hold go to the later row of two
-/// on the same day): the executed rows up to the as-of date.
-#[derive(Debug, Clone, Copy, Default)]
+/// row (in row order: the last step, the hold and the last email's fate go to
+/// the later row of two on the same day): the executed rows up to the as-of
+/// date.
+#[derive(Debug, Clone, Default)]
 struct ActionFold {
     last_contact: Option<NaiveDate>,
     last_conversation: Option<NaiveDate>,
+    /// Date of the latest email whose fate is known, and whether it bounced.
+    last_email: Option<(NaiveDate, bool)>,
+    /// The days with a call not answered after `last_conversation`, sorted
+    /// and distinct (empty for most customers: no allocation).
+    unanswered: Vec<NaiveDate>,
     /// Date and row (in `ledger.actions`) of the last dunning step.
     last_step: Option<(NaiveDate, u32)>,
     hold: Option<(NaiveDate, bool)>,
@@ -803,8 +828,31 @@ impl ActionFold {
         if a.action.is_contact() {
             self.last_contact = self.last_contact.max(Some(done));
         }
-        if a.action == ActionKind::Call && matches!(a.outcome, Some(Outcome::Answered | Outcome::Promise)) {
-            self.last_conversation = self.last_conversation.max(Some(done));
+        if a.action == ActionKind::Call {
+            match a.outcome {
+                Some(o) if o.is_conversation() => {
+                    self.last_conversation = self.last_conversation.max(Some(done));
+                    self.unanswered.retain(|&d| d > done);
+                }
+                Some(Outcome::NoAnswer) if self.last_conversation.is_none_or(|c| done > c) => {
+                    if let Err(at) = self.unanswered.binary_search(&done) {
+                        self.unanswered.insert(at, done);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if a.action == ActionKind::Email || (a.action.is_contact() && a.channel == Some(Channel::Email)) {
+            let fate = match a.outcome {
+                Some(Outcome::Bounced) => Some(true),
+                Some(o) if o.reached() => Some(false),
+                _ => None,
+            };
+            if let Some(bounced) = fate
+                && self.last_email.is_none_or(|(d, _)| done >= d)
+            {
+                self.last_email = Some((done, bounced));
+            }
         }
         if a.action.is_referral() {
             self.referred = true;
@@ -827,6 +875,9 @@ impl ActionFold {
         }
         f.days_since_contact = date_or_never(self.last_contact, as_of);
         f.days_since_conversation = date_or_never(self.last_conversation, as_of);
+        f.last_conversation_date = self.last_conversation;
+        f.email_bounced = self.last_email.is_some_and(|(_, bounced)| bounced);
+        f.consecutive_unanswered_calls = u32::try_from(self.unanswered.len()).unwrap_or(u32::MAX);
         if let Some((d, row)) = self.last_step {
             // Its row is read only if its rule id is (few policies do).
             f.last_step = LastStep(ledger.actions.get(row as usize));

@@ -110,8 +110,41 @@ word_enum!(
         Promise = "promise",
         Failed = "failed",
         Cancelled = "cancelled",
+        /// The email was opened (a read receipt or tracking pixel).
+        Opened = "opened",
+        /// A call reached the right person and they talked (a right-party conversation).
+        Conversation = "conversation",
+        /// The letter came back undelivered.
+        ReturnedMail = "returned_mail",
+        /// The number called is not the customer's.
+        WrongNumber = "wrong_number",
     }
 );
+
+impl Outcome {
+    /// A failed contact attempt: the message was sent or the call made, and
+    /// it did not reach the customer (`bounced`, `returned_mail`,
+    /// `wrong_number`, `no_answer`). What agency referral rules count as
+    /// "failed contacts" (docs/facts.md).
+    pub fn is_failed_attempt(self) -> bool {
+        matches!(self, Outcome::Bounced | Outcome::ReturnedMail | Outcome::WrongNumber | Outcome::NoAnswer)
+    }
+
+    /// The customer was reached: a call answered (`answered`,
+    /// `conversation`, `promise`), or for a message, delivered or read.
+    pub fn reached(self) -> bool {
+        matches!(
+            self,
+            Outcome::Delivered | Outcome::Opened | Outcome::Answered | Outcome::Conversation | Outcome::Promise
+        )
+    }
+
+    /// A call that reached the right person (`answered`, `conversation`,
+    /// `promise`): the customer's last conversation.
+    pub fn is_conversation(self) -> bool {
+        matches!(self, Outcome::Answered | Outcome::Conversation | Outcome::Promise)
+    }
+}
 
 word_enum!(
     /// Champion/challenger: the arm of the policy an action was planned under.

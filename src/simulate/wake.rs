@@ -356,6 +356,10 @@ fn clock(f: FactRef) -> Option<Option<usize>> {
         | "customer.contacts_30d"
         | "customer.contacts_90d"
         | "customer.calls_7d"
+        | "customer.failed_contacts_30d"
+        | "customer.failed_contacts_90d"
+        | "customer.email_bounced"
+        | "customer.consecutive_unanswered_calls"
         | "customer.last_step"
         | "customer.referred"
         | "invoice.id"
@@ -679,9 +683,11 @@ impl Wake {
         };
         let g = &r.guardrails;
         let mut windows = Vec::new();
-        for (n, read) in
-            [(7, reads("contacts_7d") || reads("calls_7d")), (30, reads("contacts_30d")), (90, reads("contacts_90d"))]
-        {
+        for (n, read) in [
+            (7, reads("contacts_7d") || reads("calls_7d")),
+            (30, reads("contacts_30d") || reads("failed_contacts_30d")),
+            (90, reads("contacts_90d") || reads("failed_contacts_90d")),
+        ] {
             if read {
                 windows.push(n);
             }
@@ -977,7 +983,7 @@ impl Wake {
                 }
                 if k == ActionKind::Call {
                     flags |= CALL;
-                    if matches!(a.outcome, Some(Outcome::Answered | Outcome::Promise)) {
+                    if a.outcome.is_some_and(Outcome::is_conversation) {
                         flags |= CONVERSATION;
                         kept.conversation = kept.conversation.max(x32);
                     }
