@@ -14,6 +14,7 @@
 //! is a compile error or a failing test, not a silently wrong report. Numbers
 //! are printed exactly as the JSON files hold them.
 
+pub mod history;
 pub mod html;
 pub mod run;
 pub mod simulation;

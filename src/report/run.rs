@@ -1,16 +1,22 @@
 //! The run report: a `recoup run` output folder as one HTML page.
 
-use super::html::{Cell, cash, document, esc, facts, id, n, note, num, section, t, table, table_with_totals, tiles};
-use super::svg::{Bar, bar_chart};
+use super::history::{self, MonthEnd, Today};
+use super::html::{
+    Cell, Headline, cash, details, document, esc, facts, headline_grid, id, n, note, num, section, t, table,
+    table_with_totals, tiles,
+};
+use super::svg::{Axes, Bar, HBar, Series, bar_chart, hbars, line_chart, range_bars, sparkline, stacked_area};
 use super::{ReportError, read_csv, read_json, require};
+use crate::facts::kpi::Portfolio;
 use crate::plan::summary::{Summary, Tally};
 use crate::plan::write::Manifest;
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Worklist rows shown per owner.
 pub const TOP_PER_OWNER: usize = 10;
@@ -84,10 +90,22 @@ pub struct RunInputs {
     pub worklist: Vec<WorkRow>,
     /// rejects.csv, when the run wrote one.
     pub rejects: Option<Vec<RejectRow>>,
+    /// What the report reads from the ledger the run read, or why it could not.
+    pub history: Result<History, String>,
 }
 
-/// Read a run's output folder.
-pub fn load(dir: &Path) -> Result<RunInputs, ReportError> {
+/// What the report reads from the run's ledger (docs/report.md): the KPIs
+/// at each past month end and the customer facts of the as-of date.
+#[derive(Debug, Clone)]
+pub struct History {
+    pub trends: Vec<MonthEnd>,
+    pub today: Today,
+}
+
+/// Read a run's output folder, and the ledger it read (`ledger`, else the
+/// folder manifest.json names) for the trends, the receipts forecast and the
+/// debtor and risk lists.
+pub fn load(dir: &Path, ledger: Option<&Path>) -> Result<RunInputs, ReportError> {
     const CMD: &str = "run";
     let summary = read_json(&require(dir, CMD, "summary.json")?)?;
     let manifest = read_json(&require(dir, CMD, "manifest.json")?)?;
@@ -95,7 +113,39 @@ pub fn load(dir: &Path) -> Result<RunInputs, ReportError> {
     let worklist = read_csv(&require(dir, CMD, "worklist.csv")?)?;
     let rejects = dir.join("rejects.csv");
     let rejects = if rejects.is_file() { Some(read_csv(&rejects)?) } else { None };
-    Ok(RunInputs { summary, manifest, plan, worklist, rejects })
+    let history = read_history(&manifest, ledger);
+    Ok(RunInputs { summary, manifest, plan, worklist, rejects, history })
+}
+
+/// Load the run's ledger, check it is the one the run read (every input
+/// file's blake3 hash as manifest.json records it), and compute the history.
+fn read_history(m: &Manifest, over: Option<&Path>) -> Result<History, String> {
+    if let Some(shard) = &m.shard {
+        return Err(format!(
+            "this is shard {shard}'s run: the trends, the receipts forecast and the debtor lists need the whole \
+             ledger (make the report of the merged run)"
+        ));
+    }
+    let Some(as_of) = m.as_of else { return Err("manifest.json has no as-of date".to_string()) };
+    let path = over.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(&m.ledger));
+    let help = "give the ledger folder the run read with `recoup report --run OUT --ledger DIR`";
+    if !path.is_dir() {
+        return Err(format!("the ledger folder `{}` is not there; {help}", path.display()));
+    }
+    let opts = crate::ledger::LoadOptions { reject_bad_rows: m.inputs.iter().any(|i| i.rejected > 0) };
+    let ledger = crate::ledger::load(&path, &opts)
+        .map_err(|e| format!("cannot load the ledger `{}`: {e}; {help}", path.display()))?;
+    let now = Manifest::inputs(&ledger.report);
+    for i in &m.inputs {
+        if !now.iter().any(|n| n.file == i.file && n.blake3 == i.blake3) {
+            return Err(format!(
+                "`{}` in `{}` is not the file the run read (its blake3 hash is not manifest.json's); {help}",
+                i.file,
+                path.display()
+            ));
+        }
+    }
+    Ok(History { trends: history::trends(&ledger, as_of), today: history::today(&ledger, as_of) })
 }
 
 fn f(d: Decimal) -> f64 {
@@ -141,70 +191,42 @@ fn tally_rows(name: &str, x: &Tally) -> Vec<Vec<Cell>> {
 pub fn render(dir: &Path, r: &RunInputs) -> String {
     let s = &r.summary;
     let as_of = s.as_of.or_else(|| s.kpis.values().next().map(|k| k.as_of)).unwrap_or_default();
+    let hist = r.history.as_ref().ok();
+    let missing = |what: &str| match &r.history {
+        Err(why) => note(&format!("{what} need the ledger the run read: {why}.")),
+        Ok(_) => String::new(),
+    };
     let mut body = String::new();
 
-    // KPIs, per currency: never added across currencies.
-    let mut kpis = note(&format!(
-        "Figures per currency (the customer's): {} customers with actions of {}; {} skipped.",
-        s.customers_with_actions, s.customers, s.customers_skipped
-    ));
-    for (code, k) in &s.kpis {
-        let cei_note = format!("since {}", k.cei_from);
-        let _ = write!(
-            kpis,
-            "<h3>{}<span class=\"muted\"> · {} customers · {} open invoices</span></h3>",
-            esc(code),
-            k.customers,
-            k.open_invoices
-        );
-        kpis.push_str(&tiles(&[
-            (
-                "Open AR",
-                cash(code, k.ar_total),
-                format!(
-                    "current {}; net of cash on account and credit notes {}",
-                    cash(code, k.ar_current),
-                    cash(code, k.ar_net)
-                ),
-            ),
-            ("Overdue", cash(code, k.ar_overdue), format!("disputed {}", cash(code, k.ar_disputed))),
-            ("DSO", num(&k.dso), format!("{} days of sales; countback {}", k.dso_days, num(&k.dso_countback))),
-            ("CEI %", num(&k.cei), if k.cei.is_some() { cei_note } else { "period not known".to_string() }),
-        ]));
-        kpis.push_str(&note(&format!(
-            "Best possible DSO {} (current AR only); average days delinquent {} (DSO − best possible); credit sales of the last {} days {}.",
-            num(&k.best_possible_dso),
-            num(&k.average_days_delinquent),
-            k.dso_days,
-            cash(code, k.sales_dso_period)
-        )));
-    }
-    if let Some(c) = &s.converted {
-        let rates: Vec<String> = c.rates.iter().map(|(k, r)| format!("1 {k} = {r} {}", c.currency)).collect();
-        let _ = write!(
-            kpis,
-            "<h3>All currencies, converted to {}<span class=\"muted\"> · at the policy's rates of {}: {}</span></h3>",
-            esc(&c.currency),
-            esc(&c.rates_date.to_string()),
-            esc(&rates.join(", "))
-        );
-        kpis.push_str(&tiles(&[
-            (
-                "Open AR (converted)",
-                cash(&c.currency, c.ar_total),
-                format!("current {}", cash(&c.currency, c.ar_current)),
-            ),
-            (
-                "Overdue (converted)",
-                cash(&c.currency, c.ar_overdue),
-                format!("disputed {}", cash(&c.currency, c.ar_disputed)),
-            ),
-            ("Exposure (converted)", cash(&c.currency, c.exposure), "covered by today's actions".to_string()),
-            ("Cost (converted)", cash(&c.currency, c.cost), format!("fees {}", cash(&c.currency, c.fees))),
-        ]));
-        kpis.push_str(&note(&c.label));
-    }
-    body.push_str(&section("kpis", &format!("Portfolio as of {as_of}"), &kpis));
+    // The headline figures, per currency, with their change since the last month end.
+    body.push_str(&section("headline", &format!("This morning, as of {as_of}"), &headline(r, hist, as_of)));
+
+    // Trends over the last 12 month ends.
+    let trends = match hist {
+        Some(h) => trends(s, h, as_of),
+        None => missing("The trends"),
+    };
+    body.push_str(&section("trends", "The last 12 months", &trends));
+
+    // Expected receipts.
+    let receipts = match hist {
+        Some(h) => receipts(&h.today, as_of),
+        None => missing("The receipts forecast"),
+    };
+    body.push_str(&section("receipts", "Expected receipts, the next 13 weeks", &receipts));
+
+    // Top debtors.
+    let debtors = match hist {
+        Some(h) => top_debtors(&h.today, &r.plan),
+        None => missing("The largest debtors"),
+    };
+    body.push_str(&section("debtors", "Largest overdue balances", &debtors));
+
+    // Today's work.
+    body.push_str(&section("work", "Today's work", &todays_work(r)));
+
+    // Risk.
+    body.push_str(&section("risk", "Risk", &risk(r, hist)));
 
     // Aging, one chart per currency.
     let mut aging = String::new();
@@ -247,35 +269,6 @@ pub fn render(dir: &Path, r: &RunInputs) -> String {
     aging.push_str(&table(" class=\"compact\"", &head, &aging_rows));
     body.push_str(&section("aging", "Open AR by aging bucket", &aging));
 
-    // Actions by kind, per currency.
-    let head = ["action", "currency", "#count", "#amount due", "#fees", "#interest", "#cost"];
-    let rows: Vec<Vec<Cell>> = s.by_action.iter().flat_map(|(a, x)| tally_rows(a, x)).collect();
-    let actions = table_with_totals("", &head, &rows, &tally_rows("all actions", &s.actions));
-    let exposure = if s.exposure.is_empty() {
-        String::new()
-    } else {
-        let rows: Vec<Vec<Cell>> =
-            s.exposure.iter().map(|(code, x)| vec![id(code), n(num(&x.customers)), n(cash(code, x.amount))]).collect();
-        format!(
-            "<h3>Exposure covered by today's actions</h3>{}{}",
-            note(
-                "An amount due above counts once per action, so a customer with three actions counts three times. \
-                 This is each customer's debt that today's actions concern, counted once."
-            ),
-            table(" class=\"compact\"", &["currency", "#customers", "#distinct exposure"], &rows)
-        )
-    };
-    let step_rows: Vec<Vec<Cell>> = s.by_step.iter().flat_map(|(a, x)| tally_rows(a, x)).collect();
-    let steps = if step_rows.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "<h3>By ladder step</h3>{}",
-            table("", &["step", "currency", "#count", "#amount due", "#fees", "#interest", "#cost"], &step_rows)
-        )
-    };
-    body.push_str(&section("actions", "Actions by kind", &format!("{actions}{exposure}{steps}")));
-
     // Worklists.
     body.push_str(&section("worklist", "Worklists", &worklists(&r.worklist)));
 
@@ -292,15 +285,778 @@ pub fn render(dir: &Path, r: &RunInputs) -> String {
     let subtitle =
         format!("as of {as_of} · {} customers · {} actions · {}", s.customers, s.actions.count, dir.display());
     let nav = [
-        ("kpis", "KPIs"),
+        ("headline", "Headline"),
+        ("trends", "Trends"),
+        ("receipts", "Receipts"),
+        ("debtors", "Debtors"),
+        ("work", "Today's work"),
+        ("risk", "Risk"),
         ("aging", "Aging"),
-        ("actions", "Actions"),
         ("worklist", "Worklists"),
         ("account", "Holds, limits, referrals"),
         ("rejects", "Rejects"),
         ("manifest", "Manifest"),
     ];
     document(&title, &subtitle, &nav, &body, "")
+}
+
+/// A month end as the trend charts label it: `Nov '25`.
+fn month_label(d: NaiveDate) -> String {
+    d.format("%b '%y").to_string()
+}
+
+/// The change of a figure since the last month end, and how it reads.
+fn change(
+    now: Option<f64>,
+    then: Option<f64>,
+    unit: &str,
+    higher_is: Option<bool>,
+    since: &str,
+) -> (String, &'static str) {
+    match (now, then) {
+        (Some(a), Some(b)) => {
+            let d = a - b;
+            if d.abs() < 0.005 {
+                return (format!("unchanged since {since}"), "");
+            }
+            let arrow = if d > 0.0 { "▲" } else { "▼" };
+            let tone = match higher_is {
+                Some(good) if (d > 0.0) == good => "better",
+                Some(_) => "worse",
+                None => "",
+            };
+            let word = match tone {
+                "better" => " (better)",
+                "worse" => " (worse)",
+                _ => "",
+            };
+            (format!("{arrow} {:.2}{unit} since {since}{word}", d.abs()), tone)
+        }
+        _ => (format!("no figure at {since}"), ""),
+    }
+}
+
+/// The change of an amount since the last month end.
+fn change_cash(
+    code: &str,
+    now: Decimal,
+    then: Option<Decimal>,
+    higher_is_good: Option<bool>,
+    since: &str,
+) -> (String, &'static str) {
+    match then {
+        Some(b) => {
+            let d = now - b;
+            if d.is_zero() {
+                return (format!("unchanged since {since}"), "");
+            }
+            let arrow = if d > Decimal::ZERO { "▲" } else { "▼" };
+            let tone = match higher_is_good {
+                Some(good) if (d > Decimal::ZERO) == good => "better",
+                Some(_) => "worse",
+                None => "",
+            };
+            let word = match tone {
+                "better" => " (better)",
+                "worse" => " (worse)",
+                _ => "",
+            };
+            (format!("{arrow} {} since {since}{word}", cash(code, d.abs())), tone)
+        }
+        None => (format!("no figure at {since}"), ""),
+    }
+}
+
+fn headline(r: &RunInputs, hist: Option<&History>, as_of: NaiveDate) -> String {
+    let s = &r.summary;
+    let mut out = String::new();
+    let last = hist.and_then(|h| h.trends.last());
+    let since = last.map(|m| m.date.format("%-d %b").to_string()).unwrap_or_else(|| "last month".to_string());
+    let dso_days = s.kpis.values().next().map_or(90, |k| k.dso_days);
+    let figures = [
+        ("Open AR", "what customers owe today: open and disputed invoices".to_string()),
+        ("Overdue", "the part of it past its due date".to_string()),
+        ("DSO", format!("days of sales not yet collected: AR ÷ the last {dso_days} days' credit sales")),
+        ("Best possible DSO", "the DSO if nothing were overdue: what the payment terms allow".to_string()),
+        ("ADD", "average days delinquent: DSO − best possible DSO, the days lost to late payment".to_string()),
+        ("CEI %", "collection effectiveness: the share of what could be collected in the last 3 months that was; 100 is perfect".to_string()),
+    ];
+    let gets: [&Get; 6] = [
+        &|p| Some(f(p.ar_total)),
+        &|p| Some(f(p.ar_overdue)),
+        &|p| p.dso,
+        &|p| p.best_possible_dso,
+        &|p| p.average_days_delinquent,
+        &|p| p.cei,
+    ];
+    let mut rows = Vec::new();
+    for (code, k) in &s.kpis {
+        let then = last.and_then(|m| m.kpis.get(code));
+        let spark = |label: &str, get: &Get| {
+            let Some(h) = hist else { return String::new() };
+            let mut v: Vec<Option<f64>> = h.trends.iter().map(|m| m.kpis.get(code).and_then(get)).collect();
+            v.push(get(k));
+            sparkline(&format!("{label} in {code} at each of the last 12 month ends and on {as_of}"), &v)
+        };
+        let money = |i: usize, now: Decimal, then: Option<Decimal>, good: Option<bool>| {
+            let (change, tone) = change_cash(code, now, then, good, &since);
+            Headline { value: cash(code, now), change, tone, spark: spark(figures[i].0, gets[i]) }
+        };
+        let days = |i: usize, now: Option<f64>, then: Option<f64>, unit: &str, good: Option<bool>| {
+            let (change, tone) = change(now, then, unit, good, &since);
+            Headline { value: num(&now), change, tone, spark: spark(figures[i].0, gets[i]) }
+        };
+        let cells = vec![
+            money(0, k.ar_total, then.map(|p| p.ar_total), None),
+            money(1, k.ar_overdue, then.map(|p| p.ar_overdue), Some(false)),
+            days(2, k.dso, then.and_then(|p| p.dso), " days", Some(false)),
+            days(3, k.best_possible_dso, then.and_then(|p| p.best_possible_dso), " days", None),
+            days(4, k.average_days_delinquent, then.and_then(|p| p.average_days_delinquent), " days", Some(false)),
+            days(5, k.cei, then.and_then(|p| p.cei), " points", Some(true)),
+        ];
+        let detail = format!("{} customers, {} open invoices", num(&k.customers), num(&k.open_invoices));
+        rows.push((code.clone(), detail, cells));
+    }
+    let figs: Vec<(&str, &str)> = figures.iter().map(|(l, m)| (*l, m.as_str())).collect();
+    out.push_str(&headline_grid(&figs, &rows));
+    let lines: Vec<String> = s
+        .kpis
+        .iter()
+        .map(|(code, k)| {
+            format!(
+                "{code}: disputed {}, countback DSO {}, AR net of cash on account and credit notes {} (the DSO and CEI read it), credit sales of the last {} days {}, CEI since {}.",
+                cash(code, k.ar_disputed),
+                num(&k.dso_countback),
+                cash(code, k.ar_net),
+                k.dso_days,
+                cash(code, k.sales_dso_period),
+                k.cei_from
+            )
+        })
+        .collect();
+    out.push_str(&note(&format!(
+        "Per currency (the customer's), never added across. Changes are against the month end {since}, computed from the ledger's own history; the small lines are the last 12 month ends and today. {}",
+        lines.join(" ")
+    )));
+    if let Some(c) = &s.converted {
+        let rates: Vec<String> = c.rates.iter().map(|(k, r)| format!("1 {k} = {r} {}", c.currency)).collect();
+        let _ = write!(
+            out,
+            "<h3>All currencies, converted to {}<span class=\"muted\"> · at the policy's rates of {}: {}</span></h3>",
+            esc(&c.currency),
+            esc(&c.rates_date.to_string()),
+            esc(&rates.join(", "))
+        );
+        out.push_str(&tiles(&[
+            (
+                "Open AR (converted)",
+                cash(&c.currency, c.ar_total),
+                format!("current {}", cash(&c.currency, c.ar_current)),
+            ),
+            (
+                "Overdue (converted)",
+                cash(&c.currency, c.ar_overdue),
+                format!("disputed {}", cash(&c.currency, c.ar_disputed)),
+            ),
+            ("Exposure (converted)", cash(&c.currency, c.exposure), "covered by today's actions".to_string()),
+            ("Cost (converted)", cash(&c.currency, c.cost), format!("fees {}", cash(&c.currency, c.fees))),
+        ]));
+        out.push_str(&note(&c.label));
+    }
+    out.push_str(&note(&format!(
+        "{} customers with actions today of {}; {} skipped.",
+        s.customers_with_actions, s.customers, s.customers_skipped
+    )));
+    out
+}
+
+/// Reads one figure of a portfolio's KPIs.
+type Get = dyn Fn(&Portfolio) -> Option<f64>;
+
+/// The CEI values the trend chart draws; others are listed under it.
+const CEI_SCALE: (f64, f64) = (-25.0, 125.0);
+
+fn trends(s: &Summary, h: &History, as_of: NaiveDate) -> String {
+    let mut labels: Vec<String> = h.trends.iter().map(|m| month_label(m.date)).collect();
+    labels.push(as_of.format("%-d %b").to_string());
+    let codes: Vec<&String> = s.kpis.keys().collect();
+    let per_code = |get: &dyn Fn(&Portfolio) -> Option<f64>| -> Vec<Series> {
+        codes
+            .iter()
+            .map(|code| {
+                let mut values: Vec<Option<f64>> = h.trends.iter().map(|m| m.kpis.get(*code).and_then(get)).collect();
+                values.push(s.kpis.get(*code).and_then(get));
+                Series { label: code.to_string(), values }
+            })
+            .collect()
+    };
+    let first = h.trends.first().map(|m| m.date.to_string()).unwrap_or_default();
+    let mut out = note(&format!(
+        "Each month end is the ledger as it stood that day (invoices issued by then, payments, promises and actions dated by then) through the same KPI code as `recoup run` and `recoup facts --as-of`; the last point is today's run. DSO, best possible DSO and CEI are ratios, so the currencies share a chart; amounts never do. From {first}. A month end whose DSO period (90 days) or CEI period (3 months) starts before the ledger's first invoice has no such figure (a gap in the line): part of its sales are not in the ledger."
+    ));
+    let charts: [(&str, &str, &Get); 3] = [
+        ("DSO", "days", &|p| p.dso),
+        ("Best possible DSO", "days", &|p| p.best_possible_dso),
+        ("CEI", "%", &|p| p.cei),
+    ];
+    let mut off_scale = Vec::new();
+    for (name, unit, get) in charts {
+        let mut series = per_code(get);
+        if unit == "%" {
+            // A CEI far outside 0–100 comes from a tiny denominator (little
+            // AR could be collected that period): listed, not drawn.
+            for x in &mut series {
+                for (i, v) in x.values.iter_mut().enumerate() {
+                    if let Some(c) = v.filter(|c| !(CEI_SCALE.0..=CEI_SCALE.1).contains(c)) {
+                        off_scale.push(format!("{} {} {c:.2}", x.label, labels[i]));
+                        *v = None;
+                    }
+                }
+            }
+        }
+        let title = format!("{name} at each month end, per currency");
+        let desc = series
+            .iter()
+            .map(|x| {
+                let known: Vec<f64> = x.values.iter().flatten().copied().collect();
+                format!(
+                    "{}: from {} to {}",
+                    x.label,
+                    known.first().map_or("—".into(), |v| format!("{v:.2}")),
+                    known.last().map_or("—".into(), |v| format!("{v:.2}"))
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        let _ = write!(out, "<h3>{}</h3>", esc(&title));
+        out.push_str(&line_chart(
+            &Axes {
+                title: &title,
+                desc: &format!("{title} ({unit}). {desc}."),
+                y_name: &format!("{name} ({unit})"),
+                x_name: "month end (the last point: the as-of date)",
+                x_labels: &labels,
+            },
+            &series,
+        ));
+    }
+    if !off_scale.is_empty() {
+        out.push_str(&note(&format!(
+            "Off the CEI chart's scale ({} to {}), so not drawn: {}. Such a CEI comes from a period in which little AR could be collected (a small denominator); the table below has every figure.",
+            CEI_SCALE.0,
+            CEI_SCALE.1,
+            off_scale.join("; ")
+        )));
+    }
+    for code in &codes {
+        let buckets: Vec<String> = s.kpis[*code].aging.iter().skip(1).map(|b| b.bucket.clone()).collect();
+        let series: Vec<Series> = buckets
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let get = |p: &Portfolio| p.aging.get(i + 1).map(|x| f(x.amount));
+                let mut values: Vec<Option<f64>> = h.trends.iter().map(|m| m.kpis.get(*code).and_then(get)).collect();
+                values.push(s.kpis.get(*code).and_then(get));
+                Series { label: format!("{b} days"), values }
+            })
+            .collect();
+        let title = format!("Overdue AR in {code} by days past due, at each month end");
+        let now = s.kpis[*code].ar_overdue;
+        let _ = write!(out, "<h3>{}</h3>", esc(&title));
+        out.push_str(&stacked_area(
+            &Axes {
+                title: &title,
+                desc: &format!("{title}, stacked from the least overdue up; today {}.", cash(code, now)),
+                y_name: &format!("overdue ({code})"),
+                x_name: "month end (the last point: the as-of date)",
+                x_labels: &labels,
+            },
+            &series,
+        ));
+    }
+    // The figures behind the charts.
+    let mut head: Vec<String> =
+        ["month end", "currency", "#open AR", "#overdue", "#DSO", "#best possible DSO", "#ADD", "#CEI %"]
+            .map(String::from)
+            .to_vec();
+    let buckets: Vec<String> = s
+        .kpis
+        .values()
+        .next()
+        .map(|k| k.aging.iter().skip(1).map(|b| format!("#{}", b.bucket)).collect())
+        .unwrap_or_default();
+    head.extend(buckets);
+    let mut rows = Vec::new();
+    let points = h.trends.iter().map(|m| (m.date, &m.kpis)).chain(std::iter::once((as_of, &s.kpis)));
+    for (date, kpis) in points {
+        for (code, p) in kpis {
+            let mut row = vec![
+                id(date.to_string()),
+                id(code),
+                n(cash(code, p.ar_total)),
+                n(cash(code, p.ar_overdue)),
+                n(num(&p.dso)),
+                n(num(&p.best_possible_dso)),
+                n(num(&p.average_days_delinquent)),
+                n(num(&p.cei)),
+            ];
+            row.extend(p.aging.iter().skip(1).map(|b| n(cash(code, b.amount))));
+            rows.push(row);
+        }
+    }
+    let head: Vec<&str> = head.iter().map(String::as_str).collect();
+    out.push_str(&details(
+        "The figures behind the charts, per month end and currency",
+        &format!("<div id=\"trend-table\">{}</div>", table(" class=\"wide\"", &head, &rows)),
+    ));
+    out
+}
+
+/// The forecast of one currency as receipts.csv rows.
+pub fn receipt_rows(today: &Today, as_of: NaiveDate) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for (code, r) in &today.receipts {
+        for (k, w) in r.weeks.iter().enumerate() {
+            let (from, to) = history::week_dates(as_of, k as u32 + 1);
+            rows.push(vec![
+                code.clone(),
+                (k + 1).to_string(),
+                from.to_string(),
+                to.to_string(),
+                plain(code, w.expected),
+                plain(code, w.low),
+                plain(code, w.high),
+                w.invoices.to_string(),
+            ]);
+        }
+        let after = history::week_dates(as_of, history::WEEKS as u32 + 1).0;
+        rows.push(vec![
+            code.clone(),
+            "later".to_string(),
+            after.to_string(),
+            String::new(),
+            plain(code, r.later.expected),
+            String::new(),
+            String::new(),
+            r.later.invoices.to_string(),
+        ]);
+    }
+    rows
+}
+
+/// An amount as receipts.csv writes it: a decimal string with the
+/// currency's minor units (`0.00`, `1234.50`).
+fn plain(code: &str, d: Decimal) -> String {
+    let units = crate::policy::validate::minor_units(Some(code));
+    let mut r = d.round_dp_with_strategy(units, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    r.rescale(units);
+    r.to_string()
+}
+
+/// receipts.csv's header.
+pub const RECEIPTS_HEADER: [&str; 8] = ["currency", "week", "from", "to", "expected", "low", "high", "invoices"];
+
+/// receipts.csv: the forecast per currency and week, then `later`.
+pub fn receipts_csv(today: &Today, as_of: NaiveDate) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(RECEIPTS_HEADER);
+    for r in receipt_rows(today, as_of) {
+        let _ = w.write_record(&r);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+fn receipts(today: &Today, as_of: NaiveDate) -> String {
+    let mut out = format!(
+        "<p class=\"lead\">{}</p>",
+        esc(
+            "The simple forecast: each open invoice on its due date plus its customer's usual delay (the average days late of the invoices it settled in the last 12 months; none: on the due date), the band from one spread of that delay earlier to one later. It knows nothing of today's actions or of a policy: for that, run `recoup simulate`. The same figures are in receipts.csv beside this page."
+        )
+    );
+    let labels: Vec<String> =
+        (1..=history::WEEKS as u32).map(|w| history::week_dates(as_of, w).1.format("%-d %b").to_string()).collect();
+    for (code, r) in &today.receipts {
+        let expected: Decimal = r.weeks.iter().map(|w| w.expected).sum();
+        let title = format!("Expected receipts in {code} per week (week ending)");
+        let _ = write!(
+            out,
+            "<h3>{}<span class=\"muted\"> · {} in 13 weeks; later or not dated {}</span></h3>",
+            esc(code),
+            cash(code, expected),
+            cash(code, r.later.expected)
+        );
+        let mid: Vec<f64> = r.weeks.iter().map(|w| f(w.expected)).collect();
+        let low: Vec<f64> = r.weeks.iter().map(|w| f(w.low)).collect();
+        let high: Vec<f64> = r.weeks.iter().map(|w| f(w.high)).collect();
+        out.push_str(&range_bars(
+            &Axes {
+                title: &title,
+                desc: &format!(
+                    "{title}: {} expected over 13 weeks, the largest week {}.",
+                    cash(code, expected),
+                    r.weeks.iter().map(|w| w.expected).max().map_or("—".into(), |m| cash(code, m))
+                ),
+                y_name: &format!("expected ({code})"),
+                x_name: "week ending",
+                x_labels: &labels,
+            },
+            &mid,
+            &low,
+            &high,
+        ));
+        let mut rows: Vec<Vec<Cell>> = r
+            .weeks
+            .iter()
+            .enumerate()
+            .map(|(k, w)| {
+                let (from, to) = history::week_dates(as_of, k as u32 + 1);
+                vec![
+                    n((k + 1).to_string()),
+                    id(format!("{from} – {to}")),
+                    n(cash(code, w.expected)),
+                    n(format!("{} – {}", crate::engine::words::money(w.low), crate::engine::words::money(w.high))),
+                    n(num(&w.invoices)),
+                ]
+            })
+            .collect();
+        for (name, w) in [
+            ("after week 13", &r.after),
+            ("overdue past its usual payment date", &r.past_expected),
+            ("disputed", &r.disputed),
+        ] {
+            rows.push(vec![t("later"), t(name), n(cash(code, w.expected)), n(""), n(num(&w.invoices))]);
+        }
+        out.push_str(&details(
+            &format!("The weeks of {code} in figures (and what is not in a week)"),
+            &table(" class=\"compact\"", &["#week", "dates", "#expected", "#low – high", "#invoices"], &rows),
+        ));
+    }
+    out.push_str(&note(
+        "Not in a week: invoices expected after week 13; overdue invoices already past their customer's usual payment date (there is no date to expect them on: chase them); disputed invoices (not before the dispute is settled). Every open invoice is in exactly one week or in \"later\".",
+    ));
+    out
+}
+
+/// Today's actions of a customer, as `call, credit_hold`.
+fn actions_of(plan: &[PlanRow]) -> BTreeMap<&str, Vec<&str>> {
+    let mut m: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for p in plan {
+        let v = m.entry(p.customer_id.as_str()).or_default();
+        if !v.contains(&p.action.as_str()) {
+            v.push(&p.action);
+        }
+    }
+    m
+}
+
+fn debtor_row(d: &history::Debtor, actions: &BTreeMap<&str, Vec<&str>>) -> Vec<Cell> {
+    let promise = match (d.promises_active, d.promises_broken) {
+        (0, 0) => "—".to_string(),
+        (a, 0) => format!("{a} active"),
+        (0, b) => format!("{b} broken"),
+        (a, b) => format!("{a} active, {b} broken"),
+    };
+    vec![
+        id(&d.customer_id),
+        t(&d.name),
+        id(&d.owner),
+        n(cash(&d.currency, d.overdue)),
+        n(num(&d.max_days_past_due)),
+        n(format!("{:+.1}", d.trend)),
+        n(d.days_since_contact.map_or("never".to_string(), |x| format!("{x} days ago"))),
+        t(promise),
+        t(actions.get(d.customer_id.as_str()).map_or("—".to_string(), |v| v.join(", "))),
+    ]
+}
+
+const DEBTOR_HEAD: [&str; 9] = [
+    "customer",
+    "name",
+    "owner",
+    "#overdue",
+    "#oldest (days past due)",
+    "#trend (days)",
+    "#last contact",
+    "promise",
+    "today's actions",
+];
+
+fn top_debtors(today: &Today, plan: &[PlanRow]) -> String {
+    let actions = actions_of(plan);
+    let mut out = note(&format!(
+        "The {} largest overdue balances per currency: the oldest invoice's days past due, the payment trend (days later, +, or earlier, −, than in the months before), the last contact, promises to pay and today's actions from the plan.",
+        history::TOP_DEBTORS
+    ));
+    for (code, list) in &today.debtors {
+        let total: Decimal = list.iter().map(|d| d.overdue).sum();
+        let top: Decimal = list.iter().take(history::TOP_DEBTORS).map(|d| d.overdue).sum();
+        let _ = write!(
+            out,
+            "<h3>{}<span class=\"muted\"> · the top {} hold {} of {} overdue ({} customers)</span></h3>",
+            esc(code),
+            list.len().min(history::TOP_DEBTORS),
+            cash(code, top),
+            cash(code, total),
+            list.len()
+        );
+        let rows: Vec<Vec<Cell>> = list.iter().take(history::TOP_DEBTORS).map(|d| debtor_row(d, &actions)).collect();
+        let (first, rest) = rows.split_at(rows.len().min(10));
+        out.push_str(&table("", &DEBTOR_HEAD, first));
+        if !rest.is_empty() {
+            out.push_str(&details(&format!("numbers 11 to {} of {code}", rows.len()), &table("", &DEBTOR_HEAD, rest)));
+        }
+    }
+    out
+}
+
+fn todays_work(r: &RunInputs) -> String {
+    let s = &r.summary;
+    let mut out = String::new();
+    if s.actions.count == 0 {
+        out.push_str(&note(s.why_no_actions.as_deref().unwrap_or("No actions today.")));
+    }
+    let count = |x: &Tally| x.currencies.values().map(|m| m.count).sum::<u64>();
+    let bars = |m: &BTreeMap<String, Tally>| -> Vec<HBar> {
+        let mut v: Vec<HBar> = m
+            .iter()
+            .map(|(k, x)| HBar { name: k.clone(), values: vec![count(x) as f64], label: num(&count(x)) })
+            .collect();
+        v.sort_by(|a, b| b.values[0].total_cmp(&a.values[0]).then(a.name.cmp(&b.name)));
+        v
+    };
+    let kinds = bars(&s.by_action);
+    let steps = bars(&s.by_step);
+    if !kinds.is_empty() {
+        let title = "Today's actions by kind";
+        let desc = kinds.iter().map(|b| format!("{} {}", b.name, b.label)).collect::<Vec<_>>().join(", ");
+        let _ = write!(out, "<h3>{title}<span class=\"muted\"> · {} actions</span></h3>", num(&s.actions.count));
+        out.push_str(&hbars(title, &format!("{title}: {desc}."), "actions (count)", &kinds, &[]));
+    }
+    if !steps.is_empty() {
+        let title = "Today's actions by ladder step";
+        let desc = steps.iter().map(|b| format!("{} {}", b.name, b.label)).collect::<Vec<_>>().join(", ");
+        let _ = write!(out, "<h3>{title}</h3>");
+        out.push_str(&hbars(title, &format!("{title}: {desc}."), "actions (count)", &steps, &[]));
+    }
+    // Workload per owner: the worklist's tasks by kind.
+    if !r.worklist.is_empty() {
+        let mut kinds: Vec<&str> = r.worklist.iter().map(|w| w.action.as_str()).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        let mut per: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        for w in &r.worklist {
+            let k = kinds.binary_search(&w.action.as_str()).unwrap_or(0);
+            per.entry(w.owner.as_str()).or_insert_with(|| vec![0.0; kinds.len()])[k] += 1.0;
+        }
+        let rows: Vec<HBar> = per
+            .iter()
+            .map(|(o, v)| HBar {
+                name: if o.is_empty() { "(no owner)".to_string() } else { o.to_string() },
+                values: v.clone(),
+                label: format!("{}", v.iter().sum::<f64>() as u64),
+            })
+            .collect();
+        let title = "Tasks per account owner, by kind";
+        let desc = rows.iter().map(|b| format!("{} {}", b.name, b.label)).collect::<Vec<_>>().join(", ");
+        let _ =
+            write!(out, "<h3>{title}<span class=\"muted\"> · {} tasks in worklist.csv</span></h3>", r.worklist.len());
+        out.push_str(&hbars(title, &format!("{title}: {desc}."), "tasks (count)", &rows, &kinds));
+    }
+    // The distinct exposure, holds and limit changes in short.
+    let mut facts_list: Vec<(&str, String)> = Vec::new();
+    let exposure: Vec<String> =
+        s.exposure.iter().map(|(c, x)| format!("{} ({} customers)", cash(c, x.amount), num(&x.customers))).collect();
+    facts_list.push(("distinct exposure", if exposure.is_empty() { "none".into() } else { exposure.join("; ") }));
+    facts_list.push(("holds placed", num(&s.holds_placed)));
+    facts_list.push(("holds released", num(&s.holds_released)));
+    let limits: Vec<String> = s
+        .limit_changes
+        .iter()
+        .map(|(c, l)| {
+            format!(
+                "{c}: {} up (+{}), {} down (−{})",
+                l.increases,
+                cash(c, l.increase_total),
+                l.decreases,
+                cash(c, l.decrease_total)
+            )
+        })
+        .collect();
+    facts_list.push(("limit changes", if limits.is_empty() { "none".into() } else { limits.join("; ") }));
+    out.push_str("<h3>In short</h3>");
+    out.push_str(&facts(&facts_list));
+    out.push_str(&note(
+        "The distinct exposure is each customer's debt that today's actions concern, counted once (an amount due below counts once per action). The holds, limit changes and referrals are listed in full further down.",
+    ));
+    // The amounts by kind and step, per currency.
+    let head = ["action", "currency", "#count", "#amount due", "#fees", "#interest", "#cost"];
+    let rows: Vec<Vec<Cell>> = s.by_action.iter().flat_map(|(a, x)| tally_rows(a, x)).collect();
+    let mut tables = table_with_totals("", &head, &rows, &tally_rows("all actions", &s.actions));
+    if !s.exposure.is_empty() {
+        let rows: Vec<Vec<Cell>> =
+            s.exposure.iter().map(|(code, x)| vec![id(code), n(num(&x.customers)), n(cash(code, x.amount))]).collect();
+        let _ = write!(
+            tables,
+            "<h3>Exposure covered by today's actions</h3>{}",
+            table(" class=\"compact\"", &["currency", "#customers", "#distinct exposure"], &rows)
+        );
+    }
+    let step_rows: Vec<Vec<Cell>> = s.by_step.iter().flat_map(|(a, x)| tally_rows(a, x)).collect();
+    if !step_rows.is_empty() {
+        let _ = write!(
+            tables,
+            "<h3>By ladder step</h3>{}",
+            table("", &["step", "currency", "#count", "#amount due", "#fees", "#interest", "#cost"], &step_rows)
+        );
+    }
+    out.push_str(&details("Amounts due, fees, interest and cost by kind, step and currency", &tables));
+    out
+}
+
+/// Disputes by age: (label, upper bound in days).
+const DISPUTE_AGES: [(&str, i64); 4] =
+    [("0-30 days", 30), ("31-60 days", 60), ("61-90 days", 90), ("91+ days", i64::MAX)];
+
+fn risk(r: &RunInputs, hist: Option<&History>) -> String {
+    let s = &r.summary;
+    let mut out = String::new();
+    let short = |list: &[history::Debtor], head: &[&str], cells: &dyn Fn(&history::Debtor) -> Vec<Cell>, what: &str| {
+        let rows: Vec<Vec<Cell>> = list.iter().map(cells).collect();
+        let (first, rest) = rows.split_at(rows.len().min(LARGEST));
+        let mut s = table("", head, first);
+        if !rest.is_empty() {
+            s.push_str(&details(&format!("the other {} {what}", rest.len()), &table("", head, rest)));
+        }
+        s
+    };
+    match hist {
+        Some(h) => {
+            let t_ = &h.today;
+            out.push_str("<h3>Over their credit limit</h3>");
+            if t_.over_limit.is_empty() {
+                out.push_str(&note("No customer's exposure is above its credit limit."));
+            }
+            for (code, list) in &t_.over_limit {
+                let excess: Decimal = list.iter().map(|d| d.exposure - d.credit_limit).sum();
+                let _ = write!(
+                    out,
+                    "<p class=\"lead\">{}: {} customers, {} above their limits in all</p>",
+                    esc(code),
+                    list.len(),
+                    cash(code, excess)
+                );
+                out.push_str(&short(
+                    list,
+                    &["customer", "name", "owner", "#exposure", "#limit", "#above the limit"],
+                    &|d| {
+                        vec![
+                            id(&d.customer_id),
+                            t(&d.name),
+                            id(&d.owner),
+                            n(cash(code, d.exposure)),
+                            n(cash(code, d.credit_limit)),
+                            n(cash(code, d.exposure - d.credit_limit)),
+                        ]
+                    },
+                    &format!("customers over their limit in {code}"),
+                ));
+            }
+            out.push_str("<h3>Broken promises to pay</h3>");
+            if t_.broken_promises.is_empty() {
+                out.push_str(&note("No promise to pay was broken in the last 12 months."));
+            }
+            for (code, list) in &t_.broken_promises {
+                let overdue: Decimal = list.iter().map(|d| d.overdue).sum();
+                let _ = write!(
+                    out,
+                    "<p class=\"lead\">{}: {} customers with a broken promise, {} overdue</p>",
+                    esc(code),
+                    list.len(),
+                    cash(code, overdue)
+                );
+                out.push_str(&short(
+                    list,
+                    &["customer", "name", "owner", "#broken", "#overdue"],
+                    &|d| {
+                        vec![
+                            id(&d.customer_id),
+                            t(&d.name),
+                            id(&d.owner),
+                            n(num(&d.promises_broken)),
+                            n(cash(code, d.overdue)),
+                        ]
+                    },
+                    &format!("customers with a broken promise in {code}"),
+                ));
+            }
+            out.push_str("<h3>Open disputes by age</h3>");
+            if t_.disputes.is_empty() {
+                out.push_str(&note("No open invoice is disputed."));
+            } else {
+                let mut by: BTreeMap<(&str, usize), (u64, Decimal)> = BTreeMap::new();
+                for d in &t_.disputes {
+                    let k = DISPUTE_AGES.iter().position(|(_, hi)| d.days <= *hi).unwrap_or(DISPUTE_AGES.len() - 1);
+                    let e = by.entry((d.currency.as_str(), k)).or_default();
+                    e.0 += 1;
+                    e.1 += d.amount;
+                }
+                let rows: Vec<Vec<Cell>> = by
+                    .iter()
+                    .map(|((code, k), (c, a))| vec![id(*code), t(DISPUTE_AGES[*k].0), n(num(c)), n(cash(code, *a))])
+                    .collect();
+                out.push_str(&table(
+                    " class=\"compact\"",
+                    &["currency", "disputed for", "#invoices", "#open amount"],
+                    &rows,
+                ));
+                out.push_str(&note(
+                    "Age since the dispute started (since the due date when the ledger gives no start date).",
+                ));
+            }
+        }
+        None => out.push_str(&match &r.history {
+            Err(why) => {
+                note(&format!("The over-limit, broken-promise and dispute lists need the ledger the run read: {why}."))
+            }
+            Ok(_) => String::new(),
+        }),
+    }
+    // Referrals today, from the plan.
+    out.push_str("<h3>Referrals to agency and legal today</h3>");
+    let refs: Vec<&PlanRow> =
+        r.plan.iter().filter(|p| matches!(p.action.as_str(), "refer_agency" | "refer_legal")).collect();
+    if refs.is_empty() {
+        out.push_str(&note("No referral to an agency or to legal today."));
+    } else {
+        let totals: Vec<String> = s
+            .referrals
+            .iter()
+            .map(|(k, x)| {
+                let amounts: Vec<String> = x.currencies.iter().map(|(c, m)| cash(c, m.amount_due)).collect();
+                format!("{k}: {} ({})", x.count, amounts.join(", "))
+            })
+            .collect();
+        out.push_str(&format!("<p class=\"lead\">{}</p>", esc(&totals.join("; "))));
+        let rows: Vec<Vec<Cell>> = refs
+            .iter()
+            .map(|p| {
+                vec![
+                    id(&p.action),
+                    id(&p.customer_id),
+                    id(&p.owner),
+                    n(cash_text(&p.currency, &p.amount_due)),
+                    t(&p.reason),
+                ]
+            })
+            .collect();
+        let head = ["referral", "customer", "owner", "#amount due", "reason"];
+        let (first, rest) = rows.split_at(rows.len().min(10));
+        out.push_str(&table("", &head, first));
+        if !rest.is_empty() {
+            out.push_str(&details(&format!("the other {} referrals", rest.len()), &table("", &head, rest)));
+        }
+    }
+    out
 }
 
 fn worklists(rows: &[WorkRow]) -> String {
