@@ -419,6 +419,37 @@ fn headline(r: &RunInputs, hist: Option<&History>, as_of: NaiveDate) -> String {
     }
     let figs: Vec<(&str, &str)> = figures.iter().map(|(l, m)| (*l, m.as_str())).collect();
     out.push_str(&headline_grid(&figs, &rows));
+    // Where the money is going, and what the team does today, in two lines.
+    if let Some(h) = hist {
+        let weeks: Vec<String> = h
+            .today
+            .receipts
+            .iter()
+            .map(|(code, r)| {
+                let four: Decimal = r.weeks.iter().take(4).map(|w| w.expected).sum();
+                let all: Decimal = r.weeks.iter().map(|w| w.expected).sum();
+                format!("{} in 4 weeks, {} in 13", cash(code, four), cash(code, all))
+            })
+            .collect();
+        let _ = write!(
+            out,
+            "<p class=\"lead\"><b>Expected in:</b> {} <span class=\"muted\">(the simple forecast: <a href=\"#receipts\">receipts</a>)</span></p>",
+            esc(&weeks.join(" · "))
+        );
+    }
+    let _ = write!(
+        out,
+        "<p class=\"lead\"><b>Today:</b> {} <span class=\"muted\">(<a href=\"#work\">today's work</a>)</span></p>",
+        esc(&format!(
+            "{} actions for {} customers; {} tasks for people; holds: {} placed, {} released; limit changes: {}",
+            num(&s.actions.count),
+            num(&s.customers_with_actions),
+            r.worklist.len(),
+            num(&s.holds_placed),
+            num(&s.holds_released),
+            s.by_action.get("limit_change").map_or(0, |x| x.currencies.values().map(|m| m.count).sum::<u64>())
+        ))
+    );
     let lines: Vec<String> = s
         .kpis
         .iter()
@@ -435,9 +466,10 @@ fn headline(r: &RunInputs, hist: Option<&History>, as_of: NaiveDate) -> String {
         })
         .collect();
     out.push_str(&note(&format!(
-        "Per currency (the customer's), never added across. Changes are against the month end {since}, computed from the ledger's own history; the small lines are the last 12 month ends and today. {}",
-        lines.join(" ")
+        "Per currency (the customer's), never added across. Changes are against the month end {since}, computed from the ledger's own history; the small lines are the last 12 month ends and today."
     )));
+    let more: String = lines.iter().map(|l| format!("<p class=\"muted\">{}</p>", esc(l))).collect();
+    out.push_str(&details("More figures per currency: disputed, countback DSO, net AR, credit sales", &more));
     if let Some(c) = &s.converted {
         let rates: Vec<String> = c.rates.iter().map(|(k, r)| format!("1 {k} = {r} {}", c.currency)).collect();
         let _ = write!(
@@ -463,10 +495,9 @@ fn headline(r: &RunInputs, hist: Option<&History>, as_of: NaiveDate) -> String {
         ]));
         out.push_str(&note(&c.label));
     }
-    out.push_str(&note(&format!(
-        "{} customers with actions today of {}; {} skipped.",
-        s.customers_with_actions, s.customers, s.customers_skipped
-    )));
+    if s.customers_skipped > 0 {
+        out.push_str(&note(&format!("{} customers skipped (see the run's output).", s.customers_skipped)));
+    }
     out
 }
 
