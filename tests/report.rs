@@ -260,6 +260,25 @@ fn reports_are_deterministic() {
         assert_eq!(code, 0, "{err}");
         assert_eq!(read(&out), read(&dir.join("report.html")), "{flag}");
     }
+    // The run report computes its trends and forecast in parallel: the same
+    // bytes on 1 and 8 threads (report.html and receipts.csv).
+    let mut pages = Vec::new();
+    for threads in ["1", "8"] {
+        let out = tmp.path().join(threads);
+        std::fs::create_dir_all(&out).unwrap();
+        let page = out.join("report.html");
+        let run = Command::new(env!("CARGO_BIN_EXE_recoup"))
+            .args(["report", "--run", d.run.to_str().unwrap(), "--out", page.to_str().unwrap()])
+            .current_dir(repo(""))
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        pages.push((read(&page), read(&out.join("receipts.csv"))));
+    }
+    assert!(pages[0] == pages[1], "1 and 8 threads differ");
+    assert_eq!(pages[0].0, read(&d.run.join("report.html")));
+    assert_eq!(pages[0].1, read(&d.run.join("receipts.csv")));
 }
 
 fn copy_dir(from: &Path, to: &Path) {
