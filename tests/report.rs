@@ -680,6 +680,51 @@ fn receipts_by_hand() {
     assert_eq!(rows.iter().find(|r| r[1] == "later").unwrap()[7], "2");
 }
 
+/// With `[reporting]` rates the forecast is also given converted: each
+/// currency's week converted and rounded to cents, then added.
+#[test]
+fn receipts_converted_at_the_policys_rates() {
+    use rust_decimal::Decimal;
+    let tmp = tempfile::tempdir().unwrap();
+    let pol = tmp.path().join("policy");
+    copy_dir(&repo("policies/standard"), &pol);
+    for sub in ["templates", "tests"] {
+        if repo("policies/standard").join(sub).is_dir() {
+            copy_dir(&repo("policies/standard").join(sub), &pol.join(sub));
+        }
+    }
+    let toml = read(&pol.join("policy.toml"))
+        + "\n[reporting]\ncurrency = \"EUR\"\nrates = { USD = \"0.86\", GBP = \"1.14\" }\nrates_date = 2026-11-16\n";
+    std::fs::write(pol.join("policy.toml"), toml).unwrap();
+    let out = tmp.path().join("out");
+    let (code, _, err) = run_demo(pol.to_str().unwrap(), &out, &["--quiet"], None);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = recoup(&["report", "--run", out.to_str().unwrap()], None);
+    assert_eq!(code, 0, "{err}");
+    let (_, rows) = read_csv(&out.join("receipts.csv"));
+    let rate = |c: &str| match c {
+        "USD" => Decimal::new(86, 2),
+        "GBP" => Decimal::new(114, 2),
+        _ => Decimal::ONE,
+    };
+    let conv = |week: &str| -> Decimal {
+        rows.iter()
+            .filter(|r| r[1] == week)
+            .map(|r| {
+                (r[4].parse::<Decimal>().unwrap() * rate(&r[0]))
+                    .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+            })
+            .sum()
+    };
+    let total: Decimal = (1..=13).map(|w| conv(&w.to_string())).sum();
+    let head = format!(
+        "All currencies, converted to EUR<span class=\"muted\"> · EUR {} in 13 weeks; later or not dated EUR {}",
+        recoup::engine::words::money(total),
+        recoup::engine::words::money(conv("later"))
+    );
+    assert!(read(&out.join("report.html")).contains(&head), "{head}");
+}
+
 #[test]
 fn without_the_ledger_the_page_says_what_is_missing() {
     let d = demo();

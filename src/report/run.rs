@@ -210,7 +210,7 @@ pub fn render(dir: &Path, r: &RunInputs) -> String {
 
     // Expected receipts.
     let receipts = match hist {
-        Some(h) => receipts(&h.today, as_of),
+        Some(h) => receipts(&h.today, as_of, s.converted.as_ref()),
         None => missing("The receipts forecast"),
     };
     body.push_str(&section("receipts", "Expected receipts, the next 13 weeks", &receipts));
@@ -697,7 +697,53 @@ pub fn receipts_csv(today: &Today, as_of: NaiveDate) -> String {
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
-fn receipts(today: &Today, as_of: NaiveDate) -> String {
+/// All currencies' receipts converted at the policy's `[reporting]` rates
+/// (summary.json's `converted`: each currency's weekly amount converted and
+/// rounded to cents, then added, as the run converts its totals).
+fn converted_receipts(today: &Today, c: &crate::plan::summary::Converted, labels: &[String]) -> String {
+    let r = crate::policy::compile::Reporting {
+        currency: c.currency.clone(),
+        rates_date: c.rates_date,
+        rates: c.rates.clone(),
+    };
+    let conv = |get: &dyn Fn(&history::Receipts) -> Decimal| -> Option<Decimal> {
+        r.total(today.receipts.iter().map(|(code, x)| (code, get(x))))
+    };
+    let weeks = (0..history::WEEKS as usize)
+        .map(|k| Some((conv(&|x| x.weeks[k].expected)?, conv(&|x| x.weeks[k].low)?, conv(&|x| x.weeks[k].high)?)))
+        .collect::<Option<Vec<_>>>();
+    let (Some(weeks), Some(later)) = (weeks, conv(&|x| x.later.expected)) else {
+        return note("The policy's [reporting] rates do not cover every currency of the forecast: no converted total.");
+    };
+    let code = &c.currency;
+    let total: Decimal = weeks.iter().map(|w| w.0).sum();
+    let title = format!("Expected receipts, all currencies converted to {code}, per week (week ending)");
+    let mut out = format!(
+        "<h3>All currencies, converted to {}<span class=\"muted\"> · {} in 13 weeks; later or not dated {} · {}</span></h3>",
+        esc(code),
+        cash(code, total),
+        cash(code, later),
+        esc(&c.label)
+    );
+    let mid: Vec<f64> = weeks.iter().map(|w| f(w.0)).collect();
+    let low: Vec<f64> = weeks.iter().map(|w| f(w.1)).collect();
+    let high: Vec<f64> = weeks.iter().map(|w| f(w.2)).collect();
+    out.push_str(&range_bars(
+        &Axes {
+            title: &title,
+            desc: &format!("{title}: {} expected over 13 weeks.", cash(code, total)),
+            y_name: &format!("expected ({code}, converted)"),
+            x_name: "week ending",
+            x_labels: labels,
+        },
+        &mid,
+        &low,
+        &high,
+    ));
+    out
+}
+
+fn receipts(today: &Today, as_of: NaiveDate, converted: Option<&crate::plan::summary::Converted>) -> String {
     let mut out = format!(
         "<p class=\"lead\">{}</p>",
         esc(
@@ -761,6 +807,9 @@ fn receipts(today: &Today, as_of: NaiveDate) -> String {
             &format!("The weeks of {code} in figures (and what is not in a week)"),
             &table(" class=\"compact\"", &["#week", "dates", "#expected", "#low – high", "#invoices"], &rows),
         ));
+    }
+    if let Some(c) = converted {
+        out.push_str(&converted_receipts(today, c, &labels));
     }
     out.push_str(&note(
         "Not in a week: invoices expected after week 13; overdue invoices already past their customer's usual payment date (there is no date to expect them on: chase them); disputed invoices (not before the dispute is settled). Every open invoice is in exactly one week or in \"later\".",
