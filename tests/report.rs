@@ -43,7 +43,11 @@ fn demo() -> &'static Demo {
         for (flag, dir) in [("--run", &run), ("--simulation", &sim)] {
             let (code, out, err) = recoup(&["report", flag, dir.to_str().unwrap()], None);
             assert_eq!(code, 0, "{err}");
-            assert_eq!(out.trim(), format!("wrote {}", dir.join("report.html").display()));
+            let mut want = format!("wrote {}", dir.join("report.html").display());
+            if flag == "--run" {
+                want.push_str(&format!("\nwrote {}", dir.join("receipts.csv").display()));
+            }
+            assert_eq!(out.trim(), want);
         }
         Demo { _tmp: tmp, run, sim }
     })
@@ -65,10 +69,10 @@ fn text(v: &serde_json::Value) -> String {
     }
 }
 
-/// The value of the KPI tile labelled `label`.
+/// The value of the headline figure labelled `label` (the first after the start of `html`).
 fn tile(html: &str, label: &str) -> String {
-    let key = format!("<div class=\"label\">{label}</div><div class=\"value\">");
-    let at = html.find(&key).unwrap_or_else(|| panic!("no tile `{label}`")) + key.len();
+    let key = format!("data-figure=\"{label}\"><div class=\"value\">");
+    let at = html.find(&key).unwrap_or_else(|| panic!("no figure `{label}`")) + key.len();
     html[at..].split('<').next().unwrap().to_string()
 }
 
@@ -92,26 +96,33 @@ fn run_report_numbers_are_summary_json_numbers() {
     let kpis = s["kpis"].as_object().unwrap();
     assert_eq!(kpis.keys().collect::<Vec<_>>(), ["EUR", "GBP", "USD"]);
     for (code, k) in kpis {
-        let at = html.find(&format!("<h3>{code}<span")).unwrap_or_else(|| panic!("no {code} heading"));
+        let at = html.find(&format!("<div class=\"code\">{code}</div>")).unwrap_or_else(|| panic!("no {code} row"));
         let part = &html[at..];
         assert_eq!(tile(part, "DSO"), text(&k["dso"]), "{code}");
         assert_eq!(tile(part, "CEI %"), text(&k["cei"]), "{code}");
         assert_eq!(tile(part, "Open AR"), cash(code, &k["ar_total"]), "{code}");
         assert_eq!(tile(part, "Overdue"), cash(code, &k["ar_overdue"]), "{code}");
-        assert!(part.contains(&format!("Best possible DSO {} (current AR only)", text(&k["best_possible_dso"]))));
+        assert_eq!(tile(part, "Best possible DSO"), text(&k["best_possible_dso"]), "{code}");
+        assert_eq!(tile(part, "ADD"), text(&k["average_days_delinquent"]), "{code}");
     }
     assert_eq!(tile(&html, "Open AR"), "EUR 2,896,077.01");
     assert_eq!(tile(&html, "DSO"), "40.23");
-    assert!(html.contains("<h2>Portfolio as of 2026-11-16</h2>"));
+    assert!(html.contains("<h2>This morning, as of 2026-11-16</h2>"));
+    // The first screen opens with the headline, then the trends and the receipts.
+    let at = |id: &str| html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no section {id}"));
+    assert!(at("headline") < at("trends") && at("trends") < at("receipts") && at("receipts") < at("debtors"));
+    assert!(at("debtors") < at("work") && at("work") < at("risk"));
+    // The amounts by kind are in today's work (a kind's name is also in the debtors' table).
+    let work = &html[html.find("<section id=\"work\">").unwrap()..];
     for kind in ["limit_change", "credit_review", "letter"] {
         let (code, t) = s["by_action"][kind]["currencies"].as_object().unwrap().iter().next().unwrap();
-        let got = cells_after(&html, kind, 6);
+        let got = cells_after(work, kind, 6);
         let mut want = vec![code.clone(), text(&t["count"])];
         want.extend(["amount_due", "fees", "interest", "cost"].iter().map(|f| cash(code, &t[f])));
         assert_eq!(got, want, "{kind}");
     }
-    assert_eq!(cells_after(&html, "limit_change", 3)[2], "EUR 798,823.80");
-    let total = cells_after(&html, "all actions", 3);
+    assert_eq!(cells_after(work, "limit_change", 3)[2], "EUR 798,823.80");
+    let total = cells_after(work, "all actions", 3);
     assert_eq!(total[1], text(&s["actions"]["currencies"]["EUR"]["count"]));
     assert_eq!(total[2], cash("EUR", &s["actions"]["currencies"]["EUR"]["amount_due"]));
     assert!(html.contains("Exposure covered by today's actions"));
@@ -249,6 +260,25 @@ fn reports_are_deterministic() {
         assert_eq!(code, 0, "{err}");
         assert_eq!(read(&out), read(&dir.join("report.html")), "{flag}");
     }
+    // The run report computes its trends and forecast in parallel: the same
+    // bytes on 1 and 8 threads (report.html and receipts.csv).
+    let mut pages = Vec::new();
+    for threads in ["1", "8"] {
+        let out = tmp.path().join(threads);
+        std::fs::create_dir_all(&out).unwrap();
+        let page = out.join("report.html");
+        let run = Command::new(env!("CARGO_BIN_EXE_recoup"))
+            .args(["report", "--run", d.run.to_str().unwrap(), "--out", page.to_str().unwrap()])
+            .current_dir(repo(""))
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        pages.push((read(&page), read(&out.join("receipts.csv"))));
+    }
+    assert!(pages[0] == pages[1], "1 and 8 threads differ");
+    assert_eq!(pages[0].0, read(&d.run.join("report.html")));
+    assert_eq!(pages[0].1, read(&d.run.join("receipts.csv")));
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -408,6 +438,332 @@ fn errors_name_the_folder_and_the_missing_file() {
 }
 
 // ---------------------------------------------------------------------------
+// The morning page (issue 25): trends from the ledger's own history, the
+// receipts forecast, and what happens without the ledger.
+
+/// A CSV file as a header and rows of cells.
+fn read_csv(p: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(p).unwrap();
+    let head = r.headers().unwrap().iter().map(String::from).collect();
+    let rows = r.records().map(|x| x.unwrap().iter().map(String::from).collect()).collect();
+    (head, rows)
+}
+
+fn write_csv(p: &Path, head: &[String], rows: &[Vec<String>]) {
+    let mut w = csv::Writer::from_path(p).unwrap();
+    w.write_record(head).unwrap();
+    for r in rows {
+        w.write_record(r).unwrap();
+    }
+    w.flush().unwrap();
+}
+
+fn col(head: &[String], name: &str) -> usize {
+    head.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"))
+}
+
+/// The demo ledger as it would have been exported on `day`, written by
+/// hand from the CSV files (not by recoup's own cut): invoices issued by
+/// then with their open amount and status of that day, payments, promises
+/// and actions dated by then.
+fn demo_as_exported_on(day: &str, to: &Path) {
+    use rust_decimal::Decimal;
+    let demo = repo("fixtures/demo");
+    std::fs::create_dir_all(to).unwrap();
+    std::fs::copy(demo.join("customers.csv"), to.join("customers.csv")).unwrap();
+    let (ph, pays) = read_csv(&demo.join("payments.csv"));
+    let (pi, pd, pa) = (col(&ph, "invoice_id"), col(&ph, "paid_on"), col(&ph, "amount"));
+    let pays: Vec<Vec<String>> = pays.into_iter().filter(|p| p[pd].as_str() <= day).collect();
+    let (ih, invs) = read_csv(&demo.join("invoices.csv"));
+    let (id_, issue, due, amount, open, status, since, reason) = (
+        col(&ih, "invoice_id"),
+        col(&ih, "issue_date"),
+        col(&ih, "due_date"),
+        col(&ih, "amount"),
+        col(&ih, "open_amount"),
+        col(&ih, "status"),
+        col(&ih, "disputed_since"),
+        col(&ih, "dispute_reason"),
+    );
+    let day_d = crate::common::date(day);
+    let mut kept = std::collections::BTreeSet::new();
+    let mut rows = Vec::new();
+    for mut r in invs.into_iter().filter(|r| r[issue].as_str() <= day) {
+        let paid: Decimal = pays.iter().filter(|p| p[pi] == r[id_]).map(|p| p[pa].parse::<Decimal>().unwrap()).sum();
+        let left = (r[amount].parse::<Decimal>().unwrap() - paid).max(Decimal::ZERO);
+        let dpd = (day_d - crate::common::date(&r[due])).num_days();
+        let disputed =
+            (r[status] == "disputed" || !r[since].is_empty()) && (r[since].is_empty() || r[since].as_str() <= day);
+        let st = if left.is_zero() {
+            "paid"
+        } else if r[status] == "written_off" && dpd >= 180 {
+            "written_off"
+        } else if disputed {
+            "disputed"
+        } else {
+            "open"
+        };
+        r[open] = if st == "written_off" { "0.00".to_string() } else { format!("{left:.2}") };
+        r[status] = st.to_string();
+        if !disputed {
+            r[since].clear();
+            r[reason].clear();
+        }
+        kept.insert(r[id_].clone());
+        rows.push(r);
+    }
+    write_csv(&to.join("invoices.csv"), &ih, &rows);
+    let pays: Vec<Vec<String>> = pays.into_iter().filter(|p| p[pi].is_empty() || kept.contains(&p[pi])).collect();
+    write_csv(&to.join("payments.csv"), &ph, &pays);
+    for (file, date) in [("promises.csv", "made_on"), ("actions.csv", "decided_on")] {
+        let (h, rows) = read_csv(&demo.join(file));
+        let (d, inv) = (col(&h, date), col(&h, "invoice_id"));
+        let rows: Vec<Vec<String>> = rows
+            .into_iter()
+            .filter(|r| r[d].as_str() <= day && (r[inv].is_empty() || kept.contains(&r[inv])))
+            .collect();
+        write_csv(&to.join(file), &h, &rows);
+    }
+}
+
+/// The cells of the trend table's row for `day` and `code`, after those two.
+fn trend_row(html: &str, day: &str, code: &str) -> Vec<String> {
+    let table = &html[html.find("<div id=\"trend-table\">").expect("no trend table")..];
+    let key = format!("<td class=\"id\">{day}</td><td class=\"id\">{code}</td>");
+    let at = table.find(&key).unwrap_or_else(|| panic!("no trend row {day} {code}")) + key.len();
+    let row = &table[at..table[at..].find("</tr>").unwrap() + at];
+    row.split("</td>").filter(|c| !c.is_empty()).map(|c| c.rsplit('>').next().unwrap().to_string()).collect()
+}
+
+#[test]
+fn a_past_month_end_is_what_facts_says_of_the_ledger_exported_that_day() {
+    let d = demo();
+    let html = read(&d.run.join("report.html"));
+    let tmp = tempfile::tempdir().unwrap();
+    let cash = |code: &str, v: &serde_json::Value| {
+        format!("{code} {}", recoup::engine::words::money(text(v).parse().unwrap()))
+    };
+    for day in ["2026-06-30", "2026-10-31"] {
+        let ledger = tmp.path().join(day);
+        demo_as_exported_on(day, &ledger);
+        let (code, out, err) =
+            recoup(&["facts", "--ledger", ledger.to_str().unwrap(), "--as-of", day, "--format", "json"], None);
+        assert_eq!(code, 0, "{err}");
+        let facts: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let p = facts["portfolio"].as_object().unwrap();
+        assert_eq!(p.keys().collect::<Vec<_>>(), ["EUR", "GBP", "USD"]);
+        for (c, k) in p {
+            let mut want = vec![
+                cash(c, &k["ar_total"]),
+                cash(c, &k["ar_overdue"]),
+                text(&k["dso"]),
+                text(&k["best_possible_dso"]),
+                text(&k["average_days_delinquent"]),
+                text(&k["cei"]),
+            ];
+            want.extend(k["aging"].as_array().unwrap().iter().skip(1).map(|b| cash(c, &b["amount"])));
+            assert_eq!(trend_row(&html, day, c), want, "{day} {c}");
+        }
+    }
+    // The headline's change is against the last month end: 2026-10-31.
+    let oct = trend_row(&html, "2026-10-31", "EUR");
+    let s = json(&d.run.join("summary.json"));
+    let dso_now: f64 = s["kpis"]["EUR"]["dso"].as_f64().unwrap();
+    let dso_then: f64 = oct[2].parse().unwrap();
+    let arrow = if dso_now > dso_then { "▲" } else { "▼" };
+    let change = format!("{arrow} {:.2} days since 31 Oct", (dso_now - dso_then).abs());
+    assert!(html.contains(&change), "{change}");
+}
+
+#[test]
+fn receipts_reconcile_with_the_open_ar() {
+    let d = demo();
+    let (head, rows) = read_csv(&d.run.join("receipts.csv"));
+    assert_eq!(head, ["currency", "week", "from", "to", "expected", "low", "high", "invoices"]);
+    let s = json(&d.run.join("summary.json"));
+    // Open invoices per currency, counted here from invoices.csv.
+    let (ih, invs) = read_csv(&repo("fixtures/demo/invoices.csv"));
+    let (cur, open, status) = (col(&ih, "currency"), col(&ih, "open_amount"), col(&ih, "status"));
+    for (code, k) in s["kpis"].as_object().unwrap() {
+        let mine: Vec<&Vec<String>> = rows.iter().filter(|r| &r[0] == code).collect();
+        let weeks: Vec<&str> = mine.iter().map(|r| r[1].as_str()).collect();
+        let mut want: Vec<String> = (1..=13).map(|w| w.to_string()).collect();
+        want.push("later".into());
+        assert_eq!(weeks, want, "{code}: 13 weeks, then later");
+        let sum: rust_decimal::Decimal = mine.iter().map(|r| r[4].parse::<rust_decimal::Decimal>().unwrap()).sum();
+        assert_eq!(sum.to_string(), text(&k["ar_total"]), "{code}: every open invoice in one week or later");
+        let count: u64 = mine.iter().map(|r| r[7].parse::<u64>().unwrap()).sum();
+        let open_here = invs
+            .iter()
+            .filter(|r| &r[cur] == code && matches!(r[status].as_str(), "open" | "disputed"))
+            .filter(|r| r[open].parse::<rust_decimal::Decimal>().unwrap() > rust_decimal::Decimal::ZERO)
+            .count() as u64;
+        assert_eq!(count, open_here, "{code}");
+        assert_eq!(count, k["open_invoices"].as_u64().unwrap(), "{code}");
+        for r in mine.iter().filter(|r| r[1] != "later") {
+            let (e, lo, hi): (f64, f64, f64) = (r[4].parse().unwrap(), r[5].parse().unwrap(), r[6].parse().unwrap());
+            assert!(lo <= e && e <= hi, "{code} week {}: {lo} <= {e} <= {hi}", r[1]);
+            assert!(r[4].split('.').nth(1).is_some_and(|c| c.len() == 2), "two decimals: {}", r[4]);
+        }
+    }
+    assert_eq!(rows[0][2..4], ["2026-11-17".to_string(), "2026-11-23".to_string()]);
+    let html = read(&d.run.join("report.html"));
+    assert!(html.contains("The simple forecast") && html.contains("recoup simulate"));
+}
+
+/// A ledger small enough to forecast by hand: customer A paid two invoices
+/// 4 and 10 days late (usual delay 7, spread 3); its open invoices fall due
+/// the day after the as-of date (expected in week 2: day 8; one spread
+/// earlier, day 5, is week 1; later, day 11, week 2), 30 days before it
+/// (expected 23 days ago: past its usual date), and in 100 days (later).
+/// Customer B, with no history, has one due in 20 days (week 3, no band).
+#[test]
+fn receipts_by_hand() {
+    let tmp = tempfile::tempdir().unwrap();
+    let l = tmp.path().join("ledger");
+    std::fs::create_dir_all(&l).unwrap();
+    let demo = read(&repo("fixtures/demo/customers.csv"));
+    let mut lines = demo.lines();
+    let header = lines.next().unwrap();
+    let mut customers = format!("{header}\n");
+    for (k, line) in lines.take(2).enumerate() {
+        let mut cells: Vec<String> = line.split(',').map(String::from).collect();
+        cells[0] = ["A", "B"][k].to_string();
+        cells[4] = "EUR".to_string();
+        customers.push_str(&cells.join(","));
+        customers.push('\n');
+    }
+    std::fs::write(l.join("customers.csv"), customers).unwrap();
+    std::fs::write(
+        l.join("invoices.csv"),
+        "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status,disputed_since,dispute_reason\n\
+         P1,A,2026-08-01,2026-08-31,EUR,100.00,0.00,paid,,\n\
+         P2,A,2026-09-01,2026-10-01,EUR,100.00,0.00,paid,,\n\
+         O1,A,2026-10-18,2026-11-17,EUR,1000.00,1000.00,open,,\n\
+         O2,A,2026-09-17,2026-10-17,EUR,200.00,200.00,open,,\n\
+         O3,A,2026-11-16,2027-02-24,EUR,50.00,50.00,open,,\n\
+         O4,B,2026-11-06,2026-12-06,EUR,70.00,70.00,open,,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        l.join("payments.csv"),
+        "payment_id,customer_id,invoice_id,paid_on,amount\nY1,A,P1,2026-09-04,100.00\nY2,A,P2,2026-10-11,100.00\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let (code, _, err) = recoup(
+        &[
+            "run",
+            "--ledger",
+            l.to_str().unwrap(),
+            "--policy",
+            "policies/standard",
+            "--as-of",
+            "2026-11-16",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, stdout, err) = recoup(&["report", "--run", out.to_str().unwrap()], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("receipts.csv"), "{stdout}");
+    let (_, rows) = read_csv(&out.join("receipts.csv"));
+    let week = |w: &str| rows.iter().find(|r| r[1] == w).unwrap()[4..8].to_vec();
+    let s = |v: [&str; 4]| v.map(String::from).to_vec();
+    assert_eq!(week("1"), s(["0.00", "0.00", "1000.00", "0"]), "one spread early: week 1's high");
+    assert_eq!(week("2"), s(["1000.00", "0.00", "1000.00", "1"]));
+    assert_eq!(week("3"), s(["70.00", "70.00", "70.00", "1"]), "no history: on the due date, no band");
+    assert_eq!(rows.iter().find(|r| r[1] == "later").unwrap()[4], "250.00", "past its usual date, and after week 13");
+    assert_eq!(rows.iter().find(|r| r[1] == "later").unwrap()[7], "2");
+}
+
+/// With `[reporting]` rates the forecast is also given converted: each
+/// currency's week converted and rounded to cents, then added.
+#[test]
+fn receipts_converted_at_the_policys_rates() {
+    use rust_decimal::Decimal;
+    let tmp = tempfile::tempdir().unwrap();
+    let pol = tmp.path().join("policy");
+    copy_dir(&repo("policies/standard"), &pol);
+    for sub in ["templates", "tests"] {
+        if repo("policies/standard").join(sub).is_dir() {
+            copy_dir(&repo("policies/standard").join(sub), &pol.join(sub));
+        }
+    }
+    let toml = read(&pol.join("policy.toml"))
+        + "\n[reporting]\ncurrency = \"EUR\"\nrates = { USD = \"0.86\", GBP = \"1.14\" }\nrates_date = 2026-11-16\n";
+    std::fs::write(pol.join("policy.toml"), toml).unwrap();
+    let out = tmp.path().join("out");
+    let (code, _, err) = run_demo(pol.to_str().unwrap(), &out, &["--quiet"], None);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = recoup(&["report", "--run", out.to_str().unwrap()], None);
+    assert_eq!(code, 0, "{err}");
+    let (_, rows) = read_csv(&out.join("receipts.csv"));
+    let rate = |c: &str| match c {
+        "USD" => Decimal::new(86, 2),
+        "GBP" => Decimal::new(114, 2),
+        _ => Decimal::ONE,
+    };
+    let conv = |week: &str| -> Decimal {
+        rows.iter()
+            .filter(|r| r[1] == week)
+            .map(|r| {
+                (r[4].parse::<Decimal>().unwrap() * rate(&r[0]))
+                    .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+            })
+            .sum()
+    };
+    let total: Decimal = (1..=13).map(|w| conv(&w.to_string())).sum();
+    let head = format!(
+        "All currencies, converted to EUR<span class=\"muted\"> · EUR {} in 13 weeks; later or not dated EUR {}",
+        recoup::engine::words::money(total),
+        recoup::engine::words::money(conv("later"))
+    );
+    assert!(read(&out.join("report.html")).contains(&head), "{head}");
+}
+
+#[test]
+fn without_the_ledger_the_page_says_what_is_missing() {
+    let d = demo();
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    copy_dir(&d.run, &run);
+    let _ = std::fs::remove_file(run.join("receipts.csv"));
+    // The manifest names the ledger as `fixtures/demo`: from another folder it is not there.
+    let out = Command::new(env!("CARGO_BIN_EXE_recoup"))
+        .args(["report", "--run", run.to_str().unwrap()])
+        .current_dir(tmp.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("warning: the report leaves out the trends") && err.contains("--ledger DIR"), "{err}");
+    let html = read(&run.join("report.html"));
+    assert!(html.contains("The trends need the ledger the run read: the ledger folder `fixtures/demo` is not there"));
+    assert!(!run.join("receipts.csv").exists());
+    // --ledger gives it; a different ledger is refused by its hashes.
+    let (code, _, err) =
+        recoup(&["report", "--run", run.to_str().unwrap(), "--ledger", repo("fixtures/demo").to_str().unwrap()], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(run.join("receipts.csv").is_file());
+    assert_eq!(
+        read(&run.join("report.html")),
+        read(&d.run.join("report.html")).replace(d.run.to_str().unwrap(), run.to_str().unwrap())
+    );
+    let other = tmp.path().join("other");
+    copy_dir(&repo("fixtures/demo"), &other);
+    let customers = read(&other.join("customers.csv")).replacen("Zenith", "Zenit", 1);
+    std::fs::write(other.join("customers.csv"), customers).unwrap();
+    let (code, _, err) = recoup(&["report", "--run", run.to_str().unwrap(), "--ledger", other.to_str().unwrap()], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("`customers.csv` in") && err.contains("is not the file the run read"), "{err}");
+}
+
+// ---------------------------------------------------------------------------
 // The browser.
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -467,8 +823,30 @@ fn in_browser(page: &Path, shot: &str) -> String {
 fn run_report_renders_in_a_browser() {
     let d = demo();
     let dom = in_browser(&d.run.join("report.html"), "report-run.png");
-    assert!(dom.contains("data-charts=\"3\""), "an aging chart per currency");
+    // 18 sparklines (6 figures × 3 currencies), 3 trend lines (DSO, best
+    // possible DSO, CEI), 3 stacked areas and 3 receipts charts (one per
+    // currency), 3 work charts (kinds, steps, owners), 3 aging charts.
+    assert!(dom.contains("data-charts=\"33\""), "{}", &dom[dom.find("data-charts").unwrap_or(0)..][..30]);
+    assert_eq!(dom.matches("<svg class=\"chart spark\"").count(), 18);
+    assert_eq!(dom.matches("<path class=\"spark\"").count(), 18, "a line in every sparkline");
+    assert_eq!(dom.matches("<svg class=\"chart line\"").count(), 3);
+    assert_eq!(dom.matches("<path class=\"line\"").count(), 9, "a line per currency in each trend chart");
+    assert_eq!(dom.matches("<path class=\"area\"").count(), 12, "a band per overdue bucket and currency");
+    assert_eq!(dom.matches("<rect class=\"wbar\"").count(), 39, "13 weeks of receipts per currency");
     assert_eq!(dom.matches("<rect class=\"bar\"").count(), 15, "one bar per aging bucket and currency");
+    assert!(dom.matches("<rect class=\"hbar\"").count() >= 14 + 11 + 3, "kinds, steps and owners");
+    // Every chart says what it is: a title, a text alternative, named axes.
+    for chart in dom.split("<svg class=\"chart ").skip(1) {
+        let head = &chart[..chart.find('>').unwrap()];
+        assert!(head.contains("role=\"img\""), "{head}");
+        assert!(chart.contains("<title>"), "{}", &chart[..200.min(chart.len())]);
+    }
+    for section in ["headline", "trends", "receipts", "debtors", "work", "risk"] {
+        let at = dom.find(&format!("<section id=\"{section}\">")).unwrap_or_else(|| panic!("no {section}"));
+        let body = &dom[at..at + dom[at..].find("</section>").unwrap()];
+        assert!(body.len() > 500, "section {section} is nearly empty: {body}");
+        assert!(!body.contains("need the ledger the run read"), "{section}: {body}");
+    }
 }
 
 #[test]

@@ -145,6 +145,60 @@ pub fn facts(items: &[(&str, String)]) -> String {
     s
 }
 
+/// A headline figure of one currency: its value, its change since the last
+/// month end, and a sparkline (already-made SVG).
+pub struct Headline {
+    pub value: String,
+    pub change: String,
+    /// `better`, `worse` or empty: how the change reads (a class on it).
+    pub tone: &'static str,
+    pub spark: String,
+}
+
+/// The headline figures as a grid: a header cell per figure (its label and
+/// one-line meaning), then a row per currency (its heading, then each
+/// figure's value, change and sparkline). `rows` are (heading, detail, figures).
+pub fn headline_grid(figures: &[(&str, &str)], rows: &[(String, String, Vec<Headline>)]) -> String {
+    let mut s = format!(
+        "<div class=\"headline\" style=\"grid-template-columns: 104px repeat({}, minmax(0, 1fr))\"><div class=\"hh\"></div>",
+        figures.len()
+    );
+    for (label, meaning) in figures {
+        let _ = write!(
+            s,
+            "<div class=\"hh\"><div class=\"label\">{}</div><div class=\"note\">{}</div></div>",
+            esc(label),
+            esc(meaning)
+        );
+    }
+    for (head, detail, cells) in rows {
+        let _ = write!(
+            s,
+            "<div class=\"hc\"><div class=\"code\">{}</div><div class=\"note\">{}</div></div>",
+            esc(head),
+            esc(detail)
+        );
+        for (h, (label, _)) in cells.iter().zip(figures) {
+            let _ = write!(
+                s,
+                "<div class=\"hv\" data-figure=\"{}\"><div class=\"value\">{}</div><div class=\"change {}\">{}</div>{}</div>",
+                esc(label),
+                esc(&h.value),
+                h.tone,
+                esc(&h.change),
+                h.spark
+            );
+        }
+    }
+    s.push_str("</div>");
+    s
+}
+
+/// A `<details>` element: a one-line summary, the rest folded away.
+pub fn details(summary: &str, body: &str) -> String {
+    format!("<details><summary>{}</summary>{body}</details>", esc(summary))
+}
+
 /// A paragraph of muted explanatory text.
 pub fn note(text: &str) -> String {
     format!("<p class=\"muted\">{}</p>", esc(text))
@@ -155,7 +209,7 @@ const CSS: &str = r#"
 * { box-sizing: border-box; }
 body { margin: 0; color: var(--ink); background: #fff;
   font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans", "Liberation Sans", sans-serif; }
-main { max-width: 940px; margin: 0 auto; padding: 28px 24px 48px; }
+main { max-width: 1080px; margin: 0 auto; padding: 28px 24px 48px; }
 header h1 { font-size: 24px; margin: 0 0 4px; }
 header p { margin: 0; color: var(--muted); }
 nav { margin: 14px 0 0; font-size: 13px; }
@@ -187,6 +241,19 @@ code, .mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "Lib
 .tile .label { font-size: 12px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
 .tile .value { font-size: 24px; font-weight: 600; font-variant-numeric: tabular-nums; }
 .tile .note { font-size: 12px; color: var(--muted); }
+.headline { display: grid; gap: 0; border-top: 1px solid var(--rule); }
+.headline > div { padding: 7px 8px; border-bottom: 1px solid var(--rule); min-width: 0; }
+.headline .hh { border-bottom: 1.5px solid var(--ink); }
+.headline .label { font-size: 12px; font-weight: 600; text-transform: uppercase; letter-spacing: .03em; }
+.headline .note { font-size: 11.5px; color: var(--muted); line-height: 1.3; }
+.headline .code { font-size: 18px; font-weight: 700; }
+.headline .value { font-size: 16.5px; font-weight: 650; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; line-height: 1.25; }
+.headline .change { font-size: 11.5px; color: var(--muted); font-variant-numeric: tabular-nums; }
+.headline .change.worse { color: #a33a1a; }
+.headline .change.better { color: #2e7d4f; }
+svg.chart.spark { display: block; width: 100%; height: 28px; margin: 4px 0 0; }
+details > summary { cursor: pointer; color: var(--accent); font-size: 13.5px; margin: 6px 0; }
+.lead { font-size: 14px; margin: 4px 0 8px; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 3px 16px; font-size: 13.5px; margin: 0; }
 dl.facts dt { color: var(--muted); }
 dl.facts dd { margin: 0; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
@@ -205,6 +272,7 @@ th[data-sort]::after { content: " \2195"; color: var(--muted); font-weight: norm
 .panels { display: grid; grid-template-columns: repeat(var(--cols), 1fr); gap: 4px 14px; }
 .charts2 { display: grid; grid-template-columns: 1fr 1fr; gap: 8px 18px; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
+@page { size: auto; margin: 14mm 12mm; }
 @media print {
   body { font-size: 11pt; }
   main { max-width: none; padding: 0; }
@@ -212,6 +280,9 @@ footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
   section { break-inside: auto; }
   h2, h3 { break-after: avoid; }
   tr, .tile, svg.chart { break-inside: avoid; }
+  details { display: block; }
+  details > summary { list-style: none; color: inherit; }
+  .headline > div { break-inside: avoid; }
   tbody tr:nth-child(even) td { background: none; }
   a { color: inherit; text-decoration: none; }
 }
@@ -226,6 +297,10 @@ const CHECK: &str = r#"
   charts.forEach(function (c) { if (!c.querySelector("rect, path, circle")) { ok = false; } });
   document.body.dataset.charts = String(charts.length);
   document.body.dataset.ok = ok ? "1" : "0";
+  // Printed, every folded table is shown (A4 or Letter: @page size auto).
+  window.addEventListener("beforeprint", function () {
+    document.querySelectorAll("details").forEach(function (d) { d.open = true; });
+  });
 })();
 "#;
 

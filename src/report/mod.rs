@@ -3,7 +3,10 @@
 //!
 //! - [`run`]: a `recoup run` output folder (summary.json, manifest.json,
 //!   plan.csv, worklist.csv, rejects.csv) → KPIs, aging, actions, worklists,
-//!   holds/limits/referrals with reasons, rejected rows, the manifest.
+//!   holds/limits/referrals with reasons, rejected rows, the manifest; with
+//!   the ledger the run read, the morning sections ([`morning`]: headline
+//!   figures and their change, 12-month trends, the receipts forecast,
+//!   debtors, today's work, risk) from [`history`].
 //! - [`simulation`]: a `recoup simulate` folder (comparison.json,
 //!   diff.jsonl, forward.json, sweep.csv when present) → weekly bands per
 //!   policy, the comparison, sweep trade-offs, the per-customer diff.
@@ -14,7 +17,9 @@
 //! is a compile error or a failing test, not a silently wrong report. Numbers
 //! are printed exactly as the JSON files hold them.
 
+pub mod history;
 pub mod html;
+pub mod morning;
 pub mod run;
 pub mod simulation;
 pub mod svg;

@@ -1,6 +1,7 @@
 //! The run report: a `recoup run` output folder as one HTML page.
 
-use super::html::{Cell, cash, document, esc, facts, id, n, note, num, section, t, table, table_with_totals, tiles};
+use super::history::{self, MonthEnd, Today};
+use super::html::{Cell, cash, document, esc, facts, id, n, note, num, section, t, table};
 use super::svg::{Bar, bar_chart};
 use super::{ReportError, read_csv, read_json, require};
 use crate::plan::summary::{Summary, Tally};
@@ -10,7 +11,7 @@ use rust_decimal::prelude::ToPrimitive;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Worklist rows shown per owner.
 pub const TOP_PER_OWNER: usize = 10;
@@ -84,10 +85,22 @@ pub struct RunInputs {
     pub worklist: Vec<WorkRow>,
     /// rejects.csv, when the run wrote one.
     pub rejects: Option<Vec<RejectRow>>,
+    /// What the report reads from the ledger the run read, or why it could not.
+    pub history: Result<History, String>,
 }
 
-/// Read a run's output folder.
-pub fn load(dir: &Path) -> Result<RunInputs, ReportError> {
+/// What the report reads from the run's ledger (docs/report.md): the KPIs
+/// at each past month end and the customer facts of the as-of date.
+#[derive(Debug, Clone)]
+pub struct History {
+    pub trends: Vec<MonthEnd>,
+    pub today: Today,
+}
+
+/// Read a run's output folder, and the ledger it read (`ledger`, else the
+/// folder manifest.json names) for the trends, the receipts forecast and the
+/// debtor and risk lists.
+pub fn load(dir: &Path, ledger: Option<&Path>) -> Result<RunInputs, ReportError> {
     const CMD: &str = "run";
     let summary = read_json(&require(dir, CMD, "summary.json")?)?;
     let manifest = read_json(&require(dir, CMD, "manifest.json")?)?;
@@ -95,10 +108,42 @@ pub fn load(dir: &Path) -> Result<RunInputs, ReportError> {
     let worklist = read_csv(&require(dir, CMD, "worklist.csv")?)?;
     let rejects = dir.join("rejects.csv");
     let rejects = if rejects.is_file() { Some(read_csv(&rejects)?) } else { None };
-    Ok(RunInputs { summary, manifest, plan, worklist, rejects })
+    let history = read_history(&manifest, ledger);
+    Ok(RunInputs { summary, manifest, plan, worklist, rejects, history })
 }
 
-fn f(d: Decimal) -> f64 {
+/// Load the run's ledger, check it is the one the run read (every input
+/// file's blake3 hash as manifest.json records it), and compute the history.
+fn read_history(m: &Manifest, over: Option<&Path>) -> Result<History, String> {
+    if let Some(shard) = &m.shard {
+        return Err(format!(
+            "this is shard {shard}'s run: the trends, the receipts forecast and the debtor lists need the whole \
+             ledger (make the report of the merged run)"
+        ));
+    }
+    let Some(as_of) = m.as_of else { return Err("manifest.json has no as-of date".to_string()) };
+    let path = over.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(&m.ledger));
+    let help = "give the ledger folder the run read with `recoup report --run OUT --ledger DIR`";
+    if !path.is_dir() {
+        return Err(format!("the ledger folder `{}` is not there; {help}", path.display()));
+    }
+    let opts = crate::ledger::LoadOptions { reject_bad_rows: m.inputs.iter().any(|i| i.rejected > 0) };
+    let ledger = crate::ledger::load(&path, &opts)
+        .map_err(|e| format!("cannot load the ledger `{}`: {e}; {help}", path.display()))?;
+    let now = Manifest::inputs(&ledger.report);
+    for i in &m.inputs {
+        if !now.iter().any(|n| n.file == i.file && n.blake3 == i.blake3) {
+            return Err(format!(
+                "`{}` in `{}` is not the file the run read (its blake3 hash is not manifest.json's); {help}",
+                i.file,
+                path.display()
+            ));
+        }
+    }
+    Ok(History { trends: history::trends(&ledger, as_of), today: history::today(&ledger, as_of) })
+}
+
+pub(super) fn f(d: Decimal) -> f64 {
     d.to_f64().unwrap_or(0.0)
 }
 
@@ -110,7 +155,7 @@ fn is_account_change(r: &PlanRow) -> bool {
 
 /// A plan.csv or worklist.csv amount as money with its currency (the text as
 /// it is when it is not a number).
-fn cash_text(code: &str, amount: &str) -> String {
+pub(super) fn cash_text(code: &str, amount: &str) -> String {
     match amount.parse::<Decimal>() {
         Ok(d) if !code.is_empty() => cash(code, d),
         Ok(d) => crate::engine::words::money(d),
@@ -119,7 +164,7 @@ fn cash_text(code: &str, amount: &str) -> String {
 }
 
 /// One row per currency of a group of actions (the name on the first only).
-fn tally_rows(name: &str, x: &Tally) -> Vec<Vec<Cell>> {
+pub(super) fn tally_rows(name: &str, x: &Tally) -> Vec<Vec<Cell>> {
     x.currencies
         .iter()
         .enumerate()
@@ -137,74 +182,49 @@ fn tally_rows(name: &str, x: &Tally) -> Vec<Vec<Cell>> {
         .collect()
 }
 
+pub use super::morning::{RECEIPTS_HEADER, receipt_rows, receipts_csv};
+use super::morning::{headline, receipts, risk, todays_work, top_debtors, trends};
+
 /// Render the run report.
 pub fn render(dir: &Path, r: &RunInputs) -> String {
     let s = &r.summary;
     let as_of = s.as_of.or_else(|| s.kpis.values().next().map(|k| k.as_of)).unwrap_or_default();
+    let hist = r.history.as_ref().ok();
+    let missing = |what: &str| match &r.history {
+        Err(why) => note(&format!("{what} need the ledger the run read: {why}.")),
+        Ok(_) => String::new(),
+    };
     let mut body = String::new();
 
-    // KPIs, per currency: never added across currencies.
-    let mut kpis = note(&format!(
-        "Figures per currency (the customer's): {} customers with actions of {}; {} skipped.",
-        s.customers_with_actions, s.customers, s.customers_skipped
-    ));
-    for (code, k) in &s.kpis {
-        let cei_note = format!("since {}", k.cei_from);
-        let _ = write!(
-            kpis,
-            "<h3>{}<span class=\"muted\"> · {} customers · {} open invoices</span></h3>",
-            esc(code),
-            k.customers,
-            k.open_invoices
-        );
-        kpis.push_str(&tiles(&[
-            (
-                "Open AR",
-                cash(code, k.ar_total),
-                format!(
-                    "current {}; net of cash on account and credit notes {}",
-                    cash(code, k.ar_current),
-                    cash(code, k.ar_net)
-                ),
-            ),
-            ("Overdue", cash(code, k.ar_overdue), format!("disputed {}", cash(code, k.ar_disputed))),
-            ("DSO", num(&k.dso), format!("{} days of sales; countback {}", k.dso_days, num(&k.dso_countback))),
-            ("CEI %", num(&k.cei), if k.cei.is_some() { cei_note } else { "period not known".to_string() }),
-        ]));
-        kpis.push_str(&note(&format!(
-            "Best possible DSO {} (current AR only); average days delinquent {} (DSO − best possible); credit sales of the last {} days {}.",
-            num(&k.best_possible_dso),
-            num(&k.average_days_delinquent),
-            k.dso_days,
-            cash(code, k.sales_dso_period)
-        )));
-    }
-    if let Some(c) = &s.converted {
-        let rates: Vec<String> = c.rates.iter().map(|(k, r)| format!("1 {k} = {r} {}", c.currency)).collect();
-        let _ = write!(
-            kpis,
-            "<h3>All currencies, converted to {}<span class=\"muted\"> · at the policy's rates of {}: {}</span></h3>",
-            esc(&c.currency),
-            esc(&c.rates_date.to_string()),
-            esc(&rates.join(", "))
-        );
-        kpis.push_str(&tiles(&[
-            (
-                "Open AR (converted)",
-                cash(&c.currency, c.ar_total),
-                format!("current {}", cash(&c.currency, c.ar_current)),
-            ),
-            (
-                "Overdue (converted)",
-                cash(&c.currency, c.ar_overdue),
-                format!("disputed {}", cash(&c.currency, c.ar_disputed)),
-            ),
-            ("Exposure (converted)", cash(&c.currency, c.exposure), "covered by today's actions".to_string()),
-            ("Cost (converted)", cash(&c.currency, c.cost), format!("fees {}", cash(&c.currency, c.fees))),
-        ]));
-        kpis.push_str(&note(&c.label));
-    }
-    body.push_str(&section("kpis", &format!("Portfolio as of {as_of}"), &kpis));
+    // The headline figures, per currency, with their change since the last month end.
+    body.push_str(&section("headline", &format!("This morning, as of {as_of}"), &headline(r, hist, as_of)));
+
+    // Trends over the last 12 month ends.
+    let trends = match hist {
+        Some(h) => trends(s, h, as_of),
+        None => missing("The trends"),
+    };
+    body.push_str(&section("trends", "The last 12 months", &trends));
+
+    // Expected receipts.
+    let receipts = match hist {
+        Some(h) => receipts(&h.today, as_of, s.converted.as_ref()),
+        None => missing("The receipts forecast"),
+    };
+    body.push_str(&section("receipts", "Expected receipts, the next 13 weeks", &receipts));
+
+    // Top debtors.
+    let debtors = match hist {
+        Some(h) => top_debtors(&h.today, &r.plan),
+        None => missing("The largest debtors"),
+    };
+    body.push_str(&section("debtors", "Largest overdue balances", &debtors));
+
+    // Today's work.
+    body.push_str(&section("work", "Today's work", &todays_work(r)));
+
+    // Risk.
+    body.push_str(&section("risk", "Risk", &risk(r, hist)));
 
     // Aging, one chart per currency.
     let mut aging = String::new();
@@ -247,35 +267,6 @@ pub fn render(dir: &Path, r: &RunInputs) -> String {
     aging.push_str(&table(" class=\"compact\"", &head, &aging_rows));
     body.push_str(&section("aging", "Open AR by aging bucket", &aging));
 
-    // Actions by kind, per currency.
-    let head = ["action", "currency", "#count", "#amount due", "#fees", "#interest", "#cost"];
-    let rows: Vec<Vec<Cell>> = s.by_action.iter().flat_map(|(a, x)| tally_rows(a, x)).collect();
-    let actions = table_with_totals("", &head, &rows, &tally_rows("all actions", &s.actions));
-    let exposure = if s.exposure.is_empty() {
-        String::new()
-    } else {
-        let rows: Vec<Vec<Cell>> =
-            s.exposure.iter().map(|(code, x)| vec![id(code), n(num(&x.customers)), n(cash(code, x.amount))]).collect();
-        format!(
-            "<h3>Exposure covered by today's actions</h3>{}{}",
-            note(
-                "An amount due above counts once per action, so a customer with three actions counts three times. \
-                 This is each customer's debt that today's actions concern, counted once."
-            ),
-            table(" class=\"compact\"", &["currency", "#customers", "#distinct exposure"], &rows)
-        )
-    };
-    let step_rows: Vec<Vec<Cell>> = s.by_step.iter().flat_map(|(a, x)| tally_rows(a, x)).collect();
-    let steps = if step_rows.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "<h3>By ladder step</h3>{}",
-            table("", &["step", "currency", "#count", "#amount due", "#fees", "#interest", "#cost"], &step_rows)
-        )
-    };
-    body.push_str(&section("actions", "Actions by kind", &format!("{actions}{exposure}{steps}")));
-
     // Worklists.
     body.push_str(&section("worklist", "Worklists", &worklists(&r.worklist)));
 
@@ -292,9 +283,13 @@ pub fn render(dir: &Path, r: &RunInputs) -> String {
     let subtitle =
         format!("as of {as_of} · {} customers · {} actions · {}", s.customers, s.actions.count, dir.display());
     let nav = [
-        ("kpis", "KPIs"),
+        ("headline", "Headline"),
+        ("trends", "Trends"),
+        ("receipts", "Receipts"),
+        ("debtors", "Debtors"),
+        ("work", "Today's work"),
+        ("risk", "Risk"),
         ("aging", "Aging"),
-        ("actions", "Actions"),
         ("worklist", "Worklists"),
         ("account", "Holds, limits, referrals"),
         ("rejects", "Rejects"),

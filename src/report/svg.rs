@@ -367,6 +367,365 @@ pub fn curve_chart(
     s
 }
 
+// ---------------------------------------------------------------------------
+// The run report's charts: trends over month ends, stacked areas, sparklines,
+// horizontal bars and weekly bars with a range. Each carries a `<title>` and
+// a `<desc>` (the text alternative; the page puts a data table beside it),
+// names its axes with their units, and has a legend when it has series.
+
+/// One named series of a line or area chart (`None` where unknown).
+pub struct Series {
+    pub label: String,
+    pub values: Vec<Option<f64>>,
+}
+
+/// The words around a chart: its title, a one-sentence text alternative,
+/// the names (with units) of the y and x axes, and the x labels.
+pub struct Axes<'a> {
+    pub title: &'a str,
+    pub desc: &'a str,
+    pub y_name: &'a str,
+    pub x_name: &'a str,
+    pub x_labels: &'a [String],
+}
+
+fn open_desc(w: f64, h: f64, title: &str, desc: &str, class: &str) -> String {
+    format!(
+        "<svg class=\"chart {class}\" role=\"img\" aria-label=\"{}\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" xmlns=\"http://www.w3.org/2000/svg\"><title>{}</title><desc>{}</desc>",
+        esc(title),
+        esc(title),
+        esc(desc)
+    )
+}
+
+/// A legend row at the top of a chart: a swatch and the label per series.
+fn legend(s: &mut String, x0: f64, y: f64, labels: &[&str], area: bool) {
+    let mut x = x0;
+    for (i, l) in labels.iter().enumerate() {
+        if area {
+            let _ = write!(
+                s,
+                "<rect class=\"swatch\" x=\"{x:.1}\" y=\"{:.1}\" width=\"12\" height=\"10\" fill=\"{}\"/>",
+                y - 9.0,
+                colour(i)
+            );
+        } else {
+            let _ = write!(
+                s,
+                "<line class=\"swatch\" x1=\"{x:.1}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"{}\" stroke-width=\"2.5\"{}/>",
+                x + 18.0,
+                y - 4.0,
+                y - 4.0,
+                colour(i),
+                dash(i)
+            );
+        }
+        let _ = write!(s, "<text class=\"legend\" x=\"{:.1}\" y=\"{y:.1}\">{}</text>", x + 22.0, esc(l));
+        x += 34.0 + 7.0 * l.chars().count() as f64;
+    }
+}
+
+/// The x labels under the plot, every `step`-th one, and the axis names.
+fn frame_text(s: &mut String, f: &Frame, a: &Axes<'_>, x: &dyn Fn(usize) -> f64) {
+    let n = a.x_labels.len();
+    let step = n.div_ceil(13).max(1);
+    for (i, l) in a.x_labels.iter().enumerate().filter(|(i, _)| i % step == 0 || *i + 1 == n) {
+        let _ = write!(
+            s,
+            "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            x(i),
+            f.bottom + 16.0,
+            esc(l)
+        );
+    }
+    let _ = write!(
+        s,
+        "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text><text class=\"tick\" transform=\"translate(14 {:.1}) rotate(-90)\" text-anchor=\"middle\">{}</text><line class=\"axis\" x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\"/>",
+        f.right,
+        f.bottom + 34.0,
+        esc(a.x_name),
+        (f.top + f.bottom) / 2.0,
+        esc(a.y_name),
+        f.left,
+        f.right,
+        f.bottom,
+        f.bottom
+    );
+}
+
+const TREND_H: f64 = 250.0;
+
+fn trend_frame() -> Frame {
+    Frame { left: 70.0, right: W - 24.0, top: 34.0, bottom: TREND_H - 44.0 }
+}
+
+/// Lines over time (e.g. DSO and best possible DSO at each month end), a
+/// point on each value with its exact figure as a tooltip; the y-axis from
+/// zero when every value is non-negative.
+pub fn line_chart(a: &Axes<'_>, series: &[Series]) -> String {
+    let f = trend_frame();
+    let all = series.iter().flat_map(|s| s.values.iter().flatten().copied());
+    let (min, max) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (lo, hi, t) = ticks(min, max, min >= 0.0 || !min.is_finite());
+    let n = a.x_labels.len().max(2);
+    let x = |i: usize| f.left + 10.0 + (f.right - f.left - 20.0) * i as f64 / (n - 1) as f64;
+    let y = |v: f64| f.bottom - (v - lo) / (hi - lo) * (f.bottom - f.top);
+    let mut s = open_desc(W, TREND_H, a.title, a.desc, "line");
+    y_axis(&mut s, &f, lo, hi, &t);
+    for (k, ser) in series.iter().enumerate() {
+        let pts: Vec<(f64, f64)> = ser.values.iter().enumerate().filter_map(|(i, v)| v.map(|v| (x(i), y(v)))).collect();
+        if pts.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            s,
+            "<path class=\"line\" d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2.2\"{}><title>{}</title></path>",
+            polyline(&pts),
+            colour(k),
+            dash(k),
+            esc(&ser.label)
+        );
+        for (i, v) in ser.values.iter().enumerate() {
+            if let Some(v) = v {
+                let label = a.x_labels.get(i).map(String::as_str).unwrap_or("");
+                let _ = write!(
+                    s,
+                    "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2.8\" fill=\"{}\"><title>{}, {label}: {v:.2}</title></circle>",
+                    x(i),
+                    y(*v),
+                    colour(k),
+                    esc(&ser.label)
+                );
+            }
+        }
+    }
+    let labels: Vec<&str> = series.iter().map(|s| s.label.as_str()).collect();
+    legend(&mut s, f.left, 18.0, &labels, false);
+    frame_text(&mut s, &f, a, &x);
+    s.push_str("</svg>");
+    s
+}
+
+/// Areas stacked over time (e.g. overdue AR by aging bucket at each month
+/// end): the first series at the bottom; missing values count as zero.
+pub fn stacked_area(a: &Axes<'_>, series: &[Series]) -> String {
+    let f = trend_frame();
+    let n = a.x_labels.len();
+    // The top of each series' band: the running sum from the first series up.
+    let mut tops: Vec<Vec<f64>> = Vec::with_capacity(series.len());
+    for ser in series {
+        let below = tops.last().cloned().unwrap_or_else(|| vec![0.0; n]);
+        let top = below
+            .iter()
+            .enumerate()
+            .map(|(i, b)| b + ser.values.get(i).copied().flatten().unwrap_or(0.0).max(0.0))
+            .collect();
+        tops.push(top);
+    }
+    let max = tops.last().map(|t| t.iter().copied().fold(0.0, f64::max)).unwrap_or(0.0);
+    let (lo, hi, t) = ticks(0.0, max, true);
+    let x = |i: usize| f.left + 10.0 + (f.right - f.left - 20.0) * i as f64 / (n.max(2) - 1) as f64;
+    let y = |v: f64| f.bottom - (v - lo) / (hi - lo) * (f.bottom - f.top);
+    let mut s = open_desc(W, TREND_H, a.title, a.desc, "area");
+    y_axis(&mut s, &f, lo, hi, &t);
+    for (k, ser) in series.iter().enumerate() {
+        let upper: Vec<(f64, f64)> = (0..n).map(|i| (x(i), y(tops[k][i]))).collect();
+        let mut d = polyline(&upper);
+        for i in (0..n).rev() {
+            let below = if k == 0 { 0.0 } else { tops[k - 1][i] };
+            let _ = write!(d, " L{:.1},{:.1}", x(i), y(below));
+        }
+        let _ = write!(
+            s,
+            "<path class=\"area\" d=\"{d} Z\" fill=\"{}\" fill-opacity=\"0.75\" stroke=\"#fff\" stroke-width=\"0.8\"><title>{}</title></path>",
+            colour(k),
+            esc(&ser.label)
+        );
+    }
+    let labels: Vec<&str> = series.iter().map(|s| s.label.as_str()).collect();
+    legend(&mut s, f.left, 18.0, &labels, true);
+    frame_text(&mut s, &f, a, &x);
+    s.push_str("</svg>");
+    s
+}
+
+/// A small line without axes beside a headline figure: the values over
+/// time, the last one marked. `title` says what it is (its text alternative).
+pub fn sparkline(title: &str, values: &[Option<f64>]) -> String {
+    let (w, h) = (132.0, 30.0);
+    let known: Vec<f64> = values.iter().flatten().copied().collect();
+    let (min, max) = known.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let span = if max - min > 1e-9 { max - min } else { 1.0 };
+    let n = values.len().max(2);
+    let x = |i: usize| 3.0 + (w - 6.0) * i as f64 / (n - 1) as f64;
+    let y = |v: f64| h - 4.0 - (v - min) / span * (h - 8.0);
+    let pts: Vec<(f64, f64)> = values.iter().enumerate().filter_map(|(i, v)| v.map(|v| (x(i), y(v)))).collect();
+    let mut s = format!(
+        "<svg class=\"chart spark\" role=\"img\" aria-label=\"{}\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" preserveAspectRatio=\"none\" xmlns=\"http://www.w3.org/2000/svg\"><title>{}</title>",
+        esc(title),
+        esc(title)
+    );
+    if !pts.is_empty() {
+        let _ = write!(
+            s,
+            "<path class=\"spark\" d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.6\"/>",
+            polyline(&pts),
+            colour(0)
+        );
+    }
+    if let Some((px, py)) = pts.last() {
+        let _ = write!(s, "<circle cx=\"{px:.1}\" cy=\"{py:.1}\" r=\"2.6\" fill=\"{}\"/>", colour(1));
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// One row of a horizontal bar chart: its name, a value per series
+/// (stacked), and the text at its end.
+pub struct HBar {
+    pub name: String,
+    pub values: Vec<f64>,
+    pub label: String,
+}
+
+/// Horizontal bars, stacked when there are several series (named by
+/// `series`, with a legend), e.g. actions by kind or tasks per owner.
+pub fn hbars(title: &str, desc: &str, x_name: &str, rows: &[HBar], series: &[&str]) -> String {
+    let row_h = 22.0;
+    let top = if series.len() > 1 { 30.0 } else { 8.0 };
+    let h = top + row_h * rows.len() as f64 + 40.0;
+    let longest = rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(4) as f64;
+    let left = (longest * 7.2 + 16.0).clamp(60.0, 260.0);
+    let f = Frame { left, right: W - 90.0, top, bottom: h - 40.0 };
+    let max = rows.iter().map(|r| r.values.iter().sum::<f64>()).fold(0.0, f64::max);
+    let (_, hi, t) = ticks(0.0, max, true);
+    let x = |v: f64| f.left + v / hi * (f.right - f.left);
+    let mut s = open_desc(W, h, title, desc, "hbars");
+    for &v in &t {
+        let _ = write!(
+            s,
+            "<line class=\"grid\" x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{}\" y2=\"{}\"/><text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            x(v),
+            x(v),
+            f.top,
+            f.bottom,
+            x(v),
+            f.bottom + 15.0,
+            esc(&axis_label(v))
+        );
+    }
+    for (i, r) in rows.iter().enumerate() {
+        let yy = f.top + row_h * i as f64 + 3.0;
+        let mut at = 0.0;
+        for (k, v) in r.values.iter().enumerate() {
+            if *v <= 0.0 {
+                continue;
+            }
+            let name = series.get(k).copied().unwrap_or("");
+            let _ = write!(
+                s,
+                "<rect class=\"hbar\" x=\"{:.1}\" y=\"{yy:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\"><title>{}{}{}: {}</title></rect>",
+                x(at),
+                x(at + v) - x(at),
+                row_h - 6.0,
+                colour(k),
+                esc(&r.name),
+                if name.is_empty() { "" } else { ", " },
+                esc(name),
+                esc(&axis_label(*v))
+            );
+            at += v;
+        }
+        let _ = write!(
+            s,
+            "<text class=\"cat\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text><text class=\"value\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+            f.left - 6.0,
+            yy + 12.5,
+            esc(&r.name),
+            x(at) + 5.0,
+            yy + 12.5,
+            esc(&r.label)
+        );
+    }
+    if series.len() > 1 {
+        legend(&mut s, f.left, 18.0, series, true);
+    }
+    let _ = write!(
+        s,
+        "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text><line class=\"axis\" x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\"/></svg>",
+        f.right,
+        f.bottom + 32.0,
+        esc(x_name),
+        f.left,
+        f.left,
+        f.top,
+        f.bottom
+    );
+    s
+}
+
+/// Vertical bars with a range drawn over each (e.g. expected receipts per
+/// week with their low–high band): `mid`, `low` and `high` per x label.
+pub fn range_bars(a: &Axes<'_>, mid: &[f64], low: &[f64], high: &[f64]) -> String {
+    let f = trend_frame();
+    let max = mid.iter().chain(high).copied().fold(0.0, f64::max);
+    let (lo, hi, t) = ticks(0.0, max, true);
+    let n = a.x_labels.len().max(1);
+    let slot = (f.right - f.left) / n as f64;
+    let x = |i: usize| f.left + slot * (i as f64 + 0.5);
+    let y = |v: f64| f.bottom - (v - lo) / (hi - lo) * (f.bottom - f.top);
+    let mut s = open_desc(W, TREND_H, a.title, a.desc, "range");
+    y_axis(&mut s, &f, lo, hi, &t);
+    for i in 0..a.x_labels.len() {
+        let m = mid.get(i).copied().unwrap_or(0.0);
+        let label = &a.x_labels[i];
+        let _ = write!(
+            s,
+            "<rect class=\"wbar\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\"><title>{label}: {}</title></rect>",
+            x(i) - slot * 0.32,
+            y(m),
+            slot * 0.64,
+            (f.bottom - y(m)).max(0.5),
+            colour(0),
+            esc(&axis_label(m))
+        );
+        let (l, h) = (low.get(i).copied().unwrap_or(m), high.get(i).copied().unwrap_or(m));
+        if h > l {
+            let _ = write!(
+                s,
+                "<path class=\"whisker\" d=\"M{:.1},{:.1} L{:.1},{:.1} M{:.1},{:.1} L{:.1},{:.1} M{:.1},{:.1} L{:.1},{:.1}\" stroke=\"{}\" stroke-width=\"1.6\" fill=\"none\"><title>{label}: {} – {}</title></path>",
+                x(i),
+                y(l),
+                x(i),
+                y(h),
+                x(i) - 5.0,
+                y(l),
+                x(i) + 5.0,
+                y(l),
+                x(i) - 5.0,
+                y(h),
+                x(i) + 5.0,
+                y(h),
+                colour(1),
+                esc(&axis_label(l)),
+                esc(&axis_label(h))
+            );
+        }
+    }
+    legend(&mut s, f.left, 18.0, &["expected"], true);
+    let _ = write!(
+        s,
+        "<line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"14\" y2=\"14\" stroke=\"{}\" stroke-width=\"1.6\"/><text class=\"legend\" x=\"{:.1}\" y=\"18\">low – high</text>",
+        f.left + 110.0,
+        f.left + 128.0,
+        colour(1),
+        f.left + 132.0
+    );
+    frame_text(&mut s, &f, a, &x);
+    s.push_str("</svg>");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
