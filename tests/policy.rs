@@ -52,6 +52,7 @@ snap! {
     challenger_share = "challenger-share",
     out_of_range = "out-of-range",
     implausible_numbers = "implausible-numbers",
+    bad_kpis = "bad-kpis",
 }
 
 #[test]
@@ -87,6 +88,7 @@ fn error_kinds_and_positions() {
         ("challenger-share", Code::InvalidValue, 15, 9),
         ("out-of-range", Code::InvalidValue, 7, 15),
         ("implausible-numbers", Code::InvalidValue, 7, 10),
+        ("bad-kpis", Code::InvalidValue, 6, 25),
     ];
     for &(name, code, line, col) in cases {
         let loaded = policy::load(Path::new(&format!("fixtures/bad-policies/{name}")));
@@ -182,6 +184,51 @@ fn implausible_numbers_are_refused() {
     assert_eq!(limit("change = \"raise\"\nby_pct = \"150\"\nround_to = \"100\""), Vec::<String>::new());
     assert_eq!(limit("change = \"raise\"\nby_pct = \"5000\"").len(), 1);
     assert_eq!(limit("change = \"set\"\nto = \"1000.999\"").len(), 1);
+}
+
+/// `[kpis]`: every bad setting refused at its own place, good ones read.
+#[test]
+fn kpis_settings_are_checked() {
+    let loaded = policy::load(Path::new("fixtures/bad-policies/bad-kpis"));
+    let r = &loaded.report;
+    let got: Vec<(usize, usize, &str)> = r
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| {
+            let span = d.span.as_ref().unwrap();
+            let (line, col) = r.sources.get(span.file).unwrap().line_col(span.range.start);
+            (line, col, d.message.as_str())
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (6, 25, "bucket edges of [kpis] are not increasing: `60` comes after `90`"),
+            (7, 22, "`promise_grace_days = -1` of [kpis] is not between 0 and 3650"),
+            (
+                9,
+                23,
+                "`trend_recent_months = 6` of [kpis] leaves nothing of the 6-month behaviour window to compare with"
+            ),
+            (10, 12, "`dso_days = 0` of [kpis] is not between 1 and 3650"),
+            (11, 14, "`cei_months = 0` of [kpis] is not between 1 and 120"),
+        ]
+    );
+    let head = "[policy]\nname = \"n\"\nversion = \"1\"\n";
+    let good = policy::load_str(
+        "p",
+        &format!("{head}[kpis]\nbucket_edges = [15, 45, 90]\ndso_days = 30\npromise_grace_days = 3\n"),
+    );
+    let k = &good.policy.unwrap().rules.kpis;
+    assert_eq!((k.bucket_edges.as_slice(), k.dso_days, k.promise_grace_days), (&[15, 45, 90][..], 30, 3));
+    assert_eq!((k.behaviour_months, k.trend_recent_months, k.countback_months, k.cei_months), (12, 3, 12, 3));
+    let none = policy::load_str("p", head);
+    assert_eq!(none.policy.unwrap().rules.kpis, recoup::facts::FactsConfig::default());
+    let empty = policy::load_str("p", &format!("{head}[kpis]\nbucket_edges = []\n"));
+    assert!(empty.policy.is_none());
+    let unknown = policy::load_str("p", &format!("{head}[kpis]\ndso_dayz = 30\n"));
+    assert_eq!(unknown.report.diagnostics[0].code, Code::UnknownKey);
 }
 
 /// `replaces` names old ids only: not a rule of the policy, not claimed by two rules.

@@ -359,6 +359,9 @@ pub struct Rules {
     pub replaces: Vec<(String, String)>,
     /// `[reporting]`, when the policy gives exchange rates.
     pub reporting: Option<Reporting>,
+    /// `[kpis]`: the settings facts and KPIs are derived with (the defaults
+    /// when the policy has no such table).
+    pub kpis: crate::facts::FactsConfig,
 }
 
 /// `[reporting]`: a reporting currency and the user's rates, of a date.
@@ -551,17 +554,28 @@ const _: () = {
 impl CompiledPolicy {
     /// `ctx` as this policy's facts must be derived: with its per-invoice
     /// steps ([`PerInvoiceRules`]), so that contacts count one message per
-    /// invoice for them. Borrowed when `ctx` already has them (always for a
-    /// policy without per-invoice ladders and a plain [`Context::new`]).
+    /// invoice for them, its balance and its `[kpis]` settings. Borrowed when
+    /// `ctx` already has them (always for a policy without per-invoice
+    /// ladders, `[kpis]` or `balance = "gross"`, and a plain [`Context::new`]).
     pub fn facts_context<'c>(&self, ctx: &'c Context) -> std::borrow::Cow<'c, Context> {
         let balance = self.rules.meta.balance;
-        if *ctx.per_invoice_rules() == self.per_invoice && ctx.balance == balance {
+        let kpis = &self.rules.kpis;
+        if *ctx.per_invoice_rules() == self.per_invoice && ctx.balance == balance && ctx.config == *kpis {
             std::borrow::Cow::Borrowed(ctx)
         } else {
             let mut c = ctx.clone().with_per_invoice_rules(self.per_invoice.clone());
             c.balance = balance;
+            if c.config != *kpis {
+                c = c.with_config(kpis.clone());
+            }
             std::borrow::Cow::Owned(c)
         }
+    }
+
+    /// A facts context for `as_of` with this policy's settings: its `[kpis]`,
+    /// per-invoice steps and balance.
+    pub fn context(&self, as_of: chrono::NaiveDate) -> Context {
+        self.facts_context(&Context::new(as_of, self.rules.kpis.clone())).into_owned()
     }
     /// Policy name.
     pub fn name(&self) -> &str {

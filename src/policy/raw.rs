@@ -449,6 +449,31 @@ pub struct RawPolicy {
     pub challenger: Option<Sp<RawChallenger>>,
     /// A reporting currency and exchange rates: totals across currencies, labelled as converted.
     pub reporting: Option<Sp<RawReporting>>,
+    /// Settings of the facts and portfolio KPIs: aging buckets, windows, DSO and CEI periods.
+    pub kpis: Option<Sp<RawKpis>>,
+}
+
+/// `[kpis]`: the settings of the facts rules read and of the portfolio KPIs
+/// (docs/facts.md, "Settings"). Every key is optional; the defaults are
+/// recoup's usual values.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawKpis {
+    /// Upper edges (days past due) of the overdue aging buckets, increasing; the last bucket is
+    /// open-ended. Default [30, 60, 90]: current, 1-30, 31-60, 61-90, 91+.
+    pub bucket_edges: Option<Sp<Vec<Sp<i64>>>>,
+    /// Days after a promise's due date before an unpaid promise counts as broken (default 0).
+    pub promise_grace_days: Option<Sp<i64>>,
+    /// Months of settled invoices that payment behaviour is measured over (default 12).
+    pub behaviour_months: Option<Sp<i64>>,
+    /// Recent months of that window compared with the rest for `trend` (default 3).
+    pub trend_recent_months: Option<Sp<i64>>,
+    /// Days of credit sales for the standard DSO and best possible DSO (default 90).
+    pub dso_days: Option<Sp<i64>>,
+    /// Months the countback DSO looks back at most (default 12).
+    pub countback_months: Option<Sp<i64>>,
+    /// Months of the collection effectiveness index period (default 3).
+    pub cei_months: Option<Sp<i64>>,
 }
 
 /// `[reporting]`: the exchange rates the user gives, so that outputs can add

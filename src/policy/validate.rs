@@ -375,6 +375,7 @@ pub fn validate(raw: &RawPolicy, ctx: &Ctx<'_>) -> (Option<Rules>, Vec<Diagnosti
     let reviews = reviews(&mut v, raw);
     let challenger = challenger(&mut v, raw, &strategies);
     let reporting = reporting(&mut v, raw);
+    let kpis = kpis(&mut v, raw);
     unique_ids(&mut v, raw);
     let out_of_range = super::range::out_of_range(raw);
     for o in &out_of_range {
@@ -417,6 +418,7 @@ pub fn validate(raw: &RawPolicy, ctx: &Ctx<'_>) -> (Option<Rules>, Vec<Diagnosti
         challenger,
         reporting,
         replaces,
+        kpis,
     };
     let ok = !v.diags.iter().any(Diagnostic::is_error);
     (ok.then_some(rules), v.diags)
@@ -1042,6 +1044,85 @@ fn reporting(v: &mut V<'_>, raw: &RawPolicy) -> Option<Reporting> {
         }
     }
     Some(Reporting { currency: currency?, rates_date: date?, rates })
+}
+
+/// The largest `[kpis]` values: windows of 10 years, edges and grace of 10 years of days.
+const MAX_KPI_MONTHS: i64 = 120;
+const MAX_KPI_DAYS: i64 = 3650;
+
+fn kpis(v: &mut V<'_>, raw: &RawPolicy) -> crate::facts::FactsConfig {
+    let mut k = crate::facts::FactsConfig::default();
+    let Some(r) = &raw.kpis else { return k };
+    let what = "[kpis]";
+    // A whole number between `lo` and `hi`, or an error naming the key.
+    let count = |v: &mut V<'_>, x: &Option<Sp<i64>>, key: &str, lo: i64, hi: i64, unit: &str| -> Option<i64> {
+        let x = x.as_ref()?;
+        if (lo..=hi).contains(&x.value) {
+            return Some(x.value);
+        }
+        v.error(Code::InvalidValue, format!("`{key} = {}` of {what} is not between {lo} and {hi}", x.value), &x.span)
+            .help = Some(format!("give a whole number of {unit} from {lo} to {hi}, or remove the key for the default"));
+        None
+    };
+    if let Some(d) = count(v, &r.promise_grace_days, "promise_grace_days", 0, MAX_KPI_DAYS, "days") {
+        k.promise_grace_days = d as i32;
+    }
+    if let Some(d) = count(v, &r.dso_days, "dso_days", 1, MAX_KPI_DAYS, "days") {
+        k.dso_days = d;
+    }
+    for (x, key, slot) in [
+        (&r.behaviour_months, "behaviour_months", &mut k.behaviour_months),
+        (&r.trend_recent_months, "trend_recent_months", &mut k.trend_recent_months),
+        (&r.countback_months, "countback_months", &mut k.countback_months),
+        (&r.cei_months, "cei_months", &mut k.cei_months),
+    ] {
+        if let Some(m) = count(v, x, key, 1, MAX_KPI_MONTHS, "months") {
+            *slot = m as u32;
+        }
+    }
+    if let (Some(t), true) = (&r.trend_recent_months, k.trend_recent_months >= k.behaviour_months) {
+        v.error(
+            Code::InvalidValue,
+            format!(
+                "`trend_recent_months = {}` of {what} leaves nothing of the {}-month behaviour window to compare with",
+                k.trend_recent_months, k.behaviour_months
+            ),
+            &t.span,
+        )
+        .help = Some("`trend` compares the recent months with the rest of `behaviour_months`: make it shorter".into());
+    }
+    if let Some(edges) = &r.bucket_edges {
+        let mut ok = !edges.value.is_empty();
+        if !ok {
+            v.error(Code::InvalidValue, format!("`bucket_edges` of {what} is empty"), &edges.span).help =
+                Some("give the upper edges of the overdue buckets in days past due, e.g. [30, 60, 90]".into());
+        }
+        let mut prev: Option<i64> = None;
+        for e in &edges.value {
+            if !(1..=MAX_KPI_DAYS).contains(&e.value) {
+                v.error(
+                    Code::InvalidValue,
+                    format!("bucket edge `{}` of {what} is not between 1 and {MAX_KPI_DAYS} days", e.value),
+                    &e.span,
+                )
+                .help = Some("edges are days past due: the first overdue bucket starts at day 1".into());
+                ok = false;
+            } else if let Some(p) = prev.filter(|&p| e.value <= p) {
+                v.error(
+                    Code::InvalidValue,
+                    format!("bucket edges of {what} are not increasing: `{}` comes after `{p}`", e.value),
+                    &e.span,
+                )
+                .help = Some("list the edges from the smallest up, each once, e.g. [30, 60, 90]".into());
+                ok = false;
+            }
+            prev = Some(e.value);
+        }
+        if ok {
+            k.bucket_edges = edges.value.iter().map(|e| e.value as i32).collect();
+        }
+    }
+    k
 }
 
 fn challenger(v: &mut V<'_>, raw: &RawPolicy, strategies: &[Strategy]) -> Option<Challenger> {
