@@ -823,3 +823,61 @@ fn the_cookbook_compiles() {
         assert!(loaded.policy.is_some(), "{r}\n{}", loaded.report.render());
     }
 }
+
+/// `[amounts]`: `amounts.<name>` in a `when` is the amount for the
+/// customer's currency; a currency with none fails that customer's rule
+/// with a message naming the amount, and `check --ledger` warns of it.
+#[test]
+fn named_amounts_are_read_in_each_customers_currency() {
+    use recoup::ledger::LoadOptions;
+    use recoup::ledger::inline::{InlineLedger, load_inline};
+    let text = "[policy]\nname = \"n\"\nversion = \"1\"\ncurrency = \"USD\"\n\
+                [amounts]\nbig = { USD = \"100.00\", EUR = \"200.00\" }\nfloor = \"10\"\n\
+                [[ladder]]\nid = \"l\"\n[[ladder.step]]\nid = \"tell\"\ndays_past_due = 1\naction = \"notify_owner\"\n\
+                when = \"customer.overdue_total > amounts.big && customer.overdue_total > amounts.floor\"\n";
+    let loaded = policy::load_str("p", text);
+    let p = loaded.policy.unwrap_or_else(|| panic!("{}", loaded.report.render()));
+    assert_eq!(p.native_share(), (1, 1), "each currency's variant runs natively");
+    // Each customer owes 150.00, 10 days overdue.
+    let ledger = load_inline(
+        &InlineLedger {
+            customers: "customer_id,name,segment,country,currency,credit_limit,payment_terms\n\
+                        C1,A,small,US,USD,1000.00,NET30\nC2,B,small,DE,EUR,1000.00,NET30\nC3,C,small,GB,GBP,1000.00,NET30\n",
+            invoices: "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status\n\
+                       I1,C1,2026-10-07,2026-11-06,USD,150.00,150.00,open\n\
+                       I2,C2,2026-10-07,2026-11-06,EUR,150.00,150.00,open\n\
+                       I3,C3,2026-10-07,2026-11-06,GBP,150.00,150.00,open\n",
+            payments: None,
+            promises: None,
+            actions: None,
+        },
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    let got = recoup::engine::evaluate_ledger(&p, &ledger, &p.context(crate::common::date("2026-11-16")));
+    // USD: 150 > 100 fires; EUR: 150 > 200 does not; GBP: no amount.
+    assert_eq!(got[0].as_ref().unwrap().len(), 1);
+    assert_eq!(got[1].as_ref().unwrap().len(), 0);
+    let e = got[2].as_ref().unwrap_err();
+    assert_eq!(e.message, "[amounts] `big` gives no amount for GBP, the customer's currency: add it to [amounts]");
+    let gaps = p.rules.currency_gaps(&[("EUR".into(), 1), ("GBP".into(), 1), ("USD".into(), 1)]);
+    assert_eq!(
+        gaps[0],
+        "[amounts] big (EUR 200.00 / USD 100.00) gives no amount for GBP (1 customer): a rule reading it fails \
+         for them (`on_script_error`); add their currency"
+    );
+    assert!(gaps[1].starts_with("[amounts] floor is 10.00 USD (the policy's currency)"), "{gaps:?}");
+    // An unknown name is refused where it is written.
+    let bad = policy::load_str("p", &text.replace("amounts.floor", "amounts.flor"));
+    let d = &bad.report.diagnostics[0];
+    assert_eq!((d.code, d.message.as_str()), (Code::UnknownFact, "unknown amount `amounts.flor` in step `tell`"));
+    assert_eq!(d.help.as_deref(), Some("did you mean `floor`?"));
+    let span = d.span.as_ref().unwrap();
+    assert_eq!(bad.report.sources.get(span.file).unwrap().line_col(span.range.start), (15, 64));
+    // Not an amount: text in quotes, another variable's field.
+    let quoted = policy::load_str(
+        "p",
+        &text.replace("&& customer.overdue_total > amounts.floor", "&& customer.segment != \"amounts.x\""),
+    );
+    assert!(quoted.policy.is_some(), "{}", quoted.report.render());
+}

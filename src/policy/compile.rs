@@ -362,6 +362,9 @@ pub struct Rules {
     /// `[kpis]`: the settings facts and KPIs are derived with (the defaults
     /// when the policy has no such table).
     pub kpis: crate::facts::FactsConfig,
+    /// `[amounts]`: the named amounts expressions read as `amounts.<name>`,
+    /// in file order.
+    pub named: Vec<(String, Amount)>,
 }
 
 /// `[reporting]`: a reporting currency and the user's rates, of a date.
@@ -398,6 +401,9 @@ impl Rules {
     /// `step `final-demand` fee`, ...).
     pub fn amounts(&self) -> Vec<(String, &Amount)> {
         let mut out: Vec<(String, &Amount)> = Vec::new();
+        for (name, m) in &self.named {
+            out.push((format!("[amounts] {name}"), m));
+        }
         if let Some(m) = &self.guardrails.min_overdue {
             out.push(("[guardrails] min_overdue".into(), m));
         }
@@ -477,8 +483,15 @@ impl Rules {
                 let missing: Vec<&(String, usize)> =
                     currencies.iter().filter(|(c, _)| !m.by.iter().any(|(k, _)| k == c)).collect();
                 if !missing.is_empty() {
+                    // A step's minimum or fee without a value leaves the customer out of it; an
+                    // `amounts.<name>` without one cannot be compared, so the rule fails.
+                    let effect = if place.starts_with("[amounts]") {
+                        "a rule reading it fails for them (`on_script_error`)"
+                    } else {
+                        "it does not apply to them"
+                    };
                     out.push(format!(
-                        "{place} ({m}) gives no amount for {}: it does not apply to them; add their currency",
+                        "{place} ({m}) gives no amount for {}: {effect}; add their currency",
                         words(&missing)
                     ));
                 }
@@ -655,7 +668,7 @@ impl CompiledPolicy {
     /// How many expressions run natively, of how many.
     pub fn native_share(&self) -> (usize, usize) {
         let all = self.expressions();
-        (all.iter().filter(|(_, e)| e.native.is_some()).count(), all.len())
+        (all.iter().filter(|(_, e)| e.each().iter().all(|x| x.native.is_some())).count(), all.len())
     }
 }
 
@@ -666,6 +679,13 @@ pub fn lower_expression(e: &mut Expression) {
 
 /// Lower one expression, inlining the script functions of `defs` it calls.
 pub fn lower_expression_with(e: &mut Expression, defs: &ScriptDefs) {
+    if let Some(pc) = &mut e.per_currency {
+        // The variants run; the expression as written (amounts unresolved) never does.
+        for (_, x) in &mut pc.by {
+            lower_expression_with(x, defs);
+        }
+        return;
+    }
     if let Some((node, ty)) = root_expr(&e.ast).as_ref().and_then(|x| lower_with(x, defs)) {
         e.native = Some(node);
         e.ty = Some(ty);

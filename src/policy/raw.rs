@@ -451,6 +451,10 @@ pub struct RawPolicy {
     pub reporting: Option<Sp<RawReporting>>,
     /// Settings of the facts and portfolio KPIs: aging buckets, windows, DSO and CEI periods.
     pub kpis: Option<Sp<RawKpis>>,
+    /// Named amounts that expressions read as `amounts.<name>`: one in the policy's currency
+    /// (`"5000.00"`) or one per currency (`{ USD = "5500.00", EUR = "5000.00" }`), resolved in
+    /// each customer's currency.
+    pub amounts: Option<Sp<BTreeMap<String, Sp<MoneyValue>>>>,
 }
 
 /// `[kpis]`: the settings of the facts rules read and of the portfolio KPIs
