@@ -873,11 +873,45 @@ fn named_amounts_are_read_in_each_customers_currency() {
     assert_eq!((d.code, d.message.as_str()), (Code::UnknownFact, "unknown amount `amounts.flor` in step `tell`"));
     assert_eq!(d.help.as_deref(), Some("did you mean `floor`?"));
     let span = d.span.as_ref().unwrap();
-    assert_eq!(bad.report.sources.get(span.file).unwrap().line_col(span.range.start), (15, 64));
+    assert_eq!(bad.report.sources.get(span.file).unwrap().line_col(span.range.start), (14, 74));
     // Not an amount: text in quotes, another variable's field.
     let quoted = policy::load_str(
         "p",
         &text.replace("&& customer.overdue_total > amounts.floor", "&& customer.segment != \"amounts.x\""),
     );
     assert!(quoted.policy.is_some(), "{}", quoted.report.render());
+}
+
+/// `[costs]` per currency: each action costs its customer's currency's
+/// amount; a share is of the amount in the customer's currency; a currency
+/// left out counts no cost and is warned of.
+#[test]
+fn costs_are_given_per_currency() {
+    use recoup::ledger::ActionKind;
+    use rust_decimal::Decimal;
+    let head = "[policy]\nname = \"n\"\nversion = \"1\"\ncurrency = \"USD\"\n";
+    let loaded = policy::load_str(
+        "p",
+        &format!("{head}[costs]\ncall = {{ USD = \"4.50\", GBP = \"3.90\" }}\nrefer_agency = \"20%\"\n"),
+    );
+    let p = loaded.policy.unwrap();
+    let c = &p.rules.costs;
+    let d = |s: &str| s.parse::<Decimal>().unwrap();
+    assert_eq!(c.of(ActionKind::Call, d("100"), "USD"), d("4.50"));
+    assert_eq!(c.of(ActionKind::Call, d("100"), "GBP"), d("3.90"));
+    assert_eq!(c.of(ActionKind::Call, d("100"), "EUR"), d("0"));
+    // 20 % of 1,234.56 = 246.912 → 246.91, in whichever currency the amount is.
+    assert_eq!(c.of(ActionKind::ReferAgency, d("1234.56"), "EUR"), d("246.91"));
+    let gaps = p.rules.currency_gaps(&[("EUR".into(), 2), ("GBP".into(), 1), ("USD".into(), 1)]);
+    assert_eq!(
+        gaps,
+        ["[costs] call (GBP 3.90 / USD 4.50) gives no amount for EUR (2 customers): their actions count no cost; \
+          add their currency"]
+    );
+    let bad = policy::load_str("p", &format!("{head}[costs]\ncall = {{ usd = \"4.50\", GBP = \"-1\" }}\n"));
+    let errors: Vec<&str> = bad.report.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        errors,
+        ["`call` of [costs] is negative for GBP: `-1`", "`call` of [costs]: `usd` is not a 3-letter currency code"]
+    );
 }

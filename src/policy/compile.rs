@@ -60,11 +60,12 @@ impl Default for Guardrails {
     }
 }
 
-/// A unit cost: per action, or a share of the amount concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// A unit cost: per action (one amount, or one per currency), or a share
+/// of the amount concerned.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cost {
-    Amount(Decimal),
+    Amount(Amount),
     Percent(Decimal),
 }
 
@@ -75,10 +76,12 @@ pub struct Costs {
 }
 
 impl Costs {
-    /// The cost of one action of `kind` concerning `amount`, rounded to cents.
-    pub fn of(&self, kind: ActionKind, amount: Decimal) -> Decimal {
-        match self.by_kind.iter().find(|(k, _)| *k == kind).map(|(_, c)| *c) {
-            Some(Cost::Amount(a)) => a,
+    /// The cost of one action of `kind` concerning `amount`, for a customer
+    /// of `currency`, rounded to cents. A per-currency cost that leaves the
+    /// currency out counts 0 (`run` and `check --ledger` warn of it).
+    pub fn of(&self, kind: ActionKind, amount: Decimal, currency: &str) -> Decimal {
+        match self.by_kind.iter().find(|(k, _)| *k == kind).map(|(_, c)| c) {
+            Some(Cost::Amount(a)) => a.get(currency).unwrap_or(Decimal::ZERO),
             Some(Cost::Percent(p)) => money(amount * p / Decimal::ONE_HUNDRED),
             None => Decimal::ZERO,
         }
@@ -407,6 +410,13 @@ impl Rules {
         if let Some(m) = &self.guardrails.min_overdue {
             out.push(("[guardrails] min_overdue".into(), m));
         }
+        for (kind, c) in &self.costs.by_kind {
+            if let Cost::Amount(m) = c
+                && m.one.is_none_or(|d| !d.is_zero())
+            {
+                out.push((format!("[costs] {kind}"), m));
+            }
+        }
         for l in &self.ladders {
             for s in &l.steps {
                 if let Some(m) = &s.min_overdue {
@@ -487,6 +497,8 @@ impl Rules {
                     // `amounts.<name>` without one cannot be compared, so the rule fails.
                     let effect = if place.starts_with("[amounts]") {
                         "a rule reading it fails for them (`on_script_error`)"
+                    } else if place.starts_with("[costs]") {
+                        "their actions count no cost"
                     } else {
                         "it does not apply to them"
                     };

@@ -190,20 +190,23 @@ impl JsonSchema for MoneyValue {
     }
 }
 
-/// A unit cost: an amount (`"4.50"`) or a share of the amount concerned (`"25%"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A unit cost: an amount (`"4.50"`, in the policy's currency), one per
+/// currency (`{ USD = "4.50", GBP = "3.90" }`), or a share of the amount
+/// concerned (`"25%"`, in the customer's currency).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CostValue {
     Amount(Decimal),
     Percent(Decimal),
+    PerCurrency(BTreeMap<String, Decimal>),
 }
 
 impl<'de> Deserialize<'de> for CostValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
-        impl serde::de::Visitor<'_> for V {
+        impl<'de> serde::de::Visitor<'de> for V {
             type Value = CostValue;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an amount such as \"4.50\" or a share such as \"25%\"")
+                f.write_str("an amount such as \"4.50\", one per currency such as { USD = \"4.50\" }, or a share such as \"25%\"")
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<CostValue, E> {
                 Ok(CostValue::Amount(Decimal::from(v)))
@@ -223,6 +226,13 @@ impl<'de> Deserialize<'de> for CostValue {
                     None => parse_num(v).map(CostValue::Amount).ok_or_else(bad),
                 }
             }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<CostValue, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((code, Num(amount))) = m.next_entry::<String, Num>()? {
+                    out.insert(code, amount);
+                }
+                Ok(CostValue::PerCurrency(out))
+            }
         }
         d.deserialize_any(V)
     }
@@ -237,10 +247,17 @@ impl JsonSchema for CostValue {
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         schema_of(serde_json::json!({
-            "description": "an amount per action (\"4.50\") or a share of the amount concerned (\"25%\")",
+            "description": "an amount per action in the policy's currency (\"4.50\"), one per currency ({ USD = \"4.50\", GBP = \"3.90\" }), or a share of the amount concerned (\"25%\")",
             "anyOf": [
                 { "type": "string", "pattern": "^[0-9_]+(\\.[0-9]+)?%?$" },
-                { "type": "number" }
+                { "type": "number" },
+                {
+                    "type": "object",
+                    "propertyNames": { "pattern": "^[A-Z]{3}$" },
+                    "additionalProperties": {
+                        "anyOf": [{ "type": "string", "pattern": "^[0-9_]+(\\.[0-9]+)?$" }, { "type": "number" }]
+                    }
+                }
             ]
         }))
     }

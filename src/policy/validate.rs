@@ -656,14 +656,21 @@ fn costs(v: &mut V<'_>, raw: &RawPolicy) -> Costs {
     ];
     for (k, val) in all {
         let Some(x) = val else { continue };
-        let cost = match x.value {
-            CostValue::Amount(a) => Cost::Amount(a),
-            CostValue::Percent(p) => Cost::Percent(p),
+        let cost = match &x.value {
+            CostValue::Amount(a) => Cost::Amount(Amount::one(*a)),
+            CostValue::Percent(p) => Cost::Percent(*p),
+            // Codes and signs checked as every per-currency amount is.
+            CostValue::PerCurrency(by) => {
+                let m = Sp { span: x.span.clone(), value: MoneyValue::PerCurrency(by.clone()) };
+                match v.money(&Some(m), k.as_str(), "[costs]") {
+                    Some(a) => Cost::Amount(a),
+                    None => continue,
+                }
+            }
         };
-        let n = match cost {
-            Cost::Amount(a) | Cost::Percent(a) => a,
-        };
-        if n < Decimal::ZERO {
+        if let CostValue::Amount(n) | CostValue::Percent(n) = &x.value
+            && *n < Decimal::ZERO
+        {
             v.error(Code::InvalidValue, format!("cost of `{k}` is negative"), &x.span);
         }
         if let Cost::Percent(p) = cost
@@ -1649,6 +1656,11 @@ fn plausible_numbers(v: &mut V<'_>, raw: &RawPolicy, meta: &Meta) {
     if let Some(g) = &raw.guardrails {
         money_by(v, &g.min_overdue, "min_overdue", "[guardrails]");
     }
+    if let Some(t) = &raw.amounts {
+        for (name, x) in &t.value {
+            money_by(v, &Some(x.clone()), name, "[amounts]");
+        }
+    }
     if let Some(c) = &raw.costs {
         let all = [
             ("email", &c.email),
@@ -1669,9 +1681,14 @@ fn plausible_numbers(v: &mut V<'_>, raw: &RawPolicy, meta: &Meta) {
         ];
         for (key, x) in all {
             let Some(x) = x else { continue };
-            match x.value {
+            match &x.value {
                 CostValue::Amount(a) => {
-                    money(v, &Some(Sp { span: x.span.clone(), value: Num(a) }), key, "[costs]");
+                    money(v, &Some(Sp { span: x.span.clone(), value: Num(*a) }), key, "[costs]");
+                }
+                CostValue::PerCurrency(by) => {
+                    for (code, d) in by {
+                        amount(v, &x.span, *d, Some(code), &format!("{key}.{code}"), "[costs]");
+                    }
                 }
                 CostValue::Percent(p) if p.normalize().scale() > PCT_DECIMALS => {
                     v.error(
