@@ -877,7 +877,7 @@ fn named_amounts_are_read_in_each_customers_currency() {
     // Not an amount: text in quotes, another variable's field.
     let quoted = policy::load_str(
         "p",
-        &text.replace("&& customer.overdue_total > amounts.floor", "&& customer.segment != \"amounts.x\""),
+        &text.replace("&& customer.overdue_total > amounts.floor", "&& customer.segment != \\\"amounts.x\\\""),
     );
     assert!(quoted.policy.is_some(), "{}", quoted.report.render());
 }
