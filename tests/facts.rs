@@ -488,3 +488,73 @@ fn every_outcome_word_loads() {
          opened,conversation,returned_mail,wrong_number"
     );
 }
+
+/// A policy's `[kpis]` table is what facts and KPIs are derived with
+/// (`CompiledPolicy::context`), hand-computed on fixtures/small as of 11-16.
+#[test]
+fn kpis_table_changes_facts_and_kpis() {
+    let l = load(&repo("fixtures/small"), &LoadOptions::default()).unwrap();
+    let head = "[policy]\nname = \"n\"\nversion = \"1\"\n";
+    let policy = |kpis: &str| recoup::policy::load_str("p", &format!("{head}[kpis]\n{kpis}\n")).policy.unwrap();
+    let p = policy("bucket_edges = [15, 45, 90]\ndso_days = 30");
+    let ctx = p.context(date("2026-11-16"));
+    let k = kpi::portfolio(&l, &ctx);
+    // Edges 15/45/90: I1 46 days and I5 63 days are both 46-90; I6 108 days is 91+.
+    let aging: Vec<(String, u64, Decimal)> = k.aging.iter().map(|b| (b.bucket.clone(), b.count, b.amount)).collect();
+    assert_eq!(
+        aging,
+        vec![
+            ("current".into(), 1, money("1500")),
+            ("1-15".into(), 0, money("0")),
+            ("16-45".into(), 0, money("0")),
+            ("46-90".into(), 2, money("1500")),
+            ("91+".into(), 1, money("2500")),
+        ]
+    );
+    // 30 days of sales: issued after 10-17, only I2's 2000. DSO = 5400 / 2000 x 30 = 81 (90 days: 162);
+    // best possible 1500 / 2000 x 30 = 22.5; ADD 58.5.
+    assert_eq!(k.dso_days, 30);
+    assert_eq!(k.sales_dso_period, money("2000"));
+    assert_eq!((k.dso, k.best_possible_dso, k.average_days_delinquent), (Some(81.0), Some(22.5), Some(58.5)));
+    // The invoice facts use the same edges: C1's I1 (46 days) is bucket 3 = 46-90 (2 with 30/60/90).
+    let c1 = l.customer_ix("C1").unwrap();
+    let mut inv = Vec::new();
+    derive_customer(&l, c1, &ctx, &mut inv);
+    assert_eq!((&*inv[0].invoice.id, inv[0].bucket), ("I1", 3));
+    // CEI over 1 month (since 10-16): beginning AR = I1 1000 + I5 500 + I6 2500 = 4000 (I2 issued
+    // 10-20 is a sale), less C3's 100 paid on account before it = 3900; sales 2000 / 1;
+    // (3900 + 2000 - 5400) / (3900 + 2000 - 1500) = 500 / 4400 = 11.36 %.
+    let one = kpi::portfolio(&l, &policy("cei_months = 1").context(date("2026-11-16")));
+    assert_eq!(one.cei, Some(11.36));
+}
+
+/// A promise of 100.00 due 07-10, paid 07-11: broken as of 07-20 with no
+/// grace, kept with `promise_grace_days = 3` (07-11 is within 07-10 + 3).
+#[test]
+fn promise_grace_days_keep_a_promise_paid_a_day_late() {
+    use recoup::ledger::inline::{InlineLedger, load_inline};
+    let ledger = load_inline(
+        &InlineLedger {
+            customers: "customer_id,name,segment,country,currency,credit_limit,payment_terms\nC1,A,small,US,USD,1000.00,NET30\n",
+            invoices: "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status\n\
+                       I1,C1,2026-05-01,2026-06-01,USD,300.00,200.00,open\n",
+            payments: Some("payment_id,customer_id,invoice_id,paid_on,amount\nP1,C1,I1,2026-07-11,100.00\n"),
+            promises: Some("promise_id,customer_id,invoice_id,made_on,due_on,amount,plan_id\nPR1,C1,I1,2026-07-01,2026-07-10,100.00,\n"),
+            actions: None,
+        },
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    let facts = |kpis: &str, as_of: &str| {
+        let text = format!("[policy]\nname = \"n\"\nversion = \"1\"\n[kpis]\n{kpis}\n");
+        let p = recoup::policy::load_str("p", &text).policy.unwrap();
+        let mut inv = Vec::new();
+        let f = derive_customer(&ledger, 0, &p.context(date(as_of)), &mut inv);
+        (f.promises_broken, f.promises_active, inv[0].promise_broken)
+    };
+    assert_eq!(facts("promise_grace_days = 0", "2026-07-20"), (1, 0, true));
+    assert_eq!(facts("promise_grace_days = 3", "2026-07-20"), (0, 0, false));
+    // 07-13 is the last day of grace: as of 07-14 an unpaid promise would be broken; this one is kept.
+    assert_eq!(facts("promise_grace_days = 3", "2026-07-14"), (0, 0, false));
+    assert_eq!(facts("promise_grace_days = 0", "2026-07-11"), (1, 0, true));
+}

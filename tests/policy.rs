@@ -52,6 +52,7 @@ snap! {
     challenger_share = "challenger-share",
     out_of_range = "out-of-range",
     implausible_numbers = "implausible-numbers",
+    bad_kpis = "bad-kpis",
 }
 
 #[test]
@@ -87,6 +88,7 @@ fn error_kinds_and_positions() {
         ("challenger-share", Code::InvalidValue, 15, 9),
         ("out-of-range", Code::InvalidValue, 7, 15),
         ("implausible-numbers", Code::InvalidValue, 7, 10),
+        ("bad-kpis", Code::InvalidValue, 6, 25),
     ];
     for &(name, code, line, col) in cases {
         let loaded = policy::load(Path::new(&format!("fixtures/bad-policies/{name}")));
@@ -182,6 +184,51 @@ fn implausible_numbers_are_refused() {
     assert_eq!(limit("change = \"raise\"\nby_pct = \"150\"\nround_to = \"100\""), Vec::<String>::new());
     assert_eq!(limit("change = \"raise\"\nby_pct = \"5000\"").len(), 1);
     assert_eq!(limit("change = \"set\"\nto = \"1000.999\"").len(), 1);
+}
+
+/// `[kpis]`: every bad setting refused at its own place, good ones read.
+#[test]
+fn kpis_settings_are_checked() {
+    let loaded = policy::load(Path::new("fixtures/bad-policies/bad-kpis"));
+    let r = &loaded.report;
+    let got: Vec<(usize, usize, &str)> = r
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| {
+            let span = d.span.as_ref().unwrap();
+            let (line, col) = r.sources.get(span.file).unwrap().line_col(span.range.start);
+            (line, col, d.message.as_str())
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (6, 25, "bucket edges of [kpis] are not increasing: `60` comes after `90`"),
+            (7, 22, "`promise_grace_days = -1` of [kpis] is not between 0 and 3650"),
+            (
+                9,
+                23,
+                "`trend_recent_months = 6` of [kpis] leaves nothing of the 6-month behaviour window to compare with"
+            ),
+            (10, 12, "`dso_days = 0` of [kpis] is not between 1 and 3650"),
+            (11, 14, "`cei_months = 0` of [kpis] is not between 1 and 120"),
+        ]
+    );
+    let head = "[policy]\nname = \"n\"\nversion = \"1\"\n";
+    let good = policy::load_str(
+        "p",
+        &format!("{head}[kpis]\nbucket_edges = [15, 45, 90]\ndso_days = 30\npromise_grace_days = 3\n"),
+    );
+    let k = &good.policy.unwrap().rules.kpis;
+    assert_eq!((k.bucket_edges.as_slice(), k.dso_days, k.promise_grace_days), (&[15, 45, 90][..], 30, 3));
+    assert_eq!((k.behaviour_months, k.trend_recent_months, k.countback_months, k.cei_months), (12, 3, 12, 3));
+    let none = policy::load_str("p", head);
+    assert_eq!(none.policy.unwrap().rules.kpis, recoup::facts::FactsConfig::default());
+    let empty = policy::load_str("p", &format!("{head}[kpis]\nbucket_edges = []\n"));
+    assert!(empty.policy.is_none());
+    let unknown = policy::load_str("p", &format!("{head}[kpis]\ndso_dayz = 30\n"));
+    assert_eq!(unknown.report.diagnostics[0].code, Code::UnknownKey);
 }
 
 /// `replaces` names old ids only: not a rule of the policy, not claimed by two rules.
@@ -775,4 +822,96 @@ fn the_cookbook_compiles() {
         let loaded = policy::load_str("recipe.toml", r);
         assert!(loaded.policy.is_some(), "{r}\n{}", loaded.report.render());
     }
+}
+
+/// `[amounts]`: `amounts.<name>` in a `when` is the amount for the
+/// customer's currency; a currency with none fails that customer's rule
+/// with a message naming the amount, and `check --ledger` warns of it.
+#[test]
+fn named_amounts_are_read_in_each_customers_currency() {
+    use recoup::ledger::LoadOptions;
+    use recoup::ledger::inline::{InlineLedger, load_inline};
+    let text = "[policy]\nname = \"n\"\nversion = \"1\"\ncurrency = \"USD\"\n\
+                [amounts]\nbig = { USD = \"100.00\", EUR = \"200.00\" }\nfloor = \"10\"\n\
+                [[ladder]]\nid = \"l\"\n[[ladder.step]]\nid = \"tell\"\ndays_past_due = 1\naction = \"notify_owner\"\n\
+                when = \"customer.overdue_total > amounts.big && customer.overdue_total > amounts.floor\"\n";
+    let loaded = policy::load_str("p", text);
+    let p = loaded.policy.unwrap_or_else(|| panic!("{}", loaded.report.render()));
+    assert_eq!(p.native_share(), (1, 1), "each currency's variant runs natively");
+    // Each customer owes 150.00, 10 days overdue.
+    let ledger = load_inline(
+        &InlineLedger {
+            customers: "customer_id,name,segment,country,currency,credit_limit,payment_terms\n\
+                        C1,A,small,US,USD,1000.00,NET30\nC2,B,small,DE,EUR,1000.00,NET30\nC3,C,small,GB,GBP,1000.00,NET30\n",
+            invoices: "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status\n\
+                       I1,C1,2026-10-07,2026-11-06,USD,150.00,150.00,open\n\
+                       I2,C2,2026-10-07,2026-11-06,EUR,150.00,150.00,open\n\
+                       I3,C3,2026-10-07,2026-11-06,GBP,150.00,150.00,open\n",
+            payments: None,
+            promises: None,
+            actions: None,
+        },
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    let got = recoup::engine::evaluate_ledger(&p, &ledger, &p.context(crate::common::date("2026-11-16")));
+    // USD: 150 > 100 fires; EUR: 150 > 200 does not; GBP: no amount.
+    assert_eq!(got[0].as_ref().unwrap().len(), 1);
+    assert_eq!(got[1].as_ref().unwrap().len(), 0);
+    let e = got[2].as_ref().unwrap_err();
+    assert_eq!(e.message, "[amounts] `big` gives no amount for GBP, the customer's currency: add it to [amounts]");
+    let gaps = p.rules.currency_gaps(&[("EUR".into(), 1), ("GBP".into(), 1), ("USD".into(), 1)]);
+    assert_eq!(
+        gaps[0],
+        "[amounts] big (EUR 200.00 / USD 100.00) gives no amount for GBP (1 customer): a rule reading it fails \
+         for them (`on_script_error`); add their currency"
+    );
+    assert!(gaps[1].starts_with("[amounts] floor is 10.00 USD (the policy's currency)"), "{gaps:?}");
+    // An unknown name is refused where it is written.
+    let bad = policy::load_str("p", &text.replace("amounts.floor", "amounts.flor"));
+    let d = &bad.report.diagnostics[0];
+    assert_eq!((d.code, d.message.as_str()), (Code::UnknownFact, "unknown amount `amounts.flor` in step `tell`"));
+    assert_eq!(d.help.as_deref(), Some("did you mean `floor`?"));
+    let span = d.span.as_ref().unwrap();
+    assert_eq!(bad.report.sources.get(span.file).unwrap().line_col(span.range.start), (14, 74));
+    // Not an amount: text in quotes, another variable's field.
+    let quoted = policy::load_str(
+        "p",
+        &text.replace("&& customer.overdue_total > amounts.floor", "&& customer.segment != \\\"amounts.x\\\""),
+    );
+    assert!(quoted.policy.is_some(), "{}", quoted.report.render());
+}
+
+/// `[costs]` per currency: each action costs its customer's currency's
+/// amount; a share is of the amount in the customer's currency; a currency
+/// left out counts no cost and is warned of.
+#[test]
+fn costs_are_given_per_currency() {
+    use recoup::ledger::ActionKind;
+    use rust_decimal::Decimal;
+    let head = "[policy]\nname = \"n\"\nversion = \"1\"\ncurrency = \"USD\"\n";
+    let loaded = policy::load_str(
+        "p",
+        &format!("{head}[costs]\ncall = {{ USD = \"4.50\", GBP = \"3.90\" }}\nrefer_agency = \"20%\"\n"),
+    );
+    let p = loaded.policy.unwrap();
+    let c = &p.rules.costs;
+    let d = |s: &str| s.parse::<Decimal>().unwrap();
+    assert_eq!(c.of(ActionKind::Call, d("100"), "USD"), d("4.50"));
+    assert_eq!(c.of(ActionKind::Call, d("100"), "GBP"), d("3.90"));
+    assert_eq!(c.of(ActionKind::Call, d("100"), "EUR"), d("0"));
+    // 20 % of 1,234.56 = 246.912 → 246.91, in whichever currency the amount is.
+    assert_eq!(c.of(ActionKind::ReferAgency, d("1234.56"), "EUR"), d("246.91"));
+    let gaps = p.rules.currency_gaps(&[("EUR".into(), 2), ("GBP".into(), 1), ("USD".into(), 1)]);
+    assert_eq!(
+        gaps,
+        ["[costs] call (GBP 3.90 / USD 4.50) gives no amount for EUR (2 customers): their actions count no cost; \
+          add their currency"]
+    );
+    let bad = policy::load_str("p", &format!("{head}[costs]\ncall = {{ usd = \"4.50\", GBP = \"-1\" }}\n"));
+    let errors: Vec<&str> = bad.report.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        errors,
+        ["`call` of [costs] is negative for GBP: `-1`", "`call` of [costs]: `usd` is not a 3-letter currency code"]
+    );
 }

@@ -621,6 +621,8 @@ fn a_converted_total_only_with_the_policy_s_rates() {
         std::fs::write(&path, format!("{text}\n{reporting}")).unwrap();
         dir
     };
+    // Distinct exposure: 1,341,806.67 EUR + 301,289.93 GBP × 1.14 (343,470.52) + 572,391.19 USD × 0.86
+    // (492,256.42) = 2,177,533.61 EUR.
     let policy = with("rates", r#"{ USD = "0.86", GBP = "1.14" }"#);
     let out = tmp.path().join("out");
     let (code, stdout, stderr) = run_demo(policy.to_str().unwrap(), &out, &[], Some(tmp.path()));
@@ -628,7 +630,7 @@ fn a_converted_total_only_with_the_policy_s_rates() {
     assert!(
         stdout.contains(
             "  all currencies converted to EUR at the policy's rates of 2026-11-16 (1 GBP = 1.14 EUR, 1 USD = 0.86 \
-             EUR): open AR EUR 4,864,442.81, overdue EUR 1,759,081.15; distinct exposure EUR 1,932,309.76\n"
+             EUR): open AR EUR 4,864,442.81, overdue EUR 1,759,081.15; distinct exposure EUR 2,177,533.61\n"
         ),
         "{stdout}"
     );

@@ -6,7 +6,7 @@ use super::run::compiled_policy;
 use super::{Exit, ExitError, Format, LedgerArgs, as_of_or_today, load_ledger};
 use crate::engine::{Outcome, Trace, evaluate_customer};
 use crate::facts::registry::Facts;
-use crate::facts::{Context, CustomerFacts, FactsConfig, derive_customer};
+use crate::facts::{CustomerFacts, derive_customer};
 use crate::plan::action_id;
 use std::io::Write;
 use std::path::PathBuf;
@@ -35,9 +35,7 @@ pub fn run(a: ExplainArgs) -> anyhow::Result<Exit> {
         code: Exit::InputInvalid,
         message: format!("unknown customer `{}`: not in customers.csv", a.customer),
     })?;
-    let ctx = Context::new(as_of, FactsConfig::default())
-        .with_per_invoice_rules(policy.per_invoice.clone())
-        .with_balance(policy.rules.meta.balance);
+    let ctx = policy.context(as_of);
     let cal = ctx.calendar();
     let mut invoices = Vec::new();
     let cf = derive_customer(&ledger, c, &ctx, &mut invoices);

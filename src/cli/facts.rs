@@ -35,9 +35,14 @@ pub struct FactsArgs {
     /// Rows shown on the terminal.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
-    /// Upper edges of the aging buckets in days past due, e.g. 30,60,90.
-    #[arg(long, value_delimiter = ',', value_name = "DAYS", default_values_t = [30, 60, 90])]
+    /// Upper edges of the aging buckets in days past due, e.g. 30,60,90 (default: the policy's
+    /// `[kpis] bucket_edges`, else 30,60,90).
+    #[arg(long, value_delimiter = ',', value_name = "DAYS")]
     pub bucket_edges: Vec<i32>,
+    /// Derive the facts and KPIs with this policy's settings (`[kpis]`, `balance`, per-invoice
+    /// steps): what its rules see. Without it, recoup's defaults.
+    #[arg(long, value_name = "POLICY")]
+    pub policy: Option<PathBuf>,
     /// Output format on the terminal.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -52,11 +57,13 @@ pub fn run(a: FactsArgs) -> anyhow::Result<Exit> {
         let inputs: Vec<crate::output::Input<'_>> = files.iter().map(|f| ("ledger file", f.as_path())).collect();
         crate::output::check_file(path, "recoup facts", &inputs, is_facts_csv).map_err(super::out_failed)?;
     }
+    let policy = a.policy.as_deref().map(|p| super::run::compiled_policy(p, true)).transpose()?;
     let ledger = load_ledger(&a.ledger)?;
     if let Some(path) = rejects_path(&a.out).filter(|_| !ledger.report.rejects.is_empty()) {
         crate::output::check_file(&path, "recoup facts", &[], is_rejects_csv).map_err(super::out_failed)?;
     }
-    let mut edges = a.bucket_edges.clone();
+    let config = policy.as_ref().map_or_else(FactsConfig::default, |p| p.rules.kpis.clone());
+    let mut edges = if a.bucket_edges.is_empty() { config.bucket_edges.clone() } else { a.bucket_edges.clone() };
     edges.sort_unstable();
     edges.dedup();
     if edges.first().is_some_and(|&e| e < 1) {
@@ -66,7 +73,11 @@ pub fn run(a: FactsArgs) -> anyhow::Result<Exit> {
         }
         .into());
     }
-    let ctx = Context::new(as_of, FactsConfig { bucket_edges: edges, ..FactsConfig::default() });
+    let ctx = Context::new(as_of, FactsConfig { bucket_edges: edges, ..config });
+    let ctx = match &policy {
+        Some(p) => p.facts_context(&ctx).into_owned(),
+        None => ctx,
+    };
     let only = match &a.customer {
         Some(id) => Some(ledger.customer_ix(id).ok_or_else(|| ExitError {
             code: Exit::InputInvalid,

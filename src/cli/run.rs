@@ -3,7 +3,7 @@
 
 use super::check::print_report;
 use super::{Exit, ExitError, Format, LedgerArgs, Progress, as_of_or_today, load_ledger, report_problems, say, style};
-use crate::facts::{Context, FactsConfig, kpi};
+use crate::facts::{Context, kpi};
 use crate::output::{Kind, OutputSet};
 use crate::plan::summary::{Amounts, Summary, Tally, summarize};
 use crate::plan::write::{Manifest, RunOutputs, write_run_into};
@@ -86,7 +86,7 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     let ledger = load_ledger(&a.ledger)?;
     timings.push(("load".to_string(), ms(t)));
     let source_ledger = source_ledger(a, &ledger)?;
-    let ctx = Context::new(as_of, FactsConfig::default());
+    let ctx = Context::new(as_of, policy.rules.kpis.clone());
     drop(progress);
     warn_currency_gaps(&policy, &ledger);
     // A shard's customers, each id hashed once for every stage that needs it.
@@ -125,6 +125,7 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
         part.reporting = policy.rules.reporting.clone();
         part.as_of_inputs = Some(as_of_inputs);
         part.why_none = why_none;
+        part.kpis = (policy.rules.kpis != crate::facts::FactsConfig::default()).then(|| policy.rules.kpis.clone());
         part
     });
     let mut manifest = Manifest {

@@ -4,7 +4,7 @@
 
 use super::run::compiled_policy;
 use super::{Exit, ExitError, Format, LedgerArgs, as_of_or_today, load_ledger, report_problems, say, style};
-use crate::facts::{Context, FactsConfig};
+use crate::facts::Context;
 use crate::output::{Input, Kind, OutputSet};
 use crate::policy::CompiledPolicy;
 use crate::simulate::backtest::{
@@ -217,7 +217,8 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
     } else {
         (loaded, None)
     };
-    let ctx = Context::new(as_of, FactsConfig::default());
+    // The baseline's `[kpis]` settings: every policy's figures are computed alike, so they compare.
+    let ctx = Context::new(as_of, policies[0].rules.kpis.clone());
     let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     let candidates: Vec<Candidate<'_>> = policies
         .iter()

@@ -796,7 +796,7 @@ impl<'a> Eval<'a, '_> {
             if a.owner.is_none() {
                 a.owner = owner.map(str::to_string);
             }
-            a.cost = self.r.costs.of(a.action, a.amount_due);
+            a.cost = self.r.costs.of(a.action, a.amount_due, &self.cf.customer.currency);
         }
     }
 

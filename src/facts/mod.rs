@@ -19,9 +19,10 @@ use serde::Serialize;
 /// rule such as `customer.days_since_payment > 60` reads naturally.
 pub const NEVER: i32 = 9999;
 
-/// Settings of fact derivation (aging edges, windows). Defaults are documented
+/// Settings of fact derivation (aging edges, windows): a policy's `[kpis]`
+/// table ([`crate::policy::compile::Rules::kpis`]). Defaults are documented
 /// in docs/facts.md.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct FactsConfig {
     /// Upper edges (days past due) of the overdue aging buckets; the last
     /// bucket is open-ended. Default `[30, 60, 90]` → current, 1-30, 31-60, 61-90, 91+.
@@ -407,6 +408,13 @@ impl Context {
             per_invoice: PerInvoiceRules::default(),
             balance: Balance::Net,
         }
+    }
+
+    /// This context with other settings (the windows they imply recomputed):
+    /// a policy's `[kpis]` (`CompiledPolicy::facts_context` sets them).
+    pub fn with_config(self, config: FactsConfig) -> Self {
+        let Context { as_of, per_invoice, balance, .. } = self;
+        Context { per_invoice, balance, ..Context::new(as_of, config) }
     }
 
     /// This context with `rules` as the per-invoice rules: the steps of a

@@ -95,6 +95,9 @@ pub struct ShardPart {
     /// The policy's `[reporting]` rates, for the merged converted totals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reporting: Option<crate::policy::compile::Reporting>,
+    /// The policy's `[kpis]` settings, when not the defaults: the merged KPIs are finished with them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kpis: Option<FactsConfig>,
     /// Its customers' executed history rows whose rule id the policy does not have, by id.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub unknown_rule_ids: std::collections::BTreeMap<String, u64>,
@@ -128,6 +131,7 @@ impl ShardPart {
             kpi_inputs,
             exposure: plan.exposure.clone(),
             reporting: None,
+            kpis: None,
             unknown_rule_ids: plan.unknown_rule_ids.clone(),
             as_of_inputs: None,
             why_none: None,
@@ -366,7 +370,8 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
         unknown_rule_ids,
         exposure,
     };
-    let ctx = Context::new(as_of.unwrap_or_default(), FactsConfig::default());
+    // The shards share one policy (its hash is compared above), so its settings.
+    let ctx = Context::new(as_of.unwrap_or_default(), parts[0].part.kpis.clone().unwrap_or_default());
     let kpis = crate::facts::kpi::finish_all(&kpi, &ctx);
     let mut summary = summarize_parts(&plan, (&m0.policy, &m0.policy_version), rows, warnings, kpis);
     summary.customers_skipped = parts.iter().map(|p| p.part.customers_skipped).sum();

@@ -28,7 +28,7 @@ use super::CompiledPolicy;
 use super::diag::{Code, Diagnostic, Report};
 use super::raw::{DateValue, Num, Sp, parse};
 use crate::engine::{PlannedAction, evaluate_ledger};
-use crate::facts::{Context, FactsConfig};
+use crate::facts::Context;
 use crate::ledger::inline::{InlineLedger, load_inline};
 use crate::ledger::{LoadError, LoadOptions};
 use rust_decimal::Decimal;
@@ -313,7 +313,7 @@ pub fn run_tests(policy: &CompiledPolicy, dir: &Path, filter: Option<&str>) -> T
             match load_inline(&files, &LoadOptions::default()) {
                 Err(e) => result.errors = load_error_words(&e),
                 Ok(ledger) => {
-                    let ctx = Context::new(as_of_date, FactsConfig::default());
+                    let ctx = Context::new(as_of_date, policy.rules.kpis.clone());
                     let mut actual: Vec<PlannedAction> = Vec::new();
                     for r in evaluate_ledger(policy, &ledger, &ctx) {
                         match r {

@@ -60,11 +60,12 @@ impl Default for Guardrails {
     }
 }
 
-/// A unit cost: per action, or a share of the amount concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// A unit cost: per action (one amount, or one per currency), or a share
+/// of the amount concerned.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cost {
-    Amount(Decimal),
+    Amount(Amount),
     Percent(Decimal),
 }
 
@@ -75,10 +76,12 @@ pub struct Costs {
 }
 
 impl Costs {
-    /// The cost of one action of `kind` concerning `amount`, rounded to cents.
-    pub fn of(&self, kind: ActionKind, amount: Decimal) -> Decimal {
-        match self.by_kind.iter().find(|(k, _)| *k == kind).map(|(_, c)| *c) {
-            Some(Cost::Amount(a)) => a,
+    /// The cost of one action of `kind` concerning `amount`, for a customer
+    /// of `currency`, rounded to cents. A per-currency cost that leaves the
+    /// currency out counts 0 (`run` and `check --ledger` warn of it).
+    pub fn of(&self, kind: ActionKind, amount: Decimal, currency: &str) -> Decimal {
+        match self.by_kind.iter().find(|(k, _)| *k == kind).map(|(_, c)| c) {
+            Some(Cost::Amount(a)) => a.get(currency).unwrap_or(Decimal::ZERO),
             Some(Cost::Percent(p)) => money(amount * p / Decimal::ONE_HUNDRED),
             None => Decimal::ZERO,
         }
@@ -359,6 +362,12 @@ pub struct Rules {
     pub replaces: Vec<(String, String)>,
     /// `[reporting]`, when the policy gives exchange rates.
     pub reporting: Option<Reporting>,
+    /// `[kpis]`: the settings facts and KPIs are derived with (the defaults
+    /// when the policy has no such table).
+    pub kpis: crate::facts::FactsConfig,
+    /// `[amounts]`: the named amounts expressions read as `amounts.<name>`,
+    /// in file order.
+    pub named: Vec<(String, Amount)>,
 }
 
 /// `[reporting]`: a reporting currency and the user's rates, of a date.
@@ -395,8 +404,18 @@ impl Rules {
     /// `step `final-demand` fee`, ...).
     pub fn amounts(&self) -> Vec<(String, &Amount)> {
         let mut out: Vec<(String, &Amount)> = Vec::new();
+        for (name, m) in &self.named {
+            out.push((format!("[amounts] {name}"), m));
+        }
         if let Some(m) = &self.guardrails.min_overdue {
             out.push(("[guardrails] min_overdue".into(), m));
+        }
+        for (kind, c) in &self.costs.by_kind {
+            if let Cost::Amount(m) = c
+                && m.one.is_none_or(|d| !d.is_zero())
+            {
+                out.push((format!("[costs] {kind}"), m));
+            }
         }
         for l in &self.ladders {
             for s in &l.steps {
@@ -474,8 +493,17 @@ impl Rules {
                 let missing: Vec<&(String, usize)> =
                     currencies.iter().filter(|(c, _)| !m.by.iter().any(|(k, _)| k == c)).collect();
                 if !missing.is_empty() {
+                    // A step's minimum or fee without a value leaves the customer out of it; an
+                    // `amounts.<name>` without one cannot be compared, so the rule fails.
+                    let effect = if place.starts_with("[amounts]") {
+                        "a rule reading it fails for them (`on_script_error`)"
+                    } else if place.starts_with("[costs]") {
+                        "their actions count no cost"
+                    } else {
+                        "it does not apply to them"
+                    };
                     out.push(format!(
-                        "{place} ({m}) gives no amount for {}: it does not apply to them; add their currency",
+                        "{place} ({m}) gives no amount for {}: {effect}; add their currency",
                         words(&missing)
                     ));
                 }
@@ -551,17 +579,28 @@ const _: () = {
 impl CompiledPolicy {
     /// `ctx` as this policy's facts must be derived: with its per-invoice
     /// steps ([`PerInvoiceRules`]), so that contacts count one message per
-    /// invoice for them. Borrowed when `ctx` already has them (always for a
-    /// policy without per-invoice ladders and a plain [`Context::new`]).
+    /// invoice for them, its balance and its `[kpis]` settings. Borrowed when
+    /// `ctx` already has them (always for a policy without per-invoice
+    /// ladders, `[kpis]` or `balance = "gross"`, and a plain [`Context::new`]).
     pub fn facts_context<'c>(&self, ctx: &'c Context) -> std::borrow::Cow<'c, Context> {
         let balance = self.rules.meta.balance;
-        if *ctx.per_invoice_rules() == self.per_invoice && ctx.balance == balance {
+        let kpis = &self.rules.kpis;
+        if *ctx.per_invoice_rules() == self.per_invoice && ctx.balance == balance && ctx.config == *kpis {
             std::borrow::Cow::Borrowed(ctx)
         } else {
             let mut c = ctx.clone().with_per_invoice_rules(self.per_invoice.clone());
             c.balance = balance;
+            if c.config != *kpis {
+                c = c.with_config(kpis.clone());
+            }
             std::borrow::Cow::Owned(c)
         }
+    }
+
+    /// A facts context for `as_of` with this policy's settings: its `[kpis]`,
+    /// per-invoice steps and balance.
+    pub fn context(&self, as_of: chrono::NaiveDate) -> Context {
+        self.facts_context(&Context::new(as_of, self.rules.kpis.clone())).into_owned()
     }
     /// Policy name.
     pub fn name(&self) -> &str {
@@ -641,7 +680,7 @@ impl CompiledPolicy {
     /// How many expressions run natively, of how many.
     pub fn native_share(&self) -> (usize, usize) {
         let all = self.expressions();
-        (all.iter().filter(|(_, e)| e.native.is_some()).count(), all.len())
+        (all.iter().filter(|(_, e)| e.each().iter().all(|x| x.native.is_some())).count(), all.len())
     }
 }
 
@@ -652,6 +691,13 @@ pub fn lower_expression(e: &mut Expression) {
 
 /// Lower one expression, inlining the script functions of `defs` it calls.
 pub fn lower_expression_with(e: &mut Expression, defs: &ScriptDefs) {
+    if let Some(pc) = &mut e.per_currency {
+        // The variants run; the expression as written (amounts unresolved) never does.
+        for (_, x) in &mut pc.by {
+            lower_expression_with(x, defs);
+        }
+        return;
+    }
     if let Some((node, ty)) = root_expr(&e.ast).as_ref().and_then(|x| lower_with(x, defs)) {
         e.native = Some(node);
         e.ty = Some(ty);

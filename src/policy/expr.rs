@@ -971,6 +971,37 @@ pub struct Expression {
     pub native: Option<Node>,
     /// Its type, when known statically.
     pub ty: Option<Ty>,
+    /// When it reads per-currency `amounts.<name>`: one compiled variant per
+    /// currency, each with that currency's amounts written in; what runs is
+    /// the customer's currency's (this expression's own AST then never does).
+    pub per_currency: Option<Box<PerCurrency>>,
+}
+
+/// The variants of an expression that reads per-currency policy amounts.
+#[derive(Debug, Clone)]
+pub struct PerCurrency {
+    /// By currency code: the expression with that currency's amounts.
+    pub by: Vec<(String, Expression)>,
+    /// The `amounts.<name>` it reads that are given per currency (for the
+    /// message when a customer's currency has none).
+    pub names: Vec<String>,
+}
+
+impl PerCurrency {
+    /// The variant for the customer's currency, or the error saying which
+    /// amounts have no value for it.
+    fn pick<'e>(&'e self, env: &Env<'_, '_>) -> Result<&'e Expression, ExprError> {
+        let code = env.customer.customer.currency.as_str();
+        self.by.iter().find(|(c, _)| c == code).map(|(_, e)| e).ok_or_else(|| ExprError {
+            message: format!(
+                "[amounts] {} give{} no amount for {code}, the customer's currency: add it to [amounts]",
+                self.names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "),
+                if self.names.len() == 1 { "s" } else { "" }
+            ),
+            line: 0,
+            col: 0,
+        })
+    }
 }
 
 /// The result of an expression, owned.
@@ -1048,6 +1079,9 @@ fn all_of(scope: Scope) -> usize {
 impl Expression {
     /// Evaluate: natively when possible, else (or when unsure) in rhai.
     pub fn eval(&self, engine: &Engine, env: &Env<'_, '_>) -> Result<Out, ExprError> {
+        if let Some(pc) = &self.per_currency {
+            return pc.pick(env)?.eval(engine, env);
+        }
         if let Some(n) = &self.native
             && let Ok(v) = eval_node(n, env)
         {
@@ -1058,6 +1092,9 @@ impl Expression {
 
     /// Evaluate a condition: true or false, or an error saying what came back.
     pub fn eval_bool(&self, engine: &Engine, env: &Env<'_, '_>) -> Result<bool, ExprError> {
+        if let Some(pc) = &self.per_currency {
+            return pc.pick(env)?.eval_bool(engine, env);
+        }
         if let Some(n) = &self.native
             && let Ok(Val::Bool(b)) = eval_node(n, env)
         {
@@ -1090,6 +1127,9 @@ impl Expression {
 
     /// Evaluate in rhai only (the reference semantics).
     pub fn eval_rhai(&self, engine: &Engine, env: &Env<'_, '_>) -> Result<Dynamic, ExprError> {
+        if let Some(pc) = &self.per_currency {
+            return pc.pick(env)?.eval_rhai(engine, env);
+        }
         let mut scope = rhai::Scope::with_capacity(3);
         for s in SCOPES {
             let mut map = Map::new();
@@ -1116,6 +1156,14 @@ impl Expression {
                 col: pos.position().unwrap_or(0),
             }
         })
+    }
+
+    /// The expressions that run: its per-currency variants, or itself.
+    pub fn each(&self) -> Vec<&Expression> {
+        match &self.per_currency {
+            Some(pc) => pc.by.iter().map(|(_, e)| e).collect(),
+            None => vec![self],
+        }
     }
 
     /// The facts it read, with their values in `env` (for explanations).

@@ -239,7 +239,16 @@ pub fn expression_with_scripts(
     let quoted = format!("'{src}'");
     let loc = script::Loc { file: 0, span: 0..quoted.len(), map: diag::StringMap::new(&quoted, 0..quoted.len()) };
     let (ast, reads) = scripts.expression(src, &loc, script::Allowed { invoice }, "the expression")?;
-    let mut e = expr::Expression { src: src.to_string(), file: 0, map: loc.map, ast, reads, native: None, ty: None };
+    let mut e = expr::Expression {
+        src: src.to_string(),
+        file: 0,
+        map: loc.map,
+        ast,
+        reads,
+        native: None,
+        ty: None,
+        per_currency: None,
+    };
     compile::lower_expression_with(&mut e, &scripts.defs);
     Ok((e, scripts.engine))
 }

@@ -39,6 +39,11 @@ pub fn out_of_range(raw: &RawPolicy) -> Vec<OutOfRange> {
     if let Some(costs) = &raw.costs {
         c.costs(costs);
     }
+    if let Some(t) = &raw.amounts {
+        for (name, x) in &t.value {
+            c.money(&Some(x.clone()), name);
+        }
+    }
     for ladder in &raw.ladder {
         for s in &ladder.step {
             c.money(&s.min_overdue, "min_overdue");
@@ -120,9 +125,14 @@ impl Collect {
             (&costs.notify_owner, "notify_owner"),
         ];
         for (v, key) in all {
-            match v.as_ref().map(|v| (&v.span, v.value)) {
-                Some((span, CostValue::Amount(a))) => self.check(span, key, a, Kind::Amount),
-                Some((span, CostValue::Percent(p))) => self.check(span, key, p, Kind::Percent),
+            match v.as_ref().map(|v| (&v.span, &v.value)) {
+                Some((span, CostValue::Amount(a))) => self.check(span, key, *a, Kind::Amount),
+                Some((span, CostValue::Percent(p))) => self.check(span, key, *p, Kind::Percent),
+                Some((span, CostValue::PerCurrency(by))) => {
+                    for (code, d) in by {
+                        self.check(span, &format!("{key}.{code}"), *d, Kind::Amount);
+                    }
+                }
                 None => {}
             }
         }

@@ -190,20 +190,23 @@ impl JsonSchema for MoneyValue {
     }
 }
 
-/// A unit cost: an amount (`"4.50"`) or a share of the amount concerned (`"25%"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A unit cost: an amount (`"4.50"`, in the policy's currency), one per
+/// currency (`{ USD = "4.50", GBP = "3.90" }`), or a share of the amount
+/// concerned (`"25%"`, in the customer's currency).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CostValue {
     Amount(Decimal),
     Percent(Decimal),
+    PerCurrency(BTreeMap<String, Decimal>),
 }
 
 impl<'de> Deserialize<'de> for CostValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
-        impl serde::de::Visitor<'_> for V {
+        impl<'de> serde::de::Visitor<'de> for V {
             type Value = CostValue;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an amount such as \"4.50\" or a share such as \"25%\"")
+                f.write_str("an amount such as \"4.50\", one per currency such as { USD = \"4.50\" }, or a share such as \"25%\"")
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<CostValue, E> {
                 Ok(CostValue::Amount(Decimal::from(v)))
@@ -223,6 +226,13 @@ impl<'de> Deserialize<'de> for CostValue {
                     None => parse_num(v).map(CostValue::Amount).ok_or_else(bad),
                 }
             }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<CostValue, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((code, Num(amount))) = m.next_entry::<String, Num>()? {
+                    out.insert(code, amount);
+                }
+                Ok(CostValue::PerCurrency(out))
+            }
         }
         d.deserialize_any(V)
     }
@@ -237,10 +247,17 @@ impl JsonSchema for CostValue {
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         schema_of(serde_json::json!({
-            "description": "an amount per action (\"4.50\") or a share of the amount concerned (\"25%\")",
+            "description": "an amount per action in the policy's currency (\"4.50\"), one per currency ({ USD = \"4.50\", GBP = \"3.90\" }), or a share of the amount concerned (\"25%\")",
             "anyOf": [
                 { "type": "string", "pattern": "^[0-9_]+(\\.[0-9]+)?%?$" },
-                { "type": "number" }
+                { "type": "number" },
+                {
+                    "type": "object",
+                    "propertyNames": { "pattern": "^[A-Z]{3}$" },
+                    "additionalProperties": {
+                        "anyOf": [{ "type": "string", "pattern": "^[0-9_]+(\\.[0-9]+)?$" }, { "type": "number" }]
+                    }
+                }
             ]
         }))
     }
@@ -449,6 +466,35 @@ pub struct RawPolicy {
     pub challenger: Option<Sp<RawChallenger>>,
     /// A reporting currency and exchange rates: totals across currencies, labelled as converted.
     pub reporting: Option<Sp<RawReporting>>,
+    /// Settings of the facts and portfolio KPIs: aging buckets, windows, DSO and CEI periods.
+    pub kpis: Option<Sp<RawKpis>>,
+    /// Named amounts that expressions read as `amounts.<name>`: one in the policy's currency
+    /// (`"5000.00"`) or one per currency (`{ USD = "5500.00", EUR = "5000.00" }`), resolved in
+    /// each customer's currency.
+    pub amounts: Option<Sp<BTreeMap<String, Sp<MoneyValue>>>>,
+}
+
+/// `[kpis]`: the settings of the facts rules read and of the portfolio KPIs
+/// (docs/facts.md, "Settings"). Every key is optional; the defaults are
+/// recoup's usual values.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawKpis {
+    /// Upper edges (days past due) of the overdue aging buckets, increasing; the last bucket is
+    /// open-ended. Default [30, 60, 90]: current, 1-30, 31-60, 61-90, 91+.
+    pub bucket_edges: Option<Sp<Vec<Sp<i64>>>>,
+    /// Days after a promise's due date before an unpaid promise counts as broken (default 0).
+    pub promise_grace_days: Option<Sp<i64>>,
+    /// Months of settled invoices that payment behaviour is measured over (default 12).
+    pub behaviour_months: Option<Sp<i64>>,
+    /// Recent months of that window compared with the rest for `trend` (default 3).
+    pub trend_recent_months: Option<Sp<i64>>,
+    /// Days of credit sales for the standard DSO and best possible DSO (default 90).
+    pub dso_days: Option<Sp<i64>>,
+    /// Months the countback DSO looks back at most (default 12).
+    pub countback_months: Option<Sp<i64>>,
+    /// Months of the collection effectiveness index period (default 3).
+    pub cei_months: Option<Sp<i64>>,
 }
 
 /// `[reporting]`: the exchange rates the user gives, so that outputs can add

@@ -37,6 +37,8 @@ pub struct Ctx<'a> {
 struct V<'a> {
     ctx: &'a Ctx<'a>,
     diags: Vec<Diagnostic>,
+    /// `[amounts]`, read first: expressions name them.
+    named: Vec<(String, Amount)>,
 }
 
 impl V<'_> {
@@ -168,6 +170,7 @@ impl V<'_> {
         }
     }
     /// Check and compile an expression; report problems and return `None` on error.
+    /// One that reads per-currency `amounts.<name>` gets a variant per currency.
     fn expr(&mut self, v: &Option<Sp<String>>, allowed: Allowed, what: &str, want: Want) -> Option<Expression> {
         let v = v.as_ref()?;
         let loc = Loc { file: self.ctx.file, span: v.span.clone(), map: StringMap::new(self.ctx.text, v.span.clone()) };
@@ -175,7 +178,106 @@ impl V<'_> {
             Want::Number => expand_call(&v.value),
             Want::Bool => v.value.clone(),
         };
-        match self.ctx.scripts.expression(&src, &loc, allowed, what) {
+        let refs = amount_refs(&src);
+        if refs.is_empty() {
+            return self.expr_text(src, &v.span, &loc, allowed, what, want);
+        }
+        let mut used: Vec<(String, Amount)> = Vec::new();
+        for r in &refs {
+            match self.named.iter().find(|(n, _)| *n == r.name) {
+                Some((n, a)) => {
+                    if !used.iter().any(|(u, _)| u == n) {
+                        used.push((n.clone(), a.clone()));
+                    }
+                }
+                None => {
+                    let (line, col) = line_col(&src, r.at);
+                    let names: Vec<&str> = self.named.iter().map(|(n, _)| n.as_str()).collect();
+                    let help = did_you_mean(&r.name, names.iter().copied()).unwrap_or_else(|| {
+                        if names.is_empty() {
+                            "name the amount in an [amounts] table: `[amounts]` then `big_debt = \"5000.00\"`".into()
+                        } else {
+                            format!(
+                                "the policy's [amounts] are {}",
+                                names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                            )
+                        }
+                    });
+                    let range = loc.map.range(line, col, r.len);
+                    self.error(Code::UnknownFact, format!("unknown amount `amounts.{}` in {what}", r.name), &range)
+                        .help = Some(help);
+                }
+            }
+        }
+        if used.len() < refs.iter().map(|r| &r.name).collect::<std::collections::BTreeSet<_>>().len() {
+            return None;
+        }
+        // The currencies some amount it reads is given in; none: every amount is one value.
+        let mut codes: Vec<&String> = used.iter().flat_map(|(_, a)| a.by.iter().map(|(c, _)| c)).collect();
+        codes.sort();
+        codes.dedup();
+        let write = |code: Option<&str>| -> Option<String> {
+            let mut out = String::with_capacity(src.len());
+            let mut last = 0;
+            for r in &refs {
+                let a = &used.iter().find(|(n, _)| *n == r.name)?.1;
+                let d = match code {
+                    Some(c) => a.get(c)?,
+                    None => a.one.or_else(|| a.by.first().map(|x| x.1))?,
+                };
+                let mut lit = d.to_string();
+                if !lit.contains('.') {
+                    lit.push_str(".0");
+                }
+                // Padded to the reference's width, so that positions after it stay where they were written.
+                let width = r.len.max(lit.len());
+                out.push_str(&src[last..r.at]);
+                out.push_str(&format!("{lit:<width$}"));
+                last = r.at + r.len;
+            }
+            out.push_str(&src[last..]);
+            Some(out)
+        };
+        // Checked once, with the first values: every variant has the same shape.
+        let mut e = self.expr_text(write(None)?, &v.span, &loc, allowed, what, want)?;
+        e.src = src.clone();
+        if codes.is_empty() {
+            return Some(e);
+        }
+        let mut by = Vec::new();
+        for code in codes {
+            let Some(text) = write(Some(code)) else { continue };
+            if let Ok((ast, reads)) = self.ctx.scripts.expression(&text, &loc, allowed, what) {
+                let ty = root_expr(&ast).as_ref().and_then(lower).map(|(_, t)| t);
+                let x = Expression {
+                    src: src.clone(),
+                    file: self.ctx.file,
+                    map: loc.map.clone(),
+                    ast,
+                    reads,
+                    native: None,
+                    ty,
+                    per_currency: None,
+                };
+                by.push((code.clone(), x));
+            }
+        }
+        let names = used.iter().filter(|(_, a)| !a.is_single()).map(|(n, _)| n.clone()).collect();
+        e.per_currency = Some(Box::new(super::expr::PerCurrency { by, names }));
+        Some(e)
+    }
+
+    fn expr_text(
+        &mut self,
+        src: String,
+        span: &Range<usize>,
+        loc: &Loc,
+        allowed: Allowed,
+        what: &str,
+        want: Want,
+    ) -> Option<Expression> {
+        let v = Sp { span: span.clone(), value: () };
+        match self.ctx.scripts.expression(&src, loc, allowed, what) {
             Ok((ast, reads)) => {
                 let ty = root_expr(&ast).as_ref().and_then(lower).map(|(_, t)| t);
                 let bad = match (want, ty) {
@@ -192,10 +294,19 @@ impl V<'_> {
                         Some(help.into());
                     return None;
                 }
-                if !self.lint(&ast, &loc, what) {
+                if !self.lint(&ast, loc, what) {
                     return None;
                 }
-                Some(Expression { src, file: self.ctx.file, map: loc.map, ast, reads, native: None, ty })
+                Some(Expression {
+                    src,
+                    file: self.ctx.file,
+                    map: loc.map.clone(),
+                    ast,
+                    reads,
+                    native: None,
+                    ty,
+                    per_currency: None,
+                })
             }
             Err(ds) => {
                 self.diags.extend(ds);
@@ -361,7 +472,8 @@ pub fn is_inside(path: &str) -> bool {
 
 /// Validate a parsed policy. Returns the rules when there is no error.
 pub fn validate(raw: &RawPolicy, ctx: &Ctx<'_>) -> (Option<Rules>, Vec<Diagnostic>) {
-    let mut v = V { ctx, diags: Vec::new() };
+    let mut v = V { ctx, diags: Vec::new(), named: Vec::new() };
+    v.named = named_amounts(&mut v, raw);
     let meta = meta(&mut v, raw);
     let guardrails = guardrails(&mut v, raw);
     let costs = costs(&mut v, raw);
@@ -375,6 +487,7 @@ pub fn validate(raw: &RawPolicy, ctx: &Ctx<'_>) -> (Option<Rules>, Vec<Diagnosti
     let reviews = reviews(&mut v, raw);
     let challenger = challenger(&mut v, raw, &strategies);
     let reporting = reporting(&mut v, raw);
+    let kpis = kpis(&mut v, raw);
     unique_ids(&mut v, raw);
     let out_of_range = super::range::out_of_range(raw);
     for o in &out_of_range {
@@ -417,6 +530,8 @@ pub fn validate(raw: &RawPolicy, ctx: &Ctx<'_>) -> (Option<Rules>, Vec<Diagnosti
         challenger,
         reporting,
         replaces,
+        kpis,
+        named: std::mem::take(&mut v.named),
     };
     let ok = !v.diags.iter().any(Diagnostic::is_error);
     (ok.then_some(rules), v.diags)
@@ -541,14 +656,21 @@ fn costs(v: &mut V<'_>, raw: &RawPolicy) -> Costs {
     ];
     for (k, val) in all {
         let Some(x) = val else { continue };
-        let cost = match x.value {
-            CostValue::Amount(a) => Cost::Amount(a),
-            CostValue::Percent(p) => Cost::Percent(p),
+        let cost = match &x.value {
+            CostValue::Amount(a) => Cost::Amount(Amount::one(*a)),
+            CostValue::Percent(p) => Cost::Percent(*p),
+            // Codes and signs checked as every per-currency amount is.
+            CostValue::PerCurrency(by) => {
+                let m = Sp { span: x.span.clone(), value: MoneyValue::PerCurrency(by.clone()) };
+                match v.money(&Some(m), k.as_str(), "[costs]") {
+                    Some(a) => Cost::Amount(a),
+                    None => continue,
+                }
+            }
         };
-        let n = match cost {
-            Cost::Amount(a) | Cost::Percent(a) => a,
-        };
-        if n < Decimal::ZERO {
+        if let CostValue::Amount(n) | CostValue::Percent(n) = &x.value
+            && *n < Decimal::ZERO
+        {
             v.error(Code::InvalidValue, format!("cost of `{k}` is negative"), &x.span);
         }
         if let Cost::Percent(p) = cost
@@ -1044,6 +1166,152 @@ fn reporting(v: &mut V<'_>, raw: &RawPolicy) -> Option<Reporting> {
     Some(Reporting { currency: currency?, rates_date: date?, rates })
 }
 
+/// One `amounts.<name>` in an expression's text: its byte offset and length.
+struct AmountRef {
+    at: usize,
+    len: usize,
+    name: String,
+}
+
+/// Every `amounts.<name>` in `src`, outside string literals.
+fn amount_refs(src: &str) -> Vec<AmountRef> {
+    let b = src.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut out = Vec::new();
+    let (mut i, mut quote) = (0, None);
+    while i < b.len() {
+        let c = b[i];
+        match quote {
+            Some(_) if c == b'\\' => i += 1,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == b'"' || c == b'`' || c == b'\'' => quote = Some(c),
+            None if src[i..].starts_with("amounts.") && (i == 0 || !(word(b[i - 1]) || b[i - 1] == b'.')) => {
+                let start = i + "amounts.".len();
+                let end = start + b[start..].iter().take_while(|&&c| word(c)).count();
+                if end > start {
+                    out.push(AmountRef { at: i, len: end - i, name: src[start..end].to_string() });
+                    i = end;
+                    continue;
+                }
+            }
+            None => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The 1-based line and column (in characters) of byte `at` of `src`.
+fn line_col(src: &str, at: usize) -> (usize, usize) {
+    let before = &src[..at];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// `[amounts]`: each name a plain identifier, each amount as `min_overdue`'s.
+fn named_amounts(v: &mut V<'_>, raw: &RawPolicy) -> Vec<(String, Amount)> {
+    let Some(t) = &raw.amounts else { return Vec::new() };
+    let mut out = Vec::new();
+    for (name, val) in &t.value {
+        let ident = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ident {
+            v.error(
+                Code::InvalidValue,
+                format!("`{}` in [amounts] is not a name expressions can read", name.escape_debug()),
+                &val.span,
+            )
+            .help = Some("use letters, digits and `_`, starting with a letter: `big_debt`".into());
+            continue;
+        }
+        if let Some(a) = v.money(&Some(val.clone()), name, "[amounts]") {
+            out.push((name.clone(), a));
+        }
+    }
+    out
+}
+
+/// The largest `[kpis]` values: windows of 10 years, edges and grace of 10 years of days.
+const MAX_KPI_MONTHS: i64 = 120;
+const MAX_KPI_DAYS: i64 = 3650;
+
+fn kpis(v: &mut V<'_>, raw: &RawPolicy) -> crate::facts::FactsConfig {
+    let mut k = crate::facts::FactsConfig::default();
+    let Some(r) = &raw.kpis else { return k };
+    let what = "[kpis]";
+    // A whole number between `lo` and `hi`, or an error naming the key.
+    let count = |v: &mut V<'_>, x: &Option<Sp<i64>>, key: &str, lo: i64, hi: i64, unit: &str| -> Option<i64> {
+        let x = x.as_ref()?;
+        if (lo..=hi).contains(&x.value) {
+            return Some(x.value);
+        }
+        v.error(Code::InvalidValue, format!("`{key} = {}` of {what} is not between {lo} and {hi}", x.value), &x.span)
+            .help = Some(format!("give a whole number of {unit} from {lo} to {hi}, or remove the key for the default"));
+        None
+    };
+    if let Some(d) = count(v, &r.promise_grace_days, "promise_grace_days", 0, MAX_KPI_DAYS, "days") {
+        k.promise_grace_days = d as i32;
+    }
+    if let Some(d) = count(v, &r.dso_days, "dso_days", 1, MAX_KPI_DAYS, "days") {
+        k.dso_days = d;
+    }
+    for (x, key, slot) in [
+        (&r.behaviour_months, "behaviour_months", &mut k.behaviour_months),
+        (&r.trend_recent_months, "trend_recent_months", &mut k.trend_recent_months),
+        (&r.countback_months, "countback_months", &mut k.countback_months),
+        (&r.cei_months, "cei_months", &mut k.cei_months),
+    ] {
+        if let Some(m) = count(v, x, key, 1, MAX_KPI_MONTHS, "months") {
+            *slot = m as u32;
+        }
+    }
+    if let (Some(t), true) = (&r.trend_recent_months, k.trend_recent_months >= k.behaviour_months) {
+        v.error(
+            Code::InvalidValue,
+            format!(
+                "`trend_recent_months = {}` of {what} leaves nothing of the {}-month behaviour window to compare with",
+                k.trend_recent_months, k.behaviour_months
+            ),
+            &t.span,
+        )
+        .help = Some("`trend` compares the recent months with the rest of `behaviour_months`: make it shorter".into());
+    }
+    if let Some(edges) = &r.bucket_edges {
+        let mut ok = !edges.value.is_empty();
+        if !ok {
+            v.error(Code::InvalidValue, format!("`bucket_edges` of {what} is empty"), &edges.span).help =
+                Some("give the upper edges of the overdue buckets in days past due, e.g. [30, 60, 90]".into());
+        }
+        let mut prev: Option<i64> = None;
+        for e in &edges.value {
+            if !(1..=MAX_KPI_DAYS).contains(&e.value) {
+                v.error(
+                    Code::InvalidValue,
+                    format!("bucket edge `{}` of {what} is not between 1 and {MAX_KPI_DAYS} days", e.value),
+                    &e.span,
+                )
+                .help = Some("edges are days past due: the first overdue bucket starts at day 1".into());
+                ok = false;
+            } else if let Some(p) = prev.filter(|&p| e.value <= p) {
+                v.error(
+                    Code::InvalidValue,
+                    format!("bucket edges of {what} are not increasing: `{}` comes after `{p}`", e.value),
+                    &e.span,
+                )
+                .help = Some("list the edges from the smallest up, each once, e.g. [30, 60, 90]".into());
+                ok = false;
+            }
+            prev = Some(e.value);
+        }
+        if ok {
+            k.bucket_edges = edges.value.iter().map(|e| e.value as i32).collect();
+        }
+    }
+    k
+}
+
 fn challenger(v: &mut V<'_>, raw: &RawPolicy, strategies: &[Strategy]) -> Option<Challenger> {
     let c = raw.challenger.as_ref()?;
     let strategy_of = |v: &mut V<'_>, id: &Sp<String>, key: &str| {
@@ -1388,6 +1656,11 @@ fn plausible_numbers(v: &mut V<'_>, raw: &RawPolicy, meta: &Meta) {
     if let Some(g) = &raw.guardrails {
         money_by(v, &g.min_overdue, "min_overdue", "[guardrails]");
     }
+    if let Some(t) = &raw.amounts {
+        for (name, x) in &t.value {
+            money_by(v, &Some(x.clone()), name, "[amounts]");
+        }
+    }
     if let Some(c) = &raw.costs {
         let all = [
             ("email", &c.email),
@@ -1408,9 +1681,14 @@ fn plausible_numbers(v: &mut V<'_>, raw: &RawPolicy, meta: &Meta) {
         ];
         for (key, x) in all {
             let Some(x) = x else { continue };
-            match x.value {
+            match &x.value {
                 CostValue::Amount(a) => {
-                    money(v, &Some(Sp { span: x.span.clone(), value: Num(a) }), key, "[costs]");
+                    money(v, &Some(Sp { span: x.span.clone(), value: Num(*a) }), key, "[costs]");
+                }
+                CostValue::PerCurrency(by) => {
+                    for (code, d) in by {
+                        amount(v, &x.span, *d, Some(code), &format!("{key}.{code}"), "[costs]");
+                    }
                 }
                 CostValue::Percent(p) if p.normalize().scale() > PCT_DECIMALS => {
                     v.error(

@@ -294,6 +294,8 @@ struct World<'a> {
     stall: &'a [f64],
     as_of: NaiveDate,
     p: &'a Projection,
+    /// The baseline policy's `[kpis]`: the portfolio figures of every policy's weeks.
+    kpis: FactsConfig,
 }
 
 /// A policy as every run of it reads it: compiled, its wake-up thresholds
@@ -307,7 +309,7 @@ struct Runs<'p> {
 impl<'p> Runs<'p> {
     /// `policy` with its thresholds, and `day_one` if its runs share one.
     fn of(policy: &'p CompiledPolicy, day_one: Option<DayOne>) -> Self {
-        Runs { policy, wake: Wake::of(policy, &FactsConfig::default()), day_one }
+        Runs { policy, wake: Wake::of(policy, &policy.rules.kpis), day_one }
     }
 }
 
@@ -330,8 +332,7 @@ struct Shared {
 }
 
 impl Shared {
-    fn new(base: &Ledger, as_of: NaiveDate, behaviour: &Behaviour) -> Self {
-        let cfg = FactsConfig::default();
+    fn new(base: &Ledger, as_of: NaiveDate, behaviour: &Behaviour, cfg: &FactsConfig) -> Self {
         // On hold as the facts see it: the last hold or release executed, else the flag.
         let held = crate::facts::map_customers(base, &Context::new(as_of, cfg.clone()), |cf, _| cf.on_hold);
         let sale_rate = behaviour.payers.iter().map(|p| (!p.amounts.is_empty()).then_some(p.daily_rate)).collect();
@@ -546,7 +547,7 @@ impl<'a> Sim<'a> {
             start_limit: ledger.customers.iter().map(|c| c.credit_limit).collect(),
             ledger,
             world,
-            edges: FactsConfig::default().bucket_edges,
+            edges: world.kpis.bucket_edges.clone(),
             key,
             queue: Queue::new(as_of, days),
             planned: Vec::new(),
@@ -956,7 +957,8 @@ impl<'a> Sim<'a> {
     /// aging and the DSO as [`kpi::portfolio`] gives them (a test checks it),
     /// in one pass over the invoices without the KPIs the weeks do not show.
     fn close_week(&mut self, day: NaiveDate) -> Week {
-        let cfg = FactsConfig::default();
+        let world = self.world;
+        let cfg = &world.kpis;
         let dso_from = day - Duration::days(cfg.dso_days);
         let mut aging = vec![Decimal::ZERO; cfg.bucket_edges.len() + 2];
         let (mut ar, mut current, mut sales) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
@@ -1019,9 +1021,7 @@ struct Today<'p> {
 
 impl<'p> Today<'p> {
     fn new(policy: &'p CompiledPolicy, wake: &'p Wake, day: NaiveDate, every_day: bool) -> Self {
-        let ctx = Context::new(day, FactsConfig::default())
-            .with_per_invoice_rules(policy.per_invoice.clone())
-            .with_balance(policy.rules.meta.balance);
+        let ctx = policy.context(day);
         Today { policy, wake, day, cal: ctx.calendar(), ctx, every_day }
     }
 
@@ -1181,11 +1181,18 @@ fn run_one(
 /// What every run of a projection shares, read-only: the payment behaviour
 /// learned from the ledger's history (refused if it cannot be) and what
 /// [`Shared`] derives from the loaded ledger.
-fn learn<'a>(ledger: &Ledger, as_of: NaiveDate, p: &'a Projection, stall: &'a [f64]) -> Result<World<'a>, SimError> {
+/// `kpis`: the settings of the portfolio figures (the baseline policy's).
+fn learn<'a>(
+    ledger: &Ledger,
+    as_of: NaiveDate,
+    p: &'a Projection,
+    stall: &'a [f64],
+    kpis: &FactsConfig,
+) -> Result<World<'a>, SimError> {
     let behaviour = Behaviour::learn(ledger, as_of, &p.scenario.learn);
     behaviour.check()?;
-    let shared = Shared::new(ledger, as_of, &behaviour);
-    Ok(World { shared, behaviour, stall, as_of, p })
+    let shared = Shared::new(ledger, as_of, &behaviour, kpis);
+    Ok(World { shared, behaviour, stall, as_of, p, kpis: kpis.clone() })
 }
 
 /// One run of one policy, with the simulated ledger at the horizon's end
@@ -1199,7 +1206,7 @@ pub fn project_one(
     stall: &[f64],
     run: u32,
 ) -> Result<(Vec<Week>, Ledger), SimError> {
-    let world = learn(ledger, as_of, p, stall)?;
+    let world = learn(ledger, as_of, p, stall, &policy.rules.kpis)?;
     let runs = Runs::of(policy, None);
     let (weeks, mut l) = run_one(fork(ledger), &world, &runs, Key::run(p.seed, run));
     weeks
@@ -1386,7 +1393,7 @@ pub fn project(
     p: &Projection,
     stall: &[f64],
 ) -> Result<Forward, SimError> {
-    project_on(&Forks::new(ledger), &learn(ledger, as_of, p, stall)?, policies, &|| {})
+    project_on(&Forks::new(ledger), &learn(ledger, as_of, p, stall, &baseline_kpis(policies))?, policies, &|| {})
 }
 
 /// [`project`] on the loaded ledger itself: it is the first run's ledger
@@ -1403,13 +1410,19 @@ pub fn project_in_place(
     stall: &[f64],
     run_done: &(dyn Fn() + Sync),
 ) -> Result<Forward, SimError> {
-    let world = learn(ledger, as_of, p, stall)?;
+    let world = learn(ledger, as_of, p, stall, &baseline_kpis(policies))?;
     // As many forks as runs can be in progress at once.
     let tasks = policies.len() * p.runs as usize;
     let forks = Forks::in_place(ledger, rayon::current_num_threads().min(tasks).max(1));
     let forward = project_on(&forks, &world, policies, run_done);
     forks.finish(ledger);
     forward
+}
+
+/// The first (baseline) policy's `[kpis]`: the settings every policy's
+/// weekly portfolio figures use, so that they compare.
+fn baseline_kpis(policies: &[(&str, &CompiledPolicy)]) -> FactsConfig {
+    policies.first().map_or_else(FactsConfig::default, |(_, p)| p.rules.kpis.clone())
 }
 
 /// What each policy's runs read ([`Runs`]): its thresholds, and its
@@ -1470,7 +1483,7 @@ fn project_on(
         runs: p.runs,
         seed: p.seed,
         scenario: p.scenario.clone(),
-        buckets: FactsConfig::default().bucket_labels(),
+        buckets: world.kpis.bucket_labels(),
         week_ends,
         policies: out,
         roll_rate_check: None,
@@ -1531,7 +1544,7 @@ mod tests {
     #[test]
     fn an_actions_invoices_replace_the_previous_ones() {
         let (base, as_of, p) = demo(7);
-        let world = learn(&base, as_of, &p, &[0.1; 8]).unwrap();
+        let world = learn(&base, as_of, &p, &[0.1; 8], &FactsConfig::default()).unwrap();
         let sim = Sim::new(fork(&base), &world, Key::run(1, 0));
         let overdue = |c: CustIx| -> Vec<InvIx> {
             let rows = base.invoices_by_customer.rows(c).iter().copied();
@@ -1554,7 +1567,7 @@ mod tests {
     #[test]
     fn a_reset_fork_is_a_fresh_fork() {
         let (base, as_of, p) = demo(35);
-        let world = learn(&base, as_of, &p, &[0.1; 8]).unwrap();
+        let world = learn(&base, as_of, &p, &[0.1; 8], &FactsConfig::default()).unwrap();
         let fresh = format!("{:?}", fork(&base));
         for name in ["standard", "strict", "lenient"] {
             let policy = crate::policy::load(&repo(&format!("policies/{name}"))).policy.unwrap();

@@ -336,6 +336,13 @@ fn clock(f: FactRef) -> Option<Option<usize>> {
         | "customer.overdue_total"
         | "customer.current_total"
         | "customer.disputed_total"
+        // Net of cash on account and credit notes: they move as the gross totals do.
+        | "customer.unapplied_cash"
+        | "customer.credit_notes"
+        | "customer.net_open"
+        | "customer.net_overdue"
+        | "invoice.credit_applied"
+        | "invoice.net_open_amount"
         | "customer.open_count"
         | "customer.overdue_count"
         | "customer.exposure"
@@ -543,7 +550,8 @@ impl Wake {
             .expressions()
             .into_iter()
             .filter(|(_, e)| r.priority.score.as_ref().is_none_or(|s| !std::ptr::eq(s, *e)))
-            .map(|(_, e)| e)
+            // An expression reading per-currency `[amounts]`: each currency's variant.
+            .flat_map(|(_, e)| e.each())
             .collect();
         // Each day count a condition compares with a constant gives that
         // constant to the dates it counts from; the numbers of a condition
