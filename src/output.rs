@@ -196,6 +196,10 @@ enum Found {
 }
 
 /// Whether `dir` may be replaced by an output set of `kind`.
+/// The delivery log `recoup send` appends inside a run's folder
+/// (`crate::send::LOG`): a folder holding one is never replaced.
+const DELIVERY_LOG: &str = "delivery.csv";
+
 fn inspect(dir: &Path, kind: Kind) -> Result<Found, OutputError> {
     let meta = match fs::symlink_metadata(dir) {
         Ok(m) => m,
@@ -211,6 +215,12 @@ fn inspect(dir: &Path, kind: Kind) -> Result<Found, OutputError> {
         return Ok(Found::Foreign("it is a file, not a folder".into()));
     }
     if let Some(k) = marker_kind(dir) {
+        if k == kind.as_str() && dir.join(DELIVERY_LOG).exists() {
+            return Ok(Found::Foreign(format!(
+                "it holds `{DELIVERY_LOG}`, the log of the messages `recoup send` delivered from it: replacing the \
+                 folder would lose which messages were sent, and a later send could send them again"
+            )));
+        }
         if k == kind.as_str() {
             return Ok(Found::Ours);
         }
@@ -709,6 +719,23 @@ mod tests {
         let left: Vec<_> = fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(left.len(), 2, "only the folder and its lock remain: {left:?}");
         assert_eq!(marker_kind(&out).as_deref(), Some("run"), "the set carries recoup's marker");
+    }
+
+    /// A run's folder that `recoup send` delivered from holds the delivery
+    /// log: the next run is refused, and the log and the outputs stay.
+    #[test]
+    fn a_folder_with_a_delivery_log_is_never_replaced() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let set = OutputSet::create(&out, Kind::Run, &[]).unwrap();
+        set.write("plan.csv", |w| w.write_all(b"one")).unwrap();
+        set.commit().unwrap();
+        fs::write(out.join(DELIVERY_LOG), "message_id\n<a@recoup>\n").unwrap();
+        let refused = OutputSet::create(&out, Kind::Run, &[]).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(refused.contains("delivery.csv"), "{refused}");
+        assert_eq!(fs::read_to_string(out.join("plan.csv")).unwrap(), "one");
+        assert_eq!(fs::read_to_string(out.join(DELIVERY_LOG)).unwrap(), "message_id\n<a@recoup>\n");
+        assert_eq!(crate::send::LOG, DELIVERY_LOG, "the name send writes is the name guarded here");
     }
 
     #[test]
