@@ -182,7 +182,7 @@ fn simulation_report_numbers_are_the_json_numbers() {
         let want: Vec<String> = labels.iter().map(|l| text(&m["values"][l])).collect();
         assert_eq!(got, want, "{metric}");
     }
-    assert_eq!(cells_after(&html, "cost of actions", 3), ["2180.31", "14868.59", "3019.39"]);
+    assert_eq!(cells_after(&html, "cost of actions", 3), ["2180.36", "14868.59", "3019.39"]);
     // The forward projection: the weekly cash of week 1 (P50 and band) and the charts.
     let f = json(&d.sim.join("forward.json"));
     let week1 = f["weekly"]

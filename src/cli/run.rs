@@ -255,6 +255,16 @@ fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path) -> s
     if let Some(why) = &s.why_no_actions {
         writeln!(out, "\n  no actions: {why}")?;
     }
+    if !s.undeliverable.is_empty() {
+        let n: u64 = s.undeliverable.values().sum();
+        let by: Vec<String> = s.undeliverable.iter().map(|(c, k)| format!("{k} {c}")).collect();
+        writeln!(
+            out,
+            "\n  undeliverable: {n} message(s) ({}) have no usable contact on their channel nor a fallback; \
+             plan.csv's `undeliverable` column says why",
+            by.join(", ")
+        )?;
+    }
     if !s.actions.currencies.is_empty() {
         writeln!(
             out,

@@ -44,6 +44,7 @@ pub const PLAN_COLUMNS: &[&str] = &[
     "owner",
     "reason",
     "arm",
+    "undeliverable",
 ];
 
 /// `format!("{:.2}", d)`, without `core::fmt` for a decimal whose mantissa
@@ -185,6 +186,7 @@ fn plan_record(out: &mut Row<'_>, e: &PlanEntry, scratch: &mut String, num: &mut
     out.field(a.owner.as_deref().unwrap_or(""));
     out.field(&a.reason);
     out.field(a.arm.as_str());
+    out.field(a.undeliverable.as_deref().unwrap_or(""));
     out.end();
 }
 
@@ -318,6 +320,8 @@ fn plan_line(buf: &mut Vec<u8>, e: &PlanEntry) -> io::Result<()> {
     }
     buf.extend_from_slice(b"],\"arm\":");
     json(buf, &a.arm)?;
+    buf.extend_from_slice(b",\"undeliverable\":");
+    opt_text(buf, a.undeliverable.as_deref())?;
     buf.push(b'}');
     Ok(())
 }

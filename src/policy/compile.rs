@@ -231,6 +231,8 @@ pub struct Step {
     pub id: String,
     pub action: ActionKind,
     pub channel: Option<Channel>,
+    /// Channels tried in order when the customer cannot be reached on `channel`.
+    pub fallback: Vec<Channel>,
     pub template: Option<String>,
     pub basis: Basis,
     /// Fires once the invoice's age (in `basis` days) reaches this.

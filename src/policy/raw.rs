@@ -647,6 +647,9 @@ pub struct RawStep {
     pub action: Option<Sp<StepAction>>,
     /// Channel of a statement (default email); other actions have their own.
     pub channel: Option<Sp<RawChannel>>,
+    /// Channels tried in order when the customer has no usable contact for the step's own
+    /// (e.g. `["sms", "letter"]`); with none usable the action is planned as undeliverable.
+    pub fallback: Option<Sp<Vec<RawChannel>>>,
     /// The message template (required for email, sms, letter and statement).
     pub template: Option<Sp<String>>,
     /// Minimum open amount of the invoices the action lists.
