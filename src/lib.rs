@@ -13,5 +13,6 @@ pub mod output;
 pub mod plan;
 pub mod policy;
 mod prefetch;
+pub mod render;
 pub mod report;
 pub mod simulate;

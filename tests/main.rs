@@ -9,6 +9,7 @@ mod facts;
 mod faults;
 mod hostile;
 mod ledger;
+mod outbox;
 mod policy;
 mod properties;
 mod report;

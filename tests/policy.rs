@@ -52,6 +52,7 @@ snap! {
     challenger_share = "challenger-share",
     out_of_range = "out-of-range",
     implausible_numbers = "implausible-numbers",
+    template_field = "template-field",
 }
 
 #[test]
@@ -87,6 +88,7 @@ fn error_kinds_and_positions() {
         ("challenger-share", Code::InvalidValue, 15, 9),
         ("out-of-range", Code::InvalidValue, 7, 15),
         ("implausible-numbers", Code::InvalidValue, 7, 10),
+        ("template-field", Code::TemplateField, 2, 34),
     ];
     for &(name, code, line, col) in cases {
         let loaded = policy::load(Path::new(&format!("fixtures/bad-policies/{name}")));

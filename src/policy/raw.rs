@@ -449,6 +449,28 @@ pub struct RawPolicy {
     pub challenger: Option<Sp<RawChallenger>>,
     /// A reporting currency and exchange rates: totals across currencies, labelled as converted.
     pub reporting: Option<Sp<RawReporting>>,
+    /// Who messages come from: company, address, contact and payment details (docs/outbox.md).
+    pub sender: Option<Sp<RawSender>>,
+}
+
+/// `[sender]`: the company the customer's messages come from.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSender {
+    /// Company name, as it signs messages and heads letters.
+    pub company: Option<String>,
+    /// Postal address lines of the sender (a letter's return address).
+    pub address: Option<Vec<String>>,
+    /// The From address of e-mails.
+    pub email: Option<String>,
+    /// Phone number customers can call.
+    pub phone: Option<String>,
+    /// Bank details for a transfer (free text: IBAN, BIC, account).
+    pub bank: Option<String>,
+    /// A payment link, itself a template: `https://pay.example.com/{{ reference }}`.
+    pub payment_link: Option<String>,
+    /// The language of a customer without one, and of the templates at the top of the templates folder (default `en`).
+    pub language: Option<String>,
 }
 
 /// `[reporting]`: the exchange rates the user gives, so that outputs can add
