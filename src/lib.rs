@@ -9,6 +9,7 @@ pub mod facts;
 pub mod generate;
 pub mod ledger;
 pub mod money;
+pub mod outbox;
 pub mod output;
 pub mod plan;
 pub mod policy;

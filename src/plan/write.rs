@@ -520,6 +520,8 @@ pub struct RunOutputs<'a> {
     pub rejects_csv: Option<&'a [u8]>,
     /// shard.json, for a shard's outputs.
     pub shard: Option<&'a ShardPart>,
+    /// The rendered messages (`recoup run` without `--no-outbox`).
+    pub outbox: Option<&'a crate::outbox::Outbox>,
 }
 
 /// Write a run's outputs into `dir` (apart from the command's `inputs`) as one atomic set; the manifest is
@@ -564,6 +566,11 @@ pub fn write_run_into(set: OutputSet, out: &RunOutputs<'_>, manifest: &mut Manif
     if let Some(part) = out.shard {
         set.write("shard.json", |w| json(w, part))?;
         outputs.push("shard.json");
+    }
+    if let Some(o) = out.outbox {
+        // Every message is a file the manifest lists with its hash.
+        o.files.par_iter().try_for_each(|(name, bytes)| set.write(name, |w| w.write_all(bytes)))?;
+        outputs.push("outbox/");
     }
     outputs.push("manifest.json");
     manifest.outputs = outputs.into_iter().map(String::from).collect();

@@ -353,6 +353,10 @@ pub fn date(lang: &str, d: NaiveDate) -> String {
 }
 
 /// The country line of an address block.
+pub fn country_line(code: &str) -> &str {
+    country_name(code)
+}
+
 fn country_name(code: &str) -> &str {
     match code {
         "US" => "UNITED STATES",
