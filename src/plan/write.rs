@@ -567,15 +567,38 @@ pub fn write_run_into(set: OutputSet, out: &RunOutputs<'_>, manifest: &mut Manif
         set.write("shard.json", |w| json(w, part))?;
         outputs.push("shard.json");
     }
+    // Every message is a file the manifest lists with its hash. Written
+    // straight into the staging folder, in parallel and without a sync per
+    // file (a sync each cost 30 s for the 21,000 files of a 100k-customer
+    // run); the set appears whole or not at all as for the other files.
+    let mut messages: Vec<crate::output::Written> = Vec::new();
     if let Some(o) = out.outbox {
-        // Every message is a file the manifest lists with its hash.
-        o.files.par_iter().try_for_each(|(name, bytes)| set.write(name, |w| w.write_all(bytes)))?;
+        let staging = set.staging().to_path_buf();
+        messages = o
+            .files
+            .par_iter()
+            .map(|(name, bytes)| {
+                let path = staging.join(name);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::write(&path, bytes)?;
+                Ok(crate::output::Written {
+                    file: name.clone(),
+                    bytes: bytes.len() as u64,
+                    blake3: blake3::hash(bytes).to_hex().to_string(),
+                })
+            })
+            .collect::<io::Result<Vec<_>>>()
+            .map_err(|source| OutputError::Io { path: staging.join("outbox"), source })?;
         outputs.push("outbox/");
     }
     outputs.push("manifest.json");
     manifest.outputs = outputs.into_iter().map(String::from).collect();
     manifest.timings_ms.push(("write".to_string(), started.elapsed().as_millis() as u64));
     manifest.files = set.written();
+    manifest.files.extend(messages);
+    manifest.files.sort_by(|a, b| a.file.cmp(&b.file));
     set.write("manifest.json", |w| json(w, &*manifest))?;
     set.commit()
 }
