@@ -22,6 +22,8 @@ struct Cust {
     dnc: bool,
     on_hold: bool,
     consumer: bool,
+    /// email, phone, address_line1, city.
+    contact: [&'static str; 4],
 }
 
 fn cust(id: &str) -> Cust {
@@ -33,6 +35,7 @@ fn cust(id: &str) -> Cust {
         dnc: false,
         on_hold: false,
         consumer: false,
+        contact: ["ap@example.com", "+1-555-010-0100", "1 Main Street", "Springfield"],
     }
 }
 
@@ -49,21 +52,27 @@ impl Cust {
         self.consumer = true;
         self
     }
+    /// Its email, phone, address line and city (empty: none).
+    fn contact(mut self, c: [&'static str; 4]) -> Self {
+        self.contact = c;
+        self
+    }
     fn row(&self) -> String {
         format!(
-            "{id},{id} Ltd,{seg},US,USD,{limit},NET30,700,{risk},owner-01,{dnc},{hold},2020-01-01,{kind}",
+            "{id},{id} Ltd,{seg},US,USD,{limit},NET30,700,{risk},owner-01,{dnc},{hold},2020-01-01,{kind},{contact}",
             id = self.id,
             seg = self.segment,
             limit = self.limit,
             risk = self.risk,
             dnc = self.dnc,
             hold = self.on_hold,
-            kind = if self.consumer { "consumer" } else { "business" }
+            kind = if self.consumer { "consumer" } else { "business" },
+            contact = self.contact.join(",")
         )
     }
 }
 
-const CUSTOMERS: &str = "customer_id,name,segment,country,currency,credit_limit,payment_terms,credit_score,risk_class,account_owner,do_not_contact,on_hold,opened_on,account_type";
+const CUSTOMERS: &str = "customer_id,name,segment,country,currency,credit_limit,payment_terms,credit_score,risk_class,account_owner,do_not_contact,on_hold,opened_on,account_type,email,phone,address_line1,city";
 const INVOICES: &str =
     "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status,disputed_since,dispute_reason";
 const PAYMENTS: &str = "payment_id,customer_id,invoice_id,paid_on,amount";
@@ -242,6 +251,62 @@ fn walked(k: usize) -> Book {
 }
 
 // ------------------------------------------------------------------ cases
+
+/// An email step goes by its `fallback` channels, in order, when the
+/// customer has no usable email; with none usable it is planned as
+/// undeliverable, with the reason (docs/outbox.md).
+#[test]
+fn a_step_without_usable_email_falls_back_or_is_undeliverable() {
+    let p = standard();
+    const DUE: &str = "2026-09-01";
+    let due = date(DUE);
+    let l = Book::default()
+        .customer(cust("C1"))
+        .customer(cust("C2").contact(["", "+44 20 7946 0958", "1 Main Street", "Springfield"]))
+        .customer(cust("C3").contact(["", "030 1234567", "1 Main Street", "Springfield"]))
+        .customer(cust("C4").contact(["not-an-address", "", "", ""]))
+        .customer(cust("C5"))
+        .done("C5", "", "manual-1", "email", day(DUE, -20))
+        .invoice("I1", "C1", due, "1200.00")
+        .invoice("I2", "C2", due, "1200.00")
+        .invoice("I3", "C3", due, "1200.00")
+        .invoice("I4", "C4", due, "1200.00")
+        .invoice("I5", "C5", due, "1200.00")
+        .ledger();
+    // C5's last email bounced.
+    let mut l = l;
+    for a in &mut l.actions {
+        a.outcome = Some(recoup::ledger::Outcome::Bounced);
+    }
+    l.index();
+    let a = steps(&p, &l, day(DUE, 1));
+    let got: Vec<(&str, ActionKind, Option<&str>)> =
+        a.iter().map(|a| (a.customer_id.as_str(), a.action, a.undeliverable.as_deref())).collect();
+    assert_eq!(
+        got,
+        [
+            ("C1", ActionKind::Email, None),
+            ("C2", ActionKind::Sms, None),
+            ("C3", ActionKind::Letter, None),
+            (
+                "C4",
+                ActionKind::Email,
+                Some(
+                    "email: email `not-an-address` is not an address, sms: no phone number, letter: no postal address (address_line1 and city)"
+                )
+            ),
+            ("C5", ActionKind::Sms, None),
+        ]
+    );
+    assert!(a.iter().all(|a| a.rule_id == "first-notice"));
+    assert!(a[1].reason.ends_with("; sent by sms (email: no email address)"), "{}", a[1].reason);
+    assert!(a[2].reason.ends_with("sms: phone `030 1234567` is not an E.164 number)"), "{}", a[2].reason);
+    assert!(a[4].reason.ends_with("(email: the last email bounced)"), "{}", a[4].reason);
+    // Explain shows it on the step's line.
+    let t = explain(&p, &l, day(DUE, 1), "C4");
+    let step = t.rules.iter().find(|r| r.rule_id == "first-notice").unwrap();
+    assert!(step.detail.contains("undeliverable: email: email `not-an-address`"), "{}", step.detail);
+}
 
 #[test]
 fn pre_due_reminder() {

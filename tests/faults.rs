@@ -57,9 +57,12 @@ fn read_set(out: &Path) -> Set {
     names.sort();
     assert_eq!(
         names,
-        [".recoup-output", "manifest.json", "plan.csv", "plan.jsonl", "summary.json", "worklist.csv"],
+        [".recoup-output", "manifest.json", "outbox", "plan.csv", "plan.jsonl", "summary.json", "worklist.csv"],
         "{out:?}"
     );
+    // The outbox belongs to the set: its e-mails are those the plan beside it calls for.
+    let emails = std::fs::read_to_string(out.join("outbox/email.jsonl")).unwrap().lines().count();
+    assert_eq!(std::fs::read_dir(out.join("outbox/email")).map_or(0, |d| d.count()), emails, "{out:?}");
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     let files: Vec<(String, Vec<u8>)> =
         FILES.iter().map(|f| (f.to_string(), std::fs::read(out.join(f)).unwrap())).collect();

@@ -53,6 +53,7 @@ snap! {
     out_of_range = "out-of-range",
     implausible_numbers = "implausible-numbers",
     bad_kpis = "bad-kpis",
+    template_field = "template-field",
 }
 
 #[test]
@@ -89,6 +90,7 @@ fn error_kinds_and_positions() {
         ("out-of-range", Code::InvalidValue, 7, 15),
         ("implausible-numbers", Code::InvalidValue, 7, 10),
         ("bad-kpis", Code::InvalidValue, 6, 25),
+        ("template-field", Code::TemplateField, 2, 34),
     ];
     for &(name, code, line, col) in cases {
         let loaded = policy::load(Path::new(&format!("fixtures/bad-policies/{name}")));

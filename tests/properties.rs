@@ -469,7 +469,14 @@ fn write_shard(dir: &Path, ledger: &Ledger, policy: &CompiledPolicy, ctx: &Conte
         source_ledger: Some("the generated ledger".into()),
         files: Vec::new(),
     };
-    let out = RunOutputs { plan: &plan, summary: &summary, rejects: &[], rejects_csv: None, shard: Some(&part) };
+    let out = RunOutputs {
+        plan: &plan,
+        summary: &summary,
+        rejects: &[],
+        rejects_csv: None,
+        shard: Some(&part),
+        outbox: None,
+    };
     write_run(dir, &[], &out, &mut manifest).unwrap();
 }
 

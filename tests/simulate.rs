@@ -329,10 +329,11 @@ mod forward {
         let customers: Vec<String> = customers
             .lines()
             .enumerate()
-            .map(|(i, l)| match l.strip_suffix(",business") {
-                Some(head) if i % 2 == 0 => {
+            .map(|(i, l)| match l.split_once(",business,") {
+                // account_type, then the contact columns.
+                Some((head, tail)) if i % 2 == 0 => {
                     consumers += 1;
-                    format!("{head},consumer")
+                    format!("{head},consumer,{tail}")
                 }
                 _ => l.to_string(),
             })

@@ -48,6 +48,7 @@ pub fn merge(a: MergeArgs) -> anyhow::Result<Exit> {
         rejects: &[],
         rejects_csv: m.rejects_csv.as_deref(),
         shard: None,
+        outbox: None, // shards write their own outboxes: the merge does not gather them
     };
     write_run_into(set, &outputs, &mut manifest).map_err(super::out_failed)?;
     if a.format == Format::Json {

@@ -8,6 +8,7 @@ mod facts;
 mod generate;
 mod init;
 mod merge;
+mod preview;
 mod report;
 mod run;
 mod schema;
@@ -287,6 +288,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// One customer: its facts, every rule of its strategy, fired or not and why, and the final actions.
     Explain(explain::ExplainArgs),
+    /// One customer's messages of today, rendered from the policy's templates, as `run` writes them to the outbox.
+    Preview(preview::PreviewArgs),
     /// Parse and validate a policy: every problem with file:line:col, a caret and help.
     Check(check::CheckArgs),
     /// Run a policy's own test cases (tests/*.toml): given ledger and date, expected actions.
@@ -469,6 +472,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Generate(a) => generate::run(a),
         Command::Run(a) => run::run(a),
         Command::Explain(a) => explain::run(a),
+        Command::Preview(a) => preview::run(a),
         Command::Check(a) => check::run(a),
         Command::Test(a) => test::run(a),
         Command::Schema(a) => schema::run(a),

@@ -39,6 +39,9 @@ pub struct RunArgs {
     /// The terminal summary as a table, or summary.json on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Write no outbox (the rendered messages under OUT/outbox/; docs/outbox.md).
+    #[arg(long)]
+    pub no_outbox: bool,
 }
 
 /// Load and compile a policy; print its warnings; an invalid policy becomes
@@ -146,6 +149,14 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
         source_ledger: Some(source_ledger),
         files: Vec::new(),
     };
+    let outbox = (!a.no_outbox).then(|| {
+        progress.stage("rendering the messages");
+        let t = Instant::now();
+        let rendered = crate::render::render_plan(&plan.entries, &ledger, &policy, as_of);
+        let o = crate::outbox::build(&plan.entries, &rendered, &ledger, &policy.messages.sender, as_of);
+        manifest.timings_ms.push(("render".to_string(), ms(t)));
+        o
+    });
     progress.stage("writing the plan");
     let outputs = RunOutputs {
         plan: &plan,
@@ -153,8 +164,10 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
         rejects: &ledger.report.rejects,
         rejects_csv: None,
         shard: shard_part.as_ref(),
+        outbox: outbox.as_ref(),
     };
     // write_run_into adds the `write` stage, measured up to the manifest (written last).
+    timings.append(&mut manifest.timings_ms);
     manifest.timings_ms = timings;
     write_run_into(set, &outputs, &mut manifest).map_err(super::out_failed)?;
     drop(progress);
@@ -186,6 +199,14 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     } else if !a.quiet {
         let mut out = std::io::stdout().lock();
         print_summary(&mut out, &summary, &plan, &a.out)?;
+        if let Some(o) = &outbox {
+            writeln!(out, "{}", crate::outbox::summary_line(o, &plan.entries, &a.out))?;
+        }
+    }
+    if let Some(o) = &outbox {
+        for (id, why) in o.failed.iter().take(20) {
+            say!("{} action `{id}`: no message: {why}", style::warning_word("warning:"));
+        }
     }
     let code = if ledger.report.rejects.is_empty() { Exit::Ok } else { Exit::RowsRejected };
     // The command ends here: the ledger and the plan are left to the
@@ -257,6 +278,16 @@ fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path) -> s
     style::write_table(out, &t, " ")?;
     if let Some(why) = &s.why_no_actions {
         writeln!(out, "\n  no actions: {why}")?;
+    }
+    if !s.undeliverable.is_empty() {
+        let n: u64 = s.undeliverable.values().sum();
+        let by: Vec<String> = s.undeliverable.iter().map(|(c, k)| format!("{k} {c}")).collect();
+        writeln!(
+            out,
+            "\n  undeliverable: {n} message(s) ({}) have no usable contact on their channel nor a fallback; \
+             plan.csv's `undeliverable` column says why",
+            by.join(", ")
+        )?;
     }
     if !s.actions.currencies.is_empty() {
         writeln!(

@@ -603,12 +603,21 @@ impl<'a> Eval<'a, '_> {
                         Grouping::Invoice => listed.iter().map(|&i| vec![i]).collect(),
                     };
                     for g in groups {
-                        let a = self.step_action(step, &g, &st, k);
+                        let mut a = self.step_action(step, &g, &st, k);
+                        self.deliver(&mut a, &step.fallback);
                         let trace = |a: &PlannedAction| RuleTrace {
                             kind: RuleKind::Step,
                             rule_id: step.id.clone(),
                             outcome: Outcome::Fired,
-                            detail: format!("{detail}; lists {}", a.invoice_ids.join(", ")),
+                            detail: match (&a.undeliverable, a.channel) {
+                                (Some(why), _) => {
+                                    format!("{detail}; lists {}; undeliverable: {why}", a.invoice_ids.join(", "))
+                                }
+                                (None, Some(ch)) if step.channel != Some(ch) => {
+                                    format!("{detail}; lists {}; falls back to {ch}", a.invoice_ids.join(", "))
+                                }
+                                _ => format!("{detail}; lists {}", a.invoice_ids.join(", ")),
+                            },
                             guardrail: None,
                             inputs: a.facts.clone(),
                         };

@@ -20,6 +20,7 @@
 //! its inputs and outcome, from this same code (`recoup explain`).
 
 mod account;
+pub mod contact;
 pub mod history;
 mod ladder;
 mod offers;
@@ -161,6 +162,11 @@ pub struct PlannedAction {
     /// Champion or challenger (`[challenger]`); plans written before arms read as champion.
     #[serde(default)]
     pub arm: Arm,
+    /// Why the message cannot be delivered: no usable contact for its
+    /// channel nor for any of the step's `fallback` channels (`contact`).
+    /// Plans written before it read as deliverable.
+    #[serde(default)]
+    pub undeliverable: Option<String>,
 }
 
 impl PlannedAction {
@@ -196,6 +202,7 @@ impl PlannedAction {
             reason: String::new(),
             facts: Vec::new(),
             arm: Arm::Champion,
+            undeliverable: None,
         }
     }
 

@@ -129,6 +129,7 @@ impl<'a> Eval<'a, '_> {
                 self.reads(&x.when, invoices.first().copied(), &mut facts);
                 a.facts = facts;
             }
+            self.deliver(&mut a, &[]);
             if self.offer(a, |a| trace(Outcome::Fired, a.reason.clone(), inputs)) {
                 winner = Some(x.id.clone());
             }
@@ -214,6 +215,7 @@ impl<'a> Eval<'a, '_> {
                 self.reads(&p.when, None, &mut facts);
                 a.facts = facts;
             }
+            self.deliver(&mut a, &[]);
             if self.offer(a, |a| trace(Outcome::Fired, a.reason.clone(), inputs)) {
                 winner = Some(p.id.clone());
             }

@@ -15,6 +15,7 @@
 
 mod account;
 mod calendar;
+mod contact;
 mod customer;
 mod dice;
 mod ladder;

@@ -11,7 +11,8 @@ pub const FILES: [(&str, &str); 5] = [
     (
         "customers.csv",
         "customer_id,name,segment,country,currency,credit_limit,payment_terms,credit_score,risk_class,\
-         account_owner,email,phone,preferred_channel,do_not_contact,on_hold,opened_on,account_type",
+         account_owner,email,phone,preferred_channel,do_not_contact,on_hold,opened_on,account_type,\
+         address_line1,address_line2,postcode,city,language,contact_name",
     ),
     (
         "invoices.csv",
@@ -75,6 +76,7 @@ const ACTION: (&str, usize) = ("A", 7);
 const PLAN: (&str, usize) = ("PLAN", 6);
 
 fn customer(buf: &mut Vec<u8>, c: &CustomerRow) {
+    let contact = super::contact::contact(c.index, c.country.code);
     Row::new(buf)
         .id(CUSTOMER, c.index + 1)
         .text(&c.name)
@@ -90,9 +92,11 @@ fn customer(buf: &mut Vec<u8>, c: &CustomerRow) {
             push_uint(b, u64::from(c.owner), 2);
         })
         .with(|b| {
-            b.extend_from_slice(b"ap@");
-            push_slug(b, &c.name);
-            b.extend_from_slice(b".example");
+            if contact.email {
+                b.extend_from_slice(b"ap@");
+                push_slug(b, &c.name);
+                b.extend_from_slice(b".example");
+            }
         })
         .with(|b| push_phone(b, c.country.dial, c.phone))
         .opt_text(c.channel)
@@ -100,6 +104,12 @@ fn customer(buf: &mut Vec<u8>, c: &CustomerRow) {
         .flag(c.on_hold)
         .date(c.opened_on)
         .text("business")
+        .text(&contact.address_line1)
+        .opt_text(contact.address_line2.as_deref())
+        .text(&contact.postcode)
+        .text(contact.city)
+        .text(contact.language)
+        .text(&contact.contact_name)
         .end();
 }
 

@@ -81,6 +81,12 @@ const CUSTOMER_COLS: Columns = Columns(&[
     ("on_hold", false),
     ("opened_on", false),
     ("account_type", false),
+    ("address_line1", false),
+    ("address_line2", false),
+    ("postcode", false),
+    ("city", false),
+    ("language", false),
+    ("contact_name", false),
 ]);
 const INVOICE_COLS: Columns = Columns(&[
     ("invoice_id", true),
@@ -523,6 +529,7 @@ impl LedgerRow for Customer {
             email: None,
             phone: None,
             preferred_channel: None,
+            contact: super::Contact::default(),
             do_not_contact: false,
             on_hold: false,
             opened_on: None,
@@ -1050,6 +1057,14 @@ fn decode_customer(r: &mut Row<'_>, _: &mut Memo) -> Option<Customer> {
     let on_hold = r.get(14, decode::flag);
     let opened_on = r.get(15, decode::cached_opt_date);
     let account_type = r.get(16, |b| opt(b, AccountType::decode));
+    let contact = super::Contact {
+        address_line1: r.opt_text(17),
+        address_line2: r.opt_text(18),
+        postcode: r.opt_text(19),
+        city: r.opt_text(20),
+        language: r.opt_text(21),
+        contact_name: r.opt_text(22),
+    };
     Some(Customer {
         id: id?,
         name: name?,
@@ -1064,6 +1079,7 @@ fn decode_customer(r: &mut Row<'_>, _: &mut Memo) -> Option<Customer> {
         email,
         phone,
         preferred_channel: preferred_channel?,
+        contact,
         do_not_contact: do_not_contact?,
         on_hold: on_hold?,
         opened_on: opened_on?,

@@ -201,10 +201,26 @@ pub struct Customer {
     pub email: Option<Text>,
     pub phone: Option<Text>,
     pub preferred_channel: Option<Channel>,
+    /// Postal address and the person to write to ([`Contact`]).
+    pub contact: Contact,
     pub do_not_contact: bool,
     pub on_hold: bool,
     pub opened_on: Option<NaiveDate>,
     pub account_type: AccountType,
+}
+
+/// The optional contact columns of `customers.csv` beside `email` and
+/// `phone`: a letter's address block and the language of messages. Each is
+/// stored only when the cell is not empty.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Contact {
+    pub contact_name: Option<Text>,
+    pub address_line1: Option<Text>,
+    pub address_line2: Option<Text>,
+    pub postcode: Option<Text>,
+    pub city: Option<Text>,
+    /// Language of messages (`en`, `de`, `fr`, ...), as given (matched ignoring case).
+    pub language: Option<Text>,
 }
 
 /// One row of `invoices.csv`.

@@ -100,6 +100,10 @@ pub struct Summary {
     /// Per currency.
     pub discounts: BTreeMap<String, Discounts>,
     pub referrals: BTreeMap<String, Tally>,
+    /// Messages planned that no channel of theirs can deliver (no usable
+    /// contact), by the channel they were planned on; `{}` when none.
+    #[serde(default)]
+    pub undeliverable: BTreeMap<String, u64>,
     pub rows: Rows,
     pub warnings: u64,
     /// Warnings about the as-of date ([`super::why::as_of_warnings`]).
@@ -255,6 +259,7 @@ pub fn summarize_parts(
         limit_changes: BTreeMap::new(),
         discounts: BTreeMap::new(),
         referrals: BTreeMap::new(),
+        undeliverable: BTreeMap::new(),
         rows,
         warnings,
         kpis,
@@ -271,6 +276,9 @@ pub fn summarize_parts(
             last_customer = Some(&a.customer_id);
         }
         s.actions.add(a);
+        if a.undeliverable.is_some() {
+            *s.undeliverable.entry(a.channel.map_or("", |c| c.as_str()).to_string()).or_default() += 1;
+        }
         s.by_action.entry(a.action.as_str().to_string()).or_default().add(a);
         if let Some(step) = &a.step {
             s.by_step.entry(step.clone()).or_default().add(a);

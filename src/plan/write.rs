@@ -44,6 +44,7 @@ pub const PLAN_COLUMNS: &[&str] = &[
     "owner",
     "reason",
     "arm",
+    "undeliverable",
 ];
 
 /// `format!("{:.2}", d)`, without `core::fmt` for a decimal whose mantissa
@@ -185,6 +186,7 @@ fn plan_record(out: &mut Row<'_>, e: &PlanEntry, scratch: &mut String, num: &mut
     out.field(a.owner.as_deref().unwrap_or(""));
     out.field(&a.reason);
     out.field(a.arm.as_str());
+    out.field(a.undeliverable.as_deref().unwrap_or(""));
     out.end();
 }
 
@@ -330,6 +332,8 @@ fn plan_line(buf: &mut Vec<u8>, e: &PlanEntry) -> io::Result<()> {
     }
     buf.extend_from_slice(b"],\"arm\":");
     json(buf, &a.arm)?;
+    buf.extend_from_slice(b",\"undeliverable\":");
+    opt_text(buf, a.undeliverable.as_deref())?;
     buf.push(b'}');
     Ok(())
 }
@@ -528,6 +532,8 @@ pub struct RunOutputs<'a> {
     pub rejects_csv: Option<&'a [u8]>,
     /// shard.json, for a shard's outputs.
     pub shard: Option<&'a ShardPart>,
+    /// The rendered messages (`recoup run` without `--no-outbox`).
+    pub outbox: Option<&'a crate::outbox::Outbox>,
 }
 
 /// Write a run's outputs into `dir` (apart from the command's `inputs`) as one atomic set; the manifest is
@@ -573,10 +579,38 @@ pub fn write_run_into(set: OutputSet, out: &RunOutputs<'_>, manifest: &mut Manif
         set.write("shard.json", |w| json(w, part))?;
         outputs.push("shard.json");
     }
+    // Every message is a file the manifest lists with its hash. Written
+    // straight into the staging folder, in parallel and without a sync per
+    // file (a sync each cost 30 s for the 21,000 files of a 100k-customer
+    // run); the set appears whole or not at all as for the other files.
+    let mut messages: Vec<crate::output::Written> = Vec::new();
+    if let Some(o) = out.outbox {
+        let staging = set.staging().to_path_buf();
+        messages = o
+            .files
+            .par_iter()
+            .map(|(name, bytes)| {
+                let path = staging.join(name);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::write(&path, bytes)?;
+                Ok(crate::output::Written {
+                    file: name.clone(),
+                    bytes: bytes.len() as u64,
+                    blake3: blake3::hash(bytes).to_hex().to_string(),
+                })
+            })
+            .collect::<io::Result<Vec<_>>>()
+            .map_err(|source| OutputError::Io { path: staging.join("outbox"), source })?;
+        outputs.push("outbox/");
+    }
     outputs.push("manifest.json");
     manifest.outputs = outputs.into_iter().map(String::from).collect();
     manifest.timings_ms.push(("write".to_string(), started.elapsed().as_millis() as u64));
     manifest.files = set.written();
+    manifest.files.extend(messages);
+    manifest.files.sort_by(|a, b| a.file.cmp(&b.file));
     set.write("manifest.json", |w| json(w, &*manifest))?;
     set.commit()
 }

@@ -102,10 +102,21 @@ pub struct RawExpect {
     pub owner: Option<String>,
     /// Words the reason must contain.
     pub reason_contains: Option<String>,
+    /// Words the rendered message (subject and text, from the policy's templates) must contain.
+    pub text_contains: Option<String>,
 }
 
 impl RawExpect {
-    /// Does `a` have every field this expectation gives?
+    /// [`RawExpect::matches`], and the rendered message `text` (subject and
+    /// text; `None`: the action has no message) contains `text_contains`.
+    pub fn matches_text(&self, a: &PlannedAction, text: Option<&str>) -> bool {
+        // Money's no-break spaces match a plain space.
+        let plain = |x: &str| x.replace(['\u{a0}', '\u{202f}'], " ");
+        self.matches(a)
+            && self.text_contains.as_ref().is_none_or(|t| text.is_some_and(|x| plain(x).contains(&plain(t))))
+    }
+
+    /// Does `a` have every field this expectation gives (its message aside)?
     pub fn matches(&self, a: &PlannedAction) -> bool {
         let dec = |want: &Option<Num>, got: Decimal| want.is_none_or(|w| w.0 == got);
         let opt_dec = |want: &Option<Num>, got: Option<Decimal>| want.is_none_or(|w| Some(w.0) == got);
@@ -322,8 +333,26 @@ pub fn run_tests(policy: &CompiledPolicy, dir: &Path, filter: Option<&str>) -> T
                         }
                     }
                     let mut used = vec![false; actual.len()];
+                    // The rendered messages, for `text_contains`.
+                    let entries: Vec<crate::plan::PlanEntry> = actual
+                        .iter()
+                        .map(|a| crate::plan::PlanEntry {
+                            action_id: crate::plan::action_id(as_of_date, a),
+                            action: a.clone(),
+                        })
+                        .collect();
+                    let mut texts: Vec<Option<String>> = vec![None; actual.len()];
+                    if expect.value.iter().any(|x| x.value.text_contains.is_some()) {
+                        for r in crate::render::render_plan(&entries, &ledger, policy, as_of_date) {
+                            if let Ok(m) = r.message {
+                                texts[r.entry] = Some(format!("{}\n{}", m.subject.unwrap_or_default(), m.text));
+                            }
+                        }
+                    }
                     for x in &expect.value {
-                        match (0..actual.len()).find(|&i| !used[i] && x.value.matches(&actual[i])) {
+                        match (0..actual.len())
+                            .find(|&i| !used[i] && x.value.matches_text(&actual[i], texts[i].as_deref()))
+                        {
                             Some(i) => {
                                 used[i] = true;
                                 result.matched.push(x.value.describe());

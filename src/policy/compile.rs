@@ -234,6 +234,8 @@ pub struct Step {
     pub id: String,
     pub action: ActionKind,
     pub channel: Option<Channel>,
+    /// Channels tried in order when the customer cannot be reached on `channel`.
+    pub fallback: Vec<Channel>,
     pub template: Option<String>,
     pub basis: Basis,
     /// Fires once the invoice's age (in `basis` days) reaches this.
@@ -559,6 +561,9 @@ pub struct CompiledPolicy {
     pub per_invoice: PerInvoiceRules,
     /// The rules' ids as numbers (the engine matches the action history to them).
     pub ids: RuleIds,
+    /// The message templates and the `[sender]`, checked (`crate::render`);
+    /// empty for a policy read without its folder.
+    pub messages: std::sync::Arc<crate::render::Templates>,
 }
 
 impl std::fmt::Debug for CompiledPolicy {
@@ -750,7 +755,7 @@ pub fn compile_with(mut rules: Rules, engine: rhai::Engine, sources: Sources, de
     let renamed = rules.replaces.iter().filter(|(id, _)| per_invoice_steps.contains(&id)).map(|(_, old)| old);
     let per_invoice = PerInvoiceRules::new(per_invoice_steps.iter().copied().chain(renamed));
     let ids = RuleIds::of(&rules);
-    CompiledPolicy { rules, engine, sources, hash, per_invoice, ids }
+    CompiledPolicy { rules, engine, sources, hash, per_invoice, ids, messages: Default::default() }
 }
 
 /// No rule of the policy has this id (see [`RuleIds::code`]).

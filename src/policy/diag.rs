@@ -61,6 +61,8 @@ pub enum Code {
     FloorAboveCap,
     /// A step that sends something with no template, or a template that does not exist.
     MissingTemplate,
+    /// A message template reads a field its rule does not have, or does not parse.
+    TemplateField,
     /// Something defined and never used.
     Unused,
     /// A choice that is probably not what was meant.
@@ -91,6 +93,7 @@ impl Code {
             Code::ReferralBeforeStep => "referral-before-step",
             Code::FloorAboveCap => "floor-above-cap",
             Code::MissingTemplate => "missing-template",
+            Code::TemplateField => "template-field",
             Code::Unused => "unused",
             Code::Suspicious => "suspicious",
         }

@@ -160,6 +160,17 @@ fn load_text(file_path: PathBuf, text: String, dir: Option<&Path>, mut report: R
         }
         _ => None,
     };
+    let policy = policy.and_then(|mut p| {
+        // The message templates, checked against the rules that use them (crate::render).
+        let tdir = tfiles.map(|(_, d)| d);
+        let sender = raw.sender.as_ref().map(|s| &s.value);
+        let (templates, diags) = crate::render::Templates::load(tdir, sender, &p.rules, &mut report.sources);
+        let failed = diags.iter().any(|d| d.is_error());
+        report.diagnostics.extend(diags);
+        report.sort();
+        p.messages = std::sync::Arc::new(templates);
+        (!failed).then_some(p)
+    });
     Loaded { policy, report }
 }
 

@@ -472,6 +472,8 @@ pub struct RawPolicy {
     /// (`"5000.00"`) or one per currency (`{ USD = "5500.00", EUR = "5000.00" }`), resolved in
     /// each customer's currency.
     pub amounts: Option<Sp<BTreeMap<String, Sp<MoneyValue>>>>,
+    /// Who messages come from: company, address, contact and payment details (docs/outbox.md).
+    pub sender: Option<Sp<RawSender>>,
 }
 
 /// `[kpis]`: the settings of the facts rules read and of the portfolio KPIs
@@ -495,6 +497,26 @@ pub struct RawKpis {
     pub countback_months: Option<Sp<i64>>,
     /// Months of the collection effectiveness index period (default 3).
     pub cei_months: Option<Sp<i64>>,
+}
+
+/// `[sender]`: the company the customer's messages come from.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSender {
+    /// Company name, as it signs messages and heads letters.
+    pub company: Option<String>,
+    /// Postal address lines of the sender (a letter's return address).
+    pub address: Option<Vec<String>>,
+    /// The From address of e-mails.
+    pub email: Option<String>,
+    /// Phone number customers can call.
+    pub phone: Option<String>,
+    /// Bank details for a transfer (free text: IBAN, BIC, account).
+    pub bank: Option<String>,
+    /// A payment link, itself a template: `https://pay.example.com/{{ reference }}`.
+    pub payment_link: Option<String>,
+    /// The language of a customer without one, and of the templates at the top of the templates folder (default `en`).
+    pub language: Option<String>,
 }
 
 /// `[reporting]`: the exchange rates the user gives, so that outputs can add
@@ -693,6 +715,9 @@ pub struct RawStep {
     pub action: Option<Sp<StepAction>>,
     /// Channel of a statement (default email); other actions have their own.
     pub channel: Option<Sp<RawChannel>>,
+    /// Channels tried in order when the customer has no usable contact for the step's own
+    /// (e.g. `["sms", "letter"]`); with none usable the action is planned as undeliverable.
+    pub fallback: Option<Sp<Vec<RawChannel>>>,
     /// The message template (required for email, sms, letter and statement).
     pub template: Option<Sp<String>>,
     /// Minimum open amount of the invoices the action lists.

@@ -895,10 +895,12 @@ fn step_of(v: &mut V<'_>, s: &Sp<RawStep>, n: usize, meta: &Meta, has_interest: 
     {
         v.warning(Code::Unused, format!("`optional` of {what} has no effect without `when` or `min_overdue`"), &o.span);
     }
+    let fallback = step_fallback(v, &s.fallback, ch, &what);
     Some(Step {
         id,
         action: kind,
         channel: ch,
+        fallback,
         template,
         basis,
         offset,
@@ -1862,4 +1864,26 @@ fn unique_ids(v: &mut V<'_>, raw: &RawPolicy) {
     for x in &raw.review {
         check(v, &x.id, "review");
     }
+}
+
+/// A step's `fallback` channels: only for a step with a channel, none twice
+/// nor the step's own.
+fn step_fallback(v: &mut V<'_>, f: &Option<Sp<Vec<RawChannel>>>, own: Option<Channel>, what: &str) -> Vec<Channel> {
+    let Some(f) = f else { return Vec::new() };
+    let Some(own) = own else {
+        v.error(Code::InvalidValue, format!("`fallback` of {what}: the step sends no message"), &f.span).help =
+            Some("`fallback` applies to steps that email, text, call, write or send a statement".into());
+        return Vec::new();
+    };
+    let mut out: Vec<Channel> = Vec::with_capacity(f.value.len());
+    for &c in &f.value {
+        let c = channel(c);
+        if c == own || out.contains(&c) {
+            v.error(Code::InvalidValue, format!("`fallback` of {what} names `{c}` twice"), &f.span).help =
+                Some("list each channel once, without the step's own channel".into());
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }

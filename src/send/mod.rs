@@ -483,7 +483,8 @@ pub const ACTIONS_HEADER: &str =
 
 /// The log as actions.csv rows: every message of the outbox with a final
 /// result (`sent` → outcome `delivered`, `refused` → `bounced`), one row per
-/// invoice it lists, executed on the day of its attempt (UTC). Messages
+/// invoice it lists (ids `ID`, `ID-2`, ...: actions.csv's ids are unique),
+/// executed on the day of its attempt (UTC). Messages
 /// not in plan.csv are left out (their rule is not known).
 pub fn actions_sent(outbox: &Outbox, log: &Log, w: &mut dyn Write) -> io::Result<usize> {
     let latest = log.latest();
@@ -509,9 +510,12 @@ pub fn actions_sent(outbox: &Outbox, log: &Log, w: &mut dyn Write) -> io::Result
         let decided = if decided.is_empty() { executed.clone() } else { decided.clone() };
         let invoices: Vec<&str> =
             if p.invoice_ids.is_empty() { vec![""] } else { p.invoice_ids.iter().map(String::as_str).collect() };
-        for inv in invoices {
+        for (k, inv) in invoices.into_iter().enumerate() {
+            // actions.csv's ids are unique: a message that lists several
+            // invoices is one row per invoice, the second on `ID-2`, and so on.
+            let id = if k == 0 { m.action_id.clone() } else { format!("{}-{}", m.action_id, k + 1) };
             csv.write_record([
-                m.action_id.as_str(),
+                id.as_str(),
                 &p.customer_id,
                 inv,
                 &p.rule_id,

@@ -1,0 +1,404 @@
+//! The outbox: a run's rendered messages as files mailers, SMS gateways,
+//! printers and dialers take as they are (docs/outbox.md) — e-mails as
+//! RFC 5322 messages and JSONL, texts as JSONL, letters as print-ready HTML,
+//! calls as a CSV sheet. Every byte follows from the plan, the ledger and the
+//! as-of date: the Date header is the as-of date at 00:00 UTC, the
+//! Message-ID the action id.
+
+use crate::ledger::{Channel, Customer, Ledger};
+use crate::plan::PlanEntry;
+use crate::render::{Message, Rendered};
+use chrono::NaiveDate;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// The files of an outbox, by path under the output folder, and the count of messages per channel.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    pub files: Vec<(String, Vec<u8>)>,
+    /// Messages written, per channel.
+    pub counts: BTreeMap<String, u64>,
+    /// Actions with a message that could not be rendered: action id and why.
+    pub failed: Vec<(String, String)>,
+}
+
+#[derive(Serialize)]
+struct EmailLine<'a> {
+    action_id: &'a str,
+    message_id: String,
+    from: &'a str,
+    to: &'a str,
+    subject: &'a str,
+    text: &'a str,
+    html: &'a str,
+}
+
+#[derive(Serialize)]
+struct SmsLine<'a> {
+    action_id: &'a str,
+    to: String,
+    text: &'a str,
+    encoding: &'static str,
+    segments: u32,
+}
+
+/// Build the outbox of `entries` from their rendered messages.
+pub fn build(
+    entries: &[PlanEntry],
+    rendered: &[Rendered],
+    ledger: &Ledger,
+    sender: &crate::render::Sender,
+    as_of: NaiveDate,
+) -> Outbox {
+    let ix: hashbrown::HashMap<&str, usize> =
+        ledger.customers.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
+    let mut out = Outbox::default();
+    let (mut email_jsonl, mut sms_jsonl) = (Vec::new(), Vec::new());
+    let mut calls = csv::Writer::from_writer(Vec::new());
+    let _ =
+        calls.write_record(["action_id", "customer_id", "customer", "phone", "owner", "language", "talking_points"]);
+    for r in rendered {
+        let e = &entries[r.entry];
+        let m = match &r.message {
+            Ok(m) => m,
+            Err(why) => {
+                out.failed.push((e.action_id.clone(), why.to_string()));
+                continue;
+            }
+        };
+        let Some(c) = ix.get(e.action.customer_id.as_str()).map(|&i| &ledger.customers[i]) else { continue };
+        *out.counts.entry(m.channel.as_str().to_string()).or_default() += 1;
+        let id = e.action_id.as_str();
+        match m.channel {
+            Channel::Email => {
+                let html = m.html.clone().unwrap_or_else(|| html_of_text(&m.text));
+                let to = c.email.as_deref().unwrap_or("");
+                // A plain space in the header: no-break spaces of money would force an encoded word.
+                let subject = m.subject.as_deref().unwrap_or("").replace(['\u{a0}', '\u{202f}'], " ");
+                let subject = subject.as_str();
+                out.files.push((format!("outbox/email/{id}.eml"), eml(id, sender, to, subject, &m.text, &html, as_of)));
+                let line = EmailLine {
+                    action_id: id,
+                    message_id: message_id(id),
+                    from: &sender.email,
+                    to,
+                    subject,
+                    text: &m.text,
+                    html: &html,
+                };
+                let _ = serde_json::to_writer(&mut email_jsonl, &line);
+                email_jsonl.push(b'\n');
+            }
+            Channel::Sms => {
+                // No-break spaces of formatted money would make the text UCS-2 (70 per part).
+                let plain = m.text.trim_end().replace(['\u{a0}', '\u{202f}'], " ");
+                let text = plain.as_str();
+                let (encoding, segments) = segments(text);
+                let to = c.phone.as_deref().and_then(crate::engine::contact::e164).unwrap_or_default();
+                let _ = serde_json::to_writer(&mut sms_jsonl, &SmsLine { action_id: id, to, text, encoding, segments });
+                sms_jsonl.push(b'\n');
+            }
+            Channel::Letter => {
+                out.files.push((format!("outbox/letters/{id}.html"), letter(id, sender, c, m, as_of).into_bytes()));
+            }
+            Channel::Call => {
+                let phone = c.phone.as_deref().and_then(crate::engine::contact::e164).unwrap_or_default();
+                let _ = calls.write_record([
+                    id,
+                    &c.id,
+                    &c.name,
+                    &phone,
+                    e.action.owner.as_deref().unwrap_or(""),
+                    &m.language,
+                    m.text.trim_end(),
+                ]);
+            }
+        }
+    }
+    // Calls without a template: the plan's reason is the talking point.
+    for e in entries {
+        let a = &e.action;
+        if a.channel == Some(Channel::Call) && a.template.is_none() && a.undeliverable.is_none() {
+            let Some(c) = ix.get(a.customer_id.as_str()).map(|&i| &ledger.customers[i]) else { continue };
+            *out.counts.entry("call".to_string()).or_default() += 1;
+            let phone = c.phone.as_deref().and_then(crate::engine::contact::e164).unwrap_or_default();
+            let lang = c.contact.language.as_deref().unwrap_or("");
+            let _ = calls.write_record([
+                e.action_id.as_str(),
+                &c.id,
+                &c.name,
+                &phone,
+                a.owner.as_deref().unwrap_or(""),
+                lang,
+                &a.reason,
+            ]);
+        }
+    }
+    out.files.push(("outbox/email.jsonl".into(), email_jsonl));
+    out.files.push(("outbox/sms.jsonl".into(), sms_jsonl));
+    out.files.push(("outbox/calls.csv".into(), calls.into_inner().unwrap_or_default()));
+    out
+}
+
+/// The messages the plan's actions call for, per channel: each deliverable
+/// customer-facing action with a template, and each deliverable call.
+pub fn expected(entries: &[PlanEntry]) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for e in entries {
+        let a = &e.action;
+        let call = a.channel == Some(Channel::Call) && a.undeliverable.is_none();
+        if let (Some(ch), true) = (a.channel, crate::render::has_message(a) || call) {
+            *m.entry(ch.as_str().to_string()).or_default() += 1;
+        }
+    }
+    m
+}
+
+/// The terminal line of an outbox: its messages per channel and whether they reconcile with the plan.
+pub fn summary_line(o: &Outbox, entries: &[PlanEntry], dir: &std::path::Path) -> String {
+    let want = expected(entries);
+    let n: u64 = o.counts.values().sum();
+    let by: Vec<String> = o.counts.iter().map(|(c, k)| format!("{k} {c}")).collect();
+    let undeliverable = entries.iter().filter(|e| e.action.undeliverable.is_some()).count();
+    if want == o.counts {
+        format!(
+            "  outbox: {n} messages ({}) in {}: one per deliverable message of the plan; {undeliverable} undeliverable",
+            by.join(", "),
+            dir.join("outbox").display()
+        )
+    } else {
+        let w: Vec<String> = want.iter().map(|(c, k)| format!("{k} {c}")).collect();
+        format!(
+            "  outbox: {n} messages ({}) in {}, but the plan calls for {} ({} could not be rendered)",
+            by.join(", "),
+            dir.join("outbox").display(),
+            w.join(", "),
+            o.failed.len()
+        )
+    }
+}
+
+/// `<R…@recoup>`: stable, so a resend of the same action is recognised.
+pub fn message_id(action_id: &str) -> String {
+    format!("<{action_id}@recoup>")
+}
+
+/// The SMS encoding and segment count of `text`: GSM-7 (160 characters,
+/// 153 per part when split; characters of the extension table count two)
+/// or UCS-2 (70, 67 per part; characters outside the BMP count two).
+pub fn segments(text: &str) -> (&'static str, u32) {
+    const GSM: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+    const EXT: &str = "^{}\\[~]|€\u{c}";
+    let mut septets = 0u32;
+    let mut gsm = true;
+    for ch in text.chars() {
+        if GSM.contains(ch) {
+            septets += 1;
+        } else if EXT.contains(ch) {
+            septets += 2;
+        } else {
+            gsm = false;
+            break;
+        }
+    }
+    if gsm {
+        let n = if septets <= 160 { 1 } else { septets.div_ceil(153) };
+        ("gsm-7", n.max(1))
+    } else {
+        let units: u32 = text.chars().map(|c| c.len_utf16() as u32).sum();
+        let n = if units <= 70 { 1 } else { units.div_ceil(67) };
+        ("ucs-2", n.max(1))
+    }
+}
+
+/// Text escaped for HTML.
+struct Esc<'a>(&'a str);
+
+impl std::fmt::Display for Esc<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for c in self.0.chars() {
+            match c {
+                '&' => f.write_str("&amp;")?,
+                '<' => f.write_str("&lt;")?,
+                '>' => f.write_str("&gt;")?,
+                '"' => f.write_str("&quot;")?,
+                '\'' => f.write_str("&#39;")?,
+                c => f.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An HTML body from a plain text: a paragraph per block, line breaks kept.
+fn html_of_text(text: &str) -> String {
+    let mut h = String::from("<!DOCTYPE html>\n<html><body>\n");
+    for block in text.split("\n\n").filter(|b| !b.trim().is_empty()) {
+        h.push_str("<p>");
+        for (k, line) in block.lines().enumerate() {
+            if k > 0 {
+                h.push_str("<br>\n");
+            }
+            let _ = write!(h, "{}", Esc(line));
+        }
+        h.push_str("</p>\n");
+    }
+    h.push_str("</body></html>\n");
+    h
+}
+
+/// Base64 (RFC 4648), lines of 76 characters ending in CRLF.
+fn base64_lines(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::with_capacity(bytes.len() * 4 / 3 + bytes.len() / 57 * 2 + 4);
+    for line in bytes.chunks(57) {
+        for c in line.chunks(3) {
+            let n = (u32::from(c[0]) << 16)
+                | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+                | u32::from(*c.get(2).unwrap_or(&0));
+            s.push(T[(n >> 18) as usize & 63] as char);
+            s.push(T[(n >> 12) as usize & 63] as char);
+            s.push(if c.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
+            s.push(if c.len() > 2 { T[n as usize & 63] as char } else { '=' });
+        }
+        s.push_str("\r\n");
+    }
+    s
+}
+
+/// A header value: as it is when printable ASCII, else an RFC 2047 encoded word (UTF-8, base64).
+fn header_text(s: &str) -> String {
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        s.to_string()
+    } else {
+        // Encoded words of at most 45 bytes of text each, split on character boundaries.
+        let mut words = Vec::new();
+        let mut chunk = String::new();
+        for c in s.chars() {
+            if chunk.len() + c.len_utf8() > 45 {
+                words.push(std::mem::take(&mut chunk));
+            }
+            chunk.push(c);
+        }
+        words.push(chunk);
+        words
+            .iter()
+            .map(|w| format!("=?UTF-8?B?{}?=", base64_lines(w.as_bytes()).trim_end()))
+            .collect::<Vec<_>>()
+            .join("\r\n ")
+    }
+}
+
+/// An RFC 5322 message: multipart/alternative, text then HTML, both UTF-8 in base64.
+fn eml(
+    id: &str,
+    sender: &crate::render::Sender,
+    to: &str,
+    subject: &str,
+    text: &str,
+    html: &str,
+    as_of: NaiveDate,
+) -> Vec<u8> {
+    let boundary = format!("=_recoup_{id}");
+    let date = as_of.format("%a, %d %b %Y 00:00:00 +0000");
+    let from = if sender.company.is_empty() {
+        sender.email.clone()
+    } else {
+        format!("{} <{}>", header_text(&sender.company.replace('"', "")), sender.email)
+    };
+    let crlf = |s: &str| s.replace("\r\n", "\n").replace('\n', "\r\n");
+    let mut m = String::new();
+    let _ = write!(
+        m,
+        "From: {from}\r\nTo: {to}\r\nSubject: {}\r\nDate: {date}\r\nMessage-ID: {}\r\nX-Recoup-Action-Id: {id}\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n\
+         --{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\
+         --{boundary}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\
+         --{boundary}--\r\n",
+        header_text(subject),
+        message_id(id),
+        base64_lines(crlf(text).as_bytes()),
+        base64_lines(crlf(html).as_bytes()),
+    );
+    m.into_bytes()
+}
+
+/// A print-ready letter: A4 or US Letter (`@page`), the recipient's address
+/// in the window of a DIN 5008 (type B: 20 mm from the left, 45 mm from the
+/// top) or US #10 envelope (7/8 in from the left, 2 in from the top).
+fn letter(id: &str, sender: &crate::render::Sender, c: &Customer, m: &Message, as_of: NaiveDate) -> String {
+    let us = c.country == "US";
+    let (page, left, top, width) = if us { ("letter", "22mm", "51mm", "90mm") } else { ("A4", "20mm", "45mm", "85mm") };
+    let k = &c.contact;
+    let mut address: Vec<&str> = vec![&c.name];
+    address.extend(k.contact_name.as_deref());
+    address.extend(k.address_line1.as_deref());
+    address.extend(k.address_line2.as_deref());
+    let town = match (k.postcode.as_deref(), k.city.as_deref()) {
+        (Some(p), Some(t)) if us => format!("{t} {p}"),
+        (Some(p), Some(t)) => format!("{p} {t}"),
+        (p, t) => p.or(t).unwrap_or("").to_string(),
+    };
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{id}</title>\n<style>\n\
+         @page {{ size: {page}; margin: 0; }}\n\
+         body {{ margin: 0; font: 11pt/1.4 serif; }}\n\
+         .sender {{ position: absolute; left: {left}; top: 15mm; font-size: 9pt; }}\n\
+         .window {{ position: absolute; left: {left}; top: {top}; width: {width}; height: 40mm; }}\n\
+         .return {{ font-size: 7pt; border-bottom: 0.5pt solid; margin-bottom: 2mm; }}\n\
+         .meta {{ position: absolute; right: 20mm; top: {top}; text-align: right; }}\n\
+         .body {{ position: absolute; left: {left}; right: 20mm; top: 105mm; white-space: pre-wrap; }}\n\
+         </style></head><body>\n",
+        lang = Esc(&m.language),
+    );
+    let _ = writeln!(h, "<div class=\"sender\">{}</div>", Esc(&sender.company));
+    let ret: Vec<&str> =
+        std::iter::once(sender.company.as_str()).chain(sender.address.iter().map(String::as_str)).collect();
+    let _ = write!(h, "<div class=\"window\"><div class=\"return\">{}</div>", Esc(&ret.join(" · ")));
+    for line in address.iter().copied().chain([town.as_str(), crate::render::fields::country_line(&c.country)]) {
+        if !line.is_empty() {
+            let _ = write!(h, "{}<br>", Esc(line));
+        }
+    }
+    h.push_str("</div>\n");
+    let _ = writeln!(
+        h,
+        "<div class=\"meta\">{}<br>Ref. {}</div>",
+        Esc(&crate::render::fields::date(&m.language, as_of)),
+        Esc(id)
+    );
+    let _ = writeln!(h, "<div class=\"body\">{}</div>", Esc(m.text.trim_end()));
+    h.push_str("</body></html>\n");
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sms_segments_follow_gsm_7_and_ucs_2() {
+        assert_eq!(segments("hello"), ("gsm-7", 1));
+        assert_eq!(segments(&"a".repeat(160)), ("gsm-7", 1));
+        assert_eq!(segments(&"a".repeat(161)), ("gsm-7", 2));
+        assert_eq!(segments(&"a".repeat(306)), ("gsm-7", 2));
+        assert_eq!(segments(&"a".repeat(307)), ("gsm-7", 3));
+        assert_eq!(segments(&"€".repeat(80)), ("gsm-7", 1), "extension characters count two");
+        assert_eq!(segments(&"€".repeat(81)), ("gsm-7", 2));
+        assert_eq!(segments(&"ł".repeat(70)), ("ucs-2", 1));
+        assert_eq!(segments(&"ł".repeat(71)), ("ucs-2", 2));
+        assert_eq!(segments(&"ł".repeat(135)), ("ucs-2", 3));
+    }
+
+    #[test]
+    fn base64_and_encoded_words() {
+        assert_eq!(base64_lines(b"Man"), "TWFu\r\n");
+        assert_eq!(base64_lines(b"Ma"), "TWE=\r\n");
+        assert_eq!(base64_lines(b"M"), "TQ==\r\n");
+        assert_eq!(header_text("Plain"), "Plain");
+        assert_eq!(header_text("Grüße"), "=?UTF-8?B?R3LDvMOfZQ==?=");
+    }
+}

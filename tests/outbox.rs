@@ -1,0 +1,212 @@
+//! Messages: templates rendered for the demo (`recoup preview`), and the
+//! outbox `recoup run` writes (docs/outbox.md).
+
+use crate::cli::recoup;
+
+fn preview(customer: &str) -> (i32, String, String) {
+    recoup(
+        &[
+            "preview",
+            "--ledger",
+            "fixtures/demo",
+            "--policy",
+            "policies/standard",
+            "--as-of",
+            "2026-11-16",
+            "--customer",
+            customer,
+        ],
+        None,
+    )
+}
+
+/// An English email, a German one, a letter with fee and interest, an
+/// email step sent by SMS for a customer without email, and a payment plan
+/// offer with its instalments.
+#[test]
+fn preview_prints_the_rendered_messages() {
+    let mut all = String::new();
+    for c in ["C000020", "C000373", "C000117", "C000159", "C000183"] {
+        let (code, out, err) = preview(c);
+        assert_eq!(code, 0, "{err}");
+        all.push_str(&out);
+        all.push('\n');
+    }
+    insta::assert_snapshot!("demo_preview", all);
+}
+
+#[test]
+fn preview_of_an_unknown_customer_is_an_input_error() {
+    let (code, _, err) = preview("C999999");
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("unknown customer `C999999`"), "{err}");
+}
+
+use crate::cli::run_demo;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let head: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    r.records().map(|x| head.iter().cloned().zip(x.unwrap().iter().map(String::from)).collect()).collect()
+}
+
+/// `1234.50` as the en template writes it: `1,234.50`.
+fn en(amount: &str) -> String {
+    let (int, frac) = amount.split_once('.').unwrap();
+    let mut out = String::new();
+    for (k, c) in int.chars().enumerate() {
+        if k > 0 && (int.len() - k) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{out}.{frac}")
+}
+
+/// The demo's outbox: one message per deliverable message of the plan, per
+/// channel; every message names its customer's address and the open amount
+/// of every invoice it lists, read from the ledger's CSV files; no
+/// placeholder is left unfilled; the manifest lists every file with its hash.
+#[test]
+fn the_demo_outbox_reconciles_with_the_plan_and_the_ledger() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (code, stdout, stderr) = run_demo("policies/standard", &out, &[], Some(tmp.path()));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("one per deliverable message of the plan"), "{stdout}");
+    let plan = csv_rows(&out.join("plan.csv"));
+    let customers: BTreeMap<String, BTreeMap<String, String>> =
+        csv_rows(&crate::common::repo("fixtures/demo/customers.csv"))
+            .into_iter()
+            .map(|r| (r["customer_id"].clone(), r))
+            .collect();
+    let invoices: BTreeMap<String, BTreeMap<String, String>> =
+        csv_rows(&crate::common::repo("fixtures/demo/invoices.csv"))
+            .into_iter()
+            .map(|r| (r["invoice_id"].clone(), r))
+            .collect();
+    let outbox = out.join("outbox");
+    let email_lines: Vec<serde_json::Value> = std::fs::read_to_string(outbox.join("email.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let sms_lines: Vec<serde_json::Value> = std::fs::read_to_string(outbox.join("sms.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let calls = csv_rows(&outbox.join("calls.csv"));
+    let mut want: BTreeMap<&str, usize> = BTreeMap::new();
+    let customer_facing = ["email", "sms", "call", "letter", "statement", "discount_offer", "payment_plan_offer"];
+    let mut checked = 0;
+    for row in &plan {
+        if row["undeliverable"].is_empty()
+            && customer_facing.contains(&row["action"].as_str())
+            && !row["channel"].is_empty()
+        {
+            *want.entry(row["channel"].as_str()).or_default() += 1;
+        } else {
+            continue;
+        }
+        let id = &row["action_id"];
+        let c = &customers[&row["customer_id"]];
+        let text = match row["channel"].as_str() {
+            "email" => {
+                let l = email_lines.iter().find(|l| l["action_id"] == id.as_str()).unwrap();
+                assert_eq!(l["to"], c["email"].as_str());
+                assert_eq!(l["message_id"], format!("<{id}@recoup>"));
+                let eml = std::fs::read_to_string(outbox.join("email").join(format!("{id}.eml"))).unwrap();
+                assert!(eml.contains(&format!("To: {}\r\n", c["email"])), "{eml}");
+                assert!(eml.contains("Date: Mon, 16 Nov 2026 00:00:00 +0000\r\n"));
+                format!("{}\n{}", l["subject"].as_str().unwrap(), l["text"].as_str().unwrap())
+            }
+            "sms" => {
+                let l = sms_lines.iter().find(|l| l["action_id"] == id.as_str()).unwrap();
+                let digits: String = c["phone"].chars().filter(|c| c.is_ascii_digit()).collect();
+                assert_eq!(l["to"], format!("+{digits}"));
+                // A text states the total of the invoices it lists, not each amount.
+                let text = l["text"].as_str().unwrap();
+                assert!(text.contains(&en(&row["amount_due"])), "{id}: {text}");
+                assert!(!text.contains("{{") && !text.contains("}}"), "{id}: {text}");
+                checked += 1;
+                continue;
+            }
+            "letter" => {
+                let html = std::fs::read_to_string(outbox.join("letters").join(format!("{id}.html"))).unwrap();
+                for k in ["address_line1", "city"] {
+                    assert!(html.contains(&c[k].replace('&', "&amp;")), "{id}: no {k} in the letter");
+                }
+                html.replace("&amp;", "&")
+            }
+            "call" => {
+                let r = calls.iter().find(|r| r["action_id"] == *id).unwrap();
+                let digits: String = c["phone"].chars().filter(|c| c.is_ascii_digit()).collect();
+                assert_eq!(r["phone"], format!("+{digits}"));
+                continue;
+            }
+            other => panic!("channel {other}"),
+        };
+        assert!(!text.contains("{{") && !text.contains("}}") && !text.contains("{%"), "{id}: {text}");
+        // Amounts as the message's language writes them (de, fr: 1.234,50 / 1 234,50).
+        let lang = c["language"].as_str();
+        let listed: Vec<&str> = row["invoice_ids"].split(';').filter(|s| !s.is_empty()).collect();
+        for inv in &listed {
+            let open = &invoices[*inv]["open_amount"];
+            let written = match lang {
+                "de" => en(open).replace(',', "_").replace('.', ",").replace('_', "."),
+                _ => en(open),
+            };
+            let fr = en(open).replace(',', "\u{202f}").replace('.', ",");
+            assert!(text.contains(inv), "{id}: {inv} is not named in {text}");
+            assert!(
+                text.contains(&written) || text.contains(&fr) || text.contains(&en(open)),
+                "{id}: {inv}'s open amount {open} is not in {text}"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked > 90, "{checked}");
+    let got: BTreeMap<&str, usize> = [
+        ("email", email_lines.len()),
+        ("sms", sms_lines.len()),
+        ("letter", std::fs::read_dir(outbox.join("letters")).unwrap().count()),
+        ("call", calls.len()),
+    ]
+    .into_iter()
+    .filter(|(_, n)| *n > 0)
+    .collect();
+    assert_eq!(got, want);
+    assert_eq!(std::fs::read_dir(outbox.join("email")).unwrap().count(), email_lines.len());
+    // The manifest lists every message with its hash.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let files = manifest["files"].as_array().unwrap();
+    let eml = files.iter().filter(|f| f["file"].as_str().unwrap().starts_with("outbox/email/")).count();
+    assert_eq!(eml, email_lines.len());
+    for f in files.iter().filter(|f| f["file"].as_str().unwrap().starts_with("outbox/")) {
+        let bytes = std::fs::read(out.join(f["file"].as_str().unwrap())).unwrap();
+        assert_eq!(f["blake3"], blake3::hash(&bytes).to_hex().as_str());
+    }
+}
+
+/// The outbox is the same bytes at any thread count, and `--no-outbox` writes none.
+#[test]
+fn the_outbox_is_deterministic_and_optional() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, c) = (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("c"));
+    assert_eq!(run_demo("policies/standard", &a, &["--threads", "1"], None).0, 0);
+    assert_eq!(run_demo("policies/standard", &b, &["--threads", "4"], None).0, 0);
+    for f in ["outbox/email.jsonl", "outbox/sms.jsonl", "outbox/calls.csv"] {
+        assert_eq!(std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap(), "{f}");
+    }
+    for e in std::fs::read_dir(a.join("outbox/email")).unwrap() {
+        let name = e.unwrap().file_name();
+        let f = Path::new("outbox/email").join(&name);
+        assert_eq!(std::fs::read(a.join(&f)).unwrap(), std::fs::read(b.join(&f)).unwrap());
+    }
+    assert_eq!(run_demo("policies/standard", &c, &["--no-outbox"], None).0, 0);
+    assert!(!c.join("outbox").exists());
+}
