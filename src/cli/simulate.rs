@@ -11,8 +11,8 @@ use crate::simulate::backtest::{Backtest, check_horizon, truncate};
 use crate::simulate::project::{Projection, RollRateCheck, Scenario, project_in_place};
 use crate::simulate::sweep::{self, Sweep};
 use crate::simulate::write::{
-    BACKTEST_FILES, ComparisonJson, FILES, FORWARD_FILES, ForwardJson, print_backtest, print_forward, print_roll_rates,
-    table_cells, write_simulation,
+    BACKTEST_FILES, ComparisonDoc, ComparisonJson, FILES, FORWARD_FILES, ForwardDoc, ForwardJson, backtest_json,
+    print_backtest, print_forward, print_roll_rates, table_cells, write_simulation,
 };
 use crate::simulate::{Candidate, arms, compare};
 use std::io::Write;
@@ -256,8 +256,11 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
                 .map_err(|e| ExitError { code: Exit::Failed, message: format!("{e}; nothing was written") })?;
             drop(bar);
             if let Ok(rr) = &comparison.roll_rates {
-                let balances: Vec<_> = rr.projection.by_bucket.iter().map(|b| b.balance).collect();
-                f.roll_rate_check = Some(RollRateCheck::of(&rr.matrix, &balances, days));
+                let edges = &ctx.config.bucket_edges;
+                f.roll_rate_check = compare::balances_by_currency(&ledger, as_of, edges)
+                    .iter()
+                    .map(|(code, balances)| RollRateCheck::of(&rr.matrix, code, balances, days))
+                    .collect();
             }
             Some(f)
         }
@@ -265,28 +268,29 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
     };
     drop(spinner);
     let backtest = match (&full, &forward) {
-        (Some(full), Some(f)) => Backtest::of(f, full),
-        _ => None,
+        (Some(full), Some(f)) => Backtest::all(f, full),
+        _ => Vec::new(),
     };
-    write_simulation(set, &comparison, forward.as_ref(), backtest.as_ref(), a.sweep.as_ref())
-        .map_err(super::out_failed)?;
+    write_simulation(set, &comparison, forward.as_ref(), &backtest, a.sweep.as_ref()).map_err(super::out_failed)?;
     if !ledger.report.rejects.is_empty() {
         report_problems(&ledger.report.rejects, &a.ledger.ledger, "rejected row");
     }
     let mut out = std::io::stdout().lock();
     if a.format == Format::Json {
-        match &forward {
-            // With a projection: one object holding comparison.json and forward.json.
-            Some(f) => {
-                let mut v =
-                    serde_json::json!({ "comparison": ComparisonJson::of(&comparison), "forward": ForwardJson::of(f) });
-                if let Some(b) = &backtest {
-                    v["backtest"] = serde_json::to_value(b)?;
-                }
-                serde_json::to_writer_pretty(&mut out, &v)?
-            }
-            None => serde_json::to_writer_pretty(&mut out, &ComparisonJson::of(&comparison))?,
+        // One shape with or without --horizon: comparison.json, forward.json
+        // (null without a projection) and the back-tests (null without --backtest).
+        #[derive(serde::Serialize)]
+        struct Doc {
+            comparison: ComparisonDoc,
+            forward: Option<ForwardDoc>,
+            backtest: Option<serde_json::Value>,
         }
+        let v = Doc {
+            comparison: ComparisonJson::of(&comparison).value(),
+            forward: forward.as_ref().map(|f| ForwardJson::of(f).value()),
+            backtest: (!backtest.is_empty()).then(|| backtest_json(&backtest)),
+        };
+        serde_json::to_writer_pretty(&mut out, &v)?;
         writeln!(out)?;
     } else if !a.quiet {
         print_comparison(&mut out, &comparison)?;
@@ -296,8 +300,8 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
             print_forward(&mut out, f)?;
             files.extend(FORWARD_FILES);
         }
-        if let Some(b) = &backtest {
-            print_backtest(&mut out, b)?;
+        if !backtest.is_empty() {
+            print_backtest(&mut out, &backtest)?;
             files.extend(BACKTEST_FILES);
         }
         if a.sweep.is_some() {

@@ -125,14 +125,21 @@ pub fn truncate(ledger: &Ledger, as_of: NaiveDate, write_off_after_days: i64) ->
 
 /// Cash the ledger records as received in each week after `as_of`: the
 /// payments dated in `(previous week end, week end]`.
-pub fn actual_cash(ledger: &Ledger, as_of: NaiveDate, week_ends: &[NaiveDate]) -> Vec<Decimal> {
+/// Only payments of customers in `currency` count (money is never added
+/// across currencies).
+pub fn actual_cash(ledger: &Ledger, as_of: NaiveDate, week_ends: &[NaiveDate], currency: &str) -> Vec<Decimal> {
     let mut out = vec![Decimal::ZERO; week_ends.len()];
-    for p in ledger.payments.iter().filter(|p| p.paid_on > as_of) {
+    for p in ledger.payments.iter().filter(|p| p.paid_on > as_of && in_currency(ledger, p, currency)) {
         if let Some(w) = week_ends.iter().position(|&e| p.paid_on <= e) {
             out[w] += p.amount;
         }
     }
     out
+}
+
+/// A payment of a customer whose currency is `currency`.
+fn in_currency(ledger: &Ledger, p: &crate::ledger::Payment, currency: &str) -> bool {
+    ledger.customers.get(p.customer as usize).is_some_and(|c| c.currency == currency)
 }
 
 /// The weeks a naive forecast averages: the 13 before the as-of date.
@@ -142,10 +149,14 @@ pub const NAIVE_WEEKS: i64 = 13;
 /// weekly cash of the [`NAIVE_WEEKS`] weeks before `as_of` (the payments
 /// dated in `(as_of − 91 days, as_of]`, ÷ 13), rounded to cents; a last week
 /// shorter than 7 days gets its share (days ÷ 7).
-pub fn naive_trailing_mean(ledger: &Ledger, as_of: NaiveDate, week_ends: &[NaiveDate]) -> Vec<Decimal> {
+pub fn naive_trailing_mean(ledger: &Ledger, as_of: NaiveDate, week_ends: &[NaiveDate], currency: &str) -> Vec<Decimal> {
     let from = as_of - Duration::days(7 * NAIVE_WEEKS);
-    let total: Decimal =
-        ledger.payments.iter().filter(|p| p.paid_on > from && p.paid_on <= as_of).map(|p| p.amount).sum();
+    let total: Decimal = ledger
+        .payments
+        .iter()
+        .filter(|p| p.paid_on > from && p.paid_on <= as_of && in_currency(ledger, p, currency))
+        .map(|p| p.amount)
+        .sum();
     let mut start = as_of;
     week_ends
         .iter()
@@ -201,6 +212,8 @@ pub struct BacktestWeek {
 pub struct Backtest {
     pub as_of: NaiveDate,
     pub policy: String,
+    /// The currency of every amount of this back-test (one per currency).
+    pub currency: String,
     pub weeks: Vec<BacktestWeek>,
     /// Mean absolute percentage error of the weekly P50 (weeks with cash).
     pub mape_pct: Option<f64>,
@@ -220,13 +233,20 @@ fn round4(x: f64) -> f64 {
 
 impl Backtest {
     /// Compare the first policy of `forward` with the payments of `full`
-    /// (the ledger before truncation).
-    pub fn of(forward: &Forward, full: &Ledger) -> Option<Backtest> {
+    /// (the ledger before truncation), one back-test per currency.
+    pub fn all(forward: &Forward, full: &Ledger) -> Vec<Backtest> {
+        (0..forward.currencies.len()).filter_map(|cx| Backtest::of(forward, full, cx)).collect()
+    }
+
+    /// [`Backtest::all`] for the currency `cx` of `forward.currencies`.
+    pub fn of(forward: &Forward, full: &Ledger, cx: usize) -> Option<Backtest> {
         let p = forward.policies.first()?;
-        let actual = actual_cash(full, forward.as_of, &forward.week_ends);
+        let currency = forward.currencies.get(cx)?;
+        let cash = |x: &crate::simulate::project::Week| x.money.get(cx).map_or(Decimal::ZERO, |m| m.cash_collected);
+        let actual = actual_cash(full, forward.as_of, &forward.week_ends, currency);
         let mut weeks = Vec::new();
         for (w, (&end, &act)) in forward.week_ends.iter().zip(&actual).enumerate() {
-            let mut vals: Vec<Decimal> = p.runs.iter().filter_map(|r| r.get(w)).map(|x| x.cash_collected).collect();
+            let mut vals: Vec<Decimal> = p.runs.iter().filter_map(|r| r.get(w)).map(cash).collect();
             let band = Band::of(&mut vals);
             let error_pct = (act > Decimal::ZERO)
                 .then(|| ((band.p50 - act).abs() / act * Decimal::from(100)).to_f64().map(round4))
@@ -240,7 +260,7 @@ impl Backtest {
                 inside: band.p10 <= act && act <= band.p90,
             });
         }
-        let trailing = naive_trailing_mean(full, forward.as_of, &forward.week_ends);
+        let trailing = naive_trailing_mean(full, forward.as_of, &forward.week_ends, currency);
         let naive = vec![NaiveForecast {
             name: format!("mean weekly cash of the {NAIVE_WEEKS} weeks before"),
             mape_pct: mape_pct(&trailing, &actual),
@@ -253,10 +273,11 @@ impl Backtest {
         } else {
             round4(weeks.iter().filter(|w| w.inside).count() as f64 / weeks.len() as f64)
         };
-        let mut totals: Vec<Decimal> = p.runs.iter().map(|r| r.iter().map(|x| x.cash_collected).sum()).collect();
+        let mut totals: Vec<Decimal> = p.runs.iter().map(|r| r.iter().map(cash).sum()).collect();
         Some(Backtest {
             as_of: forward.as_of,
             policy: p.label.clone(),
+            currency: currency.clone(),
             weeks,
             mape_pct,
             coverage,
