@@ -177,10 +177,67 @@ mod contract {
         let mut bad = file.clone();
         bad["weekly"][0]["currency"] = Value::Null;
         assert!(!errors(&forward, &bad).is_empty());
-        let mut bad = file;
+        let mut bad = file.clone();
         let k = bad["summary"].as_array().unwrap().iter().position(|r| r["metric"] == "calls").unwrap();
         bad["summary"][k]["p50"] = json!("3");
         assert!(!errors(&forward, &bad).is_empty());
+        // No [reporting] in the shipped policies: no total across currencies.
+        assert!(v["comparison"]["converted"].is_null() && file["converted"].is_null());
+    }
+
+    /// A baseline with `[reporting]` rates: money metrics also get a total
+    /// across currencies, converted, labelled with the rates and their date;
+    /// hand-computed from the per-currency costs: 421.20 EUR + 754.45 GBP ×
+    /// 1.14 (860.07) + 1,004.66 USD × 0.86 (864.01) = 2,145.28 EUR. A
+    /// currency without a rate: no total, and the terminal says why.
+    #[test]
+    fn a_converted_total_only_with_the_baseline_s_rates() {
+        let tmp = tempfile::tempdir().unwrap();
+        let with = |name: &str, rates: &str| {
+            let dir = tmp.path().join(name);
+            crate::cli::standard_copy(&dir, &[]);
+            let path = dir.join("policy.toml");
+            let text = std::fs::read_to_string(&path).unwrap();
+            let reporting = format!("[reporting]\ncurrency = \"EUR\"\nrates = {rates}\nrates_date = 2026-11-16\n");
+            std::fs::write(&path, format!("{text}\n{reporting}")).unwrap();
+            dir.to_str().unwrap().to_string()
+        };
+        let rates = with("rates", r#"{ USD = "0.86", GBP = "1.14" }"#);
+        let out = tmp.path().join("out");
+        let mut args = DEMO[..5].to_vec();
+        args.extend(["--baseline", &rates, "--variant", "policies/strict", "--out", out.to_str().unwrap()]);
+        args.extend(["--horizon", "1w", "--runs", "2", "--format", "json"]);
+        let (code, stdout, stderr) = recoup(&args, Some(tmp.path()));
+        assert_eq!(code, 0, "{stderr}");
+        let v: Value = serde_json::from_str(&stdout).unwrap();
+        assert_valid("comparison", &schema("comparison"), &v["comparison"]);
+        assert_valid("forward", &schema("forward"), &v["forward"]);
+        let conv = &v["comparison"]["converted"];
+        assert!(conv["label"].as_str().unwrap().starts_with("converted to EUR at the rates of 2026-11-16"));
+        assert_eq!(conv["rates"], json!({ "GBP": "1.14", "USD": "0.86" }));
+        let cost = conv["metrics"].as_array().unwrap().iter().find(|m| m["metric"] == "cost_of_actions").unwrap();
+        assert_eq!(cost["values"]["standard"], "2145.28");
+        let per = |code: &str| {
+            let m = v["comparison"]["metrics"].as_array().unwrap().iter();
+            let mut m = m.filter(|m| m["metric"] == "cost_of_actions" && m["currency"] == code);
+            m.next().unwrap()["values"]["standard"].clone()
+        };
+        assert_eq!((per("EUR"), per("GBP"), per("USD")), (json!("421.20"), json!("754.45"), json!("1004.66")));
+        // The projection's converted totals are of the runs' totals, per run.
+        let fc = &v["forward"]["converted"];
+        assert_eq!(fc["currency"], "EUR");
+        assert!(fc["summary"].as_array().unwrap().iter().any(|r| r["metric"] == "cash_collected"));
+        assert!(fc["summary"].as_array().unwrap().iter().all(|r| r["metric"] != "dso"), "no DSO across currencies");
+        // A currency without a rate: no total, and the terminal says why.
+        let partial = with("partial", r#"{ USD = "0.86" }"#);
+        let out2 = tmp.path().join("out2");
+        let mut args = DEMO[..5].to_vec();
+        args.extend(["--baseline", &partial, "--variant", "policies/strict", "--out", out2.to_str().unwrap()]);
+        let (code, stdout, stderr) = recoup(&args, Some(tmp.path()));
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.contains("[reporting] gives no rate to EUR for GBP: no total across currencies is given"));
+        assert!(!stdout.contains("totals converted"), "{stdout}");
+        assert!(read_json(&out2.join("comparison.json"))["converted"].is_null());
     }
 }
 

@@ -262,6 +262,7 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
                     .map(|(code, balances)| RollRateCheck::of(&rr.matrix, code, balances, days))
                     .collect();
             }
+            f.reporting = policies.first().and_then(|p| p.rules.reporting.clone());
             Some(f)
         }
         None => None,

@@ -10,6 +10,7 @@ use crate::facts::Context;
 use crate::ledger::{ActionKind, CustIx, Ledger};
 use crate::plan::{self, Plan, is_human_task};
 use crate::policy::CompiledPolicy;
+use crate::policy::compile::Reporting;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -355,6 +356,10 @@ pub struct Comparison {
     /// customers under the roll-rate model (empty without the model).
     #[serde(skip)]
     pub roll_rate_split: BTreeMap<String, Split>,
+    /// The baseline policy's `[reporting]` (rates to one currency), if any:
+    /// converted totals across currencies are given only with it.
+    #[serde(skip)]
+    pub reporting: Option<Reporting>,
 }
 
 impl Comparison {
@@ -362,6 +367,42 @@ impl Comparison {
     pub fn baseline(&self) -> Option<&PolicyRun> {
         self.runs.first()
     }
+    /// Each money metric's total across currencies in the baseline's
+    /// `[reporting]` currency, at its rates (rows whose `currency` is the
+    /// reporting currency): none without `[reporting]`, the currencies with
+    /// no rate when some lack one. An estimate, labelled as converted
+    /// wherever it is shown ([`Reporting::label`]).
+    pub fn converted(&self) -> Option<Result<Vec<MetricRow>, Vec<String>>> {
+        let r = self.reporting.as_ref()?;
+        let codes: BTreeSet<&String> = self.rows.iter().filter_map(|x| x.currency.as_ref()).collect();
+        let missing: Vec<String> =
+            codes.iter().filter(|c| r.convert(c, Decimal::ZERO).is_none()).map(|c| c.to_string()).collect();
+        if !missing.is_empty() {
+            return Some(Err(missing));
+        }
+        let mut out: Vec<MetricRow> = Vec::new();
+        for row in self.rows.iter().filter(|x| x.money && x.owner.is_none()) {
+            let Some(code) = &row.currency else { continue };
+            let i = match out.iter().position(|o| o.metric == row.metric) {
+                Some(i) => i,
+                None => {
+                    out.push(MetricRow {
+                        metric: row.metric.clone(),
+                        currency: Some(r.currency.clone()),
+                        owner: None,
+                        money: true,
+                        values: vec![Decimal::ZERO; row.values.len()],
+                    });
+                    out.len() - 1
+                }
+            };
+            for (t, v) in out[i].values.iter_mut().zip(&row.values) {
+                *t += r.convert(code, *v).unwrap_or_default();
+            }
+        }
+        Some(Ok(out))
+    }
+
     /// Customers whose plan differs from the baseline's, per variant label.
     pub fn changed_customers(&self) -> BTreeMap<&str, u64> {
         let mut m: BTreeMap<&str, u64> = self.runs.iter().skip(1).map(|r| (r.label.as_str(), 0)).collect();
@@ -431,6 +472,7 @@ pub fn compare(ledger: &Ledger, candidates: &[Candidate<'_>], ctx: &Context) -> 
         diffs,
         roll_rates,
         roll_rate_split,
+        reporting: candidates[0].policy.rules.reporting.clone(),
     })
 }
 

@@ -1349,6 +1349,9 @@ pub struct Forward {
     /// The roll-rate model's view of the same horizon, to set beside the
     /// Monte Carlo's `opening_paid`, per currency (filled by the caller that has it).
     pub roll_rate_check: Vec<RollRateCheck>,
+    /// The baseline's `[reporting]`, for converted totals across
+    /// currencies (set by the caller that has it; none without rates).
+    pub reporting: Option<crate::policy::compile::Reporting>,
 }
 
 /// Today's open AR paid and written off within the horizon, by the
@@ -1594,6 +1597,7 @@ fn project_on(
         week_ends,
         policies: out,
         roll_rate_check: Vec::new(),
+        reporting: None,
     })
 }
 

@@ -20,7 +20,7 @@
 //! are "identical", not "indistinguishable"; fewer than [`MIN_RUNS`] runs
 //! give no verdict.
 
-use super::project::{Band, Forward, WeekBand};
+use super::project::{Band, Forward, SummaryBand, WeekBand};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
@@ -202,6 +202,56 @@ impl Forward {
             }
         }
         out
+    }
+
+    /// The horizon summary of each money metric (not DSO) converted to the
+    /// `[reporting]` currency and added across currencies run by run (so
+    /// the band is of the runs' converted totals, not a sum of bands): none
+    /// without `[reporting]`, the currencies with no rate when some lack one.
+    pub fn converted_summary(&self) -> Option<Result<Vec<SummaryBand>, Vec<String>>> {
+        let r = self.reporting.as_ref()?;
+        let missing: Vec<String> =
+            self.currencies.iter().filter(|c| r.convert(c, Decimal::ZERO).is_none()).cloned().collect();
+        if !missing.is_empty() {
+            return Some(Err(missing));
+        }
+        let converted = |runs: &[Vec<super::project::Week>]| -> Vec<(String, Vec<Decimal>)> {
+            let mut out: Vec<(String, Vec<Decimal>)> = Vec::new();
+            for (mv, vals) in self.horizon(runs) {
+                let Some(code) = mv.currency.as_deref().filter(|_| mv.metric != "dso") else { continue };
+                let i = match out.iter().position(|o| o.0 == mv.metric) {
+                    Some(i) => i,
+                    None => {
+                        out.push((mv.metric.clone(), vec![Decimal::ZERO; vals.len()]));
+                        out.len() - 1
+                    }
+                };
+                for (t, v) in out[i].1.iter_mut().zip(&vals) {
+                    *t += r.convert(code, *v).unwrap_or_default();
+                }
+            }
+            out
+        };
+        let all: Vec<Vec<(String, Vec<Decimal>)>> = self.policies.iter().map(|p| converted(&p.runs)).collect();
+        let mut out = Vec::new();
+        let Some(base) = all.first() else { return Some(Ok(out)) };
+        for (m, (name, b)) in base.iter().enumerate() {
+            for (pi, p) in self.policies.iter().enumerate() {
+                let Some((_, vals)) = all[pi].get(m) else { continue };
+                let minus_baseline = (pi > 0).then(|| {
+                    let mut d: Vec<Decimal> = vals.iter().zip(b).map(|(v, b)| v - b).collect();
+                    Band::of(&mut d)
+                });
+                out.push(SummaryBand {
+                    metric: name.clone(),
+                    currency: Some(r.currency.clone()),
+                    policy: p.label.clone(),
+                    band: Band::of(&mut vals.clone()),
+                    minus_baseline,
+                });
+            }
+        }
+        Some(Ok(out))
     }
 
     /// Every variant's verdict on every metric (money metrics once per

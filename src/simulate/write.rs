@@ -160,6 +160,27 @@ impl<'a> ComparisonJson<'a> {
             metrics,
             roll_rates: roll_rates.unwrap_or(Value::Null),
             roll_rates_problem: json!(c.roll_rates.as_ref().err()),
+            converted: match (c.converted(), &c.reporting) {
+                (Some(Ok(rows)), Some(r)) => {
+                    let codes: Vec<&String> = c.rows.iter().filter_map(|x| x.currency.as_ref()).collect();
+                    json!({
+                        "label": r.label(),
+                        "currency": r.currency,
+                        "rates_date": r.rates_date,
+                        "rates": r.rates_of(codes),
+                        "metrics": rows.iter().map(|row| json!({
+                            "metric": row.metric,
+                            "values": labels.iter().zip(&row.values)
+                                .map(|(l, &v)| (l.to_string(), Value::String(money_str(v, &r.currency))))
+                                .collect::<Map<String, Value>>(),
+                            "minus_baseline": labels.iter().enumerate().skip(1)
+                                .map(|(i, l)| (l.to_string(), Value::String(money_str(row.delta(i), &r.currency))))
+                                .collect::<Map<String, Value>>(),
+                        })).collect::<Vec<_>>(),
+                    })
+                }
+                _ => Value::Null,
+            },
         }
     }
 }
@@ -176,6 +197,9 @@ pub struct ComparisonDoc {
     metrics: Vec<Value>,
     roll_rates: Value,
     roll_rates_problem: Value,
+    /// Money metrics' totals across currencies at the baseline's
+    /// `[reporting]` rates, labelled as converted; null without them.
+    converted: Value,
 }
 
 /// forward.json's members in the order written: the verdicts before the
@@ -195,6 +219,9 @@ pub struct ForwardDoc {
     summary: Vec<Value>,
     cumulative_cash: Vec<Value>,
     weekly: Vec<Value>,
+    /// Money metrics' horizon totals across currencies at the baseline's
+    /// `[reporting]` rates, run by run, labelled as converted; null without them.
+    converted: Value,
 }
 
 fn value(row: &MetricRow, v: Decimal) -> String {
@@ -387,6 +414,27 @@ impl<'a> ForwardJson<'a> {
             summary,
             cumulative_cash: self.cumulative_cash.iter().map(week_band_json).collect(),
             weekly: self.weekly.iter().map(week_band_json).collect(),
+            converted: match (f.converted_summary(), &f.reporting) {
+                (Some(Ok(rows)), Some(r)) => json!({
+                    "label": r.label(),
+                    "currency": r.currency,
+                    "rates_date": r.rates_date,
+                    "rates": r.rates_of(&f.currencies),
+                    "summary": rows.iter().map(|row| {
+                        let cur = Some(r.currency.as_str());
+                        let mut o = Map::new();
+                        o.insert("metric".into(), json!(row.metric));
+                        o.insert("policy".into(), json!(row.policy));
+                        put_band(&mut o, Unit::Money, cur, &row.band);
+                        o.insert(
+                            "minus_baseline".into(),
+                            row.minus_baseline.as_ref().map_or(Value::Null, |b| band_json(Unit::Money, cur, b)),
+                        );
+                        Value::Object(o)
+                    }).collect::<Vec<_>>(),
+                }),
+                _ => Value::Null,
+            },
         }
     }
 }
@@ -521,6 +569,39 @@ pub fn print_forward(out: &mut dyn Write, f: &Forward) -> io::Result<()> {
             write!(out, "  {cell:>w$}")?;
         }
         writeln!(out)?;
+    }
+    match (f.converted_summary(), &f.reporting) {
+        (Some(Ok(rows)), Some(r)) => {
+            let rates: Vec<String> = r.rates_of(&f.currencies).iter().map(|(k, v)| format!("{k} {v}")).collect();
+            writeln!(
+                out,
+                "\n  totals {} ({}), P50 [P10, P90] of the runs' converted totals:",
+                r.label(),
+                rates.join(", ")
+            )?;
+            let cur = Some(r.currency.as_str());
+            let mut names: Vec<&str> = Vec::new();
+            for row in &rows {
+                if !names.contains(&row.metric.as_str()) {
+                    names.push(&row.metric);
+                }
+            }
+            for name in names {
+                let cells: Vec<String> = rows
+                    .iter()
+                    .filter(|x| x.metric == name)
+                    .map(|x| format!("{} {}", x.policy, band(name, cur, &x.band)))
+                    .collect();
+                writeln!(out, "    {name} {}: {}", r.currency, cells.join(", "))?;
+            }
+        }
+        (Some(Err(missing)), Some(r)) => writeln!(
+            out,
+            "\n  [reporting] gives no rate to {} for {}: no total across currencies is given",
+            r.currency,
+            missing.join(", ")
+        )?,
+        _ => {}
     }
     if !f.roll_rate_check.is_empty() {
         writeln!(out)?;
@@ -661,11 +742,34 @@ pub fn table_cells(c: &Comparison) -> (String, Vec<String>, Vec<Vec<String>>, Ve
             v
         })
         .collect();
-    let after = c
+    let mut after: Vec<String> = c
         .changed_customers()
         .into_iter()
         .map(|(variant, n)| format!("{variant}: {n} customer(s) with different actions from `{base}`"))
         .collect();
+    match (c.converted(), &c.reporting) {
+        (Some(Ok(rows)), Some(r)) => {
+            let codes: Vec<&String> = c.rows.iter().filter_map(|x| x.currency.as_ref()).collect();
+            let rates: Vec<String> = r.rates_of(codes).iter().map(|(k, v)| format!("{k} {v}")).collect();
+            after.push(format!("totals {} ({}):", r.label(), rates.join(", ")));
+            for row in rows.iter().filter(|x| x.values.iter().any(|v| !v.is_zero())) {
+                let m = |v: Decimal| crate::engine::words::money(v);
+                let mut line: Vec<String> =
+                    c.runs.iter().zip(&row.values).map(|(run, &v)| format!("{} {}", run.label, m(v))).collect();
+                line.extend(
+                    (1..c.runs.len())
+                        .map(|i| format!("{} - {base} {}", c.runs[i].label, signed(&m(row.delta(i)), row.delta(i)))),
+                );
+                after.push(format!("  {} {}: {}", row.metric, r.currency, line.join(", ")));
+            }
+        }
+        (Some(Err(missing)), Some(r)) => after.push(format!(
+            "[reporting] gives no rate to {} for {}: no total across currencies is given",
+            r.currency,
+            missing.join(", ")
+        )),
+        _ => {}
+    }
     (title, heads, cells, after)
 }
 
