@@ -228,6 +228,15 @@ mod contract {
         assert_eq!(fc["currency"], "EUR");
         assert!(fc["summary"].as_array().unwrap().iter().any(|r| r["metric"] == "cash_collected"));
         assert!(fc["summary"].as_array().unwrap().iter().all(|r| r["metric"] != "dso"), "no DSO across currencies");
+        // The report shows the converted totals under today's comparison, with their label.
+        let page = tmp.path().join("r.html");
+        let (code, _, stderr) =
+            recoup(&["report", "--simulation", out.to_str().unwrap(), "--out", page.to_str().unwrap()], None);
+        assert_eq!(code, 0, "{stderr}");
+        let html = std::fs::read_to_string(&page).unwrap();
+        let at = html.find("Totals across currencies, converted").unwrap();
+        assert!(html[at..].contains("converted to EUR at the rates of 2026-11-16"));
+        assert!(html[at..].contains("<td class=\"n\">2145.28</td>"));
         // A currency without a rate: no total, and the terminal says why.
         let partial = with("partial", r#"{ USD = "0.86" }"#);
         let out2 = tmp.path().join("out2");

@@ -51,6 +51,26 @@ pub struct ComparisonFile {
     pub metrics: Vec<MetricJson>,
     #[serde(default)]
     pub roll_rates_problem: Option<String>,
+    /// Totals across currencies at the baseline's `[reporting]` rates.
+    #[serde(default)]
+    pub converted: Option<ConvertedJson>,
+}
+
+/// comparison.json's `converted`: money metrics' totals across currencies,
+/// converted, with what they are in words.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConvertedJson {
+    pub label: String,
+    pub currency: String,
+    pub metrics: Vec<ConvertedMetric>,
+}
+
+/// One converted total per policy (and variant minus baseline).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConvertedMetric {
+    pub metric: String,
+    pub values: BTreeMap<String, Decimal>,
+    pub minus_baseline: BTreeMap<String, Decimal>,
 }
 
 /// forward.json, as `simulate::write::ForwardJson` writes it.
@@ -514,6 +534,26 @@ fn comparison(c: &ComparisonFile, labels: &[&str]) -> String {
         })
         .collect();
     let mut s = table("", &head_refs, &rows);
+    if let Some(cv) = &c.converted {
+        let signed = |v: &Decimal| if *v > Decimal::ZERO { format!("+{}", num(v)) } else { num(v) };
+        let rows: Vec<Vec<Cell>> = cv
+            .metrics
+            .iter()
+            .filter(|m| m.values.values().any(|v| !v.is_zero()))
+            .map(|m| {
+                let mut r = vec![t(&m.metric), t(&cv.currency)];
+                r.extend(labels.iter().map(|l| n(m.values.get(*l).map(num).unwrap_or_default())));
+                r.extend(labels.iter().skip(1).map(|l| n(m.minus_baseline.get(*l).map(signed).unwrap_or_default())));
+                r
+            })
+            .collect();
+        let _ = write!(
+            s,
+            "<h3>Totals across currencies, converted</h3>{}{}",
+            note(&cv.label),
+            table("", &head_refs, &rows)
+        );
+    }
     s.push_str(&note("Metrics that are zero under every policy are left out (comparison.csv has them all). Counts of actions and their amounts are today's plan of each policy; counts are for the whole portfolio, money per currency (never added across currencies)."));
     if let Some(p) = &c.roll_rates_problem {
         s.push_str(&note(&format!("Roll rates not available: {p}")));
