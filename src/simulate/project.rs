@@ -387,7 +387,7 @@ struct Shared {
     /// The customers' currencies, sorted: money is summed per currency.
     currencies: Vec<String>,
     /// Per customer: the index of its currency in `currencies`.
-    currency: Vec<u16>,
+    currency: Vec<u32>,
 }
 
 impl Shared {
@@ -397,7 +397,7 @@ impl Shared {
         let held = crate::facts::map_customers(base, &Context::new(as_of, cfg.clone()), |cf, _| cf.on_hold);
         let sale_rate = behaviour.payers.iter().map(|p| (!p.amounts.is_empty()).then_some(p.daily_rate)).collect();
         let (currencies, currency) = currencies(base);
-        let cx = |c: CustIx| usize::from(currency[c as usize]);
+        let cx = |c: CustIx| currency[c as usize] as usize;
         let from = as_of - Duration::days(cfg.dso_days);
         // Credit notes count as negative sales (net credit sales).
         let notes = base.credit_notes.iter().filter(|n| n.status != crate::ledger::InvoiceStatus::WrittenOff);
@@ -416,13 +416,13 @@ impl Shared {
 }
 
 /// The customers' currencies, sorted, and each customer's index among them.
-pub fn currencies(ledger: &Ledger) -> (Vec<String>, Vec<u16>) {
+pub fn currencies(ledger: &Ledger) -> (Vec<String>, Vec<u32>) {
     let codes: std::collections::BTreeSet<&str> = ledger.customers.iter().map(|c| c.currency.as_str()).collect();
     let codes: Vec<String> = codes.into_iter().map(str::to_string).collect();
     let ix = ledger
         .customers
         .iter()
-        .map(|c| codes.binary_search_by(|x| x.as_str().cmp(c.currency.as_str())).map_or(0, |i| i as u16))
+        .map(|c| codes.binary_search_by(|x| x.as_str().cmp(c.currency.as_str())).map_or(0, |i| i as u32))
         .collect();
     (codes, ix)
 }
@@ -714,7 +714,7 @@ impl<'a> Sim<'a> {
             let amount = p.amounts[draws.below(p.amounts.len())];
             let cust = &self.ledger.customers[c];
             let lowered = cust.credit_limit < self.start_limit[c];
-            let cx = usize::from(self.world.shared.currency[c]);
+            let cx = self.world.shared.currency[c] as usize;
             if cust.on_hold || (lowered && self.open[c] + amount > cust.credit_limit) {
                 self.week.money[cx].sales_lost += amount;
                 continue;
@@ -765,7 +765,7 @@ impl<'a> Sim<'a> {
         for &e in &events {
             let (Event::Pay(i) | Event::Agency(i, _) | Event::WriteOff(i)) = e;
             // The week's money of the invoice's currency (its customer's).
-            let cx = usize::from(self.world.shared.currency[self.ledger.invoices[i as usize].customer as usize]);
+            let cx = self.world.shared.currency[self.ledger.invoices[i as usize].customer as usize] as usize;
             match e {
                 Event::Pay(i) => {
                     let inv = &self.ledger.invoices[i as usize];
@@ -1048,7 +1048,7 @@ impl<'a> Sim<'a> {
         // simulated ones (issued on days up to today), in ledger order.
         let simulated = &self.ledger.invoices[self.opening..];
         let loaded = shared.recent_sales.iter().copied();
-        let cur = |c: CustIx| usize::from(shared.currency[c as usize]);
+        let cur = |c: CustIx| shared.currency[c as usize] as usize;
         for (issued, amount, cx) in loaded.chain(simulated.iter().map(|i| (i.issue_date, i.amount, cur(i.customer)))) {
             if issued <= day && issued > dso_from {
                 sales[cx] += amount;
