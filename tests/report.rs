@@ -187,16 +187,40 @@ fn simulation_report_numbers_are_the_json_numbers() {
     let html = read(&d.sim.join("report.html"));
     let c = json(&d.sim.join("comparison.json"));
     let labels = ["standard", "strict", "lenient"];
-    for metric in ["actions", "cost of actions", "exposure on hold", "limit decreases total"] {
-        let m = c["metrics"].as_array().unwrap().iter().find(|m| m["metric"] == metric).unwrap();
-        let got = cells_after(&html, metric, 3);
+    // Counts for the whole portfolio, money per currency (the first row of
+    // a money metric is EUR's, the first of the demo's currencies).
+    for (metric, currency) in [
+        ("actions", None),
+        ("cost_of_actions", Some("EUR")),
+        ("exposure_on_hold", Some("EUR")),
+        ("limit_decreases_total", Some("EUR")),
+    ] {
+        let m = c["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["metric"] == metric && m["currency"].as_str() == currency)
+            .unwrap();
+        let got = cells_after(&html, metric, 4);
+        assert_eq!(got[0], currency.unwrap_or("—"), "{metric}");
         let want: Vec<String> = labels.iter().map(|l| text(&m["values"][l])).collect();
-        assert_eq!(got, want, "{metric}");
+        assert_eq!(got[1..], want, "{metric}");
     }
-    // Reading the net balance (cash on account) the shipped policies lost two plan offers
-    // (standard), one (strict), and gained a discount offer (standard, lenient): 0.05 each.
-    // One email became an SMS (its customer has no email address: +0.05).
-    assert_eq!(cells_after(&html, "cost of actions", 3), ["2180.31", "14868.54", "3019.44"]);
+    // On the net position (cash on account) strict lost a plan offer and
+    // lenient gained a discount offer in EUR: -0.05 and +0.05.
+    assert_eq!(cells_after(&html, "cost_of_actions", 4), ["EUR", "421.20", "5085.06", "31.75"]);
+    // The three currencies' costs are the 2180.31 (standard) the report
+    // showed as one sum before issue 20: 421.20 EUR + 754.45 GBP + 1004.66 USD.
+    let cost = |code: &str| -> rust_decimal::Decimal {
+        let m = c["metrics"].as_array().unwrap().iter();
+        let mut m = m.filter(|m| m["metric"] == "cost_of_actions" && m["currency"] == code);
+        text(&m.next().unwrap()["values"]["standard"]).parse().unwrap()
+    };
+    assert_eq!(
+        (cost("EUR"), cost("GBP"), cost("USD")),
+        ("421.20".parse().unwrap(), "754.45".parse().unwrap(), "1004.66".parse().unwrap())
+    );
+    assert_eq!(cost("EUR") + cost("GBP") + cost("USD"), "2180.31".parse().unwrap());
     // The forward projection: the weekly cash of week 1 (P50 and band) and the charts.
     let f = json(&d.sim.join("forward.json"));
     let week1 = f["weekly"]
@@ -214,9 +238,18 @@ fn simulation_report_numbers_are_the_json_numbers() {
     assert!(html.contains(&band), "{band}");
     assert_eq!(
         html.matches("<svg class=\"chart bands\"").count(),
-        9,
-        "a panel per policy for cumulative cash, weekly cash and DSO"
+        27,
+        "a panel per currency and policy for cumulative cash, weekly cash and DSO"
     );
+    // Every money axis names its currency.
+    for code in ["EUR", "GBP", "USD"] {
+        assert_eq!(
+            html.matches(&format!("<text class=\"tick unit\" x=\"44.0\" y=\"20.0\" text-anchor=\"end\">{code}</text>"))
+                .count(),
+            6,
+            "{code}"
+        );
+    }
     // It opens with the verdicts (every one of forward.json's), then the
     // cumulative cash (its last week's band per policy), then the rest.
     let at = |id: &str| html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no section {id}"));
@@ -856,10 +889,13 @@ fn run_report_renders_in_a_browser() {
 fn simulation_report_renders_in_a_browser() {
     let d = demo();
     let dom = in_browser(&d.sim.join("report.html"), "report-simulation.png");
-    assert!(dom.contains("data-charts=\"9\""), "a panel per policy for cumulative cash, weekly cash and DSO");
-    assert_eq!(dom.matches("<path class=\"line\"").count(), 9, "a P50 line in each panel");
-    assert_eq!(dom.matches("<path class=\"band\"").count(), 9, "a P10-P90 band in each panel");
-    assert_eq!(dom.matches("<path class=\"ref\"").count(), 6, "the baseline's P50 in each variant's panel");
+    assert!(
+        dom.contains("data-charts=\"27\""),
+        "a panel per currency and policy for cumulative cash, weekly cash and DSO"
+    );
+    assert_eq!(dom.matches("<path class=\"line\"").count(), 27, "a P50 line in each panel");
+    assert_eq!(dom.matches("<path class=\"band\"").count(), 27, "a P10-P90 band in each panel");
+    assert_eq!(dom.matches("<path class=\"ref\"").count(), 18, "the baseline's P50 in each variant's panel");
     // The script ran: it counted the diff rows.
     let rows = read(&d.sim.join("diff.jsonl")).lines().count();
     assert!(dom.contains(&format!("{rows} of {rows} rows")), "the filter script did not run");

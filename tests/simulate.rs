@@ -54,11 +54,200 @@ fn demo_comparison_table() {
     insta::assert_snapshot!("demo_rollrates_csv", std::fs::read_to_string(out.join("rollrates.csv")).unwrap());
     let json = std::fs::read_to_string(out.join("comparison.json")).unwrap();
     insta::assert_snapshot!("demo_comparison_json", json);
-    // --format json prints the same comparison.json.
+    // --format json prints the same comparison.json, as `comparison` of one
+    // object whose other members are null without --horizon and --backtest.
     let out2 = tmp.path().join("sim2");
     let (code, stdout, _) = recoup(&with_out(DEMO, out2.to_str().unwrap(), &["--format", "json"]), Some(tmp.path()));
     assert_eq!(code, 0);
-    assert_eq!(stdout, json);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["comparison"], serde_json::from_str::<serde_json::Value>(&json).unwrap());
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["backtest", "comparison", "forward"]);
+    assert!(v["forward"].is_null() && v["backtest"].is_null());
+}
+
+/// The machine contract of simulate (docs/simulation.md, "Machine
+/// outputs"): comparison.json and forward.json, and `--format json` with
+/// and without --horizon, validated against docs/schemas/; the schemas are
+/// strict enough to refuse the old shapes (an English metric name, a count
+/// as a string, money with no currency, a top level that changes).
+mod contract {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn schema(name: &str) -> jsonschema::Validator {
+        let text = std::fs::read_to_string(repo(&format!("docs/schemas/{name}.schema.json"))).unwrap();
+        let s: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(s["$schema"], "https://json-schema.org/draft/2020-12/schema", "{name}");
+        jsonschema::meta::validate(&s).unwrap_or_else(|e| panic!("{name} is not a valid JSON Schema: {e}"));
+        jsonschema::validator_for(&s).unwrap()
+    }
+
+    fn errors(v: &jsonschema::Validator, doc: &Value) -> Vec<String> {
+        v.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect()
+    }
+
+    #[track_caller]
+    fn assert_valid(name: &str, v: &jsonschema::Validator, doc: &Value) {
+        let e = errors(v, doc);
+        assert!(e.is_empty(), "{name} does not match its schema: {e:#?}");
+    }
+
+    fn read_json(path: &std::path::Path) -> Value {
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    /// Without --horizon: comparison.json and stdout's `comparison` match
+    /// the schema; every money metric names its currency, the demo's three.
+    #[test]
+    fn todays_comparison_matches_its_schema() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("sim");
+        let (code, stdout, stderr) =
+            recoup(&with_out(DEMO, out.to_str().unwrap(), &["--format", "json"]), Some(tmp.path()));
+        assert_eq!(code, 0, "{stderr}");
+        let comparison = schema("comparison");
+        let file = read_json(&out.join("comparison.json"));
+        assert_valid("comparison.json", &comparison, &file);
+        let v: Value = serde_json::from_str(&stdout).unwrap();
+        assert_valid("stdout comparison", &comparison, &v["comparison"]);
+        assert_eq!(file["currencies"], json!(["EUR", "GBP", "USD"]));
+        let metrics = file["metrics"].as_array().unwrap();
+        for code in ["EUR", "GBP", "USD"] {
+            assert!(metrics.iter().any(|m| m["metric"] == "cost_of_actions" && m["currency"] == code), "{code}");
+            assert!(file["roll_rates"]["projection"][code]["balance"].is_string(), "{code}");
+        }
+        // The old shapes are refused: an English metric name, a count as a
+        // string, money with no currency or a float, and an unknown key.
+        let mut bad = file.clone();
+        bad["metrics"][0]["metric"] = json!("customers with actions");
+        assert!(!errors(&comparison, &bad).is_empty());
+        let mut bad = file.clone();
+        bad["metrics"][0]["values"]["standard"] = json!("150");
+        assert!(!errors(&comparison, &bad).is_empty());
+        let money = metrics.iter().position(|m| m["unit"] == "money").unwrap();
+        let mut bad = file.clone();
+        bad["metrics"][money]["currency"] = Value::Null;
+        assert!(!errors(&comparison, &bad).is_empty());
+        let mut bad = file.clone();
+        bad["metrics"][money]["values"]["standard"] = json!(421.2);
+        assert!(!errors(&comparison, &bad).is_empty());
+        let mut bad = file.clone();
+        bad["metrics"][money]["values"]["standard"] = json!("421.2");
+        assert!(!errors(&comparison, &bad).is_empty(), "money keeps its minor units");
+        let mut bad = file;
+        bad["total"] = json!("1.00");
+        assert!(!errors(&comparison, &bad).is_empty());
+    }
+
+    /// With --horizon: the same top level as without it; forward.json and
+    /// stdout's `forward` match the schema; money per currency throughout.
+    #[test]
+    fn the_projection_matches_its_schema_and_keeps_the_top_level() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("sim");
+        let args = with_out(&DEMO[..9], out.to_str().unwrap(), &["--horizon", "2w", "--runs", "2", "--format", "json"]);
+        let (code, stdout, stderr) = recoup(&args, Some(tmp.path()));
+        assert_eq!(code, 0, "{stderr}");
+        let v: Value = serde_json::from_str(&stdout).unwrap();
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["backtest", "comparison", "forward"], "one top level with or without --horizon");
+        assert!(v["backtest"].is_null());
+        let (comparison, forward) = (schema("comparison"), schema("forward"));
+        assert_valid("stdout comparison", &comparison, &v["comparison"]);
+        assert_valid("stdout forward", &forward, &v["forward"]);
+        let file = read_json(&out.join("forward.json"));
+        assert_valid("forward.json", &forward, &file);
+        assert_eq!(file, v["forward"]);
+        assert_eq!(file["currencies"], json!(["EUR", "GBP", "USD"]));
+        // Cash collected: one summary row per currency and policy; calls once per policy.
+        let summary = file["summary"].as_array().unwrap();
+        let cash: Vec<&Value> = summary.iter().filter(|r| r["metric"] == "cash_collected").collect();
+        assert_eq!(cash.len(), 3 * 2);
+        assert!(cash.iter().all(|r| r["p50"].is_string() && r["unit"] == "money"));
+        let calls: Vec<&Value> = summary.iter().filter(|r| r["metric"] == "calls").collect();
+        assert_eq!(calls.len(), 2);
+        assert!(calls.iter().all(|r| r["p50"].is_u64() && r["currency"].is_null()));
+        // One verdict per currency per money metric, one per count.
+        let verdicts = file["verdicts"].as_array().unwrap();
+        assert_eq!(verdicts.iter().filter(|r| r["metric"] == "cash_collected").count(), 3);
+        assert_eq!(verdicts.iter().filter(|r| r["metric"] == "calls").count(), 1);
+        assert!(verdicts.iter().all(|r| r["distinguishable"].is_boolean()));
+        // The old shapes are refused: a weekly money band with no currency, a count as a string.
+        let mut bad = file.clone();
+        bad["weekly"][0]["currency"] = Value::Null;
+        assert!(!errors(&forward, &bad).is_empty());
+        let mut bad = file.clone();
+        let k = bad["summary"].as_array().unwrap().iter().position(|r| r["metric"] == "calls").unwrap();
+        bad["summary"][k]["p50"] = json!("3");
+        assert!(!errors(&forward, &bad).is_empty());
+        // No [reporting] in the shipped policies: no total across currencies.
+        assert!(v["comparison"]["converted"].is_null() && file["converted"].is_null());
+    }
+
+    /// A baseline with `[reporting]` rates: money metrics also get a total
+    /// across currencies, converted, labelled with the rates and their date;
+    /// hand-computed from the per-currency costs: 421.20 EUR + 754.45 GBP ×
+    /// 1.14 (860.07) + 1,004.66 USD × 0.86 (864.01) = 2,145.28 EUR. A
+    /// currency without a rate: no total, and the terminal says why.
+    #[test]
+    fn a_converted_total_only_with_the_baseline_s_rates() {
+        let tmp = tempfile::tempdir().unwrap();
+        let with = |name: &str, rates: &str| {
+            let dir = tmp.path().join(name);
+            crate::cli::standard_copy(&dir, &[]);
+            let path = dir.join("policy.toml");
+            let text = std::fs::read_to_string(&path).unwrap();
+            let reporting = format!("[reporting]\ncurrency = \"EUR\"\nrates = {rates}\nrates_date = 2026-11-16\n");
+            std::fs::write(&path, format!("{text}\n{reporting}")).unwrap();
+            dir.to_str().unwrap().to_string()
+        };
+        let rates = with("rates", r#"{ USD = "0.86", GBP = "1.14" }"#);
+        let out = tmp.path().join("out");
+        let mut args = DEMO[..5].to_vec();
+        args.extend(["--baseline", &rates, "--variant", "policies/strict", "--out", out.to_str().unwrap()]);
+        args.extend(["--horizon", "1w", "--runs", "2", "--format", "json"]);
+        let (code, stdout, stderr) = recoup(&args, Some(tmp.path()));
+        assert_eq!(code, 0, "{stderr}");
+        let v: Value = serde_json::from_str(&stdout).unwrap();
+        assert_valid("comparison", &schema("comparison"), &v["comparison"]);
+        assert_valid("forward", &schema("forward"), &v["forward"]);
+        let conv = &v["comparison"]["converted"];
+        assert!(conv["label"].as_str().unwrap().starts_with("converted to EUR at the rates of 2026-11-16"));
+        assert_eq!(conv["rates"], json!({ "GBP": "1.14", "USD": "0.86" }));
+        let cost = conv["metrics"].as_array().unwrap().iter().find(|m| m["metric"] == "cost_of_actions").unwrap();
+        assert_eq!(cost["values"]["standard"], "2145.28");
+        let per = |code: &str| {
+            let m = v["comparison"]["metrics"].as_array().unwrap().iter();
+            let mut m = m.filter(|m| m["metric"] == "cost_of_actions" && m["currency"] == code);
+            m.next().unwrap()["values"]["standard"].clone()
+        };
+        assert_eq!((per("EUR"), per("GBP"), per("USD")), (json!("421.20"), json!("754.45"), json!("1004.66")));
+        // The projection's converted totals are of the runs' totals, per run.
+        let fc = &v["forward"]["converted"];
+        assert_eq!(fc["currency"], "EUR");
+        assert!(fc["summary"].as_array().unwrap().iter().any(|r| r["metric"] == "cash_collected"));
+        assert!(fc["summary"].as_array().unwrap().iter().all(|r| r["metric"] != "dso"), "no DSO across currencies");
+        // The report shows the converted totals under today's comparison, with their label.
+        let page = tmp.path().join("r.html");
+        let (code, _, stderr) =
+            recoup(&["report", "--simulation", out.to_str().unwrap(), "--out", page.to_str().unwrap()], None);
+        assert_eq!(code, 0, "{stderr}");
+        let html = std::fs::read_to_string(&page).unwrap();
+        let at = html.find("Totals across currencies, converted").unwrap();
+        assert!(html[at..].contains("converted to EUR at the rates of 2026-11-16"));
+        assert!(html[at..].contains("<td class=\"n\">2145.28</td>"));
+        // A currency without a rate: no total, and the terminal says why.
+        let partial = with("partial", r#"{ USD = "0.86" }"#);
+        let out2 = tmp.path().join("out2");
+        let mut args = DEMO[..5].to_vec();
+        args.extend(["--baseline", &partial, "--variant", "policies/strict", "--out", out2.to_str().unwrap()]);
+        let (code, stdout, stderr) = recoup(&args, Some(tmp.path()));
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.contains("[reporting] gives no rate to EUR for GBP: no total across currencies is given"));
+        assert!(!stdout.contains("totals converted"), "{stdout}");
+        assert!(read_json(&out2.join("comparison.json"))["converted"].is_null());
+    }
 }
 
 /// What is done to the customer and for how much, written out again here
@@ -121,8 +310,17 @@ fn the_diff_lists_exactly_the_customers_whose_plans_differ() {
     // The baseline's figures agree with the run summary of the same plan.
     let fig = &c.runs[0].figures;
     assert_eq!(fig.actions, c.runs[0].plan.entries.len() as u64);
-    let cost: rust_decimal::Decimal = c.runs[0].plan.entries.iter().map(|e| e.action.cost).sum();
-    assert_eq!(fig.cost, cost);
+    // Money per currency: each currency's cost is its actions' own, never a sum across currencies.
+    let mut codes: Vec<String> = c.runs[0].plan.entries.iter().map(|e| e.action.currency.to_string()).collect();
+    codes.sort();
+    codes.dedup();
+    assert_eq!(codes, ["EUR", "GBP", "USD"]);
+    assert_eq!(fig.currencies.keys().cloned().collect::<Vec<_>>(), codes);
+    for code in &codes {
+        let cost: rust_decimal::Decimal =
+            c.runs[0].plan.entries.iter().filter(|e| e.action.currency == code.as_str()).map(|e| e.action.cost).sum();
+        assert_eq!(fig.currencies[code].cost, cost, "{code}");
+    }
 }
 
 #[test]
@@ -259,19 +457,23 @@ mod forward {
     #[test]
     fn every_run_accounts_for_each_cent_of_ar() {
         let (ledger, f) = demo_projection(10, 2, 7);
-        let start = kpi::portfolio(&ledger, &Context::new(date("2026-11-16"), FactsConfig::default())).ar_total;
+        let start = kpi::by_currency(&ledger, &Context::new(date("2026-11-16"), FactsConfig::default()));
         assert_eq!(f.week_ends, [date("2026-11-23"), date("2026-11-26")]);
+        assert_eq!(f.currencies, ["EUR", "GBP", "USD"]);
         for p in &f.policies {
             for run in &p.runs {
-                // AR at the end = AR today + new sales − what was paid (cash,
-                // discounts, the agency's fee) − write-offs.
-                let mut ar = start;
-                for w in run {
-                    ar += w.new_sales - w.cash_collected - w.discount_cost - w.agency_fees - w.write_offs;
-                    assert_eq!(ar, w.ar_total, "{}", p.label);
-                    assert_eq!(w.overdue_by_bucket.iter().skip(1).copied().sum::<Decimal>(), w.overdue);
-                    assert!(w.cash_collected > Decimal::ZERO && w.dso.is_some());
-                    assert!(w.opening_paid > Decimal::ZERO && w.opening_paid <= start);
+                // Per currency: AR at the end = AR today + new sales − what
+                // was paid (cash, discounts, the agency's fee) − write-offs.
+                for (cx, code) in f.currencies.iter().enumerate() {
+                    let start = start[code].ar_total;
+                    let mut ar = start;
+                    for w in run.iter().map(|w| &w.money[cx]) {
+                        ar += w.new_sales - w.cash_collected - w.discount_cost - w.agency_fees - w.write_offs;
+                        assert_eq!(ar, w.ar_total, "{} {code}", p.label);
+                        assert_eq!(w.overdue_by_bucket.iter().skip(1).copied().sum::<Decimal>(), w.overdue);
+                        assert!(w.cash_collected > Decimal::ZERO && w.dso.is_some());
+                        assert!(w.opening_paid > Decimal::ZERO && w.opening_paid <= start);
+                    }
                 }
             }
         }
@@ -541,8 +743,8 @@ fn a_projection_adds_its_files_and_one_json_object() {
     }
     let summary = std::fs::read_to_string(out.join("forward_summary.csv")).unwrap();
     assert!(summary.starts_with(
-        "metric,policy,p10,p50,p90,minus_baseline_p10,minus_baseline_p50,minus_baseline_p90,\
-         minus_baseline_mean,share_better,distinguishable,runs_needed\ncash_collected,standard,"
+        "metric,currency,policy,p10,p50,p90,minus_baseline_p10,minus_baseline_p50,minus_baseline_p90,\
+         minus_baseline_mean,share_better,distinguishable,runs_needed\ncash_collected,EUR,standard,"
     ));
     // The verdicts come first in forward.json, one per metric and variant.
     let fw = std::fs::read_to_string(out.join("forward.json")).unwrap();
@@ -697,7 +899,13 @@ mod backtest {
         assert_eq!(t.payments_by_invoice.rows(0), [0]);
         // What came in afterwards: P2 and P3 in the first week, nothing in the second.
         let weeks = [date("2026-02-08"), date("2026-02-15")];
-        assert_eq!(actual_cash(&full, date("2026-02-01"), &weeks), [d("70.00"), d("60.00")]);
+        let code = full.customers[0].currency.to_string();
+        assert_eq!(actual_cash(&full, date("2026-02-01"), &weeks, &code), [d("70.00"), d("60.00")]);
+        assert_eq!(
+            actual_cash(&full, date("2026-02-01"), &weeks, "XXX"),
+            [Decimal::ZERO; 2],
+            "another currency's cash"
+        );
     }
 
     /// Naive forecast (b): in the 13 weeks to 2026-02-01 the ledger records
@@ -710,7 +918,7 @@ mod backtest {
         let tmp = hand_built();
         let full = load(tmp.path(), &LoadOptions::default()).unwrap();
         let weeks = [date("2026-02-08"), date("2026-02-15"), date("2026-02-18")];
-        let naive = naive_trailing_mean(&full, date("2026-02-01"), &weeks);
+        let naive = naive_trailing_mean(&full, date("2026-02-01"), &weeks, &full.customers[0].currency);
         assert_eq!(naive, [d("5.38"), d("5.38"), d("2.31")]);
         assert_eq!(mape_pct(&naive[..2], &[d("70.00"), d("60.00")]), Some(91.6738));
         assert_eq!(mape_pct(&naive, &[Decimal::ZERO; 3]), None, "no week with cash: no error");
@@ -732,7 +940,16 @@ mod backtest {
         let known = truncate(&full, date("2026-02-10"), 180);
         assert_eq!(average_delays(&known, date("2026-02-10")), [-10]);
         let weeks = [date("2026-02-17"), date("2026-02-24"), date("2026-03-03")];
-        assert_eq!(naive_due_plus_delay(&known, date("2026-02-10"), &weeks), [d("280.00"), d("0.00"), d("4.07")]);
+        let code = known.customers[0].currency.to_string();
+        assert_eq!(
+            naive_due_plus_delay(&known, date("2026-02-10"), &weeks, &code),
+            [d("280.00"), d("0.00"), d("4.07")]
+        );
+        assert_eq!(
+            naive_due_plus_delay(&known, date("2026-02-10"), &weeks, "XXX"),
+            [Decimal::ZERO; 3],
+            "another currency's invoices"
+        );
     }
 
     /// Naive (b)'s band from 2026-02-01: of the 13 weeks before, week 12
@@ -746,9 +963,14 @@ mod backtest {
         let tmp = hand_built();
         let full = load(tmp.path(), &LoadOptions::default()).unwrap();
         let weeks = [date("2026-02-08"), date("2026-02-15"), date("2026-02-18")];
-        let band = naive_trailing_band(&full, date("2026-02-01"), &weeks);
+        let band = naive_trailing_band(&full, date("2026-02-01"), &weeks, &full.customers[0].currency);
         let z = Decimal::ZERO;
         assert_eq!(band, [(z, d("30.00")), (z, d("30.00")), (z, d("12.86"))]);
+        assert_eq!(
+            naive_trailing_band(&full, date("2026-02-01"), &weeks, "XXX"),
+            [(z, z); 3],
+            "another currency's payments"
+        );
         assert_eq!(coverage(&band, &[d("70.00"), d("60.00"), z]), 0.3333);
     }
 
@@ -789,55 +1011,81 @@ mod backtest {
         let (code, stdout, stderr) = recoup(&args, None);
         assert_eq!(code, 0, "{stderr}");
         let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-        let bt = &v["backtest"];
-        assert_eq!(bt["weeks"].as_array().unwrap().len(), 13);
-        assert_eq!(bt["weeks"][0]["week_end"], "2026-08-24");
-        assert!(bt["mape_pct"].as_f64().unwrap() >= 0.0);
-        assert_eq!(bt["naive"][0]["name"], "due date plus the customer's average delay");
-        assert_eq!(bt["naive"][1]["name"], "mean weekly cash of the 13 weeks before");
-        for n in 0..2 {
-            assert_eq!(bt["naive"][n]["weekly"].as_array().unwrap().len(), 13);
-            assert!(bt["naive"][n]["mape_pct"].as_f64().unwrap() >= 0.0);
-            assert!(bt["naive"][n]["pinball_pct"].as_f64().unwrap() >= 0.0);
-        }
-        assert!(bt["naive"][0]["coverage"].is_null(), "naive a has no band");
-        assert_eq!(bt["naive"][1]["band"].as_array().unwrap().len(), 13);
-        assert!(bt["pinball_pct"].as_f64().unwrap() >= 0.0);
-        assert!(bt.get("rolling").is_none(), "one as-of date: no rolling back-test");
-        // The actual cash is the demo's payments of those 13 weeks.
+        // One back-test per currency: cash is never added across currencies.
+        let bts = v["backtest"].as_array().unwrap();
+        let codes: Vec<&str> = bts.iter().map(|b| b["currency"].as_str().unwrap()).collect();
+        assert_eq!(codes, ["EUR", "GBP", "USD"]);
         let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
-        let expected: Decimal = ledger
-            .payments
-            .iter()
-            .filter(|p| p.paid_on > date("2026-08-17") && p.paid_on <= date("2026-11-16"))
-            .map(|p| p.amount)
-            .sum();
-        assert_eq!(bt["actual_total"].as_str().unwrap().parse::<Decimal>().unwrap(), expected);
+        for bt in bts {
+            let code = bt["currency"].as_str().unwrap();
+            assert_eq!(bt["weeks"].as_array().unwrap().len(), 13);
+            assert_eq!(bt["weeks"][0]["week_end"], "2026-08-24");
+            assert!(bt["mape_pct"].as_f64().unwrap() >= 0.0);
+            assert_eq!(bt["naive"][0]["id"], "a");
+            assert_eq!(bt["naive"][0]["name"], "due date plus the customer's average delay");
+            assert_eq!(bt["naive"][1]["id"], "b");
+            assert_eq!(bt["naive"][1]["name"], "mean weekly cash of the 13 weeks before");
+            for n in 0..2 {
+                assert_eq!(bt["naive"][n]["weekly"].as_array().unwrap().len(), 13);
+                assert!(bt["naive"][n]["weekly"][0].is_string(), "money is a decimal string");
+                assert!(bt["naive"][n]["mape_pct"].as_f64().unwrap() >= 0.0);
+                assert!(bt["naive"][n]["pinball_pct"].as_f64().unwrap() >= 0.0);
+            }
+            assert!(bt["naive"][0]["coverage"].is_null() && bt["naive"][0]["band"].is_null(), "naive a has no band");
+            assert_eq!(bt["naive"][1]["band"].as_array().unwrap().len(), 13);
+            assert!(bt["naive"][1]["band"][0]["p10"].is_string() && bt["naive"][1]["band"][0]["p90"].is_string());
+            assert!(bt["pinball_pct"].as_f64().unwrap() >= 0.0);
+            assert!(bt["noise_mape_pct"].as_f64().unwrap() >= 0.0);
+            assert!(bt["rolling"].is_null(), "one as-of date: no rolling back-test");
+            // The actual cash is the payments of that currency's customers in those 13 weeks.
+            let expected: Decimal = ledger
+                .payments
+                .iter()
+                .filter(|p| ledger.customers[p.customer as usize].currency == code)
+                .filter(|p| p.paid_on > date("2026-08-17") && p.paid_on <= date("2026-11-16"))
+                .map(|p| p.amount)
+                .sum();
+            assert_eq!(bt["actual_total"].as_str().unwrap().parse::<Decimal>().unwrap(), expected, "{code}");
+        }
         // The projection started from the truncated ledger: today's figures are as of then.
         assert_eq!(v["comparison"]["as_of"], "2026-08-17");
         let csv = std::fs::read_to_string(out.join("backtest.csv")).unwrap();
         assert!(
-            csv.starts_with("week,week_end,actual,p10,p50,p90,error_pct,inside,naive_a,naive_b\n1,2026-08-24,"),
+            csv.starts_with(
+                "currency,week,week_end,actual,p10,p50,p90,error_pct,inside,naive_a,naive_b\nEUR,1,2026-08-24,"
+            ),
             "{csv}"
         );
-        assert_eq!(csv.lines().count(), 15, "header, 13 weeks, total");
-        // Rolling origins: three as-of dates 4 weeks apart, the last one --as-of.
+        assert_eq!(csv.lines().count(), 1 + 3 * 14, "header, then 13 weeks and a total per currency");
+        // Rolling origins: three as-of dates 4 weeks apart, the last one
+        // --as-of, per currency.
         let mut rolling = args.to_vec();
         rolling.extend(["--backtest-origins", "3"]);
         let (code, stdout, stderr) = recoup(&rolling, None);
         assert_eq!(code, 0, "{stderr}");
         let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-        let r = &v["backtest"]["rolling"];
-        let dates: Vec<&str> = r["origins"].as_array().unwrap().iter().map(|o| o["as_of"].as_str().unwrap()).collect();
-        assert_eq!(dates, ["2026-06-22", "2026-07-20", "2026-08-17"]);
-        assert_eq!(r["origins"][2]["model"]["mape_pct"], v["backtest"]["mape_pct"], "the last origin is --as-of's");
-        let mean: f64 =
-            r["origins"].as_array().unwrap().iter().map(|o| o["naive_b"]["mape_pct"].as_f64().unwrap()).sum::<f64>()
+        for bt in v["backtest"].as_array().unwrap() {
+            let r = &bt["rolling"];
+            let dates: Vec<&str> =
+                r["origins"].as_array().unwrap().iter().map(|o| o["as_of"].as_str().unwrap()).collect();
+            assert_eq!(dates, ["2026-06-22", "2026-07-20", "2026-08-17"]);
+            assert_eq!(r["origins"][2]["model"]["mape_pct"], bt["mape_pct"], "the last origin is --as-of's");
+            let mean: f64 = r["origins"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["naive_b"]["mape_pct"].as_f64().unwrap())
+                .sum::<f64>()
                 / 3.0;
-        assert!((r["mean"]["naive_b"]["mape_pct"].as_f64().unwrap() - mean).abs() < 1e-3);
+            assert!((r["mean"]["naive_b"]["mape_pct"].as_f64().unwrap() - mean).abs() < 1e-3);
+        }
         let csv = std::fs::read_to_string(out.join("backtest_origins.csv")).unwrap();
-        assert_eq!(csv.lines().count(), 1 + 3 * 3 + 3, "{csv}");
-        assert!(csv.starts_with("as_of,forecast,mape_pct,pinball_pct,coverage\n2026-06-22,model,"), "{csv}");
+        assert_eq!(csv.lines().count(), 1 + 3 * (3 * 3 + 3), "{csv}");
+        assert!(
+            csv.starts_with("currency,as_of,forecast,mape_pct,pinball_pct,coverage\nEUR,2026-06-22,model,"),
+            "{csv}"
+        );
+        assert!(csv.contains("\nUSD,mean,naive_b,"), "{csv}");
         // A horizon past the ledger's history is refused.
         let mut late = args.to_vec();
         late[4] = "2026-10-01";
@@ -872,7 +1120,7 @@ mod sweep {
         );
         // Referring at 60 days past due refers at least as much as at 90
         // (the baseline), and at 110 at most as much.
-        let col = rows[0].iter().position(|h| *h == "referrals_agency_and_legal").unwrap();
+        let col = rows[0].iter().position(|h| *h == "referrals").unwrap();
         let referrals: Vec<u32> = rows[1..].iter().map(|r| r[col].parse().unwrap()).collect();
         assert!(referrals[1] >= referrals[0] && referrals[0] >= referrals[2], "{referrals:?}");
         assert_ne!(rows[2][2..], rows[3][2..], "the swept value changes the plans");
@@ -1025,10 +1273,14 @@ fn the_weeks_portfolio_figures_are_the_kpis_of_the_simulated_ledger() {
         let (weeks, sim) = project_one(&ledger, &policy(name), date("2026-11-16"), &p, &stall, 0).unwrap();
         let last = weeks.last().unwrap();
         let end = date("2026-11-16") + chrono::Duration::days(i64::from(days));
-        let k = kpi::portfolio(&sim, &Context::new(end, FactsConfig::default()));
-        assert_eq!((last.ar_total, last.overdue, last.dso), (k.ar_total, k.ar_overdue, k.dso), "{name}");
-        assert_eq!(last.overdue_by_bucket, k.aging.iter().map(|b| b.amount).collect::<Vec<_>>(), "{name}");
-        assert!(last.dso.is_some() && last.overdue > rust_decimal::Decimal::ZERO, "{name}");
+        // Per currency: each currency's customers' KPIs.
+        let by = kpi::by_currency(&sim, &Context::new(end, FactsConfig::default()));
+        assert_eq!(by.len(), last.money.len(), "{name}");
+        for ((code, k), last) in by.iter().zip(&last.money) {
+            assert_eq!((last.ar_total, last.overdue, last.dso), (k.ar_total, k.ar_overdue, k.dso), "{name} {code}");
+            assert_eq!(last.overdue_by_bucket, k.aging.iter().map(|b| b.amount).collect::<Vec<_>>(), "{name} {code}");
+            assert!(last.dso.is_some() && last.overdue > rust_decimal::Decimal::ZERO, "{name} {code}");
+        }
     }
 }
 
@@ -1115,10 +1367,13 @@ mod common_random_numbers {
         assert!(differ > 0, "the change reached no enterprise customer: the test proves nothing");
     }
 
-    /// The horizon totals of a metric, run by run.
-    fn totals(f: &Forward, policy: usize, metric: &str) -> Vec<Decimal> {
-        let m = recoup::simulate::project::METRICS.iter().position(|&m| m == metric).unwrap();
-        f.policies[policy].runs.iter().map(|weeks| weeks.iter().map(|w| w.metrics(&f.buckets)[m].1).sum()).collect()
+    /// The horizon totals of a money metric in one currency, run by run.
+    fn totals(f: &Forward, policy: usize, metric: &str, currency: &str) -> Vec<Decimal> {
+        let of = |w: &recoup::simulate::project::Week| {
+            let m = w.metrics(&f.buckets, &f.currencies);
+            m.iter().find(|m| m.metric == metric && m.currency.as_deref() == Some(currency)).unwrap().value
+        };
+        f.policies[policy].runs.iter().map(|weeks| weeks.iter().map(of).sum()).collect()
     }
 
     /// P10, P50 and P90 (nearest rank, as the outputs give them).
@@ -1141,16 +1396,23 @@ mod common_random_numbers {
         let rr = recoup::simulate::RollRateReport::build(&ledger, date("2026-11-16"), &Default::default()).unwrap();
         let policies = [("standard", &standard), ("call-at-18", &variant)];
         let f = project(&ledger, &policies, date("2026-11-16"), &p, &rr.matrix.paid_rates()).unwrap();
-        let paired = |metric: &str| {
-            let (base, var) = (totals(&f, 0, metric), totals(&f, 1, metric));
-            let diff: Vec<Decimal> = var.iter().zip(&base).map(|(v, b)| v - b).collect();
-            (band(&base), band(&diff))
-        };
-        let ((_, sales_p50, _), (s10, _, s90)) = paired("new_sales");
-        let ((c10, _, c90), (d10, _, d90)) = paired("cash_collected");
-        println!("new sales: baseline P50 {sales_p50}, paired difference P10 {s10} to P90 {s90}");
-        println!("cash collected: baseline P10 {c10} to P90 {c90}, paired difference P10 {d10} to P90 {d90}");
-        assert!((s90 - s10) <= sales_p50 / Decimal::from(100), "new sales: {s10} to {s90} against P50 {sales_p50}");
-        assert!((d90 - d10) * Decimal::from(3) <= c90 - c10, "cash: {d10} to {d90} against {c10} to {c90}");
+        for code in ["EUR", "GBP", "USD"] {
+            let paired = |metric: &str| {
+                let (base, var) = (totals(&f, 0, metric, code), totals(&f, 1, metric, code));
+                let diff: Vec<Decimal> = var.iter().zip(&base).map(|(v, b)| v - b).collect();
+                (band(&base), band(&diff))
+            };
+            let ((_, sales_p50, _), (s10, _, s90)) = paired("new_sales");
+            let ((c10, _, c90), (d10, _, d90)) = paired("cash_collected");
+            println!("{code} new sales: baseline P50 {sales_p50}, paired difference P10 {s10} to P90 {s90}");
+            println!(
+                "{code} cash collected: baseline P10 {c10} to P90 {c90}, paired difference P10 {d10} to P90 {d90}"
+            );
+            assert!(
+                (s90 - s10) <= sales_p50 / Decimal::from(100),
+                "{code} new sales: {s10} to {s90} against P50 {sales_p50}"
+            );
+            assert!((d90 - d10) * Decimal::from(3) <= c90 - c10, "{code} cash: {d10} to {d90} against {c10} to {c90}");
+        }
     }
 }

@@ -13,8 +13,8 @@ use crate::simulate::backtest::{
 use crate::simulate::project::{Projection, RollRateCheck, Scenario, project_in_place};
 use crate::simulate::sweep::{self, Sweep};
 use crate::simulate::write::{
-    BACKTEST_FILES, ComparisonJson, FILES, FORWARD_FILES, ForwardJson, print_backtest, print_forward, print_roll_rates,
-    table_cells, write_simulation,
+    BACKTEST_FILES, ComparisonDoc, ComparisonJson, FILES, FORWARD_FILES, ForwardDoc, ForwardJson, backtest_json,
+    print_backtest, print_forward, print_roll_rates, table_cells, write_simulation,
 };
 use crate::simulate::{Candidate, arms, compare};
 use std::io::Write;
@@ -265,19 +265,23 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
                 .map_err(|e| ExitError { code: Exit::Failed, message: format!("{e}; nothing was written") })?;
             drop(bar);
             if let Ok(rr) = &comparison.roll_rates {
-                let balances: Vec<_> = rr.projection.by_bucket.iter().map(|b| b.balance).collect();
-                f.roll_rate_check = Some(RollRateCheck::of(&rr.matrix, &balances, days));
+                let edges = &ctx.config.bucket_edges;
+                f.roll_rate_check = compare::balances_by_currency(&ledger, as_of, edges)
+                    .iter()
+                    .map(|(code, balances)| RollRateCheck::of(&rr.matrix, code, balances, days))
+                    .collect();
             }
+            f.reporting = policies.first().and_then(|p| p.rules.reporting.clone());
             Some(f)
         }
         None => None,
     };
     drop(spinner);
     let mut backtest = match (&full, &forward) {
-        (Some(full), Some(f)) => Backtest::of(f, &ledger, full),
-        _ => None,
+        (Some(full), Some(f)) => Backtest::all(f, &ledger, full),
+        _ => Vec::new(),
     };
-    if let (Some(b), Some(full), Some(f)) = (backtest.as_mut(), &full, &forward)
+    if let (Some(first), Some(full), Some(f)) = (backtest.first(), &full, &forward)
         && a.backtest_origins > 1
     {
         let p = Projection {
@@ -287,9 +291,11 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
             scenario: f.scenario.clone(),
             every_day: a.every_day,
         };
-        let dates = origins(b.as_of, a.backtest_origins, ORIGIN_EVERY_DAYS);
+        let dates = origins(first.as_of, a.backtest_origins, ORIGIN_EVERY_DAYS);
         let bar = super::Progress::bar(a.quiet, u64::from(a.backtest_origins - 1), "back-testing earlier as-of dates");
-        let mut scores = Vec::new();
+        // The scores of each origin, per currency (matched by code: an
+        // earlier origin may lack a currency that had no customers yet).
+        let mut scores: Vec<Vec<_>> = vec![Vec::new(); backtest.len()];
         for &d in &dates[..dates.len() - 1] {
             let earlier = backtest_from(full, &labels[0], &policies[0], d, &p).map_err(|e| ExitError {
                 code: Exit::Failed,
@@ -298,32 +304,39 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
                     a.backtest_origins
                 ),
             })?;
-            scores.push(earlier.scores());
+            for (b, s) in backtest.iter().zip(&mut scores) {
+                if let Some(e) = earlier.iter().find(|e| e.currency == b.currency) {
+                    s.push(e.scores());
+                }
+            }
             bar.inc(1);
         }
         drop(bar);
-        scores.push(b.scores());
-        b.rolling = Some(Rolling::of(ORIGIN_EVERY_DAYS, scores));
+        for (b, mut s) in backtest.iter_mut().zip(scores) {
+            s.push(b.scores());
+            b.rolling = Some(Rolling::of(ORIGIN_EVERY_DAYS, s));
+        }
     }
-    write_simulation(set, &comparison, forward.as_ref(), backtest.as_ref(), a.sweep.as_ref())
-        .map_err(super::out_failed)?;
+    write_simulation(set, &comparison, forward.as_ref(), &backtest, a.sweep.as_ref()).map_err(super::out_failed)?;
     if !ledger.report.rejects.is_empty() {
         report_problems(&ledger.report.rejects, &a.ledger.ledger, "rejected row");
     }
     let mut out = std::io::stdout().lock();
     if a.format == Format::Json {
-        match &forward {
-            // With a projection: one object holding comparison.json and forward.json.
-            Some(f) => {
-                let mut v =
-                    serde_json::json!({ "comparison": ComparisonJson::of(&comparison), "forward": ForwardJson::of(f) });
-                if let Some(b) = &backtest {
-                    v["backtest"] = serde_json::to_value(b)?;
-                }
-                serde_json::to_writer_pretty(&mut out, &v)?
-            }
-            None => serde_json::to_writer_pretty(&mut out, &ComparisonJson::of(&comparison))?,
+        // One shape with or without --horizon: comparison.json, forward.json
+        // (null without a projection) and the back-tests (null without --backtest).
+        #[derive(serde::Serialize)]
+        struct Doc {
+            comparison: ComparisonDoc,
+            forward: Option<ForwardDoc>,
+            backtest: Option<serde_json::Value>,
         }
+        let v = Doc {
+            comparison: ComparisonJson::of(&comparison).value(),
+            forward: forward.as_ref().map(|f| ForwardJson::of(f).value()),
+            backtest: (!backtest.is_empty()).then(|| backtest_json(&backtest)),
+        };
+        serde_json::to_writer_pretty(&mut out, &v)?;
         writeln!(out)?;
     } else if !a.quiet {
         print_comparison(&mut out, &comparison)?;
@@ -333,10 +346,10 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
             print_forward(&mut out, f)?;
             files.extend(FORWARD_FILES);
         }
-        if let Some(b) = &backtest {
-            print_backtest(&mut out, b)?;
+        if !backtest.is_empty() {
+            print_backtest(&mut out, &backtest)?;
             files.extend(BACKTEST_FILES);
-            if b.rolling.is_some() {
+            if backtest.iter().any(|b| b.rolling.is_some()) {
                 files.push("backtest_origins.csv");
             }
         }

@@ -178,10 +178,7 @@ impl Converted {
             .filter_map(|c| Some((c.to_string(), *r.rates.get(*c)?)))
             .collect();
         Ok(Converted {
-            label: format!(
-                "converted to {} at the rates of {} given in the policy's [reporting]: an estimate; the per-currency figures are the ledger's own",
-                r.currency, r.rates_date
-            ),
+            label: r.label(),
             currency: r.currency.clone(),
             rates_date: r.rates_date,
             rates,

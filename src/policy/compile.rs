@@ -394,6 +394,27 @@ impl Reporting {
         self.rates.get(code).map(|r| money(amount * r))
     }
 
+    /// What converted figures are, in words (summary.json and the
+    /// simulation's outputs say it alike).
+    pub fn label(&self) -> String {
+        format!(
+            "converted to {} at the rates of {} given in the policy's [reporting]: an estimate; the per-currency figures are the ledger's own",
+            self.currency, self.rates_date
+        )
+    }
+
+    /// The rates of the currencies other than the reporting one, as written.
+    pub fn rates_of<'a>(
+        &self,
+        codes: impl IntoIterator<Item = &'a String>,
+    ) -> std::collections::BTreeMap<String, Decimal> {
+        codes
+            .into_iter()
+            .filter(|c| c.as_str() != self.currency)
+            .filter_map(|c| Some((c.clone(), *self.rates.get(c)?)))
+            .collect()
+    }
+
     /// The sum of per-currency amounts in the reporting currency; `None`
     /// when a currency has no rate.
     pub fn total<'a>(&self, amounts: impl IntoIterator<Item = (&'a String, Decimal)>) -> Option<Decimal> {

@@ -1,9 +1,8 @@
 //! The simulation report: a `recoup simulate` output folder as one HTML page.
 
 use super::html::{Cell, document, esc, id, n, note, num, row, section, t, table};
-use super::svg::{BandSeries, Reference, band_panels, curve_chart};
+use super::svg::{BandSeries, Reference, band_panels_in, curve_chart};
 use super::{ReportError, read_json, read_text, require};
-use crate::simulate::Figures;
 use crate::simulate::compare::{ActionBrief, CustomerDiff};
 use crate::simulate::project::{Band, RollRateCheck, Scenario, SummaryBand, WeekBand};
 use crate::simulate::verdict::Verdict;
@@ -25,13 +24,18 @@ pub struct PolicyJson {
     pub policy: String,
     pub version: String,
     pub path: String,
-    pub figures: Figures,
 }
 
 /// One metric row of comparison.json.
 #[derive(Debug, Clone, Deserialize)]
 pub struct MetricJson {
     pub metric: String,
+    /// The currency of a money metric; none for counts.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// The handler of a `workload_*` metric.
+    #[serde(default)]
+    pub owner: Option<String>,
     pub values: BTreeMap<String, Decimal>,
     pub minus_baseline: BTreeMap<String, Decimal>,
 }
@@ -47,6 +51,26 @@ pub struct ComparisonFile {
     pub metrics: Vec<MetricJson>,
     #[serde(default)]
     pub roll_rates_problem: Option<String>,
+    /// Totals across currencies at the baseline's `[reporting]` rates.
+    #[serde(default)]
+    pub converted: Option<ConvertedJson>,
+}
+
+/// comparison.json's `converted`: money metrics' totals across currencies,
+/// converted, with what they are in words.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConvertedJson {
+    pub label: String,
+    pub currency: String,
+    pub metrics: Vec<ConvertedMetric>,
+}
+
+/// One converted total per policy (and variant minus baseline).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConvertedMetric {
+    pub metric: String,
+    pub values: BTreeMap<String, Decimal>,
+    pub minus_baseline: BTreeMap<String, Decimal>,
 }
 
 /// forward.json, as `simulate::write::ForwardJson` writes it.
@@ -57,8 +81,12 @@ pub struct ForwardFile {
     pub runs: u32,
     pub seed: u64,
     pub scenario: Scenario,
+    /// The customers' currencies: money is per currency.
+    #[serde(default)]
+    pub currencies: Vec<String>,
     pub week_ends: Vec<NaiveDate>,
-    pub roll_rate_check: Option<RollRateCheck>,
+    #[serde(default)]
+    pub roll_rate_check: Vec<RollRateCheck>,
     /// Absent from simulations written before the verdicts.
     #[serde(default)]
     pub verdicts: Vec<Verdict>,
@@ -167,7 +195,12 @@ pub fn render(dir: &Path, s: &SimInputs) -> String {
                 t(&p.policy),
                 t(&p.version),
                 t(&p.path),
-                n(num(&p.figures.actions)),
+                n(c.metrics
+                    .iter()
+                    .find(|m| m.metric == "actions" && m.currency.is_none())
+                    .and_then(|m| m.values.get(&p.label))
+                    .map(num)
+                    .unwrap_or_else(|| "—".to_string())),
                 n(c.customers_changed.get(&p.label).map(num).unwrap_or_else(|| "—".to_string())),
             ]
         })
@@ -214,13 +247,17 @@ pub fn render(dir: &Path, s: &SimInputs) -> String {
     document(&title, &subtitle, &nav, &body, SORT_FILTER)
 }
 
-fn weekly_series(fw: &ForwardFile, labels: &[&str], metric: &str) -> Vec<BandSeries> {
+fn weekly_series(fw: &ForwardFile, labels: &[&str], metric: &str, currency: &str) -> Vec<BandSeries> {
     labels
         .iter()
         .map(|l| {
             let mut p10 = vec![None; fw.week_ends.len()];
             let (mut p50, mut p90) = (p10.clone(), p10.clone());
-            for w in fw.weekly.iter().filter(|w| w.policy == *l && w.metric == metric) {
+            for w in fw
+                .weekly
+                .iter()
+                .filter(|w| w.policy == *l && w.metric == metric && w.currency.as_deref() == Some(currency))
+            {
                 if let Some(i) = w.week.checked_sub(1).filter(|&i| i < p10.len()) {
                     p10[i] = Some(f(w.band.p10));
                     p50[i] = Some(f(w.band.p50));
@@ -275,7 +312,14 @@ fn verdicts(fw: &ForwardFile, base: &str, policies: usize) -> String {
         }
     }
     for l in variants {
-        let ms: Vec<&str> = same.iter().filter(|v| v.variant == l).map(|v| v.metric.as_str()).collect();
+        let ms: Vec<String> = same
+            .iter()
+            .filter(|v| v.variant == l)
+            .map(|v| match &v.currency {
+                Some(c) => format!("{} {c}", v.metric),
+                None => v.metric.clone(),
+            })
+            .collect();
         let _ = write!(s, "<li>{}: identical in every run: {}</li>", esc(l), esc(&ms.join(", ")));
     }
     s.push_str("</ul>");
@@ -285,6 +329,7 @@ fn verdicts(fw: &ForwardFile, base: &str, policies: usize) -> String {
         .map(|v| {
             vec![
                 id(&v.metric),
+                t(v.currency.as_deref().unwrap_or("—")),
                 id(&v.variant),
                 n(num(&v.mean)),
                 band_cell(Some(&v.band)),
@@ -304,46 +349,59 @@ fn verdicts(fw: &ForwardFile, base: &str, policies: usize) -> String {
         "<h3>Paired differences, variant − baseline</h3>{}",
         table(
             " class=\"wide\"",
-            &["metric", "variant", "#mean", "#P50, P10 – P90", "#better in", "distinguishable"],
+            &["metric", "currency", "variant", "#mean", "#P50, P10 – P90", "#better in", "distinguishable"],
             &rows
         )
     );
     s
 }
 
-/// Cash collected since the as-of date, per policy: the runs' running
-/// totals, P50 with the P10–P90 band, one panel per policy on one scale.
+/// Cash collected since the as-of date, per currency and policy: the runs'
+/// running totals, P50 with the P10–P90 band, one panel per policy on one
+/// scale, one row of panels per currency (never added across currencies).
 fn cumulative_cash(fw: &ForwardFile, labels: &[&str]) -> String {
-    let weeks: Vec<String> = fw.week_ends.iter().map(|d| d.format("%b %d").to_string()).collect();
-    let series: Vec<BandSeries> = labels
-        .iter()
-        .map(|l| {
-            let mut p10 = vec![None; fw.week_ends.len()];
-            let (mut p50, mut p90) = (p10.clone(), p10.clone());
-            for w in fw.cumulative_cash.iter().filter(|w| w.policy == *l) {
-                if let Some(i) = w.week.checked_sub(1).filter(|&i| i < p10.len()) {
-                    p10[i] = Some(f(w.band.p10));
-                    p50[i] = Some(f(w.band.p50));
-                    p90[i] = Some(f(w.band.p90));
-                }
-            }
-            BandSeries { label: l.to_string(), p10, p50, p90 }
-        })
-        .collect();
     if fw.cumulative_cash.is_empty() {
         return note("This simulation was written before cumulative cash was: run `recoup simulate` again.");
     }
-    let mut s = band_panels("Cash collected since the as-of date, P50 with P10–P90 band", &weeks, &series);
+    let weeks: Vec<String> = fw.week_ends.iter().map(|d| d.format("%b %d").to_string()).collect();
     let last = fw.week_ends.len();
-    let rows: Vec<Vec<Cell>> = labels
-        .iter()
-        .map(|l| {
-            let b = fw.cumulative_cash.iter().find(|w| w.policy == *l && w.week == last).map(|w| &w.band);
-            vec![id(*l), band_cell(b)]
-        })
-        .collect();
-    s.push_str(&table("", &["policy", "#by the horizon's end: P50, P10 – P90"], &rows));
-    s.push_str(&note("The band of each week is that of the runs' totals so far (not a sum of weekly bands); the grey line in a variant's panel is the baseline's median."));
+    let mut s = String::new();
+    let mut rows: Vec<Vec<Cell>> = Vec::new();
+    for code in &fw.currencies {
+        let mine = |w: &&WeekBand| w.currency.as_deref() == Some(code.as_str());
+        let series: Vec<BandSeries> = labels
+            .iter()
+            .map(|l| {
+                let mut p10 = vec![None; fw.week_ends.len()];
+                let (mut p50, mut p90) = (p10.clone(), p10.clone());
+                for w in fw.cumulative_cash.iter().filter(mine).filter(|w| w.policy == *l) {
+                    if let Some(i) = w.week.checked_sub(1).filter(|&i| i < p10.len()) {
+                        p10[i] = Some(f(w.band.p10));
+                        p50[i] = Some(f(w.band.p50));
+                        p90[i] = Some(f(w.band.p90));
+                    }
+                }
+                BandSeries { label: l.to_string(), p10, p50, p90 }
+            })
+            .collect();
+        let _ = write!(
+            s,
+            "<h3>{}</h3>{}",
+            esc(code),
+            band_panels_in(
+                &format!("Cash collected since the as-of date ({code}), P50 with P10–P90 band"),
+                Some(code),
+                &weeks,
+                &series
+            )
+        );
+        for l in labels {
+            let b = fw.cumulative_cash.iter().filter(mine).find(|w| w.policy == *l && w.week == last).map(|w| &w.band);
+            rows.push(vec![t(code), id(*l), band_cell(b)]);
+        }
+    }
+    s.push_str(&table("", &["currency", "policy", "#by the horizon's end: P50, P10 – P90"], &rows));
+    s.push_str(&note("Each currency's customers apart: amounts in different currencies are never added. The band of each week is that of the runs' totals so far (not a sum of weekly bands); the grey line in a variant's panel is the baseline's median."));
     s
 }
 
@@ -353,55 +411,75 @@ fn forward(fw: &ForwardFile, labels: &[&str]) -> String {
         "{} days from {}, {} Monte Carlo runs per policy, seed {}. One panel per policy on one scale: the line is the median (P50) across runs, the shaded band P10–P90; the grey line is the baseline's median.",
         fw.days, fw.as_of, fw.runs, fw.seed
     ));
-    let _ = write!(
-        s,
-        "<h3>Cash collected per week</h3>{}<h3>DSO at each week's end</h3>{}",
-        band_panels(
-            "Cash collected per week, P50 with P10–P90 band",
-            &weeks,
-            &weekly_series(fw, labels, "cash_collected")
-        ),
-        band_panels("DSO at week end, P50 with P10–P90 band", &weeks, &weekly_series(fw, labels, "dso"))
-    );
+    for code in &fw.currencies {
+        let _ = write!(
+            s,
+            "<h3>{code}: cash collected per week</h3>{}<h3>{code}: DSO at each week's end (days)</h3>{}",
+            band_panels_in(
+                &format!("Cash collected per week ({code}), P50 with P10–P90 band"),
+                Some(code),
+                &weeks,
+                &weekly_series(fw, labels, "cash_collected", code)
+            ),
+            band_panels_in(
+                &format!("DSO at week end ({code} customers, days), P50 with P10–P90 band"),
+                Some("days"),
+                &weeks,
+                &weekly_series(fw, labels, "dso", code)
+            )
+        );
+    }
     // The weekly figures behind the charts.
     let mut head: Vec<String> = vec!["#week".into(), "#week end".into()];
     head.extend(labels.iter().map(|l| format!("#{l}")));
     let head_refs: Vec<&str> = head.iter().map(String::as_str).collect();
-    for (m, title) in [("cash_collected", "Cash collected per week"), ("dso", "DSO at each week's end")] {
-        let rows: Vec<Vec<Cell>> = fw
-            .week_ends
-            .iter()
-            .enumerate()
-            .map(|(i, d)| {
-                let mut r = vec![n((i + 1).to_string()), n(d.to_string())];
-                r.extend(labels.iter().map(|l| {
-                    band_cell(
-                        fw.weekly.iter().find(|x| x.policy == *l && x.metric == m && x.week == i + 1).map(|x| &x.band),
-                    )
-                }));
-                r
-            })
-            .collect();
-        let _ = write!(s, "<h3>{title}: P50, P10 – P90</h3>{}", table("", &head_refs, &rows));
+    for code in &fw.currencies {
+        for (m, title) in [("cash_collected", "cash collected per week"), ("dso", "DSO at each week's end (days)")] {
+            let rows: Vec<Vec<Cell>> = fw
+                .week_ends
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    let mut r = vec![n((i + 1).to_string()), n(d.to_string())];
+                    r.extend(labels.iter().map(|l| {
+                        band_cell(
+                            fw.weekly
+                                .iter()
+                                .find(|x| {
+                                    x.policy == *l
+                                        && x.metric == m
+                                        && x.currency.as_deref() == Some(code.as_str())
+                                        && x.week == i + 1
+                                })
+                                .map(|x| &x.band),
+                        )
+                    }));
+                    r
+                })
+                .collect();
+            let _ = write!(s, "<h3>{code}: {title}: P50, P10 – P90</h3>{}", table("", &head_refs, &rows));
+        }
     }
 
     // Horizon summary.
     let base = labels.first().copied().unwrap_or("");
-    let mut head: Vec<String> = vec!["metric".into()];
+    let mut head: Vec<String> = vec!["metric".into(), "currency".into()];
     head.extend(labels.iter().map(|l| format!("#{l}")));
     head.extend(labels.iter().skip(1).map(|l| format!("#{l} − {base}")));
     let head_refs: Vec<&str> = head.iter().map(String::as_str).collect();
-    let mut metrics: Vec<&str> = Vec::new();
+    let mut metrics: Vec<(&str, Option<&str>)> = Vec::new();
     for r in &fw.summary {
-        if !metrics.contains(&r.metric.as_str()) {
-            metrics.push(&r.metric);
+        let k = (r.metric.as_str(), r.currency.as_deref());
+        if !metrics.contains(&k) {
+            metrics.push(k);
         }
     }
     let rows: Vec<Vec<Cell>> = metrics
         .iter()
-        .map(|m| {
-            let mine = |l: &str| fw.summary.iter().find(|r| r.metric == *m && r.policy == l);
-            let mut r = vec![t(*m)];
+        .map(|&(m, cur)| {
+            let mine =
+                |l: &str| fw.summary.iter().find(|r| r.metric == m && r.currency.as_deref() == cur && r.policy == l);
+            let mut r = vec![t(m), t(cur.unwrap_or("—"))];
             r.extend(labels.iter().map(|l| band_cell(mine(l).map(|x| &x.band))));
             r.extend(labels.iter().skip(1).map(|l| band_cell(mine(l).and_then(|x| x.minus_baseline.as_ref()))));
             r
@@ -415,13 +493,15 @@ fn forward(fw: &ForwardFile, labels: &[&str]) -> String {
             "Flows are summed over the horizon; dso, ar_total and overdue are at its end. The difference columns are the band of the run-by-run differences with the baseline (common random numbers)."
         )
     );
-    if let Some(rc) = &fw.roll_rate_check {
+    for rc in &fw.roll_rate_check {
         s.push_str(&note(&format!(
-            "Roll-rate check: of today's open AR {}, the roll-rate model has {} paid and {} written off within {} month(s); compare opening_paid above.",
+            "Roll-rate check, {}: of today's open AR {}, the roll-rate model has {} paid and {} written off within {} month(s); compare opening_paid {} above.",
+            rc.currency,
             num(&rc.opening_balance),
             num(&rc.paid),
             num(&rc.written_off),
-            rc.months
+            rc.months,
+            rc.currency
         )));
     }
     s
@@ -429,7 +509,7 @@ fn forward(fw: &ForwardFile, labels: &[&str]) -> String {
 
 fn comparison(c: &ComparisonFile, labels: &[&str]) -> String {
     let base = c.baseline.as_str();
-    let mut head: Vec<String> = vec!["metric".into()];
+    let mut head: Vec<String> = vec!["metric".into(), "currency".into()];
     head.extend(labels.iter().map(|l| format!("#{l}")));
     head.extend(labels.iter().skip(1).map(|l| format!("#{l} − {base}")));
     let head_refs: Vec<&str> = head.iter().map(String::as_str).collect();
@@ -438,7 +518,11 @@ fn comparison(c: &ComparisonFile, labels: &[&str]) -> String {
         .iter()
         .filter(|m| m.values.values().any(|v| !v.is_zero()))
         .map(|m| {
-            let mut r = vec![t(&m.metric)];
+            let name = match &m.owner {
+                Some(o) => format!("{} {o}", m.metric),
+                None => m.metric.clone(),
+            };
+            let mut r = vec![t(name), t(m.currency.as_deref().unwrap_or("—"))];
             r.extend(labels.iter().map(|l| n(m.values.get(*l).map(num).unwrap_or_default())));
             r.extend(labels.iter().skip(1).map(|l| {
                 n(m.minus_baseline
@@ -450,7 +534,27 @@ fn comparison(c: &ComparisonFile, labels: &[&str]) -> String {
         })
         .collect();
     let mut s = table("", &head_refs, &rows);
-    s.push_str(&note("Metrics that are zero under every policy are left out (comparison.csv has them all). Counts of actions and their amounts are today's plan of each policy."));
+    if let Some(cv) = &c.converted {
+        let signed = |v: &Decimal| if *v > Decimal::ZERO { format!("+{}", num(v)) } else { num(v) };
+        let rows: Vec<Vec<Cell>> = cv
+            .metrics
+            .iter()
+            .filter(|m| m.values.values().any(|v| !v.is_zero()))
+            .map(|m| {
+                let mut r = vec![t(&m.metric), t(&cv.currency)];
+                r.extend(labels.iter().map(|l| n(m.values.get(*l).map(num).unwrap_or_default())));
+                r.extend(labels.iter().skip(1).map(|l| n(m.minus_baseline.get(*l).map(signed).unwrap_or_default())));
+                r
+            })
+            .collect();
+        let _ = write!(
+            s,
+            "<h3>Totals across currencies, converted</h3>{}{}",
+            note(&cv.label),
+            table("", &head_refs, &rows)
+        );
+    }
+    s.push_str(&note("Metrics that are zero under every policy are left out (comparison.csv has them all). Counts of actions and their amounts are today's plan of each policy; counts are for the whole portfolio, money per currency (never added across currencies)."));
     if let Some(p) = &c.roll_rates_problem {
         s.push_str(&note(&format!("Roll rates not available: {p}")));
     }

@@ -188,6 +188,12 @@ fn polyline(points: &[(f64, f64)]) -> String {
 /// for reference. `x_labels` name the weeks. Returns the panels in a
 /// `<div class="panels">`.
 pub fn band_panels(title: &str, x_labels: &[String], series: &[BandSeries]) -> String {
+    band_panels_in(title, None, x_labels, series)
+}
+
+/// [`band_panels`] with the y axis's unit written above it (a currency
+/// code for money: a money axis always names its currency).
+pub fn band_panels_in(title: &str, unit: Option<&str>, x_labels: &[String], series: &[BandSeries]) -> String {
     let (w, h) = (300.0, 236.0);
     let (left, right, top, bottom) = (50.0, w - 14.0, 30.0, h - 30.0);
     let all = series.iter().flat_map(|s| s.p10.iter().chain(&s.p50).chain(&s.p90)).flatten().copied();
@@ -206,6 +212,15 @@ pub fn band_panels(title: &str, x_labels: &[String], series: &[BandSeries]) -> S
     for (k, ser) in series.iter().enumerate() {
         let mut s = open(w, h, &format!("{title}: {}", ser.label), "bands");
         y_axis(&mut s, &Frame { left, right, top, bottom }, lo, hi, &t);
+        if let Some(u) = unit {
+            let _ = write!(
+                s,
+                "<text class=\"tick unit\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+                left - 6.0,
+                top - 10.0,
+                esc(u)
+            );
+        }
         for (i, l) in x_labels.iter().enumerate() {
             if shown.contains(&i) && (i == last || i == 0 || last >= 4) {
                 let anchor = if i == 0 {

@@ -125,14 +125,21 @@ pub fn truncate(ledger: &Ledger, as_of: NaiveDate, write_off_after_days: i64) ->
 
 /// Cash the ledger records as received in each week after `as_of`: the
 /// payments dated in `(previous week end, week end]`.
-pub fn actual_cash(ledger: &Ledger, as_of: NaiveDate, week_ends: &[NaiveDate]) -> Vec<Decimal> {
+/// Only payments of customers in `currency` count (money is never added
+/// across currencies).
+pub fn actual_cash(ledger: &Ledger, as_of: NaiveDate, week_ends: &[NaiveDate], currency: &str) -> Vec<Decimal> {
     let mut out = vec![Decimal::ZERO; week_ends.len()];
-    for p in ledger.payments.iter().filter(|p| p.paid_on > as_of) {
+    for p in ledger.payments.iter().filter(|p| p.paid_on > as_of && in_currency(ledger, p, currency)) {
         if let Some(w) = week_ends.iter().position(|&e| p.paid_on <= e) {
             out[w] += p.amount;
         }
     }
     out
+}
+
+/// A payment of a customer whose currency is `currency`.
+fn in_currency(ledger: &Ledger, p: &crate::ledger::Payment, currency: &str) -> bool {
+    ledger.customers.get(p.customer as usize).is_some_and(|c| c.currency == currency)
 }
 
 /// The weeks a naive forecast averages: the 13 before the as-of date.
@@ -142,10 +149,14 @@ pub const NAIVE_WEEKS: i64 = 13;
 /// weekly cash of the [`NAIVE_WEEKS`] weeks before `as_of` (the payments
 /// dated in `(as_of − 91 days, as_of]`, ÷ 13), rounded to cents; a last week
 /// shorter than 7 days gets its share (days ÷ 7).
-pub fn naive_trailing_mean(ledger: &Ledger, as_of: NaiveDate, week_ends: &[NaiveDate]) -> Vec<Decimal> {
+pub fn naive_trailing_mean(ledger: &Ledger, as_of: NaiveDate, week_ends: &[NaiveDate], currency: &str) -> Vec<Decimal> {
     let from = as_of - Duration::days(7 * NAIVE_WEEKS);
-    let total: Decimal =
-        ledger.payments.iter().filter(|p| p.paid_on > from && p.paid_on <= as_of).map(|p| p.amount).sum();
+    let total: Decimal = ledger
+        .payments
+        .iter()
+        .filter(|p| p.paid_on > from && p.paid_on <= as_of && in_currency(ledger, p, currency))
+        .map(|p| p.amount)
+        .sum();
     let mut start = as_of;
     week_ends
         .iter()
@@ -187,8 +198,9 @@ pub fn average_delays(known: &Ledger, as_of: NaiveDate) -> Vec<i64> {
 /// customer's recent rate — the amounts it was invoiced in the
 /// [`NAIVE_WEEKS`] weeks before `as_of` ÷ 91, every day of the horizon —
 /// each paid on its issue day plus the customer's payment terms plus the
-/// same delay. Cash per week, rounded to cents.
-pub fn naive_due_plus_delay(known: &Ledger, as_of: NaiveDate, week_ends: &[NaiveDate]) -> Vec<Decimal> {
+/// same delay. Only customers in `currency` count (money is never added
+/// across currencies). Cash per week, rounded to cents.
+pub fn naive_due_plus_delay(known: &Ledger, as_of: NaiveDate, week_ends: &[NaiveDate], currency: &str) -> Vec<Decimal> {
     let mut out = vec![Decimal::ZERO; week_ends.len()];
     let Some(&last) = week_ends.last() else { return out };
     let delay = average_delays(known, as_of);
@@ -199,8 +211,12 @@ pub fn naive_due_plus_delay(known: &Ledger, as_of: NaiveDate, week_ends: &[Naive
     };
     let from = as_of - Duration::days(7 * NAIVE_WEEKS);
     let mut recent = vec![Decimal::ZERO; known.customers.len()];
+    let ours = |c: usize| known.customers.get(c).is_some_and(|k| k.currency == currency);
     for inv in &known.invoices {
         let c = inv.customer as usize;
+        if !ours(c) {
+            continue;
+        }
         if inv.issue_date > from && inv.issue_date <= as_of {
             recent[c] += inv.amount;
         }
@@ -228,11 +244,19 @@ pub fn naive_due_plus_delay(known: &Ledger, as_of: NaiveDate, week_ends: &[Naive
 
 /// Naive forecast (b)'s band: P10 and P90 (nearest rank) of the
 /// [`NAIVE_WEEKS`] weekly totals before `as_of`, each horizon week scaled by
-/// its days ÷ 7 as the mean is.
-pub fn naive_trailing_band(ledger: &Ledger, as_of: NaiveDate, week_ends: &[NaiveDate]) -> Vec<(Decimal, Decimal)> {
+/// its days ÷ 7 as the mean is. Only payments of customers in `currency`
+/// count.
+pub fn naive_trailing_band(
+    ledger: &Ledger,
+    as_of: NaiveDate,
+    week_ends: &[NaiveDate],
+    currency: &str,
+) -> Vec<(Decimal, Decimal)> {
     let from = as_of - Duration::days(7 * NAIVE_WEEKS);
     let mut weeks = vec![Decimal::ZERO; NAIVE_WEEKS as usize];
-    for p in ledger.payments.iter().filter(|p| p.paid_on > from && p.paid_on <= as_of) {
+    for p in
+        ledger.payments.iter().filter(|p| p.paid_on > from && p.paid_on <= as_of && in_currency(ledger, p, currency))
+    {
         let w = ((p.paid_on - from).num_days() - 1) / 7;
         weeks[w as usize] += p.amount;
     }
@@ -361,6 +385,8 @@ pub struct BacktestWeek {
 pub struct Backtest {
     pub as_of: NaiveDate,
     pub policy: String,
+    /// The currency of every amount of this back-test (one per currency).
+    pub currency: String,
     pub weeks: Vec<BacktestWeek>,
     /// Mean absolute percentage error of the weekly P50 (weeks with cash).
     pub mape_pct: Option<f64>,
@@ -475,22 +501,26 @@ pub fn origins(latest: NaiveDate, n: u32, every_days: i64) -> Vec<NaiveDate> {
 }
 
 /// Back-test `policy` from `as_of`: truncate `full` to it, learn, project
-/// and score against the full ledger (what the CLI does for each origin of
-/// a rolling back-test).
+/// and score against the full ledger, one back-test per currency (what the
+/// CLI does for each origin of a rolling back-test).
 pub fn backtest_from(
     full: &Ledger,
     label: &str,
     policy: &crate::policy::CompiledPolicy,
     as_of: NaiveDate,
     p: &super::project::Projection,
-) -> Result<Backtest, super::SimError> {
+) -> Result<Vec<Backtest>, super::SimError> {
     let cfg = super::RollRateConfig::default();
     let known = truncate(full, as_of, i64::from(cfg.write_off_after_days));
     let stall = super::rollrate::RollRateReport::build(&known, as_of, &cfg)
         .map(|rr| rr.matrix.paid_rates())
         .unwrap_or_default();
     let forward = super::project::project(&known, &[(label, policy)], as_of, p, &stall)?;
-    Backtest::of(&forward, &known, full).ok_or(super::SimError::NoHistory)
+    let all = Backtest::all(&forward, &known, full);
+    if all.is_empty() {
+        return Err(super::SimError::NoHistory);
+    }
+    Ok(all)
 }
 
 fn round4(x: f64) -> f64 {
@@ -499,14 +529,23 @@ fn round4(x: f64) -> f64 {
 
 impl Backtest {
     /// Compare the first policy of `forward` with the payments of `full`
-    /// (the ledger before truncation); `known` is the ledger as known on
-    /// the as-of date (for naive forecast (a)).
-    pub fn of(forward: &Forward, known: &Ledger, full: &Ledger) -> Option<Backtest> {
+    /// (the ledger before truncation), one back-test per currency; `known`
+    /// is the ledger as known on the as-of date (for naive forecast (a)).
+    pub fn all(forward: &Forward, known: &Ledger, full: &Ledger) -> Vec<Backtest> {
+        (0..forward.currencies.len()).filter_map(|cx| Backtest::of(forward, known, full, cx)).collect()
+    }
+
+    /// [`Backtest::all`] for the currency `cx` of `forward.currencies`:
+    /// every amount and score (model, naive forecasts, noise floor) counts
+    /// only the customers in that currency.
+    pub fn of(forward: &Forward, known: &Ledger, full: &Ledger, cx: usize) -> Option<Backtest> {
         let p = forward.policies.first()?;
-        let actual = actual_cash(full, forward.as_of, &forward.week_ends);
+        let currency = forward.currencies.get(cx)?;
+        let cash = |x: &crate::simulate::project::Week| x.money.get(cx).map_or(Decimal::ZERO, |m| m.cash_collected);
+        let actual = actual_cash(full, forward.as_of, &forward.week_ends, currency);
         let mut weeks = Vec::new();
         for (w, (&end, &act)) in forward.week_ends.iter().zip(&actual).enumerate() {
-            let mut vals: Vec<Decimal> = p.runs.iter().filter_map(|r| r.get(w)).map(|x| x.cash_collected).collect();
+            let mut vals: Vec<Decimal> = p.runs.iter().filter_map(|r| r.get(w)).map(cash).collect();
             let band = Band::of(&mut vals);
             let error_pct = (act > Decimal::ZERO)
                 .then(|| ((band.p50 - act).abs() / act * Decimal::from(100)).to_f64().map(round4))
@@ -520,9 +559,9 @@ impl Backtest {
                 inside: band.p10 <= act && act <= band.p90,
             });
         }
-        let trailing = naive_trailing_mean(full, forward.as_of, &forward.week_ends);
-        let trailing_band = naive_trailing_band(full, forward.as_of, &forward.week_ends);
-        let due = naive_due_plus_delay(known, forward.as_of, &forward.week_ends);
+        let trailing = naive_trailing_mean(full, forward.as_of, &forward.week_ends, currency);
+        let trailing_band = naive_trailing_band(full, forward.as_of, &forward.week_ends, currency);
+        let due = naive_due_plus_delay(known, forward.as_of, &forward.week_ends, currency);
         let naive = vec![
             NaiveForecast::of("a", "due date plus the customer's average delay".into(), due, None, &actual),
             NaiveForecast::of(
@@ -537,11 +576,8 @@ impl Backtest {
             weeks.iter().map(|w| (w.predicted.p10, w.predicted.p50, w.predicted.p90)).collect();
         let pinball_pct = pinball_pct(&quantiles, &actual);
         let p50: Vec<Decimal> = weeks.iter().map(|w| w.predicted.p50).collect();
-        let own: Vec<f64> = p
-            .runs
-            .iter()
-            .filter_map(|r| mape_pct(&p50, &r.iter().map(|x| x.cash_collected).collect::<Vec<_>>()))
-            .collect();
+        let own: Vec<f64> =
+            p.runs.iter().filter_map(|r| mape_pct(&p50, &r.iter().map(cash).collect::<Vec<_>>())).collect();
         let noise_mape_pct = (!own.is_empty()).then(|| round4(own.iter().sum::<f64>() / own.len() as f64));
         let errs: Vec<f64> = weeks.iter().filter_map(|w| w.error_pct).collect();
         let mape_pct = (!errs.is_empty()).then(|| round4(errs.iter().sum::<f64>() / errs.len() as f64));
@@ -550,10 +586,11 @@ impl Backtest {
         } else {
             round4(weeks.iter().filter(|w| w.inside).count() as f64 / weeks.len() as f64)
         };
-        let mut totals: Vec<Decimal> = p.runs.iter().map(|r| r.iter().map(|x| x.cash_collected).sum()).collect();
+        let mut totals: Vec<Decimal> = p.runs.iter().map(|r| r.iter().map(cash).sum()).collect();
         Some(Backtest {
             as_of: forward.as_of,
             policy: p.label.clone(),
+            currency: currency.clone(),
             weeks,
             mape_pct,
             coverage,

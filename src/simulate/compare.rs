@@ -4,12 +4,13 @@
 //! differ between the baseline and a variant.
 
 use super::SimError;
-use super::rollrate::{RollRateConfig, RollRateReport};
+use super::rollrate::{RollRateConfig, RollRateReport, Split};
 use crate::engine::PlannedAction;
 use crate::facts::Context;
 use crate::ledger::{ActionKind, CustIx, Ledger};
 use crate::plan::{self, Plan, is_human_task};
 use crate::policy::CompiledPolicy;
+use crate::policy::compile::Reporting;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,38 +24,6 @@ pub struct Candidate<'a> {
     pub policy: &'a CompiledPolicy,
 }
 
-/// Count and amount due of a group of actions.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct KindTally {
-    pub count: u64,
-    pub amount_due: Decimal,
-}
-
-/// Credit holds the plan places.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Holds {
-    /// Customers put on hold.
-    pub customers: u64,
-    /// Their exposure (open AR) at the as-of date.
-    pub exposure: Decimal,
-}
-
-/// Credit-limit changes: how many went up or down and by how much.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Limits {
-    pub raised: u64,
-    pub raised_total: Decimal,
-    pub lowered: u64,
-    pub lowered_total: Decimal,
-}
-
-/// Early-payment discounts offered and their cost if every offer is taken.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Discounts {
-    pub offered: u64,
-    pub max_cost: Decimal,
-}
-
 /// One handler's work in the plan.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Workload {
@@ -64,28 +33,47 @@ pub struct Workload {
     pub tasks: u64,
 }
 
-/// What one policy's plan does today, summed.
+/// The money of one policy's plan in one currency (its customers' actions).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Figures {
-    pub customers_with_actions: u64,
-    pub actions: u64,
-    /// By action kind (`email`, `call`, ...).
-    pub by_action: BTreeMap<String, KindTally>,
-    pub holds: Holds,
-    pub holds_released: u64,
-    pub limits: Limits,
-    pub discounts: Discounts,
+pub struct Money {
+    /// Total unit cost of the actions under the policy's `[costs]`.
+    pub cost: Decimal,
+    /// Open AR at the as-of date of the customers put on hold.
+    pub exposure_on_hold: Decimal,
+    pub limit_increases_total: Decimal,
+    pub limit_decreases_total: Decimal,
+    /// Early-payment discounts' cost if every offer is taken.
+    pub discounts_max_cost: Decimal,
     /// Fees and fixed compensation charged.
     pub fees: Decimal,
     /// Interest stated.
     pub interest: Decimal,
-    /// `refer_agency` and `refer_legal`: count and amount referred.
-    pub referrals: BTreeMap<String, KindTally>,
+    /// Amount due of `refer_agency` and `refer_legal` actions.
+    pub referred_amount: Decimal,
+    /// Amount due by action kind.
+    pub amount_due: BTreeMap<String, Decimal>,
+}
+
+/// What one policy's plan does today, summed: counts for the whole
+/// portfolio, money per currency (never added across currencies).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    pub customers_with_actions: u64,
+    pub actions: u64,
+    /// Count by action kind (`email`, `call`, ...).
+    pub by_action: BTreeMap<String, u64>,
+    pub customers_put_on_hold: u64,
+    pub holds_released: u64,
+    pub limits_raised: u64,
+    pub limits_lowered: u64,
+    pub discounts_offered: u64,
+    /// `refer_agency` and `refer_legal`: count.
+    pub referrals: BTreeMap<String, u64>,
     /// By handler: the action's owner (step or strategy owner, else the
     /// account owner); `-` when none.
     pub workload: BTreeMap<String, Workload>,
-    /// Total unit cost of the actions under the policy's `[costs]`.
-    pub cost: Decimal,
+    /// Money by currency (ISO code).
+    pub currencies: BTreeMap<String, Money>,
 }
 
 /// Open AR of each customer at the as-of date (open and disputed invoices).
@@ -114,37 +102,36 @@ fn figures(ledger: &Ledger, plan: &Plan, exposure: &[Decimal]) -> Figures {
         let a = &e.action;
         with_actions.insert(a.customer_id.as_str());
         f.actions += 1;
-        let t = f.by_action.entry(a.action.as_str().to_string()).or_default();
-        t.count += 1;
-        t.amount_due += a.amount_due;
-        f.fees += a.fee + a.compensation;
-        f.interest += a.interest;
-        f.cost += a.cost;
+        *f.by_action.entry(a.action.as_str().to_string()).or_default() += 1;
+        let m = f.currencies.entry(a.currency.to_string()).or_default();
+        *m.amount_due.entry(a.action.as_str().to_string()).or_default() += a.amount_due;
+        m.fees += a.fee + a.compensation;
+        m.interest += a.interest;
+        m.cost += a.cost;
         if (a.hold || a.action == ActionKind::CreditHold) && held.insert(a.customer_id.as_str()) {
-            f.holds.customers += 1;
-            f.holds.exposure +=
+            f.customers_put_on_hold += 1;
+            m.exposure_on_hold +=
                 ix.get(a.customer_id.as_str()).and_then(|&i| exposure.get(i)).copied().unwrap_or_default();
         }
         match a.action {
             ActionKind::ReleaseHold => f.holds_released += 1,
             ActionKind::DiscountOffer => {
-                f.discounts.offered += 1;
-                f.discounts.max_cost += a.discount_cost;
+                f.discounts_offered += 1;
+                m.discounts_max_cost += a.discount_cost;
             }
             k if k.is_referral() => {
-                let r = f.referrals.entry(k.as_str().to_string()).or_default();
-                r.count += 1;
-                r.amount_due += a.amount_due;
+                *f.referrals.entry(k.as_str().to_string()).or_default() += 1;
+                m.referred_amount += a.amount_due;
             }
             _ => {}
         }
         if let (Some(old), Some(new)) = (a.old_limit, a.new_limit) {
             if new > old {
-                f.limits.raised += 1;
-                f.limits.raised_total += new - old;
+                f.limits_raised += 1;
+                m.limit_increases_total += new - old;
             } else if new < old {
-                f.limits.lowered += 1;
-                f.limits.lowered_total += old - new;
+                f.limits_lowered += 1;
+                m.limit_decreases_total += old - new;
             }
         }
         if a.action == ActionKind::Call || a.action == ActionKind::Letter || is_human_task(a.action) {
@@ -174,8 +161,13 @@ pub struct PolicyRun {
 /// in the order of [`Comparison::runs`] (baseline first).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MetricRow {
+    /// A snake_case identifier (`cost_of_actions`, `amount_due_email`, ...).
     pub metric: String,
-    /// Money (shown with cents) or a count.
+    /// The currency of a money metric; none for counts.
+    pub currency: Option<String>,
+    /// The handler of a `workload_*` metric.
+    pub owner: Option<String>,
+    /// Money (shown with the currency's minor units) or a count.
     pub money: bool,
     pub values: Vec<Decimal>,
 }
@@ -184,6 +176,15 @@ impl MetricRow {
     /// Variant `i` minus the baseline.
     pub fn delta(&self, i: usize) -> Decimal {
         self.values.get(i).copied().unwrap_or_default() - self.values.first().copied().unwrap_or_default()
+    }
+
+    /// The metric with its currency or owner, for people: `cost_of_actions EUR`.
+    pub fn label(&self) -> String {
+        match (&self.currency, &self.owner) {
+            (Some(c), _) => format!("{} {c}", self.metric),
+            (None, Some(o)) => format!("{} {o}", self.metric),
+            (None, None) => self.metric.clone(),
+        }
     }
 }
 
@@ -351,6 +352,14 @@ pub struct Comparison {
     /// The roll-rate model (the same under every policy today), or why it
     /// could not be built.
     pub roll_rates: Result<RollRateReport, String>,
+    /// The eventual split of today's open balances of each currency's
+    /// customers under the roll-rate model (empty without the model).
+    #[serde(skip)]
+    pub roll_rate_split: BTreeMap<String, Split>,
+    /// The baseline policy's `[reporting]` (rates to one currency), if any:
+    /// converted totals across currencies are given only with it.
+    #[serde(skip)]
+    pub reporting: Option<Reporting>,
 }
 
 impl Comparison {
@@ -358,6 +367,42 @@ impl Comparison {
     pub fn baseline(&self) -> Option<&PolicyRun> {
         self.runs.first()
     }
+    /// Each money metric's total across currencies in the baseline's
+    /// `[reporting]` currency, at its rates (rows whose `currency` is the
+    /// reporting currency): none without `[reporting]`, the currencies with
+    /// no rate when some lack one. An estimate, labelled as converted
+    /// wherever it is shown ([`Reporting::label`]).
+    pub fn converted(&self) -> Option<Result<Vec<MetricRow>, Vec<String>>> {
+        let r = self.reporting.as_ref()?;
+        let codes: BTreeSet<&String> = self.rows.iter().filter_map(|x| x.currency.as_ref()).collect();
+        let missing: Vec<String> =
+            codes.iter().filter(|c| r.convert(c, Decimal::ZERO).is_none()).map(|c| c.to_string()).collect();
+        if !missing.is_empty() {
+            return Some(Err(missing));
+        }
+        let mut out: Vec<MetricRow> = Vec::new();
+        for row in self.rows.iter().filter(|x| x.money && x.owner.is_none()) {
+            let Some(code) = &row.currency else { continue };
+            let i = match out.iter().position(|o| o.metric == row.metric) {
+                Some(i) => i,
+                None => {
+                    out.push(MetricRow {
+                        metric: row.metric.clone(),
+                        currency: Some(r.currency.clone()),
+                        owner: None,
+                        money: true,
+                        values: vec![Decimal::ZERO; row.values.len()],
+                    });
+                    out.len() - 1
+                }
+            };
+            for (t, v) in out[i].values.iter_mut().zip(&row.values) {
+                *t += r.convert(code, *v).unwrap_or_default();
+            }
+        }
+        Some(Ok(out))
+    }
+
     /// Customers whose plan differs from the baseline's, per variant label.
     pub fn changed_customers(&self) -> BTreeMap<&str, u64> {
         let mut m: BTreeMap<&str, u64> = self.runs.iter().skip(1).map(|r| (r.label.as_str(), 0)).collect();
@@ -392,15 +437,25 @@ pub fn compare(ledger: &Ledger, candidates: &[Candidate<'_>], ctx: &Context) -> 
     let cfg = RollRateConfig { bucket_edges: ctx.config.bucket_edges.clone(), ..RollRateConfig::default() };
     let roll_rates = RollRateReport::build(ledger, ctx.as_of, &cfg).map_err(|e| e.to_string());
     let mut rows = metric_rows(&runs);
+    let mut roll_rate_split = BTreeMap::new();
     if let Ok(rr) = &roll_rates {
-        let p = &rr.projection;
-        for (metric, v) in [
-            ("roll rates: open balance today", p.balance),
-            ("roll rates: eventually collected", p.collected),
-            ("roll rates: eventual bad debt", p.bad_debt),
-            ("roll rates: unresolved", p.unresolved),
-        ] {
-            rows.push(MetricRow { metric: metric.into(), money: true, values: vec![v; runs.len()] });
+        for (code, balances) in balances_by_currency(ledger, ctx.as_of, &cfg.bucket_edges) {
+            let Ok(p) = rr.matrix.project(&balances) else { continue };
+            for (metric, v) in [
+                ("roll_rate_open_balance", p.balance),
+                ("roll_rate_collected", p.collected),
+                ("roll_rate_bad_debt", p.bad_debt),
+                ("roll_rate_unresolved", p.unresolved),
+            ] {
+                rows.push(MetricRow {
+                    metric: metric.into(),
+                    currency: Some(code.clone()),
+                    owner: None,
+                    money: true,
+                    values: vec![v; runs.len()],
+                });
+            }
+            roll_rate_split.insert(code, p);
         }
     }
     let mut diffs = Vec::new();
@@ -409,65 +464,87 @@ pub fn compare(ledger: &Ledger, candidates: &[Candidate<'_>], ctx: &Context) -> 
             diffs.extend(diff(ledger, &v.label, &base.plan, &v.plan));
         }
     }
-    Ok(Comparison { as_of: ctx.as_of, customers: ledger.customers.len() as u64, runs, rows, diffs, roll_rates })
+    Ok(Comparison {
+        as_of: ctx.as_of,
+        customers: ledger.customers.len() as u64,
+        runs,
+        rows,
+        diffs,
+        roll_rates,
+        roll_rate_split,
+        reporting: candidates[0].policy.rules.reporting.clone(),
+    })
 }
 
-/// Flatten the figures of every run into aligned rows: fixed metrics first,
-/// then one pair per action kind, referral kind and handler seen in any run
-/// (zero where a run has none).
+/// Open balances by aging bucket at `as_of` (as [`super::rollrate::balances`]
+/// gives them), per currency of the customers.
+pub fn balances_by_currency(
+    ledger: &Ledger,
+    as_of: chrono::NaiveDate,
+    edges: &[i32],
+) -> BTreeMap<String, Vec<Decimal>> {
+    let mut out: BTreeMap<String, Vec<Decimal>> = BTreeMap::new();
+    for inv in ledger.invoices.iter().filter(|i| i.is_open() && i.issue_date <= as_of) {
+        let Some(c) = ledger.customers.get(inv.customer as usize) else { continue };
+        let b = out.entry(c.currency.to_string()).or_insert_with(|| vec![Decimal::ZERO; edges.len() + 2]);
+        let dpd = (as_of - inv.due_date).num_days();
+        let k = 1 + edges.iter().take_while(|&&e| dpd > i64::from(e)).count();
+        b[if dpd <= 0 { 0 } else { k }] += inv.open_amount;
+    }
+    out
+}
+
+/// Flatten the figures of every run into aligned rows: the counts first
+/// (whole portfolio), one per action kind, referral kind and handler seen in
+/// any run (zero where a run has none), then each currency's money.
 pub fn metric_rows(runs: &[PolicyRun]) -> Vec<MetricRow> {
     let mut rows = Vec::new();
-    let mut push = |metric: String, get: &dyn Fn(&Figures) -> Decimal| {
+    let mut push = |metric: &str, currency: Option<&str>, owner: Option<&str>, get: &dyn Fn(&Figures) -> Decimal| {
         let values: Vec<Decimal> = runs.iter().map(|r| get(&r.figures)).collect();
-        let money = !metric_is_count(&metric);
-        rows.push(MetricRow { metric, money, values });
+        rows.push(MetricRow {
+            metric: metric.to_string(),
+            currency: currency.map(str::to_string),
+            owner: owner.map(str::to_string),
+            money: currency.is_some(),
+            values,
+        });
     };
     let n = |x: u64| Decimal::from(x);
-    push("customers with actions".into(), &|f| n(f.customers_with_actions));
-    push("actions".into(), &|f| n(f.actions));
-    push("cost of actions".into(), &|f| f.cost);
-    push("customers put on hold".into(), &|f| n(f.holds.customers));
-    push("exposure on hold".into(), &|f| f.holds.exposure);
-    push("holds released".into(), &|f| n(f.holds_released));
-    push("limits raised".into(), &|f| n(f.limits.raised));
-    push("limit increases total".into(), &|f| f.limits.raised_total);
-    push("limits lowered".into(), &|f| n(f.limits.lowered));
-    push("limit decreases total".into(), &|f| f.limits.lowered_total);
-    push("discounts offered".into(), &|f| n(f.discounts.offered));
-    push("discounts max cost".into(), &|f| f.discounts.max_cost);
-    push("fees and compensation".into(), &|f| f.fees);
-    push("interest".into(), &|f| f.interest);
+    push("customers_with_actions", None, None, &|f| n(f.customers_with_actions));
+    push("actions", None, None, &|f| n(f.actions));
     let kinds: BTreeSet<&String> = runs.iter().flat_map(|r| r.figures.by_action.keys()).collect();
-    for k in kinds {
-        push(format!("{k}: count"), &|f| n(f.by_action.get(k).map_or(0, |t| t.count)));
-        push(format!("{k}: amount due"), &|f| f.by_action.get(k).map_or(Decimal::ZERO, |t| t.amount_due));
+    for k in &kinds {
+        push(&format!("actions_{k}"), None, None, &|f| n(f.by_action.get(*k).copied().unwrap_or(0)));
     }
-    push("referrals (agency and legal)".into(), &|f| n(f.referrals.values().map(|t| t.count).sum()));
-    push("referred amount".into(), &|f| f.referrals.values().map(|t| t.amount_due).sum());
+    push("customers_put_on_hold", None, None, &|f| n(f.customers_put_on_hold));
+    push("holds_released", None, None, &|f| n(f.holds_released));
+    push("limits_raised", None, None, &|f| n(f.limits_raised));
+    push("limits_lowered", None, None, &|f| n(f.limits_lowered));
+    push("discounts_offered", None, None, &|f| n(f.discounts_offered));
+    push("referrals", None, None, &|f| n(f.referrals.values().sum()));
     let owners: BTreeSet<&String> = runs.iter().flat_map(|r| r.figures.workload.keys()).collect();
     for o in owners {
-        push(format!("workload {o}: calls"), &|f| n(f.workload.get(o).map_or(0, |w| w.calls)));
-        push(format!("workload {o}: letters"), &|f| n(f.workload.get(o).map_or(0, |w| w.letters)));
-        push(format!("workload {o}: tasks"), &|f| n(f.workload.get(o).map_or(0, |w| w.tasks)));
+        push("workload_calls", None, Some(o), &|f| n(f.workload.get(o).map_or(0, |w| w.calls)));
+        push("workload_letters", None, Some(o), &|f| n(f.workload.get(o).map_or(0, |w| w.letters)));
+        push("workload_tasks", None, Some(o), &|f| n(f.workload.get(o).map_or(0, |w| w.tasks)));
+    }
+    let codes: BTreeSet<&String> = runs.iter().flat_map(|r| r.figures.currencies.keys()).collect();
+    for c in codes {
+        let money = |f: &Figures, get: &dyn Fn(&Money) -> Decimal| f.currencies.get(c).map_or(Decimal::ZERO, get);
+        let cur = Some(c.as_str());
+        push("cost_of_actions", cur, None, &|f| money(f, &|m| m.cost));
+        push("exposure_on_hold", cur, None, &|f| money(f, &|m| m.exposure_on_hold));
+        push("limit_increases_total", cur, None, &|f| money(f, &|m| m.limit_increases_total));
+        push("limit_decreases_total", cur, None, &|f| money(f, &|m| m.limit_decreases_total));
+        push("discounts_max_cost", cur, None, &|f| money(f, &|m| m.discounts_max_cost));
+        push("fees_and_compensation", cur, None, &|f| money(f, &|m| m.fees));
+        push("interest", cur, None, &|f| money(f, &|m| m.interest));
+        for k in &kinds {
+            push(&format!("amount_due_{k}"), cur, None, &|f| {
+                money(f, &|m| m.amount_due.get(*k).copied().unwrap_or_default())
+            });
+        }
+        push("referred_amount", cur, None, &|f| money(f, &|m| m.referred_amount));
     }
     rows
-}
-
-/// Metrics that count things (shown without cents).
-fn metric_is_count(metric: &str) -> bool {
-    const COUNTS: &[&str] = &[
-        "customers with actions",
-        "actions",
-        "customers put on hold",
-        "holds released",
-        "limits raised",
-        "limits lowered",
-        "discounts offered",
-        "referrals (agency and legal)",
-    ];
-    COUNTS.contains(&metric)
-        || metric.ends_with(": count")
-        || metric.ends_with(": calls")
-        || metric.ends_with(": letters")
-        || metric.ends_with(": tasks")
 }

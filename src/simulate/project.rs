@@ -136,9 +136,10 @@ pub struct Projection {
     pub every_day: bool,
 }
 
-/// The weekly figures of one run. Money in cents; `dso` is a ratio.
+/// One currency's weekly figures of one run: money in that currency, in
+/// cents; `dso` (days) of that currency's customers.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Week {
+pub struct WeekMoney {
     pub cash_collected: Decimal,
     pub write_offs: Decimal,
     pub agency_recovered: Decimal,
@@ -148,8 +149,6 @@ pub struct Week {
     pub fees_collected: Decimal,
     pub new_sales: Decimal,
     pub sales_lost: Decimal,
-    pub calls: u64,
-    pub letters: u64,
     /// At the week's end.
     pub ar_total: Decimal,
     pub overdue: Decimal,
@@ -161,7 +160,19 @@ pub struct Week {
     pub opening_paid: Decimal,
 }
 
-/// The names of the weekly metrics, in output order (overdue buckets follow).
+/// The weekly figures of one run: counts for the whole portfolio, money
+/// per currency (never added across currencies).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Week {
+    pub calls: u64,
+    pub letters: u64,
+    /// One per currency, in the order of [`Forward::currencies`] (the
+    /// customers' currencies, sorted).
+    pub money: Vec<WeekMoney>,
+}
+
+/// The names of the weekly money metrics, in output order (the overdue
+/// buckets follow as `overdue_<bucket>`), each given per currency.
 pub const METRICS: &[&str] = &[
     "cash_collected",
     "dso",
@@ -174,34 +185,80 @@ pub const METRICS: &[&str] = &[
     "fees_collected",
     "new_sales",
     "sales_lost",
-    "calls",
-    "letters",
     "opening_paid",
 ];
 
-impl Week {
-    /// Every metric as a number (`dso` rounded to cents), with the overdue
-    /// buckets as `overdue <label>`.
-    pub fn metrics(&self, labels: &[String]) -> Vec<(String, Decimal)> {
-        let mut v: Vec<(String, Decimal)> = vec![
-            ("cash_collected".into(), self.cash_collected),
-            ("dso".into(), self.dso.map(cents).unwrap_or_default()),
-            ("ar_total".into(), self.ar_total),
-            ("overdue".into(), self.overdue),
-            ("write_offs".into(), self.write_offs),
-            ("agency_recovered".into(), self.agency_recovered),
-            ("agency_fees".into(), self.agency_fees),
-            ("discount_cost".into(), self.discount_cost),
-            ("fees_collected".into(), self.fees_collected),
-            ("new_sales".into(), self.new_sales),
-            ("sales_lost".into(), self.sales_lost),
-            ("calls".into(), Decimal::from(self.calls)),
-            ("letters".into(), Decimal::from(self.letters)),
-            ("opening_paid".into(), self.opening_paid),
-        ];
-        for (l, a) in labels.iter().zip(&self.overdue_by_bucket).skip(1) {
-            v.push((format!("overdue {l}"), *a));
+/// The weekly counts, for the whole portfolio (after the money metrics).
+pub const COUNTS: &[&str] = &["calls", "letters"];
+
+/// What a metric's values are: money (of the row's currency), a count, or days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    Money,
+    Count,
+    Days,
+}
+
+impl Unit {
+    /// The unit of a forward metric.
+    pub fn of(metric: &str) -> Unit {
+        match metric {
+            "calls" | "letters" => Unit::Count,
+            "dso" => Unit::Days,
+            _ => Unit::Money,
         }
+    }
+}
+
+/// A metric's identifier for an aging bucket label: `1-30` → `overdue_1_30`,
+/// `91+` → `overdue_91_plus`.
+pub fn bucket_metric(label: &str) -> String {
+    format!("overdue_{}", label.replace('+', "_plus").replace('-', "_"))
+}
+
+/// One metric of a week: its identifier, its currency (none for counts)
+/// and its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricValue {
+    pub metric: String,
+    pub currency: Option<String>,
+    pub value: Decimal,
+}
+
+impl Week {
+    /// An empty week of `currencies` currencies.
+    pub fn new(currencies: usize) -> Week {
+        Week { calls: 0, letters: 0, money: vec![WeekMoney::default(); currencies] }
+    }
+
+    /// Every metric as a number (`dso` rounded to cents): per currency (in
+    /// `codes` order) the money metrics and the overdue buckets as
+    /// `overdue_<bucket>`, then the counts.
+    pub fn metrics(&self, labels: &[String], codes: &[String]) -> Vec<MetricValue> {
+        let mut v = Vec::with_capacity(self.money.len() * (METRICS.len() + labels.len()) + COUNTS.len());
+        for (m, code) in self.money.iter().zip(codes) {
+            let mut push = |metric: &str, value: Decimal| {
+                v.push(MetricValue { metric: metric.to_string(), currency: Some(code.clone()), value })
+            };
+            push("cash_collected", m.cash_collected);
+            push("dso", m.dso.map(cents).unwrap_or_default());
+            push("ar_total", m.ar_total);
+            push("overdue", m.overdue);
+            push("write_offs", m.write_offs);
+            push("agency_recovered", m.agency_recovered);
+            push("agency_fees", m.agency_fees);
+            push("discount_cost", m.discount_cost);
+            push("fees_collected", m.fees_collected);
+            push("new_sales", m.new_sales);
+            push("sales_lost", m.sales_lost);
+            push("opening_paid", m.opening_paid);
+            for (l, a) in labels.iter().zip(&m.overdue_by_bucket).skip(1) {
+                push(&bucket_metric(l), *a);
+            }
+        }
+        v.push(MetricValue { metric: "calls".into(), currency: None, value: Decimal::from(self.calls) });
+        v.push(MetricValue { metric: "letters".into(), currency: None, value: Decimal::from(self.letters) });
         v
     }
 }
@@ -322,13 +379,17 @@ struct Shared {
     sale_rate: Vec<Option<f64>>,
     /// The loaded invoices issued within `dso_days` of the as-of date, in
     /// ledger order: the only loaded ones a week's DSO sales can count.
-    recent_sales: Vec<(NaiveDate, Decimal)>,
+    recent_sales: Vec<(NaiveDate, Decimal, usize)>,
     /// What stands to the customers' credit, by the date it does: cash on
     /// account and open credit notes (the simulation adds neither; the
     /// week's AR in the DSO is net of them, as [`kpi::portfolio`]'s).
-    on_account: Vec<(NaiveDate, Decimal)>,
+    on_account: Vec<(NaiveDate, Decimal, usize)>,
     /// Some loaded invoice id has the form of the simulation's.
     sim_like_ids: bool,
+    /// The customers' currencies, sorted: money is summed per currency.
+    currencies: Vec<String>,
+    /// Per customer: the index of its currency in `currencies`.
+    currency: Vec<u32>,
 }
 
 impl Shared {
@@ -336,6 +397,8 @@ impl Shared {
         // On hold as the facts see it: the last hold or release executed, else the flag.
         let held = crate::facts::map_customers(base, &Context::new(as_of, cfg.clone()), |cf, _| cf.on_hold);
         let sale_rate = behaviour.payers.iter().map(|p| (!p.amounts.is_empty()).then_some(p.daily_rate)).collect();
+        let (currencies, currency) = currencies(base);
+        let cx = |c: CustIx| currency[c as usize] as usize;
         let from = as_of - Duration::days(cfg.dso_days);
         // Credit notes count as negative sales (net credit sales).
         let notes = base.credit_notes.iter().filter(|n| n.status != crate::ledger::InvoiceStatus::WrittenOff);
@@ -343,14 +406,26 @@ impl Shared {
             .invoices
             .iter()
             .filter(|i| i.issue_date > from)
-            .map(|i| (i.issue_date, i.amount))
-            .chain(notes.clone().filter(|n| n.issue_date > from).map(|n| (n.issue_date, -n.amount)))
+            .map(|i| (i.issue_date, i.amount, cx(i.customer)))
+            .chain(notes.clone().filter(|n| n.issue_date > from).map(|n| (n.issue_date, -n.amount, cx(n.customer))))
             .collect();
-        let cash = base.payments.iter().filter(|p| p.invoice.is_none()).map(|p| (p.paid_on, p.amount));
-        let on_account = cash.chain(notes.map(|n| (n.issue_date, n.open_on(NaiveDate::MAX)))).collect();
+        let cash = base.payments.iter().filter(|p| p.invoice.is_none()).map(|p| (p.paid_on, p.amount, cx(p.customer)));
+        let on_account = cash.chain(notes.map(|n| (n.issue_date, n.open_on(NaiveDate::MAX), cx(n.customer)))).collect();
         let sim_like_ids = base.invoices.iter().any(|i| i.id.starts_with(SIM_INVOICE));
-        Shared { held, sale_rate, recent_sales, on_account, sim_like_ids }
+        Shared { held, sale_rate, recent_sales, on_account, sim_like_ids, currencies, currency }
     }
+}
+
+/// The customers' currencies, sorted, and each customer's index among them.
+pub fn currencies(ledger: &Ledger) -> (Vec<String>, Vec<u32>) {
+    let codes: std::collections::BTreeSet<&str> = ledger.customers.iter().map(|c| c.currency.as_str()).collect();
+    let codes: Vec<String> = codes.into_iter().map(str::to_string).collect();
+    let ix = ledger
+        .customers
+        .iter()
+        .map(|c| codes.binary_search_by(|x| x.as_str().cmp(c.currency.as_str())).map_or(0, |i| i as u32))
+        .collect();
+    (codes, ix)
 }
 
 /// What a run may change in a fork of the loaded ledger, as loaded: a fork
@@ -561,7 +636,7 @@ impl<'a> Sim<'a> {
             todo: Vec::new(),
             wake: Schedule::default(),
             open,
-            week: Week::default(),
+            week: Week::new(world.shared.currencies.len()),
             serial: 0,
             opening: n,
             facts: facts::cache::Cache::new(),
@@ -640,8 +715,9 @@ impl<'a> Sim<'a> {
             let amount = p.amounts[draws.below(p.amounts.len())];
             let cust = &self.ledger.customers[c];
             let lowered = cust.credit_limit < self.start_limit[c];
+            let cx = self.world.shared.currency[c] as usize;
             if cust.on_hold || (lowered && self.open[c] + amount > cust.credit_limit) {
-                self.week.sales_lost += amount;
+                self.week.money[cx].sales_lost += amount;
                 continue;
             }
             let due = day + Duration::days(i64::from(cust.terms.net_days));
@@ -664,7 +740,7 @@ impl<'a> Sim<'a> {
             self.discount.push(Decimal::ZERO);
             self.fees.push(Decimal::ZERO);
             self.open[c] += amount;
-            self.week.new_sales += amount;
+            self.week.money[cx].new_sales += amount;
             self.schedule(i, day);
             self.at(due + Duration::days(self.world.p.scenario.write_off_days), Event::WriteOff(i));
         }
@@ -688,6 +764,9 @@ impl<'a> Sim<'a> {
     fn events(&mut self, day: NaiveDate) {
         let events = self.queue.take(day);
         for &e in &events {
+            let (Event::Pay(i) | Event::Agency(i, _) | Event::WriteOff(i)) = e;
+            // The week's money of the invoice's currency (its customer's).
+            let cx = self.world.shared.currency[self.ledger.invoices[i as usize].customer as usize] as usize;
             match e {
                 Event::Pay(i) => {
                     let inv = &self.ledger.invoices[i as usize];
@@ -696,12 +775,14 @@ impl<'a> Sim<'a> {
                     }
                     let discount = self.discount[i as usize].min(inv.open_amount);
                     let paid = inv.open_amount - discount;
-                    self.week.cash_collected += paid;
+                    let fees = self.fees[i as usize];
+                    let w = &mut self.week.money[cx];
+                    w.cash_collected += paid;
                     if (i as usize) < self.opening {
-                        self.week.opening_paid += inv.open_amount;
+                        w.opening_paid += inv.open_amount;
                     }
-                    self.week.discount_cost += discount;
-                    self.week.fees_collected += self.fees[i as usize];
+                    w.discount_cost += discount;
+                    w.fees_collected += fees;
                     self.settle(i, day, paid, InvoiceStatus::Paid);
                 }
                 Event::Agency(i, recovered) => {
@@ -711,15 +792,16 @@ impl<'a> Sim<'a> {
                     }
                     if recovered {
                         let fee = cents(to_f64(open) * self.world.p.scenario.agency_fee);
-                        self.week.agency_recovered += open - fee;
-                        self.week.agency_fees += fee;
-                        self.week.cash_collected += open - fee;
+                        let w = &mut self.week.money[cx];
+                        w.agency_recovered += open - fee;
+                        w.agency_fees += fee;
+                        w.cash_collected += open - fee;
                         if (i as usize) < self.opening {
-                            self.week.opening_paid += open;
+                            w.opening_paid += open;
                         }
                         self.settle(i, day, open, InvoiceStatus::Paid);
                     } else {
-                        self.week.write_offs += open;
+                        self.week.money[cx].write_offs += open;
                         self.settle(i, day, Decimal::ZERO, InvoiceStatus::WrittenOff);
                     }
                 }
@@ -728,7 +810,7 @@ impl<'a> Sim<'a> {
                     if !inv.is_open() || self.referred[i as usize] {
                         continue;
                     }
-                    self.week.write_offs += inv.open_amount;
+                    self.week.money[cx].write_offs += inv.open_amount;
                     self.settle(i, day, Decimal::ZERO, InvoiceStatus::WrittenOff);
                 }
             }
@@ -959,16 +1041,19 @@ impl<'a> Sim<'a> {
     fn close_week(&mut self, day: NaiveDate) -> Week {
         let world = self.world;
         let cfg = &world.kpis;
+        let shared = &world.shared;
+        let n = shared.currencies.len();
         let dso_from = day - Duration::days(cfg.dso_days);
-        let mut aging = vec![Decimal::ZERO; cfg.bucket_edges.len() + 2];
-        let (mut ar, mut current, mut sales) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+        let mut aging = vec![vec![Decimal::ZERO; cfg.bucket_edges.len() + 2]; n];
+        let (mut ar, mut current, mut sales) = (vec![Decimal::ZERO; n], vec![Decimal::ZERO; n], vec![Decimal::ZERO; n]);
         // Sales: the loaded invoices that can be in the window, then the
         // simulated ones (issued on days up to today), in ledger order.
         let simulated = &self.ledger.invoices[self.opening..];
-        let loaded = self.world.shared.recent_sales.iter().copied();
-        for (issued, amount) in loaded.chain(simulated.iter().map(|i| (i.issue_date, i.amount))) {
+        let loaded = shared.recent_sales.iter().copied();
+        let cur = |c: CustIx| shared.currency[c as usize] as usize;
+        for (issued, amount, cx) in loaded.chain(simulated.iter().map(|i| (i.issue_date, i.amount, cur(i.customer)))) {
             if issued <= day && issued > dso_from {
-                sales += amount;
+                sales[cx] += amount;
             }
         }
         // AR and aging: the invoices still open, in ledger order.
@@ -976,20 +1061,29 @@ impl<'a> Sim<'a> {
         self.live.retain(|&i| invoices[i as usize].is_open());
         for inv in self.live.iter().map(|&i| &invoices[i as usize]).filter(|i| i.issue_date <= day) {
             if inv.status != InvoiceStatus::WrittenOff {
+                let cx = cur(inv.customer);
                 let dpd = (day - inv.due_date).num_days() as i32;
-                ar += inv.open_amount;
+                ar[cx] += inv.open_amount;
                 if dpd <= 0 {
-                    current += inv.open_amount;
+                    current[cx] += inv.open_amount;
                 }
-                aging[cfg.bucket(dpd)] += inv.open_amount;
+                aging[cx][cfg.bucket(dpd)] += inv.open_amount;
             }
         }
-        let mut w = std::mem::take(&mut self.week);
-        w.ar_total = ar;
-        w.overdue = ar - current;
-        w.overdue_by_bucket = aging;
-        let credit: Decimal = self.world.shared.on_account.iter().filter(|(d, _)| *d <= day).map(|(_, a)| *a).sum();
-        w.dso = kpi::dso_standard((ar - credit).max(Decimal::ZERO), sales, cfg.dso_days).map(kpi::round2);
+        let mut credit = vec![Decimal::ZERO; n];
+        for &(d, a, cx) in &shared.on_account {
+            if d <= day {
+                credit[cx] += a;
+            }
+        }
+        let mut w = std::mem::replace(&mut self.week, Week::new(n));
+        for (cx, (m, aging)) in w.money.iter_mut().zip(aging).enumerate() {
+            m.ar_total = ar[cx];
+            m.overdue = ar[cx] - current[cx];
+            m.overdue_by_bucket = aging;
+            m.dso =
+                kpi::dso_standard((ar[cx] - credit[cx]).max(Decimal::ZERO), sales[cx], cfg.dso_days).map(kpi::round2);
+        }
         w
     }
 }
@@ -1255,17 +1349,24 @@ pub struct Forward {
     pub seed: u64,
     pub scenario: Scenario,
     pub buckets: Vec<String>,
+    /// The customers' currencies, sorted: [`Week::money`] is in this order.
+    pub currencies: Vec<String>,
     pub week_ends: Vec<NaiveDate>,
     pub policies: Vec<PolicyProjection>,
     /// The roll-rate model's view of the same horizon, to set beside the
-    /// Monte Carlo's `opening_paid` (filled by the caller that has it).
-    pub roll_rate_check: Option<RollRateCheck>,
+    /// Monte Carlo's `opening_paid`, per currency (filled by the caller that has it).
+    pub roll_rate_check: Vec<RollRateCheck>,
+    /// The baseline's `[reporting]`, for converted totals across
+    /// currencies (set by the caller that has it; none without rates).
+    pub reporting: Option<crate::policy::compile::Reporting>,
 }
 
 /// Today's open AR paid and written off within the horizon, by the
 /// roll-rate model (whole months: the horizon ÷ 30.44 days, rounded).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RollRateCheck {
+    /// The currency of the balances.
+    pub currency: String,
     pub months: u32,
     pub opening_balance: Decimal,
     pub paid: Decimal,
@@ -1274,10 +1375,17 @@ pub struct RollRateCheck {
 
 impl RollRateCheck {
     /// The check for a horizon of `days` days.
-    pub fn of(rr: &super::RollRates, balances: &[Decimal], days: u32) -> Self {
+    /// `balances` by aging bucket are those of the customers in `currency`.
+    pub fn of(rr: &super::RollRates, currency: &str, balances: &[Decimal], days: u32) -> Self {
         let months = ((f64::from(days) / 30.4375).round() as u32).max(1);
         let (paid, written_off) = rr.within(balances, months);
-        RollRateCheck { months, opening_balance: balances.iter().copied().sum(), paid, written_off }
+        RollRateCheck {
+            currency: currency.to_string(),
+            months,
+            opening_balance: balances.iter().copied().sum(),
+            paid,
+            written_off,
+        }
     }
 }
 
@@ -1288,6 +1396,8 @@ pub struct WeekBand {
     pub week: usize,
     pub week_end: NaiveDate,
     pub metric: String,
+    /// The currency of a money metric (and of `dso`); none for counts.
+    pub currency: Option<String>,
     #[serde(flatten)]
     pub band: Band,
 }
@@ -1297,6 +1407,8 @@ pub struct WeekBand {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SummaryBand {
     pub metric: String,
+    /// The currency of a money metric (and of `dso`); none for counts.
+    pub currency: Option<String>,
     pub policy: String,
     #[serde(flatten)]
     pub band: Band,
@@ -1315,16 +1427,21 @@ impl Forward {
         let mut out = Vec::new();
         for p in &self.policies {
             for (w, &end) in self.week_ends.iter().enumerate() {
-                let per_run: Vec<Vec<(String, Decimal)>> =
-                    p.runs.iter().filter_map(|r| r.get(w)).map(|wk| wk.metrics(&self.buckets)).collect();
+                let per_run: Vec<Vec<MetricValue>> = p
+                    .runs
+                    .iter()
+                    .filter_map(|r| r.get(w))
+                    .map(|wk| wk.metrics(&self.buckets, &self.currencies))
+                    .collect();
                 let Some(first) = per_run.first() else { continue };
-                for (m, (name, _)) in first.iter().enumerate() {
-                    let mut vals: Vec<Decimal> = per_run.iter().filter_map(|r| r.get(m)).map(|x| x.1).collect();
+                for (m, mv) in first.iter().enumerate() {
+                    let mut vals: Vec<Decimal> = per_run.iter().filter_map(|r| r.get(m)).map(|x| x.value).collect();
                     out.push(WeekBand {
                         policy: p.label.clone(),
                         week: w + 1,
                         week_end: end,
-                        metric: name.clone(),
+                        metric: mv.metric.clone(),
+                        currency: mv.currency.clone(),
                         band: Band::of(&mut vals),
                     });
                 }
@@ -1333,38 +1450,42 @@ impl Forward {
         out
     }
 
-    /// Each run's horizon figure per metric: flows summed, stocks at the end.
-    pub(crate) fn horizon(&self, runs: &[Vec<Week>]) -> Vec<(String, Vec<Decimal>)> {
-        let mut out: Vec<(String, Vec<Decimal>)> = Vec::new();
+    /// Each run's horizon figure per metric (and currency): flows summed,
+    /// stocks at the end.
+    pub(crate) fn horizon(&self, runs: &[Vec<Week>]) -> Vec<(MetricValue, Vec<Decimal>)> {
+        let mut out: Vec<(MetricValue, Vec<Decimal>)> = Vec::new();
         for run in runs {
-            let mut totals: Vec<(String, Decimal)> = Vec::new();
+            let mut totals: Vec<MetricValue> = Vec::new();
             for wk in run {
-                for (m, (name, v)) in wk.metrics(&self.buckets).into_iter().enumerate() {
+                for (m, mv) in wk.metrics(&self.buckets, &self.currencies).into_iter().enumerate() {
                     match totals.get_mut(m) {
-                        Some(t) if is_stock(&name) => t.1 = v,
-                        Some(t) => t.1 += v,
-                        None => totals.push((name, v)),
+                        Some(t) if is_stock(&mv.metric) => t.value = mv.value,
+                        Some(t) => t.value += mv.value,
+                        None => totals.push(mv),
                     }
                 }
             }
-            for (m, (name, v)) in totals.into_iter().enumerate() {
+            for (m, mv) in totals.into_iter().enumerate() {
                 match out.get_mut(m) {
-                    Some(o) => o.1.push(v),
-                    None => out.push((name, vec![v])),
+                    Some(o) => o.1.push(mv.value),
+                    None => {
+                        let v = mv.value;
+                        out.push((mv, vec![v]));
+                    }
                 }
             }
         }
         out
     }
 
-    /// The horizon summary: per metric and policy, the band across runs and
-    /// the band of the paired differences with the baseline.
+    /// The horizon summary: per metric (and currency) and policy, the band
+    /// across runs and the band of the paired differences with the baseline.
     pub fn summary(&self) -> Vec<SummaryBand> {
         let Some(base) = self.policies.first() else { return Vec::new() };
         let base_h = self.horizon(&base.runs);
-        let all: Vec<Vec<(String, Vec<Decimal>)>> = self.policies.iter().map(|p| self.horizon(&p.runs)).collect();
+        let all: Vec<Vec<(MetricValue, Vec<Decimal>)>> = self.policies.iter().map(|p| self.horizon(&p.runs)).collect();
         let mut out = Vec::new();
-        for (m, (name, _)) in base_h.iter().enumerate() {
+        for (m, (mv, _)) in base_h.iter().enumerate() {
             for (pi, p) in self.policies.iter().enumerate() {
                 let Some((_, vals)) = all[pi].get(m) else { continue };
                 let minus_baseline = (pi > 0).then(|| {
@@ -1372,7 +1493,8 @@ impl Forward {
                     Band::of(&mut d)
                 });
                 out.push(SummaryBand {
-                    metric: name.clone(),
+                    metric: mv.metric.clone(),
+                    currency: mv.currency.clone(),
                     policy: p.label.clone(),
                     band: Band::of(&mut vals.clone()),
                     minus_baseline,
@@ -1484,9 +1606,11 @@ fn project_on(
         seed: p.seed,
         scenario: p.scenario.clone(),
         buckets: world.kpis.bucket_labels(),
+        currencies: world.shared.currencies.clone(),
         week_ends,
         policies: out,
-        roll_rate_check: None,
+        roll_rate_check: Vec::new(),
+        reporting: None,
     })
 }
 

@@ -13,26 +13,27 @@ use super::project::Forward;
 use rust_decimal::Decimal;
 use toml::{Table, Value};
 
-/// Today's metrics in sweep.csv (names as in comparison.csv).
-pub const TODAY: &[&str] = &[
-    "customers with actions",
-    "actions",
-    "cost of actions",
-    "customers put on hold",
-    "exposure on hold",
-    "referrals (agency and legal)",
-    "referred amount",
-    "discounts max cost",
-    "fees and compensation",
+/// Today's counts in sweep.csv (ids as in comparison.csv), whole portfolio.
+pub const TODAY_COUNTS: &[&str] = &["customers_with_actions", "actions", "customers_put_on_hold", "referrals"];
+
+/// Today's money in sweep.csv, one column per currency (`cost_of_actions_EUR`).
+pub const TODAY_MONEY: &[&str] = &[
+    "cost_of_actions",
+    "exposure_on_hold",
+    "referred_amount",
+    "discounts_max_cost",
+    "fees_and_compensation",
     "interest",
 ];
 
-/// Horizon metrics in sweep.csv (P50 over the runs), with a projection.
+/// Horizon metrics in sweep.csv (P50 over the runs), with a projection:
+/// money (and DSO) one column per currency, `calls` for the whole portfolio.
 pub const FORWARD: &[&str] = &["cash_collected", "dso", "ar_total", "overdue", "write_offs", "sales_lost", "calls"];
 
 /// sweep.csv: one row per policy (the baseline, then each value swept):
-/// `label`, `value`, today's key metrics, and with a projection the P50 of
-/// the horizon's figures (`forward_<metric>_p50`).
+/// `label`, `value`, today's key metrics (money per currency:
+/// `<metric>_<currency>`), and with a projection the P50 of the horizon's
+/// figures (`forward_<metric>[_<currency>]_p50`). Never a sum across currencies.
 pub fn sweep_csv(
     w: &mut dyn std::io::Write,
     c: &Comparison,
@@ -40,24 +41,56 @@ pub fn sweep_csv(
     sweep: &Sweep,
 ) -> std::io::Result<()> {
     let mut out = csv::Writer::from_writer(w);
+    let mut codes: Vec<&str> = c.rows.iter().filter_map(|r| r.currency.as_deref()).collect();
+    codes.sort_unstable();
+    codes.dedup();
     let mut header: Vec<String> = vec!["label".into(), "value".into()];
-    header.extend(TODAY.iter().map(|m| m.replace(' ', "_").replace(['(', ')'], "")));
+    header.extend(TODAY_COUNTS.iter().map(|m| m.to_string()));
+    for m in TODAY_MONEY {
+        header.extend(codes.iter().map(|code| format!("{m}_{code}")));
+    }
+    let fcodes: Vec<String> = forward.map(|f| f.currencies.clone()).unwrap_or_default();
+    let fcols: Vec<(&str, Option<&str>)> =
+        FORWARD
+            .iter()
+            .flat_map(|&m| {
+                if m == "calls" { vec![(m, None)] } else { fcodes.iter().map(|c| (m, Some(c.as_str()))).collect() }
+            })
+            .collect();
     if forward.is_some() {
-        header.extend(FORWARD.iter().map(|m| format!("forward_{m}_p50")));
+        header.extend(fcols.iter().map(|(m, c)| match c {
+            Some(c) => format!("forward_{m}_{c}_p50"),
+            None => format!("forward_{m}_p50"),
+        }));
     }
     out.write_record(&header)?;
     let summary = forward.map(Forward::summary).unwrap_or_default();
+    let today = |i: usize, m: &str, cur: Option<&str>| {
+        let row = c.rows.iter().find(|r| r.metric == m && r.currency.as_deref() == cur && r.owner.is_none());
+        let v = row.and_then(|r| r.values.get(i).copied()).unwrap_or(Decimal::ZERO);
+        match cur {
+            Some(code) => super::write::money_str(v, code),
+            None => v.normalize().to_string(),
+        }
+    };
     for (i, run) in c.runs.iter().enumerate() {
         let value = if i == 0 { "baseline" } else { sweep.values.get(i - 1).map_or("", String::as_str) };
         let mut row: Vec<String> = vec![run.label.clone(), value.to_string()];
-        for m in TODAY {
-            let v = c.rows.iter().find(|r| r.metric == *m).and_then(|r| r.values.get(i).copied());
-            row.push(v.unwrap_or(Decimal::ZERO).to_string());
+        row.extend(TODAY_COUNTS.iter().map(|m| today(i, m, None)));
+        for m in TODAY_MONEY {
+            row.extend(codes.iter().map(|code| today(i, m, Some(code))));
         }
         if forward.is_some() {
-            for m in FORWARD {
-                let v = summary.iter().find(|b| b.metric == *m && b.policy == run.label).map(|b| b.band.p50);
-                row.push(v.unwrap_or(Decimal::ZERO).to_string());
+            for (m, cur) in &fcols {
+                let v = summary
+                    .iter()
+                    .find(|b| b.metric == *m && b.currency.as_deref() == *cur && b.policy == run.label)
+                    .map(|b| b.band.p50)
+                    .unwrap_or(Decimal::ZERO);
+                row.push(match cur {
+                    Some(code) if *m != "dso" => super::write::money_str(v, code),
+                    _ => v.normalize().to_string(),
+                });
             }
         }
         out.write_record(&row)?;

@@ -20,7 +20,7 @@
 //! are "identical", not "indistinguishable"; fewer than [`MIN_RUNS`] runs
 //! give no verdict.
 
-use super::project::{Band, Forward, WeekBand};
+use super::project::{Band, Forward, SummaryBand, WeekBand};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
@@ -49,6 +49,8 @@ pub fn better(metric: &str) -> Option<bool> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     pub metric: String,
+    /// The currency of a money metric (and of `dso`); none for counts.
+    pub currency: Option<String>,
     pub variant: String,
     /// `higher` or `lower` is better; none for a metric with no better way.
     pub better: Option<String>,
@@ -71,13 +73,19 @@ pub struct Verdict {
     pub text: String,
 }
 
-/// A metric's name in a sentence.
-fn words(metric: &str) -> String {
-    match metric {
+/// A metric's name in a sentence, with its currency: `EUR cash collected`.
+fn words(metric: &str, currency: Option<&str>) -> String {
+    let what = match metric {
         "dso" => "DSO".into(),
         "ar_total" => "AR".into(),
         "opening_paid" => "today's open AR paid".into(),
-        m => m.replace('_', " "),
+        m => m
+            .strip_prefix("overdue_")
+            .map_or_else(|| m.replace('_', " "), |b| format!("overdue {}", b.replace("_plus", "+").replace('_', "-"))),
+    };
+    match currency {
+        Some(c) => format!("{c} {what}"),
+        None => what,
     }
 }
 
@@ -108,7 +116,7 @@ fn span(days: u32) -> String {
 
 /// The verdict of `variant` on `metric` from its run-by-run differences
 /// with the baseline, over a horizon of `days`.
-pub fn verdict(metric: &str, variant: &str, diffs: &[Decimal], days: u32) -> Verdict {
+pub fn verdict(metric: &str, currency: Option<&str>, variant: &str, diffs: &[Decimal], days: u32) -> Verdict {
     let n = diffs.len();
     let band = Band::of(&mut diffs.to_vec());
     let sum: Decimal = diffs.iter().sum();
@@ -126,7 +134,7 @@ pub fn verdict(metric: &str, variant: &str, diffs: &[Decimal], days: u32) -> Ver
     let distinguishable = enough && !all_zero && m != 0.0 && m.abs() >= Z * sd / (n as f64).sqrt();
     let runs_needed = (enough && !all_zero && !distinguishable && m != 0.0)
         .then(|| ((Z + POWER) * sd / m.abs()).powi(2).ceil().min(MAX_RUNS * 10.0) as u64);
-    let what = words(metric);
+    let what = words(metric, currency);
     let when = if is_stock(metric) { format!("at the end of {}", span(days)) } else { format!("over {}", span(days)) };
     let spread =
         format!("80 % of runs between {} and {}", figure(metric, band.p10, true), figure(metric, band.p90, true));
@@ -156,6 +164,7 @@ pub fn verdict(metric: &str, variant: &str, diffs: &[Decimal], days: u32) -> Ver
     };
     Verdict {
         metric: metric.to_string(),
+        currency: currency.map(str::to_string),
         variant: variant.to_string(),
         better: up.map(|u| if u { "higher" } else { "lower" }.to_string()),
         band,
@@ -174,35 +183,89 @@ impl Forward {
     /// the band of what has come in by each week, not a sum of weekly bands.
     pub fn cumulative_cash(&self) -> Vec<WeekBand> {
         let mut out = Vec::new();
-        for p in &self.policies {
-            let mut totals = vec![Decimal::ZERO; p.runs.len()];
-            for (w, &end) in self.week_ends.iter().enumerate() {
-                for (t, run) in totals.iter_mut().zip(&p.runs) {
-                    *t += run.get(w).map_or(Decimal::ZERO, |wk| wk.cash_collected);
+        for (cx, code) in self.currencies.iter().enumerate() {
+            for p in &self.policies {
+                let mut totals = vec![Decimal::ZERO; p.runs.len()];
+                for (w, &end) in self.week_ends.iter().enumerate() {
+                    for (t, run) in totals.iter_mut().zip(&p.runs) {
+                        *t += run.get(w).and_then(|wk| wk.money.get(cx)).map_or(Decimal::ZERO, |m| m.cash_collected);
+                    }
+                    out.push(WeekBand {
+                        policy: p.label.clone(),
+                        week: w + 1,
+                        week_end: end,
+                        metric: "cash_collected_cumulative".into(),
+                        currency: Some(code.clone()),
+                        band: Band::of(&mut totals.clone()),
+                    });
                 }
-                out.push(WeekBand {
-                    policy: p.label.clone(),
-                    week: w + 1,
-                    week_end: end,
-                    metric: "cash_collected_cumulative".into(),
-                    band: Band::of(&mut totals.clone()),
-                });
             }
         }
         out
     }
 
-    /// Every variant's verdict on every metric, in metric order then variant order.
+    /// The horizon summary of each money metric (not DSO) converted to the
+    /// `[reporting]` currency and added across currencies run by run (so
+    /// the band is of the runs' converted totals, not a sum of bands): none
+    /// without `[reporting]`, the currencies with no rate when some lack one.
+    pub fn converted_summary(&self) -> Option<Result<Vec<SummaryBand>, Vec<String>>> {
+        let r = self.reporting.as_ref()?;
+        let missing: Vec<String> =
+            self.currencies.iter().filter(|c| r.convert(c, Decimal::ZERO).is_none()).cloned().collect();
+        if !missing.is_empty() {
+            return Some(Err(missing));
+        }
+        let converted = |runs: &[Vec<super::project::Week>]| -> Vec<(String, Vec<Decimal>)> {
+            let mut out: Vec<(String, Vec<Decimal>)> = Vec::new();
+            for (mv, vals) in self.horizon(runs) {
+                let Some(code) = mv.currency.as_deref().filter(|_| mv.metric != "dso") else { continue };
+                let i = match out.iter().position(|o| o.0 == mv.metric) {
+                    Some(i) => i,
+                    None => {
+                        out.push((mv.metric.clone(), vec![Decimal::ZERO; vals.len()]));
+                        out.len() - 1
+                    }
+                };
+                for (t, v) in out[i].1.iter_mut().zip(&vals) {
+                    *t += r.convert(code, *v).unwrap_or_default();
+                }
+            }
+            out
+        };
+        let all: Vec<Vec<(String, Vec<Decimal>)>> = self.policies.iter().map(|p| converted(&p.runs)).collect();
+        let mut out = Vec::new();
+        let Some(base) = all.first() else { return Some(Ok(out)) };
+        for (m, (name, b)) in base.iter().enumerate() {
+            for (pi, p) in self.policies.iter().enumerate() {
+                let Some((_, vals)) = all[pi].get(m) else { continue };
+                let minus_baseline = (pi > 0).then(|| {
+                    let mut d: Vec<Decimal> = vals.iter().zip(b).map(|(v, b)| v - b).collect();
+                    Band::of(&mut d)
+                });
+                out.push(SummaryBand {
+                    metric: name.clone(),
+                    currency: Some(r.currency.clone()),
+                    policy: p.label.clone(),
+                    band: Band::of(&mut vals.clone()),
+                    minus_baseline,
+                });
+            }
+        }
+        Some(Ok(out))
+    }
+
+    /// Every variant's verdict on every metric (money metrics once per
+    /// currency), in metric order then variant order.
     pub fn verdicts(&self) -> Vec<Verdict> {
         let Some(base) = self.policies.first() else { return Vec::new() };
         let base_h = self.horizon(&base.runs);
         let variants: Vec<_> = self.policies.iter().skip(1).map(|p| (p, self.horizon(&p.runs))).collect();
         let mut out = Vec::new();
-        for (m, (name, b)) in base_h.iter().enumerate() {
+        for (m, (mv, b)) in base_h.iter().enumerate() {
             for (p, h) in &variants {
                 let Some((_, v)) = h.get(m) else { continue };
                 let diffs: Vec<Decimal> = v.iter().zip(b).map(|(v, b)| v - b).collect();
-                out.push(verdict(name, &p.label, &diffs, self.days));
+                out.push(verdict(&mv.metric, mv.currency.as_deref(), &p.label, &diffs, self.days));
             }
         }
         out
@@ -222,7 +285,13 @@ mod tests {
     /// ten runs better; P10 2,000 and P90 9,000 (nearest rank).
     #[test]
     fn a_consistent_difference_is_distinguishable() {
-        let v = verdict("cash_collected", "strict", &ds(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(|x| x * 1000)), 91);
+        let v = verdict(
+            "cash_collected",
+            Some("EUR"),
+            "strict",
+            &ds(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(|x| x * 1000)),
+            91,
+        );
         assert!(v.distinguishable);
         assert_eq!(v.mean, Decimal::from(5500));
         assert_eq!((v.band.p10, v.band.p90), (Decimal::from(2000), Decimal::from(9000)));
@@ -230,7 +299,7 @@ mod tests {
         assert_eq!(v.runs_needed, None);
         assert_eq!(
             v.text,
-            "strict: cash collected +5,500.00 over 13 weeks on average (better in 100 % of runs; 80 % of runs between +2,000.00 and +9,000.00)"
+            "strict: EUR cash collected +5,500.00 over 13 weeks on average (better in 100 % of runs; 80 % of runs between +2,000.00 and +9,000.00)"
         );
     }
 
@@ -240,31 +309,31 @@ mod tests {
     /// 1,055; for DSO lower is better: 5 runs of 10.
     #[test]
     fn a_difference_within_the_noise_says_how_many_runs_would_tell() {
-        let v = verdict("dso", "strict", &ds(&[-10, 12, -10, 12, -10, 12, -10, 12, -10, 12]), 91);
+        let v = verdict("dso", Some("EUR"), "strict", &ds(&[-10, 12, -10, 12, -10, 12, -10, 12, -10, 12]), 91);
         assert!(!v.distinguishable);
         assert_eq!(v.mean, Decimal::ONE);
         assert_eq!(v.share_better, Some(0.5));
         assert_eq!(v.runs_needed, Some(1055));
         assert_eq!(
             v.text,
-            "strict: no difference in DSO distinguishable at 10 runs (mean +1.00; 80 % of runs between -10.00 and +12.00); about 1055 runs would tell"
+            "strict: no difference in EUR DSO distinguishable at 10 runs (mean +1.00; 80 % of runs between -10.00 and +12.00); about 1055 runs would tell"
         );
     }
 
     #[test]
     fn identical_runs_and_a_single_run_are_said_as_such() {
-        let v = verdict("new_sales", "call-18", &ds(&[0, 0, 0]), 30);
+        let v = verdict("new_sales", Some("USD"), "call-18", &ds(&[0, 0, 0]), 30);
         assert!(!v.distinguishable && v.runs_needed.is_none());
-        assert_eq!(v.text, "call-18: new sales identical in every run");
+        assert_eq!(v.text, "call-18: USD new sales identical in every run");
         // Nine runs of a difference of 100 are too few for a verdict.
-        let v = verdict("calls", "call-18", &ds(&[100; 9]), 30);
+        let v = verdict("calls", None, "call-18", &ds(&[100; 9]), 30);
         assert!(!v.distinguishable && v.runs_needed.is_none());
         assert_eq!(
             v.text,
             "call-18: calls +100 over 30 days on average, but 9 run(s) are too few for a verdict (give --runs 40 or more)"
         );
-        let v = verdict("ar_total", "x", &ds(&[5, 6, 7, 5, 6, 7, 5, 6, 7, 6]), 30);
+        let v = verdict("ar_total", Some("GBP"), "x", &ds(&[5, 6, 7, 5, 6, 7, 5, 6, 7, 6]), 30);
         assert_eq!((v.better, v.share_better), (None, None));
-        assert!(v.text.starts_with("x: AR +6.00 at the end of 30 days on average (80 % of runs"), "{}", v.text);
+        assert!(v.text.starts_with("x: GBP AR +6.00 at the end of 30 days on average (80 % of runs"), "{}", v.text);
     }
 }
