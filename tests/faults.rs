@@ -22,7 +22,7 @@ fn recoup() -> Command {
 
 fn run_args(ledger: &Path, as_of: &str, out: &Path) -> Vec<String> {
     let policy = repo("policies/standard");
-    ["run", "--quiet", "--ledger"]
+    ["run", "--quiet", "--outbox", "--ledger"]
         .iter()
         .map(|s| s.to_string())
         .chain([ledger.display().to_string(), "--policy".into(), policy.display().to_string()])

@@ -73,7 +73,7 @@ fn en(amount: &str) -> String {
 fn the_demo_outbox_reconciles_with_the_plan_and_the_ledger() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let (code, stdout, stderr) = run_demo("policies/standard", &out, &[], Some(tmp.path()));
+    let (code, stdout, stderr) = run_demo("policies/standard", &out, &["--outbox"], Some(tmp.path()));
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("one per deliverable message of the plan"), "{stdout}");
     let plan = csv_rows(&out.join("plan.csv"));
@@ -192,13 +192,13 @@ fn the_demo_outbox_reconciles_with_the_plan_and_the_ledger() {
     }
 }
 
-/// The outbox is the same bytes at any thread count, and `--no-outbox` writes none.
+/// The outbox is the same bytes at any thread count, and a run without `--outbox` writes none.
 #[test]
 fn the_outbox_is_deterministic_and_optional() {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b, c) = (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("c"));
-    assert_eq!(run_demo("policies/standard", &a, &["--threads", "1"], None).0, 0);
-    assert_eq!(run_demo("policies/standard", &b, &["--threads", "4"], None).0, 0);
+    assert_eq!(run_demo("policies/standard", &a, &["--outbox", "--threads", "1"], None).0, 0);
+    assert_eq!(run_demo("policies/standard", &b, &["--outbox", "--threads", "4"], None).0, 0);
     for f in ["outbox/email.jsonl", "outbox/sms.jsonl", "outbox/calls.csv"] {
         assert_eq!(std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap(), "{f}");
     }
@@ -207,6 +207,6 @@ fn the_outbox_is_deterministic_and_optional() {
         let f = Path::new("outbox/email").join(&name);
         assert_eq!(std::fs::read(a.join(&f)).unwrap(), std::fs::read(b.join(&f)).unwrap());
     }
-    assert_eq!(run_demo("policies/standard", &c, &["--no-outbox"], None).0, 0);
+    assert_eq!(run_demo("policies/standard", &c, &[], None).0, 0);
     assert!(!c.join("outbox").exists());
 }

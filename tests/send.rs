@@ -106,7 +106,7 @@ fn message(action: &str, customer: &str, to: &str) -> String {
 fn demo_run(tmp: &Path, n: usize) -> PathBuf {
     let out = tmp.join("out");
     let o = Command::new(BIN)
-        .args(["run", "--quiet", "--ledger"])
+        .args(["run", "--quiet", "--outbox", "--ledger"])
         .arg(repo("fixtures/demo"))
         .arg("--policy")
         .arg(repo("policies/standard"))

@@ -39,9 +39,10 @@ pub struct RunArgs {
     /// The terminal summary as a table, or summary.json on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Write no outbox (the rendered messages under OUT/outbox/; docs/outbox.md).
+    /// Also render the customers' messages into OUT/outbox/: e-mails (.eml and
+    /// email.jsonl), SMS, print-ready letters and the call sheet (docs/outbox.md).
     #[arg(long)]
-    pub no_outbox: bool,
+    pub outbox: bool,
 }
 
 /// Load and compile a policy; print its warnings; an invalid policy becomes
@@ -149,7 +150,7 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
         source_ledger: Some(source_ledger),
         files: Vec::new(),
     };
-    let outbox = (!a.no_outbox).then(|| {
+    let outbox = a.outbox.then(|| {
         progress.stage("rendering the messages");
         let t = Instant::now();
         let rendered = crate::render::render_plan(&plan.entries, &ledger, &policy, as_of);
