@@ -3,7 +3,7 @@
 //! action is undeliverable when none can (docs/outbox.md, "No usable contact").
 
 use super::{Eval, PlannedAction};
-use crate::ledger::{ActionKind, Channel, Customer, Outcome};
+use crate::ledger::{ActionKind, Channel, Customer};
 
 /// `phone` in E.164 (`+` and 8 to 15 digits), read leniently: spaces, `-`,
 /// `.`, `/` and parentheses between the digits are dropped, a leading `00`
@@ -25,7 +25,8 @@ pub fn e164(phone: &str) -> Option<String> {
 }
 
 /// Why `c` cannot be reached on `channel`, or `None` when it can.
-/// `email_bounced`: the latest e-mail to it bounced (see [`email_bounced`]).
+/// `email_bounced`: the latest e-mail to it bounced (the fact
+/// `customer.email_bounced`).
 pub fn unreachable(c: &Customer, channel: Channel, email_bounced: bool) -> Option<String> {
     match channel {
         Channel::Email => match c.email.as_deref().map(str::trim) {
@@ -50,27 +51,6 @@ pub fn unreachable(c: &Customer, channel: Channel, email_bounced: bool) -> Optio
     }
 }
 
-/// Did the latest e-mail to customer `ix` bounce? The latest e-mail action
-/// of its history with an outcome is `bounced` (a later `delivered` one
-/// clears it). Slice E's fact `customer.email_bounced` says the same.
-pub fn email_bounced(ledger: &crate::ledger::Ledger, ix: crate::ledger::CustIx) -> bool {
-    let mut bounced = false;
-    let mut last = None;
-    for a in ledger.acts.rows(ix) {
-        let email = a.channel == Some(Channel::Email) || a.action == ActionKind::Email;
-        let Some(o) = a.outcome else { continue };
-        if !email || !matches!(o, Outcome::Bounced | Outcome::Delivered) {
-            continue;
-        }
-        let when = a.executed_on.unwrap_or(a.decided_on);
-        if last.is_none_or(|l| when >= l) {
-            last = Some(when);
-            bounced = o == Outcome::Bounced;
-        }
-    }
-    bounced
-}
-
 /// The action kind that is a message on `channel`.
 fn kind_of(channel: Channel) -> ActionKind {
     match channel {
@@ -89,10 +69,11 @@ impl Eval<'_, '_> {
     pub(super) fn deliver(&self, a: &mut PlannedAction, fallback: &[Channel]) {
         let Some(first) = a.channel else { return };
         let c = self.cf.customer;
-        let bounced = std::cell::OnceCell::new();
         let mut why = Vec::new();
         for ch in std::iter::once(first).chain(fallback.iter().copied()) {
-            let b = ch == Channel::Email && *bounced.get_or_init(|| email_bounced(self.ledger, self.cf.ix));
+            // The fact `customer.email_bounced` (docs/facts.md): one rule for
+            // the channel choice and for the policy's own conditions.
+            let b = ch == Channel::Email && self.cf.email_bounced;
             match unreachable(c, ch, b) {
                 None => {
                     if ch != first {
