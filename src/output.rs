@@ -587,7 +587,7 @@ impl OutputSet {
                 return self.commit_by_renames();
             }
             // The staging path now holds the previous outputs.
-            let _ = fs::remove_dir_all(&self.staging);
+            let _ = remove_set(&self.staging);
         } else {
             fs::rename(&self.staging, &self.dir).map_err(io_at(&self.dir))?;
         }
@@ -622,7 +622,7 @@ impl OutputSet {
                 Err(_) => OutputError::Stranded { dir: self.dir.clone(), old, source },
             });
         }
-        let _ = fs::remove_dir_all(&old);
+        let _ = remove_set(&old);
         self.committed = true;
         Ok(())
     }
@@ -672,17 +672,38 @@ fn remove_stale(parent: &Path, name: &str, kind: Kind) -> Result<(), OutputError
         if matches!(fs::symlink_metadata(&path), Ok(m) if !m.is_dir()) {
             continue;
         }
-        if matches!(inspect(&path, kind)?, Found::Free | Found::Ours) {
-            fs::remove_dir_all(&path).map_err(io_at(&path))?;
+        if matches!(inspect(&path, kind)?, Found::Free | Found::Ours) || marked_in_part(&path, kind) {
+            remove_set(&path).map_err(io_at(&path))?;
         }
     }
     Ok(())
 }
 
+/// Remove a set's folder (a staging folder, or a previous set swapped out)
+/// with its marker last: a run killed part way leaves a folder still marked
+/// as recoup's, which the next run clears ([`remove_stale`]).
+fn remove_set(dir: &Path) -> io::Result<()> {
+    for e in fs::read_dir(dir)? {
+        let e = e?;
+        if e.file_name() == MARKER {
+            continue;
+        }
+        if e.file_type()?.is_dir() { fs::remove_dir_all(e.path())? } else { fs::remove_file(e.path())? }
+    }
+    fs::remove_dir_all(dir)
+}
+
+/// A staging folder whose marker a killed run had begun to write: the
+/// marker holds a beginning of the marker text (empty, say), which only
+/// recoup writes there.
+fn marked_in_part(dir: &Path, kind: Kind) -> bool {
+    fs::read(dir.join(MARKER)).is_ok_and(|b| kind.marker_text().as_bytes().starts_with(&b))
+}
+
 impl Drop for OutputSet {
     fn drop(&mut self) {
         if !self.committed {
-            let _ = fs::remove_dir_all(&self.staging);
+            let _ = remove_set(&self.staging);
         }
     }
 }
@@ -736,6 +757,27 @@ mod tests {
         assert_eq!(fs::read_to_string(out.join("plan.csv")).unwrap(), "one");
         assert_eq!(fs::read_to_string(out.join(DELIVERY_LOG)).unwrap(), "message_id\n<a@recoup>\n");
         assert_eq!(crate::send::LOG, DELIVERY_LOG, "the name send writes is the name guarded here");
+    }
+
+    /// A run killed while it wrote its staging folder's marker leaves a
+    /// marker cut short; the next run still clears that folder as its own,
+    /// and leaves a look-alike folder whose marker is something else.
+    #[test]
+    fn a_staging_folder_with_a_marker_cut_short_is_cleared() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let text = Kind::Run.marker_text();
+        for (pid, marker) in [("11", ""), ("12", &text[..10]), ("13", "not recoup's")] {
+            let staging = tmp.path().join(format!(".out.staging-{pid}"));
+            fs::create_dir_all(staging.join("outbox/email")).unwrap();
+            fs::write(staging.join(MARKER), marker).unwrap();
+            fs::write(staging.join("outbox/email/R1.eml"), "x").unwrap();
+        }
+        let set = OutputSet::create(&out, Kind::Run, &[]).unwrap();
+        set.commit().unwrap();
+        assert!(!tmp.path().join(".out.staging-11").exists());
+        assert!(!tmp.path().join(".out.staging-12").exists());
+        assert!(tmp.path().join(".out.staging-13").exists(), "a marker recoup did not write: left alone");
     }
 
     #[test]
