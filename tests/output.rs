@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 
 /// The schema of output `name`, as `recoup schema --output NAME` prints it.
-fn schema(name: &str) -> jsonschema::Validator {
+pub(crate) fn schema(name: &str) -> jsonschema::Validator {
     let (code, out, err) = recoup(&["schema", "--output", name], None);
     assert_eq!(code, 0, "{err}");
     let s: Value = serde_json::from_str(&out).unwrap();
@@ -18,12 +18,12 @@ fn schema(name: &str) -> jsonschema::Validator {
     jsonschema::validator_for(&s).unwrap()
 }
 
-fn errors(v: &jsonschema::Validator, doc: &Value) -> Vec<String> {
+pub(crate) fn errors(v: &jsonschema::Validator, doc: &Value) -> Vec<String> {
     v.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect()
 }
 
 #[track_caller]
-fn assert_valid(name: &str, v: &jsonschema::Validator, doc: &Value) {
+pub(crate) fn assert_valid(name: &str, v: &jsonschema::Validator, doc: &Value) {
     let e = errors(v, doc);
     assert!(e.is_empty(), "{name} does not match its schema: {e:#?}");
 }

@@ -75,23 +75,8 @@ mod contract {
     use super::*;
     use serde_json::{Value, json};
 
-    fn schema(name: &str) -> jsonschema::Validator {
-        let text = std::fs::read_to_string(repo(&format!("docs/schemas/{name}.schema.json"))).unwrap();
-        let s: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(s["$schema"], "https://json-schema.org/draft/2020-12/schema", "{name}");
-        jsonschema::meta::validate(&s).unwrap_or_else(|e| panic!("{name} is not a valid JSON Schema: {e}"));
-        jsonschema::validator_for(&s).unwrap()
-    }
-
-    fn errors(v: &jsonschema::Validator, doc: &Value) -> Vec<String> {
-        v.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect()
-    }
-
-    #[track_caller]
-    fn assert_valid(name: &str, v: &jsonschema::Validator, doc: &Value) {
-        let e = errors(v, doc);
-        assert!(e.is_empty(), "{name} does not match its schema: {e:#?}");
-    }
+    // The schemas as `recoup schema --output NAME` prints them (tests/output.rs).
+    use crate::output::{assert_valid, errors, schema};
 
     fn read_json(path: &std::path::Path) -> Value {
         serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()

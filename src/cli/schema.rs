@@ -36,6 +36,8 @@ pub const OUTPUTS: &[(&str, &str, &str)] = &[
     ("facts", "recoup facts --format json", include_str!("../../docs/schemas/facts.schema.json")),
     ("explain", "recoup explain --format json", include_str!("../../docs/schemas/explain.schema.json")),
     ("error", "the error object of --format json", include_str!("../../docs/schemas/error.schema.json")),
+    ("comparison", "comparison.json of recoup simulate", include_str!("../../docs/schemas/comparison.schema.json")),
+    ("forward", "forward.json of recoup simulate --horizon", include_str!("../../docs/schemas/forward.schema.json")),
 ];
 
 /// The schema of the machine output called `name`.
