@@ -3,7 +3,6 @@
 
 use super::run::compiled_policy;
 use super::{Exit, ExitError, LedgerArgs, as_of_or_today, load_ledger};
-use crate::facts::Context;
 use crate::plan::{PlanEntry, action_id};
 use std::io::Write;
 use std::path::PathBuf;
@@ -29,9 +28,8 @@ pub fn run(a: PreviewArgs) -> anyhow::Result<Exit> {
         code: Exit::InputInvalid,
         message: format!("unknown customer `{}`: not in customers.csv", a.customer),
     })?;
-    let ctx = Context::new(as_of, crate::facts::FactsConfig::default())
-        .with_per_invoice_rules(policy.per_invoice.clone())
-        .with_balance(policy.rules.meta.balance);
+    // The policy's facts settings (`[kpis]`, per-invoice rules, net or gross), as run and explain use them.
+    let ctx = policy.context(as_of);
     let mut invoices = Vec::new();
     let cf = crate::facts::derive_customer(&ledger, c, &ctx, &mut invoices);
     let actions = crate::engine::evaluate_customer(&policy, &ledger, &cf, &invoices, &ctx.calendar(), None)
