@@ -641,25 +641,25 @@ fn unclosed(file: FileKind, e: Unclosed) -> LoadError {
     }
 }
 
-/// The hash of a file and its physical lines, taken as its bytes are read.
+/// The hash of a file and its last byte, taken as its bytes are read (its
+/// line ends are counted by the scanner, which passes over them anyway).
 struct Tally {
     hasher: blake3::Hasher,
-    newlines: u64,
     last: Option<u8>,
 }
 
 impl Tally {
     fn update(&mut self, b: &[u8]) {
         self.hasher.update(b);
-        self.newlines += memchr::memchr_iter(b'\n', b).count() as u64;
         if let Some(&c) = b.last() {
             self.last = Some(c);
         }
     }
 
-    /// Lines of the file: its line ends, and a last line without one.
-    fn lines(&self) -> u64 {
-        self.newlines + u64::from(self.last.is_some_and(|c| c != b'\n'))
+    /// Lines of a file with `newlines` line ends: those, and a last line
+    /// without one.
+    fn lines(&self, newlines: u64) -> u64 {
+        newlines + u64::from(self.last.is_some_and(|c| c != b'\n'))
     }
 }
 
@@ -676,7 +676,7 @@ fn parse_stream<T: LedgerRow>(
 ) -> Result<(Parsed<T>, String), LoadError> {
     let io = |source| LoadError::Io { path: path.to_path_buf(), source };
     let len = f.metadata().map_err(io)?.len() as usize;
-    let mut tally = Tally { hasher: blake3::Hasher::new(), newlines: 0, last: None };
+    let mut tally = Tally { hasher: blake3::Hasher::new(), last: None };
     let (block, headroom) = (bufs.block, bufs.headroom);
     // The first block, grown until it holds the whole header row.
     let mut filled = 0;
@@ -693,6 +693,8 @@ fn parse_stream<T: LedgerRow>(
     let first = &bufs.cur[headroom..headroom + filled];
     let bom = if first.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
     let (header, body_start, body_line, warnings) = read_header(file, &first[bom..], cols)?;
+    // Line ends of the header (and anything before it); the scanner counts the rest.
+    let header_newlines = memchr::memchr_iter(b'\n', &first[..(bom + body_start).min(first.len())]).count() as u64;
     let mut data = (headroom + bom + body_start).min(headroom + filled)..headroom + filled;
     let mut cut =
         stream::scan(&bufs.cur[data.clone()], body_line, eof, &mut bufs.recs).map_err(|e| unclosed(file, e))?;
@@ -750,7 +752,10 @@ fn parse_stream<T: LedgerRow>(
     // Line breaks in the header's quoted names (or blank lines before it) count here too.
     let header_breaks = body_line.saturating_sub(2);
     let quoted_breaks = header_breaks + parsed.spans.iter().map(|(first, last, _)| last - first).sum::<u64>();
-    parsed.physical = LineCounts { lines: tally.lines(), blank, quoted_breaks };
+    // The scanner's line at the end of the file is one past its line ends
+    // (the body starts on `body_line`).
+    let newlines = header_newlines + cut.line.saturating_sub(body_line);
+    parsed.physical = LineCounts { lines: tally.lines(newlines), blank, quoted_breaks };
     lone_span(file, &mut parsed);
     Ok((parsed, tally.hasher.finalize().to_hex().to_string()))
 }

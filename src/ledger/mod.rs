@@ -43,8 +43,13 @@ macro_rules! word_enum {
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $word),+ }
             }
-            /// Decode the word from a CSV cell.
+            /// Decode the word from a CSV cell. The exact words are
+            /// compared one by one against constants (a length check, then a
+            /// compare the compiler inlines); any other spelling (case,
+            /// spaces) goes through [`decode::word`].
+            #[inline]
             pub fn decode(b: &[u8]) -> Result<Self, decode::DecodeError> {
+                $(if b == $word.as_bytes() { return Ok($name::$variant); })+
                 decode::word(b, Self::TABLE, Self::WORDS)
             }
         }
