@@ -176,7 +176,7 @@ impl Kind {
 }
 
 /// The kind named by the marker in `dir`, if it holds one of recoup's.
-fn marker_kind(dir: &Path) -> Option<String> {
+pub(crate) fn marker_kind(dir: &Path) -> Option<String> {
     let text = fs::read_to_string(dir.join(MARKER)).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
     if v.get("tool").and_then(|t| t.as_str()) != Some("recoup") {

@@ -11,6 +11,7 @@ pub fn recoup(args: &[&str], tmp: Option<&std::path::Path>) -> (i32, String, Str
         .args(args)
         .current_dir(repo(""))
         .env("NO_COLOR", "1")
+        .env_remove("COLUMNS")
         .output()
         .unwrap();
     let clean = |b: &[u8]| {
@@ -105,7 +106,105 @@ fn unknown_customer_is_an_input_error() {
     let (code, _, err) =
         recoup(&["facts", "--ledger", "fixtures/small", "--as-of", "2026-11-16", "--customer", "C9"], None);
     assert_eq!(code, 4);
-    assert_eq!(err, "error: unknown customer `C9`: not in customers.csv\n");
+    assert_eq!(
+        err,
+        "error: unknown customer `C9`: not in customers.csv; `recoup facts --ledger DIR` lists the customers\n"
+    );
+    // A near miss names the id it probably meant (case, zero padding, spelling).
+    let (code, _, err) = recoup(
+        &[
+            "explain",
+            "--ledger",
+            "fixtures/demo",
+            "--policy",
+            "policies/standard",
+            "--as-of",
+            "2026-11-16",
+            "--customer",
+            "c117",
+        ],
+        None,
+    );
+    assert_eq!(code, 4);
+    assert_eq!(err, "error: unknown customer `c117`: not in customers.csv; did you mean `C000117`?\n");
+}
+
+#[test]
+fn report_of_a_simulation_folder_given_as_a_run_says_which_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = tmp.path().join("sim");
+    let (code, _, err) = recoup(
+        &[
+            "simulate",
+            "--ledger",
+            "fixtures/small",
+            "--as-of",
+            "2026-11-16",
+            "--baseline",
+            "policies/standard",
+            "--variant",
+            "policies/strict",
+            "--runs",
+            "2",
+            "--out",
+            sim.to_str().unwrap(),
+            "--quiet",
+        ],
+        Some(tmp.path()),
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = recoup(&["report", "--run", sim.to_str().unwrap()], Some(tmp.path()));
+    assert_ne!(code, 0);
+    assert!(err.contains("holds the outputs of `recoup simulate`, not of `recoup run`"), "{err}");
+    assert!(err.contains("use `recoup report --simulation [TMP]/sim`"), "{err}");
+}
+
+#[test]
+fn man_out_writes_a_page_per_command_and_never_replaces_a_stranger() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("man1");
+    let (code, _, err) = recoup(&["man", "--out", dir.to_str().unwrap()], Some(tmp.path()));
+    assert_eq!(code, 0, "{err}");
+    for page in ["recoup.1", "recoup-run.1", "recoup-simulate.1", "recoup-check.1"] {
+        let text = std::fs::read_to_string(dir.join(page)).unwrap();
+        assert!(text.starts_with(".ie") || text.contains(".TH recoup"), "{page}");
+    }
+    // Again: recoup's own pages are replaced.
+    assert_eq!(recoup(&["man", "--out", dir.to_str().unwrap()], Some(tmp.path())).0, 0);
+    // A page recoup did not write is never replaced, and nothing is written.
+    std::fs::write(dir.join("recoup-run.1"), "my notes\n").unwrap();
+    std::fs::remove_file(dir.join("recoup-check.1")).unwrap();
+    let (code, _, err) = recoup(&["man", "--out", dir.to_str().unwrap()], Some(tmp.path()));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is not a recoup man page"), "{err}");
+    assert_eq!(std::fs::read_to_string(dir.join("recoup-run.1")).unwrap(), "my notes\n");
+    assert!(!dir.join("recoup-check.1").exists());
+}
+
+#[test]
+fn tables_fit_columns_and_piped_output_is_never_cut() {
+    let args = ["check", "policies/standard"];
+    let piped = recoup(&args, None).1;
+    let out = Command::new(env!("CARGO_BIN_EXE_recoup"))
+        .args(args)
+        .current_dir(repo(""))
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    let narrow = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(piped.lines().any(|l| l.chars().count() > 120), "piped: whole lines");
+    assert!(narrow.lines().skip(1).all(|l| l.chars().count() <= 100), "{narrow}");
+    assert!(narrow.contains("more columns left out to fit the width"), "{narrow}");
+    let out = Command::new(env!("CARGO_BIN_EXE_recoup"))
+        .args(["facts", "--ledger", "fixtures/demo", "--as-of", "2026-11-16", "--customer", "C000117"])
+        .current_dir(repo(""))
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    let facts = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(facts.lines().filter(|l| l.starts_with(" customer.")).all(|l| l.chars().count() <= 100), "{facts}");
 }
 
 #[test]

@@ -31,10 +31,7 @@ pub fn run(a: ExplainArgs) -> anyhow::Result<Exit> {
     let as_of = as_of_or_today(a.ledger.as_of);
     let policy = compiled_policy(&a.policy, true)?;
     let ledger = load_ledger(&a.ledger)?;
-    let c = ledger.customer_ix(&a.customer).ok_or_else(|| ExitError {
-        code: Exit::InputInvalid,
-        message: format!("unknown customer `{}`: not in customers.csv", a.customer),
-    })?;
+    let c = ledger.customer_ix(&a.customer).ok_or_else(|| super::unknown_customer(&ledger, &a.customer))?;
     let ctx = policy.context(as_of);
     let cal = ctx.calendar();
     let mut invoices = Vec::new();

@@ -79,10 +79,7 @@ pub fn run(a: FactsArgs) -> anyhow::Result<Exit> {
         None => ctx,
     };
     let only = match &a.customer {
-        Some(id) => Some(ledger.customer_ix(id).ok_or_else(|| ExitError {
-            code: Exit::InputInvalid,
-            message: format!("unknown customer `{id}`: not in customers.csv"),
-        })?),
+        Some(id) => Some(ledger.customer_ix(id).ok_or_else(|| super::unknown_customer(&ledger, id))?),
         None => None,
     };
     let invoice_rows = |cf: &CustomerFacts<'_>, inv: &[InvoiceFacts<'_>]| -> Vec<Vec<String>> {
@@ -311,7 +308,15 @@ fn write_csv(w: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> std::i
 fn print_vertical<F: Facts>(out: &mut dyn Write, f: &F) -> std::io::Result<()> {
     let mut t = style::table(["fact", "value", "meaning"]);
     for (i, d) in F::defs().iter().enumerate() {
-        t.add_row([format!("customer.{}", d.name), cell(f.value(i)), d.doc.to_string()]);
+        // Numbers right-aligned, words and ids left.
+        let value = cell(f.value(i));
+        let align =
+            if style::is_number(&value) { comfy_table::CellAlignment::Right } else { comfy_table::CellAlignment::Left };
+        t.add_row(vec![
+            comfy_table::Cell::new(format!("customer.{}", d.name)),
+            comfy_table::Cell::new(value).set_alignment(align),
+            comfy_table::Cell::new(d.doc),
+        ]);
     }
     style::write_table(out, &t, "")
 }
@@ -321,6 +326,7 @@ fn print_table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>], limit
     for r in rows.iter().take(limit) {
         t.add_row(r.iter());
     }
+    style::right_align_numbers(&mut t, &rows[..rows.len().min(limit)]);
     style::write_table(out, &t, "")?;
     if rows.len() > limit {
         writeln!(out, "... {} more rows; --out FILE writes them all, with every fact, as CSV", rows.len() - limit)?;

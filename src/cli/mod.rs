@@ -260,7 +260,14 @@ fn print_error_json(code: Exit, text: &str, at: Option<&Location>) {
 #[command(name = "recoup", version, about = "A rules engine for credit and collections")]
 pub struct Cli {
     /// When to colour the output: `auto` (a terminal, and NO_COLOR unset), `always`, `never`.
-    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = style::ColorChoice::Auto)]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value_t = style::ColorChoice::Auto,
+        display_order = 1000
+    )]
     pub color: style::ColorChoice,
     #[command(subcommand)]
     pub command: Command,
@@ -281,37 +288,95 @@ pub enum Format {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Show the facts rules will see, per customer or per invoice, and the portfolio KPIs.
+    #[command(
+        after_help = "Examples:\n  recoup facts --ledger fixtures/demo --as-of 2026-11-16\n  recoup facts --ledger fixtures/demo --as-of 2026-11-16 --customer C000117\n  recoup facts --ledger fixtures/demo --policy policies/standard --as-of 2026-11-16 --format json"
+    )]
     Facts(facts::FactsArgs),
     /// Write a realistic synthetic ledger of any size, from a seed.
+    #[command(
+        after_help = "Examples:\n  recoup generate --customers 100000 --seed 7 --as-of 2026-11-16 --out /tmp/big"
+    )]
     Generate(generate::GenerateArgs),
     /// Apply a policy to a ledger: write the action plan, worklist, summary and manifest.
+    #[command(
+        after_help = "Examples:\n  recoup run --ledger fixtures/demo --policy policies/standard --as-of 2026-11-16 --out out\n  recoup run --ledger /data/ar --policy policies/standard --as-of \"$(date -I)\" --out /data/plan --quiet"
+    )]
     Run(run::RunArgs),
     /// One customer: its facts, every rule of its strategy, fired or not and why, and the final actions.
+    #[command(
+        after_help = "Examples:\n  recoup explain --ledger fixtures/demo --policy policies/standard --as-of 2026-11-16 --customer C000117"
+    )]
     Explain(explain::ExplainArgs),
     /// One customer's messages of today, rendered from the policy's templates, as `run` writes them to the outbox.
+    #[command(
+        after_help = "Examples:\n  recoup preview --ledger fixtures/demo --policy policies/standard --as-of 2026-11-16 --customer C000117"
+    )]
     Preview(preview::PreviewArgs),
     /// Parse and validate a policy: every problem with file:line:col, a caret and help.
+    #[command(
+        after_help = "Examples:\n  recoup check policies/standard\n  recoup check policies/standard --ledger fixtures/demo"
+    )]
     Check(check::CheckArgs),
     /// Run a policy's own test cases (tests/*.toml): given ledger and date, expected actions.
+    #[command(after_help = "Examples:\n  recoup test policies/standard")]
     Test(test::TestArgs),
     /// Print the JSON Schema of policy files, for editors.
+    #[command(
+        after_help = "Examples:\n  recoup schema > policy.schema.json\n  recoup schema --list-outputs\n  recoup schema --output summary"
+    )]
     Schema(schema::SchemaArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "Examples:\n  recoup completions bash > /etc/bash_completion.d/recoup")]
     Completions(shell::CompletionsArgs),
     /// Print the man page (roff).
-    Man,
+    #[command(after_help = "Examples:\n  recoup man > recoup.1\n  recoup man --out /usr/local/share/man/man1")]
+    Man(shell::ManArgs),
     /// Compare a baseline policy with variants on one ledger: side-by-side figures and a per-customer diff.
+    #[command(
+        after_help = "Examples:\n  recoup simulate --ledger fixtures/demo --as-of 2026-11-16 --baseline policies/standard --variant policies/strict --horizon 13w --runs 200 --out sim"
+    )]
     Simulate(simulate::SimulateArgs),
     /// Write a self-contained HTML report of a run's or a simulation's output folder.
+    #[command(after_help = "Examples:\n  recoup report --run out\n  recoup report --simulation sim")]
     Report(report::ReportArgs),
     /// Create a starter policy folder (policy, script, templates, tests) that passes check and test.
+    #[command(
+        after_help = "Examples:\n  recoup init policies/mine && recoup check policies/mine && recoup test policies/mine"
+    )]
     Init(init::InitArgs),
     /// Combine the outputs of `recoup run --shard I/N` for every I into the outputs of one run.
+    #[command(after_help = "Examples:\n  recoup merge --out out shard-0 shard-1 shard-2")]
     Merge(merge::MergeArgs),
     /// Partition a ledger folder by the shard of each row's customer, for shards that read only their rows.
+    #[command(after_help = "Examples:\n  recoup split --ledger /data/ar --shards 4 --out /data/ar-split")]
     Split(merge::SplitArgs),
     /// Deliver a run's email outbox over SMTP, each message once; log each result in the output folder.
+    #[command(after_help = "Examples:\n  recoup send --outbox out --smtp smtp://localhost:2525")]
     Send(send::SendArgs),
+}
+
+/// The error for a `--customer` id the ledger does not hold, with the id
+/// the user probably meant: the same id in another case or with other
+/// zero padding (`c117` for `C000117`), else the closest id by spelling.
+pub fn unknown_customer(ledger: &crate::ledger::Ledger, id: &str) -> ExitError {
+    let ids = || ledger.customers.iter().map(|c| c.id.as_str());
+    let trimmed = id.trim();
+    let digits = |s: &str| -> (String, String) {
+        let split = s.find(|c: char| c.is_ascii_digit()).unwrap_or(s.len());
+        let (head, tail) = s.split_at(split);
+        (head.to_ascii_lowercase(), tail.trim_start_matches('0').to_string())
+    };
+    let (head, num) = digits(trimmed);
+    let suggestion = ids()
+        .find(|c| c.eq_ignore_ascii_case(trimmed))
+        .or_else(|| ids().find(|c| !num.is_empty() && digits(c) == (head.clone(), num.clone())))
+        // By spelling only for ids long enough that a near one is a likely typo.
+        .or_else(|| if trimmed.chars().count() >= 4 { crate::policy::diag::closest(trimmed, ids()) } else { None });
+    let hint = match suggestion {
+        Some(c) => format!("; did you mean `{c}`?"),
+        None => "; `recoup facts --ledger DIR` lists the customers".to_string(),
+    };
+    ExitError { code: Exit::InputInvalid, message: format!("unknown customer `{id}`: not in customers.csv{hint}") }
 }
 
 /// Arguments shared by commands that read a ledger.
@@ -477,7 +542,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Test(a) => test::run(a),
         Command::Schema(a) => schema::run(a),
         Command::Completions(a) => shell::completions(a),
-        Command::Man => shell::man(),
+        Command::Man(a) => shell::man(a),
         Command::Simulate(a) => simulate::run(a),
         Command::Report(a) => report::run(a),
         Command::Init(a) => init::run(a),
@@ -563,5 +628,57 @@ pub fn report_problems(problems: &[ledger::Problem], dir: &std::path::Path, what
     }
     if problems.len() > SHOWN {
         say!("... and {} more {what}s", problems.len() - SHOWN);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every example in a subcommand's help parses as the command it shows
+    /// (shell parts: `"$(date -I)"` is a date, `&& …` and `> file` end it).
+    #[test]
+    fn every_help_example_parses() {
+        let cmd = Cli::command();
+        let mut seen = 0;
+        for sub in cmd.get_subcommands() {
+            let help = sub.get_after_help().map(|h| h.to_string()).unwrap_or_default();
+            assert!(help.starts_with("Examples:"), "`recoup {}` has no examples", sub.get_name());
+            for line in help.lines().filter_map(|l| l.trim().strip_prefix("recoup ")) {
+                let line = line.split(" && ").next().unwrap_or(line);
+                let line = line.split(" > ").next().unwrap_or(line);
+                let args: Vec<String> = std::iter::once("recoup".to_string())
+                    .chain(line.split_whitespace().map(|w| w.replace("\"$(date", "2026-11-16").replace("-I)\"", "")))
+                    .filter(|w| !w.is_empty())
+                    .collect();
+                if let Err(e) = Cli::try_parse_from(&args) {
+                    panic!("the example `recoup {line}` does not parse: {e}");
+                }
+                seen += 1;
+            }
+        }
+        assert!(seen >= 17, "{seen} examples");
+    }
+
+    /// `--color` is listed after a command's own options, not first.
+    #[test]
+    fn a_commands_own_options_come_before_color() {
+        let mut cmd = Cli::command();
+        cmd.build();
+        let help = cmd.find_subcommand_mut("run").expect("run").render_help().to_string();
+        let (ledger, color) = (help.find("--ledger").expect("--ledger"), help.find("--color").expect("--color"));
+        assert!(ledger < color, "{help}");
+    }
+
+    #[test]
+    fn a_mistyped_customer_id_gets_a_suggestion() {
+        let ledger = crate::ledger::load(std::path::Path::new("fixtures/demo"), &Default::default()).expect("demo");
+        let first = ledger.customers[0].id.to_string();
+        let lower = first.to_ascii_lowercase();
+        assert!(unknown_customer(&ledger, &lower).message.contains(&format!("did you mean `{first}`?")));
+        let digits = first.trim_start_matches(|c: char| !c.is_ascii_digit()).trim_start_matches('0');
+        let short = format!("{}{digits}", &first[..1]);
+        assert!(unknown_customer(&ledger, &short).message.contains(&format!("did you mean `{first}`?")), "{short}");
     }
 }

@@ -24,10 +24,7 @@ pub fn run(a: PreviewArgs) -> anyhow::Result<Exit> {
     let as_of = as_of_or_today(a.ledger.as_of);
     let policy = compiled_policy(&a.policy, true)?;
     let ledger = load_ledger(&a.ledger)?;
-    let c = ledger.customer_ix(&a.customer).ok_or_else(|| ExitError {
-        code: Exit::InputInvalid,
-        message: format!("unknown customer `{}`: not in customers.csv", a.customer),
-    })?;
+    let c = ledger.customer_ix(&a.customer).ok_or_else(|| super::unknown_customer(&ledger, &a.customer))?;
     // The policy's facts settings (`[kpis]`, per-invoice rules, net or gross), as run and explain use them.
     let ctx = policy.context(as_of);
     let mut invoices = Vec::new();

@@ -36,6 +36,12 @@ pub enum ReportError {
         dir.display()
     )]
     NotAnOutput { dir: PathBuf, command: &'static str, file: &'static str },
+    /// The folder holds another command's outputs (its marker says which).
+    #[error(
+        "`{}` holds the outputs of `{found}`, not of `recoup {command}`\n  = help: {help}",
+        dir.display()
+    )]
+    OtherKind { dir: PathBuf, command: &'static str, found: String, help: String },
     /// A file could not be read.
     #[error("cannot read `{}`: {source}", path.display())]
     Read { path: PathBuf, source: io::Error },
@@ -55,7 +61,7 @@ pub enum ReportError {
 impl ReportError {
     /// True when the input folder is at fault (not the disk).
     pub fn is_input(&self) -> bool {
-        matches!(self, ReportError::NotAnOutput { .. } | ReportError::Format { .. })
+        matches!(self, ReportError::NotAnOutput { .. } | ReportError::OtherKind { .. } | ReportError::Format { .. })
     }
 }
 
@@ -103,7 +109,30 @@ fn csv_message(e: &csv::Error) -> String {
 /// Fail with [`ReportError::NotAnOutput`] unless `dir/file` exists.
 pub(crate) fn require(dir: &Path, command: &'static str, file: &'static str) -> Result<PathBuf, ReportError> {
     let p = dir.join(file);
-    if p.is_file() { Ok(p) } else { Err(ReportError::NotAnOutput { dir: dir.to_path_buf(), command, file }) }
+    if p.is_file() {
+        return Ok(p);
+    }
+    // Another command's folder (its marker names the kind): say which report it takes.
+    let (found, help) = match crate::output::marker_kind(dir).as_deref() {
+        Some("run") => ("recoup run", format!("use `recoup report --run {}`", dir.display())),
+        Some("simulation") => ("recoup simulate", format!("use `recoup report --simulation {}`", dir.display())),
+        Some("arms") => {
+            ("recoup simulate --arms", "arms.csv and arms.json are the whole output; open them directly".into())
+        }
+        Some("ledger") => (
+            "recoup generate",
+            "this is a ledger: `recoup run --ledger` it first, then report the run's --out folder".into(),
+        ),
+        Some("split") => {
+            ("recoup split", "these are ledger shards: run and merge them, then report the merged folder".into())
+        }
+        Some("policy") => ("recoup init", "this is a policy folder: run it, then report the run's --out folder".into()),
+        _ => return Err(ReportError::NotAnOutput { dir: dir.to_path_buf(), command, file }),
+    };
+    if found == format!("recoup {command}") {
+        return Err(ReportError::NotAnOutput { dir: dir.to_path_buf(), command, file });
+    }
+    Err(ReportError::OtherKind { dir: dir.to_path_buf(), command, found: found.to_string(), help })
 }
 
 /// Write `html` to `path` atomically.
