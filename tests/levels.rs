@@ -215,7 +215,8 @@ fn the_outbox_sends_one_message_per_channel_listing_each_level() {
     fs::write(t.join("ledger/actions.csv"), three_histories()).unwrap();
     fs::write(t.join("ledger/payments.csv"), "payment_id,customer_id,invoice_id,paid_on,amount\n").unwrap();
     fs::create_dir_all(t.join("policy/templates")).unwrap();
-    fs::write(t.join("policy/policy.toml"), levels_policy("advance = \"each_invoice\"")).unwrap();
+    let sender = "\n[sender]\ncompany = \"Northwind\"\nemail = \"billing@northwind.example\"\n";
+    fs::write(t.join("policy/policy.toml"), levels_policy("advance = \"each_invoice\"") + sender).unwrap();
     let email = "=== subject\nReminder: {{ total }} open\n=== text\n{% for i in invoices %}\n- {{ i.id }}: {{ i.open_amount }}, level {{ i.level }} ({{ i.step }})\n{% endfor %}\nFees: {{ fee }}\n";
     fs::write(t.join("policy/templates/reminder-1.md"), email).unwrap();
     fs::write(t.join("policy/templates/reminder-2.md"), email).unwrap();
@@ -246,6 +247,35 @@ fn the_outbox_sends_one_message_per_channel_listing_each_level() {
     );
     assert!(line["subject"].as_str().unwrap().contains("650.00"), "{line}");
     assert_eq!(fs::read_dir(t.join("out/outbox/letters")).unwrap().count(), 1);
+
+    // Sent: `recoup send` records the e-mail as the rows of both its
+    // invoices, each with its own step, under the message's id (`ID`, `ID-2`).
+    let out = t.join("out");
+    let outbox = recoup::send::Outbox::open(&out).unwrap();
+    assert_eq!(outbox.messages.len(), 1);
+    let m = &outbox.messages[0];
+    let mut log = recoup::send::Log::open(&out).unwrap();
+    log.append(recoup::send::LogRow {
+        message_id: m.headers.message_id.clone(),
+        action_id: m.action_id.clone(),
+        customer_id: "C1".into(),
+        to: "ap@acme.example".into(),
+        result: "sent".into(),
+        reply: "250 ok".into(),
+        attempted_at: "2026-11-16T09:00:00Z".into(),
+    })
+    .unwrap();
+    let mut rows = Vec::new();
+    assert_eq!(recoup::send::actions_sent(&outbox, &log, &mut rows).unwrap(), 2);
+    let id = &m.action_id;
+    assert_eq!(
+        String::from_utf8(rows).unwrap(),
+        format!(
+            "action_id,customer_id,invoice_id,rule_id,action,channel,decided_on,executed_on,outcome\n\
+             {id},C1,I2,reminder-2,email,email,2026-11-16,2026-11-16,delivered\n\
+             {id}-2,C1,I3,reminder-1,email,email,2026-11-16,2026-11-16,delivered\n"
+        )
+    );
 }
 
 // ----------------------------------------------------------- §2 repeats
