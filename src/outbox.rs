@@ -119,7 +119,11 @@ pub fn build(
     // Calls without a template: the plan's reason is the talking point.
     for e in entries {
         let a = &e.action;
-        if a.channel == Some(Channel::Call) && a.template.is_none() && a.undeliverable.is_none() {
+        if a.channel == Some(Channel::Call)
+            && a.template.is_none()
+            && a.undeliverable.is_none()
+            && a.message_id.as_ref().is_none_or(|m| *m == e.action_id)
+        {
             let Some(c) = ix.get(a.customer_id.as_str()).map(|&i| &ledger.customers[i]) else { continue };
             *out.counts.entry("call".to_string()).or_default() += 1;
             let phone = c.phone.as_deref().and_then(crate::engine::contact::e164).unwrap_or_default();
@@ -142,11 +146,15 @@ pub fn build(
 }
 
 /// The messages the plan's actions call for, per channel: each deliverable
-/// customer-facing action with a template, and each deliverable call.
+/// customer-facing action with a template, and each deliverable call; the
+/// actions sharing a message (`message_id`) once, as their lead's.
 pub fn expected(entries: &[PlanEntry]) -> BTreeMap<String, u64> {
     let mut m = BTreeMap::new();
     for e in entries {
         let a = &e.action;
+        if a.message_id.as_ref().is_some_and(|m| *m != e.action_id) {
+            continue;
+        }
         let call = a.channel == Some(Channel::Call) && a.undeliverable.is_none();
         if let (Some(ch), true) = (a.channel, crate::render::has_message(a) || call) {
             *m.entry(ch.as_str().to_string()).or_default() += 1;

@@ -9,6 +9,7 @@ mod facts;
 mod faults;
 mod hostile;
 mod ledger;
+mod levels;
 mod outbox;
 mod output;
 mod policy;

@@ -17,7 +17,7 @@ use super::{Eval, EvalError, FactRead, InvoiceTrace, Outcome, PlannedAction, Rul
 use crate::engine::history::History;
 use crate::facts::{Balance, InvoiceFacts};
 use crate::ledger::ActionKind;
-use crate::policy::compile::{AgeFrom, Basis, Grouping, Ladder, Pace, Step, Trigger, days, money as cents};
+use crate::policy::compile::{Advance, AgeFrom, Basis, Grouping, Ladder, Pace, Step, Trigger, days, money as cents};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
@@ -34,6 +34,11 @@ pub(super) struct InvState {
     last: Option<NaiveDate>,
     /// In dunning: not disputed, not paused by a promise.
     eligible: bool,
+    /// The highest repeating step executed on it, plus one (0: none), its
+    /// sends and the last of them: a repeat is due `every` days after it.
+    rep_step: u8,
+    rep_sends: u16,
+    rep_last: Option<NaiveDate>,
 }
 
 /// What pauses a whole account.
@@ -177,6 +182,7 @@ impl<'a> Eval<'a, '_> {
             let Some(k) = codes.iter().position(|&c| c == x.rule) else { continue };
             let (a, d) = (x.act, x.on);
             let comp = ladder.steps[k].compensation;
+            let repeats = ladder.steps[k].repeat.is_some();
             for (s, inv) in st.iter_mut().zip(self.inv) {
                 if !History::covers(a, inv) {
                     continue;
@@ -186,6 +192,16 @@ impl<'a> Eval<'a, '_> {
                 } else {
                     s.done |= bit(k);
                     s.last = s.last.max(Some(d));
+                    if repeats {
+                        let code = (k + 1) as u8;
+                        if code > s.rep_step {
+                            (s.rep_step, s.rep_sends, s.rep_last) = (code, 0, None);
+                        }
+                        if code == s.rep_step && s.rep_last != Some(d) {
+                            s.rep_sends = s.rep_sends.saturating_add(1);
+                            s.rep_last = s.rep_last.max(Some(d));
+                        }
+                    }
                 }
                 s.comp_done |= comp;
             }
@@ -248,13 +264,13 @@ impl<'a> Eval<'a, '_> {
         st
     }
 
-    /// Invoices that have crossed step `k` and not had it: the ones its action lists.
+    /// Invoices that have crossed step `k` and not had it, or are due for a
+    /// repeat of it: the ones its action lists.
     fn crossing(&self, step: &Step, k: usize, st: &[InvState]) -> (Vec<usize>, Decimal) {
         let mut out = Vec::new();
         let mut amount = Decimal::ZERO;
         for (i, (s, inv)) in st.iter().zip(self.inv).enumerate() {
-            let age = step.age(inv);
-            if s.eligible && age >= step.offset && step.max.is_none_or(|m| age <= m) && s.done & bit(k) == 0 {
+            if self.lists(step, k, s, inv) {
                 out.push(i);
                 amount += self.owed(inv);
             }
@@ -262,16 +278,75 @@ impl<'a> Eval<'a, '_> {
         (out, amount)
     }
 
+    /// Would step `k` list `inv` (state `s`): crossed and not had, or due for a repeat?
+    fn lists(&self, step: &Step, k: usize, s: &InvState, inv: &InvoiceFacts<'_>) -> bool {
+        let age = step.age(inv);
+        s.eligible
+            && age >= step.offset
+            && step.max.is_none_or(|m| age <= m)
+            && (s.done & bit(k) == 0 || self.repeat_due(step, k, s).is_some())
+    }
+
     /// The open amount of [`Self::crossing`], without listing.
     fn crossing_amount(&self, step: &Step, k: usize, st: &[InvState]) -> Decimal {
-        st.iter()
-            .zip(self.inv)
-            .filter(|(s, inv)| {
-                let age = step.age(inv);
-                s.eligible && age >= step.offset && step.max.is_none_or(|m| age <= m) && s.done & bit(k) == 0
-            })
-            .map(|(_, inv)| self.owed(inv))
-            .sum()
+        st.iter().zip(self.inv).filter(|(s, inv)| self.lists(step, k, s, inv)).map(|(_, inv)| self.owed(inv)).sum()
+    }
+
+    /// Is a repeat of step `k` due on an invoice of state `s` (the step has
+    /// a `repeat`, it is the invoice's latest step, repeats are left and
+    /// `every` days have passed since it last ran)? The repeat's number (1 =
+    /// the first repeat after the first send).
+    fn repeat_due(&self, step: &Step, k: usize, s: &InvState) -> Option<u32> {
+        let r = step.repeat?;
+        if s.rep_step as usize != k + 1 || s.done >> k != 1 {
+            return None;
+        }
+        let number = u32::from(s.rep_sends);
+        if r.max.is_some_and(|m| number > m) {
+            return None;
+        }
+        let last = s.rep_last?;
+        ((self.cal.date - last).num_days() >= i64::from(r.every)).then_some(number)
+    }
+
+    /// Why a repeat of step `k` (the invoice's latest) is not due, or that it is.
+    fn repeat_status(&self, ladder: &Ladder, k: usize, i: usize, st: &[InvState]) -> Result<Status, EvalError> {
+        let step = &ladder.steps[k];
+        let Some(r) = step.repeat else { return Ok(Status::NotYet(String::new())) };
+        let s = st[i];
+        let inv = &self.inv[i];
+        let sends = u32::from(s.rep_sends);
+        if r.max.is_some_and(|m| sends > m) {
+            return Ok(Status::NotYet(
+                self.why(|| format!("executed; repeated {} of {} times: done", sends - 1, r.max.unwrap_or(0))),
+            ));
+        }
+        if self.repeat_due(step, k, &s).is_none() {
+            return Ok(Status::NotYet(self.why(|| {
+                let next = s.rep_last.map(|d| d + chrono::Duration::days(i64::from(r.every)));
+                format!(
+                    "executed; {} next on {}",
+                    repeat_words(step, sends),
+                    next.map(|d| d.to_string()).unwrap_or_default()
+                )
+            })));
+        }
+        if let Some(why) = self.passed_over(step, inv) {
+            return Ok(Status::NotYet(self.why(|| format!("executed; no repeat, {why}"))));
+        }
+        if let Some(min) = step.min_overdue.as_ref().and_then(|m| m.get(&self.cf.customer.currency)) {
+            let amount = self.crossing_amount(step, k, st);
+            if amount < min {
+                return Ok(Status::NotYet(self.why(|| {
+                    format!("executed; no repeat below its minimum: {} due, {} needed", money(amount), money(min))
+                })));
+            }
+        }
+        if !self.cond(&step.when, Some(inv), RuleKind::Step, &step.id)? {
+            let src = step.when.as_ref().map_or("", |w| w.src.as_str());
+            return Ok(Status::NotYet(self.why(|| format!("executed; no repeat: `{src}` is false"))));
+        }
+        Ok(Status::Due)
     }
 
     /// Is invoice `i` due for step `k`, given what comes before (pace is the caller's)?
@@ -379,8 +454,20 @@ impl<'a> Eval<'a, '_> {
                         }
                         Status::NotYet(why) => {
                             note(k, &|| format!("{why}; the next steps wait for it"));
-                            return Ok(None);
+                            break;
                         }
+                    }
+                }
+                // No later step is due: the latest one may repeat.
+                if start > 0 && start <= n && ladder.steps[start - 1].repeat.is_some() {
+                    let k = start - 1;
+                    match self.repeat_status(ladder, k, i, st)? {
+                        Status::Due => {
+                            let words = repeat_words(&ladder.steps[k], u32::from(s.rep_sends));
+                            note(k, &|| format!("due again: {words}"));
+                            return Ok(Some(k));
+                        }
+                        Status::NotYet(why) => note(k, &|| why.clone()),
                     }
                 }
                 Ok(None)
@@ -396,6 +483,20 @@ impl<'a> Eval<'a, '_> {
                     }
                     if s.done >> k != 0 {
                         let executed = s.done & bit(k) != 0;
+                        if executed && s.done >> k == 1 && step.repeat.is_some() {
+                            // The latest step executed: it may repeat.
+                            return match self.repeat_status(ladder, k, i, st)? {
+                                Status::Due => {
+                                    let words = repeat_words(step, u32::from(s.rep_sends));
+                                    note(k, &|| format!("due again: {words}"));
+                                    Ok(Some(k))
+                                }
+                                Status::NotYet(why) => {
+                                    note(k, &|| why.clone());
+                                    Ok(None)
+                                }
+                            };
+                        }
                         note(k, &|| if executed { "executed".into() } else { "a later step was executed".into() });
                         return Ok(None);
                     }
@@ -436,7 +537,7 @@ impl<'a> Eval<'a, '_> {
             oldest = oldest.max(step.age(inv));
             a.invoice_ids.push(inv.invoice.id.to_string());
             a.amount_due += open;
-            if st[i].fee_done & bit(k) == 0 {
+            if (st[i].fee_done | st[i].done) & bit(k) == 0 {
                 a.fee += step.fee.get(&self.cf.customer.currency).unwrap_or_default()
                     + cents(open * step.fee_pct / Decimal::ONE_HUNDRED);
             }
@@ -466,6 +567,13 @@ impl<'a> Eval<'a, '_> {
         };
         reason.push_str(": step ");
         reason.push_str(&step.id);
+        if step.repeat.is_some()
+            && let Some(sends) =
+                listed.iter().filter_map(|&i| self.repeat_due(step, k, &st[i]).map(|_| st[i].rep_sends)).max()
+        {
+            reason.push_str(", ");
+            reason.push_str(&repeat_words(step, u32::from(sends)));
+        }
         for (what, v) in [("fee", a.fee), ("compensation", a.compensation), ("interest", a.interest)] {
             if !v.is_zero() {
                 reason.push_str(", ");
@@ -529,7 +637,25 @@ impl<'a> Eval<'a, '_> {
 
         let by_issue = self.r.meta.age_from == AgeFrom::InvoiceDate;
         let age = |inv: &InvoiceFacts<'_>| if by_issue { inv.days_since_issue } else { inv.days_past_due };
+        // Steps besides the one chosen: the lower steps of the other invoices
+        // (`advance = "each_invoice"`), the holds jump pace skipped
+        // (`standing_effects`). Empty otherwise (no allocation).
+        let mut more: Vec<(usize, Vec<usize>)> = Vec::new();
+        let each_invoice = ladder.advance == Advance::EachInvoice;
         let chosen: Option<(usize, Vec<usize>)> = match ladder.trigger {
+            _ if each_invoice => {
+                let mut due = vec![None; self.inv.len()];
+                for (i, d) in due.iter_mut().enumerate() {
+                    *d = self.due_step(ladder, pace, i, &st, &mut notes)?;
+                }
+                let mut ks: Vec<usize> = due.iter().flatten().copied().collect();
+                ks.sort_unstable();
+                ks.dedup();
+                let of = |k: usize| (0..self.inv.len()).filter(|&i| due[i] == Some(k)).collect::<Vec<usize>>();
+                let top = ks.pop();
+                more.extend(ks.into_iter().map(|k| (k, of(k))));
+                top.map(|k| (k, of(k)))
+            }
             Trigger::Oldest => {
                 let driving = (0..self.inv.len()).filter(|&i| st[i].eligible).max_by(|&a, &b| {
                     let (x, y) = (&self.inv[a], &self.inv[b]);
@@ -559,6 +685,13 @@ impl<'a> Eval<'a, '_> {
             // No step this run; only a trace would say why, step by step.
             return Ok(());
         }
+        if pace == Pace::Jump
+            && self.r.meta.standing_effects
+            && let Some((k, listed)) = &chosen
+        {
+            self.standing(ladder, *k, listed, &st, &mut more, &mut notes)?;
+        }
+        let first_action = self.actions.len();
         let eligible_overdue: Decimal = st
             .iter()
             .zip(self.inv)
@@ -592,8 +725,13 @@ impl<'a> Eval<'a, '_> {
             } else {
                 String::new()
             };
-            match &chosen {
-                Some((c, listed)) if *c == k => {
+            let fire = match &chosen {
+                Some((c, listed)) if *c == k => Some(listed),
+                _ if more.is_empty() => None,
+                _ => more.iter().find(|(j, _)| *j == k).map(|(_, l)| l),
+            };
+            match fire {
+                Some(listed) => {
                     // The `min_overdue` guardrail holds back the steps
                     // after the due date that chase a payment (docs/policy.md).
                     let post_due =
@@ -663,7 +801,90 @@ impl<'a> Eval<'a, '_> {
                 }
             }
         }
+        if each_invoice {
+            self.merge_messages(ladder, first_action);
+        }
         Ok(())
+    }
+
+    /// `standing_effects` under jump pace: the holds of the steps below `k`
+    /// that the invoices `listed` skipped (reached, not executed, their
+    /// conditions met), placed with step `k`, as Kill Bill's overdue states
+    /// carry the blocks of the states below.
+    fn standing(
+        &self,
+        ladder: &Ladder,
+        k: usize,
+        listed: &[usize],
+        st: &[InvState],
+        more: &mut Vec<(usize, Vec<usize>)>,
+        notes: &mut [Vec<String>],
+    ) -> Result<(), EvalError> {
+        if self.cf.on_hold || ladder.steps[k].action == ActionKind::CreditHold {
+            return Ok(());
+        }
+        for j in (0..k).rev() {
+            let step = &ladder.steps[j];
+            if step.action != ActionKind::CreditHold {
+                continue;
+            }
+            let skipped: Vec<usize> = listed
+                .iter()
+                .copied()
+                .filter(|&i| st[i].done & bit(j) == 0 && step.age(&self.inv[i]) >= step.offset)
+                .collect();
+            let Some(&first) = skipped.first() else { continue };
+            if !matches!(self.check(ladder, j, first, st)?, Status::Due) {
+                continue;
+            }
+            if self.tracing()
+                && let Some(n) = notes.get_mut(j)
+            {
+                n.push(format!("skipped by jump pace to `{}`: its hold stands (standing_effects)", ladder.steps[k].id));
+            }
+            more.push((j, skipped));
+            // One hold is enough.
+            break;
+        }
+        Ok(())
+    }
+
+    /// `advance = "each_invoice"`: the messages this ladder planned (from
+    /// action `from` on) are one per channel, listing each invoice at its
+    /// own step. Each gets the message id of the action of its highest
+    /// step (the first of those on a tie), whose template the message uses.
+    fn merge_messages(&mut self, ladder: &Ladder, from: usize) {
+        let level = |a: &PlannedAction| ladder.steps.iter().position(|s| Some(&s.id) == a.step.as_ref());
+        let date = self.cal.date;
+        let planned = &mut self.actions[from..];
+        for i in 0..planned.len() {
+            let a = &planned[i];
+            if a.message_id.is_some() || !a.is_customer_facing() || a.channel.is_none() {
+                continue;
+            }
+            let channel = a.channel;
+            let same = |b: &PlannedAction| b.is_customer_facing() && b.channel == channel && b.message_id.is_none();
+            let mut lead = i;
+            for (j, b) in planned.iter().enumerate().skip(i + 1) {
+                if same(b) && level(b) > level(&planned[lead]) {
+                    lead = j;
+                }
+            }
+            let id = crate::plan::action_id(date, &planned[lead]);
+            for b in planned[i..].iter_mut() {
+                if same(b) {
+                    b.message_id = Some(id.clone());
+                }
+            }
+        }
+    }
+}
+
+/// The repeat that follows `sends` sends of a repeating step, in words: "repeat 2 of 4", "repeat 3".
+fn repeat_words(step: &Step, sends: u32) -> String {
+    match step.repeat.and_then(|r| r.max) {
+        Some(m) => format!("repeat {sends} of {m}"),
+        None => format!("repeat {sends}"),
     }
 }
 

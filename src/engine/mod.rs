@@ -167,6 +167,12 @@ pub struct PlannedAction {
     /// Plans written before it read as deliverable.
     #[serde(default)]
     pub undeliverable: Option<String>,
+    /// The message this action is sent in, by the action id of the message's
+    /// lead action (`advance = "each_invoice"`: the actions of a customer on
+    /// one channel are one message listing each invoice at its own step).
+    /// None: the action is its own message. Absent from the outputs then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
 }
 
 impl PlannedAction {
@@ -203,6 +209,7 @@ impl PlannedAction {
             facts: Vec::new(),
             arm: Arm::Champion,
             undeliverable: None,
+            message_id: None,
         }
     }
 
@@ -675,12 +682,15 @@ impl<'a> Eval<'a, '_> {
     /// history and here.
     fn joins_planned(&self, a: &PlannedAction) -> bool {
         let per_invoice = self.p.per_invoice.contains(&a.rule_id);
+        // The steps of an `advance = "each_invoice"` ladder: one message per channel.
+        let merged = a.channel.is_some() && self.p.per_invoice.merges(&a.rule_id);
         self.actions.iter().any(|b| {
             b.is_customer_facing()
-                && b.action == a.action
                 && b.channel == a.channel
-                && b.rule_id == a.rule_id
-                && (!per_invoice || b.invoice_ids == a.invoice_ids)
+                && ((b.action == a.action
+                    && b.rule_id == a.rule_id
+                    && (!per_invoice || b.invoice_ids == a.invoice_ids))
+                    || (merged && self.p.per_invoice.merges(&b.rule_id)))
         })
     }
 

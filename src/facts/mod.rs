@@ -905,8 +905,14 @@ impl ActionFold {
 /// (never fewer contacts than were sent). Empty (the default, and
 /// `recoup facts`, which reads no policy): every rule's rows group into
 /// messages.
+///
+/// It also holds the steps of `advance = "each_invoice"` ladders (the
+/// *merged* rules, [`PerInvoiceRules::with_merged`]): every invoice of a
+/// customer at its own step, the invoices of one channel sent as one
+/// message. Their rows of one day and channel are one message whatever
+/// their rule and invoice.
 #[derive(Debug, Clone, Default)]
-pub struct PerInvoiceRules(Vec<Box<str>>, Vec<u32>);
+pub struct PerInvoiceRules(Vec<Box<str>>, Vec<u32>, Vec<Box<str>>, Vec<u32>);
 
 /// The same set: the same symbols, or (for a symbol that does not stand for
 /// its text) the same texts. Compared on every evaluation of the simulation
@@ -914,9 +920,12 @@ pub struct PerInvoiceRules(Vec<Box<str>>, Vec<u32>);
 impl PartialEq for PerInvoiceRules {
     fn eq(&self, other: &Self) -> bool {
         let (a, b) = (&self.1, &other.1);
-        a.len() == b.len()
-            && a.iter().zip(b).all(|(x, y)| x == y)
-            && (a.last() != Some(&RuleId::UNNUMBERED) || self.0 == other.0)
+        let same = |a: &[u32], b: &[u32], x: &[Box<str>], y: &[Box<str>]| {
+            a.len() == b.len()
+                && a.iter().zip(b).all(|(p, q)| p == q)
+                && (a.last() != Some(&RuleId::UNNUMBERED) || x == y)
+        };
+        same(a, b, &self.0, &other.0) && same(&self.3, &other.3, &self.2, &other.2)
     }
 }
 
@@ -925,13 +934,41 @@ impl Eq for PerInvoiceRules {}
 impl PerInvoiceRules {
     /// The set of `rules` (any order, duplicates allowed).
     pub fn new<S: AsRef<str>>(rules: impl IntoIterator<Item = S>) -> Self {
+        let (v, syms) = Self::set(rules);
+        PerInvoiceRules(v, syms, Vec::new(), Vec::new())
+    }
+
+    /// The names, sorted and distinct, and their symbols ([`RuleId::sym`]), for rows compared by symbol.
+    fn set<S: AsRef<str>>(rules: impl IntoIterator<Item = S>) -> (Vec<Box<str>>, Vec<u32>) {
         let mut v: Vec<Box<str>> = rules.into_iter().map(|r| r.as_ref().into()).collect();
         v.sort_unstable();
         v.dedup();
-        // Their symbols ([`RuleId::sym`]), for rows compared by symbol.
         let mut syms: Vec<u32> = v.iter().map(|r| RuleId::new(r).sym()).collect();
         syms.sort_unstable();
-        PerInvoiceRules(v, syms)
+        (v, syms)
+    }
+
+    /// With the merged rules `rules`: the steps of `advance = "each_invoice"`
+    /// ladders, whose rows of one day and channel are one message.
+    pub fn with_merged<S: AsRef<str>>(mut self, rules: impl IntoIterator<Item = S>) -> Self {
+        (self.2, self.3) = Self::set(rules);
+        self
+    }
+
+    /// Is `rule` a merged one ([`Self::with_merged`])?
+    pub fn merges(&self, rule: &str) -> bool {
+        !self.2.is_empty() && self.2.binary_search_by(|r| (**r).cmp(rule)).is_ok()
+    }
+
+    /// [`merges`](Self::merges) for the rule id of row `a`.
+    fn merges_act(&self, a: &Act, actions: &[ActionRecord]) -> bool {
+        if self.2.is_empty() {
+            return false;
+        }
+        if a.sym != RuleId::UNNUMBERED {
+            return self.3.binary_search(&a.sym).is_ok();
+        }
+        a.record(actions).is_some_and(|r| self.merges(&r.rule_id))
     }
 
     /// Is `rule` one whose actions are one message per invoice?
@@ -951,9 +988,9 @@ impl PerInvoiceRules {
         a.record(actions).is_some_and(|r| self.contains(&r.rule_id))
     }
 
-    /// No rule counts per invoice.
+    /// No rule counts per invoice, and none is merged.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.is_empty() && self.2.is_empty()
     }
 
     /// The rule ids, sorted.
@@ -973,22 +1010,24 @@ impl PerInvoiceRules {
 pub fn same_message(a: &ActionRecord, b: &ActionRecord, per_invoice: &PerInvoiceRules) -> bool {
     a.executed_on == b.executed_on
         && a.decided_on == b.decided_on
-        && a.action == b.action
         && a.channel == b.channel
-        && a.rule_id == b.rule_id
-        && (a.invoice == b.invoice || !per_invoice.contains(&a.rule_id))
+        && ((a.action == b.action
+            && a.rule_id == b.rule_id
+            && (a.invoice == b.invoice || !per_invoice.contains(&a.rule_id)))
+            || (a.channel.is_some() && per_invoice.merges(&a.rule_id) && per_invoice.merges(&b.rule_id)))
 }
 
 /// [`same_message`] for the compact rows `a` and `b` of `actions`.
 fn same_act_message(a: &Act, b: &Act, actions: &[ActionRecord], per_invoice: &PerInvoiceRules) -> bool {
     a.executed_on == b.executed_on
         && a.decided_on == b.decided_on
-        && a.action == b.action
         && a.channel == b.channel
-        && a.sym == b.sym
-        && (a.sym != RuleId::UNNUMBERED
-            || a.record(actions).map(|r| &r.rule_id) == b.record(actions).map(|r| &r.rule_id))
-        && (a.invoice() == b.invoice() || !per_invoice.contains_act(a, actions))
+        && ((a.action == b.action
+            && a.sym == b.sym
+            && (a.sym != RuleId::UNNUMBERED
+                || a.record(actions).map(|r| &r.rule_id) == b.record(actions).map(|r| &r.rule_id))
+            && (a.invoice() == b.invoice() || !per_invoice.contains_act(a, actions)))
+            || (a.channel.is_some() && per_invoice.merges_act(a, actions) && per_invoice.merges_act(b, actions)))
 }
 
 /// Which executed rows of a customer's action history are the first row of

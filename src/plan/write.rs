@@ -126,7 +126,7 @@ impl<'a> Row<'a> {
 
 /// One plan.csv record, field by field: values that need formatting go
 /// through `scratch`, so a record allocates nothing once the buffers have grown.
-fn plan_record(out: &mut Row<'_>, e: &PlanEntry, scratch: &mut String, num: &mut Vec<u8>) {
+fn plan_record(out: &mut Row<'_>, e: &PlanEntry, scratch: &mut String, num: &mut Vec<u8>, message_ids: bool) {
     use std::fmt::Write as _;
     let a = &e.action;
     let mut money = |out: &mut Row<'_>, d: Option<Decimal>| {
@@ -187,20 +187,30 @@ fn plan_record(out: &mut Row<'_>, e: &PlanEntry, scratch: &mut String, num: &mut
     out.field(&a.reason);
     out.field(a.arm.as_str());
     out.field(a.undeliverable.as_deref().unwrap_or(""));
+    if message_ids {
+        out.field(a.message_id.as_deref().unwrap_or(""));
+    }
     out.end();
 }
 
 /// plan.csv: one action per row.
+/// A last column, `message_id`, is there only when an action is sent in a
+/// message shared with others (`advance = "each_invoice"`, docs/output.md).
 pub fn plan_csv(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
+    let message_ids = plan.entries.iter().any(|e| e.action.message_id.is_some());
     let mut out = csv::Writer::from_writer(&mut *w);
-    out.write_record(PLAN_COLUMNS)?;
+    if message_ids {
+        out.write_record(PLAN_COLUMNS.iter().chain(&["message_id"]))?;
+    } else {
+        out.write_record(PLAN_COLUMNS)?;
+    }
     out.flush()?;
     drop(out);
     in_parallel(w, &plan.entries, 320, |buf, entries| {
         let mut out = Row::new(buf);
         let (mut scratch, mut num) = (String::new(), Vec::new());
         for e in entries {
-            plan_record(&mut out, e, &mut scratch, &mut num);
+            plan_record(&mut out, e, &mut scratch, &mut num, message_ids);
         }
         Ok(())
     })
@@ -334,6 +344,10 @@ fn plan_line(buf: &mut Vec<u8>, e: &PlanEntry) -> io::Result<()> {
     json(buf, &a.arm)?;
     buf.extend_from_slice(b",\"undeliverable\":");
     opt_text(buf, a.undeliverable.as_deref())?;
+    if let Some(m) = &a.message_id {
+        buf.extend_from_slice(b",\"message_id\":");
+        text(buf, m)?;
+    }
     buf.push(b'}');
     Ok(())
 }

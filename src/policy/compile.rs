@@ -5,7 +5,7 @@
 
 use super::diag::Sources;
 use super::expr::{Expression, FactRef, ScriptDefs, lower_with, root_expr};
-pub use super::raw::{AgeFrom, Grouping, InvoiceSet, LimitChange, OnError, Pace, Regime, Trigger};
+pub use super::raw::{Advance, AgeFrom, Grouping, InvoiceSet, LimitChange, OnError, Pace, Regime, Trigger};
 use crate::facts::{Context, InvoiceFacts, PerInvoiceRules};
 use crate::ledger::{ActionKind, Channel, RiskClass, RuleId};
 use chrono::NaiveDate;
@@ -26,6 +26,10 @@ pub struct Meta {
     pub balance: crate::facts::Balance,
     pub grouping: Grouping,
     pub trigger: Trigger,
+    /// One step per customer per run, or every invoice to its own (`advance`).
+    pub advance: Advance,
+    /// Jump pace places the holds of the steps it skipped (`standing_effects`).
+    pub standing_effects: bool,
     pub on_script_error: OnError,
     /// The largest share of customers that may fail a rule before the run fails (skip mode).
     pub max_failed_share: f64,
@@ -217,6 +221,8 @@ pub struct Ladder {
     pub id: String,
     pub trigger: Trigger,
     pub grouping: Grouping,
+    /// `each_invoice`: every invoice to its own next step in one run, one message per channel.
+    pub advance: Advance,
     pub steps: Vec<Step>,
 }
 
@@ -243,7 +249,11 @@ pub struct Step {
     /// Not offered once the age is above this.
     pub max: Option<i32>,
     pub min_overdue: Option<Amount>,
+    /// Days since the previous executed step on the invoice (a repeating step's
+    /// `every` when not given).
     pub cooldown_days: u32,
+    /// Sent again every so many days after it last ran (`repeat`).
+    pub repeat: Option<Repeat>,
     pub when: Option<Expression>,
     pub optional: bool,
     pub fee: Amount,
@@ -251,6 +261,14 @@ pub struct Step {
     pub interest: bool,
     pub compensation: bool,
     pub owner: Option<String>,
+}
+
+/// A step's `repeat`: again every `every` days after it last ran, at most
+/// `max` times after the first send (none: until paid or a later step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Repeat {
+    pub every: u32,
+    pub max: Option<u32>,
 }
 
 impl Step {
@@ -766,15 +784,29 @@ pub fn compile_with(mut rules: Rules, engine: rhai::Engine, sources: Sources, de
         h.update(&[0]);
     }
     let hash = h.finalize().to_hex().to_string();
-    let per_invoice_steps: Vec<&String> = rules
-        .ladders
-        .iter()
-        .filter(|l| l.grouping == Grouping::Invoice)
-        .flat_map(|l| l.steps.iter().map(|s| &s.id))
-        .collect();
-    // The rows of a per-invoice step's old ids are one message per invoice too.
-    let renamed = rules.replaces.iter().filter(|(id, _)| per_invoice_steps.contains(&id)).map(|(_, old)| old);
-    let per_invoice = PerInvoiceRules::new(per_invoice_steps.iter().copied().chain(renamed));
+    let steps_of = |each: bool| -> Vec<&String> {
+        rules
+            .ladders
+            .iter()
+            .filter(|l| l.grouping == Grouping::Invoice && (l.advance == Advance::EachInvoice) == each)
+            .flat_map(|l| l.steps.iter().map(|s| &s.id))
+            .collect()
+    };
+    let (per_invoice_steps, merged_steps) = (steps_of(false), steps_of(true));
+    // The rows of a per-invoice (merged) step's old ids are one message per invoice (merged) too.
+    let renamed = |of: &[&String]| -> Vec<String> {
+        rules.replaces.iter().filter(|(id, _)| of.contains(&id)).map(|(_, old)| old.clone()).collect()
+    };
+    let per_invoice = PerInvoiceRules::new(
+        per_invoice_steps.iter().map(|s| s.as_str()).chain(renamed(&per_invoice_steps).iter().map(String::as_str)),
+    );
+    let per_invoice = if merged_steps.is_empty() {
+        per_invoice
+    } else {
+        per_invoice.with_merged(
+            merged_steps.iter().map(|s| s.as_str()).chain(renamed(&merged_steps).iter().map(String::as_str)),
+        )
+    };
     let ids = RuleIds::of(&rules);
     CompiledPolicy { rules, engine, sources, hash, per_invoice, ids, messages: Default::default() }
 }

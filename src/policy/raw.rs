@@ -322,6 +322,72 @@ pub enum Grouping {
     Invoice,
 }
 
+/// How far the invoices of one customer move up the ladder in one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Advance {
+    /// At most one step per customer per run (the default).
+    Customer,
+    /// Every invoice moves to its own next step in the same run (Tryton), the invoices of one
+    /// channel sent together as one message; needs `grouping = "invoice"`.
+    EachInvoice,
+}
+
+/// `repeat` of a ladder step: sent again every `every` days after it last ran, until paid.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRepeat {
+    /// Days between sends: `"7d"`, `"2w"` or a whole number of days.
+    pub every: Option<Sp<RawDays>>,
+    /// The most repeats after the first send (none: until paid or a later step).
+    pub max: Option<Sp<u32>>,
+}
+
+/// A number of days, written `"7d"`, `"2w"` or `7`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawDays(pub Option<u32>, pub String);
+
+impl<'de> Deserialize<'de> for RawDays {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Int(i64),
+            Text(String),
+        }
+        Ok(match Either::deserialize(d)? {
+            Either::Int(n) => RawDays(u32::try_from(n).ok(), n.to_string()),
+            Either::Text(t) => {
+                let w = t.trim();
+                let (num, mul) = match w.as_bytes().last() {
+                    Some(b'd') => (&w[..w.len() - 1], 1),
+                    Some(b'w') => (&w[..w.len() - 1], 7),
+                    _ => (w, 1),
+                };
+                RawDays(num.trim().parse::<u32>().ok().and_then(|n| n.checked_mul(mul)), t)
+            }
+        })
+    }
+}
+
+impl JsonSchema for RawDays {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        "Days".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        schema_of(serde_json::json!({
+            "description": "a number of days: \"7d\", \"2w\" or a whole number",
+            "anyOf": [
+                { "type": "string", "pattern": "^[0-9]+[dw]?$" },
+                { "type": "integer", "minimum": 1 }
+            ]
+        }))
+    }
+}
+
 /// Which invoice's age moves the customer up the ladder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -574,6 +640,12 @@ pub struct RawMeta {
     pub grouping: Option<Sp<Grouping>>,
     /// `oldest` (default): the oldest eligible invoice moves the customer; `each`: every invoice on its own.
     pub trigger: Option<Sp<Trigger>>,
+    /// `customer` (default): at most one step per customer per run; `each_invoice`: every invoice
+    /// to its own next step in one run, one message per channel (needs `grouping = "invoice"`).
+    pub advance: Option<Sp<Advance>>,
+    /// Under `jump` pace, also place the standing effects (a credit hold) of the steps a customer
+    /// skipped (Kill Bill's overdue states); default false.
+    pub standing_effects: Option<Sp<bool>>,
     /// A rule failing at run time: `skip` the customer and report it (default), or `fail` the run.
     pub on_script_error: Option<Sp<OnError>>,
     /// With `on_script_error = "skip"`: the largest share of customers (0 to 1, default 0.01) that
@@ -686,6 +758,8 @@ pub struct RawLadder {
     pub trigger: Option<Sp<Trigger>>,
     /// Overrides the policy's grouping.
     pub grouping: Option<Sp<Grouping>>,
+    /// Overrides the policy's advance.
+    pub advance: Option<Sp<Advance>>,
     /// The steps, in increasing order of age.
     #[serde(default)]
     pub step: Vec<Sp<RawStep>>,
@@ -724,6 +798,9 @@ pub struct RawStep {
     pub min_overdue: Option<Sp<MoneyValue>>,
     /// Minimum days since the previous executed step on the invoice.
     pub cooldown_days: Option<Sp<u32>>,
+    /// Send the step again every `every` days after it last ran, at most `max` more times, until
+    /// paid or a later step is due: `{ every = "7d", max = 4 }`.
+    pub repeat: Option<Sp<RawRepeat>>,
     /// A rhai condition over `customer.*`, `invoice.*` (the invoice that triggers) and `as_of.*`.
     pub when: Option<Sp<String>>,
     /// In `sequential` pace, pass this step by (instead of waiting) when its condition fails.

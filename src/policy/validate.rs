@@ -7,13 +7,13 @@
 
 use super::compile::{
     Amount, Basis, Challenger, Cost, Costs, Guardrails, Incentive, Interest, Ladder, LimitRule, Meta, PaymentPlan,
-    Priority, Reporting, Review, Rules, Step, Strategy,
+    Priority, Repeat, Reporting, Review, Rules, Step, Strategy,
 };
 use super::diag::{Code, Diagnostic, FileId, StringMap, closest, did_you_mean};
 use super::expr::{Expression, FactRef, Ty, fact_access, lower, root_expr, static_type};
 use super::raw::{
-    AgeFrom, CostValue, Every, Grouping, InvoiceSet, LimitChange, MoneyValue, Num, OnError, Pace, RawChannel, RawLimit,
-    RawPolicy, RawRiskClass, RawStep, Regime, Removed, Sp, StepAction, Trigger,
+    Advance, AgeFrom, CostValue, Every, Grouping, InvoiceSet, LimitChange, MoneyValue, Num, OnError, Pace, RawChannel,
+    RawLimit, RawPolicy, RawRiskClass, RawStep, Regime, Removed, Sp, StepAction, Trigger,
 };
 use super::script::{Allowed, Loc, Scripts, expand_call};
 use crate::facts::CustomerFacts;
@@ -549,6 +549,8 @@ fn meta(v: &mut V<'_>, raw: &RawPolicy) -> Meta {
         balance: crate::facts::Balance::Net,
         grouping: Grouping::Customer,
         trigger: Trigger::Oldest,
+        advance: Advance::Customer,
+        standing_effects: false,
         on_script_error: OnError::Skip,
         max_failed_share: crate::policy::compile::MAX_FAILED_SHARE,
     };
@@ -588,6 +590,8 @@ fn meta(v: &mut V<'_>, raw: &RawPolicy) -> Meta {
     m.balance = p.balance.as_ref().map_or(m.balance, |x| x.value);
     m.grouping = p.grouping.as_ref().map_or(m.grouping, |x| x.value);
     m.trigger = p.trigger.as_ref().map_or(m.trigger, |x| x.value);
+    m.advance = p.advance.as_ref().map_or(m.advance, |x| x.value);
+    m.standing_effects = p.standing_effects.as_ref().is_some_and(|x| x.value);
     m.on_script_error = p.on_script_error.as_ref().map_or(m.on_script_error, |x| x.value);
     if let Some(x) = &p.max_failed_share {
         if !(0.0..=1.0).contains(&x.value) {
@@ -896,6 +900,7 @@ fn step_of(v: &mut V<'_>, s: &Sp<RawStep>, n: usize, meta: &Meta, has_interest: 
         v.warning(Code::Unused, format!("`optional` of {what} has no effect without `when` or `min_overdue`"), &o.span);
     }
     let fallback = step_fallback(v, &s.fallback, ch, &what);
+    let repeat = step_repeat(v, s, &what);
     Some(Step {
         id,
         action: kind,
@@ -906,7 +911,9 @@ fn step_of(v: &mut V<'_>, s: &Sp<RawStep>, n: usize, meta: &Meta, has_interest: 
         offset,
         max,
         min_overdue: v.money(&s.min_overdue, "min_overdue", &what),
-        cooldown_days: s.cooldown_days.as_ref().map_or(0, |x| x.value),
+        // A repeating step keeps `every` days from the step before it too, unless told otherwise.
+        cooldown_days: s.cooldown_days.as_ref().map_or(repeat.map_or(0, |r| r.every), |x| x.value),
+        repeat,
         when,
         optional: s.optional.as_ref().is_some_and(|x| x.value),
         fee,
@@ -915,6 +922,50 @@ fn step_of(v: &mut V<'_>, s: &Sp<RawStep>, n: usize, meta: &Meta, has_interest: 
         compensation,
         owner: s.owner.as_ref().map(|x| x.value.clone()),
     })
+}
+
+/// A step's `repeat`: `every` a number of days of at least 1, `max` at least 1.
+fn step_repeat(v: &mut V<'_>, s: &Sp<RawStep>, what: &str) -> Option<Repeat> {
+    let r = s.repeat.as_ref()?;
+    let every = match &r.value.every {
+        None => {
+            v.error(Code::MissingKey, format!("`repeat` of {what} has no `every`"), &r.span).help =
+                Some("say how often it is sent again, e.g. `repeat = { every = \"7d\", max = 4 }`".into());
+            return None;
+        }
+        Some(e) => match e.value.0 {
+            Some(n) if n >= 1 => n,
+            _ => {
+                v.error(
+                    Code::InvalidValue,
+                    format!("`every` of {what} is `{}`: not a number of days of 1 or more", e.value.1),
+                    &e.span,
+                )
+                .help = Some("write it as `\"7d\"` (days), `\"2w\"` (weeks) or a whole number of days".into());
+                return None;
+            }
+        },
+    };
+    if let Some(m) = &r.value.max
+        && m.value == 0
+    {
+        v.error(Code::InvalidValue, format!("`max = 0` of {what}'s `repeat` never repeats it"), &m.span).help =
+            Some("remove `repeat`, or allow at least one repeat".into());
+        return None;
+    }
+    if s.action
+        .as_ref()
+        .is_some_and(|a| matches!(a.value, StepAction::CreditHold | StepAction::ReferAgency | StepAction::ReferLegal))
+    {
+        v.error(
+            Code::InvalidValue,
+            format!("{what} cannot repeat: a hold or a referral stands once placed"),
+            &r.span,
+        )
+        .help = Some("repeat a message (email, sms, call, letter, statement) or an internal task".into());
+        return None;
+    }
+    Some(Repeat { every, max: r.value.max.as_ref().map(|m| m.value) })
 }
 
 fn ladders(v: &mut V<'_>, raw: &RawPolicy, meta: &Meta, has_interest: bool) -> Vec<Ladder> {
@@ -939,10 +990,26 @@ fn ladders(v: &mut V<'_>, raw: &RawPolicy, meta: &Meta, has_interest: bool) -> V
             }
         }
         ladder_shape(v, &steps);
+        let grouping = l.grouping.as_ref().map_or(meta.grouping, |x| x.value);
+        let advance = l.advance.as_ref().map_or(meta.advance, |x| x.value);
+        if advance == Advance::EachInvoice && grouping != Grouping::Invoice {
+            let span = l
+                .advance
+                .as_ref()
+                .or(raw.policy.as_ref().and_then(|p| p.advance.as_ref()))
+                .map_or(l.span.clone(), |x| x.span.clone());
+            v.error(
+                Code::InvalidValue,
+                format!("`advance = \"each_invoice\"` of ladder `{id}` needs `grouping = \"invoice\"`"),
+                &span,
+            )
+            .help = Some("every invoice moves to its own step: set `grouping = \"invoice\"` (its messages are still one per customer and channel)".into());
+        }
         out.push(Ladder {
             id,
             trigger: l.trigger.as_ref().map_or(meta.trigger, |x| x.value),
-            grouping: l.grouping.as_ref().map_or(meta.grouping, |x| x.value),
+            grouping,
+            advance,
             steps: steps.into_iter().map(|(s, _)| s).collect(),
         });
     }
@@ -990,6 +1057,10 @@ fn ladder_shape(v: &mut V<'_>, steps: &[(Step, &Sp<RawStep>)]) {
                 .help = Some("list the steps of a ladder in the order they fire".into());
             }
         } else if b.offset == a.offset {
+            // A cooldown (or a repeat's `every`) sends the second that many days after the first.
+            if b.cooldown_days > 0 {
+                continue;
+            }
             let msg = format!("steps `{}` and `{}` both fire at {}", a.id, b.id, b.trigger_words());
             if a.when.is_none() && b.when.is_none() && a.min_overdue.is_none() && b.min_overdue.is_none() {
                 v.error(Code::Overlap, msg, &span).help =

@@ -108,6 +108,11 @@ struct InvoiceFields<'a> {
     open_amount: String,
     currency: &'a str,
     days_past_due: i64,
+    /// The ladder step the invoice is at in this message, and its place in
+    /// the ladder (1 = first): a message of an `advance = "each_invoice"`
+    /// ladder lists invoices at different steps.
+    step: &'a str,
+    level: u32,
 }
 
 #[derive(Serialize)]
@@ -176,6 +181,9 @@ pub struct Subject<'a> {
     pub as_of: NaiveDate,
     /// Days between instalments of a payment plan offer.
     pub plan_interval_days: u32,
+    /// Each listed invoice's step id and its place in the ladder (1 = first),
+    /// in the order of `invoices`; empty: the action's step, level 0.
+    pub steps: Vec<(&'a str, u32)>,
 }
 
 impl<'a> Fields<'a> {
@@ -204,7 +212,10 @@ impl<'a> Fields<'a> {
         let invoices: Vec<InvoiceFields<'a>> = s
             .invoices
             .iter()
-            .map(|i| InvoiceFields {
+            .enumerate()
+            .map(|(k, i)| InvoiceFields {
+                step: s.steps.get(k).map_or(a.step.as_deref().unwrap_or(""), |x| x.0),
+                level: s.steps.get(k).map_or(0, |x| x.1),
                 id: &i.id,
                 issue_date: date(lang, i.issue_date),
                 due_date: date(lang, i.due_date),

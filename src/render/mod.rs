@@ -525,6 +525,7 @@ fn sample_fields(sender: &Sender) -> minijinja::Value {
         facts: Vec::new(),
         arm: Arm::Champion,
         undeliverable: None,
+        message_id: None,
     };
     let inv = Invoice {
         id: "INV1".into(),
@@ -544,6 +545,7 @@ fn sample_fields(sender: &Sender) -> minijinja::Value {
         invoices: vec![&inv],
         as_of: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
         plan_interval_days: 30,
+        steps: vec![("sample", 1)],
     };
     let mut f = Fields::of(&s, sender, "en");
     f.set_payment_link("https://pay.example/R0000000000000000".into());
@@ -628,7 +630,10 @@ pub fn has_message(a: &PlannedAction) -> bool {
 }
 
 /// Render the message of every action of `entries` that has one
-/// ([`has_message`]), in parallel, in plan order.
+/// ([`has_message`]), in parallel, in plan order. The actions sharing a
+/// message (`message_id`, `advance = "each_invoice"`) are one message, the
+/// lead's (the action whose id is the message id), listing each of their
+/// invoices at its own step; the others have none of their own.
 pub fn render_plan(
     entries: &[crate::plan::PlanEntry],
     ledger: &Ledger,
@@ -642,9 +647,10 @@ pub fn render_plan(
     entries
         .par_iter()
         .enumerate()
-        .filter(|(_, e)| has_message(&e.action))
+        .filter(|(_, e)| has_message(&e.action) && e.action.message_id.as_ref().is_none_or(|m| *m == e.action_id))
         .map(|(entry, e)| {
-            let a = &e.action;
+            let merged = e.action.message_id.as_ref().map(|m| merged(policy, entries, entry, m));
+            let a = merged.as_ref().map_or(&e.action, |(a, _)| a);
             let message = match ix.get(a.customer_id.as_str()) {
                 None => Err(RenderError::Template(String::new(), format!("unknown customer `{}`", a.customer_id))),
                 Some(&c) => t.render(&Subject {
@@ -659,9 +665,62 @@ pub fn render_plan(
                         .iter()
                         .find(|p| p.id == a.rule_id)
                         .map_or(30, |p| p.interval_days),
+                    steps: merged.as_ref().map_or_else(
+                        || {
+                            let step = a.step.as_deref().unwrap_or("");
+                            let level = level(policy, a);
+                            a.invoice_ids.iter().map(|_| (step, level)).collect()
+                        },
+                        |(_, s)| s.clone(),
+                    ),
                 }),
             };
             Rendered { entry, message }
         })
         .collect()
+}
+
+/// The place of `a`'s step in its strategy's ladder (1 = first; 0: none).
+fn level(policy: &crate::policy::CompiledPolicy, a: &PlannedAction) -> u32 {
+    let r = &policy.rules;
+    let Some(step) = a.step.as_deref() else { return 0 };
+    let ladder = r.strategies.iter().find(|s| a.strategy.as_deref() == Some(s.id.as_str())).and_then(|s| s.ladder);
+    let ladders = ladder.map_or(&r.ladders[..], |l| r.ladders.get(l..=l).unwrap_or(&[]));
+    ladders.iter().find_map(|l| l.steps.iter().position(|s| s.id == step)).map_or(0, |p| p as u32 + 1)
+}
+
+/// The one action of message `message` (the lead's, at `lead`, with the
+/// invoices and amounts of every action of the message, in plan order) and
+/// each invoice's step and level.
+fn merged<'e>(
+    policy: &crate::policy::CompiledPolicy,
+    entries: &'e [crate::plan::PlanEntry],
+    lead: usize,
+    message: &str,
+) -> (PlannedAction, Vec<(&'e str, u32)>) {
+    let customer = &entries[lead].action.customer_id;
+    // The actions of one customer are together in a plan.
+    let start = entries[..lead].iter().rposition(|e| e.action.customer_id != *customer).map_or(0, |p| p + 1);
+    let mut a = entries[lead].action.clone();
+    a.invoice_ids.clear();
+    for m in [&mut a.amount_due, &mut a.fee, &mut a.interest, &mut a.compensation] {
+        *m = rust_decimal::Decimal::ZERO;
+    }
+    let mut steps = Vec::new();
+    for e in entries[start..].iter().take_while(|e| e.action.customer_id == *customer) {
+        let b = &e.action;
+        if b.message_id.as_deref() != Some(message) {
+            continue;
+        }
+        let (step, level) = (b.step.as_deref().unwrap_or(""), level(policy, b));
+        for id in &b.invoice_ids {
+            a.invoice_ids.push(id.clone());
+            steps.push((step, level));
+        }
+        a.amount_due += b.amount_due;
+        a.fee += b.fee;
+        a.interest += b.interest;
+        a.compensation += b.compensation;
+    }
+    (a, steps)
 }

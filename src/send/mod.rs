@@ -58,6 +58,8 @@ pub struct Planned {
     pub rule_id: String,
     pub action: String,
     pub channel: String,
+    /// The message it is sent in, when it shares one (plan.csv's `message_id`).
+    pub message_id: Option<String>,
 }
 
 /// A run's email outbox, read (never written).
@@ -134,6 +136,7 @@ fn read_plan(dir: &Path) -> Result<HashMap<String, Planned>, SendError> {
     else {
         return Ok(out);
     };
+    let message = col("message_id");
     for row in r.records() {
         let row = row.map_err(|e| SendError::Io { path: path.clone(), source: e.into() })?;
         let get = |i: usize| row.get(i).unwrap_or("").to_string();
@@ -146,6 +149,7 @@ fn read_plan(dir: &Path) -> Result<HashMap<String, Planned>, SendError> {
                 rule_id: get(rule),
                 action: get(action),
                 channel: get(channel),
+                message_id: message.map(get).filter(|m| !m.is_empty()),
             },
         );
     }
@@ -493,6 +497,16 @@ pub fn actions_sent(outbox: &Outbox, log: &Log, w: &mut dyn Write) -> io::Result
     let decided = outbox.as_of.map(|d| d.to_string()).unwrap_or_default();
     let mut n = 0;
     let mut seen = HashSet::new();
+    // The other actions of each shared message, by action id.
+    let mut shared: HashMap<&str, Vec<(&String, &Planned)>> = HashMap::new();
+    for (id, q) in &outbox.plan {
+        if let Some(lead) = q.message_id.as_deref().filter(|l| *l != id.as_str()) {
+            shared.entry(lead).or_default().push((id, q));
+        }
+    }
+    for v in shared.values_mut() {
+        v.sort_by(|a, b| a.0.cmp(b.0));
+    }
     for m in &outbox.messages {
         if !seen.insert(m.headers.message_id.as_str()) {
             continue;
@@ -508,9 +522,15 @@ pub fn actions_sent(outbox: &Outbox, log: &Log, w: &mut dyn Write) -> io::Result
             .map(|t| t.with_timezone(&Utc).date_naive().to_string())
             .unwrap_or_default();
         let decided = if decided.is_empty() { executed.clone() } else { decided.clone() };
-        let invoices: Vec<&str> =
-            if p.invoice_ids.is_empty() { vec![""] } else { p.invoice_ids.iter().map(String::as_str).collect() };
-        for (k, inv) in invoices.into_iter().enumerate() {
+        // A message shared by several actions (`message_id`): the rows of
+        // each, with its own rule, the lead's first, then by action id.
+        let members = shared.get(m.action_id.as_str()).map_or(&[][..], Vec::as_slice);
+        let rows = std::iter::once(p).chain(members.iter().map(|(_, q)| *q)).flat_map(|p| {
+            let invoices: Vec<&str> =
+                if p.invoice_ids.is_empty() { vec![""] } else { p.invoice_ids.iter().map(String::as_str).collect() };
+            invoices.into_iter().map(move |inv| (inv, p))
+        });
+        for (k, (inv, p)) in rows.enumerate() {
             // actions.csv's ids are unique: a message that lists several
             // invoices is one row per invoice, the second on `ID-2`, and so on.
             let id = if k == 0 { m.action_id.clone() } else { format!("{}-{}", m.action_id, k + 1) };

@@ -197,6 +197,8 @@ struct Cooldown {
     offset: i64,
     /// The step's place in its ladder.
     step: usize,
+    /// A step's `repeat`: its own executions start it (not the earlier steps').
+    repeat: bool,
 }
 
 /// A policy rule the schedule follows by its own executions.
@@ -629,6 +631,16 @@ impl Wake {
                         by_issue: s.basis == crate::policy::compile::Basis::IssueDate,
                         offset: i64::from(s.offset),
                         step: k,
+                        repeat: false,
+                    });
+                }
+                if let Some(r) = s.repeat {
+                    cooldowns.push(Cooldown {
+                        days: i64::from(r.every),
+                        by_issue: s.basis == crate::policy::compile::Basis::IssueDate,
+                        offset: i64::from(s.offset),
+                        step: k,
+                        repeat: true,
                     });
                 }
             }
@@ -1051,7 +1063,10 @@ impl Wake {
                     None => Some(0),
                     Some(steps) => steps.iter().position(|&n| n == r.number).map(|j| j + 1),
                 };
-                for cd in ages.cooldowns.iter().filter(|cd| from.is_some_and(|from| cd.step >= from)) {
+                let starts = |cd: &&Cooldown| {
+                    from.is_some_and(|from| if cd.repeat { cd.step + 1 >= from } else { cd.step >= from })
+                };
+                for cd in ages.cooldowns.iter().filter(starts) {
                     let reached = if cd.by_issue { first_issue } else { first_due }.saturating_add(cd.offset);
                     if x + cd.days >= reached {
                         push(out, span, x, &[cd.days]);
