@@ -114,6 +114,39 @@ impl Calendars {
     }
 }
 
+impl Calendars {
+    /// The holidays that make `date` a day off for some of the customers of
+    /// `countries` (one entry per customer), with how many customers each
+    /// holds, in date-and-name order; empty on a weekend (weekends hold
+    /// everyone already). For the run's terminal summary.
+    pub fn held_on<'c>(&self, countries: impl Iterator<Item = &'c str>, date: NaiveDate) -> Vec<(Holiday, usize)> {
+        let mut by: std::collections::BTreeMap<String, (Holiday, usize)> = std::collections::BTreeMap::new();
+        if weekend(date) {
+            return Vec::new();
+        }
+        for c in countries {
+            if let Some(h) = self.holiday(c, date) {
+                by.entry(h.to_string()).or_insert((h, 0)).1 += 1;
+            }
+        }
+        by.into_values().collect()
+    }
+}
+
+/// What `business_days_only` holds by, in words (`recoup check`).
+pub fn words(c: &Calendars) -> String {
+    let mut out = String::from("business days: Monday to Friday");
+    if c.public() {
+        out.push_str(&format!(", less the public holidays of the customer's country ({})", COUNTRIES.join(", ")));
+    }
+    let n = c.closures().len();
+    if n > 0 {
+        let (first, last) = (c.closures()[0].date, c.closures()[n - 1].date);
+        out.push_str(&format!(" and {n} company closure(s) ({first} to {last})"));
+    }
+    out
+}
+
 /// Is `d` a Saturday or a Sunday?
 pub(crate) fn weekend(d: NaiveDate) -> bool {
     matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
