@@ -89,27 +89,39 @@ impl Calendars {
     /// holiday of the country; `None` on a working day. Weekends are not
     /// holidays here (the guardrail checks them first).
     pub fn holiday(&self, country: &str, date: NaiveDate) -> Option<Holiday> {
+        self.with_holiday(country, date, |h| h.cloned())
+    }
+
+    /// Is `date` a day off for a customer of `country` ([`Calendars::holiday`]
+    /// without copying it: the guardrail's question).
+    pub fn holds(&self, country: &str, date: NaiveDate) -> bool {
+        self.with_holiday(country, date, |h| h.is_some())
+    }
+
+    /// `f` of the holiday of `date` for `country`, if any.
+    fn with_holiday<T>(&self, country: &str, date: NaiveDate, f: impl FnOnce(Option<&Holiday>) -> T) -> T {
         let at = self.closures.partition_point(|h| h.date < date);
         if let Some(h) = self.closures[at..]
             .iter()
             .take_while(|h| h.date == date)
             .find(|h| h.country.as_deref().is_none_or(|c| c.eq_ignore_ascii_case(country)))
         {
-            return Some(h.clone());
-        }
-        if !self.public {
-            return None;
+            return f(Some(h));
         }
         let code = country.trim();
-        let ix = COUNTRIES.iter().position(|c| c.eq_ignore_ascii_case(code))?;
-        let off = usize::try_from(date.year() - FIRST_YEAR).ok().filter(|&o| o < YEARS);
-        let find = |list: &[Holiday]| list.iter().find(|h| h.date == date).cloned();
-        match off {
-            Some(o) => find(
-                self.cache[ix * YEARS + o]
-                    .get_or_init(|| public_holidays(COUNTRIES[ix], date.year()).unwrap_or_default()),
-            ),
-            None => find(&public_holidays(COUNTRIES[ix], date.year()).unwrap_or_default()),
+        let Some(ix) = COUNTRIES.iter().position(|c| c.eq_ignore_ascii_case(code)).filter(|_| self.public) else {
+            return f(None);
+        };
+        match usize::try_from(date.year() - FIRST_YEAR).ok().filter(|&o| o < YEARS) {
+            Some(o) => {
+                let list = self.cache[ix * YEARS + o]
+                    .get_or_init(|| public_holidays(COUNTRIES[ix], date.year()).unwrap_or_default());
+                f(list.iter().find(|h| h.date == date))
+            }
+            None => {
+                let list = public_holidays(COUNTRIES[ix], date.year()).unwrap_or_default();
+                f(list.iter().find(|h| h.date == date))
+            }
         }
     }
 }

@@ -722,7 +722,10 @@ impl<'a> Eval<'a, '_> {
         if facing && g.business_days_only && !self.cal.is_business_day {
             return Some(Guard::BusinessDays);
         }
-        if facing && g.business_days_only && self.holiday().is_some() {
+        if facing
+            && g.business_days_only
+            && g.calendars.as_ref().is_some_and(|c| c.holds(&self.cf.customer.country, self.cal.date))
+        {
             return Some(Guard::Holiday);
         }
         if a.action == ActionKind::Call && g.regulation_f && cf.customer.account_type == AccountType::Consumer {
