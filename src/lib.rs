@@ -3,10 +3,12 @@
 //! The pipeline runs one way: [`ledger`] (load + validate) → [`facts`]
 //! (derive) → engine → plan. `main.rs` is only the command line ([`cli`]).
 
+pub mod calendar;
 pub mod cli;
 pub mod engine;
 pub mod facts;
 pub mod generate;
+pub mod interest;
 pub mod ledger;
 pub mod money;
 pub mod outbox;

@@ -1,6 +1,7 @@
 //! One integration test binary (links once): a module per area.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod calendars;
 mod cli;
 mod common;
 mod docs;

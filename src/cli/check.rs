@@ -110,6 +110,9 @@ pub fn run(a: CheckArgs) -> anyhow::Result<Exit> {
         Some(p) if !invalid => {
             let mut out = std::io::stdout().lock();
             writeln!(out, "ok: {}", summary(p))?;
+            if let Some(c) = p.rules.guardrails.calendars.as_deref() {
+                writeln!(out, "{}", crate::calendar::words(c))?;
+            }
             print_ladders(&mut out, p)?;
             if report.warnings() > 0 {
                 writeln!(out, "{}", counts(report))?;

@@ -187,6 +187,20 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     for w in &summary.as_of_warnings {
         say!("{} {w}", style::warning_word("warning:"));
     }
+    if let Some(c) = policy.rules.guardrails.calendars.as_ref().filter(|_| policy.rules.guardrails.business_days_only) {
+        let held = c.held_on(ledger.customers.iter().map(|x| x.country.as_str()), as_of);
+        if !held.is_empty() {
+            let n: usize = held.iter().map(|x| x.1).sum();
+            let names: Vec<String> = held
+                .iter()
+                .map(|(h, k)| format!("{}: {k}", h.to_string().trim_start_matches(&format!("{as_of} "))))
+                .collect();
+            say!(
+                "note: {as_of} is a holiday for {n} customer(s): {}; `business_days_only` holds their messages, calls and offers until their next business day",
+                names.join(", ")
+            );
+        }
+    }
     if !plan.unknown_rule_ids.is_empty() {
         say!("{}", unknown_rules_warning(&plan.unknown_rule_ids, policy.name()));
     }

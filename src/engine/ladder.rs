@@ -533,7 +533,6 @@ impl<'a> Eval<'a, '_> {
         for &i in listed {
             let inv = &self.inv[i];
             let open = self.owed(inv);
-            let dpd = inv.days_past_due;
             oldest = oldest.max(step.age(inv));
             a.invoice_ids.push(inv.invoice.id.to_string());
             a.amount_due += open;
@@ -541,14 +540,7 @@ impl<'a> Eval<'a, '_> {
                 a.fee += step.fee.get(&self.cf.customer.currency).unwrap_or_default()
                     + cents(open * step.fee_pct / Decimal::ONE_HUNDRED);
             }
-            if let Some(rate) = &self.r.interest {
-                if step.compensation && !st[i].comp_done && dpd > 0 {
-                    a.compensation += rate.compensation(open);
-                }
-                if step.interest {
-                    a.interest += rate.accrued(open, dpd);
-                }
-            }
+            self.charges(step, inv, open, st[i].comp_done, &mut a);
         }
         if !self.words() {
             return a;

@@ -20,6 +20,7 @@
 //! its inputs and outcome, from this same code (`recoup explain`).
 
 mod account;
+mod charges;
 pub mod contact;
 pub mod history;
 mod ladder;
@@ -443,8 +444,14 @@ pub(crate) struct Eval<'a, 't> {
 enum Guard {
     Referred,
     DoNotContact,
-    Cap { contacts: u32, max: u32 },
+    Cap {
+        contacts: u32,
+        max: u32,
+    },
     BusinessDays,
+    /// A public holiday of the customer's country or a company closure
+    /// (`[guardrails] public_holidays`, `holidays`).
+    Holiday,
     RegulationFCalls(u32),
     RegulationFConversation(i32),
 }
@@ -456,7 +463,7 @@ impl Guard {
             Guard::Referred => "referred",
             Guard::DoNotContact => "do_not_contact",
             Guard::Cap { .. } => "max_contacts_per_7_days",
-            Guard::BusinessDays => "business_days_only",
+            Guard::BusinessDays | Guard::Holiday => "business_days_only",
             Guard::RegulationFCalls(_) | Guard::RegulationFConversation(_) => "regulation_f",
         }
     }
@@ -468,6 +475,8 @@ impl Guard {
             Guard::DoNotContact => "the customer is flagged do-not-contact".into(),
             Guard::Cap { contacts, max } => format!("{contacts} contacts in the last 7 days (at most {max})"),
             Guard::BusinessDays => "not a business day".into(),
+            // Named by `Eval::holiday` where the trace is written.
+            Guard::Holiday => "a holiday".into(),
             Guard::RegulationFCalls(n) => format!("{n} calls in 7 days (Regulation F: at most 7)"),
             Guard::RegulationFConversation(d) => {
                 format!("a conversation {d} day(s) ago (Regulation F: no call within 7 days after one)")
@@ -694,6 +703,12 @@ impl<'a> Eval<'a, '_> {
         })
     }
 
+    /// The holiday of the customer's country (or the company closure) the
+    /// as-of date is, when the policy's calendars hold actions on holidays.
+    fn holiday(&self) -> Option<crate::calendar::Holiday> {
+        self.r.guardrails.calendars.as_ref()?.holiday(&self.cf.customer.country, self.cal.date)
+    }
+
     /// The guardrail that forbids `a`, if any (checked last, always wins).
     fn guardrail(&self, a: &PlannedAction) -> Option<Guard> {
         let g = &self.r.guardrails;
@@ -717,6 +732,12 @@ impl<'a> Eval<'a, '_> {
         if facing && g.business_days_only && !self.cal.is_business_day {
             return Some(Guard::BusinessDays);
         }
+        if facing
+            && g.business_days_only
+            && g.calendars.as_ref().is_some_and(|c| c.holds(&self.cf.customer.country, self.cal.date))
+        {
+            return Some(Guard::Holiday);
+        }
         if a.action == ActionKind::Call && g.regulation_f && cf.customer.account_type == AccountType::Consumer {
             if cf.calls_7d >= 7 {
                 return Some(Guard::RegulationFCalls(cf.calls_7d));
@@ -735,7 +756,7 @@ impl<'a> Eval<'a, '_> {
             Some(g) => {
                 match g {
                     Guard::Cap { .. } => self.suppressed.cap = true,
-                    Guard::BusinessDays => self.suppressed.business_day = true,
+                    Guard::BusinessDays | Guard::Holiday => self.suppressed.business_day = true,
                     Guard::RegulationFCalls(_) | Guard::RegulationFConversation(_) => {
                         self.suppressed.regulation_f = true
                     }
@@ -744,7 +765,11 @@ impl<'a> Eval<'a, '_> {
                 if self.tracing() {
                     let mut t = trace(&a);
                     t.outcome = Outcome::Suppressed;
-                    t.detail = format!("{}; suppressed: {}", t.detail, g.why());
+                    let why = match (g, self.holiday()) {
+                        (Guard::Holiday, Some(h)) => format!("held: {h}"),
+                        _ => g.why(),
+                    };
+                    t.detail = format!("{}; suppressed: {why}", t.detail);
                     t.guardrail = Some(g.name().to_string());
                     self.note(|| t);
                 }

@@ -48,6 +48,16 @@ pub struct Guardrails {
     pub min_overdue: Option<Amount>,
     pub business_days_only: bool,
     pub regulation_f: bool,
+    /// `public_holidays`: the customer's country's holidays hold actions too.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub public_holidays: bool,
+    /// `holidays`: the company closures file, relative to the policy folder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holidays: Option<String>,
+    /// The calendars of `public_holidays` and `holidays`, when either is set
+    /// (built as the policy loads: `policy::calendar`).
+    #[serde(skip)]
+    pub calendars: Option<std::sync::Arc<crate::calendar::Calendars>>,
 }
 
 impl Default for Guardrails {
@@ -60,6 +70,9 @@ impl Default for Guardrails {
             min_overdue: None,
             business_days_only: false,
             regulation_f: true,
+            public_holidays: false,
+            holidays: None,
+            calendars: None,
         }
     }
 }
@@ -172,6 +185,10 @@ pub struct Interest {
     pub days_in_year: u32,
     /// Fixed compensation per invoice, overriding the regime's.
     pub compensation: Option<Decimal>,
+    /// `reference_rates`: the statutory regimes computed as the law does
+    /// (`crate::interest`); `None` = `rate_pct` on today's balance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exact: Option<crate::interest::RateTable>,
 }
 
 impl Interest {
@@ -187,13 +204,7 @@ impl Interest {
         if let Some(c) = self.compensation {
             return c;
         }
-        match self.regime {
-            Regime::Simple => Decimal::ZERO,
-            Regime::Eu2011_7 => Decimal::from(40),
-            Regime::UkLatePayment if open < Decimal::from(1000) => Decimal::from(40),
-            Regime::UkLatePayment if open < Decimal::from(10000) => Decimal::from(70),
-            Regime::UkLatePayment => Decimal::from(100),
-        }
+        crate::interest::compensation(self.regime, open)
     }
 }
 
@@ -261,6 +272,8 @@ pub struct Step {
     pub interest: bool,
     pub compensation: bool,
     pub owner: Option<String>,
+    /// `interest_rate_pct`: the step's own simple yearly rate.
+    pub interest_rate_pct: Option<Decimal>,
 }
 
 /// A step's `repeat`: again every `every` days after it last ran, at most
@@ -979,7 +992,13 @@ mod tests {
 
     #[test]
     fn erpnext_interest() {
-        let i = Interest { regime: Regime::Simple, rate_pct: Decimal::from(10), days_in_year: 365, compensation: None };
+        let i = Interest {
+            regime: Regime::Simple,
+            rate_pct: Decimal::from(10),
+            days_in_year: 365,
+            compensation: None,
+            exact: None,
+        };
         assert_eq!(i.accrued(Decimal::from(100), 15), Decimal::new(41, 2));
     }
 
@@ -990,6 +1009,7 @@ mod tests {
             rate_pct: Decimal::new(1175, 2),
             days_in_year: 365,
             compensation: None,
+            exact: None,
         };
         assert_eq!(i.compensation(Decimal::new(99999, 2)), Decimal::from(40));
         assert_eq!(i.compensation(Decimal::from(1000)), Decimal::from(70));

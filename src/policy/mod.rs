@@ -12,6 +12,7 @@
 //! `templates/` and `tests/*.toml`; or a single `.toml` file (its scripts in
 //! `scripts/` beside it).
 
+mod calendar;
 pub mod cases;
 pub mod compile;
 pub mod diag;
@@ -148,8 +149,11 @@ fn load_text(file_path: PathBuf, text: String, dir: Option<&Path>, mut report: R
         (tdir.clone(), names)
     });
     let ctx = validate::Ctx { file, text: &text, templates, scripts: &loaded, removed: &removed };
-    let (rules, diags) = validate::validate(&raw, &ctx);
+    let (mut rules, diags) = validate::validate(&raw, &ctx);
     report.diagnostics.extend(diags);
+    if let Some(r) = rules.as_mut() {
+        calendar::attach(r, &raw, dir, file, &mut report);
+    }
     report.sort();
     let tfiles = (dir.is_some() && validate::is_inside(&tdir_name)).then_some((tdir_name.as_str(), tdir.as_path()));
     let policy = match rules {

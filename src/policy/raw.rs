@@ -675,6 +675,12 @@ pub struct RawGuardrails {
     /// For consumer accounts, the US Regulation F presumption: at most 7 calls in 7 days and none
     /// within 7 days after a conversation (default true).
     pub regulation_f: Option<Sp<bool>>,
+    /// With `business_days_only`: the public holidays of the customer's country (customers.csv
+    /// `country`) are not business days either (default false).
+    pub public_holidays: Option<Sp<bool>>,
+    /// With `business_days_only`: a CSV file in the policy folder of company closures
+    /// (`date,country,name`; an empty country closes for every customer).
+    pub holidays: Option<Sp<String>>,
 }
 
 /// `[costs]`: the unit cost of each kind of action.
@@ -715,6 +721,10 @@ pub struct RawInterest {
     pub days_in_year: Option<Sp<u32>>,
     /// Fixed compensation per late invoice; the regime's amount by default (EUR 40; GBP 40/70/100).
     pub compensation: Option<Sp<Num>>,
+    /// The statutory regimes' dated reference rates, `{ "2025-12-18" = "3.75", ... }`: each in
+    /// force from its date. With it, interest is computed as the law does (day by day on the
+    /// balance outstanding, the rate fixed per half-year; docs/policy.md).
+    pub reference_rates: Option<Sp<BTreeMap<String, Sp<Num>>>>,
 }
 
 /// `[priority]`: the worklist score of a customer (higher first).
@@ -813,6 +823,9 @@ pub struct RawStep {
     pub interest: Option<Sp<bool>>,
     /// Claim the regime's fixed compensation (once per invoice).
     pub compensation: Option<Sp<bool>>,
+    /// This step's own yearly interest rate in percent, simple, on the open amount for the days
+    /// past due (ERPNext's dunning types), instead of `[interest]`.
+    pub interest_rate_pct: Option<Sp<Num>>,
     /// Owner of the task (calls, referrals) instead of the account owner.
     pub owner: Option<Sp<String>>,
 }

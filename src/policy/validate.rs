@@ -627,6 +627,7 @@ fn guardrails(v: &mut V<'_>, raw: &RawPolicy) -> Guardrails {
     g.business_days_only = b(&r.business_days_only, g.business_days_only);
     g.regulation_f = b(&r.regulation_f, g.regulation_f);
     g.min_overdue = v.money(&r.min_overdue, "min_overdue", "[guardrails]");
+    calendar_keys(v, r, &mut g);
     for (key, val) in [("do_not_contact", &r.do_not_contact), ("skip_disputed", &r.skip_disputed)] {
         if let Some(x) = val
             && !x.value
@@ -636,6 +637,31 @@ fn guardrails(v: &mut V<'_>, raw: &RawPolicy) -> Guardrails {
         }
     }
     g
+}
+
+/// `public_holidays` and `holidays` (the file itself is read by `policy::calendar`).
+fn calendar_keys(v: &mut V<'_>, r: &super::raw::RawGuardrails, g: &mut Guardrails) {
+    g.public_holidays = r.public_holidays.as_ref().is_some_and(|x| x.value);
+    if let Some(h) = &r.holidays {
+        if is_inside(&h.value) {
+            g.holidays = Some(h.value.clone());
+        } else {
+            v.error(Code::InvalidValue, format!("`{}` is not a file inside the policy folder", h.value), &h.span)
+                .help = Some("give a path relative to the policy folder, e.g. `holidays.csv`".into());
+        }
+    }
+    if !g.business_days_only {
+        let set = [
+            ("public_holidays", r.public_holidays.as_ref().filter(|x| x.value).map(|x| &x.span)),
+            ("holidays", r.holidays.as_ref().map(|x| &x.span)),
+        ];
+        for (key, span) in set {
+            if let Some(span) = span {
+                v.warning(Code::Unused, format!("`{key}` holds actions only under `business_days_only`"), span).help =
+                    Some("set `business_days_only = true` in [guardrails], or remove the key".into());
+            }
+        }
+    }
 }
 
 fn costs(v: &mut V<'_>, raw: &RawPolicy) -> Costs {
@@ -698,6 +724,7 @@ fn interest(v: &mut V<'_>, raw: &RawPolicy, meta: &Meta) -> Option<Interest> {
         v.error(Code::InvalidValue, format!("`days_in_year = {}` is not a year", d.value), &d.span).help =
             Some("use 365 (the default), 360 or 366".into());
     }
+    let mut exact = reference_rates(v, r, regime);
     let rate = match regime {
         Regime::Simple => {
             if let Some(x) = &r.reference_rate_pct {
@@ -715,15 +742,14 @@ fn interest(v: &mut V<'_>, raw: &RawPolicy, meta: &Meta) -> Option<Interest> {
                 )
                 .help = Some("the rate is the reference rate plus `margin_pct` (8 points by default)".into());
             }
-            let reference = v
-                .required(&r.reference_rate_pct, "reference_rate_pct", t, "[interest]")
-                .map_or(Decimal::ZERO, |x| x.value.0);
+            let reference = if let Some(table) = &exact {
+                table.rates.last().map_or(Decimal::ZERO, |x| x.1)
+            } else {
+                v.required(&r.reference_rate_pct, "reference_rate_pct", t, "[interest]")
+                    .map_or(Decimal::ZERO, |x| x.value.0)
+            };
             let margin = r.margin_pct.as_ref().map_or(Decimal::from(8), |x| x.value.0);
-            if let Some(m) = &r.margin_pct
-                && m.value.0 < Decimal::from(8)
-            {
-                v.warning(Code::Suspicious, "the statutory margin is at least 8 points".into(), &m.span);
-            }
+            statutory_checks(v, r, regime);
             let (cur, law) =
                 if regime == Regime::Eu2011_7 { ("EUR", "2011/7/EU") } else { ("GBP", "Late Payment Act") };
             if meta.currency.as_deref().is_some_and(|c| c != cur) {
@@ -745,7 +771,83 @@ fn interest(v: &mut V<'_>, raw: &RawPolicy, meta: &Meta) -> Option<Interest> {
         v.error(Code::InvalidValue, "the interest rate is negative".into(), t);
     }
     let compensation = v.nonneg(&r.compensation, "compensation", "[interest]");
-    Some(Interest { regime, rate_pct: rate, days_in_year: days, compensation })
+    if let Some(e) = exact.as_mut() {
+        e.margin_pct = r.margin_pct.as_ref().map_or(Decimal::from(8), |x| x.value.0);
+    }
+    if regime == Regime::Simple && compensation.is_none() {
+        let claims =
+            raw.ladder.iter().flat_map(|l| &l.step).filter_map(|s| s.value.compensation.as_ref()).find(|c| c.value);
+        if let Some(c) = claims {
+            v.warning(Code::Suspicious, "the `simple` regime has no fixed compensation: `compensation = true` claims nothing".into(), &c.span)
+                .help = Some("use `regime = \"uk_late_payment\"` or `\"eu_2011_7\"`, or give the amount as `compensation` in [interest]".into());
+        }
+    }
+    Some(Interest { regime, rate_pct: rate, days_in_year: days, compensation, exact })
+}
+
+/// What the statutory regimes' laws do not allow: a UK margin other than 8
+/// points (the Act's rate is fixed), an EU margin under 8 points, a UK
+/// compensation other than the Act's bands, an EU one under EUR 40.
+fn statutory_checks(v: &mut V<'_>, r: &super::raw::RawInterest, regime: Regime) {
+    let eight = Decimal::from(8);
+    if let Some(m) = &r.margin_pct {
+        if regime == Regime::UkLatePayment && m.value.0 != eight {
+            v.warning(
+                Code::Suspicious,
+                format!("the Late Payment Act's margin is 8 points, not {}", m.value.0),
+                &m.span,
+            )
+            .help = Some("remove `margin_pct` (a contract's own rate is a `simple` regime)".into());
+        } else if m.value.0 < eight {
+            v.warning(Code::Suspicious, "the statutory margin is at least 8 points".into(), &m.span);
+        }
+    }
+    if let Some(c) = &r.compensation {
+        if regime == Regime::UkLatePayment {
+            v.warning(
+                Code::Suspicious,
+                "the Late Payment Act fixes the compensation by the debt's size".into(),
+                &c.span,
+            )
+            .help = Some(
+                "remove `compensation`: the Act's 40, 70 or 100 GBP (under 1,000 / under 10,000 / from 10,000) apply"
+                    .into(),
+            );
+        } else if regime == Regime::Eu2011_7 && c.value.0 < Decimal::from(40) {
+            v.warning(Code::Suspicious, "the 2011/7/EU compensation is at least EUR 40".into(), &c.span);
+        }
+    }
+}
+
+/// `reference_rates`: dates and rates, for the statutory regimes only.
+fn reference_rates(v: &mut V<'_>, r: &super::raw::RawInterest, regime: Regime) -> Option<crate::interest::RateTable> {
+    let table = r.reference_rates.as_ref()?;
+    if regime == Regime::Simple {
+        v.error(Code::InvalidValue, "`reference_rates` is only used by the statutory regimes".into(), &table.span)
+            .help =
+            Some("set `regime = \"uk_late_payment\"` or `\"eu_2011_7\"`, or give the yearly rate as `rate_pct`".into());
+        return None;
+    }
+    if let Some(x) = &r.reference_rate_pct {
+        v.warning(Code::Unused, "`reference_rate_pct` is not used when `reference_rates` is given".into(), &x.span);
+    }
+    let mut rates = Vec::new();
+    for (k, x) in &table.value {
+        match chrono::NaiveDate::parse_from_str(k, "%Y-%m-%d") {
+            Ok(d) => rates.push((d, x.value.0)),
+            Err(_) => {
+                v.error(Code::InvalidValue, format!("`{k}` of `reference_rates` is not a date"), &x.span).help =
+                    Some("key each rate by the date it took effect, e.g. `\"2025-12-18\" = \"3.75\"`".into());
+            }
+        }
+    }
+    if rates.is_empty() {
+        v.error(Code::MissingKey, "`reference_rates` lists no rate".into(), &table.span).help =
+            Some("give each rate with the date it took effect, e.g. `{ \"2025-12-18\" = \"3.75\" }`".into());
+        return None;
+    }
+    rates.sort();
+    Some(crate::interest::RateTable { rates, margin_pct: Decimal::from(8) })
 }
 
 fn priority(v: &mut V<'_>, raw: &RawPolicy) -> Priority {
@@ -901,6 +1003,14 @@ fn step_of(v: &mut V<'_>, s: &Sp<RawStep>, n: usize, meta: &Meta, has_interest: 
     }
     let fallback = step_fallback(v, &s.fallback, ch, &what);
     let repeat = step_repeat(v, s, &what);
+    let interest_rate_pct = v.nonneg(&s.interest_rate_pct, "interest_rate_pct", &what);
+    if let (Some(x), Some(_)) = (s.interest.as_ref().filter(|x| x.value), &interest_rate_pct) {
+        v.warning(
+            Code::Unused,
+            format!("{what} has its own `interest_rate_pct`: `interest = true` is not used"),
+            &x.span,
+        );
+    }
     Some(Step {
         id,
         action: kind,
@@ -921,6 +1031,7 @@ fn step_of(v: &mut V<'_>, s: &Sp<RawStep>, n: usize, meta: &Meta, has_interest: 
         interest,
         compensation,
         owner: s.owner.as_ref().map(|x| x.value.clone()),
+        interest_rate_pct,
     })
 }
 

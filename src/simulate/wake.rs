@@ -1329,7 +1329,9 @@ impl Schedule {
             match day.weekday() {
                 Weekday::Sat => best = best.min(today + 2),
                 Weekday::Sun => best = best.min(today + 1),
-                _ => {}
+                // A weekday is held only by a holiday or a company closure
+                // (`public_holidays`, `holidays`): look again tomorrow.
+                _ => best = best.min(today + 1),
             }
         }
         if let Some(s) = wake.max_sleep {
