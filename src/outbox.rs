@@ -135,7 +135,7 @@ pub fn build(
     let ix: hashbrown::HashMap<&str, usize> =
         ledger.customers.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
     let customer = |id: &str| ix.get(id).map(|&i| &ledger.customers[i]);
-    let pieces: Vec<(usize, Piece)> = rendered
+    let mut pieces: Vec<(usize, Piece)> = rendered
         .par_iter()
         .map(|r| {
             let e = &entries[r.entry];
@@ -147,6 +147,17 @@ pub fn build(
             (r.entry, p)
         })
         .collect();
+    // Calls without a template: the plan's reason is the talking point.
+    for (k, e) in entries.iter().enumerate() {
+        let a = &e.action;
+        if a.channel == Some(Channel::Call) && a.template.is_none() && a.undeliverable.is_none() {
+            let Some(c) = customer(a.customer_id.as_str()) else { continue };
+            let lang = c.contact.language.as_deref().unwrap_or("");
+            pieces.push((k, Piece::Call(call_row(c, a.owner.as_deref(), lang, &a.reason))));
+        }
+    }
+    // Every file in plan order (`recoup merge` puts the shards' messages in the same order).
+    pieces.sort_by_key(|(k, _)| *k);
     let mut out = Outbox::default();
     let (mut mbox, mut email_jsonl, mut sms_jsonl) = (Vec::new(), Vec::new(), Vec::new());
     let mut letters = letters_head();
@@ -201,19 +212,7 @@ pub fn build(
         };
         *out.counts.entry(channel.to_string()).or_default() += 1;
     }
-    // Calls without a template: the plan's reason is the talking point.
-    for e in entries {
-        let a = &e.action;
-        if a.channel == Some(Channel::Call) && a.template.is_none() && a.undeliverable.is_none() {
-            let Some(c) = customer(a.customer_id.as_str()) else { continue };
-            *out.counts.entry("call".to_string()).or_default() += 1;
-            let lang = c.contact.language.as_deref().unwrap_or("");
-            let row = call_row(c, a.owner.as_deref(), lang, &a.reason);
-            listed(&e.action_id, &a.customer_id, "call", "outbox/calls.csv", row[5].as_bytes());
-            let _ = calls.write_record(std::iter::once(e.action_id.as_str()).chain(row.iter().map(String::as_str)));
-        }
-    }
-    letters.push_str("</body></html>\n");
+    letters.push_str(LETTERS_TAIL);
     out.files = vec![
         ("outbox/email.mbox".into(), mbox),
         ("outbox/email.jsonl".into(), email_jsonl),
@@ -223,6 +222,115 @@ pub fn build(
         ("outbox/index.csv".into(), index.into_inner().unwrap_or_default()),
     ];
     out
+}
+
+/// The end of letters.html.
+const LETTERS_TAIL: &str = "</body></html>\n";
+
+/// The outbox of a merged run (`recoup merge`): the messages of the shards'
+/// outboxes in `dirs` (output folders), in the order of `actions` (the
+/// merged plan's action ids), so that it is the same bytes as the outbox of
+/// the run the shards make up. `None` when no shard has an outbox; an error
+/// when only some do, or a file cannot be read.
+pub fn gather(dirs: &[&std::path::Path], actions: &[&str]) -> Result<Option<Outbox>, String> {
+    let with: Vec<&&std::path::Path> = dirs.iter().filter(|d| d.join("outbox").is_dir()).collect();
+    if with.is_empty() {
+        return Ok(None);
+    }
+    if let Some(d) = dirs.iter().find(|d| !d.join("outbox").is_dir()) {
+        return Err(format!(
+            "shard folder `{}` has no outbox but others have (run every shard with the same options)",
+            d.display()
+        ));
+    }
+    // Each file's messages by action id: the bytes of each, as the shard wrote them.
+    let mut parts: Vec<hashbrown::HashMap<String, Vec<u8>>> = vec![Default::default(); FILES.len()];
+    let mut index_rows: hashbrown::HashMap<String, csv::StringRecord> = Default::default();
+    let mut calls_rows: hashbrown::HashMap<String, csv::StringRecord> = Default::default();
+    for d in &with {
+        let read = |f: &str| std::fs::read(d.join(f)).map_err(|e| format!("{}: {e}", d.join(f).display()));
+        let bad = |f: &str, why: &str| format!("{}: {why}", d.join(f).display());
+        // email.mbox: from a `From ` line to the next, keyed by X-Recoup-Action-Id.
+        let mbox = read(FILES[0])?;
+        let mut starts: Vec<usize> = Vec::new();
+        let mut at = 0;
+        for line in mbox.split_inclusive(|&b| b == b'\n') {
+            if line.starts_with(b"From ") {
+                starts.push(at);
+            }
+            at += line.len();
+        }
+        starts.push(mbox.len());
+        for w in starts.windows(2) {
+            let chunk = &mbox[w[0]..w[1]];
+            let text = String::from_utf8_lossy(chunk);
+            let id = text
+                .split("\nX-Recoup-Action-Id: ")
+                .nth(1)
+                .and_then(|r| r.split(['\r', '\n']).next())
+                .ok_or_else(|| bad(FILES[0], "a message without X-Recoup-Action-Id"))?;
+            parts[0].insert(id.to_string(), chunk.to_vec());
+        }
+        // The JSONL files: a line each, keyed by its action_id.
+        for k in [1, 2] {
+            for line in read(FILES[k])?.split_inclusive(|&b| b == b'\n') {
+                let v: serde_json::Value = serde_json::from_slice(line).map_err(|e| bad(FILES[k], &e.to_string()))?;
+                let id = v["action_id"].as_str().ok_or_else(|| bad(FILES[k], "a line without action_id"))?;
+                parts[k].insert(id.to_string(), line.to_vec());
+            }
+        }
+        // letters.html: its sections, keyed by their id.
+        let letters = String::from_utf8(read(FILES[3])?).map_err(|e| bad(FILES[3], &e.to_string()))?;
+        let mut rest = letters.as_str();
+        while let Some(start) = rest.find("<section class=\"letter") {
+            let end = rest[start..].find("</section>\n").map(|e| start + e + "</section>\n".len());
+            let end = end.ok_or_else(|| bad(FILES[3], "a letter without its end"))?;
+            let section = &rest[start..end];
+            let id = section
+                .split(" id=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .ok_or_else(|| bad(FILES[3], "a letter without an id"))?;
+            parts[3].insert(id.to_string(), section.as_bytes().to_vec());
+            rest = &rest[end..];
+        }
+        // The CSV files: a record each, keyed by the first column.
+        for (k, rows) in [(4, &mut calls_rows), (5, &mut index_rows)] {
+            let bytes = read(FILES[k])?;
+            let mut r = csv::Reader::from_reader(&bytes[..]);
+            for rec in r.records() {
+                let rec = rec.map_err(|e| bad(FILES[k], &e.to_string()))?;
+                rows.insert(rec.get(0).unwrap_or("").to_string(), rec);
+            }
+        }
+    }
+    let mut out = Outbox::default();
+    let mut files: Vec<Vec<u8>> = vec![Vec::new(); FILES.len()];
+    files[3] = letters_head().into_bytes();
+    let mut calls = csv::Writer::from_writer(Vec::new());
+    let mut index = csv::Writer::from_writer(Vec::new());
+    let _ =
+        calls.write_record(["action_id", "customer_id", "customer", "phone", "owner", "language", "talking_points"]);
+    let _ = index.write_record(["action_id", "customer_id", "channel", "file", "bytes", "blake3"]);
+    for id in actions {
+        for k in 0..4 {
+            if let Some(b) = parts[k].get(*id) {
+                files[k].extend_from_slice(b);
+            }
+        }
+        if let Some(r) = calls_rows.get(*id) {
+            let _ = calls.write_record(r);
+        }
+        if let Some(r) = index_rows.get(*id) {
+            *out.counts.entry(r.get(2).unwrap_or("").to_string()).or_default() += 1;
+            let _ = index.write_record(r);
+        }
+    }
+    files[3].extend_from_slice(LETTERS_TAIL.as_bytes());
+    files[4] = calls.into_inner().unwrap_or_default();
+    files[5] = index.into_inner().unwrap_or_default();
+    out.files = FILES.iter().map(|f| f.to_string()).zip(files).collect();
+    Ok(Some(out))
 }
 
 /// The line that starts each message of an mbox (RFC 4155): the envelope
