@@ -339,7 +339,7 @@ fn send_refuses_what_it_must_not_touch() {
     // A message of the mbox without its Message-ID: named by its line.
     let mbox = out.join("outbox/email.mbox");
     let good = std::fs::read_to_string(&mbox).unwrap();
-    let second = good.match_indices("\nFrom ").nth(0).unwrap().0 + 1;
+    let second = good.match_indices("\nFrom ").next().unwrap().0 + 1;
     let line = good[..second].lines().count() + 1;
     let id_at = second + good[second..].find("Message-ID: ").unwrap();
     let id_end = id_at + good[id_at..].find("\r\n").unwrap() + 2;
