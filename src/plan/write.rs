@@ -532,7 +532,7 @@ pub struct RunOutputs<'a> {
     pub rejects_csv: Option<&'a [u8]>,
     /// shard.json, for a shard's outputs.
     pub shard: Option<&'a ShardPart>,
-    /// The rendered messages (`recoup run --outbox`).
+    /// The rendered messages (`recoup run` without `--no-outbox`; `recoup merge` of shards with outboxes).
     pub outbox: Option<&'a crate::outbox::Outbox>,
 }
 
