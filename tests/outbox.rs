@@ -251,3 +251,58 @@ fn the_outbox_is_deterministic_and_optional() {
     assert!(!c.join("outbox").exists());
     assert!(!stdout.contains("outbox:"), "{stdout}");
 }
+
+/// `from` copied into `to`, its subfolders too.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// A call step's template: its `call` part, rendered for each customer, is
+/// the talking points of calls.csv; `recoup check` finds a misspelt field in
+/// it with its place.
+#[test]
+fn a_call_template_gives_the_talking_points_and_check_reads_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pol = tmp.path().join("policy");
+    copy_tree(&crate::common::repo("policies/standard"), &pol);
+    let toml = std::fs::read_to_string(pol.join("policy.toml")).unwrap();
+    assert!(toml.contains("action = \"call\"\n"));
+    std::fs::write(
+        pol.join("policy.toml"),
+        toml.replace("action = \"call\"\n", "action = \"call\"\ntemplate = \"call-notes\"\n"),
+    )
+    .unwrap();
+    let notes = "=== call\nAsk {{ customer.contact_name or customer.name }} about {{ total }} ({{ invoices | length }} invoice(s), oldest {{ days_past_due | plural(\"day\", \"days\") }} late). Ref {{ reference }}.\n";
+    std::fs::write(pol.join("templates/call-notes.md"), notes).unwrap();
+    let out = tmp.path().join("out");
+    let (code, stdout, stderr) = run_demo(pol.to_str().unwrap(), &out, &[], Some(tmp.path()));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("one per deliverable message of the plan"), "{stdout}");
+    let plan = csv_rows(&out.join("plan.csv"));
+    let calls = csv_rows(&out.join("outbox/calls.csv"));
+    let planned: Vec<&BTreeMap<String, String>> =
+        plan.iter().filter(|r| r["action"] == "call" && r["undeliverable"].is_empty()).collect();
+    assert!(!planned.is_empty());
+    assert_eq!(calls.len(), planned.len());
+    for p in planned {
+        let c = calls.iter().find(|c| c["action_id"] == p["action_id"]).unwrap();
+        let t = &c["talking_points"];
+        assert!(t.starts_with("Ask ") && t.ends_with(&format!("Ref {}.", p["action_id"])), "{t}");
+        assert!(t.contains(&en(&p["amount_due"])), "{t}: not the amount due {}", p["amount_due"]);
+        assert!(t.contains(" days late") || t.contains(" day late"), "{t}");
+    }
+    // A misspelt field in the call part: check names it, with its place.
+    std::fs::write(pol.join("templates/call-notes.md"), notes.replace("{{ total }}", "{{ totl }}")).unwrap();
+    let (code, _, stderr) = recoup(&["check", pol.to_str().unwrap()], Some(tmp.path()));
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("unknown field `totl` in the `call` part"), "{stderr}");
+    assert!(stderr.contains("templates/call-notes.md:2:"), "{stderr}");
+}

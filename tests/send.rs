@@ -22,11 +22,17 @@ struct Server {
 
 impl Server {
     fn start(dir: &Path) -> Server {
+        Server::start_with(dir, &[])
+    }
+
+    /// The server, with `tls` its certificate and key (PEM files): STARTTLS required.
+    fn start_with(dir: &Path, tls: &[&Path]) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut child = Command::new("python3")
             .arg(repo("tests/smtp/server.py"))
             .arg(port.to_string())
             .arg(dir)
+            .args(tls)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -307,6 +313,96 @@ fn an_unreachable_server_fails_the_messages_and_a_later_send_delivers_them() {
     assert_eq!(code, 0);
     assert!(stdout.contains(&format!("{n} sent now")), "{stdout}");
     assert_eq!(server.received().len(), n);
+}
+
+/// A certificate authority and a server certificate it signed for
+/// 127.0.0.1, made with the openssl command: (CA, certificate, key).
+fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let openssl = |args: &[&str]| {
+        let o = Command::new("openssl").current_dir(dir).args(args).output().expect("the openssl command runs");
+        assert!(o.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=recoup test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"))
+}
+
+/// STARTTLS against a server whose certificate a test authority signed: not
+/// trusted by default (the Mozilla roots), so nothing goes out and the
+/// messages are failed (to send again); trusted with `--ca-cert`, every
+/// message is delivered over TLS, once.
+#[test]
+fn starttls_delivers_only_to_a_certificate_it_trusts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = certificates(tmp.path());
+    let out = demo_run(tmp.path(), 2);
+    let n = outbox(&out).len();
+    let server = Server::start_with(&tmp.path().join("inbox"), &[&cert, &key]);
+    let url = format!("smtp+starttls://127.0.0.1:{}", server.port);
+    let (code, stdout, stderr) = send(&out, &url, &[], &[]);
+    assert_eq!(code, 8, "{stdout}{stderr}");
+    assert!(stdout.contains(&format!("0 sent now, 0 refused, {n} failed")), "{stdout}");
+    assert!(stderr.contains("invalid peer certificate: UnknownIssuer"), "{stderr}");
+    assert!(server.received().is_empty());
+    let (code, stdout, stderr) = send(&out, &url, &["--ca-cert", ca.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains(&format!("{n} sent now")), "{stdout}");
+    assert_eq!(server.received().len(), n);
+    // A file that is no certificate is a usage error, before anything is sent.
+    let (code, _, stderr) = send(&out, &url, &["--ca-cert", key.to_str().unwrap()], &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--ca-cert"), "{stderr}");
 }
 
 #[test]

@@ -26,6 +26,9 @@ pub struct SendArgs {
     /// The SMTP user (or smtp://USER@HOST); the password is read from RECOUP_SMTP_PASSWORD.
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
+    /// A certificate authority (PEM file) to trust besides the Mozilla roots, for a relay with a company's own certificate.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     /// Seconds to wait for the server at each step before a message counts as failed.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
@@ -72,7 +75,15 @@ pub fn run(a: SendArgs) -> anyhow::Result<Exit> {
         }
         .into());
     }
+    let ca_cert = match &a.ca_cert {
+        None => None,
+        Some(p) => Some(
+            std::fs::read(p)
+                .map_err(|e| ExitError { code: Exit::Usage, message: format!("--ca-cert `{}`: {e}", p.display()) })?,
+        ),
+    };
     let config = SmtpConfig {
+        ca_cert,
         url: a.smtp.clone(),
         user: a.user.clone(),
         password: std::env::var(PASSWORD_ENV).ok().filter(|p| !p.is_empty()),

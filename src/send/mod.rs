@@ -226,6 +226,9 @@ pub struct SmtpConfig {
     pub user: Option<String>,
     pub password: Option<String>,
     pub timeout: Duration,
+    /// A certificate authority (PEM) trusted besides the Mozilla roots: a
+    /// company's own mail relay, a test server.
+    pub ca_cert: Option<Vec<u8>>,
 }
 
 /// The SMTP transport (lettre, rustls): one connection per message.
@@ -244,14 +247,27 @@ impl Smtp {
                         give it in the environment variable RECOUP_SMTP_PASSWORD instead"
                 .into());
         }
+        // TLS checks the server's certificate against the Mozilla roots, and
+        // against the --ca-cert authority when one is given.
+        let tls = || -> Result<lettre::transport::smtp::client::TlsParameters, String> {
+            use lettre::transport::smtp::client::{Certificate, TlsParameters};
+            let mut b = TlsParameters::builder(host.to_string());
+            if let Some(pem) = &config.ca_cert {
+                if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+                    return Err("--ca-cert: the file holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into());
+                }
+                let cert = Certificate::from_pem(pem).map_err(|e| format!("--ca-cert: not a PEM certificate ({e})"))?;
+                b = b.add_root_certificate(cert);
+            }
+            b.build_rustls().map_err(|e| format!("TLS for `{host}`: {e}"))
+        };
+        use lettre::transport::smtp::client::Tls;
         let builder = match url.scheme() {
             "smtp" => SmtpTransport::builder_dangerous(host).port(url.port().unwrap_or(25)),
-            "smtp+starttls" => SmtpTransport::starttls_relay(host)
-                .map_err(|e| format!("TLS for `{host}`: {e}"))?
-                .port(url.port().unwrap_or(587)),
-            "smtps" => SmtpTransport::relay(host)
-                .map_err(|e| format!("TLS for `{host}`: {e}"))?
-                .port(url.port().unwrap_or(465)),
+            "smtp+starttls" => {
+                SmtpTransport::builder_dangerous(host).port(url.port().unwrap_or(587)).tls(Tls::Required(tls()?))
+            }
+            "smtps" => SmtpTransport::builder_dangerous(host).port(url.port().unwrap_or(465)).tls(Tls::Wrapper(tls()?)),
             other => {
                 return Err(format!(
                     "`{other}://` is not a mail transport recoup knows; use smtp://, smtp+starttls:// or smtps://"
