@@ -23,6 +23,16 @@ pub struct Outbox {
     pub failed: Vec<(String, String)>,
 }
 
+/// The outbox's files, each holding the messages of one channel (plus the index).
+pub const FILES: &[&str] = &[
+    "outbox/email.mbox",
+    "outbox/email.jsonl",
+    "outbox/sms.jsonl",
+    "outbox/letters.html",
+    "outbox/calls.csv",
+    "outbox/index.csv",
+];
+
 #[derive(Serialize)]
 struct EmailLine<'a> {
     action_id: &'a str,
@@ -43,7 +53,77 @@ struct SmsLine<'a> {
     segments: u32,
 }
 
-/// Build the outbox of `entries` from their rendered messages.
+/// One action's message, formatted for its channel's file.
+enum Piece {
+    /// The RFC 5322 message and its email.jsonl line.
+    Email(Vec<u8>, Vec<u8>),
+    /// The sms.jsonl line and the text.
+    Sms(Vec<u8>, String),
+    /// The letter's `<section>`.
+    Letter(String),
+    /// The calls.csv fields after the action id.
+    Call([String; 6]),
+    Failed(String),
+    /// No customer of that id (not possible for a plan of the ledger).
+    None,
+}
+
+/// Format the message of `e` for its channel's file.
+fn piece(e: &PlanEntry, m: &Message, c: &Customer, sender: &crate::render::Sender, as_of: NaiveDate) -> Piece {
+    let id = e.action_id.as_str();
+    match m.channel {
+        Channel::Email => {
+            let html = m.html.clone().unwrap_or_else(|| html_of_text(&m.text));
+            let to = c.email.as_deref().unwrap_or("");
+            // A plain space in the header: no-break spaces of money would force an encoded word.
+            let subject = m.subject.as_deref().unwrap_or("").replace(['\u{a0}', '\u{202f}'], " ");
+            let subject = subject.as_str();
+            let raw = eml(id, sender, to, subject, &m.text, &html, as_of);
+            let line = EmailLine {
+                action_id: id,
+                message_id: message_id(id),
+                from: &sender.email,
+                to,
+                subject,
+                text: &m.text,
+                html: &html,
+            };
+            let mut json = serde_json::to_vec(&line).unwrap_or_default();
+            json.push(b'\n');
+            Piece::Email(raw, json)
+        }
+        Channel::Sms => {
+            // No-break spaces of formatted money would make the text UCS-2 (70 per part).
+            let text = m.text.trim_end().replace(['\u{a0}', '\u{202f}'], " ");
+            let (encoding, segments) = segments(&text);
+            let to = c.phone.as_deref().and_then(crate::engine::contact::e164).unwrap_or_default();
+            let line = SmsLine { action_id: id, to, text: &text, encoding, segments };
+            let mut json = serde_json::to_vec(&line).unwrap_or_default();
+            json.push(b'\n');
+            Piece::Sms(json, text)
+        }
+        Channel::Letter => Piece::Letter(letter(id, sender, c, m, as_of)),
+        Channel::Call => Piece::Call(call_row(c, e.action.owner.as_deref(), &m.language, m.text.trim_end())),
+    }
+}
+
+/// calls.csv's columns after the action id.
+fn call_row(c: &Customer, owner: Option<&str>, language: &str, talking_points: &str) -> [String; 6] {
+    let phone = c.phone.as_deref().and_then(crate::engine::contact::e164).unwrap_or_default();
+    [
+        c.id.to_string(),
+        c.name.to_string(),
+        phone,
+        owner.unwrap_or("").to_string(),
+        language.to_string(),
+        talking_points.to_string(),
+    ]
+}
+
+/// Build the outbox of `entries` from their rendered messages: one file per
+/// channel, the messages in plan order (so the same bytes at any thread
+/// count), each formatted on the worker threads, and `index.csv` naming every
+/// message with its file and BLAKE3 hash.
 pub fn build(
     entries: &[PlanEntry],
     rendered: &[Rendered],
@@ -51,97 +131,257 @@ pub fn build(
     sender: &crate::render::Sender,
     as_of: NaiveDate,
 ) -> Outbox {
+    use rayon::prelude::*;
     let ix: hashbrown::HashMap<&str, usize> =
         ledger.customers.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
-    let mut out = Outbox::default();
-    let (mut email_jsonl, mut sms_jsonl) = (Vec::new(), Vec::new());
-    let mut calls = csv::Writer::from_writer(Vec::new());
-    let _ =
-        calls.write_record(["action_id", "customer_id", "customer", "phone", "owner", "language", "talking_points"]);
-    for r in rendered {
-        let e = &entries[r.entry];
-        let m = match &r.message {
-            Ok(m) => m,
-            Err(why) => {
-                out.failed.push((e.action_id.clone(), why.to_string()));
-                continue;
-            }
-        };
-        let Some(c) = ix.get(e.action.customer_id.as_str()).map(|&i| &ledger.customers[i]) else { continue };
-        *out.counts.entry(m.channel.as_str().to_string()).or_default() += 1;
-        let id = e.action_id.as_str();
-        match m.channel {
-            Channel::Email => {
-                let html = m.html.clone().unwrap_or_else(|| html_of_text(&m.text));
-                let to = c.email.as_deref().unwrap_or("");
-                // A plain space in the header: no-break spaces of money would force an encoded word.
-                let subject = m.subject.as_deref().unwrap_or("").replace(['\u{a0}', '\u{202f}'], " ");
-                let subject = subject.as_str();
-                out.files.push((format!("outbox/email/{id}.eml"), eml(id, sender, to, subject, &m.text, &html, as_of)));
-                let line = EmailLine {
-                    action_id: id,
-                    message_id: message_id(id),
-                    from: &sender.email,
-                    to,
-                    subject,
-                    text: &m.text,
-                    html: &html,
-                };
-                let _ = serde_json::to_writer(&mut email_jsonl, &line);
-                email_jsonl.push(b'\n');
-            }
-            Channel::Sms => {
-                // No-break spaces of formatted money would make the text UCS-2 (70 per part).
-                let plain = m.text.trim_end().replace(['\u{a0}', '\u{202f}'], " ");
-                let text = plain.as_str();
-                let (encoding, segments) = segments(text);
-                let to = c.phone.as_deref().and_then(crate::engine::contact::e164).unwrap_or_default();
-                let _ = serde_json::to_writer(&mut sms_jsonl, &SmsLine { action_id: id, to, text, encoding, segments });
-                sms_jsonl.push(b'\n');
-            }
-            Channel::Letter => {
-                out.files.push((format!("outbox/letters/{id}.html"), letter(id, sender, c, m, as_of).into_bytes()));
-            }
-            Channel::Call => {
-                let phone = c.phone.as_deref().and_then(crate::engine::contact::e164).unwrap_or_default();
-                let _ = calls.write_record([
-                    id,
-                    &c.id,
-                    &c.name,
-                    &phone,
-                    e.action.owner.as_deref().unwrap_or(""),
-                    &m.language,
-                    m.text.trim_end(),
-                ]);
-            }
-        }
-    }
+    let customer = |id: &str| ix.get(id).map(|&i| &ledger.customers[i]);
+    let mut pieces: Vec<(usize, Piece)> = rendered
+        .par_iter()
+        .map(|r| {
+            let e = &entries[r.entry];
+            let p = match (&r.message, customer(e.action.customer_id.as_str())) {
+                (Err(why), _) => Piece::Failed(why.to_string()),
+                (Ok(_), None) => Piece::None,
+                (Ok(m), Some(c)) => piece(e, m, c, sender, as_of),
+            };
+            (r.entry, p)
+        })
+        .collect();
     // Calls without a template: the plan's reason is the talking point.
-    for e in entries {
+    for (k, e) in entries.iter().enumerate() {
         let a = &e.action;
+        // A call shared by several rows (`message_id`) is one call: its lead's.
         if a.channel == Some(Channel::Call)
             && a.template.is_none()
             && a.undeliverable.is_none()
             && a.message_id.as_ref().is_none_or(|m| *m == e.action_id)
         {
-            let Some(c) = ix.get(a.customer_id.as_str()).map(|&i| &ledger.customers[i]) else { continue };
-            *out.counts.entry("call".to_string()).or_default() += 1;
-            let phone = c.phone.as_deref().and_then(crate::engine::contact::e164).unwrap_or_default();
+            let Some(c) = customer(a.customer_id.as_str()) else { continue };
             let lang = c.contact.language.as_deref().unwrap_or("");
-            let _ = calls.write_record([
-                e.action_id.as_str(),
-                &c.id,
-                &c.name,
-                &phone,
-                a.owner.as_deref().unwrap_or(""),
-                lang,
-                &a.reason,
-            ]);
+            pieces.push((k, Piece::Call(call_row(c, a.owner.as_deref(), lang, &a.reason))));
         }
     }
-    out.files.push(("outbox/email.jsonl".into(), email_jsonl));
-    out.files.push(("outbox/sms.jsonl".into(), sms_jsonl));
-    out.files.push(("outbox/calls.csv".into(), calls.into_inner().unwrap_or_default()));
+    // Every file in plan order (`recoup merge` puts the shards' messages in the same order).
+    pieces.sort_by_key(|(k, _)| *k);
+    let mut out = Outbox::default();
+    let (mut mbox, mut email_jsonl, mut sms_jsonl) = (Vec::new(), Vec::new(), Vec::new());
+    let mut letters = letters_head();
+    let mut calls = csv::Writer::from_writer(Vec::new());
+    let _ =
+        calls.write_record(["action_id", "customer_id", "customer", "phone", "owner", "language", "talking_points"]);
+    let mut index = csv::Writer::from_writer(Vec::new());
+    let _ = index.write_record(["action_id", "customer_id", "channel", "file", "bytes", "blake3"]);
+    let mut listed = |id: &str, customer: &str, channel: &str, file: &str, bytes: &[u8]| {
+        let _ = index.write_record([
+            id,
+            customer,
+            channel,
+            file,
+            &bytes.len().to_string(),
+            blake3::hash(bytes).to_hex().as_str(),
+        ]);
+    };
+    let mbox_from = mbox_from_line(sender, as_of);
+    for (entry, p) in pieces {
+        let e = &entries[entry];
+        let (id, cust) = (e.action_id.as_str(), e.action.customer_id.as_str());
+        let channel = match p {
+            Piece::Failed(why) => {
+                out.failed.push((e.action_id.clone(), why));
+                continue;
+            }
+            Piece::None => continue,
+            Piece::Email(raw, json) => {
+                mbox.extend_from_slice(mbox_from.as_bytes());
+                mbox_quote(&raw, &mut mbox);
+                mbox.push(b'\n');
+                email_jsonl.extend_from_slice(&json);
+                listed(id, cust, "email", "outbox/email.mbox", &raw);
+                "email"
+            }
+            Piece::Sms(json, text) => {
+                sms_jsonl.extend_from_slice(&json);
+                listed(id, cust, "sms", "outbox/sms.jsonl", text.as_bytes());
+                "sms"
+            }
+            Piece::Letter(section) => {
+                letters.push_str(&section);
+                listed(id, cust, "letter", "outbox/letters.html", section.as_bytes());
+                "letter"
+            }
+            Piece::Call(row) => {
+                listed(id, cust, "call", "outbox/calls.csv", row[5].as_bytes());
+                let _ = calls.write_record(std::iter::once(id).chain(row.iter().map(String::as_str)));
+                "call"
+            }
+        };
+        *out.counts.entry(channel.to_string()).or_default() += 1;
+    }
+    letters.push_str(LETTERS_TAIL);
+    out.files = vec![
+        ("outbox/email.mbox".into(), mbox),
+        ("outbox/email.jsonl".into(), email_jsonl),
+        ("outbox/sms.jsonl".into(), sms_jsonl),
+        ("outbox/letters.html".into(), letters.into_bytes()),
+        ("outbox/calls.csv".into(), calls.into_inner().unwrap_or_default()),
+        ("outbox/index.csv".into(), index.into_inner().unwrap_or_default()),
+    ];
+    out
+}
+
+/// The end of letters.html.
+const LETTERS_TAIL: &str = "</body></html>\n";
+
+/// The outbox of a merged run (`recoup merge`): the messages of the shards'
+/// outboxes in `dirs` (output folders), in the order of `actions` (the
+/// merged plan's action ids), so that it is the same bytes as the outbox of
+/// the run the shards make up. `None` when no shard has an outbox; an error
+/// when only some do, or a file cannot be read.
+pub fn gather(dirs: &[&std::path::Path], actions: &[&str]) -> Result<Option<Outbox>, String> {
+    let with: Vec<&&std::path::Path> = dirs.iter().filter(|d| d.join("outbox").is_dir()).collect();
+    if with.is_empty() {
+        return Ok(None);
+    }
+    if let Some(d) = dirs.iter().find(|d| !d.join("outbox").is_dir()) {
+        return Err(format!(
+            "shard folder `{}` has no outbox but others have (run every shard with the same options)",
+            d.display()
+        ));
+    }
+    // Each file's messages by action id: the bytes of each, as the shard wrote them.
+    let mut parts: Vec<hashbrown::HashMap<String, Vec<u8>>> = vec![Default::default(); FILES.len()];
+    let mut index_rows: hashbrown::HashMap<String, csv::StringRecord> = Default::default();
+    let mut calls_rows: hashbrown::HashMap<String, csv::StringRecord> = Default::default();
+    for d in &with {
+        let read = |f: &str| std::fs::read(d.join(f)).map_err(|e| format!("{}: {e}", d.join(f).display()));
+        let bad = |f: &str, why: &str| format!("{}: {why}", d.join(f).display());
+        // email.mbox: from a `From ` line to the next, keyed by X-Recoup-Action-Id.
+        let mbox = read(FILES[0])?;
+        let mut starts: Vec<usize> = Vec::new();
+        let mut at = 0;
+        for line in mbox.split_inclusive(|&b| b == b'\n') {
+            if line.starts_with(b"From ") {
+                starts.push(at);
+            }
+            at += line.len();
+        }
+        starts.push(mbox.len());
+        for w in starts.windows(2) {
+            let chunk = &mbox[w[0]..w[1]];
+            let text = String::from_utf8_lossy(chunk);
+            let id = text
+                .split("\nX-Recoup-Action-Id: ")
+                .nth(1)
+                .and_then(|r| r.split(['\r', '\n']).next())
+                .ok_or_else(|| bad(FILES[0], "a message without X-Recoup-Action-Id"))?;
+            parts[0].insert(id.to_string(), chunk.to_vec());
+        }
+        // The JSONL files: a line each, keyed by its action_id.
+        for k in [1, 2] {
+            for line in read(FILES[k])?.split_inclusive(|&b| b == b'\n') {
+                let v: serde_json::Value = serde_json::from_slice(line).map_err(|e| bad(FILES[k], &e.to_string()))?;
+                let id = v["action_id"].as_str().ok_or_else(|| bad(FILES[k], "a line without action_id"))?;
+                parts[k].insert(id.to_string(), line.to_vec());
+            }
+        }
+        // letters.html: its sections, keyed by their id.
+        let letters = String::from_utf8(read(FILES[3])?).map_err(|e| bad(FILES[3], &e.to_string()))?;
+        let mut rest = letters.as_str();
+        while let Some(start) = rest.find("<section class=\"letter") {
+            let end = rest[start..].find("</section>\n").map(|e| start + e + "</section>\n".len());
+            let end = end.ok_or_else(|| bad(FILES[3], "a letter without its end"))?;
+            let section = &rest[start..end];
+            let id = section
+                .split(" id=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .ok_or_else(|| bad(FILES[3], "a letter without an id"))?;
+            parts[3].insert(id.to_string(), section.as_bytes().to_vec());
+            rest = &rest[end..];
+        }
+        // The CSV files: a record each, keyed by the first column.
+        for (k, rows) in [(4, &mut calls_rows), (5, &mut index_rows)] {
+            let bytes = read(FILES[k])?;
+            let mut r = csv::Reader::from_reader(&bytes[..]);
+            for rec in r.records() {
+                let rec = rec.map_err(|e| bad(FILES[k], &e.to_string()))?;
+                rows.insert(rec.get(0).unwrap_or("").to_string(), rec);
+            }
+        }
+    }
+    let mut out = Outbox::default();
+    let mut files: Vec<Vec<u8>> = vec![Vec::new(); FILES.len()];
+    files[3] = letters_head().into_bytes();
+    let mut calls = csv::Writer::from_writer(Vec::new());
+    let mut index = csv::Writer::from_writer(Vec::new());
+    let _ =
+        calls.write_record(["action_id", "customer_id", "customer", "phone", "owner", "language", "talking_points"]);
+    let _ = index.write_record(["action_id", "customer_id", "channel", "file", "bytes", "blake3"]);
+    for id in actions {
+        for k in 0..4 {
+            if let Some(b) = parts[k].get(*id) {
+                files[k].extend_from_slice(b);
+            }
+        }
+        if let Some(r) = calls_rows.get(*id) {
+            let _ = calls.write_record(r);
+        }
+        if let Some(r) = index_rows.get(*id) {
+            *out.counts.entry(r.get(2).unwrap_or("").to_string()).or_default() += 1;
+            let _ = index.write_record(r);
+        }
+    }
+    files[3].extend_from_slice(LETTERS_TAIL.as_bytes());
+    files[4] = calls.into_inner().unwrap_or_default();
+    files[5] = index.into_inner().unwrap_or_default();
+    out.files = FILES.iter().map(|f| f.to_string()).zip(files).collect();
+    Ok(Some(out))
+}
+
+/// The line that starts each message of an mbox (RFC 4155): the envelope
+/// sender and the as-of date, in asctime form.
+fn mbox_from_line(sender: &crate::render::Sender, as_of: NaiveDate) -> String {
+    let who = if sender.email.trim().is_empty() || sender.email.contains(char::is_whitespace) {
+        "recoup"
+    } else {
+        sender.email.as_str()
+    };
+    format!("From {who} {}\n", as_of.format("%a %b %e 00:00:00 %Y"))
+}
+
+/// Append `raw` to an mbox: a line starting `From ` (after any `>`) gets one
+/// more `>` (mboxrd), which [`mbox_messages`] takes off again. recoup's own
+/// messages have none (their bodies are base64), but a rule is a rule.
+fn mbox_quote(raw: &[u8], out: &mut Vec<u8>) {
+    for line in raw.split_inclusive(|&b| b == b'\n') {
+        let rest = line.iter().position(|&b| b != b'>').map_or(&[][..], |k| &line[k..]);
+        if rest.starts_with(b"From ") {
+            out.push(b'>');
+        }
+        out.extend_from_slice(line);
+    }
+}
+
+/// The messages of an mbox recoup wrote: each with the line its `From `
+/// line is on (1-based), its bytes as they were before quoting, the blank
+/// line that ends it taken off.
+pub fn mbox_messages(mbox: &[u8]) -> Vec<(usize, Vec<u8>)> {
+    let mut out: Vec<(usize, Vec<u8>)> = Vec::new();
+    for (k, line) in mbox.split_inclusive(|&b| b == b'\n').enumerate() {
+        if line.starts_with(b"From ") {
+            out.push((k + 1, Vec::new()));
+            continue;
+        }
+        let Some((_, m)) = out.last_mut() else { continue };
+        let quotes = line.iter().take_while(|&&b| b == b'>').count();
+        let unquote = quotes > 0 && line[quotes..].starts_with(b"From ");
+        m.extend_from_slice(if unquote { &line[1..] } else { line });
+    }
+    for (_, m) in &mut out {
+        if m.last() == Some(&b'\n') {
+            m.pop();
+        }
+    }
     out
 }
 
@@ -332,12 +572,32 @@ fn eml(
     m.into_bytes()
 }
 
-/// A print-ready letter: A4 or US Letter (`@page`), the recipient's address
-/// in the window of a DIN 5008 (type B: 20 mm from the left, 45 mm from the
-/// top) or US #10 envelope (7/8 in from the left, 2 in from the top).
+/// The start of letters.html: the page sizes and the places of a letter's
+/// blocks. A letter is a `<section>` of its page size (named pages: A4, or US
+/// Letter for a US address); each starts on a new sheet.
+fn letters_head() -> String {
+    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>letters</title>\n<style>\n\
+     @page a4 { size: A4; margin: 0; }\n\
+     @page us { size: letter; margin: 0; }\n\
+     body { margin: 0; font: 11pt/1.4 serif; }\n\
+     .letter { page: a4; position: relative; box-sizing: border-box; width: 210mm; min-height: 297mm; \
+     padding: 105mm 20mm 20mm 20mm; break-after: page; --left: 20mm; --top: 45mm; --width: 85mm; }\n\
+     .letter.us { page: us; width: 215.9mm; min-height: 279.4mm; padding-left: 22mm; \
+     --left: 22mm; --top: 51mm; --width: 90mm; }\n\
+     .sender { position: absolute; left: var(--left); top: 15mm; font-size: 9pt; }\n\
+     .window { position: absolute; left: var(--left); top: var(--top); width: var(--width); height: 40mm; }\n\
+     .return { font-size: 7pt; border-bottom: 0.5pt solid; margin-bottom: 2mm; }\n\
+     .meta { position: absolute; right: 20mm; top: var(--top); text-align: right; }\n\
+     .body { white-space: pre-wrap; }\n\
+     </style></head><body>\n"
+        .to_string()
+}
+
+/// A print-ready letter, a `<section>` of letters.html: the recipient's
+/// address in the window of a DIN 5008 (type B: 20 mm from the left, 45 mm
+/// from the top) or US #10 envelope (7/8 in from the left, 2 in from the top).
 fn letter(id: &str, sender: &crate::render::Sender, c: &Customer, m: &Message, as_of: NaiveDate) -> String {
     let us = c.country == "US";
-    let (page, left, top, width) = if us { ("letter", "22mm", "51mm", "90mm") } else { ("A4", "20mm", "45mm", "85mm") };
     let k = &c.contact;
     let mut address: Vec<&str> = vec![&c.name];
     address.extend(k.contact_name.as_deref());
@@ -349,18 +609,12 @@ fn letter(id: &str, sender: &crate::render::Sender, c: &Customer, m: &Message, a
         (p, t) => p.or(t).unwrap_or("").to_string(),
     };
     let mut h = String::new();
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<!DOCTYPE html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{id}</title>\n<style>\n\
-         @page {{ size: {page}; margin: 0; }}\n\
-         body {{ margin: 0; font: 11pt/1.4 serif; }}\n\
-         .sender {{ position: absolute; left: {left}; top: 15mm; font-size: 9pt; }}\n\
-         .window {{ position: absolute; left: {left}; top: {top}; width: {width}; height: 40mm; }}\n\
-         .return {{ font-size: 7pt; border-bottom: 0.5pt solid; margin-bottom: 2mm; }}\n\
-         .meta {{ position: absolute; right: 20mm; top: {top}; text-align: right; }}\n\
-         .body {{ position: absolute; left: {left}; right: 20mm; top: 105mm; white-space: pre-wrap; }}\n\
-         </style></head><body>\n",
-        lang = Esc(&m.language),
+        "<section class=\"letter{}\" id=\"{}\" lang=\"{}\">",
+        if us { " us" } else { "" },
+        Esc(id),
+        Esc(&m.language)
     );
     let _ = writeln!(h, "<div class=\"sender\">{}</div>", Esc(&sender.company));
     let ret: Vec<&str> =
@@ -379,7 +633,7 @@ fn letter(id: &str, sender: &crate::render::Sender, c: &Customer, m: &Message, a
         Esc(id)
     );
     let _ = writeln!(h, "<div class=\"body\">{}</div>", Esc(m.text.trim_end()));
-    h.push_str("</body></html>\n");
+    h.push_str("</section>\n");
     h
 }
 
@@ -399,6 +653,21 @@ mod tests {
         assert_eq!(segments(&"ł".repeat(70)), ("ucs-2", 1));
         assert_eq!(segments(&"ł".repeat(71)), ("ucs-2", 2));
         assert_eq!(segments(&"ł".repeat(135)), ("ucs-2", 3));
+    }
+
+    #[test]
+    fn an_mbox_gives_back_each_message_as_it_was() {
+        let a = b"From: a@b.example\r\n\r\nFrom here\r\n>From there\r\n".to_vec();
+        let b = b"Subject: x\r\n\r\nbody\r\n".to_vec();
+        let mut mbox = Vec::new();
+        for m in [&a, &b] {
+            mbox.extend_from_slice(b"From recoup Mon Nov 16 00:00:00 2026\n");
+            mbox_quote(m, &mut mbox);
+            mbox.push(b'\n');
+        }
+        let text = String::from_utf8_lossy(&mbox);
+        assert!(text.contains("\n>From here\r\n>>From there\r\n"), "{text}");
+        assert_eq!(mbox_messages(&mbox), vec![(1, a), (7, b)]);
     }
 
     #[test]

@@ -308,6 +308,82 @@ fn a_step_without_usable_email_falls_back_or_is_undeliverable() {
     assert!(step.detail.contains("undeliverable: email: email `not-an-address`"), "{}", step.detail);
 }
 
+/// An offer (a discount, a payment plan) goes by its `fallback` channels as
+/// a ladder step does, keeping its kind; with none usable it is planned as
+/// undeliverable, with the reason (docs/outbox.md).
+#[test]
+fn an_offer_without_usable_email_falls_back_or_is_undeliverable() {
+    let p = standard_with(&[
+        ("template = \"q4-early-pay\"", "template = \"q4-early-pay\"\nfallback = [\"sms\", \"letter\"]"),
+        ("template = \"plan-offer\"", "template = \"plan-offer\"\nfallback = [\"letter\"]"),
+    ]);
+    // Q4 discount: three customers who pay on time, each with a current 2,000.00 invoice.
+    let mut b = Book::default();
+    let contacts = [
+        ("C1", ["ap@example.com", "+1-555-010-0100", "1 Main Street", "Springfield"]),
+        ("C2", ["", "+1-555-010-0100", "1 Main Street", "Springfield"]),
+        ("C3", ["", "", "", ""]),
+    ];
+    for (k, (id, contact)) in contacts.iter().enumerate() {
+        b = b.customer(cust(id).contact(*contact)).invoice(&format!("I{k}"), id, date("2026-12-28"), "2000.00").paid(
+            &format!("H{k}"),
+            id,
+            date("2026-05-01"),
+            "900.00",
+            0,
+        );
+    }
+    let a = plan(&p, &b.ledger(), date("2026-11-16"));
+    let got: Vec<(&str, ActionKind, Option<&str>, Option<&str>)> = a
+        .iter()
+        .map(|a| (a.customer_id.as_str(), a.action, a.channel.map(|c| c.as_str()), a.undeliverable.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("C1", ActionKind::DiscountOffer, Some("email"), None),
+            ("C2", ActionKind::DiscountOffer, Some("sms"), None),
+            (
+                "C3",
+                ActionKind::DiscountOffer,
+                Some("email"),
+                Some(
+                    "email: no email address, sms: no phone number, letter: no postal address (address_line1 and city)"
+                )
+            ),
+        ]
+    );
+    assert!(a[1].reason.ends_with("; sent by sms (email: no email address)"), "{}", a[1].reason);
+    assert_eq!(a[1].rule_id, "q4-early-pay");
+    // Payment plan: 3,000.00 overdue 40 days; no email, so by letter; nothing else either, undeliverable.
+    let due = date("2026-10-07");
+    let mut b = Book::default();
+    for (k, (id, contact)) in
+        [("C4", ["", "", "1 Main Street", "Springfield"]), ("C5", ["", "", "", ""])].iter().enumerate()
+    {
+        b = b.customer(cust(id).contact(*contact)).invoice(&format!("J{k}"), id, due, "3000.00");
+    }
+    let offers: Vec<PlannedAction> = plan(&p, &b.ledger(), date("2026-11-16"))
+        .into_iter()
+        .filter(|a| a.action == ActionKind::PaymentPlanOffer)
+        .collect();
+    let got: Vec<(&str, Option<&str>, Option<&str>)> = offers
+        .iter()
+        .map(|a| (a.customer_id.as_str(), a.channel.map(|c| c.as_str()), a.undeliverable.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("C4", Some("letter"), None),
+            ("C5", Some("email"), Some("email: no email address, letter: no postal address (address_line1 and city)")),
+        ]
+    );
+    // Without `fallback` an offer stays on its channel: undeliverable.
+    let a = plan(&standard(), &b.ledger(), date("2026-11-16"));
+    let c4 = a.iter().find(|a| a.customer_id == "C4" && a.action == ActionKind::PaymentPlanOffer).unwrap();
+    assert_eq!(c4.undeliverable.as_deref(), Some("email: no email address"));
+}
+
 #[test]
 fn pre_due_reminder() {
     let p = standard();

@@ -22,7 +22,7 @@ fn recoup() -> Command {
 
 fn run_args(ledger: &Path, as_of: &str, out: &Path) -> Vec<String> {
     let policy = repo("policies/standard");
-    ["run", "--quiet", "--outbox", "--ledger"]
+    ["run", "--quiet", "--ledger"]
         .iter()
         .map(|s| s.to_string())
         .chain([ledger.display().to_string(), "--policy".into(), policy.display().to_string()])
@@ -62,7 +62,14 @@ fn read_set(out: &Path) -> Set {
     );
     // The outbox belongs to the set: its e-mails are those the plan beside it calls for.
     let emails = std::fs::read_to_string(out.join("outbox/email.jsonl")).unwrap().lines().count();
-    assert_eq!(std::fs::read_dir(out.join("outbox/email")).map_or(0, |d| d.count()), emails, "{out:?}");
+    let mbox = recoup::outbox::mbox_messages(&std::fs::read(out.join("outbox/email.mbox")).unwrap());
+    assert_eq!(mbox.len(), emails, "{out:?}");
+    let plan = std::fs::read_to_string(out.join("plan.csv")).unwrap();
+    for (_, raw) in &mbox {
+        let h = recoup::send::eml::parse(raw).unwrap();
+        let id = h.action_id.unwrap();
+        assert!(plan.contains(&format!("\n{id},")), "{out:?}: {id} is not in the plan beside it");
+    }
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     let files: Vec<(String, Vec<u8>)> =
         FILES.iter().map(|f| (f.to_string(), std::fs::read(out.join(f)).unwrap())).collect();

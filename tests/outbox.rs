@@ -73,7 +73,7 @@ fn en(amount: &str) -> String {
 fn the_demo_outbox_reconciles_with_the_plan_and_the_ledger() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let (code, stdout, stderr) = run_demo("policies/standard", &out, &["--outbox"], Some(tmp.path()));
+    let (code, stdout, stderr) = run_demo("policies/standard", &out, &[], Some(tmp.path()));
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("one per deliverable message of the plan"), "{stdout}");
     let plan = csv_rows(&out.join("plan.csv"));
@@ -99,6 +99,22 @@ fn the_demo_outbox_reconciles_with_the_plan_and_the_ledger() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let calls = csv_rows(&outbox.join("calls.csv"));
+    let mbox: BTreeMap<String, String> =
+        recoup::outbox::mbox_messages(&std::fs::read(outbox.join("email.mbox")).unwrap())
+            .into_iter()
+            .map(|(_, raw)| {
+                let raw = String::from_utf8(raw).unwrap();
+                let id = raw.split("X-Recoup-Action-Id: ").nth(1).unwrap().split("\r\n").next().unwrap().to_string();
+                (id, raw)
+            })
+            .collect();
+    let letters = std::fs::read_to_string(outbox.join("letters.html")).unwrap();
+    let letter_of = |id: &str| -> String {
+        let at = letters.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no letter {id}"));
+        let start = letters[..at].rfind("<section").unwrap();
+        let end = at + letters[at..].find("</section>\n").unwrap() + "</section>\n".len();
+        letters[start..end].to_string()
+    };
     let mut want: BTreeMap<&str, usize> = BTreeMap::new();
     let customer_facing = ["email", "sms", "call", "letter", "statement", "discount_offer", "payment_plan_offer"];
     let mut checked = 0;
@@ -118,7 +134,7 @@ fn the_demo_outbox_reconciles_with_the_plan_and_the_ledger() {
                 let l = email_lines.iter().find(|l| l["action_id"] == id.as_str()).unwrap();
                 assert_eq!(l["to"], c["email"].as_str());
                 assert_eq!(l["message_id"], format!("<{id}@recoup>"));
-                let eml = std::fs::read_to_string(outbox.join("email").join(format!("{id}.eml"))).unwrap();
+                let eml = &mbox[id.as_str()];
                 assert!(eml.contains(&format!("To: {}\r\n", c["email"])), "{eml}");
                 assert!(eml.contains("Date: Mon, 16 Nov 2026 00:00:00 +0000\r\n"));
                 format!("{}\n{}", l["subject"].as_str().unwrap(), l["text"].as_str().unwrap())
@@ -135,7 +151,7 @@ fn the_demo_outbox_reconciles_with_the_plan_and_the_ledger() {
                 continue;
             }
             "letter" => {
-                let html = std::fs::read_to_string(outbox.join("letters").join(format!("{id}.html"))).unwrap();
+                let html = letter_of(id);
                 for k in ["address_line1", "city"] {
                     assert!(html.contains(&c[k].replace('&', "&amp;")), "{id}: no {k} in the letter");
                 }
@@ -172,41 +188,121 @@ fn the_demo_outbox_reconciles_with_the_plan_and_the_ledger() {
     let got: BTreeMap<&str, usize> = [
         ("email", email_lines.len()),
         ("sms", sms_lines.len()),
-        ("letter", std::fs::read_dir(outbox.join("letters")).unwrap().count()),
+        ("letter", letters.matches("<section class=\"letter").count()),
         ("call", calls.len()),
     ]
     .into_iter()
     .filter(|(_, n)| *n > 0)
     .collect();
     assert_eq!(got, want);
-    assert_eq!(std::fs::read_dir(outbox.join("email")).unwrap().count(), email_lines.len());
-    // The manifest lists every message with its hash.
+    assert_eq!(mbox.len(), email_lines.len());
+    // The manifest lists every file with its hash, and index.csv every message with its own.
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
     let files = manifest["files"].as_array().unwrap();
-    let eml = files.iter().filter(|f| f["file"].as_str().unwrap().starts_with("outbox/email/")).count();
-    assert_eq!(eml, email_lines.len());
+    let listed: Vec<&str> =
+        files.iter().map(|f| f["file"].as_str().unwrap()).filter(|f| f.starts_with("outbox/")).collect();
+    assert_eq!(
+        listed,
+        recoup::outbox::FILES
+            .iter()
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+    );
     for f in files.iter().filter(|f| f["file"].as_str().unwrap().starts_with("outbox/")) {
         let bytes = std::fs::read(out.join(f["file"].as_str().unwrap())).unwrap();
         assert_eq!(f["blake3"], blake3::hash(&bytes).to_hex().as_str());
     }
+    let index = csv_rows(&outbox.join("index.csv"));
+    let mut by_channel: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &index {
+        *by_channel.entry(r["channel"].as_str()).or_default() += 1;
+        let bytes = match r["channel"].as_str() {
+            "email" => mbox[&r["action_id"]].clone().into_bytes(),
+            "letter" => letter_of(&r["action_id"]).into_bytes(),
+            "sms" => {
+                let l = sms_lines.iter().find(|l| l["action_id"] == r["action_id"].as_str()).unwrap();
+                l["text"].as_str().unwrap().as_bytes().to_vec()
+            }
+            _ => {
+                calls.iter().find(|c| c["action_id"] == r["action_id"]).unwrap()["talking_points"].clone().into_bytes()
+            }
+        };
+        assert_eq!(r["blake3"], blake3::hash(&bytes).to_hex().as_str(), "{r:?}");
+        assert_eq!(r["bytes"], bytes.len().to_string());
+    }
+    assert_eq!(by_channel, want);
 }
 
-/// The outbox is the same bytes at any thread count, and a run without `--outbox` writes none.
+/// The outbox is the same bytes at any thread count, and a run with `--no-outbox` writes none.
 #[test]
 fn the_outbox_is_deterministic_and_optional() {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b, c) = (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("c"));
-    assert_eq!(run_demo("policies/standard", &a, &["--outbox", "--threads", "1"], None).0, 0);
-    assert_eq!(run_demo("policies/standard", &b, &["--outbox", "--threads", "4"], None).0, 0);
-    for f in ["outbox/email.jsonl", "outbox/sms.jsonl", "outbox/calls.csv"] {
+    assert_eq!(run_demo("policies/standard", &a, &["--threads", "1"], None).0, 0);
+    assert_eq!(run_demo("policies/standard", &b, &["--threads", "4"], None).0, 0);
+    for f in recoup::outbox::FILES {
         assert_eq!(std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap(), "{f}");
     }
-    for e in std::fs::read_dir(a.join("outbox/email")).unwrap() {
-        let name = e.unwrap().file_name();
-        let f = Path::new("outbox/email").join(&name);
-        assert_eq!(std::fs::read(a.join(&f)).unwrap(), std::fs::read(b.join(&f)).unwrap());
-    }
-    assert_eq!(run_demo("policies/standard", &c, &[], None).0, 0);
+    let (code, stdout, _) = run_demo("policies/standard", &c, &["--no-outbox"], None);
+    assert_eq!(code, 0);
     assert!(!c.join("outbox").exists());
+    assert!(!stdout.contains("outbox:"), "{stdout}");
+}
+
+/// `from` copied into `to`, its subfolders too.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// A call step's template: its `call` part, rendered for each customer, is
+/// the talking points of calls.csv; `recoup check` finds a misspelt field in
+/// it with its place.
+#[test]
+fn a_call_template_gives_the_talking_points_and_check_reads_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pol = tmp.path().join("policy");
+    copy_tree(&crate::common::repo("policies/standard"), &pol);
+    let toml = std::fs::read_to_string(pol.join("policy.toml")).unwrap();
+    assert!(toml.contains("action = \"call\"\n"));
+    std::fs::write(
+        pol.join("policy.toml"),
+        toml.replace("action = \"call\"\n", "action = \"call\"\ntemplate = \"call-notes\"\n"),
+    )
+    .unwrap();
+    let notes = "=== call\nAsk {{ customer.contact_name or customer.name }} about {{ total }} ({{ invoices | length }} invoice(s), oldest {{ days_past_due | plural(\"day\", \"days\") }} late). Ref {{ reference }}.\n";
+    std::fs::write(pol.join("templates/call-notes.md"), notes).unwrap();
+    let out = tmp.path().join("out");
+    let (code, stdout, stderr) = run_demo(pol.to_str().unwrap(), &out, &[], Some(tmp.path()));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("one per deliverable message of the plan"), "{stdout}");
+    let plan = csv_rows(&out.join("plan.csv"));
+    let calls = csv_rows(&out.join("outbox/calls.csv"));
+    let planned: Vec<&BTreeMap<String, String>> =
+        plan.iter().filter(|r| r["action"] == "call" && r["undeliverable"].is_empty()).collect();
+    assert!(!planned.is_empty());
+    assert_eq!(calls.len(), planned.len());
+    for p in planned {
+        let c = calls.iter().find(|c| c["action_id"] == p["action_id"]).unwrap();
+        let t = &c["talking_points"];
+        assert!(t.starts_with("Ask ") && t.ends_with(&format!("Ref {}.", p["action_id"])), "{t}");
+        assert!(t.contains(&en(&p["amount_due"])), "{t}: not the amount due {}", p["amount_due"]);
+        assert!(t.contains(" days late") || t.contains(" day late"), "{t}");
+    }
+    // A misspelt field in the call part: check names it, with its place.
+    std::fs::write(pol.join("templates/call-notes.md"), notes.replace("{{ total }}", "{{ totl }}")).unwrap();
+    let (code, _, stderr) = recoup(&["check", pol.to_str().unwrap()], Some(tmp.path()));
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("unknown field `totl` in the `call` part"), "{stderr}");
+    assert!(stderr.contains("templates/call-notes.md:2:"), "{stderr}");
 }

@@ -135,8 +135,8 @@ fn run_writes_every_output_and_exits_0() {
     files.sort();
     assert_eq!(
         files,
-        [".recoup-output", "manifest.json", "plan.csv", "plan.jsonl", "summary.json", "worklist.csv"],
-        "no outbox without --outbox"
+        [".recoup-output", "manifest.json", "outbox", "plan.csv", "plan.jsonl", "summary.json", "worklist.csv"],
+        "the outbox is written by default"
     );
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
@@ -146,8 +146,8 @@ fn run_writes_every_output_and_exits_0() {
     let stages: Vec<&str> = manifest["timings_ms"].as_array().unwrap().iter().map(|s| s[0].as_str().unwrap()).collect();
     assert_eq!(
         stages,
-        ["policy", "load", "evaluate", "kpis", "write"],
-        "every stage timed, the write last (`render` with --outbox)"
+        ["policy", "load", "evaluate", "kpis", "render", "write"],
+        "every stage timed, the write last (no `render` with --no-outbox)"
     );
     let plan_rows = std::fs::read_to_string(out.join("plan.csv")).unwrap().lines().count() as u64 - 1;
     assert_eq!(manifest["actions"], plan_rows);

@@ -22,11 +22,17 @@ struct Server {
 
 impl Server {
     fn start(dir: &Path) -> Server {
+        Server::start_with(dir, &[])
+    }
+
+    /// The server, with `tls` its certificate and key (PEM files): STARTTLS required.
+    fn start_with(dir: &Path, tls: &[&Path]) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut child = Command::new("python3")
             .arg(repo("tests/smtp/server.py"))
             .arg(port.to_string())
             .arg(dir)
+            .args(tls)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -106,7 +112,7 @@ fn message(action: &str, customer: &str, to: &str) -> String {
 fn demo_run(tmp: &Path, n: usize) -> PathBuf {
     let out = tmp.join("out");
     let o = Command::new(BIN)
-        .args(["run", "--quiet", "--outbox", "--ledger"])
+        .args(["run", "--quiet", "--ledger"])
         .arg(repo("fixtures/demo"))
         .arg("--policy")
         .arg(repo("policies/standard"))
@@ -116,7 +122,7 @@ fn demo_run(tmp: &Path, n: usize) -> PathBuf {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let email = out.join("outbox").join("email");
-    if !email.is_dir() {
+    if !out.join("outbox/email.mbox").is_file() {
         std::fs::create_dir_all(&email).unwrap();
         let mut r = csv::Reader::from_path(out.join("plan.csv")).unwrap();
         let h = r.headers().unwrap().clone();
@@ -133,16 +139,23 @@ fn demo_run(tmp: &Path, n: usize) -> PathBuf {
     out
 }
 
-/// The outbox's messages: Message-ID → (file bytes, To addresses).
+/// The outbox's messages, those of email.mbox and any `.eml` file of
+/// outbox/email/: Message-ID → (the message's bytes, To addresses).
 fn outbox(out: &Path) -> BTreeMap<String, (Vec<u8>, Vec<String>)> {
     let mut m = BTreeMap::new();
-    for e in std::fs::read_dir(out.join("outbox/email")).unwrap() {
+    let mut all: Vec<Vec<u8>> = match std::fs::read(out.join("outbox/email.mbox")) {
+        Ok(mbox) => recoup::outbox::mbox_messages(&mbox).into_iter().map(|(_, raw)| raw).collect(),
+        Err(_) => Vec::new(),
+    };
+    for e in std::fs::read_dir(out.join("outbox/email")).into_iter().flatten() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "eml") {
-            let raw = std::fs::read(&p).unwrap();
-            let h = eml::parse(&raw).unwrap();
-            m.insert(h.message_id, (raw, h.to));
+            all.push(std::fs::read(&p).unwrap());
         }
+    }
+    for raw in all {
+        let h = eml::parse(&raw).unwrap();
+        m.insert(h.message_id, (raw, h.to));
     }
     m
 }
@@ -163,6 +176,8 @@ fn the_server_receives_each_message_of_the_outbox_once() {
     let (code, stdout, stderr) = send(&out, &server.url(), &[], &[]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     let n = want.len();
+    let sent = std::fs::read_to_string(out.join("actions-sent.csv")).unwrap();
+    assert!(sent.lines().skip(1).all(|r| r.ends_with(",2026-11-16,2026-11-16,delivered")), "{sent}");
     assert!(
         stdout.contains(&format!("{n} message(s) in")) && stdout.contains(&format!(": {n} sent now, 0 refused")),
         "{stdout}"
@@ -187,8 +202,8 @@ fn the_server_receives_each_message_of_the_outbox_once() {
         assert!(!pair[1]["customer_id"].is_empty() && pair[1]["to"].contains('@'));
     }
 
-    // A second send delivers nothing new and logs nothing.
-    let (code, stdout, _) = send(&out, &server.url(), &[], &[]);
+    // A second send delivers nothing new and logs nothing (its --date only dates the rows).
+    let (code, stdout, _) = send(&out, &server.url(), &["--date", "2026-11-17"], &[]);
     assert_eq!(code, 0);
     assert!(stdout.contains(&format!(": 0 sent now, 0 refused, 0 failed; {n} sent or refused earlier")), "{stdout}");
     assert_eq!(server.received().values().map(|v| v.0).sum::<usize>(), n);
@@ -204,8 +219,9 @@ fn the_server_receives_each_message_of_the_outbox_once() {
     assert_eq!(lines.next(), Some(recoup::send::ACTIONS_HEADER));
     let rows: Vec<&str> = lines.collect();
     assert!(
-        // Channel email, decided on the run's date (the action: a notice, an offer, ...).
-        rows.len() >= n && rows.iter().all(|r| r.ends_with(",delivered") && r.contains(",email,2026-11-16,")),
+        // Channel email, decided on the run's date (the action: a notice, an offer, ...), executed on
+        // the send's --date (without it, the run's date: never the clock's).
+        rows.len() >= n && rows.iter().all(|r| r.ends_with(",email,2026-11-16,2026-11-17,delivered")),
         "{sent}"
     );
     let ledger = tmp.path().join("ledger");
@@ -233,7 +249,9 @@ fn the_server_receives_each_message_of_the_outbox_once() {
 fn a_refused_recipient_is_logged_with_the_reply_and_not_sent_again() {
     let tmp = tempfile::tempdir().unwrap();
     let out = demo_run(tmp.path(), 2);
+    // A message put beside the mbox by hand, as an .eml file of outbox/email/.
     let email = out.join("outbox/email");
+    std::fs::create_dir_all(&email).unwrap();
     std::fs::write(email.join("Rzz-refused.eml"), message("Rzz-refused", "C000001", "refuse-me@customer.example"))
         .unwrap();
     let server = Server::start(&tmp.path().join("inbox"));
@@ -297,6 +315,96 @@ fn an_unreachable_server_fails_the_messages_and_a_later_send_delivers_them() {
     assert_eq!(server.received().len(), n);
 }
 
+/// A certificate authority and a server certificate it signed for
+/// 127.0.0.1, made with the openssl command: (CA, certificate, key).
+fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let openssl = |args: &[&str]| {
+        let o = Command::new("openssl").current_dir(dir).args(args).output().expect("the openssl command runs");
+        assert!(o.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=recoup test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"))
+}
+
+/// STARTTLS against a server whose certificate a test authority signed: not
+/// trusted by default (the Mozilla roots), so nothing goes out and the
+/// messages are failed (to send again); trusted with `--ca-cert`, every
+/// message is delivered over TLS, once.
+#[test]
+fn starttls_delivers_only_to_a_certificate_it_trusts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = certificates(tmp.path());
+    let out = demo_run(tmp.path(), 2);
+    let n = outbox(&out).len();
+    let server = Server::start_with(&tmp.path().join("inbox"), &[&cert, &key]);
+    let url = format!("smtp+starttls://127.0.0.1:{}", server.port);
+    let (code, stdout, stderr) = send(&out, &url, &[], &[]);
+    assert_eq!(code, 8, "{stdout}{stderr}");
+    assert!(stdout.contains(&format!("0 sent now, 0 refused, {n} failed")), "{stdout}");
+    assert!(stderr.contains("invalid peer certificate: UnknownIssuer"), "{stderr}");
+    assert!(server.received().is_empty());
+    let (code, stdout, stderr) = send(&out, &url, &["--ca-cert", ca.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains(&format!("{n} sent now")), "{stdout}");
+    assert_eq!(server.received().len(), n);
+    // A file that is no certificate is a usage error, before anything is sent.
+    let (code, _, stderr) = send(&out, &url, &["--ca-cert", key.to_str().unwrap()], &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--ca-cert"), "{stderr}");
+}
+
 #[test]
 fn send_refuses_what_it_must_not_touch() {
     let tmp = tempfile::tempdir().unwrap();
@@ -324,6 +432,20 @@ fn send_refuses_what_it_must_not_touch() {
     assert_eq!(code, 2, "{stderr}");
     // A message with no Message-ID: nothing is sent, the file is named.
     let out = demo_run(tmp.path(), 1);
+    // A message of the mbox without its Message-ID: named by its line.
+    let mbox = out.join("outbox/email.mbox");
+    let good = std::fs::read_to_string(&mbox).unwrap();
+    let second = good.match_indices("\nFrom ").next().unwrap().0 + 1;
+    let line = good[..second].lines().count() + 1;
+    let id_at = second + good[second..].find("Message-ID: ").unwrap();
+    let id_end = id_at + good[id_at..].find("\r\n").unwrap() + 2;
+    std::fs::write(&mbox, format!("{}{}", &good[..id_at], &good[id_end..])).unwrap();
+    let (code, _, stderr) = send(&out, "smtp://127.0.0.1:1", &[], &[]);
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains(&format!("email.mbox:{line}: the message has no `Message-ID` header")), "{stderr}");
+    assert!(!out.join("delivery.csv").exists());
+    std::fs::write(&mbox, good).unwrap();
+    std::fs::create_dir_all(out.join("outbox/email")).unwrap();
     std::fs::write(out.join("outbox/email/Rbad.eml"), "From: a@b.example\r\nTo: c@d.example\r\n\r\nhi\r\n").unwrap();
     let (code, _, stderr) = send(&out, "smtp://127.0.0.1:1", &[], &[]);
     assert_eq!(code, 4, "{stderr}");

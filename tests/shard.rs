@@ -26,8 +26,11 @@ fn merge(dirs: &[&Path], out: &Path) -> (i32, String) {
     (code, err)
 }
 
+/// The plan's files, and the outbox's: the merge gathers the shards' messages
+/// into the order the unsharded run writes them (docs/outbox.md).
 fn assert_same_outputs(a: &Path, b: &Path) {
-    for f in COMPARED {
+    assert!(a.join("outbox").is_dir() && b.join("outbox").is_dir());
+    for f in COMPARED.iter().chain(recoup::outbox::FILES) {
         let (x, y) = (std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap());
         assert!(x == y, "{f} differs between {} and {}", a.display(), b.display());
     }
@@ -52,6 +55,62 @@ fn whole_ledger_shards_merge_into_the_unsharded_run() {
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(t.join("merged/manifest.json")).unwrap()).unwrap();
     assert_eq!(m["merged_shards"], 3);
     assert!(!t.join("merged/shard.json").exists());
+}
+
+/// The shards' outboxes are gathered only when every shard has one.
+#[test]
+fn merge_gathers_the_outboxes_only_of_shards_that_all_have_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let d = |n: &str| t.join(n);
+    run("fixtures/demo", "2026-11-16", &d("s0"), Some("0/2"));
+    let (code, _, err) = recoup(
+        &[
+            "run",
+            "-q",
+            "--no-outbox",
+            "--ledger",
+            "fixtures/demo",
+            "--policy",
+            "policies/standard",
+            "--as-of",
+            "2026-11-16",
+            "--out",
+            d("s1").to_str().unwrap(),
+            "--shard",
+            "1/2",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = merge(&[&d("s0"), &d("s1")], &d("merged"));
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("has no outbox but others have"), "{err}");
+    assert!(!d("merged").exists());
+    // None has one: the merge writes the plan alone.
+    std::fs::remove_dir_all(d("s0")).unwrap();
+    let (code, _, err) = recoup(
+        &[
+            "run",
+            "-q",
+            "--no-outbox",
+            "--ledger",
+            "fixtures/demo",
+            "--policy",
+            "policies/standard",
+            "--as-of",
+            "2026-11-16",
+            "--out",
+            d("s0").to_str().unwrap(),
+            "--shard",
+            "0/2",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = merge(&[&d("s0"), &d("s1")], &d("merged"));
+    assert_eq!(code, 0, "{err}");
+    assert!(!d("merged/outbox").exists());
 }
 
 #[test]

@@ -40,6 +40,12 @@ pub fn merge(a: MergeArgs) -> anyhow::Result<Exit> {
         };
         ExitError { code, message: format!("cannot merge: {e}; nothing was written") }
     })?;
+    let dirs: Vec<&std::path::Path> = a.shards.iter().map(PathBuf::as_path).collect();
+    let ids: Vec<&str> = m.plan.entries.iter().map(|e| e.action_id.as_str()).collect();
+    let outbox = crate::outbox::gather(&dirs, &ids).map_err(|e| ExitError {
+        code: Exit::InputInvalid,
+        message: format!("cannot merge the outboxes: {e}; nothing was written"),
+    })?;
     let mut manifest = m.manifest;
     manifest.timings_ms.push(("merge".to_string(), t.elapsed().as_millis() as u64));
     let outputs = RunOutputs {
@@ -48,7 +54,7 @@ pub fn merge(a: MergeArgs) -> anyhow::Result<Exit> {
         rejects: &[],
         rejects_csv: m.rejects_csv.as_deref(),
         shard: None,
-        outbox: None, // shards write their own outboxes: the merge does not gather them
+        outbox: outbox.as_ref(),
     };
     write_run_into(set, &outputs, &mut manifest).map_err(super::out_failed)?;
     if a.format == Format::Json {
@@ -66,6 +72,9 @@ pub fn merge(a: MergeArgs) -> anyhow::Result<Exit> {
             m.plan.entries.len(),
             a.out.display()
         )?;
+        if let Some(o) = &outbox {
+            writeln!(out, "{}", crate::outbox::summary_line(o, &m.plan.entries, &a.out))?;
+        }
     }
     Ok(if m.rejects_csv.is_some() { Exit::RowsRejected } else { Exit::Ok })
 }

@@ -21,7 +21,7 @@ pub struct RunArgs {
     /// The policy: a folder with policy.toml, or a .toml file.
     #[arg(long, value_name = "POLICY")]
     pub policy: PathBuf,
-    /// Output folder: plan.csv, plan.jsonl, worklist.csv, summary.json, manifest.json (and rejects.csv).
+    /// Output folder: plan.csv, plan.jsonl, worklist.csv, summary.json, manifest.json, outbox/ (and rejects.csv).
     /// A new or empty folder, or one `recoup run` wrote before, replaced as a whole, atomically; any
     /// other folder, a file, a link, or a folder that is, holds or lies in an input is refused (exit 2).
     #[arg(long, value_name = "DIR")]
@@ -39,9 +39,12 @@ pub struct RunArgs {
     /// The terminal summary as a table, or summary.json on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Also render the customers' messages into OUT/outbox/: e-mails (.eml and
-    /// email.jsonl), SMS, print-ready letters and the call sheet (docs/outbox.md).
+    /// Write the plan alone: no OUT/outbox/ (by default the customers' messages are rendered into it:
+    /// e-mails as email.mbox and email.jsonl, texts, print-ready letters, the call sheet; docs/outbox.md).
     #[arg(long)]
+    pub no_outbox: bool,
+    /// The outbox is written by default; kept so that scripts that ask for it still run.
+    #[arg(long, hide = true, conflicts_with = "no_outbox")]
     pub outbox: bool,
 }
 
@@ -150,7 +153,7 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
         source_ledger: Some(source_ledger),
         files: Vec::new(),
     };
-    let outbox = a.outbox.then(|| {
+    let outbox = (!a.no_outbox).then(|| {
         progress.stage("rendering the messages");
         let t = Instant::now();
         let rendered = crate::render::render_plan(&plan.entries, &ledger, &policy, as_of);

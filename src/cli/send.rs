@@ -17,7 +17,7 @@ const CRASH_ENV: &str = "RECOUP_FAULT_SEND_CRASH_AFTER";
 
 #[derive(clap::Args, Debug)]
 pub struct SendArgs {
-    /// The output folder of `recoup run` whose outbox/email/*.eml to send.
+    /// The output folder of `recoup run` whose e-mails (outbox/email.mbox) to send.
     #[arg(long, value_name = "OUT_DIR")]
     pub outbox: PathBuf,
     /// The SMTP server: smtp://HOST[:PORT] (no TLS), smtp+starttls://HOST[:PORT] (STARTTLS required, port 587), smtps://HOST[:PORT] (TLS, port 465).
@@ -26,6 +26,9 @@ pub struct SendArgs {
     /// The SMTP user (or smtp://USER@HOST); the password is read from RECOUP_SMTP_PASSWORD.
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
+    /// A certificate authority (PEM file) to trust besides the Mozilla roots, for a relay with a company's own certificate.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     /// Seconds to wait for the server at each step before a message counts as failed.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
@@ -35,6 +38,9 @@ pub struct SendArgs {
     /// Send again the messages an earlier send was sending when it stopped (they may have reached the server: check its log first).
     #[arg(long)]
     pub resend_unknown: bool,
+    /// The day the messages are sent, actions-sent.csv's `executed_on` (default: the run's as-of date).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<chrono::NaiveDate>,
     /// Print only errors and warnings.
     #[arg(long, short)]
     pub quiet: bool,
@@ -69,7 +75,15 @@ pub fn run(a: SendArgs) -> anyhow::Result<Exit> {
         }
         .into());
     }
+    let ca_cert = match &a.ca_cert {
+        None => None,
+        Some(p) => Some(
+            std::fs::read(p)
+                .map_err(|e| ExitError { code: Exit::Usage, message: format!("--ca-cert `{}`: {e}", p.display()) })?,
+        ),
+    };
     let config = SmtpConfig {
+        ca_cert,
         url: a.smtp.clone(),
         user: a.user.clone(),
         password: std::env::var(PASSWORD_ENV).ok().filter(|p| !p.is_empty()),
@@ -98,7 +112,10 @@ pub fn run(a: SendArgs) -> anyhow::Result<Exit> {
     let tally = send::send_all(&outbox, &mut log, &mut smtp, &opts, &mut each);
     // Whatever happened, the log's final rows become actions-sent.csv.
     let sent_path = a.outbox.join(send::ACTIONS_SENT);
-    let rows = crate::output::write_atomic(&sent_path, |w| send::actions_sent(&outbox, &log, w).map(|_| ()));
+    // The day the messages went out: --date, else the run's as-of date (the
+    // messages' own Date header); the clock only for an outbox without one.
+    let date = super::as_of_or_today(a.date.or(outbox.as_of));
+    let rows = crate::output::write_atomic(&sent_path, |w| send::actions_sent(&outbox, &log, date, w).map(|_| ()));
     let tally = tally.map_err(failed)?;
     rows.map_err(|e| ExitError { code: Exit::Failed, message: format!("{}: {e}", sent_path.display()) })?;
     let mut out = std::io::stdout().lock();
@@ -111,7 +128,7 @@ pub fn run(a: SendArgs) -> anyhow::Result<Exit> {
                 out,
                 "{} message(s) in {}: {} sent now, {} refused, {} failed; {} sent or refused earlier",
                 tally.messages,
-                a.outbox.join("outbox").join("email").display(),
+                a.outbox.join("outbox").join("email.mbox").display(),
                 tally.sent,
                 tally.refused,
                 tally.failed,

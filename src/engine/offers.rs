@@ -129,7 +129,7 @@ impl<'a> Eval<'a, '_> {
                 self.reads(&x.when, invoices.first().copied(), &mut facts);
                 a.facts = facts;
             }
-            self.deliver(&mut a, &[]);
+            self.deliver(&mut a, &x.fallback);
             if self.offer(a, |a| trace(Outcome::Fired, a.reason.clone(), inputs)) {
                 winner = Some(x.id.clone());
             }
@@ -215,7 +215,7 @@ impl<'a> Eval<'a, '_> {
                 self.reads(&p.when, None, &mut facts);
                 a.facts = facts;
             }
-            self.deliver(&mut a, &[]);
+            self.deliver(&mut a, &p.fallback);
             if self.offer(a, |a| trace(Outcome::Fired, a.reason.clone(), inputs)) {
                 winner = Some(p.id.clone());
             }

@@ -546,7 +546,7 @@ pub struct RunOutputs<'a> {
     pub rejects_csv: Option<&'a [u8]>,
     /// shard.json, for a shard's outputs.
     pub shard: Option<&'a ShardPart>,
-    /// The rendered messages (`recoup run --outbox`).
+    /// The rendered messages (`recoup run` without `--no-outbox`; `recoup merge` of shards with outboxes).
     pub outbox: Option<&'a crate::outbox::Outbox>,
 }
 
@@ -566,16 +566,25 @@ pub fn write_run(
 /// folder before it starts, so a second run refuses at once).
 pub fn write_run_into(set: OutputSet, out: &RunOutputs<'_>, manifest: &mut Manifest) -> Result<(), OutputError> {
     let started = std::time::Instant::now();
-    // The three big files are formatted and synced on worker threads at once
-    // (each file's bytes do not depend on the others, nor on the threads).
+    // The three big files and the outbox's are formatted and synced on
+    // worker threads at once (each file's bytes do not depend on the others,
+    // nor on the threads). The outbox is a few files, one per channel: a file
+    // per message cost more than the rest of the run (docs/performance.md).
+    let outbox: &[(String, Vec<u8>)] = out.outbox.map_or(&[], |o| &o.files);
     let (csv, (jsonl, rest)) = rayon::join(
         || set.write("plan.csv", |w| plan_csv(w, out.plan)),
         || {
             rayon::join(
                 || set.write("plan.jsonl", |w| plan_jsonl(w, out.plan)),
                 || {
-                    set.write("worklist.csv", |w| worklist_csv(w, out.plan))?;
-                    set.write("summary.json", |w| json(w, out.summary))
+                    let (small, messages) = rayon::join(
+                        || {
+                            set.write("worklist.csv", |w| worklist_csv(w, out.plan))?;
+                            set.write("summary.json", |w| json(w, out.summary))
+                        },
+                        || outbox.par_iter().try_for_each(|(name, bytes)| set.write(name, |w| w.write_all(bytes))),
+                    );
+                    small.and(messages)
                 },
             )
         },
@@ -593,38 +602,13 @@ pub fn write_run_into(set: OutputSet, out: &RunOutputs<'_>, manifest: &mut Manif
         set.write("shard.json", |w| json(w, part))?;
         outputs.push("shard.json");
     }
-    // Every message is a file the manifest lists with its hash. Written
-    // straight into the staging folder, in parallel and without a sync per
-    // file (a sync each cost 30 s for the 21,000 files of a 100k-customer
-    // run); the set appears whole or not at all as for the other files.
-    let mut messages: Vec<crate::output::Written> = Vec::new();
-    if let Some(o) = out.outbox {
-        let staging = set.staging().to_path_buf();
-        messages = o
-            .files
-            .par_iter()
-            .map(|(name, bytes)| {
-                let path = staging.join(name);
-                if let Some(parent) = path.parent() {
-                    std::fs::create_dir_all(parent)?;
-                }
-                std::fs::write(&path, bytes)?;
-                Ok(crate::output::Written {
-                    file: name.clone(),
-                    bytes: bytes.len() as u64,
-                    blake3: blake3::hash(bytes).to_hex().to_string(),
-                })
-            })
-            .collect::<io::Result<Vec<_>>>()
-            .map_err(|source| OutputError::Io { path: staging.join("outbox"), source })?;
+    if out.outbox.is_some() {
         outputs.push("outbox/");
     }
     outputs.push("manifest.json");
     manifest.outputs = outputs.into_iter().map(String::from).collect();
     manifest.timings_ms.push(("write".to_string(), started.elapsed().as_millis() as u64));
     manifest.files = set.written();
-    manifest.files.extend(messages);
-    manifest.files.sort_by(|a, b| a.file.cmp(&b.file));
     set.write("manifest.json", |w| json(w, &*manifest))?;
     set.commit()
 }

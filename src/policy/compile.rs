@@ -327,6 +327,8 @@ pub struct Incentive {
     pub min_invoice_amount: Option<Amount>,
     pub quarters: Vec<u32>,
     pub channel: Channel,
+    /// Channels tried in order when the customer cannot be reached on `channel`.
+    pub fallback: Vec<Channel>,
     pub template: Option<String>,
     pub priority: i32,
 }
@@ -341,6 +343,8 @@ pub struct PaymentPlan {
     pub min_instalment: Option<Amount>,
     pub reoffer_after_days: u32,
     pub channel: Channel,
+    /// Channels tried in order when the customer cannot be reached on `channel`.
+    pub fallback: Vec<Channel>,
     pub template: Option<String>,
     pub priority: i32,
 }

@@ -856,6 +856,8 @@ pub struct RawIncentive {
     pub quarters: Option<Sp<Vec<u32>>>,
     /// The channel: email (default), sms, call or letter.
     pub channel: Option<Sp<RawChannel>>,
+    /// Channels tried in order when the customer cannot be reached on `channel` (no address, a bounced email).
+    pub fallback: Option<Sp<Vec<RawChannel>>>,
     /// The message template.
     pub template: Option<Sp<String>>,
     /// Higher wins when several incentives match (default 0; then file order).
@@ -884,6 +886,8 @@ pub struct RawPaymentPlan {
     pub reoffer_after_days: Option<Sp<u32>>,
     /// The channel: email (default), sms, call or letter.
     pub channel: Option<Sp<RawChannel>>,
+    /// Channels tried in order when the customer cannot be reached on `channel` (no address, a bounced email).
+    pub fallback: Option<Sp<Vec<RawChannel>>>,
     /// The message template.
     pub template: Option<Sp<String>>,
     /// Higher wins when several rules of this kind match (default 0; then file order).

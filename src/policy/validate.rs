@@ -1571,6 +1571,7 @@ fn incentives(v: &mut V<'_>, raw: &RawPolicy) -> Vec<Incentive> {
             v.error(Code::InvalidValue, format!("`pay_within_days` of {what} must be 1 or more"), &x.span);
         }
         let when = v.expr(&r.when, INVOICE, &what, Want::Bool);
+        let ch = r.channel.as_ref().map_or(Channel::Email, |c| channel(c.value));
         out.push(Incentive {
             id,
             when,
@@ -1580,7 +1581,8 @@ fn incentives(v: &mut V<'_>, raw: &RawPolicy) -> Vec<Incentive> {
             max_discount: v.money(&r.max_discount, "max_discount", &what),
             min_invoice_amount: v.money(&r.min_invoice_amount, "min_invoice_amount", &what),
             quarters: quarters(v, &r.quarters, &what),
-            channel: r.channel.as_ref().map_or(Channel::Email, |c| channel(c.value)),
+            channel: ch,
+            fallback: step_fallback(v, &r.fallback, Some(ch), &what),
             template: v.template(&r.template, t, &what, true),
             priority: r.priority.as_ref().map_or(0, |x| x.value),
         });
@@ -1608,6 +1610,7 @@ fn plans(v: &mut V<'_>, raw: &RawPolicy) -> Vec<PaymentPlan> {
             v.error(Code::InvalidValue, format!("`interval_days` of {what} must be 1 or more"), &x.span);
         }
         let when = v.expr(&r.when, CUSTOMER, &what, Want::Bool);
+        let ch = r.channel.as_ref().map_or(Channel::Email, |c| channel(c.value));
         out.push(PaymentPlan {
             id,
             when,
@@ -1615,7 +1618,8 @@ fn plans(v: &mut V<'_>, raw: &RawPolicy) -> Vec<PaymentPlan> {
             interval_days: r.interval_days.as_ref().map_or(30, |x| x.value),
             min_instalment: v.money(&r.min_instalment, "min_instalment", &what),
             reoffer_after_days: r.reoffer_after_days.as_ref().map_or(90, |x| x.value),
-            channel: r.channel.as_ref().map_or(Channel::Email, |c| channel(c.value)),
+            channel: ch,
+            fallback: step_fallback(v, &r.fallback, Some(ch), &what),
             template: v.template(&r.template, t, &what, true),
             priority: r.priority.as_ref().map_or(0, |x| x.value),
         });
@@ -2048,8 +2052,8 @@ fn unique_ids(v: &mut V<'_>, raw: &RawPolicy) {
     }
 }
 
-/// A step's `fallback` channels: only for a step with a channel, none twice
-/// nor the step's own.
+/// A step's (or an offer's) `fallback` channels: only for a rule with a
+/// channel, none twice nor the rule's own.
 fn step_fallback(v: &mut V<'_>, f: &Option<Sp<Vec<RawChannel>>>, own: Option<Channel>, what: &str) -> Vec<Channel> {
     let Some(f) = f else { return Vec::new() };
     let Some(own) = own else {
@@ -2062,7 +2066,7 @@ fn step_fallback(v: &mut V<'_>, f: &Option<Sp<Vec<RawChannel>>>, own: Option<Cha
         let c = channel(c);
         if c == own || out.contains(&c) {
             v.error(Code::InvalidValue, format!("`fallback` of {what} names `{c}` twice"), &f.span).help =
-                Some("list each channel once, without the step's own channel".into());
+                Some("list each channel once, without the rule's own channel".into());
             continue;
         }
         out.push(c);

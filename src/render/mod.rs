@@ -68,11 +68,20 @@ fn env() -> Environment<'static> {
     // A line holding only a block tag (`{% for %}`, `{% endfor %}`) leaves no blank line.
     env.set_trim_blocks(true);
     env.set_lstrip_blocks(true);
+    // `{{ n | plural("day", "days") }}`: `1 day`, `3 days` (the one form for 1 and -1).
+    env.add_filter("plural", plural);
     // Text parts are plain text; the html part is escaped.
     env.set_auto_escape_callback(|name| {
         if name.ends_with("#html") { minijinja::AutoEscape::Html } else { minijinja::AutoEscape::None }
     });
     env
+}
+
+/// The `plural` filter: `n` and the word for its number, singular for 1 and -1
+/// (en, de: `1 day`, `1 Tag`, `0 days`); a template whose language counts
+/// otherwise writes its own `{% if %}`.
+fn plural(n: i64, one: String, many: String) -> String {
+    format!("{n} {}", if n.abs() == 1 { one } else { many })
 }
 
 /// Where a template is used: the rule, the fields it sees and the channels it goes by.
@@ -102,7 +111,7 @@ pub fn uses(r: &Rules) -> Vec<Use> {
                 template: t.clone(),
                 rule: format!("incentive `{}`", x.id),
                 scope: Scope::Incentive,
-                channels: vec![x.channel],
+                channels: std::iter::once(x.channel).chain(x.fallback.iter().copied()).collect(),
             });
         }
     }
@@ -112,7 +121,7 @@ pub fn uses(r: &Rules) -> Vec<Use> {
                 template: t.clone(),
                 rule: format!("payment plan `{}`", p.id),
                 scope: Scope::PaymentPlan,
-                channels: vec![p.channel],
+                channels: std::iter::once(p.channel).chain(p.fallback.iter().copied()).collect(),
             });
         }
     }
@@ -605,6 +614,14 @@ mod tests {
         );
         split("oops\n=== nope\n", 0, &mut d);
         assert_eq!(d.len(), 2);
+    }
+
+    #[test]
+    fn plural_follows_the_number() {
+        let env = env();
+        let t = env.template_from_str("{{ a | plural('Tag', 'Tage') }}, {{ b | plural('day', 'days') }}").unwrap();
+        assert_eq!(t.render(minijinja::context! { a => 1, b => 0 }).unwrap(), "1 Tag, 0 days");
+        assert_eq!(t.render(minijinja::context! { a => 3, b => 1 }).unwrap(), "3 Tage, 1 day");
     }
 
     #[test]

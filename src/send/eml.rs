@@ -13,6 +13,8 @@ pub struct Headers {
     pub to: Vec<String>,
     /// `X-Recoup-Customer`, when the message names its customer.
     pub customer: Option<String>,
+    /// `X-Recoup-Action-Id`: the plan's action the message was rendered for.
+    pub action_id: Option<String>,
 }
 
 /// Why a message cannot be sent as it is: one lowercase line, and the
@@ -105,8 +107,9 @@ pub fn parse(raw: &[u8]) -> Result<Headers, HeaderError> {
         let line = one("to").map_or(0, |t| t.2);
         return Err(HeaderError { line, message: "the message has no recipient (`To` names no address)".into() });
     }
-    let customer = one("x-recoup-customer").map(|(_, v, _)| v.clone()).filter(|v| !v.is_empty());
-    Ok(Headers { message_id, from, to, customer })
+    let customer = one("x-recoup-customer").map(|(_, v, _)| v.trim().to_string()).filter(|v| !v.is_empty());
+    let action_id = one("x-recoup-action-id").map(|(_, v, _)| v.trim().to_string()).filter(|v| !v.is_empty());
+    Ok(Headers { message_id, from, to, customer, action_id })
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 pub mod eml;
 
 use crate::output::MARKER;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{self, Write};
@@ -27,7 +27,7 @@ pub const LOG_HEADER: [&str; 7] = ["message_id", "action_id", "customer_id", "to
 pub enum SendError {
     #[error("`{}` is not an output folder of `recoup run` (it has no `{MARKER}` naming a run)", .0.display())]
     NotOurs(PathBuf),
-    #[error("`{}` has no email outbox (no folder `outbox/email`)", .0.display())]
+    #[error("`{}` has no email outbox (no `outbox/email.mbox`)", .0.display())]
     NoOutbox(PathBuf),
     #[error("{}:{line}: {message}", .path.display())]
     BadMessage { path: PathBuf, line: usize, message: String },
@@ -41,13 +41,18 @@ fn io_at(path: &Path) -> impl FnOnce(io::Error) -> SendError + '_ {
     move |source| SendError::Io { path: path.to_path_buf(), source }
 }
 
-/// One message of the outbox: its file, its action and its headers.
+/// One message of the outbox: where it is, its action, its headers and its bytes.
 #[derive(Debug, Clone)]
 pub struct Message {
+    /// The file it is in: `outbox/email.mbox`, or an `.eml` file of `outbox/email/`.
     pub path: PathBuf,
-    /// The file's name without `.eml`: the plan's action id.
+    /// The line of the mbox its `From ` line is on (0 for an `.eml` file).
+    pub line: usize,
+    /// The plan's action id: the message's `X-Recoup-Action-Id`, or an `.eml` file's name.
     pub action_id: String,
     pub headers: eml::Headers,
+    /// The message as it is sent (RFC 5322).
+    pub raw: Vec<u8>,
 }
 
 /// A plan row, as actions.csv needs it.
@@ -82,43 +87,62 @@ fn is_run_output(dir: &Path) -> bool {
 }
 
 impl Outbox {
-    /// Read the outbox of output folder `dir`: every `outbox/email/*.eml`
-    /// with its headers checked, and the plan rows they were rendered from.
+    /// Read the outbox of output folder `dir`: every message of
+    /// `outbox/email.mbox`, then every `outbox/email/*.eml` (the outbox of
+    /// recoup 0.x before the mbox, or a message put there by hand), with its
+    /// headers checked, and the plan rows they were rendered from.
     pub fn open(dir: &Path) -> Result<Outbox, SendError> {
         if !is_run_output(dir) {
             return Err(SendError::NotOurs(dir.to_path_buf()));
         }
+        let mbox = dir.join("outbox").join("email.mbox");
         let email = dir.join("outbox").join("email");
-        if !email.is_dir() {
+        if !mbox.is_file() && !email.is_dir() {
             return Err(SendError::NoOutbox(dir.to_path_buf()));
         }
-        let mut paths = Vec::new();
-        for e in fs::read_dir(&email).map_err(io_at(&email))? {
-            let p = e.map_err(io_at(&email))?.path();
-            if p.extension().is_some_and(|x| x == "eml") && p.is_file() {
-                paths.push(p);
+        let mut found: Vec<(PathBuf, usize, Vec<u8>)> = Vec::new();
+        if mbox.is_file() {
+            let bytes = fs::read(&mbox).map_err(io_at(&mbox))?;
+            found.extend(crate::outbox::mbox_messages(&bytes).into_iter().map(|(line, raw)| (mbox.clone(), line, raw)));
+        }
+        if email.is_dir() {
+            let mut paths = Vec::new();
+            for e in fs::read_dir(&email).map_err(io_at(&email))? {
+                let p = e.map_err(io_at(&email))?.path();
+                if p.extension().is_some_and(|x| x == "eml") && p.is_file() {
+                    paths.push(p);
+                }
+            }
+            paths.sort();
+            for path in paths {
+                let raw = fs::read(&path).map_err(io_at(&path))?;
+                found.push((path, 0, raw));
             }
         }
-        paths.sort();
-        let mut messages = Vec::with_capacity(paths.len());
-        for path in paths {
-            let raw = fs::read(&path).map_err(io_at(&path))?;
+        let mut messages = Vec::with_capacity(found.len());
+        for (path, at, raw) in found {
+            // A message's lines counted from its file's first line.
+            let line_in_file = |l: usize| if at == 0 { l } else { at + l };
             let headers = eml::parse(&raw).map_err(|e| SendError::BadMessage {
                 path: path.clone(),
-                line: e.line,
+                line: if e.line == 0 { at } else { line_in_file(e.line) },
                 message: e.message,
             })?;
             for a in std::iter::once(&headers.from).chain(&headers.to) {
                 if a.parse::<lettre::Address>().is_err() {
                     return Err(SendError::BadMessage {
                         path,
-                        line: 0,
+                        line: at,
                         message: format!("`{a}` is not an email address"),
                     });
                 }
             }
-            let action_id = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            messages.push(Message { path, action_id, headers });
+            let action_id = match (&headers.action_id, at) {
+                (Some(id), _) => id.clone(),
+                (None, 0) => path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+                (None, _) => headers.message_id.strip_suffix("@recoup").unwrap_or(&headers.message_id).to_string(),
+            };
+            messages.push(Message { path, line: at, action_id, headers, raw });
         }
         Ok(Outbox { dir: dir.to_path_buf(), messages, plan: read_plan(dir)?, as_of: read_as_of(dir) })
     }
@@ -206,6 +230,9 @@ pub struct SmtpConfig {
     pub user: Option<String>,
     pub password: Option<String>,
     pub timeout: Duration,
+    /// A certificate authority (PEM) trusted besides the Mozilla roots: a
+    /// company's own mail relay, a test server.
+    pub ca_cert: Option<Vec<u8>>,
 }
 
 /// The SMTP transport (lettre, rustls): one connection per message.
@@ -224,14 +251,27 @@ impl Smtp {
                         give it in the environment variable RECOUP_SMTP_PASSWORD instead"
                 .into());
         }
+        // TLS checks the server's certificate against the Mozilla roots, and
+        // against the --ca-cert authority when one is given.
+        let tls = || -> Result<lettre::transport::smtp::client::TlsParameters, String> {
+            use lettre::transport::smtp::client::{Certificate, TlsParameters};
+            let mut b = TlsParameters::builder(host.to_string());
+            if let Some(pem) = &config.ca_cert {
+                if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+                    return Err("--ca-cert: the file holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into());
+                }
+                let cert = Certificate::from_pem(pem).map_err(|e| format!("--ca-cert: not a PEM certificate ({e})"))?;
+                b = b.add_root_certificate(cert);
+            }
+            b.build_rustls().map_err(|e| format!("TLS for `{host}`: {e}"))
+        };
+        use lettre::transport::smtp::client::Tls;
         let builder = match url.scheme() {
             "smtp" => SmtpTransport::builder_dangerous(host).port(url.port().unwrap_or(25)),
-            "smtp+starttls" => SmtpTransport::starttls_relay(host)
-                .map_err(|e| format!("TLS for `{host}`: {e}"))?
-                .port(url.port().unwrap_or(587)),
-            "smtps" => SmtpTransport::relay(host)
-                .map_err(|e| format!("TLS for `{host}`: {e}"))?
-                .port(url.port().unwrap_or(465)),
+            "smtp+starttls" => {
+                SmtpTransport::builder_dangerous(host).port(url.port().unwrap_or(587)).tls(Tls::Required(tls()?))
+            }
+            "smtps" => SmtpTransport::builder_dangerous(host).port(url.port().unwrap_or(465)).tls(Tls::Wrapper(tls()?)),
             other => {
                 return Err(format!(
                     "`{other}://` is not a mail transport recoup knows; use smtp://, smtp+starttls:// or smtps://"
@@ -460,8 +500,7 @@ pub fn send_all(
             attempted_at: now(),
         };
         log.append(row("sending", ""))?;
-        let raw = fs::read(&m.path).map_err(io_at(&m.path))?;
-        let reply = transport.deliver(&m.headers.from, &m.headers.to, &raw);
+        let reply = transport.deliver(&m.headers.from, &m.headers.to, &m.raw);
         if matches!(reply, Reply::Sent(_)) {
             accepted += 1;
             if opts.crash_after == Some(accepted) {
@@ -488,9 +527,10 @@ pub const ACTIONS_HEADER: &str =
 /// The log as actions.csv rows: every message of the outbox with a final
 /// result (`sent` → outcome `delivered`, `refused` → `bounced`), one row per
 /// invoice it lists (ids `ID`, `ID-2`, ...: actions.csv's ids are unique),
-/// executed on the day of its attempt (UTC). Messages
-/// not in plan.csv are left out (their rule is not known).
-pub fn actions_sent(outbox: &Outbox, log: &Log, w: &mut dyn Write) -> io::Result<usize> {
+/// executed on `executed_on` (`recoup send --date`, by default the run's
+/// as-of date: never the clock's). Messages not in plan.csv
+/// are left out (their rule is not known).
+pub fn actions_sent(outbox: &Outbox, log: &Log, executed_on: NaiveDate, w: &mut dyn Write) -> io::Result<usize> {
     let latest = log.latest();
     let mut csv = csv::Writer::from_writer(w);
     csv.write_record(ACTIONS_HEADER.split(','))?;
@@ -518,9 +558,7 @@ pub fn actions_sent(outbox: &Outbox, log: &Log, w: &mut dyn Write) -> io::Result
             _ => continue,
         };
         let Some(p) = outbox.plan.get(&m.action_id) else { continue };
-        let executed = DateTime::parse_from_rfc3339(&r.attempted_at)
-            .map(|t| t.with_timezone(&Utc).date_naive().to_string())
-            .unwrap_or_default();
+        let executed = executed_on.to_string();
         let decided = if decided.is_empty() { executed.clone() } else { decided.clone() };
         // A message shared by several actions (`message_id`): the rows of
         // each, with its own rule, the lead's first, then by action id.

@@ -1,12 +1,15 @@
 """A real SMTP server for tests/send.rs (aiosmtpd): listens on 127.0.0.1:PORT,
 saves every message it accepts to DIR as N.eml (with its envelope in
 N.json), and refuses (550) any recipient whose address starts with
-`refuse`. Installed by .ci/test (pip install aiosmtpd).
+`refuse`. Installed by .ci/test (pip install aiosmtpd). Given a
+certificate and its key (PEM), it offers STARTTLS and requires it before
+any mail.
 
-    python3 tests/smtp/server.py PORT DIR
+    python3 tests/smtp/server.py PORT DIR [CERT KEY]
 """
 import json
 import os
+import ssl
 import sys
 import time
 
@@ -38,7 +41,12 @@ class Save:
 def main():
     port, folder = int(sys.argv[1]), sys.argv[2]
     os.makedirs(folder, exist_ok=True)
-    c = Controller(Save(folder), hostname="127.0.0.1", port=port)
+    tls = {}
+    if len(sys.argv) > 4:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(sys.argv[3], sys.argv[4])
+        tls = {"tls_context": context, "require_starttls": True}
+    c = Controller(Save(folder), hostname="127.0.0.1", port=port, **tls)
     c.start()
     print("ready", flush=True)
     try:
