@@ -35,7 +35,7 @@ pub fn run(a: ExplainArgs) -> anyhow::Result<Exit> {
         code: Exit::InputInvalid,
         message: format!("unknown customer `{}`: not in customers.csv", a.customer),
     })?;
-    let ctx = policy.context(as_of);
+    let ctx = policy.context(as_of).with_groups(&ledger);
     let cal = ctx.calendar();
     let mut invoices = Vec::new();
     let cf = derive_customer(&ledger, c, &ctx, &mut invoices);
