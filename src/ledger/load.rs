@@ -1403,13 +1403,10 @@ fn resolve_parents(customers: &mut Parsed<Customer>, index: IdIndex) -> IdIndex 
                 return Some(ProblemKind::ParentIsSelf);
             }
             match index.get(p, |i| &rows[i].id) {
-                Some(j) => match &rows[j as usize].parent {
-                    Some(grand) => Some(ProblemKind::NestedGroup {
-                        parent_line: lines[j as usize],
-                        grandparent: grand.to_string(),
-                    }),
-                    None => None,
-                },
+                Some(j) => rows[j as usize].parent.as_ref().map(|grand| ProblemKind::NestedGroup {
+                    parent_line: lines[j as usize],
+                    grandparent: grand.to_string(),
+                }),
                 None => Some(match rejected.get(p) {
                     Some(&line) => ProblemKind::RejectedReference { file: FileKind::Customers, line },
                     None => ProblemKind::UnknownCustomer,
