@@ -1532,3 +1532,27 @@ when = "customer.group_utilization > 0.4 && customer.group_overdue >= 3000"
         .collect();
     assert_eq!(held, ["G", "M1", "M2"]);
 }
+
+/// A member held by its group's head is not released on its own (the
+/// release would change nothing while the head is on hold); the head is.
+#[test]
+fn a_member_held_by_its_group_is_not_released_alone() {
+    let p = compiled(
+        r#"
+[policy]
+name = "release"
+version = "1"
+
+[[limit]]
+id = "release"
+change = "release"
+when = "customer.on_hold"
+"#,
+    );
+    let l = load(&repo("fixtures/groups"), &LoadOptions::default()).unwrap();
+    let as_of = date("2026-11-16");
+    let released: Vec<String> = plan(&p, &l, as_of).into_iter().map(|a| a.customer_id.to_string()).collect();
+    assert_eq!(released, ["H"]);
+    let why = format!("{:?}", explain(&p, &l, as_of, "HM"));
+    assert!(why.contains("held by its group: its parent `H` is on hold"), "{why}");
+}

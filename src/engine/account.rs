@@ -97,6 +97,10 @@ impl Eval<'_, '_> {
                 if !cf.on_hold {
                     return Err(self.why(|| "the account is not on hold".into()));
                 }
+                if cf.group_held {
+                    let parent = cf.customer.parent.as_deref().unwrap_or("");
+                    return Err(self.why(|| format!("held by its group: its parent `{parent}` is on hold")));
+                }
             }
             _ => {
                 // No limit (an empty cell): nothing to raise or lower; a set

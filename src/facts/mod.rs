@@ -243,6 +243,10 @@ pub struct CustomerFacts<'a> {
     /// The figures of the customer's group (its own when in none).
     #[serde(skip)]
     pub group: group::GroupFigures,
+    /// On hold because its group's head is (customers.csv): a release of
+    /// the member alone would change nothing.
+    #[serde(skip)]
+    pub group_held: bool,
 }
 
 /// The rule id of the last executed dunning action (`customer.last_step`),
@@ -316,6 +320,7 @@ impl<'a> CustomerFacts<'a> {
             referred: false,
             on_hold: customer.on_hold,
             group: group::GroupFigures::default(),
+            group_held: false,
         }
     }
 }
@@ -927,6 +932,7 @@ impl ActionFold {
             && ledger.customers.get(p as usize).is_some_and(|g| g.on_hold)
         {
             f.on_hold = true;
+            f.group_held = true;
         }
         f.days_since_contact = date_or_never(self.last_contact, as_of);
         f.days_since_conversation = date_or_never(self.last_conversation, as_of);
