@@ -7,7 +7,7 @@ use chrono::{Duration, NaiveDate};
 use recoup::engine::{EvalError, Outcome, PlannedAction, RuleKind, Trace, evaluate_customer, evaluate_ledger};
 use recoup::facts::{Context, FactsConfig, derive_customer};
 use recoup::ledger::inline::{InlineLedger, load_inline};
-use recoup::ledger::{ActionKind, Ledger, LoadOptions};
+use recoup::ledger::{ActionKind, Ledger, LoadOptions, load};
 use recoup::policy::{self, CompiledPolicy};
 use rust_decimal::Decimal;
 
@@ -1532,4 +1532,103 @@ fn policy_amounts_say_which_currencies_they_do_not_cover() {
     assert!(text.contains("`usd` in [reporting] rates is not a 3-letter code"), "{text}");
     assert!(text.contains("the rate of usd in [reporting] must be above zero"), "{text}");
     assert!(text.contains("rates_date"), "{text}");
+}
+
+/// An empty credit limit is no limit: a raise or a lower has nothing to
+/// change, `set` and `freeze` give the customer one, and `utilization`
+/// reads 0 (a zero limit would read 99.99 and trip the hold).
+#[test]
+fn a_customer_with_no_limit_is_never_over_it_and_gets_one_only_by_set_or_freeze() {
+    let policy = |change: &str, extra: &str| {
+        compiled(&format!(
+            r#"
+[policy]
+name = "limits"
+version = "1"
+
+[[limit]]
+id = "hold-over"
+change = "hold"
+when = "customer.utilization > 1.0"
+priority = 1
+
+[[limit]]
+id = "change"
+change = "{change}"
+when = "customer.open_total > 0"
+{extra}
+"#
+        ))
+    };
+    let l = load(&repo("fixtures/groups"), &LoadOptions::default()).unwrap();
+    let as_of = date("2026-11-16");
+    let of = |p: &CompiledPolicy, id: &str| -> Vec<PlannedAction> {
+        plan(p, &l, as_of).into_iter().filter(|a| &*a.customer_id == id).collect()
+    };
+    // X: no limit, 5000 open and overdue.
+    assert!(of(&policy("raise", "by_pct = \"10\""), "X").is_empty());
+    assert!(of(&policy("lower", "by_amount = \"100.00\""), "X").is_empty());
+    let set = of(&policy("set", "to = \"2000.00\""), "X");
+    assert_eq!(set.len(), 1, "{set:?}");
+    assert_eq!((set[0].old_limit, set[0].new_limit), (None, Some(dec("2000.00"))));
+    assert!(set[0].reason.contains("limit none → 2,000.00"), "{}", set[0].reason);
+    let freeze = of(&policy("freeze", ""), "X");
+    assert_eq!((freeze[0].old_limit, freeze[0].new_limit), (None, Some(dec("5000.00"))));
+    // M1 has a limit of 2500: raised by 10 % to 2750.
+    let m1 = of(&policy("raise", "by_pct = \"10\""), "M1");
+    assert_eq!((m1[0].old_limit, m1[0].new_limit), (Some(dec("2500.00")), Some(dec("2750.00"))));
+    let t = explain(&policy("raise", "by_pct = \"10\""), &l, as_of, "X");
+    let why = format!("{t:?}");
+    assert!(why.contains("the customer has no credit limit"), "{why}");
+}
+
+/// Rules read the group's figures: the USD group of G (exposure 4800 over
+/// G's shared 10,000 limit, 0.48) is held by a rule at 0.4, every member
+/// with it; M3 (EUR, no shared limit) and X (no group: its own figures, no
+/// limit) are not.
+#[test]
+fn a_limit_rule_reads_the_group_figures() {
+    let p = compiled(
+        r#"
+[policy]
+name = "groups"
+version = "1"
+
+[[limit]]
+id = "group-hold"
+change = "hold"
+when = "customer.group_utilization > 0.4 && customer.group_overdue >= 3000"
+"#,
+    );
+    let l = load(&repo("fixtures/groups"), &LoadOptions::default()).unwrap();
+    let held: Vec<String> = plan(&p, &l, date("2026-11-16"))
+        .into_iter()
+        .filter(|a| a.action == ActionKind::CreditHold)
+        .map(|a| a.customer_id.to_string())
+        .collect();
+    assert_eq!(held, ["G", "M1", "M2"]);
+}
+
+/// A member held by its group's head is not released on its own (the
+/// release would change nothing while the head is on hold); the head is.
+#[test]
+fn a_member_held_by_its_group_is_not_released_alone() {
+    let p = compiled(
+        r#"
+[policy]
+name = "release"
+version = "1"
+
+[[limit]]
+id = "release"
+change = "release"
+when = "customer.on_hold"
+"#,
+    );
+    let l = load(&repo("fixtures/groups"), &LoadOptions::default()).unwrap();
+    let as_of = date("2026-11-16");
+    let released: Vec<String> = plan(&p, &l, as_of).into_iter().map(|a| a.customer_id.to_string()).collect();
+    assert_eq!(released, ["H"]);
+    let why = format!("{:?}", explain(&p, &l, as_of, "HM"));
+    assert!(why.contains("held by its group: its parent `H` is on hold"), "{why}");
 }

@@ -558,3 +558,97 @@ fn promise_grace_days_keep_a_promise_paid_a_day_late() {
     assert_eq!(facts("promise_grace_days = 3", "2026-07-14"), (0, 0, false));
     assert_eq!(facts("promise_grace_days = 0", "2026-07-11"), (1, 0, true));
 }
+
+// ------------------------------------------- customer groups and no limit
+
+/// fixtures/groups as of 2026-11-16: head G (USD, limit 10,000) with members
+/// M1 and M2 (USD) and M3 (EUR); X in no group with no limit; H (EUR, on
+/// hold in customers.csv) with member HM.
+fn group_facts(id: &str, f: impl FnOnce(&CustomerFacts<'_>)) {
+    let l = load(&repo("fixtures/groups"), &LoadOptions::default()).unwrap();
+    let ctx = Context::new(date("2026-11-16"), FactsConfig::default()).with_groups(&l);
+    let c = l.customer_ix(id).unwrap();
+    let mut inv = Vec::new();
+    f(&derive_customer(&l, c, &ctx, &mut inv));
+}
+
+fn fact<'f>(f: &'f CustomerFacts<'_>, name: &str) -> Value<'f> {
+    f.get(name).unwrap_or_else(|| panic!("no fact {name}"))
+}
+
+#[test]
+fn group_figures_are_summed_over_the_members_in_one_currency() {
+    // USD group of G: G open 1000 (due 10-01, overdue) + 500 (due 12-01);
+    // M1 2000 (due 11-01, overdue); M2 1500 (due 11-30), less 200 on
+    // account: exposure 1300. Open 1500 + 2000 + 1500 = 5000; overdue
+    // 1000 + 2000 = 3000; exposure 1500 + 2000 + 1300 = 4800; G's limit
+    // 10,000 shared: 4800 / 10000 = 0.48.
+    for id in ["G", "M1", "M2"] {
+        group_facts(id, |f| {
+            assert_eq!(fact(f, "group_members"), Value::Int(3), "{id}");
+            assert_eq!(fact(f, "group_open"), Value::Money(money("5000.00")), "{id}");
+            assert_eq!(fact(f, "group_overdue"), Value::Money(money("3000.00")), "{id}");
+            assert_eq!(fact(f, "group_exposure"), Value::Money(money("4800.00")), "{id}");
+            assert_eq!(fact(f, "group_limit"), Value::Money(money("10000.00")), "{id}");
+            assert_eq!(fact(f, "group_utilization"), Value::Float(0.48), "{id}");
+        });
+    }
+    group_facts("M1", |f| {
+        assert_eq!(fact(f, "parent"), Value::Text("G"));
+        assert_eq!(fact(f, "sales_rep"), Value::Text("rep-anna"));
+        // Its own limit still counts for its own utilisation: 2000 / 2500.
+        assert_eq!(f.utilization, 0.8);
+    });
+    group_facts("G", |f| assert_eq!(fact(f, "parent"), Value::Text("")));
+    // M3 is in EUR: never added to the USD figures; G's limit is in USD,
+    // so its EUR group has no shared limit.
+    group_facts("M3", |f| {
+        assert_eq!(fact(f, "group_members"), Value::Int(1));
+        assert_eq!(fact(f, "group_open"), Value::Money(money("700.00")));
+        assert_eq!(fact(f, "group_overdue"), Value::Money(money("700.00")));
+        assert_eq!(fact(f, "group_limit"), Value::Money(Decimal::ZERO));
+        assert_eq!(fact(f, "group_utilization"), Value::Float(0.0));
+    });
+}
+
+#[test]
+fn a_customer_in_no_group_is_its_own_group_and_an_empty_limit_is_no_limit() {
+    // X: 5000 open and overdue, credit_limit empty.
+    group_facts("X", |f| {
+        assert_eq!(fact(f, "group_members"), Value::Int(1));
+        assert_eq!(fact(f, "group_open"), Value::Money(money("5000.00")));
+        assert_eq!(fact(f, "group_exposure"), Value::Money(money("5000.00")));
+        assert_eq!(fact(f, "has_limit"), Value::Bool(false));
+        assert_eq!(fact(f, "credit_limit"), Value::Money(Decimal::ZERO));
+        // No limit: never over it, not 99.99 as a zero limit would give.
+        assert_eq!(f.utilization, 0.0);
+        assert_eq!(f.headroom, Decimal::ZERO);
+        assert_eq!(fact(f, "group_utilization"), Value::Float(0.0));
+    });
+    group_facts("M2", |f| assert_eq!(fact(f, "has_limit"), Value::Bool(false)));
+    group_facts("M1", |f| assert_eq!(fact(f, "has_limit"), Value::Bool(true)));
+}
+
+#[test]
+fn a_hold_on_the_parent_holds_its_members() {
+    group_facts("H", |f| assert!(f.on_hold));
+    group_facts("HM", |f| {
+        assert!(f.on_hold);
+        // H and HM, EUR: HM's 100 (due 10-31) over H's limit of 1000.
+        assert_eq!(fact(f, "group_members"), Value::Int(2));
+        assert_eq!(fact(f, "group_overdue"), Value::Money(money("100.00")));
+        assert_eq!(fact(f, "group_utilization"), Value::Float(0.1));
+    });
+    group_facts("M1", |f| assert!(!f.on_hold));
+}
+
+/// Without `with_groups`, every customer reads its own figures.
+#[test]
+fn group_facts_without_groups_in_the_context_are_the_customers_own() {
+    let l = load(&repo("fixtures/groups"), &LoadOptions::default()).unwrap();
+    let ctx = Context::new(date("2026-11-16"), FactsConfig::default());
+    let mut inv = Vec::new();
+    let f = derive_customer(&l, l.customer_ix("M1").unwrap(), &ctx, &mut inv);
+    assert_eq!(fact(&f, "group_open"), Value::Money(money("2000.00")));
+    assert_eq!(fact(&f, "group_members"), Value::Int(1));
+}

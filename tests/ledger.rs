@@ -423,3 +423,81 @@ fn credit_note_mistakes_are_named() {
 fn money(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap()
 }
+
+// ------------------------------------------- customer groups, sales reps, no limit
+
+/// `parent` names a customer's group (one level deep); an unknown,
+/// rejected, self or nested parent rejects the row with the column named,
+/// and the rejected member's invoices with it. An empty `credit_limit` is
+/// no limit, not zero.
+#[test]
+fn parents_resolve_and_bad_parents_are_rejected() {
+    use recoup::ledger::inline::{InlineLedger, load_inline};
+    let customers = "customer_id,name,segment,country,currency,credit_limit,payment_terms,parent,sales_rep\n\
+                     G,Head,small,US,USD,1000.00,NET30,,rep-1\n\
+                     M1,One,small,US,USD,,NET30,G,\n\
+                     B1,Unknown,small,US,USD,100.00,NET30,NOPE,\n\
+                     B2,Nested,small,US,USD,100.00,NET30,M1,\n\
+                     B3,Self,small,US,USD,100.00,NET30,B3,\n\
+                     D,Dup,small,US,USD,100.00,NET30,,\n\
+                     D,Dup again,small,US,USD,100.00,NET30,,\n\
+                     M2,Two,small,US,USD,0,NET30,G,\n";
+    let invoices = "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status\n\
+                    I1,B2,2026-08-02,2026-09-01,USD,10.00,10.00,open\n";
+    let files = InlineLedger { customers, invoices, ..InlineLedger::default() };
+    let l = load_inline(&files, &LoadOptions { reject_bad_rows: true }).unwrap();
+    let kept: Vec<(&str, Option<&str>, Option<Decimal>)> =
+        l.customers.iter().map(|c| (&*c.id, c.parent.as_deref(), c.credit_limit)).collect();
+    assert_eq!(
+        kept,
+        [
+            ("G", None, Some(money("1000.00"))),
+            ("M1", Some("G"), None),
+            ("D", None, Some(money("100.00"))),
+            ("M2", Some("G"), Some(Decimal::ZERO)),
+        ]
+    );
+    let g = l.customer_ix("G").unwrap();
+    let groups: Vec<Option<u32>> = l.customers.iter().map(|c| c.group).collect();
+    assert_eq!(groups, [None, Some(g), None, Some(g)]);
+    assert_eq!(l.customers[0].sales_rep.as_deref(), Some("rep-1"));
+    assert_eq!(l.customers[1].sales_rep, None);
+    let got: Vec<(FileKind, u64, Option<&str>, String)> =
+        l.report.rejects.iter().map(|p| (p.file, p.line, p.column.as_deref(), p.message())).collect();
+    assert_eq!(
+        got,
+        [
+            (FileKind::Customers, 4, Some("parent"), "unknown customer `NOPE`: not in customers.csv".into()),
+            (
+                FileKind::Customers,
+                5,
+                Some("parent"),
+                "`parent` `M1` (line 3) has a parent of its own, `G`: groups are one level deep".into()
+            ),
+            (FileKind::Customers, 6, Some("parent"), "`parent` `B3` is the customer itself".into()),
+            (FileKind::Customers, 8, Some("customer_id"), "duplicate `customer_id` `D`, first used on line 7".into()),
+            (
+                FileKind::Invoices,
+                2,
+                Some("customer_id"),
+                "`customer_id` `B2` refers to a rejected row (customers.csv line 5)".into()
+            ),
+        ]
+    );
+}
+
+/// A parent rejected for its own fault takes its members with it.
+#[test]
+fn members_of_a_rejected_parent_are_rejected() {
+    use recoup::ledger::inline::{InlineLedger, load_inline};
+    let customers = "customer_id,name,segment,country,currency,credit_limit,payment_terms,parent\n\
+                     G,Head,small,US,USD,lots,NET30,\n\
+                     M1,One,small,US,USD,10.00,NET30,G\n";
+    let invoices = "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status\n";
+    let files = InlineLedger { customers, invoices, ..InlineLedger::default() };
+    let l = load_inline(&files, &LoadOptions { reject_bad_rows: true }).unwrap();
+    assert!(l.customers.is_empty());
+    let got: Vec<(u64, Option<&str>)> = l.report.rejects.iter().map(|p| (p.line, p.column.as_deref())).collect();
+    assert_eq!(got, [(2, Some("credit_limit")), (3, Some("parent"))]);
+    assert_eq!(l.report.rejects[1].message(), "`parent` `G` refers to a rejected row (customers.csv line 2)");
+}

@@ -1318,7 +1318,7 @@ mod common_random_numbers {
             ));
         }
         for (c, cust) in l.customers.iter().enumerate() {
-            out[c].push(format!("hold {} limit {}", cust.on_hold, cust.credit_limit));
+            out[c].push(format!("hold {} limit {}", cust.on_hold, cust.credit_limit.unwrap_or_default()));
         }
         out
     }

@@ -32,7 +32,7 @@ pub fn run(a: ExplainArgs) -> anyhow::Result<Exit> {
     let policy = compiled_policy(&a.policy, true)?;
     let ledger = load_ledger(&a.ledger)?;
     let c = ledger.customer_ix(&a.customer).ok_or_else(|| super::unknown_customer(&ledger, &a.customer))?;
-    let ctx = policy.context(as_of);
+    let ctx = policy.context(as_of).with_groups(&ledger);
     let cal = ctx.calendar();
     let mut invoices = Vec::new();
     let cf = derive_customer(&ledger, c, &ctx, &mut invoices);

@@ -77,7 +77,8 @@ pub fn run(a: FactsArgs) -> anyhow::Result<Exit> {
     let ctx = match &policy {
         Some(p) => p.facts_context(&ctx).into_owned(),
         None => ctx,
-    };
+    }
+    .with_groups(&ledger);
     let only = match &a.customer {
         Some(id) => Some(ledger.customer_ix(id).ok_or_else(|| super::unknown_customer(&ledger, id))?),
         None => None,

@@ -26,7 +26,7 @@ pub fn run(a: PreviewArgs) -> anyhow::Result<Exit> {
     let ledger = load_ledger(&a.ledger)?;
     let c = ledger.customer_ix(&a.customer).ok_or_else(|| super::unknown_customer(&ledger, &a.customer))?;
     // The policy's facts settings (`[kpis]`, per-invoice rules, net or gross), as run and explain use them.
-    let ctx = policy.context(as_of);
+    let ctx = policy.context(as_of).with_groups(&ledger);
     let mut invoices = Vec::new();
     let cf = crate::facts::derive_customer(&ledger, c, &ctx, &mut invoices);
     let actions = crate::engine::evaluate_customer(&policy, &ledger, &cf, &invoices, &ctx.calendar(), None)

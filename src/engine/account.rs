@@ -46,6 +46,20 @@ pub fn new_limit(rule: &LimitRule, old: Decimal, exposure: Decimal, code: &str) 
     new.max(Decimal::ZERO)
 }
 
+/// The limit rule `l` gives a customer with no limit: a set amount (in
+/// currency `code`) or, for a freeze, the exposure; `None` for a raise or a
+/// lower (nothing to change by a share or an amount) or a set amount not
+/// given in `code`.
+pub fn first_limit(rule: &LimitRule, exposure: Decimal, code: &str) -> Option<Decimal> {
+    let new = match rule.change {
+        LimitChange::Set => rule.to.as_ref().and_then(|a| a.get(code))?,
+        LimitChange::Freeze => exposure.max(Decimal::ZERO),
+        _ => return None,
+    };
+    // The same rounding, cap and floor as a change of an existing limit.
+    Some(new_limit(rule, new, exposure, code))
+}
+
 impl Eval<'_, '_> {
     fn held_by_ladder(&self) -> bool {
         self.actions.iter().any(|a| a.action == ActionKind::CreditHold)
@@ -73,20 +87,30 @@ impl Eval<'_, '_> {
             }
         }
         // Decide first; words and facts only for an action.
-        let new = match l.change {
+        match l.change {
             LimitChange::Hold => {
                 if cf.on_hold || self.held_by_ladder() {
                     return Err(self.why(|| "the account is already on hold".into()));
                 }
-                None
             }
             LimitChange::Release => {
                 if !cf.on_hold {
                     return Err(self.why(|| "the account is not on hold".into()));
                 }
-                None
+                if cf.group_held {
+                    let parent = cf.customer.parent.as_deref().unwrap_or("");
+                    return Err(self.why(|| format!("held by its group: its parent `{parent}` is on hold")));
+                }
             }
             _ => {
+                // No limit (an empty cell): nothing to raise or lower; a set
+                // amount or a freeze gives the customer one.
+                let Some(old) = old else {
+                    let Some(new) = first_limit(l, cf.exposure, &cf.customer.currency) else {
+                        return Err(self.why(|| "no change: the customer has no credit limit".into()));
+                    };
+                    return Ok(self.limit_change(l, None, new));
+                };
                 let new = new_limit(l, old, cf.exposure, &cf.customer.currency);
                 if new == old {
                     return Err(self.why(|| format!("no change: the limit stays {}", money(old))));
@@ -94,9 +118,44 @@ impl Eval<'_, '_> {
                 if new > old && (cf.on_hold || self.held_by_ladder()) {
                     return Err(self.why(|| "no increase while the account is on hold".into()));
                 }
-                Some(new)
+                return Ok(self.limit_change(l, Some(old), new));
             }
-        };
+        }
+
+        Ok(self.limit_action(l, |a, why| {
+            let what = if l.change == LimitChange::Hold {
+                a.action = ActionKind::CreditHold;
+                a.hold = true;
+                "credit hold"
+            } else {
+                a.action = ActionKind::ReleaseHold;
+                "hold released"
+            };
+            why.map(|why| format!("{why}{what} by rule {}", l.id))
+        }))
+    }
+
+    /// The limit change of rule `l` from `old` (`None`: no limit) to `new`.
+    fn limit_change(&self, l: &LimitRule, old: Option<Decimal>, new: Decimal) -> PlannedAction {
+        self.limit_action(l, |a, why| {
+            a.old_limit = old;
+            a.new_limit = Some(new);
+            a.review_on = l.review_in_days.map(|d| self.cal.date + chrono::Duration::days(i64::from(d)));
+            let why = why?;
+            let old = old.map_or_else(|| "none".to_string(), money);
+            Some(format!("{why}limit {old} → {} by rule {}", money(new), l.id))
+        })
+    }
+
+    /// The action of limit rule `l`, finished by `fill`: given the action
+    /// and, when the plan carries words, the facts its condition read in
+    /// words, it returns the reason (only then).
+    fn limit_action(
+        &self,
+        l: &LimitRule,
+        fill: impl FnOnce(&mut PlannedAction, Option<&str>) -> Option<String>,
+    ) -> PlannedAction {
+        let cf = self.cf;
         let mut a = PlannedAction::new(cf, ActionKind::LimitChange, &l.id, RuleKind::Limit);
         a.owner = l.owner.clone();
         a.amount_due = self.overdue_owed();
@@ -118,38 +177,14 @@ impl Eval<'_, '_> {
                 why.push_str(": ");
             }
         }
-        match (l.change, new) {
-            (LimitChange::Hold, _) => {
-                a.action = ActionKind::CreditHold;
-                a.hold = true;
-                if words {
-                    a.reason = format!("{why}credit hold by rule {}", l.id);
-                }
-            }
-            (LimitChange::Release, _) => {
-                a.action = ActionKind::ReleaseHold;
-                if words {
-                    a.reason = format!("{why}hold released by rule {}", l.id);
-                }
-            }
-            (_, new) => {
-                let new = new.unwrap_or(old);
-                a.old_limit = Some(old);
-                a.new_limit = Some(new);
-                a.review_on = l.review_in_days.map(|d| self.cal.date + chrono::Duration::days(i64::from(d)));
-                if words {
-                    a.reason = format!("{why}limit {} → {} by rule {}", money(old), money(new), l.id);
-                }
-            }
-        }
-        if !words {
-            return Ok(a);
-        }
+        let reason = fill(&mut a, words.then_some(why.as_str()));
+        let Some(reason) = reason else { return a };
+        a.reason = reason;
         let k = super::known();
         let mut facts = self.fact_reads(&[k.credit_limit, k.exposure, k.utilization]);
         self.reads(&l.when, None, &mut facts);
         a.facts = facts;
-        Ok(a)
+        a
     }
 
     pub(super) fn limits(&mut self) -> Result<(), EvalError> {

@@ -410,7 +410,7 @@ pub fn evaluate_ledger(
     ctx: &crate::facts::Context,
 ) -> Vec<Result<Vec<PlannedAction>, EvalError>> {
     let cal = ctx.calendar();
-    let ctx = policy.facts_context(ctx);
+    let ctx = policy.facts_context(ctx).into_owned().with_groups(ledger);
     crate::facts::map_customers(ledger, &ctx, |cf, inv| evaluate_customer(policy, ledger, cf, inv, &cal, None))
 }
 

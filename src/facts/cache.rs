@@ -355,6 +355,7 @@ impl Cache {
                 u
             }
         });
+        f.group_figures(ctx);
 
         // Payment behaviour: the settled invoices of the window. The window
         // and its recent part only move forward (the as-of date never goes
@@ -841,7 +842,7 @@ mod tests {
                     // A new limit, sometimes the same value in other digits (5000 and 5000.00).
                     let scale = rng.random_range(0..3u32);
                     let limit = Decimal::new(rng.random_range(0..4i64) * 250_000 * 10i64.pow(scale), scale + 2);
-                    ledger.customers[c as usize].credit_limit = limit;
+                    ledger.customers[c as usize].credit_limit = (limit > Decimal::ZERO || scale > 0).then_some(limit);
                 }
                 _ => {}
             }

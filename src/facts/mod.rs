@@ -3,6 +3,7 @@
 //! calendar of the as-of date, and portfolio KPIs ([`kpi`]).
 
 pub mod cache;
+pub mod group;
 pub mod kpi;
 pub mod registry;
 
@@ -239,6 +240,13 @@ pub struct CustomerFacts<'a> {
     pub days_since_step: i32,
     pub referred: bool,
     pub on_hold: bool,
+    /// The figures of the customer's group (its own when in none).
+    #[serde(skip)]
+    pub group: group::GroupFigures,
+    /// On hold because its group's head is (customers.csv): a release of
+    /// the member alone would change nothing.
+    #[serde(skip)]
+    pub group_held: bool,
 }
 
 /// The rule id of the last executed dunning action (`customer.last_step`),
@@ -311,6 +319,8 @@ impl<'a> CustomerFacts<'a> {
             days_since_step: NEVER,
             referred: false,
             on_hold: customer.on_hold,
+            group: group::GroupFigures::default(),
+            group_held: false,
         }
     }
 }
@@ -331,11 +341,11 @@ fact_table! { CustomerFacts, Scope::Customer, f;
     risk_class: Text = "low, medium, high, or empty" => f.customer.risk_class.map_or("", |r| r.as_str());
     account_type: Text = "business or consumer" => f.customer.account_type.as_str();
     credit_score: Float = "credit score; -1 when unknown" => f.customer.credit_score.unwrap_or(-1.0);
-    credit_limit: Money = "credit limit" => f.customer.credit_limit;
+    credit_limit: Money = "credit limit; 0 when the customer has none (an empty cell: no limit, see has_limit)" => f.customer.credit_limit.unwrap_or(Decimal::ZERO);
     terms_days: Int = "net days of the payment terms" => f.customer.terms.net_days;
     do_not_contact: Bool = "do-not-contact flag" => f.customer.do_not_contact;
     preferred_channel: Text = "email, sms, call, letter, or empty when not given" => f.customer.preferred_channel.map_or("", |c| c.as_str());
-    on_hold: Bool = "on credit hold: the customers.csv flag, or a credit_hold action not released since" => f.on_hold;
+    on_hold: Bool = "on credit hold: the customers.csv flag, or a credit_hold action not released since, or its group's parent on hold in customers.csv" => f.on_hold;
     open_total: Money = "sum of open amounts of open and disputed invoices" => f.open_total;
     overdue_total: Money = "open amount past its due date" => f.overdue_total;
     current_total: Money = "open amount not yet due" => f.current_total;
@@ -350,8 +360,8 @@ fact_table! { CustomerFacts, Scope::Customer, f;
     weighted_days_past_due: Float = "days past due of overdue invoices weighted by open amount" => f.weighted_days_past_due;
     oldest_due_date: Date = "due date of the oldest open invoice; empty when none" => opt_date_fact(f.oldest_due_date);
     exposure: Money = "credit in use: net_open, not below 0 (open_total under `balance = \"gross\"`)" => f.exposure;
-    utilization: Float = "exposure / credit_limit, capped at 99.99 (99.99 when the limit is 0 and exposure > 0)" => f.utilization;
-    headroom: Money = "credit_limit - exposure (negative when over the limit)" => f.headroom;
+    utilization: Float = "exposure / credit_limit, capped at 99.99 (99.99 when the limit is 0 and exposure > 0; 0 when there is no limit)" => f.utilization;
+    headroom: Money = "credit_limit - exposure (negative when over the limit; 0 when there is no limit)" => f.headroom;
     paid_invoices: Int = "invoices settled in the behaviour window (default 12 months)" => f.paid_invoices;
     avg_days_late: Float = "mean of settlement date - due date over settled invoices (negative = early); 0 with no history" => f.avg_days_late;
     weighted_days_late: Float = "the same weighted by invoice amount" => f.weighted_days_late;
@@ -379,6 +389,15 @@ fact_table! { CustomerFacts, Scope::Customer, f;
     last_step_date: Date = "date the last step was executed; empty when none" => opt_date_fact(f.last_step_date);
     days_since_step: Int = "days since the last step (9999 if none)" => f.days_since_step;
     referred: Bool = "referred to an agency or legal (an executed refer_agency / refer_legal action)" => f.referred;
+    has_limit: Bool = "the customer has a credit limit (false when credit_limit is empty in customers.csv: no limit)" => f.customer.credit_limit.is_some();
+    sales_rep: Text = "sales representative from customers.csv; empty when none" => f.customer.sales_rep.as_deref().unwrap_or("");
+    parent: Text = "the customer's group: its parent customer id from customers.csv; empty when in no group (a group's head also has it empty)" => f.customer.parent.as_deref().unwrap_or("");
+    group_members: Int = "customers of the group in this customer's currency, the head included; 1 when in no group" => f.group.members;
+    group_open: Money = "open_total summed over the group (the parent and the customers naming it as parent) in this customer's currency; open_total when in no group" => f.group.open;
+    group_overdue: Money = "overdue_total summed over the group in this customer's currency" => f.group.overdue;
+    group_exposure: Money = "exposure summed over the group in this customer's currency" => f.group.exposure;
+    group_limit: Money = "the group's shared credit limit: the parent's credit_limit (the customer's own when in no group); 0 when none" => f.group.limit.unwrap_or(Decimal::ZERO);
+    group_utilization: Float = "group_exposure / group_limit, capped at 99.99; 0 when the group has no limit" => f.group.utilization();
 }
 
 /// Everything derived for one run: the as-of date, the config and the calendar.
@@ -392,6 +411,9 @@ pub struct Context {
     per_invoice: PerInvoiceRules,
     /// Net (default) or gross: what `exposure` counts.
     pub balance: Balance,
+    /// The ledger's customer groups on this date ([`Context::with_groups`]);
+    /// `None`: every customer is its own group.
+    pub groups: Option<std::sync::Arc<group::Groups>>,
 }
 
 impl Context {
@@ -407,14 +429,15 @@ impl Context {
             trend_from,
             per_invoice: PerInvoiceRules::default(),
             balance: Balance::Net,
+            groups: None,
         }
     }
 
     /// This context with other settings (the windows they imply recomputed):
     /// a policy's `[kpis]` (`CompiledPolicy::facts_context` sets them).
     pub fn with_config(self, config: FactsConfig) -> Self {
-        let Context { as_of, per_invoice, balance, .. } = self;
-        Context { per_invoice, balance, ..Context::new(as_of, config) }
+        let Context { as_of, per_invoice, balance, groups, .. } = self;
+        Context { per_invoice, balance, groups, ..Context::new(as_of, config) }
     }
 
     /// This context with `rules` as the per-invoice rules: the steps of a
@@ -429,6 +452,14 @@ impl Context {
     /// from the policy).
     pub fn with_balance(mut self, balance: Balance) -> Self {
         self.balance = balance;
+        self
+    }
+
+    /// This context with the customer groups of `ledger` (its settings
+    /// first: the groups' figures are derived with them). Costs one pass
+    /// over the customers when the ledger has no groups.
+    pub fn with_groups(mut self, ledger: &Ledger) -> Self {
+        self.groups = group::Groups::of(ledger, &self);
         self
     }
 
@@ -536,6 +567,7 @@ pub fn derive_customer<'a>(
     credit.credit_notes = ledger.credit_notes_of(c, as_of);
     f.apply_credit(credit, invoices);
     f.finish_open(weighted_dpd, ctx.balance);
+    f.group_figures(ctx);
     late.finish(&mut f);
 
     promise_facts(ledger, &promises, ctx, &mut f);
@@ -544,6 +576,17 @@ pub fn derive_customer<'a>(
 }
 
 impl CustomerFacts<'_> {
+    /// The figures of the customer's group, once its own totals are in:
+    /// the context's when it has groups and the customer is in one, else
+    /// its own.
+    #[inline]
+    pub(crate) fn group_figures(&mut self, ctx: &Context) {
+        self.group = match &ctx.groups {
+            Some(g) => g.get(self.customer, self.ix).unwrap_or_else(|| group::GroupFigures::own(self)),
+            None => group::GroupFigures::own(self),
+        };
+    }
+
     /// The totals of the open invoices once they are all added.
     #[inline]
     fn finish_open(&mut self, weighted_dpd: Decimal, balance: Balance) {
@@ -596,8 +639,11 @@ impl CustomerFacts<'_> {
             Balance::Net => self.net_open.max(Decimal::ZERO),
             Balance::Gross => self.open_total,
         };
-        self.headroom = self.customer.credit_limit - self.exposure;
-        self.utilization = ratio(self.exposure, self.customer.credit_limit);
+        // No limit: never over it (utilisation 0), and no headroom to speak of.
+        (self.headroom, self.utilization) = match self.customer.credit_limit {
+            Some(limit) => (limit - self.exposure, ratio(self.exposure, limit)),
+            None => (Decimal::ZERO, 0.0),
+        };
     }
 }
 
@@ -880,6 +926,13 @@ impl ActionFold {
         f.referred |= self.referred;
         if let Some((_, held)) = self.hold {
             f.on_hold = held;
+        }
+        // A hold on the group (its head's customers.csv flag) holds its members.
+        if let Some(p) = f.customer.group
+            && ledger.customers.get(p as usize).is_some_and(|g| g.on_hold)
+        {
+            f.on_hold = true;
+            f.group_held = true;
         }
         f.days_since_contact = date_or_never(self.last_contact, as_of);
         f.days_since_conversation = date_or_never(self.last_conversation, as_of);

@@ -87,6 +87,8 @@ const CUSTOMER_COLS: Columns = Columns(&[
     ("city", false),
     ("language", false),
     ("contact_name", false),
+    ("parent", false),
+    ("sales_rep", false),
 ]);
 const INVOICE_COLS: Columns = Columns(&[
     ("invoice_id", true),
@@ -521,7 +523,7 @@ impl LedgerRow for Customer {
             segment: Text::default(),
             country: Text::default(),
             currency: Text::default(),
-            credit_limit: Decimal::ZERO,
+            credit_limit: None,
             terms: decode::Terms { net_days: 0, discount_pct: None, discount_days: None },
             credit_score: None,
             risk_class: None,
@@ -534,6 +536,9 @@ impl LedgerRow for Customer {
             on_hold: false,
             opened_on: None,
             account_type: AccountType::Business,
+            parent: None,
+            group: None,
+            sales_rep: None,
         }
     }
 }
@@ -1045,8 +1050,9 @@ fn decode_customer(r: &mut Row<'_>, _: &mut Memo) -> Option<Customer> {
     let segment = r.text(2);
     let country = r.text(3);
     let currency = r.text(4);
-    let credit_limit = r.get(5, decode::money);
-    if let Some(l) = credit_limit
+    // Empty: no limit (the column itself is still required).
+    let credit_limit = r.get(5, |b| opt(b, decode::money));
+    if let Some(Some(l)) = credit_limit
         && l < Decimal::ZERO
     {
         r.problem(5, ProblemKind::NotPositive);
@@ -1070,6 +1076,8 @@ fn decode_customer(r: &mut Row<'_>, _: &mut Memo) -> Option<Customer> {
         language: r.opt_text(21),
         contact_name: r.opt_text(22),
     };
+    let parent = r.opt_text(23);
+    let sales_rep = r.opt_text(24);
     Some(Customer {
         id: id?,
         name: name?,
@@ -1089,6 +1097,9 @@ fn decode_customer(r: &mut Row<'_>, _: &mut Memo) -> Option<Customer> {
         on_hold: on_hold?,
         opened_on: opened_on?,
         account_type: account_type?.unwrap_or(AccountType::Business),
+        parent,
+        group: None,
+        sales_rep,
     })
 }
 
@@ -1380,6 +1391,63 @@ fn reject_duplicates<T: Sync>(
     IdIndex::new(parsed.rows.len(), |i| id(&parsed.rows[i])).0
 }
 
+/// Resolve the `parent` column of customers.csv (groups, one level deep):
+/// a row whose parent is unknown, rejected, itself, or a member of a group
+/// of its own is rejected with the problem; every other member gets its
+/// group's index. Runs only when some row names a parent. Returns the index
+/// of the customers kept.
+fn resolve_parents(customers: &mut Parsed<Customer>, index: IdIndex) -> IdIndex {
+    let rejected: hashbrown::HashMap<Text, u64> = customers.rejected_ids.iter().cloned().collect();
+    let rows = &customers.rows;
+    let lines = &customers.lines;
+    let kinds: Vec<Option<ProblemKind>> = rows
+        .iter()
+        .map(|c| {
+            let p = c.parent.as_deref()?;
+            if p == &*c.id {
+                return Some(ProblemKind::ParentIsSelf);
+            }
+            match index.get(p, |i| &rows[i].id) {
+                Some(j) => rows[j as usize].parent.as_ref().map(|grand| ProblemKind::NestedGroup {
+                    parent_line: lines[j as usize],
+                    grandparent: grand.to_string(),
+                }),
+                None => Some(match rejected.get(p) {
+                    Some(&line) => ProblemKind::RejectedReference { file: FileKind::Customers, line },
+                    None => ProblemKind::UnknownCustomer,
+                }),
+            }
+        })
+        .collect();
+    if kinds.iter().all(Option::is_none) {
+        let parents: Vec<Option<u32>> =
+            rows.iter().map(|c| c.parent.as_deref().and_then(|p| index.get(p, |i| &rows[i].id))).collect();
+        for (c, p) in customers.rows.iter_mut().zip(parents) {
+            c.group = p;
+        }
+        return index;
+    }
+    let mut dropped = Vec::new();
+    customers.reject_where(|i, row, line| {
+        let kind = kinds[i].clone()?;
+        dropped.push((row.id.clone(), line));
+        Some(Problem {
+            severity: Severity::Error,
+            file: FileKind::Customers,
+            line,
+            column: Some("parent".to_string()),
+            value: row.parent.as_deref().unwrap_or("").to_string(),
+            kind,
+        })
+    });
+    customers.rejected_ids.extend(dropped);
+    let index = IdIndex::new(customers.rows.len(), |i| &customers.rows[i].id).0;
+    // A parent rejected here leaves its members pointing at nothing: one
+    // more round rejects them (a parent is never itself a member, so one
+    // round is enough).
+    resolve_parents(customers, index)
+}
+
 /// Load and validate the ledger in `dir`.
 pub fn load(dir: &Path, opts: &LoadOptions) -> Result<Ledger, LoadError> {
     load_in_blocks(dir, opts, stream::BLOCK)
@@ -1448,7 +1516,10 @@ fn parse_all(
             kind: ProblemKind::NoCustomers,
         });
     }
-    let customer_ix = reject_duplicates(&mut customers, FileKind::Customers, "customer_id", |c| &c.id);
+    let mut customer_ix = reject_duplicates(&mut customers, FileKind::Customers, "customer_id", |c| &c.id);
+    if customers.rows.iter().any(|c| c.parent.is_some()) {
+        customer_ix = resolve_parents(&mut customers, customer_ix);
+    }
     let rejected_customers = std::mem::take(&mut customers.rejected_ids);
     let refs = Refs {
         customers: &customers.rows,

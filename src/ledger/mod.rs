@@ -198,7 +198,9 @@ pub struct Customer {
     pub segment: Text,
     pub country: Text,
     pub currency: Text,
-    pub credit_limit: Decimal,
+    /// The credit limit; `None` when the cell is empty: no limit (not zero,
+    /// which means no credit).
+    pub credit_limit: Option<Decimal>,
     pub terms: Terms,
     pub credit_score: Option<f64>,
     pub risk_class: Option<RiskClass>,
@@ -212,6 +214,18 @@ pub struct Customer {
     pub on_hold: bool,
     pub opened_on: Option<NaiveDate>,
     pub account_type: AccountType,
+    /// The group this customer belongs to: the id of its parent customer,
+    /// as written (`parent` column; groups are one level deep).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Text>,
+    /// The parent's index in [`Ledger::customers`], once the loader has
+    /// resolved `parent` (`None` for a customer in no group).
+    #[serde(skip)]
+    pub group: Option<CustIx>,
+    /// The sales representative who owns the relationship (`sales_rep`
+    /// column).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sales_rep: Option<Text>,
 }
 
 /// The optional contact columns of `customers.csv` beside `email` and

@@ -82,6 +82,11 @@ pub enum ProblemKind {
     SpansLines { last_line: u64 },
     /// customers.csv has a header and no rows: the ledger is empty (a warning).
     NoCustomers,
+    /// A customer whose `parent` is itself.
+    ParentIsSelf,
+    /// A customer whose `parent` is itself a member of a group (on line
+    /// `parent_line`, with parent `grandparent`): groups are one level deep.
+    NestedGroup { parent_line: u64, grandparent: String },
 }
 
 /// One problem with one row (or header) of a ledger file.
@@ -146,6 +151,10 @@ impl Problem {
             ProblemKind::SpansLines { last_line } => format!(
                 "a quoted field runs from this line to line {last_line}, the only field of the file that spans lines; loaded as one row"
             ),
+            ProblemKind::ParentIsSelf => format!("`parent` `{v}` is the customer itself"),
+            ProblemKind::NestedGroup { parent_line, grandparent } => format!(
+                "`parent` `{v}` (line {parent_line}) has a parent of its own, `{grandparent}`: groups are one level deep"
+            ),
         }
     }
 
@@ -175,6 +184,10 @@ impl Problem {
                 "if the export should hold customers, check the job that wrote it (recoup exits 0 on an empty ledger)",
             ),
             ProblemKind::SpansLines { .. } => Some("if these lines are several rows, look for an unbalanced `\"`"),
+            ProblemKind::ParentIsSelf => Some("leave `parent` empty for the head of a group"),
+            ProblemKind::NestedGroup { .. } => {
+                Some("give the top of the group as `parent` (docs/ledger.md, \"Customer groups\")")
+            }
             _ => None,
         }
     }

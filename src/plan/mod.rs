@@ -155,7 +155,8 @@ pub fn evaluate_shard(
     let cal = ctx.calendar();
     let as_of = ctx.as_of.to_string();
     // The policy's per-invoice steps count one contact per invoice.
-    let ctx = &*policy.facts_context(ctx);
+    // Customer groups: their figures once, before the parallel evaluation.
+    let ctx = &policy.facts_context(ctx).into_owned().with_groups(ledger);
     let skip = policy.on_script_error() == OnError::Skip;
     // Skip mode: the failures allowed, and a flag that stops every slice once they are
     // exceeded (the run fails whatever the rest would do: a runaway rule costs at most

@@ -94,7 +94,7 @@ pub fn why_no_actions(ledger: &Ledger, policy: &CompiledPolicy, ctx: &Context, o
 /// shards (`recoup merge` adds the shards' counts and words the sum).
 pub fn why_none(ledger: &Ledger, policy: &CompiledPolicy, ctx: &Context, only: Option<&[bool]>) -> Why {
     use rayon::prelude::*;
-    let ctx = &*policy.facts_context(ctx);
+    let ctx = &policy.facts_context(ctx).into_owned().with_groups(ledger);
     let cal = ctx.calendar();
     let customers: Vec<CustIx> =
         (0..ledger.customers.len() as CustIx).filter(|&c| only.is_none_or(|m| m[c as usize])).collect();

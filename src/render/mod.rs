@@ -480,7 +480,7 @@ fn sample_fields(sender: &Sender) -> minijinja::Value {
         segment: "small".into(),
         country: "US".into(),
         currency: "USD".into(),
-        credit_limit: Decimal::ZERO,
+        credit_limit: Some(Decimal::ZERO),
         terms: Terms { net_days: 30, discount_pct: None, discount_days: None },
         credit_score: None,
         risk_class: None,
@@ -500,6 +500,9 @@ fn sample_fields(sender: &Sender) -> minijinja::Value {
         on_hold: false,
         opened_on: None,
         account_type: AccountType::Business,
+        parent: None,
+        group: None,
+        sales_rep: None,
     };
     let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default();
     let a = PlannedAction {

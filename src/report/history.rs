@@ -250,7 +250,8 @@ pub fn today(ledger: &Ledger, as_of: NaiveDate) -> Today {
             promises_active: cf.promises_active,
             promises_broken: cf.promises_broken,
             exposure: cf.exposure,
-            credit_limit: cf.customer.credit_limit,
+            // No limit (an empty cell): never over it.
+            credit_limit: cf.customer.credit_limit.unwrap_or(Decimal::ZERO),
         });
         One { currency: cf.customer.currency.to_string(), debtor, placed, disputes }
     });

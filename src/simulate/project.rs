@@ -332,7 +332,7 @@ struct Sim<'a> {
     todo: Vec<CustIx>,
     /// When each customer must be evaluated again at the latest.
     wake: Schedule,
-    start_limit: Vec<Decimal>,
+    start_limit: Vec<Option<Decimal>>,
     open: Vec<Decimal>,
     week: Week,
     serial: u64,
@@ -432,7 +432,7 @@ pub fn currencies(ledger: &Ledger) -> (Vec<String>, Vec<u32>) {
 /// is put back from this (the loaded ledger itself may be a fork).
 struct Pristine {
     /// Per customer: on hold, credit limit.
-    customers: Vec<(bool, Decimal)>,
+    customers: Vec<(bool, Option<Decimal>)>,
     /// Per loaded invoice: open amount, status.
     invoices: Vec<(Decimal, InvoiceStatus)>,
     payments: usize,
@@ -714,9 +714,14 @@ impl<'a> Sim<'a> {
             let p = &self.world.behaviour.payers[c];
             let amount = p.amounts[draws.below(p.amounts.len())];
             let cust = &self.ledger.customers[c];
-            let lowered = cust.credit_limit < self.start_limit[c];
+            // A limit lowered by the policy, or set where there was none.
+            let over = match (cust.credit_limit, self.start_limit[c]) {
+                (Some(now), Some(start)) => now < start && self.open[c] + amount > now,
+                (Some(now), None) => self.open[c] + amount > now,
+                (None, _) => false,
+            };
             let cx = self.world.shared.currency[c] as usize;
-            if cust.on_hold || (lowered && self.open[c] + amount > cust.credit_limit) {
+            if cust.on_hold || over {
                 self.week.money[cx].sales_lost += amount;
                 continue;
             }
@@ -988,7 +993,7 @@ impl<'a> Sim<'a> {
                 ActionKind::ReleaseHold => self.ledger.customers[c as usize].on_hold = false,
                 ActionKind::LimitChange => {
                     if let Some(l) = a.new_limit {
-                        self.ledger.customers[c as usize].credit_limit = l;
+                        self.ledger.customers[c as usize].credit_limit = Some(l);
                     }
                 }
                 ActionKind::DiscountOffer if draw < self.world.p.scenario.discount_taken => {

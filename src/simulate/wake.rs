@@ -330,6 +330,7 @@ fn clock(f: FactRef) -> Option<Option<usize>> {
         | "customer.account_type"
         | "customer.credit_score"
         | "customer.credit_limit"
+        | "customer.has_limit"
         | "customer.terms_days"
         | "customer.do_not_contact"
         | "customer.preferred_channel"
