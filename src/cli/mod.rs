@@ -3,6 +3,7 @@
 //! command; this one holds what they share.
 
 mod check;
+mod convert;
 mod explain;
 mod facts;
 mod generate;
@@ -312,12 +313,15 @@ pub enum Command {
     Split(merge::SplitArgs),
     /// Deliver a run's email outbox over SMTP, each message once; log each result in the output folder.
     Send(send::SendArgs),
+    /// Write a CSV ledger folder as Parquet files with typed columns (money DECIMAL, dates DATE).
+    Convert(convert::ConvertArgs),
 }
 
 /// Arguments shared by commands that read a ledger.
 #[derive(clap::Args, Debug)]
 pub struct LedgerArgs {
-    /// The ledger folder (customers.csv, invoices.csv, payments.csv, optional promises.csv and actions.csv).
+    /// The ledger folder (customers.csv, invoices.csv, payments.csv, optional promises.csv and actions.csv;
+    /// or the same as .parquet files).
     #[arg(long, value_name = "DIR")]
     pub ledger: PathBuf,
     /// The as-of date, YYYY-MM-DD (default: today).
@@ -484,6 +488,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Merge(a) => merge::merge(a),
         Command::Split(a) => merge::split(a),
         Command::Send(a) => send::run(a),
+        Command::Convert(a) => convert::run(a),
     }
 }
 
@@ -515,14 +520,17 @@ pub fn load_ledger(args: &LedgerArgs) -> anyhow::Result<Ledger> {
         Err(LoadError::BadRows { rows, problems, report }) => {
             report_problems(&report.warnings, &args.ledger, "warning");
             report_problems(&problems, &args.ledger, "problem");
+            let format = report.format;
             let counts: Vec<String> = report
                 .files()
                 .iter()
                 .filter(|(_, c)| c.read > 0)
                 .map(|(k, c)| match c.lines == c.read + 1 {
-                    true => format!("{}: {} read, {} bad", k.file_name(), c.read, c.rejected),
+                    true => format!("{}: {} read, {} bad", format.file_name(*k), c.read, c.rejected),
                     // Rows on more lines than one each: say so, the counts must reconcile.
-                    false => format!("{}: {} read on {} lines, {} bad", k.file_name(), c.read, c.lines, c.rejected),
+                    false => {
+                        format!("{}: {} read on {} lines, {} bad", format.file_name(*k), c.read, c.lines, c.rejected)
+                    }
                 })
                 .collect();
             let error = ExitError {
@@ -537,8 +545,8 @@ pub fn load_ledger(args: &LedgerArgs) -> anyhow::Result<Ledger> {
             let at = problems
                 .first()
                 .map(|p| Location {
-                    file: Some(args.ledger.join(p.file.file_name()).display().to_string()),
-                    line: Some(p.line),
+                    file: Some(args.ledger.join(format.file_name(p.file)).display().to_string()),
+                    line: Some(format.number(p.line)),
                     column: p.column.clone().map(serde_json::Value::from),
                 })
                 .unwrap_or_default();
@@ -558,8 +566,9 @@ const SHOWN: usize = 20;
 
 /// Print the first problems of a list and count the rest.
 pub fn report_problems(problems: &[ledger::Problem], dir: &std::path::Path, what: &str) {
+    let format = ledger::parquet::format_of(dir).unwrap_or_default();
     for p in problems.iter().take(SHOWN) {
-        say!("{}", p.render(Some(dir)));
+        say!("{}", p.render_in(Some(dir), format));
     }
     if problems.len() > SHOWN {
         say!("... and {} more {what}s", problems.len() - SHOWN);
