@@ -11,6 +11,7 @@ mod hostile;
 mod ledger;
 mod outbox;
 mod output;
+mod parquet;
 mod policy;
 mod properties;
 mod report;
