@@ -3,6 +3,7 @@
 
 mod cli;
 mod common;
+mod deploy;
 mod docs;
 mod engine;
 mod facts;

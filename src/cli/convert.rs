@@ -3,7 +3,6 @@
 //! compare it with the CSV one (docs/ledger.md, "Parquet").
 
 use super::{Exit, ExitError, say};
-use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]

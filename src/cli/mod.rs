@@ -8,6 +8,7 @@ mod explain;
 mod facts;
 mod generate;
 mod init;
+pub mod log;
 mod merge;
 mod preview;
 mod report;
@@ -28,9 +29,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Print a line to stderr; a closed stderr is not an error (never panics).
+/// With `--log-format json`, one JSON object per message ([`log`]).
 macro_rules! say {
     ($($t:tt)*) => {{
-        let _ = writeln!(std::io::stderr(), $($t)*);
+        $crate::cli::log::write(&format!($($t)*));
     }};
 }
 pub(crate) use say;
@@ -54,7 +56,7 @@ impl Progress {
     /// Start the spinner (or nothing, when stderr is not a terminal or `quiet`).
     pub fn start(quiet: bool) -> Progress {
         use std::io::IsTerminal;
-        if quiet || !std::io::stderr().is_terminal() {
+        if quiet || log::json() || !std::io::stderr().is_terminal() {
             return Progress(None);
         }
         let bar = indicatif::ProgressBar::new_spinner();
@@ -66,7 +68,7 @@ impl Progress {
     /// count, rate and time left — or nothing, like [`Progress::start`].
     pub fn bar(quiet: bool, len: u64, what: &'static str) -> Progress {
         use std::io::IsTerminal;
-        if quiet || !std::io::stderr().is_terminal() {
+        if quiet || log::json() || !std::io::stderr().is_terminal() {
             return Progress(None);
         }
         let bar = indicatif::ProgressBar::new(len);
@@ -263,6 +265,10 @@ pub struct Cli {
     /// When to colour the output: `auto` (a terminal, and NO_COLOR unset), `always`, `never`.
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = style::ColorChoice::Auto)]
     pub color: style::ColorChoice,
+    /// How stderr is written: `text` for people, `json` for log collectors (one object per line:
+    /// errors, warnings, and the stages of a run with counts and timings).
+    #[arg(long, global = true, value_enum, value_name = "FORMAT", env = "RECOUP_LOG_FORMAT", default_value_t = log::LogFormat::Text)]
+    pub log_format: log::LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -322,13 +328,13 @@ pub enum Command {
 pub struct LedgerArgs {
     /// The ledger folder (customers.csv, invoices.csv, payments.csv, optional promises.csv and actions.csv;
     /// or the same as .parquet files).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", env = "RECOUP_LEDGER")]
     pub ledger: PathBuf,
-    /// The as-of date, YYYY-MM-DD (default: today).
-    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    /// The as-of date, YYYY-MM-DD (default: today). A scheduled job sets it from the scheduler's date.
+    #[arg(long, value_name = "DATE", value_parser = parse_date, env = "RECOUP_AS_OF")]
     pub as_of: Option<NaiveDate>,
     /// Reject bad rows (listed in rejects.csv) and go on, instead of refusing the ledger.
-    #[arg(long)]
+    #[arg(long, env = "RECOUP_REJECT_BAD_ROWS")]
     pub reject_bad_rows: bool,
 }
 
@@ -369,7 +375,12 @@ pub fn main() -> ExitCode {
     };
     // With `--format json`, an error is also a JSON object on stdout.
     let json = json_flag(&args);
-    let parsed = Cli::command().color(colour).try_get_matches_from(args).and_then(|m| Cli::from_arg_matches(&m));
+    let started = std::time::Instant::now();
+    let mut command = String::new();
+    let parsed = Cli::command().color(colour).try_get_matches_from(args).and_then(|m| {
+        command = m.subcommand_name().unwrap_or_default().to_string();
+        Cli::from_arg_matches(&m)
+    });
     let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
@@ -383,9 +394,18 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code as u8);
         }
     };
-    style::init(cli.color);
+    log::init(cli.log_format);
+    // JSON log lines carry no colour codes.
+    style::init(if log::json() { style::ColorChoice::Never } else { cli.color });
+    let code = run_and_report(cli, json);
+    log::done(&command, code, started.elapsed().as_millis() as u64);
+    ExitCode::from(code)
+}
+
+/// Run a parsed command line and print its error: the exit code.
+fn run_and_report(cli: Cli, json: bool) -> u8 {
     match run(cli) {
-        Ok(code) => ExitCode::from(code as u8),
+        Ok(code) => code as u8,
         Err(e) => {
             let code = exit_code(&e);
             if !is_broken_pipe(&e) {
@@ -395,7 +415,7 @@ pub fn main() -> ExitCode {
                     print_error_json(code, &text, e.downcast_ref::<LocatedError>().map(|l| &l.at));
                 }
             }
-            ExitCode::from(if is_broken_pipe(&e) { 0 } else { code as u8 })
+            if is_broken_pipe(&e) { 0 } else { code as u8 }
         }
     }
 }

@@ -6,8 +6,8 @@
 //! export (`load.rs` decodes both). Also [`write_ledger`]: a CSV ledger
 //! written as Parquet with typed columns, for tests and for trying it out.
 
-use super::problem::{FileKind, LedgerFormat};
 use super::load::LoadError;
+use super::problem::{FileKind, LedgerFormat};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
 use std::fmt::Write as _;
@@ -74,7 +74,10 @@ impl Table {
             }
             let physical = field.get_physical_type();
             let float = matches!(physical, parquet::basic::Type::FLOAT | parquet::basic::Type::DOUBLE)
-                || field.get_basic_info().logical_type_ref().is_some_and(|l| matches!(l, parquet::basic::LogicalType::Float16));
+                || field
+                    .get_basic_info()
+                    .logical_type_ref()
+                    .is_some_and(|l| matches!(l, parquet::basic::LogicalType::Float16));
             if float && MONEY.contains(&name.as_str()) {
                 return Err(unreadable(
                     path,
@@ -84,6 +87,27 @@ impl Table {
                 ));
             }
             names.push(name);
+        }
+        // Snappy (the warehouses' default) or none: other codecs are not built in.
+        for g in meta.row_groups() {
+            for c in g.columns() {
+                use parquet::basic::Compression as C;
+                let codec = match c.compression() {
+                    C::UNCOMPRESSED | C::SNAPPY => continue,
+                    C::GZIP(_) => "GZIP",
+                    C::ZSTD(_) => "ZSTD",
+                    C::BROTLI(_) => "BROTLI",
+                    C::LZ4 | C::LZ4_RAW => "LZ4",
+                    C::LZO => "LZO",
+                };
+                return Err(unreadable(
+                    path,
+                    format!(
+                        "column `{}` is compressed with {codec}; recoup reads Parquet files compressed with Snappy or not at all: export with Snappy",
+                        c.column_path()
+                    ),
+                ));
+            }
         }
         let mut starts = Vec::with_capacity(meta.num_row_groups());
         let mut total = 0u64;
@@ -231,8 +255,17 @@ enum Kind {
     Int,
 }
 
-const DATES: [&str; 9] =
-    ["issue_date", "due_date", "paid_on", "made_on", "due_on", "decided_on", "executed_on", "disputed_since", "opened_on"];
+const DATES: [&str; 9] = [
+    "issue_date",
+    "due_date",
+    "paid_on",
+    "made_on",
+    "due_on",
+    "decided_on",
+    "executed_on",
+    "disputed_since",
+    "opened_on",
+];
 
 /// The type a column is written as: by its name, when every cell reads as
 /// that type (a ledger with bad cells keeps them as text, so that the loader

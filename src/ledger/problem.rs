@@ -264,7 +264,9 @@ impl Problem {
         };
         let mut out = match format {
             LedgerFormat::Csv => format!("{sev}: {}\n  --> {file}:{}", self.message_in(format), self.line),
-            LedgerFormat::Parquet => format!("{sev}: {}\n  --> {file}, {}", self.message_in(format), format.place(self.line)),
+            LedgerFormat::Parquet => {
+                format!("{sev}: {}\n  --> {file}, {}", self.message_in(format), format.place(self.line))
+            }
         };
         if let Some(c) = &self.column {
             out.push_str(&format!(" (column `{c}`)"));
