@@ -41,7 +41,7 @@ pub fn write(text: &str) {
     }
     let mut block: Vec<&str> = Vec::new();
     for l in text.lines() {
-        if !block.is_empty() && !l.starts_with([' ', '\t', '|']) && !l.trim().is_empty() {
+        if !block.is_empty() && starts_message(l) {
             let _ = writeln!(err, "{}", message(&block));
             block.clear();
         }
@@ -50,6 +50,14 @@ pub fn write(text: &str) {
     if !block.is_empty() {
         let _ = writeln!(err, "{}", message(&block));
     }
+}
+
+/// Whether a line starts a message: not indented, not empty, and not a
+/// policy diagnostic's source line (`12 | bucket_edges = …`).
+fn starts_message(l: &str) -> bool {
+    let gutter = l.trim_start_matches(|c: char| c.is_ascii_digit());
+    let source_line = gutter.len() < l.len() && gutter.trim_start().starts_with('|');
+    !l.starts_with([' ', '\t', '|']) && !l.trim().is_empty() && !source_line
 }
 
 /// One message's lines as a JSON object.
@@ -132,6 +140,7 @@ mod tests {
         assert_eq!(m["message"], "`amount` is `abc`; expected a decimal number");
         assert_eq!(m["at"], "fixtures/bad/many/payments.csv:2 (column `amount`)");
         assert_eq!(m["help"], "fix it");
+        assert!(!starts_message("12 | id = \"x\"") && !starts_message("  --> a:1") && starts_message("error: x"));
         let m = message(&["warning[W003]: step `x` is unreachable", "   |", "12 | id = \"x\""]);
         assert_eq!((m["level"].as_str(), m["code"].as_str()), (Some("warning"), Some("W003")));
         assert!(m["detail"].as_str().unwrap().contains("12 | id"));

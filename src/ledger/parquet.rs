@@ -164,7 +164,7 @@ impl Table {
 fn text(field: &Field, out: &mut String) {
     let _ = match field {
         Field::Null => Ok(()),
-        Field::Bool(b) => Ok(out.push_str(if *b { "true" } else { "false" })),
+        Field::Bool(b) => out.write_str(if *b { "true" } else { "false" }),
         Field::Byte(v) => write!(out, "{v}"),
         Field::Short(v) => write!(out, "{v}"),
         Field::Int(v) => write!(out, "{v}"),
@@ -177,8 +177,8 @@ fn text(field: &Field, out: &mut String) {
         Field::Float(v) => write!(out, "{v}"),
         Field::Double(v) => write!(out, "{v}"),
         Field::Decimal(d) => decimal(d.data(), d.scale(), out),
-        Field::Str(s) => Ok(out.push_str(s)),
-        Field::Bytes(b) => Ok(out.push_str(&String::from_utf8_lossy(b.data()))),
+        Field::Str(s) => out.write_str(s),
+        Field::Bytes(b) => out.write_str(&String::from_utf8_lossy(b.data())),
         Field::Date(days) => match epoch_day(i64::from(*days)) {
             Some(d) => write!(out, "{}", d.format("%Y-%m-%d")),
             None => write!(out, "day {days} after 1970-01-01"),
@@ -386,7 +386,7 @@ fn csv_to_parquet(src: &Path, rows_per_group: usize) -> Result<Vec<u8>, WriteErr
                     col.typed::<ByteArrayType>().write_batch(&v, Some(&defs), None)
                 }
                 Kind::Money => {
-                    let v: Vec<i64> = present.filter_map(|c| money_cents(c)).collect();
+                    let v: Vec<i64> = present.filter_map(money_cents).collect();
                     col.typed::<Int64Type>().write_batch(&v, Some(&defs), None)
                 }
                 Kind::Date => {
