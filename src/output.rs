@@ -34,17 +34,18 @@ pub fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
-/// Write rejected rows as CSV: file, line, column, value, reason.
-pub fn write_rejects(w: &mut dyn Write, problems: &[Problem]) -> io::Result<()> {
+/// Write rejected rows as CSV: file, line, column, value, reason (for a
+/// Parquet ledger: the .parquet file, and its row number in `line`).
+pub fn write_rejects(w: &mut dyn Write, problems: &[Problem], format: crate::ledger::LedgerFormat) -> io::Result<()> {
     let mut out = csv::Writer::from_writer(w);
     out.write_record(["file", "line", "column", "value", "reason"])?;
     for p in problems {
         out.write_record([
-            p.file.file_name(),
-            &p.line.to_string(),
+            format.file_name(p.file),
+            &format.number(p.line).to_string(),
             p.column.as_deref().unwrap_or(""),
             &p.value,
-            &p.message(),
+            &p.message_in(format),
         ])?;
     }
     out.flush()

@@ -4,6 +4,7 @@
 mod calendars;
 mod cli;
 mod common;
+mod deploy;
 mod docs;
 mod engine;
 mod facts;
@@ -13,6 +14,7 @@ mod ledger;
 mod levels;
 mod outbox;
 mod output;
+mod parquet;
 mod policy;
 mod properties;
 mod report;

@@ -68,7 +68,10 @@ pub(super) fn first_error_at(report: &Report) -> super::Location {
 /// Print a report the one way it is rendered (stderr).
 pub fn print_report(report: &Report) {
     let text = report.render();
-    if !text.is_empty() {
+    if text.is_empty() {
+    } else if super::log::json() {
+        super::log::write(&text);
+    } else {
         let _ = write!(std::io::stderr(), "{text}");
     }
 }

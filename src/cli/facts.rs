@@ -207,7 +207,7 @@ fn rejects_beside(out: &Option<PathBuf>, dir: &std::path::Path, ledger: &Ledger)
     }
     report_problems(rejects, dir, "rejected row");
     if let Some(path) = rejects_path(out) {
-        write_atomic(&path, |w| write_rejects(w, rejects))
+        write_atomic(&path, |w| write_rejects(w, rejects, ledger.report.format))
             .with_context(|| format!("cannot write `{}`", path.display()))?;
         say!("wrote {} problem(s) to {}", rejects.len(), path.display());
     }

@@ -3,10 +3,12 @@
 //! command; this one holds what they share.
 
 mod check;
+mod convert;
 mod explain;
 mod facts;
 mod generate;
 mod init;
+pub mod log;
 mod merge;
 mod preview;
 mod report;
@@ -27,9 +29,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Print a line to stderr; a closed stderr is not an error (never panics).
+/// With `--log-format json`, one JSON object per message ([`log`]).
 macro_rules! say {
     ($($t:tt)*) => {{
-        let _ = writeln!(std::io::stderr(), $($t)*);
+        $crate::cli::log::write(&format!($($t)*));
     }};
 }
 pub(crate) use say;
@@ -53,7 +56,7 @@ impl Progress {
     /// Start the spinner (or nothing, when stderr is not a terminal or `quiet`).
     pub fn start(quiet: bool) -> Progress {
         use std::io::IsTerminal;
-        if quiet || !std::io::stderr().is_terminal() {
+        if quiet || log::json() || !std::io::stderr().is_terminal() {
             return Progress(None);
         }
         let bar = indicatif::ProgressBar::new_spinner();
@@ -65,7 +68,7 @@ impl Progress {
     /// count, rate and time left — or nothing, like [`Progress::start`].
     pub fn bar(quiet: bool, len: u64, what: &'static str) -> Progress {
         use std::io::IsTerminal;
-        if quiet || !std::io::stderr().is_terminal() {
+        if quiet || log::json() || !std::io::stderr().is_terminal() {
             return Progress(None);
         }
         let bar = indicatif::ProgressBar::new(len);
@@ -269,6 +272,10 @@ pub struct Cli {
         display_order = 1000
     )]
     pub color: style::ColorChoice,
+    /// How stderr is written: `text` for people, `json` for log collectors (one object per line:
+    /// errors, warnings, and the stages of a run with counts and timings).
+    #[arg(long, global = true, value_enum, value_name = "FORMAT", env = "RECOUP_LOG_FORMAT", default_value_t = log::LogFormat::Text)]
+    pub log_format: log::LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -353,6 +360,8 @@ pub enum Command {
     /// Deliver a run's email outbox over SMTP, each message once; log each result in the output folder.
     #[command(after_help = "Examples:\n  recoup send --outbox out --smtp smtp://localhost:2525")]
     Send(send::SendArgs),
+    /// Write a CSV ledger folder as Parquet files with typed columns (money DECIMAL, dates DATE).
+    Convert(convert::ConvertArgs),
 }
 
 /// The error for a `--customer` id the ledger does not hold, with the id
@@ -382,14 +391,15 @@ pub fn unknown_customer(ledger: &crate::ledger::Ledger, id: &str) -> ExitError {
 /// Arguments shared by commands that read a ledger.
 #[derive(clap::Args, Debug)]
 pub struct LedgerArgs {
-    /// The ledger folder (customers.csv, invoices.csv, payments.csv, optional promises.csv and actions.csv).
-    #[arg(long, value_name = "DIR")]
+    /// The ledger folder (customers.csv, invoices.csv, payments.csv, optional promises.csv and actions.csv;
+    /// or the same as .parquet files).
+    #[arg(long, value_name = "DIR", env = "RECOUP_LEDGER")]
     pub ledger: PathBuf,
-    /// The as-of date, YYYY-MM-DD (default: today).
-    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    /// The as-of date, YYYY-MM-DD (default: today). A scheduled job sets it from the scheduler's date.
+    #[arg(long, value_name = "DATE", value_parser = parse_date, env = "RECOUP_AS_OF")]
     pub as_of: Option<NaiveDate>,
     /// Reject bad rows (listed in rejects.csv) and go on, instead of refusing the ledger.
-    #[arg(long)]
+    #[arg(long, env = "RECOUP_REJECT_BAD_ROWS")]
     pub reject_bad_rows: bool,
 }
 
@@ -430,7 +440,12 @@ pub fn main() -> ExitCode {
     };
     // With `--format json`, an error is also a JSON object on stdout.
     let json = json_flag(&args);
-    let parsed = Cli::command().color(colour).try_get_matches_from(args).and_then(|m| Cli::from_arg_matches(&m));
+    let started = std::time::Instant::now();
+    let mut command = String::new();
+    let parsed = Cli::command().color(colour).try_get_matches_from(args).and_then(|m| {
+        command = m.subcommand_name().unwrap_or_default().to_string();
+        Cli::from_arg_matches(&m)
+    });
     let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
@@ -444,9 +459,18 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code as u8);
         }
     };
-    style::init(cli.color);
+    log::init(cli.log_format);
+    // JSON log lines carry no colour codes.
+    style::init(if log::json() { style::ColorChoice::Never } else { cli.color });
+    let code = run_and_report(cli, json);
+    log::done(&command, code, started.elapsed().as_millis() as u64);
+    ExitCode::from(code)
+}
+
+/// Run a parsed command line and print its error: the exit code.
+fn run_and_report(cli: Cli, json: bool) -> u8 {
     match run(cli) {
-        Ok(code) => ExitCode::from(code as u8),
+        Ok(code) => code as u8,
         Err(e) => {
             let code = exit_code(&e);
             if !is_broken_pipe(&e) {
@@ -456,7 +480,7 @@ pub fn main() -> ExitCode {
                     print_error_json(code, &text, e.downcast_ref::<LocatedError>().map(|l| &l.at));
                 }
             }
-            ExitCode::from(if is_broken_pipe(&e) { 0 } else { code as u8 })
+            if is_broken_pipe(&e) { 0 } else { code as u8 }
         }
     }
 }
@@ -549,6 +573,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Merge(a) => merge::merge(a),
         Command::Split(a) => merge::split(a),
         Command::Send(a) => send::run(a),
+        Command::Convert(a) => convert::run(a),
     }
 }
 
@@ -580,14 +605,17 @@ pub fn load_ledger(args: &LedgerArgs) -> anyhow::Result<Ledger> {
         Err(LoadError::BadRows { rows, problems, report }) => {
             report_problems(&report.warnings, &args.ledger, "warning");
             report_problems(&problems, &args.ledger, "problem");
+            let format = report.format;
             let counts: Vec<String> = report
                 .files()
                 .iter()
                 .filter(|(_, c)| c.read > 0)
                 .map(|(k, c)| match c.lines == c.read + 1 {
-                    true => format!("{}: {} read, {} bad", k.file_name(), c.read, c.rejected),
+                    true => format!("{}: {} read, {} bad", format.file_name(*k), c.read, c.rejected),
                     // Rows on more lines than one each: say so, the counts must reconcile.
-                    false => format!("{}: {} read on {} lines, {} bad", k.file_name(), c.read, c.lines, c.rejected),
+                    false => {
+                        format!("{}: {} read on {} lines, {} bad", format.file_name(*k), c.read, c.lines, c.rejected)
+                    }
                 })
                 .collect();
             let error = ExitError {
@@ -602,8 +630,8 @@ pub fn load_ledger(args: &LedgerArgs) -> anyhow::Result<Ledger> {
             let at = problems
                 .first()
                 .map(|p| Location {
-                    file: Some(args.ledger.join(p.file.file_name()).display().to_string()),
-                    line: Some(p.line),
+                    file: Some(args.ledger.join(format.file_name(p.file)).display().to_string()),
+                    line: Some(format.number(p.line)),
                     column: p.column.clone().map(serde_json::Value::from),
                 })
                 .unwrap_or_default();
@@ -623,8 +651,9 @@ const SHOWN: usize = 20;
 
 /// Print the first problems of a list and count the rest.
 pub fn report_problems(problems: &[ledger::Problem], dir: &std::path::Path, what: &str) {
+    let format = ledger::parquet::format_of(dir).unwrap_or_default();
     for p in problems.iter().take(SHOWN) {
-        say!("{}", p.render(Some(dir)));
+        say!("{}", p.render_in(Some(dir), format));
     }
     if problems.len() > SHOWN {
         say!("... and {} more {what}s", problems.len() - SHOWN);

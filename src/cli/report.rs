@@ -55,8 +55,7 @@ pub fn run(a: ReportArgs) -> anyhow::Result<Exit> {
                     receipts = Some(path);
                 }
                 Err(why) => {
-                    let _ = writeln!(
-                        std::io::stderr(),
+                    super::say!(
                         "warning: the report leaves out the trends, the receipts forecast and the debtor and risk lists: {why}"
                     );
                 }

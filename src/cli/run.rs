@@ -2,7 +2,9 @@
 //! worklist, summary and manifest, written atomically into `--out`.
 
 use super::check::print_report;
-use super::{Exit, ExitError, Format, LedgerArgs, Progress, as_of_or_today, load_ledger, report_problems, say, style};
+use super::{
+    Exit, ExitError, Format, LedgerArgs, Progress, as_of_or_today, load_ledger, log, report_problems, say, style,
+};
 use crate::facts::{Context, kpi};
 use crate::output::{Kind, OutputSet};
 use crate::plan::summary::{Amounts, Summary, Tally, summarize};
@@ -10,6 +12,7 @@ use crate::plan::write::{Manifest, RunOutputs, write_run_into};
 use crate::plan::{self, Plan, worklist};
 use crate::policy::{self, CompiledPolicy};
 use rust_decimal::Decimal;
+use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -19,22 +22,22 @@ pub struct RunArgs {
     #[command(flatten)]
     pub ledger: LedgerArgs,
     /// The policy: a folder with policy.toml, or a .toml file.
-    #[arg(long, value_name = "POLICY")]
+    #[arg(long, value_name = "POLICY", env = "RECOUP_POLICY")]
     pub policy: PathBuf,
     /// Output folder: plan.csv, plan.jsonl, worklist.csv, summary.json, manifest.json, outbox/ (and rejects.csv).
     /// A new or empty folder, or one `recoup run` wrote before, replaced as a whole, atomically; any
     /// other folder, a file, a link, or a folder that is, holds or lies in an input is refused (exit 2).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", env = "RECOUP_OUT")]
     pub out: PathBuf,
     /// Worker threads (default: all cores). The plan is the same at any count.
-    #[arg(long)]
+    #[arg(long, env = "RECOUP_THREADS")]
     pub threads: Option<usize>,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
     /// Evaluate only shard I of N (0-based) of the customers, by a stable hash of their ids, and write
     /// shard.json beside the outputs; `recoup merge` combines the N folders into one run's outputs.
-    #[arg(long, value_name = "I/N")]
+    #[arg(long, value_name = "I/N", env = "RECOUP_SHARD")]
     pub shard: Option<plan::Shard>,
     /// The terminal summary as a table, or summary.json on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -88,10 +91,12 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     let t = Instant::now();
     let policy = compiled_policy(&a.policy, a.quiet)?;
     timings.push(("policy".to_string(), ms(t)));
+    log::stage("run", "policy", ms(t), json!({"policy": policy.name(), "policy_version": policy.version()}));
     progress.stage("loading the ledger");
     let t = Instant::now();
     let ledger = load_ledger(&a.ledger)?;
     timings.push(("load".to_string(), ms(t)));
+    log::stage("run", "load", ms(t), load_counts(&ledger.report));
     let source_ledger = source_ledger(a, &ledger)?;
     let ctx = Context::new(as_of, policy.rules.kpis.clone());
     drop(progress);
@@ -113,6 +118,9 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
         ExitError { code, message: format!("{e}; nothing was written{help}") }
     })?;
     timings.push(("evaluate".to_string(), ms(t)));
+    let threads = rayon::current_num_threads();
+    let counts = json!({"customers": evaluated, "actions": plan.entries.len(), "customers_skipped": plan.skipped.len(), "threads": threads, "shard": a.shard.map(|s| s.to_string())});
+    log::stage("run", "evaluate", ms(t), counts);
     drop(bar);
     let progress = Progress::start(a.quiet);
     progress.stage("computing the portfolio KPIs");
@@ -121,6 +129,7 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
         kpi::PortfolioInputs::collect_by_currency(&ledger, &ctx, |c| mask.as_ref().is_none_or(|m| m[c as usize]));
     let kpis = kpi::finish_all(&kpi_inputs, &ctx);
     timings.push(("kpis".to_string(), ms(t)));
+    log::stage("run", "kpis", ms(t), json!({}));
     let mut summary = summarize(&plan, (policy.name(), policy.version()), &ledger.report, kpis);
     let as_of_inputs = plan::why::AsOfInputs::of(&ledger, &policy);
     summary.as_of_warnings = as_of_inputs.warnings(as_of);
@@ -159,6 +168,7 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
         let rendered = crate::render::render_plan(&plan.entries, &ledger, &policy, as_of);
         let o = crate::outbox::build(&plan.entries, &rendered, &ledger, &policy.messages.sender, as_of);
         manifest.timings_ms.push(("render".to_string(), ms(t)));
+        log::stage("run", "render", ms(t), json!({"messages": o.files.len()}));
         o
     });
     progress.stage("writing the plan");
@@ -174,6 +184,9 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     timings.append(&mut manifest.timings_ms);
     manifest.timings_ms = timings;
     write_run_into(set, &outputs, &mut manifest).map_err(super::out_failed)?;
+    let write_ms = manifest.timings_ms.iter().find(|(s, _)| s == "write").map_or(0, |(_, ms)| *ms);
+    let files = manifest.files.len() + 1;
+    log::stage("run", "write", write_ms, json!({"out": a.out.display().to_string(), "files": files}));
     drop(progress);
 
     for e in &plan.skipped {
@@ -233,6 +246,19 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     std::mem::forget(plan);
     std::mem::forget(ledger);
     Ok(code)
+}
+
+/// The rows of each ledger file read, loaded and rejected, and the warnings: the `load` stage's log counts.
+fn load_counts(report: &crate::ledger::LoadReport) -> serde_json::Value {
+    let mut counts = serde_json::Map::new();
+    for (kind, c) in report.files() {
+        let file = report.format.file_name(kind);
+        counts.insert(
+            format!("{kind:?}").to_lowercase(),
+            json!({"file": file, "read": c.read, "loaded": c.loaded, "rejected": c.rejected}),
+        );
+    }
+    json!({"format": report.format, "files": counts, "warnings": report.warnings.len()})
 }
 
 /// The ledger a run's outputs come from, for the manifest: for a partition

@@ -3,7 +3,7 @@
 //! loaded or rejected. All problems of a run are collected in one pass.
 
 use super::decode::{self, DecodeError};
-use super::problem::{FileKind, Problem, ProblemKind, Severity};
+use super::problem::{FileKind, LedgerFormat, Problem, ProblemKind, Severity};
 use super::stream::{self, Cut, Rec, Unclosed};
 use super::{
     AccountType, ActionKind, ActionRecord, Arm, Channel, CreditNote, CustIx, Customer, DocumentType, FileCounts, InvIx,
@@ -55,6 +55,12 @@ pub enum LoadError {
     /// The CSV structure itself is broken (e.g. invalid UTF-8 in the header).
     #[error("`{file}` line {line}: {message}")]
     Csv { file: &'static str, line: u64, message: String },
+    /// The folder holds ledger files of both formats (CSV and Parquet).
+    #[error("the ledger folder holds CSV and Parquet files (`{}` and `{}`); refusing to guess which are the ledger", csv.display(), parquet.display())]
+    MixedFormats { csv: PathBuf, parquet: PathBuf },
+    /// A Parquet file that cannot be read as a ledger file.
+    #[error("cannot read `{}`: {message}", path.display())]
+    Parquet { path: PathBuf, message: String },
     /// Rows are bad and `--reject-bad-rows` was not given.
     #[error("{} bad row(s) in the ledger; nothing was written", rows)]
     BadRows { rows: u64, problems: Vec<Problem>, report: Box<LoadReport> },
@@ -460,6 +466,20 @@ fn read_header(
         return Err(LoadError::Csv { file: name, line: 1, message: "the file is empty; expected a header row".into() });
     }
     let names: Vec<String> = rec.iter().map(|f| String::from_utf8_lossy(f.trim_ascii()).to_ascii_lowercase()).collect();
+    let (header, warnings) = header_of(file, name, names, cols)?;
+    let body_line = rdr.position().line();
+    Ok((header, rdr.position().byte() as usize, body_line, warnings))
+}
+
+/// Where each known column is among a file's column names (lowercased):
+/// a missing required column and a duplicate one refuse the file, unknown
+/// ones are warnings. `name` is the file's name in the ledger's format.
+fn header_of(
+    file: FileKind,
+    name: &'static str,
+    names: Vec<String>,
+    cols: &'static Columns,
+) -> Result<(Header, Vec<Problem>), LoadError> {
     duplicate_column(name, &names)?;
     let mut pos = vec![None; cols.0.len()];
     for (k, (col, required)) in cols.0.iter().enumerate() {
@@ -469,7 +489,6 @@ fn read_header(
             return Err(LoadError::MissingColumn { file: name, column: col, did_you_mean });
         }
     }
-    let body_line = rdr.position().line();
     let warnings = names
         .iter()
         .filter(|n| !cols.0.iter().any(|(c, _)| c == n))
@@ -482,7 +501,7 @@ fn read_header(
             kind: ProblemKind::UnknownColumn,
         })
         .collect();
-    Ok((Header { pos, width: names.len() }, rdr.position().byte() as usize, body_line, warnings))
+    Ok((Header { pos, width: names.len() }, warnings))
 }
 
 /// Refuse a header that names a column twice (names already lowercased):
@@ -1455,8 +1474,9 @@ pub fn load(dir: &Path, opts: &LoadOptions) -> Result<Ledger, LoadError> {
 
 /// [`load`], reading `block` bytes at a time.
 fn load_in_blocks(dir: &Path, opts: &LoadOptions, block: usize) -> Result<Ledger, LoadError> {
+    let format = super::parquet::format_of(dir)?;
     for kind in [FileKind::Customers, FileKind::Invoices, FileKind::Payments] {
-        let path = dir.join(kind.file_name());
+        let path = dir.join(format.file_name(kind));
         if !path.is_file() {
             return Err(LoadError::MissingFile { path });
         }
@@ -1464,9 +1484,9 @@ fn load_in_blocks(dir: &Path, opts: &LoadOptions, block: usize) -> Result<Ledger
     // Whether the optional files exist is decided once, before reading: one
     // that vanishes while the ledger is read is an error, not an empty file
     // (a lost actions.csv would repeat steps and charge fees again).
-    let present = |kind: FileKind| dir.join(kind.file_name()).is_file();
+    let present = |kind: FileKind| dir.join(format.file_name(kind)).is_file();
     let optional = (present(FileKind::Promises), present(FileKind::Actions));
-    let (mut ledger, problems, bad_rows) = parse_all(dir, optional, block)?;
+    let (mut ledger, problems, bad_rows) = parse_all(Source { dir, format }, optional, block)?;
     if bad_rows > 0 && !opts.reject_bad_rows {
         return Err(LoadError::BadRows { rows: bad_rows, problems, report: Box::new(ledger.report) });
     }
@@ -1480,13 +1500,21 @@ type FileHash = (String, String);
 /// Read one file and parse it, block by block (see [`parse_stream`]); its
 /// hash is computed as it is read.
 fn read_and_parse<T: LedgerRow>(
-    dir: &Path,
+    Source { dir, format }: Source<'_>,
     file: FileKind,
     required: bool,
     bufs: &mut Buffers,
     cols: &'static Columns,
     decode: impl Fn(&mut Row<'_>, &mut Memo) -> Option<T> + Sync,
 ) -> Result<(Parsed<T>, Option<FileHash>), LoadError> {
+    if format == LedgerFormat::Parquet {
+        let path = dir.join(format.file_name(file));
+        if !required && !path.is_file() {
+            return Ok((Parsed::default(), None));
+        }
+        let (parsed, hash) = parse_parquet(file, &path, cols, decode)?;
+        return Ok((parsed, Some((format.file_name(file).to_string(), hash))));
+    }
     let Some((f, path)) = open(dir, file, required)? else {
         return Ok((Parsed::default(), None));
     };
@@ -1494,10 +1522,70 @@ fn read_and_parse<T: LedgerRow>(
     Ok((parsed, Some((file.file_name().to_string(), hash))))
 }
 
+/// A Parquet file's rows decoded as a CSV file's records are: the same
+/// header checks and the same decoders, a row's "line" being its row number
+/// plus one (as if the file had a header line). Row groups are decoded in
+/// parallel, each in row order.
+fn parse_parquet<T: LedgerRow>(
+    file: FileKind,
+    path: &Path,
+    cols: &'static Columns,
+    decode: impl Fn(&mut Row<'_>, &mut Memo) -> Option<T> + Sync,
+) -> Result<(Parsed<T>, String), LoadError> {
+    let table = super::parquet::Table::open(path)?;
+    let name = LedgerFormat::Parquet.file_name(file);
+    let (header, warnings) = header_of(file, name, table.names.clone(), cols)?;
+    let layout = Layout { file, header: &header, cols };
+    let dates = std::sync::Mutex::new(None);
+    type Decoded<T> = Vec<Result<T, (Vec<Problem>, Option<(Text, u64)>)>>;
+    let groups: Vec<Decoded<T>> = (0..table.groups())
+        .into_par_iter()
+        .map(|g| {
+            let mut memo = Memo { customer: None, invoice: None, rules: Vec::new(), dates: None, sink: Some(&dates) };
+            let mut out = Vec::new();
+            let first_line = table.first_row(g) + 2;
+            table.each_row(g, |cells| {
+                let line = first_line + out.len() as u64;
+                out.push(handle_record(layout, cells, &[], line, &decode, &mut memo, None));
+            })?;
+            Ok(out)
+        })
+        .collect::<Result<_, LoadError>>()?;
+    let rows = table.rows();
+    let mut parsed = Parsed { warnings, ..Parsed::default() };
+    parsed.rows.reserve(rows as usize);
+    parsed.lines.reserve(rows as usize);
+    let mut bad = Vec::new();
+    let mut line = 2;
+    for result in groups.into_iter().flatten() {
+        match result {
+            Ok(row) => parsed.rows.push(row),
+            Err((problems, id)) => {
+                bad.push(BadRow { index: parsed.rows.len(), problems, id });
+                parsed.rows.push(T::placeholder());
+            }
+        }
+        parsed.lines.push(line);
+        line += 1;
+    }
+    take_out_bad_rows(&mut parsed, bad);
+    // As if the file had a header line and one line per row: the counts reconcile.
+    parsed.physical = LineCounts { lines: line - 1, blank: 0, quoted_breaks: 0 };
+    parsed.dates = dates.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    Ok((parsed, table.hash))
+}
+
+/// Where the ledger's files are, and in which format.
+#[derive(Clone, Copy)]
+struct Source<'a> {
+    dir: &'a Path,
+    format: LedgerFormat,
+}
+
 type AllParsed = (Ledger, Vec<Problem>, u64);
 
 fn parse_all(
-    dir: &Path,
+    dir: Source<'_>,
     (promises_present, actions_present): (bool, bool),
     block: usize,
 ) -> Result<AllParsed, LoadError> {
@@ -1608,6 +1696,7 @@ fn parse_all(
         actions: actions.counts(),
         hashes,
         dates: widen(widen(invoices.dates, payments.dates), actions.dates),
+        format: dir.format,
         ..LoadReport::default()
     };
     let bad_rows: u64 = report.files().iter().map(|(_, c)| c.rejected).sum();

@@ -6,6 +6,7 @@ pub mod acts;
 pub mod decode;
 pub mod inline;
 pub mod load;
+pub mod parquet;
 mod problem;
 mod rule_id;
 mod stream;
@@ -13,7 +14,7 @@ mod stream;
 pub use acts::{Act, Acts};
 pub use decode::Terms;
 pub use load::{LoadError, LoadOptions, load};
-pub use problem::{FileKind, Problem, ProblemKind, Severity};
+pub use problem::{FileKind, LedgerFormat, Problem, ProblemKind, Severity};
 pub use rule_id::RuleId;
 
 use chrono::NaiveDate;
@@ -568,6 +569,9 @@ pub struct LoadReport {
     /// payments' dates, actions' decision dates), for the as-of warnings.
     #[serde(skip)]
     pub dates: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
+    /// CSV or Parquet files: how problems name their files and places.
+    #[serde(skip)]
+    pub format: LedgerFormat,
 }
 
 impl LoadReport {

@@ -28,6 +28,60 @@ impl FileKind {
     }
 }
 
+/// The format of a ledger folder: CSV files (`customers.csv`, …) or Parquet
+/// files of the same names and columns (`customers.parquet`, …; docs/ledger.md).
+/// A problem's `line` is the line of a CSV file (the header is line 1); in a
+/// Parquet file, whose rows have no lines, it is shown as the row number
+/// (the first row is row 1: line − 1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerFormat {
+    #[default]
+    Csv,
+    Parquet,
+}
+
+impl LedgerFormat {
+    /// The file of `kind` in a ledger folder of this format.
+    pub fn file_name(self, kind: FileKind) -> &'static str {
+        match self {
+            LedgerFormat::Csv => kind.file_name(),
+            LedgerFormat::Parquet => match kind {
+                FileKind::Customers => "customers.parquet",
+                FileKind::Invoices => "invoices.parquet",
+                FileKind::Payments => "payments.parquet",
+                FileKind::Promises => "promises.parquet",
+                FileKind::Actions => "actions.parquet",
+            },
+        }
+    }
+
+    /// A place in a file as messages name it: `line 12` of a CSV file, `row 11` of a Parquet file.
+    pub fn place(self, line: u64) -> String {
+        match self {
+            LedgerFormat::Csv => format!("line {line}"),
+            LedgerFormat::Parquet => format!("row {}", line.saturating_sub(1)),
+        }
+    }
+
+    /// The number users see for a problem's `line`: the line (CSV) or the row (Parquet).
+    pub fn number(self, line: u64) -> u64 {
+        match self {
+            LedgerFormat::Csv => line,
+            LedgerFormat::Parquet => line.saturating_sub(1),
+        }
+    }
+
+    /// The format of the ledger whose input files are named `files` (a
+    /// manifest's inputs): Parquet when one of them is a `.parquet` file.
+    pub fn of_files<'a>(mut files: impl Iterator<Item = &'a str>) -> LedgerFormat {
+        match files.any(|f| f.ends_with(".parquet")) {
+            true => LedgerFormat::Parquet,
+            false => LedgerFormat::Csv,
+        }
+    }
+}
+
 /// Whether a problem rejects its row or is only reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -107,6 +161,11 @@ pub struct Problem {
 impl Problem {
     /// A short human description of the problem, without the location.
     pub fn message(&self) -> String {
+        self.message_in(LedgerFormat::Csv)
+    }
+
+    /// [`Problem::message`] for a ledger of `format` (file names and places in its words).
+    pub fn message_in(&self, format: LedgerFormat) -> String {
         let v = &self.value;
         let col = self.column.as_deref().unwrap_or("");
         match &self.kind {
@@ -116,12 +175,16 @@ impl Problem {
             ProblemKind::OpenExceedsAmount => format!("`open_amount` `{v}` is greater than `amount`"),
             ProblemKind::DateOrder { other_column } => format!("`{col}` `{v}` is before `{other_column}`"),
             ProblemKind::DuplicateId { first_line } => {
-                format!("duplicate `{col}` `{v}`, first used on line {first_line}")
+                format!("duplicate `{col}` `{v}`, first used on {}", format.place(*first_line))
             }
-            ProblemKind::UnknownCustomer => format!("unknown customer `{v}`: not in customers.csv"),
-            ProblemKind::UnknownInvoice => format!("unknown invoice `{v}`: not in invoices.csv"),
+            ProblemKind::UnknownCustomer => {
+                format!("unknown customer `{v}`: not in {}", format.file_name(FileKind::Customers))
+            }
+            ProblemKind::UnknownInvoice => {
+                format!("unknown invoice `{v}`: not in {}", format.file_name(FileKind::Invoices))
+            }
             ProblemKind::RejectedReference { file, line } => {
-                format!("`{col}` `{v}` refers to a rejected row ({} line {line})", file.file_name())
+                format!("`{col}` `{v}` refers to a rejected row ({} {})", format.file_name(*file), format.place(*line))
             }
             ProblemKind::CustomerMismatch { invoice_customer } => {
                 format!("invoice `{v}` belongs to customer `{invoice_customer}`, not this row's customer")
@@ -197,15 +260,27 @@ impl Problem {
     /// Render the problem the one way recoup renders problems, with the file
     /// shown under `dir` when given.
     pub fn render(&self, dir: Option<&std::path::Path>) -> String {
+        self.render_in(dir, LedgerFormat::Csv)
+    }
+
+    /// [`Problem::render`] for a ledger of `format`: a Parquet file's place is
+    /// `invoices.parquet, row 2`.
+    pub fn render_in(&self, dir: Option<&std::path::Path>, format: LedgerFormat) -> String {
         let sev = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
+        let name = format.file_name(self.file);
         let file = match dir {
-            Some(d) => d.join(self.file.file_name()).display().to_string(),
-            None => self.file.file_name().to_string(),
+            Some(d) => d.join(name).display().to_string(),
+            None => name.to_string(),
         };
-        let mut out = format!("{sev}: {}\n  --> {file}:{}", self.message(), self.line);
+        let mut out = match format {
+            LedgerFormat::Csv => format!("{sev}: {}\n  --> {file}:{}", self.message_in(format), self.line),
+            LedgerFormat::Parquet => {
+                format!("{sev}: {}\n  --> {file}, {}", self.message_in(format), format.place(self.line))
+            }
+        };
         if let Some(c) = &self.column {
             out.push_str(&format!(" (column `{c}`)"));
         }

@@ -521,9 +521,10 @@ impl Manifest {
             .files()
             .iter()
             .filter_map(|(kind, c)| {
-                let hash = report.hashes.iter().find(|(f, _)| f == kind.file_name())?;
+                let name = report.format.file_name(*kind);
+                let hash = report.hashes.iter().find(|(f, _)| f == name)?;
                 Some(InputFile {
-                    file: kind.file_name().to_string(),
+                    file: name.to_string(),
                     blake3: hash.1.clone(),
                     read: c.read,
                     loaded: c.loaded,
@@ -595,7 +596,8 @@ pub fn write_run_into(set: OutputSet, out: &RunOutputs<'_>, manifest: &mut Manif
         set.write("rejects.csv", |w| w.write_all(csv))?;
         outputs.push("rejects.csv");
     } else if !out.rejects.is_empty() {
-        set.write("rejects.csv", |w| write_rejects(w, out.rejects))?;
+        let format = crate::ledger::LedgerFormat::of_files(manifest.inputs.iter().map(|i| i.file.as_str()));
+        set.write("rejects.csv", |w| write_rejects(w, out.rejects, format))?;
         outputs.push("rejects.csv");
     }
     if let Some(part) = out.shard {
