@@ -8,6 +8,7 @@ mod facts;
 mod generate;
 mod init;
 mod merge;
+mod pg;
 mod preview;
 mod report;
 mod run;
@@ -317,9 +318,14 @@ pub enum Command {
 /// Arguments shared by commands that read a ledger.
 #[derive(clap::Args, Debug)]
 pub struct LedgerArgs {
-    /// The ledger folder (customers.csv, invoices.csv, payments.csv, optional promises.csv and actions.csv).
+    /// The ledger folder (customers.csv, invoices.csv, payments.csv, optional promises.csv and actions.csv),
+    /// or a PostgreSQL URL `postgres://USER@HOST/DB` whose tables of those names are read (docs/postgres.md).
     #[arg(long, value_name = "DIR")]
     pub ledger: PathBuf,
+    /// With a PostgreSQL ledger: read FILE from another table or view, e.g. `invoices=erp.open_items`
+    /// (repeatable).
+    #[arg(long, value_name = "FILE=TABLE")]
+    pub ledger_table: Vec<String>,
     /// The as-of date, YYYY-MM-DD (default: today).
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub as_of: Option<NaiveDate>,
@@ -495,6 +501,9 @@ pub fn as_of_or_today(d: Option<NaiveDate>) -> NaiveDate {
 /// Load a ledger, printing its problems the one way they are rendered; a
 /// refused ledger becomes an [`ExitError`] with [`Exit::InputInvalid`].
 pub fn load_ledger(args: &LedgerArgs) -> anyhow::Result<Ledger> {
+    if let Some(url) = pg::url_of(&args.ledger) {
+        return pg::load(url, args);
+    }
     if !args.ledger.is_dir() {
         let what = if args.ledger.exists() { "is not a folder" } else { "does not exist" };
         return Err(ExitError {
@@ -559,7 +568,7 @@ const SHOWN: usize = 20;
 /// Print the first problems of a list and count the rest.
 pub fn report_problems(problems: &[ledger::Problem], dir: &std::path::Path, what: &str) {
     for p in problems.iter().take(SHOWN) {
-        say!("{}", p.render(Some(dir)));
+        say!("{}", pg::render(p, dir).unwrap_or_else(|| p.render(Some(dir))));
     }
     if problems.len() > SHOWN {
         say!("... and {} more {what}s", problems.len() - SHOWN);

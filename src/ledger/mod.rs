@@ -6,6 +6,7 @@ pub mod acts;
 pub mod decode;
 pub mod inline;
 pub mod load;
+pub mod postgres;
 mod problem;
 mod rule_id;
 mod stream;

@@ -184,15 +184,21 @@ impl Problem {
     /// Render the problem the one way recoup renders problems, with the file
     /// shown under `dir` when given.
     pub fn render(&self, dir: Option<&std::path::Path>) -> String {
-        let sev = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
         let file = match dir {
             Some(d) => d.join(self.file.file_name()).display().to_string(),
             None => self.file.file_name().to_string(),
         };
-        let mut out = format!("{sev}: {}\n  --> {file}:{}", self.message(), self.line);
+        self.render_at(&format!("{file}:{}", self.line))
+    }
+
+    /// Render the problem with its place given (`file:line`, or a database
+    /// table and primary key).
+    pub fn render_at(&self, place: &str) -> String {
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut out = format!("{sev}: {}\n  --> {place}", self.message());
         if let Some(c) = &self.column {
             out.push_str(&format!(" (column `{c}`)"));
         }
