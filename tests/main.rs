@@ -12,6 +12,7 @@ mod ledger;
 mod outbox;
 mod output;
 mod policy;
+mod postgres;
 mod properties;
 mod report;
 mod run;
