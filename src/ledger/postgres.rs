@@ -207,9 +207,23 @@ impl Drop for TempDir {
 
 /// Connect to `url` (a `postgres://` URL or a libpq key=value string).
 pub fn connect(url: &str) -> Result<postgres::Client, PgLoadError> {
-    let config: postgres::Config =
-        url.parse().map_err(|e: postgres::Error| PgLoadError::BadUrl { url: redact(url), message: e.to_string() })?;
+    let config = config(url).map_err(|message| PgLoadError::BadUrl { url: redact(url), message })?;
     config.connect(postgres::NoTls).map_err(|source| PgLoadError::Connect { url: redact(url), source })
+}
+
+/// The connection settings of `url`, with the password from `PGPASSWORD`
+/// when the URL has none (so it need not be on the command line).
+pub fn config(url: &str) -> Result<postgres::Config, String> {
+    let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| e.to_string())?;
+    if config.get_password().is_none()
+        && let Some(p) = std::env::var_os("PGPASSWORD")
+    {
+        config.password(p.as_encoded_bytes());
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("recoup");
+    }
+    Ok(config)
 }
 
 /// Read the ledger tables of the database at `url` and load them.
