@@ -67,8 +67,8 @@ impl Session {
                 message: "--out-schema takes a schema name, without a `.`".into(),
             });
         }
-        let config = crate::ledger::postgres::config(url)
-            .map_err(|message| PgOutError::BadUrl { url: redact(url), message })?;
+        let config =
+            crate::ledger::postgres::config(url).map_err(|message| PgOutError::BadUrl { url: redact(url), message })?;
         let mut client = config
             .connect(postgres::NoTls)
             .map_err(|e| PgOutError::Connect { url: redact(url), message: describe(&e) })?;

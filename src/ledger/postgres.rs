@@ -327,7 +327,7 @@ fn quote_ident(s: &str) -> String {
 
 /// The primary key on each line the problems name, read back from the
 /// copies (only when there are problems: the loaded path never reads them twice).
-fn keys_of_lines<'a>(dir: &Path, problems: &mut dyn Iterator<Item = &'a Problem>) -> HashMap<(FileKind, u64), String> {
+fn keys_of_lines(dir: &Path, problems: &mut dyn Iterator<Item = &Problem>) -> HashMap<(FileKind, u64), String> {
     let mut wanted: HashMap<FileKind, Vec<u64>> = HashMap::new();
     for p in problems {
         wanted.entry(p.file).or_default().push(p.line);
