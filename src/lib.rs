@@ -13,6 +13,7 @@ pub mod ledger;
 pub mod money;
 pub mod outbox;
 pub mod output;
+pub mod pg_out;
 pub mod plan;
 pub mod policy;
 mod prefetch;

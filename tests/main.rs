@@ -16,6 +16,7 @@ mod outbox;
 mod output;
 mod parquet;
 mod policy;
+mod postgres;
 mod properties;
 mod report;
 mod run;

@@ -82,7 +82,8 @@ pub fn run(a: CheckArgs) -> anyhow::Result<Exit> {
     let report = &loaded.report;
     let gaps = match (&loaded.policy, &a.ledger) {
         (Some(p), Some(dir)) => {
-            let args = super::LedgerArgs { ledger: dir.clone(), as_of: None, reject_bad_rows: true };
+            let args =
+                super::LedgerArgs { ledger: dir.clone(), ledger_table: Vec::new(), as_of: None, reject_bad_rows: true };
             let ledger = super::load_ledger(&args)?;
             p.rules.currency_gaps(&super::run::ledger_currencies(&ledger))
         }

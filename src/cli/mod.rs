@@ -10,6 +10,7 @@ mod generate;
 mod init;
 pub mod log;
 mod merge;
+mod pg;
 mod preview;
 mod report;
 mod run;
@@ -392,9 +393,14 @@ pub fn unknown_customer(ledger: &crate::ledger::Ledger, id: &str) -> ExitError {
 #[derive(clap::Args, Debug)]
 pub struct LedgerArgs {
     /// The ledger folder (customers.csv, invoices.csv, payments.csv, optional promises.csv and actions.csv;
-    /// or the same as .parquet files).
+    /// or the same as .parquet files), or a PostgreSQL URL `postgres://USER@HOST/DB` whose tables of those
+    /// names are read (docs/postgres.md).
     #[arg(long, value_name = "DIR", env = "RECOUP_LEDGER")]
     pub ledger: PathBuf,
+    /// With a PostgreSQL ledger: read FILE from another table or view, e.g. `invoices=erp.open_items`
+    /// (repeatable).
+    #[arg(long, value_name = "FILE=TABLE")]
+    pub ledger_table: Vec<String>,
     /// The as-of date, YYYY-MM-DD (default: today). A scheduled job sets it from the scheduler's date.
     #[arg(long, value_name = "DATE", value_parser = parse_date, env = "RECOUP_AS_OF")]
     pub as_of: Option<NaiveDate>,
@@ -585,6 +591,9 @@ pub fn as_of_or_today(d: Option<NaiveDate>) -> NaiveDate {
 /// Load a ledger, printing its problems the one way they are rendered; a
 /// refused ledger becomes an [`ExitError`] with [`Exit::InputInvalid`].
 pub fn load_ledger(args: &LedgerArgs) -> anyhow::Result<Ledger> {
+    if let Some(url) = pg::url_of(&args.ledger) {
+        return pg::load(url, args);
+    }
     if !args.ledger.is_dir() {
         let what = if args.ledger.exists() { "is not a folder" } else { "does not exist" };
         return Err(ExitError {
@@ -653,7 +662,7 @@ const SHOWN: usize = 20;
 pub fn report_problems(problems: &[ledger::Problem], dir: &std::path::Path, what: &str) {
     let format = ledger::parquet::format_of(dir).unwrap_or_default();
     for p in problems.iter().take(SHOWN) {
-        say!("{}", p.render_in(Some(dir), format));
+        say!("{}", pg::render(p, dir).unwrap_or_else(|| p.render_in(Some(dir), format)));
     }
     if problems.len() > SHOWN {
         say!("... and {} more {what}s", problems.len() - SHOWN);

@@ -49,6 +49,14 @@ pub struct RunArgs {
     /// The outbox is written by default; kept so that scripts that ask for it still run.
     #[arg(long, hide = true, conflicts_with = "no_outbox")]
     pub outbox: bool,
+    /// Also write plan, worklist and summary as tables of a PostgreSQL schema (`--out-schema`),
+    /// replaced in one transaction, under an advisory lock that refuses a second concurrent run (exit 1)
+    /// (docs/postgres.md).
+    #[arg(long, value_name = "URL")]
+    pub out_db: Option<String>,
+    /// The schema `--out-db` writes its tables into (created when missing).
+    #[arg(long, value_name = "SCHEMA", default_value = "recoup", requires = "out_db")]
+    pub out_schema: String,
 }
 
 /// Load and compile a policy; print its warnings; an invalid policy becomes
@@ -85,6 +93,8 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     // Lock the output folder first: a second run on it refuses before doing any work.
     let inputs = [("ledger folder", a.ledger.ledger.as_path()), ("policy", a.policy.as_path())];
     let set = OutputSet::create(&a.out, Kind::Run, &inputs).map_err(super::out_failed)?;
+    // And the database schema's advisory lock, held to the end of the run.
+    let mut db = a.out_db.as_deref().map(|url| super::pg::lock_out(url, &a.out_schema)).transpose()?;
     let mut timings = Vec::new();
     let progress = Progress::start(a.quiet);
     progress.stage("compiling the policy");
@@ -150,7 +160,7 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
         policy: policy.name().to_string(),
         policy_version: policy.version().to_string(),
         policy_blake3: policy.hash.clone(),
-        ledger: a.ledger.ledger.display().to_string(),
+        ledger: super::pg::shown(&a.ledger.ledger),
         inputs: Manifest::inputs(&ledger.report),
         outputs: Vec::new(),
         actions: plan.entries.len() as u64,
@@ -187,6 +197,10 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     let write_ms = manifest.timings_ms.iter().find(|(s, _)| s == "write").map_or(0, |(_, ms)| *ms);
     let files = manifest.files.len() + 1;
     log::stage("run", "write", write_ms, json!({"out": a.out.display().to_string(), "files": files}));
+    if let Some(db) = db.as_mut() {
+        progress.stage("writing the plan to the database");
+        db.write(&a.out, as_of).map_err(super::pg::out_failed)?;
+    }
     drop(progress);
 
     for e in &plan.skipped {

@@ -7,6 +7,7 @@ pub mod decode;
 pub mod inline;
 pub mod load;
 pub mod parquet;
+pub mod postgres;
 mod problem;
 mod rule_id;
 mod stream;

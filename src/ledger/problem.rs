@@ -266,21 +266,30 @@ impl Problem {
     /// [`Problem::render`] for a ledger of `format`: a Parquet file's place is
     /// `invoices.parquet, row 2`.
     pub fn render_in(&self, dir: Option<&std::path::Path>, format: LedgerFormat) -> String {
-        let sev = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
         let name = format.file_name(self.file);
         let file = match dir {
             Some(d) => d.join(name).display().to_string(),
             None => name.to_string(),
         };
-        let mut out = match format {
-            LedgerFormat::Csv => format!("{sev}: {}\n  --> {file}:{}", self.message_in(format), self.line),
-            LedgerFormat::Parquet => {
-                format!("{sev}: {}\n  --> {file}, {}", self.message_in(format), format.place(self.line))
-            }
+        let place = match format {
+            LedgerFormat::Csv => format!("{file}:{}", self.line),
+            LedgerFormat::Parquet => format!("{file}, {}", format.place(self.line)),
         };
+        self.render_with(&place, &self.message_in(format))
+    }
+
+    /// Render the problem with its place given (`file:line`, or a database
+    /// table and primary key).
+    pub fn render_at(&self, place: &str) -> String {
+        self.render_with(place, &self.message())
+    }
+
+    fn render_with(&self, place: &str, message: &str) -> String {
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut out = format!("{sev}: {message}\n  --> {place}");
         if let Some(c) = &self.column {
             out.push_str(&format!(" (column `{c}`)"));
         }
