@@ -266,7 +266,11 @@ fn the_outbox_sends_one_message_per_channel_listing_each_level() {
     })
     .unwrap();
     let mut rows = Vec::new();
-    assert_eq!(recoup::send::actions_sent(&outbox, &log, &mut rows).unwrap(), 2);
+    assert_eq!(
+        recoup::send::actions_sent(&outbox, &log, chrono::NaiveDate::from_ymd_opt(2026, 11, 16).unwrap(), &mut rows)
+            .unwrap(),
+        2
+    );
     let id = &m.action_id;
     assert_eq!(
         String::from_utf8(rows).unwrap(),
