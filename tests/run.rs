@@ -948,6 +948,43 @@ fn money_has_its_currency_s_minor_units_in_every_output() {
     assert!(line("open AR", " JPY 123,457"), "{stdout}");
     assert!(line("open AR", " USD 100.50"), "{stdout}");
     assert!(line("current", " JPY 0"), "{stdout}");
+    // simulate: the diff of a variant that calls later, and its comparison.
+    let late = tmp.path().join("late.toml");
+    std::fs::write(
+        &late,
+        std::fs::read_to_string(&policy).unwrap().replace("days_past_due = 30", "days_past_due = 60"),
+    )
+    .unwrap();
+    let sim = tmp.path().join("sim");
+    let (code, _, err) = recoup(
+        &[
+            "simulate",
+            "--ledger",
+            &ledger,
+            "--as-of",
+            "2026-11-16",
+            "--baseline",
+            &policy,
+            "--variant",
+            late.to_str().unwrap(),
+            "--out",
+            sim.to_str().unwrap(),
+            "--quiet",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let diffs: Vec<serde_json::Value> =
+        std::fs::read_to_string(sim.join("diff.jsonl")).unwrap().lines().map(json).collect();
+    let diff = |c: &str| diffs.iter().find(|d| d["customer_id"] == c).unwrap().clone();
+    assert_eq!(
+        (diff("CB")["currency"].as_str(), diff("CB")["baseline"][0]["amount_due"].as_str()),
+        (Some("BHD"), Some("1250.750"))
+    );
+    assert_eq!(diff("CJ")["baseline"][0]["fee"], "4000");
+    assert_eq!(diff("CU")["baseline"][0]["amount_due"], "100.50");
+    let comparison = std::fs::read_to_string(sim.join("comparison.json")).unwrap();
+    assert!(comparison.contains("\"1250.750\"") && comparison.contains("\"123457\""), "{comparison}");
 }
 
 /// Issue 20 §6: explain shows the `[amounts]` a rule compared, in the

@@ -287,6 +287,8 @@ pub fn diff_csv(w: &mut dyn Write, diffs: &[CustomerDiff]) -> io::Result<()> {
 /// amounts and reason.
 pub fn diff_jsonl(w: &mut dyn Write, diffs: &[CustomerDiff]) -> io::Result<()> {
     for d in diffs {
+        // Money with the minor units of the customer's currency.
+        let _scope = crate::money::Scope::enter(&d.currency);
         serde_json::to_writer(&mut *w, d)?;
         w.write_all(b"\n")?;
     }
