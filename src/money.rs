@@ -65,20 +65,142 @@ pub fn check_percent(p: Decimal) -> Result<Decimal, RangeError> {
     if below_pow10(p, 4) { Ok(p) } else { Err(RangeError::Percent) }
 }
 
+/// The decimals of an amount of `code`: its ISO 4217 minor unit. 0 for the
+/// currencies without one (JPY, KRW, CLP, ISK, VND, ...), 3 for the dinars
+/// and rials that count thousandths (BHD, IQD, JOD, KWD, LYD, OMR, TND), 2
+/// for every other code, and for a code recoup does not know.
+///
+/// A match on the code's three bytes as one integer: a few comparisons, no
+/// map lookup (the run writes one per row of plan.csv and plan.jsonl).
+pub fn minor_units(code: &str) -> u32 {
+    const fn k(c: &[u8; 3]) -> u32 {
+        (c[0] as u32) << 16 | (c[1] as u32) << 8 | c[2] as u32
+    }
+    let &[a, b, c] = code.as_bytes() else { return 2 };
+    const BIF: u32 = k(b"BIF");
+    const CLP: u32 = k(b"CLP");
+    const DJF: u32 = k(b"DJF");
+    const GNF: u32 = k(b"GNF");
+    const ISK: u32 = k(b"ISK");
+    const JPY: u32 = k(b"JPY");
+    const KMF: u32 = k(b"KMF");
+    const KRW: u32 = k(b"KRW");
+    const PYG: u32 = k(b"PYG");
+    const RWF: u32 = k(b"RWF");
+    const UGX: u32 = k(b"UGX");
+    const UYI: u32 = k(b"UYI");
+    const VND: u32 = k(b"VND");
+    const VUV: u32 = k(b"VUV");
+    const XAF: u32 = k(b"XAF");
+    const XOF: u32 = k(b"XOF");
+    const XPF: u32 = k(b"XPF");
+    const BHD: u32 = k(b"BHD");
+    const IQD: u32 = k(b"IQD");
+    const JOD: u32 = k(b"JOD");
+    const KWD: u32 = k(b"KWD");
+    const LYD: u32 = k(b"LYD");
+    const OMR: u32 = k(b"OMR");
+    const TND: u32 = k(b"TND");
+    match k(&[a, b, c]) {
+        BIF | CLP | DJF | GNF | ISK | JPY | KMF | KRW | PYG | RWF | UGX | UYI | VND | VUV | XAF | XOF | XPF => 0,
+        BHD | IQD | JOD | KWD | LYD | OMR | TND => 3,
+        _ => 2,
+    }
+}
+
+/// `d` with exactly `units` decimals, rounded half away from zero
+/// (`0.125` → `0.13`, `-0.5` → `-1` with none): the one rounding of money in
+/// every output (docs/output.md, "Money").
+pub fn round(d: Decimal, units: u32) -> Decimal {
+    let mut r = if d.scale() > units {
+        d.round_dp_with_strategy(units, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+    } else {
+        d
+    };
+    r.rescale(units);
+    r
+}
+
+thread_local! {
+    /// The minor units of the currency in scope ([`Scope`]); 2 outside any.
+    static UNITS: std::cell::Cell<u32> = const { std::cell::Cell::new(2) };
+}
+
+/// The minor units money is written with on this thread now: those of the
+/// currency of the innermost [`Scope`], 2 outside any.
+pub fn units() -> u32 {
+    UNITS.with(|u| u.get())
+}
+
+/// While alive, money written on this thread without a currency of its own
+/// ([`json::text`], `engine::words::money`, the serde helpers) has the minor
+/// units of `code`: one customer's evaluation, explain, facts of a customer,
+/// each value of a map keyed by currency. Dropping it restores the scope it
+/// replaced.
+#[must_use = "the scope ends when the guard is dropped"]
+pub struct Scope {
+    prev: u32,
+}
+
+impl Scope {
+    /// Money in `code` until the guard drops.
+    pub fn enter(code: &str) -> Scope {
+        Scope::units(minor_units(code))
+    }
+
+    /// Money with `units` decimals until the guard drops.
+    pub fn units(units: u32) -> Scope {
+        Scope { prev: UNITS.with(|u| u.replace(units)) }
+    }
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        UNITS.with(|u| u.set(self.prev));
+    }
+}
+
 /// Money in recoup's JSON outputs (docs/output.md, "the machine contract"):
-/// a decimal string with two decimals (the ledger's amounts have at most
-/// two), no thousands separators, as plan.csv writes it: `"210.00"`, never
-/// `"210"` or `"11,000.00"`. Read back from a string or a number.
+/// a decimal string with the minor units of the currency in scope
+/// ([`Scope`]; two outside any), no thousands separators, as plan.csv
+/// writes it: `"210.00"` (`"210"` in yen, `"210.000"` in Bahraini dinars),
+/// never `"11,000.00"`. Read back from a string or a number.
 /// Use with `#[serde(with = "crate::money::json")]`.
 pub mod json {
     use rust_decimal::Decimal;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    /// `d` as the machine contract writes money: `-?[0-9]+\.[0-9]{2}`.
+    /// `d` as the machine contract writes money, with the minor units of
+    /// the currency in scope: `-?[0-9]+(\.[0-9]+)?`.
     pub fn text(d: Decimal) -> String {
+        text_in(d, super::units())
+    }
+
+    /// `d` with `units` decimals, as the machine contract writes money.
+    pub fn text_in(d: Decimal, units: u32) -> String {
         let mut buf = Vec::with_capacity(16);
-        crate::plan::write::push_money(&mut buf, d);
+        crate::plan::write::push_money_in(&mut buf, d, units);
         String::from_utf8(buf).unwrap_or_default()
+    }
+
+    /// A map keyed by currency code, each value serialized in the scope of
+    /// its code (its money with that currency's minor units).
+    /// Use with `#[serde(serialize_with = "crate::money::json::by_currency")]`.
+    pub fn by_currency<T: serde::Serialize, S: Serializer>(
+        m: &std::collections::BTreeMap<String, T>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_map(m.iter().map(|(k, v)| (k, InCurrency(k, v))))
+    }
+
+    /// `value` serialized in the scope of the currency `code`.
+    pub struct InCurrency<'a, T>(pub &'a str, pub &'a T);
+
+    impl<T: serde::Serialize> serde::Serialize for InCurrency<'_, T> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let _scope = super::Scope::enter(self.0);
+            self.1.serialize(s)
+        }
     }
 
     pub fn serialize<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
@@ -113,7 +235,7 @@ pub mod json {
         use std::collections::BTreeMap;
 
         pub fn serialize<S: Serializer>(m: &BTreeMap<String, Decimal>, s: S) -> Result<S::Ok, S::Error> {
-            s.collect_map(m.iter().map(|(k, v)| (k, super::text(*v))))
+            s.collect_map(m.iter().map(|(k, v)| (k, super::text_in(*v, crate::money::minor_units(k)))))
         }
 
         pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Decimal>, D::Error> {

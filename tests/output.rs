@@ -209,8 +209,10 @@ fn error_objects_read_message_help_and_place() {
     assert_eq!((&v["error"]["file"], &v["error"]["line"]), (&json!("C:/data/x.csv"), &json!(3)));
 }
 
-/// The schemas refuse what the outputs used to write: money without its
-/// two decimals or with separators, counts and booleans as strings.
+/// The schemas refuse what the outputs used to write: money with one
+/// decimal or with separators, counts and booleans as strings. (A whole
+/// number is money in yen: which currency has which decimals is
+/// `run::money_has_its_currency_s_minor_units_in_every_output`'s.)
 #[test]
 fn schemas_refuse_the_old_shapes() {
     let tmp = tempfile::tempdir().unwrap();
@@ -220,7 +222,7 @@ fn schemas_refuse_the_old_shapes() {
     let good = read_json(&dir.join("summary.json"));
     assert_valid("summary.json", &summary, &good);
     for (path, bad) in [
-        ("/actions/currencies/USD/fees", json!("0")),
+        ("/actions/currencies/USD/fees", json!("0.0")),
         ("/actions/currencies/USD/amount_due", json!("756,440.14")),
         ("/actions/count", json!("184")),
         ("/holds_placed", json!(1.5)),
@@ -236,7 +238,7 @@ fn schemas_refuse_the_old_shapes() {
     let line = std::fs::read_to_string(dir.join("plan.jsonl")).unwrap();
     let row: Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
     assert_valid("plan row", &plan, &row);
-    for (key, bad) in [("amount_due", json!("210")), ("hold", json!("false")), ("instalments", json!("3"))] {
+    for (key, bad) in [("amount_due", json!("210.5")), ("hold", json!("false")), ("instalments", json!("3"))] {
         let mut r = row.clone();
         r[key] = bad.clone();
         assert!(!errors(&plan, &r).is_empty(), "{key} = {bad} passed");

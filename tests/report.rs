@@ -900,3 +900,99 @@ fn simulation_report_renders_in_a_browser() {
     let rows = read(&d.sim.join("diff.jsonl")).lines().count();
     assert!(dom.contains(&format!("{rows} of {rows} rows")), "the filter script did not run");
 }
+
+/// Issue 20 §5: the run report's past month ends use the settings of the
+/// policy the run used (its `[kpis]`, carried in summary.json), not the
+/// defaults: with bucket edges 15 and 45 the trend table has the buckets
+/// 1-15, 16-45 and 46+, and a month end's figures are `facts --policy` of
+/// the ledger as exported that day.
+#[test]
+fn the_report_s_month_ends_use_the_run_s_kpi_settings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let policy = tmp.path().join("policy");
+    crate::cli::standard_copy(
+        &policy,
+        &[("[guardrails]\n", "[kpis]\nbucket_edges = [15, 45]\ndso_days = 60\n\n[guardrails]\n")],
+    );
+    let p = policy.to_str().unwrap();
+    let run = tmp.path().join("run");
+    let (code, _, err) = run_demo(p, &run, &["--quiet"], None);
+    assert_eq!(code, 0, "{err}");
+    let s = json(&run.join("summary.json"));
+    assert_eq!(s["kpi_settings"]["bucket_edges"], serde_json::json!([15, 45]));
+    assert_eq!(s["kpi_settings"]["dso_days"], 60);
+    let (code, _, err) = recoup(&["report", "--run", run.to_str().unwrap()], None);
+    assert_eq!(code, 0, "{err}");
+    let html = read(&run.join("report.html"));
+    let table = &html[html.find("<div id=\"trend-table\">").expect("no trend table")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    for b in ["1-15", "16-45", "46+"] {
+        assert!(table.contains(b), "bucket {b} missing from the trend table");
+    }
+    assert!(!table.contains("61-90"), "a default bucket in the trend table");
+    let cash = |code: &str, v: &serde_json::Value| {
+        format!("{code} {}", recoup::engine::words::money_of(text(v).parse().unwrap(), code))
+    };
+    let day = "2026-10-31";
+    let ledger = tmp.path().join(day);
+    demo_as_exported_on(day, &ledger);
+    let (code, out, err) = recoup(
+        &["facts", "--ledger", ledger.to_str().unwrap(), "--as-of", day, "--policy", p, "--format", "json"],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let facts: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for (c, k) in facts["portfolio"].as_object().unwrap() {
+        let mut want = vec![
+            cash(c, &k["ar_total"]),
+            cash(c, &k["ar_overdue"]),
+            text(&k["dso"]),
+            text(&k["best_possible_dso"]),
+            text(&k["average_days_delinquent"]),
+            text(&k["cei"]),
+        ];
+        let aging = k["aging"].as_array().unwrap();
+        assert_eq!(aging.len(), 4, "current and three overdue buckets");
+        want.extend(aging.iter().skip(1).map(|b| cash(c, &b["amount"])));
+        assert_eq!(trend_row(&html, day, c), want, "{day} {c}");
+    }
+}
+
+/// Issue 20 §2: a past month end keeps the credit notes issued by then (it
+/// dropped them all): on 2026-09-30 the customer's AR is net of the unused
+/// part of the credit note of 2026-09-15, and the DSO period's net sales
+/// are less its amount; a credit note issued after the month end is not there.
+#[test]
+fn a_past_month_end_keeps_the_credit_notes_issued_by_then() {
+    use recoup::facts::FactsConfig;
+    use rust_decimal::Decimal;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("customers.csv"),
+        "customer_id,name,segment,country,currency,credit_limit,payment_terms\nC1,Acme,small,US,USD,10000.00,NET30\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("invoices.csv"),
+        "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status,document_type\n\
+         I1,C1,2026-08-01,2026-08-31,USD,1000.00,1000.00,open,invoice\n\
+         CN1,C1,2026-09-15,2026-09-15,USD,300.00,200.00,open,credit_note\n\
+         CN2,C1,2026-10-10,2026-10-10,USD,50.00,50.00,open,credit_note\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("payments.csv"), "payment_id,customer_id,invoice_id,paid_on,amount\n").unwrap();
+    let ledger = recoup::ledger::load(dir, &recoup::ledger::LoadOptions::default()).unwrap();
+    let months = recoup::report::history::trends(&ledger, crate::common::date("2026-11-16"), &FactsConfig::default());
+    let sep = months.iter().find(|m| m.date == crate::common::date("2026-09-30")).unwrap();
+    let k = &sep.kpis["USD"];
+    let d = |s: &str| s.parse::<Decimal>().unwrap();
+    assert_eq!(k.ar_total, d("1000.00"));
+    assert_eq!(k.credit_notes, d("200.00"), "CN1's unused part; CN2 is not issued yet");
+    assert_eq!(k.ar_net, d("800.00"));
+    assert_eq!(k.sales_dso_period, d("700.00"), "I1 less CN1, issued in the 90 days to 2026-09-30");
+    let oct = months.iter().find(|m| m.date == crate::common::date("2026-10-31")).unwrap();
+    assert_eq!(oct.kpis["USD"].credit_notes, d("250.00"), "CN1 and CN2");
+    let aug = months.iter().find(|m| m.date == crate::common::date("2026-08-31")).unwrap();
+    assert_eq!(aug.kpis["USD"].credit_notes, Decimal::ZERO);
+}

@@ -414,15 +414,25 @@ fn plan_and_worklist_csv_are_the_csv_crate_s() {
 /// plan.csv's amounts are written without `core::fmt`; they are
 /// `format!("{:.2}")`'s (truncated, `-0.00` for a negative zero) on random
 /// decimals and the edges of the fast path.
+/// Money is written with the currency's minor units (0, 2 or 3 decimals),
+/// rounded half away from zero: exactly what rescaling the rounded decimal
+/// and formatting it gives, on the edges and random values.
 #[test]
-fn money_is_written_as_format_2_writes_it() {
+fn money_is_written_with_the_minor_units_rounded_half_away_from_zero() {
     use proptest::prelude::*;
-    use recoup::plan::write::push_money;
-    use rust_decimal::Decimal;
+    use recoup::plan::write::{push_money, push_money_in};
+    use rust_decimal::{Decimal, RoundingStrategy};
     let check = |d: Decimal| {
+        for units in [0, 2, 3] {
+            let mut buf = Vec::new();
+            push_money_in(&mut buf, d, units);
+            let mut r = d.round_dp_with_strategy(units, RoundingStrategy::MidpointAwayFromZero);
+            r.rescale(units);
+            assert_eq!(String::from_utf8(buf).unwrap(), r.to_string(), "{d:?} with {units} decimals");
+        }
         let mut buf = Vec::new();
         push_money(&mut buf, d);
-        assert_eq!(String::from_utf8(buf).unwrap(), format!("{d:.2}"), "{d:?}");
+        assert_eq!(String::from_utf8(buf).unwrap(), recoup::money::json::text_in(d, 2), "{d:?}");
     };
     for (lo, mid, hi) in [(0, 0, 0), (1, 0, 0), (u32::MAX, u32::MAX, 0), (0, 0, 1), (u32::MAX, u32::MAX, u32::MAX)] {
         for scale in 0..=28 {
@@ -431,9 +441,22 @@ fn money_is_written_as_format_2_writes_it() {
             }
         }
     }
-    for s in ["0", "-0.00", "0.001", "-0.009", "12.345", "37298.60", "12345678901234567.89", "99.999", "100"] {
+    for s in ["0", "-0.00", "0.001", "-0.009", "12.345", "37298.60", "12345678901234567.89", "99.999", "100", "0.5"] {
         check(s.parse().unwrap());
     }
+    // By hand: the rounding and the padding.
+    let text = |s: &str, units| {
+        let mut buf = Vec::new();
+        push_money_in(&mut buf, s.parse().unwrap(), units);
+        String::from_utf8(buf).unwrap()
+    };
+    assert_eq!(text("12.345", 2), "12.35");
+    assert_eq!(text("-12.345", 2), "-12.35");
+    assert_eq!(text("1250.5", 0), "1251");
+    assert_eq!(text("1250.49", 0), "1250");
+    assert_eq!(text("1250.5", 3), "1250.500");
+    assert_eq!(text("7", 3), "7.000");
+    assert_eq!(text("0.0005", 3), "0.001");
     proptest!(|(m in any::<i64>(), wide in any::<i128>(), scale in 0u32..=28)| {
         check(Decimal::from_i128_with_scale(i128::from(m), scale));
         check(Decimal::from_i128_with_scale(wide >> 33, scale));
@@ -771,4 +794,237 @@ fn run_warns_of_history_rows_of_unknown_rules_in_the_terminal_and_summary() {
     assert!(!format!("{stdout}{stderr}").contains("history row"));
     let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
     assert!(!summary.contains("unknown_rule_ids"));
+}
+
+// ---------------------------------------------- money in each currency's minor units
+
+/// A ledger of three customers in yen (no minor unit), Bahraini dinars
+/// (three decimals) and US dollars (two), each with one invoice 46 days
+/// overdue on 2026-11-16, and a policy with per-currency amounts.
+fn minor_units_case(dir: &Path) -> (String, String) {
+    let ledger = dir.join("ledger");
+    std::fs::create_dir_all(&ledger).unwrap();
+    std::fs::write(
+        ledger.join("customers.csv"),
+        "customer_id,name,segment,country,currency,credit_limit,payment_terms,phone\n\
+         CB,Manama Trading,small,BH,BHD,5000.00,NET30,+973-1700-0000\n\
+         CJ,Osaka Kogyo,small,JP,JPY,2000000,NET30,+81-6-0000-0000\n\
+         CU,Austin Parts,small,US,USD,5000.00,NET30,+1-555-0100\n",
+    )
+    .unwrap();
+    std::fs::write(
+        ledger.join("invoices.csv"),
+        "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status\n\
+         IB,CB,2026-09-01,2026-10-01,BHD,1250.75,1250.75,open\n\
+         IJ,CJ,2026-09-01,2026-10-01,JPY,123457,123457,open\n\
+         IU,CU,2026-09-01,2026-10-01,USD,100.5,100.5,open\n",
+    )
+    .unwrap();
+    std::fs::write(ledger.join("payments.csv"), "payment_id,customer_id,invoice_id,paid_on,amount\n").unwrap();
+    let policy = dir.join("policy.toml");
+    std::fs::write(
+        &policy,
+        r#"[policy]
+name = "minor-units"
+version = "1"
+currency = "USD"
+
+[amounts]
+big = { USD = "50.00", JPY = "10000", BHD = "500.00" }
+
+[guardrails]
+min_overdue = { USD = "25.00", JPY = "3000", BHD = "10.00" }
+
+[costs]
+call = { USD = "4.50", JPY = "700", BHD = "1.75" }
+
+[[strategy]]
+id = "default"
+ladder = "l"
+
+[[ladder]]
+id = "l"
+
+[[ladder.step]]
+id = "call"
+days_past_due = 30
+action = "call"
+when = "customer.overdue_total >= amounts.big"
+fee = { USD = "25.00", JPY = "4000", BHD = "10.50" }
+"#,
+    )
+    .unwrap();
+    (ledger.to_str().unwrap().to_string(), policy.to_str().unwrap().to_string())
+}
+
+/// Issue 20 §6: every machine output writes money with its currency's ISO
+/// 4217 minor units: yen with none, Bahraini dinars with three, dollars with
+/// two (as before) — plan.csv, plan.jsonl, worklist.csv, summary.json and
+/// facts (text and JSON).
+#[test]
+fn money_has_its_currency_s_minor_units_in_every_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ledger, policy) = minor_units_case(tmp.path());
+    let out = tmp.path().join("out");
+    let o = out.to_str().unwrap();
+    let (code, _, err) = recoup(
+        &["run", "--ledger", &ledger, "--policy", &policy, "--as-of", "2026-11-16", "--out", o, "--quiet"],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let read = |f: &str| std::fs::read_to_string(out.join(f)).unwrap();
+    let json = |s: &str| -> serde_json::Value { serde_json::from_str(s).unwrap() };
+    // plan.jsonl: one call per customer, amounts in its currency.
+    let rows: Vec<serde_json::Value> = read("plan.jsonl").lines().map(json).collect();
+    let by = |c: &str| rows.iter().find(|r| r["customer_id"] == c).unwrap().clone();
+    let (b, j, u) = (by("CB"), by("CJ"), by("CU"));
+    assert_eq!(
+        (b["amount_due"].as_str(), b["fee"].as_str(), b["cost"].as_str()),
+        (Some("1250.750"), Some("10.500"), Some("1.750"))
+    );
+    assert_eq!(
+        (j["amount_due"].as_str(), j["fee"].as_str(), j["cost"].as_str()),
+        (Some("123457"), Some("4000"), Some("700"))
+    );
+    assert_eq!(
+        (u["amount_due"].as_str(), u["fee"].as_str(), u["cost"].as_str()),
+        (Some("100.50"), Some("25.00"), Some("4.50"))
+    );
+    // The facts an action read, in the same units.
+    let fact = |r: &serde_json::Value, name: &str| {
+        r["facts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .map(|f| f["value"].as_str().unwrap().to_string())
+    };
+    assert_eq!(fact(&b, "customer.overdue_total").as_deref(), Some("1250.750"));
+    assert_eq!(fact(&j, "customer.overdue_total").as_deref(), Some("123457"));
+    // plan.csv and worklist.csv.
+    let plan = read("plan.csv");
+    assert!(plan.contains(",BHD,IB,call,") && plan.contains(",1250.750,10.500,0.000,"), "{plan}");
+    assert!(plan.contains(",JPY,IJ,call,") && plan.contains(",123457,4000,0,"), "{plan}");
+    assert!(plan.contains(",USD,IU,call,") && plan.contains(",100.50,25.00,0.00,"), "{plan}");
+    let worklist = read("worklist.csv");
+    assert!(worklist.contains(",BHD,1250.750,IB,") && worklist.contains(",JPY,123457,IJ,"), "{worklist}");
+    assert!(worklist.contains(",USD,100.50,IU,"), "{worklist}");
+    // summary.json: per currency, each with its units.
+    let s = json(&read("summary.json"));
+    assert_eq!(s["kpis"]["BHD"]["ar_total"], "1250.750");
+    assert_eq!(s["kpis"]["JPY"]["ar_total"], "123457");
+    assert_eq!(s["kpis"]["USD"]["ar_total"], "100.50");
+    assert_eq!(s["kpis"]["JPY"]["aging"][2]["bucket"], "31-60");
+    assert_eq!(s["kpis"]["JPY"]["aging"][2]["amount"], "123457");
+    assert_eq!(s["actions"]["currencies"]["BHD"]["fees"], "10.500");
+    assert_eq!(s["actions"]["currencies"]["JPY"]["cost"], "700");
+    assert_eq!(s["exposure"]["BHD"]["amount"], "1250.750");
+    assert_eq!(s["by_action"]["call"]["currencies"]["JPY"]["amount_due"], "123457");
+    // facts: JSON and text, for one customer and for all.
+    let (code, stdout, err) =
+        recoup(&["facts", "--ledger", &ledger, "--as-of", "2026-11-16", "--customer", "CJ", "--format", "json"], None);
+    assert_eq!(code, 0, "{err}");
+    let f = json(&stdout);
+    assert_eq!(f["customer"]["overdue_total"], "123457");
+    assert_eq!(f["invoices"][0]["open_amount"], "123457");
+    let (code, stdout, err) =
+        recoup(&["facts", "--ledger", &ledger, "--as-of", "2026-11-16", "--format", "json"], None);
+    assert_eq!(code, 0, "{err}");
+    let f = json(&stdout);
+    let cust = |id: &str| f["customers"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap().clone();
+    assert_eq!(cust("CB")["overdue_total"], "1250.750");
+    assert_eq!(cust("CU")["overdue_total"], "100.50");
+    assert_eq!(f["portfolio"]["BHD"]["ar_overdue"], "1250.750");
+    assert_eq!(f["portfolio"]["JPY"]["ar_overdue"], "123457");
+    let (code, stdout, err) =
+        recoup(&["facts", "--ledger", &ledger, "--as-of", "2026-11-16", "--customer", "CB"], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("1250.750"), "{stdout}");
+    let (code, stdout, _) = recoup(&["facts", "--ledger", &ledger, "--as-of", "2026-11-16"], None);
+    assert_eq!(code, 0);
+    let line =
+        |label: &str, value: &str| stdout.lines().any(|l| l.trim_start().starts_with(label) && l.ends_with(value));
+    assert!(line("open AR", " BHD 1,250.750"), "{stdout}");
+    assert!(line("open AR", " JPY 123,457"), "{stdout}");
+    assert!(line("open AR", " USD 100.50"), "{stdout}");
+    assert!(line("current", " JPY 0"), "{stdout}");
+    // simulate: the diff of a variant that calls later, and its comparison.
+    let late = tmp.path().join("late.toml");
+    std::fs::write(
+        &late,
+        std::fs::read_to_string(&policy).unwrap().replace("days_past_due = 30", "days_past_due = 60"),
+    )
+    .unwrap();
+    let sim = tmp.path().join("sim");
+    let (code, _, err) = recoup(
+        &[
+            "simulate",
+            "--ledger",
+            &ledger,
+            "--as-of",
+            "2026-11-16",
+            "--baseline",
+            &policy,
+            "--variant",
+            late.to_str().unwrap(),
+            "--out",
+            sim.to_str().unwrap(),
+            "--quiet",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let diffs: Vec<serde_json::Value> =
+        std::fs::read_to_string(sim.join("diff.jsonl")).unwrap().lines().map(json).collect();
+    let diff = |c: &str| diffs.iter().find(|d| d["customer_id"] == c).unwrap().clone();
+    assert_eq!(
+        (diff("CB")["currency"].as_str(), diff("CB")["baseline"][0]["amount_due"].as_str()),
+        (Some("BHD"), Some("1250.750"))
+    );
+    assert_eq!(diff("CJ")["baseline"][0]["fee"], "4000");
+    assert_eq!(diff("CU")["baseline"][0]["amount_due"], "100.50");
+    let comparison = std::fs::read_to_string(sim.join("comparison.json")).unwrap();
+    assert!(comparison.contains("\"1250.750\"") && comparison.contains("\"123457\""), "{comparison}");
+}
+
+/// Issue 20 §6: explain shows the `[amounts]` a rule compared, in the
+/// customer's currency (and money with that currency's minor units).
+#[test]
+fn explain_shows_the_amounts_a_rule_compared_in_the_customer_s_currency() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ledger, policy) = minor_units_case(tmp.path());
+    let args = |c: &'static str| {
+        vec![
+            "explain",
+            "--ledger",
+            ledger.as_str(),
+            "--policy",
+            policy.as_str(),
+            "--as-of",
+            "2026-11-16",
+            "--customer",
+            c,
+        ]
+    };
+    let (code, text, err) = recoup(&args("CB"), None);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!("explain_amounts_bhd", text);
+    let (code, text, err) = recoup(&args("CJ"), None);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("amounts.big = 10000"), "{text}");
+    let mut json_args = args("CB");
+    json_args.extend(["--format", "json"]);
+    let (code, stdout, err) = recoup(&json_args, None);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let rule = doc["trace"]["rules"].as_array().unwrap().iter().find(|r| r["rule_id"] == "call").unwrap();
+    let read: Vec<(String, String)> = rule["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap().to_string(), f["value"].as_str().unwrap().to_string()))
+        .collect();
+    assert!(read.contains(&("amounts.big".to_string(), "500.000".to_string())), "{read:?}");
+    assert_eq!(doc["trace"]["actions"][0]["amount_due"], "1250.750");
+    assert_eq!(doc["facts"]["overdue_total"], "1250.750");
 }

@@ -36,6 +36,8 @@ pub fn run(a: ExplainArgs) -> anyhow::Result<Exit> {
     let cal = ctx.calendar();
     let mut invoices = Vec::new();
     let cf = derive_customer(&ledger, c, &ctx, &mut invoices);
+    // Every amount explain shows is in the customer's currency, with its minor units.
+    let _scope = crate::money::Scope::enter(&cf.customer.currency);
     let mut trace = Trace::default();
     let result = evaluate_customer(&policy, &ledger, &cf, &invoices, &cal, Some(&mut trace));
     let mut out = std::io::stdout().lock();
@@ -99,10 +101,10 @@ fn print_text(out: &mut dyn Write, cf: &CustomerFacts<'_>, t: &Trace) -> std::io
         for i in &t.invoices {
             writeln!(
                 out,
-                "  {:<14} {:>5} days past due {:>14.2}  {}{}",
+                "  {:<14} {:>5} days past due {:>14}  {}{}",
                 i.id,
                 i.days_past_due,
-                i.open_amount,
+                crate::money::json::text(i.open_amount),
                 if i.eligible { "in dunning" } else { "not dunned" },
                 if i.note.is_empty() { String::new() } else { format!(": {}", i.note) }
             )?;
@@ -129,7 +131,14 @@ fn print_text(out: &mut dyn Write, cf: &CustomerFacts<'_>, t: &Trace) -> std::io
         writeln!(out, "  none")?;
     }
     for a in &t.actions {
-        writeln!(out, "  {} `{}` {:.2}: {}", a.action.as_str(), a.rule_id, a.amount_due, a.reason)?;
+        writeln!(
+            out,
+            "  {} `{}` {}: {}",
+            a.action.as_str(),
+            a.rule_id,
+            crate::money::json::text(a.amount_due),
+            a.reason
+        )?;
     }
     if let Some(e) = &t.error {
         writeln!(out, "\nerror: {e}")?;

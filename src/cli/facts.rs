@@ -100,6 +100,7 @@ pub fn run(a: FactsArgs) -> anyhow::Result<Exit> {
             Some(c) => {
                 let mut buf = Vec::new();
                 let cf = crate::facts::derive_customer(&ledger, c, &ctx, &mut buf);
+                let _scope = crate::money::Scope::enter(&cf.customer.currency);
                 serde_json::json!({
                     "as_of": as_of.to_string(),
                     "customer": json_of(&cf),
@@ -107,9 +108,12 @@ pub fn run(a: FactsArgs) -> anyhow::Result<Exit> {
                 })
             }
             None => {
-                let rows: Vec<serde_json::Value> = map_customers(&ledger, &ctx, |cf, inv| match a.level {
-                    Level::Customer => vec![json_of(cf)],
-                    Level::Invoice => inv.iter().map(|f| invoice_json(cf, f)).collect(),
+                let rows: Vec<serde_json::Value> = map_customers(&ledger, &ctx, |cf, inv| {
+                    let _scope = crate::money::Scope::enter(&cf.customer.currency);
+                    match a.level {
+                        Level::Customer => vec![json_of(cf)],
+                        Level::Invoice => inv.iter().map(|f| invoice_json(cf, f)).collect(),
+                    }
                 })
                 .into_iter()
                 .flatten()
@@ -122,7 +126,12 @@ pub fn run(a: FactsArgs) -> anyhow::Result<Exit> {
                 doc.insert("as_of".into(), as_of.to_string().into());
                 doc.insert("level".into(), key.trim_end_matches('s').into());
                 doc.insert(key.into(), rows.into());
-                doc.insert("portfolio".into(), serde_json::to_value(kpi::by_currency(&ledger, &ctx))?);
+                let portfolio = kpi::by_currency(&ledger, &ctx);
+                let portfolio: serde_json::Map<String, serde_json::Value> = portfolio
+                    .iter()
+                    .map(|(code, k)| Ok((code.clone(), serde_json::to_value(crate::money::json::InCurrency(code, k))?)))
+                    .collect::<Result<_, serde_json::Error>>()?;
+                doc.insert("portfolio".into(), portfolio.into());
                 serde_json::Value::Object(doc)
             }
         };
@@ -137,15 +146,19 @@ pub fn run(a: FactsArgs) -> anyhow::Result<Exit> {
         Some(c) => {
             let mut buf = Vec::new();
             let cf = crate::facts::derive_customer(&ledger, c, &ctx, &mut buf);
+            let _scope = crate::money::Scope::enter(&cf.customer.currency);
             if text {
                 print_vertical(&mut out, &cf)?;
                 writeln!(out)?;
             }
             invoice_rows(&cf, &buf)
         }
-        None => map_customers(&ledger, &ctx, |cf, inv| match a.level {
-            Level::Customer => vec![cells(cf)],
-            Level::Invoice => invoice_rows(cf, inv),
+        None => map_customers(&ledger, &ctx, |cf, inv| {
+            let _scope = crate::money::Scope::enter(&cf.customer.currency);
+            match a.level {
+                Level::Customer => vec![cells(cf)],
+                Level::Invoice => invoice_rows(cf, inv),
+            }
         })
         .into_iter()
         .flatten()
@@ -280,7 +293,8 @@ fn invoice_json(cf: &CustomerFacts<'_>, f: &InvoiceFacts<'_>) -> serde_json::Val
 }
 
 /// One fact's value in JSON: counts as integers, ratios as numbers (four
-/// decimals, as the text shows them), money as a two-decimal string,
+/// decimals, as the text shows them), money as a decimal string with the
+/// minor units of the currency in scope (the customer's),
 /// booleans as booleans, dates as `YYYY-MM-DD` or null when empty.
 pub(super) fn fact_json(v: Value<'_>) -> serde_json::Value {
     use serde_json::Value as J;
@@ -346,7 +360,7 @@ fn print_portfolio(out: &mut dyn Write, code: &str, p: &kpi::Portfolio) -> std::
         "\nportfolio in {code} as of {} ({} customers, {} open invoices)",
         p.as_of, p.customers, p.open_invoices
     )?;
-    let money = |d| format!("{code} {}", crate::engine::words::money(d));
+    let money = |d| format!("{code} {}", crate::engine::words::money_of(d, code));
     let lines = [
         ("open AR".to_string(), money(p.ar_total)),
         ("current".into(), money(p.ar_current)),

@@ -141,6 +141,7 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     timings.push(("kpis".to_string(), ms(t)));
     log::stage("run", "kpis", ms(t), json!({}));
     let mut summary = summarize(&plan, (policy.name(), policy.version()), &ledger.report, kpis);
+    summary.kpi_settings = ctx.config.clone();
     let as_of_inputs = plan::why::AsOfInputs::of(&ledger, &policy);
     summary.as_of_warnings = as_of_inputs.warnings(as_of);
     let why_none = plan.entries.is_empty().then(|| plan::why::why_none(&ledger, &policy, &ctx, mask.as_deref()));
@@ -325,7 +326,7 @@ fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path) -> s
     let mut t = style::table(head);
     let row = |name: &str, x: &Tally| {
         let mut r = vec![name.to_string(), x.count.to_string()];
-        r.extend(codes.iter().map(|c| x.currencies.get(*c).map_or("-".into(), |m| money(m.amount_due))));
+        r.extend(codes.iter().map(|c| x.currencies.get(*c).map_or("-".into(), |m| money(c, m.amount_due))));
         r
     };
     for (kind, x) in &s.by_action {
@@ -354,10 +355,10 @@ fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path) -> s
              count it once per action):"
         )?;
         for (code, x) in &s.exposure {
-            writeln!(out, "    {code} {} ({} customers)", money(x.amount), x.customers)?;
+            writeln!(out, "    {code} {} ({} customers)", money(code, x.amount), x.customers)?;
         }
         let per = |f: &dyn Fn(&Amounts) -> Decimal| {
-            s.actions.currencies.iter().map(|(c, m)| format!("{c} {}", money(f(m)))).collect::<Vec<_>>().join(", ")
+            s.actions.currencies.iter().map(|(c, m)| format!("{c} {}", money(c, f(m)))).collect::<Vec<_>>().join(", ")
         };
         writeln!(out, "  fees and compensation: {}", per(&|m| m.fees))?;
         writeln!(out, "  interest: {}", per(&|m| m.interest))?;
@@ -377,13 +378,18 @@ fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path) -> s
             out,
             "  limits {code}: {} raised (+{}), {} lowered (-{})",
             l.increases,
-            money(l.increase_total),
+            money(code, l.increase_total),
             l.decreases,
-            money(l.decrease_total)
+            money(code, l.decrease_total)
         )?;
     }
     for (code, d) in &s.discounts {
-        writeln!(out, "  discounts {code}: {} offered, at most {} if all are taken", d.offered, money(d.max_cost))?;
+        writeln!(
+            out,
+            "  discounts {code}: {} offered, at most {} if all are taken",
+            d.offered,
+            money(code, d.max_cost)
+        )?;
     }
     let tasks = top_tasks(plan, TOP_TASKS);
     if !tasks.is_empty() {
@@ -401,7 +407,7 @@ fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path) -> s
                 a.owner.as_deref().unwrap_or("-").to_string(),
                 a.customer_id.to_string(),
                 a.action.as_str().to_string(),
-                format!("{} {}", a.currency, money(a.amount_due)),
+                format!("{} {}", a.currency, money(&a.currency, a.amount_due)),
                 a.reason.clone(),
             ]);
         }
@@ -413,13 +419,13 @@ fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path) -> s
         writeln!(
             out,
             "  {code}: open AR {}{}, overdue {}; DSO {}  best possible {}  ADD {}  CEI {}%",
-            money(k.ar_total),
+            money(code, k.ar_total),
             if k.ar_net == k.ar_total {
                 String::new()
             } else {
-                format!(" (net of cash on account and credit notes {})", money(k.ar_net))
+                format!(" (net of cash on account and credit notes {})", money(code, k.ar_net))
             },
-            money(k.ar_overdue),
+            money(code, k.ar_overdue),
             opt2(k.dso),
             opt2(k.best_possible_dso),
             opt2(k.average_days_delinquent),
@@ -435,9 +441,9 @@ fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path) -> s
             c.currency,
             c.rates_date,
             rates.join(", "),
-            money(c.ar_total),
-            money(c.ar_overdue),
-            money(c.exposure),
+            money(&c.currency, c.ar_total),
+            money(&c.currency, c.ar_overdue),
+            money(&c.currency, c.exposure),
             cur = c.currency
         )?;
     }
@@ -520,11 +526,12 @@ pub fn top_tasks(plan: &Plan, n: usize) -> Vec<&crate::plan::PlanEntry> {
 
 /// `EUR 1,234.50, USD 20.00`.
 fn amounts(m: &std::collections::BTreeMap<String, Decimal>) -> String {
-    m.iter().map(|(c, d)| format!("{c} {}", money(*d))).collect::<Vec<_>>().join(", ")
+    m.iter().map(|(c, d)| format!("{c} {}", money(c, *d))).collect::<Vec<_>>().join(", ")
 }
 
-fn money(d: Decimal) -> String {
-    crate::engine::words::money(d)
+/// `d` in `code` with its minor units and thousands separators.
+fn money(code: &str, d: Decimal) -> String {
+    crate::engine::words::money_of(d, code)
 }
 
 fn opt2(v: Option<f64>) -> String {

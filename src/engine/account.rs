@@ -195,6 +195,7 @@ impl Eval<'_, '_> {
             let mut inputs = Vec::new();
             if self.tracing() {
                 self.reads(&l.when, None, &mut inputs);
+                self.amount_reads(&l.when, &mut inputs);
             }
             let trace = |outcome, detail: String, inputs| RuleTrace {
                 kind: RuleKind::Limit,

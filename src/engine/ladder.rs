@@ -732,6 +732,11 @@ impl<'a> Eval<'a, '_> {
                         Grouping::Customer => vec![listed.clone()],
                         Grouping::Invoice => listed.iter().map(|&i| vec![i]).collect(),
                     };
+                    // The [amounts] its condition compared with, for explain.
+                    let mut amounts = Vec::new();
+                    if self.tracing() {
+                        self.amount_reads(&step.when, &mut amounts);
+                    }
                     for g in groups {
                         let mut a = self.step_action(step, &g, &st, k);
                         self.deliver(&mut a, &step.fallback);
@@ -749,7 +754,7 @@ impl<'a> Eval<'a, '_> {
                                 _ => format!("{detail}; lists {}", a.invoice_ids.join(", ")),
                             },
                             guardrail: None,
-                            inputs: a.facts.clone(),
+                            inputs: a.facts.iter().chain(&amounts).cloned().collect(),
                         };
                         if post_due
                             && let Some(min) =
@@ -778,6 +783,7 @@ impl<'a> Eval<'a, '_> {
                     let inputs = if self.tracing() && notes.get(k).is_some_and(|n| !n.is_empty()) {
                         let mut v = Vec::new();
                         self.reads(&step.when, self.inv.first(), &mut v);
+                        self.amount_reads(&step.when, &mut v);
                         v
                     } else {
                         Vec::new()

@@ -586,12 +586,33 @@ impl<'a> Eval<'a, '_> {
         }
     }
 
+    /// The `[amounts]` a condition compared with, each in the customer's
+    /// currency (`amounts.small_balance` = `250.00`; `none for CHF` when the
+    /// policy gives none for it), for explain's trace.
+    fn amount_reads(&self, e: &Option<Expression>, out: &mut Vec<FactRead>) {
+        let Some(x) = e else { return };
+        let code = self.cf.customer.currency.as_str();
+        for name in &x.amounts {
+            let full = format!("amounts.{name}");
+            if out.iter().any(|r| r.name == full) {
+                continue;
+            }
+            let value = match self.r.named.iter().find(|(n, _)| n == name).and_then(|(_, a)| a.get(code)) {
+                Some(d) => crate::money::json::text(d),
+                None => format!("none for {code}"),
+            };
+            out.push(FactRead { name: Cow::Owned(full), value });
+        }
+    }
+
     /// A fact of the customer, for explanations.
     fn fact(&self, f: FactRef) -> FactRead {
         fact_read(f, &self.env(None))
     }
 
     fn run(&mut self) -> Result<(), EvalError> {
+        // Reasons and the facts read write money in the customer's currency.
+        let _scope = crate::money::Scope::enter(&self.cf.customer.currency);
         if self.opts.priority {
             self.score()?;
         }
@@ -641,6 +662,7 @@ impl<'a> Eval<'a, '_> {
             if self.tracing() {
                 let mut inputs = Vec::new();
                 self.reads(&s.when, None, &mut inputs);
+                self.amount_reads(&s.when, &mut inputs);
                 let detail = match (&s.when, hit) {
                     (None, _) => "matches every customer".to_string(),
                     (Some(w), true) => format!("`{}` is true", w.src),

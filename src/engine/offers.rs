@@ -74,6 +74,7 @@ impl<'a> Eval<'a, '_> {
             let mut inputs = Vec::new();
             if self.tracing() {
                 self.reads(&x.when, self.inv.first(), &mut inputs);
+                self.amount_reads(&x.when, &mut inputs);
             }
             if !x.quarters.is_empty() && !x.quarters.contains(&self.cal.quarter) {
                 let detail = self.why(|| {
@@ -151,6 +152,7 @@ impl<'a> Eval<'a, '_> {
             let mut inputs = Vec::new();
             if self.tracing() {
                 self.reads(&p.when, None, &mut inputs);
+                self.amount_reads(&p.when, &mut inputs);
             }
             if self.cf.referred || self.referral_planned() {
                 self.note(|| trace(Outcome::NotFired, "no offers to a referred account".into(), inputs));

@@ -4,13 +4,24 @@
 use crate::facts::registry::Value;
 use rust_decimal::Decimal;
 
-/// `4210.5` → `4,210.50`.
+/// `4210.5` → `4,210.50`: with the minor units of the currency in scope
+/// ([`crate::money::Scope`], two outside any).
 pub fn money(d: Decimal) -> String {
-    let mut r = d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
-    r.rescale(2);
+    money_in(d, crate::money::units())
+}
+
+/// `4210.5` in `code` → `4,210.50` (`4,211` in yen, `4,210.500` in dinars).
+pub fn money_of(d: Decimal, code: &str) -> String {
+    money_in(d, crate::money::minor_units(code))
+}
+
+/// `d` with `units` decimals (rounded half away from zero) and thousands separators.
+pub fn money_in(d: Decimal, units: u32) -> String {
+    let r = crate::money::round(d, units);
     let m = r.mantissa();
     let (neg, m) = (m < 0, m.unsigned_abs());
-    let (int, cents) = (m / 100, (m % 100) as u8);
+    let p = 10u128.pow(units);
+    let (int, frac) = (m / p, m % p);
     let digits = int.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 4);
     if neg {
@@ -22,9 +33,14 @@ pub fn money(d: Decimal) -> String {
         }
         out.push(c);
     }
-    out.push('.');
-    out.push(char::from(b'0' + cents / 10));
-    out.push(char::from(b'0' + cents % 10));
+    if units > 0 {
+        out.push('.');
+        let f = frac.to_string();
+        for _ in f.len()..units as usize {
+            out.push('0');
+        }
+        out.push_str(&f);
+    }
     out
 }
 

@@ -71,7 +71,8 @@ impl std::fmt::Display for Value<'_> {
                 crate::engine::words::fixed(&mut s, *v, 4);
                 f.write_str(&s)
             }
-            Value::Money(v) => write!(f, "{:.2}", v),
+            // With the minor units of the currency in scope (the customer's).
+            Value::Money(v) => f.write_str(&crate::money::json::text(*v)),
             Value::Bool(v) => write!(f, "{v}"),
             Value::Text(v) => f.write_str(v),
             // An empty date fact (`oldest_due_date` with nothing open,

@@ -19,12 +19,26 @@ pub use shard::Shard;
 use std::collections::BTreeMap;
 
 /// One row of the plan: a planned action and its stable id.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct PlanEntry {
     /// Stable: the same decision on the same as-of date gets the same id.
     pub action_id: String,
     #[serde(flatten)]
     pub action: PlannedAction,
+}
+
+/// A plan row's money with its currency's minor units (plan.jsonl).
+impl Serialize for PlanEntry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Row<'a> {
+            action_id: &'a str,
+            #[serde(flatten)]
+            action: &'a PlannedAction,
+        }
+        let _scope = crate::money::Scope::enter(&self.action.currency);
+        Row { action_id: &self.action_id, action: &self.action }.serialize(s)
+    }
 }
 
 /// The result of evaluating a policy over a ledger.

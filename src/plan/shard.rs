@@ -375,6 +375,7 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
     let kpis = crate::facts::kpi::finish_all(&kpi, &ctx);
     let mut summary = summarize_parts(&plan, (&m0.policy, &m0.policy_version), rows, warnings, kpis);
     summary.customers_skipped = parts.iter().map(|p| p.part.customers_skipped).sum();
+    summary.kpi_settings = ctx.config.clone();
     // The shards share one policy (its hash is compared above), so its rates.
     if let Some(r) = &parts[0].part.reporting {
         summary.converted = super::summary::Converted::of(&summary, r).ok();

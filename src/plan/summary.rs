@@ -31,6 +31,7 @@ pub struct Amounts {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tally {
     pub count: u64,
+    #[serde(serialize_with = "crate::money::json::by_currency")]
     pub currencies: BTreeMap<String, Amounts>,
 }
 
@@ -87,6 +88,7 @@ pub struct Summary {
     pub actions: Tally,
     /// The distinct exposure today's actions cover, per currency: each
     /// customer's debt once, however many actions concern it.
+    #[serde(serialize_with = "crate::money::json::by_currency")]
     pub exposure: BTreeMap<String, Exposure>,
     pub by_action: BTreeMap<String, Tally>,
     pub by_step: BTreeMap<String, Tally>,
@@ -96,8 +98,10 @@ pub struct Summary {
     pub amount_on_hold: BTreeMap<String, Decimal>,
     pub holds_released: u64,
     /// Per currency.
+    #[serde(serialize_with = "crate::money::json::by_currency")]
     pub limit_changes: BTreeMap<String, LimitChanges>,
     /// Per currency.
+    #[serde(serialize_with = "crate::money::json::by_currency")]
     pub discounts: BTreeMap<String, Discounts>,
     pub referrals: BTreeMap<String, Tally>,
     /// Messages planned that no channel of theirs can deliver (no usable
@@ -117,12 +121,26 @@ pub struct Summary {
     /// (absent when there are none).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub unknown_rule_ids: BTreeMap<String, u64>,
+    /// The settings the KPIs were computed with: the policy's `[kpis]`
+    /// (aging bucket edges, DSO days, ...), which the run report reuses for
+    /// its month ends. Summaries written before it read as the defaults.
+    #[serde(default)]
+    pub kpi_settings: crate::facts::FactsConfig,
     /// The portfolio KPIs of each currency's customers.
+    #[serde(serialize_with = "crate::money::json::by_currency")]
     pub kpis: BTreeMap<String, Portfolio>,
     /// Totals across currencies, converted at the rates the policy's
     /// `[reporting]` gives; absent without rates (or when a currency has none).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "converted_in_its_currency")]
     pub converted: Option<Converted>,
+}
+
+/// `converted`'s money with the reporting currency's minor units.
+fn converted_in_its_currency<S: serde::Serializer>(c: &Option<Converted>, s: S) -> Result<S::Ok, S::Error> {
+    match c {
+        Some(c) => s.serialize_some(&crate::money::json::InCurrency(&c.currency, c)),
+        None => s.serialize_none(),
+    }
 }
 
 /// Totals across currencies in one reporting currency, at the user's rates.
@@ -259,6 +277,7 @@ pub fn summarize_parts(
         undeliverable: BTreeMap::new(),
         rows,
         warnings,
+        kpi_settings: crate::facts::FactsConfig::default(),
         kpis,
         as_of_warnings: Vec::new(),
         why_no_actions: None,

@@ -47,23 +47,27 @@ pub const PLAN_COLUMNS: &[&str] = &[
     "undeliverable",
 ];
 
-/// `format!("{:.2}", d)`, without `core::fmt` for a decimal whose mantissa
-/// fits in a u64 (every amount a ledger holds): rust_decimal truncates to
-/// two places (it does not round) and writes `-` for a negative sign, zero
-/// included (a test compares them on random values and the edges).
+/// `d` as the outputs write money in a currency with two decimals:
+/// [`push_money_in`] with 2.
 pub fn push_money(buf: &mut Vec<u8>, d: Decimal) {
+    push_money_in(buf, d, 2);
+}
+
+/// `d` with exactly `units` decimals (a currency's minor units,
+/// [`crate::money::minor_units`]), rounded half away from zero
+/// ([`crate::money::round`]), without `core::fmt` for a decimal whose
+/// mantissa fits in a u64 (every amount a ledger holds); `-` for a negative
+/// sign, zero included, as rust_decimal writes it (a test compares them on
+/// random values and the edges).
+pub fn push_money_in(buf: &mut Vec<u8>, d: Decimal, units: u32) {
+    let d = if d.scale() > units { crate::money::round(d, units) } else { d };
     let scale = d.scale();
     let Ok(m) = u64::try_from(d.mantissa().unsigned_abs()) else {
-        let _ = write!(buf, "{d:.2}");
+        let _ = write!(buf, "{}", crate::money::round(d, units));
         return;
     };
-    if scale > 19 {
-        let _ = write!(buf, "{d:.2}");
-        return;
-    }
     let p = 10u64.pow(scale);
     let (whole, rest) = (m / p, m % p);
-    let cents = if scale >= 2 { rest / 10u64.pow(scale - 2) } else { rest * 10u64.pow(2 - scale) };
     if d.is_sign_negative() {
         buf.push(b'-');
     }
@@ -79,7 +83,17 @@ pub fn push_money(buf: &mut Vec<u8>, d: Decimal) {
         }
     }
     buf.extend_from_slice(&digits[n..]);
-    buf.extend_from_slice(&[b'.', b'0' + (cents / 10) as u8, b'0' + (cents % 10) as u8]);
+    if units > 0 {
+        // `rest` has `scale` digits; padded with zeros to `units`.
+        let mut frac = rest * 10u64.pow(units - scale);
+        let mut f = [b'0'; 3];
+        for k in (0..units as usize).rev() {
+            f[k] = b'0' + (frac % 10) as u8;
+            frac /= 10;
+        }
+        buf.push(b'.');
+        buf.extend_from_slice(&f[..units as usize]);
+    }
 }
 
 /// A CSV record written straight into a buffer, quoted as the csv crate's
@@ -129,10 +143,11 @@ impl<'a> Row<'a> {
 fn plan_record(out: &mut Row<'_>, e: &PlanEntry, scratch: &mut String, num: &mut Vec<u8>, message_ids: bool) {
     use std::fmt::Write as _;
     let a = &e.action;
+    let units = crate::money::minor_units(&a.currency);
     let mut money = |out: &mut Row<'_>, d: Option<Decimal>| {
         num.clear();
         if let Some(d) = d {
-            push_money(num, d);
+            push_money_in(num, d, units);
         }
         out.field(&num[..])
     };
@@ -254,19 +269,21 @@ fn plan_line(buf: &mut Vec<u8>, e: &PlanEntry) -> io::Result<()> {
             }
         }
     }
-    /// Money as the machine contract writes it: `"210.00"` (docs/output.md).
-    fn money(buf: &mut Vec<u8>, d: Decimal) {
+    /// Money as the machine contract writes it, with the currency's minor
+    /// units: `"210.00"` (docs/output.md).
+    fn money(buf: &mut Vec<u8>, d: Decimal, units: u32) {
         buf.push(b'"');
-        push_money(buf, d);
+        push_money_in(buf, d, units);
         buf.push(b'"');
     }
-    fn opt_money(buf: &mut Vec<u8>, d: Option<Decimal>) {
+    fn opt_money(buf: &mut Vec<u8>, d: Option<Decimal>, units: u32) {
         match d {
-            Some(d) => money(buf, d),
+            Some(d) => money(buf, d, units),
             None => buf.extend_from_slice(b"null"),
         }
     }
     let a = &e.action;
+    let units = crate::money::minor_units(&a.currency);
     buf.extend_from_slice(b"{\"action_id\":");
     text(buf, &e.action_id)?;
     buf.extend_from_slice(b",\"customer_id\":");
@@ -295,34 +312,34 @@ fn plan_line(buf: &mut Vec<u8>, e: &PlanEntry) -> io::Result<()> {
     buf.extend_from_slice(b",\"strategy\":");
     opt_text(buf, a.strategy.as_deref())?;
     buf.extend_from_slice(b",\"amount_due\":");
-    money(buf, a.amount_due);
+    money(buf, a.amount_due, units);
     buf.extend_from_slice(b",\"fee\":");
-    money(buf, a.fee);
+    money(buf, a.fee, units);
     buf.extend_from_slice(b",\"compensation\":");
-    money(buf, a.compensation);
+    money(buf, a.compensation, units);
     buf.extend_from_slice(b",\"interest\":");
-    money(buf, a.interest);
+    money(buf, a.interest, units);
     buf.extend_from_slice(b",\"discount_pct\":");
     json(buf, &a.discount_pct)?;
     buf.extend_from_slice(b",\"discount\":");
-    money(buf, a.discount);
+    money(buf, a.discount, units);
     buf.extend_from_slice(b",\"discount_cost\":");
-    money(buf, a.discount_cost);
+    money(buf, a.discount_cost, units);
     buf.extend_from_slice(b",\"pay_by\":");
     json(buf, &a.pay_by)?;
     buf.extend_from_slice(b",\"instalments\":");
     json(buf, &a.instalments)?;
     buf.extend_from_slice(b",\"instalment_amount\":");
-    opt_money(buf, a.instalment_amount);
+    opt_money(buf, a.instalment_amount, units);
     buf.extend_from_slice(b",\"old_limit\":");
-    opt_money(buf, a.old_limit);
+    opt_money(buf, a.old_limit, units);
     buf.extend_from_slice(b",\"new_limit\":");
-    opt_money(buf, a.new_limit);
+    opt_money(buf, a.new_limit, units);
     buf.extend_from_slice(b",\"review_on\":");
     json(buf, &a.review_on)?;
     buf.extend_from_slice(if a.hold { b",\"hold\":true" } else { b",\"hold\":false" });
     buf.extend_from_slice(b",\"cost\":");
-    money(buf, a.cost);
+    money(buf, a.cost, units);
     buf.extend_from_slice(b",\"priority\":");
     json(buf, &a.priority)?;
     buf.extend_from_slice(b",\"owner\":");
@@ -447,7 +464,7 @@ pub fn worklist_csv(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
             out.field(&a.rule_id);
             out.field(&a.currency);
             num.clear();
-            push_money(&mut num, a.amount_due);
+            push_money_in(&mut num, a.amount_due, crate::money::minor_units(&a.currency));
             out.field(&num);
             scratch.clear();
             for (k, id) in a.invoice_ids.iter().enumerate() {

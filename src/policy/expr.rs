@@ -975,6 +975,9 @@ pub struct Expression {
     /// currency, each with that currency's amounts written in; what runs is
     /// the customer's currency's (this expression's own AST then never does).
     pub per_currency: Option<Box<PerCurrency>>,
+    /// The `[amounts]` names it reads (`amounts.<name>`), in order of first
+    /// use: explain shows each one's value in the customer's currency.
+    pub amounts: Vec<String>,
 }
 
 /// The variants of an expression that reads per-currency policy amounts.

@@ -263,6 +263,7 @@ pub fn expression_with_scripts(
         native: None,
         ty: None,
         per_currency: None,
+        amounts: Vec::new(),
     };
     compile::lower_expression_with(&mut e, &scripts.defs);
     Ok((e, scripts.engine))

@@ -241,6 +241,7 @@ impl V<'_> {
         // Checked once, with the first values: every variant has the same shape.
         let mut e = self.expr_text(write(None)?, &v.span, &loc, allowed, what, want)?;
         e.src = src.clone();
+        e.amounts = used.iter().map(|(n, _)| n.clone()).collect();
         if codes.is_empty() {
             return Some(e);
         }
@@ -258,6 +259,7 @@ impl V<'_> {
                     native: None,
                     ty,
                     per_currency: None,
+                    amounts: Vec::new(),
                 };
                 by.push((code.clone(), x));
             }
@@ -306,6 +308,7 @@ impl V<'_> {
                     native: None,
                     ty,
                     per_currency: None,
+                    amounts: Vec::new(),
                 })
             }
             Err(ds) => {
@@ -1765,14 +1768,7 @@ fn reviews(v: &mut V<'_>, raw: &RawPolicy) -> Vec<Review> {
 /// The decimals an amount of `currency` can have in this policy: its ISO 4217 minor unit,
 /// at most 2 (the ledger's amounts have at most 2 decimals); 2 when the policy names no currency.
 pub fn minor_units(currency: Option<&str>) -> u32 {
-    const NONE: &[&str] = &[
-        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF",
-        "XPF",
-    ];
-    match currency {
-        Some(c) if NONE.contains(&c) => 0,
-        _ => 2,
-    }
+    currency.map_or(2, |c| crate::money::minor_units(c).min(2))
 }
 
 /// The finest percentage a policy may write: 0.0001 points. A rate or share written finer

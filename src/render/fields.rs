@@ -292,18 +292,19 @@ impl<'a> Fields<'a> {
 
 /// `d` in the customer's currency, as the language writes money:
 /// `USD 1,234.50` (en), `1.234,50 EUR` (de), `1 234,50 EUR` (fr, with a
-/// no-break space). Rounded half away from zero to cents.
+/// no-break space). Rounded half away from zero to the currency's minor
+/// units (`JPY 1,235`, `BHD 1,234.500`).
 pub fn money(lang: &str, d: Decimal, currency: &str) -> String {
-    let n = number(lang, d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero));
+    let n = number(lang, d, currency);
     match lang {
         "de" | "fr" | "es" | "it" | "nl" => format!("{n}\u{a0}{currency}"),
         _ => format!("{currency}\u{a0}{n}"),
     }
 }
 
-/// A decimal with two places and the language's separators.
-fn number(lang: &str, d: Decimal) -> String {
-    let en = crate::engine::words::money(d);
+/// A decimal with the currency's minor units and the language's separators.
+fn number(lang: &str, d: Decimal, currency: &str) -> String {
+    let en = crate::engine::words::money_of(d, currency);
     match lang {
         "de" | "es" | "it" | "nl" => en
             .chars()

@@ -54,14 +54,14 @@ pub struct MonthEnd {
 /// first invoice has no DSO, best possible DSO and ADD (or no CEI): the
 /// sales of that period are not all in the ledger, and the ratio would be
 /// too high.
-pub fn trends(ledger: &Ledger, as_of: NaiveDate) -> Vec<MonthEnd> {
+pub fn trends(ledger: &Ledger, as_of: NaiveDate, config: &FactsConfig) -> Vec<MonthEnd> {
     use rayon::prelude::*;
     let first = ledger.invoices.iter().map(|i| i.issue_date).min();
     month_ends(as_of, MONTHS)
         .into_par_iter()
         .map(|date| {
             let then = truncate(ledger, date, WRITE_OFF_AFTER_DAYS);
-            let ctx = Context::new(date, FactsConfig::default());
+            let ctx = Context::new(date, config.clone());
             let mut kpis = kpi::by_currency(&then, &ctx);
             let covered = |from: NaiveDate| first.is_some_and(|f| from >= f);
             let dso_known = covered(date - Duration::days(ctx.config.dso_days));
@@ -194,8 +194,8 @@ pub struct Today {
 }
 
 /// Read the customer facts on `as_of`.
-pub fn today(ledger: &Ledger, as_of: NaiveDate) -> Today {
-    let ctx = Context::new(as_of, FactsConfig::default());
+pub fn today(ledger: &Ledger, as_of: NaiveDate, config: &FactsConfig) -> Today {
+    let ctx = Context::new(as_of, config.clone());
     let behaviour_from = months_before(as_of, ctx.config.behaviour_months);
     struct One {
         currency: String,

@@ -60,7 +60,7 @@ pub fn n(s: impl Into<String>) -> Cell {
 
 /// Money with its currency and thousands separators: `EUR 1,234.50`.
 pub fn cash(code: &str, d: rust_decimal::Decimal) -> String {
-    format!("{code} {}", crate::engine::words::money(d))
+    format!("{code} {}", crate::engine::words::money_of(d, code))
 }
 
 /// A table whose last rows (`totals`) are set off as totals.

@@ -238,8 +238,10 @@ pub(super) fn trends(s: &Summary, h: &History, as_of: NaiveDate) -> String {
             .collect()
     };
     let first = h.trends.first().map(|m| m.date.to_string()).unwrap_or_default();
+    let k = &s.kpi_settings;
     let mut out = note(&format!(
-        "Each month end is the ledger as it stood that day (invoices issued by then, payments, promises and actions dated by then) through the same KPI code as `recoup run` and `recoup facts --as-of`; the last point is today's run. DSO, best possible DSO and CEI are ratios, so the currencies share a chart; amounts never do. From {first}. A month end whose DSO period (90 days) or CEI period (3 months) starts before the ledger's first invoice has no such figure (a gap in the line): part of its sales are not in the ledger."
+        "Each month end is the ledger as it stood that day (invoices issued by then, payments, promises and actions dated by then) through the same KPI code and settings (the policy's [kpis]) as the run; the last point is today's run. DSO, best possible DSO and CEI are ratios, so the currencies share a chart; amounts never do. From {first}. A month end whose DSO period ({} days) or CEI period ({} months) starts before the ledger's first invoice has no such figure (a gap in the line): part of its sales are not in the ledger.",
+        k.dso_days, k.cei_months
     ));
     let charts: [(&str, &str, &Get); 3] = [
         ("DSO", "days", &|p| p.dso),
@@ -394,10 +396,7 @@ pub fn receipt_rows(today: &Today, as_of: NaiveDate) -> Vec<Vec<String>> {
 /// An amount as receipts.csv writes it: a decimal string with the
 /// currency's minor units (`0.00`, `1234.50`).
 fn plain(code: &str, d: Decimal) -> String {
-    let units = crate::policy::validate::minor_units(Some(code));
-    let mut r = d.round_dp_with_strategy(units, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
-    r.rescale(units);
-    r.to_string()
+    crate::money::json::text_in(d, crate::money::minor_units(code))
 }
 
 /// receipts.csv's header.
@@ -507,7 +506,11 @@ pub(super) fn receipts(today: &Today, as_of: NaiveDate, converted: Option<&crate
                     n((k + 1).to_string()),
                     id(format!("{from} – {to}")),
                     n(cash(code, w.expected)),
-                    n(format!("{} – {}", crate::engine::words::money(w.low), crate::engine::words::money(w.high))),
+                    n(format!(
+                        "{} – {}",
+                        crate::engine::words::money_of(w.low, code),
+                        crate::engine::words::money_of(w.high, code)
+                    )),
                     n(num(&w.invoices)),
                 ]
             })

@@ -102,19 +102,19 @@ pub struct History {
 /// debtor and risk lists.
 pub fn load(dir: &Path, ledger: Option<&Path>) -> Result<RunInputs, ReportError> {
     const CMD: &str = "run";
-    let summary = read_json(&require(dir, CMD, "summary.json")?)?;
+    let summary: Summary = read_json(&require(dir, CMD, "summary.json")?)?;
     let manifest = read_json(&require(dir, CMD, "manifest.json")?)?;
     let plan = read_csv(&require(dir, CMD, "plan.csv")?)?;
     let worklist = read_csv(&require(dir, CMD, "worklist.csv")?)?;
     let rejects = dir.join("rejects.csv");
     let rejects = if rejects.is_file() { Some(read_csv(&rejects)?) } else { None };
-    let history = read_history(&manifest, ledger);
+    let history = read_history(&manifest, ledger, &summary.kpi_settings);
     Ok(RunInputs { summary, manifest, plan, worklist, rejects, history })
 }
 
 /// Load the run's ledger, check it is the one the run read (every input
 /// file's blake3 hash as manifest.json records it), and compute the history.
-fn read_history(m: &Manifest, over: Option<&Path>) -> Result<History, String> {
+fn read_history(m: &Manifest, over: Option<&Path>, kpis: &crate::facts::FactsConfig) -> Result<History, String> {
     if let Some(shard) = &m.shard {
         return Err(format!(
             "this is shard {shard}'s run: the trends, the receipts forecast and the debtor lists need the whole \
@@ -140,7 +140,8 @@ fn read_history(m: &Manifest, over: Option<&Path>) -> Result<History, String> {
             ));
         }
     }
-    Ok(History { trends: history::trends(&ledger, as_of), today: history::today(&ledger, as_of) })
+    // The month ends and today's lists with the settings the run's KPIs had (its policy's `[kpis]`).
+    Ok(History { trends: history::trends(&ledger, as_of, kpis), today: history::today(&ledger, as_of, kpis) })
 }
 
 pub(super) fn f(d: Decimal) -> f64 {
@@ -235,7 +236,7 @@ pub fn render(dir: &Path, r: &RunInputs) -> String {
             .map(|b| Bar {
                 category: b.bucket.clone(),
                 value: f(b.amount),
-                label: crate::engine::words::money(b.amount),
+                label: crate::engine::words::money_of(b.amount, code),
                 note: format!("{} invoices", b.count),
             })
             .collect();

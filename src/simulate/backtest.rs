@@ -39,6 +39,10 @@ pub fn last_date(ledger: &Ledger) -> Option<NaiveDate> {
 ///   write-off date; the roll-rate model assumes the same); `disputed` when
 ///   it is disputed today and its dispute started by `as_of` (a dispute with
 ///   no start date is taken to have been there); else `open`.
+/// - Credit notes issued by `as_of` are kept, with their status and unused
+///   part of today (the ledger records no date of use: today's unused part
+///   is what is certainly still unused then); those issued after it go.
+///   Their amounts count in the net credit sales of the periods they fall in.
 /// - Customers are kept as they are today (credit limits, holds as flags:
 ///   the ledger keeps no history of them; holds placed by recorded actions
 ///   are seen through the kept actions).
@@ -110,12 +114,14 @@ pub fn truncate(ledger: &Ledger, as_of: NaiveDate, write_off_after_days: i64) ->
             Some(a)
         })
         .collect();
+    let credit_notes = ledger.credit_notes.iter().filter(|n| n.issue_date <= as_of).cloned().collect();
     let mut out = Ledger {
         customers: ledger.customers.clone(),
         invoices,
         payments,
         promises,
         actions,
+        credit_notes,
         report: LoadReport::default(),
         ..Ledger::default()
     };

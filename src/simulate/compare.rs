@@ -195,10 +195,17 @@ pub struct ActionBrief {
     pub rule_id: String,
     pub rule_kind: String,
     pub invoice_ids: Vec<String>,
+    /// Money with the minor units of the customer's currency (diff.jsonl
+    /// writes each customer in the scope of its currency).
+    #[serde(with = "crate::money::json")]
     pub amount_due: Decimal,
+    #[serde(with = "crate::money::json")]
     pub fee: Decimal,
+    #[serde(with = "crate::money::json")]
     pub interest: Decimal,
+    #[serde(with = "crate::money::json")]
     pub discount_cost: Decimal,
+    #[serde(with = "crate::money::json::opt")]
     pub new_limit: Option<Decimal>,
     pub hold: bool,
     pub owner: Option<String>,
@@ -266,6 +273,10 @@ pub struct CustomerDiff {
     pub customer_id: String,
     pub customer_name: String,
     pub account_owner: Option<String>,
+    /// The customer's currency: every amount of its actions is in it
+    /// (diffs written before it read as empty).
+    #[serde(default)]
+    pub currency: String,
     pub change: Change,
     pub baseline: Vec<ActionBrief>,
     pub variant_actions: Vec<ActionBrief>,
@@ -330,6 +341,7 @@ pub fn diff(ledger: &Ledger, label: &str, baseline: &Plan, variant: &Plan) -> Ve
             customer_id: c.id.to_string(),
             customer_name: c.name.to_string(),
             account_owner: c.account_owner.as_ref().map(ToString::to_string),
+            currency: c.currency.to_string(),
             change,
             baseline,
             variant_actions,

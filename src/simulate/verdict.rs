@@ -89,13 +89,13 @@ fn words(metric: &str, currency: Option<&str>) -> String {
     }
 }
 
-/// A metric's value in a sentence: counts whole, the rest with two decimals
-/// and thousands separators; `signed` puts `+` before positive values.
-fn figure(metric: &str, v: Decimal, signed: bool) -> String {
-    let s = if matches!(metric, "calls" | "letters") {
-        v.round().normalize().to_string()
-    } else {
-        crate::engine::words::money(v)
+/// A metric's value in a sentence: counts whole, money with its currency's
+/// minor units, days with two decimals, and thousands separators; `signed` puts `+` before positive values.
+fn figure(metric: &str, currency: Option<&str>, v: Decimal, signed: bool) -> String {
+    let s = match (super::project::Unit::of(metric), currency) {
+        (super::project::Unit::Count, _) => v.round().normalize().to_string(),
+        (super::project::Unit::Money, Some(code)) => crate::engine::words::money_of(v, code),
+        _ => crate::engine::words::money(v),
     };
     if signed && v > Decimal::ZERO { format!("+{s}") } else { s }
 }
@@ -136,21 +136,24 @@ pub fn verdict(metric: &str, currency: Option<&str>, variant: &str, diffs: &[Dec
         .then(|| ((Z + POWER) * sd / m.abs()).powi(2).ceil().min(MAX_RUNS * 10.0) as u64);
     let what = words(metric, currency);
     let when = if is_stock(metric) { format!("at the end of {}", span(days)) } else { format!("over {}", span(days)) };
-    let spread =
-        format!("80 % of runs between {} and {}", figure(metric, band.p10, true), figure(metric, band.p90, true));
+    let spread = format!(
+        "80 % of runs between {} and {}",
+        figure(metric, currency, band.p10, true),
+        figure(metric, currency, band.p90, true)
+    );
     let text = if n > 0 && all_zero {
         format!("{variant}: {what} identical in every run")
     } else if !enough {
         format!(
             "{variant}: {what} {} {when} on average, but {n} run(s) are too few for a verdict (give --runs 40 or more)",
-            figure(metric, mean, true)
+            figure(metric, currency, mean, true)
         )
     } else if distinguishable {
         let side = match (up, share_better) {
             (Some(_), Some(s)) => format!("better in {:.0} % of runs; ", s * 100.0),
             _ => String::new(),
         };
-        format!("{variant}: {what} {} {when} on average ({side}{spread})", figure(metric, mean, true))
+        format!("{variant}: {what} {} {when} on average ({side}{spread})", figure(metric, currency, mean, true))
     } else {
         let tell = match runs_needed {
             Some(k) if (k as f64) <= MAX_RUNS => format!("; about {k} runs would tell"),
@@ -159,7 +162,7 @@ pub fn verdict(metric: &str, currency: Option<&str>, variant: &str, diffs: &[Dec
         };
         format!(
             "{variant}: no difference in {what} distinguishable at {n} runs (mean {}; {spread}){tell}",
-            figure(metric, mean, true)
+            figure(metric, currency, mean, true)
         )
     };
     Verdict {

@@ -20,10 +20,7 @@ pub const FILES: &[&str] = &["comparison.json", "comparison.csv", "diff.csv", "d
 /// Money of `currency` as the machine outputs write it: a decimal string
 /// with the currency's minor units (`"1250.00"`, `"1250"` for JPY).
 pub fn money_str(d: Decimal, currency: &str) -> String {
-    let m = crate::policy::validate::minor_units(Some(currency));
-    let mut x = d.round_dp_with_strategy(m, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
-    x.rescale(m);
-    x.to_string()
+    crate::money::json::text_in(d, crate::money::minor_units(currency))
 }
 
 /// A metric's value as JSON: money a decimal string with its currency's
@@ -290,6 +287,8 @@ pub fn diff_csv(w: &mut dyn Write, diffs: &[CustomerDiff]) -> io::Result<()> {
 /// amounts and reason.
 pub fn diff_jsonl(w: &mut dyn Write, diffs: &[CustomerDiff]) -> io::Result<()> {
     for d in diffs {
+        // Money with the minor units of the customer's currency.
+        let _scope = crate::money::Scope::enter(&d.currency);
         serde_json::to_writer(&mut *w, d)?;
         w.write_all(b"\n")?;
     }
@@ -756,7 +755,7 @@ pub fn table_cells(c: &Comparison) -> (String, Vec<String>, Vec<Vec<String>>, Ve
             let rates: Vec<String> = r.rates_of(codes).iter().map(|(k, v)| format!("{k} {v}")).collect();
             after.push(format!("totals {} ({}):", r.label(), rates.join(", ")));
             for row in rows.iter().filter(|x| x.values.iter().any(|v| !v.is_zero())) {
-                let m = |v: Decimal| crate::engine::words::money(v);
+                let m = |v: Decimal| crate::engine::words::money_of(v, &r.currency);
                 let mut line: Vec<String> =
                     c.runs.iter().zip(&row.values).map(|(run, &v)| format!("{} {}", run.label, m(v))).collect();
                 line.extend(
@@ -852,7 +851,7 @@ pub fn print_roll_rates(out: &mut dyn Write, c: &Comparison) -> io::Result<()> {
     }
     writeln!(out, "  eventually, of today's open AR of each currency:")?;
     for (code, p) in &c.roll_rate_split {
-        let m = |d: Decimal| crate::engine::words::money(d);
+        let m = |d: Decimal| crate::engine::words::money_of(d, code);
         writeln!(
             out,
             "    {code}: {} of {} collected, {} bad debt{}",
