@@ -138,7 +138,7 @@ pub struct Projection {
 
 /// One currency's weekly figures of one run: money in that currency, in
 /// cents; `dso` (days) of that currency's customers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WeekMoney {
     pub cash_collected: Decimal,
     pub write_offs: Decimal,
@@ -153,6 +153,9 @@ pub struct WeekMoney {
     pub ar_total: Decimal,
     pub overdue: Decimal,
     pub overdue_by_bucket: Vec<Decimal>,
+    /// Written as a string (Rust's shortest exact form): a simulation
+    /// shard's runs read back bit for bit (`simulate::shard`).
+    #[serde(with = "exact_f64")]
     pub dso: Option<f64>,
     /// Balances open today (at the as-of date) settled by payment this week,
     /// gross of discounts and agency fees: the Monte Carlo side of the
@@ -162,13 +165,32 @@ pub struct WeekMoney {
 
 /// The weekly figures of one run: counts for the whole portfolio, money
 /// per currency (never added across currencies).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Week {
     pub calls: u64,
     pub letters: u64,
     /// One per currency, in the order of [`Forward::currencies`] (the
     /// customers' currencies, sorted).
     pub money: Vec<WeekMoney>,
+}
+
+/// An `Option<f64>` as a JSON string that reads back to the same bits
+/// (serde_json's own float parsing may miss the last bit).
+mod exact_f64 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+        match x {
+            Some(x) => s.serialize_some(&x.to_string()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|t| t.parse::<f64>().map_err(|e| serde::de::Error::custom(format!("`{t}` is not a number: {e}"))))
+            .transpose()
+    }
 }
 
 /// The names of the weekly money metrics, in output order (the overdue
@@ -1333,15 +1355,16 @@ impl Band {
     }
 }
 
-/// One policy's projection: every run's weeks.
-#[derive(Debug, Clone)]
+/// One policy's projection: every run's weeks (a simulation shard's: its
+/// share of the runs, in run order).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PolicyProjection {
     pub label: String,
     pub runs: Vec<Vec<Week>>,
 }
 
 /// The forward projection of every policy.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Forward {
     pub as_of: NaiveDate,
     pub days: u32,
@@ -1515,7 +1538,8 @@ pub fn project(
     p: &Projection,
     stall: &[f64],
 ) -> Result<Forward, SimError> {
-    project_on(&Forks::new(ledger), &learn(ledger, as_of, p, stall, &baseline_kpis(policies))?, policies, &|| {})
+    let world = learn(ledger, as_of, p, stall, &baseline_kpis(policies))?;
+    project_on(&Forks::new(ledger), &world, policies, 0..p.runs, &|| {})
 }
 
 /// [`project`] on the loaded ledger itself: it is the first run's ledger
@@ -1532,11 +1556,29 @@ pub fn project_in_place(
     stall: &[f64],
     run_done: &(dyn Fn() + Sync),
 ) -> Result<Forward, SimError> {
+    project_share_in_place(ledger, policies, as_of, p, stall, 0..p.runs, run_done)
+}
+
+/// [`project_in_place`] for the runs `share` of `0..p.runs` only (a
+/// simulation shard's, `simulate --shard I/N`): each run draws as it does in
+/// the whole projection (its draws are keyed by the seed and its number),
+/// so the shards' runs put together are the whole projection's. The
+/// [`Forward`]'s `runs` stays `p.runs`; each policy's `runs` holds the share.
+pub fn project_share_in_place(
+    ledger: &mut Ledger,
+    policies: &[(&str, &CompiledPolicy)],
+    as_of: NaiveDate,
+    p: &Projection,
+    stall: &[f64],
+    share: std::ops::Range<u32>,
+    run_done: &(dyn Fn() + Sync),
+) -> Result<Forward, SimError> {
     let world = learn(ledger, as_of, p, stall, &baseline_kpis(policies))?;
+    let share = share.start.min(p.runs)..share.end.min(p.runs);
     // As many forks as runs can be in progress at once.
-    let tasks = policies.len() * p.runs as usize;
+    let tasks = policies.len() * share.len();
     let forks = Forks::in_place(ledger, rayon::current_num_threads().min(tasks).max(1));
-    let forward = project_on(&forks, &world, policies, run_done);
+    let forward = project_on(&forks, &world, policies, share, run_done);
     forks.finish(ledger);
     forward
 }
@@ -1550,10 +1592,15 @@ fn baseline_kpis(policies: &[(&str, &CompiledPolicy)]) -> FactsConfig {
 /// What each policy's runs read ([`Runs`]): its thresholds, and its
 /// [`DayOne`] (in parallel) when it has more than one run to share it (not
 /// with `every_day`, which keeps no schedule).
-fn policy_runs<'p>(forks: &Forks<'_>, world: &World<'_>, policies: &[(&str, &'p CompiledPolicy)]) -> Vec<Runs<'p>> {
+fn policy_runs<'p>(
+    forks: &Forks<'_>,
+    world: &World<'_>,
+    policies: &[(&str, &'p CompiledPolicy)],
+    share: u32,
+) -> Vec<Runs<'p>> {
     let (as_of, p) = (world.as_of, world.p);
     let mut runs: Vec<Runs<'p>> = policies.iter().map(|(_, policy)| Runs::of(policy, None)).collect();
-    if !(p.every_day || p.runs < 2 || p.days == 0) {
+    if !(p.every_day || share < 2 || p.days == 0) {
         let mut ledger = forks.take();
         hold(&mut ledger, &world.shared);
         runs.par_iter_mut().for_each(|r| r.day_one = DayOne::of(&ledger, r.policy, &r.wake, as_of, p.days));
@@ -1562,11 +1609,12 @@ fn policy_runs<'p>(forks: &Forks<'_>, world: &World<'_>, policies: &[(&str, &'p 
     runs
 }
 
-/// Every run of every policy, each on a ledger of `forks`.
+/// The runs `share` of every policy, each on a ledger of `forks`.
 fn project_on(
     forks: &Forks<'_>,
     world: &World<'_>,
     policies: &[(&str, &CompiledPolicy)],
+    share: std::ops::Range<u32>,
     run_done: &(dyn Fn() + Sync),
 ) -> Result<Forward, SimError> {
     let (as_of, p) = (world.as_of, world.p);
@@ -1574,8 +1622,8 @@ fn project_on(
     // the spare forks), so both cores stay busy whatever the number of
     // runs; results are collected in (policy, run) order, the same at any
     // thread count.
-    let runs = policy_runs(forks, world, policies);
-    let tasks: Vec<(usize, u32)> = (0..policies.len()).flat_map(|k| (0..p.runs).map(move |r| (k, r))).collect();
+    let runs = policy_runs(forks, world, policies, share.len() as u32);
+    let tasks: Vec<(usize, u32)> = (0..policies.len()).flat_map(|k| share.clone().map(move |r| (k, r))).collect();
     let mut results = tasks
         .into_par_iter()
         .map(|(k, r)| {
@@ -1590,7 +1638,7 @@ fn project_on(
     for (label, _) in policies {
         let runs = results
             .by_ref()
-            .take(p.runs as usize)
+            .take(share.len())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|source| SimError::Run { label: label.to_string(), source: Box::new(source) })?;
         out.push(PolicyProjection { label: label.to_string(), runs });
