@@ -1332,10 +1332,14 @@ mod common_random_numbers {
         let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
         let (standard, variant) =
             (policy("standard"), standard_with("ladder.key-accounts.step.call.days_past_due", "18"));
-        let p = Projection { days: 63, runs: 1, seed: 42, scenario: Scenario::default(), every_day: false };
+        // The default scenario, and one with the levers of issue 21 §3 on: a
+        // week's slip shared by every customer, recent payments weighed more.
+        let mut levers = Scenario { week_slip_sd: 0.3, ..Scenario::default() };
+        levers.learn.recent_weight = 3;
         let as_of = date("2026-11-16");
         let (mut outside, mut differ) = (0, 0);
-        for run in 0..6 {
+        for (run, scenario) in (0..6).map(|r| (r, Scenario::default())).chain((0..3).map(|r| (r, levers.clone()))) {
+            let p = Projection { days: 63, runs: 1, seed: 42, scenario, every_day: false };
             let (_, a) = project_one(&ledger, &standard, as_of, &p, &STALL, run).unwrap();
             let (_, b) = project_one(&ledger, &variant, as_of, &p, &STALL, run).unwrap();
             let (a, b) = (per_customer(&a), per_customer(&b));

@@ -100,7 +100,19 @@ pub struct Scenario {
     pub agency_days: i64,
     /// Days past due at which an open invoice is written off.
     pub write_off_days: i64,
+    /// A portfolio-wide factor shared by every customer of a run: each week
+    /// of the horizon draws a share `s` (normal, this standard deviation,
+    /// within ±0.9) of the payments falling due to be made in it that slip
+    /// to the next week (`s > 0`) or come a week early (`s < 0`): weeks
+    /// that move together, as real weeks do (payment runs, month and
+    /// quarter ends, a shared slowdown). 0: off (the default).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub week_slip_sd: f64,
     pub learn: Learn,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 impl Default for Scenario {
@@ -112,6 +124,7 @@ impl Default for Scenario {
             agency_fee: 0.25,
             agency_days: 45,
             write_off_days: 180,
+            week_slip_sd: 0.0,
             learn: Learn::default(),
         }
     }
@@ -362,6 +375,8 @@ struct Sim<'a> {
     opening: usize,
     /// What each customer's history gives so far, for its facts.
     facts: facts::cache::Cache,
+    /// With `week_slip_sd`: each week's slip share (empty when off).
+    slip: Vec<f64>,
 }
 
 /// What every run of every policy reads: learned and built once per
@@ -629,6 +644,24 @@ fn bucket(edges: &[i32], dpd: i64) -> usize {
     1 + edges.iter().take_while(|&&e| dpd > i64::from(e)).count()
 }
 
+/// The slip share of each week of a run of `days` days (and the week
+/// after), keyed by the run and the week: the same under every policy.
+/// Empty when `sd` is 0.
+fn week_slips(key: Key, sd: f64, days: u32) -> Vec<f64> {
+    if sd <= 0.0 {
+        return Vec::new();
+    }
+    (0..=u64::from(days) / 7 + 1)
+        .map(|w| {
+            let mut d = key.purpose(Purpose::Portfolio).with(w).draws();
+            // Box-Muller: a standard normal from two uniforms.
+            let (u1, u2) = (d.f64().max(f64::MIN_POSITIVE), d.f64());
+            let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+            (sd * z).clamp(-0.9, 0.9)
+        })
+        .collect()
+}
+
 impl<'a> Sim<'a> {
     fn new(ledger: Ledger, world: &'a World<'a>, key: Key) -> Self {
         let (as_of, days) = (world.as_of, world.p.days);
@@ -662,6 +695,7 @@ impl<'a> Sim<'a> {
             serial: 0,
             opening: n,
             facts: facts::cache::Cache::new(),
+            slip: week_slips(key, world.p.scenario.week_slip_sd, days),
         }
     }
 
@@ -698,7 +732,17 @@ impl<'a> Sim<'a> {
                 }
             }
         };
-        let day = day.max(today + Duration::days(1));
+        let mut day = day.max(today + Duration::days(1));
+        // The week's shared slip: one more draw of the invoice's own, only when on.
+        let week = ((day - self.world.as_of).num_days() - 1) / 7;
+        if let Some(&s) = usize::try_from(week).ok().and_then(|w| self.slip.get(w)) {
+            let u = draws.f64();
+            if s > 0.0 && u < s {
+                day += Duration::days(7);
+            } else if s < 0.0 && u < -s {
+                day = (day - Duration::days(7)).max(today + Duration::days(1));
+            }
+        }
         self.pay_on[i as usize] = Some(day);
         self.at(day, Event::Pay(i));
     }
@@ -1793,6 +1837,41 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A week's slip share is keyed by the run and the week (the same under
+    /// every policy), normal with the scenario's standard deviation within
+    /// ±0.9, and nothing at all when off.
+    #[test]
+    fn week_slips_are_keyed_by_the_run_and_off_at_zero() {
+        let k = Key::run(42, 3);
+        assert!(week_slips(k, 0.0, 91).is_empty());
+        let a = week_slips(k, 0.2, 91);
+        assert_eq!(a.len(), 15, "13 weeks, and the one after");
+        assert_eq!(a, week_slips(k, 0.2, 91));
+        assert_ne!(a, week_slips(Key::run(42, 4), 0.2, 91));
+        let all: Vec<f64> = (0..4000).flat_map(|r| week_slips(Key::run(1, r), 0.2, 7)).collect();
+        let n = all.len() as f64;
+        let mean = all.iter().sum::<f64>() / n;
+        let sd = (all.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+        assert!(mean.abs() < 0.01 && (sd - 0.2).abs() < 0.01, "mean {mean}, sd {sd}");
+        assert!(week_slips(k, 5.0, 91).iter().all(|s| s.abs() <= 0.9));
+    }
+
+    /// The slip moves payments between weeks, not what customers buy: the
+    /// sales made and lost (their own draws) are those of the run without it.
+    #[test]
+    fn a_week_slip_moves_payments_not_sales() {
+        let (base, as_of, mut p) = demo(28);
+        let policy = crate::policy::load(&repo("policies/standard")).policy.unwrap();
+        let stall = [0.45, 0.52, 0.8, 0.76, 0.57];
+        let (off, _) = project_one(&base, &policy, as_of, &p, &stall, 0).unwrap();
+        p.scenario.week_slip_sd = 0.5;
+        let (on, _) = project_one(&base, &policy, as_of, &p, &stall, 0).unwrap();
+        let of =
+            |w: &[Week], f: fn(&WeekMoney) -> Decimal| -> Vec<Decimal> { w.iter().map(|w| f(&w.money[0])).collect() };
+        assert_eq!(of(&off, |m| m.new_sales + m.sales_lost), of(&on, |m| m.new_sales + m.sales_lost));
+        assert_ne!(of(&off, |m| m.cash_collected), of(&on, |m| m.cash_collected));
     }
 
     /// The loaded ledger as the first fork: the same projection as with
