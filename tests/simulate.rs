@@ -1332,10 +1332,14 @@ mod common_random_numbers {
         let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
         let (standard, variant) =
             (policy("standard"), standard_with("ladder.key-accounts.step.call.days_past_due", "18"));
-        let p = Projection { days: 63, runs: 1, seed: 42, scenario: Scenario::default(), every_day: false };
+        // The default scenario, and one with the levers of issue 21 §3 on: a
+        // week's slip shared by every customer, recent payments weighed more.
+        let mut levers = Scenario { week_slip_sd: 0.3, ..Scenario::default() };
+        levers.learn.recent_weight = 3;
         let as_of = date("2026-11-16");
         let (mut outside, mut differ) = (0, 0);
-        for run in 0..6 {
+        for (run, scenario) in (0..6).map(|r| (r, Scenario::default())).chain((0..3).map(|r| (r, levers.clone()))) {
+            let p = Projection { days: 63, runs: 1, seed: 42, scenario, every_day: false };
             let (_, a) = project_one(&ledger, &standard, as_of, &p, &STALL, run).unwrap();
             let (_, b) = project_one(&ledger, &variant, as_of, &p, &STALL, run).unwrap();
             let (a, b) = (per_customer(&a), per_customer(&b));
@@ -1400,4 +1404,101 @@ mod common_random_numbers {
             assert!((d90 - d10) * Decimal::from(3) <= c90 - c10, "{code} cash: {d10} to {d90} against {c10} to {c90}");
         }
     }
+}
+
+/// Issue 21 §5: a simulation split by runs over three machines and merged
+/// is the unsharded simulation, byte for byte (today's files, the
+/// projection's files and the report made from them); shards that do not
+/// belong together, a missing shard and a changed file are refused.
+#[test]
+fn three_simulation_shards_merged_are_one_simulation_byte_for_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let args = |out: &str, extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = DEMO[..9].iter().map(|x| x.to_string()).collect();
+        v.extend(["--horizon", "3w", "--runs", "11", "--seed", "5", "-q", "--out", out].map(String::from));
+        v.extend(extra.iter().map(|x| x.to_string()));
+        v
+    };
+    let run = |v: &[String]| {
+        let refs: Vec<&str> = v.iter().map(String::as_str).collect();
+        recoup(&refs, Some(tmp.path()))
+    };
+    let whole = tmp.path().join("whole");
+    let (code, _, err) = run(&args(&s(&whole), &[]));
+    assert_eq!(code, 0, "{err}");
+    let shards: Vec<std::path::PathBuf> = (0..3).map(|i| tmp.path().join(format!("shard-{i}"))).collect();
+    // Shards in any order, at different thread counts.
+    for (i, dir) in shards.iter().enumerate().rev() {
+        let (code, _, err) = run(&args(&s(dir), &["--shard", &format!("{i}/3"), "--threads", &format!("{}", i + 1)]));
+        assert_eq!(code, 0, "{err}");
+    }
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(shards[1].join("shard.json")).unwrap()).unwrap();
+    assert_eq!((doc["first_run"].as_u64(), doc["end_run"].as_u64()), (Some(4), Some(8)), "11 runs: 4, 4, 3");
+    let merged = tmp.path().join("merged");
+    let merge = |out: &std::path::Path, dirs: &[&std::path::Path]| {
+        let mut v = vec!["merge".to_string(), "--out".into(), s(out)];
+        v.extend(dirs.iter().map(|d| s(d)));
+        run(&v)
+    };
+    let (code, stdout, err) = merge(&merged, &[&shards[2], &shards[0], &shards[1]]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("recoup merge: 3 simulation shards → 11 runs of 2 policies over 21 days"), "{stdout}");
+    assert!(stdout.contains("verdicts against `standard`"), "{stdout}");
+    let files: Vec<&str> =
+        recoup::simulate::write::FILES.iter().chain(recoup::simulate::write::FORWARD_FILES).copied().collect();
+    for f in &files {
+        assert_eq!(std::fs::read(whole.join(f)).unwrap(), std::fs::read(merged.join(f)).unwrap(), "{f}");
+    }
+    let listed = |d: &std::path::Path| {
+        let mut v: Vec<String> =
+            std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(listed(&whole), listed(&merged));
+    for d in [&whole, &merged] {
+        let (code, _, err) = recoup(&["report", "--simulation", &s(d)], None);
+        assert_eq!(code, 0, "{err}");
+    }
+    // The report names the folder it was made from; apart from that name it is the same page.
+    let page = |d: &std::path::Path| std::fs::read_to_string(d.join("report.html")).unwrap().replace(&s(d), "[DIR]");
+    let (a, b) = (page(&whole), page(&merged));
+    let differ: Vec<(&str, &str)> = a.lines().zip(b.lines()).filter(|(x, y)| x != y).take(3).collect();
+    assert!(a == b, "{differ:?}");
+
+    // Refused, with nothing written: a missing shard, a shard of another seed, a changed file.
+    let refused = |dirs: &[&std::path::Path], says: &str| {
+        let out = tmp.path().join("refused");
+        let (code, _, err) = merge(&out, dirs);
+        assert_eq!(code, 4, "{err}");
+        assert!(err.contains(says), "{err}");
+        assert!(!out.join("forward.json").exists());
+    };
+    refused(&[&shards[0], &shards[2]], "shard 1/3 missing (have 2 of 3)");
+    refused(&[&shards[0], &shards[1], &shards[1]], "shard 1/3 given twice");
+    let other = tmp.path().join("other-seed");
+    let mut v = args(&s(&other), &["--shard", "1/3"]);
+    let at = v.iter().position(|x| x == "5").unwrap();
+    v[at] = "6".into();
+    assert_eq!(run(&v).0, 0);
+    refused(&[&shards[0], &other, &shards[2]], "disagree on the seed (--seed) (`5` vs `6`)");
+    let run_shard = tmp.path().join("run-shard");
+    let (code, _, err) = recoup(
+        &["run", "--ledger", "fixtures/demo", "--as-of", "2026-11-16", "--policy", "policies/standard"]
+            .into_iter()
+            .chain(["--shard", "1/3", "-q", "--out", &s(&run_shard)])
+            .collect::<Vec<_>>(),
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    refused(&[&shards[0], &run_shard, &shards[2]], "not a simulation shard");
+    let runs = shards[2].join("runs.json");
+    let text = std::fs::read_to_string(&runs).unwrap();
+    std::fs::write(&runs, &text[..text.len() / 2]).unwrap();
+    refused(&[&shards[0], &shards[1], &shards[2]], "`runs.json` is not the file the shard wrote");
+    // More shards than runs is a usage error before any work.
+    let (code, _, err) = run(&args(&s(&tmp.path().join("x")), &["--shard", "0/12"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("would leave a shard without runs"), "{err}");
 }

@@ -12,11 +12,12 @@ use std::time::Instant;
 
 #[derive(clap::Args, Debug)]
 pub struct MergeArgs {
-    /// The output folders of `recoup run --shard I/N`, one per shard, in any order.
+    /// The output folders of `recoup run --shard I/N` (or of `recoup simulate --shard I/N`), one per shard, in any order.
     #[arg(required = true, value_name = "SHARD_DIR")]
     pub shards: Vec<PathBuf>,
     /// Output folder: the plan, worklist, summary and manifest of the whole run (a new or empty folder, or
-    /// one `recoup run` or `recoup merge` wrote, replaced atomically; never a shard folder).
+    /// one `recoup run` or `recoup merge` wrote, replaced atomically; never a shard folder). For simulation
+    /// shards: the outputs of the whole simulation, as `recoup simulate` without --shard writes them.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Print nothing but errors.
@@ -29,6 +30,9 @@ pub struct MergeArgs {
 
 /// Run `recoup merge`.
 pub fn merge(a: MergeArgs) -> anyhow::Result<Exit> {
+    if a.shards.first().is_some_and(|d| crate::simulate::shard::is_simulation_shard(d)) {
+        return merge_simulation(&a);
+    }
     let t = Instant::now();
     // Lock the output folder first: a folder recoup may not replace, or one of the shards, is refused before any work.
     let inputs: Vec<crate::output::Input<'_>> = a.shards.iter().map(|s| ("shard folder", s.as_path())).collect();
@@ -77,6 +81,42 @@ pub fn merge(a: MergeArgs) -> anyhow::Result<Exit> {
         }
     }
     Ok(if m.rejects_csv.is_some() { Exit::RowsRejected } else { Exit::Ok })
+}
+
+/// `recoup merge` of `recoup simulate --shard I/N` folders: the outputs of
+/// one unsharded simulation, and its forward summary in the terminal.
+fn merge_simulation(a: &MergeArgs) -> anyhow::Result<Exit> {
+    use crate::simulate::shard::{self as sim_shard, SimMergeError};
+    use crate::simulate::write::{FILES, FORWARD_FILES, ForwardJson, print_forward};
+    let inputs: Vec<crate::output::Input<'_>> = a.shards.iter().map(|s| ("shard folder", s.as_path())).collect();
+    let set = crate::output::OutputSet::create(&a.out, crate::output::Kind::Simulation, &inputs)
+        .map_err(super::out_failed)?;
+    let m = sim_shard::merge(&a.shards).map_err(|e| {
+        let code = match e {
+            SimMergeError::Read { .. } => Exit::Failed,
+            _ => Exit::InputInvalid,
+        };
+        ExitError { code, message: format!("cannot merge: {e}; nothing was written") }
+    })?;
+    sim_shard::write_merged(set, &m).map_err(super::out_failed)?;
+    let mut out = std::io::stdout().lock();
+    if a.format == Format::Json {
+        serde_json::to_writer_pretty(&mut out, &ForwardJson::of(&m.forward).value())?;
+        writeln!(out)?;
+    } else if !a.quiet {
+        writeln!(
+            out,
+            "recoup merge: {} simulation shards → {} runs of {} policies over {} days",
+            m.shards,
+            m.forward.runs,
+            m.forward.policies.len(),
+            m.forward.days
+        )?;
+        print_forward(&mut out, &m.forward)?;
+        let files: Vec<&str> = FILES.iter().chain(FORWARD_FILES).copied().collect();
+        writeln!(out, "  wrote {} to {}", files.join(", "), a.out.display())?;
+    }
+    Ok(Exit::Ok)
 }
 
 #[derive(clap::Args, Debug)]

@@ -10,13 +10,13 @@ use crate::policy::CompiledPolicy;
 use crate::simulate::backtest::{
     Backtest, ORIGIN_EVERY_DAYS, Rolling, backtest_from, check_horizon, origins, truncate,
 };
-use crate::simulate::project::{Projection, RollRateCheck, Scenario, project_in_place};
+use crate::simulate::project::{Projection, RollRateCheck, Scenario, project_share_in_place};
 use crate::simulate::sweep::{self, Sweep};
 use crate::simulate::write::{
     BACKTEST_FILES, ComparisonDoc, ComparisonJson, FILES, FORWARD_FILES, ForwardDoc, ForwardJson, backtest_json,
     print_backtest, print_forward, print_roll_rates, table_cells, write_simulation,
 };
-use crate::simulate::{Candidate, arms, compare};
+use crate::simulate::{Candidate, arms, compare, shard as sim_shard};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -85,6 +85,12 @@ pub struct SimulateArgs {
     /// Worker threads (default: all cores). The outputs are the same at any count.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Project only shard I of N (0-based) of the --runs runs (a block of run
+    /// numbers) and write them (runs.json) and shard.json beside today's
+    /// comparison; `recoup merge` combines the N folders into the outputs of
+    /// one unsharded simulation, byte for byte (docs/scale-out.md).
+    #[arg(long, value_name = "I/N", requires = "horizon", conflicts_with_all = ["backtest", "sweep", "arms"])]
+    pub shard: Option<crate::plan::Shard>,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
@@ -168,6 +174,20 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
         return Err(ExitError { code: Exit::Usage, message: "simulate needs --baseline and --out".into() }.into());
     };
     let as_of = as_of_or_today(a.ledger.as_of);
+    if let Some(sh) = a.shard
+        && sh.count > a.runs.max(1)
+    {
+        return Err(ExitError {
+            code: Exit::Usage,
+            message: format!(
+                "--shard {sh}: {} shards for {} runs would leave a shard without runs; give at most {} shards or more --runs",
+                sh.count,
+                a.runs.max(1),
+                a.runs.max(1)
+            ),
+        }
+        .into());
+    }
     let mut paths: Vec<&PathBuf> = std::iter::once(baseline).chain(&a.variant).collect();
     // Lock the output folder first: a folder recoup may not replace is refused before any work.
     let mut inputs: Vec<Input<'_>> = vec![("ledger folder", a.ledger.ledger.as_path())];
@@ -260,8 +280,9 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
             let p = Projection { days, runs: a.runs.max(1), seed: a.seed, scenario, every_day: a.every_day };
             let named: Vec<(&str, &CompiledPolicy)> = labels.iter().map(String::as_str).zip(&policies).collect();
             drop(std::mem::replace(&mut spinner, super::Progress::start(true)));
-            let bar = super::Progress::bar(a.quiet, u64::from(p.runs) * named.len() as u64, "projecting runs");
-            let mut f = project_in_place(&mut ledger, &named, as_of, &p, &stall, &|| bar.inc(1))
+            let share = a.shard.map_or(0..p.runs, |sh| sim_shard::share(sh, p.runs));
+            let bar = super::Progress::bar(a.quiet, share.len() as u64 * named.len() as u64, "projecting runs");
+            let mut f = project_share_in_place(&mut ledger, &named, as_of, &p, &stall, share, &|| bar.inc(1))
                 .map_err(|e| ExitError { code: Exit::Failed, message: format!("{e}; nothing was written") })?;
             drop(bar);
             if let Ok(rr) = &comparison.roll_rates {
@@ -317,6 +338,25 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
             b.rolling = Some(Rolling::of(ORIGIN_EVERY_DAYS, s));
         }
     }
+    if let (Some(sh), Some(f)) = (a.shard, &forward) {
+        let ids = policies
+            .iter()
+            .zip(&labels)
+            .map(|(p, l)| sim_shard::PolicyId { label: l.clone(), blake3: p.hash.clone() })
+            .collect();
+        let id = sim_shard::Identity::new(
+            as_of,
+            &ledger.report.hashes,
+            ids,
+            &f.scenario,
+            f.seed,
+            f.runs,
+            f.days,
+            a.every_day,
+        );
+        sim_shard::write_shard(set, &comparison, f, sh, id).map_err(super::out_failed)?;
+        return shard_done(a, &ledger, &comparison, sh, f, out_dir);
+    }
     write_simulation(set, &comparison, forward.as_ref(), &backtest, a.sweep.as_ref()).map_err(super::out_failed)?;
     if !ledger.report.rejects.is_empty() {
         report_problems(&ledger.report.rejects, &a.ledger.ledger, "rejected row");
@@ -356,6 +396,49 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
         if a.sweep.is_some() {
             files.push("sweep.csv");
         }
+        writeln!(out, "  wrote {} to {}", files.join(", "), out_dir.display())?;
+    }
+    Ok(if ledger.report.rejects.is_empty() { Exit::Ok } else { Exit::RowsRejected })
+}
+
+/// What a simulation shard prints once its folder is written: today's
+/// comparison (the same in every shard) and which runs it projected — not
+/// their bands, which are the merge's to give.
+fn shard_done(
+    a: &SimulateArgs,
+    ledger: &crate::ledger::Ledger,
+    comparison: &crate::simulate::Comparison,
+    sh: crate::plan::Shard,
+    f: &crate::simulate::project::Forward,
+    out_dir: &std::path::Path,
+) -> anyhow::Result<Exit> {
+    if !ledger.report.rejects.is_empty() {
+        report_problems(&ledger.report.rejects, &a.ledger.ledger, "rejected row");
+    }
+    let share = sim_shard::share(sh, f.runs);
+    let mut out = std::io::stdout().lock();
+    if a.format == Format::Json {
+        let v = serde_json::json!({
+            "comparison": ComparisonJson::of(comparison).value(),
+            "shard": sh.to_string(),
+            "runs": { "first": share.start, "end": share.end, "of": f.runs },
+        });
+        serde_json::to_writer_pretty(&mut out, &v)?;
+        writeln!(out)?;
+    } else if !a.quiet {
+        print_comparison(&mut out, comparison)?;
+        writeln!(
+            out,
+            "  shard {sh}: projected runs {} to {} of {} ({} weeks, seed {}); the bands and verdicts come from `recoup merge --out DIR` over the {} shard folders",
+            share.start,
+            share.end.saturating_sub(1),
+            f.runs,
+            f.week_ends.len(),
+            f.seed,
+            sh.count
+        )?;
+        let mut files = FILES.to_vec();
+        files.extend([sim_shard::RUNS_FILE, sim_shard::SHARD_FILE]);
         writeln!(out, "  wrote {} to {}", files.join(", "), out_dir.display())?;
     }
     Ok(if ledger.report.rejects.is_empty() { Exit::Ok } else { Exit::RowsRejected })

@@ -46,11 +46,37 @@ pub struct Learn {
     /// range, so a customer whose invoices sit unpaid is not taken to pay
     /// as its settled invoices did (docs/simulation.md, Back-test).
     pub censoring: bool,
+    /// Each invoice settled within `recent_days` before the as-of date
+    /// counts this many times in its customer's (and segment's) payment
+    /// behaviour: recent habits weigh more than old ones (a customer paying
+    /// later and later, a quarter that pays differently). 1: every settled
+    /// invoice of the window counts once (the default).
+    #[serde(skip_serializing_if = "is_one")]
+    pub recent_weight: u32,
+    /// The days before the as-of date whose settlements `recent_weight` counts more.
+    #[serde(skip_serializing_if = "is_91")]
+    pub recent_days: i64,
+}
+
+fn is_one(x: &u32) -> bool {
+    *x == 1
+}
+
+fn is_91(x: &i64) -> bool {
+    *x == 91
 }
 
 impl Default for Learn {
     fn default() -> Self {
-        Learn { months: 12, on_time_days: 2, prior_weight: 5.0, min_own: 3, censoring: false }
+        Learn {
+            months: 12,
+            on_time_days: 2,
+            prior_weight: 5.0,
+            min_own: 3,
+            censoring: false,
+            recent_weight: 1,
+            recent_days: 91,
+        }
     }
 }
 
@@ -167,6 +193,7 @@ impl Behaviour {
         let first = ledger.invoices.iter().map(|i| i.issue_date).min();
         let from = history_start(crate::facts::months_before(as_of, learn.months), first);
         let window = (as_of - from).num_days().max(1) as f64;
+        let recent = learn.recent_days.max(0);
         let mut seg_ix: BTreeMap<&str, usize> = BTreeMap::new();
         for c in &ledger.customers {
             let n = seg_ix.len();
@@ -202,10 +229,13 @@ impl Behaviour {
                 let settled = crate::facts::settled_on(ledger, i, as_of);
                 if let Some(s) = settled.filter(|&s| s > from) {
                     let late = (s - inv.due_date).num_days() as i32;
-                    parts.add(late, learn.on_time_days);
-                    pools[segment].add(late, learn.on_time_days);
-                    if let Some(all) = pools.last_mut() {
-                        all.add(late, learn.on_time_days);
+                    let times = if (as_of - s).num_days() < recent { learn.recent_weight.max(1) } else { 1 };
+                    for _ in 0..times {
+                        parts.add(late, learn.on_time_days);
+                        pools[segment].add(late, learn.on_time_days);
+                        if let Some(all) = pools.last_mut() {
+                            all.add(late, learn.on_time_days);
+                        }
                     }
                 }
             }
@@ -365,6 +395,31 @@ mod tests {
         // From 0: also 1 − 1/5 at 0 (5 at risk): 4/5 × 1/3.
         assert!((km.stall(0) - 4.0 / 15.0).abs() < 1e-12);
         assert_eq!(km.stall(11), 1.0, "nobody paid later than 10 days");
+    }
+
+    /// `recent_weight = 3`: each invoice settled in the last `recent_days`
+    /// counts three times, every other once (the demo ledger, customer by
+    /// customer, against a count of its settlements).
+    #[test]
+    fn recent_settlements_count_recent_weight_times() {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let ledger = crate::ledger::load(&repo.join("fixtures/demo"), &Default::default()).unwrap();
+        let as_of = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+        let once = Behaviour::learn(&ledger, as_of, &Learn::default());
+        let thrice = Behaviour::learn(&ledger, as_of, &Learn { recent_weight: 3, ..Learn::default() });
+        let mut recent_total = 0;
+        for (c, (a, b)) in once.payers.iter().zip(&thrice.payers).enumerate() {
+            let recent = ledger
+                .invoices_by_customer
+                .rows(c as CustIx)
+                .iter()
+                .filter_map(|&i| crate::facts::settled_on(&ledger, i, as_of))
+                .filter(|&s| (as_of - s).num_days() < 91 && s > crate::facts::months_before(as_of, 12))
+                .count();
+            assert_eq!(b.settled, a.settled + 2 * recent, "customer {c}");
+            recent_total += recent;
+        }
+        assert!(recent_total > 100, "{recent_total}: the test proves nothing");
     }
 
     #[test]

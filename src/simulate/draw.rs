@@ -24,6 +24,8 @@ pub enum Purpose {
     /// The outcome of an action: call answered, response and its delay,
     /// offer taken up, agency recovery (customer, day, kind, ordinal).
     Action = 4,
+    /// A portfolio-wide factor shared by every customer of a run (week).
+    Portfolio = 5,
 }
 
 /// A bijective 64-bit mixer (the SplitMix64 finaliser).

@@ -14,6 +14,7 @@
 //!   says really came in.
 //! - [`verdict`]: each variant's run-by-run difference with the baseline,
 //!   and whether it is distinguishable from the noise at this number of runs.
+//! - [`shard`]: `simulate --shard I/N` (a share of the runs) and their merge.
 //! - [`sweep`]: one value of the baseline set to several settings, each a variant.
 //! - [`wake`]: which customers a simulated day must evaluate.
 //! - [`write`]: the output set (comparison.json/csv, diff.csv/jsonl,
@@ -30,6 +31,7 @@ pub mod compare;
 pub mod draw;
 pub mod project;
 pub mod rollrate;
+pub mod shard;
 pub mod sweep;
 pub mod verdict;
 pub mod wake;

@@ -100,7 +100,19 @@ pub struct Scenario {
     pub agency_days: i64,
     /// Days past due at which an open invoice is written off.
     pub write_off_days: i64,
+    /// A portfolio-wide factor shared by every customer of a run: each week
+    /// of the horizon draws a share `s` (normal, this standard deviation,
+    /// within ±0.9) of the payments falling due to be made in it that slip
+    /// to the next week (`s > 0`) or come a week early (`s < 0`): weeks
+    /// that move together, as real weeks do (payment runs, month and
+    /// quarter ends, a shared slowdown). 0: off (the default).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub week_slip_sd: f64,
     pub learn: Learn,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 impl Default for Scenario {
@@ -112,6 +124,7 @@ impl Default for Scenario {
             agency_fee: 0.25,
             agency_days: 45,
             write_off_days: 180,
+            week_slip_sd: 0.0,
             learn: Learn::default(),
         }
     }
@@ -138,7 +151,7 @@ pub struct Projection {
 
 /// One currency's weekly figures of one run: money in that currency, in
 /// cents; `dso` (days) of that currency's customers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WeekMoney {
     pub cash_collected: Decimal,
     pub write_offs: Decimal,
@@ -153,6 +166,9 @@ pub struct WeekMoney {
     pub ar_total: Decimal,
     pub overdue: Decimal,
     pub overdue_by_bucket: Vec<Decimal>,
+    /// Written as a string (Rust's shortest exact form): a simulation
+    /// shard's runs read back bit for bit (`simulate::shard`).
+    #[serde(with = "exact_f64")]
     pub dso: Option<f64>,
     /// Balances open today (at the as-of date) settled by payment this week,
     /// gross of discounts and agency fees: the Monte Carlo side of the
@@ -162,13 +178,32 @@ pub struct WeekMoney {
 
 /// The weekly figures of one run: counts for the whole portfolio, money
 /// per currency (never added across currencies).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Week {
     pub calls: u64,
     pub letters: u64,
     /// One per currency, in the order of [`Forward::currencies`] (the
     /// customers' currencies, sorted).
     pub money: Vec<WeekMoney>,
+}
+
+/// An `Option<f64>` as a JSON string that reads back to the same bits
+/// (serde_json's own float parsing may miss the last bit).
+mod exact_f64 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+        match x {
+            Some(x) => s.serialize_some(&x.to_string()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|t| t.parse::<f64>().map_err(|e| serde::de::Error::custom(format!("`{t}` is not a number: {e}"))))
+            .transpose()
+    }
 }
 
 /// The names of the weekly money metrics, in output order (the overdue
@@ -340,6 +375,8 @@ struct Sim<'a> {
     opening: usize,
     /// What each customer's history gives so far, for its facts.
     facts: facts::cache::Cache,
+    /// With `week_slip_sd`: each week's slip share (empty when off).
+    slip: Vec<f64>,
 }
 
 /// What every run of every policy reads: learned and built once per
@@ -607,6 +644,24 @@ fn bucket(edges: &[i32], dpd: i64) -> usize {
     1 + edges.iter().take_while(|&&e| dpd > i64::from(e)).count()
 }
 
+/// The slip share of each week of a run of `days` days (and the week
+/// after), keyed by the run and the week: the same under every policy.
+/// Empty when `sd` is 0.
+fn week_slips(key: Key, sd: f64, days: u32) -> Vec<f64> {
+    if sd <= 0.0 {
+        return Vec::new();
+    }
+    (0..=u64::from(days) / 7 + 1)
+        .map(|w| {
+            let mut d = key.purpose(Purpose::Portfolio).with(w).draws();
+            // Box-Muller: a standard normal from two uniforms.
+            let (u1, u2) = (d.f64().max(f64::MIN_POSITIVE), d.f64());
+            let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+            (sd * z).clamp(-0.9, 0.9)
+        })
+        .collect()
+}
+
 impl<'a> Sim<'a> {
     fn new(ledger: Ledger, world: &'a World<'a>, key: Key) -> Self {
         let (as_of, days) = (world.as_of, world.p.days);
@@ -640,6 +695,7 @@ impl<'a> Sim<'a> {
             serial: 0,
             opening: n,
             facts: facts::cache::Cache::new(),
+            slip: week_slips(key, world.p.scenario.week_slip_sd, days),
         }
     }
 
@@ -676,7 +732,17 @@ impl<'a> Sim<'a> {
                 }
             }
         };
-        let day = day.max(today + Duration::days(1));
+        let mut day = day.max(today + Duration::days(1));
+        // The week's shared slip: one more draw of the invoice's own, only when on.
+        let week = ((day - self.world.as_of).num_days() - 1) / 7;
+        if let Some(&s) = usize::try_from(week).ok().and_then(|w| self.slip.get(w)) {
+            let u = draws.f64();
+            if s > 0.0 && u < s {
+                day += Duration::days(7);
+            } else if s < 0.0 && u < -s {
+                day = (day - Duration::days(7)).max(today + Duration::days(1));
+            }
+        }
         self.pay_on[i as usize] = Some(day);
         self.at(day, Event::Pay(i));
     }
@@ -1338,15 +1404,16 @@ impl Band {
     }
 }
 
-/// One policy's projection: every run's weeks.
-#[derive(Debug, Clone)]
+/// One policy's projection: every run's weeks (a simulation shard's: its
+/// share of the runs, in run order).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PolicyProjection {
     pub label: String,
     pub runs: Vec<Vec<Week>>,
 }
 
 /// The forward projection of every policy.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Forward {
     pub as_of: NaiveDate,
     pub days: u32,
@@ -1520,7 +1587,8 @@ pub fn project(
     p: &Projection,
     stall: &[f64],
 ) -> Result<Forward, SimError> {
-    project_on(&Forks::new(ledger), &learn(ledger, as_of, p, stall, &baseline_kpis(policies))?, policies, &|| {})
+    let world = learn(ledger, as_of, p, stall, &baseline_kpis(policies))?;
+    project_on(&Forks::new(ledger), &world, policies, 0..p.runs, &|| {})
 }
 
 /// [`project`] on the loaded ledger itself: it is the first run's ledger
@@ -1537,11 +1605,29 @@ pub fn project_in_place(
     stall: &[f64],
     run_done: &(dyn Fn() + Sync),
 ) -> Result<Forward, SimError> {
+    project_share_in_place(ledger, policies, as_of, p, stall, 0..p.runs, run_done)
+}
+
+/// [`project_in_place`] for the runs `share` of `0..p.runs` only (a
+/// simulation shard's, `simulate --shard I/N`): each run draws as it does in
+/// the whole projection (its draws are keyed by the seed and its number),
+/// so the shards' runs put together are the whole projection's. The
+/// [`Forward`]'s `runs` stays `p.runs`; each policy's `runs` holds the share.
+pub fn project_share_in_place(
+    ledger: &mut Ledger,
+    policies: &[(&str, &CompiledPolicy)],
+    as_of: NaiveDate,
+    p: &Projection,
+    stall: &[f64],
+    share: std::ops::Range<u32>,
+    run_done: &(dyn Fn() + Sync),
+) -> Result<Forward, SimError> {
     let world = learn(ledger, as_of, p, stall, &baseline_kpis(policies))?;
+    let share = share.start.min(p.runs)..share.end.min(p.runs);
     // As many forks as runs can be in progress at once.
-    let tasks = policies.len() * p.runs as usize;
+    let tasks = policies.len() * share.len();
     let forks = Forks::in_place(ledger, rayon::current_num_threads().min(tasks).max(1));
-    let forward = project_on(&forks, &world, policies, run_done);
+    let forward = project_on(&forks, &world, policies, share, run_done);
     forks.finish(ledger);
     forward
 }
@@ -1555,10 +1641,15 @@ fn baseline_kpis(policies: &[(&str, &CompiledPolicy)]) -> FactsConfig {
 /// What each policy's runs read ([`Runs`]): its thresholds, and its
 /// [`DayOne`] (in parallel) when it has more than one run to share it (not
 /// with `every_day`, which keeps no schedule).
-fn policy_runs<'p>(forks: &Forks<'_>, world: &World<'_>, policies: &[(&str, &'p CompiledPolicy)]) -> Vec<Runs<'p>> {
+fn policy_runs<'p>(
+    forks: &Forks<'_>,
+    world: &World<'_>,
+    policies: &[(&str, &'p CompiledPolicy)],
+    share: u32,
+) -> Vec<Runs<'p>> {
     let (as_of, p) = (world.as_of, world.p);
     let mut runs: Vec<Runs<'p>> = policies.iter().map(|(_, policy)| Runs::of(policy, None)).collect();
-    if !(p.every_day || p.runs < 2 || p.days == 0) {
+    if !(p.every_day || share < 2 || p.days == 0) {
         let mut ledger = forks.take();
         hold(&mut ledger, &world.shared);
         runs.par_iter_mut().for_each(|r| r.day_one = DayOne::of(&ledger, r.policy, &r.wake, as_of, p.days));
@@ -1567,11 +1658,12 @@ fn policy_runs<'p>(forks: &Forks<'_>, world: &World<'_>, policies: &[(&str, &'p 
     runs
 }
 
-/// Every run of every policy, each on a ledger of `forks`.
+/// The runs `share` of every policy, each on a ledger of `forks`.
 fn project_on(
     forks: &Forks<'_>,
     world: &World<'_>,
     policies: &[(&str, &CompiledPolicy)],
+    share: std::ops::Range<u32>,
     run_done: &(dyn Fn() + Sync),
 ) -> Result<Forward, SimError> {
     let (as_of, p) = (world.as_of, world.p);
@@ -1579,8 +1671,8 @@ fn project_on(
     // the spare forks), so both cores stay busy whatever the number of
     // runs; results are collected in (policy, run) order, the same at any
     // thread count.
-    let runs = policy_runs(forks, world, policies);
-    let tasks: Vec<(usize, u32)> = (0..policies.len()).flat_map(|k| (0..p.runs).map(move |r| (k, r))).collect();
+    let runs = policy_runs(forks, world, policies, share.len() as u32);
+    let tasks: Vec<(usize, u32)> = (0..policies.len()).flat_map(|k| share.clone().map(move |r| (k, r))).collect();
     let mut results = tasks
         .into_par_iter()
         .map(|(k, r)| {
@@ -1595,7 +1687,7 @@ fn project_on(
     for (label, _) in policies {
         let runs = results
             .by_ref()
-            .take(p.runs as usize)
+            .take(share.len())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|source| SimError::Run { label: label.to_string(), source: Box::new(source) })?;
         out.push(PolicyProjection { label: label.to_string(), runs });
@@ -1750,6 +1842,41 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A week's slip share is keyed by the run and the week (the same under
+    /// every policy), normal with the scenario's standard deviation within
+    /// ±0.9, and nothing at all when off.
+    #[test]
+    fn week_slips_are_keyed_by_the_run_and_off_at_zero() {
+        let k = Key::run(42, 3);
+        assert!(week_slips(k, 0.0, 91).is_empty());
+        let a = week_slips(k, 0.2, 91);
+        assert_eq!(a.len(), 15, "13 weeks, and the one after");
+        assert_eq!(a, week_slips(k, 0.2, 91));
+        assert_ne!(a, week_slips(Key::run(42, 4), 0.2, 91));
+        let all: Vec<f64> = (0..4000).flat_map(|r| week_slips(Key::run(1, r), 0.2, 7)).collect();
+        let n = all.len() as f64;
+        let mean = all.iter().sum::<f64>() / n;
+        let sd = (all.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+        assert!(mean.abs() < 0.01 && (sd - 0.2).abs() < 0.01, "mean {mean}, sd {sd}");
+        assert!(week_slips(k, 5.0, 91).iter().all(|s| s.abs() <= 0.9));
+    }
+
+    /// The slip moves payments between weeks, not what customers buy: the
+    /// sales made and lost (their own draws) are those of the run without it.
+    #[test]
+    fn a_week_slip_moves_payments_not_sales() {
+        let (base, as_of, mut p) = demo(28);
+        let policy = crate::policy::load(&repo("policies/standard")).policy.unwrap();
+        let stall = [0.45, 0.52, 0.8, 0.76, 0.57];
+        let (off, _) = project_one(&base, &policy, as_of, &p, &stall, 0).unwrap();
+        p.scenario.week_slip_sd = 0.5;
+        let (on, _) = project_one(&base, &policy, as_of, &p, &stall, 0).unwrap();
+        let of =
+            |w: &[Week], f: fn(&WeekMoney) -> Decimal| -> Vec<Decimal> { w.iter().map(|w| f(&w.money[0])).collect() };
+        assert_eq!(of(&off, |m| m.new_sales + m.sales_lost), of(&on, |m| m.new_sales + m.sales_lost));
+        assert_ne!(of(&off, |m| m.cash_collected), of(&on, |m| m.cash_collected));
     }
 
     /// The loaded ledger as the first fork: the same projection as with

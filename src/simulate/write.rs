@@ -693,14 +693,27 @@ pub fn write_simulation(
         }
     }
     if let Some(f) = forward {
-        let json = ForwardJson::of(f);
-        set.write("forward.json", |w| {
-            serde_json::to_writer_pretty(&mut *w, &json.value())?;
-            w.write_all(b"\n")
-        })?;
-        set.write("forward_weekly.csv", |w| forward_weekly_csv(w, &json.weekly))?;
-        set.write("forward_summary.csv", |w| forward_summary_csv(w, &json.summary, &json.verdicts))?;
+        write_forward(&set, f)?;
     }
+    write_today(&set, c)?;
+    set.commit()
+}
+
+/// The projection's files (forward.json, forward_weekly.csv,
+/// forward_summary.csv) into `set`, uncommitted.
+pub fn write_forward(set: &OutputSet, f: &Forward) -> Result<(), OutputError> {
+    let json = ForwardJson::of(f);
+    set.write("forward.json", |w| {
+        serde_json::to_writer_pretty(&mut *w, &json.value())?;
+        w.write_all(b"\n")
+    })?;
+    set.write("forward_weekly.csv", |w| forward_weekly_csv(w, &json.weekly))?;
+    set.write("forward_summary.csv", |w| forward_summary_csv(w, &json.summary, &json.verdicts))
+}
+
+/// Today's files ([`FILES`]: comparison.json, comparison.csv, diff.csv,
+/// diff.jsonl, rollrates.csv) into `set`, uncommitted.
+pub fn write_today(set: &OutputSet, c: &Comparison) -> Result<(), OutputError> {
     set.write("comparison.json", |w| {
         serde_json::to_writer_pretty(&mut *w, &ComparisonJson::of(c).value())?;
         w.write_all(b"\n")
@@ -711,8 +724,7 @@ pub fn write_simulation(
     set.write("rollrates.csv", |w| match &c.roll_rates {
         Ok(rr) => rollrates_csv(w, rr, &c.roll_rate_split),
         Err(_) => rollrates_csv_header(w, &[]),
-    })?;
-    set.commit()
+    })
 }
 
 /// The terminal comparison as cells: the heading line, the column heads
