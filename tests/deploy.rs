@@ -271,7 +271,8 @@ fn json_logs_are_one_object_a_line_with_the_stages() {
     let lines: Vec<Value> = err.lines().map(|l| serde_json::from_str(l).expect(l)).collect();
     let stages: Vec<&str> =
         lines.iter().filter(|l| l["event"] == "stage").map(|l| l["stage"].as_str().unwrap()).collect();
-    assert_eq!(stages, ["policy", "load", "evaluate", "kpis", "write"]);
+    // `render`: the outbox, written by default.
+    assert_eq!(stages, ["policy", "load", "evaluate", "kpis", "render", "write"]);
     let load = lines.iter().find(|l| l["stage"] == "load").unwrap();
     assert_eq!(load["files"]["invoices"]["read"], 4011);
     let evaluate = lines.iter().find(|l| l["stage"] == "evaluate").unwrap();

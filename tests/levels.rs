@@ -235,8 +235,11 @@ fn the_outbox_sends_one_message_per_channel_listing_each_level() {
     assert!(out.contains("one per deliverable message of the plan"), "{out}");
     let plan = fs::read_to_string(t.join("out/plan.csv")).unwrap();
     assert!(plan.lines().next().unwrap().ends_with(",undeliverable,message_id"), "{plan}");
-    let emails: Vec<_> = fs::read_dir(t.join("out/outbox/email")).unwrap().map(|e| e.unwrap().path()).collect();
-    assert_eq!(emails.len(), 1);
+    // One e-mail in the mbox, listed once in index.csv.
+    let mbox = fs::read(t.join("out/outbox/email.mbox")).unwrap();
+    assert_eq!(recoup::outbox::mbox_messages(&mbox).len(), 1);
+    let index = fs::read_to_string(t.join("out/outbox/index.csv")).unwrap();
+    assert_eq!(index.lines().filter(|l| l.contains(",email,")).count(), 1, "{index}");
     let jsonl = fs::read_to_string(t.join("out/outbox/email.jsonl")).unwrap();
     let line: serde_json::Value = serde_json::from_str(jsonl.lines().next().unwrap()).unwrap();
     let text = line["text"].as_str().unwrap();
@@ -246,7 +249,9 @@ fn the_outbox_sends_one_message_per_channel_listing_each_level() {
         "{text}"
     );
     assert!(line["subject"].as_str().unwrap().contains("650.00"), "{line}");
-    assert_eq!(fs::read_dir(t.join("out/outbox/letters")).unwrap().count(), 1);
+    assert_eq!(index.lines().filter(|l| l.contains(",letter,")).count(), 1, "{index}");
+    let letters = fs::read_to_string(t.join("out/outbox/letters.html")).unwrap();
+    assert_eq!(letters.matches("<section class=\"letter").count(), 1, "one letter");
 
     // Sent: `recoup send` records the e-mail as the rows of both its
     // invoices, each with its own step, under the message's id (`ID`, `ID-2`).

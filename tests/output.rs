@@ -307,7 +307,10 @@ fn json_errors_are_objects_on_stdout() {
     assert_valid("error", &error, &doc);
     assert_eq!(doc["error"]["code"], 4);
     assert_eq!(doc["error"]["kind"], "input_invalid");
-    assert_eq!(doc["error"]["message"], "unknown customer `NOPE`: not in customers.csv");
+    assert_eq!(
+        doc["error"]["message"],
+        "unknown customer `NOPE`: not in customers.csv; `recoup facts --ledger DIR` lists the customers"
+    );
     assert_eq!(doc["error"]["file"], Value::Null);
     // An invalid policy: exit 3, at its first error's file, line and column.
     let tmp = tempfile::tempdir().unwrap();

@@ -362,7 +362,9 @@ pub enum Command {
     #[command(after_help = "Examples:\n  recoup send --outbox out --smtp smtp://localhost:2525")]
     Send(send::SendArgs),
     /// Write a CSV ledger folder as Parquet files with typed columns (money DECIMAL, dates DATE).
-    #[command(after_help = "Examples:\n  recoup convert --ledger fixtures/demo --out /tmp/demo-parquet\n  recoup run --ledger /tmp/demo-parquet --policy policies/standard --as-of 2026-11-16 --out out")]
+    #[command(
+        after_help = "Examples:\n  recoup convert --ledger fixtures/demo --out /tmp/demo-parquet\n  recoup run --ledger /tmp/demo-parquet --policy policies/standard --as-of 2026-11-16 --out out"
+    )]
     Convert(convert::ConvertArgs),
 }
 
