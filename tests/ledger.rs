@@ -67,7 +67,7 @@ fn each_kind_of_bad_input_names_file_line_and_column() {
                 ),
             ),
         ),
-        ("too-precise", (Invoices, 2, col("amount"), bad_value("an amount with at most 2 decimals"))),
+        ("too-precise", (Invoices, 2, col("amount"), bad_value("an amount with at most 2 decimals in USD"))),
     ];
     for (name, want) in cases {
         assert_eq!(first(name), want, "fixture {name}");

@@ -1028,3 +1028,40 @@ fn explain_shows_the_amounts_a_rule_compared_in_the_customer_s_currency() {
     assert_eq!(doc["trace"]["actions"][0]["amount_due"], "1250.750");
     assert_eq!(doc["facts"]["overdue_total"], "1250.750");
 }
+
+/// A third decimal is loaded for a dinar amount and refused for a dollar
+/// amount, naming the row, the column and the currency.
+#[test]
+fn a_third_decimal_is_the_dinars_and_no_one_elses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ledger = tmp.path().join("ledger");
+    std::fs::create_dir_all(&ledger).unwrap();
+    std::fs::write(
+        ledger.join("customers.csv"),
+        "customer_id,name,segment,country,currency,credit_limit,payment_terms\n\
+         CB,Manama Trading,small,BH,BHD,5000.000,NET30\n\
+         CU,Austin Parts,small,US,USD,5000.00,NET30\n",
+    )
+    .unwrap();
+    let invoices = |usd: &str| {
+        format!(
+            "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status\n\
+             IB,CB,2026-09-01,2026-10-01,BHD,1250.755,1250.755,open\n\
+             IU,CU,2026-09-01,2026-10-01,USD,{usd},{usd},open\n"
+        )
+    };
+    std::fs::write(ledger.join("payments.csv"), "payment_id,customer_id,invoice_id,paid_on,amount\n").unwrap();
+    let dir = ledger.display().to_string();
+    std::fs::write(ledger.join("invoices.csv"), invoices("100.005")).unwrap();
+    let (code, _, err) = recoup(&["facts", "--ledger", &dir, "--as-of", "2026-11-16"], Some(tmp.path()));
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("invoices.csv:3 (column `amount`)"), "{err}");
+    assert!(err.contains("an amount with at most 2 decimals in USD"), "{err}");
+    assert!(!err.contains("invoices.csv:2"), "the dinar amount is fine: {err}");
+    std::fs::write(ledger.join("invoices.csv"), invoices("100.500")).unwrap();
+    let (code, json, err) =
+        recoup(&["facts", "--ledger", &dir, "--as-of", "2026-11-16", "--customer", "CB", "--format", "json"], None);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["customer"]["open_total"], "1250.755", "{json}");
+}

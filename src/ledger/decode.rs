@@ -36,7 +36,7 @@ impl DecodeError {
             DecodeError::Number => {
                 "a decimal number such as 1234.50 (no thousands separators, no currency sign)".into()
             }
-            DecodeError::TooPrecise => "an amount with at most 2 decimals".into(),
+            DecodeError::TooPrecise => "an amount with at most 3 decimals (2 in most currencies)".into(),
             DecodeError::OutOfRange => {
                 "an amount below 1,000,000,000,000 (the largest supported is 999999999999.99)".into()
             }
@@ -267,14 +267,24 @@ pub fn money(b: &[u8]) -> Result<Decimal, DecodeError> {
 }
 
 /// [`money`] for the cells its shortcut leaves: more digits, more decimals
-/// (`1.500` is fine, `1.505` is not), or not a number at all.
+/// (`1.5000` is fine, `1.5005` is not), or not a number at all. A third
+/// decimal is accepted here (the dinars of BHD, KWD, ... have three); the
+/// row checks it against its customer's currency ([`fits_currency`]).
 #[cold]
 fn money_checked(b: &[u8]) -> Result<Decimal, DecodeError> {
     let d = decimal(b)?;
-    if d.scale() > 2 && d.normalize().scale() > 2 {
+    if d.scale() > 3 && d.normalize().scale() > 3 {
         return Err(DecodeError::TooPrecise);
     }
     crate::money::check_amount(d).map_err(|_| DecodeError::OutOfRange)
+}
+
+/// Whether an amount's decimals fit its currency: a third decimal only in
+/// a currency that has three minor units (BHD, KWD, ...). Cheap for the
+/// usual amount (two decimals or fewer: a read of its scale).
+#[inline]
+pub fn fits_currency(d: Decimal, currency: &str) -> bool {
+    d.scale() <= 2 || d.normalize().scale() <= crate::money::minor_units(currency).max(2)
 }
 
 /// Decode an optional float score (empty → `None`). Scores are not money.
@@ -455,7 +465,10 @@ mod tests {
         for s in ["1,234.50", "$12", "1e5", "12.3.4", "-", ".", "abc"] {
             assert_eq!(decimal(s.as_bytes()), Err(DecodeError::Number), "{s}");
         }
-        assert_eq!(money(b"1.005"), Err(DecodeError::TooPrecise));
+        assert_eq!(money(b"1.0005"), Err(DecodeError::TooPrecise));
+        assert_eq!(money(b"1.005"), Ok(Decimal::new(1005, 3)), "a third decimal is the row's to judge");
+        assert!(fits_currency(Decimal::new(1005, 3), "BHD") && !fits_currency(Decimal::new(1005, 3), "USD"));
+        assert!(fits_currency(Decimal::new(1500, 3), "USD"), "a trailing zero is not a decimal");
         assert_eq!(money(b"1.500"), Ok(Decimal::new(1500, 3)));
     }
 

@@ -211,6 +211,17 @@ impl<'a> Row<'a> {
         self.get_str(k, decode::opt_text_str).flatten().map(Text::from)
     }
 
+    /// A third decimal only where `currency` has three minor units (the
+    /// decoder lets up to three through).
+    #[inline]
+    fn in_currency(&mut self, k: usize, amount: Option<Decimal>, currency: Option<&str>) {
+        if let (Some(d), Some(c)) = (amount, currency)
+            && !decode::fits_currency(d, c)
+        {
+            self.problem(k, ProblemKind::BadValue { expected: format!("an amount with at most 2 decimals in {c}") });
+        }
+    }
+
     fn positive(&mut self, k: usize) -> Option<Decimal> {
         let v = self.get(k, decode::money)?;
         if v <= Decimal::ZERO {
@@ -1076,6 +1087,7 @@ fn decode_customer(r: &mut Row<'_>, _: &mut Memo) -> Option<Customer> {
     {
         r.problem(5, ProblemKind::NotPositive);
     }
+    r.in_currency(5, credit_limit.flatten(), currency.as_deref());
     let terms = r.get(6, decode::terms);
     let credit_score = r.get(7, decode::opt_score);
     let risk_class = r.get(8, |b| opt(b, RiskClass::decode));
@@ -1208,6 +1220,8 @@ fn decode_invoice(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<I
     let currency = r.get_str(4, decode::text_str);
     let amount = r.positive(5);
     let open_amount = r.get(6, decode::money);
+    r.in_currency(5, amount, currency);
+    r.in_currency(6, open_amount, currency);
     let status = r.get(7, InvoiceStatus::decode);
     let disputed_since = r.get(8, decode::cached_opt_date);
     let dispute_reason = r.opt_text(9);
@@ -1311,6 +1325,7 @@ fn decode_payment(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<P
     let invoice = refs.invoice(r, 2, customer, memo);
     let paid_on = r.get(3, decode::cached_date);
     let amount = r.positive(4);
+    r.in_currency(4, amount, customer.map(|c| refs.customers[c as usize].currency.as_str()));
     let payment = Payment { id: id?, customer: customer?, invoice: invoice?, paid_on: paid_on?, amount: amount? };
     memo.saw(payment.paid_on);
     Some(payment)
@@ -1323,6 +1338,7 @@ fn decode_promise(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<P
     let made_on = r.get(3, decode::cached_date);
     let due_on = r.get(4, decode::cached_date);
     let amount = r.positive(5);
+    r.in_currency(5, amount, customer.map(|c| refs.customers[c as usize].currency.as_str()));
     let plan_id = r.opt_text(6);
     if let (Some(m), Some(d)) = (made_on, due_on)
         && d < m
