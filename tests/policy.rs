@@ -709,6 +709,21 @@ mod schema {
     }
 
     #[test]
+    fn the_starter_policy_passes_and_a_missing_required_key_is_flagged() {
+        let ps = policy_schema();
+        let starter = include_str!("../src/cli/init/policy.toml");
+        assert_eq!(errors(&ps, starter), Vec::<String>::new());
+        let without: String = starter.lines().filter(|l| !l.starts_with("name = ")).map(|l| format!("{l}\n")).collect();
+        assert_eq!(errors(&ps, &without), vec!["$.policy: missing `\"name\"`".to_string()]);
+        let no_action = "[policy]\nname = \"x\"\nversion = \"1\"\n[[ladder]]\nid = \"l\"\n[[ladder.step]]\nid = \"s\"\ndays_past_due = 1\n";
+        assert!(
+            errors(&ps, no_action).iter().any(|e| e.contains("missing `\"action\"`")),
+            "{:?}",
+            errors(&ps, no_action)
+        );
+    }
+
+    #[test]
     fn rejects_unknown_keys_and_wrong_types() {
         let ps = policy_schema();
         let bad = std::fs::read_to_string("fixtures/bad-policies/unknown-key/policy.toml").unwrap();

@@ -22,6 +22,11 @@ pub const FILES: [(&str, &str); 5] = [
     ("tests/ladder.toml", include_str!("init/tests/ladder.toml")),
 ];
 
+/// The policy's JSON Schema, written beside it (`recoup schema` prints the same).
+pub const SCHEMA_FILE: &str = "policy.schema.json";
+/// The first line of a new policy.toml: taplo's schema directive.
+pub const SCHEMA_LINE: &str = "#:schema ./policy.schema.json";
+
 /// Run `recoup init`.
 pub fn run(a: InitArgs) -> anyhow::Result<Exit> {
     let dir = &a.dir;
@@ -46,8 +51,13 @@ pub fn run(a: InitArgs) -> anyhow::Result<Exit> {
     // disk or a kill leaves no half policy that would block a retry.
     let set = crate::output::OutputSet::create_unmarked(dir, crate::output::Kind::Policy).map_err(super::out_failed)?;
     for (rel, text) in FILES {
+        // policy.toml opens with the `#:schema` line editors (taplo: VS Code's
+        // Even Better TOML, Helix, Zed) read to check it while it is typed.
+        let text = if rel == "policy.toml" { format!("{SCHEMA_LINE}\n{text}") } else { text.to_string() };
         set.write(rel, |w| w.write_all(text.as_bytes())).map_err(super::out_failed)?;
     }
+    let schema = crate::policy::schema::to_json(&crate::policy::schema::policy_schema());
+    set.write(SCHEMA_FILE, |w| writeln!(w, "{schema}")).map_err(super::out_failed)?;
     set.commit().map_err(super::out_failed)?;
     let shown = dir.display();
     let mut out = std::io::stdout().lock();
@@ -55,6 +65,7 @@ pub fn run(a: InitArgs) -> anyhow::Result<Exit> {
     for (rel, _) in FILES {
         writeln!(out, "  {rel}")?;
     }
+    writeln!(out, "  {SCHEMA_FILE}    (policy.toml's `#:schema`: editors check keys as you type)")?;
     writeln!(out, "\nnext:")?;
     writeln!(out, "  recoup check {shown} --deny-warnings    # validate it")?;
     writeln!(out, "  recoup test {shown}                     # run its tests (tests/*.toml)")?;

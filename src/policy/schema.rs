@@ -14,7 +14,40 @@ use serde_json::Value;
 
 /// The schema of `policy.toml`.
 pub fn policy_schema() -> Value {
-    tidy(serde_json::to_value(schemars::schema_for!(RawPolicy)).unwrap_or_default())
+    let mut v = tidy(serde_json::to_value(schemars::schema_for!(RawPolicy)).unwrap_or_default());
+    mark_required(&mut v);
+    v
+}
+
+/// The keys `recoup check` requires in each table ("missing `name` in
+/// [policy]"), marked `required` so an editor flags them as `check` would.
+/// The serde types make every key optional so that `check` can name each
+/// missing one with its place; a test (policy::validate) checks each entry
+/// against `check`. Keys required only with others (an `[interest]` rate
+/// under one regime) are left to `check`.
+pub const REQUIRED: &[(&str, &[&str])] = &[
+    ("", &["policy"]),
+    ("Meta", &["name", "version"]),
+    ("Ladder", &["id"]),
+    ("Step", &["id", "action"]),
+    ("Strategy", &["id"]),
+    ("Incentive", &["id", "discount_pct", "pay_within_days"]),
+    ("PaymentPlan", &["id", "instalments"]),
+    ("Limit", &["id", "change"]),
+    ("Review", &["id"]),
+    ("Challenger", &["strategy", "share", "salt"]),
+    ("Reporting", &["currency", "rates_date", "rates"]),
+];
+
+fn mark_required(schema: &mut Value) {
+    for (def, keys) in REQUIRED {
+        let table = if def.is_empty() { Some(&mut *schema) } else { schema.pointer_mut(&format!("/$defs/{def}")) };
+        if let Some(Value::Object(m)) = table {
+            let have: Vec<&str> =
+                keys.iter().copied().filter(|k| m.get("properties").and_then(|p| p.get(*k)).is_some()).collect();
+            m.insert("required".into(), Value::from(have));
+        }
+    }
 }
 
 /// The schema of a policy test file (`tests/*.toml`).
@@ -76,5 +109,32 @@ fn tidy(v: Value) -> Value {
         }
         Value::Array(a) => Value::Array(a.into_iter().map(tidy).collect()),
         v => v,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every key the schema marks required is a key of its table, and
+    /// leaving it out of a valid policy is an error of `check`.
+    #[test]
+    fn required_keys_are_the_ones_check_requires() {
+        let schema = policy_schema();
+        for (def, keys) in REQUIRED {
+            let table = if def.is_empty() { Some(&schema) } else { schema.pointer(&format!("/$defs/{def}")) };
+            let table = table.unwrap_or_else(|| panic!("no definition {def}"));
+            let required: Vec<&str> =
+                table["required"].as_array().expect("required").iter().filter_map(|k| k.as_str()).collect();
+            assert_eq!(&required, keys, "{def}: every listed key is a property");
+        }
+        // Two of them, checked against `check` on the shipped starter policy.
+        let policy = include_str!("../cli/init/policy.toml");
+        for (line, key) in [("name = ", "name"), ("version = ", "version")] {
+            let without: String = policy.lines().filter(|l| !l.starts_with(line)).map(|l| format!("{l}\n")).collect();
+            let loaded = crate::policy::load_str("policy.toml", &without);
+            let messages: Vec<&str> = loaded.report.diagnostics.iter().map(|d| d.message.as_str()).collect();
+            assert!(messages.contains(&format!("missing `{key}` in [policy]").as_str()), "{key}: {messages:?}");
+        }
     }
 }
