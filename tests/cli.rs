@@ -300,9 +300,11 @@ fn generate_reports_its_row_counts_as_json() {
 
 /// Run recoup under a pseudo-terminal (`script`), with or without NO_COLOR;
 /// `None` when `script` (util-linux) is not installed.
-fn on_a_terminal(args: &str, no_color: bool) -> Option<String> {
+fn on_a_terminal(args: &str, no_color: bool, term: &str) -> Option<String> {
     let mut cmd = Command::new("script");
     cmd.args(["-qec", &format!("{} {args}", env!("CARGO_BIN_EXE_recoup")), "/dev/null"]).current_dir(repo(""));
+    // `TERM` says whether the terminal supports colour (anstream reads it).
+    cmd.env("TERM", term).env_remove("CLICOLOR").env_remove("CLICOLOR_FORCE");
     if no_color {
         cmd.env("NO_COLOR", "1");
     } else {
@@ -324,10 +326,12 @@ fn colour_on_a_terminal_unless_no_color_and_never_when_piped() {
     assert!(coloured.contains("\x1b[1m"), "--color always: a bold header even when piped (and NO_COLOR set)");
     assert_eq!(strip_escapes(&coloured), piped, "colour changes nothing but the escapes");
     let line = args.join(" ");
-    match (on_a_terminal(&line, false), on_a_terminal(&line, true)) {
-        (Some(tty), Some(tty_no_color)) => {
+    let term = |no_color, term| on_a_terminal(&line, no_color, term);
+    match (term(false, "xterm-256color"), term(true, "xterm-256color"), term(false, "dumb")) {
+        (Some(tty), Some(tty_no_color), Some(dumb)) => {
             assert!(tty.contains("\x1b[1m"), "a terminal gets colour: {tty:?}");
             assert!(!tty_no_color.contains('\x1b'), "NO_COLOR on a terminal: no escapes");
+            assert!(!dumb.contains('\x1b'), "TERM=dumb: no escapes");
         }
         _ => eprintln!("`script` is not installed: the terminal half of this test did not run"),
     }

@@ -22,21 +22,23 @@ static STDOUT: AtomicBool = AtomicBool::new(false);
 static STDERR: AtomicBool = AtomicBool::new(false);
 
 /// Whether a stream gets colour: `always` and `never` decide alone; `auto`
-/// colours a terminal unless `NO_COLOR` is set to something non-empty.
-pub fn decide(choice: ColorChoice, is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+/// asks anstream (the crate clap colours its help with), which colours a
+/// terminal that supports it and honours `NO_COLOR`, `CLICOLOR`,
+/// `CLICOLOR_FORCE` and `TERM=dumb`.
+pub fn decide(choice: ColorChoice, auto: anstream::ColorChoice) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => is_terminal && no_color.is_none_or(|v| v.is_empty()),
+        ColorChoice::Auto => auto != anstream::ColorChoice::Never,
     }
 }
 
 /// Decide colour for stdout and stderr once, at start-up.
 pub fn init(choice: ColorChoice) {
-    use std::io::IsTerminal;
-    let no_color = std::env::var_os("NO_COLOR");
-    STDOUT.store(decide(choice, std::io::stdout().is_terminal(), no_color.as_deref()), Ordering::Relaxed);
-    STDERR.store(decide(choice, std::io::stderr().is_terminal(), no_color.as_deref()), Ordering::Relaxed);
+    let out = anstream::AutoStream::choice(&std::io::stdout());
+    let err = anstream::AutoStream::choice(&std::io::stderr());
+    STDOUT.store(decide(choice, out), Ordering::Relaxed);
+    STDERR.store(decide(choice, err), Ordering::Relaxed);
 }
 
 /// Colour on stdout?
@@ -217,7 +219,6 @@ pub fn write_table_within(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::ffi::OsStr;
 
     #[test]
     fn numbers_are_told_from_text() {
@@ -248,14 +249,11 @@ mod tests {
     }
 
     #[test]
-    fn colour_only_on_a_terminal_without_no_color_unless_forced() {
-        let set = Some(OsStr::new("1"));
-        let empty = Some(OsStr::new(""));
-        assert!(decide(ColorChoice::Auto, true, None));
-        assert!(decide(ColorChoice::Auto, true, empty), "an empty NO_COLOR does not count");
-        assert!(!decide(ColorChoice::Auto, true, set));
-        assert!(!decide(ColorChoice::Auto, false, None), "piped: plain");
-        assert!(decide(ColorChoice::Always, false, set), "--color always wins");
-        assert!(!decide(ColorChoice::Never, true, None));
+    fn colour_only_where_anstream_says_unless_forced() {
+        use anstream::ColorChoice as A;
+        assert!(decide(ColorChoice::Auto, A::Always));
+        assert!(!decide(ColorChoice::Auto, A::Never), "piped, NO_COLOR or TERM=dumb: plain");
+        assert!(decide(ColorChoice::Always, A::Never), "--color always wins");
+        assert!(!decide(ColorChoice::Never, A::Always));
     }
 }
