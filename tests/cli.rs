@@ -304,7 +304,8 @@ fn on_a_terminal(args: &str, no_color: bool, term: &str) -> Option<String> {
     let mut cmd = Command::new("script");
     cmd.args(["-qec", &format!("{} {args}", env!("CARGO_BIN_EXE_recoup")), "/dev/null"]).current_dir(repo(""));
     // `TERM` says whether the terminal supports colour (anstream reads it).
-    cmd.env("TERM", term).env_remove("CLICOLOR").env_remove("CLICOLOR_FORCE");
+    // Not `CI`: anstream colours any terminal under CI, whatever `TERM` says.
+    cmd.env("TERM", term).env_remove("CLICOLOR").env_remove("CLICOLOR_FORCE").env_remove("CI");
     if no_color {
         cmd.env("NO_COLOR", "1");
     } else {
