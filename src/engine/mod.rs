@@ -178,9 +178,21 @@ pub struct PlannedAction {
 
 impl PlannedAction {
     fn new(cf: &CustomerFacts<'_>, action: ActionKind, rule_id: &str, kind: RuleKind) -> Self {
+        Self::blank(cf.customer.id.to_string(), cf.customer.currency.clone(), action, rule_id, kind)
+    }
+
+    /// An action of `customer_id` with nothing set but what is given: no
+    /// channel, no amounts, no reason (the one place that lists every field).
+    pub(crate) fn blank(
+        customer_id: String,
+        currency: crate::ledger::Text,
+        action: ActionKind,
+        rule_id: &str,
+        kind: RuleKind,
+    ) -> Self {
         PlannedAction {
-            customer_id: cf.customer.id.to_string(),
-            currency: cf.customer.currency.clone(),
+            customer_id,
+            currency,
             invoice_ids: Vec::new(),
             action,
             channel: None,

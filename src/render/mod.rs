@@ -471,7 +471,7 @@ fn find(text: &str, path: &str) -> Option<std::ops::Range<usize>> {
 
 /// Fields with every part filled, to try a template on (`check`).
 fn sample_fields(sender: &Sender) -> minijinja::Value {
-    use crate::ledger::{AccountType, ActionKind, Arm, Contact, Customer, Invoice, InvoiceStatus, Terms, Text};
+    use crate::ledger::{AccountType, ActionKind, Contact, Customer, Invoice, InvoiceStatus, Terms, Text};
     use rust_decimal::Decimal;
     let t = |s: &str| Some(Text::from(s));
     let c = Customer {
@@ -506,16 +506,10 @@ fn sample_fields(sender: &Sender) -> minijinja::Value {
     };
     let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default();
     let a = PlannedAction {
-        customer_id: "C1".into(),
-        currency: "USD".into(),
         invoice_ids: vec!["INV1".into()],
-        action: ActionKind::Email,
         channel: Some(Channel::Email),
         template: Some("sample".into()),
-        rule_id: "sample".into(),
-        rule_kind: crate::engine::RuleKind::Step,
         step: Some("sample".into()),
-        strategy: None,
         amount_due: Decimal::new(100_000, 2),
         fee: Decimal::new(2_500, 2),
         compensation: Decimal::new(4_000, 2),
@@ -526,18 +520,7 @@ fn sample_fields(sender: &Sender) -> minijinja::Value {
         pay_by: Some(day),
         instalments: Some(2),
         instalment_amount: Some(Decimal::new(50_000, 2)),
-        old_limit: None,
-        new_limit: None,
-        review_on: None,
-        hold: false,
-        cost: Decimal::ZERO,
-        priority: 0.0,
-        owner: None,
-        reason: String::new(),
-        facts: Vec::new(),
-        arm: Arm::Champion,
-        undeliverable: None,
-        message_id: None,
+        ..PlannedAction::blank("C1".into(), "USD".into(), ActionKind::Email, "sample", crate::engine::RuleKind::Step)
     };
     let inv = Invoice {
         id: "INV1".into(),
