@@ -183,27 +183,24 @@ fn man_out_writes_a_page_per_command_and_never_replaces_a_stranger() {
 
 #[test]
 fn tables_fit_columns_and_piped_output_is_never_cut() {
+    // stdout of recoup as on a 100-column terminal.
+    let at_100 = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_recoup"))
+            .args(args)
+            .current_dir(repo(""))
+            .env("NO_COLOR", "1")
+            .env("COLUMNS", "100")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
     let args = ["check", "policies/standard"];
     let piped = recoup(&args, None).1;
-    let out = Command::new(env!("CARGO_BIN_EXE_recoup"))
-        .args(args)
-        .current_dir(repo(""))
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", "100")
-        .output()
-        .unwrap();
-    let narrow = String::from_utf8_lossy(&out.stdout).into_owned();
+    let narrow = at_100(&args);
     assert!(piped.lines().any(|l| l.chars().count() > 120), "piped: whole lines");
     assert!(narrow.lines().skip(1).all(|l| l.chars().count() <= 100), "{narrow}");
     assert!(narrow.contains("more columns left out to fit the width"), "{narrow}");
-    let out = Command::new(env!("CARGO_BIN_EXE_recoup"))
-        .args(["facts", "--ledger", "fixtures/demo", "--as-of", "2026-11-16", "--customer", "C000117"])
-        .current_dir(repo(""))
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", "100")
-        .output()
-        .unwrap();
-    let facts = String::from_utf8_lossy(&out.stdout).into_owned();
+    let facts = at_100(&["facts", "--ledger", "fixtures/demo", "--as-of", "2026-11-16", "--customer", "C000117"]);
     assert!(facts.lines().filter(|l| l.starts_with(" customer.")).all(|l| l.chars().count() <= 100), "{facts}");
 }
 

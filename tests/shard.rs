@@ -64,50 +64,22 @@ fn merge_gathers_the_outboxes_only_of_shards_that_all_have_one() {
     let t = tmp.path();
     let d = |n: &str| t.join(n);
     run("fixtures/demo", "2026-11-16", &d("s0"), Some("0/2"));
-    let (code, _, err) = recoup(
-        &[
-            "run",
-            "-q",
-            "--no-outbox",
-            "--ledger",
-            "fixtures/demo",
-            "--policy",
-            "policies/standard",
-            "--as-of",
-            "2026-11-16",
-            "--out",
-            d("s1").to_str().unwrap(),
-            "--shard",
-            "1/2",
-        ],
-        None,
-    );
-    assert_eq!(code, 0, "{err}");
+    // Shard `shard` of the demo without its outbox, into `out`.
+    let without_outbox = |out: &std::path::Path, shard: &str| {
+        let args = ["run", "-q", "--no-outbox", "--ledger", "fixtures/demo", "--policy", "policies/standard"];
+        let mut args = args.to_vec();
+        args.extend(["--as-of", "2026-11-16", "--out", out.to_str().unwrap(), "--shard", shard]);
+        let (code, _, err) = recoup(&args, None);
+        assert_eq!(code, 0, "{err}");
+    };
+    without_outbox(&d("s1"), "1/2");
     let (code, err) = merge(&[&d("s0"), &d("s1")], &d("merged"));
     assert_eq!(code, 4, "{err}");
     assert!(err.contains("has no outbox but others have"), "{err}");
     assert!(!d("merged").exists());
     // None has one: the merge writes the plan alone.
     std::fs::remove_dir_all(d("s0")).unwrap();
-    let (code, _, err) = recoup(
-        &[
-            "run",
-            "-q",
-            "--no-outbox",
-            "--ledger",
-            "fixtures/demo",
-            "--policy",
-            "policies/standard",
-            "--as-of",
-            "2026-11-16",
-            "--out",
-            d("s0").to_str().unwrap(),
-            "--shard",
-            "0/2",
-        ],
-        None,
-    );
-    assert_eq!(code, 0, "{err}");
+    without_outbox(&d("s0"), "0/2");
     let (code, err) = merge(&[&d("s0"), &d("s1")], &d("merged"));
     assert_eq!(code, 0, "{err}");
     assert!(!d("merged/outbox").exists());

@@ -379,10 +379,10 @@ pub fn unknown_customer(ledger: &crate::ledger::Ledger, id: &str) -> ExitError {
         let (head, tail) = s.split_at(split);
         (head.to_ascii_lowercase(), tail.trim_start_matches('0').to_string())
     };
-    let (head, num) = digits(trimmed);
+    let typed = digits(trimmed);
     let suggestion = ids()
         .find(|c| c.eq_ignore_ascii_case(trimmed))
-        .or_else(|| ids().find(|c| !num.is_empty() && digits(c) == (head.clone(), num.clone())))
+        .or_else(|| ids().find(|c| !typed.1.is_empty() && digits(c) == typed))
         // By spelling only for ids long enough that a near one is a likely typo.
         .or_else(|| if trimmed.chars().count() >= 4 { crate::policy::diag::closest(trimmed, ids()) } else { None });
     let hint = match suggestion {
