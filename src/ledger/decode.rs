@@ -242,25 +242,35 @@ pub fn money(b: &[u8]) -> Result<Decimal, DecodeError> {
         Some(b'+') => (false, &t[1..]),
         _ => (false, t),
     };
-    if !body.is_empty() && body.len() <= 15 {
-        let (mut m, mut scale, mut dot, mut digits) = (0u64, 0u32, false, 0u32);
-        let mut plain = true;
-        for &c in body {
-            match c {
-                b'0'..=b'9' => {
-                    m = m * 10 + u64::from(c - b'0');
-                    digits += 1;
-                    scale += u32::from(dot);
-                }
-                b'.' if !dot => dot = true,
-                _ => {
-                    plain = false;
-                    break;
-                }
+    // The fraction is what follows a dot one or two bytes from the end (the
+    // usual `1234.56`); the digits are then read without tracking the dot,
+    // each checked by one subtraction and one comparison.
+    let n = body.len();
+    if n <= 15 {
+        let (int, frac): (&[u8], &[u8]) = if n >= 3 && body[n - 3] == b'.' {
+            (&body[..n - 3], &body[n - 2..])
+        } else if n >= 2 && body[n - 2] == b'.' {
+            (&body[..n - 2], &body[n - 1..])
+        } else if n >= 2 && body[n - 1] == b'.' {
+            (&body[..n - 1], &[])
+        } else {
+            (body, &[])
+        };
+        if int.len() <= 12 && !(int.is_empty() && frac.is_empty()) {
+            let (mut m, mut ok) = (0u64, true);
+            for &c in int {
+                let d = c.wrapping_sub(b'0');
+                ok &= d <= 9;
+                m = m * 10 + u64::from(d);
             }
-        }
-        if plain && digits > 0 && scale <= 2 && digits - scale <= 12 {
-            return Ok(Decimal::from_parts(m as u32, (m >> 32) as u32, 0, neg && m != 0, scale));
+            for &c in frac {
+                let d = c.wrapping_sub(b'0');
+                ok &= d <= 9;
+                m = m * 10 + u64::from(d);
+            }
+            if ok {
+                return Ok(Decimal::from_parts(m as u32, (m >> 32) as u32, 0, neg && m != 0, frac.len() as u32));
+            }
         }
     }
     money_checked(b)

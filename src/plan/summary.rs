@@ -38,13 +38,24 @@ pub struct Tally {
 impl Tally {
     fn add(&mut self, a: &crate::engine::PlannedAction) {
         self.count += 1;
-        let m = self.currencies.entry(a.currency.to_string()).or_default();
+        let m = slot(&mut self.currencies, a.currency.as_str());
         m.count += 1;
         m.amount_due += a.amount_due;
         m.fees += a.fee + a.compensation;
         m.interest += a.interest;
         m.cost += a.cost;
     }
+}
+
+/// `map[key]`, inserted as the default when missing: the key is copied only
+/// then (a summary adds every action to a few maps keyed by currency, kind
+/// and step, nearly always to a key already there).
+fn slot<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), V::default());
+    }
+    // Present: inserted above if it was not.
+    map.get_mut(key).unwrap_or_else(|| unreachable!())
 }
 
 /// Limit changes in one currency: how many went up or down and by how much in total.
@@ -295,30 +306,30 @@ pub fn summarize_parts(
         if a.undeliverable.is_some() {
             *s.undeliverable.entry(a.channel.map_or("", |c| c.as_str()).to_string()).or_default() += 1;
         }
-        s.by_action.entry(a.action.as_str().to_string()).or_default().add(a);
+        slot(&mut s.by_action, a.action.as_str()).add(a);
         if let Some(step) = &a.step {
-            s.by_step.entry(step.clone()).or_default().add(a);
+            slot(&mut s.by_step, step).add(a);
         }
         match a.action {
             ActionKind::CreditHold => {
                 s.holds_placed += 1;
-                *s.amount_on_hold.entry(a.currency.to_string()).or_default() += a.amount_due;
+                *slot(&mut s.amount_on_hold, a.currency.as_str()) += a.amount_due;
             }
             ActionKind::ReleaseHold => s.holds_released += 1,
             ActionKind::DiscountOffer => {
-                let d = s.discounts.entry(a.currency.to_string()).or_default();
+                let d = slot(&mut s.discounts, a.currency.as_str());
                 d.offered += 1;
                 d.max_cost += a.discount_cost;
             }
             ActionKind::ReferAgency | ActionKind::ReferLegal => {
-                s.referrals.entry(a.action.as_str().to_string()).or_default().add(a);
+                slot(&mut s.referrals, a.action.as_str()).add(a);
             }
             _ => {}
         }
         if let (Some(old), Some(new)) = (a.old_limit, a.new_limit)
             && new != old
         {
-            let l = s.limit_changes.entry(a.currency.to_string()).or_default();
+            let l = slot(&mut s.limit_changes, a.currency.as_str());
             if new > old {
                 l.increases += 1;
                 l.increase_total += new - old;

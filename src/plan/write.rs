@@ -60,6 +60,15 @@ pub fn push_money(buf: &mut Vec<u8>, d: Decimal) {
 /// sign, zero included, as rust_decimal writes it (a test compares them on
 /// random values and the edges).
 pub fn push_money_in(buf: &mut Vec<u8>, d: Decimal, units: u32) {
+    // Most money fields of a plan row (fees, interest, discounts) are zero.
+    const ZEROS: [&[u8]; 4] = [b"0", b"0.0", b"0.00", b"0.000"];
+    if d.is_zero()
+        && !d.is_sign_negative()
+        && let Some(z) = ZEROS.get(units as usize)
+    {
+        buf.extend_from_slice(z);
+        return;
+    }
     let d = if d.scale() > units { crate::money::round(d, units) } else { d };
     let scale = d.scale();
     let Ok(m) = u64::try_from(d.mantissa().unsigned_abs()) else {
