@@ -264,7 +264,7 @@ fn simulation_report_numbers_are_the_json_numbers() {
         format!("run(s) are too few for a verdict on any of the {open} differences below: give --runs 40 or more");
     assert!(open > 0 && html.contains(&line), "{line}");
     for v in verdicts.iter().filter(|v| v["identical"] == false) {
-        let text = v["text"].as_str().unwrap().replace('\'', "&#39;");
+        let text = v["text"].as_str().unwrap().replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;");
         assert!(!html.contains(&text), "a per-metric line for too few runs: {text}");
     }
     let weeks = f["week_ends"].as_array().unwrap().len();
@@ -396,11 +396,126 @@ fn user_text_is_escaped() {
         assert_eq!(code, 0, "{err}");
         let html = read(&dir.join("report.html"));
         assert!(!html.contains(EVIL), "{flag}: unescaped markup");
-        assert!(html.contains("&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;"), "{flag}");
+        assert!(html.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;"), "{flag}");
     }
     let html = read(&sim.join("report.html"));
     assert!(html.contains("&lt;/script&gt; &amp; &quot;Sons&quot;"));
     assert!(read(&run.join("report.html")).contains("<h3>rejects.csv (1 row)</h3>"));
+}
+
+/// Markup and every character HTML gives a meaning to, in one string.
+const ALERT: &str = "<script>alert(1)</script>\"'&";
+/// [`ALERT`] as the page must hold it: text, escaped by maud (`'` needs no
+/// escape: every attribute value is in double quotes).
+const ALERT_TEXT: &str = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;'&amp;";
+
+/// Rewrite the `rule_id` column of a CSV output file (the report reads it as given).
+fn mark_rules(path: &Path) {
+    let (head, mut rows) = read_csv(path);
+    let k = col(&head, "rule_id");
+    for r in &mut rows {
+        r[k] = format!("{ALERT} {}", r[k]);
+    }
+    write_csv(path, &head, &rows);
+}
+
+/// Issue 24 §4: markup in a customer name, a rule name and a policy name
+/// reaches the run and simulation reports only as escaped text — in table
+/// cells, headings, the page title, SVG titles and attribute values — and a
+/// browser finds no element but the page's own script.
+#[test]
+fn markup_in_names_rules_and_policies_is_text() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ledger = tmp.path().join("ledger");
+    copy_dir(&repo("fixtures/demo"), &ledger);
+    // Every customer's name carries the markup, and one account owner's.
+    let (head, mut rows) = read_csv(&ledger.join("customers.csv"));
+    let (name, owner) = (col(&head, "name"), col(&head, "account_owner"));
+    for r in &mut rows {
+        r[name] = format!("{ALERT} {}", r[0]);
+        if r[owner] == "owner-01" {
+            r[owner] = format!("{ALERT} owner-01");
+        }
+    }
+    write_csv(&ledger.join("customers.csv"), &head, &rows);
+    // The policy's name (a rule id cannot hold it: `recoup check` allows
+    // letters, digits, `-`, `_` and `.`; the output files below can).
+    let policy = tmp.path().join("policy");
+    copy_dir(&repo("policies/standard"), &policy);
+    for sub in ["templates", "tests"] {
+        copy_dir(&repo("policies/standard").join(sub), &policy.join(sub));
+    }
+    let toml = read(&policy.join("policy.toml")).replacen(
+        "name = \"standard\"",
+        &format!("name = \"{}\"", ALERT.replace('"', "\\\"")),
+        1,
+    );
+    std::fs::write(policy.join("policy.toml"), toml).unwrap();
+    let (ledger_arg, policy_arg) = (ledger.to_str().unwrap(), policy.to_str().unwrap());
+    let run = tmp.path().join("run");
+    let args = ["--as-of", "2026-11-16", "--quiet", "--ledger", ledger_arg];
+    let (code, _, err) =
+        recoup(&[&["run", "--policy", policy_arg, "--out", run.to_str().unwrap()], &args[..]].concat(), None);
+    assert_eq!(code, 0, "{err}");
+    let sim = tmp.path().join("sim");
+    let variant = repo("policies/strict");
+    let sim_args = ["simulate", "--baseline", policy_arg, "--variant", variant.to_str().unwrap(), "--out"];
+    let horizon = ["--horizon", "2w", "--runs", "3"];
+    let (code, _, err) = recoup(&[&sim_args[..], &[sim.to_str().unwrap()], &horizon, &args].concat(), None);
+    assert_eq!(code, 0, "{err}");
+    // Rule ids with markup in the files the reports read.
+    mark_rules(&run.join("plan.csv"));
+    mark_rules(&run.join("worklist.csv"));
+    let diff: Vec<String> = read(&sim.join("diff.jsonl"))
+        .lines()
+        .map(|l| {
+            let mut d: serde_json::Value = serde_json::from_str(l).unwrap();
+            for side in ["baseline", "variant_actions"] {
+                for a in d[side].as_array_mut().unwrap() {
+                    a["rule_id"] = format!("{ALERT} {}", a["rule_id"].as_str().unwrap()).into();
+                }
+            }
+            d.to_string()
+        })
+        .collect();
+    assert!(!diff.is_empty());
+    std::fs::write(sim.join("diff.jsonl"), diff.join("\n") + "\n").unwrap();
+
+    for (flag, dir) in [("--run", &run), ("--simulation", &sim)] {
+        let (code, _, err) = recoup(&["report", flag, dir.to_str().unwrap()], None);
+        assert_eq!(code, 0, "{flag}: {err}");
+        let page = dir.join("report.html");
+        let html = read(&page);
+        assert!(!html.contains("<script>alert") && !html.contains(ALERT), "{flag}: unescaped markup");
+        assert_eq!(html.matches("<script").count(), 1, "{flag}: only the page's own script");
+        // The raw characters appear only where the page itself put them.
+        let text = html.replace(ALERT_TEXT, "");
+        assert!(!text.contains("alert(1)"), "{flag}: escaped otherwise than {ALERT_TEXT}");
+        let title = html.split("<title>").nth(1).unwrap().split("</title>").next().unwrap();
+        assert!(title.contains(ALERT_TEXT), "{flag}: the policy's name in the page title: {title}");
+        if flag == "--run" {
+            assert!(html.contains(&format!("<td>{ALERT_TEXT} C0")), "a customer's name in a table");
+            assert!(html.contains(&format!("<td class=\"id\">{ALERT_TEXT} ")), "a rule in a table");
+            assert!(html.contains(&format!("<h3>{ALERT_TEXT} owner-01<span")), "an owner's worklist heading");
+            assert!(html.contains(&format!(">{ALERT_TEXT} owner-01</text>")), "an owner in the owners' chart");
+        } else {
+            assert!(html.contains(&format!("<td>{ALERT_TEXT} C0")), "a customer's name in the diff");
+            let rule = html
+                .split("<span class=\"muted\">")
+                .skip(1)
+                .any(|s| s.split("</span>").next().unwrap().contains(ALERT_TEXT));
+            assert!(rule, "a rule in the diff");
+            // The policy's label in a chart's title and a table header, an attribute and text.
+            assert!(html.contains(&format!("<svg class=\"chart bands\" role=\"img\" viewBox=\"0 0 300 236\" width=\"300\" height=\"236\" xmlns=\"http://www.w3.org/2000/svg\"><title>Cash collected since the as-of date (EUR), P50 with P10–P90 band: {ALERT_TEXT}</title>")));
+            assert!(html.contains(&format!("<th class=\"n\">{ALERT_TEXT}</th>")), "a policy column");
+        }
+        // The browser builds no element from the names: one script, the page's.
+        let (dom, _) = chromium(&page, &["--dump-dom"]);
+        assert_eq!(dom.matches("<script").count(), 1, "{flag}: a script element from the input");
+        assert!(dom.contains("data-ok=\"1\""), "{flag}: the page's own check did not pass");
+        // Serialised again from the DOM: text there escapes `&`, `<` and `>` only.
+        assert!(dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;\"'&amp;"), "{flag}: the names are text");
+    }
 }
 
 #[test]

@@ -1,24 +1,13 @@
-//! The page around a report: escaping, the document with its inline CSS
-//! and script, tables, and number formatting identical to the JSON files.
+//! The page around a report: the document with its inline CSS and script,
+//! tables, tiles and notes, and number formatting identical to the JSON
+//! files. Markup is built with maud: every `(expr)` in `html!` is
+//! HTML-escaped, so text from the inputs (names, ids, reasons, rules,
+//! policy names) reaches the page only as text. `PreEscaped` is used for the
+//! page's own constant CSS and script and nothing else; a function returning
+//! [`Markup`] has escaped what it holds.
 
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Serialize;
-use std::fmt::Write;
-
-/// Escape text for HTML content and attribute values (and SVG text).
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// A number exactly as serde_json writes it in summary.json, comparison.json
 /// and forward.json (money as its decimal string, KPIs as the shortest
@@ -37,10 +26,10 @@ pub enum Cell {
     Num(String),
     /// An identifier or a word that should not wrap (ids, rules, kinds).
     Id(String),
-    /// Already-escaped HTML.
-    Html(String),
-    /// Already-escaped HTML, right-aligned.
-    NumHtml(String),
+    /// Markup (made with `html!`, its text escaped).
+    Html(Markup),
+    /// Markup, right-aligned.
+    NumHtml(Markup),
 }
 
 /// Text cell.
@@ -64,144 +53,115 @@ pub fn cash(code: &str, d: rust_decimal::Decimal) -> String {
 }
 
 /// A table whose last rows (`totals`) are set off as totals.
-pub fn table_with_totals(attrs: &str, head: &[&str], rows: &[Vec<Cell>], totals: &[Vec<Cell>]) -> String {
-    let mut s = table(attrs, head, rows);
-    if let Some(body) = s.strip_suffix("</tbody></table>") {
-        let mut t = body.to_string();
-        for r in totals {
-            t.push_str(&row(r, " class=\"total\""));
-        }
-        t.push_str("</tbody></table>");
-        s = t;
-    }
-    s
-}
-
-/// A table: a header row (a leading `#` marks a numeric column) and rows.
-pub fn table(attrs: &str, head: &[&str], rows: &[Vec<Cell>]) -> String {
-    let mut s = format!("<table{attrs}><thead><tr>");
-    for h in head {
-        match h.strip_prefix('#') {
-            Some(h) => {
-                let _ = write!(s, "<th class=\"n\">{}</th>", esc(h));
+pub fn table_with_totals(class: Option<&str>, head: &[&str], rows: &[Vec<Cell>], totals: &[Vec<Cell>]) -> Markup {
+    html! {
+        table class=[class] {
+            thead {
+                tr {
+                    @for h in head {
+                        @match h.strip_prefix('#') {
+                            Some(h) => { th class="n" { (h) } }
+                            None => { th { (h) } }
+                        }
+                    }
+                }
             }
-            None => {
-                let _ = write!(s, "<th>{}</th>", esc(h));
+            tbody {
+                @for r in rows { (row(r, None)) }
+                @for r in totals { (row(r, Some("total"))) }
             }
         }
     }
-    s.push_str("</tr></thead><tbody>");
-    for r in rows {
-        s.push_str(&row(r, ""));
-    }
-    s.push_str("</tbody></table>");
-    s
 }
 
-/// One `<tr>` with extra attributes.
-pub fn row(cells: &[Cell], attrs: &str) -> String {
-    let mut s = format!("<tr{attrs}>");
-    for c in cells {
-        let _ = match c {
-            Cell::Text(x) => write!(s, "<td>{}</td>", esc(x)),
-            Cell::Num(x) => write!(s, "<td class=\"n\">{}</td>", esc(x)),
-            Cell::Id(x) => write!(s, "<td class=\"id\">{}</td>", esc(x)),
-            Cell::Html(x) => write!(s, "<td>{x}</td>"),
-            Cell::NumHtml(x) => write!(s, "<td class=\"n\">{x}</td>"),
-        };
+/// A table: a header row (a leading `#` marks a numeric column) and rows;
+/// `class` on the `<table>`.
+pub fn table(class: Option<&str>, head: &[&str], rows: &[Vec<Cell>]) -> Markup {
+    table_with_totals(class, head, rows, &[])
+}
+
+/// One `<tr>`, with a class.
+pub fn row(cells: &[Cell], class: Option<&str>) -> Markup {
+    html! { tr class=[class] { @for c in cells { (cell(c)) } } }
+}
+
+/// One `<td>`.
+pub fn cell(c: &Cell) -> Markup {
+    html! {
+        @match c {
+            Cell::Text(x) => { td { (x) } }
+            Cell::Num(x) => { td class="n" { (x) } }
+            Cell::Id(x) => { td class="id" { (x) } }
+            Cell::Html(x) => { td { (x) } }
+            Cell::NumHtml(x) => { td class="n" { (x) } }
+        }
     }
-    s.push_str("</tr>");
-    s
 }
 
 /// A section with a heading and an anchor.
-pub fn section(id: &str, title: &str, body: &str) -> String {
-    format!("<section id=\"{}\"><h2>{}</h2>{body}</section>\n", esc(id), esc(title))
+pub fn section(id: &str, title: &str, body: Markup) -> Markup {
+    html! { section id=(id) { h2 { (title) } (body) } "\n" }
 }
 
 /// A row of KPI tiles: (label, value, note).
-pub fn tiles(items: &[(&str, String, String)]) -> String {
-    let mut s = String::from("<div class=\"tiles\">");
-    for (label, value, note) in items {
-        let _ = write!(
-            s,
-            "<div class=\"tile\"><div class=\"label\">{}</div><div class=\"value\">{}</div><div class=\"note\">{}</div></div>",
-            esc(label),
-            esc(value),
-            esc(note)
-        );
+pub fn tiles(items: &[(&str, String, String)]) -> Markup {
+    html! {
+        div class="tiles" {
+            @for (label, value, note) in items {
+                div class="tile" { div class="label" { (label) } div class="value" { (value) } div class="note" { (note) } }
+            }
+        }
     }
-    s.push_str("</div>");
-    s
 }
 
 /// A definition list of (term, value) pairs.
-pub fn facts(items: &[(&str, String)]) -> String {
-    let mut s = String::from("<dl class=\"facts\">");
-    for (k, v) in items {
-        let _ = write!(s, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(v));
-    }
-    s.push_str("</dl>");
-    s
+pub fn facts(items: &[(&str, String)]) -> Markup {
+    html! { dl class="facts" { @for (k, v) in items { dt { (k) } dd { (v) } } } }
 }
 
 /// A headline figure of one currency: its value, its change since the last
-/// month end, and a sparkline (already-made SVG).
+/// month end, and a sparkline.
 pub struct Headline {
     pub value: String,
     pub change: String,
     /// `better`, `worse` or empty: how the change reads (a class on it).
     pub tone: &'static str,
-    pub spark: String,
+    pub spark: Markup,
 }
 
 /// The headline figures as a grid: a header cell per figure (its label and
 /// one-line meaning), then a row per currency (its heading, then each
 /// figure's value, change and sparkline). `rows` are (heading, detail, figures).
-pub fn headline_grid(figures: &[(&str, &str)], rows: &[(String, String, Vec<Headline>)]) -> String {
-    let mut s = format!(
-        "<div class=\"headline\" style=\"grid-template-columns: 104px repeat({}, minmax(0, 1fr))\"><div class=\"hh\"></div>",
-        figures.len()
-    );
-    for (label, meaning) in figures {
-        let _ = write!(
-            s,
-            "<div class=\"hh\"><div class=\"label\">{}</div><div class=\"note\">{}</div></div>",
-            esc(label),
-            esc(meaning)
-        );
-    }
-    for (head, detail, cells) in rows {
-        let _ = write!(
-            s,
-            "<div class=\"hc\"><div class=\"code\">{}</div><div class=\"note\">{}</div></div>",
-            esc(head),
-            esc(detail)
-        );
-        for (h, (label, _)) in cells.iter().zip(figures) {
-            let _ = write!(
-                s,
-                "<div class=\"hv\" data-figure=\"{}\"><div class=\"value\">{}</div><div class=\"change {}\">{}</div>{}</div>",
-                esc(label),
-                esc(&h.value),
-                h.tone,
-                esc(&h.change),
-                h.spark
-            );
+pub fn headline_grid(figures: &[(&str, &str)], rows: &[(String, String, Vec<Headline>)]) -> Markup {
+    let columns = format!("grid-template-columns: 104px repeat({}, minmax(0, 1fr))", figures.len());
+    html! {
+        div class="headline" style=(columns) {
+            div class="hh" {}
+            @for (label, meaning) in figures {
+                div class="hh" { div class="label" { (label) } div class="note" { (meaning) } }
+            }
+            @for (head, detail, cells) in rows {
+                div class="hc" { div class="code" { (head) } div class="note" { (detail) } }
+                @for (h, (label, _)) in cells.iter().zip(figures) {
+                    div class="hv" data-figure=(label) {
+                        div class="value" { (h.value) }
+                        div class=(format!("change {}", h.tone)) { (h.change) }
+                        (h.spark)
+                    }
+                }
+            }
         }
     }
-    s.push_str("</div>");
-    s
 }
 
 /// A `<details>` element: a one-line summary, the rest folded away.
-pub fn details(summary: &str, body: &str) -> String {
-    format!("<details><summary>{}</summary>{body}</details>", esc(summary))
+pub fn details(summary: &str, body: Markup) -> Markup {
+    html! { details { summary { (summary) } (body) } }
 }
 
 /// A paragraph of muted explanatory text.
-pub fn note(text: &str) -> String {
-    format!("<p class=\"muted\">{}</p>", esc(text))
+pub fn note(text: &str) -> Markup {
+    html! { p class="muted" { (text) } }
 }
 
 const CSS: &str = r#"
@@ -305,25 +265,45 @@ const CHECK: &str = r#"
 "#;
 
 /// The head every page starts with: `recoup report` recognises a file it
-/// wrote by it (and replaces no other file).
+/// wrote by it (and replaces no other file). [`document`] writes it (a test
+/// holds the two together).
 pub const HEAD: &str = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">";
 
-/// A whole page: title, subtitle, navigation, sections, optional script.
-pub fn document(title: &str, subtitle: &str, nav: &[(&str, &str)], body: &str, script: &str) -> String {
-    let mut s = String::from(HEAD);
-    let _ = write!(s, "<title>{}</title><style>{CSS}</style></head>\n<body><main>", esc(title));
-    let _ = write!(s, "<header><h1>{}</h1><p>{}</p><nav>", esc(title), esc(subtitle));
-    for (id, label) in nav {
-        let _ = write!(s, "<a href=\"#{}\">{}</a>", esc(id), esc(label));
+/// A whole page: title, subtitle, navigation (anchor, label), the sections,
+/// and the page's own script (a constant: it is put in as it is).
+pub fn document(title: &str, subtitle: &str, nav: &[(&str, &str)], content: Markup, script: &'static str) -> String {
+    html! {
+        (DOCTYPE) "\n"
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:";
+                title { (title) }
+                style { (PreEscaped(CSS)) }
+            }
+            "\n"
+            body {
+                main {
+                    header {
+                        h1 { (title) }
+                        p { (subtitle) }
+                        nav { @for (id, label) in nav { a href=(format!("#{id}")) { (label) } } }
+                    }
+                    "\n"
+                    (content)
+                    footer {
+                        "Written by recoup " (env!("CARGO_PKG_VERSION"))
+                        " from the files of the folder named above; self-contained, no network access."
+                    }
+                }
+                "\n"
+                script { (PreEscaped(script)) (PreEscaped(CHECK)) }
+            }
+        }
+        "\n"
     }
-    s.push_str("</nav></header>\n");
-    s.push_str(body);
-    let _ = write!(
-        s,
-        "<footer>Written by recoup {} from the files of the folder named above; self-contained, no network access.</footer></main>\n<script>{script}{CHECK}</script></body></html>\n",
-        env!("CARGO_PKG_VERSION")
-    );
-    s
+    .into_string()
 }
 
 #[cfg(test)]
@@ -332,11 +312,32 @@ mod tests {
     use rust_decimal::Decimal;
 
     #[test]
-    fn escapes_markup() {
-        assert_eq!(
-            esc(r#"<script>alert("x")</script> & 'y'"#),
-            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
+    fn text_is_escaped_in_content_and_attributes() {
+        let evil = r#"<script>alert("x")</script> & 'y'"#;
+        let page = document(evil, evil, &[(evil, evil)], section(evil, evil, note(evil)), "");
+        let text = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; 'y'";
+        assert!(!page.contains("<script>alert"), "{page}");
+        assert!(page.contains(&format!("<title>{text}</title>")), "{page}");
+        assert!(page.contains(&format!("<a href=\"#{text}\">{text}</a>")), "{page}");
+        assert!(
+            page.contains(&format!("<section id=\"{text}\"><h2>{text}</h2><p class=\"muted\">{text}</p></section>"))
         );
+        let rows = [vec![t(evil), n(evil), id(evil), Cell::Html(html! { code { (evil) } })]];
+        let table = table(Some("wide"), &[evil, "#n"], &rows).into_string();
+        assert_eq!(
+            table,
+            format!(
+                "<table class=\"wide\"><thead><tr><th>{text}</th><th class=\"n\">n</th></tr></thead><tbody><tr><td>{text}</td><td class=\"n\">{text}</td><td class=\"id\">{text}</td><td><code>{text}</code></td></tr></tbody></table>"
+            )
+        );
+    }
+
+    /// `recoup report --out` recognises a page it wrote by [`HEAD`].
+    #[test]
+    fn a_page_starts_with_the_head_report_recognises() {
+        let page = document("t", "s", &[], html! {}, "");
+        assert!(page.starts_with(HEAD), "{}", &page[..HEAD.len().min(page.len())]);
+        assert!(page.ends_with("</script></body></html>\n"));
     }
 
     #[test]

@@ -5,16 +5,16 @@
 
 use super::history::{self, Today};
 use super::html::{
-    Cell, Headline, cash, details, esc, facts, headline_grid, id, n, note, num, t, table, table_with_totals, tiles,
+    Cell, Headline, cash, details, facts, headline_grid, id, n, note, num, t, table, table_with_totals, tiles,
 };
 use super::run::{History, LARGEST, PlanRow, RunInputs, cash_text, f, tally_rows};
 use super::svg::{Axes, HBar, Series, hbars, line_chart, range_bars, sparkline, stacked_area};
 use crate::facts::kpi::Portfolio;
 use crate::plan::summary::{Summary, Tally};
 use chrono::NaiveDate;
+use maud::{Markup, html};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
-use std::fmt::Write;
 
 /// A month end as the trend charts label it: `Nov '25`.
 fn month_label(d: NaiveDate) -> String {
@@ -83,9 +83,8 @@ fn change_cash(
     }
 }
 
-pub(super) fn headline(r: &RunInputs, hist: Option<&History>, as_of: NaiveDate) -> String {
+pub(super) fn headline(r: &RunInputs, hist: Option<&History>, as_of: NaiveDate) -> Markup {
     let s = &r.summary;
-    let mut out = String::new();
     let last = hist.and_then(|h| h.trends.last());
     let since = last.map(|m| m.date.format("%-d %b").to_string()).unwrap_or_else(|| "last month".to_string());
     let dso_days = s.kpis.values().next().map_or(90, |k| k.dso_days);
@@ -109,7 +108,7 @@ pub(super) fn headline(r: &RunInputs, hist: Option<&History>, as_of: NaiveDate) 
     for (code, k) in &s.kpis {
         let then = last.and_then(|m| m.kpis.get(code));
         let spark = |label: &str, get: &Get| {
-            let Some(h) = hist else { return String::new() };
+            let Some(h) = hist else { return html! {} };
             let mut v: Vec<Option<f64>> = h.trends.iter().map(|m| m.kpis.get(code).and_then(get)).collect();
             v.push(get(k));
             sparkline(&format!("{label} in {code} at each of the last 12 month ends and on {as_of}"), &v)
@@ -134,11 +133,9 @@ pub(super) fn headline(r: &RunInputs, hist: Option<&History>, as_of: NaiveDate) 
         rows.push((code.clone(), detail, cells));
     }
     let figs: Vec<(&str, &str)> = figures.iter().map(|(l, m)| (*l, m.as_str())).collect();
-    out.push_str(&headline_grid(&figs, &rows));
     // Where the money is going, and what the team does today, in two lines.
-    if let Some(h) = hist {
-        let weeks: Vec<String> = h
-            .today
+    let expected = hist.map(|h| {
+        h.today
             .receipts
             .iter()
             .map(|(code, r)| {
@@ -146,25 +143,17 @@ pub(super) fn headline(r: &RunInputs, hist: Option<&History>, as_of: NaiveDate) 
                 let all: Decimal = r.weeks.iter().map(|w| w.expected).sum();
                 format!("{} in 4 weeks, {} in 13", cash(code, four), cash(code, all))
             })
-            .collect();
-        let _ = write!(
-            out,
-            "<p class=\"lead\"><b>Expected in:</b> {} <span class=\"muted\">(the simple forecast: <a href=\"#receipts\">receipts</a>)</span></p>",
-            esc(&weeks.join(" · "))
-        );
-    }
-    let _ = write!(
-        out,
-        "<p class=\"lead\"><b>Today:</b> {} <span class=\"muted\">(<a href=\"#work\">today's work</a>)</span></p>",
-        esc(&format!(
-            "{} actions for {} customers; {} tasks for people; holds: {} placed, {} released; limit changes: {}",
-            num(&s.actions.count),
-            num(&s.customers_with_actions),
-            r.worklist.len(),
-            num(&s.holds_placed),
-            num(&s.holds_released),
-            s.by_action.get("limit_change").map_or(0, |x| x.currencies.values().map(|m| m.count).sum::<u64>())
-        ))
+            .collect::<Vec<String>>()
+            .join(" · ")
+    });
+    let today = format!(
+        "{} actions for {} customers; {} tasks for people; holds: {} placed, {} released; limit changes: {}",
+        num(&s.actions.count),
+        num(&s.customers_with_actions),
+        r.worklist.len(),
+        num(&s.holds_placed),
+        num(&s.holds_released),
+        s.by_action.get("limit_change").map_or(0, |x| x.currencies.values().map(|m| m.count).sum::<u64>())
     );
     let lines: Vec<String> = s
         .kpis
@@ -181,40 +170,49 @@ pub(super) fn headline(r: &RunInputs, hist: Option<&History>, as_of: NaiveDate) 
             )
         })
         .collect();
-    out.push_str(&note(&format!(
-        "Per currency (the customer's), never added across. Changes are against the month end {since}, computed from the ledger's own history; the small lines are the last 12 month ends and today."
-    )));
-    let more: String = lines.iter().map(|l| format!("<p class=\"muted\">{}</p>", esc(l))).collect();
-    out.push_str(&details("More figures per currency: disputed, countback DSO, net AR, credit sales", &more));
-    if let Some(c) = &s.converted {
-        let rates: Vec<String> = c.rates.iter().map(|(k, r)| format!("1 {k} = {r} {}", c.currency)).collect();
-        let _ = write!(
-            out,
-            "<h3>All currencies, converted to {}<span class=\"muted\"> · at the policy's rates of {}: {}</span></h3>",
-            esc(&c.currency),
-            esc(&c.rates_date.to_string()),
-            esc(&rates.join(", "))
-        );
-        out.push_str(&tiles(&[
-            (
-                "Open AR (converted)",
-                cash(&c.currency, c.ar_total),
-                format!("current {}", cash(&c.currency, c.ar_current)),
-            ),
-            (
-                "Overdue (converted)",
-                cash(&c.currency, c.ar_overdue),
-                format!("disputed {}", cash(&c.currency, c.ar_disputed)),
-            ),
-            ("Exposure (converted)", cash(&c.currency, c.exposure), "covered by today's actions".to_string()),
-            ("Cost (converted)", cash(&c.currency, c.cost), format!("fees {}", cash(&c.currency, c.fees))),
-        ]));
-        out.push_str(&note(&c.label));
+    let more = html! { @for l in &lines { p class="muted" { (l) } } };
+    html! {
+        (headline_grid(&figs, &rows))
+        @if let Some(weeks) = &expected {
+            p class="lead" {
+                b { "Expected in:" } " " (weeks) " "
+                span class="muted" { "(the simple forecast: " a href="#receipts" { "receipts" } ")" }
+            }
+        }
+        p class="lead" {
+            b { "Today:" } " " (today) " "
+            span class="muted" { "(" a href="#work" { "today's work" } ")" }
+        }
+        (note(&format!(
+            "Per currency (the customer's), never added across. Changes are against the month end {since}, computed from the ledger's own history; the small lines are the last 12 month ends and today."
+        )))
+        (details("More figures per currency: disputed, countback DSO, net AR, credit sales", more))
+        @if let Some(c) = &s.converted {
+            @let rates: Vec<String> = c.rates.iter().map(|(k, r)| format!("1 {k} = {r} {}", c.currency)).collect();
+            h3 {
+                "All currencies, converted to " (c.currency)
+                span class="muted" { " · at the policy's rates of " (c.rates_date) ": " (rates.join(", ")) }
+            }
+            (tiles(&[
+                (
+                    "Open AR (converted)",
+                    cash(&c.currency, c.ar_total),
+                    format!("current {}", cash(&c.currency, c.ar_current)),
+                ),
+                (
+                    "Overdue (converted)",
+                    cash(&c.currency, c.ar_overdue),
+                    format!("disputed {}", cash(&c.currency, c.ar_disputed)),
+                ),
+                ("Exposure (converted)", cash(&c.currency, c.exposure), "covered by today's actions".to_string()),
+                ("Cost (converted)", cash(&c.currency, c.cost), format!("fees {}", cash(&c.currency, c.fees))),
+            ]))
+            (note(&c.label))
+        }
+        @if s.customers_skipped > 0 {
+            (note(&format!("{} customers skipped (see the run's output).", s.customers_skipped)))
+        }
     }
-    if s.customers_skipped > 0 {
-        out.push_str(&note(&format!("{} customers skipped (see the run's output).", s.customers_skipped)));
-    }
-    out
 }
 
 /// Reads one figure of a portfolio's KPIs.
@@ -223,7 +221,7 @@ type Get = dyn Fn(&Portfolio) -> Option<f64>;
 /// The CEI values the trend chart draws; others are listed under it.
 const CEI_SCALE: (f64, f64) = (-25.0, 125.0);
 
-pub(super) fn trends(s: &Summary, h: &History, as_of: NaiveDate) -> String {
+pub(super) fn trends(s: &Summary, h: &History, as_of: NaiveDate) -> Markup {
     let mut labels: Vec<String> = h.trends.iter().map(|m| month_label(m.date)).collect();
     labels.push(as_of.format("%-d %b").to_string());
     let codes: Vec<&String> = s.kpis.keys().collect();
@@ -239,7 +237,7 @@ pub(super) fn trends(s: &Summary, h: &History, as_of: NaiveDate) -> String {
     };
     let first = h.trends.first().map(|m| m.date.to_string()).unwrap_or_default();
     let k = &s.kpi_settings;
-    let mut out = note(&format!(
+    let intro = note(&format!(
         "Each month end is the ledger as it stood that day (invoices issued by then, payments, promises and actions dated by then) through the same KPI code and settings (the policy's [kpis]) as the run; the last point is today's run. DSO, best possible DSO and CEI are ratios, so the currencies share a chart; amounts never do. From {first}. A month end whose DSO period ({} days) or CEI period ({} months) starts before the ledger's first invoice has no such figure (a gap in the line): part of its sales are not in the ledger.",
         k.dso_days, k.cei_months
     ));
@@ -249,6 +247,7 @@ pub(super) fn trends(s: &Summary, h: &History, as_of: NaiveDate) -> String {
         ("CEI", "%", &|p| p.cei),
     ];
     let mut off_scale = Vec::new();
+    let mut lines: Vec<Markup> = Vec::new();
     for (name, unit, get) in charts {
         let mut series = per_code(get);
         if unit == "%" {
@@ -277,8 +276,7 @@ pub(super) fn trends(s: &Summary, h: &History, as_of: NaiveDate) -> String {
             })
             .collect::<Vec<_>>()
             .join("; ");
-        let _ = write!(out, "<h3>{}</h3>", esc(&title));
-        out.push_str(&line_chart(
+        let chart = line_chart(
             &Axes {
                 title: &title,
                 desc: &format!("{title} ({unit}). {desc}."),
@@ -287,16 +285,18 @@ pub(super) fn trends(s: &Summary, h: &History, as_of: NaiveDate) -> String {
                 x_labels: &labels,
             },
             &series,
-        ));
+        );
+        lines.push(html! { h3 { (title) } (chart) });
     }
-    if !off_scale.is_empty() {
-        out.push_str(&note(&format!(
+    let off_scale = (!off_scale.is_empty()).then(|| {
+        note(&format!(
             "Off the CEI chart's scale ({} to {}), so not drawn: {}. Such a CEI comes from a period in which little AR could be collected (a small denominator); the table below has every figure.",
             CEI_SCALE.0,
             CEI_SCALE.1,
             off_scale.join("; ")
-        )));
-    }
+        ))
+    });
+    let mut areas: Vec<Markup> = Vec::new();
     for code in &codes {
         let buckets: Vec<String> = s.kpis[*code].aging.iter().skip(1).map(|b| b.bucket.clone()).collect();
         let series: Vec<Series> = buckets
@@ -311,8 +311,7 @@ pub(super) fn trends(s: &Summary, h: &History, as_of: NaiveDate) -> String {
             .collect();
         let title = format!("Overdue AR in {code} by days past due, at each month end");
         let now = s.kpis[*code].ar_overdue;
-        let _ = write!(out, "<h3>{}</h3>", esc(&title));
-        out.push_str(&stacked_area(
+        let chart = stacked_area(
             &Axes {
                 title: &title,
                 desc: &format!("{title}, stacked from the least overdue up; today {}.", cash(code, now)),
@@ -321,7 +320,8 @@ pub(super) fn trends(s: &Summary, h: &History, as_of: NaiveDate) -> String {
                 x_labels: &labels,
             },
             &series,
-        ));
+        );
+        areas.push(html! { h3 { (title) } (chart) });
     }
     // The figures behind the charts.
     let mut head: Vec<String> =
@@ -354,11 +354,16 @@ pub(super) fn trends(s: &Summary, h: &History, as_of: NaiveDate) -> String {
         }
     }
     let head: Vec<&str> = head.iter().map(String::as_str).collect();
-    out.push_str(&details(
-        "The figures behind the charts, per month end and currency",
-        &format!("<div id=\"trend-table\">{}</div>", table(" class=\"wide\"", &head, &rows)),
-    ));
-    out
+    html! {
+        (intro)
+        @for m in &lines { (m) }
+        @if let Some(n) = off_scale { (n) }
+        @for m in &areas { (m) }
+        (details(
+            "The figures behind the charts, per month end and currency",
+            html! { div id="trend-table" { (table(Some("wide"), &head, &rows)) } },
+        ))
+    }
 }
 
 /// The forecast of one currency as receipts.csv rows.
@@ -415,7 +420,7 @@ pub fn receipts_csv(today: &Today, as_of: NaiveDate) -> String {
 /// All currencies' receipts converted at the policy's `[reporting]` rates
 /// (summary.json's `converted`: each currency's weekly amount converted and
 /// rounded to cents, then added, as the run converts its totals).
-fn converted_receipts(today: &Today, c: &crate::plan::summary::Converted, labels: &[String]) -> String {
+fn converted_receipts(today: &Today, c: &crate::plan::summary::Converted, labels: &[String]) -> Markup {
     let r = crate::policy::compile::Reporting {
         currency: c.currency.clone(),
         rates_date: c.rates_date,
@@ -433,17 +438,10 @@ fn converted_receipts(today: &Today, c: &crate::plan::summary::Converted, labels
     let code = &c.currency;
     let total: Decimal = weeks.iter().map(|w| w.0).sum();
     let title = format!("Expected receipts, all currencies converted to {code}, per week (week ending)");
-    let mut out = format!(
-        "<h3>All currencies, converted to {}<span class=\"muted\"> · {} in 13 weeks; later or not dated {} · {}</span></h3>",
-        esc(code),
-        cash(code, total),
-        cash(code, later),
-        esc(&c.label)
-    );
     let mid: Vec<f64> = weeks.iter().map(|w| f(w.0)).collect();
     let low: Vec<f64> = weeks.iter().map(|w| f(w.1)).collect();
     let high: Vec<f64> = weeks.iter().map(|w| f(w.2)).collect();
-    out.push_str(&range_bars(
+    let chart = range_bars(
         &Axes {
             title: &title,
             desc: &format!("{title}: {} expected over 13 weeks.", cash(code, total)),
@@ -454,33 +452,28 @@ fn converted_receipts(today: &Today, c: &crate::plan::summary::Converted, labels
         &mid,
         &low,
         &high,
-    ));
-    out
+    );
+    html! {
+        h3 {
+            "All currencies, converted to " (code)
+            span class="muted" {
+                " · " (cash(code, total)) " in 13 weeks; later or not dated " (cash(code, later)) " · " (c.label)
+            }
+        }
+        (chart)
+    }
 }
 
-pub(super) fn receipts(today: &Today, as_of: NaiveDate, converted: Option<&crate::plan::summary::Converted>) -> String {
-    let mut out = format!(
-        "<p class=\"lead\">{}</p>",
-        esc(
-            "The simple forecast: each open invoice on its due date plus its customer's usual delay (the average days late of the invoices it settled in the last 12 months; none: on the due date), the band from one spread of that delay earlier to one later. It knows nothing of today's actions or of a policy: for that, run `recoup simulate`. The same figures are in receipts.csv beside this page."
-        )
-    );
+pub(super) fn receipts(today: &Today, as_of: NaiveDate, converted: Option<&crate::plan::summary::Converted>) -> Markup {
     let labels: Vec<String> =
         (1..=history::WEEKS as u32).map(|w| history::week_dates(as_of, w).1.format("%-d %b").to_string()).collect();
-    for (code, r) in &today.receipts {
+    let currency = |code: &str, r: &history::Receipts| -> Markup {
         let expected: Decimal = r.weeks.iter().map(|w| w.expected).sum();
         let title = format!("Expected receipts in {code} per week (week ending)");
-        let _ = write!(
-            out,
-            "<h3>{}<span class=\"muted\"> · {} in 13 weeks; later or not dated {}</span></h3>",
-            esc(code),
-            cash(code, expected),
-            cash(code, r.later.expected)
-        );
         let mid: Vec<f64> = r.weeks.iter().map(|w| f(w.expected)).collect();
         let low: Vec<f64> = r.weeks.iter().map(|w| f(w.low)).collect();
         let high: Vec<f64> = r.weeks.iter().map(|w| f(w.high)).collect();
-        out.push_str(&range_bars(
+        let chart = range_bars(
             &Axes {
                 title: &title,
                 desc: &format!(
@@ -495,7 +488,7 @@ pub(super) fn receipts(today: &Today, as_of: NaiveDate, converted: Option<&crate
             &mid,
             &low,
             &high,
-        ));
+        );
         let mut rows: Vec<Vec<Cell>> = r
             .weeks
             .iter()
@@ -522,18 +515,30 @@ pub(super) fn receipts(today: &Today, as_of: NaiveDate, converted: Option<&crate
         ] {
             rows.push(vec![t("later"), t(name), n(cash(code, w.expected)), n(""), n(num(&w.invoices))]);
         }
-        out.push_str(&details(
-            &format!("The weeks of {code} in figures (and what is not in a week)"),
-            &table(" class=\"compact\"", &["#week", "dates", "#expected", "#low – high", "#invoices"], &rows),
-        ));
+        html! {
+            h3 {
+                (code)
+                span class="muted" {
+                    " · " (cash(code, expected)) " in 13 weeks; later or not dated " (cash(code, r.later.expected))
+                }
+            }
+            (chart)
+            (details(
+                &format!("The weeks of {code} in figures (and what is not in a week)"),
+                table(Some("compact"), &["#week", "dates", "#expected", "#low – high", "#invoices"], &rows),
+            ))
+        }
+    };
+    html! {
+        p class="lead" {
+            "The simple forecast: each open invoice on its due date plus its customer's usual delay (the average days late of the invoices it settled in the last 12 months; none: on the due date), the band from one spread of that delay earlier to one later. It knows nothing of today's actions or of a policy: for that, run `recoup simulate`. The same figures are in receipts.csv beside this page."
+        }
+        @for (code, r) in &today.receipts { (currency(code, r)) }
+        @if let Some(c) = converted { (converted_receipts(today, c, &labels)) }
+        (note(
+            "Not in a week: invoices expected after week 13; overdue invoices already past their customer's usual payment date (there is no date to expect them on: chase them); disputed invoices (not before the dispute is settled). Every open invoice is in exactly one week or in \"later\".",
+        ))
     }
-    if let Some(c) = converted {
-        out.push_str(&converted_receipts(today, c, &labels));
-    }
-    out.push_str(&note(
-        "Not in a week: invoices expected after week 13; overdue invoices already past their customer's usual payment date (there is no date to expect them on: chase them); disputed invoices (not before the dispute is settled). Every open invoice is in exactly one week or in \"later\".",
-    ));
-    out
 }
 
 /// Today's actions of a customer, as `call, credit_hold`.
@@ -580,40 +585,38 @@ const DEBTOR_HEAD: [&str; 9] = [
     "today's actions",
 ];
 
-pub(super) fn top_debtors(today: &Today, plan: &[PlanRow]) -> String {
+pub(super) fn top_debtors(today: &Today, plan: &[PlanRow]) -> Markup {
     let actions = actions_of(plan);
-    let mut out = note(&format!(
-        "The {} largest overdue balances per currency: the oldest invoice's days past due, the payment trend (days later, +, or earlier, −, than in the months before), the last contact, promises to pay and today's actions from the plan.",
-        history::TOP_DEBTORS
-    ));
-    for (code, list) in &today.debtors {
+    let currency = |code: &str, list: &[history::Debtor]| -> Markup {
         let total: Decimal = list.iter().map(|d| d.overdue).sum();
         let top: Decimal = list.iter().take(history::TOP_DEBTORS).map(|d| d.overdue).sum();
-        let _ = write!(
-            out,
-            "<h3>{}<span class=\"muted\"> · the top {} hold {} of {} overdue ({} customers)</span></h3>",
-            esc(code),
-            list.len().min(history::TOP_DEBTORS),
-            cash(code, top),
-            cash(code, total),
-            list.len()
-        );
         let rows: Vec<Vec<Cell>> = list.iter().take(history::TOP_DEBTORS).map(|d| debtor_row(d, &actions)).collect();
         let (first, rest) = rows.split_at(rows.len().min(10));
-        out.push_str(&table("", &DEBTOR_HEAD, first));
-        if !rest.is_empty() {
-            out.push_str(&details(&format!("numbers 11 to {} of {code}", rows.len()), &table("", &DEBTOR_HEAD, rest)));
+        html! {
+            h3 {
+                (code)
+                span class="muted" {
+                    " · the top " (list.len().min(history::TOP_DEBTORS)) " hold " (cash(code, top)) " of "
+                    (cash(code, total)) " overdue (" (list.len()) " customers)"
+                }
+            }
+            (table(None, &DEBTOR_HEAD, first))
+            @if !rest.is_empty() {
+                (details(&format!("numbers 11 to {} of {code}", rows.len()), table(None, &DEBTOR_HEAD, rest)))
+            }
         }
+    };
+    html! {
+        (note(&format!(
+            "The {} largest overdue balances per currency: the oldest invoice's days past due, the payment trend (days later, +, or earlier, −, than in the months before), the last contact, promises to pay and today's actions from the plan.",
+            history::TOP_DEBTORS
+        )))
+        @for (code, list) in &today.debtors { (currency(code, list)) }
     }
-    out
 }
 
-pub(super) fn todays_work(r: &RunInputs) -> String {
+pub(super) fn todays_work(r: &RunInputs) -> Markup {
     let s = &r.summary;
-    let mut out = String::new();
-    if s.actions.count == 0 {
-        out.push_str(&note(s.why_no_actions.as_deref().unwrap_or("No actions today.")));
-    }
     let count = |x: &Tally| x.currencies.values().map(|m| m.count).sum::<u64>();
     let bars = |m: &BTreeMap<String, Tally>| -> Vec<HBar> {
         let mut v: Vec<HBar> = m
@@ -625,42 +628,27 @@ pub(super) fn todays_work(r: &RunInputs) -> String {
     };
     let kinds = bars(&s.by_action);
     let steps = bars(&s.by_step);
-    if !kinds.is_empty() {
-        let title = "Today's actions by kind";
-        let desc = kinds.iter().map(|b| format!("{} {}", b.name, b.label)).collect::<Vec<_>>().join(", ");
-        let _ = write!(out, "<h3>{title}<span class=\"muted\"> · {} actions</span></h3>", num(&s.actions.count));
-        out.push_str(&hbars(title, &format!("{title}: {desc}."), "actions (count)", &kinds, &[]));
-    }
-    if !steps.is_empty() {
-        let title = "Today's actions by ladder step";
-        let desc = steps.iter().map(|b| format!("{} {}", b.name, b.label)).collect::<Vec<_>>().join(", ");
-        let _ = write!(out, "<h3>{title}</h3>");
-        out.push_str(&hbars(title, &format!("{title}: {desc}."), "actions (count)", &steps, &[]));
-    }
+    let desc = |title: &str, rows: &[HBar]| {
+        let list = rows.iter().map(|b| format!("{} {}", b.name, b.label)).collect::<Vec<_>>().join(", ");
+        format!("{title}: {list}.")
+    };
     // Workload per owner: the worklist's tasks by kind.
-    if !r.worklist.is_empty() {
-        let mut kinds: Vec<&str> = r.worklist.iter().map(|w| w.action.as_str()).collect();
-        kinds.sort_unstable();
-        kinds.dedup();
-        let mut per: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-        for w in &r.worklist {
-            let k = kinds.binary_search(&w.action.as_str()).unwrap_or(0);
-            per.entry(w.owner.as_str()).or_insert_with(|| vec![0.0; kinds.len()])[k] += 1.0;
-        }
-        let rows: Vec<HBar> = per
-            .iter()
-            .map(|(o, v)| HBar {
-                name: if o.is_empty() { "(no owner)".to_string() } else { o.to_string() },
-                values: v.clone(),
-                label: format!("{}", v.iter().sum::<f64>() as u64),
-            })
-            .collect();
-        let title = "Tasks per account owner, by kind";
-        let desc = rows.iter().map(|b| format!("{} {}", b.name, b.label)).collect::<Vec<_>>().join(", ");
-        let _ =
-            write!(out, "<h3>{title}<span class=\"muted\"> · {} tasks in worklist.csv</span></h3>", r.worklist.len());
-        out.push_str(&hbars(title, &format!("{title}: {desc}."), "tasks (count)", &rows, &kinds));
+    let mut task_kinds: Vec<&str> = r.worklist.iter().map(|w| w.action.as_str()).collect();
+    task_kinds.sort_unstable();
+    task_kinds.dedup();
+    let mut per: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for w in &r.worklist {
+        let k = task_kinds.binary_search(&w.action.as_str()).unwrap_or(0);
+        per.entry(w.owner.as_str()).or_insert_with(|| vec![0.0; task_kinds.len()])[k] += 1.0;
     }
+    let owners: Vec<HBar> = per
+        .iter()
+        .map(|(o, v)| HBar {
+            name: if o.is_empty() { "(no owner)".to_string() } else { o.to_string() },
+            values: v.clone(),
+            label: format!("{}", v.iter().sum::<f64>() as u64),
+        })
+        .collect();
     // The distinct exposure, holds and limit changes in short.
     let mut facts_list: Vec<(&str, String)> = Vec::new();
     let exposure: Vec<String> =
@@ -682,151 +670,131 @@ pub(super) fn todays_work(r: &RunInputs) -> String {
         })
         .collect();
     facts_list.push(("limit changes", if limits.is_empty() { "none".into() } else { limits.join("; ") }));
-    out.push_str("<h3>In short</h3>");
-    out.push_str(&facts(&facts_list));
-    out.push_str(&note(
-        "The distinct exposure is each customer's debt that today's actions concern, counted once (an amount due below counts once per action). The holds, limit changes and referrals are listed in full further down.",
-    ));
     // The amounts by kind and step, per currency.
     let head = ["action", "currency", "#count", "#amount due", "#fees", "#interest", "#cost"];
     let rows: Vec<Vec<Cell>> = s.by_action.iter().flat_map(|(a, x)| tally_rows(a, x)).collect();
-    let mut tables = table_with_totals("", &head, &rows, &tally_rows("all actions", &s.actions));
-    if !s.exposure.is_empty() {
-        let rows: Vec<Vec<Cell>> =
-            s.exposure.iter().map(|(code, x)| vec![id(code), n(num(&x.customers)), n(cash(code, x.amount))]).collect();
-        let _ = write!(
-            tables,
-            "<h3>Exposure covered by today's actions</h3>{}",
-            table(" class=\"compact\"", &["currency", "#customers", "#distinct exposure"], &rows)
-        );
-    }
+    let exposure_rows: Vec<Vec<Cell>> =
+        s.exposure.iter().map(|(code, x)| vec![id(code), n(num(&x.customers)), n(cash(code, x.amount))]).collect();
     let step_rows: Vec<Vec<Cell>> = s.by_step.iter().flat_map(|(a, x)| tally_rows(a, x)).collect();
-    if !step_rows.is_empty() {
-        let _ = write!(
-            tables,
-            "<h3>By ladder step</h3>{}",
-            table("", &["step", "currency", "#count", "#amount due", "#fees", "#interest", "#cost"], &step_rows)
-        );
+    let tables = html! {
+        (table_with_totals(None, &head, &rows, &tally_rows("all actions", &s.actions)))
+        @if !exposure_rows.is_empty() {
+            h3 { "Exposure covered by today's actions" }
+            (table(Some("compact"), &["currency", "#customers", "#distinct exposure"], &exposure_rows))
+        }
+        @if !step_rows.is_empty() {
+            h3 { "By ladder step" }
+            (table(None, &["step", "currency", "#count", "#amount due", "#fees", "#interest", "#cost"], &step_rows))
+        }
+    };
+    html! {
+        @if s.actions.count == 0 {
+            (note(s.why_no_actions.as_deref().unwrap_or("No actions today.")))
+        }
+        @if !kinds.is_empty() {
+            @let title = "Today's actions by kind";
+            h3 { (title) span class="muted" { " · " (num(&s.actions.count)) " actions" } }
+            (hbars(title, &desc(title, &kinds), "actions (count)", &kinds, &[]))
+        }
+        @if !steps.is_empty() {
+            @let title = "Today's actions by ladder step";
+            h3 { (title) }
+            (hbars(title, &desc(title, &steps), "actions (count)", &steps, &[]))
+        }
+        @if !r.worklist.is_empty() {
+            @let title = "Tasks per account owner, by kind";
+            h3 { (title) span class="muted" { " · " (r.worklist.len()) " tasks in worklist.csv" } }
+            (hbars(title, &desc(title, &owners), "tasks (count)", &owners, &task_kinds))
+        }
+        h3 { "In short" }
+        (facts(&facts_list))
+        (note(
+            "The distinct exposure is each customer's debt that today's actions concern, counted once (an amount due below counts once per action). The holds, limit changes and referrals are listed in full further down.",
+        ))
+        (details("Amounts due, fees, interest and cost by kind, step and currency", tables))
     }
-    out.push_str(&details("Amounts due, fees, interest and cost by kind, step and currency", &tables));
-    out
 }
 
 /// Disputes by age: (label, upper bound in days).
 const DISPUTE_AGES: [(&str, i64); 4] =
     [("0-30 days", 30), ("31-60 days", 60), ("61-90 days", 90), ("91+ days", i64::MAX)];
 
-pub(super) fn risk(r: &RunInputs, hist: Option<&History>) -> String {
+pub(super) fn risk(r: &RunInputs, hist: Option<&History>) -> Markup {
     let s = &r.summary;
-    let mut out = String::new();
     let short = |list: &[history::Debtor], head: &[&str], cells: &dyn Fn(&history::Debtor) -> Vec<Cell>, what: &str| {
         let rows: Vec<Vec<Cell>> = list.iter().map(cells).collect();
         let (first, rest) = rows.split_at(rows.len().min(LARGEST));
-        let mut s = table("", head, first);
-        if !rest.is_empty() {
-            s.push_str(&details(&format!("the other {} {what}", rest.len()), &table("", head, rest)));
+        html! {
+            (table(None, head, first))
+            @if !rest.is_empty() {
+                (details(&format!("the other {} {what}", rest.len()), table(None, head, rest)))
+            }
         }
-        s
     };
-    match hist {
-        Some(h) => {
-            let t_ = &h.today;
-            out.push_str("<h3>Over their credit limit</h3>");
-            if t_.over_limit.is_empty() {
-                out.push_str(&note("No customer's exposure is above its credit limit."));
-            }
-            for (code, list) in &t_.over_limit {
-                let excess: Decimal = list.iter().map(|d| d.exposure - d.credit_limit).sum();
-                let _ = write!(
-                    out,
-                    "<p class=\"lead\">{}: {} customers, {} above their limits in all</p>",
-                    esc(code),
-                    list.len(),
-                    cash(code, excess)
-                );
-                out.push_str(&short(
-                    list,
-                    &["customer", "name", "owner", "#exposure", "#limit", "#above the limit"],
-                    &|d| {
-                        vec![
-                            id(&d.customer_id),
-                            t(&d.name),
-                            id(&d.owner),
-                            n(cash(code, d.exposure)),
-                            n(cash(code, d.credit_limit)),
-                            n(cash(code, d.exposure - d.credit_limit)),
-                        ]
-                    },
-                    &format!("customers over their limit in {code}"),
-                ));
-            }
-            out.push_str("<h3>Broken promises to pay</h3>");
-            if t_.broken_promises.is_empty() {
-                out.push_str(&note("No promise to pay was broken in the last 12 months."));
-            }
-            for (code, list) in &t_.broken_promises {
-                let overdue: Decimal = list.iter().map(|d| d.overdue).sum();
-                let _ = write!(
-                    out,
-                    "<p class=\"lead\">{}: {} customers with a broken promise, {} overdue</p>",
-                    esc(code),
-                    list.len(),
-                    cash(code, overdue)
-                );
-                out.push_str(&short(
-                    list,
-                    &["customer", "name", "owner", "#broken", "#overdue"],
-                    &|d| {
-                        vec![
-                            id(&d.customer_id),
-                            t(&d.name),
-                            id(&d.owner),
-                            n(num(&d.promises_broken)),
-                            n(cash(code, d.overdue)),
-                        ]
-                    },
-                    &format!("customers with a broken promise in {code}"),
-                ));
-            }
-            out.push_str("<h3>Open disputes by age</h3>");
-            if t_.disputes.is_empty() {
-                out.push_str(&note("No open invoice is disputed."));
-            } else {
-                let mut by: BTreeMap<(&str, usize), (u64, Decimal)> = BTreeMap::new();
-                for d in &t_.disputes {
-                    let k = DISPUTE_AGES.iter().position(|(_, hi)| d.days <= *hi).unwrap_or(DISPUTE_AGES.len() - 1);
-                    let e = by.entry((d.currency.as_str(), k)).or_default();
-                    e.0 += 1;
-                    e.1 += d.amount;
-                }
-                let rows: Vec<Vec<Cell>> = by
-                    .iter()
-                    .map(|((code, k), (c, a))| vec![id(*code), t(DISPUTE_AGES[*k].0), n(num(c)), n(cash(code, *a))])
-                    .collect();
-                out.push_str(&table(
-                    " class=\"compact\"",
-                    &["currency", "disputed for", "#invoices", "#open amount"],
-                    &rows,
-                ));
-                out.push_str(&note(
-                    "Age since the dispute started (since the due date when the ledger gives no start date).",
-                ));
-            }
+    let over_limit = |code: &str, list: &[history::Debtor]| -> Markup {
+        let excess: Decimal = list.iter().map(|d| d.exposure - d.credit_limit).sum();
+        html! {
+            p class="lead" { (code) ": " (list.len()) " customers, " (cash(code, excess)) " above their limits in all" }
+            (short(
+                list,
+                &["customer", "name", "owner", "#exposure", "#limit", "#above the limit"],
+                &|d| {
+                    vec![
+                        id(&d.customer_id),
+                        t(&d.name),
+                        id(&d.owner),
+                        n(cash(code, d.exposure)),
+                        n(cash(code, d.credit_limit)),
+                        n(cash(code, d.exposure - d.credit_limit)),
+                    ]
+                },
+                &format!("customers over their limit in {code}"),
+            ))
         }
-        None => out.push_str(&match &r.history {
-            Err(why) => {
-                note(&format!("The over-limit, broken-promise and dispute lists need the ledger the run read: {why}."))
+    };
+    let broken = |code: &str, list: &[history::Debtor]| -> Markup {
+        let overdue: Decimal = list.iter().map(|d| d.overdue).sum();
+        html! {
+            p class="lead" {
+                (code) ": " (list.len()) " customers with a broken promise, " (cash(code, overdue)) " overdue"
             }
-            Ok(_) => String::new(),
-        }),
-    }
+            (short(
+                list,
+                &["customer", "name", "owner", "#broken", "#overdue"],
+                &|d| {
+                    vec![
+                        id(&d.customer_id),
+                        t(&d.name),
+                        id(&d.owner),
+                        n(num(&d.promises_broken)),
+                        n(cash(code, d.overdue)),
+                    ]
+                },
+                &format!("customers with a broken promise in {code}"),
+            ))
+        }
+    };
+    let disputes = |list: &[history::Dispute]| -> Markup {
+        let mut by: BTreeMap<(&str, usize), (u64, Decimal)> = BTreeMap::new();
+        for d in list {
+            let k = DISPUTE_AGES.iter().position(|(_, hi)| d.days <= *hi).unwrap_or(DISPUTE_AGES.len() - 1);
+            let e = by.entry((d.currency.as_str(), k)).or_default();
+            e.0 += 1;
+            e.1 += d.amount;
+        }
+        let rows: Vec<Vec<Cell>> = by
+            .iter()
+            .map(|((code, k), (c, a))| vec![id(*code), t(DISPUTE_AGES[*k].0), n(num(c)), n(cash(code, *a))])
+            .collect();
+        html! {
+            (table(Some("compact"), &["currency", "disputed for", "#invoices", "#open amount"], &rows))
+            (note("Age since the dispute started (since the due date when the ledger gives no start date)."))
+        }
+    };
     // Referrals today, from the plan.
-    out.push_str("<h3>Referrals to agency and legal today</h3>");
     let refs: Vec<&PlanRow> =
         r.plan.iter().filter(|p| matches!(p.action.as_str(), "refer_agency" | "refer_legal")).collect();
-    if refs.is_empty() {
-        out.push_str(&note("No referral to an agency or to legal today."));
-    } else {
+    let referrals = || -> Markup {
         let totals: Vec<String> = s
             .referrals
             .iter()
@@ -835,7 +803,6 @@ pub(super) fn risk(r: &RunInputs, hist: Option<&History>) -> String {
                 format!("{k}: {} ({})", x.count, amounts.join(", "))
             })
             .collect();
-        out.push_str(&format!("<p class=\"lead\">{}</p>", esc(&totals.join("; "))));
         let rows: Vec<Vec<Cell>> = refs
             .iter()
             .map(|p| {
@@ -850,10 +817,46 @@ pub(super) fn risk(r: &RunInputs, hist: Option<&History>) -> String {
             .collect();
         let head = ["referral", "customer", "owner", "#amount due", "reason"];
         let (first, rest) = rows.split_at(rows.len().min(10));
-        out.push_str(&table("", &head, first));
-        if !rest.is_empty() {
-            out.push_str(&details(&format!("the other {} referrals", rest.len()), &table("", &head, rest)));
+        html! {
+            p class="lead" { (totals.join("; ")) }
+            (table(None, &head, first))
+            @if !rest.is_empty() {
+                (details(&format!("the other {} referrals", rest.len()), table(None, &head, rest)))
+            }
+        }
+    };
+    html! {
+        @match hist {
+            Some(h) => {
+                @let t_ = &h.today;
+                h3 { "Over their credit limit" }
+                @if t_.over_limit.is_empty() {
+                    (note("No customer's exposure is above its credit limit."))
+                }
+                @for (code, list) in &t_.over_limit { (over_limit(code, list)) }
+                h3 { "Broken promises to pay" }
+                @if t_.broken_promises.is_empty() {
+                    (note("No promise to pay was broken in the last 12 months."))
+                }
+                @for (code, list) in &t_.broken_promises { (broken(code, list)) }
+                h3 { "Open disputes by age" }
+                @if t_.disputes.is_empty() {
+                    (note("No open invoice is disputed."))
+                } @else {
+                    (disputes(&t_.disputes))
+                }
+            }
+            None => {
+                @if let Err(why) = &r.history {
+                    (note(&format!("The over-limit, broken-promise and dispute lists need the ledger the run read: {why}.")))
+                }
+            }
+        }
+        h3 { "Referrals to agency and legal today" }
+        @if refs.is_empty() {
+            (note("No referral to an agency or to legal today."))
+        } @else {
+            (referrals())
         }
     }
-    out
 }

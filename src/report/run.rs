@@ -1,16 +1,16 @@
 //! The run report: a `recoup run` output folder as one HTML page.
 
 use super::history::{self, MonthEnd, Today};
-use super::html::{Cell, cash, document, esc, facts, id, n, note, num, section, t, table};
+use super::html::{Cell, cash, document, facts, id, n, note, num, section, t, table};
 use super::svg::{Bar, bar_chart};
 use super::{ReportError, read_csv, read_json, require};
 use crate::plan::summary::{Summary, Tally};
 use crate::plan::write::Manifest;
+use maud::{Markup, html};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 /// Worklist rows shown per owner.
@@ -24,11 +24,11 @@ pub const LARGEST: usize = 5;
 pub const MAX_ROWS: usize = 1000;
 
 /// "(the first N of M; FILE has them all)" when a list is cut, else nothing.
-fn cut_note(total: usize, file: &str) -> String {
-    if total > MAX_ROWS {
-        note(&format!("The first {MAX_ROWS} of {total} rows; {file} has them all."))
-    } else {
-        String::new()
+fn cut_note(total: usize, file: &str) -> Markup {
+    html! {
+        @if total > MAX_ROWS {
+            (note(&format!("The first {MAX_ROWS} of {total} rows; {file} has them all.")))
+        }
     }
 }
 
@@ -193,57 +193,55 @@ pub fn render(dir: &Path, r: &RunInputs) -> String {
     let hist = r.history.as_ref().ok();
     let missing = |what: &str| match &r.history {
         Err(why) => note(&format!("{what} need the ledger the run read: {why}.")),
-        Ok(_) => String::new(),
+        Ok(_) => html! {},
     };
-    let mut body = String::new();
-
-    // The headline figures, per currency, with their change since the last month end.
-    body.push_str(&section("headline", &format!("This morning, as of {as_of}"), &headline(r, hist, as_of)));
-
-    // Trends over the last 12 month ends.
-    let trends = match hist {
-        Some(h) => trends(s, h, as_of),
-        None => missing("The trends"),
+    let body = html! {
+        // The headline figures, per currency, with their change since the last month end.
+        (section("headline", &format!("This morning, as of {as_of}"), headline(r, hist, as_of)))
+        // Trends over the last 12 month ends.
+        (section("trends", "The last 12 months", match hist {
+            Some(h) => trends(s, h, as_of),
+            None => missing("The trends"),
+        }))
+        // Expected receipts.
+        (section("receipts", "Expected receipts, the next 13 weeks", match hist {
+            Some(h) => receipts(&h.today, as_of, s.converted.as_ref()),
+            None => missing("The receipts forecast"),
+        }))
+        // Top debtors.
+        (section("debtors", "Largest overdue balances", match hist {
+            Some(h) => top_debtors(&h.today, &r.plan),
+            None => missing("The largest debtors"),
+        }))
+        (section("work", "Today's work", todays_work(r)))
+        (section("risk", "Risk", risk(r, hist)))
+        (section("aging", "Open AR by aging bucket", aging(s)))
+        (section("worklist", "Worklists", worklists(&r.worklist)))
+        (section("account", "Holds, limit changes and referrals", account_changes(r)))
+        (section("rejects", "Rejected rows", rejects(r)))
+        (section("manifest", "Manifest", manifest(&r.manifest)))
     };
-    body.push_str(&section("trends", "The last 12 months", &trends));
+    let title = format!("recoup run: {} {}", s.policy, s.policy_version);
+    let subtitle =
+        format!("as of {as_of} · {} customers · {} actions · {}", s.customers, s.actions.count, dir.display());
+    let nav = [
+        ("headline", "Headline"),
+        ("trends", "Trends"),
+        ("receipts", "Receipts"),
+        ("debtors", "Debtors"),
+        ("work", "Today's work"),
+        ("risk", "Risk"),
+        ("aging", "Aging"),
+        ("worklist", "Worklists"),
+        ("account", "Holds, limits, referrals"),
+        ("rejects", "Rejects"),
+        ("manifest", "Manifest"),
+    ];
+    document(&title, &subtitle, &nav, body, "")
+}
 
-    // Expected receipts.
-    let receipts = match hist {
-        Some(h) => receipts(&h.today, as_of, s.converted.as_ref()),
-        None => missing("The receipts forecast"),
-    };
-    body.push_str(&section("receipts", "Expected receipts, the next 13 weeks", &receipts));
-
-    // Top debtors.
-    let debtors = match hist {
-        Some(h) => top_debtors(&h.today, &r.plan),
-        None => missing("The largest debtors"),
-    };
-    body.push_str(&section("debtors", "Largest overdue balances", &debtors));
-
-    // Today's work.
-    body.push_str(&section("work", "Today's work", &todays_work(r)));
-
-    // Risk.
-    body.push_str(&section("risk", "Risk", &risk(r, hist)));
-
-    // Aging, one chart per currency.
-    let mut aging = String::new();
-    for (code, k) in &s.kpis {
-        let bars: Vec<Bar> = k
-            .aging
-            .iter()
-            .map(|b| Bar {
-                category: b.bucket.clone(),
-                value: f(b.amount),
-                label: crate::engine::words::money_of(b.amount, code),
-                note: format!("{} invoices", b.count),
-            })
-            .collect();
-        let title = format!("Open AR in {code} by days past due");
-        let _ = write!(aging, "<h3>{}</h3>", esc(&title));
-        aging.push_str(&bar_chart(&title, &bars));
-    }
+/// Open AR by aging bucket: a chart per currency, then one table.
+fn aging(s: &Summary) -> Markup {
     let codes: Vec<&String> = s.kpis.keys().collect();
     let mut head = vec!["bucket".to_string()];
     for c in &codes {
@@ -265,41 +263,27 @@ pub fn render(dir: &Path, r: &RunInputs) -> String {
         })
         .collect();
     let head: Vec<&str> = head.iter().map(String::as_str).collect();
-    aging.push_str(&table(" class=\"compact\"", &head, &aging_rows));
-    body.push_str(&section("aging", "Open AR by aging bucket", &aging));
-
-    // Worklists.
-    body.push_str(&section("worklist", "Worklists", &worklists(&r.worklist)));
-
-    // Holds, limits, referrals.
-    body.push_str(&section("account", "Holds, limit changes and referrals", &account_changes(r)));
-
-    // Rejected rows.
-    body.push_str(&section("rejects", "Rejected rows", &rejects(r)));
-
-    // Manifest.
-    body.push_str(&section("manifest", "Manifest", &manifest(&r.manifest)));
-
-    let title = format!("recoup run: {} {}", s.policy, s.policy_version);
-    let subtitle =
-        format!("as of {as_of} · {} customers · {} actions · {}", s.customers, s.actions.count, dir.display());
-    let nav = [
-        ("headline", "Headline"),
-        ("trends", "Trends"),
-        ("receipts", "Receipts"),
-        ("debtors", "Debtors"),
-        ("work", "Today's work"),
-        ("risk", "Risk"),
-        ("aging", "Aging"),
-        ("worklist", "Worklists"),
-        ("account", "Holds, limits, referrals"),
-        ("rejects", "Rejects"),
-        ("manifest", "Manifest"),
-    ];
-    document(&title, &subtitle, &nav, &body, "")
+    html! {
+        @for (code, k) in &s.kpis {
+            @let bars: Vec<Bar> = k
+                .aging
+                .iter()
+                .map(|b| Bar {
+                    category: b.bucket.clone(),
+                    value: f(b.amount),
+                    label: crate::engine::words::money_of(b.amount, code),
+                    note: format!("{} invoices", b.count),
+                })
+                .collect();
+            @let title = format!("Open AR in {code} by days past due");
+            h3 { (title) }
+            (bar_chart(&title, &bars))
+        }
+        (table(Some("compact"), &head, &aging_rows))
+    }
 }
 
-fn worklists(rows: &[WorkRow]) -> String {
+fn worklists(rows: &[WorkRow]) -> Markup {
     if rows.is_empty() {
         return note("No tasks for people today: the worklist is empty.");
     }
@@ -324,18 +308,8 @@ fn worklists(rows: &[WorkRow]) -> String {
             ]
         })
         .collect();
-    let mut s = format!(
-        "<h3>Highest priority, all owners<span class=\"muted\"> (top {} of {} tasks)</span></h3>{}",
-        shown.len(),
-        rows.len(),
-        table("", &["#priority", "owner", "customer", "action", "#amount due", "reason"], &shown)
-    );
-    s.push_str(&note(&format!(
-        "Calls, reviews and other tasks per account owner, highest priority first (worklist.csv); the top {TOP_PER_OWNER} of each."
-    )));
-    for (owner, list) in by_owner {
-        let shown: Vec<Vec<Cell>> = list
-            .iter()
+    let owner_rows = |list: &[&WorkRow]| -> Vec<Vec<Cell>> {
+        list.iter()
             .take(TOP_PER_OWNER)
             .map(|w| {
                 vec![
@@ -348,30 +322,38 @@ fn worklists(rows: &[WorkRow]) -> String {
                     t(&w.reason),
                 ]
             })
-            .collect();
-        let more = if list.len() > TOP_PER_OWNER {
+            .collect()
+    };
+    let more = |list: &[&WorkRow]| {
+        if list.len() > TOP_PER_OWNER {
             format!(" (top {TOP_PER_OWNER} of {} tasks)", list.len())
         } else {
             format!(" ({} task{})", list.len(), if list.len() == 1 { "" } else { "s" })
-        };
-        let _ = write!(
-            s,
-            "<h3>{}<span class=\"muted\">{}</span></h3>{}",
-            esc(owner),
-            esc(&more),
-            table("", &["#rank", "#priority", "customer", "action", "rule", "#amount due", "reason"], &shown)
-        );
+        }
+    };
+    html! {
+        h3 {
+            "Highest priority, all owners"
+            span class="muted" { " (top " (shown.len()) " of " (rows.len()) " tasks)" }
+        }
+        (table(None, &["#priority", "owner", "customer", "action", "#amount due", "reason"], &shown))
+        (note(&format!(
+            "Calls, reviews and other tasks per account owner, highest priority first (worklist.csv); the top {TOP_PER_OWNER} of each."
+        )))
+        @for (owner, list) in &by_owner {
+            h3 { (owner) span class="muted" { (more(list)) } }
+            (table(None, &["#rank", "#priority", "customer", "action", "rule", "#amount due", "reason"], &owner_rows(list)))
+        }
     }
-    s
 }
 
-fn account_changes(r: &RunInputs) -> String {
+fn account_changes(r: &RunInputs) -> Markup {
     let s = &r.summary;
     let per = |m: &mut dyn Iterator<Item = String>| {
         let v: Vec<String> = m.collect();
         if v.is_empty() { "none".to_string() } else { v.join("; ") }
     };
-    let mut out = facts(&[
+    let summary = facts(&[
         (
             "holds placed",
             format!(
@@ -410,8 +392,7 @@ fn account_changes(r: &RunInputs) -> String {
     ]);
     let changes: Vec<&PlanRow> = r.plan.iter().filter(|p| is_account_change(p)).collect();
     if changes.is_empty() {
-        out.push_str(&note("No holds, limit changes or referrals in this plan."));
-        return out;
+        return html! { (summary) (note("No holds, limit changes or referrals in this plan.")) };
     }
     // Grouped by kind and currency (amounts compare within one currency);
     // each group's largest amounts due first, the rest folded away.
@@ -426,43 +407,47 @@ fn account_changes(r: &RunInputs) -> String {
     }
     let amount = |p: &PlanRow| p.amount_due.parse::<Decimal>().unwrap_or_default();
     let head = ["customer", "rule", "#amount due", "#limit", "reason"];
-    for ((kind, code), mut list) in by_kind {
-        let group = if code.is_empty() { kind } else { format!("{kind} · {code}") };
-        list.sort_by(|a, b| amount(b).cmp(&amount(a)).then(a.customer_id.cmp(&b.customer_id)));
-        let cells = |p: &&PlanRow| {
-            let limit = if p.old_limit.is_empty() && p.new_limit.is_empty() {
-                String::new()
-            } else {
-                format!("{} → {}", cash_text(&p.currency, &p.old_limit), cash_text(&p.currency, &p.new_limit))
-            };
-            vec![id(&p.customer_id), id(&p.rule_id), n(cash_text(&p.currency, &p.amount_due)), n(limit), t(&p.reason)]
+    let cells = |p: &&PlanRow| {
+        let limit = if p.old_limit.is_empty() && p.new_limit.is_empty() {
+            String::new()
+        } else {
+            format!("{} → {}", cash_text(&p.currency, &p.old_limit), cash_text(&p.currency, &p.new_limit))
         };
-        let first: Vec<Vec<Cell>> = list.iter().take(LARGEST).map(cells).collect();
-        let _ = write!(
-            out,
-            "<h3>{}<span class=\"muted\"> ({} row{}{})</span></h3>{}",
-            esc(&group),
-            list.len(),
-            if list.len() == 1 { "" } else { "s" },
-            if list.len() > LARGEST { format!("; the {LARGEST} largest amounts due first") } else { String::new() },
-            table("", &head, &first)
-        );
-        if list.len() > LARGEST {
-            let rest: Vec<Vec<Cell>> = list.iter().skip(LARGEST).map(cells).collect();
-            let _ = write!(
-                out,
-                "<details><summary>the other {} {}</summary>{}</details>",
-                rest.len(),
-                esc(&group),
-                table("", &head, &rest)
-            );
+        vec![id(&p.customer_id), id(&p.rule_id), n(cash_text(&p.currency, &p.amount_due)), n(limit), t(&p.reason)]
+    };
+    let groups: Vec<(String, Vec<&PlanRow>)> = by_kind
+        .into_iter()
+        .map(|((kind, code), mut list)| {
+            list.sort_by(|a, b| amount(b).cmp(&amount(a)).then(a.customer_id.cmp(&b.customer_id)));
+            (if code.is_empty() { kind } else { format!("{kind} · {code}") }, list)
+        })
+        .collect();
+    html! {
+        (summary)
+        @for (group, list) in &groups {
+            @let first: Vec<Vec<Cell>> = list.iter().take(LARGEST).map(cells).collect();
+            h3 {
+                (group)
+                span class="muted" {
+                    " (" (list.len()) " row" @if list.len() != 1 { "s" }
+                    @if list.len() > LARGEST { "; the " (LARGEST) " largest amounts due first" }
+                    ")"
+                }
+            }
+            (table(None, &head, &first))
+            @if list.len() > LARGEST {
+                @let rest: Vec<Vec<Cell>> = list.iter().skip(LARGEST).map(cells).collect();
+                details {
+                    summary { "the other " (rest.len()) " " (group) }
+                    (table(None, &head, &rest))
+                }
+            }
         }
+        (cut_note(changes.len(), "plan.csv"))
     }
-    out.push_str(&cut_note(changes.len(), "plan.csv"));
-    out
 }
 
-fn rejects(r: &RunInputs) -> String {
+fn rejects(r: &RunInputs) -> Markup {
     let rows = &r.summary.rows;
     let counts: Vec<Vec<Cell>> = [
         ("customers.csv", &rows.customers),
@@ -474,67 +459,65 @@ fn rejects(r: &RunInputs) -> String {
     .iter()
     .map(|(file, c)| vec![t(*file), n(num(&c.read)), n(num(&c.loaded)), n(num(&c.rejected))])
     .collect();
-    let mut s = table(" class=\"compact\"", &["file", "#read", "#loaded", "#rejected"], &counts);
-    match &r.rejects {
-        Some(list) if !list.is_empty() => {
-            let shown: Vec<Vec<Cell>> = list
-                .iter()
-                .take(MAX_ROWS)
-                .map(|x| {
-                    vec![
-                        t(&x.file),
-                        n(&x.line),
-                        t(&x.column),
-                        Cell::Html(format!("<code>{}</code>", esc(&x.value))),
-                        t(&x.reason),
-                    ]
-                })
-                .collect();
-            let _ = write!(
-                s,
-                "<h3>rejects.csv ({} row{})</h3>{}{}",
-                list.len(),
-                if list.len() == 1 { "" } else { "s" },
-                table("", &["file", "#line", "column", "value", "reason"], &shown),
-                cut_note(list.len(), "rejects.csv")
-            );
+    html! {
+        (table(Some("compact"), &["file", "#read", "#loaded", "#rejected"], &counts))
+        @match &r.rejects {
+            Some(list) if !list.is_empty() => {
+                @let shown: Vec<Vec<Cell>> = list
+                    .iter()
+                    .take(MAX_ROWS)
+                    .map(|x| {
+                        vec![
+                            t(&x.file),
+                            n(&x.line),
+                            t(&x.column),
+                            Cell::Html(html! { code { (x.value) } }),
+                            t(&x.reason),
+                        ]
+                    })
+                    .collect();
+                h3 { "rejects.csv (" (list.len()) " row" @if list.len() != 1 { "s" } ")" }
+                (table(None, &["file", "#line", "column", "value", "reason"], &shown))
+                (cut_note(list.len(), "rejects.csv"))
+            }
+            _ => { (note("No rows were rejected (the run wrote no rejects.csv).")) }
         }
-        _ => s.push_str(&note("No rows were rejected (the run wrote no rejects.csv).")),
+        @if r.summary.warnings > 0 {
+            (note(&format!("{} warning(s) while loading the ledger (printed by the run).", r.summary.warnings)))
+        }
     }
-    if r.summary.warnings > 0 {
-        s.push_str(&note(&format!("{} warning(s) while loading the ledger (printed by the run).", r.summary.warnings)));
-    }
-    s
 }
 
-fn manifest(m: &Manifest) -> String {
-    let mut s = facts(&[
-        ("policy", format!("{} {}", m.policy, m.policy_version)),
-        ("policy blake3", m.policy_blake3.clone()),
-        ("as of", m.as_of.map(|d| d.to_string()).unwrap_or_else(|| "—".to_string())),
-        ("ledger", m.ledger.clone()),
-        ("recoup", m.recoup_version.clone()),
-        ("actions", num(&m.actions)),
-        ("customers skipped", num(&m.customers_skipped)),
-        ("threads", num(&m.threads)),
-        ("outputs", m.outputs.join(", ")),
-        ("timings (ms)", m.timings_ms.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")),
-    ]);
+fn manifest(m: &Manifest) -> Markup {
     let rows: Vec<Vec<Cell>> = m
         .inputs
         .iter()
         .map(|i| {
             vec![
                 t(&i.file),
-                Cell::Html(format!("<span class=\"mono\">{}</span>", esc(&i.blake3))),
+                Cell::Html(html! { span class="mono" { (i.blake3) } }),
                 n(num(&i.read)),
                 n(num(&i.loaded)),
                 n(num(&i.rejected)),
             ]
         })
         .collect();
-    let _ = write!(s, "<h3>Inputs</h3>{}", table("", &["file", "blake3", "#read", "#loaded", "#rejected"], &rows));
-    s
+    html! {
+        (facts(&[
+            ("policy", format!("{} {}", m.policy, m.policy_version)),
+            ("policy blake3", m.policy_blake3.clone()),
+            ("as of", m.as_of.map(|d| d.to_string()).unwrap_or_else(|| "—".to_string())),
+            ("ledger", m.ledger.clone()),
+            ("recoup", m.recoup_version.clone()),
+            ("actions", num(&m.actions)),
+            ("customers skipped", num(&m.customers_skipped)),
+            ("threads", num(&m.threads)),
+            ("outputs", m.outputs.join(", ")),
+            ("timings (ms)", m.timings_ms.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")),
+        ]))
+        h3 { "Inputs" }
+        (table(None, &["file", "blake3", "#read", "#loaded", "#rejected"], &rows))
+    }
 }
 
 #[cfg(test)]
@@ -543,9 +526,9 @@ mod tests {
 
     #[test]
     fn long_lists_say_where_the_rest_is() {
-        assert_eq!(cut_note(MAX_ROWS, "plan.csv"), "");
+        assert_eq!(cut_note(MAX_ROWS, "plan.csv").into_string(), "");
         assert_eq!(
-            cut_note(MAX_ROWS + 1, "plan.csv"),
+            cut_note(MAX_ROWS + 1, "plan.csv").into_string(),
             "<p class=\"muted\">The first 1000 of 1001 rows; plan.csv has them all.</p>"
         );
     }

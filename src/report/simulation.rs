@@ -1,17 +1,17 @@
 //! The simulation report: a `recoup simulate` output folder as one HTML page.
 
-use super::html::{Cell, document, esc, id, n, note, num, row, section, t, table};
+use super::html::{Cell, cell, document, id, n, note, num, section, t, table};
 use super::svg::{BandSeries, Reference, band_panels_in, curve_chart};
 use super::{ReportError, read_json, read_text, require};
 use crate::simulate::compare::{ActionBrief, CustomerDiff};
 use crate::simulate::project::{Band, RollRateCheck, Scenario, SummaryBand, WeekBand};
 use crate::simulate::verdict::Verdict;
 use chrono::NaiveDate;
+use maud::{Markup, html};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::fmt::Write;
 use std::path::Path;
 
 /// Rows of the per-customer diff shown in the page (the rest: diff.csv).
@@ -161,12 +161,7 @@ fn f(d: Decimal) -> f64 {
 /// A band in a table cell: P50, and P10 – P90 below it.
 fn band_cell(b: Option<&Band>) -> Cell {
     match b {
-        Some(b) => Cell::NumHtml(format!(
-            "{}<br><span class=\"band\">{} – {}</span>",
-            esc(&num(&b.p50)),
-            esc(&num(&b.p10)),
-            esc(&num(&b.p90))
-        )),
+        Some(b) => Cell::NumHtml(html! { (num(&b.p50)) br; span class="band" { (num(&b.p10)) " – " (num(&b.p90)) } }),
         None => n(""),
     }
 }
@@ -175,16 +170,21 @@ fn band_cell(b: Option<&Band>) -> Cell {
 pub fn render(dir: &Path, s: &SimInputs) -> String {
     let c = &s.comparison;
     let labels: Vec<&str> = c.policies.iter().map(|p| p.label.as_str()).collect();
-    let mut body = String::new();
     let mut nav: Vec<(&str, &str)> = Vec::new();
     // What a reader wants first: the verdicts, then the cash each policy brings in.
-    if let Some(fw) = &s.forward {
+    if s.forward.is_some() {
         nav.push(("verdicts", "Verdicts"));
-        body.push_str(&section("verdicts", "Verdicts", &verdicts(fw, &c.baseline, labels.len())));
         nav.push(("cash", "Cumulative cash"));
-        body.push_str(&section("cash", "Cash collected since the as-of date", &cumulative_cash(fw, &labels)));
     }
     nav.push(("policies", "Policies"));
+    if s.forward.is_some() {
+        nav.push(("forward", "Forward"));
+    }
+    nav.push(("comparison", "Comparison"));
+    if s.sweep.is_some() {
+        nav.push(("sweep", "Sweep"));
+    }
+    nav.push(("diff", "Per-customer diff"));
 
     let rows: Vec<Vec<Cell>> = c
         .policies
@@ -205,34 +205,28 @@ pub fn render(dir: &Path, s: &SimInputs) -> String {
             ]
         })
         .collect();
-    body.push_str(&section(
-        "policies",
-        "Policies compared",
-        &format!(
-            "{}{}",
-            table("", &["label", "policy", "version", "path", "#actions today", "#customers changed"], &rows),
-            note(&format!(
-                "{} customers as of {}. Every policy ran through the same engine on the same ledger; a customer is changed when its actions differ from the baseline's.",
-                c.customers, c.as_of
-            ))
-        ),
-    ));
-
-    if let Some(fw) = &s.forward {
-        nav.push(("forward", "Forward"));
-        body.push_str(&section("forward", "Forward projection", &forward(fw, &labels)));
-    }
-
-    nav.push(("comparison", "Comparison"));
-    body.push_str(&section("comparison", "Today's comparison", &comparison(c, &labels)));
-
-    if let Some(sw) = &s.sweep {
-        nav.push(("sweep", "Sweep"));
-        body.push_str(&section("sweep", "Sweep trade-offs", &sweep(sw)));
-    }
-
-    nav.push(("diff", "Per-customer diff"));
-    body.push_str(&section("diff", "Per-customer diff", &diff_table(&s.diffs, &labels)));
+    let policies = html! {
+        (table(None, &["label", "policy", "version", "path", "#actions today", "#customers changed"], &rows))
+        (note(&format!(
+            "{} customers as of {}. Every policy ran through the same engine on the same ledger; a customer is changed when its actions differ from the baseline's.",
+            c.customers, c.as_of
+        )))
+    };
+    let body = html! {
+        @if let Some(fw) = &s.forward {
+            (section("verdicts", "Verdicts", verdicts(fw, &c.baseline, labels.len())))
+            (section("cash", "Cash collected since the as-of date", cumulative_cash(fw, &labels)))
+        }
+        (section("policies", "Policies compared", policies))
+        @if let Some(fw) = &s.forward {
+            (section("forward", "Forward projection", forward(fw, &labels)))
+        }
+        (section("comparison", "Today's comparison", comparison(c, &labels)))
+        @if let Some(sw) = &s.sweep {
+            (section("sweep", "Sweep trade-offs", sweep(sw)))
+        }
+        (section("diff", "Per-customer diff", diff_table(&s.diffs, &labels)))
+    };
 
     // A sweep's labels all repeat its key: the title names it once.
     let title = match (&s.sweep, labels.split_first()) {
@@ -244,7 +238,7 @@ pub fn render(dir: &Path, s: &SimInputs) -> String {
         _ => format!("recoup simulate: {}", labels.join(" vs ")),
     };
     let subtitle = format!("as of {} · {} customers · {}", c.as_of, c.customers, dir.display());
-    document(&title, &subtitle, &nav, &body, SORT_FILTER)
+    document(&title, &subtitle, &nav, body, SORT_FILTER)
 }
 
 fn weekly_series(fw: &ForwardFile, labels: &[&str], metric: &str, currency: &str) -> Vec<BandSeries> {
@@ -272,7 +266,7 @@ fn weekly_series(fw: &ForwardFile, labels: &[&str], metric: &str, currency: &str
 /// The verdicts: the differences that stand out from the noise, then those
 /// that do not, then the metrics identical in every run; and the table of
 /// paired differences behind them.
-fn verdicts(fw: &ForwardFile, base: &str, policies: usize) -> String {
+fn verdicts(fw: &ForwardFile, base: &str, policies: usize) -> Markup {
     if fw.verdicts.is_empty() {
         return note(if policies > 1 {
             "This simulation was written before verdicts were: run `recoup simulate` again to get them."
@@ -280,38 +274,17 @@ fn verdicts(fw: &ForwardFile, base: &str, policies: usize) -> String {
             "One policy only: nothing to compare. Give a --variant to get verdicts."
         });
     }
-    let mut s = note(&format!(
-        "Each variant against the baseline `{base}`, run by run on the same random draws ({} runs of {} days). A difference is distinguishable when its mean is at least 1.96 standard errors from zero; otherwise the runs that would tell are estimated from the spread of the differences.",
-        fw.runs, fw.days
-    ));
     let (stand, rest): (Vec<&Verdict>, Vec<&Verdict>) = fw.verdicts.iter().partition(|v| v.distinguishable);
     let (same, noise): (Vec<&Verdict>, Vec<&Verdict>) = rest.into_iter().partition(|v| v.identical);
-    s.push_str("<ul class=\"verdicts\">");
-    for v in &stand {
-        let _ = write!(s, "<li><strong>{}</strong></li>", esc(&v.text));
-    }
-    if (fw.runs as usize) < crate::simulate::verdict::MIN_RUNS {
-        // One line, not one per metric: every difference is too few runs to judge.
-        if !noise.is_empty() {
-            let _ = write!(
-                s,
-                "<li>{} run(s) are too few for a verdict on any of the {} differences below: give --runs 40 or more</li>",
-                fw.runs,
-                noise.len()
-            );
-        }
-    } else {
-        for v in &noise {
-            let _ = write!(s, "<li>{}</li>", esc(&v.text));
-        }
-    }
+    // One line, not one per metric, when every difference is too few runs to judge.
+    let too_few = (fw.runs as usize) < crate::simulate::verdict::MIN_RUNS;
     let mut variants: Vec<&str> = Vec::new();
     for v in &same {
         if !variants.contains(&v.variant.as_str()) {
             variants.push(&v.variant);
         }
     }
-    for l in variants {
+    let identical = |l: &str| {
         let ms: Vec<String> = same
             .iter()
             .filter(|v| v.variant == l)
@@ -320,9 +293,8 @@ fn verdicts(fw: &ForwardFile, base: &str, policies: usize) -> String {
                 None => v.metric.clone(),
             })
             .collect();
-        let _ = write!(s, "<li>{}: identical in every run: {}</li>", esc(l), esc(&ms.join(", ")));
-    }
-    s.push_str("</ul>");
+        ms.join(", ")
+    };
     let rows: Vec<Vec<Cell>> = fw
         .verdicts
         .iter()
@@ -344,28 +316,44 @@ fn verdicts(fw: &ForwardFile, base: &str, policies: usize) -> String {
             ]
         })
         .collect();
-    let _ = write!(
-        s,
-        "<h3>Paired differences, variant − baseline</h3>{}",
-        table(
-            " class=\"wide\"",
+    html! {
+        (note(&format!(
+            "Each variant against the baseline `{base}`, run by run on the same random draws ({} runs of {} days). A difference is distinguishable when its mean is at least 1.96 standard errors from zero; otherwise the runs that would tell are estimated from the spread of the differences.",
+            fw.runs, fw.days
+        )))
+        ul class="verdicts" {
+            @for v in &stand { li { strong { (v.text) } } }
+            @if too_few {
+                @if !noise.is_empty() {
+                    li {
+                        (fw.runs) " run(s) are too few for a verdict on any of the " (noise.len())
+                        " differences below: give --runs 40 or more"
+                    }
+                }
+            } @else {
+                @for v in &noise { li { (v.text) } }
+            }
+            @for l in &variants { li { (l) ": identical in every run: " (identical(l)) } }
+        }
+        h3 { "Paired differences, variant − baseline" }
+        (table(
+            Some("wide"),
             &["metric", "currency", "variant", "#mean", "#P50, P10 – P90", "#better in", "distinguishable"],
             &rows
-        )
-    );
-    s
+        ))
+    }
 }
 
 /// Cash collected since the as-of date, per currency and policy: the runs'
 /// running totals, P50 with the P10–P90 band, one panel per policy on one
 /// scale, one row of panels per currency (never added across currencies).
-fn cumulative_cash(fw: &ForwardFile, labels: &[&str]) -> String {
+fn cumulative_cash(fw: &ForwardFile, labels: &[&str]) -> Markup {
     if fw.cumulative_cash.is_empty() {
         return note("This simulation was written before cumulative cash was: run `recoup simulate` again.");
     }
     let weeks: Vec<String> = fw.week_ends.iter().map(|d| d.format("%b %d").to_string()).collect();
     let last = fw.week_ends.len();
-    let mut s = String::new();
+    let mut panels: Vec<Markup> = Vec::new();
     let mut rows: Vec<Vec<Cell>> = Vec::new();
     for code in &fw.currencies {
         let mine = |w: &&WeekBand| w.currency.as_deref() == Some(code.as_str());
@@ -384,97 +372,88 @@ fn cumulative_cash(fw: &ForwardFile, labels: &[&str]) -> String {
                 BandSeries { label: l.to_string(), p10, p50, p90 }
             })
             .collect();
-        let _ = write!(
-            s,
-            "<h3>{}</h3>{}",
-            esc(code),
-            band_panels_in(
-                &format!("Cash collected since the as-of date ({code}), P50 with P10–P90 band"),
-                Some(code),
-                &weeks,
-                &series
-            )
+        let chart = band_panels_in(
+            &format!("Cash collected since the as-of date ({code}), P50 with P10–P90 band"),
+            Some(code),
+            &weeks,
+            &series,
         );
+        panels.push(html! { h3 { (code) } (chart) });
         for l in labels {
             let b = fw.cumulative_cash.iter().filter(mine).find(|w| w.policy == *l && w.week == last).map(|w| &w.band);
             rows.push(vec![t(code), id(*l), band_cell(b)]);
         }
     }
-    s.push_str(&table("", &["currency", "policy", "#by the horizon's end: P50, P10 – P90"], &rows));
-    s.push_str(&note("Each currency's customers apart: amounts in different currencies are never added. The band of each week is that of the runs' totals so far (not a sum of weekly bands); the grey line in a variant's panel is the baseline's median."));
-    s
+    html! {
+        @for p in &panels { (p) }
+        (table(None, &["currency", "policy", "#by the horizon's end: P50, P10 – P90"], &rows))
+        (note("Each currency's customers apart: amounts in different currencies are never added. The band of each week is that of the runs' totals so far (not a sum of weekly bands); the grey line in a variant's panel is the baseline's median."))
+    }
 }
 
-fn forward(fw: &ForwardFile, labels: &[&str]) -> String {
+fn forward(fw: &ForwardFile, labels: &[&str]) -> Markup {
     let weeks: Vec<String> = fw.week_ends.iter().map(|d| d.format("%b %d").to_string()).collect();
-    let mut s = note(&format!(
-        "{} days from {}, {} Monte Carlo runs per policy, seed {}. One panel per policy on one scale: the line is the median (P50) across runs, the shaded band P10–P90; the grey line is the baseline's median.",
-        fw.days, fw.as_of, fw.runs, fw.seed
-    ));
-    for code in &fw.currencies {
-        let _ = write!(
-            s,
-            "<h3>{code}: cash collected per week</h3>{}<h3>{code}: DSO at each week's end (days)</h3>{}",
-            band_panels_in(
+    let charts = |code: &str| {
+        html! {
+            h3 { (code) ": cash collected per week" }
+            (band_panels_in(
                 &format!("Cash collected per week ({code}), P50 with P10–P90 band"),
                 Some(code),
                 &weeks,
                 &weekly_series(fw, labels, "cash_collected", code)
-            ),
-            band_panels_in(
+            ))
+            h3 { (code) ": DSO at each week's end (days)" }
+            (band_panels_in(
                 &format!("DSO at week end ({code} customers, days), P50 with P10–P90 band"),
                 Some("days"),
                 &weeks,
                 &weekly_series(fw, labels, "dso", code)
-            )
-        );
-    }
+            ))
+        }
+    };
     // The weekly figures behind the charts.
     let mut head: Vec<String> = vec!["#week".into(), "#week end".into()];
     head.extend(labels.iter().map(|l| format!("#{l}")));
     let head_refs: Vec<&str> = head.iter().map(String::as_str).collect();
-    for code in &fw.currencies {
-        for (m, title) in [("cash_collected", "cash collected per week"), ("dso", "DSO at each week's end (days)")] {
-            let rows: Vec<Vec<Cell>> = fw
-                .week_ends
-                .iter()
-                .enumerate()
-                .map(|(i, d)| {
-                    let mut r = vec![n((i + 1).to_string()), n(d.to_string())];
-                    r.extend(labels.iter().map(|l| {
-                        band_cell(
-                            fw.weekly
-                                .iter()
-                                .find(|x| {
-                                    x.policy == *l
-                                        && x.metric == m
-                                        && x.currency.as_deref() == Some(code.as_str())
-                                        && x.week == i + 1
-                                })
-                                .map(|x| &x.band),
-                        )
-                    }));
-                    r
-                })
-                .collect();
-            let _ = write!(s, "<h3>{code}: {title}: P50, P10 – P90</h3>{}", table("", &head_refs, &rows));
-        }
-    }
+    let weekly = |code: &str, m: &str| -> Vec<Vec<Cell>> {
+        fw.week_ends
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let mut r = vec![n((i + 1).to_string()), n(d.to_string())];
+                r.extend(labels.iter().map(|l| {
+                    band_cell(
+                        fw.weekly
+                            .iter()
+                            .find(|x| {
+                                x.policy == *l
+                                    && x.metric == m
+                                    && x.currency.as_deref() == Some(code)
+                                    && x.week == i + 1
+                            })
+                            .map(|x| &x.band),
+                    )
+                }));
+                r
+            })
+            .collect()
+    };
+    let metrics = [("cash_collected", "cash collected per week"), ("dso", "DSO at each week's end (days)")];
 
     // Horizon summary.
     let base = labels.first().copied().unwrap_or("");
     let mut head: Vec<String> = vec!["metric".into(), "currency".into()];
     head.extend(labels.iter().map(|l| format!("#{l}")));
     head.extend(labels.iter().skip(1).map(|l| format!("#{l} − {base}")));
-    let head_refs: Vec<&str> = head.iter().map(String::as_str).collect();
-    let mut metrics: Vec<(&str, Option<&str>)> = Vec::new();
+    let summary_head: Vec<&str> = head.iter().map(String::as_str).collect();
+    let mut summary_metrics: Vec<(&str, Option<&str>)> = Vec::new();
     for r in &fw.summary {
         let k = (r.metric.as_str(), r.currency.as_deref());
-        if !metrics.contains(&k) {
-            metrics.push(k);
+        if !summary_metrics.contains(&k) {
+            summary_metrics.push(k);
         }
     }
-    let rows: Vec<Vec<Cell>> = metrics
+    let rows: Vec<Vec<Cell>> = summary_metrics
         .iter()
         .map(|&(m, cur)| {
             let mine =
@@ -485,29 +464,38 @@ fn forward(fw: &ForwardFile, labels: &[&str]) -> String {
             r
         })
         .collect();
-    let _ = write!(
-        s,
-        "<h3>Over the horizon: P50, P10 – P90</h3>{}{}",
-        table(" class=\"wide\"", &head_refs, &rows),
-        note(
+    html! {
+        (note(&format!(
+            "{} days from {}, {} Monte Carlo runs per policy, seed {}. One panel per policy on one scale: the line is the median (P50) across runs, the shaded band P10–P90; the grey line is the baseline's median.",
+            fw.days, fw.as_of, fw.runs, fw.seed
+        )))
+        @for code in &fw.currencies { (charts(code)) }
+        @for code in &fw.currencies {
+            @for (m, title) in metrics {
+                h3 { (code) ": " (title) ": P50, P10 – P90" }
+                (table(None, &head_refs, &weekly(code, m)))
+            }
+        }
+        h3 { "Over the horizon: P50, P10 – P90" }
+        (table(Some("wide"), &summary_head, &rows))
+        (note(
             "Flows are summed over the horizon; dso, ar_total and overdue are at its end. The difference columns are the band of the run-by-run differences with the baseline (common random numbers)."
-        )
-    );
-    for rc in &fw.roll_rate_check {
-        s.push_str(&note(&format!(
-            "Roll-rate check, {}: of today's open AR {}, the roll-rate model has {} paid and {} written off within {} month(s); compare opening_paid {} above.",
-            rc.currency,
-            num(&rc.opening_balance),
-            num(&rc.paid),
-            num(&rc.written_off),
-            rc.months,
-            rc.currency
-        )));
+        ))
+        @for rc in &fw.roll_rate_check {
+            (note(&format!(
+                "Roll-rate check, {}: of today's open AR {}, the roll-rate model has {} paid and {} written off within {} month(s); compare opening_paid {} above.",
+                rc.currency,
+                num(&rc.opening_balance),
+                num(&rc.paid),
+                num(&rc.written_off),
+                rc.months,
+                rc.currency
+            )))
+        }
     }
-    s
 }
 
-fn comparison(c: &ComparisonFile, labels: &[&str]) -> String {
+fn comparison(c: &ComparisonFile, labels: &[&str]) -> Markup {
     let base = c.baseline.as_str();
     let mut head: Vec<String> = vec!["metric".into(), "currency".into()];
     head.extend(labels.iter().map(|l| format!("#{l}")));
@@ -533,11 +521,9 @@ fn comparison(c: &ComparisonFile, labels: &[&str]) -> String {
             r
         })
         .collect();
-    let mut s = table("", &head_refs, &rows);
-    if let Some(cv) = &c.converted {
+    let converted = |cv: &ConvertedJson| -> Vec<Vec<Cell>> {
         let signed = |v: &Decimal| if *v > Decimal::ZERO { format!("+{}", num(v)) } else { num(v) };
-        let rows: Vec<Vec<Cell>> = cv
-            .metrics
+        cv.metrics
             .iter()
             .filter(|m| m.values.values().any(|v| !v.is_zero()))
             .map(|m| {
@@ -546,19 +532,20 @@ fn comparison(c: &ComparisonFile, labels: &[&str]) -> String {
                 r.extend(labels.iter().skip(1).map(|l| n(m.minus_baseline.get(*l).map(signed).unwrap_or_default())));
                 r
             })
-            .collect();
-        let _ = write!(
-            s,
-            "<h3>Totals across currencies, converted</h3>{}{}",
-            note(&cv.label),
-            table("", &head_refs, &rows)
-        );
+            .collect()
+    };
+    html! {
+        (table(None, &head_refs, &rows))
+        @if let Some(cv) = &c.converted {
+            h3 { "Totals across currencies, converted" }
+            (note(&cv.label))
+            (table(None, &head_refs, &converted(cv)))
+        }
+        (note("Metrics that are zero under every policy are left out (comparison.csv has them all). Counts of actions and their amounts are today's plan of each policy; counts are for the whole portfolio, money per currency (never added across currencies)."))
+        @if let Some(p) = &c.roll_rates_problem {
+            (note(&format!("Roll rates not available: {p}")))
+        }
     }
-    s.push_str(&note("Metrics that are zero under every policy are left out (comparison.csv has them all). Counts of actions and their amounts are today's plan of each policy; counts are for the whole portfolio, money per currency (never added across currencies)."));
-    if let Some(p) = &c.roll_rates_problem {
-        s.push_str(&note(&format!("Roll rates not available: {p}")));
-    }
-    s
 }
 
 /// The swept value as a number: the cell itself, or what follows `=` in a
@@ -568,7 +555,7 @@ fn sweep_x(cell: &str) -> Option<f64> {
     v.trim_end_matches('%').parse::<f64>().ok()
 }
 
-fn sweep(sw: &SweepFile) -> String {
+fn sweep(sw: &SweepFile) -> Markup {
     let first = sw.header.first().map(String::as_str).unwrap_or("value");
     // `recoup simulate --sweep` writes `label,value,...` with `value` = `baseline` on the baseline's row: that row
     // has no swept value, so it is a reference line across each chart rather than a point on the curve.
@@ -590,14 +577,14 @@ fn sweep(sw: &SweepFile) -> String {
         .and_then(|l| l.rsplit_once('='))
         .map(|(k, _)| k.to_string())
         .unwrap_or_else(|| first.to_string());
-    let mut s = note(&format!(
+    let intro = note(&format!(
         "One point per swept value of {key}; each chart is one metric of sweep.csv against it{}. The table below holds every column.",
         match base.and_then(|r| r.first()) {
             Some(b) => format!(", with the baseline ({b}) as a dashed grey line"),
             None => String::new(),
         }
     ));
-    s.push_str("<div class=\"charts2\">");
+    let mut charts: Vec<Markup> = Vec::new();
     for &j in &numeric {
         let cell = |r: &Vec<String>| r.get(j).and_then(|c| c.trim().parse::<f64>().ok()).unwrap_or(0.0);
         let pts: Vec<(String, Option<f64>, f64)> = swept
@@ -613,9 +600,8 @@ fn sweep(sw: &SweepFile) -> String {
             value: cell(r),
         });
         let name = &sw.header[j];
-        s.push_str(&curve_chart(&format!("{name} by {key}"), &key, name, &pts, reference.as_ref()));
+        charts.push(curve_chart(&format!("{name} by {key}"), &key, name, &pts, reference.as_ref()));
     }
-    s.push_str("</div>");
     // The table turned a quarter: a row per column of sweep.csv, a column
     // per swept value (a handful), so that it fits the page however many
     // metrics the file has.
@@ -640,68 +626,77 @@ fn sweep(sw: &SweepFile) -> String {
             std::iter::once(t(&sw.header[j])).chain(cells).collect()
         })
         .collect();
-    s.push_str(&table(" class=\"wide\"", &head_refs, &rows));
-    s.push_str(&note(&format!(
-        "A column per row of sweep.csv: the value of {key} (the labels there are `{key}=VALUE`)."
-    )));
-    s
+    html! {
+        (intro)
+        div class="charts2" { @for c in &charts { (c) } }
+        (table(Some("wide"), &head_refs, &rows))
+        (note(&format!("A column per row of sweep.csv: the value of {key} (the labels there are `{key}=VALUE`).")))
+    }
 }
 
-fn diff_table(diffs: &[CustomerDiff], labels: &[&str]) -> String {
+/// A diff cell's actions: each action in words (a line break allowed after
+/// each `;`) with the rule behind it.
+fn actions_cell(a: &[ActionBrief]) -> Cell {
+    Cell::Html(html! {
+        @if a.is_empty() {
+            span class="muted" { "—" }
+        }
+        @for a in a {
+            @let words = a.words();
+            div {
+                @for (i, part) in words.split(';').enumerate() {
+                    @if i > 0 { ";" wbr; }
+                    (part)
+                }
+                " "
+                span class="muted" { (a.rule_kind) " " (a.rule_id) }
+            }
+        }
+    })
+}
+
+fn diff_table(diffs: &[CustomerDiff], labels: &[&str]) -> Markup {
     if diffs.is_empty() {
         return note("No customer's actions differ from the baseline.");
     }
-    let mut s = String::from(
-        "<div class=\"controls\"><label>Filter <input id=\"diff-q\" type=\"search\" placeholder=\"customer, owner, action…\"></label><select id=\"diff-variant\"><option value=\"\">every variant</option>",
-    );
-    for l in labels.iter().skip(1) {
-        let _ = write!(s, "<option value=\"{0}\">{0}</option>", esc(l));
-    }
-    s.push_str("</select><select id=\"diff-change\"><option value=\"\">every change</option><option>added</option><option>removed</option><option>changed</option></select><span id=\"diff-count\" class=\"muted\"></span></div>");
     let shown = diffs.len().min(MAX_DIFF_ROWS);
-    if diffs.len() > MAX_DIFF_ROWS {
-        s.push_str(&note(&format!("The first {MAX_DIFF_ROWS} of {} rows; diff.csv holds them all.", diffs.len())));
+    let head = ["variant", "customer", "name", "owner", "change", "baseline actions", "variant actions"];
+    html! {
+        div class="controls" {
+            label { "Filter " input id="diff-q" type="search" placeholder="customer, owner, action…"; }
+            select id="diff-variant" {
+                option value="" { "every variant" }
+                @for l in labels.iter().skip(1) { option value=(l) { (l) } }
+            }
+            select id="diff-change" {
+                option value="" { "every change" }
+                option { "added" }
+                option { "removed" }
+                option { "changed" }
+            }
+            span id="diff-count" class="muted" {}
+        }
+        @if diffs.len() > MAX_DIFF_ROWS {
+            (note(&format!("The first {MAX_DIFF_ROWS} of {} rows; diff.csv holds them all.", diffs.len())))
+        }
+        table id="diff-table" {
+            thead { tr { @for (i, h) in head.iter().enumerate() { th data-sort=(i) { (h) } } } }
+            tbody {
+                @for d in &diffs[..shown] {
+                    @let cells = [
+                        t(&d.variant),
+                        id(&d.customer_id),
+                        t(&d.customer_name),
+                        t(d.account_owner.clone().unwrap_or_default()),
+                        t(d.change.as_str()),
+                        actions_cell(&d.baseline),
+                        actions_cell(&d.variant_actions),
+                    ];
+                    tr data-variant=(d.variant) data-change=(d.change.as_str()) { @for c in &cells { (cell(c)) } }
+                }
+            }
+        }
     }
-    s.push_str("<table id=\"diff-table\"><thead><tr>");
-    for (i, h) in
-        ["variant", "customer", "name", "owner", "change", "baseline actions", "variant actions"].iter().enumerate()
-    {
-        let _ = write!(s, "<th data-sort=\"{i}\">{h}</th>");
-    }
-    s.push_str("</tr></thead><tbody>");
-    for d in &diffs[..shown] {
-        let cell = |a: &[ActionBrief]| {
-            Cell::Html(if a.is_empty() {
-                "<span class=\"muted\">—</span>".to_string()
-            } else {
-                a.iter()
-                    .map(|a| {
-                        format!(
-                            "<div>{} <span class=\"muted\">{} {}</span></div>",
-                            esc(&a.words()).replace(';', ";<wbr>"),
-                            esc(&a.rule_kind),
-                            esc(&a.rule_id)
-                        )
-                    })
-                    .collect()
-            })
-        };
-        let cells = vec![
-            t(&d.variant),
-            id(&d.customer_id),
-            t(&d.customer_name),
-            t(d.account_owner.clone().unwrap_or_default()),
-            t(d.change.as_str()),
-            cell(&d.baseline),
-            cell(&d.variant_actions),
-        ];
-        s.push_str(&row(
-            &cells,
-            &format!(" data-variant=\"{}\" data-change=\"{}\"", esc(&d.variant), d.change.as_str()),
-        ));
-    }
-    s.push_str("</tbody></table>");
-    s
 }
 
 /// Sorting (click a header) and filtering of the diff table. The table is
