@@ -1040,16 +1040,19 @@ fn a_third_decimal_is_the_dinars_and_no_one_elses() {
         ledger.join("customers.csv"),
         "customer_id,name,segment,country,currency,credit_limit,payment_terms\n\
          CB,Manama Trading,small,BH,BHD,5000.000,NET30\n\
-         CU,Austin Parts,small,US,USD,5000.00,NET30\n",
+         CU,Austin Parts,small,US,USD,5000.00,NET30\n\
+         CJ,Osaka Kogyo,small,JP,JPY,2000000,NET30\n",
     )
     .unwrap();
-    let invoices = |usd: &str| {
+    let invoices_in = |usd: &str, jpy: &str| {
         format!(
             "invoice_id,customer_id,issue_date,due_date,currency,amount,open_amount,status\n\
              IB,CB,2026-09-01,2026-10-01,BHD,1250.755,1250.755,open\n\
-             IU,CU,2026-09-01,2026-10-01,USD,{usd},{usd},open\n"
+             IU,CU,2026-09-01,2026-10-01,USD,{usd},{usd},open\n\
+             IJ,CJ,2026-09-01,2026-10-01,JPY,{jpy},{jpy},open\n"
         )
     };
+    let invoices = |usd: &str| invoices_in(usd, "123457.00");
     std::fs::write(ledger.join("payments.csv"), "payment_id,customer_id,invoice_id,paid_on,amount\n").unwrap();
     let dir = ledger.display().to_string();
     std::fs::write(ledger.join("invoices.csv"), invoices("100.005")).unwrap();
@@ -1064,4 +1067,11 @@ fn a_third_decimal_is_the_dinars_and_no_one_elses() {
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["customer"]["open_total"], "1250.755", "{json}");
+    // Yen have no minor unit: `123457.00` is whole yen, `123456.50` is not.
+    std::fs::write(ledger.join("invoices.csv"), invoices_in("100.50", "123456.50")).unwrap();
+    let (code, _, err) = recoup(&["facts", "--ledger", &dir, "--as-of", "2026-11-16"], Some(tmp.path()));
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("invoices.csv:4 (column `amount`)"), "{err}");
+    assert!(err.contains("an amount without decimals in JPY (it has no minor unit)"), "{err}");
+    assert!(!err.contains("invoices.csv:3"), "the dollar amount is fine: {err}");
 }

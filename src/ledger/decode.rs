@@ -289,12 +289,17 @@ fn money_checked(b: &[u8]) -> Result<Decimal, DecodeError> {
     crate::money::check_amount(d).map_err(|_| DecodeError::OutOfRange)
 }
 
-/// Whether an amount's decimals fit its currency: a third decimal only in
-/// a currency that has three minor units (BHD, KWD, ...). Cheap for the
-/// usual amount (two decimals or fewer: a read of its scale).
+/// Whether an amount's decimals fit its currency's minor units: none in
+/// yen (`1500`, `1500.00`, not `1500.50`), a third only in the dinars of
+/// BHD, KWD, ... (trailing zeros are not decimals). Cheap for the usual
+/// amount: a read of its scale and of the currency's units.
 #[inline]
 pub fn fits_currency(d: Decimal, currency: &str) -> bool {
-    d.scale() <= 2 || d.normalize().scale() <= crate::money::minor_units(currency).max(2)
+    let scale = d.scale();
+    scale == 0 || {
+        let units = crate::money::minor_units(currency);
+        scale <= units || d.normalize().scale() <= units
+    }
 }
 
 /// Decode an optional float score (empty → `None`). Scores are not money.
@@ -479,6 +484,8 @@ mod tests {
         assert_eq!(money(b"1.005"), Ok(Decimal::new(1005, 3)), "a third decimal is the row's to judge");
         assert!(fits_currency(Decimal::new(1005, 3), "BHD") && !fits_currency(Decimal::new(1005, 3), "USD"));
         assert!(fits_currency(Decimal::new(1500, 3), "USD"), "a trailing zero is not a decimal");
+        assert!(fits_currency(Decimal::new(150000, 2), "JPY") && fits_currency(Decimal::new(1500, 0), "JPY"));
+        assert!(!fits_currency(Decimal::new(150050, 2), "JPY"), "yen have no minor unit");
         assert_eq!(money(b"1.500"), Ok(Decimal::new(1500, 3)));
     }
 

@@ -211,14 +211,18 @@ impl<'a> Row<'a> {
         self.get_str(k, decode::opt_text_str).flatten().map(Text::from)
     }
 
-    /// A third decimal only where `currency` has three minor units (the
-    /// decoder lets up to three through).
+    /// No more decimals than `currency`'s minor units: none in yen, a third
+    /// only in dinars (the decoder lets up to three through).
     #[inline]
     fn in_currency(&mut self, k: usize, amount: Option<Decimal>, currency: Option<&str>) {
         if let (Some(d), Some(c)) = (amount, currency)
             && !decode::fits_currency(d, c)
         {
-            self.problem(k, ProblemKind::BadValue { expected: format!("an amount with at most 2 decimals in {c}") });
+            let expected = match crate::money::minor_units(c) {
+                0 => format!("an amount without decimals in {c} (it has no minor unit)"),
+                n => format!("an amount with at most {n} decimals in {c}"),
+            };
+            self.problem(k, ProblemKind::BadValue { expected });
         }
     }
 

@@ -114,8 +114,9 @@ pub(crate) fn read_full(file: &mut impl Read, buf: &mut [u8]) -> std::io::Result
 }
 
 /// Split a record without quotes at its commas. Records are short, so the
-/// commas are found eight bytes at a time in a `u64` (SWAR) rather than by a
-/// vectorised search started again for every field.
+/// commas of each 16-byte block are found at once (SSE2) and then eight
+/// bytes at a time in a `u64` (SWAR), rather than by a vectorised search
+/// started again for every field.
 pub(crate) fn split_plain<'a>(rec: &'a str, fields: &mut Vec<&'a str>) {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const COMMAS: u64 = 0x2c2c_2c2c_2c2c_2c2c;
@@ -132,8 +133,30 @@ pub(crate) fn split_plain<'a>(rec: &'a str, fields: &mut Vec<&'a str>) {
         fields.push(unsafe { rec.get_unchecked(start..at) });
         start = at + 1;
     };
-    let mut words = bytes.chunks_exact(8);
     let mut base = 0;
+    // Sixteen bytes at a time with SSE2 (part of every x86-64): one compare
+    // and one mask per block, then a step per comma. The rest (under 16
+    // bytes) eight at a time, then byte by byte.
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
+        // SAFETY: SSE2 is enabled on every x86-64 target.
+        let commas = unsafe { _mm_set1_epi8(b',' as i8) };
+        while base + 16 <= bytes.len() {
+            // SAFETY: SSE2 as above; the 16 bytes at `base` are inside
+            // `bytes` (checked above), and `loadu` needs no alignment.
+            let mut hits = unsafe {
+                let block = _mm_loadu_si128(bytes.as_ptr().add(base).cast::<__m128i>());
+                _mm_movemask_epi8(_mm_cmpeq_epi8(block, commas)) as u32
+            };
+            while hits != 0 {
+                field_to(base + hits.trailing_zeros() as usize);
+                hits &= hits - 1;
+            }
+            base += 16;
+        }
+    }
+    let mut words = bytes[base..].chunks_exact(8);
     for word in &mut words {
         let mut w = [0u8; 8];
         w.copy_from_slice(word);
@@ -241,7 +264,7 @@ mod tests {
         assert_eq!(f, vec!["a", "", "é"]);
         // Every position of a comma in and across the 8-byte words, and
         // neighbours that a looser bit trick would take for commas (`-` is `,` + 1).
-        for len in 0..40 {
+        for len in 0..80 {
             for mask in [0u64, 1, 0b1011, 0x8000_0001, 0x0055_5555_5555, u64::MAX] {
                 let rec: String = (0..len)
                     .map(|i| {
