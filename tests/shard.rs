@@ -436,7 +436,8 @@ fn a_groups_members_share_its_heads_shard() {
     // them as naming an unknown parent, and HM would escape H's hold.
     for n in [2, 3] {
         assert!(
-            ["M1", "M2", "M3"].iter().any(|m| Shard::of(m, n) != Shard::of("G", n)) || Shard::of("HM", n) != Shard::of("H", n),
+            ["M1", "M2", "M3"].iter().any(|m| Shard::of(m, n) != Shard::of("G", n))
+                || Shard::of("HM", n) != Shard::of("H", n),
             "N={n}: no member hashes apart from its head by its own id"
         );
     }
@@ -508,6 +509,18 @@ fn demo_with_groups_sharded_and_merged_is_the_unsharded_run() {
     let ledger = tmp.path().join("ledger");
     demo_with_groups(&ledger);
     assert_sharded_equals_unsharded("policies/standard", &ledger, &[3], tmp.path());
+}
+
+/// policies/b2b reads the group facts (a group over its head's limit is
+/// held) and links each group's statements into one message.
+#[test]
+fn demo_with_groups_under_the_b2b_policy_sharded_and_merged_is_the_unsharded_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ledger = tmp.path().join("ledger");
+    demo_with_groups(&ledger);
+    assert_sharded_equals_unsharded("policies/b2b", &ledger, &[2], tmp.path());
+    let plan = std::fs::read_to_string(tmp.path().join("whole/plan.csv")).unwrap();
+    assert!(plan.contains(",group-over-limit,"), "no group hold in the plan");
 }
 
 #[test]

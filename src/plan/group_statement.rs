@@ -55,9 +55,24 @@ pub fn heads(ledger: &Ledger) -> Vec<bool> {
     head
 }
 
-/// The words a consolidated row's reason ends with.
-pub fn note(head_id: &str, customers: usize) -> String {
-    format!("; one statement for group {head_id}, to {head_id} ({})", crate::engine::words::count(customers, "customer"))
+/// The words a consolidated row's reason ends with (in the plan and in
+/// `recoup explain`).
+pub fn note(head_id: &str) -> String {
+    format!("; one statement for group {head_id}, to {head_id}")
+}
+
+/// `recoup explain` of customer `c`: its consolidated statements say, as the
+/// plan's rows do, that they go in their group's statement.
+pub fn note_actions(actions: &mut [crate::engine::PlannedAction], ledger: &Ledger, policy: &CompiledPolicy, c: CustIx) {
+    let steps = consolidated_steps(policy);
+    if steps.is_empty() {
+        return;
+    }
+    let Some(h) = head_of(ledger, &heads(ledger), c) else { return };
+    let words = note(&ledger.customers[h as usize].id);
+    for a in actions.iter_mut().filter(|a| is_consolidated(a, &steps) && a.undeliverable.is_none()) {
+        a.reason.push_str(&words);
+    }
 }
 
 /// Link the consolidated statements of each group in `entries` (a plan in
@@ -92,9 +107,7 @@ pub fn link(entries: &mut [PlanEntry], ledger: &Ledger, policy: &CompiledPolicy)
     for (h, rows) in groups {
         let lead = rows.iter().find(|(_, c)| *c == h).unwrap_or(&rows[0]).0;
         let id = entries[lead].action_id.clone();
-        let mut customers: Vec<CustIx> = rows.iter().map(|r| r.1).collect();
-        customers.dedup();
-        let words = note(&ledger.customers[h as usize].id, customers.len());
+        let words = note(&ledger.customers[h as usize].id);
         for (k, _) in rows {
             let a = &mut entries[k].action;
             a.message_id = Some(id.clone());

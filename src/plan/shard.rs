@@ -564,7 +564,8 @@ pub fn ledger_id<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Str
 pub fn split(from: &Path, count: u32, out: &Path) -> Result<SplitReport, SplitError> {
     use crate::ledger::{FileKind, LedgerFormat, parquet};
     let set = crate::output::OutputSet::create(out, crate::output::Kind::Split, &[("ledger folder", from)])?;
-    let format = parquet::format_of(from).map_err(|e| SplitError::Read { path: from.to_path_buf(), message: e.to_string() })?;
+    let format =
+        parquet::format_of(from).map_err(|e| SplitError::Read { path: from.to_path_buf(), message: e.to_string() })?;
     for &kind in &parquet::KINDS[..3] {
         let path = from.join(format.file_name(kind));
         if !path.is_file() {
@@ -708,7 +709,9 @@ mod tests {
     fn a_member_is_routed_by_its_group_root() {
         let csv = b"customer_id,name,parent\nG,Head,\nM1,One,G\nM2,Two, G \nN,Nested,M1\nA,Cycle a,B\nB,Cycle b,A\nX,Alone,\n";
         let r = GroupRoots::read(csv, Path::new("customers.csv")).unwrap();
-        for (id, root) in [("G", "G"), ("M1", "G"), ("M2", "G"), ("N", "G"), ("A", "A"), ("B", "A"), ("X", "X"), ("?", "?")] {
+        for (id, root) in
+            [("G", "G"), ("M1", "G"), ("M2", "G"), ("N", "G"), ("A", "A"), ("B", "A"), ("X", "X"), ("?", "?")]
+        {
             assert_eq!(r.root(id), root, "{id}");
         }
         let none = GroupRoots::read(b"customer_id,name\nG,Head\n", Path::new("customers.csv")).unwrap();

@@ -676,7 +676,8 @@ pub fn render_plan(
             let message = match ix.get(a.customer_id.as_str()) {
                 None => Err(RenderError::Template(String::new(), format!("unknown customer `{}`", a.customer_id))),
                 Some(&c) => {
-                    let head = if gs::is_consolidated(a, &consolidated) { gs::head_of(ledger, &heads, c) } else { None };
+                    let head =
+                        if gs::is_consolidated(a, &consolidated) { gs::head_of(ledger, &heads, c) } else { None };
                     let group = match (head, rows) {
                         (Some(_), Some(rows)) => members(ledger, &ix, entries, rows, as_of),
                         _ => Vec::new(),
