@@ -284,7 +284,7 @@ impl<'a> Fields<'a> {
             }
             all
         };
-        let (members, group_totals, totals) = group_fields(s, lang, &invoice);
+        let GroupParts { members, group_totals, totals } = group_fields(s, lang, &invoice);
         let days_past_due = invoices.iter().map(|i| i.days_past_due).max().unwrap_or(0);
         let nonzero = |d: Decimal| (!d.is_zero()).then(|| m(d));
         let plan = a.instalments.zip(a.instalment_amount).map(|(n, each)| {
@@ -359,14 +359,13 @@ impl<'a> Fields<'a> {
 /// A consolidated group statement's customers, its totals per currency
 /// (open items, credit, net: amounts of different currencies are never
 /// added) and the open totals per currency; all empty for any other message.
-#[expect(clippy::type_complexity, reason = "three lists built in one pass, named at the one call site")]
 fn group_fields<'a>(
     s: &Subject<'a>,
     lang: &str,
     invoice: &dyn Fn(usize, &'a Invoice, &'a str) -> InvoiceFields<'a>,
-) -> (Vec<MemberFields<'a>>, Vec<GroupTotal<'a>>, Vec<Total<'a>>) {
+) -> GroupParts<'a> {
     if s.group.is_empty() {
-        return (Vec::new(), Vec::new(), Vec::new());
+        return GroupParts { members: Vec::new(), group_totals: Vec::new(), totals: Vec::new() };
     }
     struct Sums {
         open: Decimal,
@@ -426,7 +425,14 @@ fn group_fields<'a>(
             customers: x.customers,
         });
     }
-    (members, group_totals, totals)
+    GroupParts { members, group_totals, totals }
+}
+
+/// What [`group_fields`] builds in one pass.
+struct GroupParts<'a> {
+    members: Vec<MemberFields<'a>>,
+    group_totals: Vec<GroupTotal<'a>>,
+    totals: Vec<Total<'a>>,
 }
 
 /// `d` in the customer's currency, as the language writes money:
