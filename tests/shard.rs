@@ -469,6 +469,9 @@ fn group_ledger_sharded_and_merged_is_the_unsharded_run() {
     assert_sharded_equals_unsharded("policies/standard", &ledger, &[2, 3], tmp.path());
     let plan = std::fs::read_to_string(tmp.path().join("whole/plan.csv")).unwrap();
     assert!(plan.lines().count() > 1, "{plan}");
+    // policies/b2b reads the group facts (group hold, shared limit).
+    let b2b = tempfile::tempdir().unwrap();
+    assert_sharded_equals_unsharded("policies/b2b", &ledger, &[2, 3], b2b.path());
 }
 
 /// fixtures/demo with groups: every fifth customer heads the four after it,
