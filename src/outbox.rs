@@ -139,7 +139,9 @@ pub fn build(
         .par_iter()
         .map(|r| {
             let e = &entries[r.entry];
-            let p = match (&r.message, customer(e.action.customer_id.as_str())) {
+            // A consolidated group statement goes to the group's head.
+            let to = r.to.and_then(|c| ledger.customers.get(c as usize));
+            let p = match (&r.message, to.or_else(|| customer(e.action.customer_id.as_str()))) {
                 (Err(why), _) => Piece::Failed(why.to_string()),
                 (Ok(_), None) => Piece::None,
                 (Ok(m), Some(c)) => piece(e, m, c, sender, as_of),

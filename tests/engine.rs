@@ -1497,7 +1497,7 @@ fn policy_amounts_per_currency_follow_the_customer_s_currency() {
 #[test]
 fn policy_amounts_say_which_currencies_they_do_not_cover() {
     let currencies = [("EUR".to_string(), 116), ("GBP".to_string(), 85), ("USD".to_string(), 199)];
-    for name in ["standard", "strict", "lenient"] {
+    for name in ["standard", "strict", "lenient", "b2b"] {
         let p = policy::load(&repo(&format!("policies/{name}"))).policy.unwrap();
         assert_eq!(p.rules.currency_gaps(&currencies), Vec::<String>::new(), "{name}");
     }

@@ -9,6 +9,7 @@ mod docs;
 mod engine;
 mod facts;
 mod faults;
+mod group_statement;
 mod hostile;
 mod ledger;
 mod levels;

@@ -270,7 +270,7 @@ fn json_diagnostics_have_positions() {
 
 #[test]
 fn shipped_policies_are_clean() {
-    for name in ["standard", "strict", "lenient"] {
+    for name in ["standard", "strict", "lenient", "b2b"] {
         let dir = format!("policies/{name}");
         if !Path::new(&dir).exists() {
             continue;
@@ -539,7 +539,7 @@ mod lowering {
 
 #[test]
 fn shipped_policies_pass_their_own_tests() {
-    for name in ["standard", "strict", "lenient"] {
+    for name in ["standard", "strict", "lenient", "b2b"] {
         let dir = Path::new("policies").join(name);
         let p = policy::compile_path(&dir).unwrap().0;
         let run = policy::cases::run_tests(&p, &dir, None);
@@ -697,7 +697,7 @@ mod schema {
     #[test]
     fn accepts_every_shipped_policy_and_test_file() {
         let (ps, ts) = (policy_schema(), tests_schema());
-        for name in ["standard", "strict", "lenient"] {
+        for name in ["standard", "strict", "lenient", "b2b"] {
             let dir = Path::new("policies").join(name);
             let text = std::fs::read_to_string(dir.join("policy.toml")).unwrap();
             assert_eq!(errors(&ps, &text), Vec::<String>::new(), "{name}");

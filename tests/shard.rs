@@ -389,3 +389,163 @@ fn the_policy_hash_is_its_content_not_its_path() {
     std::fs::write(&script, text + "\n// a comment\n").unwrap();
     assert_ne!(hash(&copy), after_template);
 }
+
+// Groups travel together (issue 23, §3): a member is sharded by its group's
+// head, so group facts, shared limits and group holds are whole in a shard.
+
+/// `recoup run` of `ledger` under `policy`, as shard `shard` when given.
+fn run_policy(policy: &str, ledger: &Path, out: &Path, shard: Option<String>) {
+    let (ledger, out) = (ledger.to_str().unwrap(), out.to_str().unwrap());
+    let mut args = vec!["run", "-q", "--ledger", ledger, "--policy", policy, "--as-of", "2026-11-16", "--out", out];
+    if let Some(s) = &shard {
+        args.extend(["--shard", s.as_str()]);
+    }
+    let (code, _, err) = recoup(&args, None);
+    assert_eq!(code, 0, "{err}");
+}
+
+/// Shards of `ledger` into N (reading the whole ledger, and reading the
+/// partitions of `recoup split`) merge into the unsharded run, byte for byte.
+fn assert_sharded_equals_unsharded(policy: &str, ledger: &Path, ns: &[u32], t: &Path) {
+    run_policy(policy, ledger, &t.join("whole"), None);
+    for &n in ns {
+        let parts = t.join(format!("parts-{n}"));
+        let (code, err) = split(ledger, &n.to_string(), &parts);
+        assert_eq!(code, 0, "{err}");
+        for partitioned in [false, true] {
+            let outs: Vec<_> = (0..n).map(|i| t.join(format!("n{n}-{partitioned}-{i}"))).collect();
+            for (i, d) in outs.iter().enumerate() {
+                let from = if partitioned { parts.join(format!("shard-{i}")) } else { ledger.to_path_buf() };
+                run_policy(policy, &from, d, Some(format!("{i}/{n}")));
+            }
+            let refs: Vec<&Path> = outs.iter().map(|p| p.as_path()).collect();
+            let merged = t.join(format!("merged-{n}-{partitioned}"));
+            let (code, err) = merge(&refs, &merged);
+            assert_eq!(code, 0, "N={n}, partitioned={partitioned}: {err}");
+            assert_same_outputs(&t.join("whole"), &merged);
+        }
+    }
+}
+
+#[test]
+fn a_groups_members_share_its_heads_shard() {
+    use recoup::plan::Shard;
+    // fixtures/groups: G with M1, M2, M3; H (on hold) with HM; X alone.
+    // Hashed by their own ids, members would land apart from their head
+    // (checked here, so the test below can fail): the split would reject
+    // them as naming an unknown parent, and HM would escape H's hold.
+    for n in [2, 3] {
+        assert!(
+            ["M1", "M2", "M3"].iter().any(|m| Shard::of(m, n) != Shard::of("G", n))
+                || Shard::of("HM", n) != Shard::of("H", n),
+            "N={n}: no member hashes apart from its head by its own id"
+        );
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let parts = tmp.path().join("parts");
+    let (code, err) = split(&crate::common::repo("fixtures/groups"), "3", &parts);
+    assert_eq!(code, 0, "{err}");
+    let ids = |i: u32| -> Vec<String> {
+        let mut r = csv::Reader::from_path(parts.join(format!("shard-{i}/customers.csv"))).unwrap();
+        r.records().map(|r| r.unwrap()[0].to_string()).collect()
+    };
+    let shard_of = |id: &str| (0..3).find(|&i| ids(i).iter().any(|c| c == id)).unwrap();
+    for m in ["M1", "M2", "M3"] {
+        assert_eq!(shard_of(m), shard_of("G"), "{m}");
+    }
+    assert_eq!(shard_of("HM"), shard_of("H"));
+    assert_eq!(shard_of("X"), Shard::of("X", 3));
+    // A member's invoices and payments go with it.
+    let inv = std::fs::read_to_string(parts.join(format!("shard-{}/invoices.csv", shard_of("G")))).unwrap();
+    assert!(inv.contains("IM1,M1") && inv.contains("IM3,M3") && inv.contains("IG1,G"), "{inv}");
+    let pay = std::fs::read_to_string(parts.join(format!("shard-{}/payments.csv", shard_of("G")))).unwrap();
+    assert!(pay.contains("P1,M2") && pay.contains("P2,M2"), "{pay}");
+}
+
+#[test]
+fn group_ledger_sharded_and_merged_is_the_unsharded_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ledger = crate::common::repo("fixtures/groups");
+    assert_sharded_equals_unsharded("policies/standard", &ledger, &[2, 3], tmp.path());
+    let plan = std::fs::read_to_string(tmp.path().join("whole/plan.csv")).unwrap();
+    assert!(plan.lines().count() > 1, "{plan}");
+    // policies/b2b reads the group facts (group hold, shared limit).
+    let b2b = tempfile::tempdir().unwrap();
+    assert_sharded_equals_unsharded("policies/b2b", &ledger, &[2, 3], b2b.path());
+}
+
+/// fixtures/demo with groups: every fifth customer heads the four after it,
+/// and one head is on hold.
+fn demo_with_groups(to: &Path) {
+    let from = crate::common::repo("fixtures/demo");
+    std::fs::create_dir_all(to).unwrap();
+    for f in ["invoices.csv", "payments.csv", "promises.csv", "actions.csv"] {
+        std::fs::copy(from.join(f), to.join(f)).unwrap();
+    }
+    let mut r = csv::Reader::from_path(from.join("customers.csv")).unwrap();
+    let mut w = csv::Writer::from_path(to.join("customers.csv")).unwrap();
+    let mut header = r.headers().unwrap().clone();
+    let on_hold = header.iter().position(|h| h == "on_hold").unwrap();
+    header.push_field("parent");
+    w.write_record(&header).unwrap();
+    let mut head = String::new();
+    for (k, rec) in r.records().enumerate() {
+        let rec = rec.unwrap();
+        let mut row: Vec<String> = rec.iter().map(str::to_string).collect();
+        if k % 5 == 0 {
+            head = row[0].clone();
+            if k == 10 {
+                row[on_hold] = "true".into();
+            }
+            row.push(String::new());
+        } else {
+            row.push(head.clone());
+        }
+        w.write_record(&row).unwrap();
+    }
+    w.flush().unwrap();
+}
+
+#[test]
+fn demo_with_groups_sharded_and_merged_is_the_unsharded_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ledger = tmp.path().join("ledger");
+    demo_with_groups(&ledger);
+    assert_sharded_equals_unsharded("policies/standard", &ledger, &[3], tmp.path());
+}
+
+/// policies/b2b reads the group facts (a group over its head's limit is
+/// held) and links each group's statements into one message.
+#[test]
+fn demo_with_groups_under_the_b2b_policy_sharded_and_merged_is_the_unsharded_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ledger = tmp.path().join("ledger");
+    demo_with_groups(&ledger);
+    assert_sharded_equals_unsharded("policies/b2b", &ledger, &[2], tmp.path());
+    let plan = std::fs::read_to_string(tmp.path().join("whole/plan.csv")).unwrap();
+    assert!(plan.contains(",group-over-limit,"), "no group hold in the plan");
+}
+
+#[test]
+fn a_parquet_ledger_splits_into_csv_partitions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let pq = t.join("pq");
+    recoup::ledger::parquet::write_ledger(&crate::common::repo("fixtures/groups"), &pq, 3).unwrap();
+    let parts = t.join("parts");
+    let (code, out, err) =
+        recoup(&["split", "--ledger", pq.to_str().unwrap(), "--shards", "2", "--out", parts.to_str().unwrap()], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("read Parquet files; each shard is a CSV ledger folder"), "{out}");
+    assert!(out.contains("4 customers of groups go with their group's head"), "{out}");
+    assert!(parts.join("shard-0/customers.csv").is_file() && !parts.join("shard-0/customers.parquet").exists());
+    // The partitions' runs merge into the run of the CSV ledger.
+    run_policy("policies/standard", &crate::common::repo("fixtures/groups"), &t.join("whole"), None);
+    let outs: Vec<_> = (0..2).map(|i| t.join(format!("p{i}"))).collect();
+    for (i, d) in outs.iter().enumerate() {
+        run_policy("policies/standard", &parts.join(format!("shard-{i}")), d, Some(format!("{i}/2")));
+    }
+    let (code, err) = merge(&[&outs[0], &outs[1]], &t.join("merged"));
+    assert_eq!(code, 0, "{err}");
+    assert_same_outputs(&t.join("whole"), &t.join("merged"));
+}

@@ -162,6 +162,12 @@ pub fn split(a: SplitArgs) -> anyhow::Result<Exit> {
             let (lo, hi) = (rows.iter().min().unwrap_or(&0), rows.iter().max().unwrap_or(&0));
             writeln!(out, "  {file:<14} {total:>10} rows, {lo} to {hi} per shard")?;
         }
+        if r.grouped > 0 {
+            writeln!(out, "  {} customers of groups go with their group's head (customers.csv `parent`)", r.grouped)?;
+        }
+        if r.from_parquet {
+            writeln!(out, "  read Parquet files; each shard is a CSV ledger folder")?;
+        }
     }
     Ok(Exit::Ok)
 }

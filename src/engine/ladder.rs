@@ -857,11 +857,15 @@ impl<'a> Eval<'a, '_> {
         let planned = &mut self.actions[from..];
         for i in 0..planned.len() {
             let a = &planned[i];
-            if a.message_id.is_some() || !a.is_customer_facing() || a.channel.is_none() {
+            // A consolidated statement is the group's message, not this customer's.
+            let own =
+                |b: &PlannedAction| !ladder.steps.iter().any(|s| s.consolidated && Some(&s.id) == b.step.as_ref());
+            if a.message_id.is_some() || !a.is_customer_facing() || a.channel.is_none() || !own(a) {
                 continue;
             }
             let channel = a.channel;
-            let same = |b: &PlannedAction| b.is_customer_facing() && b.channel == channel && b.message_id.is_none();
+            let same =
+                |b: &PlannedAction| b.is_customer_facing() && b.channel == channel && b.message_id.is_none() && own(b);
             let mut lead = i;
             for (j, b) in planned.iter().enumerate().skip(i + 1) {
                 if same(b) && level(b) > level(&planned[lead]) {

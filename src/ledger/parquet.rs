@@ -156,6 +156,36 @@ impl Table {
     }
 }
 
+/// A Parquet ledger file as the CSV file it stands for (a header row of its
+/// column names, then every row's cells as [`Table::each_row`] reads them),
+/// and the BLAKE3 hash of the Parquet file's bytes. For `recoup split`, which
+/// writes a Parquet ledger's partitions as CSV ledger folders.
+pub fn to_csv(path: &Path) -> Result<(Vec<u8>, String), LoadError> {
+    let table = Table::open(path)?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let bad = |e: csv::Error| unreadable(path, format!("cannot write a row as CSV: {e}"));
+    w.write_record(&table.names).map_err(bad)?;
+    let width = table.names.len();
+    let mut failed: Option<csv::Error> = None;
+    for g in 0..table.groups() {
+        table.each_row(g, |cells| {
+            if failed.is_some() {
+                return;
+            }
+            // A row always has every column; pad defensively all the same.
+            let row = cells.iter().copied().chain(std::iter::repeat_n("", width.saturating_sub(cells.len())));
+            if let Err(e) = w.write_record(row) {
+                failed = Some(e);
+            }
+        })?;
+    }
+    if let Some(e) = failed {
+        return Err(bad(e));
+    }
+    let bytes = w.into_inner().map_err(|e| unreadable(path, format!("cannot write a row as CSV: {e}")))?;
+    Ok((bytes, table.hash))
+}
+
 /// A Parquet value as the CSV decoders read it. Nothing goes through a
 /// float: a DECIMAL is written exactly from its unscaled integer (trailing
 /// zeros past two decimals dropped, so `DECIMAL(18,4)` 1200.5000 is

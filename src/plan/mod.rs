@@ -2,6 +2,7 @@
 //! parallel, give each planned action its stable id, and build what a run
 //! writes — the plan, the worklist, the summary and the manifest ([`write`]).
 
+pub mod group_statement;
 pub mod shard;
 pub mod summary;
 pub mod why;
@@ -275,6 +276,9 @@ pub fn evaluate_shard(
         let first = Box::new(plan.skipped.swap_remove(0));
         return Err(RunError::TooManyFailed { allowed, customers, share, first });
     }
+    // Consolidated group statements: one message per group (nothing to do
+    // without a `consolidated` step and a ledger with groups).
+    group_statement::link(&mut plan.entries, ledger, policy);
     Ok(plan)
 }
 

@@ -48,10 +48,21 @@ impl Shard {
     }
 
     /// Which of the ledger's customers fall in this shard, by customer
-    /// index: each id hashed once (in parallel), then read by every stage.
+    /// index: each customer's group root hashed once (in parallel), then
+    /// read by every stage. A customer in a group is sharded by its group's
+    /// head (customers.csv `parent`), so that a group's members are always
+    /// evaluated together: group facts, the group's shared limit and a hold
+    /// on the head are then the same in a shard as in the whole run.
     pub fn mask(&self, ledger: &crate::ledger::Ledger) -> Vec<bool> {
         use rayon::prelude::*;
-        ledger.customers.par_iter().map(|c| self.contains(&c.id)).collect()
+        let customers = &ledger.customers;
+        customers
+            .par_iter()
+            .map(|c| {
+                let root = c.group.and_then(|p| customers.get(p as usize)).map_or(&c.id, |h| &h.id);
+                self.contains(root)
+            })
+            .collect()
     }
 }
 
@@ -313,7 +324,11 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
             }
             rows.add(&p.part.rows);
         }
-        (rows, parts.iter().map(|p| p.part.warnings).sum())
+        // A partition with no customers warns that its ledger is empty
+        // (one warning); the whole ledger is empty only when all are.
+        let empty = parts.iter().filter(|p| p.part.rows.customers.read == 0).count() as u64;
+        let whole_empty = u64::from(empty == parts.len() as u64);
+        (rows, parts.iter().map(|p| p.part.warnings).sum::<u64>().saturating_sub(empty) + whole_empty)
     } else {
         let evaluated: u64 = parts.iter().map(|p| p.part.customers).sum();
         if evaluated != parts[0].part.customers_in_ledger {
@@ -459,6 +474,16 @@ fn merged_rejects(parts: &[Part], partitioned: bool) -> Result<Option<Vec<u8>>, 
 pub struct SplitReport {
     /// `(file, rows per shard)`, in the order the files were split.
     pub files: Vec<(String, Vec<u64>)>,
+    /// The ledger was Parquet files: each shard is a CSV ledger folder.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub from_parquet: bool,
+    /// Customers of a group (customers.csv `parent`) routed with their head.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub grouped: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Why a ledger could not be split.
@@ -525,31 +550,60 @@ pub fn ledger_id<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Str
 }
 
 /// Partition the ledger folder `from` into `out/shard-0` ... `out/shard-{N-1}`
-/// by the shard of each row's `customer_id`, for shards that read only their
-/// own rows. Rows are copied as they are — bad rows too, so the shard that
-/// loads them reports them; a row without a readable customer_id goes to
-/// shard 0. Every row read is written to exactly one shard. The shards are
-/// one output set: `out` holds every new shard or every old one, never a mix.
+/// by the shard of each row's customer, for shards that read only their
+/// own rows. A customer in a group (customers.csv `parent`) goes where its
+/// group's head goes, with every row of its own: the shard of a customer is
+/// the shard of its group's root, as `run --shard` computes it, so a group's
+/// facts, shared limit and hold are whole in its shard. Rows are copied as
+/// they are — bad rows too, so the shard that loads them reports them; a row
+/// without a readable customer_id goes to shard 0. Every row read is written
+/// to exactly one shard. A Parquet ledger (`customers.parquet`, …) is split
+/// into CSV ledger folders (the cells as the loader reads them). The shards
+/// are one output set: `out` holds every new shard or every old one, never a
+/// mix.
 pub fn split(from: &Path, count: u32, out: &Path) -> Result<SplitReport, SplitError> {
+    use crate::ledger::{FileKind, LedgerFormat, parquet};
     let set = crate::output::OutputSet::create(out, crate::output::Kind::Split, &[("ledger folder", from)])?;
-    for required in &LEDGER_FILES[..3] {
-        let path = from.join(required);
+    let format =
+        parquet::format_of(from).map_err(|e| SplitError::Read { path: from.to_path_buf(), message: e.to_string() })?;
+    for &kind in &parquet::KINDS[..3] {
+        let path = from.join(format.file_name(kind));
         if !path.is_file() {
+            let names: Vec<&str> = parquet::KINDS[..3].iter().map(|&k| format.file_name(k)).collect();
             return Err(SplitError::Read {
                 path,
-                message: "missing: a ledger folder needs customers.csv, invoices.csv and payments.csv".into(),
+                message: format!("missing: a ledger folder needs {}, {} and {}", names[0], names[1], names[2]),
             });
         }
     }
-    let mut report = SplitReport::default();
+    // Every file read first: the customers' groups route the other files.
+    let mut files: Vec<(&str, Vec<u8>, PathBuf)> = Vec::new();
     let mut hashes = Vec::new();
-    for name in LEDGER_FILES {
-        let path = from.join(name);
+    for kind in parquet::KINDS {
+        let path = from.join(format.file_name(kind));
         if !path.exists() {
             continue;
         }
-        let bytes = std::fs::read(&path).map_err(|source| SplitError::Io { path: path.clone(), source })?;
-        hashes.push((name, blake3::hash(&bytes).to_hex().to_string()));
+        let (bytes, hash) = if format == LedgerFormat::Parquet {
+            parquet::to_csv(&path).map_err(|e| SplitError::Read { path: path.clone(), message: e.to_string() })?
+        } else {
+            let bytes = std::fs::read(&path).map_err(|source| SplitError::Io { path: path.clone(), source })?;
+            let hash = blake3::hash(&bytes).to_hex().to_string();
+            (bytes, hash)
+        };
+        hashes.push((format.file_name(kind), hash));
+        files.push((FileKind::file_name(kind), bytes, path));
+    }
+    let roots = match files.first() {
+        Some((_, bytes, path)) => GroupRoots::read(bytes, path)?,
+        None => GroupRoots::default(),
+    };
+    let mut report = SplitReport {
+        from_parquet: format == LedgerFormat::Parquet,
+        grouped: roots.parent.len() as u64,
+        ..SplitReport::default()
+    };
+    for (name, bytes, path) in &files {
         let err = |e: csv::Error| SplitError::Read { path: path.clone(), message: e.to_string() };
         let mut rd = csv::ReaderBuilder::new().flexible(true).from_reader(&bytes[..]);
         let header = rd.byte_headers().map_err(err)?.clone();
@@ -570,7 +624,7 @@ pub fn split(from: &Path, count: u32, out: &Path) -> Result<SplitReport, SplitEr
             let k = rec
                 .get(col)
                 .and_then(|b| std::str::from_utf8(b).ok())
-                .map_or(0, |id| Shard::of(id.trim(), count) as usize);
+                .map_or(0, |id| Shard::of(roots.root(id.trim()), count) as usize);
             shards[k].write_byte_record(&rec).map_err(werr)?;
             rows[k] += 1;
         }
@@ -593,9 +647,76 @@ pub fn split(from: &Path, count: u32, out: &Path) -> Result<SplitReport, SplitEr
     Ok(report)
 }
 
+/// The groups of a customers file as written: each customer's `parent`, so
+/// that [`split`] routes a member with its group's head.
+#[derive(Debug, Default)]
+struct GroupRoots {
+    parent: std::collections::HashMap<String, String>,
+}
+
+impl GroupRoots {
+    /// The `customer_id` → `parent` cells of a customers.csv (trimmed, as the
+    /// loader reads them); empty without a `parent` column.
+    fn read(bytes: &[u8], path: &Path) -> Result<GroupRoots, SplitError> {
+        let err = |e: csv::Error| SplitError::Read { path: path.to_path_buf(), message: e.to_string() };
+        let mut rd = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+        let header = rd.byte_headers().map_err(err)?.clone();
+        let (Some(id), Some(parent)) =
+            (header.iter().position(|h| h == b"customer_id"), header.iter().position(|h| h == b"parent"))
+        else {
+            return Ok(GroupRoots::default());
+        };
+        let mut parent_of = std::collections::HashMap::new();
+        let mut rec = csv::ByteRecord::new();
+        while rd.read_byte_record(&mut rec).map_err(err)? {
+            let cell = |k: usize| rec.get(k).and_then(|b| std::str::from_utf8(b).ok()).map(str::trim);
+            if let (Some(c), Some(p)) = (cell(id), cell(parent))
+                && !c.is_empty()
+                && !p.is_empty()
+            {
+                parent_of.entry(c.to_string()).or_insert_with(|| p.to_string());
+            }
+        }
+        Ok(GroupRoots { parent: parent_of })
+    }
+
+    /// The id a customer is sharded by: the top of its chain of parents (a
+    /// group's head; groups are one level deep, and a deeper or circular
+    /// chain is rejected by the loader, but its rows still travel together:
+    /// a cycle's root is its smallest id).
+    fn root<'a>(&'a self, id: &'a str) -> &'a str {
+        if self.parent.is_empty() || !self.parent.contains_key(id) {
+            return id;
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        let mut at = id;
+        loop {
+            seen.push(at);
+            let Some(p) = self.parent.get(at) else { return at };
+            if let Some(k) = seen.iter().position(|s| *s == p.as_str()) {
+                return seen[k..].iter().copied().min().unwrap_or(at);
+            }
+            at = p;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_member_is_routed_by_its_group_root() {
+        let csv = b"customer_id,name,parent\nG,Head,\nM1,One,G\nM2,Two, G \nN,Nested,M1\nA,Cycle a,B\nB,Cycle b,A\nX,Alone,\n";
+        let r = GroupRoots::read(csv, Path::new("customers.csv")).unwrap();
+        for (id, root) in
+            [("G", "G"), ("M1", "G"), ("M2", "G"), ("N", "G"), ("A", "A"), ("B", "A"), ("X", "X"), ("?", "?")]
+        {
+            assert_eq!(r.root(id), root, "{id}");
+        }
+        let none = GroupRoots::read(b"customer_id,name\nG,Head\n", Path::new("customers.csv")).unwrap();
+        assert_eq!(none.root("G"), "G");
+    }
 
     #[test]
     fn parse_and_print() {

@@ -334,13 +334,20 @@ pub fn run_tests(policy: &CompiledPolicy, dir: &Path, filter: Option<&str>) -> T
                     }
                     let mut used = vec![false; actual.len()];
                     // The rendered messages, for `text_contains`.
-                    let entries: Vec<crate::plan::PlanEntry> = actual
+                    let mut entries: Vec<crate::plan::PlanEntry> = actual
                         .iter()
                         .map(|a| crate::plan::PlanEntry {
                             action_id: crate::plan::action_id(as_of_date, a),
                             action: a.clone(),
                         })
                         .collect();
+                    // One message per group for consolidated statements, as a run sends
+                    // (their rows then say so in their reasons).
+                    crate::plan::group_statement::link(&mut entries, &ledger, policy);
+                    for (a, e) in actual.iter_mut().zip(&entries) {
+                        a.reason.clone_from(&e.action.reason);
+                        a.message_id.clone_from(&e.action.message_id);
+                    }
                     let mut texts: Vec<Option<String>> = vec![None; actual.len()];
                     if expect.value.iter().any(|x| x.value.text_contains.is_some()) {
                         for r in crate::render::render_plan(&entries, &ledger, policy, as_of_date) {

@@ -274,6 +274,9 @@ pub struct Step {
     pub owner: Option<String>,
     /// `interest_rate_pct`: the step's own simple yearly rate.
     pub interest_rate_pct: Option<Decimal>,
+    /// `consolidated`: a statement step whose statements are one per
+    /// customer group, addressed to its head (`plan::group_statement`).
+    pub consolidated: bool,
 }
 
 /// A step's `repeat`: again every `every` days after it last ran, at most

@@ -828,6 +828,10 @@ pub struct RawStep {
     pub interest_rate_pct: Option<Sp<Num>>,
     /// Owner of the task (calls, referrals) instead of the account owner.
     pub owner: Option<Sp<String>>,
+    /// Statements only: one statement per customer group (customers.csv `parent`), addressed to
+    /// the group's head and listing each member's items and totals per currency, instead of one
+    /// statement per member.
+    pub consolidated: Option<Sp<bool>>,
 }
 
 /// `[[incentive]]`: an early-payment discount offer.

@@ -1014,6 +1014,15 @@ fn step_of(v: &mut V<'_>, s: &Sp<RawStep>, n: usize, meta: &Meta, has_interest: 
             &x.span,
         );
     }
+    let consolidated = s.consolidated.as_ref().is_some_and(|x| x.value);
+    if let Some(x) = &s.consolidated
+        && x.value
+        && action.is_some()
+        && kind != ActionKind::Statement
+    {
+        v.error(Code::InvalidValue, format!("`consolidated` of {what}: a `{kind}` is not a statement"), &x.span).help =
+            Some("`consolidated = true` sends one statement per customer group; it applies to `action = \"statement\"` steps only".into());
+    }
     Some(Step {
         id,
         action: kind,
@@ -1035,6 +1044,7 @@ fn step_of(v: &mut V<'_>, s: &Sp<RawStep>, n: usize, meta: &Meta, has_interest: 
         compensation,
         owner: s.owner.as_ref().map(|x| x.value.clone()),
         interest_rate_pct,
+        consolidated,
     })
 }
 

@@ -17,6 +17,8 @@ pub const FIELDS: &[(&str, Scope)] = &[
     ("as_of", Scope::Any),
     ("invoices", Scope::Any),
     ("totals", Scope::Any),
+    ("members", Scope::Any),
+    ("group_totals", Scope::Any),
     ("total", Scope::Any),
     ("days_past_due", Scope::Any),
     ("fee", Scope::Any),
@@ -121,6 +123,48 @@ struct Total<'a> {
     amount: String,
 }
 
+/// One customer of a consolidated group statement: the invoices its row
+/// lists and what stands to its credit, in its own currency.
+#[derive(Serialize)]
+struct MemberFields<'a> {
+    id: &'a str,
+    name: &'a str,
+    currency: &'a str,
+    /// The group's head (the statement's addressee).
+    head: bool,
+    invoices: Vec<InvoiceFields<'a>>,
+    /// The open amount of its invoices listed.
+    total: String,
+    /// Unused open credit notes and unapplied cash (empty when none).
+    credit_notes: Option<String>,
+    unapplied_cash: Option<String>,
+    /// `total` less its credit.
+    net: String,
+}
+
+/// A consolidated group statement's totals in one currency (amounts of
+/// different currencies are never added).
+#[derive(Serialize)]
+struct GroupTotal<'a> {
+    currency: &'a str,
+    open: String,
+    credit_notes: Option<String>,
+    unapplied_cash: Option<String>,
+    net: String,
+    customers: usize,
+}
+
+/// One customer of a consolidated group statement, as the render stage
+/// gathers it: the customer, the invoices its plan row lists, its credit.
+pub struct Member<'a> {
+    pub customer: &'a Customer,
+    pub invoices: Vec<&'a Invoice>,
+    /// The open amount of the invoices listed, gross of the customer's credit.
+    pub open: Decimal,
+    pub credit_notes: Decimal,
+    pub unapplied_cash: Decimal,
+}
+
 #[derive(Serialize)]
 struct ActionFields<'a> {
     id: &'a str,
@@ -162,6 +206,9 @@ pub struct Fields<'a> {
     invoices: Vec<InvoiceFields<'a>>,
     totals: Vec<Total<'a>>,
     total: String,
+    /// A consolidated group statement's customers (empty otherwise).
+    members: Vec<MemberFields<'a>>,
+    group_totals: Vec<GroupTotal<'a>>,
     days_past_due: i64,
     fee: Option<String>,
     interest: Option<String>,
@@ -184,6 +231,9 @@ pub struct Subject<'a> {
     /// Each listed invoice's step id and its place in the ladder (1 = first),
     /// in the order of `invoices`; empty: the action's step, level 0.
     pub steps: Vec<(&'a str, u32)>,
+    /// A consolidated group statement's customers in customer-id order
+    /// (`customer` is the group's head); empty for any other message.
+    pub group: Vec<Member<'a>>,
 }
 
 impl<'a> Fields<'a> {
@@ -209,22 +259,32 @@ impl<'a> Fields<'a> {
             address.push(town);
         }
         address.push(country_name(&c.country).to_string());
-        let invoices: Vec<InvoiceFields<'a>> = s
-            .invoices
-            .iter()
-            .enumerate()
-            .map(|(k, i)| InvoiceFields {
-                step: s.steps.get(k).map_or(a.step.as_deref().unwrap_or(""), |x| x.0),
-                level: s.steps.get(k).map_or(0, |x| x.1),
-                id: &i.id,
-                issue_date: date(lang, i.issue_date),
-                due_date: date(lang, i.due_date),
-                amount: m(i.amount),
-                open_amount: m(i.open_amount),
-                currency: cur,
-                days_past_due: (s.as_of - i.due_date).num_days().max(0),
-            })
-            .collect();
+        let invoice = |k: usize, i: &'a Invoice, cur: &'a str| InvoiceFields {
+            step: s.steps.get(k).map_or(a.step.as_deref().unwrap_or(""), |x| x.0),
+            level: s.steps.get(k).map_or(0, |x| x.1),
+            id: &i.id,
+            issue_date: date(lang, i.issue_date),
+            due_date: date(lang, i.due_date),
+            amount: money(lang, i.amount, cur),
+            open_amount: money(lang, i.open_amount, cur),
+            currency: cur,
+            days_past_due: (s.as_of - i.due_date).num_days().max(0),
+        };
+        let invoices: Vec<InvoiceFields<'a>> = if s.group.is_empty() {
+            s.invoices.iter().enumerate().map(|(k, i)| invoice(k, i, cur)).collect()
+        } else {
+            // Each invoice in its own customer's currency.
+            let mut k = 0;
+            let mut all = Vec::with_capacity(s.invoices.len());
+            for mb in &s.group {
+                for &i in &mb.invoices {
+                    all.push(invoice(k, i, &mb.customer.currency));
+                    k += 1;
+                }
+            }
+            all
+        };
+        let GroupParts { members, group_totals, totals } = group_fields(s, lang, &invoice);
         let days_past_due = invoices.iter().map(|i| i.days_past_due).max().unwrap_or(0);
         let nonzero = |d: Decimal| (!d.is_zero()).then(|| m(d));
         let plan = a.instalments.zip(a.instalment_amount).map(|(n, each)| {
@@ -267,8 +327,14 @@ impl<'a> Fields<'a> {
                 step: a.step.as_deref().unwrap_or(""),
             },
             as_of: date(lang, s.as_of),
-            totals: vec![Total { currency: cur, amount: m(a.amount_due) }],
-            total: m(a.amount_due),
+            total: if totals.is_empty() {
+                m(a.amount_due)
+            } else {
+                totals.iter().map(|t| t.amount.as_str()).collect::<Vec<_>>().join("; ")
+            },
+            totals: if totals.is_empty() { vec![Total { currency: cur, amount: m(a.amount_due) }] } else { totals },
+            members,
+            group_totals,
             invoices,
             days_past_due,
             fee: nonzero(a.fee),
@@ -288,6 +354,85 @@ impl<'a> Fields<'a> {
     pub fn set_payment_link(&mut self, link: String) {
         self.payment_link = link;
     }
+}
+
+/// A consolidated group statement's customers, its totals per currency
+/// (open items, credit, net: amounts of different currencies are never
+/// added) and the open totals per currency; all empty for any other message.
+fn group_fields<'a>(
+    s: &Subject<'a>,
+    lang: &str,
+    invoice: &dyn Fn(usize, &'a Invoice, &'a str) -> InvoiceFields<'a>,
+) -> GroupParts<'a> {
+    if s.group.is_empty() {
+        return GroupParts { members: Vec::new(), group_totals: Vec::new(), totals: Vec::new() };
+    }
+    struct Sums {
+        open: Decimal,
+        credit_notes: Decimal,
+        unapplied_cash: Decimal,
+        customers: usize,
+    }
+    let mut by_currency: std::collections::BTreeMap<&'a str, Sums> = std::collections::BTreeMap::new();
+    let mut members = Vec::with_capacity(s.group.len());
+    let mut k = 0;
+    for mb in &s.group {
+        let c = mb.customer;
+        let cur: &'a str = &c.currency;
+        let m = |d: Decimal| money(lang, d, cur);
+        let nonzero = |d: Decimal| (!d.is_zero()).then(|| m(d));
+        let invoices = mb
+            .invoices
+            .iter()
+            .map(|&i| {
+                k += 1;
+                invoice(k - 1, i, cur)
+            })
+            .collect();
+        let e = by_currency.entry(cur).or_insert(Sums {
+            open: Decimal::ZERO,
+            credit_notes: Decimal::ZERO,
+            unapplied_cash: Decimal::ZERO,
+            customers: 0,
+        });
+        e.open += mb.open;
+        e.credit_notes += mb.credit_notes;
+        e.unapplied_cash += mb.unapplied_cash;
+        e.customers += 1;
+        members.push(MemberFields {
+            id: &c.id,
+            name: &c.name,
+            currency: cur,
+            head: c.id == s.customer.id,
+            invoices,
+            total: m(mb.open),
+            credit_notes: nonzero(mb.credit_notes),
+            unapplied_cash: nonzero(mb.unapplied_cash),
+            net: m(mb.open - mb.credit_notes - mb.unapplied_cash),
+        });
+    }
+    let mut totals = Vec::with_capacity(by_currency.len());
+    let mut group_totals = Vec::with_capacity(by_currency.len());
+    for (cur, x) in by_currency {
+        let m = |d: Decimal| money(lang, d, cur);
+        totals.push(Total { currency: cur, amount: m(x.open) });
+        group_totals.push(GroupTotal {
+            currency: cur,
+            open: m(x.open),
+            credit_notes: (!x.credit_notes.is_zero()).then(|| m(x.credit_notes)),
+            unapplied_cash: (!x.unapplied_cash.is_zero()).then(|| m(x.unapplied_cash)),
+            net: m(x.open - x.credit_notes - x.unapplied_cash),
+            customers: x.customers,
+        });
+    }
+    GroupParts { members, group_totals, totals }
+}
+
+/// What [`group_fields`] builds in one pass.
+struct GroupParts<'a> {
+    members: Vec<MemberFields<'a>>,
+    group_totals: Vec<GroupTotal<'a>>,
+    totals: Vec<Total<'a>>,
 }
 
 /// `d` in the customer's currency, as the language writes money:

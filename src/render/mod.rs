@@ -541,6 +541,7 @@ fn sample_fields(sender: &Sender) -> minijinja::Value {
         as_of: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
         plan_interval_days: 30,
         steps: vec![("sample", 1)],
+        group: Vec::new(),
     };
     let mut f = Fields::of(&s, sender, "en");
     f.set_payment_link("https://pay.example/R0000000000000000".into());
@@ -624,6 +625,9 @@ pub struct Rendered {
     /// Index of the action in the plan.
     pub entry: usize,
     pub message: Result<Message, RenderError>,
+    /// Who it is addressed to when not the action's customer: a consolidated
+    /// group statement goes to the group's head.
+    pub to: Option<crate::ledger::CustIx>,
 }
 
 /// Does the action of `a` get a message? A customer-facing action on a
@@ -634,53 +638,130 @@ pub fn has_message(a: &PlannedAction) -> bool {
 
 /// Render the message of every action of `entries` that has one
 /// ([`has_message`]), in parallel, in plan order. The actions sharing a
-/// message (`message_id`, `advance = "each_invoice"`) are one message, the
-/// lead's (the action whose id is the message id), listing each of their
-/// invoices at its own step; the others have none of their own.
+/// message (`message_id`: `advance = "each_invoice"`, or a consolidated
+/// group statement) are one message, the lead's (the action whose id is the
+/// message id), listing each of their invoices at its own step; the others
+/// have none of their own. A consolidated group statement is addressed to
+/// the group's head and lists each customer's invoices and credit
+/// ([`crate::plan::group_statement`]).
 pub fn render_plan(
     entries: &[crate::plan::PlanEntry],
     ledger: &Ledger,
     policy: &crate::policy::CompiledPolicy,
     as_of: NaiveDate,
 ) -> Vec<Rendered> {
+    use crate::plan::group_statement as gs;
     use rayon::prelude::*;
     let ix: hashbrown::HashMap<&str, crate::ledger::CustIx> =
         ledger.customers.iter().enumerate().map(|(i, c)| (c.id.as_str(), i as crate::ledger::CustIx)).collect();
+    // The rows of each shared message, in plan order.
+    let mut messages: hashbrown::HashMap<&str, Vec<usize>> = hashbrown::HashMap::new();
+    for (k, e) in entries.iter().enumerate() {
+        if let Some(m) = e.action.message_id.as_deref() {
+            messages.entry(m).or_default().push(k);
+        }
+    }
+    let consolidated = gs::consolidated_steps(policy);
+    let heads = if consolidated.is_empty() { Vec::new() } else { gs::heads(ledger) };
     let t = &policy.messages;
     entries
         .par_iter()
         .enumerate()
         .filter(|(_, e)| has_message(&e.action) && e.action.message_id.as_ref().is_none_or(|m| *m == e.action_id))
         .map(|(entry, e)| {
-            let merged = e.action.message_id.as_ref().map(|m| merged(policy, entries, entry, m));
+            let rows = e.action.message_id.as_deref().and_then(|m| messages.get(m)).map(Vec::as_slice);
+            let merged = rows.map(|rows| merged(policy, entries, rows));
             let a = merged.as_ref().map_or(&e.action, |(a, _)| a);
+            let mut addressee = None;
             let message = match ix.get(a.customer_id.as_str()) {
                 None => Err(RenderError::Template(String::new(), format!("unknown customer `{}`", a.customer_id))),
-                Some(&c) => t.render(&Subject {
-                    action_id: &e.action_id,
-                    action: a,
-                    customer: &ledger.customers[c as usize],
-                    invoices: listed(ledger, c, &a.invoice_ids),
-                    as_of,
-                    plan_interval_days: policy
-                        .rules
-                        .plans
-                        .iter()
-                        .find(|p| p.id == a.rule_id)
-                        .map_or(30, |p| p.interval_days),
-                    steps: merged.as_ref().map_or_else(
-                        || {
-                            let step = a.step.as_deref().unwrap_or("");
-                            let level = level(policy, a);
-                            a.invoice_ids.iter().map(|_| (step, level)).collect()
-                        },
-                        |(_, s)| s.clone(),
-                    ),
-                }),
+                Some(&c) => {
+                    let head =
+                        if gs::is_consolidated(a, &consolidated) { gs::head_of(ledger, &heads, c) } else { None };
+                    let group = match (head, rows) {
+                        (Some(_), Some(rows)) => members(ledger, &ix, entries, rows, as_of),
+                        _ => Vec::new(),
+                    };
+                    let invoices = if group.is_empty() {
+                        listed(ledger, c, &a.invoice_ids)
+                    } else {
+                        group.iter().flat_map(|m| m.invoices.iter().copied()).collect()
+                    };
+                    addressee = head.filter(|&h| !group.is_empty() && h != c);
+                    let to = addressee.unwrap_or(c);
+                    t.render(&Subject {
+                        action_id: &e.action_id,
+                        action: a,
+                        customer: &ledger.customers[to as usize],
+                        invoices,
+                        as_of,
+                        plan_interval_days: policy
+                            .rules
+                            .plans
+                            .iter()
+                            .find(|p| p.id == a.rule_id)
+                            .map_or(30, |p| p.interval_days),
+                        steps: merged.as_ref().map_or_else(
+                            || {
+                                let step = a.step.as_deref().unwrap_or("");
+                                let level = level(policy, a);
+                                a.invoice_ids.iter().map(|_| (step, level)).collect()
+                            },
+                            |(_, s)| s.clone(),
+                        ),
+                        group,
+                    })
+                }
             };
-            Rendered { entry, message }
+            Rendered { entry, message, to: addressee }
         })
         .collect()
+}
+
+/// The customers of a consolidated group statement (the rows `rows` of one
+/// message), one per customer in plan (customer-id) order: the invoices its rows list,
+/// their open amount (gross: what the invoices show) and its credit on `as_of`.
+fn members<'l>(
+    ledger: &'l Ledger,
+    ix: &hashbrown::HashMap<&str, crate::ledger::CustIx>,
+    entries: &[crate::plan::PlanEntry],
+    rows: &[usize],
+    as_of: NaiveDate,
+) -> Vec<fields::Member<'l>> {
+    let mut out: Vec<(crate::ledger::CustIx, fields::Member<'l>)> = Vec::new();
+    for &k in rows {
+        let a = &entries[k].action;
+        let Some(&c) = ix.get(a.customer_id.as_str()) else { continue };
+        let listed = listed(ledger, c, &a.invoice_ids);
+        // The items as the customer's books show them: gross of its credit,
+        // which the statement lists beside them.
+        let open: rust_decimal::Decimal = listed.iter().map(|i| i.open_amount).sum();
+        match out.iter_mut().find(|(x, _)| *x == c) {
+            Some((_, m)) => {
+                m.invoices.extend(listed);
+                m.open += open;
+            }
+            None => {
+                let unapplied_cash = ledger
+                    .payments_by_customer
+                    .rows(c)
+                    .iter()
+                    .map(|&p| &ledger.payments[p as usize])
+                    .filter(|p| p.invoice.is_none() && p.paid_on <= as_of)
+                    .map(|p| p.amount)
+                    .sum();
+                let member = fields::Member {
+                    customer: &ledger.customers[c as usize],
+                    invoices: listed,
+                    open,
+                    credit_notes: ledger.credit_notes_of(c, as_of),
+                    unapplied_cash,
+                };
+                out.push((c, member));
+            }
+        }
+    }
+    out.into_iter().map(|(_, m)| m).collect()
 }
 
 /// The place of `a`'s step in its strategy's ladder (1 = first; 0: none).
@@ -692,38 +773,41 @@ fn level(policy: &crate::policy::CompiledPolicy, a: &PlannedAction) -> u32 {
     ladders.iter().find_map(|l| l.steps.iter().position(|s| s.id == step)).map_or(0, |p| p as u32 + 1)
 }
 
-/// The one action of message `message` (the lead's, at `lead`, with the
-/// invoices and amounts of every action of the message, in plan order) and
-/// each invoice's step and level.
+/// The one action of a shared message (the lead's — the row whose action id
+/// is the message id — with the invoices and amounts of every row of the
+/// message, in plan order) and each invoice's step and level. Amounts are
+/// added only within the lead's currency: the rows of a consolidated group
+/// statement in other currencies keep theirs in the customers' lines
+/// ([`members`]).
 fn merged<'e>(
     policy: &crate::policy::CompiledPolicy,
     entries: &'e [crate::plan::PlanEntry],
-    lead: usize,
-    message: &str,
+    rows: &[usize],
 ) -> (PlannedAction, Vec<(&'e str, u32)>) {
-    let customer = &entries[lead].action.customer_id;
-    // The actions of one customer are together in a plan.
-    let start = entries[..lead].iter().rposition(|e| e.action.customer_id != *customer).map_or(0, |p| p + 1);
+    let lead = rows
+        .iter()
+        .copied()
+        .find(|&k| entries[k].action.message_id.as_deref() == Some(entries[k].action_id.as_str()))
+        .unwrap_or(rows[0]);
     let mut a = entries[lead].action.clone();
     a.invoice_ids.clear();
     for m in [&mut a.amount_due, &mut a.fee, &mut a.interest, &mut a.compensation] {
         *m = rust_decimal::Decimal::ZERO;
     }
     let mut steps = Vec::new();
-    for e in entries[start..].iter().take_while(|e| e.action.customer_id == *customer) {
-        let b = &e.action;
-        if b.message_id.as_deref() != Some(message) {
-            continue;
-        }
+    for &k in rows {
+        let b = &entries[k].action;
         let (step, level) = (b.step.as_deref().unwrap_or(""), level(policy, b));
         for id in &b.invoice_ids {
             a.invoice_ids.push(id.clone());
             steps.push((step, level));
         }
-        a.amount_due += b.amount_due;
-        a.fee += b.fee;
-        a.interest += b.interest;
-        a.compensation += b.compensation;
+        if b.currency == a.currency {
+            a.amount_due += b.amount_due;
+            a.fee += b.fee;
+            a.interest += b.interest;
+            a.compensation += b.compensation;
+        }
     }
     (a, steps)
 }
