@@ -295,11 +295,14 @@ fn money_checked(b: &[u8]) -> Result<Decimal, DecodeError> {
 /// amount: a read of its scale and of the currency's units.
 #[inline]
 pub fn fits_currency(d: Decimal, currency: &str) -> bool {
-    let scale = d.scale();
-    scale == 0 || {
-        let units = crate::money::minor_units(currency);
-        scale <= units || d.normalize().scale() <= units
-    }
+    d.scale() == 0 || fits_units(d, crate::money::minor_units(currency))
+}
+
+/// Whether an amount has no more decimals than `units` (trailing zeros
+/// are not decimals).
+#[inline]
+pub fn fits_units(d: Decimal, units: u32) -> bool {
+    d.scale() <= units || d.normalize().scale() <= units
 }
 
 /// Decode an optional float score (empty → `None`). Scores are not money.

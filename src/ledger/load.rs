@@ -214,9 +214,10 @@ impl<'a> Row<'a> {
     /// No more decimals than `currency`'s minor units: none in yen, a third
     /// only in dinars (the decoder lets up to three through).
     #[inline]
-    fn in_currency(&mut self, k: usize, amount: Option<Decimal>, currency: Option<&str>) {
+    fn in_currency(&mut self, k: usize, amount: Option<Decimal>, currency: Option<&str>, memo: &mut Memo<'_>) {
         if let (Some(d), Some(c)) = (amount, currency)
-            && !decode::fits_currency(d, c)
+            && d.scale() != 0
+            && !decode::fits_units(d, memo.units_of(c))
         {
             let expected = match crate::money::minor_units(c) {
                 0 => format!("an amount without decimals in {c} (it has no minor unit)"),
@@ -868,7 +869,7 @@ fn decode_block<T: LedgerRow>(
         .collect();
     parsed.rows.par_extend(recs.par_iter().enumerate().with_min_len(1024).map_init(
         || {
-            let memo = Memo { customer: None, invoice: None, rules: Vec::new(), dates: None, sink: Some(&dates) };
+            let memo = Memo { customer: None, invoice: None, rules: Vec::new(), dates: None, sink: Some(&dates), units: ([0; 3], 2) };
             (memo, Vec::with_capacity(header.width), Vec::new(), Vec::new())
         },
         |(memo, fields, unquoted, ranges), (i, rec)| {
@@ -1008,6 +1009,9 @@ struct Memo<'s> {
     dates: Option<(NaiveDate, NaiveDate)>,
     /// Where the job's dates go when it is done.
     sink: Option<&'s std::sync::Mutex<Option<(NaiveDate, NaiveDate)>>>,
+    /// The last currency code the job met and its minor units (rows come in
+    /// runs of one currency).
+    units: ([u8; 3], u32),
 }
 
 /// The span of two optional date spans.
@@ -1028,6 +1032,19 @@ impl Drop for Memo<'_> {
 }
 
 impl Memo<'_> {
+    /// The minor units of currency `code` ([`crate::money::minor_units`]).
+    #[inline]
+    fn units_of(&mut self, code: &str) -> u32 {
+        if code.as_bytes() == self.units.0 {
+            return self.units.1;
+        }
+        let units = crate::money::minor_units(code);
+        if let Ok(key) = <[u8; 3]>::try_from(code.as_bytes()) {
+            self.units = (key, units);
+        }
+        units
+    }
+
     /// Note a row's date for the ledger's first and last dates (the as-of
     /// warnings of `recoup run`), found here while the rows are decoded rather
     /// than by reading every row again.
@@ -1078,7 +1095,7 @@ fn same_id(a: &str, b: &str) -> bool {
     a == b
 }
 
-fn decode_customer(r: &mut Row<'_>, _: &mut Memo) -> Option<Customer> {
+fn decode_customer(r: &mut Row<'_>, memo: &mut Memo) -> Option<Customer> {
     let id = r.text(0);
     let name = r.text(1);
     let segment = r.text(2);
@@ -1091,7 +1108,7 @@ fn decode_customer(r: &mut Row<'_>, _: &mut Memo) -> Option<Customer> {
     {
         r.problem(5, ProblemKind::NotPositive);
     }
-    r.in_currency(5, credit_limit.flatten(), currency.as_deref());
+    r.in_currency(5, credit_limit.flatten(), currency.as_deref(), memo);
     let terms = r.get(6, decode::terms);
     let credit_score = r.get(7, decode::opt_score);
     let risk_class = r.get(8, |b| opt(b, RiskClass::decode));
@@ -1224,8 +1241,8 @@ fn decode_invoice(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<I
     let currency = r.get_str(4, decode::text_str);
     let amount = r.positive(5);
     let open_amount = r.get(6, decode::money);
-    r.in_currency(5, amount, currency);
-    r.in_currency(6, open_amount, currency);
+    r.in_currency(5, amount, currency, memo);
+    r.in_currency(6, open_amount, currency, memo);
     let status = r.get(7, InvoiceStatus::decode);
     let disputed_since = r.get(8, decode::cached_opt_date);
     let dispute_reason = r.opt_text(9);
@@ -1329,7 +1346,7 @@ fn decode_payment(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<P
     let invoice = refs.invoice(r, 2, customer, memo);
     let paid_on = r.get(3, decode::cached_date);
     let amount = r.positive(4);
-    r.in_currency(4, amount, customer.map(|c| refs.customers[c as usize].currency.as_str()));
+    r.in_currency(4, amount, customer.map(|c| refs.customers[c as usize].currency.as_str()), memo);
     let payment = Payment { id: id?, customer: customer?, invoice: invoice?, paid_on: paid_on?, amount: amount? };
     memo.saw(payment.paid_on);
     Some(payment)
@@ -1342,7 +1359,7 @@ fn decode_promise(r: &mut Row<'_>, refs: &Refs<'_>, memo: &mut Memo) -> Option<P
     let made_on = r.get(3, decode::cached_date);
     let due_on = r.get(4, decode::cached_date);
     let amount = r.positive(5);
-    r.in_currency(5, amount, customer.map(|c| refs.customers[c as usize].currency.as_str()));
+    r.in_currency(5, amount, customer.map(|c| refs.customers[c as usize].currency.as_str()), memo);
     let plan_id = r.opt_text(6);
     if let (Some(m), Some(d)) = (made_on, due_on)
         && d < m
@@ -1561,7 +1578,7 @@ fn parse_parquet<T: LedgerRow>(
     let groups: Vec<Decoded<T>> = (0..table.groups())
         .into_par_iter()
         .map(|g| {
-            let mut memo = Memo { customer: None, invoice: None, rules: Vec::new(), dates: None, sink: Some(&dates) };
+            let mut memo = Memo { customer: None, invoice: None, rules: Vec::new(), dates: None, sink: Some(&dates), units: ([0; 3], 2) };
             let mut out = Vec::new();
             let first_line = table.first_row(g) + 2;
             table.each_row(g, |cells| {
