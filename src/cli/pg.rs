@@ -87,11 +87,21 @@ pub fn load(url: &str, args: &LedgerArgs) -> anyhow::Result<Ledger> {
             };
             Err(ExitError { code: Exit::InputInvalid, message }.into())
         }
-        Err(e @ (PgLoadError::Connect { .. } | PgLoadError::BadUrl { .. })) => Err(ExitError {
+        Err(e @ PgLoadError::BadUrl { .. }) => Err(ExitError {
             code: Exit::InputInvalid,
             message: format!(
                 "{e}\n  = help: check the host, port, database, user and password of the URL (docs/postgres.md, \"Connecting\")"
             ),
+        }
+        .into()),
+        Err(PgLoadError::Connect { url, message, help }) => Err(ExitError {
+            code: Exit::InputInvalid,
+            message: format!("cannot connect to `{url}`: {message}\n  = help: {help}"),
+        }
+        .into()),
+        Err(PgLoadError::Tls { url, message, help }) => Err(ExitError {
+            code: Exit::InputInvalid,
+            message: format!("cannot connect to `{url}`: {message}\n  = help: {help}"),
         }
         .into()),
         Err(e @ PgLoadError::MissingTable { .. }) => Err(ExitError {
@@ -135,6 +145,7 @@ pub fn out_failed(e: crate::pg_out::PgOutError) -> anyhow::Error {
         E::BadUrl { .. } => (Exit::Usage, "give --out-db as postgres://USER@HOST:PORT/DB (docs/postgres.md)"),
         E::Locked { .. } => (Exit::Failed, "wait for the other run to finish, or give another --out-schema"),
         E::Foreign { .. } => (Exit::Failed, "give --out-schema a new schema, or one recoup wrote before"),
+        E::Connect { help, .. } if !help.is_empty() => (Exit::Failed, help.as_str()),
         E::Connect { .. } => (Exit::Failed, "check the URL, that the server is up and that the role may log in"),
         E::Write { .. } | E::Io { .. } => {
             (Exit::Failed, "the output folder is complete; run again to fill the database")

@@ -117,9 +117,13 @@ pub enum PgLoadError {
     /// The connection string is not one PostgreSQL accepts.
     #[error("`{url}` is not a PostgreSQL connection URL: {message}")]
     BadUrl { url: String, message: String },
-    /// The server could not be reached or refused the login.
-    #[error("cannot connect to `{url}`: {}", describe(source))]
-    Connect { url: String, source: postgres::Error },
+    /// The server could not be reached, refused the login or failed the
+    /// TLS check; `help` says what to do.
+    #[error("cannot connect to `{url}`: {message}")]
+    Connect { url: String, message: String, help: String },
+    /// The TLS settings could not be put in place (a root certificate file).
+    #[error("cannot connect to `{url}`: {message}")]
+    Tls { url: String, message: String, help: &'static str },
     /// A required table (or view) is not there.
     #[error("the ledger table `{table}` ({file}) does not exist or cannot be read: {}", describe(source))]
     MissingTable { table: String, file: &'static str, source: postgres::Error },
@@ -205,16 +209,26 @@ impl Drop for TempDir {
     }
 }
 
-/// Connect to `url` (a `postgres://` URL or a libpq key=value string).
+/// Connect to `url` (a `postgres://` URL or a libpq key=value string),
+/// with TLS as its `sslmode` and `sslrootcert` say (crate::pg_tls).
 pub fn connect(url: &str) -> Result<postgres::Client, PgLoadError> {
-    let config = config(url).map_err(|message| PgLoadError::BadUrl { url: redact(url), message })?;
-    config.connect(postgres::NoTls).map_err(|source| PgLoadError::Connect { url: redact(url), source })
+    let (config, tls) = config(url).map_err(|message| PgLoadError::BadUrl { url: redact(url), message })?;
+    let connector =
+        tls.connector().map_err(|e| PgLoadError::Tls { url: redact(url), help: e.help(), message: e.to_string() })?;
+    config.connect(connector).map_err(|e| {
+        let f = crate::pg_tls::failure(&e, &tls);
+        PgLoadError::Connect { url: redact(url), message: f.message, help: f.help }
+    })
 }
 
 /// The connection settings of `url`, with the password from `PGPASSWORD`
-/// when the URL has none (so it need not be on the command line).
-pub fn config(url: &str) -> Result<postgres::Config, String> {
-    let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| e.to_string())?;
+/// when the URL has none (so it need not be on the command line), and its
+/// TLS settings (`sslmode`, `sslrootcert`, also from `PGSSLMODE` and
+/// `PGSSLROOTCERT`).
+pub fn config(url: &str) -> Result<(postgres::Config, crate::pg_tls::Tls), String> {
+    let (rest, tls) = crate::pg_tls::split(url)?;
+    let mut config: postgres::Config = rest.parse().map_err(|e: postgres::Error| e.to_string())?;
+    config.ssl_mode(tls.library_mode());
     if config.get_password().is_none()
         && let Some(p) = std::env::var_os("PGPASSWORD")
     {
@@ -223,7 +237,7 @@ pub fn config(url: &str) -> Result<postgres::Config, String> {
     if config.get_application_name().is_none() {
         config.application_name("recoup");
     }
-    Ok(config)
+    Ok((config, tls))
 }
 
 /// Read the ledger tables of the database at `url` and load them.
