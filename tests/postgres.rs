@@ -244,6 +244,7 @@ fn tables_and_views_named_by_ledger_table_are_read_and_bad_rows_are_placed_by_pr
         "ALTER TABLE erp.invoices RENAME TO open_items_raw;
          CREATE VIEW erp.open_items AS SELECT * FROM erp.open_items_raw;
          UPDATE erp.open_items_raw SET open_amount = amount + 1 WHERE invoice_id = 'INV0000007';
+         UPDATE erp.open_items_raw SET due_date = issue_date - 1 WHERE invoice_id = 'INV0000012';
          INSERT INTO erp.payments VALUES ('P9999999', 'C999999', NULL, '2026-10-01', 10);",
     )
     .unwrap();
@@ -267,15 +268,45 @@ fn tables_and_views_named_by_ledger_table_are_read_and_bad_rows_are_placed_by_pr
         "{err}"
     );
     assert!(
-        err.contains("unknown customer `C999999`: not in customers.csv\n  --> table `erp.payments`, payment_id `P9999999` (column `customer_id`)"),
+        err.contains("unknown customer `C999999`: not in table `erp.customers`\n  --> table `erp.payments`, payment_id `P9999999` (column `customer_id`)\n  = help: add the customer to table `erp.customers` or correct the id"),
         "{err}"
     );
-    assert!(err.contains("3 bad row(s) in `postgres://recoup:***@127.0.0.1:"), "{err}");
+    // A row rejected with the row it refers to names that row by its key too: no CSV line anywhere.
+    assert!(
+        err.contains("`invoice_id` `INV0000012` refers to a rejected row (table `erp.open_items`, invoice_id `INV0000012`)\n  --> table `erp.payments`, payment_id `P0000010` (column `invoice_id`)"),
+        "{err}"
+    );
+    let files = ["customers.csv", "invoices.csv", "payments.csv", " line "];
+    assert!(!files.iter().any(|f| err.contains(f)), "a ledger file or a line is named: {err}");
+    assert!(err.contains("5 bad row(s) in `postgres://recoup:***@127.0.0.1:"), "{err}");
     assert!(!err.contains("s3cret"), "the password is shown: {err}");
     // With --reject-bad-rows the rest is planned, and the password is not in the manifest.
     extra.push("--reject-bad-rows");
     let (code, _, err) = run(&url, "2026-11-16", &tmp.path().join("out"), &extra);
     assert_eq!(code, 5, "{err}");
+    // rejects.csv names each row by its table, primary key column and key (docs/output.md).
+    let rejects = std::fs::read_to_string(tmp.path().join("out/rejects.csv")).unwrap();
+    assert_eq!(
+        rejects,
+        "table,key_column,key,column,value,reason
+erp.open_items,invoice_id,INV0000007,open_amount,5199.50,`open_amount` `5199.50` is greater than `amount`
+erp.open_items,invoice_id,INV0000007,open_amount,5199.50,status is `paid` but `open_amount` is `5199.50`; expected 0.00
+erp.open_items,invoice_id,INV0000012,due_date,2026-01-02,`due_date` `2026-01-02` is before `issue_date`
+erp.payments,payment_id,P0000006,invoice_id,INV0000007,\"`invoice_id` `INV0000007` refers to a rejected row (table `erp.open_items`, invoice_id `INV0000007`)\"
+erp.payments,payment_id,P0000010,invoice_id,INV0000012,\"`invoice_id` `INV0000012` refers to a rejected row (table `erp.open_items`, invoice_id `INV0000012`)\"
+erp.payments,payment_id,P9999999,customer_id,C999999,unknown customer `C999999`: not in table `erp.customers`
+"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("out/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["rows"]["invoices"]["rejected"], 2);
+    assert_eq!(summary["rows"]["payments"]["rejected"], 3);
+    assert!(err.contains("--> table `erp.payments`, payment_id `P9999999` (column `customer_id`)"), "{err}");
+    // The run report lists them by table and key.
+    let (code, _, report_err) = recoup(&["report", "--run", tmp.path().join("out").to_str().unwrap()]);
+    assert_eq!(code, 0, "{report_err}");
+    let html = std::fs::read_to_string(tmp.path().join("out/report.html")).unwrap();
+    assert!(html.contains("erp.open_items") && html.contains("INV0000012"), "the rejects are not in the report");
     let manifest = std::fs::read_to_string(tmp.path().join("out/manifest.json")).unwrap();
     assert!(manifest.contains("postgres://recoup:***@127.0.0.1:") && !manifest.contains("s3cret"), "{manifest}");
     // A required table missing, by its name; a missing optional table is an absent file.

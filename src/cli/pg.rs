@@ -2,25 +2,13 @@
 //! its problems placed by table and primary key.
 
 use super::{Exit, ExitError, LedgerArgs, LocatedError, Location, report_problems};
-use crate::ledger::postgres::{self, PgLoadError, Places, TableNames};
-use crate::ledger::{Ledger, LoadError, LoadOptions, Problem};
+use crate::ledger::postgres::{self, PgLoadError, TableNames};
+use crate::ledger::{Ledger, LoadError, LoadOptions};
 use std::path::Path;
-use std::sync::Mutex;
-
-/// The places of the problems of the ledger this process read from the
-/// database, for [`render`] (one command, one ledger).
-static PLACES: Mutex<Option<Places>> = Mutex::new(None);
 
 /// The `--ledger` value as a connection URL, when it is one.
 pub fn url_of(ledger: &Path) -> Option<&str> {
     ledger.to_str().filter(|s| postgres::is_url(s))
-}
-
-/// A problem placed in the database, when `dir` is the database ledger read.
-pub fn render(p: &Problem, dir: &Path) -> Option<String> {
-    url_of(dir)?;
-    let places = PLACES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    places.as_ref().map(|pl| pl.render(p))
 }
 
 /// The `--ledger-table` settings over the default table names.
@@ -41,9 +29,8 @@ pub fn load(url: &str, args: &LedgerArgs) -> anyhow::Result<Ledger> {
     let shown = postgres::redact(url);
     match postgres::load_postgres(url, &names, &opts) {
         Ok(l) => {
-            *PLACES.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(l.places);
-            report_problems(&l.ledger.report.warnings, &args.ledger, "warning");
-            Ok(l.ledger)
+            report_problems(&l.report.warnings, &l.report, &args.ledger, "warning");
+            Ok(l)
         }
         Err(PgLoadError::Ledger { error: LoadError::BadRows { rows, problems, report }, places }) => {
             let at = problems
@@ -54,9 +41,8 @@ pub fn load(url: &str, args: &LedgerArgs) -> anyhow::Result<Ledger> {
                     column: p.column.clone().map(serde_json::Value::from),
                 })
                 .unwrap_or_default();
-            *PLACES.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(*places);
-            report_problems(&report.warnings, &args.ledger, "warning");
-            report_problems(&problems, &args.ledger, "problem");
+            report_problems(&report.warnings, &report, &args.ledger, "warning");
+            report_problems(&problems, &report, &args.ledger, "problem");
             let counts: Vec<String> = report
                 .files()
                 .iter()

@@ -5,11 +5,12 @@
 //! copies share one read-only snapshot. Problems are placed by table,
 //! primary key and column ([`Places`]).
 
-use super::problem::{FileKind, Problem};
+use super::problem::{FileKind, Problem, ProblemKind};
 use super::{Ledger, LoadError, LoadOptions, load};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The five ledger files in loading order, with each one's primary key
@@ -135,7 +136,7 @@ pub enum PgLoadError {
     Io { table: String, path: PathBuf, source: std::io::Error },
     /// The rows themselves (as for a ledger folder), with their places.
     #[error("{error}")]
-    Ledger { error: LoadError, places: Box<Places> },
+    Ledger { error: LoadError, places: Arc<Places> },
 }
 
 /// What the server said (its message, detail and hint), or the client's
@@ -160,14 +161,9 @@ pub fn describe(e: &postgres::Error) -> String {
     s
 }
 
-/// A ledger read from the database, with the places of its problems.
-pub struct PgLedger {
-    pub ledger: Ledger,
-    pub places: Places,
-}
-
 /// Where each problem of a database ledger is: its table, and for a row
-/// problem the row's primary key, found from the line of the copy.
+/// problem the row's primary key, found from the line of the copy. It
+/// travels with the ledger, in [`LoadReport::places`](super::LoadReport).
 #[derive(Debug, Clone, Default)]
 pub struct Places {
     tables: TableNames,
@@ -187,16 +183,91 @@ impl Places {
         }
     }
 
+    /// The primary key of the row on `line` of the copy of `file`, when known.
+    pub fn key(&self, file: FileKind, line: u64) -> Option<&str> {
+        self.keys.get(&(file, line)).map(String::as_str)
+    }
+
     /// A problem rendered as recoup renders problems, placed in the database.
     pub fn render(&self, p: &Problem) -> String {
-        p.render_at(&self.place(p.file, p.line))
+        let help = self.help(p);
+        p.render_with(&self.place(p.file, p.line), &self.message(p), help.as_deref().or(p.help()))
     }
 
     /// The table a file was read from.
     pub fn table(&self, file: FileKind) -> &str {
         self.tables.of(file)
     }
+
+    /// A problem's message in the database's words: tables and keys where
+    /// the file's message names files and lines.
+    pub fn message(&self, p: &Problem) -> String {
+        let (v, col) = (&p.value, p.column.as_deref().unwrap_or(""));
+        match &p.kind {
+            ProblemKind::DuplicateId { .. } => format!("duplicate `{col}` `{v}`: another row of the table has it"),
+            ProblemKind::UnknownCustomer => {
+                format!("unknown customer `{v}`: not in table `{}`", self.table(FileKind::Customers))
+            }
+            ProblemKind::UnknownInvoice => {
+                format!("unknown invoice `{v}`: not in table `{}`", self.table(FileKind::Invoices))
+            }
+            ProblemKind::RejectedReference { file, line } => {
+                format!("`{col}` `{v}` refers to a rejected row ({})", self.place(*file, *line))
+            }
+            ProblemKind::SwallowedRows { .. } | ProblemKind::SpansLines { .. } => {
+                "a value holds line breaks; the row was read as one row".to_string()
+            }
+            ProblemKind::NoCustomers => format!(
+                "table `{}` has no rows: the ledger is empty, there is nothing to plan",
+                self.table(FileKind::Customers)
+            ),
+            ProblemKind::NestedGroup { grandparent, .. } => {
+                format!("`parent` `{v}` has a parent of its own, `{grandparent}`: groups are one level deep")
+            }
+            _ => p.message(),
+        }
+    }
+
+    /// What to do, in the database's words, where the file's help names a file.
+    fn help(&self, p: &Problem) -> Option<String> {
+        let t = |k| self.table(k);
+        match &p.kind {
+            ProblemKind::UnknownCustomer => {
+                Some(format!("add the customer to table `{}` or correct the id", t(FileKind::Customers)))
+            }
+            ProblemKind::UnknownInvoice => Some(format!(
+                "add the invoice to table `{}`, correct the id, or leave invoice_id NULL",
+                t(FileKind::Invoices)
+            )),
+            ProblemKind::DuplicateId { .. } => {
+                Some("ids must be unique within a table (a primary key, or a view with one row per id)".into())
+            }
+            _ => None,
+        }
+    }
+
+    /// rejects.csv of a database ledger: each rejected row by its table,
+    /// primary key column and value, and the column of the problem
+    /// (docs/output.md, "rejects.csv").
+    pub fn write_rejects(&self, w: &mut dyn Write, problems: &[Problem]) -> std::io::Result<()> {
+        let mut out = csv::Writer::from_writer(w);
+        out.write_record(REJECTS_HEADER)?;
+        for p in problems {
+            out.write_record([
+                self.table(p.file),
+                TABLES[slot(p.file)].1,
+                self.key(p.file, p.line).unwrap_or(""),
+                p.column.as_deref().unwrap_or(""),
+                &p.value,
+                &self.message(p),
+            ])?;
+        }
+        out.flush()
+    }
 }
+
+/// The header of a database ledger's rejects.csv.
+pub const REJECTS_HEADER: [&str; 6] = ["table", "key_column", "key", "column", "value", "reason"];
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
@@ -240,8 +311,9 @@ pub fn config(url: &str) -> Result<(postgres::Config, crate::pg_tls::Tls), Strin
     Ok((config, tls))
 }
 
-/// Read the ledger tables of the database at `url` and load them.
-pub fn load_postgres(url: &str, tables: &TableNames, opts: &LoadOptions) -> Result<PgLedger, PgLoadError> {
+/// Read the ledger tables of the database at `url` and load them; the
+/// ledger's report (and a refused ledger's) carries its problems' places.
+pub fn load_postgres(url: &str, tables: &TableNames, opts: &LoadOptions) -> Result<Ledger, PgLoadError> {
     let mut client = connect(url)?;
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("recoup-pg-{}-{n}", std::process::id()));
@@ -253,21 +325,21 @@ pub fn load_postgres(url: &str, tables: &TableNames, opts: &LoadOptions) -> Resu
     let guard = TempDir(dir);
     copy_tables(&mut client, tables, &guard.0)?;
     drop(client);
-    let places = |problems: &mut dyn Iterator<Item = &Problem>| Places {
-        tables: tables.clone(),
-        keys: keys_of_lines(&guard.0, problems),
+    let places = |problems: &mut dyn Iterator<Item = &Problem>| {
+        Arc::new(Places { tables: tables.clone(), keys: keys_of_lines(&guard.0, problems) })
     };
     match load(&guard.0, opts) {
-        Ok(ledger) => {
-            let places = places(&mut ledger.report.warnings.iter().chain(&ledger.report.rejects));
-            Ok(PgLedger { ledger, places })
+        Ok(mut ledger) => {
+            ledger.report.places = Some(places(&mut ledger.report.warnings.iter().chain(&ledger.report.rejects)));
+            Ok(ledger)
         }
-        Err(LoadError::BadRows { rows, problems, report }) => {
+        Err(LoadError::BadRows { rows, problems, mut report }) => {
             let places = places(&mut problems.iter().chain(&report.warnings));
+            report.places = Some(places.clone());
             let error = LoadError::BadRows { rows, problems, report };
-            Err(PgLoadError::Ledger { error, places: Box::new(places) })
+            Err(PgLoadError::Ledger { error, places })
         }
-        Err(error) => Err(PgLoadError::Ledger { error, places: Box::new(places(&mut std::iter::empty())) }),
+        Err(error) => Err(PgLoadError::Ledger { error, places: places(&mut std::iter::empty()) }),
     }
 }
 
@@ -345,6 +417,9 @@ fn keys_of_lines(dir: &Path, problems: &mut dyn Iterator<Item = &Problem>) -> Ha
     let mut wanted: HashMap<FileKind, Vec<u64>> = HashMap::new();
     for p in problems {
         wanted.entry(p.file).or_default().push(p.line);
+        if let ProblemKind::RejectedReference { file, line } = p.kind {
+            wanted.entry(file).or_default().push(line);
+        }
     }
     let mut keys = HashMap::new();
     for (file, mut lines) in wanted {
