@@ -536,10 +536,6 @@ fn make_certs(dir: &Path) {
         ],
     );
     // The server refuses a key others can read.
-    std::os::unix::fs::PermissionsExt::set_mode(
-        &mut std::fs::metadata(dir.join("server.key")).unwrap().permissions(),
-        0o600,
-    );
     std::fs::set_permissions(dir.join("server.key"), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
 }
 
