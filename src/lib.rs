@@ -14,6 +14,7 @@ pub mod money;
 pub mod outbox;
 pub mod output;
 pub mod pg_out;
+pub mod pg_tls;
 pub mod plan;
 pub mod policy;
 mod prefetch;

@@ -36,7 +36,11 @@ pub fn temp_path(path: &Path) -> PathBuf {
 
 /// Write rejected rows as CSV: file, line, column, value, reason (for a
 /// Parquet ledger: the .parquet file, and its row number in `line`).
-pub fn write_rejects(w: &mut dyn Write, problems: &[Problem], format: crate::ledger::LedgerFormat) -> io::Result<()> {
+pub fn write_rejects_in(
+    w: &mut dyn Write,
+    problems: &[Problem],
+    format: crate::ledger::LedgerFormat,
+) -> io::Result<()> {
     let mut out = csv::Writer::from_writer(w);
     out.write_record(["file", "line", "column", "value", "reason"])?;
     for p in problems {
@@ -49,6 +53,16 @@ pub fn write_rejects(w: &mut dyn Write, problems: &[Problem], format: crate::led
         ])?;
     }
     out.flush()
+}
+
+/// rejects.csv of a loaded ledger's rejected rows: by file and line
+/// ([`write_rejects_in`]), or for a database ledger by table, primary key
+/// and column ([`Places::write_rejects`](crate::ledger::postgres::Places::write_rejects)).
+pub fn write_rejects(w: &mut dyn Write, report: &crate::ledger::LoadReport) -> io::Result<()> {
+    match &report.places {
+        Some(places) => places.write_rejects(w, &report.rejects),
+        None => write_rejects_in(w, &report.rejects, report.format),
+    }
 }
 
 /// Why an output folder could not be written.

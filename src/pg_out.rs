@@ -5,7 +5,7 @@
 //! schema. The tables are filled from the run's own output files, so they
 //! hold exactly what plan.csv, worklist.csv and summary.json hold.
 
-use crate::ledger::postgres::{describe, quote_name, redact};
+use crate::ledger::postgres::{PgLoadError, describe, quote_name, redact};
 use chrono::NaiveDate;
 use std::path::Path;
 
@@ -35,8 +35,9 @@ const DATES: &[&str] = &["pay_by", "review_on"];
 pub enum PgOutError {
     #[error("`{url}` is not a PostgreSQL connection URL: {message}")]
     BadUrl { url: String, message: String },
+    /// `help`: what to do (a TLS or pg_hba.conf refusal); empty for the generic advice.
     #[error("cannot connect to `{url}`: {message}")]
-    Connect { url: String, message: String },
+    Connect { url: String, message: String, help: String },
     /// Another run holds the schema's advisory lock.
     #[error(
         "another recoup run is writing schema `{schema}` (it holds the advisory lock); nothing was written to the database"
@@ -67,14 +68,15 @@ impl Session {
                 message: "--out-schema takes a schema name, without a `.`".into(),
             });
         }
-        let config =
-            crate::ledger::postgres::config(url).map_err(|message| PgOutError::BadUrl { url: redact(url), message })?;
-        let mut client = config
-            .connect(postgres::NoTls)
-            .map_err(|e| PgOutError::Connect { url: redact(url), message: describe(&e) })?;
+        let mut client = crate::ledger::postgres::connect(url).map_err(|e| match e {
+            PgLoadError::BadUrl { url, message } => PgOutError::BadUrl { url, message },
+            PgLoadError::Connect { url, message, help } => PgOutError::Connect { url, message, help },
+            PgLoadError::Tls { url, message, help } => PgOutError::Connect { url, message, help: help.into() },
+            other => PgOutError::Connect { url: redact(url), message: other.to_string(), help: String::new() },
+        })?;
         let got: bool = client
             .query_one("SELECT pg_try_advisory_lock($1, hashtext($2))", &[&LOCK_CLASS, &schema])
-            .map_err(|e| PgOutError::Connect { url: redact(url), message: describe(&e) })?
+            .map_err(|e| PgOutError::Connect { url: redact(url), message: describe(&e), help: String::new() })?
             .get(0);
         if !got {
             return Err(PgOutError::Locked { schema: schema.to_string() });

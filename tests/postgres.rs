@@ -45,6 +45,15 @@ impl Cluster {
     /// Start a cluster, or `None` (with a message) when no server is
     /// installed and this is not CI.
     fn start() -> Option<Cluster> {
+        Cluster::start_with(false)
+    }
+
+    /// [`Cluster::start`]; with `tls`, the server has `ssl = on` with the
+    /// certificate of `db.internal` signed by the test's CA ([`make_certs`],
+    /// in the cluster's folder under `tls/`), and pg_hba.conf accepts TCP
+    /// connections only over TLS (`hostssl`); the test's own sessions use
+    /// the Unix socket.
+    fn start_with(tls: bool) -> Option<Cluster> {
         let Some(bin) = server_bin() else {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 panic!("PostgreSQL is not installed (no initdb): .ci/test installs Debian's `postgresql`");
@@ -55,6 +64,9 @@ impl Cluster {
         let dir = tempfile::Builder::new().prefix("recoup-pg").tempdir().unwrap();
         let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0");
         let user = root.then_some("postgres");
+        if tls {
+            make_certs(&dir.path().join("tls"));
+        }
         if let Some(u) = user {
             let ok = Command::new("chown").args(["-R", u]).arg(dir.path()).status().unwrap().success();
             assert!(ok, "cannot give the cluster folder to the `{u}` user (initdb refuses to run as root)");
@@ -71,6 +83,18 @@ impl Cluster {
             c.port,
             c.dir.path().display()
         );
+        if tls {
+            // In postgresql.conf, not on the command line: a test turns it off with ALTER SYSTEM.
+            let t = c.dir.path().join("tls");
+            let conf = format!(
+                "ssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\n",
+                t.join("server.crt").display(),
+                t.join("server.key").display()
+            );
+            let mut f = std::fs::OpenOptions::new().append(true).open(data.join("postgresql.conf")).unwrap();
+            std::io::Write::write_all(&mut f, conf.as_bytes()).unwrap();
+            c.hba(&["local all all trust", "hostssl all all 127.0.0.1/32 trust"]);
+        }
         let log = c.dir.path().join("log");
         c.pg("pg_ctl", &["-D", data.to_str().unwrap(), "-o", &opts, "-l", log.to_str().unwrap(), "-w", "start"]);
         Some(c)
@@ -95,12 +119,29 @@ impl Cluster {
         );
     }
 
+    /// Replace pg_hba.conf with `lines` (read at start, or on `pg_reload_conf()`).
+    fn hba(&self, lines: &[&str]) {
+        let path = self.dir.path().join("data/pg_hba.conf");
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        if let Some(u) = self.user {
+            assert!(Command::new("chown").arg(u).arg(&path).status().unwrap().success());
+        }
+    }
+
     fn url(&self, db: &str) -> String {
         format!("postgres://recoup@127.0.0.1:{}/{db}", self.port)
     }
 
+    /// A session of the test's own, over the server's Unix socket (which
+    /// pg_hba.conf lets in with or without TLS).
     fn client(&self, db: &str) -> postgres::Client {
-        postgres::Client::connect(&self.url(db), postgres::NoTls).unwrap()
+        postgres::Config::new()
+            .host_path(self.dir.path())
+            .port(self.port)
+            .user("recoup")
+            .dbname(db)
+            .connect(postgres::NoTls)
+            .unwrap()
     }
 
     /// A new database holding `sql`.
@@ -203,6 +244,7 @@ fn tables_and_views_named_by_ledger_table_are_read_and_bad_rows_are_placed_by_pr
         "ALTER TABLE erp.invoices RENAME TO open_items_raw;
          CREATE VIEW erp.open_items AS SELECT * FROM erp.open_items_raw;
          UPDATE erp.open_items_raw SET open_amount = amount + 1 WHERE invoice_id = 'INV0000007';
+         UPDATE erp.open_items_raw SET due_date = issue_date - 1 WHERE invoice_id = 'INV0000012';
          INSERT INTO erp.payments VALUES ('P9999999', 'C999999', NULL, '2026-10-01', 10);",
     )
     .unwrap();
@@ -226,15 +268,45 @@ fn tables_and_views_named_by_ledger_table_are_read_and_bad_rows_are_placed_by_pr
         "{err}"
     );
     assert!(
-        err.contains("unknown customer `C999999`: not in customers.csv\n  --> table `erp.payments`, payment_id `P9999999` (column `customer_id`)"),
+        err.contains("unknown customer `C999999`: not in table `erp.customers`\n  --> table `erp.payments`, payment_id `P9999999` (column `customer_id`)\n  = help: add the customer to table `erp.customers` or correct the id"),
         "{err}"
     );
-    assert!(err.contains("3 bad row(s) in `postgres://recoup:***@127.0.0.1:"), "{err}");
+    // A row rejected with the row it refers to names that row by its key too: no CSV line anywhere.
+    assert!(
+        err.contains("`invoice_id` `INV0000012` refers to a rejected row (table `erp.open_items`, invoice_id `INV0000012`)\n  --> table `erp.payments`, payment_id `P0000010` (column `invoice_id`)"),
+        "{err}"
+    );
+    let files = ["customers.csv", "invoices.csv", "payments.csv", " line "];
+    assert!(!files.iter().any(|f| err.contains(f)), "a ledger file or a line is named: {err}");
+    assert!(err.contains("5 bad row(s) in `postgres://recoup:***@127.0.0.1:"), "{err}");
     assert!(!err.contains("s3cret"), "the password is shown: {err}");
     // With --reject-bad-rows the rest is planned, and the password is not in the manifest.
     extra.push("--reject-bad-rows");
     let (code, _, err) = run(&url, "2026-11-16", &tmp.path().join("out"), &extra);
     assert_eq!(code, 5, "{err}");
+    // rejects.csv names each row by its table, primary key column and key (docs/output.md).
+    let rejects = std::fs::read_to_string(tmp.path().join("out/rejects.csv")).unwrap();
+    assert_eq!(
+        rejects,
+        "table,key_column,key,column,value,reason
+erp.open_items,invoice_id,INV0000007,open_amount,5199.50,`open_amount` `5199.50` is greater than `amount`
+erp.open_items,invoice_id,INV0000007,open_amount,5199.50,status is `paid` but `open_amount` is `5199.50`; expected 0.00
+erp.open_items,invoice_id,INV0000012,due_date,2026-01-02,`due_date` `2026-01-02` is before `issue_date`
+erp.payments,payment_id,P0000006,invoice_id,INV0000007,\"`invoice_id` `INV0000007` refers to a rejected row (table `erp.open_items`, invoice_id `INV0000007`)\"
+erp.payments,payment_id,P0000010,invoice_id,INV0000012,\"`invoice_id` `INV0000012` refers to a rejected row (table `erp.open_items`, invoice_id `INV0000012`)\"
+erp.payments,payment_id,P9999999,customer_id,C999999,unknown customer `C999999`: not in table `erp.customers`
+"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("out/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["rows"]["invoices"]["rejected"], 2);
+    assert_eq!(summary["rows"]["payments"]["rejected"], 3);
+    assert!(err.contains("--> table `erp.payments`, payment_id `P9999999` (column `customer_id`)"), "{err}");
+    // The run report lists them by table and key.
+    let (code, _, report_err) = recoup(&["report", "--run", tmp.path().join("out").to_str().unwrap()]);
+    assert_eq!(code, 0, "{report_err}");
+    let html = std::fs::read_to_string(tmp.path().join("out/report.html")).unwrap();
+    assert!(html.contains("erp.open_items") && html.contains("INV0000012"), "the rejects are not in the report");
     let manifest = std::fs::read_to_string(tmp.path().join("out/manifest.json")).unwrap();
     assert!(manifest.contains("postgres://recoup:***@127.0.0.1:") && !manifest.contains("s3cret"), "{manifest}");
     // A required table missing, by its name; a missing optional table is an absent file.
@@ -407,4 +479,189 @@ fn a_run_killed_while_writing_the_database_leaves_the_previous_complete_set() {
         column(&mut db, "SELECT action_id FROM recoup.plan ORDER BY 1"),
         ids(&tmp.path().join("day2b/plan.csv"))
     );
+}
+
+/// Run openssl (installed by .ci/test) in `dir`.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl").args(args).current_dir(dir).stdin(Stdio::null()).output().unwrap();
+    assert!(out.status.success(), "openssl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// In `dir`: `ca.pem` (the test's CA), `server.crt` and `server.key` (the
+/// server's certificate for the name `db.internal` only, signed by that CA)
+/// and `other-ca.pem` (a CA that signed nothing here). P-256 keys: quick to make.
+fn make_certs(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    for (name, cn) in [("ca", "recoup test CA"), ("other-ca", "another CA")] {
+        let (key, pem, subj) = (format!("{name}.key"), format!("{name}.pem"), format!("/CN={cn}"));
+        let mut args = vec!["req", "-x509"];
+        args.extend(ec);
+        args.extend(["-keyout", &key, "-out", &pem, "-days", "30", "-subj", &subj]);
+        args.extend([
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ]);
+        openssl(dir, &args);
+    }
+    let mut args = vec!["req"];
+    args.extend(ec);
+    args.extend(["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=db.internal"]);
+    openssl(dir, &args);
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:db.internal\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "30",
+            "-extfile",
+            "server.ext",
+        ],
+    );
+    // The server refuses a key others can read.
+    std::fs::set_permissions(dir.join("server.key"), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+}
+
+/// `recoup run` on the demo policy with `env` set, and HOME a folder without
+/// `.postgresql/root.crt` (libpq's default root file would change `require`).
+fn run_env(ledger: &str, out: &Path, extra: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args(["run", "--ledger", ledger, "--policy", "policies/standard", "--as-of", "2026-11-16", "-q", "--out"])
+        .arg(out)
+        .args(extra)
+        .env("HOME", home.path())
+        .env_remove("PGSSLMODE")
+        .env_remove("PGSSLROOTCERT")
+        .current_dir(repo(""))
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn tls_verify_full_checks_the_ca_and_the_host_name_and_a_hostssl_server_refuses_disable() {
+    let Some(c) = Cluster::start_with(true) else { return };
+    let _db = demo_database(&c, "demo");
+    let tls = c.dir.path().join("tls");
+    let (ca, other) = (tls.join("ca.pem"), tls.join("other-ca.pem"));
+    let (ca, other) = (ca.to_str().unwrap(), other.to_str().unwrap());
+    let tmp = tempfile::tempdir().unwrap();
+    let out = |name: &str| tmp.path().join(name);
+    // The certificate's name, connected to at 127.0.0.1 (hostaddr): the name is what is checked.
+    let by_name = |query: &str| format!("postgres://recoup@db.internal:{}/demo?hostaddr=127.0.0.1&{query}", c.port);
+    let by_ip = |query: &str| format!("postgres://recoup@127.0.0.1:{}/demo?{query}", c.port);
+
+    // verify-full with the CA: the same plan as the demo's CSV files.
+    let (code, _, err) = run_env(&by_name(&format!("sslmode=verify-full&sslrootcert={ca}")), &out("full"), &[], &[]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run_env("fixtures/demo", &out("csv"), &[], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::read(out("full/plan.csv")).unwrap() == std::fs::read(out("csv/plan.csv")).unwrap());
+    // The same from libpq's environment variables.
+    let env = [("PGSSLMODE", "verify-full"), ("PGSSLROOTCERT", ca)];
+    let (code, _, err) = run_env(&by_name(""), &out("env"), &[], &env);
+    assert_eq!(code, 0, "{err}");
+
+    // Another CA: refused before any row is read, with what to do.
+    let (code, _, err) =
+        run_env(&by_name(&format!("sslmode=verify-full&sslrootcert={other}")), &out("wrong-ca"), &[], &[]);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains(&format!(
+            "the server's certificate is not signed by a trusted CA (sslmode=verify-full with sslrootcert `{other}`)"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("= help: give the CA certificate that signed the server's as sslrootcert="), "{err}");
+    assert!(!out("wrong-ca").exists(), "nothing is written");
+    // require with a root file checks the CA too (libpq: as verify-ca).
+    let (code, _, err) = run_env(&by_ip(&format!("sslmode=require&sslrootcert={other}")), &out("req-ca"), &[], &[]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains(&format!("(sslmode=require with sslrootcert `{other}`, checked as verify-ca)")), "{err}");
+
+    // The right CA, another host name: verify-full refuses, verify-ca accepts.
+    let (code, _, err) = run_env(&by_ip(&format!("sslmode=verify-full&sslrootcert={ca}")), &out("ip"), &[], &[]);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains(&format!(
+            "the server's certificate is for `db.internal`, not for `127.0.0.1` (sslmode=verify-full with sslrootcert `{ca}`)"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("= help: connect with a host name the certificate names"), "{err}");
+    let (code, _, err) = run_env(&by_ip(&format!("sslmode=verify-ca&sslrootcert={ca}")), &out("ca-only"), &[], &[]);
+    assert_eq!(code, 0, "{err}");
+
+    // require: encrypted, the certificate not checked; prefer (the default) takes TLS when offered.
+    let (code, _, err) = run_env(&by_ip("sslmode=require"), &out("require"), &[], &[]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run_env(&by_ip(""), &out("prefer"), &[], &[]);
+    assert_eq!(code, 0, "{err}");
+
+    // A root file that is not there.
+    let (code, _, err) =
+        run_env(&by_ip("sslmode=verify-full&sslrootcert=/nonexistent/ca.pem"), &out("nofile"), &[], &[]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("cannot read the root certificate `/nonexistent/ca.pem` (sslrootcert)"), "{err}");
+
+    // disable against pg_hba.conf's `hostssl` lines: the server's refusal, and why.
+    let (code, _, err) = run_env(&by_ip("sslmode=disable"), &out("disable"), &[], &[]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("no pg_hba.conf entry for host \"127.0.0.1\""), "{err}");
+    assert!(
+        err.contains("= help: the server accepts this connection only over TLS (a `hostssl` line in pg_hba.conf), and the URL says sslmode=disable"),
+        "{err}"
+    );
+
+    // --out-db connects the same way: the right CA writes, another CA is exit 1.
+    let db_url = by_name(&format!("sslmode=verify-full&sslrootcert={ca}"));
+    let (code, _, err) = run_env(&by_ip("sslmode=require"), &out("db"), &["--out-db", &db_url], &[]);
+    assert_eq!(code, 0, "{err}");
+    let wrong = by_name(&format!("sslmode=verify-full&sslrootcert={other}"));
+    let (code, _, err) = run_env(&by_ip("sslmode=require"), &out("db2"), &["--out-db", &wrong], &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("not signed by a trusted CA"), "{err}");
+
+    // A server without TLS: require is refused with what to do.
+    let mut admin = c.client("demo");
+    c.hba(&["local all all trust", "host all all 127.0.0.1/32 trust"]);
+    admin.batch_execute("ALTER SYSTEM SET ssl = off").unwrap();
+    admin.batch_execute("SELECT pg_reload_conf()").unwrap();
+    let start = Instant::now();
+    while admin.query_one("SHOW ssl", &[]).unwrap().get::<_, String>(0) != "off" {
+        assert!(start.elapsed() < Duration::from_secs(30), "the server never turned TLS off");
+        std::thread::sleep(Duration::from_millis(50));
+        admin = c.client("demo");
+    }
+    let (code, _, err) = run_env(&by_ip("sslmode=require"), &out("no-tls"), &[], &[]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("server does not support TLS"), "{err}");
+    assert!(err.contains("= help: the server does not offer TLS (`ssl = off` in postgresql.conf)"), "{err}");
+    let (code, _, err) = run_env(&by_ip("sslmode=prefer"), &out("plain"), &[], &[]);
+    assert_eq!(code, 0, "prefer falls back to an unencrypted connection: {err}");
 }

@@ -205,7 +205,8 @@ fn is_facts_csv(bytes: &[u8]) -> bool {
 
 /// Whether a file is a rejects.csv recoup wrote (by its header).
 fn is_rejects_csv(bytes: &[u8]) -> bool {
-    crate::output::first_line(bytes) == b"file,line,column,value,reason"
+    let first = crate::output::first_line(bytes);
+    first == b"file,line,column,value,reason" || first == crate::ledger::postgres::REJECTS_HEADER.join(",").as_bytes()
 }
 
 /// rejects.csv, beside the `--out` file.
@@ -218,9 +219,9 @@ fn rejects_beside(out: &Option<PathBuf>, dir: &std::path::Path, ledger: &Ledger)
     if rejects.is_empty() {
         return Ok(Exit::Ok);
     }
-    report_problems(rejects, dir, "rejected row");
+    report_problems(rejects, &ledger.report, dir, "rejected row");
     if let Some(path) = rejects_path(out) {
-        write_atomic(&path, |w| write_rejects(w, rejects, ledger.report.format))
+        write_atomic(&path, |w| write_rejects(w, &ledger.report))
             .with_context(|| format!("cannot write `{}`", path.display()))?;
         say!("wrote {} problem(s) to {}", rejects.len(), path.display());
     }

@@ -611,12 +611,12 @@ pub fn load_ledger(args: &LedgerArgs) -> anyhow::Result<Ledger> {
     let opts = LoadOptions { reject_bad_rows: args.reject_bad_rows };
     match ledger::load(&args.ledger, &opts) {
         Ok(l) => {
-            report_problems(&l.report.warnings, &args.ledger, "warning");
+            report_problems(&l.report.warnings, &l.report, &args.ledger, "warning");
             Ok(l)
         }
         Err(LoadError::BadRows { rows, problems, report }) => {
-            report_problems(&report.warnings, &args.ledger, "warning");
-            report_problems(&problems, &args.ledger, "problem");
+            report_problems(&report.warnings, &report, &args.ledger, "warning");
+            report_problems(&problems, &report, &args.ledger, "problem");
             let format = report.format;
             let counts: Vec<String> = report
                 .files()
@@ -661,11 +661,16 @@ pub fn load_ledger(args: &LedgerArgs) -> anyhow::Result<Ledger> {
 
 const SHOWN: usize = 20;
 
-/// Print the first problems of a list and count the rest.
-pub fn report_problems(problems: &[ledger::Problem], dir: &std::path::Path, what: &str) {
+/// Print the first problems of a list and count the rest: by file and line
+/// in the ledger folder `dir`, or by table and primary key for a database
+/// ledger (its `report` carries the places).
+pub fn report_problems(problems: &[ledger::Problem], report: &ledger::LoadReport, dir: &std::path::Path, what: &str) {
     let format = ledger::parquet::format_of(dir).unwrap_or_default();
     for p in problems.iter().take(SHOWN) {
-        say!("{}", pg::render(p, dir).unwrap_or_else(|| p.render_in(Some(dir), format)));
+        match &report.places {
+            Some(places) => say!("{}", places.render(p)),
+            None => say!("{}", p.render_in(Some(dir), format)),
+        }
     }
     if problems.len() > SHOWN {
         say!("... and {} more {what}s", problems.len() - SHOWN);

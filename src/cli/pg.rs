@@ -2,25 +2,13 @@
 //! its problems placed by table and primary key.
 
 use super::{Exit, ExitError, LedgerArgs, LocatedError, Location, report_problems};
-use crate::ledger::postgres::{self, PgLoadError, Places, TableNames};
-use crate::ledger::{Ledger, LoadError, LoadOptions, Problem};
+use crate::ledger::postgres::{self, PgLoadError, TableNames};
+use crate::ledger::{Ledger, LoadError, LoadOptions};
 use std::path::Path;
-use std::sync::Mutex;
-
-/// The places of the problems of the ledger this process read from the
-/// database, for [`render`] (one command, one ledger).
-static PLACES: Mutex<Option<Places>> = Mutex::new(None);
 
 /// The `--ledger` value as a connection URL, when it is one.
 pub fn url_of(ledger: &Path) -> Option<&str> {
     ledger.to_str().filter(|s| postgres::is_url(s))
-}
-
-/// A problem placed in the database, when `dir` is the database ledger read.
-pub fn render(p: &Problem, dir: &Path) -> Option<String> {
-    url_of(dir)?;
-    let places = PLACES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    places.as_ref().map(|pl| pl.render(p))
 }
 
 /// The `--ledger-table` settings over the default table names.
@@ -41,9 +29,8 @@ pub fn load(url: &str, args: &LedgerArgs) -> anyhow::Result<Ledger> {
     let shown = postgres::redact(url);
     match postgres::load_postgres(url, &names, &opts) {
         Ok(l) => {
-            *PLACES.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(l.places);
-            report_problems(&l.ledger.report.warnings, &args.ledger, "warning");
-            Ok(l.ledger)
+            report_problems(&l.report.warnings, &l.report, &args.ledger, "warning");
+            Ok(l)
         }
         Err(PgLoadError::Ledger { error: LoadError::BadRows { rows, problems, report }, places }) => {
             let at = problems
@@ -54,9 +41,8 @@ pub fn load(url: &str, args: &LedgerArgs) -> anyhow::Result<Ledger> {
                     column: p.column.clone().map(serde_json::Value::from),
                 })
                 .unwrap_or_default();
-            *PLACES.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(*places);
-            report_problems(&report.warnings, &args.ledger, "warning");
-            report_problems(&problems, &args.ledger, "problem");
+            report_problems(&report.warnings, &report, &args.ledger, "warning");
+            report_problems(&problems, &report, &args.ledger, "problem");
             let counts: Vec<String> = report
                 .files()
                 .iter()
@@ -87,11 +73,21 @@ pub fn load(url: &str, args: &LedgerArgs) -> anyhow::Result<Ledger> {
             };
             Err(ExitError { code: Exit::InputInvalid, message }.into())
         }
-        Err(e @ (PgLoadError::Connect { .. } | PgLoadError::BadUrl { .. })) => Err(ExitError {
+        Err(e @ PgLoadError::BadUrl { .. }) => Err(ExitError {
             code: Exit::InputInvalid,
             message: format!(
                 "{e}\n  = help: check the host, port, database, user and password of the URL (docs/postgres.md, \"Connecting\")"
             ),
+        }
+        .into()),
+        Err(PgLoadError::Connect { url, message, help }) => Err(ExitError {
+            code: Exit::InputInvalid,
+            message: format!("cannot connect to `{url}`: {message}\n  = help: {help}"),
+        }
+        .into()),
+        Err(PgLoadError::Tls { url, message, help }) => Err(ExitError {
+            code: Exit::InputInvalid,
+            message: format!("cannot connect to `{url}`: {message}\n  = help: {help}"),
         }
         .into()),
         Err(e @ PgLoadError::MissingTable { .. }) => Err(ExitError {
@@ -135,6 +131,7 @@ pub fn out_failed(e: crate::pg_out::PgOutError) -> anyhow::Error {
         E::BadUrl { .. } => (Exit::Usage, "give --out-db as postgres://USER@HOST:PORT/DB (docs/postgres.md)"),
         E::Locked { .. } => (Exit::Failed, "wait for the other run to finish, or give another --out-schema"),
         E::Foreign { .. } => (Exit::Failed, "give --out-schema a new schema, or one recoup wrote before"),
+        E::Connect { help, .. } if !help.is_empty() => (Exit::Failed, help.as_str()),
         E::Connect { .. } => (Exit::Failed, "check the URL, that the server is up and that the role may log in"),
         E::Write { .. } | E::Io { .. } => {
             (Exit::Failed, "the output folder is complete; run again to fill the database")

@@ -183,11 +183,21 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
         o
     });
     progress.stage("writing the plan");
+    // A database ledger's rejects.csv names tables and keys: rendered here.
+    let db_rejects = match &ledger.report.places {
+        Some(_) if !ledger.report.rejects.is_empty() => {
+            let mut csv = Vec::new();
+            crate::output::write_rejects(&mut csv, &ledger.report)
+                .map_err(|e| anyhow::anyhow!("cannot write rejects.csv: {e}"))?;
+            Some(csv)
+        }
+        _ => None,
+    };
     let outputs = RunOutputs {
         plan: &plan,
         summary: &summary,
         rejects: &ledger.report.rejects,
-        rejects_csv: None,
+        rejects_csv: db_rejects.as_deref(),
         shard: shard_part.as_ref(),
         outbox: outbox.as_ref(),
     };
@@ -236,7 +246,7 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
         say!("{}", unknown_rules_warning(&plan.unknown_rule_ids, policy.name()));
     }
     if !ledger.report.rejects.is_empty() {
-        report_problems(&ledger.report.rejects, &a.ledger.ledger, "rejected row");
+        report_problems(&ledger.report.rejects, &ledger.report, &a.ledger.ledger, "rejected row");
     }
     if a.format == Format::Json {
         let mut out = std::io::stdout().lock();

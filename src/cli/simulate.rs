@@ -359,7 +359,7 @@ fn run_in_pool(a: &SimulateArgs) -> anyhow::Result<Exit> {
     }
     write_simulation(set, &comparison, forward.as_ref(), &backtest, a.sweep.as_ref()).map_err(super::out_failed)?;
     if !ledger.report.rejects.is_empty() {
-        report_problems(&ledger.report.rejects, &a.ledger.ledger, "rejected row");
+        report_problems(&ledger.report.rejects, &ledger.report, &a.ledger.ledger, "rejected row");
     }
     let mut out = std::io::stdout().lock();
     if a.format == Format::Json {
@@ -413,7 +413,7 @@ fn shard_done(
     out_dir: &std::path::Path,
 ) -> anyhow::Result<Exit> {
     if !ledger.report.rejects.is_empty() {
-        report_problems(&ledger.report.rejects, &a.ledger.ledger, "rejected row");
+        report_problems(&ledger.report.rejects, &ledger.report, &a.ledger.ledger, "rejected row");
     }
     let share = sim_shard::share(sh, f.runs);
     let mut out = std::io::stdout().lock();
@@ -466,7 +466,7 @@ fn run_arms(a: &SimulateArgs) -> anyhow::Result<Exit> {
             .map_err(super::out_failed)?;
     }
     if !ledger.report.rejects.is_empty() {
-        report_problems(&ledger.report.rejects, &a.ledger.ledger, "rejected row");
+        report_problems(&ledger.report.rejects, &ledger.report, &a.ledger.ledger, "rejected row");
     }
     let mut out = std::io::stdout().lock();
     if a.format == Format::Json {

@@ -573,6 +573,10 @@ pub struct LoadReport {
     /// CSV or Parquet files: how problems name their files and places.
     #[serde(skip)]
     pub format: LedgerFormat,
+    /// A ledger read from PostgreSQL: its problems' tables and primary keys
+    /// (set by [`postgres::load_postgres`]; `None` for a folder).
+    #[serde(skip)]
+    pub places: Option<std::sync::Arc<postgres::Places>>,
 }
 
 impl LoadReport {

@@ -5,11 +5,12 @@
 //! copies share one read-only snapshot. Problems are placed by table,
 //! primary key and column ([`Places`]).
 
-use super::problem::{FileKind, Problem};
+use super::problem::{FileKind, Problem, ProblemKind};
 use super::{Ledger, LoadError, LoadOptions, load};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The five ledger files in loading order, with each one's primary key
@@ -117,9 +118,13 @@ pub enum PgLoadError {
     /// The connection string is not one PostgreSQL accepts.
     #[error("`{url}` is not a PostgreSQL connection URL: {message}")]
     BadUrl { url: String, message: String },
-    /// The server could not be reached or refused the login.
-    #[error("cannot connect to `{url}`: {}", describe(source))]
-    Connect { url: String, source: postgres::Error },
+    /// The server could not be reached, refused the login or failed the
+    /// TLS check; `help` says what to do.
+    #[error("cannot connect to `{url}`: {message}")]
+    Connect { url: String, message: String, help: String },
+    /// The TLS settings could not be put in place (a root certificate file).
+    #[error("cannot connect to `{url}`: {message}")]
+    Tls { url: String, message: String, help: &'static str },
     /// A required table (or view) is not there.
     #[error("the ledger table `{table}` ({file}) does not exist or cannot be read: {}", describe(source))]
     MissingTable { table: String, file: &'static str, source: postgres::Error },
@@ -131,7 +136,7 @@ pub enum PgLoadError {
     Io { table: String, path: PathBuf, source: std::io::Error },
     /// The rows themselves (as for a ledger folder), with their places.
     #[error("{error}")]
-    Ledger { error: LoadError, places: Box<Places> },
+    Ledger { error: LoadError, places: Arc<Places> },
 }
 
 /// What the server said (its message, detail and hint), or the client's
@@ -156,14 +161,9 @@ pub fn describe(e: &postgres::Error) -> String {
     s
 }
 
-/// A ledger read from the database, with the places of its problems.
-pub struct PgLedger {
-    pub ledger: Ledger,
-    pub places: Places,
-}
-
 /// Where each problem of a database ledger is: its table, and for a row
-/// problem the row's primary key, found from the line of the copy.
+/// problem the row's primary key, found from the line of the copy. It
+/// travels with the ledger, in [`LoadReport::places`](super::LoadReport).
 #[derive(Debug, Clone, Default)]
 pub struct Places {
     tables: TableNames,
@@ -183,16 +183,91 @@ impl Places {
         }
     }
 
+    /// The primary key of the row on `line` of the copy of `file`, when known.
+    pub fn key(&self, file: FileKind, line: u64) -> Option<&str> {
+        self.keys.get(&(file, line)).map(String::as_str)
+    }
+
     /// A problem rendered as recoup renders problems, placed in the database.
     pub fn render(&self, p: &Problem) -> String {
-        p.render_at(&self.place(p.file, p.line))
+        let help = self.help(p);
+        p.render_with(&self.place(p.file, p.line), &self.message(p), help.as_deref().or(p.help()))
     }
 
     /// The table a file was read from.
     pub fn table(&self, file: FileKind) -> &str {
         self.tables.of(file)
     }
+
+    /// A problem's message in the database's words: tables and keys where
+    /// the file's message names files and lines.
+    pub fn message(&self, p: &Problem) -> String {
+        let (v, col) = (&p.value, p.column.as_deref().unwrap_or(""));
+        match &p.kind {
+            ProblemKind::DuplicateId { .. } => format!("duplicate `{col}` `{v}`: another row of the table has it"),
+            ProblemKind::UnknownCustomer => {
+                format!("unknown customer `{v}`: not in table `{}`", self.table(FileKind::Customers))
+            }
+            ProblemKind::UnknownInvoice => {
+                format!("unknown invoice `{v}`: not in table `{}`", self.table(FileKind::Invoices))
+            }
+            ProblemKind::RejectedReference { file, line } => {
+                format!("`{col}` `{v}` refers to a rejected row ({})", self.place(*file, *line))
+            }
+            ProblemKind::SwallowedRows { .. } | ProblemKind::SpansLines { .. } => {
+                "a value holds line breaks; the row was read as one row".to_string()
+            }
+            ProblemKind::NoCustomers => format!(
+                "table `{}` has no rows: the ledger is empty, there is nothing to plan",
+                self.table(FileKind::Customers)
+            ),
+            ProblemKind::NestedGroup { grandparent, .. } => {
+                format!("`parent` `{v}` has a parent of its own, `{grandparent}`: groups are one level deep")
+            }
+            _ => p.message(),
+        }
+    }
+
+    /// What to do, in the database's words, where the file's help names a file.
+    fn help(&self, p: &Problem) -> Option<String> {
+        let t = |k| self.table(k);
+        match &p.kind {
+            ProblemKind::UnknownCustomer => {
+                Some(format!("add the customer to table `{}` or correct the id", t(FileKind::Customers)))
+            }
+            ProblemKind::UnknownInvoice => Some(format!(
+                "add the invoice to table `{}`, correct the id, or leave invoice_id NULL",
+                t(FileKind::Invoices)
+            )),
+            ProblemKind::DuplicateId { .. } => {
+                Some("ids must be unique within a table (a primary key, or a view with one row per id)".into())
+            }
+            _ => None,
+        }
+    }
+
+    /// rejects.csv of a database ledger: each rejected row by its table,
+    /// primary key column and value, and the column of the problem
+    /// (docs/output.md, "rejects.csv").
+    pub fn write_rejects(&self, w: &mut dyn Write, problems: &[Problem]) -> std::io::Result<()> {
+        let mut out = csv::Writer::from_writer(w);
+        out.write_record(REJECTS_HEADER)?;
+        for p in problems {
+            out.write_record([
+                self.table(p.file),
+                TABLES[slot(p.file)].1,
+                self.key(p.file, p.line).unwrap_or(""),
+                p.column.as_deref().unwrap_or(""),
+                &p.value,
+                &self.message(p),
+            ])?;
+        }
+        out.flush()
+    }
 }
+
+/// The header of a database ledger's rejects.csv.
+pub const REJECTS_HEADER: [&str; 6] = ["table", "key_column", "key", "column", "value", "reason"];
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
@@ -205,16 +280,26 @@ impl Drop for TempDir {
     }
 }
 
-/// Connect to `url` (a `postgres://` URL or a libpq key=value string).
+/// Connect to `url` (a `postgres://` URL or a libpq key=value string),
+/// with TLS as its `sslmode` and `sslrootcert` say (crate::pg_tls).
 pub fn connect(url: &str) -> Result<postgres::Client, PgLoadError> {
-    let config = config(url).map_err(|message| PgLoadError::BadUrl { url: redact(url), message })?;
-    config.connect(postgres::NoTls).map_err(|source| PgLoadError::Connect { url: redact(url), source })
+    let (config, tls) = config(url).map_err(|message| PgLoadError::BadUrl { url: redact(url), message })?;
+    let connector =
+        tls.connector().map_err(|e| PgLoadError::Tls { url: redact(url), help: e.help(), message: e.to_string() })?;
+    config.connect(connector).map_err(|e| {
+        let f = crate::pg_tls::failure(&e, &tls);
+        PgLoadError::Connect { url: redact(url), message: f.message, help: f.help }
+    })
 }
 
 /// The connection settings of `url`, with the password from `PGPASSWORD`
-/// when the URL has none (so it need not be on the command line).
-pub fn config(url: &str) -> Result<postgres::Config, String> {
-    let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| e.to_string())?;
+/// when the URL has none (so it need not be on the command line), and its
+/// TLS settings (`sslmode`, `sslrootcert`, also from `PGSSLMODE` and
+/// `PGSSLROOTCERT`).
+pub fn config(url: &str) -> Result<(postgres::Config, crate::pg_tls::Tls), String> {
+    let (rest, tls) = crate::pg_tls::split(url)?;
+    let mut config: postgres::Config = rest.parse().map_err(|e: postgres::Error| e.to_string())?;
+    config.ssl_mode(tls.library_mode());
     if config.get_password().is_none()
         && let Some(p) = std::env::var_os("PGPASSWORD")
     {
@@ -223,11 +308,12 @@ pub fn config(url: &str) -> Result<postgres::Config, String> {
     if config.get_application_name().is_none() {
         config.application_name("recoup");
     }
-    Ok(config)
+    Ok((config, tls))
 }
 
-/// Read the ledger tables of the database at `url` and load them.
-pub fn load_postgres(url: &str, tables: &TableNames, opts: &LoadOptions) -> Result<PgLedger, PgLoadError> {
+/// Read the ledger tables of the database at `url` and load them; the
+/// ledger's report (and a refused ledger's) carries its problems' places.
+pub fn load_postgres(url: &str, tables: &TableNames, opts: &LoadOptions) -> Result<Ledger, PgLoadError> {
     let mut client = connect(url)?;
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("recoup-pg-{}-{n}", std::process::id()));
@@ -239,21 +325,21 @@ pub fn load_postgres(url: &str, tables: &TableNames, opts: &LoadOptions) -> Resu
     let guard = TempDir(dir);
     copy_tables(&mut client, tables, &guard.0)?;
     drop(client);
-    let places = |problems: &mut dyn Iterator<Item = &Problem>| Places {
-        tables: tables.clone(),
-        keys: keys_of_lines(&guard.0, problems),
+    let places = |problems: &mut dyn Iterator<Item = &Problem>| {
+        Arc::new(Places { tables: tables.clone(), keys: keys_of_lines(&guard.0, problems) })
     };
     match load(&guard.0, opts) {
-        Ok(ledger) => {
-            let places = places(&mut ledger.report.warnings.iter().chain(&ledger.report.rejects));
-            Ok(PgLedger { ledger, places })
+        Ok(mut ledger) => {
+            ledger.report.places = Some(places(&mut ledger.report.warnings.iter().chain(&ledger.report.rejects)));
+            Ok(ledger)
         }
-        Err(LoadError::BadRows { rows, problems, report }) => {
+        Err(LoadError::BadRows { rows, problems, mut report }) => {
             let places = places(&mut problems.iter().chain(&report.warnings));
+            report.places = Some(places.clone());
             let error = LoadError::BadRows { rows, problems, report };
-            Err(PgLoadError::Ledger { error, places: Box::new(places) })
+            Err(PgLoadError::Ledger { error, places })
         }
-        Err(error) => Err(PgLoadError::Ledger { error, places: Box::new(places(&mut std::iter::empty())) }),
+        Err(error) => Err(PgLoadError::Ledger { error, places: places(&mut std::iter::empty()) }),
     }
 }
 
@@ -331,6 +417,9 @@ fn keys_of_lines(dir: &Path, problems: &mut dyn Iterator<Item = &Problem>) -> Ha
     let mut wanted: HashMap<FileKind, Vec<u64>> = HashMap::new();
     for p in problems {
         wanted.entry(p.file).or_default().push(p.line);
+        if let ProblemKind::RejectedReference { file, line } = p.kind {
+            wanted.entry(file).or_default().push(line);
+        }
     }
     let mut keys = HashMap::new();
     for (file, mut lines) in wanted {

@@ -275,16 +275,18 @@ impl Problem {
             LedgerFormat::Csv => format!("{file}:{}", self.line),
             LedgerFormat::Parquet => format!("{file}, {}", format.place(self.line)),
         };
-        self.render_with(&place, &self.message_in(format))
+        self.render_with(&place, &self.message_in(format), self.help())
     }
 
     /// Render the problem with its place given (`file:line`, or a database
     /// table and primary key).
     pub fn render_at(&self, place: &str) -> String {
-        self.render_with(place, &self.message())
+        self.render_with(place, &self.message(), self.help())
     }
 
-    fn render_with(&self, place: &str, message: &str) -> String {
+    /// Render the problem with its place, message and help given (a
+    /// database ledger's problems name tables and keys, not files and lines).
+    pub fn render_with(&self, place: &str, message: &str, help: Option<&str>) -> String {
         let sev = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
@@ -293,7 +295,7 @@ impl Problem {
         if let Some(c) = &self.column {
             out.push_str(&format!(" (column `{c}`)"));
         }
-        if let Some(h) = self.help() {
+        if let Some(h) = help {
             out.push_str(&format!("\n  = help: {h}"));
         }
         out

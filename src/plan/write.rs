@@ -5,7 +5,7 @@ use super::shard::ShardPart;
 use super::summary::Summary;
 use super::{Plan, PlanEntry, worklist};
 use crate::ledger::{LoadReport, Problem};
-use crate::output::{Input, Kind, OutputError, OutputSet, write_rejects};
+use crate::output::{Input, Kind, OutputError, OutputSet, write_rejects_in};
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -569,7 +569,8 @@ pub struct RunOutputs<'a> {
     pub plan: &'a Plan,
     pub summary: &'a Summary,
     pub rejects: &'a [Problem],
-    /// rejects.csv as already written by shards (`recoup merge`), verbatim.
+    /// rejects.csv already written, verbatim: by shards (`recoup merge`), or
+    /// a database ledger's (by table and key, `output::write_rejects`).
     pub rejects_csv: Option<&'a [u8]>,
     /// shard.json, for a shard's outputs.
     pub shard: Option<&'a ShardPart>,
@@ -623,7 +624,7 @@ pub fn write_run_into(set: OutputSet, out: &RunOutputs<'_>, manifest: &mut Manif
         outputs.push("rejects.csv");
     } else if !out.rejects.is_empty() {
         let format = crate::ledger::LedgerFormat::of_files(manifest.inputs.iter().map(|i| i.file.as_str()));
-        set.write("rejects.csv", |w| write_rejects(w, out.rejects, format))?;
+        set.write("rejects.csv", |w| write_rejects_in(w, out.rejects, format))?;
         outputs.push("rejects.csv");
     }
     if let Some(part) = out.shard {

@@ -66,10 +66,13 @@ pub struct PlanRow {
     pub reason: String,
 }
 
-/// One row of rejects.csv.
+/// One row of rejects.csv (a database ledger's names its `table` and the
+/// row's `key` instead of the file and line).
 #[derive(Debug, Clone, Deserialize)]
 pub struct RejectRow {
+    #[serde(alias = "table")]
     pub file: String,
+    #[serde(alias = "key")]
     pub line: String,
     pub column: String,
     pub value: String,
