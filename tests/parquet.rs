@@ -139,3 +139,134 @@ fn floating_point_money_and_mixed_folders_are_refused() {
     assert_eq!(code, 4);
     assert!(err.contains("payments.parquet`: not a readable Parquet file"), "{err}");
 }
+
+#[test]
+fn files_pyarrow_wrote_give_the_same_plan() {
+    // fixtures/demo-pyarrow: the demo as pyarrow writes it (make.py there):
+    // FIXED_LEN_BYTE_ARRAY decimals of scales 2 and 4, DATE and TIMESTAMP
+    // (ms, us, ns, UTC) dates, dictionary-encoded strings, nulls, row
+    // groups of 1,000 rows, customers' columns in reverse order.
+    let tmp = tempfile::tempdir().unwrap();
+    let (csv_out, pq_out) = (tmp.path().join("csv-out"), tmp.path().join("pq-out"));
+    assert_eq!(run(&repo("fixtures/demo"), &csv_out, &[]).0, 0);
+    let (code, err) = run(&repo("fixtures/demo-pyarrow"), &pq_out, &[]);
+    assert_eq!(code, 0, "{err}");
+    for f in ["plan.csv", "plan.jsonl", "worklist.csv", "summary.json"] {
+        let (a, b) = (std::fs::read(csv_out.join(f)).unwrap(), std::fs::read(pq_out.join(f)).unwrap());
+        assert!(a == b, "{f} differs between the CSV and the pyarrow ledger");
+    }
+}
+
+/// Every row of a Parquet file, each cell as plan.csv writes it: money
+/// with its row's currency's minor units, a null as an empty cell.
+fn parquet_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::Field;
+    let reader = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
+    let names = reader
+        .metadata()
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect::<Vec<_>>();
+    let currency = names.iter().position(|n| n == "currency").unwrap();
+    let mut rows = Vec::new();
+    for row in reader.get_row_iter(None).unwrap() {
+        let row = row.unwrap();
+        let fields: Vec<&Field> = row.get_column_iter().map(|(_, f)| f).collect();
+        let Field::Str(cur) = fields[currency] else { panic!("currency is text") };
+        let units = recoup::money::minor_units(cur);
+        let cells = fields
+            .iter()
+            .map(|f| match f {
+                Field::Null => String::new(),
+                Field::Str(s) => s.clone(),
+                Field::Bool(b) => b.to_string(),
+                Field::Long(v) => v.to_string(),
+                Field::Double(v) => format!("{v:.2}"),
+                Field::Date(d) => (chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()
+                    + chrono::TimeDelta::days(i64::from(*d)))
+                .to_string(),
+                Field::Decimal(d) => {
+                    assert_eq!((d.precision(), d.scale()), (28, 3));
+                    let mut be = [if d.data()[0] & 0x80 != 0 { 0xff } else { 0 }; 16];
+                    be[16 - d.data().len()..].copy_from_slice(d.data());
+                    let v = rust_decimal::Decimal::from_i128_with_scale(i128::from_be_bytes(be), 3);
+                    // Exact at the currency's minor units: nothing past them.
+                    assert_eq!(v.round_dp(units), v, "{v} in {cur}");
+                    let mut out = Vec::new();
+                    recoup::plan::write::push_money_in(&mut out, v, units);
+                    String::from_utf8(out).unwrap()
+                }
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        rows.push(cells);
+    }
+    (names, rows)
+}
+
+fn csv_table(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let names = r.headers().unwrap().iter().map(String::from).collect();
+    let rows = r.records().map(|r| r.unwrap().iter().map(String::from).collect()).collect();
+    (names, rows)
+}
+
+#[test]
+fn run_parquet_writes_plan_and_worklist_as_parquet_the_same_at_any_thread_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (one, two) = (tmp.path().join("one"), tmp.path().join("two"));
+    assert_eq!(run(&repo("fixtures/demo"), &one, &["--parquet", "--threads", "1", "--no-outbox"]).0, 0);
+    assert_eq!(run(&repo("fixtures/demo"), &two, &["--parquet", "--threads", "2", "--no-outbox"]).0, 0);
+    for f in ["plan.parquet", "worklist.parquet"] {
+        let (a, b) = (std::fs::read(one.join(f)).unwrap(), std::fs::read(two.join(f)).unwrap());
+        assert!(a == b, "{f} differs between 1 and 2 threads");
+    }
+
+    // plan.parquet: plan.csv's columns (and message_id), row for row.
+    let ((pq_names, pq_rows), (csv_names, csv_rows)) =
+        (parquet_rows(&one.join("plan.parquet")), csv_table(&one.join("plan.csv")));
+    assert_eq!(pq_names[..pq_names.len() - 1], csv_names[..]);
+    assert_eq!(pq_names.last().map(String::as_str), Some("message_id"));
+    assert_eq!(pq_rows.len(), csv_rows.len());
+    assert!(pq_rows.len() > 100);
+    let discount_pct = csv_names.iter().position(|n| n == "discount_pct").unwrap();
+    for (i, (p, c)) in pq_rows.iter().zip(&csv_rows).enumerate() {
+        for (k, name) in csv_names.iter().enumerate() {
+            if k == discount_pct {
+                // A percentage: a DOUBLE in Parquet, the decimal as written in plan.csv.
+                let parse = |s: &str| s.parse::<f64>().ok();
+                assert_eq!(parse(&p[k]), parse(&c[k]), "row {i} column {name}");
+            } else {
+                assert_eq!(p[k], c[k], "row {i} column {name}");
+            }
+        }
+        assert_eq!(p.last().unwrap(), "", "row {i}: no message_id");
+    }
+
+    // worklist.parquet: worklist.csv's columns and rows.
+    let ((pq_names, pq_rows), (csv_names, csv_rows)) =
+        (parquet_rows(&one.join("worklist.parquet")), csv_table(&one.join("worklist.csv")));
+    assert_eq!(pq_names, csv_names);
+    assert_eq!(pq_rows, csv_rows);
+
+    // In the manifest with their hashes, like the CSV files.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(one.join("manifest.json")).unwrap()).unwrap();
+    let outputs = manifest["outputs"].as_array().unwrap();
+    assert!(outputs.iter().any(|o| o == "plan.parquet") && outputs.iter().any(|o| o == "worklist.parquet"));
+    for f in ["plan.parquet", "worklist.parquet"] {
+        let listed = manifest["files"].as_array().unwrap().iter().find(|x| x["file"] == f).unwrap();
+        let bytes = std::fs::read(one.join(f)).unwrap();
+        assert_eq!(listed["blake3"], blake3::hash(&bytes).to_hex().to_string());
+        assert_eq!(listed["bytes"], bytes.len() as u64);
+    }
+
+    // Without --parquet, no Parquet file.
+    let plain = tmp.path().join("plain");
+    assert_eq!(run(&repo("fixtures/demo"), &plain, &["--no-outbox"]).0, 0);
+    assert!(!plain.join("plan.parquet").exists());
+}

@@ -2,6 +2,7 @@
 //! parallel, give each planned action its stable id, and build what a run
 //! writes — the plan, the worklist, the summary and the manifest ([`write`]).
 
+pub mod parquet;
 pub mod shard;
 pub mod summary;
 pub mod why;
