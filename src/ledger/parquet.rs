@@ -956,7 +956,7 @@ mod tests {
                         let v: Vec<bool> = present.iter().map(|&i| i % 3 == 0).collect();
                         c.typed::<BoolType>().write_batch(&v, defs, None)
                     }
-                    8 | 9 | 10 => {
+                    8..=10 => {
                         let v: Vec<i32> =
                             present.iter().map(|&i| if k == 9 { (x(i) % 100) as i32 } else { x(i) as i32 }).collect();
                         c.typed::<Int32Type>().write_batch(&v, defs, None)
