@@ -270,3 +270,72 @@ fn run_parquet_writes_plan_and_worklist_as_parquet_the_same_at_any_thread_count(
     assert_eq!(run(&repo("fixtures/demo"), &plain, &["--no-outbox"]).0, 0);
     assert!(!plain.join("plan.parquet").exists());
 }
+
+/// payments.parquet of five rows with other physical types than `recoup
+/// convert` writes: `customer_id` as plain BYTE_ARRAY (no UTF8 annotation),
+/// `paid_on` as TIMESTAMP_MICROS, `amount` as INT32 DECIMAL(9,2); with a
+/// null id, a time of day, bytes that are not UTF-8 and a null amount.
+fn write_odd_payments(path: &Path) {
+    use parquet::data_type::{ByteArray, ByteArrayType, Int32Type, Int64Type};
+    let schema = parquet::schema::parser::parse_message_type(
+        "message m {
+            OPTIONAL BYTE_ARRAY payment_id (UTF8);
+            REQUIRED BYTE_ARRAY customer_id;
+            OPTIONAL BYTE_ARRAY invoice_id (UTF8);
+            REQUIRED INT64 paid_on (TIMESTAMP_MICROS);
+            OPTIONAL INT32 amount (DECIMAL(9,2));
+        }",
+    )
+    .unwrap();
+    let props = parquet::file::properties::WriterProperties::builder().set_dictionary_enabled(false).build();
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = parquet::file::writer::SerializedFileWriter::new(file, schema.into(), props.into()).unwrap();
+    let mut g = w.next_row_group().unwrap();
+    let text = |v: &[&[u8]]| v.iter().map(|b| ByteArray::from(b.to_vec())).collect::<Vec<_>>();
+    let day = 20_684i64 * 86_400_000_000; // 2026-08-19
+    let mut c = g.next_column().unwrap().unwrap();
+    c.typed::<ByteArrayType>().write_batch(&text(&[b"X1", b"X3", b"X4", b"X5"]), Some(&[1, 0, 1, 1, 1]), None).unwrap();
+    c.close().unwrap();
+    let mut c = g.next_column().unwrap().unwrap();
+    let ids: [&[u8]; 5] = [b"C000002", b"C000002", b"C000002", b"C0\xff0002", b"C000002"];
+    c.typed::<ByteArrayType>().write_batch(&text(&ids), None, None).unwrap();
+    c.close().unwrap();
+    let mut c = g.next_column().unwrap().unwrap();
+    c.typed::<ByteArrayType>().write_batch(&text(&[b"INV0000002"]), Some(&[1, 0, 0, 0, 0]), None).unwrap();
+    c.close().unwrap();
+    let mut c = g.next_column().unwrap().unwrap();
+    c.typed::<Int64Type>().write_batch(&[day, day, day + 3_600_000_000, day, day], None, None).unwrap();
+    c.close().unwrap();
+    let mut c = g.next_column().unwrap().unwrap();
+    c.typed::<Int32Type>().write_batch(&[324_973, 100, 100, 100], Some(&[1, 1, 1, 1, 0]), None).unwrap();
+    c.close().unwrap();
+    g.close().unwrap();
+    w.close().unwrap();
+}
+
+#[test]
+fn nulls_other_types_and_bad_bytes_are_named_by_row_and_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pq = tmp.path().join("ledger");
+    recoup::ledger::parquet::write_ledger(&repo("fixtures/demo"), &pq, 1000).unwrap();
+    write_odd_payments(&pq.join("payments.parquet"));
+    let out = tmp.path().join("out");
+    let (code, err) = run(&pq, &out, &["--reject-bad-rows", "--no-outbox"]);
+    assert_eq!(code, 5, "{err}");
+    let rejects = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
+    let rows: Vec<&str> = rejects.lines().filter(|l| l.starts_with("payments.parquet")).collect();
+    // Row 1 loads (a midnight timestamp is its date, DECIMAL(9,2) its amount);
+    // the null id, the time of day, the bytes and the null amount are named.
+    assert_eq!(rows.len(), 4, "{rejects}");
+    assert!(rows[0].starts_with("payments.parquet,2,payment_id,,"), "{rejects}");
+    assert!(rows[1].starts_with("payments.parquet,3,paid_on,2026-08-19T+3600000000/86400000000,"), "{rejects}");
+    assert!(
+        rows[2].starts_with("payments.parquet,4,customer_id,C0\u{fffd}0002,") && rows[2].contains("UTF-8"),
+        "{rejects}"
+    );
+    assert!(rows[3].starts_with("payments.parquet,5,amount,,"), "{rejects}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let payments = manifest["inputs"].as_array().unwrap().iter().find(|i| i["file"] == "payments.parquet").unwrap();
+    assert_eq!((payments["read"].as_u64(), payments["loaded"].as_u64()), (Some(5), Some(1)));
+}
