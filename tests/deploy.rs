@@ -252,6 +252,7 @@ fn settings_come_from_the_environment_and_the_command_line_wins() {
             ("RECOUP_AS_OF", "2026-11-16"),
             ("RECOUP_SHARD", "1/2"),
             ("RECOUP_REJECT_BAD_ROWS", "true"),
+            ("RECOUP_PARQUET", "true"),
         ])
         .env("RECOUP_OUT", tmp.path().join("env-out"))
         .arg("--quiet")
@@ -260,6 +261,7 @@ fn settings_come_from_the_environment_and_the_command_line_wins() {
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let shard = json_file(&tmp.path().join("env-out/shard.json"));
     assert_eq!((shard["shard"]["index"].as_u64(), shard["shard"]["count"].as_u64()), (Some(1), Some(2)));
+    assert!(tmp.path().join("env-out/plan.parquet").is_file());
 }
 
 #[test]

@@ -8,7 +8,7 @@ use super::{
 use crate::facts::{Context, kpi};
 use crate::output::{Kind, OutputSet};
 use crate::plan::summary::{Amounts, Summary, Tally, summarize};
-use crate::plan::write::{Manifest, RunOutputs, write_run_into};
+use crate::plan::write::{Formats, Manifest, RunOutputs, write_run_as};
 use crate::plan::{self, Plan, worklist};
 use crate::policy::{self, CompiledPolicy};
 use rust_decimal::Decimal;
@@ -57,6 +57,10 @@ pub struct RunArgs {
     /// The schema `--out-db` writes its tables into (created when missing).
     #[arg(long, value_name = "SCHEMA", default_value = "recoup", requires = "out_db")]
     pub out_schema: String,
+    /// Also write plan.parquet and worklist.parquet (typed columns, money as DECIMAL(28,3)) in the same
+    /// output set as the CSV files (docs/output.md, "Parquet").
+    #[arg(long, env = "RECOUP_PARQUET")]
+    pub parquet: bool,
 }
 
 /// Load and compile a policy; print its warnings; an invalid policy becomes
@@ -204,7 +208,8 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     // write_run_into adds the `write` stage, measured up to the manifest (written last).
     timings.append(&mut manifest.timings_ms);
     manifest.timings_ms = timings;
-    write_run_into(set, &outputs, &mut manifest).map_err(super::out_failed)?;
+    let formats = Formats { parquet: a.parquet };
+    write_run_as(set, &outputs, &mut manifest, formats).map_err(super::out_failed)?;
     let write_ms = manifest.timings_ms.iter().find(|(s, _)| s == "write").map_or(0, |(_, ms)| *ms);
     let files = manifest.files.len() + 1;
     log::stage("run", "write", write_ms, json!({"out": a.out.display().to_string(), "files": files}));

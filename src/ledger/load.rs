@@ -1573,21 +1573,52 @@ fn parse_parquet<T: LedgerRow>(
     let name = LedgerFormat::Parquet.file_name(file);
     let (header, warnings) = header_of(file, name, table.names.clone(), cols)?;
     let layout = Layout { file, header: &header, cols };
+    // Only the columns the loader reads are decoded.
+    let mut wanted = vec![false; header.width];
+    for p in header.pos.iter().flatten() {
+        wanted[*p] = true;
+    }
     let dates = std::sync::Mutex::new(None);
     type Decoded<T> = Vec<Result<T, (Vec<Problem>, Option<(Text, u64)>)>>;
-    let groups: Vec<Decoded<T>> = (0..table.groups())
-        .into_par_iter()
-        .map(|g| {
-            let mut memo = Memo { customer: None, invoice: None, rules: Vec::new(), dates: None, sink: Some(&dates), units: ([0; 3], 2) };
-            let mut out = Vec::new();
-            let first_line = table.first_row(g) + 2;
-            table.each_row(g, |cells| {
-                let line = first_line + out.len() as u64;
-                out.push(handle_record(layout, cells, &[], line, &decode, &mut memo, None));
-            })?;
-            Ok(out)
-        })
-        .collect::<Result<_, LoadError>>()?;
+    // The file's hash is taken while its row groups are decoded; each row
+    // group's columns are read in parallel, then its rows decoded in parallel.
+    let (hash, groups) = rayon::join(
+        || table.hash(),
+        || {
+            (0..table.groups())
+                .into_par_iter()
+                .map(|g| {
+                    let cells = table.read_group(g, &wanted)?;
+                    let first_line = table.first_row(g) + 2;
+                    let mut out: Decoded<T> = Vec::with_capacity(cells.rows());
+                    (0..cells.rows())
+                        .into_par_iter()
+                        .with_min_len(1024)
+                        .map_init(
+                            || {
+                                let memo = Memo {
+                                    customer: None,
+                                    invoice: None,
+                                    rules: Vec::new(),
+                                    dates: None,
+                                    sink: Some(&dates),
+                                    units: ([0; 3], 2),
+                                };
+                                (memo, Vec::with_capacity(header.width), Vec::new())
+                            },
+                            |(memo, fields, not_utf8), i| {
+                                cells.row(i, fields, not_utf8);
+                                let line = first_line + i as u64;
+                                handle_record(layout, fields, not_utf8, line, &decode, memo, None)
+                            },
+                        )
+                        .collect_into_vec(&mut out);
+                    Ok(out)
+                })
+                .collect::<Result<Vec<Decoded<T>>, LoadError>>()
+        },
+    );
+    let groups = groups?;
     let rows = table.rows();
     let mut parsed = Parsed { warnings, ..Parsed::default() };
     parsed.rows.reserve(rows as usize);
@@ -1609,7 +1640,7 @@ fn parse_parquet<T: LedgerRow>(
     // As if the file had a header line and one line per row: the counts reconcile.
     parsed.physical = LineCounts { lines: line - 1, blank: 0, quoted_breaks: 0 };
     parsed.dates = dates.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
-    Ok((parsed, table.hash))
+    Ok((parsed, hash))
 }
 
 /// Where the ledger's files are, and in which format.

@@ -3,6 +3,7 @@
 //! writes — the plan, the worklist, the summary and the manifest ([`write`]).
 
 pub mod group_statement;
+pub mod parquet;
 pub mod shard;
 pub mod summary;
 pub mod why;

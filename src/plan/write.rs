@@ -441,20 +441,7 @@ pub fn worklist_csv(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
     ])?;
     out.flush()?;
     drop(out);
-    // Each task with its rank among its owner's tasks (1 = first).
-    let mut rank = 0u64;
-    let mut owner: Option<&Option<String>> = None;
-    let tasks: Vec<(&PlanEntry, u64)> = worklist(plan)
-        .into_iter()
-        .map(|e| {
-            if owner != Some(&e.action.owner) {
-                owner = Some(&e.action.owner);
-                rank = 0;
-            }
-            rank += 1;
-            (e, rank)
-        })
-        .collect();
+    let tasks = ranked_worklist(plan);
     in_parallel(w, &tasks, 160, |buf, tasks| {
         let mut out = Row::new(buf);
         let (mut scratch, mut num) = (String::new(), Vec::new());
@@ -489,6 +476,23 @@ pub fn worklist_csv(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
         }
         Ok(())
     })
+}
+
+/// The worklist's tasks, each with its rank among its owner's tasks (1 = first).
+pub fn ranked_worklist(plan: &Plan) -> Vec<(&PlanEntry, u64)> {
+    let mut rank = 0u64;
+    let mut owner: Option<&Option<String>> = None;
+    worklist(plan)
+        .into_iter()
+        .map(|e| {
+            if owner != Some(&e.action.owner) {
+                owner = Some(&e.action.owner);
+                rank = 0;
+            }
+            rank += 1;
+            (e, rank)
+        })
+        .collect()
 }
 
 /// One input file in the manifest.
@@ -593,7 +597,34 @@ pub fn write_run(
 /// [`write_run`] into an output set locked earlier (`recoup run` locks its
 /// folder before it starts, so a second run refuses at once).
 pub fn write_run_into(set: OutputSet, out: &RunOutputs<'_>, manifest: &mut Manifest) -> Result<(), OutputError> {
+    write_run_as(set, out, manifest, Formats::default())
+}
+
+/// The formats a run writes its plan and worklist in, beside the CSV files
+/// (always written: `recoup report`, `send` and `merge` read them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Formats {
+    /// plan.parquet and worklist.parquet (`recoup run --parquet`).
+    pub parquet: bool,
+}
+
+/// [`write_run_into`], also in the `formats` asked for: plan.parquet and
+/// worklist.parquet join the same atomic set and the manifest's list of
+/// files with their hashes.
+pub fn write_run_as(
+    set: OutputSet,
+    out: &RunOutputs<'_>,
+    manifest: &mut Manifest,
+    formats: Formats,
+) -> Result<(), OutputError> {
     let started = std::time::Instant::now();
+    let parquet = || -> Result<(), OutputError> {
+        if formats.parquet {
+            set.write("plan.parquet", |w| super::parquet::plan_parquet(w, &out.plan.entries))?;
+            set.write("worklist.parquet", |w| super::parquet::worklist_parquet(w, &ranked_worklist(out.plan)))?;
+        }
+        Ok(())
+    };
     // The three big files and the outbox's are formatted and synced on
     // worker threads at once (each file's bytes do not depend on the others,
     // nor on the threads). The outbox is a few files, one per channel: a file
@@ -605,20 +636,32 @@ pub fn write_run_into(set: OutputSet, out: &RunOutputs<'_>, manifest: &mut Manif
             rayon::join(
                 || set.write("plan.jsonl", |w| plan_jsonl(w, out.plan)),
                 || {
-                    let (small, messages) = rayon::join(
+                    let (small, (messages, parquet)) = rayon::join(
                         || {
                             set.write("worklist.csv", |w| worklist_csv(w, out.plan))?;
                             set.write("summary.json", |w| json(w, out.summary))
                         },
-                        || outbox.par_iter().try_for_each(|(name, bytes)| set.write(name, |w| w.write_all(bytes))),
+                        || {
+                            rayon::join(
+                                || {
+                                    outbox
+                                        .par_iter()
+                                        .try_for_each(|(name, bytes)| set.write(name, |w| w.write_all(bytes)))
+                                },
+                                parquet,
+                            )
+                        },
                     );
-                    small.and(messages)
+                    small.and(messages).and(parquet)
                 },
             )
         },
     );
     csv.and(jsonl).and(rest)?;
     let mut outputs = vec!["plan.csv", "plan.jsonl", "worklist.csv", "summary.json"];
+    if formats.parquet {
+        outputs.extend(["plan.parquet", "worklist.parquet"]);
+    }
     if let Some(csv) = out.rejects_csv {
         set.write("rejects.csv", |w| w.write_all(csv))?;
         outputs.push("rejects.csv");
