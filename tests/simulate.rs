@@ -184,12 +184,16 @@ mod contract {
         let scenario = Scenario::parse(text).unwrap();
         let as_json = serde_json::to_value(&scenario).unwrap();
         let forward = schema("forward");
+        // The schema's own text, as `recoup schema --output forward` prints it.
+        let (code, text_of_schema, _) = recoup(&["schema", "--output", "forward"], None);
+        assert_eq!(code, 0);
+        let raw: Value = serde_json::from_str(&text_of_schema).unwrap();
         let keys = |v: &Value| -> Vec<String> {
             let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
             k.sort();
             k
         };
-        let sc = &forward["properties"]["scenario"];
+        let sc = &raw["properties"]["scenario"];
         assert_eq!(keys(&as_json), keys(&sc["properties"]));
         for part in ["response", "learn"] {
             assert_eq!(keys(&as_json[part]), keys(&sc["properties"][part]["properties"]), "{part}");
