@@ -170,6 +170,56 @@ mod contract {
         assert!(v["comparison"]["converted"].is_null() && file["converted"].is_null());
     }
 
+    /// Every scenario key `simulate` accepts is in forward.schema.json's
+    /// `scenario` (and its `response` and `learn`), with nothing else: a
+    /// scenario with every key set away from its default (so that the keys
+    /// written only when not default are written too) matches the schema,
+    /// its keys are the schema's, and forward.json echoes them; a key the
+    /// schema does not know is refused.
+    #[test]
+    fn the_schema_knows_every_scenario_key() {
+        use recoup::simulate::project::Scenario;
+        let text = "week_slip_sd = 0.2\nwrite_off_days = 150\n[response]\ncall = 0.3\n\
+                    [learn]\ncensoring = true\nrecent_weight = 2\nrecent_days = 60\nsilence = false\nstop_prior = 0.1\n";
+        let scenario = Scenario::parse(text).unwrap();
+        let as_json = serde_json::to_value(&scenario).unwrap();
+        let forward = schema("forward");
+        // The schema's own text, as `recoup schema --output forward` prints it.
+        let (code, text_of_schema, _) = recoup(&["schema", "--output", "forward"], None);
+        assert_eq!(code, 0);
+        let raw: Value = serde_json::from_str(&text_of_schema).unwrap();
+        let keys = |v: &Value| -> Vec<String> {
+            let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+            k.sort();
+            k
+        };
+        let sc = &raw["properties"]["scenario"];
+        assert_eq!(keys(&as_json), keys(&sc["properties"]));
+        for part in ["response", "learn"] {
+            assert_eq!(keys(&as_json[part]), keys(&sc["properties"][part]["properties"]), "{part}");
+        }
+        // Through the CLI: forward.json carries them, and matches the schema.
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("scenario.toml");
+        std::fs::write(&file, text).unwrap();
+        let out = tmp.path().join("sim");
+        let mut args = with_out(&DEMO[..9], out.to_str().unwrap(), &["--horizon", "1w", "--runs", "2"]);
+        args.extend(["--scenario", file.to_str().unwrap()]);
+        let (code, _, stderr) = recoup(&args, Some(tmp.path()));
+        assert_eq!(code, 0, "{stderr}");
+        let v = read_json(&out.join("forward.json"));
+        assert_valid("forward.json", &forward, &v);
+        assert_eq!(v["scenario"], as_json);
+        assert_eq!(v["scenario"]["week_slip_sd"], json!(0.2));
+        assert_eq!(v["scenario"]["learn"]["recent_weight"], json!(2));
+        let mut bad = v.clone();
+        bad["scenario"]["learn"]["recent_wieght"] = json!(2);
+        assert!(!errors(&forward, &bad).is_empty(), "a misspelt learn key");
+        let mut bad = v;
+        bad["scenario"]["week_slip"] = json!(0.2);
+        assert!(!errors(&forward, &bad).is_empty(), "an unknown scenario key");
+    }
+
     /// A baseline with `[reporting]` rates: money metrics also get a total
     /// across currencies, converted, labelled with the rates and their date;
     /// hand-computed from the per-currency costs: 421.20 EUR + 754.45 GBP ×

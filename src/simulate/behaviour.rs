@@ -56,6 +56,14 @@ pub struct Learn {
     /// The days before the as-of date whose settlements `recent_weight` counts more.
     #[serde(skip_serializing_if = "is_91")]
     pub recent_days: i64,
+    /// Customers that stopped paying: a customer that owes overdue money and
+    /// has paid nothing since it fell due (its silence) has stopped paying
+    /// for a run with the chance [`stop_chance`] gives (the longer the
+    /// silence against its own settled delays, the likelier), and then pays
+    /// nothing more in that run (docs/simulation.md, Back-test).
+    pub silence: bool,
+    /// With `silence`: the prior share of customers that stop paying (π).
+    pub stop_prior: f64,
 }
 
 fn is_one(x: &u32) -> bool {
@@ -76,6 +84,8 @@ impl Default for Learn {
             censoring: false,
             recent_weight: 1,
             recent_days: 91,
+            silence: true,
+            stop_prior: 0.05,
         }
     }
 }
@@ -125,6 +135,9 @@ pub struct Payer {
     /// Its own settled and still-open invoices as a survival curve (with
     /// `learn.censoring`, when it has at least `learn.min_own` of them).
     km: Option<Km>,
+    /// The chance that it has stopped paying (`learn.silence`): 0 unless it
+    /// owes overdue money and paid nothing since it fell due.
+    pub stopped: f64,
 }
 
 /// A Kaplan–Meier survival curve of days late: settled invoices are
@@ -247,6 +260,7 @@ impl Behaviour {
                 amounts,
                 settled: parts.n(),
                 km: None,
+                stopped: 0.0,
             });
             own.push(parts);
             own_open.push(open);
@@ -288,6 +302,28 @@ impl Behaviour {
                 if n + k > 0.0 { (own + k * prior[j]) / (n + k) } else { prior[j] }
             });
             p.own = parts;
+        }
+        if learn.silence && learn.stop_prior > 0.0 {
+            // Every settled delay of a customer, and of each segment, sorted.
+            let all = |p: &Parts| {
+                let mut v: Vec<i32> = p.days.iter().flatten().copied().collect();
+                v.sort_unstable();
+                v
+            };
+            let seg: Vec<Vec<i32>> = pools.iter().map(all).collect();
+            for (p, s) in payers.iter_mut().zip(silences(ledger, as_of)) {
+                if s > 0 {
+                    let segment = seg.get(p.segment).filter(|v| !v.is_empty()).or(seg.last());
+                    let own = all(&p.own);
+                    p.stopped = stop_chance(
+                        s,
+                        learn.stop_prior,
+                        &own,
+                        segment.map_or(&[][..], |v| &v[..]),
+                        learn.prior_weight.max(0.0),
+                    );
+                }
+            }
         }
         Behaviour { payers, pools, segments, learn: learn.clone(), seg_km }
     }
@@ -367,6 +403,59 @@ impl Behaviour {
     }
 }
 
+/// A customer's silence on `t`: the days since it last paid anything or
+/// since its oldest invoice open and overdue on `t` fell due, whichever is
+/// later; 0 when nothing is open and overdue (it owes nothing it should have paid).
+/// `pays`: its payment dates, sorted; `invoices`: (issue, due, settled).
+fn silence_on(t: NaiveDate, pays: &[NaiveDate], invoices: &[(NaiveDate, NaiveDate, Option<NaiveDate>)]) -> i64 {
+    let oldest = invoices
+        .iter()
+        .filter(|&&(issue, due, settled)| issue <= t && due < t && settled.is_none_or(|s| s > t))
+        .map(|&(_, due, _)| due)
+        .min();
+    let Some(oldest) = oldest else { return 0 };
+    let last = pays[..pays.partition_point(|&d| d <= t)].last().copied();
+    (t - last.map_or(oldest, |l| l.max(oldest))).num_days()
+}
+
+/// Each customer's silence on `as_of` (days), from `ledger` as known then.
+pub fn silences(ledger: &Ledger, as_of: NaiveDate) -> Vec<i64> {
+    let mut pays: Vec<NaiveDate> = Vec::new();
+    let mut invoices = Vec::new();
+    (0..ledger.customers.len())
+        .map(|c| {
+            pays.clear();
+            let rows = ledger.payments_by_customer.rows(c as CustIx).iter();
+            pays.extend(rows.map(|&p| ledger.payments[p as usize].paid_on).filter(|&d| d <= as_of));
+            pays.sort_unstable();
+            invoices.clear();
+            invoices.extend(ledger.invoices_by_customer.rows(c as CustIx).iter().map(|&i| {
+                let inv = &ledger.invoices[i as usize];
+                (inv.issue_date, inv.due_date, crate::facts::settled_on(ledger, i, as_of))
+            }));
+            silence_on(as_of, &pays, &invoices)
+        })
+        .collect()
+}
+
+/// The chance that a customer silent for `silence` days has stopped paying:
+/// `π / (π + (1 − π) · S)` with `π` the prior share of customers that stop
+/// and `S` the chance that a customer still paying is this late: the share
+/// of its settled delays (days late) at least `silence`, shrunk toward its
+/// segment's share with `k` pseudo-invoices, `(own + k · segment) / (n + k)`.
+/// 0 without a silence.
+pub fn stop_chance(silence: i64, prior: f64, own: &[i32], segment: &[i32], k: f64) -> f64 {
+    if silence <= 0 || prior <= 0.0 {
+        return 0.0;
+    }
+    let at_least = |v: &[i32]| (v.len() - v.partition_point(|&d| i64::from(d) < silence)) as f64;
+    let seg = if segment.is_empty() { 0.0 } else { at_least(segment) / segment.len() as f64 };
+    let n = own.len() as f64;
+    let still = if n + k > 0.0 { (at_least(own) + k * seg) / (n + k) } else { seg };
+    let prior = prior.min(1.0);
+    prior / (prior + (1.0 - prior) * still)
+}
+
 /// The start of the learning window: `from` (the configured months before
 /// the as-of date), or the day before the ledger's first invoice when that
 /// is later (the rates are counted over the days the ledger has history).
@@ -422,6 +511,69 @@ mod tests {
         assert!(recent_total > 100, "{recent_total}: the test proves nothing");
     }
 
+    /// Silence: days since the later of the last payment and the oldest
+    /// open overdue invoice's due date; 0 with nothing open and overdue.
+    #[test]
+    fn silence_counts_from_the_later_of_the_last_payment_and_the_oldest_due_date() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let inv = [(d("2026-01-01"), d("2026-01-31"), None), (d("2026-02-01"), d("2026-03-03"), None)];
+        let pays = [d("2026-01-10")];
+        // Due 01-31, nothing paid since: 29 days on 03-01 (the 03-03 invoice is not yet due).
+        assert_eq!(silence_on(d("2026-03-01"), &pays, &inv), 29);
+        // On its due date nothing is overdue yet.
+        assert_eq!(silence_on(d("2026-01-31"), &pays, &inv), 0);
+        // A payment after it fell due restarts the count (a later one is not known yet).
+        let pays = [d("2026-01-10"), d("2026-02-15"), d("2026-03-20")];
+        assert_eq!(silence_on(d("2026-03-01"), &pays, &inv), 14);
+        // Settled by then: nothing overdue is open.
+        let settled = [(d("2026-01-01"), d("2026-01-31"), Some(d("2026-02-20")))];
+        assert_eq!(silence_on(d("2026-03-01"), &pays, &settled), 0);
+        assert_eq!(silence_on(d("2026-02-19"), &pays, &settled), 4, "settled after the 19th: open then");
+    }
+
+    /// π = 0.05, k = 5. Own delays 0, 10, 20, 30 (n = 4), segment's 0..=99
+    /// (100 values). Silent 25 days: own 1 of 4 at least 25, segment 75 %:
+    /// S = (1 + 5 · 0.75) / 9 = 0.5278, chance 0.05 / (0.05 + 0.95 · 0.5278)
+    /// = 0.0907. Silent 100 days: nobody that late, S = 0, chance 1.
+    #[test]
+    fn the_stop_chance_weighs_the_silence_against_the_settled_delays() {
+        let own = [0, 10, 20, 30];
+        let seg: Vec<i32> = (0..100).collect();
+        let s = (1.0 + 5.0 * 0.75) / 9.0;
+        let want = 0.05 / (0.05 + 0.95 * s);
+        assert!((stop_chance(25, 0.05, &own, &seg, 5.0) - want).abs() < 1e-12);
+        assert!((want - 0.0907).abs() < 1e-4);
+        assert_eq!(stop_chance(100, 0.05, &own, &seg, 5.0), 1.0);
+        assert_eq!(stop_chance(0, 0.05, &own, &seg, 5.0), 0.0, "no silence");
+        assert_eq!(stop_chance(100, 0.0, &own, &seg, 5.0), 0.0, "no prior");
+        // Longer silences are likelier stops.
+        let chances: Vec<f64> = [1, 15, 25, 45, 80].map(|d| stop_chance(d, 0.05, &own, &seg, 5.0)).to_vec();
+        assert!(chances.windows(2).all(|w| w[0] <= w[1]), "{chances:?}");
+    }
+
+    /// On the demo, each silent customer has a chance, the others none,
+    /// when on; nobody when off.
+    #[test]
+    fn silent_customers_get_their_stop_chance() {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let ledger = crate::ledger::load(&repo.join("fixtures/demo"), &Default::default()).unwrap();
+        let as_of = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+        let silence = silences(&ledger, as_of);
+        let on = Behaviour::learn(&ledger, as_of, &Learn::default());
+        let off = Behaviour::learn(&ledger, as_of, &Learn { silence: false, ..Learn::default() });
+        let mut silent = 0;
+        for (c, (a, b)) in on.payers.iter().zip(&off.payers).enumerate() {
+            assert_eq!(b.stopped, 0.0);
+            if silence[c] > 0 {
+                silent += 1;
+                assert!(a.stopped > 0.0 && a.stopped <= 1.0, "customer {c}");
+            } else {
+                assert_eq!(a.stopped, 0.0, "customer {c}");
+            }
+        }
+        assert!(silent > 10, "{silent}: the test proves nothing");
+    }
+
     #[test]
     fn the_window_starts_where_the_history_does() {
         let d = |s: &str| s.parse::<NaiveDate>().unwrap();
@@ -452,6 +604,7 @@ mod tests {
                 amounts: vec![],
                 settled: 9,
                 km: None,
+                stopped: 0.0,
             }],
             pools: vec![Parts::default(), Parts::default()],
             segments: vec!["s".into()],

@@ -26,6 +26,8 @@ pub enum Purpose {
     Action = 4,
     /// A portfolio-wide factor shared by every customer of a run (week).
     Portfolio = 5,
+    /// Whether a silent customer has stopped paying for the run (customer).
+    Stopped = 6,
 }
 
 /// A bijective 64-bit mixer (the SplitMix64 finaliser).

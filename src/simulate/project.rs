@@ -377,6 +377,8 @@ struct Sim<'a> {
     facts: facts::cache::Cache,
     /// With `week_slip_sd`: each week's slip share (empty when off).
     slip: Vec<f64>,
+    /// Per customer: it has stopped paying in this run (`learn.silence`).
+    stopped: Vec<bool>,
 }
 
 /// What every run of every policy reads: learned and built once per
@@ -662,6 +664,19 @@ fn week_slips(key: Key, sd: f64, days: u32) -> Vec<f64> {
         .collect()
 }
 
+/// Which customers have stopped paying in the run of `key`: one draw per
+/// customer with a chance of it (a silent one), keyed by the run and the
+/// customer, so the same under every policy; all false without silence.
+fn stopped(key: Key, behaviour: &Behaviour) -> Vec<bool> {
+    let key = key.purpose(Purpose::Stopped);
+    behaviour
+        .payers
+        .iter()
+        .enumerate()
+        .map(|(c, p)| p.stopped > 0.0 && key.with(c as u64).draws().f64() < p.stopped)
+        .collect()
+}
+
 impl<'a> Sim<'a> {
     fn new(ledger: Ledger, world: &'a World<'a>, key: Key) -> Self {
         let (as_of, days) = (world.as_of, world.p.days);
@@ -696,6 +711,7 @@ impl<'a> Sim<'a> {
             opening: n,
             facts: facts::cache::Cache::new(),
             slip: week_slips(key, world.p.scenario.week_slip_sd, days),
+            stopped: stopped(key, &world.behaviour),
         }
     }
 
@@ -710,6 +726,12 @@ impl<'a> Sim<'a> {
     fn schedule(&mut self, i: InvIx, today: NaiveDate) {
         let inv = &self.ledger.invoices[i as usize];
         let (c, due) = (inv.customer as usize, inv.due_date);
+        if self.stopped[c] {
+            // It pays nothing more in this run: written off at `write_off_days`
+            // unless an agency recovers it.
+            self.pay_on[i as usize] = None;
+            return;
+        }
         let dpd = (today - due).num_days() as i32;
         let key = if (i as usize) < self.opening {
             self.key.purpose(Purpose::PayOpen).with(u64::from(i))
@@ -1096,7 +1118,8 @@ impl<'a> Sim<'a> {
     fn pull(&mut self, invoices: &[InvIx], day: NaiveDate) {
         for &i in invoices {
             let ix = i as usize;
-            if !self.ledger.invoices[ix].is_open() || self.referred[ix] {
+            let inv = &self.ledger.invoices[ix];
+            if !inv.is_open() || self.referred[ix] || self.stopped[inv.customer as usize] {
                 continue;
             }
             if self.pay_on[ix].is_none_or(|d| d > day) {
