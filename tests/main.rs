@@ -10,6 +10,7 @@ mod engine;
 mod facts;
 mod faults;
 mod hostile;
+mod kinds;
 mod ledger;
 mod levels;
 mod outbox;

@@ -623,7 +623,12 @@ pub(super) fn todays_work(r: &RunInputs) -> String {
         v.sort_by(|a, b| b.values[0].total_cmp(&a.values[0]).then(a.name.cmp(&b.name)));
         v
     };
-    let kinds = bars(&s.by_action);
+    let mut kinds = bars(&s.by_action);
+    // A declared kind by its label (`[kinds.*] label`, summary.json's `kind_labels`).
+    let label = |k: &str| s.kind_labels.get(k).map_or_else(|| k.to_string(), |l| format!("{l} ({k})"));
+    for b in &mut kinds {
+        b.name = label(&b.name);
+    }
     let steps = bars(&s.by_step);
     if !kinds.is_empty() {
         let title = "Today's actions by kind";
@@ -689,7 +694,7 @@ pub(super) fn todays_work(r: &RunInputs) -> String {
     ));
     // The amounts by kind and step, per currency.
     let head = ["action", "currency", "#count", "#amount due", "#fees", "#interest", "#cost"];
-    let rows: Vec<Vec<Cell>> = s.by_action.iter().flat_map(|(a, x)| tally_rows(a, x)).collect();
+    let rows: Vec<Vec<Cell>> = s.by_action.iter().flat_map(|(a, x)| tally_rows(&label(a), x)).collect();
     let mut tables = table_with_totals("", &head, &rows, &tally_rows("all actions", &s.actions));
     if !s.exposure.is_empty() {
         let rows: Vec<Vec<Cell>> =
