@@ -117,6 +117,13 @@ fn summary_counts() {
     );
     assert_eq!(s["notify"], serde_json::json!({"notified": 3, "undeliverable": 1, "customers_without_sales_rep": 1}));
     assert_eq!(s["undeliverable"], serde_json::json!({"email": 1}));
+    // The published schemas take the declared kinds, `task`, `kind_labels` and `notify`.
+    use crate::output::{assert_valid, schema};
+    assert_valid("summary.json", &schema("summary"), &s);
+    let plan = schema("plan");
+    for l in read(&tmp, "plan.jsonl").lines() {
+        assert_valid("plan.jsonl", &plan, &serde_json::from_str(l).unwrap());
+    }
     assert!(stdout.contains("suspend_service (Suspend service)"), "{stdout}");
     assert!(
         stdout.contains("sales reps told: 3 customer(s) (1 undeliverable: no address); 1 customer(s) with an action to tell of have no sales_rep"),

@@ -65,11 +65,8 @@ impl Eval<'_, '_> {
                 a.reason.push_str("; undeliverable: ");
                 a.reason.push_str(why);
             }
+            // The fact it read; the actions told of are in the reason (facts are facts only).
             a.facts.push(FactRead { name: Cow::Borrowed("customer.sales_rep"), value: rep.to_string() });
-            for &i in &told {
-                let t = &self.actions[i];
-                a.facts.push(FactRead { name: Cow::Owned(format!("told.{}", t.action)), value: t.rule_id.clone() });
-            }
         }
         if self.tracing() {
             let detail = format!("{}; to {}", a.reason, address.unwrap_or("no address"));
