@@ -182,7 +182,7 @@ fn an_undeclared_kind_in_the_history_is_a_bad_row() {
 fn policy_cases_and_explain() {
     let (code, out, err) = recoup(&["test", "fixtures/kinds/policy"], None);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("3 passed, 0 failed"), "{out}");
+    assert!(out.contains("4 passed, 0 failed"), "{out}");
     let (code, out, err) = recoup(
         &[
             "explain",

@@ -735,10 +735,10 @@ mod schema {
         let e = errors(&ps, &bad);
         assert!(e.iter().any(|x| x.contains("days_past_due")), "{e:?}");
         // `emial` could be a kind the policy declares under [kinds]: `check` refuses it, the
-        // schema cannot; a word that is no kind name at all it flags.
-        let bad = bad.replace("\"emial\"", "\"E-mail\"");
+        // schema cannot; an action that is not a word it flags.
+        let bad = bad.replace("\"emial\"", "5");
         let e = errors(&ps, &bad);
-        assert!(e.iter().any(|x| x.contains("\"E-mail\"")), "{e:?}");
+        assert!(e.iter().any(|x| x.contains("step[1].action")), "{e:?}");
     }
 
     #[test]

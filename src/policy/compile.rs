@@ -297,9 +297,10 @@ impl Step {
             Basis::IssueDate => inv.days_since_issue,
         }
     }
-    /// Does it reach the customer (email, sms, call, letter, statement)?
+    /// Does it reach the customer (email, sms, call, letter, statement, a
+    /// declared kind with a channel)?
     pub fn is_contact(&self) -> bool {
-        self.action.is_contact()
+        self.action.is_contact() || (self.action.is_declared() && self.channel.is_some())
     }
     /// Does it hand the account to an agency or lawyer?
     pub fn is_referral(&self) -> bool {
