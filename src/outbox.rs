@@ -74,7 +74,8 @@ fn piece(e: &PlanEntry, m: &Message, c: &Customer, sender: &crate::render::Sende
     match m.channel {
         Channel::Email => {
             let html = m.html.clone().unwrap_or_else(|| html_of_text(&m.text));
-            let to = c.email.as_deref().unwrap_or("");
+            // A `notify` message goes to the sales representative, not the customer.
+            let to = m.to.as_deref().or(c.email.as_deref()).unwrap_or("");
             // A plain space in the header: no-break spaces of money would force an encoded word.
             let subject = m.subject.as_deref().unwrap_or("").replace(['\u{a0}', '\u{202f}'], " ");
             let subject = subject.as_str();

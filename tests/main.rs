@@ -11,6 +11,7 @@ mod facts;
 mod faults;
 mod group_statement;
 mod hostile;
+mod kinds;
 mod ledger;
 mod levels;
 mod outbox;

@@ -146,6 +146,8 @@ fn run_in_pool(a: &RunArgs) -> anyhow::Result<Exit> {
     log::stage("run", "kpis", ms(t), json!({}));
     let mut summary = summarize(&plan, (policy.name(), policy.version()), &ledger.report, kpis);
     summary.kpi_settings = ctx.config.clone();
+    summary.kind_labels = policy.kind_labels();
+    summary.notify = crate::plan::summary::NotifyCounts::of(&plan, &ledger, &policy);
     let as_of_inputs = plan::why::AsOfInputs::of(&ledger, &policy);
     summary.as_of_warnings = as_of_inputs.warnings(as_of);
     let why_none = plan.entries.is_empty().then(|| plan::why::why_none(&ledger, &policy, &ctx, mask.as_deref()));
@@ -345,7 +347,10 @@ fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path) -> s
         r
     };
     for (kind, x) in &s.by_action {
-        t.add_row(row(kind, x));
+        match s.kind_labels.get(kind) {
+            Some(label) if label != kind => t.add_row(row(&format!("{kind} ({label})"), x)),
+            _ => t.add_row(row(kind, x)),
+        };
     }
     t.add_row(row("all actions", &s.actions));
     style::right_align(&mut t, &(1..codes.len() + 2).collect::<Vec<_>>());
@@ -396,6 +401,13 @@ fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path) -> s
             money(code, l.increase_total),
             l.decreases,
             money(code, l.decrease_total)
+        )?;
+    }
+    if let Some(n) = &s.notify {
+        writeln!(
+            out,
+            "  sales reps told: {} customer(s) ({} undeliverable: no address); {} customer(s) with an action to tell of have no sales_rep",
+            n.notified, n.undeliverable, n.customers_without_sales_rep
         )?;
     }
     for (code, d) in &s.discounts {

@@ -24,6 +24,13 @@ pub fn e164(phone: &str) -> Option<String> {
     ((8..=15).contains(&digits) && !out[1..].starts_with('0')).then_some(out)
 }
 
+/// Is `s` an e-mail address (something `@` something, no spaces)? The
+/// test `unreachable` applies to a customer's `email`.
+pub fn is_email(s: &str) -> bool {
+    let t = s.trim();
+    t.split_once('@').is_some_and(|(a, b)| !a.is_empty() && !b.is_empty()) && !t.contains(char::is_whitespace)
+}
+
 /// Why `c` cannot be reached on `channel`, or `None` when it can.
 /// `email_bounced`: the latest e-mail to it bounced (the fact
 /// `customer.email_bounced`).

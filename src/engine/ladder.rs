@@ -529,6 +529,7 @@ impl<'a> Eval<'a, '_> {
         a.template = step.template.clone();
         a.owner = step.owner.clone();
         a.hold = step.action == ActionKind::CreditHold;
+        a.task = step.task;
         let mut oldest = i32::MIN;
         for &i in listed {
             let inv = &self.inv[i];
@@ -818,12 +819,16 @@ impl<'a> Eval<'a, '_> {
         more: &mut Vec<(usize, Vec<usize>)>,
         notes: &mut [Vec<String>],
     ) -> Result<(), EvalError> {
-        if self.cf.on_hold || ladder.steps[k].action == ActionKind::CreditHold {
-            return Ok(());
-        }
+        let chosen = ladder.steps[k].action;
+        // One of each standing kind the chosen step is not itself (at most a few).
+        let mut placed: Vec<ActionKind> = Vec::new();
         for j in (0..k).rev() {
             let step = &ladder.steps[j];
-            if step.action != ActionKind::CreditHold {
+            if !step.standing
+                || step.action == chosen
+                || placed.contains(&step.action)
+                || (step.action == ActionKind::CreditHold && self.cf.on_hold)
+            {
                 continue;
             }
             let skipped: Vec<usize> = listed
@@ -838,11 +843,14 @@ impl<'a> Eval<'a, '_> {
             if self.tracing()
                 && let Some(n) = notes.get_mut(j)
             {
-                n.push(format!("skipped by jump pace to `{}`: its hold stands (standing_effects)", ladder.steps[k].id));
+                let what = if step.action == ActionKind::CreditHold { "hold" } else { step.action.as_str() };
+                n.push(format!(
+                    "skipped by jump pace to `{}`: its {what} stands (standing_effects)",
+                    ladder.steps[k].id
+                ));
             }
             more.push((j, skipped));
-            // One hold is enough.
-            break;
+            placed.push(step.action);
         }
         Ok(())
     }

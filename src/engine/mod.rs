@@ -24,6 +24,7 @@ mod charges;
 pub mod contact;
 pub mod history;
 mod ladder;
+mod notify;
 mod offers;
 pub mod words;
 
@@ -51,6 +52,8 @@ pub enum RuleKind {
     PaymentPlan,
     Review,
     Guardrail,
+    /// `[notify]`: the sales representative told of the plan's actions.
+    Notify,
 }
 
 impl RuleKind {
@@ -65,6 +68,7 @@ impl RuleKind {
             RuleKind::PaymentPlan => "payment plan",
             RuleKind::Review => "review",
             RuleKind::Guardrail => "guardrail",
+            RuleKind::Notify => "notify",
         }
     }
 
@@ -79,6 +83,7 @@ impl RuleKind {
             RuleKind::PaymentPlan => "payment_plan",
             RuleKind::Review => "review",
             RuleKind::Guardrail => "guardrail",
+            RuleKind::Notify => "notify",
         }
     }
 }
@@ -174,6 +179,10 @@ pub struct PlannedAction {
     /// None: the action is its own message. Absent from the outputs then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
+    /// A task on the worklist though its kind is not a built-in task: a
+    /// declared kind with `task = true` (`[kinds.*]`). Absent when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub task: bool,
 }
 
 impl PlannedAction {
@@ -223,12 +232,22 @@ impl PlannedAction {
             arm: Arm::Champion,
             undeliverable: None,
             message_id: None,
+            task: false,
         }
     }
 
     /// Does it reach the customer (counts toward contact caps, obeys do-not-contact)?
+    /// A declared kind with a channel is a message to the customer too.
     pub fn is_customer_facing(&self) -> bool {
-        self.action.is_contact() || matches!(self.action, ActionKind::DiscountOffer | ActionKind::PaymentPlanOffer)
+        self.action.is_contact()
+            || matches!(self.action, ActionKind::DiscountOffer | ActionKind::PaymentPlanOffer)
+            || (self.action.is_declared() && self.channel.is_some())
+    }
+
+    /// Does a person carry it out (the worklist)? A built-in task kind
+    /// ([`crate::plan::is_human_task`]) or a declared kind with `task = true`.
+    pub fn is_task(&self) -> bool {
+        self.task || crate::plan::is_human_task(self.action)
     }
 }
 
@@ -636,6 +655,7 @@ impl<'a> Eval<'a, '_> {
         self.plans()?;
         self.reviews()?;
         self.finish();
+        self.notify();
         Ok(())
     }
 

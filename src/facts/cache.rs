@@ -516,7 +516,7 @@ fn build(st: &mut State, ledger: &Ledger, c: CustIx, as_of: NaiveDate, per_invoi
         // The first row of its message among all executed contacts up to
         // the as-of date: its message's rows share its date, so it is the
         // first among those of any window that holds it too.
-        if a.action.is_contact() && messages.is_first(pos, |b| b.action.is_contact()) {
+        if a.is_contact() && messages.is_first(pos, |b| b.is_contact()) {
             st.messages.push(Message::of(a, done));
         }
         st.actions.add(a, done);
@@ -573,7 +573,7 @@ fn sync(st: &mut State, ledger: &Ledger, c: CustIx, as_of: NaiveDate, per_invoic
         // earlier as-of date or is among the rows added now). In a history
         // in date order only the rows of its date are compared: the walk
         // back stops at the first executed row of an earlier date.
-        if a.action.is_contact() && is_first_added(ledger, &acts[..pos], a, sorted, per_invoice) {
+        if a.is_contact() && is_first_added(ledger, &acts[..pos], a, sorted, per_invoice) {
             let at = st.messages.partition_point(|m| m.on <= done);
             st.messages.insert(at, Message::of(a, done));
         }

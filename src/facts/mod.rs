@@ -831,7 +831,7 @@ fn action_facts<'a>(
     let acts = ledger.acts.rows(c);
     // Contacts of the last 90 days: the rows the message counts look at.
     let since = as_of - chrono::Duration::days(90);
-    let contact = |a: &Act| a.action.is_contact() && a.executed_on.is_some_and(|d| d > since);
+    let contact = |a: &Act| a.is_contact() && a.executed_on.is_some_and(|d| d > since);
     let mut messages = Messages::new(&ledger.actions, acts, as_of, per_invoice);
     for (pos, a) in acts.iter().enumerate() {
         let Some(done) = a.executed_on.filter(|&d| d <= as_of) else { continue };
@@ -840,7 +840,7 @@ fn action_facts<'a>(
         }
         let age = (as_of - done).num_days();
         // One contact per message, however many invoice rows it has.
-        if a.action.is_contact() && age < 90 && messages.is_first(pos, contact) {
+        if a.is_contact() && age < 90 && messages.is_first(pos, contact) {
             f.contacts_7d += u32::from(age < 7);
             f.contacts_30d += u32::from(age < 30);
             f.contacts_90d += 1;
@@ -879,7 +879,7 @@ impl ActionFold {
     #[inline(always)]
     fn add(&mut self, a: &Act, done: NaiveDate) {
         let row = a.row;
-        if a.action.is_contact() {
+        if a.is_contact() {
             self.last_contact = self.last_contact.max(Some(done));
         }
         if a.action == ActionKind::Call {

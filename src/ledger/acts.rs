@@ -75,6 +75,15 @@ impl Act {
         self.flags & EXECUTED != 0
     }
 
+    /// A message that reached for the customer: a built-in contact kind, or
+    /// a kind the policy declares recorded with a channel (`[kinds.*]
+    /// channel`): what the contact facts and caps count. One more byte
+    /// compare than [`ActionKind::is_contact`], for rows that are not one.
+    #[inline(always)]
+    pub fn is_contact(&self) -> bool {
+        self.action.is_contact() || (self.action.is_declared() && self.channel.is_some())
+    }
+
     /// Its full row in `actions` (`Ledger::actions`).
     pub fn record<'a>(&self, actions: &'a [ActionRecord]) -> Option<&'a ActionRecord> {
         actions.get(self.row as usize)

@@ -23,6 +23,8 @@ pub enum DecodeError {
     Enum(&'static [&'static str]),
     /// Not a payment term such as `NET30` or `2/10 NET30`.
     Terms,
+    /// Not a built-in action kind nor one the policy declares.
+    Kind,
     /// Not valid UTF-8.
     Utf8,
 }
@@ -43,6 +45,10 @@ impl DecodeError {
             DecodeError::Bool => "true or false".into(),
             DecodeError::Enum(allowed) => format!("one of {}", allowed.join(", ")),
             DecodeError::Terms => "payment terms such as NET30 or 2/10 NET30".into(),
+            DecodeError::Kind => format!(
+                "one of {}, or a kind the policy declares under [kinds] (docs/policy.md, \"Your own action kinds\")",
+                crate::ledger::ActionKind::WORDS.join(", ")
+            ),
             DecodeError::Utf8 => "UTF-8 text".into(),
         }
     }

@@ -5,6 +5,7 @@
 pub mod acts;
 pub mod decode;
 pub mod inline;
+mod kind;
 pub mod load;
 pub mod parquet;
 pub mod postgres;
@@ -14,6 +15,7 @@ mod stream;
 
 pub use acts::{Act, Acts};
 pub use decode::Terms;
+pub use kind::{ActionKind, TooManyKinds, is_kind_name};
 pub use load::{LoadError, LoadOptions, load};
 pub use problem::{FileKind, LedgerFormat, Problem, ProblemKind, Severity};
 pub use rule_id::RuleId;
@@ -84,28 +86,6 @@ word_enum!(
     AccountType { Business = "business", Consumer = "consumer" }
 );
 word_enum!(
-    /// The kinds of action a plan can contain and `actions.csv` records.
-    ActionKind {
-        Email = "email",
-        Sms = "sms",
-        Call = "call",
-        Letter = "letter",
-        Statement = "statement",
-        CreditHold = "credit_hold",
-        ReleaseHold = "release_hold",
-        LimitChange = "limit_change",
-        CreditReview = "credit_review",
-        DiscountOffer = "discount_offer",
-        PaymentPlanOffer = "payment_plan_offer",
-        Fee = "fee",
-        Interest = "interest",
-        ReferAgency = "refer_agency",
-        ReferLegal = "refer_legal",
-        WriteOffReview = "write_off_review",
-        NotifyOwner = "notify_owner",
-    }
-);
-word_enum!(
     /// What happened when an action was executed.
     Outcome {
         Pending = "pending",
@@ -168,27 +148,6 @@ word_enum!(
 impl Default for Arm {
     fn default() -> Self {
         Arm::Champion
-    }
-}
-
-impl ActionKind {
-    /// Actions that reach the customer (count toward contact caps).
-    pub fn is_contact(self) -> bool {
-        matches!(
-            self,
-            ActionKind::Email | ActionKind::Sms | ActionKind::Call | ActionKind::Letter | ActionKind::Statement
-        )
-    }
-    /// Ladder steps the `min_overdue` guardrail holds back while the
-    /// overdue amount is below it: every step that chases a payment
-    /// (messages, fees, holds, referrals, the owner told), not the review
-    /// that clears a small balance (`write_off_review`) nor a credit review.
-    pub fn held_by_min_overdue(self) -> bool {
-        !matches!(self, ActionKind::WriteOffReview | ActionKind::CreditReview)
-    }
-    /// Actions that hand the account to a third party; dunning stops after them.
-    pub fn is_referral(self) -> bool {
-        matches!(self, ActionKind::ReferAgency | ActionKind::ReferLegal)
     }
 }
 

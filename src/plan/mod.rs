@@ -310,7 +310,7 @@ pub fn is_human_task(kind: ActionKind) -> bool {
 /// priority first, ties by customer id and action id.
 pub fn worklist(plan: &Plan) -> Vec<&PlanEntry> {
     use rayon::prelude::*;
-    let mut tasks: Vec<&PlanEntry> = plan.entries.iter().filter(|e| is_human_task(e.action.action)).collect();
+    let mut tasks: Vec<&PlanEntry> = plan.entries.iter().filter(|e| e.action.is_task()).collect();
     // A stable sort: the same order at any thread count.
     tasks.par_sort_by(|a, b| {
         fn owner(e: &PlanEntry) -> (bool, Option<&str>) {

@@ -87,6 +87,47 @@ pub struct Rows {
     pub actions: FileCounts,
 }
 
+/// `[notify]` in summary.json.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyCounts {
+    /// `notify` actions planned: one per customer whose representative is told.
+    pub notified: u64,
+    /// Of those, the ones whose representative has no e-mail address.
+    pub undeliverable: u64,
+    /// Customers with an action of a kind `[notify]` lists but no `sales_rep`: no one told.
+    pub customers_without_sales_rep: u64,
+}
+
+impl NotifyCounts {
+    /// The counts of `plan` under `policy`; `None` when the policy has no
+    /// `[notify]`. Walks the plan once, and the customers' `sales_rep` of
+    /// those with an action to tell of.
+    pub fn of(plan: &Plan, ledger: &crate::ledger::Ledger, policy: &crate::policy::CompiledPolicy) -> Option<Self> {
+        let n = &policy.rules.notify;
+        if n.sales_rep.is_empty() {
+            return None;
+        }
+        let mut c = NotifyCounts::default();
+        let mut last: Option<&str> = None;
+        let ix: hashbrown::HashMap<&str, usize> =
+            ledger.customers.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
+        for e in &plan.entries {
+            let a = &e.action;
+            if a.action == ActionKind::Notify {
+                c.notified += 1;
+                c.undeliverable += u64::from(a.undeliverable.is_some());
+            } else if n.tells(a.action) && last != Some(a.customer_id.as_str()) {
+                last = Some(a.customer_id.as_str());
+                let rep = ix.get(a.customer_id.as_str()).and_then(|&i| ledger.customers[i].sales_rep.as_deref());
+                if rep.is_none_or(|r| r.trim().is_empty()) {
+                    c.customers_without_sales_rep += 1;
+                }
+            }
+        }
+        Some(c)
+    }
+}
+
 /// The run summary written to summary.json.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -132,6 +173,14 @@ pub struct Summary {
     /// (absent when there are none).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub unknown_rule_ids: BTreeMap<String, u64>,
+    /// The labels of the policy's own action kinds (`[kinds.*] label`), by
+    /// name: how `by_action`'s declared kinds are shown. Absent when none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub kind_labels: BTreeMap<String, String>,
+    /// `[notify]`: the sales representatives told, and the customers with an
+    /// action to tell of but no `sales_rep`. Absent when the policy has no `[notify]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<NotifyCounts>,
     /// The settings the KPIs were computed with: the policy's `[kpis]`
     /// (aging bucket edges, DSO days, ...), which the run report reuses for
     /// its month ends. Summaries written before it read as the defaults.
@@ -294,6 +343,8 @@ pub fn summarize_parts(
         why_no_actions: None,
         converted: None,
         unknown_rule_ids: plan.unknown_rule_ids.clone(),
+        kind_labels: BTreeMap::new(),
+        notify: None,
     };
     let mut last_customer: Option<&str> = None;
     for e in &plan.entries {

@@ -374,6 +374,9 @@ fn plan_line(buf: &mut Vec<u8>, e: &PlanEntry) -> io::Result<()> {
         buf.extend_from_slice(b",\"message_id\":");
         text(buf, m)?;
     }
+    if a.task {
+        buf.extend_from_slice(b",\"task\":true");
+    }
     buf.push(b'}');
     Ok(())
 }

@@ -277,6 +277,11 @@ pub struct Step {
     /// `consolidated`: a statement step whose statements are one per
     /// customer group, addressed to its head (`plan::group_statement`).
     pub consolidated: bool,
+    /// A declared kind that is a task on the worklist (`[kinds.*] task`).
+    pub task: bool,
+    /// A kind that stays in force once done: a credit hold, or a declared
+    /// kind with `standing = true` (placed with a jump, `standing_effects`).
+    pub standing: bool,
 }
 
 /// A step's `repeat`: again every `every` days after it last ran, at most
@@ -295,9 +300,10 @@ impl Step {
             Basis::IssueDate => inv.days_since_issue,
         }
     }
-    /// Does it reach the customer (email, sms, call, letter, statement)?
+    /// Does it reach the customer (email, sms, call, letter, statement, a
+    /// declared kind with a channel)?
     pub fn is_contact(&self) -> bool {
-        self.action.is_contact()
+        self.action.is_contact() || (self.action.is_declared() && self.channel.is_some())
     }
     /// Does it hand the account to an agency or lawyer?
     pub fn is_referral(&self) -> bool {
@@ -408,6 +414,58 @@ pub struct Rules {
     /// `[amounts]`: the named amounts expressions read as `amounts.<name>`,
     /// in file order.
     pub named: Vec<(String, Amount)>,
+    /// `[kinds.*]`: the action kinds the policy declares, by name.
+    pub kinds: Vec<KindDecl>,
+    /// `[notify]` and `[sales_reps]`: who else is told of the plan's actions.
+    pub notify: Notify,
+}
+
+/// An action kind the policy declares (`[kinds.<name>]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KindDecl {
+    pub kind: ActionKind,
+    /// How the worklist, the summary and the report name it.
+    pub label: String,
+    /// A task on the worklist.
+    pub task: bool,
+    /// A message to the customer on this channel.
+    pub channel: Option<Channel>,
+    /// Its message template (steps may give their own).
+    pub template: Option<String>,
+    /// Stays in force once done (placed with a jump like a hold, `standing_effects`).
+    pub standing: bool,
+}
+
+/// `[notify]`: the kinds of action the customer's sales representative is
+/// told of, and the representatives' addresses (`[sales_reps]`). Empty when
+/// the policy has no `[notify]`: the engine then does nothing more per customer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Notify {
+    /// The rule id of the notifications.
+    pub id: String,
+    /// The kinds the representative is told of (sorted, no repeats).
+    pub sales_rep: Vec<ActionKind>,
+    /// Representative name -> e-mail address.
+    pub addresses: std::collections::BTreeMap<String, String>,
+}
+
+impl Notify {
+    /// The rule id of notifications when `[notify]` gives none.
+    pub const DEFAULT_ID: &'static str = "notify-sales-rep";
+
+    /// Is the sales representative told of `kind`?
+    pub fn tells(&self, kind: ActionKind) -> bool {
+        self.sales_rep.contains(&kind)
+    }
+
+    /// The e-mail address of the representative `rep`: its `[sales_reps]`
+    /// entry, else `rep` itself when it is an address.
+    pub fn address_of<'a>(&'a self, rep: &'a str) -> Option<&'a str> {
+        match self.addresses.get(rep) {
+            Some(a) => Some(a),
+            None => crate::engine::contact::is_email(rep).then_some(rep),
+        }
+    }
 }
 
 /// `[reporting]`: a reporting currency and the user's rates, of a date.
@@ -687,6 +745,22 @@ impl CompiledPolicy {
             OnError::Skip => (self.rules.meta.max_failed_share * customers as f64).floor() as usize,
         }
     }
+    /// How the worklist, the summary and the report name `kind`: a declared
+    /// kind's `label`, a built-in kind's word in words (`Credit hold`).
+    pub fn kind_label(&self, kind: ActionKind) -> std::borrow::Cow<'_, str> {
+        if let Some(d) = self.rules.kinds.iter().find(|d| d.kind == kind) {
+            return std::borrow::Cow::Borrowed(&d.label);
+        }
+        let w = kind.as_str().replace('_', " ");
+        let mut c = w.chars();
+        std::borrow::Cow::Owned(c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default())
+    }
+
+    /// The labels of the declared kinds, by name (summary.json's `kind_labels`).
+    pub fn kind_labels(&self) -> std::collections::BTreeMap<String, String> {
+        self.rules.kinds.iter().map(|d| (d.kind.as_str().to_string(), d.label.clone())).collect()
+    }
+
     /// Every kind of action the policy can put in a plan, in the order of
     /// [`ActionKind`]: its ladder steps' actions, discount and payment-plan
     /// offers, limit changes, holds and releases, and credit reviews.
@@ -706,6 +780,9 @@ impl CompiledPolicy {
         }));
         if !r.reviews.is_empty() {
             kinds.push(ActionKind::CreditReview);
+        }
+        if !r.notify.sales_rep.is_empty() {
+            kinds.push(ActionKind::Notify);
         }
         kinds.sort_unstable();
         kinds.dedup();

@@ -6,19 +6,19 @@
 //! collected in one pass; nothing stops at the first problem.
 
 use super::compile::{
-    Amount, Basis, Challenger, Cost, Costs, Guardrails, Incentive, Interest, Ladder, LimitRule, Meta, PaymentPlan,
-    Priority, Repeat, Reporting, Review, Rules, Step, Strategy,
+    Amount, Basis, Challenger, Cost, Costs, Guardrails, Incentive, Interest, KindDecl, Ladder, LimitRule, Meta, Notify,
+    PaymentPlan, Priority, Repeat, Reporting, Review, Rules, Step, Strategy,
 };
 use super::diag::{Code, Diagnostic, FileId, StringMap, closest, did_you_mean};
 use super::expr::{Expression, FactRef, Ty, fact_access, lower, root_expr, static_type};
 use super::raw::{
-    Advance, AgeFrom, CostValue, Every, Grouping, InvoiceSet, LimitChange, MoneyValue, Num, OnError, Pace, RawChannel,
-    RawLimit, RawPolicy, RawRiskClass, RawStep, Regime, Removed, Sp, StepAction, Trigger,
+    Advance, AgeFrom, CostValue, Every, Grouping, InvoiceSet, LimitChange, MoneyValue, Num, OnError, Pace, RawAction,
+    RawChannel, RawLimit, RawPolicy, RawRiskClass, RawStep, Regime, Removed, Sp, StepAction, Trigger,
 };
 use super::script::{Allowed, Loc, Scripts, expand_call};
 use crate::facts::CustomerFacts;
 use crate::facts::registry::{FactType, Facts, Scope};
-use crate::ledger::{ActionKind, Channel, RiskClass};
+use crate::ledger::{ActionKind, Channel, RiskClass, is_kind_name};
 use rust_decimal::{Decimal, RoundingStrategy};
 use std::collections::HashMap;
 use std::ops::Range;
@@ -39,6 +39,8 @@ struct V<'a> {
     diags: Vec<Diagnostic>,
     /// `[amounts]`, read first: expressions name them.
     named: Vec<(String, Amount)>,
+    /// `[kinds.*]`, read first: steps name them.
+    kinds: Vec<KindDecl>,
 }
 
 impl V<'_> {
@@ -131,6 +133,34 @@ impl V<'_> {
                 Some(Amount { one: None, by: by.iter().map(|(c, d)| (c.clone(), *d)).collect() })
             }
         }
+    }
+    /// The kind a step's `action` names: a built-in step action or a kind
+    /// of `[kinds]`; an error with the closest name otherwise.
+    fn step_action(&mut self, a: &Sp<RawAction>, what: &str) -> Option<ActionKind> {
+        let word = a.value.0.as_str();
+        if let Some(k) = StepAction::of(word) {
+            return Some(step_action(k));
+        }
+        if let Some(d) = self.kinds.iter().find(|d| d.kind.as_str() == word) {
+            return Some(d.kind);
+        }
+        let names: Vec<&str> =
+            StepAction::ALL.iter().map(|x| x.0).chain(self.kinds.iter().map(|d| d.kind.as_str())).collect();
+        let help = did_you_mean(word, names.iter().copied()).unwrap_or_else(|| {
+            format!(
+                "a step's action is one of {}, or a kind the policy declares as `[kinds.{}]` (docs/policy.md)",
+                names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "),
+                if is_kind_name(word) { word } else { "<name>" }
+            )
+        });
+        let place = what.strip_prefix("step ").unwrap_or(what);
+        self.error(
+            Code::InvalidValue,
+            format!("unknown value `{}` for `action` in [[ladder.step]] {place}", word.escape_debug()),
+            &a.span,
+        )
+        .help = Some(help);
+        None
     }
     fn template(&mut self, t: &Option<Sp<String>>, table: &Range<usize>, what: &str, needed: bool) -> Option<String> {
         match t {
@@ -475,8 +505,9 @@ pub fn is_inside(path: &str) -> bool {
 
 /// Validate a parsed policy. Returns the rules when there is no error.
 pub fn validate(raw: &RawPolicy, ctx: &Ctx<'_>) -> (Option<Rules>, Vec<Diagnostic>) {
-    let mut v = V { ctx, diags: Vec::new(), named: Vec::new() };
+    let mut v = V { ctx, diags: Vec::new(), named: Vec::new(), kinds: Vec::new() };
     v.named = named_amounts(&mut v, raw);
+    v.kinds = kinds(&mut v, raw);
     let meta = meta(&mut v, raw);
     let guardrails = guardrails(&mut v, raw);
     let costs = costs(&mut v, raw);
@@ -491,6 +522,7 @@ pub fn validate(raw: &RawPolicy, ctx: &Ctx<'_>) -> (Option<Rules>, Vec<Diagnosti
     let challenger = challenger(&mut v, raw, &strategies);
     let reporting = reporting(&mut v, raw);
     let kpis = kpis(&mut v, raw);
+    let notify = notify(&mut v, raw);
     unique_ids(&mut v, raw);
     let out_of_range = super::range::out_of_range(raw);
     for o in &out_of_range {
@@ -535,6 +567,8 @@ pub fn validate(raw: &RawPolicy, ctx: &Ctx<'_>) -> (Option<Rules>, Vec<Diagnosti
         replaces,
         kpis,
         named: std::mem::take(&mut v.named),
+        kinds: std::mem::take(&mut v.kinds),
+        notify,
     };
     let ok = !v.diags.iter().any(Diagnostic::is_error);
     (ok.then_some(rules), v.diags)
@@ -950,10 +984,17 @@ fn step_of(v: &mut V<'_>, s: &Sp<RawStep>, n: usize, meta: &Meta, has_interest: 
             (Basis::DueDate, x.value)
         }
     };
-    let action = v.required(&s.action, "action", t, &what).map(|a| step_action(a.value));
+    let action = v.required(&s.action, "action", t, &what).and_then(|a| v.step_action(a, &what));
     let kind = action.unwrap_or(ActionKind::NotifyOwner);
+    let declared = v.kinds.iter().find(|d| d.kind == kind).cloned();
     let ch = match (kind, &s.channel) {
         (ActionKind::Statement, c) => Some(c.as_ref().map_or(Channel::Email, |c| channel(c.value))),
+        (_, Some(c)) if declared.is_some() => {
+            v.error(Code::InvalidValue, format!("`channel` of {what}: a `{kind}` has its kind's channel"), &c.span)
+                .help = Some(format!("give the channel in `[kinds.{kind}]`"));
+            None
+        }
+        (_, None) if declared.is_some() => declared.as_ref().and_then(|d| d.channel),
         (_, Some(c)) => {
             v.error(Code::InvalidValue, format!("`channel` of {what}: a `{kind}` has its own channel"), &c.span).help =
                 Some("`channel` applies to statements only".into());
@@ -967,7 +1008,11 @@ fn step_of(v: &mut V<'_>, s: &Sp<RawStep>, n: usize, meta: &Meta, has_interest: 
     };
     let needs_template =
         matches!(kind, ActionKind::Email | ActionKind::Sms | ActionKind::Letter | ActionKind::Statement);
-    let template = v.template(&s.template, t, &what, needs_template && action.is_some());
+    // A declared kind with a channel (not a call) needs a template: the step's, else the kind's.
+    let kind_template = declared.as_ref().and_then(|d| d.template.clone());
+    let needs_template = needs_template
+        || declared.as_ref().is_some_and(|d| d.channel.is_some_and(|c| c != Channel::Call) && kind_template.is_none());
+    let template = v.template(&s.template, t, &what, needs_template && action.is_some()).or(kind_template);
     let max = s.max_days.as_ref().map(|m| m.value).or((basis == Basis::DueDate && offset < 0).then_some(0));
     if let (Some(m), Some(mx)) = (max, &s.max_days)
         && m < offset
@@ -1045,6 +1090,8 @@ fn step_of(v: &mut V<'_>, s: &Sp<RawStep>, n: usize, meta: &Meta, has_interest: 
         owner: s.owner.as_ref().map(|x| x.value.clone()),
         interest_rate_pct,
         consolidated,
+        task: declared.as_ref().is_some_and(|d| d.task),
+        standing: kind == ActionKind::CreditHold || declared.as_ref().is_some_and(|d| d.standing),
     })
 }
 
@@ -1077,16 +1124,17 @@ fn step_repeat(v: &mut V<'_>, s: &Sp<RawStep>, what: &str) -> Option<Repeat> {
             Some("remove `repeat`, or allow at least one repeat".into());
         return None;
     }
-    if s.action
-        .as_ref()
-        .is_some_and(|a| matches!(a.value, StepAction::CreditHold | StepAction::ReferAgency | StepAction::ReferLegal))
-    {
+    let stands = |a: &RawAction| match StepAction::of(&a.0) {
+        Some(k) => matches!(k, StepAction::CreditHold | StepAction::ReferAgency | StepAction::ReferLegal),
+        None => v.kinds.iter().any(|d| d.standing && d.kind.as_str() == a.0),
+    };
+    if s.action.as_ref().is_some_and(|a| stands(&a.value)) {
         v.error(
             Code::InvalidValue,
             format!("{what} cannot repeat: a hold or a referral stands once placed"),
             &r.span,
         )
-        .help = Some("repeat a message (email, sms, call, letter, statement) or an internal task".into());
+        .help = Some("repeat a message (email, sms, call, letter, statement) or an internal task; a `standing` kind stands once placed too".into());
         return None;
     }
     Some(Repeat { every, max: r.value.max.as_ref().map(|m| m.value) })
@@ -1428,6 +1476,116 @@ fn named_amounts(v: &mut V<'_>, raw: &RawPolicy) -> Vec<(String, Amount)> {
         }
     }
     out
+}
+
+/// `[kinds.*]`: each name new (not a built-in kind), a plain name, at most
+/// one of `task` and `channel`, a template only with a channel.
+fn kinds(v: &mut V<'_>, raw: &RawPolicy) -> Vec<KindDecl> {
+    let Some(t) = &raw.kinds else { return Vec::new() };
+    let mut out = Vec::new();
+    for (name, k) in &t.value {
+        let what = format!("[kinds.{name}]");
+        if ActionKind::named(name).is_some_and(|k| !k.is_declared()) {
+            v.error(Code::InvalidValue, format!("{what} is a built-in action kind"), &k.span).help = Some(format!(
+                "a step uses `action = \"{name}\"` as it is; give your own kind another name, e.g. `[kinds.{name}_custom]`"
+            ));
+            continue;
+        }
+        if !is_kind_name(name) {
+            v.error(Code::InvalidValue, format!("`{}` in [kinds] is not a kind name", name.escape_debug()), &k.span)
+                .help = Some(
+                "use lowercase letters, digits and `_`, starting with a letter, at most 40: `suspend_service`".into(),
+            );
+            continue;
+        }
+        let task = k.value.task.as_ref().is_some_and(|x| x.value);
+        let channel = k.value.channel.as_ref().map(|c| self::channel(c.value));
+        if let (true, Some(c)) = (task, &k.value.channel) {
+            v.error(Code::InvalidValue, format!("{what} is a task and a message"), &c.span).help = Some(
+                "a kind is a task on the worklist (`task = true`) or a message (`channel = \"email\"`), not both"
+                    .into(),
+            );
+        }
+        if let (None, Some(tp)) = (channel, &k.value.template) {
+            v.error(Code::InvalidValue, format!("{what} has a `template` but no `channel`"), &tp.span).help =
+                Some("a template is a message's: add `channel = \"email\"` (or sms, letter), or remove it".into());
+        }
+        let template = v.template(&k.value.template, &k.span, &what, false);
+        let Ok(kind) = ActionKind::declare(name) else {
+            v.error(Code::InvalidValue, format!("{what}: too many declared action kinds"), &k.span);
+            continue;
+        };
+        let label = k.value.label.as_ref().map_or_else(|| name.clone(), |l| l.value.trim().to_string());
+        let standing = k.value.standing.as_ref().is_some_and(|x| x.value);
+        out.push(KindDecl { kind, label, task, channel, template, standing });
+    }
+    out
+}
+
+/// `[notify]` and `[sales_reps]`: kinds that exist, addresses that are addresses.
+fn notify(v: &mut V<'_>, raw: &RawPolicy) -> Notify {
+    let mut n = Notify::default();
+    if let Some(t) = &raw.sales_reps {
+        for (rep, a) in &t.value {
+            if !crate::engine::contact::is_email(&a.value) {
+                v.error(
+                    Code::InvalidValue,
+                    format!(
+                        "`{}` of sales rep `{}` in [sales_reps] is not an e-mail address",
+                        a.value.escape_debug(),
+                        rep.escape_debug()
+                    ),
+                    &a.span,
+                )
+                .help = Some("give the representative's address: `\"Dana Reyes\" = \"dana.reyes@example.com\"`".into());
+                continue;
+            }
+            n.addresses.insert(rep.clone(), a.value.trim().to_string());
+        }
+    }
+    let Some(t) = &raw.notify else {
+        if let Some(t) = &raw.sales_reps {
+            v.warning(Code::Unused, "[sales_reps] is not used: the policy has no [notify]".into(), &t.span).help = Some(
+                "add `[notify]` with `sales_rep = [\"credit_hold\", ...]` to tell representatives of actions".into(),
+            );
+        }
+        return n;
+    };
+    n.id = t.value.id.as_ref().map_or_else(|| Notify::DEFAULT_ID.to_string(), |x| x.value.clone());
+    let names: Vec<&str> = ActionKind::WORDS
+        .iter()
+        .copied()
+        .filter(|w| *w != "notify")
+        .chain(v.kinds.iter().map(|d| d.kind.as_str()))
+        .collect();
+    for k in t.value.sales_rep.iter().flat_map(|l| &l.value) {
+        let found = ActionKind::named(&k.value)
+            .filter(|x| *x != ActionKind::Notify && (!x.is_declared() || v.kinds.iter().any(|d| d.kind == *x)));
+        match found {
+            Some(x) => n.sales_rep.push(x),
+            None => {
+                let help = did_you_mean(&k.value, names.iter().copied()).unwrap_or_else(|| {
+                    format!("the kinds are {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))
+                });
+                v.error(
+                    Code::InvalidValue,
+                    format!("unknown action kind `{}` in `sales_rep` of [notify]", k.value.escape_debug()),
+                    &k.span,
+                )
+                .help = Some(help);
+            }
+        }
+    }
+    n.sales_rep.sort_unstable();
+    n.sales_rep.dedup();
+    if n.sales_rep.is_empty() {
+        v.warning(Code::Unused, "[notify] tells no one of anything: `sales_rep` lists no kind".into(), &t.span).help =
+            Some(
+                "list the kinds: `sales_rep = [\"credit_hold\", \"limit_change\", \"refer_agency\", \"refer_legal\"]`"
+                    .into(),
+            );
+    }
+    n
 }
 
 /// The largest `[kpis]` values: windows of 10 years, edges and grace of 10 years of days.

@@ -5,6 +5,7 @@
 //! with minijinja and strict undefined variables (docs/outbox.md).
 
 pub mod fields;
+mod notify;
 
 use crate::engine::PlannedAction;
 use crate::ledger::{Channel, Ledger};
@@ -354,6 +355,7 @@ impl Templates {
             subject: subject.map(|s| s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")),
             text: tidy(&body),
             html: html.map(|h| tidy(&h)),
+            to: None,
         })
     }
 
@@ -559,6 +561,9 @@ pub struct Message {
     pub text: String,
     /// An e-mail's HTML part, when the template has one.
     pub html: Option<String>,
+    /// The recipient when it is not the customer: a `notify` action's sales representative.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
 }
 
 /// Why a message could not be rendered.
@@ -632,8 +637,12 @@ pub struct Rendered {
 
 /// Does the action of `a` get a message? A customer-facing action on a
 /// channel, with a template, deliverable.
+/// A `notify` action has one too, to the sales representative, without a
+/// template (`notify::message`).
 pub fn has_message(a: &PlannedAction) -> bool {
-    a.channel.is_some() && a.template.is_some() && a.undeliverable.is_none() && a.is_customer_facing()
+    a.channel.is_some()
+        && a.undeliverable.is_none()
+        && ((a.template.is_some() && a.is_customer_facing()) || a.action == crate::ledger::ActionKind::Notify)
 }
 
 /// Render the message of every action of `entries` that has one
@@ -675,6 +684,9 @@ pub fn render_plan(
             let mut addressee = None;
             let message = match ix.get(a.customer_id.as_str()) {
                 None => Err(RenderError::Template(String::new(), format!("unknown customer `{}`", a.customer_id))),
+                Some(&c) if a.action == crate::ledger::ActionKind::Notify => {
+                    Ok(notify::message(policy, entries, entry, &ledger.customers[c as usize], as_of))
+                }
                 Some(&c) => {
                     let head =
                         if gs::is_consolidated(a, &consolidated) { gs::head_of(ledger, &heads, c) } else { None };

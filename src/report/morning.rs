@@ -626,7 +626,12 @@ pub(super) fn todays_work(r: &RunInputs) -> Markup {
         v.sort_by(|a, b| b.values[0].total_cmp(&a.values[0]).then(a.name.cmp(&b.name)));
         v
     };
-    let kinds = bars(&s.by_action);
+    let mut kinds = bars(&s.by_action);
+    // A declared kind by its label (`[kinds.*] label`, summary.json's `kind_labels`).
+    let label = |k: &str| s.kind_labels.get(k).map_or_else(|| k.to_string(), |l| format!("{l} ({k})"));
+    for b in &mut kinds {
+        b.name = label(&b.name);
+    }
     let steps = bars(&s.by_step);
     let desc = |title: &str, rows: &[HBar]| {
         let list = rows.iter().map(|b| format!("{} {}", b.name, b.label)).collect::<Vec<_>>().join(", ");
@@ -672,7 +677,7 @@ pub(super) fn todays_work(r: &RunInputs) -> Markup {
     facts_list.push(("limit changes", if limits.is_empty() { "none".into() } else { limits.join("; ") }));
     // The amounts by kind and step, per currency.
     let head = ["action", "currency", "#count", "#amount due", "#fees", "#interest", "#cost"];
-    let rows: Vec<Vec<Cell>> = s.by_action.iter().flat_map(|(a, x)| tally_rows(a, x)).collect();
+    let rows: Vec<Vec<Cell>> = s.by_action.iter().flat_map(|(a, x)| tally_rows(&label(a), x)).collect();
     let exposure_rows: Vec<Vec<Cell>> =
         s.exposure.iter().map(|(code, x)| vec![id(code), n(num(&x.customers)), n(cash(code, x.amount))]).collect();
     let step_rows: Vec<Vec<Cell>> = s.by_step.iter().flat_map(|(a, x)| tally_rows(a, x)).collect();

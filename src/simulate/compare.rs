@@ -8,7 +8,7 @@ use super::rollrate::{RollRateConfig, RollRateReport, Split};
 use crate::engine::PlannedAction;
 use crate::facts::Context;
 use crate::ledger::{ActionKind, CustIx, Ledger};
-use crate::plan::{self, Plan, is_human_task};
+use crate::plan::{self, Plan};
 use crate::policy::CompiledPolicy;
 use crate::policy::compile::Reporting;
 use rust_decimal::Decimal;
@@ -134,11 +134,11 @@ fn figures(ledger: &Ledger, plan: &Plan, exposure: &[Decimal]) -> Figures {
                 m.limit_decreases_total += old - new;
             }
         }
-        if a.action == ActionKind::Call || a.action == ActionKind::Letter || is_human_task(a.action) {
+        if a.action == ActionKind::Call || a.action == ActionKind::Letter || a.is_task() {
             let w = f.workload.entry(a.owner.clone().unwrap_or_else(|| "-".into())).or_default();
             w.calls += u64::from(a.action == ActionKind::Call);
             w.letters += u64::from(a.action == ActionKind::Letter);
-            w.tasks += u64::from(is_human_task(a.action));
+            w.tasks += u64::from(a.is_task());
         }
     }
     f.customers_with_actions = with_actions.len() as u64;

@@ -1029,7 +1029,7 @@ impl<'a> Sim<'a> {
             };
             // Drawn in a fixed order whatever the action's kind: whether a
             // call is answered, the response (or take-up, or recovery), its delay.
-            let mut draws = today.with(u64::from(c)).with(a.action as u64 | ordinal << 8).draws();
+            let mut draws = today.with(u64::from(c)).with(a.action.key() | ordinal << 8).draws();
             let answered = draws.f64();
             let outcome = match a.action {
                 ActionKind::Call if answered < r.call_answered => Outcome::Answered,

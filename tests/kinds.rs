@@ -1,0 +1,203 @@
+//! Policy-declared action kinds (`[kinds.*]`) and `[notify]` to the sales
+//! representative, on fixtures/kinds (docs/policy.md, "`[kinds]`" and
+//! "`[notify]`"): the plan row by row as worked out by hand, the summary's
+//! counts, the worklist and the outbox snapshotted, the loader's refusal of
+//! an undeclared kind.
+
+use crate::cli::recoup;
+
+/// Run fixtures/kinds as of 2026-11-16 into a temp folder.
+fn run() -> (tempfile::TempDir, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (code, stdout, err) = recoup(
+        &[
+            "run",
+            "--ledger",
+            "fixtures/kinds/ledger",
+            "--policy",
+            "fixtures/kinds/policy",
+            "--as-of",
+            "2026-11-16",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        Some(tmp.path()),
+    );
+    assert_eq!(code, 0, "{stdout}{err}");
+    (tmp, stdout)
+}
+
+fn read(tmp: &tempfile::TempDir, file: &str) -> String {
+    std::fs::read_to_string(tmp.path().join("out").join(file)).unwrap()
+}
+
+/// Each row: customer, action, rule id, invoices, channel, amount due,
+/// owner, undeliverable. By hand, as of 2026-11-16 under jump pace with
+/// `standing_effects`:
+/// - K1: I1 due 2026-10-17, 30 days past due: step `suspend` (30); the
+///   steps below it stand for nothing; Dana Reyes is told (her address in
+///   [sales_reps]).
+/// - K2: I2 due 2026-08-10, 98 days: `agency` (90), and the standing steps
+///   it jumped, `suspend` and `hold`, with it; 4,000.00 less 500.00 paid is
+///   3,500.00; the rep is an address himself.
+/// - K3: I3 due 2026-10-30, 17 days: `warn` (15), the declared e-mail kind
+///   with the kind's template; not a kind the rep is told of.
+/// - K4: I4 due 2026-09-30, 47 days: `hold` (45) and the jumped `suspend`;
+///   its rep `Ghost Rep` has no address: the notify row is undeliverable.
+/// - K5: I5 due 2026-09-25, 52 days: `hold` and `suspend`; no sales_rep, so
+///   no notify (counted in the summary).
+/// - K6: I6 due 2026-10-12, 35 days: `suspend` executed on 2026-11-11
+///   (actions.csv, a declared kind), `hold` not yet due: nothing.
+#[test]
+fn plan_rows_by_hand() {
+    let (tmp, _) = run();
+    let plan = read(&tmp, "plan.csv");
+    let mut rdr = csv::Reader::from_reader(plan.as_bytes());
+    let h = rdr.headers().unwrap().clone();
+    let col = |r: &csv::StringRecord, name: &str| r[h.iter().position(|x| x == name).unwrap()].to_string();
+    let rows: Vec<[String; 8]> = rdr
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            ["customer_id", "action", "rule_id", "invoice_ids", "channel", "amount_due", "owner", "undeliverable"]
+                .map(|c| col(&r, c))
+        })
+        .collect();
+    let want: Vec<[&str; 8]> = vec![
+        ["K1", "suspend_service", "suspend", "I1", "", "1200.00", "owner-01", ""],
+        ["K1", "notify", "notify-sales-rep", "I1", "email", "0.00", "Dana Reyes", ""],
+        ["K2", "suspend_service", "suspend", "I2", "", "3500.00", "owner-02", ""],
+        ["K2", "credit_hold", "hold", "I2", "", "3500.00", "owner-02", ""],
+        ["K2", "refer_agency", "agency", "I2", "", "3500.00", "owner-02", ""],
+        ["K2", "notify", "notify-sales-rep", "I2", "email", "0.00", "tom@sales.example", ""],
+        ["K3", "service_warning", "warn", "I3", "email", "800.00", "owner-01", ""],
+        ["K4", "suspend_service", "suspend", "I4", "", "950.00", "owner-02", ""],
+        ["K4", "credit_hold", "hold", "I4", "", "950.00", "owner-02", ""],
+        [
+            "K4",
+            "notify",
+            "notify-sales-rep",
+            "I4",
+            "email",
+            "0.00",
+            "Ghost Rep",
+            "sales rep `Ghost Rep` has no e-mail address ([sales_reps] in the policy)",
+        ],
+        ["K5", "suspend_service", "suspend", "I5", "", "2100.00", "owner-01", ""],
+        ["K5", "credit_hold", "hold", "I5", "", "2100.00", "owner-01", ""],
+    ];
+    let got: Vec<Vec<&str>> = rows.iter().map(|r| r.iter().map(String::as_str).collect()).collect();
+    let want: Vec<Vec<&str>> = want.iter().map(|r| r.to_vec()).collect();
+    assert_eq!(got, want);
+    // The notify row names each action told of and its rule.
+    assert!(plan.contains(
+        "tell sales rep tom@sales.example: suspend_service (rule `suspend`), credit_hold (rule `hold`), refer_agency (rule `agency`)"
+    ));
+    // A declared task is marked in plan.jsonl; nothing else is.
+    let jsonl = read(&tmp, "plan.jsonl");
+    let tasks = jsonl.lines().filter(|l| l.contains("\"task\":true")).count();
+    assert_eq!(tasks, 4);
+    assert!(jsonl.lines().filter(|l| l.contains("\"task\":true")).all(|l| l.contains("\"suspend_service\"")));
+}
+
+#[test]
+fn summary_counts() {
+    let (tmp, stdout) = run();
+    let s: serde_json::Value = serde_json::from_str(&read(&tmp, "summary.json")).unwrap();
+    let count = |k: &str| s["by_action"][k]["count"].as_u64();
+    assert_eq!(
+        ["credit_hold", "notify", "refer_agency", "service_warning", "suspend_service"].map(count),
+        [Some(3), Some(3), Some(1), Some(1), Some(4)]
+    );
+    assert_eq!(s["actions"]["count"], 12);
+    assert_eq!(
+        s["kind_labels"],
+        serde_json::json!({"service_warning": "Service suspension warning", "suspend_service": "Suspend service"})
+    );
+    assert_eq!(s["notify"], serde_json::json!({"notified": 3, "undeliverable": 1, "customers_without_sales_rep": 1}));
+    assert_eq!(s["undeliverable"], serde_json::json!({"email": 1}));
+    // The published schemas take the declared kinds, `task`, `kind_labels` and `notify`.
+    use crate::output::{assert_valid, schema};
+    assert_valid("summary.json", &schema("summary"), &s);
+    let plan = schema("plan");
+    for l in read(&tmp, "plan.jsonl").lines() {
+        assert_valid("plan.jsonl", &plan, &serde_json::from_str(l).unwrap());
+    }
+    assert!(stdout.contains("suspend_service (Suspend service)"), "{stdout}");
+    assert!(
+        stdout.contains("sales reps told: 3 customer(s) (1 undeliverable: no address); 1 customer(s) with an action to tell of have no sales_rep"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn worklist_and_outbox() {
+    let (tmp, _) = run();
+    let mut emails = String::new();
+    for l in read(&tmp, "outbox/email.jsonl").lines() {
+        let m: serde_json::Value = serde_json::from_str(l).unwrap();
+        emails.push_str(&format!("To: {}\nSubject: {}\n{}\n", m["to"], m["subject"], m["text"].as_str().unwrap()));
+    }
+    insta::assert_snapshot!(format!(
+        "--- worklist.csv\n{}--- outbox/index.csv (action, customer, channel, file)\n{}--- outbox/email.jsonl\n{emails}",
+        read(&tmp, "worklist.csv"),
+        read(&tmp, "outbox/index.csv")
+            .lines()
+            .map(|l| l.split(',').take(4).collect::<Vec<_>>().join(",") + "\n")
+            .collect::<String>()
+    ));
+}
+
+/// The same history without a policy that declares `suspend_service`: the
+/// row is bad, with its file, line, column and the words allowed.
+#[test]
+fn an_undeclared_kind_in_the_history_is_a_bad_row() {
+    let (code, out, err) = recoup(&["facts", "--ledger", "fixtures/kinds/ledger", "--as-of", "2026-11-16"], None);
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("actions.csv"), "{err}");
+    assert!(err.contains("actions.csv:3 (column `action`)"), "{err}");
+    assert!(err.contains("or a kind the policy declares under [kinds]"), "{err}");
+    // With a policy that does not declare it either.
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, err) = recoup(
+        &[
+            "run",
+            "--ledger",
+            "fixtures/kinds/ledger",
+            "--policy",
+            "policies/standard",
+            "--as-of",
+            "2026-11-16",
+            "--out",
+            tmp.path().join("o").to_str().unwrap(),
+        ],
+        Some(tmp.path()),
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("suspend_service"), "{err}");
+}
+
+#[test]
+fn policy_cases_and_explain() {
+    let (code, out, err) = recoup(&["test", "fixtures/kinds/policy"], None);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("4 passed, 0 failed"), "{out}");
+    let (code, out, err) = recoup(
+        &[
+            "explain",
+            "--ledger",
+            "fixtures/kinds/ledger",
+            "--policy",
+            "fixtures/kinds/policy",
+            "--as-of",
+            "2026-11-16",
+            "--customer",
+            "K2",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("its suspend_service stands (standing_effects)"), "{out}");
+    assert!(out.contains("notify-sales-rep"), "{out}");
+}
