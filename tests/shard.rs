@@ -549,3 +549,17 @@ fn a_parquet_ledger_splits_into_csv_partitions() {
     assert_eq!(code, 0, "{err}");
     assert_same_outputs(&t.join("whole"), &t.join("merged"));
 }
+
+/// Declared kinds and `[notify]` (fixtures/kinds): a merged summary.json
+/// keeps the kinds' labels and adds up the shards' notify counts, as the
+/// unsharded run writes them.
+#[test]
+fn declared_kinds_and_notify_counts_survive_a_merge() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ledger = std::path::Path::new("fixtures/kinds/ledger").canonicalize().unwrap();
+    assert_sharded_equals_unsharded("fixtures/kinds/policy", &ledger, &[2, 3], tmp.path());
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("merged-2-true/summary.json")).unwrap()).unwrap();
+    assert!(summary["kind_labels"].as_object().is_some_and(|m| !m.is_empty()), "{summary}");
+    assert!(summary["notify"]["notified"].as_u64().is_some_and(|n| n > 0), "{summary}");
+}

@@ -120,6 +120,12 @@ pub struct ShardPart {
     /// summary's `why_no_actions` when no shard planned anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub why_none: Option<super::why::Why>,
+    /// The policy's declared kinds' labels (summary.json's `kind_labels`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub kind_labels: BTreeMap<String, String>,
+    /// This shard's `[notify]` counts, added up by the merge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<super::summary::NotifyCounts>,
 }
 
 impl ShardPart {
@@ -146,6 +152,8 @@ impl ShardPart {
             unknown_rule_ids: plan.unknown_rule_ids.clone(),
             as_of_inputs: None,
             why_none: None,
+            kind_labels: summary.kind_labels.clone(),
+            notify: summary.notify.clone(),
         }
     }
 }
@@ -391,6 +399,15 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
     let mut summary = summarize_parts(&plan, (&m0.policy, &m0.policy_version), rows, warnings, kpis);
     summary.customers_skipped = parts.iter().map(|p| p.part.customers_skipped).sum();
     summary.kpi_settings = ctx.config.clone();
+    // One policy: its labels; the `[notify]` counts of every shard added up.
+    summary.kind_labels = parts[0].part.kind_labels.clone();
+    summary.notify = parts.iter().filter_map(|p| p.part.notify.as_ref()).fold(None, |all, n| {
+        let mut all: super::summary::NotifyCounts = all.unwrap_or_default();
+        all.notified += n.notified;
+        all.undeliverable += n.undeliverable;
+        all.customers_without_sales_rep += n.customers_without_sales_rep;
+        Some(all)
+    });
     // The shards share one policy (its hash is compared above), so its rates.
     if let Some(r) = &parts[0].part.reporting {
         summary.converted = super::summary::Converted::of(&summary, r).ok();
