@@ -9,6 +9,7 @@ use crate::ledger::{Channel, Customer, Ledger};
 use crate::plan::PlanEntry;
 use crate::render::{Message, Rendered};
 use chrono::NaiveDate;
+use maud::{DOCTYPE, html};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -463,40 +464,28 @@ pub fn segments(text: &str) -> (&'static str, u32) {
     }
 }
 
-/// Text escaped for HTML.
-struct Esc<'a>(&'a str);
-
-impl std::fmt::Display for Esc<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for c in self.0.chars() {
-            match c {
-                '&' => f.write_str("&amp;")?,
-                '<' => f.write_str("&lt;")?,
-                '>' => f.write_str("&gt;")?,
-                '"' => f.write_str("&quot;")?,
-                '\'' => f.write_str("&#39;")?,
-                c => f.write_char(c)?,
-            }
-        }
-        Ok(())
-    }
-}
-
-/// An HTML body from a plain text: a paragraph per block, line breaks kept.
+/// An HTML body from a plain text: a paragraph per block, line breaks kept
+/// (maud: the text reaches the page escaped).
 fn html_of_text(text: &str) -> String {
-    let mut h = String::from("<!DOCTYPE html>\n<html><body>\n");
-    for block in text.split("\n\n").filter(|b| !b.trim().is_empty()) {
-        h.push_str("<p>");
-        for (k, line) in block.lines().enumerate() {
-            if k > 0 {
-                h.push_str("<br>\n");
+    html! {
+        (DOCTYPE) "\n"
+        html {
+            body {
+                "\n"
+                @for block in text.split("\n\n").filter(|b| !b.trim().is_empty()) {
+                    p {
+                        @for (k, line) in block.lines().enumerate() {
+                            @if k > 0 { br; "\n" }
+                            (line)
+                        }
+                    }
+                    "\n"
+                }
             }
-            let _ = write!(h, "{}", Esc(line));
         }
-        h.push_str("</p>\n");
+        "\n"
     }
-    h.push_str("</body></html>\n");
-    h
+    .into_string()
 }
 
 /// Base64 (RFC 4648), lines of 76 characters ending in CRLF.
@@ -611,33 +600,30 @@ fn letter(id: &str, sender: &crate::render::Sender, c: &Customer, m: &Message, a
         (Some(p), Some(t)) => format!("{p} {t}"),
         (p, t) => p.or(t).unwrap_or("").to_string(),
     };
-    let mut h = String::new();
-    let _ = writeln!(
-        h,
-        "<section class=\"letter{}\" id=\"{}\" lang=\"{}\">",
-        if us { " us" } else { "" },
-        Esc(id),
-        Esc(&m.language)
-    );
-    let _ = writeln!(h, "<div class=\"sender\">{}</div>", Esc(&sender.company));
-    let ret: Vec<&str> =
-        std::iter::once(sender.company.as_str()).chain(sender.address.iter().map(String::as_str)).collect();
-    let _ = write!(h, "<div class=\"window\"><div class=\"return\">{}</div>", Esc(&ret.join(" · ")));
-    for line in address.iter().copied().chain([town.as_str(), crate::render::fields::country_line(&c.country)]) {
-        if !line.is_empty() {
-            let _ = write!(h, "{}<br>", Esc(line));
+    let date = crate::render::fields::date(&m.language, as_of);
+    let lines = address.iter().copied().chain([town.as_str(), crate::render::fields::country_line(&c.country)]);
+    // Every value is spliced with `(…)`: maud escapes it.
+    html! {
+        section class=(if us { "letter us" } else { "letter" }) id=(id) lang=(m.language) {
+            "\n"
+            div class="sender" { (sender.company) }
+            "\n"
+            div class="window" {
+                div class="return" {
+                    (sender.company)
+                    @for a in &sender.address { " · " (a) }
+                }
+                @for line in lines.filter(|l| !l.is_empty()) { (line) br; }
+            }
+            "\n"
+            div class="meta" { (date) br; "Ref. " (id) }
+            "\n"
+            div class="body" { (m.text.trim_end()) }
+            "\n"
         }
+        "\n"
     }
-    h.push_str("</div>\n");
-    let _ = writeln!(
-        h,
-        "<div class=\"meta\">{}<br>Ref. {}</div>",
-        Esc(&crate::render::fields::date(&m.language, as_of)),
-        Esc(id)
-    );
-    let _ = writeln!(h, "<div class=\"body\">{}</div>", Esc(m.text.trim_end()));
-    h.push_str("</section>\n");
-    h
+    .into_string()
 }
 
 #[cfg(test)]

@@ -306,3 +306,103 @@ fn a_call_template_gives_the_talking_points_and_check_reads_it() {
     assert!(stderr.contains("unknown field `totl` in the `call` part"), "{stderr}");
     assert!(stderr.contains("templates/call-notes.md:2:"), "{stderr}");
 }
+
+/// Base64 (RFC 4648) with line breaks, as the mbox's parts are written.
+fn unbase64(s: &str) -> Vec<u8> {
+    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let six: Vec<u32> = s
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace() && *b != b'=')
+        .map(|b| T.iter().position(|&t| t == b).unwrap() as u32)
+        .collect();
+    let mut out = Vec::new();
+    for q in six.chunks(4) {
+        let n = q.iter().enumerate().fold(0u32, |n, (k, &v)| n | v << (18 - 6 * k));
+        out.extend(n.to_be_bytes()[1..q.len()].iter());
+    }
+    out
+}
+
+/// HTML text as a reader sees it: the entities maud and minijinja write turned back into characters.
+fn unescape(h: &str) -> String {
+    h.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&#x2f;", "/")
+        .replace("&amp;", "&")
+}
+
+/// Customer names and address lines holding markup reach letters.html and
+/// the e-mails' HTML parts (a template's `html` part, and the one made from
+/// the text when a template has none) only escaped: the reader sees the text,
+/// the browser no tag.
+#[test]
+fn markup_in_a_customer_name_and_address_is_escaped_in_letters_and_email_html() {
+    const NAME: &str = "<script>alert(\"x'&\")</script> Acme";
+    const STREET: &str = "1 \"Main\" St <b>O'Neil & Sons</b>";
+    let tmp = tempfile::tempdir().unwrap();
+    let ledger = tmp.path().join("ledger");
+    copy_tree(&crate::common::repo("fixtures/demo"), &ledger);
+    let mut r = csv::Reader::from_path(ledger.join("customers.csv")).unwrap();
+    let head = r.headers().unwrap().clone();
+    let col = |n: &str| head.iter().position(|h| h == n).unwrap();
+    let (name, street, contact) = (col("name"), col("address_line1"), col("contact_name"));
+    let mut w = csv::Writer::from_path(tmp.path().join("customers.csv")).unwrap();
+    w.write_record(&head).unwrap();
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        let row: Vec<String> = rec
+            .iter()
+            .enumerate()
+            .map(|(k, v)| match k {
+                k if k == name => format!("{NAME} {v}"),
+                k if k == street => STREET.to_string(),
+                // No contact person: the greeting is the customer's name.
+                k if k == contact => String::new(),
+                _ => v.to_string(),
+            })
+            .collect();
+        w.write_record(&row).unwrap();
+    }
+    w.flush().unwrap();
+    drop(w);
+    std::fs::rename(tmp.path().join("customers.csv"), ledger.join("customers.csv")).unwrap();
+    let out = tmp.path().join("out");
+    let (l, o) = (ledger.to_str().unwrap(), out.to_str().unwrap());
+    let (code, _, stderr) = recoup(
+        &["run", "--ledger", l, "--policy", "policies/standard", "--as-of", "2026-11-16", "--out", o],
+        Some(tmp.path()),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    // letters.html: the address window holds the name and the street, escaped by maud.
+    let letters = std::fs::read_to_string(out.join("outbox/letters.html")).unwrap();
+    assert!(letters.contains("<section class=\"letter"), "no letter in the demo's outbox");
+    assert!(!letters.contains("<script") && !letters.contains("<b>"), "{letters}");
+    assert!(letters.contains("&lt;script&gt;alert(&quot;x'&amp;&quot;)&lt;/script&gt; Acme "), "{letters}");
+    assert!(letters.contains("1 &quot;Main&quot; St &lt;b&gt;O'Neil &amp; Sons&lt;/b&gt;<br>"), "{letters}");
+    // The e-mails: the HTML part of each message in the mbox (base64) and its email.jsonl line.
+    let mbox = std::fs::read(out.join("outbox/email.mbox")).unwrap();
+    let jsonl = std::fs::read_to_string(out.join("outbox/email.jsonl")).unwrap();
+    let mut parts: Vec<String> = Vec::new();
+    for (_, raw) in recoup::outbox::mbox_messages(&mbox) {
+        let raw = String::from_utf8(raw).unwrap();
+        let html = raw.split("Content-Type: text/html; charset=utf-8\r\n").nth(1).unwrap();
+        let body = html.split("\r\n\r\n").nth(1).unwrap().split("--=_recoup_").next().unwrap();
+        parts.push(String::from_utf8(unbase64(body)).unwrap().replace("\r\n", "\n"));
+    }
+    let lines: Vec<String> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["html"].as_str().unwrap().into())
+        .collect();
+    assert_eq!(parts, lines, "the mbox and email.jsonl hold the same HTML");
+    let (mut from_template, mut from_text) = (0, 0);
+    for h in &parts {
+        assert!(!h.contains("<script") && !h.contains("alert(\"") && !h.contains("<b>"), "{h}");
+        if unescape(h).contains(NAME) {
+            if h.starts_with("<!DOCTYPE html>\n<html><body>\n<p>") { from_text += 1 } else { from_template += 1 }
+        }
+    }
+    assert!(from_template > 0 && from_text > 0, "{from_template} from an html part, {from_text} from the text");
+}
