@@ -213,18 +213,24 @@ impl<'a> Row<'a> {
 
     /// No more decimals than `currency`'s minor units: none in yen, a third
     /// only in dinars (the decoder lets up to three through).
-    #[inline]
+    #[inline(always)]
     fn in_currency(&mut self, k: usize, amount: Option<Decimal>, currency: Option<&str>, memo: &mut Memo<'_>) {
         if let (Some(d), Some(c)) = (amount, currency)
             && d.scale() != 0
             && !decode::fits_units(d, memo.units_of(c))
         {
-            let expected = match crate::money::minor_units(c) {
-                0 => format!("an amount without decimals in {c} (it has no minor unit)"),
-                n => format!("an amount with at most {n} decimals in {c}"),
-            };
-            self.problem(k, ProblemKind::BadValue { expected });
+            self.not_in_currency(k, c);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn not_in_currency(&mut self, k: usize, c: &str) {
+        let expected = match crate::money::minor_units(c) {
+            0 => format!("an amount without decimals in {c} (it has no minor unit)"),
+            n => format!("an amount with at most {n} decimals in {c}"),
+        };
+        self.problem(k, ProblemKind::BadValue { expected });
     }
 
     fn positive(&mut self, k: usize) -> Option<Decimal> {
@@ -1033,9 +1039,11 @@ impl Drop for Memo<'_> {
 
 impl Memo<'_> {
     /// The minor units of currency `code` ([`crate::money::minor_units`]).
-    #[inline]
+    #[inline(always)]
     fn units_of(&mut self, code: &str) -> u32 {
-        if code.as_bytes() == self.units.0 {
+        // Three byte compares, not a call to `memcmp`.
+        let (b, k) = (code.as_bytes(), &self.units.0);
+        if b.len() == 3 && b[0] == k[0] && b[1] == k[1] && b[2] == k[2] {
             return self.units.1;
         }
         let units = crate::money::minor_units(code);
