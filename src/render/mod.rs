@@ -255,6 +255,19 @@ impl Templates {
             let scopes: Vec<Scope> = used.iter().map(|u| u.scope).collect();
             for p in &parts {
                 let key = format!("{lang}/{name}#{}", p.name);
+                if p.name == "html"
+                    && let Some((at, what)) = unescaped_include(&p.text)
+                {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::TemplateField,
+                            format!("the `html` part includes {what}, which would go out unescaped"),
+                        )
+                        .at(file, p.at + at..p.at + at)
+                        .help("an html part may include, import or extend only html parts (`…#html`): write the text again in the html part"),
+                    );
+                    continue;
+                }
                 if let Err(e) = t.env.add_template_owned(key.clone(), p.text.clone()) {
                     diags.push(at_error(&e, file, p, "does not parse"));
                     continue;
@@ -376,6 +389,37 @@ fn tidy(s: &str) -> String {
 }
 
 /// A diagnostic at a minijinja error's place in part `p` of `file`.
+/// Where an html part's `include`, `import`, `from` or `extends` names a
+/// template that is not an html part, and what it names. minijinja renders
+/// an included template with that template's own escaping, so a text part
+/// included in the html part would put a customer's name in the e-mail's
+/// HTML unescaped. A name computed when rendering counts too.
+fn unescaped_include(src: &str) -> Option<(usize, String)> {
+    let mut from = 0;
+    while let Some(open) = src[from..].find("{%").map(|k| from + k) {
+        let close = src[open..].find("%}").map_or(src.len(), |k| open + k);
+        let tag = src[open + 2..close].trim_start_matches(['-', '+']).trim();
+        let word = tag.split_whitespace().next().unwrap_or("");
+        if matches!(word, "include" | "import" | "from" | "extends") {
+            let rest = tag[word.len()..].trim_start();
+            let quoted = rest.strip_prefix(['"', '\'']).and_then(|r| {
+                let q = rest.as_bytes()[0] as char;
+                r.find(q).map(|end| &r[..end])
+            });
+            match quoted {
+                Some(name) if name.ends_with("#html") => {}
+                Some(name) => return Some((open, format!("`{name}`"))),
+                None => return Some((open, "a template named when rendering".to_string())),
+            }
+        }
+        from = close.min(src.len());
+        if from == open {
+            break;
+        }
+    }
+    None
+}
+
 fn at_error(e: &minijinja::Error, file: usize, p: &Part, what: &str) -> Diagnostic {
     let range = e.range().map_or(p.at..p.at, |r| p.at + r.start..p.at + r.end);
     let detail = e.detail().map(str::to_string).unwrap_or_else(|| e.kind().to_string());
@@ -594,6 +638,18 @@ pub fn listed<'l>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_html_part_includes_only_html_parts() {
+        assert_eq!(unescaped_include("Dear {{ name }}"), None);
+        assert_eq!(unescaped_include("{% include \"en/footer#html\" %}"), None);
+        assert_eq!(unescaped_include("{% if x %}y{% endif %}"), None);
+        let bad = "<p>{%- include 'en/overdue-1#text' -%}</p>";
+        assert_eq!(unescaped_include(bad), Some((3, "`en/overdue-1#text`".to_string())));
+        assert!(unescaped_include("{% import \"en/x#text\" as x %}").is_some());
+        assert!(unescaped_include("{% extends name %}").is_some_and(|(_, w)| w.contains("when rendering")));
+        assert!(unescaped_include("{% from 'a#subject' import b %}").is_some());
+    }
 
     #[test]
     fn a_file_splits_into_its_parts() {
