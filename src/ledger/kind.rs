@@ -128,6 +128,12 @@ impl ActionKind {
         u64::from(h) << 40 | 0xFF
     }
 
+    /// Its number: the built-in kinds first, then the declared ones (an
+    /// index for per-kind tables).
+    pub fn number(self) -> u8 {
+        self.0
+    }
+
     /// Is it a kind a policy declared (not a built-in one)?
     pub fn is_declared(self) -> bool {
         self.0 >= BUILT_IN

@@ -875,7 +875,14 @@ fn decode_block<T: LedgerRow>(
         .collect();
     parsed.rows.par_extend(recs.par_iter().enumerate().with_min_len(1024).map_init(
         || {
-            let memo = Memo { customer: None, invoice: None, rules: Vec::new(), dates: None, sink: Some(&dates), units: ([0; 3], 2) };
+            let memo = Memo {
+                customer: None,
+                invoice: None,
+                rules: Vec::new(),
+                dates: None,
+                sink: Some(&dates),
+                units: ([0; 3], 2),
+            };
             (memo, Vec::with_capacity(header.width), Vec::new(), Vec::new())
         },
         |(memo, fields, unquoted, ranges), (i, rec)| {

@@ -196,67 +196,75 @@ pub fn evaluate_shard(
     // in order on the worker thread that evaluated them (no per-customer
     // vectors to put back in order afterwards), with their ids; a slice
     // stops at its first failure when the run fails on one.
-    let parts: Vec<Part> = customers
-        .par_chunks(256)
-        .map_init(Vec::new, |invoices, slice| {
-            let mut part = Part { entries: Vec::new(), skipped: Vec::new(), failed: None, exposure: Vec::new() };
-            for &c in slice {
-                if skip && stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    break;
-                }
-                let cf = derive_customer(ledger, c, ctx, invoices);
-                let result = evaluate_customer(policy, ledger, &cf, invoices, &cal, None);
-                customer_done();
-                match result {
-                    Ok(actions) => {
-                        let debt = covered(&actions, invoices);
-                        if debt > Decimal::ZERO {
-                            let code = &cf.customer.currency;
-                            let k = match part.exposure.iter().position(|(c, _)| c == code) {
-                                Some(k) => k,
-                                None => {
-                                    part.exposure.push((code.clone(), Exposure::default()));
-                                    part.exposure.len() - 1
-                                }
-                            };
-                            part.exposure[k].1.customers += 1;
-                            part.exposure[k].1.amount += debt;
-                        }
-                        let first = part.entries.len();
-                        for action in actions {
-                            let base = action_id_on(&as_of, &action);
-                            // Ids hash the customer, so only two identical decisions
-                            // for the same customer can meet; they get `-2`, `-3`...
-                            let mut id = base.clone();
-                            let mut n = 1;
-                            while part.entries[first..].iter().any(|e| e.action_id == id) {
-                                n += 1;
-                                id = format!("{base}-{n}");
-                            }
-                            part.entries.push(PlanEntry { action_id: id, action });
-                        }
+    let evaluate_parts = |customers: &[u32]| -> Vec<Part> {
+        customers
+            .par_chunks(256)
+            .map_init(Vec::new, |invoices, slice| {
+                let mut part = Part { entries: Vec::new(), skipped: Vec::new(), failed: None, exposure: Vec::new() };
+                for &c in slice {
+                    if skip && stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
                     }
-                    Err(e) if skip => {
-                        part.skipped.push(e);
-                        if failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 > allowed {
-                            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    let cf = derive_customer(ledger, c, ctx, invoices);
+                    let result = evaluate_customer(policy, ledger, &cf, invoices, &cal, None);
+                    customer_done();
+                    match result {
+                        Ok(actions) => {
+                            let debt = covered(&actions, invoices);
+                            if debt > Decimal::ZERO {
+                                let code = &cf.customer.currency;
+                                let k = match part.exposure.iter().position(|(c, _)| c == code) {
+                                    Some(k) => k,
+                                    None => {
+                                        part.exposure.push((code.clone(), Exposure::default()));
+                                        part.exposure.len() - 1
+                                    }
+                                };
+                                part.exposure[k].1.customers += 1;
+                                part.exposure[k].1.amount += debt;
+                            }
+                            let first = part.entries.len();
+                            for action in actions {
+                                let base = action_id_on(&as_of, &action);
+                                // Ids hash the customer, so only two identical decisions
+                                // for the same customer can meet; they get `-2`, `-3`...
+                                let mut id = base.clone();
+                                let mut n = 1;
+                                while part.entries[first..].iter().any(|e| e.action_id == id) {
+                                    n += 1;
+                                    id = format!("{base}-{n}");
+                                }
+                                part.entries.push(PlanEntry { action_id: id, action });
+                            }
+                        }
+                        Err(e) if skip => {
+                            part.skipped.push(e);
+                            if failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 > allowed {
+                                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                                break;
+                            }
+                        }
+                        Err(e) => {
+                            part.failed = Some(e);
                             break;
                         }
                     }
-                    Err(e) => {
-                        part.failed = Some(e);
-                        break;
-                    }
                 }
-            }
-            part
-        })
-        .collect();
+                part
+            })
+            .collect()
+    };
+    // The history rows naming rules the policy does not have are counted
+    // beside the evaluation (a pass over every action row).
+    let (parts, unknown_rule_ids): (Vec<Part>, _) = rayon::join(
+        || evaluate_parts(&customers),
+        || crate::engine::history::unknown_rule_ids(ledger, policy, ctx.as_of, only),
+    );
     let mut plan = Plan {
         as_of: Some(ctx.as_of),
         customers: customers.len() as u64,
         entries: Vec::with_capacity(parts.iter().map(|p| p.entries.len()).sum()),
-        unknown_rule_ids: crate::engine::history::unknown_rule_ids(ledger, policy, ctx.as_of, only),
+        unknown_rule_ids,
         ..Plan::default()
     };
     for part in parts {

@@ -347,6 +347,11 @@ pub fn summarize_parts(
         notify: None,
     };
     let mut last_customer: Option<&str> = None;
+    // Per kind by its number and per step (a few, in runs), put in the
+    // maps by name once at the end: not a map lookup by string per action.
+    let mut by_kind: Vec<Option<(ActionKind, Tally)>> = vec![None; 256];
+    let mut steps: Vec<(&str, Tally)> = Vec::new();
+    let mut last_step = usize::MAX;
     for e in &plan.entries {
         let a = &e.action;
         if last_customer != Some(a.customer_id.as_str()) {
@@ -357,9 +362,15 @@ pub fn summarize_parts(
         if a.undeliverable.is_some() {
             *s.undeliverable.entry(a.channel.map_or("", |c| c.as_str()).to_string()).or_default() += 1;
         }
-        slot(&mut s.by_action, a.action.as_str()).add(a);
+        by_kind[usize::from(a.action.number())].get_or_insert_with(|| (a.action, Tally::default())).1.add(a);
         if let Some(step) = &a.step {
-            slot(&mut s.by_step, step).add(a);
+            if steps.get(last_step).is_none_or(|(s, _)| *s != step.as_str()) {
+                last_step = steps.iter().position(|(s, _)| *s == step.as_str()).unwrap_or_else(|| {
+                    steps.push((step.as_str(), Tally::default()));
+                    steps.len() - 1
+                });
+            }
+            steps[last_step].1.add(a);
         }
         match a.action {
             ActionKind::CreditHold => {
@@ -389,6 +400,12 @@ pub fn summarize_parts(
                 l.decrease_total += old - new;
             }
         }
+    }
+    for (kind, tally) in by_kind.into_iter().flatten() {
+        s.by_action.insert(kind.as_str().to_string(), tally);
+    }
+    for (step, tally) in steps {
+        s.by_step.insert(step.to_string(), tally);
     }
     s
 }
