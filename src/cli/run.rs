@@ -515,10 +515,20 @@ pub fn convert(summary: &mut Summary, reporting: Option<&crate::policy::compile:
 
 /// The ledger's currencies, each with its customers, in code order.
 pub fn ledger_currencies(ledger: &crate::ledger::Ledger) -> Vec<(String, usize)> {
-    let mut by: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    // A few currencies, in runs of customers: the last one tried first.
+    let mut by: Vec<(&str, usize)> = Vec::new();
+    let mut last = usize::MAX;
     for c in &ledger.customers {
-        *by.entry(c.currency.as_str()).or_default() += 1;
+        let code = c.currency.as_str();
+        if by.get(last).is_none_or(|(b, _)| *b != code) {
+            last = by.iter().position(|(b, _)| *b == code).unwrap_or_else(|| {
+                by.push((code, 0));
+                by.len() - 1
+            });
+        }
+        by[last].1 += 1;
     }
+    by.sort_unstable();
     by.into_iter().map(|(c, n)| (c.to_string(), n)).collect()
 }
 
