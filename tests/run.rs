@@ -1075,3 +1075,27 @@ fn a_third_decimal_is_the_dinars_and_no_one_elses() {
     assert!(err.contains("an amount without decimals in JPY (it has no minor unit)"), "{err}");
     assert!(!err.contains("invoices.csv:3"), "the dollar amount is fine: {err}");
 }
+
+/// A run that releases a hold and places none says so without an empty
+/// amount (`holds: 0 placed ( due)` before).
+#[test]
+fn holds_released_without_any_placed_show_no_empty_amount() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (code, stdout, err) = recoup(
+        &[
+            "run",
+            "--ledger",
+            "fixtures/groups",
+            "--policy",
+            "policies/b2b",
+            "--as-of",
+            "2026-11-16",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("  holds: 0 placed, 1 released\n"), "{stdout}");
+}

@@ -385,13 +385,9 @@ fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path) -> s
         writeln!(out, "  cost of the actions: {}", per(&|m| m.cost))?;
     }
     if s.holds_placed + s.holds_released > 0 {
-        writeln!(
-            out,
-            "  holds: {} placed ({} due), {} released",
-            s.holds_placed,
-            amounts(&s.amount_on_hold),
-            s.holds_released
-        )?;
+        let due =
+            if s.amount_on_hold.is_empty() { String::new() } else { format!(" ({} due)", amounts(&s.amount_on_hold)) };
+        writeln!(out, "  holds: {} placed{due}, {} released", s.holds_placed, s.holds_released)?;
     }
     for (code, l) in &s.limit_changes {
         writeln!(
