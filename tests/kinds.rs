@@ -125,6 +125,7 @@ fn summary_counts() {
         assert_valid("plan.jsonl", &plan, &serde_json::from_str(l).unwrap());
     }
     assert!(stdout.contains("suspend_service (Suspend service)"), "{stdout}");
+    assert!(stdout.contains("nor a fallback (all to sales reps without an address)"), "{stdout}");
     assert!(
         stdout.contains("sales reps told: 3 customer(s) (1 undeliverable: no address); 1 customer(s) with an action to tell of have no sales_rep"),
         "{stdout}"

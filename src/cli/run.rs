@@ -361,9 +361,16 @@ fn print_summary(out: &mut dyn Write, s: &Summary, plan: &Plan, dir: &Path) -> s
     if !s.undeliverable.is_empty() {
         let n: u64 = s.undeliverable.values().sum();
         let by: Vec<String> = s.undeliverable.iter().map(|(c, k)| format!("{k} {c}")).collect();
+        // Sales reps without an address are among them (`[notify]`).
+        let reps = s.notify.as_ref().map_or(0, |r| r.undeliverable);
+        let whom = match reps {
+            0 => String::new(),
+            r if r == n => " (all to sales reps without an address)".to_string(),
+            r => format!(" ({r} of them to sales reps without an address)"),
+        };
         writeln!(
             out,
-            "\n  undeliverable: {n} message(s) ({}) have no usable contact on their channel nor a fallback; \
+            "\n  undeliverable: {n} message(s) ({}) have no usable contact on their channel nor a fallback{whom}; \
              plan.csv's `undeliverable` column says why",
             by.join(", ")
         )?;
