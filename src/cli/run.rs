@@ -518,21 +518,12 @@ pub fn convert(summary: &mut Summary, reporting: Option<&crate::policy::compile:
 
 /// The ledger's currencies, each with its customers, in code order.
 pub fn ledger_currencies(ledger: &crate::ledger::Ledger) -> Vec<(String, usize)> {
-    // A few currencies, in runs of customers: the last one tried first.
-    let mut by: Vec<(&str, usize)> = Vec::new();
-    let mut last = usize::MAX;
-    for c in &ledger.customers {
-        let code = c.currency.as_str();
-        if by.get(last).is_none_or(|(b, _)| *b != code) {
-            last = by.iter().position(|(b, _)| *b == code).unwrap_or_else(|| {
-                by.push((code, 0));
-                by.len() - 1
-            });
-        }
-        by[last].1 += 1;
+    let (codes, slots) = ledger.currency_slots();
+    let mut counts = vec![0; codes.len()];
+    for k in slots {
+        counts[k] += 1;
     }
-    by.sort_unstable();
-    by.into_iter().map(|(c, n)| (c.to_string(), n)).collect()
+    codes.into_iter().map(String::from).zip(counts).collect()
 }
 
 /// Warn of each policy amount the ledger's currencies would read in another

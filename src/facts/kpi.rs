@@ -177,35 +177,7 @@ impl PortfolioInputs {
         ctx: &Context,
         keep: impl Fn(CustIx) -> bool + Sync,
     ) -> BTreeMap<String, PortfolioInputs> {
-        // A book has a handful of currencies and runs of customers in one:
-        // the previous customer's code is tried first, then the few seen.
-        let mut seen: Vec<&str> = Vec::new();
-        let mut last = usize::MAX;
-        let mut slot_of: Vec<usize> = ledger
-            .customers
-            .iter()
-            .map(|c| {
-                let code = c.currency.as_str();
-                if seen.get(last).is_none_or(|&s| s != code) {
-                    last = seen.iter().position(|&s| s == code).unwrap_or_else(|| {
-                        seen.push(code);
-                        seen.len() - 1
-                    });
-                }
-                last
-            })
-            .collect();
-        // Slots in code order.
-        let mut order: Vec<usize> = (0..seen.len()).collect();
-        order.sort_by_key(|&k| seen[k]);
-        let mut rank = vec![0; seen.len()];
-        for (r, &k) in order.iter().enumerate() {
-            rank[k] = r;
-        }
-        for s in &mut slot_of {
-            *s = rank[*s];
-        }
-        let codes: Vec<&str> = order.iter().map(|&k| seen[k]).collect();
+        let (codes, slot_of) = ledger.currency_slots();
         let slots = Self::collect_slots(ledger, ctx, codes.len(), |c| keep(c).then(|| slot_of[c as usize]));
         codes.into_iter().zip(slots).filter(|(_, p)| p.customers > 0).map(|(code, p)| (code.to_string(), p)).collect()
     }

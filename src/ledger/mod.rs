@@ -653,6 +653,38 @@ impl Ledger {
         self.payments_by_invoice = by_inv;
     }
 
+    /// The customers' currencies in code order, and each customer's place
+    /// among them. A book has a handful of currencies and runs of customers
+    /// in one: the previous customer's code is tried first, then the few seen.
+    pub fn currency_slots(&self) -> (Vec<&str>, Vec<usize>) {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut last = usize::MAX;
+        let mut slot_of: Vec<usize> = self
+            .customers
+            .iter()
+            .map(|c| {
+                let code = c.currency.as_str();
+                if seen.get(last).is_none_or(|&s| s != code) {
+                    last = seen.iter().position(|&s| s == code).unwrap_or_else(|| {
+                        seen.push(code);
+                        seen.len() - 1
+                    });
+                }
+                last
+            })
+            .collect();
+        let mut order: Vec<usize> = (0..seen.len()).collect();
+        order.sort_by_key(|&k| seen[k]);
+        let mut rank = vec![0; seen.len()];
+        for (r, &k) in order.iter().enumerate() {
+            rank[k] = r;
+        }
+        for s in &mut slot_of {
+            *s = rank[*s];
+        }
+        (order.iter().map(|&k| seen[k]).collect(), slot_of)
+    }
+
     /// Call `f` with every payment that names no invoice (cash on account),
     /// in file order: read from the last slot of `payments_by_invoice` when
     /// the index has it (a loaded ledger), else found by reading every payment.
