@@ -875,14 +875,7 @@ fn decode_block<T: LedgerRow>(
         .collect();
     parsed.rows.par_extend(recs.par_iter().enumerate().with_min_len(1024).map_init(
         || {
-            let memo = Memo {
-                customer: None,
-                invoice: None,
-                rules: Vec::new(),
-                dates: None,
-                sink: Some(&dates),
-                units: ([0; 3], 2),
-            };
+            let memo = Memo::new(&dates);
             (memo, Vec::with_capacity(header.width), Vec::new(), Vec::new())
         },
         |(memo, fields, unquoted, ranges), (i, rec)| {
@@ -1044,7 +1037,12 @@ impl Drop for Memo<'_> {
     }
 }
 
-impl Memo<'_> {
+impl<'s> Memo<'s> {
+    /// A job's memo, its dates going to `sink` when it is done.
+    fn new(sink: &'s std::sync::Mutex<Option<(NaiveDate, NaiveDate)>>) -> Self {
+        Memo { customer: None, invoice: None, rules: Vec::new(), dates: None, sink: Some(sink), units: ([0; 3], 2) }
+    }
+
     /// The minor units of currency `code` ([`crate::money::minor_units`]).
     #[inline(always)]
     fn units_of(&mut self, code: &str) -> u32 {
@@ -1611,14 +1609,7 @@ fn parse_parquet<T: LedgerRow>(
                         .with_min_len(1024)
                         .map_init(
                             || {
-                                let memo = Memo {
-                                    customer: None,
-                                    invoice: None,
-                                    rules: Vec::new(),
-                                    dates: None,
-                                    sink: Some(&dates),
-                                    units: ([0; 3], 2),
-                                };
+                                let memo = Memo::new(&dates);
                                 (memo, Vec::with_capacity(header.width), Vec::new())
                             },
                             |(memo, fields, not_utf8), i| {
