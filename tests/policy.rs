@@ -590,22 +590,9 @@ mod schema {
     //! The generated JSON Schema accepts every shipped policy and test file,
     //! and rejects what `check` rejects structurally (unknown keys, wrong types).
 
-    use recoup::policy::schema::{policy_schema, tests_schema};
+    use recoup::policy::schema::{json_of, policy_schema, tests_schema};
     use serde_json::Value;
     use std::path::Path;
-
-    /// TOML as the JSON an editor validates (dates become strings).
-    fn json_of(t: &toml::Value) -> Value {
-        match t {
-            toml::Value::String(s) => Value::String(s.clone()),
-            toml::Value::Integer(i) => Value::from(*i),
-            toml::Value::Float(f) => Value::from(*f),
-            toml::Value::Boolean(b) => Value::Bool(*b),
-            toml::Value::Datetime(d) => Value::String(d.to_string()),
-            toml::Value::Array(a) => Value::Array(a.iter().map(json_of).collect()),
-            toml::Value::Table(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), json_of(v))).collect()),
-        }
-    }
 
     fn type_ok(t: &str, v: &Value) -> bool {
         match t {

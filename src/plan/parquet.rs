@@ -102,40 +102,31 @@ impl<'a, T> Columns<'a, T> {
         self.push(name, (!required).then_some(defs), Values::Money(values));
     }
 
-    fn date(&mut self, name: &'static str, f: impl Fn(&T) -> Option<chrono::NaiveDate>) {
-        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-        let (mut values, mut defs) = (Vec::new(), Vec::new());
+    /// The values `f` gives over the rows (nulls left out) and each row's
+    /// definition level (1 present, 0 null).
+    fn optional<V>(&self, f: impl Fn(&T) -> Option<V>) -> (Vec<V>, Vec<i16>) {
+        let (mut values, mut defs) = (Vec::new(), Vec::with_capacity(self.rows.len()));
         for r in self.rows {
             let v = f(r);
-            if let Some(d) = v {
-                values.push((d - epoch).num_days() as i32);
-            }
             defs.push(i16::from(v.is_some()));
+            values.extend(v);
         }
+        (values, defs)
+    }
+
+    fn date(&mut self, name: &'static str, f: impl Fn(&T) -> Option<chrono::NaiveDate>) {
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+        let (values, defs) = self.optional(|r| f(r).map(|d| (d - epoch).num_days() as i32));
         self.push(name, Some(defs), Values::Date(values));
     }
 
     fn int(&mut self, name: &'static str, required: bool, f: impl Fn(&T) -> Option<i64>) {
-        let (mut values, mut defs) = (Vec::new(), Vec::new());
-        for r in self.rows {
-            let v = f(r);
-            if let Some(v) = v {
-                values.push(v);
-            }
-            defs.push(i16::from(v.is_some()));
-        }
+        let (values, defs) = self.optional(f);
         self.push(name, (!required).then_some(defs), Values::Int(values));
     }
 
     fn double(&mut self, name: &'static str, required: bool, f: impl Fn(&T) -> Option<f64>) {
-        let (mut values, mut defs) = (Vec::new(), Vec::new());
-        for r in self.rows {
-            let v = f(r);
-            if let Some(v) = v {
-                values.push(v);
-            }
-            defs.push(i16::from(v.is_some()));
-        }
+        let (values, defs) = self.optional(f);
         self.push(name, (!required).then_some(defs), Values::Double(values));
     }
 

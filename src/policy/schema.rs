@@ -247,6 +247,20 @@ fn mark_bounds(schema: &mut Value) {
     }
 }
 
+/// A policy or test file's TOML as the JSON an editor validates against
+/// these schemas (dates become strings).
+pub fn json_of(t: &toml::Value) -> Value {
+    match t {
+        toml::Value::String(s) => Value::String(s.clone()),
+        toml::Value::Integer(i) => Value::from(*i),
+        toml::Value::Float(f) => Value::from(*f),
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(a) => Value::Array(a.iter().map(json_of).collect()),
+        toml::Value::Table(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), json_of(v))).collect()),
+    }
+}
+
 /// The schema of a policy test file (`tests/*.toml`).
 pub fn tests_schema() -> Value {
     tidy(serde_json::to_value(schemars::schema_for!(RawTestFile)).unwrap_or_default())
@@ -335,17 +349,7 @@ mod tests {
         }
     }
 
-    fn json_of(t: &toml::Value) -> Value {
-        match t {
-            toml::Value::String(s) => Value::String(s.clone()),
-            toml::Value::Integer(i) => Value::from(*i),
-            toml::Value::Float(f) => Value::from(*f),
-            toml::Value::Boolean(b) => Value::Bool(*b),
-            toml::Value::Datetime(d) => Value::String(d.to_string()),
-            toml::Value::Array(a) => Value::Array(a.iter().map(json_of).collect()),
-            toml::Value::Table(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), json_of(v))).collect()),
-        }
-    }
+    use super::json_of;
 
     /// The places (JSON pointers) where the policy schema refuses `text`.
     fn schema_errors(v: &jsonschema::Validator, text: &str) -> Vec<String> {
