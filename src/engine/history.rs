@@ -127,6 +127,32 @@ pub fn unknown_rule_ids(
 ) -> BTreeMap<String, u64> {
     let reviews_by_kind = !policy.rules.reviews.is_empty();
     let mut out: BTreeMap<String, u64> = BTreeMap::new();
+    // The compact rows (grouped by customer) when they cover every row, as
+    // after a load: a sixth of the memory of the full rows to read.
+    let acts = &ledger.acts;
+    if acts.groups() == ledger.customers.len()
+        && (0..acts.groups()).map(|c| acts.rows(c as u32).len()).sum::<usize>() == ledger.actions.len()
+    {
+        for c in 0..acts.groups() {
+            if only.is_some_and(|m| !m.get(c).copied().unwrap_or(false)) {
+                continue;
+            }
+            for a in acts.rows(c as u32) {
+                if !a.was_executed()
+                    || a.executed_on.is_none_or(|d| d > as_of)
+                    || a.decided_on > as_of
+                    || (reviews_by_kind && a.action == ActionKind::CreditReview)
+                    || policy.ids.number_act(a, &ledger.actions) != NO_RULE
+                {
+                    continue;
+                }
+                if let Some(r) = a.record(&ledger.actions) {
+                    *out.entry(r.rule_id.to_string()).or_default() += 1;
+                }
+            }
+        }
+        return out;
+    }
     for r in &ledger.actions {
         if only.is_some_and(|m| !m.get(r.customer as usize).copied().unwrap_or(false))
             || !r.was_executed()
