@@ -518,12 +518,7 @@ pub fn convert(summary: &mut Summary, reporting: Option<&crate::policy::compile:
 
 /// The ledger's currencies, each with its customers, in code order.
 pub fn ledger_currencies(ledger: &crate::ledger::Ledger) -> Vec<(String, usize)> {
-    let (codes, slots) = ledger.currency_slots();
-    let mut counts = vec![0; codes.len()];
-    for k in slots {
-        counts[k] += 1;
-    }
-    codes.into_iter().map(String::from).zip(counts).collect()
+    ledger.currency_counts().into_iter().map(|(code, n)| (code.to_string(), n)).collect()
 }
 
 /// Warn of each policy amount the ledger's currencies would read in another

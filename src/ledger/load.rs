@@ -1805,6 +1805,7 @@ fn parse_all(
         promises_by_customer: indexes.promises_by_customer,
         payments_by_invoice: indexes.payments_by_invoice,
         acts: indexes.acts,
+        currencies: Default::default(),
     };
     Ok((ledger, problems, bad_rows))
 }

@@ -602,6 +602,47 @@ pub struct Ledger {
     /// [`Act::row`] is the full row's index in `actions`).
     pub acts: Acts,
     pub report: LoadReport,
+    /// [`Ledger::currency_slots`], once asked for (the customers' currencies
+    /// never change once loaded).
+    pub currencies: std::sync::OnceLock<CurrencySlots>,
+}
+
+/// The customers' currency codes in code order and each customer's place
+/// among them ([`Ledger::currency_slots`]).
+#[derive(Debug, Default)]
+pub struct CurrencySlots {
+    codes: Vec<Text>,
+    slot_of: Vec<usize>,
+}
+
+impl CurrencySlots {
+    fn of(customers: &[Customer]) -> Self {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut last = usize::MAX;
+        let mut slot_of: Vec<usize> = customers
+            .iter()
+            .map(|c| {
+                let code = c.currency.as_str();
+                if seen.get(last).is_none_or(|&s| s != code) {
+                    last = seen.iter().position(|&s| s == code).unwrap_or_else(|| {
+                        seen.push(code);
+                        seen.len() - 1
+                    });
+                }
+                last
+            })
+            .collect();
+        let mut order: Vec<usize> = (0..seen.len()).collect();
+        order.sort_by_key(|&k| seen[k]);
+        let mut rank = vec![0; seen.len()];
+        for (r, &k) in order.iter().enumerate() {
+            rank[k] = r;
+        }
+        for s in &mut slot_of {
+            *s = rank[*s];
+        }
+        CurrencySlots { codes: order.iter().map(|&k| Text::from(seen[k])).collect(), slot_of }
+    }
 }
 
 impl Ledger {
@@ -654,35 +695,24 @@ impl Ledger {
     }
 
     /// The customers' currencies in code order, and each customer's place
-    /// among them. A book has a handful of currencies and runs of customers
-    /// in one: the previous customer's code is tried first, then the few seen.
-    pub fn currency_slots(&self) -> (Vec<&str>, Vec<usize>) {
-        let mut seen: Vec<&str> = Vec::new();
-        let mut last = usize::MAX;
-        let mut slot_of: Vec<usize> = self
-            .customers
-            .iter()
-            .map(|c| {
-                let code = c.currency.as_str();
-                if seen.get(last).is_none_or(|&s| s != code) {
-                    last = seen.iter().position(|&s| s == code).unwrap_or_else(|| {
-                        seen.push(code);
-                        seen.len() - 1
-                    });
-                }
-                last
-            })
-            .collect();
-        let mut order: Vec<usize> = (0..seen.len()).collect();
-        order.sort_by_key(|&k| seen[k]);
-        let mut rank = vec![0; seen.len()];
-        for (r, &k) in order.iter().enumerate() {
-            rank[k] = r;
+    /// among them. Worked out once per ledger (a run asks for them twice, a
+    /// pass over every customer each time); a book has a handful of
+    /// currencies and runs of customers in one: the previous customer's code
+    /// is tried first, then the few seen.
+    pub fn currency_slots(&self) -> (Vec<&str>, &[usize]) {
+        let memo = self.currencies.get_or_init(|| CurrencySlots::of(&self.customers));
+        (memo.codes.iter().map(|c| c.as_str()).collect(), &memo.slot_of)
+    }
+
+    /// The customers' currencies in code order, each with its number of
+    /// customers.
+    pub fn currency_counts(&self) -> Vec<(&str, usize)> {
+        let (codes, slot_of) = self.currency_slots();
+        let mut counts = vec![0; codes.len()];
+        for &k in slot_of {
+            counts[k] += 1;
         }
-        for s in &mut slot_of {
-            *s = rank[*s];
-        }
-        (order.iter().map(|&k| seen[k]).collect(), slot_of)
+        codes.into_iter().zip(counts).collect()
     }
 
     /// Call `f` with every payment that names no invoice (cash on account),

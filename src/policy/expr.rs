@@ -995,7 +995,10 @@ impl PerCurrency {
     /// amounts have no value for it.
     fn pick<'e>(&'e self, env: &Env<'_, '_>) -> Result<&'e Expression, ExprError> {
         let code = env.customer.customer.currency.as_str();
-        self.by.iter().find(|(c, _)| c == code).map(|(_, e)| e).ok_or_else(|| ExprError {
+        // Codes of three letters compared byte by byte, not through `memcmp`
+        // (once per condition and customer).
+        let same = |c: &str| c.len() == code.len() && c.bytes().zip(code.bytes()).all(|(x, y)| x == y);
+        self.by.iter().find(|(c, _)| same(c)).map(|(_, e)| e).ok_or_else(|| ExprError {
             message: format!(
                 "[amounts] {} give{} no amount for {code}, the customer's currency: add it to [amounts]",
                 self.names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "),

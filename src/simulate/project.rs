@@ -615,6 +615,7 @@ fn fork(base: &Ledger) -> Ledger {
         payments_by_invoice: base.payments_by_invoice.clone(),
         acts: base.acts.clone(),
         report: LoadReport::default(),
+        currencies: Default::default(),
     };
     l.make_growable();
     l
