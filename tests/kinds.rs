@@ -202,3 +202,110 @@ fn policy_cases_and_explain() {
     assert!(out.contains("its suspend_service stands (standing_effects)"), "{out}");
     assert!(out.contains("notify-sales-rep"), "{out}");
 }
+
+/// fixtures/kinds/policy copied into `dir` with `extra` appended to its
+/// policy.toml.
+fn policy_with(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
+    let p = dir.join("policy");
+    std::fs::create_dir_all(p.join("templates")).unwrap();
+    for f in ["overdue.md", "service-warning.md"] {
+        std::fs::copy(format!("fixtures/kinds/policy/templates/{f}"), p.join("templates").join(f)).unwrap();
+    }
+    let text = std::fs::read_to_string("fixtures/kinds/policy/policy.toml").unwrap();
+    let text = text.replacen("name = \"kinds\"", "name = \"kinds-costed\"", 1);
+    std::fs::write(p.join("policy.toml"), format!("{text}\n{extra}")).unwrap();
+    p
+}
+
+const COSTS: &str = "[costs]\n\
+    suspend_service = \"12.00\"\n\
+    service_warning = { USD = \"0.10\" }\n\
+    credit_hold = \"2.00\"\n\
+    refer_agency = \"20%\"\n";
+
+/// `[costs]` prices a declared kind by its name, and its cost flows where
+/// a built-in kind's does. By hand (the plan of `plan_rows_by_hand`):
+/// suspend_service 4 x 12.00 = 48.00; service_warning 1 x 0.10; credit_hold
+/// 3 x 2.00 = 6.00; refer_agency 20% of 3,500.00 = 700.00; notify costs
+/// nothing: 754.10 USD in all.
+#[test]
+fn a_declared_kind_has_its_unit_cost_everywhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let policy = policy_with(tmp.path(), COSTS);
+    let policy = policy.to_str().unwrap();
+    let run = |out: &str, shard: Option<&str>| {
+        let out = tmp.path().join(out);
+        let mut args = vec!["run", "--ledger", "fixtures/kinds/ledger", "--policy", policy, "--as-of", "2026-11-16"];
+        args.extend(["--out", out.to_str().unwrap()]);
+        if let Some(s) = shard {
+            args.extend(["--shard", s]);
+        }
+        let (code, stdout, err) = recoup(&args, Some(tmp.path()));
+        assert_eq!(code, 0, "{stdout}{err}");
+        (out, stdout)
+    };
+    let (out, stdout) = run("out", None);
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let cost = |k: &str| s["by_action"][k]["currencies"]["USD"]["cost"].as_str().map(str::to_string);
+    assert_eq!(
+        ["suspend_service", "service_warning", "credit_hold", "refer_agency", "notify"].map(cost),
+        ["48.00", "0.10", "6.00", "700.00", "0.00"].map(|c| Some(c.to_string()))
+    );
+    assert_eq!(s["actions"]["currencies"]["USD"]["cost"], "754.10");
+    assert!(stdout.contains("cost of the actions: USD 754.10"), "{stdout}");
+    // Each row carries its own.
+    let plan = std::fs::read_to_string(out.join("plan.jsonl")).unwrap();
+    let k1: serde_json::Value = serde_json::from_str(plan.lines().next().unwrap()).unwrap();
+    assert_eq!((k1["action"].as_str(), k1["cost"].as_str()), (Some("suspend_service"), Some("12.00")));
+    // Two shards merged count the same cost.
+    let (a, _) = run("s1", Some("0/2"));
+    let (b, _) = run("s2", Some("1/2"));
+    let merged = tmp.path().join("merged");
+    let (code, _, err) =
+        recoup(&["merge", "--out", merged.to_str().unwrap(), a.to_str().unwrap(), b.to_str().unwrap()], None);
+    assert_eq!(code, 0, "{err}");
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(merged.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(m["actions"]["currencies"]["USD"]["cost"], "754.10");
+    assert_eq!(m["by_action"]["suspend_service"]["currencies"]["USD"]["cost"], "48.00");
+    // simulate's cost of the actions: the baseline without costs, the variant with them.
+    let sim = tmp.path().join("sim");
+    let (code, stdout, err) = recoup(
+        &[
+            "simulate",
+            "--ledger",
+            "fixtures/kinds/ledger",
+            "--as-of",
+            "2026-11-16",
+            "--baseline",
+            "fixtures/kinds/policy",
+            "--variant",
+            policy,
+            "--out",
+            sim.to_str().unwrap(),
+        ],
+        Some(tmp.path()),
+    );
+    assert_eq!(code, 0, "{stdout}{err}");
+    let c: serde_json::Value = serde_json::from_slice(&std::fs::read(sim.join("comparison.json")).unwrap()).unwrap();
+    let metric = c["metrics"].as_array().unwrap().iter().find(|m| m["metric"] == "cost_of_actions").unwrap();
+    let values: Vec<&str> = metric["values"].as_object().unwrap().values().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(values, ["0.00", "754.10"], "{metric}");
+}
+
+/// `check` refuses a cost for a kind that is neither built in nor
+/// declared, at the key, with the closest name or what to do.
+#[test]
+fn a_cost_for_an_unknown_kind_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let policy =
+        policy_with(tmp.path(), "[costs]\nsuspend_servce = \"12.00\"\nrefund_call = \"1.00\"\nfee = \"1.00\"\n");
+    let (code, out, err) = recoup(&["check", policy.to_str().unwrap()], Some(tmp.path()));
+    assert_ne!(code, 0, "{out}");
+    let text = format!("{out}{err}");
+    assert!(text.contains("unknown action kind `suspend_servce` in [costs]"), "{text}");
+    assert!(text.contains("did you mean `suspend_service`?"), "{text}");
+    assert!(text.contains("policy.toml:68:1"), "{text}");
+    assert!(text.contains("unknown action kind `refund_call` in [costs]"), "{text}");
+    assert!(text.contains("add `[kinds.refund_call]`, or remove the key"), "{text}");
+    assert!(text.contains("`fee` has no unit cost"), "{text}");
+}

@@ -999,7 +999,10 @@ impl Wake {
                 flags |= EXECUTED;
                 let k = a.action;
                 let x32 = i32::try_from(x).unwrap_or(i32::MAX);
-                if k.is_contact() || matches!(k, ActionKind::DiscountOffer | ActionKind::PaymentPlanOffer) {
+                // A message, as the facts count one (`Act::is_contact`: a
+                // kind the policy declares with a channel too), or an offer.
+                let message = a.is_contact();
+                if message || matches!(k, ActionKind::DiscountOffer | ActionKind::PaymentPlanOffer) {
                     flags |= COUNTED;
                 }
                 if k == ActionKind::Call {
@@ -1009,7 +1012,7 @@ impl Wake {
                         kept.conversation = kept.conversation.max(x32);
                     }
                 }
-                if k.is_contact() {
+                if message {
                     kept.contact = kept.contact.max(x32);
                 }
                 // The facts' dunning steps (`customer.days_since_step`).
