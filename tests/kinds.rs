@@ -309,3 +309,97 @@ fn a_cost_for_an_unknown_kind_is_refused() {
     assert!(text.contains("add `[kinds.refund_call]`, or remove the key"), "{text}");
     assert!(text.contains("`fee` has no unit cost"), "{text}");
 }
+
+/// The sales representative's message is a template the policy can give
+/// (`templates/notify-sales-rep.md`, and per language as every template):
+/// Lark (K2) speaks German and gets the `de` one, Kestrel (K1) the
+/// top-level one; without either, recoup's own (the snapshot of
+/// `worklist_and_outbox`). Amounts and dates are formatted for the
+/// language as in every message.
+#[test]
+fn the_sales_rep_message_is_a_template_the_policy_can_give() {
+    let tmp = tempfile::tempdir().unwrap();
+    let policy = policy_with(tmp.path(), "");
+    std::fs::write(
+        policy.join("templates/notify-sales-rep.md"),
+        "=== subject\nAccount {{ customer.id }}: {{ labels | join(\" / \") }}\n=== text\nHi {{ rep }}, as of {{ as_of }}:\n{% for a in actions %}\n* {{ a.label }} ({{ a.kind }}, {{ a.rule }}): {{ a.amount_due }}\n{% endfor %}\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(policy.join("templates/de")).unwrap();
+    std::fs::write(
+        policy.join("templates/de/notify-sales-rep.md"),
+        "=== subject\nKonto {{ customer.id }}\n=== text\nHallo {{ rep }}, Stand {{ as_of }}:\n{% for a in actions %}\n* {{ a.label }}: {{ a.amount_due }}\n{% endfor %}\n",
+    )
+    .unwrap();
+    let ledger = tmp.path().join("ledger");
+    std::fs::create_dir_all(&ledger).unwrap();
+    for f in ["actions.csv", "invoices.csv", "payments.csv"] {
+        std::fs::copy(format!("fixtures/kinds/ledger/{f}"), ledger.join(f)).unwrap();
+    }
+    let customers = std::fs::read_to_string("fixtures/kinds/ledger/customers.csv").unwrap();
+    let customers: String = customers
+        .lines()
+        .enumerate()
+        .map(|(i, l)| match i {
+            0 => format!("{l},language\n"),
+            _ if l.starts_with("K2,") => format!("{l},de\n"),
+            _ => format!("{l},\n"),
+        })
+        .collect();
+    std::fs::write(ledger.join("customers.csv"), customers).unwrap();
+    let out = tmp.path().join("out");
+    let (code, stdout, err) = recoup(
+        &[
+            "run",
+            "-q",
+            "--ledger",
+            ledger.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+            "--as-of",
+            "2026-11-16",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        Some(tmp.path()),
+    );
+    assert_eq!(code, 0, "{stdout}{err}");
+    let mails: Vec<(String, String, String)> = std::fs::read_to_string(out.join("outbox/email.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|m| m["to"].as_str().is_some_and(|t| t.contains("sales") || t.contains("dana")))
+        .map(|m| {
+            let s = |k: &str| m[k].as_str().unwrap().replace(['\u{a0}', '\u{202f}'], " ");
+            (s("to"), s("subject"), s("text"))
+        })
+        .collect();
+    let want = [
+        (
+            "dana.reyes@acme.example",
+            "Account K1: Suspend service",
+            "Hi Dana Reyes, as of 16 November 2026:\n* Suspend service (suspend_service, suspend): USD 1,200.00\n",
+        ),
+        (
+            "tom@sales.example",
+            "Konto K2",
+            "Hallo tom@sales.example, Stand 16.11.2026:\n* Suspend service: 3.500,00 USD\n* Credit hold: 3.500,00 USD\n* Refer agency: 3.500,00 USD\n",
+        ),
+    ];
+    let got: Vec<(&str, &str, &str)> = mails.iter().map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str())).collect();
+    assert_eq!(got, want);
+    // `check` knows the message's own fields.
+    std::fs::write(policy.join("templates/de/notify-sales-rep.md"), "=== subject\nKonto\n=== text\n{{ repp }}\n")
+        .unwrap();
+    let (code, out, err) = recoup(&["check", policy.to_str().unwrap()], Some(tmp.path()));
+    assert_ne!(code, 0, "{out}");
+    let text = format!("{out}{err}");
+    assert!(text.contains("unknown field `repp` in the `text` part"), "{text}");
+    assert!(text.contains("not a field of the sales representative's message"), "{text}");
+    assert!(text.contains("did you mean `rep`?"), "{text}");
+    std::fs::write(policy.join("templates/de/notify-sales-rep.md"), "=== text\n{{ rep }}\n").unwrap();
+    let (code, out, err) = recoup(&["check", policy.to_str().unwrap()], Some(tmp.path()));
+    assert_ne!(code, 0, "{out}");
+    let text = format!("{out}{err}");
+    assert!(text.contains("template `notify-sales-rep` has no `subject` part"), "{text}");
+}
