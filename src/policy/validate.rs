@@ -753,20 +753,20 @@ fn cost_kind(v: &mut V<'_>, name: &Sp<String>) -> Option<ActionKind> {
     if let Some(d) = v.kinds.iter().find(|d| d.kind.as_str() == word) {
         return Some(d.kind);
     }
-    let help = if ActionKind::named(word).is_some_and(|k| !k.is_declared()) {
+    if ActionKind::named(word).is_some_and(|k| !k.is_declared()) {
+        v.error(Code::UnknownKey, format!("action kind `{word}` has no unit cost in [costs]"), &name.span).help = Some(
+            "fees and interest are charged to the customer, and a `notify` is recoup's own e-mail: remove the key"
+                .into(),
+        );
+        return None;
+    }
+    let names = RawCosts::BUILT_IN.iter().copied().chain(v.kinds.iter().map(|d| d.kind.as_str()));
+    let help = did_you_mean(word, names).unwrap_or_else(|| {
         format!(
-            "`{word}` has no unit cost: fees and interest are charged to the customer, and a `notify` is recoup's own e-mail; remove the key"
+            "a cost is for a built-in kind ({}) or a kind the policy declares: add `[kinds.{word}]`, or remove the key",
+            RawCosts::BUILT_IN.join(", ")
         )
-    } else {
-        let names = RawCosts::BUILT_IN.iter().copied().chain(v.kinds.iter().map(|d| d.kind.as_str()));
-        match did_you_mean(word, names) {
-            Some(h) => h,
-            None => format!(
-                "a cost is for a built-in kind ({}) or a kind the policy declares: add `[kinds.{word}]`, or remove the key",
-                RawCosts::BUILT_IN.join(", ")
-            ),
-        }
-    };
+    });
     v.error(Code::UnknownKey, format!("unknown action kind `{}` in [costs]", word.escape_debug()), &name.span).help =
         Some(help);
     None
