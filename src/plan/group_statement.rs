@@ -14,8 +14,9 @@ use super::PlanEntry;
 use crate::engine::contact::unreachable;
 use crate::engine::{Outcome, PlannedAction, Trace};
 use crate::facts::{Context, derive_customer};
-use crate::ledger::{ActionKind, Channel, CustIx, Ledger};
+use crate::ledger::{ActionKind, Channel, CustIx, Customer, Ledger};
 use crate::policy::CompiledPolicy;
+use crate::policy::compile::Step;
 use std::collections::BTreeMap;
 
 /// The ids of the policy's `consolidated = true` statement steps.
@@ -64,15 +65,15 @@ pub fn note(head_id: &str) -> String {
     format!("; one statement for group {head_id}, to {head_id}")
 }
 
-/// How the group statement of step `step` reaches head `h`: on the first
-/// of the step's channel and `fallback` channels the head's contact allows
-/// (judged as `engine::contact` judges a customer's own messages, the
-/// head's bounced e-mail included), or why on none. The members' own
-/// contacts play no part: the statement goes to the head.
-fn reach(ledger: &Ledger, policy: &CompiledPolicy, ctx: &Context, h: CustIx, step: &str) -> Result<Channel, String> {
-    let s = policy.rules.ladders.iter().flat_map(|l| l.steps.iter()).find(|s| s.id == step);
-    let Some((first, fallback)) = s.and_then(|s| s.channel.map(|c| (c, &s.fallback[..]))) else {
-        return Err(format!("step `{step}` has no channel"));
+/// How the group statement of `step` reaches head `h`: on the first of the
+/// step's channel and `fallback` channels the head's contact allows (judged
+/// as `engine::contact` judges a customer's own messages, the head's
+/// bounced e-mail included), or why on none. The members' own contacts play
+/// no part: the statement goes to the head.
+fn reach(ledger: &Ledger, ctx: &Context, h: CustIx, step: Option<&Step>) -> Result<Channel, String> {
+    // A statement step always has a channel (`validate`).
+    let Some((first, fallback)) = step.and_then(|s| s.channel.map(|c| (c, &s.fallback[..]))) else {
+        return Err("the step has no channel".into());
     };
     let head = &ledger.customers[h as usize];
     let mut bounced = None;
@@ -91,8 +92,8 @@ fn reach(ledger: &Ledger, policy: &CompiledPolicy, ctx: &Context, h: CustIx, ste
 /// What the engine said of member `a`'s own contact (`; sent by X (..)` or
 /// `; undeliverable (..)`, see `engine::contact`), taken out of its reason:
 /// its statement goes to its group's head, however the member itself can
-/// be reached. `c` is the member, `first` and `fallback` its step's channels.
-fn forget_own_contact(a: &mut PlannedAction, c: &crate::ledger::Customer, step: Option<&crate::policy::compile::Step>) {
+/// be reached. `c` is the member, `step` its statement's step.
+fn forget_own_contact(a: &mut PlannedAction, c: &Customer, step: Option<&Step>) {
     if let Some(why) = a.undeliverable.take() {
         let words = format!("; undeliverable ({why})");
         if let Some(at) = a.reason.rfind(&words) {
@@ -125,7 +126,7 @@ fn forget_own_contact(a: &mut PlannedAction, c: &crate::ledger::Customer, step: 
 /// group's statement, or that the statement cannot be sent.
 fn join(
     a: &mut PlannedAction,
-    member: Option<(&crate::ledger::Customer, Option<&crate::policy::compile::Step>)>,
+    member: Option<(&Customer, Option<&Step>)>,
     head_id: &str,
     reach: &Result<Channel, String>,
 ) {
@@ -148,7 +149,7 @@ fn join(
 }
 
 /// The step `a` is of (its first definition by id).
-fn step_of<'p>(policy: &'p CompiledPolicy, a: &PlannedAction) -> Option<&'p crate::policy::compile::Step> {
+fn step_of<'p>(policy: &'p CompiledPolicy, a: &PlannedAction) -> Option<&'p Step> {
     let id = a.step.as_deref()?;
     policy.rules.ladders.iter().flat_map(|l| l.steps.iter()).find(|s| s.id == id)
 }
@@ -165,7 +166,7 @@ pub fn note_actions(trace: &mut Trace, ledger: &Ledger, policy: &CompiledPolicy,
     let head_id = &ledger.customers[h as usize].id;
     for a in trace.actions.iter_mut().filter(|a| is_consolidated(a, &steps)) {
         let Some(step) = a.step.clone() else { continue };
-        let reach = reach(ledger, policy, ctx, h, &step);
+        let reach = reach(ledger, ctx, h, step_of(policy, a));
         let member = (c != h).then(|| (&ledger.customers[c as usize], step_of(policy, a)));
         if member.is_none() && a.undeliverable.is_some() {
             continue;
@@ -225,8 +226,7 @@ pub fn link(entries: &mut [PlanEntry], ledger: &Ledger, policy: &CompiledPolicy,
     }
     for (h, rows) in groups {
         let first = rows.iter().find(|(_, c)| *c == h).unwrap_or(&rows[0]).0;
-        let step = entries[first].action.step.clone().unwrap_or_default();
-        let reach = reach(ledger, policy, ctx, h, &step);
+        let reach = reach(ledger, ctx, h, step_of(policy, &entries[first].action));
         // The head's row leads when it has one (and can be sent).
         let lead =
             rows.iter().find(|(k, c)| *c == h && entries[*k].action.undeliverable.is_none()).unwrap_or(&rows[0]).0;
