@@ -239,3 +239,103 @@ fn a_group_statement_is_the_same_sharded_and_merged() {
         }
     }
 }
+
+/// The group ledger with `from` replaced by `to` in customers.csv.
+fn ledger_with(dir: &Path, from: &str, to: &str) {
+    ledger(dir);
+    let c = std::fs::read_to_string(dir.join("customers.csv")).unwrap();
+    assert_eq!(c.matches(from).count(), 1, "{from}");
+    std::fs::write(dir.join("customers.csv"), c.replace(from, to)).unwrap();
+}
+
+/// `recoup run` of policies/b2b on `l` as of 18 November 2026: its terminal output.
+fn run_told(l: &Path, out: &Path) -> String {
+    let args = ["run", "--ledger", l.to_str().unwrap(), "--policy", "policies/b2b", "--as-of", "2026-11-18"];
+    let mut args = args.to_vec();
+    args.extend(["--out", out.to_str().unwrap()]);
+    let (code, stdout, err) = recoup(&args, None);
+    assert_eq!(code, 0, "{err}");
+    stdout
+}
+
+/// A member with no contact of its own is still on its group's statement:
+/// the statement goes to the head, so the member's own address does not
+/// matter. Its row is sent (no `undeliverable`), linked to G's message, by
+/// the head's channel, and the head's e-mail lists its invoice with the
+/// same figures as when it had an address.
+#[test]
+fn a_member_without_a_contact_is_on_its_group_statement() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (l, out) = (tmp.path().join("ledger"), tmp.path().join("out"));
+    ledger_with(&l, "ap@de.example", "");
+    let stdout = run_told(&l, &out);
+    assert!(stdout.contains("; 0 undeliverable") && !stdout.contains("undeliverable: "), "{stdout}");
+    let rows = plan_rows(&out);
+    let statements: Vec<_> = rows.iter().filter(|r| r["action"] == "statement").collect();
+    let g = &statements[0]["action_id"];
+    let m1 = statements.iter().find(|r| r["customer_id"] == "M1").unwrap();
+    assert_eq!(
+        (m1["undeliverable"].as_str(), m1["channel"].as_str(), &m1["message_id"], m1["amount_due"].as_str()),
+        ("", "email", g, "650.00")
+    );
+    assert!(m1["reason"].ends_with("; one statement for group G, to G"), "{}", m1["reason"]);
+    assert!(!m1["reason"].contains("undeliverable"), "{}", m1["reason"]);
+    let mails = emails(&out);
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    let (to, text) = &mails[0];
+    assert_eq!(to, "ap@group.example");
+    for line in [
+        "Group Deutschland GmbH (M1), in EUR:\n- invoice IM1 of 27 September 2026, due 27 October 2026: EUR 800.00\n  open EUR 800.00, unapplied cash EUR 150.00, net EUR 650.00",
+        "- EUR: open EUR 2,000.00, unapplied cash EUR 150.00, net EUR 1,850.00 (2 accounts)",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+    // explain says what the plan says.
+    let args = [
+        "explain",
+        "--ledger",
+        l.to_str().unwrap(),
+        "--policy",
+        "policies/b2b",
+        "--as-of",
+        "2026-11-18",
+        "--customer",
+        "M1",
+    ];
+    let (code, stdout, err) = recoup(&args, None);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("one statement for group G, to G") && !stdout.contains("undeliverable"), "{stdout}");
+}
+
+/// A group whose head has no contact on the statement's channel (nor a
+/// fallback): the group's statement cannot be sent. Every row of the group
+/// is undeliverable, saying why (the head's own as for any customer, the
+/// members' naming the head), none is linked, no e-mail is written for it,
+/// and the terminal and summary.json count them with the other
+/// undeliverable messages. The customer in no group is not affected.
+#[test]
+fn a_group_whose_head_has_no_contact_has_its_statement_undeliverable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (l, out) = (tmp.path().join("ledger"), tmp.path().join("out"));
+    ledger_with(&l, "ap@group.example", "");
+    let stdout = run_told(&l, &out);
+    assert!(stdout.contains("undeliverable: 3 message(s) (3 email)"), "{stdout}");
+    let rows = plan_rows(&out);
+    let got: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .filter(|r| r["action"] == "statement")
+        // No message is linked: plan.csv has no `message_id` column.
+        .map(|r| {
+            (r["customer_id"].as_str(), r.get("message_id").map_or("", String::as_str), r["undeliverable"].as_str())
+        })
+        .collect();
+    let member = "group head `G` cannot be reached: email: no email address";
+    assert_eq!(&got[..3], [("G", "", "email: no email address"), ("M1", "", member), ("M2", "", member)]);
+    assert_eq!(got[3].0, "X");
+    let m2 = rows.iter().find(|r| r["customer_id"] == "M2" && r["action"] == "statement").unwrap();
+    assert!(m2["reason"].ends_with(&format!("; one statement for group G, to G; undeliverable ({member})")));
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["undeliverable"], serde_json::json!({"email": 3}));
+    let to: Vec<String> = emails(&out).into_iter().map(|m| m.0).collect();
+    assert_eq!(to, ["ap@loner.example"]);
+}

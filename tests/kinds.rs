@@ -202,3 +202,204 @@ fn policy_cases_and_explain() {
     assert!(out.contains("its suspend_service stands (standing_effects)"), "{out}");
     assert!(out.contains("notify-sales-rep"), "{out}");
 }
+
+/// fixtures/kinds/policy copied into `dir` with `extra` appended to its
+/// policy.toml.
+fn policy_with(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
+    let p = dir.join("policy");
+    std::fs::create_dir_all(p.join("templates")).unwrap();
+    for f in ["overdue.md", "service-warning.md"] {
+        std::fs::copy(format!("fixtures/kinds/policy/templates/{f}"), p.join("templates").join(f)).unwrap();
+    }
+    let text = std::fs::read_to_string("fixtures/kinds/policy/policy.toml").unwrap();
+    let text = text.replacen("name = \"kinds\"", "name = \"kinds-costed\"", 1);
+    std::fs::write(p.join("policy.toml"), format!("{text}\n{extra}")).unwrap();
+    p
+}
+
+const COSTS: &str = "[costs]\n\
+    suspend_service = \"12.00\"\n\
+    service_warning = { USD = \"0.10\" }\n\
+    credit_hold = \"2.00\"\n\
+    refer_agency = \"20%\"\n";
+
+/// `[costs]` prices a declared kind by its name, and its cost flows where
+/// a built-in kind's does. By hand (the plan of `plan_rows_by_hand`):
+/// suspend_service 4 x 12.00 = 48.00; service_warning 1 x 0.10; credit_hold
+/// 3 x 2.00 = 6.00; refer_agency 20% of 3,500.00 = 700.00; notify costs
+/// nothing: 754.10 USD in all.
+#[test]
+fn a_declared_kind_has_its_unit_cost_everywhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let policy = policy_with(tmp.path(), COSTS);
+    let policy = policy.to_str().unwrap();
+    let run = |out: &str, shard: Option<&str>| {
+        let out = tmp.path().join(out);
+        let mut args = vec!["run", "--ledger", "fixtures/kinds/ledger", "--policy", policy, "--as-of", "2026-11-16"];
+        args.extend(["--out", out.to_str().unwrap()]);
+        if let Some(s) = shard {
+            args.extend(["--shard", s]);
+        }
+        let (code, stdout, err) = recoup(&args, Some(tmp.path()));
+        assert_eq!(code, 0, "{stdout}{err}");
+        (out, stdout)
+    };
+    let (out, stdout) = run("out", None);
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let cost = |k: &str| s["by_action"][k]["currencies"]["USD"]["cost"].as_str().map(str::to_string);
+    assert_eq!(
+        ["suspend_service", "service_warning", "credit_hold", "refer_agency", "notify"].map(cost),
+        ["48.00", "0.10", "6.00", "700.00", "0.00"].map(|c| Some(c.to_string()))
+    );
+    assert_eq!(s["actions"]["currencies"]["USD"]["cost"], "754.10");
+    assert!(stdout.contains("cost of the actions: USD 754.10"), "{stdout}");
+    // Each row carries its own.
+    let plan = std::fs::read_to_string(out.join("plan.jsonl")).unwrap();
+    let k1: serde_json::Value = serde_json::from_str(plan.lines().next().unwrap()).unwrap();
+    assert_eq!((k1["action"].as_str(), k1["cost"].as_str()), (Some("suspend_service"), Some("12.00")));
+    // Two shards merged count the same cost.
+    let (a, _) = run("s1", Some("0/2"));
+    let (b, _) = run("s2", Some("1/2"));
+    let merged = tmp.path().join("merged");
+    let (code, _, err) =
+        recoup(&["merge", "--out", merged.to_str().unwrap(), a.to_str().unwrap(), b.to_str().unwrap()], None);
+    assert_eq!(code, 0, "{err}");
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(merged.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(m["actions"]["currencies"]["USD"]["cost"], "754.10");
+    assert_eq!(m["by_action"]["suspend_service"]["currencies"]["USD"]["cost"], "48.00");
+    // simulate's cost of the actions: the baseline without costs, the variant with them.
+    let sim = tmp.path().join("sim");
+    let (code, stdout, err) = recoup(
+        &[
+            "simulate",
+            "--ledger",
+            "fixtures/kinds/ledger",
+            "--as-of",
+            "2026-11-16",
+            "--baseline",
+            "fixtures/kinds/policy",
+            "--variant",
+            policy,
+            "--out",
+            sim.to_str().unwrap(),
+        ],
+        Some(tmp.path()),
+    );
+    assert_eq!(code, 0, "{stdout}{err}");
+    let c: serde_json::Value = serde_json::from_slice(&std::fs::read(sim.join("comparison.json")).unwrap()).unwrap();
+    let metric = c["metrics"].as_array().unwrap().iter().find(|m| m["metric"] == "cost_of_actions").unwrap();
+    let values: Vec<&str> = metric["values"].as_object().unwrap().values().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(values, ["0.00", "754.10"], "{metric}");
+}
+
+/// `check` refuses a cost for a kind that is neither built in nor
+/// declared, at the key, with the closest name or what to do.
+#[test]
+fn a_cost_for_an_unknown_kind_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let policy =
+        policy_with(tmp.path(), "[costs]\nsuspend_servce = \"12.00\"\nrefund_call = \"1.00\"\nfee = \"1.00\"\n");
+    let (code, out, err) = recoup(&["check", policy.to_str().unwrap()], Some(tmp.path()));
+    assert_ne!(code, 0, "{out}");
+    let text = format!("{out}{err}");
+    assert!(text.contains("unknown action kind `suspend_servce` in [costs]"), "{text}");
+    assert!(text.contains("did you mean `suspend_service`?"), "{text}");
+    assert!(text.contains("policy.toml:68:1"), "{text}");
+    assert!(text.contains("unknown action kind `refund_call` in [costs]"), "{text}");
+    assert!(text.contains("add `[kinds.refund_call]`, or remove the key"), "{text}");
+    assert!(text.contains("`fee` has no unit cost"), "{text}");
+}
+
+/// The sales representative's message is a template the policy can give
+/// (`templates/notify-sales-rep.md`, and per language as every template):
+/// Lark (K2) speaks German and gets the `de` one, Kestrel (K1) the
+/// top-level one; without either, recoup's own (the snapshot of
+/// `worklist_and_outbox`). Amounts and dates are formatted for the
+/// language as in every message.
+#[test]
+fn the_sales_rep_message_is_a_template_the_policy_can_give() {
+    let tmp = tempfile::tempdir().unwrap();
+    let policy = policy_with(tmp.path(), "");
+    std::fs::write(
+        policy.join("templates/notify-sales-rep.md"),
+        "=== subject\nAccount {{ customer.id }}: {{ labels | join(\" / \") }}\n=== text\nHi {{ rep }}, as of {{ as_of }}:\n{% for a in actions %}\n* {{ a.label }} ({{ a.kind }}, {{ a.rule }}): {{ a.amount_due }}\n{% endfor %}\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(policy.join("templates/de")).unwrap();
+    std::fs::write(
+        policy.join("templates/de/notify-sales-rep.md"),
+        "=== subject\nKonto {{ customer.id }}\n=== text\nHallo {{ rep }}, Stand {{ as_of }}:\n{% for a in actions %}\n* {{ a.label }}: {{ a.amount_due }}\n{% endfor %}\n",
+    )
+    .unwrap();
+    let ledger = tmp.path().join("ledger");
+    std::fs::create_dir_all(&ledger).unwrap();
+    for f in ["actions.csv", "invoices.csv", "payments.csv"] {
+        std::fs::copy(format!("fixtures/kinds/ledger/{f}"), ledger.join(f)).unwrap();
+    }
+    let customers = std::fs::read_to_string("fixtures/kinds/ledger/customers.csv").unwrap();
+    let customers: String = customers
+        .lines()
+        .enumerate()
+        .map(|(i, l)| match i {
+            0 => format!("{l},language\n"),
+            _ if l.starts_with("K2,") => format!("{l},de\n"),
+            _ => format!("{l},\n"),
+        })
+        .collect();
+    std::fs::write(ledger.join("customers.csv"), customers).unwrap();
+    let out = tmp.path().join("out");
+    let (code, stdout, err) = recoup(
+        &[
+            "run",
+            "-q",
+            "--ledger",
+            ledger.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+            "--as-of",
+            "2026-11-16",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        Some(tmp.path()),
+    );
+    assert_eq!(code, 0, "{stdout}{err}");
+    let mails: Vec<(String, String, String)> = std::fs::read_to_string(out.join("outbox/email.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|m| m["to"].as_str().is_some_and(|t| t.contains("sales") || t.contains("dana")))
+        .map(|m| {
+            let s = |k: &str| m[k].as_str().unwrap().replace(['\u{a0}', '\u{202f}'], " ");
+            (s("to"), s("subject"), s("text"))
+        })
+        .collect();
+    let want = [
+        (
+            "dana.reyes@acme.example",
+            "Account K1: Suspend service",
+            "Hi Dana Reyes, as of 16 November 2026:\n* Suspend service (suspend_service, suspend): USD 1,200.00\n",
+        ),
+        (
+            "tom@sales.example",
+            "Konto K2",
+            "Hallo tom@sales.example, Stand 16.11.2026:\n* Suspend service: 3.500,00 USD\n* Credit hold: 3.500,00 USD\n* Refer agency: 3.500,00 USD\n",
+        ),
+    ];
+    let got: Vec<(&str, &str, &str)> = mails.iter().map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str())).collect();
+    assert_eq!(got, want);
+    // `check` knows the message's own fields.
+    std::fs::write(policy.join("templates/de/notify-sales-rep.md"), "=== subject\nKonto\n=== text\n{{ repp }}\n")
+        .unwrap();
+    let (code, out, err) = recoup(&["check", policy.to_str().unwrap()], Some(tmp.path()));
+    assert_ne!(code, 0, "{out}");
+    let text = format!("{out}{err}");
+    assert!(text.contains("unknown field `repp` in the `text` part"), "{text}");
+    assert!(text.contains("not a field of the sales representative's message"), "{text}");
+    assert!(text.contains("did you mean `rep`?"), "{text}");
+    std::fs::write(policy.join("templates/de/notify-sales-rep.md"), "=== text\n{{ rep }}\n").unwrap();
+    let (code, out, err) = recoup(&["check", policy.to_str().unwrap()], Some(tmp.path()));
+    assert_ne!(code, 0, "{out}");
+    let text = format!("{out}{err}");
+    assert!(text.contains("template `notify-sales-rep` has no `subject` part"), "{text}");
+}

@@ -604,6 +604,59 @@ mod forward {
     }
 
     #[test]
+    fn a_declared_message_kind_counts_as_a_contact_as_the_built_in_one() {
+        // A kind the policy declares with a channel is a message, in the
+        // simulation as in `run`: it counts toward the contact cap (here 1
+        // in 7 days, so that it binds) and the contact facts, and the wake
+        // schedule looks at a customer the day such a message leaves the
+        // 7-day window. The standard ladder's first notice as a declared
+        // e-mail kind: the schedule equals evaluating every customer every
+        // day, and (with no response to any message, which the simulation
+        // models per built-in kind) the day-by-day actions are those of the
+        // built-in e-mail, name aside.
+        use recoup::simulate::project::{Projection, Scenario, project_one};
+        let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
+        // The first notice of the standard and light ladders (the same step).
+        let first = "days_past_due = 1\naction = \"email\"\ntemplate = \"overdue-1\"\n";
+        let path = repo("policies/standard");
+        let text = std::fs::read_to_string(path.join("policy.toml")).unwrap();
+        let capped = text.replacen("max_contacts_per_7_days = 3\n", "max_contacts_per_7_days = 1\n", 1);
+        assert_eq!(capped.matches(first).count(), 2);
+        let kind = "\n[kinds.reminder]\nlabel = \"Reminder\"\nchannel = \"email\"\n";
+        let declared = capped.replace(first, &first.replace("\"email\"", "\"reminder\"")) + kind;
+        let load = |text: String| recoup::policy::load_with_text(&path, text).policy.unwrap();
+        let (built_in, declared) = (load(capped), load(declared));
+        let reminder = recoup::ledger::ActionKind::named("reminder").unwrap();
+        assert!(reminder.is_declared());
+        same_as_every_day(&ledger, &[("declared", &declared)], 2, 3);
+        // The same actions, day by day, as under the built-in kind.
+        let mut scenario = Scenario::default();
+        let r = &mut scenario.response;
+        (r.email, r.sms, r.letter, r.statement, r.call) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        let p = Projection { days: 42, runs: 1, seed: 5, scenario, every_day: false };
+        let stall = [0.45, 0.52, 0.8, 0.76, 0.57];
+        let simulated = |policy: &CompiledPolicy| -> Vec<String> {
+            let (_, sim) = project_one(&ledger, policy, date("2026-11-16"), &p, &stall, 0).unwrap();
+            sim.actions
+                .iter()
+                .filter(|a| a.id.starts_with("SIMACT"))
+                .map(|a| {
+                    // The built-in e-mail moves to its fallback's kind (sms, letter).
+                    let channel = a.channel.map(|c| c.as_str()).unwrap_or("");
+                    let kind = if a.action == reminder { channel.to_string() } else { a.action.to_string() };
+                    format!("{} {} {:?} {} {kind} {channel}", a.decided_on, a.customer, a.invoice, a.rule_id)
+                })
+                .collect()
+        };
+        let (got, want) = (simulated(&declared), simulated(&built_in));
+        assert!(want.iter().filter(|a| a.contains(" first-notice email email")).count() > 20, "{want:?}");
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(g, w);
+        }
+    }
+
+    #[test]
     fn a_customer_wakes_at_the_step_ages_of_the_ladder_its_strategy_follows() {
         // The schedule lists the step ages of the ladder of the strategy a
         // customer followed at its last evaluation only, and lists its days

@@ -40,7 +40,7 @@ pub fn run(a: ExplainArgs) -> anyhow::Result<Exit> {
     let _scope = crate::money::Scope::enter(&cf.customer.currency);
     let mut trace = Trace::default();
     let result = evaluate_customer(&policy, &ledger, &cf, &invoices, &cal, Some(&mut trace));
-    crate::plan::group_statement::note_actions(&mut trace.actions, &ledger, &policy, c);
+    crate::plan::group_statement::note_actions(&mut trace, &ledger, &policy, &ctx, c);
     let mut out = std::io::stdout().lock();
     if a.format == Format::Json {
         // Facts by name, typed as the machine contract says (docs/output.md).

@@ -287,7 +287,7 @@ pub fn evaluate_shard(
     }
     // Consolidated group statements: one message per group (nothing to do
     // without a `consolidated` step and a ledger with groups).
-    group_statement::link(&mut plan.entries, ledger, policy);
+    group_statement::link(&mut plan.entries, ledger, policy, ctx);
     Ok(plan)
 }
 

@@ -343,10 +343,12 @@ pub fn run_tests(policy: &CompiledPolicy, dir: &Path, filter: Option<&str>) -> T
                         .collect();
                     // One message per group for consolidated statements, as a run sends
                     // (their rows then say so in their reasons).
-                    crate::plan::group_statement::link(&mut entries, &ledger, policy);
+                    crate::plan::group_statement::link(&mut entries, &ledger, policy, &ctx);
                     for (a, e) in actual.iter_mut().zip(&entries) {
                         a.reason.clone_from(&e.action.reason);
                         a.message_id.clone_from(&e.action.message_id);
+                        a.undeliverable.clone_from(&e.action.undeliverable);
+                        a.channel = e.action.channel;
                     }
                     let mut texts: Vec<Option<String>> = vec![None; actual.len()];
                     if expect.value.iter().any(|x| x.value.text_contains.is_some()) {

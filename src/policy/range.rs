@@ -107,33 +107,17 @@ impl Collect {
     }
 
     fn costs(&mut self, costs: &RawCosts) {
-        let all = [
-            (&costs.email, "email"),
-            (&costs.sms, "sms"),
-            (&costs.call, "call"),
-            (&costs.letter, "letter"),
-            (&costs.statement, "statement"),
-            (&costs.credit_hold, "credit_hold"),
-            (&costs.release_hold, "release_hold"),
-            (&costs.limit_change, "limit_change"),
-            (&costs.credit_review, "credit_review"),
-            (&costs.discount_offer, "discount_offer"),
-            (&costs.payment_plan_offer, "payment_plan_offer"),
-            (&costs.refer_agency, "refer_agency"),
-            (&costs.refer_legal, "refer_legal"),
-            (&costs.write_off_review, "write_off_review"),
-            (&costs.notify_owner, "notify_owner"),
-        ];
-        for (v, key) in all {
-            match v.as_ref().map(|v| (&v.span, &v.value)) {
-                Some((span, CostValue::Amount(a))) => self.check(span, key, *a, Kind::Amount),
-                Some((span, CostValue::Percent(p))) => self.check(span, key, *p, Kind::Percent),
-                Some((span, CostValue::PerCurrency(by))) => {
+        for (key, v) in &costs.by_kind {
+            let key = key.value.as_str();
+            let span = &v.span;
+            match &v.value {
+                CostValue::Amount(a) => self.check(span, key, *a, Kind::Amount),
+                CostValue::Percent(p) => self.check(span, key, *p, Kind::Percent),
+                CostValue::PerCurrency(by) => {
                     for (code, d) in by {
                         self.check(span, &format!("{key}.{code}"), *d, Kind::Amount);
                     }
                 }
-                None => {}
             }
         }
     }

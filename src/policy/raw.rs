@@ -768,26 +768,82 @@ pub struct RawGuardrails {
     pub holidays: Option<Sp<String>>,
 }
 
-/// `[costs]`: the unit cost of each kind of action.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+/// `[costs]`: the unit cost of each kind of action, by the kind's name: a
+/// built-in kind ([`RawCosts::BUILT_IN`]) or one the policy declares under
+/// `[kinds]` (`suspend_service = "12.00"`). Which names are kinds is
+/// [`super::validate`]'s to say (it knows the declared ones); here each key
+/// keeps its span for the caret.
+#[derive(Debug, Clone, Default)]
 pub struct RawCosts {
-    pub email: Option<Sp<CostValue>>,
-    pub sms: Option<Sp<CostValue>>,
-    pub call: Option<Sp<CostValue>>,
-    pub letter: Option<Sp<CostValue>>,
-    pub statement: Option<Sp<CostValue>>,
-    pub credit_hold: Option<Sp<CostValue>>,
-    pub release_hold: Option<Sp<CostValue>>,
-    pub limit_change: Option<Sp<CostValue>>,
-    pub credit_review: Option<Sp<CostValue>>,
-    pub discount_offer: Option<Sp<CostValue>>,
-    pub payment_plan_offer: Option<Sp<CostValue>>,
-    /// Usually a share of the amount referred, e.g. "25%".
-    pub refer_agency: Option<Sp<CostValue>>,
-    pub refer_legal: Option<Sp<CostValue>>,
-    pub write_off_review: Option<Sp<CostValue>>,
-    pub notify_owner: Option<Sp<CostValue>>,
+    /// Each key and its cost (in the order the TOML table gives them).
+    pub by_kind: Vec<(Sp<String>, Sp<CostValue>)>,
+}
+
+impl RawCosts {
+    /// The built-in kinds that take a unit cost (fees and interest are
+    /// charged to the customer, and a `notify` is recoup's own note).
+    pub const BUILT_IN: &'static [&'static str] = &[
+        "email",
+        "sms",
+        "call",
+        "letter",
+        "statement",
+        "credit_hold",
+        "release_hold",
+        "limit_change",
+        "credit_review",
+        "discount_offer",
+        "payment_plan_offer",
+        "refer_agency",
+        "refer_legal",
+        "write_off_review",
+        "notify_owner",
+    ];
+
+    /// The cost given for the kind named `name`.
+    pub fn get(&self, name: &str) -> Option<&Sp<CostValue>> {
+        self.by_kind.iter().find(|(k, _)| k.value == name).map(|(_, v)| v)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawCosts {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawCosts;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a table of unit costs by action kind, such as { email = \"0.05\", call = \"4.50\" }")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<RawCosts, A::Error> {
+                let mut by_kind = Vec::new();
+                while let Some(entry) = m.next_entry::<Sp<String>, Sp<CostValue>>()? {
+                    by_kind.push(entry);
+                }
+                Ok(RawCosts { by_kind })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl JsonSchema for RawCosts {
+    fn schema_name() -> Cow<'static, str> {
+        "RawCosts".into()
+    }
+    /// The built-in kinds as properties (for editors' completion), and any
+    /// other kind name: a kind the policy declares (`check` says whether it does).
+    fn json_schema(g: &mut SchemaGenerator) -> Schema {
+        let cost = serde_json::to_value(g.subschema_for::<CostValue>()).unwrap_or_default();
+        let props: serde_json::Map<String, serde_json::Value> =
+            Self::BUILT_IN.iter().map(|k| ((*k).to_string(), cost.clone())).collect();
+        schema_of(serde_json::json!({
+            "description": "`[costs]`: the unit cost of each kind of action, built in or declared under [kinds]",
+            "type": "object",
+            "properties": props,
+            "propertyNames": { "pattern": "^[a-z][a-z0-9_]*$" },
+            "additionalProperties": cost
+        }))
+    }
 }
 
 /// `[interest]`: late-payment interest, stated on steps with `interest = true`.
@@ -1293,7 +1349,10 @@ mod tests {
         let g = p.guardrails.unwrap();
         assert_eq!(g.min_overdue.as_ref().unwrap().value, MoneyValue::One("25.1".parse().unwrap()));
         let c = p.costs.unwrap();
-        assert_eq!(c.refer_agency.as_ref().unwrap().value, CostValue::Percent(Decimal::from(25)));
+        assert_eq!(c.get("refer_agency").unwrap().value, CostValue::Percent(Decimal::from(25)));
+        // Each key with its span, for the caret under an unknown kind.
+        let call = c.by_kind.iter().find(|(k, _)| k.value == "call").unwrap();
+        assert_eq!(&src[call.0.span.clone()], "call");
     }
 
     #[test]

@@ -239,6 +239,10 @@ fn mark_bounds(schema: &mut Value) {
             }
         }
     }
+    // `[costs]` takes a declared kind's name too: its cost has the same bounds.
+    if let Some(each) = schema.pointer_mut("/$defs/Costs/additionalProperties") {
+        *each = bounded(each, &Bound::Cost);
+    }
     // A repeat's `every`: 1 day or more, as text too.
     if let Some(Value::Array(alts)) = schema.pointer_mut("/$defs/Repeat/properties/every/anyOf")
         && let Some(text) = alts.iter_mut().find(|a| a["type"] == "string")

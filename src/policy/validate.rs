@@ -13,7 +13,7 @@ use super::diag::{Code, Diagnostic, FileId, StringMap, closest, did_you_mean};
 use super::expr::{Expression, FactRef, Ty, fact_access, lower, root_expr, static_type};
 use super::raw::{
     Advance, AgeFrom, CostValue, Every, Grouping, InvoiceSet, LimitChange, MoneyValue, Num, OnError, Pace, RawAction,
-    RawChannel, RawLimit, RawPolicy, RawRiskClass, RawStep, Regime, Removed, Sp, StepAction, Trigger,
+    RawChannel, RawCosts, RawLimit, RawPolicy, RawRiskClass, RawStep, Regime, Removed, Sp, StepAction, Trigger,
 };
 use super::script::{Allowed, Loc, Scripts, expand_call};
 use crate::facts::CustomerFacts;
@@ -704,25 +704,17 @@ fn calendar_keys(v: &mut V<'_>, r: &super::raw::RawGuardrails, g: &mut Guardrail
 fn costs(v: &mut V<'_>, raw: &RawPolicy) -> Costs {
     let mut out = Costs::default();
     let Some(c) = &raw.costs else { return out };
-    let all = [
-        (ActionKind::Email, &c.email),
-        (ActionKind::Sms, &c.sms),
-        (ActionKind::Call, &c.call),
-        (ActionKind::Letter, &c.letter),
-        (ActionKind::Statement, &c.statement),
-        (ActionKind::CreditHold, &c.credit_hold),
-        (ActionKind::ReleaseHold, &c.release_hold),
-        (ActionKind::LimitChange, &c.limit_change),
-        (ActionKind::CreditReview, &c.credit_review),
-        (ActionKind::DiscountOffer, &c.discount_offer),
-        (ActionKind::PaymentPlanOffer, &c.payment_plan_offer),
-        (ActionKind::ReferAgency, &c.refer_agency),
-        (ActionKind::ReferLegal, &c.refer_legal),
-        (ActionKind::WriteOffReview, &c.write_off_review),
-        (ActionKind::NotifyOwner, &c.notify_owner),
-    ];
-    for (k, val) in all {
-        let Some(x) = val else { continue };
+    let mut all: Vec<(ActionKind, &Sp<CostValue>)> = Vec::new();
+    for (name, x) in &c.value.by_kind {
+        match cost_kind(v, name) {
+            Some(k) => all.push((k, x)),
+            None => continue,
+        }
+    }
+    // In the order of the kinds (the built-in ones first, then the declared
+    // ones by name), whatever the file's: what `run` warns of comes in it.
+    all.sort_by_key(|(k, _)| *k);
+    for (k, x) in all {
         let cost = match &x.value {
             CostValue::Amount(a) => Cost::Amount(Amount::one(*a)),
             CostValue::Percent(p) => Cost::Percent(*p),
@@ -748,6 +740,36 @@ fn costs(v: &mut V<'_>, raw: &RawPolicy) -> Costs {
         out.by_kind.push((k, cost));
     }
     out
+}
+
+/// The kind a `[costs]` key names: a built-in kind with a unit cost
+/// ([`RawCosts::BUILT_IN`]) or a kind the policy declares; an error at the
+/// key otherwise, with the closest name.
+fn cost_kind(v: &mut V<'_>, name: &Sp<String>) -> Option<ActionKind> {
+    let word = name.value.as_str();
+    if RawCosts::BUILT_IN.contains(&word) {
+        return ActionKind::named(word);
+    }
+    if let Some(d) = v.kinds.iter().find(|d| d.kind.as_str() == word) {
+        return Some(d.kind);
+    }
+    if ActionKind::named(word).is_some_and(|k| !k.is_declared()) {
+        v.error(Code::UnknownKey, format!("action kind `{word}` has no unit cost in [costs]"), &name.span).help = Some(
+            "fees and interest are charged to the customer, and a `notify` is recoup's own e-mail: remove the key"
+                .into(),
+        );
+        return None;
+    }
+    let names = RawCosts::BUILT_IN.iter().copied().chain(v.kinds.iter().map(|d| d.kind.as_str()));
+    let help = did_you_mean(word, names).unwrap_or_else(|| {
+        format!(
+            "a cost is for a built-in kind ({}) or a kind the policy declares: add `[kinds.{word}]`, or remove the key",
+            RawCosts::BUILT_IN.join(", ")
+        )
+    });
+    v.error(Code::UnknownKey, format!("unknown action kind `{}` in [costs]", word.escape_debug()), &name.span).help =
+        Some(help);
+    None
 }
 
 fn interest(v: &mut V<'_>, raw: &RawPolicy, meta: &Meta) -> Option<Interest> {
@@ -2014,25 +2036,8 @@ fn plausible_numbers(v: &mut V<'_>, raw: &RawPolicy, meta: &Meta) {
         }
     }
     if let Some(c) = &raw.costs {
-        let all = [
-            ("email", &c.email),
-            ("sms", &c.sms),
-            ("call", &c.call),
-            ("letter", &c.letter),
-            ("statement", &c.statement),
-            ("credit_hold", &c.credit_hold),
-            ("release_hold", &c.release_hold),
-            ("limit_change", &c.limit_change),
-            ("credit_review", &c.credit_review),
-            ("discount_offer", &c.discount_offer),
-            ("payment_plan_offer", &c.payment_plan_offer),
-            ("refer_agency", &c.refer_agency),
-            ("refer_legal", &c.refer_legal),
-            ("write_off_review", &c.write_off_review),
-            ("notify_owner", &c.notify_owner),
-        ];
-        for (key, x) in all {
-            let Some(x) = x else { continue };
+        for (key, x) in &c.value.by_kind {
+            let key = key.value.as_str();
             match &x.value {
                 CostValue::Amount(a) => {
                     money(v, &Some(Sp { span: x.span.clone(), value: Num(*a) }), key, "[costs]");

@@ -75,6 +75,11 @@ fn env() -> Environment<'static> {
     env.set_auto_escape_callback(|name| {
         if name.ends_with("#html") { minijinja::AutoEscape::Html } else { minijinja::AutoEscape::None }
     });
+    // recoup's own sales representative's message (a policy's file of that name wins).
+    for p in split(notify::SHIPPED, 0, &mut Vec::new()) {
+        // The shipped file parses (a unit test renders it).
+        let _ = env.add_template_owned(notify::shipped_key(p.name), p.text);
+    }
     env
 }
 
@@ -240,6 +245,7 @@ impl Templates {
             }
         }
         let sample = sample_fields(&t.sender);
+        let notify_sample = notify::sample(&t.sender);
         for (lang, name, path) in files {
             let text = match std::fs::read_to_string(&path) {
                 Ok(s) => s,
@@ -251,8 +257,15 @@ impl Templates {
             let file = sources.add(path.clone(), text.clone());
             let parts = split(&text, file, &mut diags);
             let used: Vec<&Use> = uses.iter().filter(|u| stem(&u.template) == name).collect();
-            // Fields the template may read: those of every rule that uses it.
+            // Fields the template may read: those of every rule that uses it;
+            // the sales representative's message has its own.
             let scopes: Vec<Scope> = used.iter().map(|u| u.scope).collect();
+            let is_notify = name == notify::TEMPLATE;
+            let vocabulary: Vocabulary = if is_notify {
+                (notify::FIELDS, notify::ATTRIBUTES, "the sales representative's message")
+            } else {
+                (FIELDS, ATTRIBUTES, "messages")
+            };
             for p in &parts {
                 let key = format!("{lang}/{name}#{}", p.name);
                 if p.name == "html"
@@ -273,11 +286,12 @@ impl Templates {
                     continue;
                 }
                 let before = diags.len();
-                check_fields(&t.env, &key, p, file, &scopes, &used, &mut diags);
+                check_fields(&t.env, &key, p, file, (&scopes, &used), vocabulary, &mut diags);
                 // A field misspelt inside a loop (`{{ i.idd }}`) is found by filling the part in.
+                let sample = if is_notify { &notify_sample } else { &sample };
                 if diags.len() == before
                     && let Ok(tpl) = t.env.get_template(&key)
-                    && let Err(e) = tpl.render(&sample)
+                    && let Err(e) = tpl.render(sample)
                 {
                     diags.push(
                         at_error(&e, file, p, "reads something that is not there")
@@ -286,6 +300,20 @@ impl Templates {
                 }
             }
             let mut missing: Vec<&str> = Vec::new();
+            if is_notify && !rules.notify.sales_rep.is_empty() {
+                for need in needed(Channel::Email) {
+                    if !parts.iter().any(|p| p.name == *need) {
+                        diags.push(
+                            Diagnostic::error(
+                                Code::MissingTemplate,
+                                format!("template `{name}` has no `{need}` part, which the sales representative's message ([notify]) needs"),
+                            )
+                            .at(file, 0..0)
+                            .help(format!("add a line `=== {need}` followed by its text")),
+                        );
+                    }
+                }
+            }
             for u in &used {
                 for ch in &u.channels {
                     for need in needed(*ch) {
@@ -372,7 +400,7 @@ impl Templates {
         })
     }
 
-    fn part(&self, key: &str, f: &Fields<'_>) -> Result<String, RenderError> {
+    fn part(&self, key: &str, f: &impl serde::Serialize) -> Result<String, RenderError> {
         let tpl = self.env.get_template(key).map_err(|e| RenderError::Template(key.to_string(), e.to_string()))?;
         tpl.render(f).map_err(|e| RenderError::Template(key.to_string(), e.to_string()))
     }
@@ -426,16 +454,23 @@ fn at_error(e: &minijinja::Error, file: usize, p: &Part, what: &str) -> Diagnost
     Diagnostic::error(Code::TemplateField, format!("the `{}` part {what}: {detail}", p.name)).at(file, range)
 }
 
-/// Check the fields part `p` reads against those its rules see.
+/// The fields a template may read, their attributes, and what they are of
+/// (in the message of an unknown field).
+type Vocabulary = (&'static [(&'static str, Scope)], &'static [(&'static str, &'static [&'static str])], &'static str);
+
+/// Check the fields part `p` reads against those its rules see (`rules`:
+/// the scope of each rule using it, and the rule) among `vocabulary`.
 fn check_fields(
     env: &Environment<'static>,
     key: &str,
     p: &Part,
     file: usize,
-    scopes: &[Scope],
-    used: &[&Use],
+    rules: (&[Scope], &[&Use]),
+    vocabulary: Vocabulary,
     diags: &mut Vec<Diagnostic>,
 ) {
+    let (scopes, used) = rules;
+    let (fields, attributes, of) = vocabulary;
     let Ok(tpl) = env.get_template(key) else { return };
     let mut vars: Vec<String> = tpl.undeclared_variables(true).into_iter().collect();
     vars.sort();
@@ -443,12 +478,12 @@ fn check_fields(
         let top = v.split('.').next().unwrap_or(&v);
         let place =
             find(&p.text, &v).or_else(|| find(&p.text, top)).map_or(p.at..p.at, |r| p.at + r.start..p.at + r.end);
-        let Some((_, scope)) = FIELDS.iter().find(|(n, _)| *n == top) else {
-            let names: Vec<&str> = FIELDS.iter().map(|(n, _)| *n).collect();
+        let Some((_, scope)) = fields.iter().find(|(n, _)| *n == top) else {
+            let names: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
             diags.push(
                 Diagnostic::error(Code::TemplateField, format!("unknown field `{top}` in the `{}` part", p.name))
                     .at(file, place)
-                    .label("not a field of messages")
+                    .label(format!("not a field of {of}"))
                     .maybe_help(
                         crate::policy::diag::did_you_mean(top, names.iter().copied())
                             .or_else(|| Some(format!("the fields are {} (docs/outbox.md)", names.join(", ")))),
@@ -466,7 +501,7 @@ fn check_fields(
             );
         }
         if let Some(attr) = v.split('.').nth(1)
-            && let Some((_, known)) = ATTRIBUTES.iter().find(|(n, _)| *n == top)
+            && let Some((_, known)) = attributes.iter().find(|(n, _)| *n == top)
             && !known.contains(&attr)
         {
             diags.push(
@@ -693,8 +728,8 @@ pub struct Rendered {
 
 /// Does the action of `a` get a message? A customer-facing action on a
 /// channel, with a template, deliverable.
-/// A `notify` action has one too, to the sales representative, without a
-/// template (`notify::message`).
+/// A `notify` action has one too, to the sales representative, from the
+/// template `notify-sales-rep` (`notify::message`).
 pub fn has_message(a: &PlannedAction) -> bool {
     a.channel.is_some()
         && a.undeliverable.is_none()
@@ -741,7 +776,7 @@ pub fn render_plan(
             let message = match ix.get(a.customer_id.as_str()) {
                 None => Err(RenderError::Template(String::new(), format!("unknown customer `{}`", a.customer_id))),
                 Some(&c) if a.action == crate::ledger::ActionKind::Notify => {
-                    Ok(notify::message(policy, entries, entry, &ledger.customers[c as usize], as_of))
+                    notify::message(policy, entries, entry, &ledger.customers[c as usize], as_of)
                 }
                 Some(&c) => {
                     let head =

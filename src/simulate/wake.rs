@@ -26,7 +26,9 @@
 //!   interval; the last credit review of any rule: the reviews' cadence;
 //!   the opening date: every anniversary of each review's cadence;
 //! - every action of the last 91 days: the 7-day contact window when the
-//!   contact cap (which counts the offers of the last 7 days too) or
+//!   contact cap (which counts the messages — a kind the policy declares
+//!   with a channel too, as the facts do — and the offers of the last 7
+//!   days) or
 //!   Regulation F (calls in 7 days, no call 7 days after a conversation)
 //!   applies, the 30- and 90-day ones when a condition reads them;
 //! - a promise's dates: made, due (a promise for the account pauses the
@@ -999,7 +1001,10 @@ impl Wake {
                 flags |= EXECUTED;
                 let k = a.action;
                 let x32 = i32::try_from(x).unwrap_or(i32::MAX);
-                if k.is_contact() || matches!(k, ActionKind::DiscountOffer | ActionKind::PaymentPlanOffer) {
+                // A message, as the facts count one (`Act::is_contact`: a
+                // kind the policy declares with a channel too), or an offer.
+                let message = a.is_contact();
+                if message || matches!(k, ActionKind::DiscountOffer | ActionKind::PaymentPlanOffer) {
                     flags |= COUNTED;
                 }
                 if k == ActionKind::Call {
@@ -1009,7 +1014,7 @@ impl Wake {
                         kept.conversation = kept.conversation.max(x32);
                     }
                 }
-                if k.is_contact() {
+                if message {
                     kept.contact = kept.contact.max(x32);
                 }
                 // The facts' dunning steps (`customer.days_since_step`).
