@@ -804,10 +804,10 @@ impl<'a> Sim<'a> {
         let world = self.world;
         let own = std::mem::take(&mut self.params.sale_rate);
         let rates = if own.is_empty() { &world.shared.sale_rate } else { &own };
-        for c in 0..self.ledger.customers.len() {
+        for (c, &rate) in rates.iter().enumerate() {
             // The rates alone (not every customer's whole behaviour) are
             // read for the one draw per customer and day.
-            let Some(rate) = rates[c] else { continue };
+            let Some(rate) = rate else { continue };
             let mut draws = today.with(c as u64).draws();
             if draws.f64() >= rate {
                 continue;
