@@ -19,6 +19,13 @@
 //!
 //! New invoices arrive at the customer's historical daily rate (invoices
 //! issued in the window ÷ days) with amounts drawn from its own invoices.
+//!
+//! What was learned is itself uncertain: with `[learn] bootstrap` each run
+//! draws every customer's parameters from their posterior — a shift of its
+//! days late, its sales rate — so bands widen where history is thin
+//! ([`Behaviour::draw_run`]). With `[learn] calendar`, a weekday and
+//! month-end pattern of the payment dates, when the ledger shows one, places
+//! each projected payment near the day drawn ([`Calendar`]).
 
 use super::SimError;
 use super::draw::{Draws, Key, Purpose};
