@@ -180,7 +180,8 @@ mod contract {
     fn the_schema_knows_every_scenario_key() {
         use recoup::simulate::project::Scenario;
         let text = "week_slip_sd = 0.2\nwrite_off_days = 150\n[response]\ncall = 0.3\n\
-                    [learn]\ncensoring = true\nrecent_weight = 2\nrecent_days = 60\nsilence = false\nstop_prior = 0.1\n";
+                    [learn]\ncensoring = true\nrecent_weight = 2\nrecent_days = 60\nsilence = false\nstop_prior = 0.1\n\
+                    bootstrap = false\ncalendar = false\n";
         let scenario = Scenario::parse(text).unwrap();
         let as_json = serde_json::to_value(&scenario).unwrap();
         let forward = schema("forward");
@@ -1435,16 +1436,33 @@ mod common_random_numbers {
         let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
         let (standard, variant) =
             (policy("standard"), standard_with("ladder.key-accounts.step.call.days_past_due", "18"));
-        // The default scenario, and one with the levers of issue 21 §3 on: a
-        // week's slip shared by every customer, recent payments weighed more.
-        let mut levers = Scenario { week_slip_sd: 0.3, ..Scenario::default() };
+        // The default scenario (a week's slip shared by every customer, each
+        // customer's behaviour drawn per run: issue 21 §3), one with more
+        // levers on (recent payments weighed more, censoring), and the
+        // default on the demo with its weekend payments moved to the Monday
+        // after, so that the weekday pattern places payments too.
+        let mut levers = Scenario::default();
         levers.learn.recent_weight = 3;
+        levers.learn.censoring = true;
+        let mut weekdays = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
+        for p in &mut weekdays.payments {
+            use chrono::Datelike;
+            match p.paid_on.weekday() {
+                chrono::Weekday::Sat => p.paid_on += chrono::Duration::days(2),
+                chrono::Weekday::Sun => p.paid_on += chrono::Duration::days(1),
+                _ => {}
+            }
+        }
         let as_of = date("2026-11-16");
         let (mut outside, mut differ) = (0, 0);
-        for (run, scenario) in (0..6).map(|r| (r, Scenario::default())).chain((0..3).map(|r| (r, levers.clone()))) {
+        let runs = (0..6)
+            .map(|r| (r, Scenario::default(), &ledger))
+            .chain((0..3).map(|r| (r, levers.clone(), &ledger)))
+            .chain((0..2).map(|r| (r, Scenario::default(), &weekdays)));
+        for (run, scenario, ledger) in runs {
             let p = Projection { days: 63, runs: 1, seed: 42, scenario, every_day: false };
-            let (_, a) = project_one(&ledger, &standard, as_of, &p, &STALL, run).unwrap();
-            let (_, b) = project_one(&ledger, &variant, as_of, &p, &STALL, run).unwrap();
+            let (_, a) = project_one(ledger, &standard, as_of, &p, &STALL, run).unwrap();
+            let (_, b) = project_one(ledger, &variant, as_of, &p, &STALL, run).unwrap();
             let (a, b) = (per_customer(&a), per_customer(&b));
             for (c, cust) in ledger.customers.iter().enumerate() {
                 if cust.segment != "enterprise" {

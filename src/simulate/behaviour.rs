@@ -19,11 +19,18 @@
 //!
 //! New invoices arrive at the customer's historical daily rate (invoices
 //! issued in the window ÷ days) with amounts drawn from its own invoices.
+//!
+//! What was learned is itself uncertain: with `[learn] bootstrap` each run
+//! draws every customer's parameters from their posterior — a shift of its
+//! days late, its sales rate — so bands widen where history is thin
+//! ([`Behaviour::draw_run`]). With `[learn] calendar`, a weekday and
+//! month-end pattern of the payment dates, when the ledger shows one, places
+//! each projected payment near the day drawn ([`Calendar`]).
 
 use super::SimError;
-use super::draw::Draws;
+use super::draw::{Draws, Key, Purpose};
 use crate::ledger::{CustIx, Ledger};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -64,6 +71,17 @@ pub struct Learn {
     pub silence: bool,
     /// With `silence`: the prior share of customers that stop paying (π).
     pub stop_prior: f64,
+    /// The uncertainty of the learned behaviour itself: each run draws every
+    /// customer's parameters — a shift of its days late from the posterior
+    /// of its mean delay (wide when its history is thin) and its sales rate
+    /// from the posterior of its invoice count — so that bands widen where
+    /// history is thin ([`Behaviour::draw_run`]).
+    pub bootstrap: bool,
+    /// The weekday and month-end pattern of payments: when the ledger's
+    /// payment dates show one (a chi-square test against the calendar, at
+    /// 0.1 %), a projected payment lands on a day near the one drawn in
+    /// proportion to how often payments fall on such a day ([`Calendar`]).
+    pub calendar: bool,
 }
 
 fn is_one(x: &u32) -> bool {
@@ -86,6 +104,8 @@ impl Default for Learn {
             recent_days: 91,
             silence: true,
             stop_prior: 0.05,
+            bootstrap: true,
+            calendar: true,
         }
     }
 }
@@ -138,6 +158,9 @@ pub struct Payer {
     /// The chance that it has stopped paying (`learn.silence`): 0 unless it
     /// owes overdue money and paid nothing since it fell due.
     pub stopped: f64,
+    /// With `learn.bootstrap`: the posterior standard deviation of its mean
+    /// days late (days), [`shift_sd`].
+    pub shift_sd: f64,
 }
 
 /// A Kaplan–Meier survival curve of days late: settled invoices are
@@ -193,6 +216,20 @@ pub struct Behaviour {
     learn: Learn,
     /// Per segment, with `learn.censoring`: its survival curve.
     seg_km: Vec<Km>,
+    /// With `learn.calendar`, when the payment dates show a pattern.
+    pub calendar: Option<Calendar>,
+}
+
+/// One run's draw of every customer's behaviour parameters
+/// (`learn.bootstrap`; both empty when off): [`Behaviour::draw_run`].
+#[derive(Debug, Clone, Default)]
+pub struct RunParams {
+    /// Per customer: the whole days its payments are later (or earlier,
+    /// negative) in this run than the learned timing says.
+    pub shift: Vec<i32>,
+    /// Per customer: its daily rate of new invoices in this run (none when
+    /// it has no amounts to draw from).
+    pub sale_rate: Vec<Option<f64>>,
 }
 
 impl Behaviour {
@@ -224,11 +261,14 @@ impl Behaviour {
         let mut own_open: Vec<Vec<i32>> = Vec::with_capacity(ledger.customers.len());
         let mut own = Vec::with_capacity(ledger.customers.len());
         let mut payers = Vec::with_capacity(ledger.customers.len());
+        // Each customer's settled delays, once each (for the bootstrap).
+        let mut moments: Vec<Moments> = Vec::with_capacity(ledger.customers.len());
         for (c, cust) in ledger.customers.iter().enumerate() {
             let segment = seg_ix.get(cust.segment.as_str()).copied().unwrap_or(0);
             let mut parts = Parts::default();
             let mut amounts = Vec::new();
             let mut open = Vec::new();
+            let mut m = Moments::default();
             for &i in ledger.invoices_by_customer.rows(c as CustIx) {
                 let inv = &ledger.invoices[i as usize];
                 if learn.censoring && inv.is_open() {
@@ -242,6 +282,7 @@ impl Behaviour {
                 let settled = crate::facts::settled_on(ledger, i, as_of);
                 if let Some(s) = settled.filter(|&s| s > from) {
                     let late = (s - inv.due_date).num_days() as i32;
+                    m.add(f64::from(late));
                     let times = if (as_of - s).num_days() < recent { learn.recent_weight.max(1) } else { 1 };
                     for _ in 0..times {
                         parts.add(late, learn.on_time_days);
@@ -261,7 +302,9 @@ impl Behaviour {
                 settled: parts.n(),
                 km: None,
                 stopped: 0.0,
+                shift_sd: 0.0,
             });
+            moments.push(m);
             own.push(parts);
             own_open.push(open);
         }
@@ -325,7 +368,46 @@ impl Behaviour {
                 }
             }
         }
-        Behaviour { payers, pools, segments, learn: learn.clone(), seg_km }
+        if learn.bootstrap {
+            let sd = shift_sds(&moments, &payers.iter().map(|p| p.segment).collect::<Vec<_>>(), segments.len());
+            for (p, sd) in payers.iter_mut().zip(sd) {
+                p.shift_sd = sd;
+            }
+        }
+        let calendar = if learn.calendar { Calendar::learn(ledger, from, as_of) } else { None };
+        Behaviour { payers, pools, segments, learn: learn.clone(), seg_km, calendar }
+    }
+
+    /// Run `key`'s draw of every customer's behaviour parameters, with
+    /// `learn.bootstrap` (empty otherwise): one keyed draw per customer and
+    /// run, the same under every policy (common random numbers).
+    /// - its days late move by a shift drawn from the posterior of its mean
+    ///   delay, normal with [`Payer::shift_sd`], rounded to whole days;
+    /// - its sales rate is drawn from the posterior of its rate given the
+    ///   `k` invoices it issued in the window: mean the learned rate,
+    ///   coefficient of variation `1/√k` (a gamma's, as a log-normal with
+    ///   the same mean and variance).
+    pub fn draw_run(&self, key: Key) -> RunParams {
+        if !self.learn.bootstrap {
+            return RunParams::default();
+        }
+        let key = key.purpose(Purpose::Bootstrap);
+        let (shift, sale_rate) = self
+            .payers
+            .iter()
+            .enumerate()
+            .map(|(c, p)| {
+                let mut d = key.with(c as u64).draws();
+                let (z1, z2) = normal_pair(&mut d);
+                let shift = (p.shift_sd * z1).round().clamp(-365.0, 365.0) as i32;
+                let rate = (!p.amounts.is_empty()).then(|| {
+                    let s2 = (1.0 + 1.0 / p.amounts.len() as f64).ln();
+                    (p.daily_rate * (s2.sqrt() * z2 - s2 / 2.0).exp()).min(1.0)
+                });
+                (shift, rate)
+            })
+            .unzip();
+        RunParams { shift, sale_rate }
     }
 
     /// With `learn.censoring`: the chance that customer `c`'s invoice not
@@ -397,9 +479,224 @@ impl Behaviour {
         Some(ok[draws.below(ok.len())])
     }
 
+    /// [`Behaviour::draw_days_late`] for a customer whose days late move by
+    /// `shift` in this run: drawn conditioned on `late + shift ≥ dpd + 1`,
+    /// then moved.
+    pub fn draw_days_late_shifted(&self, c: usize, dpd: i32, shift: i32, draws: &mut Draws) -> Option<i32> {
+        self.draw_days_late(c, dpd.saturating_sub(shift), draws).map(|late| late.saturating_add(shift))
+    }
+
     /// Check that there is something to learn from.
     pub fn check(&self) -> Result<(), SimError> {
         if self.pools.last().is_some_and(|a| a.n() > 0) { Ok(()) } else { Err(SimError::NoHistory) }
+    }
+}
+
+/// Count, mean and sum of squared deviations of a customer's settled
+/// delays (Welford's running form).
+#[derive(Debug, Clone, Copy, Default)]
+struct Moments {
+    n: f64,
+    mean: f64,
+    m2: f64,
+}
+
+impl Moments {
+    fn add(&mut self, x: f64) {
+        self.n += 1.0;
+        let d = x - self.mean;
+        self.mean += d / self.n;
+        self.m2 += d * (x - self.mean);
+    }
+}
+
+/// Each customer's posterior standard deviation of its mean days late,
+/// from a normal hierarchy per segment: a customer's delays scatter around
+/// its own mean with the segment's within-customer variance `σ²` (pooled
+/// over its customers with two settlements or more), and the customers'
+/// means scatter around the segment's with the between-customer variance
+/// `τ²` (the variance of its customers' means less the part `σ²/n` their
+/// sampling explains, at least 0). Given `n` settlements the mean is known
+/// to `1 / √(n/σ² + 1/τ²)`: `τ` for a customer with no history, about
+/// `σ/√n` for one with a long one; 0 where the customers do not differ.
+/// A segment with too few customers to tell takes the whole ledger's figures.
+fn shift_sds(moments: &[Moments], segment: &[usize], segments: usize) -> Vec<f64> {
+    // Per segment, then the whole ledger last.
+    let variances = |of: &dyn Fn(usize) -> bool| -> Option<(f64, f64)> {
+        let (mut m2, mut dof) = (0.0, 0.0);
+        let mut means = Vec::new();
+        for m in moments.iter().enumerate().filter(|(c, _)| of(*c)).map(|(_, m)| m) {
+            if m.n >= 2.0 {
+                m2 += m.m2;
+                dof += m.n - 1.0;
+            }
+            if m.n >= 1.0 {
+                means.push((m.mean, m.n));
+            }
+        }
+        if dof < 1.0 || means.len() < 3 {
+            return None;
+        }
+        let sigma2 = m2 / dof;
+        let k = means.len() as f64;
+        let grand = means.iter().map(|(x, _)| x).sum::<f64>() / k;
+        let spread = means.iter().map(|(x, _)| (x - grand).powi(2)).sum::<f64>() / (k - 1.0);
+        let sampling = means.iter().map(|(_, n)| sigma2 / n).sum::<f64>() / k;
+        Some((sigma2, (spread - sampling).max(0.0)))
+    };
+    let all = variances(&|_| true).unwrap_or((0.0, 0.0));
+    let per: Vec<(f64, f64)> = (0..segments).map(|s| variances(&|c| segment[c] == s).unwrap_or(all)).collect();
+    moments
+        .iter()
+        .zip(segment)
+        .map(|(m, &s)| {
+            let (sigma2, tau2) = per.get(s).copied().unwrap_or(all);
+            posterior_sd(m.n, sigma2, tau2)
+        })
+        .collect()
+}
+
+/// `1 / √(n/σ² + 1/τ²)`: 0 when `τ²` is 0 (no customer differs), `τ`
+/// with no observation.
+fn posterior_sd(n: f64, sigma2: f64, tau2: f64) -> f64 {
+    if tau2 <= 0.0 {
+        return 0.0;
+    }
+    let precision = if sigma2 > 0.0 {
+        n / sigma2
+    } else if n > 0.0 {
+        f64::INFINITY
+    } else {
+        0.0
+    };
+    1.0 / (precision + 1.0 / tau2).sqrt()
+}
+
+/// Two independent standard normals from two of `d`'s uniforms (Box–Muller).
+fn normal_pair(d: &mut Draws) -> (f64, f64) {
+    let (u1, u2) = (d.f64().max(f64::MIN_POSITIVE), d.f64());
+    let r = (-2.0 * u1.ln()).sqrt();
+    let (sin, cos) = (std::f64::consts::TAU * u2).sin_cos();
+    (r * cos, r * sin)
+}
+
+/// The weekday and month-end pattern of the ledger's payment dates, as
+/// weights of a day: how much more (or less) often than the calendar alone
+/// would give a payment falls on that weekday, and on each of the last
+/// [`MONTH_END_DAYS`] days of a month. A projected payment drawn for day `d`
+/// lands on a day `t` of `d − 3 ..= d + 3` with chance proportional to
+/// `t`'s weight ([`Calendar::place`]): a payment drawn for a Saturday in a
+/// book that pays on weekdays moves to the Friday or the Monday near it; one
+/// drawn for the 28th in a book that pays at month end moves toward the 30th.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Calendar {
+    /// Monday first; observed ÷ expected share (1 without a pattern).
+    pub weekday: [f64; 7],
+    /// The last day of a month first, then the one before, ...; the rest
+    /// of the month last (observed ÷ expected given the weekday weights).
+    pub month_end: [f64; MONTH_END_DAYS + 1],
+}
+
+/// The days at a month's end [`Calendar`] weighs on their own.
+pub const MONTH_END_DAYS: usize = 5;
+
+/// Chi-square at 0.1 % with 6 and 5 degrees of freedom: a pattern this
+/// strong or stronger arises by chance once in a thousand calendars.
+const CHI2_6: f64 = 22.458;
+const CHI2_5: f64 = 20.515;
+
+/// Days from `d` to the last day of its month (0 on that day), at most
+/// [`MONTH_END_DAYS`] (the rest of the month).
+fn month_end_slot(d: NaiveDate) -> usize {
+    let next = d.checked_add_months(chrono::Months::new(1)).and_then(|n| n.with_day(1));
+    let to_end = next.map_or(0, |n| (n - d).num_days() - 1);
+    usize::try_from(to_end).unwrap_or(0).min(MONTH_END_DAYS)
+}
+
+impl Calendar {
+    /// From the payments dated in `(from, as_of]`; none when neither the
+    /// weekday nor the month-end counts differ from the calendar's by more
+    /// than chance would (chi-square at 0.1 %). A part that does not is
+    /// flat (weights 1).
+    pub fn learn(ledger: &Ledger, from: NaiveDate, as_of: NaiveDate) -> Option<Calendar> {
+        let mut wd = [0.0f64; 7];
+        let mut me = [0.0f64; MONTH_END_DAYS + 1];
+        let mut days_wd = [0.0f64; 7];
+        let mut n = 0.0;
+        for p in ledger.payments.iter().filter(|p| p.paid_on > from && p.paid_on <= as_of) {
+            wd[p.paid_on.weekday().num_days_from_monday() as usize] += 1.0;
+            me[month_end_slot(p.paid_on)] += 1.0;
+            n += 1.0;
+        }
+        let days: Vec<NaiveDate> = from.iter_days().skip(1).take_while(|&d| d <= as_of).collect();
+        if n < 1.0 || days.is_empty() {
+            return None;
+        }
+        for d in &days {
+            days_wd[d.weekday().num_days_from_monday() as usize] += 1.0;
+        }
+        let total_days = days.len() as f64;
+        let chi2 = |obs: &[f64], exp: &[f64]| -> f64 {
+            obs.iter().zip(exp).filter(|(_, e)| **e > 0.0).map(|(o, e)| (o - e).powi(2) / e).sum()
+        };
+        let exp_wd: Vec<f64> = days_wd.iter().map(|k| n * k / total_days).collect();
+        let weekday_on = chi2(&wd, &exp_wd) > CHI2_6;
+        let mut weekday = [1.0; 7];
+        if weekday_on {
+            for k in 0..7 {
+                weekday[k] = if exp_wd[k] > 0.0 { wd[k] / exp_wd[k] } else { 1.0 };
+            }
+        }
+        // Expected month-end counts given the weekday weights.
+        let mut exp_me = [0.0f64; MONTH_END_DAYS + 1];
+        let mut mass = 0.0;
+        for d in &days {
+            let w = weekday[d.weekday().num_days_from_monday() as usize];
+            exp_me[month_end_slot(*d)] += w;
+            mass += w;
+        }
+        if mass <= 0.0 {
+            return None;
+        }
+        exp_me.iter_mut().for_each(|e| *e *= n / mass);
+        let month_end_on = chi2(&me, &exp_me) > CHI2_5;
+        let mut month_end = [1.0; MONTH_END_DAYS + 1];
+        if month_end_on {
+            for k in 0..=MONTH_END_DAYS {
+                month_end[k] = if exp_me[k] > 0.0 { me[k] / exp_me[k] } else { 1.0 };
+            }
+        }
+        (weekday_on || month_end_on).then_some(Calendar { weekday, month_end })
+    }
+
+    /// A day's weight.
+    pub fn weight(&self, d: NaiveDate) -> f64 {
+        self.weekday[d.weekday().num_days_from_monday() as usize] * self.month_end[month_end_slot(d)]
+    }
+
+    /// Where a payment drawn for `day` lands: a day of `day − 3 ..= day + 3`
+    /// not before `earliest`, with chance proportional to its weight, chosen
+    /// by the uniform `u`; `day` itself when no such day has weight.
+    pub fn place(&self, day: NaiveDate, earliest: NaiveDate, u: f64) -> NaiveDate {
+        let mut near = [(day, 0.0); 7];
+        let mut total = 0.0;
+        for (k, slot) in near.iter_mut().enumerate() {
+            let t = day + chrono::Duration::days(k as i64 - 3);
+            let w = if t < earliest { 0.0 } else { self.weight(t) };
+            *slot = (t, w);
+            total += w;
+        }
+        if total <= 0.0 {
+            return day;
+        }
+        let mut x = u * total;
+        for &(t, w) in &near {
+            if x < w {
+                return t;
+            }
+            x -= w;
+        }
+        near.iter().rev().find(|(_, w)| *w > 0.0).map_or(day, |&(t, _)| t)
     }
 }
 
@@ -574,6 +871,114 @@ mod tests {
         assert!(silent > 10, "{silent}: the test proves nothing");
     }
 
+    /// The normal hierarchy by hand: σ² = 16, τ² = 9. No history: τ = 3;
+    /// 4 settlements: 1 / √(4/16 + 1/9) = 1 / √(13/36) = 6 / √13 = 1.6641;
+    /// customers that do not differ (τ² = 0): no shift.
+    #[test]
+    fn the_posterior_sd_narrows_with_the_history() {
+        assert!((posterior_sd(0.0, 16.0, 9.0) - 3.0).abs() < 1e-12);
+        assert!((posterior_sd(4.0, 16.0, 9.0) - 6.0 / 13f64.sqrt()).abs() < 1e-12);
+        assert!((6.0 / 13f64.sqrt() - 1.6641).abs() < 1e-4);
+        assert_eq!(posterior_sd(4.0, 16.0, 0.0), 0.0);
+        assert!(posterior_sd(100.0, 16.0, 9.0) < posterior_sd(10.0, 16.0, 9.0));
+    }
+
+    /// Three customers of one segment, delays {0, 2}, {10, 12} and {20, 22}:
+    /// within each a variance of 2 (σ² = 6 / 3 = 2 over 3 degrees of
+    /// freedom), means 1, 11, 21 (their variance 100) of which σ²/n = 1 is
+    /// sampling: τ² = 99. A fourth with no history gets τ = √99; the others
+    /// 1 / √(2/2 + 1/99).
+    #[test]
+    fn the_shift_sd_weighs_the_spread_between_customers_against_within() {
+        let of = |xs: &[f64]| {
+            let mut m = Moments::default();
+            xs.iter().for_each(|&x| m.add(x));
+            m
+        };
+        let moments = [of(&[0.0, 2.0]), of(&[10.0, 12.0]), of(&[20.0, 22.0]), Moments::default()];
+        let sd = shift_sds(&moments, &[0, 0, 0, 0], 1);
+        let rich = 1.0 / (1.0 + 1.0 / 99.0f64).sqrt();
+        for got in &sd[..3] {
+            assert!((got - rich).abs() < 1e-12, "{sd:?}");
+        }
+        assert!((sd[3] - 99f64.sqrt()).abs() < 1e-12, "{sd:?}");
+    }
+
+    /// With the bootstrap, a run draws each customer's shift and sales rate
+    /// keyed by the run and the customer: the same for the same run, others
+    /// for another; wider shifts for thinner histories; rates around the
+    /// learned one. Off, nothing is drawn.
+    #[test]
+    fn a_run_draws_each_customer_s_parameters_from_its_posterior() {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let ledger = crate::ledger::load(&repo.join("fixtures/demo"), &Default::default()).unwrap();
+        let as_of = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+        let b = Behaviour::learn(&ledger, as_of, &Learn { bootstrap: true, ..Learn::default() });
+        let off = Behaviour::learn(&ledger, as_of, &Learn { bootstrap: false, ..Learn::default() });
+        assert!(off.draw_run(Key::run(42, 0)).shift.is_empty() && off.payers.iter().all(|p| p.shift_sd == 0.0));
+        let (a, again, other) = (b.draw_run(Key::run(42, 0)), b.draw_run(Key::run(42, 0)), b.draw_run(Key::run(42, 1)));
+        assert_eq!((&a.shift, &a.sale_rate), (&again.shift, &again.sale_rate));
+        assert_ne!(a.shift, other.shift);
+        // Thin histories are less certain than rich ones.
+        let (mut thin, mut rich) = (Vec::new(), Vec::new());
+        for p in &b.payers {
+            if p.settled <= 2 {
+                thin.push(p.shift_sd)
+            } else if p.settled >= 12 {
+                rich.push(p.shift_sd)
+            }
+        }
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+        assert!(!thin.is_empty() && !rich.is_empty() && mean(&thin) > mean(&rich), "{} {}", mean(&thin), mean(&rich));
+        // Over many runs a customer's rate averages its learned rate.
+        let c = b.payers.iter().position(|p| p.amounts.len() >= 4 && p.daily_rate < 0.5).unwrap();
+        let rates: Vec<f64> = (0..4000).map(|r| b.draw_run(Key::run(7, r)).sale_rate[c].unwrap()).collect();
+        let want = b.payers[c].daily_rate;
+        assert!((mean(&rates) / want - 1.0).abs() < 0.05, "{} against {want}", mean(&rates));
+        assert!(rates.iter().any(|&r| r != want));
+    }
+
+    /// The demo's payments fall on every weekday and day of the month alike:
+    /// no pattern is learned. Moved off the weekend (to the Monday after),
+    /// Saturday and Sunday weigh 0 and a payment drawn for a Sunday lands on
+    /// a weekday near it; never before the earliest day allowed.
+    #[test]
+    fn the_calendar_is_learned_only_where_the_payments_show_one() {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut ledger = crate::ledger::load(&repo.join("fixtures/demo"), &Default::default()).unwrap();
+        let as_of = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+        let from = crate::facts::months_before(as_of, 12);
+        assert_eq!(Calendar::learn(&ledger, from, as_of), None);
+        for p in &mut ledger.payments {
+            match p.paid_on.weekday() {
+                chrono::Weekday::Sat => p.paid_on += chrono::Duration::days(2),
+                chrono::Weekday::Sun => p.paid_on += chrono::Duration::days(1),
+                _ => {}
+            }
+        }
+        let cal = Calendar::learn(&ledger, from, as_of).expect("a weekday pattern");
+        assert_eq!(&cal.weekday[5..], &[0.0, 0.0]);
+        assert!(cal.weekday[0] > 2.0, "Monday takes the weekend's: {:?}", cal.weekday);
+        let sunday = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let earliest = NaiveDate::from_ymd_opt(2026, 11, 17).unwrap();
+        for k in 0..100 {
+            let t = cal.place(sunday, earliest, f64::from(k) / 100.0);
+            assert!(t.weekday().num_days_from_monday() < 5 && t >= earliest && (t - sunday).num_days().abs() <= 3);
+        }
+        let flat = Calendar { weekday: [1.0; 7], month_end: [1.0; MONTH_END_DAYS + 1] };
+        assert_eq!(flat.place(sunday, sunday, 0.0), sunday, "never before the earliest day");
+    }
+
+    #[test]
+    fn month_end_slots_count_the_days_to_the_month_s_last() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        assert_eq!(month_end_slot(d("2026-02-28")), 0);
+        assert_eq!(month_end_slot(d("2026-02-27")), 1);
+        assert_eq!(month_end_slot(d("2026-12-31")), 0);
+        assert_eq!(month_end_slot(d("2026-12-27")), 4);
+        assert_eq!(month_end_slot(d("2026-12-01")), MONTH_END_DAYS);
+    }
+
     #[test]
     fn the_window_starts_where_the_history_does() {
         let d = |s: &str| s.parse::<NaiveDate>().unwrap();
@@ -605,11 +1010,13 @@ mod tests {
                 settled: 9,
                 km: None,
                 stopped: 0.0,
+                shift_sd: 0.0,
             }],
             pools: vec![Parts::default(), Parts::default()],
             segments: vec!["s".into()],
             learn: Learn::default(),
             seg_km: Vec::new(),
+            calendar: None,
         };
         let mut draws = Key::run(7, 0).draws();
         for _ in 0..200 {

@@ -28,6 +28,9 @@ pub enum Purpose {
     Portfolio = 5,
     /// Whether a silent customer has stopped paying for the run (customer).
     Stopped = 6,
+    /// A run's draw of a customer's behaviour parameters (customer): the
+    /// bootstrap of `[learn] bootstrap`.
+    Bootstrap = 7,
 }
 
 /// A bijective 64-bit mixer (the SplitMix64 finaliser).

@@ -29,7 +29,7 @@
 //! cuts, and the variant-minus-baseline spread is the spread of paired
 //! differences. The result is the same at any thread count.
 
-use super::behaviour::{Behaviour, Learn};
+use super::behaviour::{Behaviour, Learn, RunParams};
 use super::draw::{Key, Purpose, day_part};
 use super::wake::{Schedule, Wake};
 use super::{SimError, cents, to_f64};
@@ -105,7 +105,8 @@ pub struct Scenario {
     /// within ±0.9) of the payments falling due to be made in it that slip
     /// to the next week (`s > 0`) or come a week early (`s < 0`): weeks
     /// that move together, as real weeks do (payment runs, month and
-    /// quarter ends, a shared slowdown). 0: off (the default).
+    /// quarter ends, a shared slowdown). 0: off; 0.3 by default, which
+    /// gave bands holding 70–90 % of the back-tested weeks (docs/simulation.md).
     #[serde(skip_serializing_if = "is_zero")]
     pub week_slip_sd: f64,
     pub learn: Learn,
@@ -124,7 +125,7 @@ impl Default for Scenario {
             agency_fee: 0.25,
             agency_days: 45,
             write_off_days: 180,
-            week_slip_sd: 0.0,
+            week_slip_sd: 0.3,
             learn: Learn::default(),
         }
     }
@@ -379,6 +380,8 @@ struct Sim<'a> {
     slip: Vec<f64>,
     /// Per customer: it has stopped paying in this run (`learn.silence`).
     stopped: Vec<bool>,
+    /// This run's draw of each customer's behaviour (`learn.bootstrap`; empty when off).
+    params: RunParams,
 }
 
 /// What every run of every policy reads: learned and built once per
@@ -713,6 +716,7 @@ impl<'a> Sim<'a> {
             facts: facts::cache::Cache::new(),
             slip: week_slips(key, world.p.scenario.week_slip_sd, days),
             stopped: stopped(key, &world.behaviour),
+            params: world.behaviour.draw_run(key),
         }
     }
 
@@ -740,7 +744,8 @@ impl<'a> Sim<'a> {
             self.key.purpose(Purpose::PayNew).with(c as u64).with(day_part(inv.issue_date))
         };
         let mut draws = key.draws();
-        let day = match self.world.behaviour.draw_days_late(c, dpd, &mut draws) {
+        let shift = self.params.shift.get(c).copied().unwrap_or(0);
+        let day = match self.world.behaviour.draw_days_late_shifted(c, dpd, shift, &mut draws) {
             Some(late) => due + Duration::days(i64::from(late)),
             None => {
                 // Stalled: a daily hazard from the bucket's monthly Paid rate.
@@ -756,6 +761,10 @@ impl<'a> Sim<'a> {
             }
         };
         let mut day = day.max(today + Duration::days(1));
+        // The weekday and month-end pattern: one more draw, only when the ledger shows one.
+        if let Some(cal) = &self.world.behaviour.calendar {
+            day = cal.place(day, today + Duration::days(1), draws.f64());
+        }
         // The week's shared slip: one more draw of the invoice's own, only when on.
         let week = ((day - self.world.as_of).num_days() - 1) / 7;
         if let Some(&s) = usize::try_from(week).ok().and_then(|w| self.slip.get(w)) {
@@ -792,10 +801,14 @@ impl<'a> Sim<'a> {
     /// policy, which can only lose the sale (a hold, a lowered limit).
     fn sell(&mut self, day: NaiveDate) {
         let today = self.key.purpose(Purpose::Sale).with(day_part(day));
-        for c in 0..self.ledger.customers.len() {
+        // The run's own rates with the bootstrap, else the learned ones.
+        let world = self.world;
+        let own = std::mem::take(&mut self.params.sale_rate);
+        let rates = if own.is_empty() { &world.shared.sale_rate } else { &own };
+        for (c, &rate) in rates.iter().enumerate() {
             // The rates alone (not every customer's whole behaviour) are
             // read for the one draw per customer and day.
-            let Some(rate) = self.world.shared.sale_rate[c] else { continue };
+            let Some(rate) = rate else { continue };
             let mut draws = today.with(c as u64).draws();
             if draws.f64() >= rate {
                 continue;
@@ -838,6 +851,7 @@ impl<'a> Sim<'a> {
             self.schedule(i, day);
             self.at(due + Duration::days(self.world.p.scenario.write_off_days), Event::WriteOff(i));
         }
+        self.params.sale_rate = own;
     }
 
     /// Settle invoice `i` on `day`: a payment row for what is paid.
@@ -1894,6 +1908,7 @@ mod tests {
         let (base, as_of, mut p) = demo(28);
         let policy = crate::policy::load(&repo("policies/standard")).policy.unwrap();
         let stall = [0.45, 0.52, 0.8, 0.76, 0.57];
+        p.scenario.week_slip_sd = 0.0;
         let (off, _) = project_one(&base, &policy, as_of, &p, &stall, 0).unwrap();
         p.scenario.week_slip_sd = 0.5;
         let (on, _) = project_one(&base, &policy, as_of, &p, &stall, 0).unwrap();
