@@ -56,7 +56,14 @@ impl Key {
     /// This key narrowed by one more part.
     #[inline]
     pub fn with(self, part: u64) -> Key {
-        Key(mix(self.0 ^ mix(part.wrapping_add(GOLDEN))))
+        self.with_part(Part::of(part))
+    }
+
+    /// This key narrowed by a part hashed beforehand: `with(x)` is
+    /// `with_part(Part::of(x))`.
+    #[inline]
+    pub fn with_part(self, part: Part) -> Key {
+        Key(mix(self.0 ^ part.0))
     }
 
     /// This key narrowed to `purpose`.
@@ -69,6 +76,19 @@ impl Key {
     #[inline]
     pub fn draws(self) -> Draws {
         Draws { key: self.0, n: 0 }
+    }
+}
+
+/// A key part hashed once, for a part that narrows many keys (a customer's
+/// number narrows its sale key of every day): [`Key::with_part`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part(u64);
+
+impl Part {
+    /// The part `x`.
+    #[inline]
+    pub fn of(x: u64) -> Part {
+        Part(mix(x.wrapping_add(GOLDEN)))
     }
 }
 
@@ -121,7 +141,7 @@ mod tests {
             let mut d = a.draws();
             (0..4).map(|_| d.next_u64()).collect()
         };
-        let mut again = run.purpose(Purpose::Sale).with(17).with(740_000).draws();
+        let mut again = run.purpose(Purpose::Sale).with_part(Part::of(17)).with(740_000).draws();
         assert_eq!(first, (0..4).map(|_| again.next_u64()).collect::<Vec<_>>());
         for other in [
             Key::run(42, 4).purpose(Purpose::Sale).with(17).with(740_000),

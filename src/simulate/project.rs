@@ -30,7 +30,7 @@
 //! differences. The result is the same at any thread count.
 
 use super::behaviour::{Behaviour, Learn, RunParams};
-use super::draw::{Key, Purpose, day_part};
+use super::draw::{Key, Part, Purpose, day_part};
 use super::wake::{Schedule, Wake};
 use super::{SimError, cents, to_f64};
 use crate::engine::{self, PlannedAction};
@@ -417,8 +417,9 @@ struct Shared {
     /// On hold at the as-of date as the facts see it.
     held: Vec<bool>,
     /// Per customer: its daily rate of new invoices, none if it has no
-    /// amounts to draw from (it then buys nothing and draws nothing).
-    sale_rate: Vec<Option<f64>>,
+    /// amounts to draw from (it then buys nothing and draws nothing), and
+    /// its number as a key part, hashed once for its sale draw of every day.
+    sale_rate: Vec<Option<(f64, Part)>>,
     /// The loaded invoices issued within `dso_days` of the as-of date, in
     /// ledger order: the only loaded ones a week's DSO sales can count.
     recent_sales: Vec<(NaiveDate, Decimal, usize)>,
@@ -438,7 +439,9 @@ impl Shared {
     fn new(base: &Ledger, as_of: NaiveDate, behaviour: &Behaviour, cfg: &FactsConfig) -> Self {
         // On hold as the facts see it: the last hold or release executed, else the flag.
         let held = crate::facts::map_customers(base, &Context::new(as_of, cfg.clone()), |cf, _| cf.on_hold);
-        let sale_rate = behaviour.payers.iter().map(|p| (!p.amounts.is_empty()).then_some(p.daily_rate)).collect();
+        let sale_rate = (behaviour.payers.iter().enumerate())
+            .map(|(c, p)| (!p.amounts.is_empty()).then(|| (p.daily_rate, Part::of(c as u64))))
+            .collect();
         let (currencies, currency) = currencies(base);
         let cx = |c: CustIx| currency[c as usize] as usize;
         let from = as_of - Duration::days(cfg.dso_days);
@@ -627,8 +630,17 @@ fn fork(base: &Ledger) -> Ledger {
 /// The prefix of the ids of the invoices the simulation issues.
 const SIM_INVOICE: &str = "SIMINV";
 
-/// `{prefix}{serial:08}` without a heap allocation (it fits inline in a [`Text`]).
+/// `{prefix}{serial:08}` without a heap allocation (it fits inline in a
+/// [`Text`]), written into a buffer on the stack and made a [`Text`] once
+/// (one character pushed at a time cost 1.6 % of a simulation's
+/// instructions: docs/simulation.md, "Session 14").
 fn sim_id(prefix: &str, serial: u64) -> Text {
+    let mut buf = [0u8; 48];
+    let p = prefix.len();
+    if p > buf.len() - 20 {
+        return Text::from(format!("{prefix}{serial:08}"));
+    }
+    buf[..p].copy_from_slice(prefix.as_bytes());
     let mut digits = [b'0'; 20];
     let (mut n, mut k) = (serial, digits.len());
     while n > 0 {
@@ -636,11 +648,11 @@ fn sim_id(prefix: &str, serial: u64) -> Text {
         digits[k] = b'0' + (n % 10) as u8;
         n /= 10;
     }
-    let mut id = Text::new(prefix);
-    for &d in &digits[k.min(digits.len() - 8)..] {
-        id.push(char::from(d));
-    }
-    id
+    let digits = &digits[k.min(digits.len() - 8)..];
+    buf[p..p + digits.len()].copy_from_slice(digits);
+    // A whole `&str` and ASCII digits: always UTF-8.
+    std::str::from_utf8(&buf[..p + digits.len()])
+        .map_or_else(|_| Text::from(format!("{prefix}{serial:08}")), Text::from)
 }
 
 fn bucket(edges: &[i32], dpd: i64) -> usize {
@@ -804,12 +816,17 @@ impl<'a> Sim<'a> {
         // The run's own rates with the bootstrap, else the learned ones.
         let world = self.world;
         let own = std::mem::take(&mut self.params.sale_rate);
-        let rates = if own.is_empty() { &world.shared.sale_rate } else { &own };
-        for (c, &rate) in rates.iter().enumerate() {
+        for (c, &learned) in world.shared.sale_rate.iter().enumerate() {
             // The rates alone (not every customer's whole behaviour) are
-            // read for the one draw per customer and day.
-            let Some(rate) = rate else { continue };
-            let mut draws = today.with(c as u64).draws();
+            // read for the one draw per customer and day; the run's own
+            // rate with the bootstrap (drawn for the same customers).
+            let Some((rate, part)) = learned else { continue };
+            let rate = match own.get(c) {
+                Some(&Some(r)) => r,
+                Some(None) => continue,
+                None => rate,
+            };
+            let mut draws = today.with_part(part).draws();
             if draws.f64() >= rate {
                 continue;
             }
@@ -1156,8 +1173,13 @@ impl<'a> Sim<'a> {
         let mut aging = vec![vec![Decimal::ZERO; cfg.bucket_edges.len() + 2]; n];
         let (mut ar, mut current, mut sales) = (vec![Decimal::ZERO; n], vec![Decimal::ZERO; n], vec![Decimal::ZERO; n]);
         // Sales: the loaded invoices that can be in the window, then the
-        // simulated ones (issued on days up to today), in ledger order.
+        // simulated ones (issued on days up to today), in ledger order. The
+        // simulated ones are issued day by day, in date order: those issued
+        // after the window's start are the last ones (found by a binary
+        // search, not a walk over every invoice issued since the as-of date).
         let simulated = &self.ledger.invoices[self.opening..];
+        debug_assert!(simulated.is_sorted_by_key(|i| i.issue_date), "simulated invoices in issue order");
+        let simulated = &simulated[simulated.partition_point(|i| i.issue_date <= dso_from)..];
         let loaded = shared.recent_sales.iter().copied();
         let cur = |c: CustIx| shared.currency[c as usize] as usize;
         for (issued, amount, cx) in loaded.chain(simulated.iter().map(|i| (i.issue_date, i.amount, cur(i.customer)))) {

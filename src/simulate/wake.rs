@@ -531,8 +531,16 @@ fn first_after(today: i64, anchor: i64, offsets: &[i64]) -> Option<i64> {
 /// its day (moved back, the last day of that month falls before `d`; the
 /// first of the next month, after it).
 fn leaves_window(d: NaiveDate, m: u32) -> Option<NaiveDate> {
-    let t = d.checked_add_months(chrono::Months::new(m))?;
-    if t.day() == d.day() { Some(t) } else { t.succ_opt() }
+    // The month `m` on, by number (chrono's `checked_add_months` and then
+    // `succ_opt` gave the same dates for twice the instructions: the test
+    // below compares both with a search).
+    let months = i64::from(d.year()) * 12 + i64::from(d.month0()) + i64::from(m);
+    let (y, m0) = (i32::try_from(months.div_euclid(12)).ok()?, months.rem_euclid(12) as u32);
+    NaiveDate::from_ymd_opt(y, m0 + 1, d.day()).or_else(|| {
+        // Too short a month for the day: the first day of the next one.
+        let (y, m0) = if m0 == 11 { (y.checked_add(1)?, 0) } else { (y, m0 + 1) };
+        NaiveDate::from_ymd_opt(y, m0 + 1, 1)
+    })
 }
 
 /// The first day of month `m` of year `y`.
@@ -867,6 +875,34 @@ impl Wake {
         facts: Option<&Cache>,
         kept: &mut Kept,
     ) -> bool {
+        let bounds = self.bounds(day, end);
+        self.plan_within(ledger, c, (day, end, &bounds), strategy, out, facts, kept)
+    }
+
+    /// The payment-behaviour windows the policy reads, as of `day` over a
+    /// horizon ending on `end`: the same for every customer of a day
+    /// ([`Schedule`] keeps them for the day).
+    fn bounds(&self, day: NaiveDate, end: NaiveDate) -> Bounds {
+        let after_end = end.succ_opt().unwrap_or(end);
+        let mut b = Bounds { n: self.windows_months.len().min(2), of: [(0u32, NaiveDate::MIN, NaiveDate::MIN); 2] };
+        for (b, &m) in b.of.iter_mut().zip(&self.windows_months) {
+            *b = (m, crate::facts::months_before(day, m), crate::facts::months_before(after_end, m));
+        }
+        b
+    }
+
+    /// [`Wake::plan`] with the day's [`Wake::bounds`].
+    #[allow(clippy::too_many_arguments)]
+    fn plan_within(
+        &self,
+        ledger: &Ledger,
+        c: CustIx,
+        (day, end, bounds): (NaiveDate, NaiveDate, &Bounds),
+        strategy: Option<usize>,
+        out: &mut Vec<Tagged>,
+        facts: Option<&Cache>,
+        kept: &mut Kept,
+    ) -> bool {
         out.clear();
         let ages = self.ages.get(self.ladder(strategy)).unwrap_or(&self.ages[ALL_LADDERS]);
         let today = ce(day);
@@ -878,12 +914,7 @@ impl Wake {
         // windows the policy reads are followed. Per window: dates at or
         // before `lo` are out of it already, dates after `hi` stay in it
         // past the horizon.
-        let after_end = end.succ_opt().unwrap_or(end);
-        let mut bounds = [(0u32, NaiveDate::MIN, NaiveDate::MIN); 2];
-        let nb = self.windows_months.len().min(bounds.len());
-        for (b, &m) in bounds.iter_mut().zip(&self.windows_months) {
-            *b = (m, crate::facts::months_before(day, m), crate::facts::months_before(after_end, m));
-        }
+        let (bounds, nb) = (bounds.of, bounds.n);
         let leaves = |d: NaiveDate, out: &mut Vec<Tagged>| {
             for &(m, lo, hi) in &bounds[..nb] {
                 if d <= lo || d > hi {
@@ -1184,6 +1215,15 @@ impl Wake {
     }
 }
 
+/// The payment-behaviour windows a policy reads, as of one day: per window
+/// (months), the dates at or before which a date is out of it already and
+/// after which it stays in it past the horizon ([`Wake::plan`]).
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    n: usize,
+    of: [(u32, NaiveDate, NaiveDate); 2],
+}
+
 /// When each customer of a run must be evaluated again: its wake days up
 /// to the horizon's end, listed when it is evaluated after a touch (its rows
 /// changed), and the next of them.
@@ -1204,6 +1244,9 @@ pub struct Schedule {
     end: NaiveDate,
     /// The calendar's next wake day, for the day it was computed for.
     calendar: Option<(NaiveDate, Option<i64>)>,
+    /// The behaviour windows' bounds ([`Wake::bounds`]), for the day they
+    /// were computed for (four month calculations per plan, before).
+    bounds: Option<(NaiveDate, Bounds)>,
 }
 
 impl Schedule {
@@ -1218,6 +1261,7 @@ impl Schedule {
             kept: vec![Kept::default(); customers],
             end,
             calendar: None,
+            bounds: None,
         }
     }
 
@@ -1226,7 +1270,7 @@ impl Schedule {
     /// compare with another's.
     #[cfg(test)]
     pub(crate) fn days_only(&self) -> Schedule {
-        Schedule { kept: Vec::new(), ..self.clone() }
+        Schedule { kept: Vec::new(), bounds: None, ..self.clone() }
     }
 
     /// Ask for customer `c`'s entries ahead of use ([`crate::prefetch`]);
@@ -1301,7 +1345,15 @@ impl Schedule {
         }
         let ladder = wake.ladder(strategy) as u32;
         if touched || !*fixed || *listed != ladder {
-            *fixed = wake.plan(ledger, c, day, self.end, strategy, days, facts, kept);
+            let bounds = match self.bounds {
+                Some((d, b)) if d == day => b,
+                _ => {
+                    let b = wake.bounds(day, self.end);
+                    self.bounds = Some((day, b));
+                    b
+                }
+            };
+            *fixed = wake.plan_within(ledger, c, (day, self.end, &bounds), strategy, days, facts, kept);
             *listed = ladder;
             // The reference: every row walked, none read from the facts cache.
             #[cfg(test)]
@@ -1547,6 +1599,9 @@ mod tests {
                     .find(|&t| crate::facts::months_before(t, m) >= d)
                     .unwrap();
                 assert_eq!(leaves_window(d, m), Some(searched), "{d} {m}");
+                // And chrono's month arithmetic (the slower twin it replaced).
+                let t = d.checked_add_months(chrono::Months::new(m)).unwrap();
+                assert_eq!(leaves_window(d, m), if t.day() == d.day() { Some(t) } else { t.succ_opt() }, "{d} {m}");
             }
             d = d.succ_opt().unwrap();
         }
