@@ -403,3 +403,22 @@ fn the_sales_rep_message_is_a_template_the_policy_can_give() {
     let text = format!("{out}{err}");
     assert!(text.contains("template `notify-sales-rep` has no `subject` part"), "{text}");
 }
+
+/// `report --run` reads the run's ledger again for its trends and lists:
+/// a history row of a kind the run's policy declared (`suspend_service`
+/// on line 3 of fixtures/kinds' actions.csv) is the run's, not a bad row.
+/// Before: "cannot load the ledger … 1 bad row(s)", and the report left the
+/// trends and debtor lists out.
+#[test]
+fn the_report_of_a_run_reads_its_history_of_declared_kinds() {
+    let (tmp, _) = run();
+    let html = tmp.path().join("report.html");
+    let out = tmp.path().join("out");
+    let (code, stdout, err) =
+        recoup(&["report", "--run", out.to_str().unwrap(), "--out", html.to_str().unwrap()], Some(tmp.path()));
+    assert_eq!(code, 0, "{stdout}{err}");
+    assert!(!err.contains("cannot load the ledger"), "{err}");
+    assert!(!err.contains("leaves out"), "{err}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("K2"), "the debtor lists name the customers");
+}

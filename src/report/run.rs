@@ -111,6 +111,11 @@ pub fn load(dir: &Path, ledger: Option<&Path>) -> Result<RunInputs, ReportError>
     let worklist = read_csv(&require(dir, CMD, "worklist.csv")?)?;
     let rejects = dir.join("rejects.csv");
     let rejects = if rejects.is_file() { Some(read_csv(&rejects)?) } else { None };
+    // The kinds the run's policy declared (summary.json names them): its
+    // ledger's history rows may carry them, and the ledger is read again.
+    for name in summary.kind_labels.keys() {
+        let _ = crate::ledger::ActionKind::declare(name);
+    }
     let history = read_history(&manifest, ledger, &summary.kpi_settings);
     Ok(RunInputs { summary, manifest, plan, worklist, rejects, history })
 }
