@@ -159,6 +159,13 @@ fn an_undeclared_kind_in_the_history_is_a_bad_row() {
     assert!(err.contains("actions.csv"), "{err}");
     assert!(err.contains("actions.csv:3 (column `action`)"), "{err}");
     assert!(err.contains("or a kind the policy declares under [kinds]"), "{err}");
+    assert!(err.contains("knows those only when given the policy: `--policy`"), "{err}");
+    // Given the policy that declares it, `facts` reads the row.
+    let (code, out, err) = recoup(
+        &["facts", "--ledger", "fixtures/kinds/ledger", "--policy", "fixtures/kinds/policy", "--as-of", "2026-11-16"],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
     // With a policy that does not declare it either.
     let tmp = tempfile::tempdir().unwrap();
     let (code, _, err) = recoup(

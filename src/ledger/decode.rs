@@ -46,7 +46,8 @@ impl DecodeError {
             DecodeError::Enum(allowed) => format!("one of {}", allowed.join(", ")),
             DecodeError::Terms => "payment terms such as NET30 or 2/10 NET30".into(),
             DecodeError::Kind => format!(
-                "one of {}, or a kind the policy declares under [kinds] (docs/policy.md, \"Your own action kinds\")",
+                "one of {}, or a kind the policy declares under [kinds] (a command that reads the ledger alone \
+                 knows those only when given the policy: `--policy`; docs/policy.md, \"Your own action kinds\")",
                 crate::ledger::ActionKind::WORDS.join(", ")
             ),
             DecodeError::Utf8 => "UTF-8 text".into(),
