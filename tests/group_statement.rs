@@ -151,19 +151,7 @@ fn a_group_gets_one_statement_addressed_to_its_head_with_totals_per_currency() {
     assert_eq!(index.lines().filter(|l| l.contains(",email,")).count(), 2, "{index}");
 
     // explain says what the plan says.
-    let args = [
-        "explain",
-        "--ledger",
-        l.to_str().unwrap(),
-        "--policy",
-        "policies/b2b",
-        "--as-of",
-        "2026-11-18",
-        "--customer",
-        "M2",
-    ];
-    let (code, stdout, err) = recoup(&args, None);
-    assert_eq!(code, 0, "{err}");
+    let stdout = explain_b2b(&l, "M2");
     assert!(
         stdout.contains("statement `group-statement` 2200.00: ") && stdout.contains("one statement for group G, to G"),
         "{stdout}"
@@ -291,19 +279,7 @@ fn a_member_without_a_contact_is_on_its_group_statement() {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }
     // explain says what the plan says.
-    let args = [
-        "explain",
-        "--ledger",
-        l.to_str().unwrap(),
-        "--policy",
-        "policies/b2b",
-        "--as-of",
-        "2026-11-18",
-        "--customer",
-        "M1",
-    ];
-    let (code, stdout, err) = recoup(&args, None);
-    assert_eq!(code, 0, "{err}");
+    let stdout = explain_b2b(&l, "M1");
     assert!(stdout.contains("one statement for group G, to G") && !stdout.contains("undeliverable"), "{stdout}");
 }
 
@@ -338,4 +314,23 @@ fn a_group_whose_head_has_no_contact_has_its_statement_undeliverable() {
     assert_eq!(s["undeliverable"], serde_json::json!({"email": 3}));
     let to: Vec<String> = emails(&out).into_iter().map(|m| m.0).collect();
     assert_eq!(to, ["ap@loner.example"]);
+}
+
+/// `recoup explain` of `customer` on ledger `l` under policies/b2b as of
+/// 2026-11-18 (the plan's date in these tests): its terminal text.
+fn explain_b2b(l: &std::path::Path, customer: &str) -> String {
+    let args = [
+        "explain",
+        "--ledger",
+        l.to_str().unwrap(),
+        "--policy",
+        "policies/b2b",
+        "--as-of",
+        "2026-11-18",
+        "--customer",
+        customer,
+    ];
+    let (code, stdout, err) = recoup(&args, None);
+    assert_eq!(code, 0, "{err}");
+    stdout
 }
