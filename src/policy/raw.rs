@@ -769,7 +769,7 @@ pub struct RawGuardrails {
 }
 
 /// `[costs]`: the unit cost of each kind of action, by the kind's name: a
-/// built-in kind ([`RawCosts::BUILT_IN`]) or one the policy declares under
+/// built-in kind ([`RawCosts::built_in`]) or one the policy declares under
 /// `[kinds]` (`suspend_service = "12.00"`). Which names are kinds is
 /// [`super::validate`]'s to say (it knows the declared ones); here each key
 /// keeps its span for the caret.
@@ -780,25 +780,12 @@ pub struct RawCosts {
 }
 
 impl RawCosts {
-    /// The built-in kinds that take a unit cost (fees and interest are
-    /// charged to the customer, and a `notify` is recoup's own note).
-    pub const BUILT_IN: &'static [&'static str] = &[
-        "email",
-        "sms",
-        "call",
-        "letter",
-        "statement",
-        "credit_hold",
-        "release_hold",
-        "limit_change",
-        "credit_review",
-        "discount_offer",
-        "payment_plan_offer",
-        "refer_agency",
-        "refer_legal",
-        "write_off_review",
-        "notify_owner",
-    ];
+    /// The built-in kinds that take a unit cost: every built-in kind
+    /// ([`ActionKind::WORDS`](crate::ledger::ActionKind::WORDS)) but fees and
+    /// interest (charged to the customer) and `notify` (recoup's own note).
+    pub fn built_in() -> impl Iterator<Item = &'static str> {
+        crate::ledger::ActionKind::WORDS.iter().copied().filter(|w| !matches!(*w, "fee" | "interest" | "notify"))
+    }
 
     /// The cost given for the kind named `name`.
     pub fn get(&self, name: &str) -> Option<&Sp<CostValue>> {
@@ -835,7 +822,7 @@ impl JsonSchema for RawCosts {
     fn json_schema(g: &mut SchemaGenerator) -> Schema {
         let cost = serde_json::to_value(g.subschema_for::<CostValue>()).unwrap_or_default();
         let props: serde_json::Map<String, serde_json::Value> =
-            Self::BUILT_IN.iter().map(|k| ((*k).to_string(), cost.clone())).collect();
+            Self::built_in().map(|k| (k.to_string(), cost.clone())).collect();
         schema_of(serde_json::json!({
             "description": "`[costs]`: the unit cost of each kind of action, built in or declared under [kinds]",
             "type": "object",

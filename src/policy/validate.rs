@@ -743,11 +743,11 @@ fn costs(v: &mut V<'_>, raw: &RawPolicy) -> Costs {
 }
 
 /// The kind a `[costs]` key names: a built-in kind with a unit cost
-/// ([`RawCosts::BUILT_IN`]) or a kind the policy declares; an error at the
+/// ([`RawCosts::built_in`]) or a kind the policy declares; an error at the
 /// key otherwise, with the closest name.
 fn cost_kind(v: &mut V<'_>, name: &Sp<String>) -> Option<ActionKind> {
     let word = name.value.as_str();
-    if RawCosts::BUILT_IN.contains(&word) {
+    if RawCosts::built_in().any(|w| w == word) {
         return ActionKind::named(word);
     }
     if let Some(d) = v.kinds.iter().find(|d| d.kind.as_str() == word) {
@@ -760,11 +760,11 @@ fn cost_kind(v: &mut V<'_>, name: &Sp<String>) -> Option<ActionKind> {
         );
         return None;
     }
-    let names = RawCosts::BUILT_IN.iter().copied().chain(v.kinds.iter().map(|d| d.kind.as_str()));
+    let names = RawCosts::built_in().chain(v.kinds.iter().map(|d| d.kind.as_str()));
     let help = did_you_mean(word, names).unwrap_or_else(|| {
         format!(
             "a cost is for a built-in kind ({}) or a kind the policy declares: add `[kinds.{word}]`, or remove the key",
-            RawCosts::BUILT_IN.join(", ")
+            RawCosts::built_in().collect::<Vec<_>>().join(", ")
         )
     });
     v.error(Code::UnknownKey, format!("unknown action kind `{}` in [costs]", word.escape_debug()), &name.span).help =
