@@ -1732,17 +1732,26 @@ fn project_on(
     // runs; results are collected in (policy, run) order, the same at any
     // thread count.
     let runs = policy_runs(forks, world, policies, share.len() as u32);
-    let tasks: Vec<(usize, u32)> = (0..policies.len()).flat_map(|k| share.clone().map(move |r| (k, r))).collect();
-    let mut results = tasks
+    // The tasks run by run number, each run's policies side by side, so
+    // that every stretch of the list (rayon hands out halves, then steals
+    // halves of what is left) holds the same mix of policies: a policy's
+    // runs can cost a third more than another's, and listed policy by
+    // policy one core took one policy and the other core finished alone
+    // (4.5 s of a 117 s simulation at 100,000 customers × 20 runs).
+    let n = policies.len();
+    let tasks: Vec<(usize, u32)> = share.clone().flat_map(|r| (0..n).map(move |k| (k, r))).collect();
+    let mut done: Vec<Option<Result<Vec<Week>, plan::RunError>>> = tasks
         .into_par_iter()
         .map(|(k, r)| {
             let (weeks, ledger) = run_one(forks.take(), world, &runs[k], Key::run(p.seed, r));
             forks.give(ledger);
             run_done();
-            weeks
+            Some(weeks)
         })
-        .collect::<Vec<_>>()
-        .into_iter();
+        .collect();
+    // Back in (policy, run) order.
+    let runs_each = share.len();
+    let mut results = (0..n).flat_map(|k| (0..runs_each).map(move |j| j * n + k)).filter_map(|t| done[t].take());
     let mut out = Vec::new();
     for (label, _) in policies {
         let runs = results
