@@ -678,6 +678,40 @@ mod forward {
     }
 
     #[test]
+    fn the_weighted_days_past_due_are_worked_out_when_a_condition_reads_them() {
+        // The simulation works out `customer.weighted_days_past_due` only
+        // for a policy whose conditions read it. Here the call step asks for
+        // `customer.weighted_days_past_due > 0`, which holds whenever a step
+        // 21 days past due is due (an invoice is overdue): the projection is
+        // the standard's, action for action. Were the fact left at 0, the
+        // variant would make no call.
+        use recoup::simulate::project::{Projection, Scenario, project_one};
+        use recoup::simulate::wake::Wake;
+        let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
+        let standard = policy("standard");
+        let reads = standard_with(&[(
+            "days_past_due = 21\naction = \"call\"\ncooldown_days = 5\n",
+            "days_past_due = 21\naction = \"call\"\ncooldown_days = 5\nwhen = \"customer.weighted_days_past_due > 0\"\n",
+        )]);
+        let config = FactsConfig::default();
+        assert!(!Wake::of(&standard, &config).weighted_dpd);
+        assert!(Wake::of(&reads, &config).weighted_dpd);
+        let p = Projection { days: 42, runs: 1, seed: 5, scenario: Scenario::default(), every_day: false };
+        let stall = [0.45, 0.52, 0.8, 0.76, 0.57];
+        let simulated = |policy: &CompiledPolicy| -> Vec<String> {
+            let (_, sim) = project_one(&ledger, policy, date("2026-11-16"), &p, &stall, 0).unwrap();
+            sim.actions
+                .iter()
+                .filter(|a| a.id.starts_with("SIMACT"))
+                .map(|a| format!("{} {} {:?} {} {}", a.decided_on, a.customer, a.invoice, a.rule_id, a.action))
+                .collect()
+        };
+        let (got, want) = (simulated(&reads), simulated(&standard));
+        assert!(want.iter().filter(|a| a.ends_with(" call call")).count() > 5, "{want:?}");
+        assert_eq!(got, want);
+    }
+
+    #[test]
     fn a_cooldown_wakes_from_the_executions_of_the_earlier_steps_of_the_ladder() {
         // The schedule follows a step's cooldown from the executions of the
         // earlier steps of the customer's ladder only (the ladder checks a

@@ -347,7 +347,7 @@ impl Cache {
         let credit_notes = ledger.credit_notes_of(c, as_of);
         f.apply_credit(crate::ledger::Credit { unapplied_cash: st.unapplied, credit_notes }, invoices);
         let util = &mut st.utilization;
-        f.finish_open_with(weighted_dpd, ctx.balance, |exposure, limit| match *util {
+        f.finish_open_with(ctx.weighted_dpd.then_some(weighted_dpd), ctx.balance, |exposure, limit| match *util {
             Some((e, l, u)) if same_decimal(e, exposure) && same_decimal(l, limit) => u,
             _ => {
                 let u = super::ratio(exposure, limit);

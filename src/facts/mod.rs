@@ -414,6 +414,12 @@ pub struct Context {
     /// The ledger's customer groups on this date ([`Context::with_groups`]);
     /// `None`: every customer is its own group.
     pub groups: Option<std::sync::Arc<group::Groups>>,
+    /// Work out `customer.weighted_days_past_due` (a Decimal product per
+    /// overdue invoice and a division per customer). On unless the reader
+    /// knows no one reads it: the simulation, when no condition of the
+    /// policy does (it shows no facts; `simulate::wake` says which read it).
+    /// Off, the fact is 0.
+    pub weighted_dpd: bool,
 }
 
 impl Context {
@@ -430,14 +436,15 @@ impl Context {
             per_invoice: PerInvoiceRules::default(),
             balance: Balance::Net,
             groups: None,
+            weighted_dpd: true,
         }
     }
 
     /// This context with other settings (the windows they imply recomputed):
     /// a policy's `[kpis]` (`CompiledPolicy::facts_context` sets them).
     pub fn with_config(self, config: FactsConfig) -> Self {
-        let Context { as_of, per_invoice, balance, groups, .. } = self;
-        Context { per_invoice, balance, groups, ..Context::new(as_of, config) }
+        let Context { as_of, per_invoice, balance, groups, weighted_dpd, .. } = self;
+        Context { per_invoice, balance, groups, weighted_dpd, ..Context::new(as_of, config) }
     }
 
     /// This context with `rules` as the per-invoice rules: the steps of a
@@ -566,7 +573,7 @@ pub fn derive_customer<'a>(
     f.days_since_payment = date_or_never(last_payment, as_of);
     credit.credit_notes = ledger.credit_notes_of(c, as_of);
     f.apply_credit(credit, invoices);
-    f.finish_open(weighted_dpd, ctx.balance);
+    f.finish_open(ctx.weighted_dpd.then_some(weighted_dpd), ctx.balance);
     f.group_figures(ctx);
     late.finish(&mut f);
 
@@ -589,7 +596,7 @@ impl CustomerFacts<'_> {
 
     /// The totals of the open invoices once they are all added.
     #[inline]
-    fn finish_open(&mut self, weighted_dpd: Decimal, balance: Balance) {
+    fn finish_open(&mut self, weighted_dpd: Option<Decimal>, balance: Balance) {
         self.finish_open_with(weighted_dpd, balance, ratio);
     }
 
@@ -628,12 +635,14 @@ impl CustomerFacts<'_> {
     #[inline(always)]
     fn finish_open_with(
         &mut self,
-        weighted_dpd: Decimal,
+        weighted_dpd: Option<Decimal>,
         balance: Balance,
         ratio: impl FnOnce(Decimal, Decimal) -> f64,
     ) {
-        if !self.overdue_total.is_zero() {
-            self.weighted_days_past_due = (weighted_dpd / self.overdue_total).to_f64().unwrap_or(0.0);
+        if let Some(w) = weighted_dpd
+            && !self.overdue_total.is_zero()
+        {
+            self.weighted_days_past_due = (w / self.overdue_total).to_f64().unwrap_or(0.0);
         }
         self.exposure = match balance {
             Balance::Net => self.net_open.max(Decimal::ZERO),
@@ -673,20 +682,23 @@ fn open_invoice<'a>(
         }
     }
     let disputed = inv.is_disputed();
-    f.open_total += inv.open_amount;
+    // (`money::add`: `+=`'s sums, on a short path.)
+    crate::money::add(&mut f.open_total, inv.open_amount);
     f.open_count += 1;
     f.oldest_due_date = Some(f.oldest_due_date.map_or(inv.due_date, |d| d.min(inv.due_date)));
     if disputed {
-        f.disputed_total += inv.open_amount;
+        crate::money::add(&mut f.disputed_total, inv.open_amount);
         f.open_disputes += 1;
     }
     if dpd > 0 {
-        f.overdue_total += inv.open_amount;
+        crate::money::add(&mut f.overdue_total, inv.open_amount);
         f.overdue_count += 1;
         f.max_days_past_due = f.max_days_past_due.max(dpd);
-        *weighted_dpd += inv.open_amount * Decimal::from(dpd);
+        if ctx.weighted_dpd {
+            *weighted_dpd += inv.open_amount * Decimal::from(dpd);
+        }
     } else {
-        f.current_total += inv.open_amount;
+        crate::money::add(&mut f.current_total, inv.open_amount);
     }
     invoices.push(InvoiceFacts {
         invoice: inv,

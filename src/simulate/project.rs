@@ -39,6 +39,7 @@ use crate::ledger::{
     ActionKind, ActionRecord, Acts, ByCustomer, CustIx, InvIx, Invoice, InvoiceStatus, Ledger, LoadReport, Outcome,
     Payment, RuleId, Text,
 };
+use crate::money;
 use crate::plan;
 use crate::policy::CompiledPolicy;
 use crate::policy::raw::OnError;
@@ -1184,7 +1185,7 @@ impl<'a> Sim<'a> {
         let cur = |c: CustIx| shared.currency[c as usize] as usize;
         for (issued, amount, cx) in loaded.chain(simulated.iter().map(|i| (i.issue_date, i.amount, cur(i.customer)))) {
             if issued <= day && issued > dso_from {
-                sales[cx] += amount;
+                money::add(&mut sales[cx], amount);
             }
         }
         // AR and aging: the invoices still open, in ledger order.
@@ -1194,11 +1195,11 @@ impl<'a> Sim<'a> {
             if inv.status != InvoiceStatus::WrittenOff {
                 let cx = cur(inv.customer);
                 let dpd = (day - inv.due_date).num_days() as i32;
-                ar[cx] += inv.open_amount;
+                money::add(&mut ar[cx], inv.open_amount);
                 if dpd <= 0 {
-                    current[cx] += inv.open_amount;
+                    money::add(&mut current[cx], inv.open_amount);
                 }
-                aging[cx][cfg.bucket(dpd)] += inv.open_amount;
+                money::add(&mut aging[cx][cfg.bucket(dpd)], inv.open_amount);
             }
         }
         let mut credit = vec![Decimal::ZERO; n];
@@ -1246,7 +1247,8 @@ struct Today<'p> {
 
 impl<'p> Today<'p> {
     fn new(policy: &'p CompiledPolicy, wake: &'p Wake, day: NaiveDate, every_day: bool) -> Self {
-        let ctx = policy.context(day);
+        let mut ctx = policy.context(day);
+        ctx.weighted_dpd = wake.weighted_dpd;
         Today { policy, wake, day, cal: ctx.calendar(), ctx, every_day }
     }
 

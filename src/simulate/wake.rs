@@ -297,6 +297,11 @@ pub struct Wake {
     windows_months: Vec<u32>,
     /// Every decisive comparison of a day count is placed exactly.
     exact: bool,
+    /// A condition reads `customer.weighted_days_past_due`: the facts of
+    /// the simulation's evaluations work it out only then
+    /// ([`crate::facts::Context::weighted_dpd`]; its product and division
+    /// per evaluation were 2.5 % of a simulation's instructions).
+    pub weighted_dpd: bool,
 }
 
 /// [`Wake::ages`] with the steps of every ladder (whatever the strategy).
@@ -613,6 +618,12 @@ impl Wake {
             promise_made.extend(&since);
             promise_due.extend(&since);
         }
+        // Does a condition read the weighted days past due (see `weighted_dpd`)?
+        let weighted = FactRef::find(Scope::Customer, "weighted_days_past_due");
+        let weighted_dpd = decisive.iter().any(|e| {
+            e.reads.whole[crate::policy::expr::scope_ix(Scope::Customer)]
+                || weighted.is_none_or(|w| e.reads.facts.contains(&w))
+        });
         // The aging edges move `invoice.bucket` only.
         let bucket = FactRef::find(Scope::Invoice, "bucket");
         if decisive.iter().any(|e| {
@@ -811,6 +822,7 @@ impl Wake {
             windows_months,
             exact,
             keep_days: 0,
+            weighted_dpd,
         };
         let cooldown = wake.ages.iter().flat_map(|a| &a.cooldowns).map(|c| c.days).max().unwrap_or(0);
         let rule = if exact { 0 } else { wake.rule.last().copied().unwrap_or(0) };
