@@ -132,7 +132,15 @@ impl<'a> Eval<'a, '_> {
     /// Under the net balance (the default), is all of `inv` covered by the
     /// customer's unapplied cash and open credit notes?
     fn covered(&self, inv: &InvoiceFacts<'_>) -> bool {
-        self.r.meta.balance == Balance::Net && inv.net_open_amount() <= Decimal::ZERO
+        self.r.meta.balance == Balance::Net
+            && if inv.credit_applied.is_zero() {
+                // No credit on it (most invoices): its open amount alone,
+                // without a Decimal subtraction and comparison.
+                let open = inv.invoice.open_amount;
+                open.is_zero() || open.is_sign_negative()
+            } else {
+                inv.net_open_amount() <= Decimal::ZERO
+            }
     }
 
     /// The customer's overdue amount as the policy counts it: net of its

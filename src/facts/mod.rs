@@ -721,6 +721,9 @@ fn open_invoice<'a>(
 pub(crate) struct Promises<'l, 'm> {
     ledger: &'l Ledger,
     c: CustIx,
+    /// The customer's promise rows, looked up once (they are read for each
+    /// open invoice, and most customers have none).
+    rows: &'l [u32],
     grace: chrono::Duration,
     /// By the promise's position among the customer's promise rows.
     memo: Option<&'m [Decimal]>,
@@ -728,13 +731,14 @@ pub(crate) struct Promises<'l, 'm> {
 
 impl<'l, 'm> Promises<'l, 'm> {
     pub(crate) fn new(ledger: &'l Ledger, c: CustIx, ctx: &Context, memo: Option<&'m [Decimal]>) -> Self {
-        Promises { ledger, c, grace: chrono::Duration::days(i64::from(ctx.config.promise_grace_days)), memo }
+        let rows = ledger.promises_by_customer.rows(c);
+        Promises { ledger, c, rows, grace: chrono::Duration::days(i64::from(ctx.config.promise_grace_days)), memo }
     }
 
     /// The customer's promises with their positions, in row order.
     fn each(&self) -> impl Iterator<Item = (usize, &'l crate::ledger::Promise)> + use<'l> {
         let ledger = self.ledger;
-        ledger.promises_by_customer.rows(self.c).iter().map(move |&p| &ledger.promises[p as usize]).enumerate()
+        self.rows.iter().map(move |&p| &ledger.promises[p as usize]).enumerate()
     }
 
     /// What the `k`th promise `p`'s own window holds.
