@@ -679,8 +679,9 @@ mod forward {
 
     #[test]
     fn the_weighted_days_past_due_are_worked_out_when_a_condition_reads_them() {
-        // The simulation works out `customer.weighted_days_past_due` only
-        // for a policy whose conditions read it. Here the call step asks for
+        // The simulation works out `customer.weighted_days_past_due` (and
+        // `customer.weighted_days_late`) only for a policy whose conditions
+        // read it. Here the call step asks for
         // `customer.weighted_days_past_due > 0`, which holds whenever a step
         // 21 days past due is due (an invoice is overdue): the projection is
         // the standard's, action for action. Were the fact left at 0, the
@@ -709,6 +710,21 @@ mod forward {
         let (got, want) = (simulated(&reads), simulated(&standard));
         assert!(want.iter().filter(|a| a.ends_with(" call call")).count() > 5, "{want:?}");
         assert_eq!(got, want);
+        // The weighted days late likewise: the standard ladder's calls only
+        // where they are not 0, which they are for every customer when left
+        // out (the key accounts' ladder calls whatever the condition).
+        let call_when = |when: &str| {
+            standard_with(&[(
+                "days_past_due = 21\naction = \"call\"\ncooldown_days = 5\n",
+                &format!("days_past_due = 21\naction = \"call\"\ncooldown_days = 5\nwhen = \"{when}\"\n"),
+            )])
+        };
+        let (late, never) = (call_when("customer.weighted_days_late != 0.0"), call_when("customer.paid_invoices < 0"));
+        assert!(!Wake::of(&standard, &config).weighted_late);
+        assert!(Wake::of(&late, &config).weighted_late);
+        let calls = |p: &CompiledPolicy| simulated(p).iter().filter(|a| a.ends_with(" call call")).count();
+        let (some, none) = (calls(&late), calls(&never));
+        assert!(some > none + 5, "{some} calls, {none} without the standard ladder's");
     }
 
     #[test]

@@ -51,6 +51,9 @@ use rust_decimal::Decimal;
 #[derive(Debug, Default, Clone)]
 pub struct Cache {
     per_invoice: PerInvoiceRules,
+    /// [`Context::weighted_late`] of the calls (the memo of the payment
+    /// behaviour facts holds the weighted days late or 0).
+    weighted_late: bool,
     customers: Vec<State>,
 }
 
@@ -295,8 +298,9 @@ impl Cache {
         invoices: &mut Vec<InvoiceFacts<'a>>,
         changed: bool,
     ) -> CustomerFacts<'a> {
-        if self.per_invoice != ctx.per_invoice {
+        if self.per_invoice != ctx.per_invoice || self.weighted_late != ctx.weighted_late {
             self.per_invoice = ctx.per_invoice.clone();
+            self.weighted_late = ctx.weighted_late;
             self.customers.clear();
         }
         if self.customers.len() < ledger.customers.len() {
@@ -375,7 +379,7 @@ impl Cache {
                 let from = st.settled.iter().take_while(|s| s.on <= ctx.behaviour_from).count();
                 // Never in the window again: dropped.
                 st.settled.drain(..from);
-                let mut late = Behaviour::default();
+                let mut late = Behaviour::of(ctx);
                 let mut first_recent = None;
                 for s in &st.settled {
                     let recent = s.on > ctx.trend_from;

@@ -420,6 +420,9 @@ pub struct Context {
     /// policy does (it shows no facts; `simulate::wake` says which read it).
     /// Off, the fact is 0.
     pub weighted_dpd: bool,
+    /// The same for `customer.weighted_days_late` (a product per settled
+    /// invoice and a division per customer).
+    pub weighted_late: bool,
 }
 
 impl Context {
@@ -437,14 +440,15 @@ impl Context {
             balance: Balance::Net,
             groups: None,
             weighted_dpd: true,
+            weighted_late: true,
         }
     }
 
     /// This context with other settings (the windows they imply recomputed):
     /// a policy's `[kpis]` (`CompiledPolicy::facts_context` sets them).
     pub fn with_config(self, config: FactsConfig) -> Self {
-        let Context { as_of, per_invoice, balance, groups, weighted_dpd, .. } = self;
-        Context { per_invoice, balance, groups, weighted_dpd, ..Context::new(as_of, config) }
+        let Context { as_of, per_invoice, balance, groups, weighted_dpd, weighted_late, .. } = self;
+        Context { per_invoice, balance, groups, weighted_dpd, weighted_late, ..Context::new(as_of, config) }
     }
 
     /// This context with `rules` as the per-invoice rules: the steps of a
@@ -547,7 +551,7 @@ pub fn derive_customer<'a>(
 
     // Open invoices.
     let mut weighted_dpd = Decimal::ZERO;
-    let mut late = Behaviour::default();
+    let mut late = Behaviour::of(ctx);
     for &i in ledger.invoices_by_customer.rows(c) {
         let inv = &ledger.invoices[i as usize];
         if inv.is_open() {
@@ -1188,9 +1192,16 @@ struct Behaviour {
     cents_scale: u32,
     recent: (i64, u32),
     prior: (i64, u32),
+    /// Leave `weighted_days_late` at 0 ([`Context::weighted_late`] off).
+    no_weights: bool,
 }
 
 impl Behaviour {
+    /// Empty sums, with the weighted ones if `ctx` asks for them.
+    fn of(ctx: &Context) -> Self {
+        Behaviour { no_weights: !ctx.weighted_late, ..Behaviour::default() }
+    }
+
     /// Add `amount` settled `late` days late to the weighted sums.
     #[inline(always)]
     fn add_weight(&mut self, amount: Decimal, late: i64) {
@@ -1238,7 +1249,9 @@ impl Behaviour {
         self.on_time += u32::from(late <= 0);
         self.sum_late += late;
         self.sum_to_pay += to_pay;
-        self.add_weight(amount, late);
+        if !self.no_weights {
+            self.add_weight(amount, late);
+        }
         let bucket = if recent { &mut self.recent } else { &mut self.prior };
         bucket.0 += late;
         bucket.1 += 1;
@@ -1254,9 +1267,11 @@ impl Behaviour {
         f.avg_days_late = self.sum_late as f64 / n;
         f.avg_days_to_pay = self.sum_to_pay as f64 / n;
         f.on_time_ratio = f64::from(self.on_time) / n;
-        let (w_late, w) = self.weights();
-        if !w.is_zero() {
-            f.weighted_days_late = (w_late / w).to_f64().unwrap_or(0.0);
+        if !self.no_weights {
+            let (w_late, w) = self.weights();
+            if !w.is_zero() {
+                f.weighted_days_late = (w_late / w).to_f64().unwrap_or(0.0);
+            }
         }
         if self.recent.1 > 0 && self.prior.1 > 0 {
             f.trend = self.recent.0 as f64 / f64::from(self.recent.1) - self.prior.0 as f64 / f64::from(self.prior.1);

@@ -1248,7 +1248,7 @@ struct Today<'p> {
 impl<'p> Today<'p> {
     fn new(policy: &'p CompiledPolicy, wake: &'p Wake, day: NaiveDate, every_day: bool) -> Self {
         let mut ctx = policy.context(day);
-        ctx.weighted_dpd = wake.weighted_dpd;
+        (ctx.weighted_dpd, ctx.weighted_late) = (wake.weighted_dpd, wake.weighted_late);
         Today { policy, wake, day, cal: ctx.calendar(), ctx, every_day }
     }
 

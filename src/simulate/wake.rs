@@ -302,6 +302,9 @@ pub struct Wake {
     /// ([`crate::facts::Context::weighted_dpd`]; its product and division
     /// per evaluation were 2.5 % of a simulation's instructions).
     pub weighted_dpd: bool,
+    /// The same for `customer.weighted_days_late`
+    /// ([`crate::facts::Context::weighted_late`]).
+    pub weighted_late: bool,
 }
 
 /// [`Wake::ages`] with the steps of every ladder (whatever the strategy).
@@ -618,12 +621,15 @@ impl Wake {
             promise_made.extend(&since);
             promise_due.extend(&since);
         }
-        // Does a condition read the weighted days past due (see `weighted_dpd`)?
-        let weighted = FactRef::find(Scope::Customer, "weighted_days_past_due");
-        let weighted_dpd = decisive.iter().any(|e| {
-            e.reads.whole[crate::policy::expr::scope_ix(Scope::Customer)]
-                || weighted.is_none_or(|w| e.reads.facts.contains(&w))
-        });
+        // Does a condition read the weighted days past due, or late (see `weighted_dpd`)?
+        let reads = |name: &str| {
+            let fact = FactRef::find(Scope::Customer, name);
+            decisive.iter().any(|e| {
+                e.reads.whole[crate::policy::expr::scope_ix(Scope::Customer)]
+                    || fact.is_none_or(|w| e.reads.facts.contains(&w))
+            })
+        };
+        let (weighted_dpd, weighted_late) = (reads("weighted_days_past_due"), reads("weighted_days_late"));
         // The aging edges move `invoice.bucket` only.
         let bucket = FactRef::find(Scope::Invoice, "bucket");
         if decisive.iter().any(|e| {
@@ -823,6 +829,7 @@ impl Wake {
             exact,
             keep_days: 0,
             weighted_dpd,
+            weighted_late,
         };
         let cooldown = wake.ages.iter().flat_map(|a| &a.cooldowns).map(|c| c.days).max().unwrap_or(0);
         let rule = if exact { 0 } else { wake.rule.last().copied().unwrap_or(0) };
