@@ -490,6 +490,21 @@ mod forward {
         recoup::policy::load_with_text(&path, text).policy.unwrap()
     }
 
+    /// The actions one run of `policy` on `ledger` simulates over 42 days
+    /// (seed 5) under `scenario`, each described by `describe`.
+    fn simulated_actions(
+        ledger: &recoup::ledger::Ledger,
+        policy: &CompiledPolicy,
+        scenario: recoup::simulate::project::Scenario,
+        describe: impl Fn(&recoup::ledger::ActionRecord) -> String,
+    ) -> Vec<String> {
+        use recoup::simulate::project::{Projection, project_one};
+        let p = Projection { days: 42, runs: 1, seed: 5, scenario, every_day: false };
+        let stall = [0.45, 0.52, 0.8, 0.76, 0.57];
+        let (_, sim) = project_one(ledger, policy, date("2026-11-16"), &p, &stall, 0).unwrap();
+        sim.actions.iter().filter(|a| a.id.starts_with("SIMACT")).map(describe).collect()
+    }
+
     #[test]
     fn every_run_accounts_for_each_cent_of_ar() {
         let (ledger, f) = demo_projection(10, 2, 7);
@@ -615,7 +630,7 @@ mod forward {
         // day, and (with no response to any message, which the simulation
         // models per built-in kind) the day-by-day actions are those of the
         // built-in e-mail, name aside.
-        use recoup::simulate::project::{Projection, Scenario, project_one};
+        use recoup::simulate::project::Scenario;
         let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
         // The first notice of the standard and light ladders (the same step).
         let first = "days_past_due = 1\naction = \"email\"\ntemplate = \"overdue-1\"\n";
@@ -634,20 +649,13 @@ mod forward {
         let mut scenario = Scenario::default();
         let r = &mut scenario.response;
         (r.email, r.sms, r.letter, r.statement, r.call) = (0.0, 0.0, 0.0, 0.0, 0.0);
-        let p = Projection { days: 42, runs: 1, seed: 5, scenario, every_day: false };
-        let stall = [0.45, 0.52, 0.8, 0.76, 0.57];
-        let simulated = |policy: &CompiledPolicy| -> Vec<String> {
-            let (_, sim) = project_one(&ledger, policy, date("2026-11-16"), &p, &stall, 0).unwrap();
-            sim.actions
-                .iter()
-                .filter(|a| a.id.starts_with("SIMACT"))
-                .map(|a| {
-                    // The built-in e-mail moves to its fallback's kind (sms, letter).
-                    let channel = a.channel.map(|c| c.as_str()).unwrap_or("");
-                    let kind = if a.action == reminder { channel.to_string() } else { a.action.to_string() };
-                    format!("{} {} {:?} {} {kind} {channel}", a.decided_on, a.customer, a.invoice, a.rule_id)
-                })
-                .collect()
+        let simulated = |policy: &CompiledPolicy| {
+            simulated_actions(&ledger, policy, scenario.clone(), |a| {
+                // The built-in e-mail moves to its fallback's kind (sms, letter).
+                let channel = a.channel.map(|c| c.as_str()).unwrap_or("");
+                let kind = if a.action == reminder { channel.to_string() } else { a.action.to_string() };
+                format!("{} {} {:?} {} {kind} {channel}", a.decided_on, a.customer, a.invoice, a.rule_id)
+            })
         };
         let (got, want) = (simulated(&declared), simulated(&built_in));
         assert!(want.iter().filter(|a| a.contains(" first-notice email email")).count() > 20, "{want:?}");
@@ -686,7 +694,7 @@ mod forward {
         // 21 days past due is due (an invoice is overdue): the projection is
         // the standard's, action for action. Were the fact left at 0, the
         // variant would make no call.
-        use recoup::simulate::project::{Projection, Scenario, project_one};
+        use recoup::simulate::project::Scenario;
         use recoup::simulate::wake::Wake;
         let ledger = load(&repo("fixtures/demo"), &LoadOptions::default()).unwrap();
         let standard = policy("standard");
@@ -697,15 +705,10 @@ mod forward {
         let config = FactsConfig::default();
         assert!(!Wake::of(&standard, &config).weighted_dpd);
         assert!(Wake::of(&reads, &config).weighted_dpd);
-        let p = Projection { days: 42, runs: 1, seed: 5, scenario: Scenario::default(), every_day: false };
-        let stall = [0.45, 0.52, 0.8, 0.76, 0.57];
-        let simulated = |policy: &CompiledPolicy| -> Vec<String> {
-            let (_, sim) = project_one(&ledger, policy, date("2026-11-16"), &p, &stall, 0).unwrap();
-            sim.actions
-                .iter()
-                .filter(|a| a.id.starts_with("SIMACT"))
-                .map(|a| format!("{} {} {:?} {} {}", a.decided_on, a.customer, a.invoice, a.rule_id, a.action))
-                .collect()
+        let simulated = |policy: &CompiledPolicy| {
+            simulated_actions(&ledger, policy, Scenario::default(), |a| {
+                format!("{} {} {:?} {} {}", a.decided_on, a.customer, a.invoice, a.rule_id, a.action)
+            })
         };
         let (got, want) = (simulated(&reads), simulated(&standard));
         assert!(want.iter().filter(|a| a.ends_with(" call call")).count() > 5, "{want:?}");
