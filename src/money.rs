@@ -124,9 +124,9 @@ pub fn round(d: Decimal, units: u32) -> Decimal {
 /// `*acc += x`: the same Decimal, digit for digit and scale for scale, as
 /// `+=` gives, with a short path for the sums of a ledger's amounts (both of
 /// one scale, or a first sum from zero, neither negative: open totals,
-/// aging buckets), which `+=` takes through a call and its general case. The sum of two
-/// 96-bit mantissas fits an `i128`; one that does not fit 96 bits again
-/// (which `+=` would round) goes through `+=`.
+/// aging buckets), which `+=` takes through a call and its general case.
+/// The sum of two 96-bit mantissas fits an `i128`; one that does not fit 96
+/// bits again (which `+=` would round) goes through `+=`.
 #[inline(always)]
 pub fn add(acc: &mut Decimal, x: Decimal) {
     if acc.is_sign_positive() && x.is_sign_positive() {
