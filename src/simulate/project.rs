@@ -1736,29 +1736,30 @@ fn project_on(
     let runs = policy_runs(forks, world, policies, share.len() as u32);
     // The tasks run by run number, each run's policies side by side, so
     // that every stretch of the list (rayon hands out halves, then steals
-    // halves of what is left) holds the same mix of policies: a policy's
-    // runs can cost a third more than another's, and listed policy by
+    // halves of what is left) holds the same mix of policies: one policy's
+    // runs can do much more work than another's, and listed policy by
     // policy one core took one policy and the other core finished alone
     // (4.5 s of a 117 s simulation at 100,000 customers × 20 runs).
     let n = policies.len();
     let tasks: Vec<(usize, u32)> = share.clone().flat_map(|r| (0..n).map(move |k| (k, r))).collect();
-    let mut done: Vec<Option<Result<Vec<Week>, plan::RunError>>> = tasks
+    let done: Vec<Result<Vec<Week>, plan::RunError>> = tasks
         .into_par_iter()
         .map(|(k, r)| {
             let (weeks, ledger) = run_one(forks.take(), world, &runs[k], Key::run(p.seed, r));
             forks.give(ledger);
             run_done();
-            Some(weeks)
+            weeks
         })
         .collect();
-    // Back in (policy, run) order.
-    let runs_each = share.len();
-    let mut results = (0..n).flat_map(|k| (0..runs_each).map(move |j| j * n + k)).filter_map(|t| done[t].take());
+    // Back in (policy, run) order: task `t` is policy `t % n`'s.
+    let mut by_policy: Vec<Vec<Result<Vec<Week>, plan::RunError>>> = (0..n).map(|_| Vec::new()).collect();
+    for (t, weeks) in done.into_iter().enumerate() {
+        by_policy[t % n].push(weeks);
+    }
     let mut out = Vec::new();
-    for (label, _) in policies {
-        let runs = results
-            .by_ref()
-            .take(share.len())
+    for ((label, _), runs) in policies.iter().zip(by_policy) {
+        let runs = runs
+            .into_iter()
             .collect::<Result<Vec<_>, _>>()
             .map_err(|source| SimError::Run { label: label.to_string(), source: Box::new(source) })?;
         out.push(PolicyProjection { label: label.to_string(), runs });
